@@ -1,0 +1,3 @@
+from mllm_lab.cli import main
+
+main()

@@ -1,0 +1,32 @@
+"""The built-in catalog of papers, shipped as package data (facts checked against public
+sources; see the header of data/catalog.yaml)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from mllm_lab.core.fm import load_yaml
+from mllm_lab.core.papers import paper_from_meta
+from mllm_lab.models import Paper
+
+CATALOG = Path(__file__).resolve().parent / "data" / "catalog.yaml"
+
+
+@lru_cache(maxsize=1)
+def catalog() -> tuple[Paper, ...]:
+    entries = load_yaml(CATALOG.read_text("utf-8"))["papers"]
+    papers = []
+    for entry in entries:
+        paper, problems = paper_from_meta(entry, str(CATALOG), {}, entry["key"], None)
+        assert paper is not None and not problems, problems
+        papers.append(paper)
+    return tuple(papers)
+
+
+def starter_reading_list() -> list[Paper]:
+    """The papers a new lab starts with: those the catalog marks `reading_list: true`."""
+    wanted = {
+        e["key"] for e in load_yaml(CATALOG.read_text("utf-8"))["papers"] if e.get("reading_list")
+    }
+    return [paper for paper in catalog() if paper.key in wanted]

@@ -1,0 +1,160 @@
+"""Markdown the way GitHub renders it: table cells, links, sections, and Mermaid identifiers."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+
+_CELL_ESCAPES = {"&": "&amp;", "|": "&#124;", "<": "&lt;", ">": "&gt;", "\r": "&#13;", "\n": "<br>"}
+_CELL_RE = re.compile("|".join(re.escape(k) for k in _CELL_ESCAPES))
+_CELL_UNESCAPES = {v: k for k, v in _CELL_ESCAPES.items()}
+_UNCELL_RE = re.compile("|".join(re.escape(k) for k in _CELL_UNESCAPES))
+
+
+def escape_cell(text: str) -> str:
+    """Text that stays inside one GFM table cell: no `|` or line break can split the table."""
+    return _CELL_RE.sub(lambda m: _CELL_ESCAPES[m[0]], text)
+
+
+def unescape_cell(cell: str) -> str:
+    return _UNCELL_RE.sub(lambda m: _CELL_UNESCAPES[m[0]], cell)
+
+
+def escape_link_text(text: str) -> str:
+    return escape_cell(text).replace("[", "\\[").replace("]", "\\]")
+
+
+def link(text: str, target: str | None) -> str:
+    """A Markdown link for a table cell; plain escaped text when there is no target."""
+    if not target:
+        return escape_link_text(text)
+    target = target.replace(" ", "%20").replace("<", "%3C").replace(">", "%3E")
+    return (
+        f"[{escape_link_text(text)}](<{target}>)"
+        if "(" in target or ")" in target
+        else (f"[{escape_link_text(text)}]({target})")
+    )
+
+
+def split_row(line: str) -> list[str]:
+    """Cells of a table row as written (escaped), without the outer pipes."""
+    stripped = line.strip()
+    if stripped.startswith("|"):
+        stripped = stripped[1:]
+    if stripped.endswith("|") and not stripped.endswith("\\|"):
+        stripped = stripped[:-1]
+    return [cell.strip() for cell in re.split(r"(?<!\\)\|", stripped)]
+
+
+def row(cells: list[str]) -> str:
+    return "| " + " | ".join(cells) + " |"
+
+
+# --- sections and links --------------------------------------------------------------------
+
+_HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$")
+_FENCE = re.compile(r"^[ \t]{0,3}(```|~~~)")
+_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
+_MD_LINK = re.compile(
+    r"(?<!!)\[(?P<text>[^\]\n]*)\]\((?P<target><[^>\n]+>|[^)\s]+)(?:\s+\"[^\"]*\")?\)"
+)
+_WIKI_LINK = re.compile(r"\[\[(?P<target>[^\]|#\n]+)(?:#[^\]|\n]*)?(?:\|[^\]\n]*)?\]\]")
+
+
+@dataclass(frozen=True)
+class Section:
+    level: int
+    title: str
+    line: int  # 1-based, counted in the body
+    content: str
+
+
+def sections(body: str) -> list[Section]:
+    """Headings outside fenced code, each with the text up to the next heading of any level."""
+    found: list[tuple[int, str, int]] = []
+    lines = body.split("\n")
+    in_fence = False
+    for index, line in enumerate(lines):
+        if _FENCE.match(line):
+            in_fence = not in_fence
+            continue
+        match = None if in_fence else _HEADING.match(line.rstrip("\r"))
+        if match:
+            found.append((len(match[1]), match[2].strip(), index))
+    result = []
+    for number, (level, title, index) in enumerate(found):
+        stop = found[number + 1][2] if number + 1 < len(found) else len(lines)
+        result.append(Section(level, title, index + 1, "\n".join(lines[index + 1 : stop])))
+    return result
+
+
+def strip_comments(text: str) -> str:
+    return _COMMENT.sub("", text)
+
+
+def is_blank(content: str) -> bool:
+    return not strip_comments(content).strip()
+
+
+def first_sentence(body: str, limit: int = 120) -> str:
+    """A one-line summary: the first line of prose after the title, comments and code skipped."""
+    in_fence = False
+    for line in strip_comments(body).split("\n"):
+        text = line.strip()
+        if _FENCE.match(text):
+            in_fence = not in_fence
+            continue
+        if in_fence or not text or text.startswith(("#", "|", ">", "---", "![", "<")):
+            continue
+        text = re.sub(r"^[-*+]\s+|^\d+\.\s+", "", text).strip()
+        if text:
+            return text if len(text) <= limit else text[: limit - 1] + "…"
+    return ""
+
+
+@dataclass(frozen=True)
+class Link:
+    target: str
+    line: int  # 1-based, counted in the body
+    wiki: bool = False
+
+
+def links(body: str) -> list[Link]:
+    """Relative Markdown links and [[wiki links]] outside code; URLs and anchors skipped."""
+    result: list[Link] = []
+    in_fence = False
+    for index, line in enumerate(body.split("\n")):
+        if _FENCE.match(line):
+            in_fence = not in_fence
+            continue
+        if in_fence:
+            continue
+        line = re.sub(r"`[^`]*`", "", line)
+        for match in _MD_LINK.finditer(line):
+            target = match["target"].strip("<>")
+            if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", target) or target.startswith("#"):
+                continue
+            result.append(Link(target.split("#", 1)[0], index + 1))
+        for match in _WIKI_LINK.finditer(line):
+            result.append(Link(match["target"].strip(), index + 1, wiki=True))
+    return [item for item in result if item.target]
+
+
+# --- Mermaid -------------------------------------------------------------------------------
+
+_MERMAID_ENTITIES = {'"': "#quot;", "<": "#lt;", ">": "#gt;", "#": "#35;", "`": "#96;"}
+
+
+def mermaid_id(text: str, prefix: str = "n") -> str:
+    """An identifier Mermaid accepts for any text: ASCII word characters plus a short hash."""
+    ascii_part = re.sub(r"[^A-Za-z0-9]+", "_", text).strip("_")[:24]
+    digest = hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()[:6]
+    return f"{prefix}_{ascii_part}_{digest}" if ascii_part else f"{prefix}_{digest}"
+
+
+def mermaid_label(text: str) -> str:
+    """A quoted node label: Chinese, spaces, parentheses and quotes all render."""
+    flat = " ".join(text.split())
+    escaped = "".join(_MERMAID_ENTITIES.get(char, char) for char in flat)
+    return f'"{escaped}"'

@@ -1,0 +1,88 @@
+"""A lab on disk: finding it, its config, and paths that cannot leave it."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from mllm_lab.errors import BadInput, InvalidValue, NotALab, OutsideLab
+from mllm_lab.models import CONFIG_FILE, LANGS, STATE_DIR
+
+ROOT_ENV = "LAB_ROOT"
+
+
+@dataclass(frozen=True)
+class Config:
+    lang: str = "zh"
+    name: str = "LLM Learning Lab"
+
+
+def parse_config(text: str, path: str) -> Config:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise BadInput(f"{path}: {error}") from None
+    lab = data.get("lab", {})
+    lang = str(lab.get("lang", "zh"))
+    if lang not in LANGS:
+        raise InvalidValue("language", lang, LANGS)
+    return Config(lang=lang, name=str(lab.get("name", Config.name)))
+
+
+def config_text(config: Config) -> str:
+    name = config.name.replace("\\", "\\\\").replace('"', '\\"')
+    return (
+        "# mllm-lab settings for this lab. `lab` finds the lab by walking up to this file.\n"
+        "[lab]\n"
+        f'name = "{name}"\n'
+        f'lang = "{config.lang}"  # zh or en: the language of templates and generated text\n'
+    )
+
+
+@dataclass(frozen=True)
+class Lab:
+    root: Path
+    config: Config
+
+    @classmethod
+    def at(cls, root: Path) -> Lab:
+        config_path = root / CONFIG_FILE
+        return cls(root, parse_config(config_path.read_text("utf-8"), str(config_path)))
+
+    @classmethod
+    def find(cls, root: str | None = None, start: Path | None = None) -> Lab:
+        """The lab at --root or $LAB_ROOT, else the nearest folder upward holding lab.toml."""
+        given = root or os.environ.get(ROOT_ENV)
+        if given:
+            path = Path(given).expanduser().resolve()
+            if not (path / CONFIG_FILE).is_file():
+                raise NotALab(path)
+            return cls.at(path)
+        here = (start or Path.cwd()).resolve()
+        for folder in (here, *here.parents):
+            if (folder / CONFIG_FILE).is_file():
+                return cls.at(folder)
+        raise NotALab(here)
+
+    @property
+    def lang(self) -> str:
+        return self.config.lang
+
+    @property
+    def state(self) -> Path:
+        return self.root / STATE_DIR
+
+    def path(self, relative: str) -> Path:
+        """The file `relative` inside the lab; refused if it (or a symlink on the way) leaves it."""
+        if os.path.isabs(relative) or relative.startswith("~"):
+            raise OutsideLab(relative)
+        candidate = self.root / relative
+        resolved = candidate.resolve()
+        if resolved != self.root and self.root not in resolved.parents:
+            raise OutsideLab(relative)
+        return candidate
+
+    def relative(self, path: Path) -> str:
+        return path.relative_to(self.root).as_posix()

@@ -1,0 +1,144 @@
+"""The lab's data: statuses, roadmap stages, papers, notes, experiments, weeks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+
+
+class Status(StrEnum):
+    UNREAD = "unread"
+    READING = "reading"
+    READ = "read"
+
+    @property
+    def emoji(self) -> str:
+        return STATUS_EMOJI[self]
+
+
+STATUS_EMOJI = {Status.UNREAD: "⬜", Status.READING: "📖", Status.READ: "✅"}
+STATUS_ALIASES = {
+    **{s.value: s for s in Status},
+    **{e: s for s, e in STATUS_EMOJI.items()},
+    "未读": Status.UNREAD,
+    "在读": Status.READING,
+    "已读": Status.READ,
+    "todo": Status.UNREAD,
+    "done": Status.READ,
+}
+
+LANGS = ("zh", "en")
+# Where things live in a lab, relative to its root.
+CONFIG_FILE = "lab.toml"
+STATE_DIR = ".lab"
+READING_LIST = "papers/reading-list.yaml"
+PAPERS_README = "papers/README.md"
+NOTES_README = "notes/README.md"
+LAB_README = "README.md"
+CATEGORIES = ("fundamentals", "vision-language", "multimodal-arch", "training", "applications")
+STAGES = (1, 2, 3, 4, 5)
+# A concept note's stage when none is given: the category's place on the roadmap.
+CATEGORY_STAGE = {
+    "fundamentals": 1,
+    "vision-language": 2,
+    "multimodal-arch": 3,
+    "training": 4,
+    "applications": 5,
+}
+
+
+class Kind(StrEnum):
+    PAPER = "paper"
+    CONCEPT = "concept"
+    WEEKLY = "weekly"
+    REVIEW = "review"
+    EXPERIMENT = "experiment"
+
+
+@dataclass(frozen=True)
+class Paper:
+    key: str
+    title: str
+    status: Status = Status.UNREAD
+    authors: tuple[str, ...] = ()
+    year: int | None = None
+    venue: str | None = None
+    arxiv: str | None = None
+    url: str | None = None
+    topic: str = "other"
+    stage: int | None = None
+    tags: tuple[str, ...] = ()
+    created: date | None = None
+    started: date | None = None
+    finished: date | None = None
+    note: str | None = None  # lab-relative path of the paper's note, if it has one
+    line: int = 1  # where its status is written (note frontmatter or reading list)
+
+    @property
+    def link(self) -> str | None:
+        return self.url or (f"https://arxiv.org/abs/{self.arxiv}" if self.arxiv else None)
+
+
+@dataclass(frozen=True)
+class Note:
+    """A Markdown note of any kind: concept, paper, weekly log or review."""
+
+    path: str  # lab-relative, with forward slashes
+    kind: Kind
+    title: str
+    category: str | None = None
+    stage: int | None = None
+    tags: tuple[str, ...] = ()
+    related: tuple[str, ...] = ()
+    summary: str = ""
+    created: date | None = None
+    meta: dict[str, object] = field(default_factory=dict, compare=False, hash=False)
+
+
+@dataclass(frozen=True)
+class Experiment:
+    path: str
+    title: str
+    created: date | None = None
+    topic: str = ""
+
+
+@dataclass(frozen=True, order=True)
+class Week:
+    """An ISO week, named by its ISO year: 2027-01-01 is 2026-W53."""
+
+    year: int
+    number: int
+
+    @property
+    def name(self) -> str:
+        return f"{self.year}-W{self.number:02d}"
+
+    @property
+    def monday(self) -> date:
+        return date.fromisocalendar(self.year, self.number, 1)
+
+    @property
+    def sunday(self) -> date:
+        return date.fromisocalendar(self.year, self.number, 7)
+
+    def contains(self, day: date | None) -> bool:
+        return day is not None and self.monday <= day <= self.sunday
+
+    @classmethod
+    def of(cls, day: date) -> Week:
+        iso = day.isocalendar()
+        return cls(iso.year, iso.week)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem found in the lab, reported as `path:line: message`."""
+
+    path: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.message}"

@@ -1,0 +1,73 @@
+"""The sections each kind of note must have, read off the templates themselves: a lab that
+customises a template changes the rule, and CLAUDE.md lists what the templates hold."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from mllm_lab.core.markdown import sections
+from mllm_lab.models import Kind, Paper, Week
+from mllm_lab.ops.workspace import Workspace
+
+SAMPLE_DAY = date(2026, 1, 5)
+SAMPLE_TEMPLATES = {
+    Kind.PAPER: "paper.md.j2",
+    Kind.CONCEPT: "concept.md.j2",
+    Kind.WEEKLY: "weekly.md.j2",
+}
+
+
+def sample_context(ws: Workspace, kind: Kind) -> dict[str, Any]:
+    from mllm_lab.ops.notes import (
+        concept_context,
+        experiment_context,
+        paper_context,
+        weekly_context,
+    )
+
+    if kind is Kind.PAPER:
+        return paper_context(ws, Paper(key="sample", title="Sample", created=SAMPLE_DAY))
+    if kind is Kind.CONCEPT:
+        return concept_context(ws, "Sample", "fundamentals", 1, (), [], SAMPLE_DAY)
+    if kind is Kind.WEEKLY:
+        return weekly_context(ws, Week.of(SAMPLE_DAY), "")
+    return experiment_context(ws, "Sample", "sample", SAMPLE_DAY)
+
+
+def headings(ws: Workspace, kind: Kind) -> list[tuple[int, str]]:
+    """(level, title) of the level-2 and level-3 headings the template of `kind` renders."""
+    if kind is Kind.EXPERIMENT:
+        from mllm_lab.core.notebook import cells
+
+        source = ws.render(f"{ws.lang}/experiment.py.j2", sample_context(ws, kind))
+        found = []
+        for cell_type, text in cells(source):
+            if cell_type == "markdown":
+                found += [(s.level, s.title) for s in sections(text) if s.level in (2, 3)]
+        return found
+    body = ws.render(f"{ws.lang}/{SAMPLE_TEMPLATES[kind]}", sample_context(ws, kind))
+    return [(s.level, s.title) for s in sections(body) if s.level in (2, 3)]
+
+
+def template_sections(ws: Workspace) -> dict[str, list[str]]:
+    """For CLAUDE.md: each kind's headings as Markdown lines; the notebook's cells in order."""
+    from mllm_lab.core.notebook import cells
+
+    result = {
+        kind.value: [f"{'#' * level} {title}" for level, title in headings(ws, kind)]
+        for kind in SAMPLE_TEMPLATES
+    }
+    source = ws.render(f"{ws.lang}/experiment.py.j2", sample_context(ws, Kind.EXPERIMENT))
+    parts = []
+    for number, (cell_type, text) in enumerate(cells(source), start=1):
+        if cell_type == "markdown":
+            titles = [s.title for s in sections(text) if s.level == 2]
+            parts.append(f"{number}. Markdown: " + " / ".join(titles))
+        else:
+            first = next(
+                (line.lstrip("# ").strip() for line in text.split("\n") if line.startswith("#")), ""
+            )
+            parts.append(f"{number}. Code: {first}")
+    result["experiment"] = parts
+    return result

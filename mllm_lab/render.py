@@ -1,0 +1,94 @@
+"""The one Jinja environment: sandboxed, strict about undefined variables, the lab's own
+templates/ first and the packaged defaults second."""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mllm_lab.errors import TemplateProblem
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
+
+PACKAGE = Path(__file__).resolve().parent
+
+
+def default_templates() -> Path:
+    """Inside the wheel the templates sit in the package; in a source checkout, beside it."""
+    packaged = PACKAGE / "templates"
+    return packaged if packaged.is_dir() else PACKAGE.parent / "templates"
+
+
+def _yaml_scalar(value: object) -> str:
+    from mllm_lab.core.fm import dump
+
+    return dump({"v": value})[3:].rstrip("\n")
+
+
+@lru_cache(maxsize=4)
+def environment(lab_templates: Path | None) -> Environment:
+    from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined
+    from jinja2.sandbox import SandboxedEnvironment
+
+    from mllm_lab.core.markdown import escape_cell, link, mermaid_id, mermaid_label
+
+    search = (
+        [FileSystemLoader(str(lab_templates))] if lab_templates and lab_templates.is_dir() else []
+    )
+    env = SandboxedEnvironment(
+        loader=ChoiceLoader([*search, FileSystemLoader(str(default_templates()))]),
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+        autoescape=False,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(
+        yaml=_yaml_scalar,
+        cell=escape_cell,
+        mdlink=link,
+        json=json.dumps,
+        mermaid_id=mermaid_id,
+        mermaid_label=mermaid_label,
+        pystr=repr,
+    )
+    return env
+
+
+def render(lab_templates: Path | None, name: str, context: dict[str, Any]) -> str:
+    from jinja2 import TemplateError, TemplateNotFound, TemplateSyntaxError
+
+    env = environment(lab_templates)
+    try:
+        return env.get_template(name).render(**context)
+    except TemplateNotFound:
+        raise TemplateProblem(
+            name, None, "not found in the lab's templates/ or the defaults"
+        ) from None
+    except TemplateSyntaxError as error:
+        raise TemplateProblem(
+            error.filename or name, error.lineno, error.message or "syntax error"
+        ) from None
+    except TemplateError as error:
+        raise TemplateProblem(name, _template_line(error), str(error)) from None
+
+
+def _template_line(error: Exception) -> int | None:
+    """The template line an error came from, read off the traceback Jinja rewrites."""
+    tb = error.__traceback__
+    line = None
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename.endswith(".j2"):
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
+
+
+def template_source(lab_templates: Path | None, name: str) -> str:
+    env = environment(lab_templates)
+    assert env.loader is not None
+    source, _, _ = env.loader.get_source(env, name)
+    return source
