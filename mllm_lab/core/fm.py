@@ -23,6 +23,15 @@ class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[mi
         return True
 
 
+def _represent_str(dumper: Any, data: str) -> Any:
+    """Double-quote any string holding a character YAML might read as blank or break on
+    (no-break space, line separators, control characters): it then loads back exactly."""
+    risky = any(not ch.isprintable() or (ch.isspace() and ch != " ") for ch in data)
+    return dumper.represent_scalar("tag:yaml.org,2002:str", data, style='"' if risky else None)
+
+
+_Dumper.add_representer(str, _represent_str)
+
 _FENCE = re.compile(r"^---[ \t]*$")
 _CLOSE = re.compile(r"^(?:---|\.\.\.)[ \t]*$")
 _TOP_KEY = re.compile(r"^(?P<key>[^\s#:'\"\-][^:\n]*?|'[^']*'|\"[^\"]*\")[ \t]*:(?:[ \t]|$)")

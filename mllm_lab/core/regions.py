@@ -102,11 +102,13 @@ def replace_region(text: str, name: str, body: str, notice: str = NOTICE) -> str
     """`text` with region `name` set to `body`; appended at the end if the region is missing.
 
     Idempotent, and every byte outside the two marker lines is kept."""
-    newline = newline_of(text)
     region = find_region(text, name)
     if region is None:
+        newline = newline_of(text)
         separator = "" if not text else (newline if text.endswith("\n") else newline * 2)
         return text + separator + render_region(name, body, newline, notice)
+    # the region keeps the line ending its begin marker was written with
+    newline = "\r\n" if text[region.begin : region.body_start].endswith("\r\n") else "\n"
     rendered = render_region(name, body, newline, notice)
     old_end = text[region.body_end : region.end]
     if not old_end.endswith("\n"):  # the end marker was the last line, with no newline after it

@@ -1,0 +1,124 @@
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from mllm_lab.cli.app import app
+
+TODAY = "2026-11-25"  # a Wednesday in ISO week 2026-W48
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test reads the real home, a real lab above the temp folder, or the real clock."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("LAB_TODAY", TODAY)
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.delenv("LAB_ROOT", raising=False)
+    monkeypatch.delenv("VISUAL", raising=False)
+    monkeypatch.delenv("EDITOR", raising=False)
+    monkeypatch.setenv("COLUMNS", "200")
+
+
+class Run:
+    """`lab ...` through Typer's CliRunner, in a given folder."""
+
+    def __init__(self, cwd: Path) -> None:
+        self.cwd = cwd
+        self.runner = CliRunner()
+
+    def __call__(self, *args: str, input: str | None = None, cwd: Path | None = None) -> Result:
+        old = Path.cwd()
+        os.chdir(cwd or self.cwd)
+        try:
+            result = self.runner.invoke(app, list(args), input=input, catch_exceptions=True)
+        finally:
+            os.chdir(old)
+        return Result(result.exit_code, result.stdout, result.stderr, result.exception)
+
+
+class Result:
+    def __init__(self, code: int, out: str, err: str, exception: BaseException | None) -> None:
+        self.code, self.out, self.err, self.exception = code, out, err, exception
+
+    def __repr__(self) -> str:
+        return f"Result(code={self.code}, out={self.out[-800:]!r}, err={self.err[-800:]!r}, exc={self.exception!r})"
+
+    @property
+    def ok(self) -> bool:
+        return self.code == 0
+
+
+@pytest.fixture
+def run(tmp_path: Path) -> Run:
+    return Run(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def _lab_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One lab made with `lab init`, copied for each test (init renders many templates)."""
+    os.environ["LAB_TODAY"] = TODAY
+    root = tmp_path_factory.mktemp("template") / "lab"
+    result = CliRunner().invoke(app, ["init", str(root)])
+    assert result.exit_code == 0, result.output
+    shutil.rmtree(root / ".lab", ignore_errors=True)
+    return root
+
+
+@pytest.fixture
+def lab(tmp_path: Path, _lab_template: Path) -> Path:
+    root = tmp_path / "lab"
+    shutil.copytree(_lab_template, root, symlinks=True)
+    return root
+
+
+@pytest.fixture
+def in_lab(lab: Path) -> Run:
+    return Run(lab)
+
+
+def lab_executable() -> str:
+    """The installed `lab` console script of the interpreter running the tests."""
+    candidate = Path(sys.executable).with_name("lab")
+    found = str(candidate) if candidate.exists() else shutil.which("lab")
+    assert found, "the `lab` console script is not installed"
+    return found
+
+
+@pytest.fixture
+def sh() -> Callable[..., subprocess.CompletedProcess[str]]:
+    """A real process of the installed `lab`."""
+
+    def call(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+        environment = {**os.environ, **(env or {})}
+        return subprocess.run(
+            [lab_executable(), *args], cwd=cwd, env=environment, capture_output=True, text=True, timeout=timeout
+        )
+
+    return call
+
+
+def read(path: Path) -> str:
+    return path.read_text("utf-8")
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    """Every file under root (except the .lab cache) with its bytes, to prove nothing changed."""
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and ".lab" not in p.relative_to(root).parts
+    }
+
+
+@pytest.fixture
+def snapshot() -> Iterator[Callable[[Path], dict[str, bytes]]]:
+    yield tree

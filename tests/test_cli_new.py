@@ -1,0 +1,156 @@
+"""`lab new paper|concept|experiment`: files, frontmatter, catalog facts, safety."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conftest import Run, read, tree
+from mllm_lab.core import fm
+
+
+def meta(path: Path) -> dict:
+    return fm.parse(read(path), str(path)).meta
+
+
+def test_new_paper_from_catalog_fills_facts_and_starts_reading(in_lab: Run, lab: Path) -> None:
+    result = in_lab("new", "paper", "blip-2")
+    assert result.ok, result
+    assert result.out.strip() == "papers/blip-2.md"
+    data = meta(lab / "papers/blip-2.md")
+    assert data["title"].startswith("BLIP-2: Bootstrapping")
+    assert (data["arxiv"], data["year"], data["venue"], data["stage"], data["topic"]) == (
+        "2301.12597", 2023, "ICML 2023", 3, "multimodal")
+    assert data["status"] == "reading" and str(data["started"]) == "2026-11-25" and data["finished"] is None
+    assert list(data) == ["key", "title", "authors", "year", "venue", "arxiv", "url", "topic", "stage", "tags",
+                          "status", "created", "started", "finished"]
+    text = read(lab / "papers/blip-2.md")
+    assert "```mermaid" in text and "## 个人评价" in text and "arXiv:2301.12597" in text
+    table = read(lab / "papers/README.md")
+    assert "| 📖 | blip-2 | [BLIP-2: Bootstrapping" in table and "(blip-2.md)" in table
+    assert "key: blip-2" not in read(lab / "papers/reading-list.yaml")  # its status moved into the note
+
+
+@pytest.mark.parametrize("query", ["2301.12597", "BLIP2", "BLIP-2: Bootstrapping Language-Image Pre-training with Frozen Image Encoders and Large Language Models"])
+def test_new_paper_matches_catalog_by_arxiv_or_title(in_lab: Run, lab: Path, query: str) -> None:
+    assert in_lab("new", "paper", query).ok
+    assert meta(lab / "papers/blip-2.md")["key"] == "blip-2"
+
+
+def test_new_paper_not_in_catalog_works_from_flags_and_joins_reading_list(in_lab: Run, lab: Path) -> None:
+    result = in_lab("new", "paper", "My Fancy VLM: \"x\" | y", "--arxiv", "2401.00001", "--year", "2024",
+                    "--authors", "A. One, B. Two", "--topic", "multimodal", "--tags", "vlm,moe")
+    assert result.ok, result
+    path = lab / "papers/my-fancy-vlm-x-y.md"
+    data = meta(path)
+    assert data["title"] == 'My Fancy VLM: "x" | y'
+    assert data["authors"] == ["A. One", "B. Two"] and data["tags"] == ["vlm", "moe"]
+    assert data["url"] == "https://arxiv.org/abs/2401.00001" and data["stage"] == 3
+    assert "| 📖 | my-fancy-vlm-x-y | [My Fancy VLM: \"x\" &#124; y](my-fancy-vlm-x-y.md) | 2024 |" in read(
+        lab / "papers/README.md")
+
+
+def test_existing_note_is_never_overwritten_without_force(in_lab: Run, lab: Path) -> None:
+    assert in_lab("new", "paper", "blip-2").ok
+    path = lab / "papers/blip-2.md"
+    path.write_text(read(path) + "\nmy precious words\n", "utf-8")
+    before = tree(lab)
+    result = in_lab("new", "paper", "blip-2")
+    assert result.code == 1 and "papers/blip-2.md" in result.err and "--force" in result.err
+    assert tree(lab) == before
+    assert in_lab("new", "paper", "blip-2", "--force").ok
+    assert "my precious words" not in read(path)
+
+
+def test_dry_run_prints_and_writes_nothing(in_lab: Run, lab: Path) -> None:
+    before = tree(lab)
+    result = in_lab("new", "paper", "lora", "--dry-run")
+    assert result.ok
+    assert result.out.startswith("---\nkey: lora\n") and "papers/lora.md" in result.err
+    assert tree(lab) == before
+
+
+def test_new_concept_links_related_notes(in_lab: Run, lab: Path) -> None:
+    assert in_lab("new", "concept", "Self-Attention", "-c", "fundamentals", "--tags", "attention").ok
+    assert in_lab("new", "paper", "transformer", "--tags", "attention").ok
+    result = in_lab("new", "concept", "Cross-Attention 在多模态模型中的作用", "-c", "multimodal-arch",
+                    "--tags", "attention,fusion")
+    assert result.ok
+    path = lab / "notes/multimodal-arch/cross-attention-zai-duo-mo-tai-mo-xing-zhong-de-zuo-yong.md"
+    assert result.out.strip() == path.relative_to(lab).as_posix()
+    text = read(path)
+    assert "- [Self-Attention](../fundamentals/self-attention.md)" in text
+    assert "- [Attention Is All You Need](../../papers/transformer.md)" in text
+    data = meta(path)
+    assert data["category"] == "multimodal-arch" and data["stage"] == 3 and data["tags"] == ["attention", "fusion"]
+    assert "notes/fundamentals/self-attention.md" in data["related"]
+    for part in ["## 直觉理解", "## 正式定义与数学表达", "## 具体例子", "```mermaid", "## 常见误区", "## 面试口述版"]:
+        assert part in text
+    index = read(lab / "notes/README.md")
+    assert "1. [Self-Attention](fundamentals/self-attention.md)" in index
+    assert "2. [Cross-Attention 在多模态模型中的作用](multimodal-arch/" in index
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["-c", "bogus"], "unknown category 'bogus'; valid: fundamentals, vision-language, multimodal-arch, training, applications"),
+        (["-c", "../../etc"], "refused, this path leaves the lab"),
+        (["-c", "training", "--slug", "../../x"], "refused, this path leaves the lab"),
+        (["-c", "training", "--slug", "/tmp/x"], "refused, this path leaves the lab"),
+        (["-c", "training", "--stage", "7"], "unknown stage 7"),
+    ],
+)
+def test_bad_concept_input_is_refused_in_one_line(in_lab: Run, lab: Path, args: list[str], message: str) -> None:
+    before = tree(lab)
+    result = in_lab("new", "concept", "X", *args)
+    assert result.code == 1
+    assert message in result.err and len(result.err.strip().splitlines()) == 1
+    assert "Traceback" not in result.err + result.out
+    assert tree(lab) == before
+
+
+def test_new_experiment_writes_a_valid_notebook_and_script(in_lab: Run, lab: Path) -> None:
+    result = in_lab("new", "experiment", "从零实现简化版 CLIP", "--script")
+    assert result.ok, result
+    slug = "cong-ling-shi-xian-jian-hua-ban-clip"
+    notebook = nbformat.read(lab / f"experiments/notebooks/{slug}.ipynb", as_version=4)
+    nbformat.validate(notebook)
+    first, last = notebook.cells[0].source, notebook.cells[-1].source
+    for part in ["实验目标", "预期结果", "所需环境"]:
+        assert part in first
+    assert "实验结论" in last and "与理论的对照" in last
+    assert [c.cell_type for c in notebook.cells].count("code") == 4
+    assert notebook.metadata["mllm_lab"]["title"] == "从零实现简化版 CLIP"
+    script = read(lab / f"experiments/scripts/{slug}.py")
+    compile(script, "script.py", "exec")
+    assert "# %% [markdown]" in script
+    assert in_lab("new", "experiment", "从零实现简化版 CLIP").code == 1  # never overwritten
+
+
+def test_edit_opens_the_editor(in_lab: Run, lab: Path, monkeypatch, tmp_path: Path) -> None:
+    log = tmp_path / "opened.txt"
+    editor = tmp_path / "editor.sh"
+    editor.write_text(f'#!/bin/sh\necho "$1" > {log}\n', "utf-8")
+    editor.chmod(0o755)
+    monkeypatch.setenv("EDITOR", str(editor))
+    assert in_lab("new", "concept", "RoPE", "-c", "fundamentals", "--edit").ok
+    assert read(log).strip() == str(lab / "notes/fundamentals/rope.md")
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(title=st.text(min_size=1, max_size=80).filter(lambda t: t.strip()))
+def test_any_title_makes_a_note_whose_frontmatter_loads_back(in_lab: Run, lab: Path, title: str) -> None:
+    result = in_lab("new", "concept", title, "-c", "training", "--force")
+    assert result.ok, result
+    path = lab / result.out.strip()
+    assert path.parent == lab / "notes/training"
+    assert meta(path)["title"] == title
+    index = read(lab / "notes/README.md")
+    assert index.count("<!-- lab:begin notes-index") == 1
+    assert json.dumps(title)  # the title survives; the index regenerated without breaking

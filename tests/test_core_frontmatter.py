@@ -1,0 +1,92 @@
+"""Frontmatter: a YAML emitter writes it, it loads back exactly, errors carry their line."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+import yaml
+from hypothesis import given
+from hypothesis import strategies as st
+
+from mllm_lab.core import fm
+from mllm_lab.errors import BrokenNote
+
+TRICKY = 'BLIP-2: "x" #y | [z] - w'
+
+
+def roundtrip(meta: dict[str, object]) -> dict[str, object]:
+    text = "---\n" + fm.dump(meta) + "---\nbody\n"
+    return fm.parse(text, "n.md").meta
+
+
+def test_tricky_title_loads_back_exactly() -> None:
+    meta = {"title": TRICKY, "tags": ["[[wiki]]", "a: b"], "created": date(2026, 11, 25), "n": None}
+    assert roundtrip(meta) == meta
+
+
+def test_no_yaml_aliases_for_repeated_values() -> None:
+    day = date(2026, 1, 1)
+    assert "&" not in fm.dump({"created": day, "started": day})
+
+
+scalars = st.one_of(
+    st.text(), st.integers(), st.none(), st.booleans(), st.dates(), st.floats(allow_nan=False)
+)
+
+
+@given(st.dictionaries(st.text(min_size=1), st.one_of(scalars, st.lists(st.text(), max_size=4)), max_size=6))
+def test_any_mapping_of_text_round_trips(meta: dict[str, object]) -> None:
+    assert roundtrip(meta) == meta
+
+
+@given(st.text())
+def test_any_title_round_trips(title: str) -> None:
+    assert roundtrip({"title": title})["title"] == title
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "message"),
+    [
+        ("---\ntitle: Attention: is all you need\n---\n", 2, "not valid YAML"),
+        ("---\ntitle: ok\ntags: [a, b\n---\n", 4, "not valid YAML"),
+        ("---\n- a\n- b\n---\n", 2, "must be a mapping"),
+        ("---\ntitle: x\n", 1, "no closing ---"),
+    ],
+)
+def test_broken_frontmatter_reports_its_line(text: str, line: int, message: str) -> None:
+    with pytest.raises(BrokenNote) as caught:
+        fm.parse(text, "papers/x.md")
+    assert caught.value.line == line
+    assert message in str(caught.value)
+    assert str(caught.value).startswith(f"papers/x.md:{line}: ")
+
+
+def test_bom_crlf_and_no_frontmatter() -> None:
+    parsed = fm.parse("\ufeff---\r\ntitle: T\r\n---\r\n# Body\r\n", "x.md")
+    assert parsed.meta == {"title": "T"} and parsed.body == "# Body\r\n" and parsed.body_line == 4
+    assert fm.parse("# just text\n", "x.md").meta == {}
+
+
+def test_set_fields_edits_in_place_and_keeps_everything_else() -> None:
+    text = "---\n# my comment\ntitle: 'A: b'\nstatus: reading  # note\nextra: [1, 2]\n---\nbody\n"
+    new = fm.set_fields(text, {"status": "read", "finished": date(2026, 11, 25)})
+    assert new == (
+        "---\n# my comment\ntitle: 'A: b'\nstatus: read\nextra: [1, 2]\nfinished: 2026-11-25\n---\nbody\n"
+    )
+
+
+def test_set_fields_on_crlf_and_block_values() -> None:
+    text = "---\r\nstatus: reading\r\ntags:\r\n- a\r\n- b\r\nstarted: 2026-01-01\r\n---\r\nbody\r\n"
+    new = fm.set_fields(text, {"status": "read", "started": None})
+    assert new == "---\r\nstatus: read\r\ntags:\r\n- a\r\n- b\r\nstarted: null\r\n---\r\nbody\r\n"
+    assert yaml.safe_load(new.split("---")[1]) == {"status": "read", "tags": ["a", "b"], "started": None}
+
+
+@given(st.text(), st.text())
+def test_set_fields_always_loads_back_to_the_update(old: str, new: str) -> None:
+    text = "---\n" + fm.dump({"title": old, "status": "unread"}) + "---\nbody"
+    result = fm.set_fields(text, {"title": new})
+    parsed = fm.parse(result, "x.md")
+    assert parsed.meta == {"title": new, "status": "unread"}
+    assert parsed.body == "body"

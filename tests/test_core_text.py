@@ -1,0 +1,139 @@
+"""Unit and property tests of the pure core: slugs, weeks, Markdown escaping, Mermaid."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from mllm_lab.core import markdown
+from mllm_lab.core.slugs import SLUG_RE, check_slug, slugify
+from mllm_lab.core.weeks import parse_week, pick_week
+from mllm_lab.errors import BadInput, OutsideLab
+from mllm_lab.models import Week
+
+
+@pytest.mark.parametrize(
+    ("title", "slug"),
+    [
+        ("BLIP-2", "blip-2"),
+        ("Attention Is All You Need", "attention-is-all-you-need"),
+        ("LLaVA 1.5: Improved Baselines", "llava-1.5-improved-baselines"),
+        ("Qwen2.5-VL Technical Report", "qwen2.5-vl-technical-report"),
+        ("Cross-Attention 在多模态模型中的作用", "cross-attention-zai-duo-mo-tai-mo-xing-zhong-de-zuo-yong"),
+        ("位置编码", "wei-zhi-bian-ma"),
+        ("Café à la “RoPE”", "cafe-a-la-rope"),
+        ("  --weird__spacing--  ", "weird-spacing"),
+        ("π0: a VLA", "0-a-vla"),
+    ],
+)
+def test_slug_of_english_and_chinese_titles(title: str, slug: str) -> None:
+    assert slugify(title) == slug
+
+
+def test_slug_of_untransliterable_title_is_stable_hash() -> None:
+    assert slugify("🙂🙂") == slugify("🙂🙂")
+    assert re.fullmatch(r"note-[0-9a-f]{8}", slugify("🙂🙂"))
+    assert slugify("🙂🙂") != slugify("🚀")
+
+
+@given(st.text(max_size=200))
+def test_any_title_gives_a_safe_stable_ascii_slug(title: str) -> None:
+    slug = slugify(title)
+    assert SLUG_RE.match(slug), slug
+    assert slug.isascii() and len(slug) <= 64
+    assert ".." not in slug and "/" not in slug
+    assert slugify(title) == slug
+
+
+@pytest.mark.parametrize("bad", ["../x", "a/b", "/etc/passwd", ".hidden", "UPPER", "a b", "", "x..y"])
+def test_user_slugs_that_leave_the_lab_or_are_not_slugs_are_refused(bad: str) -> None:
+    with pytest.raises((BadInput, OutsideLab)):
+        check_slug(bad)
+
+
+@pytest.mark.parametrize(
+    ("day", "name"),
+    [
+        (date(2027, 1, 1), "2026-W53"),
+        (date(2024, 12, 30), "2025-W01"),
+        (date(2026, 11, 25), "2026-W48"),
+        (date(2021, 1, 3), "2020-W53"),
+        (date(2026, 1, 1), "2026-W01"),
+    ],
+)
+def test_weeks_are_named_by_iso_year(day: date, name: str) -> None:
+    assert Week.of(day).name == name
+    assert Week.of(day).contains(day)
+    assert parse_week(name) == Week.of(day)
+
+
+@given(st.dates(min_value=date(1900, 1, 1), max_value=date(9998, 12, 1)))
+def test_every_day_lies_in_the_week_named_for_it(day: date) -> None:
+    week = Week.of(day)
+    assert week.monday <= day <= week.sunday
+    assert week.sunday - week.monday == timedelta(days=6)
+    assert parse_week(week.name) == week
+
+
+@pytest.mark.parametrize("bad", ["2026-W54", "2025-W53", "2026W00", "26-W01", "week 3", ""])
+def test_malformed_or_missing_weeks_are_refused(bad: str) -> None:
+    with pytest.raises(BadInput):
+        parse_week(bad)
+
+
+def test_week_and_date_are_exclusive_and_dates_are_checked() -> None:
+    with pytest.raises(BadInput):
+        pick_week("2026-W01", "2026-01-01", date(2026, 1, 1))
+    with pytest.raises(BadInput, match="YYYY-MM-DD"):
+        pick_week(None, "2026-13-01", date(2026, 1, 1))
+    assert pick_week(None, None, date(2027, 1, 1)).name == "2026-W53"
+
+
+@given(st.text())
+def test_table_cell_escaping_round_trips_and_never_breaks_a_row(text: str) -> None:
+    cell = markdown.escape_cell(text)
+    assert "|" not in cell and "\n" not in cell and "\r" not in cell
+    assert markdown.unescape_cell(cell) == text
+    assert markdown.split_row(markdown.row(["a", cell, "b"])) == ["a", cell.strip(), "b"]
+
+
+def test_link_text_with_brackets_and_targets_with_parentheses() -> None:
+    assert markdown.link("A [x] | y", "a b.md") == "[A \\[x\\] &#124; y](a%20b.md)"
+    assert markdown.link("GPT-4V", "https://x/y_(z).pdf") == "[GPT-4V](<https://x/y_(z).pdf>)"
+    assert markdown.link("t", None) == "t"
+
+
+def test_sections_skip_fenced_code_and_know_empty_ones() -> None:
+    body = "# T\n\n## A\n<!-- guide -->\n\n## B\n```python\n# not a heading\n```\ntext\n"
+    found = markdown.sections(body)
+    assert [(s.level, s.title, s.line) for s in found] == [(1, "T", 1), (2, "A", 3), (2, "B", 6)]
+    assert markdown.is_blank(found[1].content)
+    assert not markdown.is_blank(found[2].content)
+
+
+def test_links_relative_and_wiki_with_lines() -> None:
+    body = "see [a](../a.md) and [web](https://x.org)\n`[code](no.md)`\n[[Self Attention|alias]] [b](<b c.md#part>)\n"
+    assert [(link.target, link.line, link.wiki) for link in markdown.links(body)] == [
+        ("../a.md", 1, False),
+        ("b c.md", 3, False),
+        ("Self Attention", 3, True),
+    ]
+
+
+@given(st.text(min_size=1))
+def test_mermaid_ids_are_plain_and_labels_are_quoted_safely(text: str) -> None:
+    node = markdown.mermaid_id(text)
+    assert re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", node)
+    label = markdown.mermaid_label(text)
+    inner = label[1:-1]
+    assert label.startswith('"') and label.endswith('"')
+    assert '"' not in inner and "\n" not in inner and "<" not in inner and "`" not in inner
+
+
+def test_mermaid_label_of_chinese_quotes_and_parentheses() -> None:
+    assert markdown.mermaid_label('Q-Former（桥接） "x" (y)') == '"Q-Former（桥接） #quot;x#quot; (y)"'
+    assert markdown.mermaid_id("Q-Former（桥接）") != markdown.mermaid_id("Q-Former")
