@@ -97,10 +97,17 @@ def lab_executable() -> str:
 def sh() -> Callable[..., subprocess.CompletedProcess[str]]:
     """A real process of the installed `lab`."""
 
-    def call(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    def call(
+        *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 60
+    ) -> subprocess.CompletedProcess[str]:
         environment = {**os.environ, **(env or {})}
         return subprocess.run(
-            [lab_executable(), *args], cwd=cwd, env=environment, capture_output=True, text=True, timeout=timeout
+            [lab_executable(), *args],
+            cwd=cwd,
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
         )
 
     return call

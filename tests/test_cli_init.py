@@ -6,17 +6,35 @@ import re
 from pathlib import Path
 
 import yaml
-
 from conftest import Run, read, tree
 
 FOLDERS = [
-    "notes/fundamentals", "notes/vision-language", "notes/multimodal-arch", "notes/training",
-    "notes/applications", "experiments/notebooks", "experiments/scripts", "weekly-log", "templates", "papers",
+    "notes/fundamentals",
+    "notes/vision-language",
+    "notes/multimodal-arch",
+    "notes/training",
+    "notes/applications",
+    "experiments/notebooks",
+    "experiments/scripts",
+    "weekly-log",
+    "templates",
+    "papers",
     "resources",
 ]
 # The flow chart of seed 004: the same nodes and edges must be in the README.
-SEED_EDGES = {("A", "B"), ("A", "C"), ("B", "D"), ("C", "D"), ("D", "E"),
-              *{(f"{group}{n}", group) for group in "ABCDE" for n in (1, 2, 3) if (group, n) not in {("B", 3)}}}
+SEED_EDGES = {
+    ("A", "B"),
+    ("A", "C"),
+    ("B", "D"),
+    ("C", "D"),
+    ("D", "E"),
+    *{
+        (f"{group}{n}", group)
+        for group in "ABCDE"
+        for n in (1, 2, 3)
+        if (group, n) not in {("B", 3)}
+    },
+}
 
 
 def mermaid_edges(text: str) -> set[tuple[str, str]]:
@@ -36,8 +54,13 @@ def test_init_creates_the_seed_layout_with_its_contents(run: Run, tmp_path: Path
     for folder in FOLDERS:
         assert (root / folder).is_dir(), folder
     readme = read(root / "README.md")
-    for stage in ["阶段一：Transformer 与 LLM 基础", "阶段二：视觉编码器", "阶段三：多模态对齐与融合",
-                  "阶段四：训练方法", "阶段五：前沿主题"]:
+    for stage in [
+        "阶段一：Transformer 与 LLM 基础",
+        "阶段二：视觉编码器",
+        "阶段三：多模态对齐与融合",
+        "阶段四：训练方法",
+        "阶段五：前沿主题",
+    ]:
         assert stage in readme
     assert "```mermaid\ngraph TD" in readme
     assert mermaid_edges(readme) == SEED_EDGES
@@ -48,13 +71,37 @@ def test_init_creates_the_seed_layout_with_its_contents(run: Run, tmp_path: Path
     papers = read(root / "papers/README.md")
     for topic in ["### 基础模型", "### 多模态模型", "### 训练方法"]:
         assert topic in papers
-    for key in ["gpt-3", "llama", "vit", "clip", "blip-2", "llava", "llava-next", "qwen-vl", "internvl",
-                "gpt-4v-system-card", "instructgpt", "dpo", "lora", "qlora"]:
+    for key in [
+        "gpt-3",
+        "llama",
+        "vit",
+        "clip",
+        "blip-2",
+        "llava",
+        "llava-next",
+        "qwen-vl",
+        "internvl",
+        "gpt-4v-system-card",
+        "instructgpt",
+        "dpo",
+        "lora",
+        "qlora",
+    ]:
         assert re.search(rf"^\| ⬜ \| {re.escape(key)} \| \[", papers, re.M), key
     assert "| 2023 | ICML 2023 |" in papers
     awesome = read(root / "resources/awesome-mllm.md")
-    for part in ["CS231n", "CS224N", "CS25", "LLM Course", "MMBench", "MMMU", "MathVista", "## 重要开源项目",
-                 "## 知名博客和技术文章", "## 基准测试和排行榜"]:
+    for part in [
+        "CS231n",
+        "CS224N",
+        "CS25",
+        "LLM Course",
+        "MMBench",
+        "MMMU",
+        "MathVista",
+        "## 重要开源项目",
+        "## 知名博客和技术文章",
+        "## 基准测试和排行榜",
+    ]:
         assert part in awesome
     assert (root / "lab.toml").is_file() and (root / "templates/zh/paper.md.j2").is_file()
     assert ".lab/" in read(root / ".gitignore")
@@ -63,8 +110,18 @@ def test_init_creates_the_seed_layout_with_its_contents(run: Run, tmp_path: Path
 def test_claude_md_states_the_rules_the_templates_follow(run: Run, tmp_path: Path) -> None:
     assert run("init", "l").ok
     claude = read(tmp_path / "l/CLAUDE.md")
-    for part in ["## 语言规范", "## 文件命名", "## Frontmatter 字段", "## 论文笔记模板", "## 概念笔记格式",
-                 "## 实验格式", "## 周记格式", "`unread`（⬜ 未读）", "`multimodal-arch`", "2026-W53"]:
+    for part in [
+        "## 语言规范",
+        "## 文件命名",
+        "## Frontmatter 字段",
+        "## 论文笔记模板",
+        "## 概念笔记格式",
+        "## 实验格式",
+        "## 周记格式",
+        "`unread`（⬜ 未读）",
+        "`multimodal-arch`",
+        "2026-W53",
+    ]:
         assert part in claude, part
     template = read(tmp_path / "l/templates/zh/paper.md.j2")
     for heading in re.findall(r"^(##+ .+)$", template, re.M):
@@ -108,14 +165,20 @@ def test_commands_outside_a_lab_suggest_init(run: Run, tmp_path: Path) -> None:
     assert len(result.err.strip().splitlines()) == 1
 
 
-def test_lab_is_found_upward_from_root_option_and_env(run: Run, lab: Path, tmp_path: Path, monkeypatch) -> None:
+def test_lab_is_found_upward_from_root_option_and_env(
+    run: Run, lab: Path, tmp_path: Path, monkeypatch
+) -> None:
     deep = lab / "notes" / "training"
     assert run("new", "concept", "LoRA", "-c", "training", cwd=deep).ok
     assert (lab / "notes/training/lora.md").exists()
     assert run("--root", str(lab), "new", "concept", "DPO", "-c", "training", cwd=tmp_path).ok
     monkeypatch.setenv("LAB_ROOT", str(lab))
     assert run("new", "concept", "PPO", "-c", "training", cwd=tmp_path).ok
-    assert {p.name for p in (lab / "notes/training").glob("*.md")} == {"lora.md", "dpo.md", "ppo.md"}
+    assert {p.name for p in (lab / "notes/training").glob("*.md")} == {
+        "lora.md",
+        "dpo.md",
+        "ppo.md",
+    }
     monkeypatch.setenv("LAB_ROOT", str(tmp_path))
     assert run("sync", cwd=lab).code == 1  # LAB_ROOT wins over the current folder
 

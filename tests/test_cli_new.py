@@ -7,10 +7,10 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from conftest import Run, read, tree
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import Run, read, tree
 from mllm_lab.core import fm
 
 
@@ -25,34 +25,83 @@ def test_new_paper_from_catalog_fills_facts_and_starts_reading(in_lab: Run, lab:
     data = meta(lab / "papers/blip-2.md")
     assert data["title"].startswith("BLIP-2: Bootstrapping")
     assert (data["arxiv"], data["year"], data["venue"], data["stage"], data["topic"]) == (
-        "2301.12597", 2023, "ICML 2023", 3, "multimodal")
-    assert data["status"] == "reading" and str(data["started"]) == "2026-11-25" and data["finished"] is None
-    assert list(data) == ["key", "title", "authors", "year", "venue", "arxiv", "url", "topic", "stage", "tags",
-                          "status", "created", "started", "finished"]
+        "2301.12597",
+        2023,
+        "ICML 2023",
+        3,
+        "multimodal",
+    )
+    assert (
+        data["status"] == "reading"
+        and str(data["started"]) == "2026-11-25"
+        and data["finished"] is None
+    )
+    assert list(data) == [
+        "key",
+        "title",
+        "authors",
+        "year",
+        "venue",
+        "arxiv",
+        "url",
+        "topic",
+        "stage",
+        "tags",
+        "status",
+        "created",
+        "started",
+        "finished",
+    ]
     text = read(lab / "papers/blip-2.md")
     assert "```mermaid" in text and "## 个人评价" in text and "arXiv:2301.12597" in text
     table = read(lab / "papers/README.md")
     assert "| 📖 | blip-2 | [BLIP-2: Bootstrapping" in table and "(blip-2.md)" in table
-    assert "key: blip-2" not in read(lab / "papers/reading-list.yaml")  # its status moved into the note
+    assert "key: blip-2" not in read(
+        lab / "papers/reading-list.yaml"
+    )  # its status moved into the note
 
 
-@pytest.mark.parametrize("query", ["2301.12597", "BLIP2", "BLIP-2: Bootstrapping Language-Image Pre-training with Frozen Image Encoders and Large Language Models"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "2301.12597",
+        "BLIP2",
+        "BLIP-2: Bootstrapping Language-Image Pre-training with Frozen Image Encoders and Large Language Models",
+    ],
+)
 def test_new_paper_matches_catalog_by_arxiv_or_title(in_lab: Run, lab: Path, query: str) -> None:
     assert in_lab("new", "paper", query).ok
     assert meta(lab / "papers/blip-2.md")["key"] == "blip-2"
 
 
-def test_new_paper_not_in_catalog_works_from_flags_and_joins_reading_list(in_lab: Run, lab: Path) -> None:
-    result = in_lab("new", "paper", "My Fancy VLM: \"x\" | y", "--arxiv", "2401.00001", "--year", "2024",
-                    "--authors", "A. One, B. Two", "--topic", "multimodal", "--tags", "vlm,moe")
+def test_new_paper_not_in_catalog_works_from_flags_and_joins_reading_list(
+    in_lab: Run, lab: Path
+) -> None:
+    result = in_lab(
+        "new",
+        "paper",
+        'My Fancy VLM: "x" | y',
+        "--arxiv",
+        "2401.00001",
+        "--year",
+        "2024",
+        "--authors",
+        "A. One, B. Two",
+        "--topic",
+        "multimodal",
+        "--tags",
+        "vlm,moe",
+    )
     assert result.ok, result
     path = lab / "papers/my-fancy-vlm-x-y.md"
     data = meta(path)
     assert data["title"] == 'My Fancy VLM: "x" | y'
     assert data["authors"] == ["A. One", "B. Two"] and data["tags"] == ["vlm", "moe"]
     assert data["url"] == "https://arxiv.org/abs/2401.00001" and data["stage"] == 3
-    assert "| 📖 | my-fancy-vlm-x-y | [My Fancy VLM: \"x\" &#124; y](my-fancy-vlm-x-y.md) | 2024 |" in read(
-        lab / "papers/README.md")
+    assert (
+        '| 📖 | my-fancy-vlm-x-y | [My Fancy VLM: "x" &#124; y](my-fancy-vlm-x-y.md) | 2024 |'
+        in read(lab / "papers/README.md")
+    )
 
 
 def test_existing_note_is_never_overwritten_without_force(in_lab: Run, lab: Path) -> None:
@@ -76,10 +125,19 @@ def test_dry_run_prints_and_writes_nothing(in_lab: Run, lab: Path) -> None:
 
 
 def test_new_concept_links_related_notes(in_lab: Run, lab: Path) -> None:
-    assert in_lab("new", "concept", "Self-Attention", "-c", "fundamentals", "--tags", "attention").ok
+    assert in_lab(
+        "new", "concept", "Self-Attention", "-c", "fundamentals", "--tags", "attention"
+    ).ok
     assert in_lab("new", "paper", "transformer", "--tags", "attention").ok
-    result = in_lab("new", "concept", "Cross-Attention 在多模态模型中的作用", "-c", "multimodal-arch",
-                    "--tags", "attention,fusion")
+    result = in_lab(
+        "new",
+        "concept",
+        "Cross-Attention 在多模态模型中的作用",
+        "-c",
+        "multimodal-arch",
+        "--tags",
+        "attention,fusion",
+    )
     assert result.ok
     path = lab / "notes/multimodal-arch/cross-attention-zai-duo-mo-tai-mo-xing-zhong-de-zuo-yong.md"
     assert result.out.strip() == path.relative_to(lab).as_posix()
@@ -87,9 +145,20 @@ def test_new_concept_links_related_notes(in_lab: Run, lab: Path) -> None:
     assert "- [Self-Attention](../fundamentals/self-attention.md)" in text
     assert "- [Attention Is All You Need](../../papers/transformer.md)" in text
     data = meta(path)
-    assert data["category"] == "multimodal-arch" and data["stage"] == 3 and data["tags"] == ["attention", "fusion"]
+    assert (
+        data["category"] == "multimodal-arch"
+        and data["stage"] == 3
+        and data["tags"] == ["attention", "fusion"]
+    )
     assert "notes/fundamentals/self-attention.md" in data["related"]
-    for part in ["## 直觉理解", "## 正式定义与数学表达", "## 具体例子", "```mermaid", "## 常见误区", "## 面试口述版"]:
+    for part in [
+        "## 直觉理解",
+        "## 正式定义与数学表达",
+        "## 具体例子",
+        "```mermaid",
+        "## 常见误区",
+        "## 面试口述版",
+    ]:
         assert part in text
     index = read(lab / "notes/README.md")
     assert "1. [Self-Attention](fundamentals/self-attention.md)" in index
@@ -99,14 +168,19 @@ def test_new_concept_links_related_notes(in_lab: Run, lab: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["-c", "bogus"], "unknown category 'bogus'; valid: fundamentals, vision-language, multimodal-arch, training, applications"),
+        (
+            ["-c", "bogus"],
+            "unknown category 'bogus'; valid: fundamentals, vision-language, multimodal-arch, training, applications",
+        ),
         (["-c", "../../etc"], "refused, this path leaves the lab"),
         (["-c", "training", "--slug", "../../x"], "refused, this path leaves the lab"),
         (["-c", "training", "--slug", "/tmp/x"], "refused, this path leaves the lab"),
         (["-c", "training", "--stage", "7"], "unknown stage 7"),
     ],
 )
-def test_bad_concept_input_is_refused_in_one_line(in_lab: Run, lab: Path, args: list[str], message: str) -> None:
+def test_bad_concept_input_is_refused_in_one_line(
+    in_lab: Run, lab: Path, args: list[str], message: str
+) -> None:
     before = tree(lab)
     result = in_lab("new", "concept", "X", *args)
     assert result.code == 1
@@ -143,9 +217,13 @@ def test_edit_opens_the_editor(in_lab: Run, lab: Path, monkeypatch, tmp_path: Pa
     assert read(log).strip() == str(lab / "notes/fundamentals/rope.md")
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(title=st.text(min_size=1, max_size=80).filter(lambda t: t.strip()))
-def test_any_title_makes_a_note_whose_frontmatter_loads_back(in_lab: Run, lab: Path, title: str) -> None:
+def test_any_title_makes_a_note_whose_frontmatter_loads_back(
+    in_lab: Run, lab: Path, title: str
+) -> None:
     result = in_lab("new", "concept", title, "-c", "training", "--force")
     assert result.ok, result
     path = lab / result.out.strip()

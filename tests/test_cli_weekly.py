@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from conftest import Run, read
 
 
@@ -20,7 +19,14 @@ def test_weekly_lists_what_happened_this_week(in_lab: Run, lab: Path) -> None:
     assert "📖 开始阅读：[BLIP-2" in text and "(../papers/blip-2.md)（2026-11-25）" in text
     assert "📝 概念笔记：[Q-Former](../notes/multimodal-arch/q-former.md)" in text
     assert "🧪 实验：[Toy CLIP](../experiments/notebooks/toy-clip.ipynb)" in text
-    for part in ["## 本周完成", "## 关键收获", "## 遇到的问题与解决思路", "## 下周计划", "预计时间", "## 知识盲区与前置知识"]:
+    for part in [
+        "## 本周完成",
+        "## 关键收获",
+        "## 遇到的问题与解决思路",
+        "## 下周计划",
+        "预计时间",
+        "## 知识盲区与前置知识",
+    ]:
         assert part in text
 
 
@@ -28,7 +34,10 @@ def test_rerun_refreshes_only_the_generated_list(in_lab: Run, lab: Path) -> None
     assert in_lab("new", "paper", "blip-2").ok
     assert in_lab("weekly").ok
     path = lab / "weekly-log/2026-W48.md"
-    mine = read(path).replace("## 关键收获\n", "## 关键收获\n\nQ-Former 是一个瓶颈。\n") + "尾巴，没有换行"
+    mine = (
+        read(path).replace("## 关键收获\n", "## 关键收获\n\nQ-Former 是一个瓶颈。\n")
+        + "尾巴，没有换行"
+    )
     path.write_text(mine, "utf-8")
     assert in_lab("mark", "blip-2", "read").ok
     assert in_lab("weekly").ok
@@ -52,20 +61,30 @@ def test_text_typed_inside_the_generated_list_stops_weekly(in_lab: Run, lab: Pat
     assert read(path) == edited
 
 
-@pytest.mark.parametrize(("args", "name"), [(["--date", "2027-01-01"], "2026-W53"),
-                                            (["--date", "2024-12-30"], "2025-W01"),
-                                            (["--week", "2026-W01"], "2026-W01")])
-def test_week_by_date_or_name_uses_iso_year(in_lab: Run, lab: Path, args: list[str], name: str) -> None:
+@pytest.mark.parametrize(
+    ("args", "name"),
+    [
+        (["--date", "2027-01-01"], "2026-W53"),
+        (["--date", "2024-12-30"], "2025-W01"),
+        (["--week", "2026-W01"], "2026-W01"),
+    ],
+)
+def test_week_by_date_or_name_uses_iso_year(
+    in_lab: Run, lab: Path, args: list[str], name: str
+) -> None:
     assert in_lab("weekly", *args).ok
     assert (lab / f"weekly-log/{name}.md").exists()
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["--week", "2026-W54"], "ISO year 2026 has weeks 01-53"),
-    (["--week", "2025-W53"], "ISO year 2025 has weeks 01-52"),
-    (["--week", "next"], "expected YYYY-WXX"),
-    (["--date", "2026-02-30"], "expected YYYY-MM-DD"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--week", "2026-W54"], "ISO year 2026 has weeks 01-53"),
+        (["--week", "2025-W53"], "ISO year 2025 has weeks 01-52"),
+        (["--week", "next"], "expected YYYY-WXX"),
+        (["--date", "2026-02-30"], "expected YYYY-MM-DD"),
+    ],
+)
 def test_malformed_week_or_date_is_refused(in_lab: Run, args: list[str], message: str) -> None:
     result = in_lab("weekly", *args)
     assert result.code == 1 and message in result.err

@@ -35,7 +35,11 @@ scalars = st.one_of(
 )
 
 
-@given(st.dictionaries(st.text(min_size=1), st.one_of(scalars, st.lists(st.text(), max_size=4)), max_size=6))
+@given(
+    st.dictionaries(
+        st.text(min_size=1), st.one_of(scalars, st.lists(st.text(), max_size=4)), max_size=6
+    )
+)
 def test_any_mapping_of_text_round_trips(meta: dict[str, object]) -> None:
     assert roundtrip(meta) == meta
 
@@ -80,7 +84,11 @@ def test_set_fields_on_crlf_and_block_values() -> None:
     text = "---\r\nstatus: reading\r\ntags:\r\n- a\r\n- b\r\nstarted: 2026-01-01\r\n---\r\nbody\r\n"
     new = fm.set_fields(text, {"status": "read", "started": None})
     assert new == "---\r\nstatus: read\r\ntags:\r\n- a\r\n- b\r\nstarted: null\r\n---\r\nbody\r\n"
-    assert yaml.safe_load(new.split("---")[1]) == {"status": "read", "tags": ["a", "b"], "started": None}
+    assert yaml.safe_load(new.split("---")[1]) == {
+        "status": "read",
+        "tags": ["a", "b"],
+        "started": None,
+    }
 
 
 @given(st.text(), st.text())

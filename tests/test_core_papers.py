@@ -82,11 +82,32 @@ def test_catalog_holds_the_checked_facts_and_every_roadmap_stage() -> None:
     papers = {paper.key: paper for paper in catalog()}
     assert len(papers) == 82
     blip2 = papers["blip-2"]
-    assert (blip2.arxiv, blip2.year, blip2.venue, blip2.stage) == ("2301.12597", 2023, "ICML 2023", 3)
+    assert (blip2.arxiv, blip2.year, blip2.venue, blip2.stage) == (
+        "2301.12597",
+        2023,
+        "ICML 2023",
+        3,
+    )
     assert blip2.authors == ("Junnan Li et al.",)
     assert papers["llava-next"].arxiv is None and papers["llava-next"].url
     assert {paper.stage for paper in catalog()} == {1, 2, 3, 4, 5}
     starter = {paper.key for paper in starter_reading_list()}
-    wanted = {"gpt-1", "gpt-2", "gpt-3", "llama", "vit", "clip", "blip-2", "llava", "llava-next", "qwen-vl",
-              "internvl", "gpt-4v-system-card", "instructgpt", "dpo", "lora", "qlora"}
+    wanted = {
+        "gpt-1",
+        "gpt-2",
+        "gpt-3",
+        "llama",
+        "vit",
+        "clip",
+        "blip-2",
+        "llava",
+        "llava-next",
+        "qwen-vl",
+        "internvl",
+        "gpt-4v-system-card",
+        "instructgpt",
+        "dpo",
+        "lora",
+        "qlora",
+    }
     assert wanted <= starter

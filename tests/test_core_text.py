@@ -23,7 +23,10 @@ from mllm_lab.models import Week
         ("Attention Is All You Need", "attention-is-all-you-need"),
         ("LLaVA 1.5: Improved Baselines", "llava-1.5-improved-baselines"),
         ("Qwen2.5-VL Technical Report", "qwen2.5-vl-technical-report"),
-        ("Cross-Attention 在多模态模型中的作用", "cross-attention-zai-duo-mo-tai-mo-xing-zhong-de-zuo-yong"),
+        (
+            "Cross-Attention 在多模态模型中的作用",
+            "cross-attention-zai-duo-mo-tai-mo-xing-zhong-de-zuo-yong",
+        ),
         ("位置编码", "wei-zhi-bian-ma"),
         ("Café à la “RoPE”", "cafe-a-la-rope"),
         ("  --weird__spacing--  ", "weird-spacing"),
@@ -49,7 +52,9 @@ def test_any_title_gives_a_safe_stable_ascii_slug(title: str) -> None:
     assert slugify(title) == slug
 
 
-@pytest.mark.parametrize("bad", ["../x", "a/b", "/etc/passwd", ".hidden", "UPPER", "a b", "", "x..y"])
+@pytest.mark.parametrize(
+    "bad", ["../x", "a/b", "/etc/passwd", ".hidden", "UPPER", "a b", "", "x..y"]
+)
 def test_user_slugs_that_leave_the_lab_or_are_not_slugs_are_refused(bad: str) -> None:
     with pytest.raises((BadInput, OutsideLab)):
         check_slug(bad)
@@ -135,5 +140,7 @@ def test_mermaid_ids_are_plain_and_labels_are_quoted_safely(text: str) -> None:
 
 
 def test_mermaid_label_of_chinese_quotes_and_parentheses() -> None:
-    assert markdown.mermaid_label('Q-Former（桥接） "x" (y)') == '"Q-Former（桥接） #quot;x#quot; (y)"'
+    assert (
+        markdown.mermaid_label('Q-Former（桥接） "x" (y)') == '"Q-Former（桥接） #quot;x#quot; (y)"'
+    )
     assert markdown.mermaid_id("Q-Former（桥接）") != markdown.mermaid_id("Q-Former")

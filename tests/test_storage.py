@@ -7,8 +7,8 @@ import os
 from pathlib import Path
 
 import pytest
-
 from conftest import Run, read, tree
+
 from mllm_lab.errors import NoteExists, OutsideLab, WriteFailed
 from mllm_lab.lab import Lab
 from mllm_lab.storage import write_atomic
@@ -33,9 +33,13 @@ def test_write_keeps_file_mode(tmp_path: Path) -> None:
     assert (target.stat().st_mode & 0o777) == 0o600
 
 
-@pytest.mark.parametrize(("code", "reason"), [(errno.ENOSPC, "no space left on the disk"),
-                                              (errno.EACCES, "permission denied")])
-def test_disk_errors_leave_the_previous_file(tmp_path: Path, monkeypatch, code: int, reason: str) -> None:
+@pytest.mark.parametrize(
+    ("code", "reason"),
+    [(errno.ENOSPC, "no space left on the disk"), (errno.EACCES, "permission denied")],
+)
+def test_disk_errors_leave_the_previous_file(
+    tmp_path: Path, monkeypatch, code: int, reason: str
+) -> None:
     target = tmp_path / "x.md"
     target.write_text("precious")
 
@@ -49,7 +53,9 @@ def test_disk_errors_leave_the_previous_file(tmp_path: Path, monkeypatch, code: 
     assert [p.name for p in tmp_path.iterdir()] == ["x.md"]
 
 
-def test_disk_full_through_the_cli_is_one_line_and_exit_1(in_lab: Run, lab: Path, monkeypatch) -> None:
+def test_disk_full_through_the_cli_is_one_line_and_exit_1(
+    in_lab: Run, lab: Path, monkeypatch
+) -> None:
     assert in_lab("new", "paper", "blip-2").ok
     before = tree(lab)
 
@@ -59,7 +65,10 @@ def test_disk_full_through_the_cli_is_one_line_and_exit_1(in_lab: Run, lab: Path
     monkeypatch.setattr(os, "fsync", full)
     result = in_lab("mark", "blip-2", "read")
     assert result.code == 1
-    assert result.err.strip() == "error: papers/blip-2.md: could not write (no space left on the disk); the previous file is intact"
+    assert (
+        result.err.strip()
+        == "error: papers/blip-2.md: could not write (no space left on the disk); the previous file is intact"
+    )
     assert tree(lab) == before
 
 
@@ -74,7 +83,9 @@ def test_paths_cannot_leave_the_lab_even_through_symlinks(lab: Path, tmp_path: P
     assert opened.path("notes/training/x.md") == lab / "notes/training/x.md"
 
 
-def test_symlinked_note_pointing_outside_is_never_written_through(in_lab: Run, lab: Path, tmp_path: Path) -> None:
+def test_symlinked_note_pointing_outside_is_never_written_through(
+    in_lab: Run, lab: Path, tmp_path: Path
+) -> None:
     victim = tmp_path / "victim.md"
     victim.write_text("outside the lab\n")
     (lab / "papers" / "blip-2.md").symlink_to(victim)

@@ -18,22 +18,74 @@ from mllm_lab.ops.workspace import Workspace
 # The parts each prompt of seed 004 asks for, as the headings that hold them.
 PROMPT_PARTS = {
     "zh": {
-        Kind.PAPER: ["一句话总结", "直觉理解", "方法详解", "架构图", "关键公式", "实验与消融", "个人评价",
-                     "相对前人的核心改进", "局限性", "对我的启发", "延伸阅读"],
-        Kind.CONCEPT: ["直觉理解", "正式定义与数学表达", "具体例子", "图解", "与已有笔记的关联", "常见误区",
-                       "面试口述版"],
-        Kind.WEEKLY: ["本周完成", "关键收获", "遇到的问题与解决思路", "下周计划", "知识盲区与前置知识"],
+        Kind.PAPER: [
+            "一句话总结",
+            "直觉理解",
+            "方法详解",
+            "架构图",
+            "关键公式",
+            "实验与消融",
+            "个人评价",
+            "相对前人的核心改进",
+            "局限性",
+            "对我的启发",
+            "延伸阅读",
+        ],
+        Kind.CONCEPT: [
+            "直觉理解",
+            "正式定义与数学表达",
+            "具体例子",
+            "图解",
+            "与已有笔记的关联",
+            "常见误区",
+            "面试口述版",
+        ],
+        Kind.WEEKLY: [
+            "本周完成",
+            "关键收获",
+            "遇到的问题与解决思路",
+            "下周计划",
+            "知识盲区与前置知识",
+        ],
         Kind.EXPERIMENT: ["实验目标", "预期结果", "所需环境", "实验结论", "与理论的对照"],
     },
     "en": {
-        Kind.PAPER: ["TL;DR", "Intuition", "Method", "Architecture", "Key formulas", "Experiments and ablations",
-                     "My assessment", "Improvement over prior work", "Limitations", "What it teaches me",
-                     "Read next"],
-        Kind.CONCEPT: ["Intuition", "Formal definition and maths", "Worked example", "Diagram", "Related notes",
-                       "Common misconceptions", "Interview answer"],
-        Kind.WEEKLY: ["Done this week", "Key takeaways", "Problems and ways forward", "Next week's plan",
-                      "Knowledge gaps"],
-        Kind.EXPERIMENT: ["Goal", "Expected result", "Environment", "Conclusion", "Comparison with theory"],
+        Kind.PAPER: [
+            "TL;DR",
+            "Intuition",
+            "Method",
+            "Architecture",
+            "Key formulas",
+            "Experiments and ablations",
+            "My assessment",
+            "Improvement over prior work",
+            "Limitations",
+            "What it teaches me",
+            "Read next",
+        ],
+        Kind.CONCEPT: [
+            "Intuition",
+            "Formal definition and maths",
+            "Worked example",
+            "Diagram",
+            "Related notes",
+            "Common misconceptions",
+            "Interview answer",
+        ],
+        Kind.WEEKLY: [
+            "Done this week",
+            "Key takeaways",
+            "Problems and ways forward",
+            "Next week's plan",
+            "Knowledge gaps",
+        ],
+        Kind.EXPERIMENT: [
+            "Goal",
+            "Expected result",
+            "Environment",
+            "Conclusion",
+            "Comparison with theory",
+        ],
     },
 }
 TEMPLATE = {Kind.PAPER: "paper.md.j2", Kind.CONCEPT: "concept.md.j2", Kind.WEEKLY: "weekly.md.j2"}
@@ -45,7 +97,9 @@ def workspace(tmp_path: Path, lang: str) -> Workspace:
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
 @pytest.mark.parametrize("kind", list(PROMPT_PARTS["zh"]))
-def test_every_template_holds_the_parts_its_prompt_asks_for(tmp_path: Path, lang: str, kind: Kind) -> None:
+def test_every_template_holds_the_parts_its_prompt_asks_for(
+    tmp_path: Path, lang: str, kind: Kind
+) -> None:
     found = [title for _, title in headings(workspace(tmp_path, lang), kind)]
     wanted = PROMPT_PARTS[lang][kind]
     assert [title for title in found if title in wanted] == wanted  # all there, in order
@@ -53,7 +107,9 @@ def test_every_template_holds_the_parts_its_prompt_asks_for(tmp_path: Path, lang
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
 @pytest.mark.parametrize("kind", [Kind.PAPER, Kind.CONCEPT])
-def test_notes_carry_a_mermaid_block_and_frontmatter_that_loads(tmp_path: Path, lang: str, kind: Kind) -> None:
+def test_notes_carry_a_mermaid_block_and_frontmatter_that_loads(
+    tmp_path: Path, lang: str, kind: Kind
+) -> None:
     ws = workspace(tmp_path, lang)
     text = ws.render(f"{lang}/{TEMPLATE[kind]}", sample_context(ws, kind))
     assert "```mermaid\ngraph" in text
@@ -91,4 +147,6 @@ def test_both_languages_use_the_same_template_variables(lang: str) -> None:
         other = root / lang / zh.relative_to(root / "zh")
         assert other.exists(), other
         variables = meta.find_undeclared_variables(env.parse(zh.read_text("utf-8")))
-        assert meta.find_undeclared_variables(env.parse(other.read_text("utf-8"))) == variables, other
+        assert meta.find_undeclared_variables(env.parse(other.read_text("utf-8"))) == variables, (
+            other
+        )

@@ -302,6 +302,7 @@ def weekly(
         return
     from mllm_lab.cli import output
 
+    output.warnings(ws.data().findings)
     output.outcomes(created.outcomes, quiet_unchanged=False)
     if edit:
         _open_in_editor(ws.lab.root / created.path)
@@ -333,7 +334,9 @@ def add_paper(
     from mllm_lab.ops.papers import add_paper as add
 
     facts = PaperFacts(arxiv, authors, year, venue, topic, stage, tags, status)
-    paper, outcomes, added = add(workspace(), title_or_key, facts, key)
+    ws = workspace()
+    paper, outcomes, added = add(ws, title_or_key, facts, key)
+    output.warnings(ws.data().findings)
     output.outcomes(outcomes)
     if added:
         output.info(f"{paper.status.emoji} {paper.key}: {paper.title}")
@@ -353,7 +356,9 @@ def mark(
     from mllm_lab.cli import output
     from mllm_lab.ops.papers import mark as do_mark
 
-    marked = do_mark(workspace(), key, status)
+    ws = workspace()
+    marked = do_mark(ws, key, status)
+    output.warnings(ws.data().findings)
     output.outcomes(marked.outcomes)
     before, after = marked.before, marked.after
     if before == after:
@@ -383,7 +388,9 @@ def sync(
     from mllm_lab.cli import output
     from mllm_lab.ops.views import sync as do_sync
 
-    outcomes = do_sync(workspace(), check=check, force=force)
+    ws = workspace()
+    outcomes = do_sync(ws, check=check, force=force)
+    output.warnings(ws.data().findings)
     if check:
         for outcome in outcomes:
             output.info(
@@ -396,3 +403,52 @@ def sync(
     output.outcomes(outcomes)
     if all(o.action == "unchanged" for o in outcomes):
         output.info("all views are up to date")
+
+
+@app.command()
+def status(json_output: Json = False) -> None:
+    """Where you stand: progress per roadmap stage, what you are reading, this week, what's next.
+
+    Example: lab status    |    lab status --json | jq .next
+    """
+    from mllm_lab.cli import output
+    from mllm_lab.ops.report import status as report
+
+    ws = workspace()
+    data = report(ws)
+    if json_output:
+        output.print_json(data)
+        return
+    output.show_status(data)
+
+
+@app.command("list")
+def list_(
+    what: Annotated[str, typer.Argument(help="papers, notes, experiments or weeks.")],
+    status: Annotated[
+        str | None, typer.Option("--status", help="Papers only: unread, reading or read.")
+    ] = None,
+    topic: Annotated[
+        str | None, typer.Option("--topic", help="Papers: reading-list topic; notes: category.")
+    ] = None,
+    stage: Annotated[int | None, typer.Option("--stage", help="Roadmap stage 1-5.")] = None,
+    tag: Annotated[str | None, typer.Option("--tag")] = None,
+    json_output: Json = False,
+) -> None:
+    """A table of papers, notes, experiments or weekly logs (JSON with --json).
+
+    Example: lab list papers --status reading    |    lab list notes --stage 3 --json
+    """
+    from mllm_lab.cli import output
+    from mllm_lab.ops.report import Filters, listing
+
+    ws = workspace()
+    found = listing(ws, what, Filters(status, topic, stage, tag))
+    if json_output:
+        output.print_json(found.items)
+        return
+    output.warnings(ws.data().findings)
+    if not found.rows:
+        output.info(f"no {what} match")
+        return
+    output.table(found.headers, found.rows)

@@ -104,3 +104,100 @@ def rich_text(markup: str) -> None:
         result(Text.from_markup(markup).plain)
     else:
         console().print(markup)
+
+
+LABELS = {
+    "zh": {
+        "papers": "论文",
+        "notes": "笔记",
+        "read": "已读",
+        "reading": "在读",
+        "unread": "未读",
+        "reading_now": "正在读",
+        "days": "天",
+        "this_week": "本周",
+        "started": "开始",
+        "finished": "读完",
+        "experiments": "实验",
+        "log": "周记",
+        "missing": "还没有（lab weekly）",
+        "next": "接下来读",
+        "nothing": "（无）",
+        "problems": "个文件有问题，已跳过（lab check 查看）",
+    },
+    "en": {
+        "papers": "papers",
+        "notes": "notes",
+        "read": "read",
+        "reading": "reading",
+        "unread": "unread",
+        "reading_now": "Reading now",
+        "days": "days",
+        "this_week": "This week",
+        "started": "started",
+        "finished": "finished",
+        "experiments": "experiments",
+        "log": "weekly log",
+        "missing": "missing (lab weekly)",
+        "next": "Next to read",
+        "nothing": "(none)",
+        "problems": "files with problems were skipped (see lab check)",
+    },
+}
+
+
+def bar(done: int, total: int, size: int = 20) -> str:
+    filled = round(size * done / total) if total else 0
+    return "█" * filled + "░" * (size - filled)
+
+
+def show_status(report: dict[str, Any]) -> None:
+    """`lab status` for people: stage bars, papers by status, reading now, this week, next."""
+    lang = report["lab"]["lang"]
+    words = LABELS.get(lang, LABELS["en"])
+    out = [f"[bold]{escape(report['lab']['name'])}[/]  {report['today']} · {report['week']}", ""]
+    name_width = max(width(s["name"]) for s in report["stages"])
+    for stage in report["stages"]:
+        style = "green" if stage["done"] else "cyan"
+        mark = "✔" if stage["done"] else " "
+        counts = f"{stage['papers_read']}/{stage['papers_total']} {words['papers']} · {stage['notes']} {words['notes']}"
+        out.append(
+            f"{mark} {escape(_pad(stage['name'], name_width))}  [{style}]{bar(stage['papers_read'], stage['papers_total'])}[/]  {counts}"
+        )
+    papers = report["papers"]
+    out += [
+        "",
+        f"{words['papers']}: ✅ {papers['read']} {words['read']} · 📖 {papers['reading']} {words['reading']} · ⬜ {papers['unread']} {words['unread']}",
+    ]
+    out.append(f"{words['reading_now']}:")
+    for paper in report["reading_now"][:10] or [None]:
+        if paper is None:
+            out.append(f"  {words['nothing']}")
+        else:
+            days = f" ({paper['days']} {words['days']})" if paper["days"] is not None else ""
+            out.append(f"  📖 [bold]{escape(paper['key'])}[/] {escape(paper['title'])}{days}")
+    week = report["this_week"]
+    log = week["weekly_log"] or words["missing"]
+    out.append(
+        f"{words['this_week']} ({week['week']}): {week['notes_created']} {words['notes']} · "
+        f"{week['papers_started']} {words['started']} · {week['papers_finished']} {words['finished']} · "
+        f"{week['experiments_created']} {words['experiments']} · {words['log']}: {escape(log)}"
+    )
+    out.append(f"{words['next']}:")
+    for number, paper in enumerate(report["next"], start=1):
+        out.append(
+            f"  {number}. [bold]{escape(paper['key'])}[/] {escape(paper['title'])} · {escape(paper['stage_name'])}"
+        )
+    if not report["next"]:
+        out.append(f"  {words['nothing']}")
+    if report["problems"]:
+        out.append(f"[yellow]⚠ {len(report['problems'])} {words['problems']}[/]")
+    rich_text("\n".join(out))
+
+
+def warnings(findings: Sequence[object], limit: int = 5) -> None:
+    """Problems found while reading the lab: shown once, briefly; `lab check` lists them all."""
+    for finding in findings[:limit]:
+        warn(f"{finding} (skipped)")
+    if len(findings) > limit:
+        warn(f"… and {len(findings) - limit} more; run `lab check` to see them all")

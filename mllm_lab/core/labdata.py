@@ -70,7 +70,9 @@ def note_from_record(path: str, kind: Kind, record: Mapping[str, Any], out: list
     meta: dict[str, Any] = record.get("meta") or {}
     lines: Mapping[str, int] = record.get("lines") or {}
     title = meta.get("title") if isinstance(meta.get("title"), str | int | float) else None
-    title = str(title or record.get("h1") or meta.get("week") or _stem(path)).strip()
+    if kind is Kind.WEEKLY:
+        title = meta.get("week") or _stem(path)
+    title = str(title or record.get("h1") or _stem(path)).strip()
     category = None
     stage = meta.get("stage")
     if kind is Kind.CONCEPT:

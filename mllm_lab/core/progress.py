@@ -1,0 +1,93 @@
+"""Where the learner stands: progress per roadmap stage, what is being read, this week's
+activity and the next papers in roadmap order. A plain dict, the schema of `lab status --json`."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date
+from typing import Any
+
+from mllm_lab.core.labdata import LabData
+from mllm_lab.core.roadmap import STAGES, stage_name
+from mllm_lab.core.views import roadmap_order, stage_done
+from mllm_lab.models import Kind, Paper, Status, Week
+
+SCHEMA = "mllm-lab/status/1"
+
+
+def next_papers(papers: list[Paper], count: int = 3) -> list[Paper]:
+    """Unread papers in roadmap order: earliest stage first, then the oldest paper."""
+    return sorted((p for p in papers if p.status is Status.UNREAD), key=roadmap_order)[:count]
+
+
+def _paper(paper: Paper, lang: str) -> dict[str, Any]:
+    return {
+        "key": paper.key,
+        "title": paper.title,
+        "status": paper.status.value,
+        "stage": paper.stage,
+        "stage_name": stage_name(paper.stage, lang),
+        "year": paper.year,
+        "note": paper.note,
+        "url": paper.link,
+    }
+
+
+def status_report(data: LabData, today: date, lang: str, weekly_log: str | None) -> dict[str, Any]:
+    week = Week.of(today)
+    counts = Counter(p.status for p in data.papers)
+    notes = [n for n in data.notes if n.kind in (Kind.CONCEPT, Kind.PAPER)]
+    stages = []
+    for stage in STAGES:
+        group = [p for p in data.papers if p.stage == stage.number]
+        stages.append(
+            {
+                "number": stage.number,
+                "name": stage.name(lang),
+                "papers_read": sum(p.status is Status.READ for p in group),
+                "papers_total": len(group),
+                "notes": sum(n.stage == stage.number for n in notes),
+                "done": stage_done(group),
+            }
+        )
+    reading = sorted(
+        (p for p in data.papers if p.status is Status.READING),
+        key=lambda p: (p.started or today, p.key),
+    )
+    return {
+        "schema": SCHEMA,
+        "today": today.isoformat(),
+        "week": week.name,
+        "stages": stages,
+        "papers": {
+            "total": len(data.papers),
+            "unread": counts[Status.UNREAD],
+            "reading": counts[Status.READING],
+            "read": counts[Status.READ],
+        },
+        "notes": {
+            "total": len(notes),
+            "concept": sum(n.kind is Kind.CONCEPT for n in notes),
+            "paper": sum(n.kind is Kind.PAPER for n in notes),
+            "experiments": len(data.experiments),
+            "weekly_logs": sum(n.kind is Kind.WEEKLY for n in data.notes),
+        },
+        "reading_now": [
+            {
+                **_paper(p, lang),
+                "started": p.started.isoformat() if p.started else None,
+                "days": (today - p.started).days if p.started else None,
+            }
+            for p in reading
+        ],
+        "this_week": {
+            "week": week.name,
+            "notes_created": sum(week.contains(n.created) for n in notes),
+            "papers_started": sum(week.contains(p.started) for p in data.papers),
+            "papers_finished": sum(week.contains(p.finished) for p in data.papers),
+            "experiments_created": sum(week.contains(e.created) for e in data.experiments),
+            "weekly_log": weekly_log,
+        },
+        "next": [_paper(p, lang) for p in next_papers(data.papers)],
+        "problems": [str(finding) for finding in data.findings],
+    }

@@ -1,0 +1,149 @@
+"""Read-only views for the terminal and scripts: `lab status` and `lab list`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from mllm_lab.core.progress import status_report
+from mllm_lab.core.roadmap import stage_name, topic_name
+from mllm_lab.errors import InvalidValue
+from mllm_lab.models import Kind, Week
+from mllm_lab.ops.notes import week_path
+from mllm_lab.ops.workspace import Workspace
+
+LISTS = ("papers", "notes", "experiments", "weeks")
+
+
+def status(ws: Workspace) -> dict[str, Any]:
+    data = ws.data()
+    log = week_path(Week.of(ws.today))
+    report = status_report(data, ws.today, ws.lang, log if ws.exists(log) else None)
+    report["lab"] = {"root": str(ws.lab.root), "name": ws.lab.config.name, "lang": ws.lang}
+    return report
+
+
+@dataclass(frozen=True)
+class Filters:
+    status: str | None = None
+    topic: str | None = None
+    stage: int | None = None
+    tag: str | None = None
+
+
+@dataclass(frozen=True)
+class Listing:
+    headers: list[str]
+    rows: list[list[str]]
+    items: list[dict[str, Any]]
+
+
+def listing(ws: Workspace, what: str, filters: Filters) -> Listing:
+    if what not in LISTS:
+        raise InvalidValue("list", what, LISTS)
+    data = ws.data()
+    lang = ws.lang
+    tag = filters.tag.casefold() if filters.tag else None
+    if what == "papers":
+        from mllm_lab.core.papers import parse_status
+        from mllm_lab.core.views import roadmap_order
+
+        wanted = parse_status(filters.status) if filters.status else None
+        papers = [
+            p
+            for p in sorted(data.papers, key=roadmap_order)
+            if (wanted is None or p.status is wanted)
+            and (filters.topic is None or p.topic == filters.topic)
+            and (filters.stage is None or p.stage == filters.stage)
+            and (tag is None or tag in {t.casefold() for t in p.tags})
+        ]
+        return Listing(
+            ["", "key", "title", "year", "stage", "topic", "note"],
+            [
+                [
+                    p.status.emoji,
+                    p.key,
+                    p.title,
+                    str(p.year or ""),
+                    str(p.stage or ""),
+                    p.topic,
+                    p.note or "",
+                ]
+                for p in papers
+            ],
+            [
+                {
+                    "key": p.key,
+                    "title": p.title,
+                    "status": p.status.value,
+                    "year": p.year,
+                    "venue": p.venue,
+                    "arxiv": p.arxiv,
+                    "url": p.link,
+                    "topic": p.topic,
+                    "topic_name": topic_name(p.topic, lang),
+                    "stage": p.stage,
+                    "tags": list(p.tags),
+                    "note": p.note,
+                    "started": _iso(p.started),
+                    "finished": _iso(p.finished),
+                }
+                for p in papers
+            ],
+        )
+    if filters.status is not None:
+        raise InvalidValue(
+            "filter for " + what,
+            "--status",
+            ["--stage", "--tag"] + (["--topic"] if what == "notes" else []),
+        )
+    if what == "notes":
+        notes = sorted(
+            (
+                n
+                for n in data.notes
+                if n.kind in (Kind.CONCEPT, Kind.PAPER)
+                and (filters.stage is None or n.stage == filters.stage)
+                and (filters.topic is None or n.category == filters.topic)
+                and (tag is None or tag in {t.casefold() for t in n.tags})
+            ),
+            key=lambda n: (n.stage or 9, n.path),
+        )
+        return Listing(
+            ["path", "title", "kind", "stage", "created"],
+            [
+                [n.path, n.title, n.kind.value, str(n.stage or ""), _iso(n.created) or ""]
+                for n in notes
+            ],
+            [
+                {
+                    "path": n.path,
+                    "title": n.title,
+                    "kind": n.kind.value,
+                    "category": n.category,
+                    "stage": n.stage,
+                    "stage_name": stage_name(n.stage, lang),
+                    "tags": list(n.tags),
+                    "summary": n.summary,
+                    "created": _iso(n.created),
+                }
+                for n in notes
+            ],
+        )
+    if what == "experiments":
+        items = sorted(data.experiments, key=lambda e: e.path)
+        return Listing(
+            ["path", "title", "created"],
+            [[e.path, e.title, _iso(e.created) or ""] for e in items],
+            [{"path": e.path, "title": e.title, "created": _iso(e.created)} for e in items],
+        )
+    weeks = sorted(data.by_kind(Kind.WEEKLY), key=lambda n: n.path)
+    return Listing(
+        ["week", "path"],
+        [[n.title, n.path] for n in weeks],
+        [{"week": n.title, "path": n.path, "created": _iso(n.created)} for n in weeks],
+    )
+
+
+def _iso(day: Any) -> str | None:
+    return day.isoformat() if day else None
