@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -19,11 +19,12 @@ from mllm_lab.errors import BrokenNote
 from mllm_lab.lab import Lab
 from mllm_lab.models import READING_LIST
 
-INDEX_VERSION = 3
+INDEX_VERSION = 4
 INDEX_NAME = "index.json"
 MAX_PARSE_BYTES = 16 * 1024 * 1024
 NOTE_DIRS = ("papers", "notes", "weekly-log", "reviews")
 Record = dict[str, Any]
+Progress = Callable[[int, int], None]
 
 
 def _json_safe(value: Any) -> Any:
@@ -58,19 +59,23 @@ def parse_note(text: str, relative: str) -> Record:
     parsed = fm.parse(text, relative)
     offset = parsed.body_line - 1
     found = markdown.sections(parsed.body)
+    h1 = next((s.title for s in found if s.level == 1), "")
+    title = parsed.meta.get("title")
+    title = title if isinstance(title, str) else h1
     detail = {
         "headings": [
-            [s.level, s.title, s.line + offset, markdown.is_blank(s.content)] for s in found
+            [s.level, s.title, s.line + offset, markdown.section_signature(s.content, title)]
+            for s in found
         ],
         "links": [
             [link.target, link.line + offset, link.wiki] for link in markdown.links(parsed.body)
         ],
+        "questions": [[line + offset, text] for line, text in markdown.open_questions(parsed.body)],
     }
     summary = parsed.meta.get("summary")
     if not isinstance(summary, str) or not summary.strip():
         first = next((s for s in found if s.level == 2), None)
         summary = markdown.first_sentence(first.content) if first else ""
-    h1 = next((s.title for s in found if s.level == 1), "")
     return {
         "meta": _json_safe(parsed.meta),
         "lines": parsed.key_lines,
@@ -218,9 +223,14 @@ def save_index(lab: Lab, files: dict[str, Record]) -> None:
         pass
 
 
-def _parse_many(root: Path, todo: list[Found]) -> list[Record]:
+def _parse_many(root: Path, todo: list[Found], progress: Progress | None = None) -> list[Record]:
     if len(todo) < 1500 or (os.cpu_count() or 1) < 2:
-        return [parse_file(root, found.relative, found.kind) for found in todo]
+        records = []
+        for number, found in enumerate(todo, start=1):
+            records.append(parse_file(root, found.relative, found.kind))
+            if progress and number % 100 == 0:
+                progress(number, len(todo))
+        return records
     from concurrent.futures import ProcessPoolExecutor
 
     workers = min(4, os.cpu_count() or 2)
@@ -242,7 +252,7 @@ class Snapshot:
     changed: bool
 
 
-def scan(lab: Lab, use_index: bool = True) -> Snapshot:
+def scan(lab: Lab, use_index: bool = True, progress: Progress | None = None) -> Snapshot:
     """The parsed lab, re-parsing only files whose stamp changed since the index was saved."""
     old = load_index(lab) if use_index else {}
     files: dict[str, Record] = {}
@@ -261,7 +271,7 @@ def scan(lab: Lab, use_index: bool = True) -> Snapshot:
             files[item.relative] = record
         else:
             todo.append(item)
-    for found, record in zip(todo, _parse_many(lab.root, todo), strict=True):
+    for found, record in zip(todo, _parse_many(lab.root, todo, progress), strict=True):
         record["kind"], record["stamp"] = found.kind, found.stamp
         files[found.relative] = record
     changed = bool(todo) or len(files) != len(old)

@@ -201,3 +201,52 @@ def warnings(findings: Sequence[object], limit: int = 5) -> None:
         warn(f"{finding} (skipped)")
     if len(findings) > limit:
         warn(f"… and {len(findings) - limit} more; run `lab check` to see them all")
+
+
+class ProgressBar:
+    """A transient progress bar on stderr, only on a terminal; otherwise it does nothing."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.bar: Any = None
+        self.task: Any = None
+
+    def __enter__(self) -> ProgressBar:
+        if sys.stderr.isatty() and not os.environ.get("NO_COLOR"):
+            from rich.progress import Progress
+
+            self.bar = Progress(console=console(stderr=True), transient=True)
+            self.bar.start()
+        return self
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is None:
+            return
+        if self.task is None:
+            self.task = self.bar.add_task(self.label, total=total)
+        self.bar.update(self.task, completed=done, total=total)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def copy_to_clipboard(text: str) -> str | None:
+    """Copy with the first clipboard tool found; the tool's name, or None if there is none."""
+    import shutil
+    import subprocess
+
+    for command in (
+        ["pbcopy"],
+        ["wl-copy"],
+        ["xclip", "-selection", "clipboard"],
+        ["xsel", "-b", "-i"],
+        ["clip.exe"],
+    ):
+        if shutil.which(command[0]):
+            try:
+                subprocess.run(command, input=text.encode("utf-8"), check=True, timeout=5)
+            except (OSError, subprocess.SubprocessError):
+                continue
+            return command[0]
+    return None

@@ -124,6 +124,7 @@ def links(body: str) -> list[Link]:
     """Relative Markdown links and [[wiki links]] outside code; URLs and anchors skipped."""
     result: list[Link] = []
     in_fence = False
+    body = _COMMENT.sub(lambda m: "\n" * m[0].count("\n"), body)
     for index, line in enumerate(body.split("\n")):
         if _FENCE.match(line):
             in_fence = not in_fence
@@ -158,3 +159,43 @@ def mermaid_label(text: str) -> str:
     flat = " ".join(text.split())
     escaped = "".join(_MERMAID_ENTITIES.get(char, char) for char in flat)
     return f'"{escaped}"'
+
+
+_QUESTION = re.compile(
+    r"^\s*[-*+]\s+\[ \]\s+(?P<task>.+)$|(?P<any>.*(?:TODO|FIXME|❓|疑问|不理解|没搞懂|没看懂|卡住).*)"
+)
+
+
+def open_questions(body: str) -> list[tuple[int, str]]:
+    """Open problems the learner wrote down: unticked `- [ ]` items and lines marked TODO, ❓,
+    疑问, 不理解, 卡住…; comments and code are skipped. (line in body, text)."""
+    blanked = _COMMENT.sub(lambda m: "\n" * m[0].count("\n"), body)
+    found = []
+    in_fence = False
+    for index, line in enumerate(blanked.split("\n")):
+        if _FENCE.match(line):
+            in_fence = not in_fence
+            continue
+        match = None if in_fence else _QUESTION.match(line)
+        if match:
+            text = (match["task"] or match["any"] or "").strip().lstrip("-*+ ").strip()
+            if text:
+                found.append((index + 1, text[:200]))
+    return found
+
+
+_SCAFFOLD = re.compile(r"^\s*(?:[|:\-\s]*|(?:[-*+]|\d+\.)?\s*(?:\*\*[^*]+\*\*\s*[：:]?\s*)?)\s*$")
+
+
+def section_signature(content: str, title: str) -> str:
+    """A fingerprint of what the learner wrote in a section: "" when nothing is written yet
+    (only comments, empty table cells, empty list items or bold labels). The note's own title
+    is masked, so a section left exactly as its template rendered it matches the template's."""
+    text = strip_comments(content)
+    for spelled in {title, mermaid_label(title)[1:-1]} - {""}:
+        text = text.replace(spelled, "\x00")
+    lines = [" ".join(line.split()) for line in text.split("\n")]
+    kept = [line for line in lines if line and not _SCAFFOLD.match(line)]
+    if not kept:
+        return ""
+    return hashlib.sha1("\n".join(kept).encode("utf-8", "surrogatepass")).hexdigest()[:10]

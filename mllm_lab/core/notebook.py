@@ -49,3 +49,20 @@ def notebook_json(source: str, metadata: Mapping[str, object]) -> str:
     nbformat.validate(notebook)
     result: str = nbformat.writes(notebook)
     return result + "\n"
+
+
+def notebook_problem(text: str) -> tuple[int, str] | None:
+    import json
+
+    import nbformat
+
+    try:
+        notebook = nbformat.reads(text, as_version=4)
+        nbformat.validate(notebook)
+    except json.JSONDecodeError as error:
+        return error.lineno, f"not valid JSON: {error.msg}"
+    except nbformat.ValidationError as error:
+        return 1, f"not a valid notebook: {error.message}"
+    except Exception as error:
+        return 1, f"not a valid notebook: {error}"
+    return None

@@ -175,25 +175,26 @@ def notes_index(notes: Iterable[Note], lang: str, index: str = "notes/README.md"
     return "\n".join(out)
 
 
-def done_this_week(
-    week: Week,
-    papers: Iterable[Paper],
-    notes: Iterable[Note],
-    experiments: Iterable[Experiment],
-    lang: str,
-    log_path: str,
-) -> str:
-    """What happened in `week`, from the dates in the data: nothing here is typed by the user."""
-    words = text(lang)
-    items: list[tuple[date, str, str, str]] = []  # day, kind, title, link target
+@dataclass(frozen=True)
+class Activity:
+    day: date
+    kind: str  # started, finished, concept, paper_note, experiment
+    title: str
+    path: str | None  # lab-relative file, if there is one
+    url: str | None = None
+
+
+def week_activity(
+    week: Week, papers: Iterable[Paper], notes: Iterable[Note], experiments: Iterable[Experiment]
+) -> list[Activity]:
+    """What happened in `week`, from the dates in the data, oldest first."""
+    found: list[Activity] = []
 
     def add(
         day: date | None, kind: str, title: str, path: str | None, url: str | None = None
     ) -> None:
         if day is not None and week.contains(day):
-            items.append(
-                (day, str(words[kind]), title, relative_link(log_path, path) if path else url or "")
-            )
+            found.append(Activity(day, kind, title, path, url))
 
     for paper in papers:
         add(paper.started, "started", paper.title, paper.note, paper.link)
@@ -208,11 +209,29 @@ def done_this_week(
             )
     for experiment in experiments:
         add(experiment.created, "experiment", experiment.title, experiment.path)
+    order = {"started": 0, "paper_note": 1, "concept": 2, "experiment": 3, "finished": 4}
+    return sorted(found, key=lambda item: (item.day, order[item.kind], item.title))
+
+
+def done_this_week(
+    week: Week,
+    papers: Iterable[Paper],
+    notes: Iterable[Note],
+    experiments: Iterable[Experiment],
+    lang: str,
+    log_path: str,
+) -> str:
+    """The "done this week" list of a weekly log: nothing here is typed by the user."""
+    words = text(lang)
+    items = week_activity(week, papers, notes, experiments)
     if not items:
         return f"{words['nothing']}\n"
-    items.sort(key=lambda item: item[0])
-    template = str(words["item"])
     lines = [
-        template.format(kind=k, label=link(t, target or None), day=d) for d, k, t, target in items
+        str(words["item"]).format(
+            kind=words[item.kind],
+            label=link(item.title, relative_link(log_path, item.path) if item.path else item.url),
+            day=item.day,
+        )
+        for item in items
     ]
     return "\n".join(lines) + "\n"

@@ -3,18 +3,18 @@ without ever replacing one (unless --force), then bring the views up to date."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
 from mllm_lab.core import fm, regions, views
 from mllm_lab.core.labdata import LabData
+from mllm_lab.core.links import related_notes
 from mllm_lab.core.papers import paper_to_meta, with_status
 from mllm_lab.core.roadmap import category_name, stage_name, topic_name
 from mllm_lab.core.slugs import check_slug, slugify
 from mllm_lab.errors import InvalidValue, NoteExists
-from mllm_lab.models import CATEGORIES, CATEGORY_STAGE, Kind, Note, Paper, Status, Week
+from mllm_lab.models import CATEGORIES, CATEGORY_STAGE, Paper, Status, Week
 from mllm_lab.ops.workspace import Outcome, Workspace
 
 
@@ -108,57 +108,6 @@ def _status(text: str) -> str:
 
 
 # --- concept -------------------------------------------------------------------------------
-
-_WORD = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*|[\u3400-\u9fff]+")
-_STOP = {
-    "the",
-    "and",
-    "for",
-    "with",
-    "from",
-    "into",
-    "what",
-    "how",
-    "why",
-    "role",
-    "in",
-    "of",
-    "a",
-    "an",
-    "on",
-    "to",
-    "is",
-}
-
-
-def title_words(title: str) -> set[str]:
-    """Words of a title for finding related notes: English words, and Chinese character pairs."""
-    words = set()
-    for token in _WORD.findall(title.casefold()):
-        if token[0] >= "\u3400":
-            words |= {token[i : i + 2] for i in range(len(token) - 1)} or {token}
-        elif len(token) > 2 and token not in _STOP:
-            words.add(token)
-            words |= {part for part in token.split("-") if len(part) > 2 and part not in _STOP}
-    return words
-
-
-def related_notes(
-    notes: list[Note], title: str, tags: tuple[str, ...], limit: int = 5
-) -> list[Note]:
-    """Existing concept and paper notes sharing tags (weighted double) or title words."""
-    wanted_words = title_words(title)
-    wanted_tags = {tag.casefold() for tag in tags}
-    scored = []
-    for note in notes:
-        if note.kind not in (Kind.CONCEPT, Kind.PAPER):
-            continue
-        score = 2 * len(wanted_tags & {t.casefold() for t in note.tags}) + len(
-            wanted_words & title_words(note.title)
-        )
-        if score:
-            scored.append((-score, note.path, note))
-    return [note for _, _, note in sorted(scored)[:limit]]
 
 
 def concept_context(

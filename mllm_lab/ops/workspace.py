@@ -4,6 +4,7 @@ compare-then-write of its files. Every operation in ops/ works through one of th
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -35,6 +36,7 @@ class Workspace:
     today: date = field(default_factory=today)
     use_index: bool = True
     _data: LabData | None = None
+    progress: Callable[[int, int], None] | None = None  # called while a cold scan parses files
     problems: list[tuple[str, str]] = field(default_factory=list)
 
     @classmethod
@@ -49,7 +51,7 @@ class Workspace:
         if self._data is None:
             from mllm_lab.scan import scan
 
-            snapshot = scan(self.lab, self.use_index)
+            snapshot = scan(self.lab, self.use_index, self.progress)
             self.problems = snapshot.problems
             self._data = build(snapshot.files)
         return self._data

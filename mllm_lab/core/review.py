@@ -1,0 +1,202 @@
+"""The periodic review of prompt 6: a Mermaid concept map of the notes and their links,
+weak spots, self-test questions drawn from the notes, and three next directions."""
+
+from __future__ import annotations
+
+import random
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from mllm_lab.core.advice import next_steps, stuck, uncovered_topics
+from mllm_lab.core.labdata import LabData
+from mllm_lab.core.markdown import mermaid_id, mermaid_label, section_signature, strip_comments
+from mllm_lab.core.roadmap import STAGES, stage_name
+from mllm_lab.models import CATEGORIES, Kind, Note
+
+FEW = 2
+INTERVIEW = {"zh": "面试口述版", "en": "Interview answer"}
+MISCONCEPTIONS = {"zh": "常见误区", "en": "Common misconceptions"}
+WORDS = {
+    "zh": {
+        "empty_map": "还没有笔记",
+        "stages_few": "笔记少于 {few} 篇的阶段：{items}",
+        "categories_few": "笔记少于 {few} 篇的类别：{items}",
+        "topics": "{stage}：还没有笔记的主题：{items}",
+        "stuck": "[{title}]({link}) 已经在读 {days} 天（超过两周）",
+        "empty_sections": "[{title}]({link}) 还有空着的章节：{sections}",
+        "interview": "不看笔记，用 3-5 句话向面试官解释「{title}」。",
+        "misconception": "这个说法对吗？为什么？「{claim}」",
+        "paper": "「{title}」相对前人的核心改进是什么？它的局限在哪里？",
+        "concept": "「{title}」是什么？为什么重要？它和哪些已学内容有关？",
+        "stage_topic": "{topic}：核心思想是什么？（{stage}）",
+        "source": "对照 [{title}]({link})",
+        "nothing": "暂无",
+    },
+    "en": {
+        "empty_map": "No notes yet",
+        "stages_few": "Stages with fewer than {few} notes: {items}",
+        "categories_few": "Categories with fewer than {few} notes: {items}",
+        "topics": "{stage}: topics with no note yet: {items}",
+        "stuck": "[{title}]({link}) has been in reading for {days} days (more than two weeks)",
+        "empty_sections": "[{title}]({link}) still has empty sections: {sections}",
+        "interview": 'Without looking at your notes, explain "{title}" to an interviewer in 3-5 sentences.',
+        "misconception": 'Is this right? Why? "{claim}"',
+        "paper": 'What is the key improvement of "{title}" over prior work, and where does it fall short?',
+        "concept": 'What is "{title}", why does it matter, and what does it connect to?',
+        "stage_topic": "{topic}: what is the core idea? ({stage})",
+        "source": "check against [{title}]({link})",
+        "nothing": "none",
+    },
+}
+
+
+def words(lang: str) -> dict[str, str]:
+    return WORDS.get(lang, WORDS["en"])
+
+
+def map_notes(data: LabData, since: date | None) -> list[Note]:
+    return sorted(
+        (
+            n
+            for n in data.notes
+            if n.kind in (Kind.CONCEPT, Kind.PAPER)
+            and (since is None or (n.created is not None and n.created >= since))
+        ),
+        key=lambda n: (n.stage or 9, n.path),
+    )
+
+
+def concept_map(notes: Sequence[Note], edges: Iterable[tuple[str, str]], lang: str) -> str:
+    """Mermaid flowchart: one subgraph per roadmap stage, a node per note (papers as stadiums),
+    an edge per link. Ids are plain ASCII; every label is quoted and escaped."""
+    lines = ["graph LR"]
+    if not notes:
+        lines.append(f"    empty[{mermaid_label(words(lang)['empty_map'])}]")
+        return "\n".join(lines) + "\n"
+    ids = {note.path: mermaid_id(note.path) for note in notes}
+    for number in [*(s.number for s in STAGES), None]:
+        members = [n for n in notes if n.stage == number]
+        if not members:
+            continue
+        lines.append(f"    subgraph stage_{number or 0}[{mermaid_label(stage_name(number, lang))}]")
+        for note in members:
+            shape = ("([", "])") if note.kind is Kind.PAPER else ("[", "]")
+            lines.append(f"        {ids[note.path]}{shape[0]}{mermaid_label(note.title)}{shape[1]}")
+        lines.append("    end")
+    for source, target in edges:
+        if source in ids and target in ids:
+            lines.append(f"    {ids[source]} --> {ids[target]}")
+    return "\n".join(lines) + "\n"
+
+
+def weak_spots(
+    data: LabData,
+    today: date,
+    lang: str,
+    empty_sections: Mapping[str, list[str]],
+    link: Callable[[str], str],
+) -> list[str]:
+    """Thin stages and categories, roadmap topics with no note, papers stuck in reading,
+    and notes whose sections are still as the template left them."""
+    w = words(lang)
+    sep = "、" if lang == "zh" else ", "
+    notes = [n for n in data.notes if n.kind in (Kind.CONCEPT, Kind.PAPER)]
+    spots = []
+    per_stage = Counter(n.stage for n in notes)
+    thin = [f"{s.name(lang)} ({per_stage[s.number]})" for s in STAGES if per_stage[s.number] < FEW]
+    if thin:
+        spots.append(w["stages_few"].format(few=FEW, items=sep.join(thin)))
+    per_category = Counter(n.category for n in notes if n.kind is Kind.CONCEPT)
+    thin = [f"notes/{c}/ ({per_category[c]})" for c in CATEGORIES if per_category[c] < FEW]
+    if thin:
+        spots.append(w["categories_few"].format(few=FEW, items=sep.join(thin)))
+    uncovered = uncovered_topics(data.notes, lang)
+    for stage in STAGES:
+        topics = [topic for owner, topic in uncovered if owner is stage]
+        if topics:
+            spots.append(w["topics"].format(stage=stage.name(lang), items=sep.join(topics)))
+    for paper in stuck(data, today):
+        days = (today - paper.started).days if paper.started else 0
+        spots.append(
+            w["stuck"].format(
+                title=_text(paper.title), link=link(paper.note or paper.link or ""), days=days
+            )
+        )
+    titles = {n.path: n.title for n in data.notes}
+    for path, sections in sorted(empty_sections.items()):
+        spots.append(
+            w["empty_sections"].format(
+                title=_text(titles.get(path, path)), link=link(path), sections=sep.join(sections)
+            )
+        )
+    return spots
+
+
+def _text(title: str) -> str:
+    return title.replace("[", "\\[").replace("]", "\\]")
+
+
+@dataclass(frozen=True)
+class Question:
+    text: str
+    source: str  # a Markdown link to the note it comes from, or ""
+
+
+def claims(misconceptions: str) -> list[str]:
+    """The claims written under "common misconceptions": each list item (its **误区** part)."""
+    found = []
+    for line in strip_comments(misconceptions).split("\n"):
+        item = re.match(r"^\s*(?:[-*+]|\d+\.)\s+(.*\S)", line)
+        if not item:
+            continue
+        text = item[1]
+        labelled = re.match(r"\*\*[^*]+\*\*\s*[：:]\s*(.*)", text)
+        text = (labelled[1] if labelled else text).strip()
+        if text and not re.fullmatch(r"\*\*[^*]+\*\*\s*[：:]?", text):
+            found.append(text)
+    return found
+
+
+def questions(
+    notes: Sequence[tuple[Note, Mapping[str, str]]],
+    data: LabData,
+    lang: str,
+    seed: int,
+    link: Callable[[str], str],
+    count: int = 5,
+) -> list[Question]:
+    """Self-test questions from the notes' interview answers and misconceptions first, then
+    from papers read and concept titles, then from roadmap topics. Same seed, same questions."""
+    w = words(lang)
+    rng = random.Random(seed)
+    drawn: list[Question] = []
+    pool: list[Question] = []
+    for note, sections in sorted(notes, key=lambda item: item[0].path):
+        source = w["source"].format(title=_text(note.title), link=link(note.path))
+        if section_signature(sections.get(INTERVIEW.get(lang, INTERVIEW["en"]), ""), note.title):
+            pool.append(Question(w["interview"].format(title=note.title), source))
+        for claim in claims(sections.get(MISCONCEPTIONS.get(lang, MISCONCEPTIONS["en"]), "")):
+            pool.append(Question(w["misconception"].format(claim=claim), source))
+    drawn += rng.sample(pool, min(count, len(pool)))
+    if len(drawn) < count:
+        extra = []
+        for note in sorted(data.notes, key=lambda n: n.path):
+            source = w["source"].format(title=_text(note.title), link=link(note.path))
+            if note.kind is Kind.PAPER:
+                extra.append(Question(w["paper"].format(title=note.title), source))
+            elif note.kind is Kind.CONCEPT:
+                extra.append(Question(w["concept"].format(title=note.title), source))
+        drawn += rng.sample(extra, min(count - len(drawn), len(extra)))
+    if len(drawn) < count:
+        topics = [(stage, topic) for stage in STAGES for topic in stage.topics(lang)]
+        for stage, topic in rng.sample(topics, count - len(drawn)):
+            drawn.append(Question(w["stage_topic"].format(topic=topic, stage=stage.name(lang)), ""))
+    return drawn
+
+
+def directions(data: LabData, today: date, lang: str) -> list[tuple[str, str]]:
+    """Three next directions: (what, why), in roadmap order."""
+    return [(step.what, step.why) for step in next_steps(data, today, lang, count=3)]

@@ -1,0 +1,224 @@
+"""`lab prompt KIND [TARGET]`: the seed's six prompts with every placeholder filled from the
+lab (the paper's facts, related notes, the week's work, the note list), logged in Prompt_log.md."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from mllm_lab.core.labdata import LabData
+from mllm_lab.core.links import detail, related_notes
+from mllm_lab.core.markdown import escape_cell
+from mllm_lab.core.roadmap import STAGES, category_name, stage_name
+from mllm_lab.core.slugs import slugify
+from mllm_lab.core.views import week_activity
+from mllm_lab.errors import BadInput, InvalidValue, PaperNotFound
+from mllm_lab.models import CATEGORIES, Kind, Note, Status, Week
+from mllm_lab.ops.workspace import Workspace
+
+KINDS = ("init", "paper", "concept", "experiment", "weekly", "review")
+PROMPT_LOG = "Prompt_log.md"
+ACTIVITY = {
+    "zh": {
+        "started": "开始阅读论文",
+        "finished": "读完论文",
+        "concept": "写了概念笔记",
+        "paper_note": "写了论文笔记",
+        "experiment": "做了实验",
+    },
+    "en": {
+        "started": "started reading",
+        "finished": "finished reading",
+        "concept": "wrote the concept note",
+        "paper_note": "wrote the paper note",
+        "experiment": "ran the experiment",
+    },
+}
+STATUS_WORDS = {
+    "zh": {"unread": "⬜ 未读", "reading": "📖 在读", "read": "✅ 已读"},
+    "en": {"unread": "⬜ unread", "reading": "📖 reading", "read": "✅ read"},
+}
+LOG_HEADER = {
+    "zh": "# Prompt log\n\n> `lab prompt` 每次生成的 prompt：日期、类型、对象。\n\n| 时间 | 类型 | 对象 |\n|---|---|---|\n",
+    "en": "# Prompt log\n\n> Every prompt `lab prompt` rendered: when, which, for what.\n\n| When | Kind | Target |\n|---|---|---|\n",
+}
+
+
+def _paper_context(ws: Workspace, data: LabData, target: str | None) -> dict[str, Any]:
+    from mllm_lab.ops.notes import paper_context
+    from mllm_lab.ops.papers import resolve
+
+    if not target:
+        raise BadInput("`lab prompt paper` needs a paper: its key, arXiv id or title")
+    paper, _where = resolve(target, data.papers)
+    if paper is None:
+        from mllm_lab.core.papers import find_paper
+
+        try:
+            paper = find_paper(target, data.papers)
+        except PaperNotFound:
+            raise PaperNotFound(target) from None
+    note_path = paper.note or f"papers/{paper.key}.md"
+    return {**paper_context(ws, paper), "note_path": note_path, "note_exists": ws.exists(note_path)}
+
+
+def _find_note(data: LabData, target: str) -> Note | None:
+    wanted = target.strip().casefold().removesuffix(".md")
+    for note in data.notes:
+        if note.kind is Kind.CONCEPT and wanted in {
+            note.path.casefold().removesuffix(".md"),
+            note.title.casefold(),
+            note.path.rsplit("/", 1)[-1][:-3],
+        }:
+            return note
+    return None
+
+
+def _concept_context(
+    ws: Workspace, data: LabData, target: str | None, category: str | None
+) -> dict[str, Any]:
+    if not target:
+        raise BadInput("`lab prompt concept` needs a note or a new title")
+    if category is not None and category not in CATEGORIES:
+        raise InvalidValue("category", category, CATEGORIES)
+    note = _find_note(data, target)
+    title = note.title if note else target.strip()
+    category = note.category if note else category
+    note_path = (
+        note.path if note else (f"notes/{category}/{slugify(title)}.md" if category else None)
+    )
+    others = [n for n in data.notes if note is None or n.path != note.path]
+    related = related_notes(others, title, note.tags if note else ())
+    return {
+        "title": title,
+        "category": category,
+        "category_name": category_name(category, ws.lang) if category else "",
+        "categories": list(CATEGORIES),
+        "folder": f"notes/{category}/" if category else "notes/",
+        "note_path": note_path,
+        "note_exists": note is not None,
+        "related": [{"title": n.title, "path": n.path} for n in related],
+    }
+
+
+def _experiment_context(ws: Workspace, data: LabData, target: str | None) -> dict[str, Any]:
+    if not target:
+        raise BadInput('`lab prompt experiment` needs a topic, e.g. "A minimal CLIP"')
+    slug = slugify(target)
+    notebook = f"experiments/notebooks/{slug}.ipynb"
+    return {
+        "title": target.strip(),
+        "notebook_path": notebook,
+        "script_path": f"experiments/scripts/{slug}.py",
+        "notebook_exists": ws.exists(notebook),
+        "related": [
+            {"title": n.title, "path": n.path} for n in related_notes(data.notes, target, ())
+        ],
+    }
+
+
+def _weekly_context(ws: Workspace, data: LabData, week: Week) -> dict[str, Any]:
+    from mllm_lab.ops.notes import week_path
+
+    words = ACTIVITY.get(ws.lang, ACTIVITY["en"])
+    activity = week_activity(week, data.papers, data.notes, data.experiments)
+    done = [
+        f"{words[item.kind]}：{item.title}（{item.path or item.url or ''}，{item.day}）"
+        if ws.lang == "zh"
+        else f'{words[item.kind]} "{item.title}" ({item.path or item.url or ""}, {item.day})'
+        for item in activity
+    ]
+    log_path = week_path(week)
+    touched = {item.path for item in activity if item.path} | {log_path}
+    problems = [
+        {"text": text, "path": path, "line": line}
+        for path in sorted(touched)
+        for line, text in detail(data.records.get(path, {})).get("questions", [])
+    ]
+    return {
+        "week": week.name,
+        "monday": week.monday.isoformat(),
+        "sunday": week.sunday.isoformat(),
+        "done": done,
+        "problems": problems,
+        "log_path": log_path,
+        "log_exists": ws.exists(log_path),
+    }
+
+
+def _review_context(ws: Workspace, data: LabData) -> dict[str, Any]:
+    statuses = STATUS_WORDS.get(ws.lang, STATUS_WORDS["en"])
+    by_note = data.paper_notes()
+    notes = [n for n in data.notes if n.kind in (Kind.CONCEPT, Kind.PAPER)]
+    stages = []
+    for number in [*(s.number for s in STAGES), None]:
+        members = sorted((n for n in notes if n.stage == number), key=lambda n: n.path)
+        if number is None and not members:
+            continue
+        stages.append(
+            {
+                "name": stage_name(number, ws.lang),
+                "notes": [
+                    {
+                        "title": n.title,
+                        "path": n.path,
+                        "status": statuses[by_note[n.path].status.value]
+                        if n.path in by_note
+                        else "",
+                    }
+                    for n in members
+                ],
+            }
+        )
+    return {
+        "stages": stages,
+        "notes_total": len(notes),
+        "papers_total": len(data.papers),
+        "papers_read": sum(p.status is Status.READ for p in data.papers),
+    }
+
+
+def render_prompt(
+    ws: Workspace,
+    kind: str,
+    target: str | None,
+    *,
+    week: Week | None = None,
+    category: str | None = None,
+) -> str:
+    if kind not in KINDS:
+        raise InvalidValue("prompt", kind, KINDS)
+    data = ws.data()
+    context: dict[str, Any] = {"lab_name": ws.lab.config.name, "today": ws.today.isoformat()}
+    if kind == "init":
+        context |= {
+            "stages": [{"name": s.name(ws.lang)} for s in STAGES],
+            "papers_total": len(data.papers),
+            "notes_total": sum(n.kind in (Kind.CONCEPT, Kind.PAPER) for n in data.notes),
+        }
+    elif kind == "paper":
+        context |= _paper_context(ws, data, target)
+    elif kind == "concept":
+        context |= _concept_context(ws, data, target, category)
+    elif kind == "experiment":
+        context |= _experiment_context(ws, data, target)
+    elif kind == "weekly":
+        context |= _weekly_context(ws, data, week or Week.of(ws.today))
+    else:
+        context |= _review_context(ws, data)
+    return ws.render(f"prompts/{ws.lang}/{kind}.md.j2", context)
+
+
+def log_prompt(ws: Workspace, kind: str, target: str | None) -> None:
+    """Append one row (time, kind, target) to Prompt_log.md, creating it if needed."""
+    with ws.lock():
+        old = (
+            ws.read(PROMPT_LOG)
+            if ws.exists(PROMPT_LOG)
+            else LOG_HEADER.get(ws.lang, LOG_HEADER["en"])
+        )
+        if old and not old.endswith("\n"):
+            old += "\n"
+        stamp = datetime.now().strftime("%H:%M")
+        row = f"| {ws.today.isoformat()} {stamp} | {kind} | {escape_cell(target or '')} |\n"
+        ws.write(PROMPT_LOG, old + row)

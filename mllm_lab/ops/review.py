@@ -1,0 +1,125 @@
+"""`lab review`: the review note of prompt 6, written into reviews/, and `lab next`."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from mllm_lab.core import fm, markdown
+from mllm_lab.core.advice import Step, next_steps
+from mllm_lab.core.labdata import LabData
+from mllm_lab.core.links import detail, edges
+from mllm_lab.core.review import (
+    INTERVIEW,
+    MISCONCEPTIONS,
+    Question,
+    concept_map,
+    directions,
+    map_notes,
+    questions,
+    weak_spots,
+)
+from mllm_lab.core.views import relative_link
+from mllm_lab.models import Kind, Note, Status
+from mllm_lab.ops.notes import Created, _write_new
+from mllm_lab.ops.sections import SAMPLE_TEMPLATES, sample_context
+from mllm_lab.ops.workspace import Workspace
+
+
+def template_signatures(ws: Workspace, kind: Kind) -> dict[str, str]:
+    """Each section of a kind's template as rendered: a note section equal to it is unwritten."""
+    body = ws.render(f"{ws.lang}/{SAMPLE_TEMPLATES[kind]}", sample_context(ws, kind))
+    parsed = fm.parse(body, "template")
+    return {
+        s.title: markdown.section_signature(s.content, "Sample")
+        for s in markdown.sections(parsed.body)
+    }
+
+
+def empty_sections(ws: Workspace, data: LabData) -> dict[str, list[str]]:
+    """Notes whose required sections are still as the template left them."""
+    result: dict[str, list[str]] = {}
+    for kind in (Kind.CONCEPT, Kind.PAPER):
+        template = template_signatures(ws, kind)
+        required = {title for title, _sig in template.items()}
+        for note in data.by_kind(kind):
+            empty = [
+                title
+                for level, title, _line, sig in detail(data.records.get(note.path, {})).get(
+                    "headings", []
+                )
+                if level >= 2 and title in required and (sig == "" or sig == template.get(title))
+            ]
+            if empty:
+                result[note.path] = empty
+    return result
+
+
+def _question_sources(ws: Workspace, notes: list[Note]) -> list[tuple[Note, dict[str, str]]]:
+    """The interview-answer and misconception sections of the notes that have them written."""
+    wanted = {
+        INTERVIEW.get(ws.lang, INTERVIEW["en"]),
+        MISCONCEPTIONS.get(ws.lang, MISCONCEPTIONS["en"]),
+    }
+    sources = []
+    for note in notes:
+        if note.kind is not Kind.CONCEPT:
+            continue
+        try:
+            body = fm.parse(ws.read(note.path), note.path).body
+        except Exception:
+            continue
+        found = {s.title: s.content for s in markdown.sections(body) if s.title in wanted}
+        if found:
+            sources.append((note, found))
+    return sources
+
+
+def review(
+    ws: Workspace, *, since: date | None, seed: int | None, force: bool, dry_run: bool
+) -> Created:
+    path = f"reviews/review-{ws.today.isoformat()}.md"
+    data = ws.data()
+    notes = map_notes(data, since)
+
+    def link(target: str) -> str:
+        return relative_link(path, target) if target and "://" not in target else target
+
+    drawn: list[Question] = questions(
+        _question_sources(ws, notes),
+        data,
+        ws.lang,
+        seed if seed is not None else ws.today.toordinal(),
+        link,
+    )
+    meta: dict[str, Any] = {
+        "title": f"Review {ws.today.isoformat()}",
+        "kind": "review",
+        "created": ws.today,
+        "since": since,
+        "notes": len(notes),
+    }
+    context = {
+        "frontmatter": fm.dump(meta),
+        "today": ws.today.isoformat(),
+        "scope": (
+            f"{since.isoformat()} ~ {ws.today.isoformat()}"
+            if since
+            else ("全部笔记" if ws.lang == "zh" else "all notes")
+        ),
+        "notes_count": len(notes),
+        "papers_read": sum(p.status is Status.READ for p in data.papers),
+        "papers_total": len(data.papers),
+        "mermaid": concept_map(notes, edges(notes, data.records), ws.lang),
+        "weak_spots": weak_spots(data, ws.today, ws.lang, empty_sections(ws, data), link),
+        "questions": drawn,
+        "directions": directions(data, ws.today, ws.lang),
+    }
+    text = ws.render(f"{ws.lang}/review.md.j2", context)
+    with ws.lock():
+        outcome = _write_new(ws, path, text, force, dry_run)
+    return Created(path, text, [outcome])
+
+
+def steps(ws: Workspace, count: int) -> list[Step]:
+    return next_steps(ws.data(), ws.today, ws.lang, count)
