@@ -55,8 +55,11 @@ def write_atomic(
         if exclusive:
             _link_into_place(tmp, path, shown)
         else:
-            with contextlib.suppress(FileNotFoundError):
-                os.chmod(tmp, os.stat(path).st_mode & 0o7777)
+            try:
+                mode = os.stat(path).st_mode & 0o7777
+            except FileNotFoundError:
+                mode = 0o666 & ~_umask()
+            os.chmod(tmp, mode)
             os.replace(tmp, path)
             tmp = None
     except OSError as error:
@@ -91,17 +94,37 @@ def _umask() -> int:
 
 @contextlib.contextmanager
 def locked(lock_path: Path) -> Iterator[None]:
-    """Hold the lab's lock: one writer at a time; others wait up to LAB_LOCK_TIMEOUT seconds."""
-    from filelock import FileLock, Timeout
+    """Hold the lab's lock: one writer at a time; others wait up to LAB_LOCK_TIMEOUT seconds.
 
+    On POSIX this is flock(2) on .lab/lock, released by the kernel even if the process is
+    killed; elsewhere the filelock library does the same job."""
     lock_path.parent.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(str(lock_path), timeout=LOCK_TIMEOUT)
     started = time.monotonic()
     try:
-        lock.acquire()
-    except Timeout:
-        raise LabBusy(str(lock_path), time.monotonic() - started) from None
+        import fcntl
+    except ImportError:  # Windows
+        from filelock import FileLock, Timeout
+
+        lock = FileLock(str(lock_path), timeout=LOCK_TIMEOUT)
+        try:
+            lock.acquire()
+        except Timeout:
+            raise LabBusy(str(lock_path), time.monotonic() - started) from None
+        try:
+            yield
+        finally:
+            lock.release()
+        return
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() - started > LOCK_TIMEOUT:
+                    raise LabBusy(str(lock_path), time.monotonic() - started) from None
+                time.sleep(0.01)
         yield
     finally:
-        lock.release()
+        os.close(fd)  # closing the descriptor releases the lock

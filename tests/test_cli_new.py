@@ -224,7 +224,7 @@ def test_edit_opens_the_editor(in_lab: Run, lab: Path, monkeypatch, tmp_path: Pa
 def test_any_title_makes_a_note_whose_frontmatter_loads_back(
     in_lab: Run, lab: Path, title: str
 ) -> None:
-    result = in_lab("new", "concept", title, "-c", "training", "--force")
+    result = in_lab("new", "concept", "-c", "training", "--force", "--", title)
     assert result.ok, result
     path = lab / result.out.strip()
     assert path.parent == lab / "notes/training"

@@ -26,8 +26,22 @@ def commands() -> list[list[str]]:
 
 def test_there_are_the_commands_the_issues_ask_for() -> None:
     names = {" ".join(c) for c in commands()}
-    assert {"init", "new paper", "new concept", "new experiment", "weekly", "add paper", "mark", "sync", "status",
-            "list", "prompt", "review", "check", "next"} <= names
+    assert {
+        "init",
+        "new paper",
+        "new concept",
+        "new experiment",
+        "weekly",
+        "add paper",
+        "mark",
+        "sync",
+        "status",
+        "list",
+        "prompt",
+        "review",
+        "check",
+        "next",
+    } <= names
 
 
 def test_every_command_has_help_with_an_example_and_is_in_the_readme() -> None:

@@ -12,7 +12,7 @@ from conftest import Run, read, tree
 from mllm_lab.core.labdata import build
 from mllm_lab.core.links import edges
 from mllm_lab.core.review import concept_map, map_notes
-from mllm_lab.scan import parse_note
+from mllm_lab.scan import note_detail, parse_note
 
 KINDS = ["init", "paper", "concept", "experiment", "weekly", "review"]
 TARGETS = {"paper": "blip-2", "concept": "Self-Attention", "experiment": "A minimal CLIP"}
@@ -136,18 +136,21 @@ NOTES = {
 }
 
 
-def records() -> dict[str, dict]:
-    made = {}
-    for path, (title, category, body) in NOTES.items():
-        text = f"---\ntitle: '{title}'\ncategory: {category}\ncreated: 2026-11-20\n---\n# {title}\n\n{body}"
-        made[path] = {**parse_note(text, path), "kind": "concept", "stamp": [0, 0, 0]}
-    return made
+def texts() -> dict[str, str]:
+    return {
+        path: f"---\ntitle: '{title}'\ncategory: {category}\ncreated: 2026-11-20\n---\n# {title}\n\n{body}"
+        for path, (title, category, body) in NOTES.items()
+    }
+
+
+def records() -> dict[str, list]:
+    return {path: ["concept", 0, 0, 0, parse_note(text, path, "concept"), None] for path, text in texts().items()}
 
 
 def test_concept_map_mermaid_from_known_linked_notes() -> None:
     data = build(records())
     notes = map_notes(data, None)
-    links = edges(notes, data.records)
+    links = edges(notes, {path: note_detail(text, path) for path, text in texts().items()})
     assert links == [
         ("notes/fundamentals/attention.md", "notes/multimodal-arch/q-former.md"),
         ("notes/multimodal-arch/q-former.md", "notes/fundamentals/attention.md"),

@@ -1,8 +1,6 @@
 """Commands. Each parses its options, calls one function in mllm_lab.ops and hands the result
 to cli.output; heavy modules are imported inside the command that needs them."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 

@@ -1,18 +1,17 @@
 """All terminal output: the only module that imports Rich. Results go to stdout, messages to
-stderr; colour only on a terminal and never with NO_COLOR."""
+stderr; colour only on a terminal and never with NO_COLOR. When output is plain (piped, or
+NO_COLOR), Rich is not even imported: the markup is stripped here, which keeps scripted and
+aliased runs fast."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import sys
-import unicodedata
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from typing import Any
-
-from rich.console import Console
-from rich.markup import escape
 
 ACTION_STYLE = {
     "created": "green",
@@ -24,26 +23,62 @@ ACTION_STYLE = {
 }
 
 
+_TAG_LIKE = re.compile(r"(\\*)(\[[a-z#/@][^[]*?])")
+
+
+def escape(text: str) -> str:
+    """User text inside markup, escaped exactly as `rich.markup.escape` does (without
+    importing Rich): a `[` that could start a tag gets a backslash."""
+    text = _TAG_LIKE.sub(lambda m: f"{m[1]}{m[1]}\\{m[2]}", text)
+    return text + "\\" if text.endswith("\\") and not text.endswith("\\\\") else text
+
+
+def strip_markup(markup: str) -> str:
+    """The plain text Rich shows for markup: tags dropped, escapes undone (a tag after an even
+    run of backslashes is a tag; after an odd run it is text)."""
+
+    def one(match: re.Match[str]) -> str:
+        slashes, tag = match[1], match[2]
+        if len(slashes) % 2 == 0:
+            return slashes[: len(slashes) // 2]
+        return slashes[: len(slashes) // 2] + tag
+
+    return _TAG_LIKE.sub(one, markup)
+
+
 @lru_cache(maxsize=2)
-def console(stderr: bool = False) -> Console:
+def console(stderr: bool = False) -> Any:
+    from rich.console import Console
+
     return Console(stderr=stderr, highlight=False, soft_wrap=True)
 
 
-def plain() -> bool:
+def plain(stderr: bool = False) -> bool:
     """True when output should carry no styling: piped, or NO_COLOR set."""
-    return bool(os.environ.get("NO_COLOR")) or not sys.stdout.isatty()
+    stream = sys.stderr if stderr else sys.stdout
+    return bool(os.environ.get("NO_COLOR")) or not stream.isatty()
+
+
+def say(markup: str, stderr: bool = True) -> None:
+    """A line with Rich markup: styled on a terminal, stripped to plain text otherwise."""
+    if plain(stderr):
+        stream = sys.stderr if stderr else sys.stdout
+        stream.write(strip_markup(markup) + "\n")
+        stream.flush()
+    else:
+        console(stderr).print(markup)
 
 
 def error(message: str) -> None:
-    console(stderr=True).print(f"[bold red]error:[/] {escape(message)}")
+    say(f"[bold red]error:[/] {escape(message)}")
 
 
 def warn(message: str) -> None:
-    console(stderr=True).print(f"[yellow]warning:[/] {escape(message)}")
+    say(f"[yellow]warning:[/] {escape(message)}")
 
 
 def info(message: str) -> None:
-    console(stderr=True).print(escape(message))
+    say(escape(message))
 
 
 def result(text: str) -> None:
@@ -53,25 +88,36 @@ def result(text: str) -> None:
 
 
 def outcomes(items: Iterable[Any], quiet_unchanged: bool = True) -> None:
-    err = console(stderr=True)
     for item in items:
         if quiet_unchanged and item.action in ("unchanged", "kept"):
             continue
         style = ACTION_STYLE.get(item.action, "")
         detail = f"  ({escape(item.detail)})" if item.detail else ""
-        err.print(f"[{style}]{item.action:>12}[/]  {escape(item.path)}{detail}")
+        say(f"[{style}]{item.action:>12}[/]  {escape(item.path)}{detail}")
 
 
 def print_json(data: Any) -> None:
     result(json.dumps(data, ensure_ascii=False, indent=2, default=str))
 
 
-def width(text: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+# East Asian wide and full-width ranges (CJK, Hangul, kana, full-width forms, most emoji):
+# counted in C by one regex instead of a Python call per character.
+_WIDE = re.compile(
+    "[\u1100-\u115f\u2e80-\u303e\u3041-\u33ff\u3400-\u4dbf\u4e00-\u9fff\ua000-\ua4cf"
+    "\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6"
+    "\U0001f300-\U0001f64f\U0001f900-\U0001f9ff\U00020000-\U0003fffd\u2b1c\u2705\u274c]"
+)
 
 
-def _pad(text: str, size: int) -> str:
+def pad(text: str, size: int) -> str:
     return text + " " * (size - width(text))
+
+
+def width(text: str) -> int:
+    """Terminal cells: wide (CJK, emoji) characters take two."""
+    if text.isascii():
+        return len(text)
+    return len(text) + len(_WIDE.findall(text))
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]], title: str | None = None) -> None:
@@ -87,23 +133,23 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]], title: str | No
             grid.add_row(*(escape(cell) for cell in row))
         console().print(grid)
         return
-    sizes = [max([width(h)] + [width(r[i]) for r in rows]) for i, h in enumerate(headers)]
+    cells = [list(headers), *rows]
+    widths = [[width(cell) for cell in row] for row in cells]
+    sizes = [max(column) for column in zip(*widths, strict=True)]
+    last = len(sizes) - 1
     lines = [title] if title else []
-    lines.append("  ".join(_pad(h, s) for h, s in zip(headers, sizes, strict=True)).rstrip())
-    lines += [
-        "  ".join(_pad(c, s) for c, s in zip(row, sizes, strict=True)).rstrip() for row in rows
-    ]
+    for row, row_widths in zip(cells, widths, strict=True):
+        parts = [
+            cell if index == last else cell + " " * (sizes[index] - cell_width)
+            for index, (cell, cell_width) in enumerate(zip(row, row_widths, strict=True))
+        ]
+        lines.append("  ".join(parts).rstrip())
     result("\n".join(lines))
 
 
 def rich_text(markup: str) -> None:
-    """Text with Rich markup on a terminal; the same words without styling when plain."""
-    if plain():
-        from rich.text import Text
-
-        result(Text.from_markup(markup).plain)
-    else:
-        console().print(markup)
+    """Text with Rich markup on stdout: styled on a terminal, the same words plain otherwise."""
+    say(markup, stderr=False)
 
 
 LABELS = {
@@ -162,7 +208,7 @@ def show_status(report: dict[str, Any]) -> None:
         mark = "✔" if stage["done"] else " "
         counts = f"{stage['papers_read']}/{stage['papers_total']} {words['papers']} · {stage['notes']} {words['notes']}"
         out.append(
-            f"{mark} {escape(_pad(stage['name'], name_width))}  [{style}]{bar(stage['papers_read'], stage['papers_total'])}[/]  {counts}"
+            f"{mark} {escape(pad(stage['name'], name_width))}  [{style}]{bar(stage['papers_read'], stage['papers_total'])}[/]  {counts}"
         )
     papers = report["papers"]
     out += [

@@ -6,63 +6,24 @@ from __future__ import annotations
 import posixpath
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from mllm_lab.core.labdata import LabData
-from mllm_lab.core.links import WikiIndex, detail, resolve_relative
+from mllm_lab.core.links import WikiIndex, resolve_relative
 from mllm_lab.models import READING_LIST, Finding, Kind, Note
 
-REQUIRED_FIELDS = {
-    Kind.PAPER: ("key", "title", "status"),
-    Kind.CONCEPT: ("title", "category", "created"),
-    Kind.WEEKLY: ("week",),
-}
 Headings = Sequence[tuple[int, str]]
 
 
-def _fields(note: Note, record: Mapping[str, object]) -> list[Finding]:
-    required = REQUIRED_FIELDS.get(note.kind, ())
-    if not required:
-        return []
-    if not record.get("has_fm"):
-        return [Finding(note.path, 1, f"no frontmatter (a --- block with {', '.join(required)})")]
-    found = [
-        Finding(note.path, 1, f"missing field `{name}`")
-        for name in required
-        if note.meta.get(name) in (None, "")
-    ]
-    if note.kind is Kind.WEEKLY and note.meta.get("week"):
-        stem = posixpath.splitext(posixpath.basename(note.path))[0]
-        if str(note.meta["week"]) != stem:
-            lines = record.get("lines") or {}
-            line = lines.get("week", 1) if isinstance(lines, dict) else 1
-            found.append(
-                Finding(
-                    note.path,
-                    int(line),
-                    f"`week: {note.meta['week']}` does not match the file name {stem}",
-                )
-            )
-    if note.kind is Kind.CONCEPT and note.meta.get("category") not in (None, note.category):
-        lines = record.get("lines") or {}
-        line = lines.get("category", 1) if isinstance(lines, dict) else 1
-        found.append(
-            Finding(
-                note.path,
-                int(line),
-                f"`category: {note.meta['category']}` but the note is in notes/{note.category}/",
-            )
-        )
-    return found
+Detail = Mapping[str, Any]
 
 
-def _sections(
-    note: Note, record: Mapping[str, object], required: Mapping[Kind, Headings]
-) -> list[Finding]:
+def _sections(note: Note, detail: Detail, required: Mapping[Kind, Headings]) -> list[Finding]:
     wanted = required.get(note.kind)
     if not wanted:
         return []
-    have = {str(title).strip() for _level, title, *_ in detail(record).get("headings", [])}
-    line = int(str(record.get("body_line", 1)))
+    have = {str(title).strip() for _level, title, *_ in detail.get("headings", [])}
+    line = int(detail.get("body_line", 1))
     return [
         Finding(
             note.path,
@@ -75,10 +36,10 @@ def _sections(
 
 
 def _links(
-    note: Note, record: Mapping[str, object], wiki: WikiIndex, exists: Callable[[str], bool]
+    note: Note, detail: Detail, wiki: WikiIndex, exists: Callable[[str], bool]
 ) -> list[Finding]:
     found = []
-    for target, line, is_wiki in detail(record).get("links", []):
+    for target, line, is_wiki in detail.get("links", []):
         if is_wiki:
             matches = wiki.resolve(target)
             if not matches:
@@ -114,7 +75,10 @@ def _duplicates(data: LabData) -> list[Finding]:
     by_slug: dict[str, list[Note]] = defaultdict(list)
     for note in data.notes:
         if note.kind is Kind.PAPER:
-            key = str(note.meta.get("key") or posixpath.splitext(posixpath.basename(note.path))[0])
+            key = str(
+                data.note_keys.get(note.path)
+                or posixpath.splitext(posixpath.basename(note.path))[0]
+            )
             by_key[key.casefold()].append(note)
         if note.kind in (Kind.CONCEPT, Kind.PAPER):
             by_slug[posixpath.splitext(posixpath.basename(note.path))[0]].append(note)
@@ -136,18 +100,11 @@ def _duplicates(data: LabData) -> list[Finding]:
 
 
 def _listed_twice(data: LabData) -> list[Finding]:
-    record = data.records.get(READING_LIST)
-    if not record or "error" in record:
-        return []
     noted = {p.key.casefold(): p.note for p in data.papers if p.note}
-    lines = record.get("entry_lines") or []
     found = []
     seen: set[str] = set()
-    for index, entry in enumerate(record["meta"]["papers"]):
-        if not isinstance(entry, dict):
-            continue
-        key = str(entry.get("key", "")).casefold()
-        line = lines[index] if index < len(lines) else 1
+    for key, line in data.listed:
+        key = key.casefold()
         if key in noted:
             found.append(
                 Finding(
@@ -163,15 +120,17 @@ def _listed_twice(data: LabData) -> list[Finding]:
 
 
 def check(
-    data: LabData, required: Mapping[Kind, Headings], exists: Callable[[str], bool]
+    data: LabData,
+    details: Mapping[str, Detail],
+    required: Mapping[Kind, Headings],
+    exists: Callable[[str], bool],
 ) -> list[Finding]:
     """Problems of the notes themselves; the caller adds stale views and invalid notebooks."""
-    found = list(data.findings)
+    found = list(data.findings) + list(data.lint)
     wiki = WikiIndex(data.notes)
     for note in data.notes:
-        record = data.records.get(note.path, {})
-        found += _fields(note, record)
-        found += _sections(note, record, required)
-        found += _links(note, record, wiki, exists)
+        detail = details.get(note.path, {})
+        found += _sections(note, detail, required)
+        found += _links(note, detail, wiki, exists)
     found += _duplicates(data) + _listed_twice(data)
     return sorted(set(found), key=lambda f: (f.path, f.line, f.message))

@@ -3,7 +3,6 @@ notes (relative Markdown links, [[wiki links]], `related:` in frontmatter)."""
 
 from __future__ import annotations
 
-import json
 import posixpath
 import re
 from collections.abc import Iterable, Mapping
@@ -65,12 +64,6 @@ def related_notes(
     return [note for _, _, note in sorted(scored)[:limit]]
 
 
-def detail(record: Mapping[str, Any]) -> dict[str, Any]:
-    """The parsed body facts of an index record (headings, links, questions)."""
-    raw = record.get("detail")
-    return json.loads(raw) if isinstance(raw, str) else {}
-
-
 def resolve_relative(from_path: str, target: str) -> str:
     """The lab-relative path a relative link points to (may be outside: starts with ..)."""
     target = unquote(target.strip())
@@ -92,14 +85,14 @@ class WikiIndex:
         return self.names.get(name) or self.names.get(posixpath.splitext(name)[0]) or set()
 
 
-def edges(notes: list[Note], records: Mapping[str, Mapping[str, Any]]) -> list[tuple[str, str]]:
+def edges(notes: list[Note], details: Mapping[str, Mapping[str, Any]]) -> list[tuple[str, str]]:
     """Links between notes, both ends known notes, each pair once, in a stable order."""
     known = {note.path for note in notes}
     wiki = WikiIndex(notes)
     found: set[tuple[str, str]] = set()
     for note in notes:
         targets: set[str] = set()
-        for target, _line, is_wiki in detail(records.get(note.path, {})).get("links", []):
+        for target, _line, is_wiki in details.get(note.path, {}).get("links", []):
             if is_wiki:
                 resolved = wiki.resolve(target)
                 targets |= resolved if len(resolved) == 1 else set()

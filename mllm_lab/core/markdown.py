@@ -14,6 +14,8 @@ _UNCELL_RE = re.compile("|".join(re.escape(k) for k in _CELL_UNESCAPES))
 
 def escape_cell(text: str) -> str:
     """Text that stays inside one GFM table cell: no `|` or line break can split the table."""
+    if _CELL_RE.search(text) is None:
+        return text
     return _CELL_RE.sub(lambda m: _CELL_ESCAPES[m[0]], text)
 
 
@@ -22,7 +24,8 @@ def unescape_cell(cell: str) -> str:
 
 
 def escape_link_text(text: str) -> str:
-    return escape_cell(text).replace("[", "\\[").replace("]", "\\]")
+    text = escape_cell(text)
+    return text.replace("[", "\\[").replace("]", "\\]") if "[" in text or "]" in text else text
 
 
 def link(text: str, target: str | None) -> str:

@@ -179,6 +179,9 @@ def matches(query: str, papers: Iterable[Paper]) -> list[Paper]:
     """Papers matching `query`: exact key, arXiv id or title first, else a prefix of them."""
     pool = list(papers)
     wanted = query.strip().casefold()
+    by_key = [p for p in pool if p.key == wanted or p.key.casefold() == wanted]
+    if by_key:  # the common case, `lab mark blip-2 read`: no need to look further
+        return by_key
     squashed = _squash(query)
     arxiv = arxiv_id(query)
     exact = [

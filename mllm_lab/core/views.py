@@ -4,7 +4,6 @@ Jinja: 10,000 rows take milliseconds)."""
 
 from __future__ import annotations
 
-import posixpath
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -58,7 +57,15 @@ def text(lang: str) -> dict[str, Any]:
 
 
 def relative_link(from_file: str, to_path: str) -> str:
-    return posixpath.relpath(to_path, posixpath.dirname(from_file) or ".")
+    """The relative link from one lab file to another (both lab-relative, "/"-separated)."""
+    base = from_file.rsplit("/", 1)[0] + "/" if "/" in from_file else ""
+    if to_path.startswith(base):
+        return to_path[len(base) :]
+    here, there = base.rstrip("/").split("/"), to_path.split("/")
+    common = 0
+    while common < len(here) and common < len(there) - 1 and here[common] == there[common]:
+        common += 1
+    return "../" * (len(here) - common) + "/".join(there[common:])
 
 
 def _counts(papers: Sequence[Paper], lang: str) -> str:

@@ -7,8 +7,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
-import yaml
-
 from mllm_lab.core import fm
 from mllm_lab.core.papers import (
     find_paper,
@@ -34,9 +32,10 @@ def reading_list_entries(ws: Workspace) -> list[dict[str, Any]]:
     if not ws.exists(READING_LIST):
         return []
     text = ws.read(READING_LIST)
+    yaml_error, _ = fm.yaml_errors()
     try:
         data = fm.load_yaml(text) if text.strip() else {}
-    except yaml.YAMLError as error:
+    except yaml_error as error:
         mark = getattr(error, "problem_mark", None)
         raise BrokenNote(
             READING_LIST, (mark.line + 1) if mark else 1, f"not valid YAML: {error}"
@@ -64,7 +63,11 @@ def save_status(ws: Workspace, paper: Paper) -> Outcome:
     """Write a paper's status and dates to the one place that holds them."""
     if paper.note:
         text = ws.read(paper.note)
-        return ws.write(paper.note, fm.set_fields(text, status_fields(paper), paper.note))
+        outcome = ws.write(
+            paper.note, fm.set_fields(text, status_fields(paper), paper.note), keep_data=True
+        )
+        ws.replace_paper(paper)
+        return outcome
     entries = reading_list_entries(ws)
     for entry in entries:
         if str(entry.get("key", "")).casefold() == paper.key.casefold():

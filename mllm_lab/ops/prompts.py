@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from mllm_lab.core.labdata import LabData
-from mllm_lab.core.links import detail, related_notes
+from mllm_lab.core.links import related_notes
 from mllm_lab.core.markdown import escape_cell
 from mllm_lab.core.roadmap import STAGES, category_name, stage_name
 from mllm_lab.core.slugs import slugify
@@ -129,11 +129,12 @@ def _weekly_context(ws: Workspace, data: LabData, week: Week) -> dict[str, Any]:
         for item in activity
     ]
     log_path = week_path(week)
-    touched = {item.path for item in activity if item.path} | {log_path}
+    touched = sorted({item.path for item in activity if item.path} | {log_path})
+    details = ws.details(touched)
     problems = [
         {"text": text, "path": path, "line": line}
-        for path in sorted(touched)
-        for line, text in detail(data.records.get(path, {})).get("questions", [])
+        for path in touched
+        for line, text in details.get(path, {}).get("questions", [])
     ]
     return {
         "week": week.name,

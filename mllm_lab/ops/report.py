@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from mllm_lab.core.progress import status_report
 from mllm_lab.core.roadmap import stage_name, topic_name
 from mllm_lab.errors import InvalidValue
-from mllm_lab.models import Kind, Week
+from mllm_lab.models import Kind, Paper, Week
 from mllm_lab.ops.notes import week_path
 from mllm_lab.ops.workspace import Workspace
 
@@ -33,9 +34,28 @@ class Filters:
 
 @dataclass(frozen=True)
 class Listing:
+    """What `lab list` shows: rows for the table or items for --json, each made on demand."""
+
     headers: list[str]
-    rows: list[list[str]]
-    items: list[dict[str, Any]]
+    objects: list[Any]
+    as_row: Callable[[Any], list[str]]
+    as_item: Callable[[Any], dict[str, Any]]
+
+    @property
+    def rows(self) -> list[list[str]]:
+        return [self.as_row(o) for o in self.objects]
+
+    @property
+    def items(self) -> list[dict[str, Any]]:
+        return [self.as_item(o) for o in self.objects]
+
+
+def _iso(day: Any) -> str | None:
+    return day.isoformat() if day else None
+
+
+def _has_tag(tags: tuple[str, ...], tag: str | None) -> bool:
+    return tag is None or tag in {t.casefold() for t in tags}
 
 
 def listing(ws: Workspace, what: str, filters: Filters) -> Listing:
@@ -45,58 +65,10 @@ def listing(ws: Workspace, what: str, filters: Filters) -> Listing:
     lang = ws.lang
     tag = filters.tag.casefold() if filters.tag else None
     if what == "papers":
-        from mllm_lab.core.papers import parse_status
-        from mllm_lab.core.views import roadmap_order
-
-        wanted = parse_status(filters.status) if filters.status else None
-        papers = [
-            p
-            for p in sorted(data.papers, key=roadmap_order)
-            if (wanted is None or p.status is wanted)
-            and (filters.topic is None or p.topic == filters.topic)
-            and (filters.stage is None or p.stage == filters.stage)
-            and (tag is None or tag in {t.casefold() for t in p.tags})
-        ]
-        return Listing(
-            ["", "key", "title", "year", "stage", "topic", "note"],
-            [
-                [
-                    p.status.emoji,
-                    p.key,
-                    p.title,
-                    str(p.year or ""),
-                    str(p.stage or ""),
-                    p.topic,
-                    p.note or "",
-                ]
-                for p in papers
-            ],
-            [
-                {
-                    "key": p.key,
-                    "title": p.title,
-                    "status": p.status.value,
-                    "year": p.year,
-                    "venue": p.venue,
-                    "arxiv": p.arxiv,
-                    "url": p.link,
-                    "topic": p.topic,
-                    "topic_name": topic_name(p.topic, lang),
-                    "stage": p.stage,
-                    "tags": list(p.tags),
-                    "note": p.note,
-                    "started": _iso(p.started),
-                    "finished": _iso(p.finished),
-                }
-                for p in papers
-            ],
-        )
+        return _papers(data.papers, filters, tag, lang)
     if filters.status is not None:
-        raise InvalidValue(
-            "filter for " + what,
-            "--status",
-            ["--stage", "--tag"] + (["--topic"] if what == "notes" else []),
-        )
+        valid = ["--stage", "--tag"] + (["--topic"] if what == "notes" else [])
+        raise InvalidValue("filter for " + what, "--status", valid)
     if what == "notes":
         notes = sorted(
             (
@@ -105,45 +77,80 @@ def listing(ws: Workspace, what: str, filters: Filters) -> Listing:
                 if n.kind in (Kind.CONCEPT, Kind.PAPER)
                 and (filters.stage is None or n.stage == filters.stage)
                 and (filters.topic is None or n.category == filters.topic)
-                and (tag is None or tag in {t.casefold() for t in n.tags})
+                and _has_tag(n.tags, tag)
             ),
             key=lambda n: (n.stage or 9, n.path),
         )
         return Listing(
             ["path", "title", "kind", "stage", "created"],
-            [
-                [n.path, n.title, n.kind.value, str(n.stage or ""), _iso(n.created) or ""]
-                for n in notes
-            ],
-            [
-                {
-                    "path": n.path,
-                    "title": n.title,
-                    "kind": n.kind.value,
-                    "category": n.category,
-                    "stage": n.stage,
-                    "stage_name": stage_name(n.stage, lang),
-                    "tags": list(n.tags),
-                    "summary": n.summary,
-                    "created": _iso(n.created),
-                }
-                for n in notes
-            ],
+            notes,
+            lambda n: [n.path, n.title, n.kind.value, str(n.stage or ""), _iso(n.created) or ""],
+            lambda n: {
+                "path": n.path,
+                "title": n.title,
+                "kind": n.kind.value,
+                "category": n.category,
+                "stage": n.stage,
+                "stage_name": stage_name(n.stage, lang),
+                "tags": list(n.tags),
+                "summary": n.summary,
+                "created": _iso(n.created),
+            },
         )
     if what == "experiments":
-        items = sorted(data.experiments, key=lambda e: e.path)
         return Listing(
             ["path", "title", "created"],
-            [[e.path, e.title, _iso(e.created) or ""] for e in items],
-            [{"path": e.path, "title": e.title, "created": _iso(e.created)} for e in items],
+            sorted(data.experiments, key=lambda e: e.path),
+            lambda e: [e.path, e.title, _iso(e.created) or ""],
+            lambda e: {"path": e.path, "title": e.title, "created": _iso(e.created)},
         )
-    weeks = sorted(data.by_kind(Kind.WEEKLY), key=lambda n: n.path)
     return Listing(
         ["week", "path"],
-        [[n.title, n.path] for n in weeks],
-        [{"week": n.title, "path": n.path, "created": _iso(n.created)} for n in weeks],
+        sorted(data.by_kind(Kind.WEEKLY), key=lambda n: n.path),
+        lambda n: [n.title, n.path],
+        lambda n: {"week": n.title, "path": n.path, "created": _iso(n.created)},
     )
 
 
-def _iso(day: Any) -> str | None:
-    return day.isoformat() if day else None
+def _papers(papers: list[Paper], filters: Filters, tag: str | None, lang: str) -> Listing:
+    from mllm_lab.core.papers import parse_status
+    from mllm_lab.core.views import roadmap_order
+
+    wanted = parse_status(filters.status) if filters.status else None
+    chosen = [
+        p
+        for p in sorted(papers, key=roadmap_order)
+        if (wanted is None or p.status is wanted)
+        and (filters.topic is None or p.topic == filters.topic)
+        and (filters.stage is None or p.stage == filters.stage)
+        and _has_tag(p.tags, tag)
+    ]
+    return Listing(
+        ["", "key", "title", "year", "stage", "topic", "note"],
+        chosen,
+        lambda p: [
+            p.status.emoji,
+            p.key,
+            p.title,
+            str(p.year or ""),
+            str(p.stage or ""),
+            p.topic,
+            p.note or "",
+        ],
+        lambda p: {
+            "key": p.key,
+            "title": p.title,
+            "status": p.status.value,
+            "year": p.year,
+            "venue": p.venue,
+            "arxiv": p.arxiv,
+            "url": p.link,
+            "topic": p.topic,
+            "topic_name": topic_name(p.topic, lang),
+            "stage": p.stage,
+            "tags": list(p.tags),
+            "note": p.note,
+            "started": _iso(p.started),
+            "finished": _iso(p.finished),
+        },
+    )

@@ -8,7 +8,7 @@ from typing import Any
 from mllm_lab.core import fm, markdown
 from mllm_lab.core.advice import Step, next_steps
 from mllm_lab.core.labdata import LabData
-from mllm_lab.core.links import detail, edges
+from mllm_lab.core.links import edges
 from mllm_lab.core.review import (
     INTERVIEW,
     MISCONCEPTIONS,
@@ -38,6 +38,7 @@ def template_signatures(ws: Workspace, kind: Kind) -> dict[str, str]:
 
 def empty_sections(ws: Workspace, data: LabData) -> dict[str, list[str]]:
     """Notes whose required sections are still as the template left them."""
+    details = ws.details([n.path for n in data.notes if n.kind in (Kind.CONCEPT, Kind.PAPER)])
     result: dict[str, list[str]] = {}
     for kind in (Kind.CONCEPT, Kind.PAPER):
         template = template_signatures(ws, kind)
@@ -45,9 +46,7 @@ def empty_sections(ws: Workspace, data: LabData) -> dict[str, list[str]]:
         for note in data.by_kind(kind):
             empty = [
                 title
-                for level, title, _line, sig in detail(data.records.get(note.path, {})).get(
-                    "headings", []
-                )
+                for level, title, _line, sig in details.get(note.path, {}).get("headings", [])
                 if level >= 2 and title in required and (sig == "" or sig == template.get(title))
             ]
             if empty:
@@ -110,7 +109,7 @@ def review(
         "notes_count": len(notes),
         "papers_read": sum(p.status is Status.READ for p in data.papers),
         "papers_total": len(data.papers),
-        "mermaid": concept_map(notes, edges(notes, data.records), ws.lang),
+        "mermaid": concept_map(notes, edges(notes, ws.details([n.path for n in notes])), ws.lang),
         "weak_spots": weak_spots(data, ws.today, ws.lang, empty_sections(ws, data), link),
         "questions": drawn,
         "directions": directions(data, ws.today, ws.lang),

@@ -1,0 +1,130 @@
+"""The fast frontmatter reader gives exactly what PyYAML gives, or steps aside (None)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import yaml
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from mllm_lab.core import fm
+from mllm_lab.core.fastyaml import load
+
+Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+keys = st.sampled_from(
+    ["title", "key", "tags", "status", "yes", "On", "a-b", "x_1", "Created", "n", "null"]
+)
+atoms = st.one_of(
+    st.text(max_size=12),
+    st.sampled_from(
+        [
+            "",
+            "~",
+            "null",
+            "yes",
+            "No",
+            "on",
+            "TRUE",
+            "0",
+            "-3",
+            "007",
+            "1_000",
+            "1e3",
+            "0x1f",
+            "3.14",
+            ".5",
+            ".inf",
+            "2026-11-25",
+            "2026-13-45",
+            "2026-1-5",
+            "a: b",
+            "a #b",
+            "a#b",
+            "'q'",
+            "'it''s'",
+            "'bad'quote'",
+            "[a, b]",
+            "[]",
+            "[a,,b]",
+            "[ x , 1 ]",
+            "{a: 1}",
+            "- a",
+            "&anchor x",
+            "*alias",
+            "!tag x",
+            "|",
+            ">",
+            "%x",
+            "@x",
+            "`x`",
+            "<<",
+            "=",
+            "?",
+            "http://x.y/z",
+            "中文: 冒号",
+            "π0",
+            "\u2028",
+            "\xa0",
+            "x\t#y",
+            "'",
+            "''",
+        ]
+    ),
+)
+line = st.one_of(
+    st.builds(lambda k, v: f"{k}: {v}", keys, atoms),
+    st.builds(lambda k: f"{k}:", keys),
+    st.builds(lambda v: f"- {v}", atoms),
+    st.builds(lambda v: f"  - {v}", atoms),
+    st.builds(lambda v: f"  {v}", atoms),
+    st.sampled_from(["", "# comment", "   ", "key:value", "- ", "-", "\t- a"]),
+)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(line, max_size=8))
+@example(["title: 'BLIP-2: \"x\" #y | [z] - w'", "tags:", "- a", "- b", "year: 2023"])
+@example(["created: 2026-02-30"])
+def test_fast_reader_matches_pyyaml_or_steps_aside(lines: list[str]) -> None:
+    fast = load(lines)
+    if fast is None:
+        return
+    expected = yaml.load("\n".join(lines), Loader=Loader)
+    assert fast == (
+        {} if expected is None else expected
+    )  # an empty frontmatter is an empty mapping
+
+
+scalars = st.one_of(st.text(), st.integers(), st.none(), st.booleans(), st.dates())
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.dictionaries(
+        st.from_regex(r"[a-z][a-z_]{0,8}", fullmatch=True),
+        st.one_of(scalars, st.lists(st.text(max_size=10), max_size=3)),
+        max_size=6,
+    )
+)
+def test_what_lab_writes_reads_back_the_same_way(meta: dict[str, object]) -> None:
+    lines = fm.dump(meta).rstrip("\n").split("\n")
+    fast = load(lines)
+    expected = yaml.load("\n".join(lines), Loader=Loader)
+    assert fast is None or fast == expected
+
+
+def test_lab_notes_take_the_fast_path() -> None:
+    meta = {
+        "key": "blip-2",
+        "title": "BLIP-2: Bootstrapping",
+        "authors": ["Junnan Li et al."],
+        "year": 2023,
+        "venue": None,
+        "arxiv": "2301.12597",
+        "tags": [],
+        "status": "read",
+        "created": date(2026, 11, 25),
+    }
+    assert load(fm.dump(meta).rstrip("\n").split("\n")) == meta
