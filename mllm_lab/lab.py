@@ -72,7 +72,13 @@ class Lab:
 
     @property
     def state(self) -> Path:
-        return self.root / STATE_DIR
+        """.lab/, where the index and lock live; refused if it is a link leading elsewhere."""
+        state = self.root / STATE_DIR
+        if state.is_symlink():
+            resolved = state.resolve()
+            if resolved != self.root and self.root not in resolved.parents:
+                raise OutsideLab(STATE_DIR)
+        return state
 
     def path(self, relative: str) -> Path:
         """The file `relative` inside the lab; refused if it (or a symlink on the way) leaves it."""

@@ -407,6 +407,14 @@ def scan(lab: Lab, use_index: bool = True, progress: Progress | None = None) -> 
     return Snapshot(files, problems, changed)
 
 
+def rebuild(lab: Lab, use_index: bool = True, progress: Progress | None = None) -> Snapshot:
+    """Parse every file again and replace the index (it could not be trusted)."""
+    snapshot = scan(lab, use_index=False, progress=progress)
+    if use_index:
+        _save_index(lab, snapshot.files)
+    return snapshot
+
+
 def refresh(lab: Lab, files: dict[str, Record], relative: str, use_index: bool = True) -> None:
     """Re-read one file after the tool wrote it, so the same command (and, through the
     journal, the next one) sees the new content without parsing it again."""

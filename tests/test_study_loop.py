@@ -144,7 +144,10 @@ def texts() -> dict[str, str]:
 
 
 def records() -> dict[str, list]:
-    return {path: ["concept", 0, 0, 0, parse_note(text, path, "concept"), None] for path, text in texts().items()}
+    return {
+        path: ["concept", 0, 0, 0, parse_note(text, path, "concept"), None]
+        for path, text in texts().items()
+    }
 
 
 def test_concept_map_mermaid_from_known_linked_notes() -> None:

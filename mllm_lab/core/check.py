@@ -128,9 +128,14 @@ def check(
     """Problems of the notes themselves; the caller adds stale views and invalid notebooks."""
     found = list(data.findings) + list(data.lint)
     wiki = WikiIndex(data.notes)
+    # a note whose frontmatter is broken is reported for that alone, not for every section too
+    broken = {f.path for f in data.findings} | {
+        f.path for f in data.lint if f.message.startswith("no frontmatter")
+    }
     for note in data.notes:
         detail = details.get(note.path, {})
-        found += _sections(note, detail, required)
+        if note.path not in broken:
+            found += _sections(note, detail, required)
         found += _links(note, detail, wiki, exists)
     found += _duplicates(data) + _listed_twice(data)
     return sorted(set(found), key=lambda f: (f.path, f.line, f.message))

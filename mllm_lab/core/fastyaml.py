@@ -89,8 +89,10 @@ def load(lines: list[str]) -> dict[str, Any] | None:
         while index < len(lines):
             line = lines[index]
             index += 1
-            if not line.strip(" \t") or line.startswith("#"):
+            if not line.strip(" ") or line.startswith("#"):
                 continue
+            if not line.strip(" \t"):
+                return None  # a tab in a blank line: YAML has opinions, let it decide
             match = _KEY.match(line)
             if match is None or match[1].casefold() in _RESERVED_KEYS:
                 return None
@@ -103,7 +105,7 @@ def load(lines: list[str]) -> dict[str, Any] | None:
             while index < len(lines):
                 item = _ITEM.match(lines[index])
                 if item is None:
-                    if not lines[index].strip(" \t"):
+                    if not lines[index].strip(" "):
                         index += 1
                         continue
                     if lines[index][0] in " \t":

@@ -187,6 +187,10 @@ def digest_note(
                 f"`week: {meta['week']}` does not match the file name {stem(path)}",
             )
         )
+    if note_kind is Kind.PAPER and not has_frontmatter:
+        # one problem, not one per missing field; the note cannot count as a paper
+        findings.append(Finding(path, 1, "no frontmatter (a --- block with key, title, status)"))
+        lint = [f for f in lint if not f.message.startswith(("no frontmatter", "missing field"))]
     note = [
         title,
         category,
@@ -197,7 +201,7 @@ def digest_note(
         _iso(created),
     ]
     paper_digest, key = None, None
-    if note_kind is Kind.PAPER:
+    if note_kind is Kind.PAPER and has_frontmatter:
         paper, problems = paper_from_meta(meta, path, lines, stem(path), path)
         findings += problems
         paper_digest = _paper_digest(paper) if paper else None

@@ -42,12 +42,12 @@ def link(text: str, target: str | None) -> str:
 
 def split_row(line: str) -> list[str]:
     """Cells of a table row as written (escaped), without the outer pipes."""
-    stripped = line.strip()
+    stripped = line.strip(" \t\r")  # GFM trims spaces and tabs only, not other Unicode blanks
     if stripped.startswith("|"):
         stripped = stripped[1:]
     if stripped.endswith("|") and not stripped.endswith("\\|"):
         stripped = stripped[:-1]
-    return [cell.strip() for cell in re.split(r"(?<!\\)\|", stripped)]
+    return [cell.strip(" \t") for cell in re.split(r"(?<!\\)\|", stripped)]
 
 
 def row(cells: list[str]) -> str:

@@ -98,7 +98,7 @@ def paper_from_meta(
         except ValueError:
             bad(field, f"`{field}` must be a list of strings")
             values[field] = ()
-    if title is None or status is None:
+    if findings:  # a paper with any broken field is skipped (and reported), never half-read
         return None, findings
 
     def text_or_none(field: str) -> str | None:

@@ -79,12 +79,25 @@ class Workspace:
         return self._files
 
     def data(self) -> LabData:
-        """The lab as data, kept current with what the command writes."""
+        """The lab as data, kept current with what the command writes. Should a cached record
+        not build (a damaged index), the lab is parsed again from its files."""
         if self._data is None:
             files = self.files()
             with _no_gc():
-                self._data = build(files)
+                try:
+                    self._data = build(files)
+                except (TypeError, ValueError, KeyError, IndexError, AttributeError):
+                    self._rebuild_index()
+                    self._data = build(self.files())
         return self._data
+
+    def _rebuild_index(self) -> None:
+        from mllm_lab.scan import rebuild
+
+        snapshot = rebuild(self.lab, self.use_index, self.progress)
+        self.problems = snapshot.problems
+        self._files = snapshot.files
+        self._stamps_version += 1
 
     def fingerprint(self, kinds: frozenset[str]) -> str:
         """A hash of the path and stamp of every indexed file of these kinds: equal means the

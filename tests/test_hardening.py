@@ -1,0 +1,301 @@
+"""Nothing is lost or half-written whatever happens while `lab` runs: kills mid-write, broken
+notes, a damaged index, links that lead out of the lab, arbitrary Unicode."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import lab_executable, read
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mllm_lab.core import fm
+from mllm_lab.core.markdown import split_row, unescape_cell
+from mllm_lab.core.views import papers_table
+from mllm_lab.models import Paper, Status
+
+# Runs `lab` with os.replace / os.fsync made to hang on a chosen file, so a test can kill the
+# process at that exact point: after the new text is written to a temporary file, before it
+# takes the old file's place.
+HANGING_LAB = r"""
+import os, sys, time
+where, target = os.environ["HANG_AT"], os.environ["HANG_ON"]
+real = getattr(os, where)
+
+def hang(*args, **kwargs):
+    name = str(args[1] if where == "replace" else os.readlink(f"/proc/self/fd/{args[0]}"))
+    if target in name:
+        sys.stderr.write("HANGING\n")
+        sys.stderr.flush()
+        time.sleep(120)
+    return real(*args, **kwargs)
+
+setattr(os, where, hang)
+from mllm_lab.cli import main
+sys.argv = ["lab", *sys.argv[1:]]
+main()
+"""
+
+
+def kill_while_writing(lab: Path, args: list[str], where: str, target: str) -> None:
+    env = {**os.environ, "HANG_AT": where, "HANG_ON": target}
+    process = subprocess.Popen(
+        [sys.executable, "-c", HANGING_LAB, *args],
+        cwd=lab,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stderr is not None
+    line = process.stderr.readline()
+    assert line == "HANGING\n", line + process.stderr.read()
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+
+
+def lab(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [lab_executable(), *args], cwd=cwd, capture_output=True, text=True, timeout=60
+    )
+
+
+@pytest.mark.parametrize(
+    ("where", "target", "victim"),
+    [
+        ("fsync", "blip-2.md", "papers/blip-2.md"),  # the note, its new text half on disk
+        ("replace", "blip-2.md", "papers/blip-2.md"),  # the note, just before the swap
+        ("replace", "papers/README.md", "papers/README.md"),  # the table
+        ("replace", "README.md", "README.md"),  # the progress
+    ],
+)
+def test_sigkill_mid_write_leaves_old_file_and_next_command_works(
+    lab_dir: Path, where: str, target: str, victim: str
+) -> None:
+    assert lab(lab_dir, "new", "paper", "blip-2").returncode == 0
+    before = read(lab_dir / victim)
+    kill_while_writing(lab_dir, ["mark", "blip-2", "read"], where, target)
+    assert read(lab_dir / victim) == before  # the old file, whole
+    assert lab(lab_dir, "status").returncode == 0
+    assert lab(lab_dir, "mark", "blip-2", "read").returncode == 0
+    assert "status: read" in read(lab_dir / "papers/blip-2.md")
+    assert "| ✅ | blip-2 |" in read(lab_dir / "papers/README.md")
+    assert lab(lab_dir, "sync", "--check").returncode == 0
+
+
+def test_sigkill_while_saving_the_index(lab_dir: Path) -> None:
+    assert lab(lab_dir, "status").returncode == 0
+    index = lab_dir / ".lab/index.json"
+    before = index.read_bytes()
+    for number in range(150):  # enough changed files that the index is rewritten, not journalled
+        (lab_dir / f"notes/training/n{number}.md").write_text(
+            f"---\ntitle: N{number}\n---\n# N{number}\n", "utf-8"
+        )
+    kill_while_writing(lab_dir, ["status"], "replace", "index.json")
+    assert index.read_bytes() == before
+    status = lab(lab_dir, "status", "--json")
+    assert status.returncode == 0 and json.loads(status.stdout)["notes"]["concept"] == 150
+
+
+def test_random_kills_never_leave_a_broken_lab(lab_dir: Path) -> None:
+    rng = random.Random(7)
+    keys = ["transformer", "vit", "clip", "lora", "dpo"]
+    for _ in range(12):
+        args = ["mark", rng.choice(keys), rng.choice(["read", "reading", "unread"])]
+        process = subprocess.Popen(
+            [lab_executable(), *args],
+            cwd=lab_dir,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        time.sleep(rng.uniform(0.0, 0.25))
+        process.kill()
+        process.wait(timeout=30)
+    for path in [
+        lab_dir / "papers/reading-list.yaml",
+        lab_dir / "papers/README.md",
+        lab_dir / "README.md",
+    ]:
+        text = read(path)
+        assert text.endswith("\n"), path  # whole files only
+    assert fm.load_yaml(read(lab_dir / "papers/reading-list.yaml"))["papers"]
+    assert lab(lab_dir, "sync").returncode == 0
+    assert lab(lab_dir, "check").returncode == 0, lab(lab_dir, "check").stdout
+
+
+BROKEN = {
+    "papers/empty.md": (b"", "papers/empty.md:1: no frontmatter"),
+    "papers/binary.md": (
+        b"---\ntitle: x\n---\n\x00\x01\x02",
+        "papers/binary.md:4: binary file (NUL bytes)",
+    ),
+    "papers/latin1.md": (
+        "---\ntitle: café\n---\n".encode("latin-1"),
+        "papers/latin1.md:2: not UTF-8 text",
+    ),
+    "papers/list.md": (b"---\n- a\n- b\n---\n", "papers/list.md:2: frontmatter must be a mapping"),
+    "papers/date.md": (
+        b"---\nkey: d\ntitle: D\nstatus: read\nstarted: last week\n---\n",
+        "papers/date.md:5: `started` is not a date",
+    ),
+    "papers/status.md": (
+        b"---\nkey: s\ntitle: S\nstatus: skimmed\n---\n",
+        "papers/status.md:4: unknown status 'skimmed'",
+    ),
+    "papers/badyaml.md": (
+        b"---\ntitle: a: b: c\n---\n",
+        "papers/badyaml.md:2: frontmatter is not valid YAML",
+    ),
+    "papers/unclosed.md": (
+        b"---\ntitle: x\n",
+        "papers/unclosed.md:1: frontmatter opens with --- but has no closing",
+    ),
+}
+
+
+def test_broken_inputs_never_crash_and_are_reported_once(lab_dir: Path) -> None:
+    for relative, (data, _message) in BROKEN.items():
+        (lab_dir / relative).write_bytes(data)
+    (lab_dir / "papers/bom.md").write_bytes(
+        "\ufeff---\r\nkey: bom\r\ntitle: BOM and CRLF\r\nstatus: reading\r\n---\r\n# B\r\n".encode()
+    )
+    big = (
+        "---\nkey: big\ntitle: Big\nstatus: unread\n---\n# Big\n\n" + ("word " * 200 + "\n") * 5000
+    )
+    (lab_dir / "papers/big.md").write_text(big, "utf-8")
+    assert (lab_dir / "papers/big.md").stat().st_size > 5_000_000
+    for args in (
+        ["status"],
+        ["status", "--json"],
+        ["list", "papers"],
+        ["list", "notes"],
+        ["sync"],
+        ["weekly"],
+        ["mark", "bom", "read"],
+        ["next"],
+        ["prompt", "review"],
+        ["review"],
+    ):
+        result = lab(lab_dir, *args)
+        assert result.returncode == 0, (args, result.stderr)
+        assert "Traceback" not in result.stderr
+    warned = lab(lab_dir, "status").stderr + lab(lab_dir, "list", "papers").stderr
+    assert "papers/binary.md:4:" in warned or "run `lab check`" in warned
+    report = json.loads(lab(lab_dir, "status", "--json").stdout)
+    assert {p.split(":")[0] for p in report["problems"]} >= {
+        r for r in BROKEN if r != "papers/empty.md"
+    } - set()
+    checked = lab(lab_dir, "check")
+    assert checked.returncode == 1
+    lines = checked.stdout.splitlines()
+    for relative, (_data, message) in BROKEN.items():
+        mine = [line for line in lines if line.startswith(relative + ":")]
+        assert len(mine) == 1, (relative, mine)
+        assert mine[0].startswith(message), (mine[0], message)
+    # BOM, CRLF and a 5 MB note parse fine: only their (truly) missing sections are reported
+    odd = [line for line in lines if line.startswith(("papers/bom.md", "papers/big.md"))]
+    assert odd and all("missing section" in line for line in odd)
+    listed = lab(lab_dir, "list", "papers", "--json")
+    keys = {p["key"] for p in json.loads(listed.stdout)}
+    assert {"bom", "big"} <= keys and not keys & {"d", "s"}
+    marked = (lab_dir / "papers/bom.md").read_bytes()
+    assert (
+        marked.startswith("\ufeff---\r\n".encode())
+        and b"status: read\r\n" in marked
+        and b"\n" not in marked.replace(b"\r\n", b"")
+    )
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        b"not json at all {",
+        b'{"version": 7, "root": "/elsewhere", "files": {}}',
+        b'{"version": 7, "files": []}',
+        b"[1, 2, 3]",
+        b"",
+    ],
+)
+def test_a_corrupt_or_foreign_index_is_rebuilt(lab_dir: Path, damage: bytes) -> None:
+    assert lab(lab_dir, "new", "paper", "blip-2").returncode == 0
+    (lab_dir / ".lab/index.json").write_bytes(damage)
+    (lab_dir / ".lab/index.log").write_bytes(b'["papers/blip-2.md", [1, 2]\n{garbage\n')
+    result = lab(lab_dir, "list", "papers", "--status", "reading", "--json")
+    assert result.returncode == 0, result.stderr
+    assert [p["key"] for p in json.loads(result.stdout)] == ["blip-2"]
+    assert json.loads((lab_dir / ".lab/index.json").read_bytes())["root"] == str(lab_dir.resolve())
+
+
+def test_an_index_record_with_the_right_stamp_but_bad_contents_is_not_trusted(
+    lab_dir: Path,
+) -> None:
+    assert lab(lab_dir, "new", "paper", "blip-2").returncode == 0
+    import shutil
+
+    shutil.rmtree(lab_dir / ".lab")
+    assert lab(lab_dir, "status").returncode == 0  # a cold run writes the whole index
+    index = json.loads((lab_dir / ".lab/index.json").read_bytes())
+    record = index["files"]["papers/blip-2.md"]
+    record[4] = ["not", "a", "digest"]
+    (lab_dir / ".lab/index.json").write_text(json.dumps(index), "utf-8")
+    result = lab(lab_dir, "list", "papers", "--status", "reading", "--json")
+    assert result.returncode == 0, result.stderr
+    assert [p["key"] for p in json.loads(result.stdout)] == ["blip-2"]
+
+
+def test_state_folder_linked_outside_the_lab_is_refused(lab_dir: Path, tmp_path: Path) -> None:
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    import shutil
+
+    shutil.rmtree(lab_dir / ".lab", ignore_errors=True)
+    (lab_dir / ".lab").symlink_to(outside)
+    result = lab(lab_dir, "mark", "vit", "read")
+    assert result.returncode == 1 and ".lab: refused, this path leaves the lab" in result.stderr
+    assert list(outside.iterdir()) == []
+
+
+def test_view_linked_outside_the_lab_is_never_written_through(
+    lab_dir: Path, tmp_path: Path
+) -> None:
+    victim = tmp_path / "victim.md"
+    victim.write_text("not yours\n", "utf-8")
+    (lab_dir / "papers/README.md").unlink()
+    (lab_dir / "papers/README.md").symlink_to(victim)
+    result = lab(lab_dir, "mark", "vit", "read")
+    assert result.returncode == 1 and "leaves the lab" in result.stderr
+    assert read(victim) == "not yours\n"
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.tuples(st.text(min_size=1), st.sampled_from(list(Status))), min_size=1, max_size=8)
+)
+def test_any_unicode_title_comes_back_out_of_the_table(entries: list[tuple[str, Status]]) -> None:
+    papers = [
+        Paper(f"k{n}", title, status, topic="training", stage=4)
+        for n, (title, status) in enumerate(entries)
+    ]
+    table = papers_table(papers, "zh")
+    rows = [line for line in table.split("\n") if re.match(r"^\| \S+ \| k\d+ \|", line)]
+    assert len(rows) == len(papers)
+    for line, paper in zip(rows, papers, strict=True):
+        cells = split_row(line)
+        assert len(cells) == 7
+        assert cells[0] == paper.status.emoji and cells[1] == paper.key
+        text = re.sub(r"\\([\[\]])", r"\1", cells[2])
+        assert unescape_cell(text) == paper.title.strip(" \t")
+
+
+@pytest.fixture
+def lab_dir(lab: Path) -> Path:
+    return lab
