@@ -58,22 +58,33 @@ def environment(lab_templates: Path | None) -> Environment:
     return env
 
 
+def _shown(filename: str | None, name: str, lab_templates: Path | None) -> str:
+    """A template as the user knows it: the lab's own file by its path, else the default's name."""
+    if filename and lab_templates and Path(filename).is_relative_to(lab_templates):
+        return Path(filename).relative_to(lab_templates.parent).as_posix()
+    return f"{name} (default)"
+
+
 def render(lab_templates: Path | None, name: str, context: dict[str, Any]) -> str:
     from jinja2 import TemplateError, TemplateNotFound, TemplateSyntaxError
 
     env = environment(lab_templates)
+    filename = None
     try:
-        return env.get_template(name).render(**context)
+        template = env.get_template(name)
+        filename = template.filename
+        return template.render(**context)
     except TemplateNotFound:
         raise TemplateProblem(
             name, None, "not found in the lab's templates/ or the defaults"
         ) from None
     except TemplateSyntaxError as error:
-        raise TemplateProblem(
-            error.filename or name, error.lineno, error.message or "syntax error"
-        ) from None
+        shown = _shown(error.filename, name, lab_templates)
+        raise TemplateProblem(shown, error.lineno, error.message or "syntax error") from None
     except TemplateError as error:
-        raise TemplateProblem(name, _template_line(error), str(error)) from None
+        raise TemplateProblem(
+            _shown(filename, name, lab_templates), _template_line(error), str(error)
+        ) from None
 
 
 def _template_line(error: Exception) -> int | None:

@@ -38,3 +38,16 @@ def test_user_errors_are_one_line_without_traceback(sh, tmp_path: Path) -> None:
     assert bad.returncode == 1 and "Traceback" not in bad.stderr
     usage = sh("new", "concept", cwd=tmp_path / "lab")
     assert usage.returncode == 2
+
+
+def test_python_dash_m_runs_the_same_cli(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "mllm_lab", "--version"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0 and result.stdout.startswith("lab (mllm-lab) ")

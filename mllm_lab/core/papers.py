@@ -99,7 +99,10 @@ def paper_from_meta(
             bad(field, f"`{field}` must be a list of strings")
             values[field] = ()
     if findings or title is None or status is None:
-        return None, findings  # a paper with any broken field is skipped and reported, not half-read
+        return (
+            None,
+            findings,
+        )  # a paper with any broken field is skipped and reported, not half-read
 
     def text_or_none(field: str) -> str | None:
         value = meta.get(field)

@@ -1,0 +1,187 @@
+"""Commands that make files: lab init, lab new paper|concept|experiment, lab weekly."""
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from mllm_lab.cli.app import (
+    DryRun,
+    Edit,
+    Force,
+    Slug,
+    Tags,
+    _created,
+    _open_in_editor,
+    app,
+    new_app,
+    split,
+    workspace,
+)
+
+
+@app.command()
+def init(
+    path: Annotated[Path, typer.Argument(help="Folder for the lab (created if missing).")] = Path(
+        "."
+    ),
+    lang: Annotated[
+        str, typer.Option("--lang", help="Language of templates and generated text: zh or en.")
+    ] = "zh",
+    name: Annotated[
+        str | None, typer.Option("--name", help="The lab's name (README title).")
+    ] = None,
+) -> None:
+    """Create a lab: README with roadmap, CLAUDE.md, papers/, notes/, templates/…
+
+    Safe to re-run: existing files are never changed.
+
+    Example: lab init ~/mllm-notes --lang zh
+    """
+    from mllm_lab.cli import output
+    from mllm_lab.ops.init import init_lab
+
+    lab, outcomes = init_lab(path, lang, name)
+    output.outcomes(outcomes)
+    kept = [o.path for o in outcomes if o.action == "kept"]
+    made = sum(o.action == "created" for o in outcomes)
+    output.info(
+        f"lab at {lab.root}: {made} files created, {len(kept)} existing files left as they were"
+    )
+
+
+@new_app.command("paper")
+def new_paper(
+    title_or_key: Annotated[str, typer.Argument(help="Catalog key (blip-2), arXiv id or title.")],
+    arxiv: Annotated[str | None, typer.Option("--arxiv", help="arXiv id, e.g. 2301.12597.")] = None,
+    authors: Annotated[
+        str | None, typer.Option("--authors", help="Comma-separated authors.")
+    ] = None,
+    year: Annotated[int | None, typer.Option("--year")] = None,
+    venue: Annotated[str | None, typer.Option("--venue", help="e.g. 'ICML 2023'.")] = None,
+    topic: Annotated[
+        str | None,
+        typer.Option(
+            "--topic",
+            help="Reading-list group: foundation, llm-arch, multimodal, training, reasoning-eval, vla, or your own.",
+        ),
+    ] = None,
+    stage: Annotated[int | None, typer.Option("--stage", help="Roadmap stage 1-5.")] = None,
+    tags: Tags = None,
+    status: Annotated[str, typer.Option("--status", help="unread, reading or read.")] = "reading",
+    slug: Slug = None,
+    edit: Edit = False,
+    force: Force = False,
+    dry_run: DryRun = False,
+) -> None:
+    """Write papers/<key>.md with metadata filled in; the paper becomes 📖 reading.
+
+    Example: lab new paper blip-2    |    lab new paper "My Paper" --arxiv 2401.00001 --year 2024
+    """
+    from mllm_lab.ops.notes import new_paper as make
+    from mllm_lab.ops.papers import PaperFacts
+
+    facts = PaperFacts(arxiv, authors, year, venue, topic, stage, tags, status)
+    _created(
+        make(workspace(), title_or_key, facts, slug=slug, force=force, dry_run=dry_run),
+        dry_run,
+        edit,
+    )
+
+
+@new_app.command("concept")
+def new_concept(
+    title: Annotated[str, typer.Argument(help="The concept, e.g. 'Cross-Attention'.")],
+    category: Annotated[
+        str,
+        typer.Option(
+            "--category",
+            "-c",
+            help="fundamentals, vision-language, multimodal-arch, training or applications.",
+        ),
+    ],
+    tags: Tags = None,
+    related: Annotated[
+        str | None, typer.Option("--related", help="Comma-separated paths of related notes.")
+    ] = None,
+    stage: Annotated[
+        int | None, typer.Option("--stage", help="Roadmap stage 1-5 (default: from the category).")
+    ] = None,
+    slug: Slug = None,
+    edit: Edit = False,
+    force: Force = False,
+    dry_run: DryRun = False,
+) -> None:
+    """Write notes/<category>/<slug>.md, linked to related notes already in the lab.
+
+    Example: lab new concept "Cross-Attention 在多模态模型中的作用" -c multimodal-arch --tags attention
+    """
+    from mllm_lab.ops.notes import new_concept as make
+
+    created = make(
+        workspace(),
+        title,
+        category,
+        tags=split(tags),
+        related=split(related),
+        stage=stage,
+        slug=slug,
+        force=force,
+        dry_run=dry_run,
+    )
+    _created(created, dry_run, edit)
+
+
+@new_app.command("experiment")
+def new_experiment(
+    title: Annotated[str, typer.Argument(help="What the experiment tests.")],
+    script: Annotated[
+        bool, typer.Option("--script", help="Also write experiments/scripts/<slug>.py.")
+    ] = False,
+    slug: Slug = None,
+    edit: Edit = False,
+    force: Force = False,
+    dry_run: DryRun = False,
+) -> None:
+    """Write experiments/notebooks/<slug>.ipynb: goal, data, model, training, plots, conclusion.
+
+    Example: lab new experiment "Minimal CLIP contrastive loss" --script
+    """
+    from mllm_lab.ops.notes import new_experiment as make
+
+    _created(
+        make(workspace(), title, script=script, slug=slug, force=force, dry_run=dry_run),
+        dry_run,
+        edit,
+    )
+
+
+@app.command()
+def weekly(
+    week: Annotated[str | None, typer.Option("--week", help="ISO week, e.g. 2026-W48.")] = None,
+    on: Annotated[
+        str | None, typer.Option("--date", help="Any day of the week, YYYY-MM-DD.")
+    ] = None,
+    edit: Edit = False,
+    dry_run: DryRun = False,
+) -> None:
+    """Write weekly-log/YYYY-WXX.md with "done this week" filled in from the lab.
+
+    Re-running refreshes only that list and keeps everything you wrote.
+
+    Example: lab weekly    |    lab weekly --date 2027-01-01   (-> 2026-W53)
+    """
+    from mllm_lab.core.weeks import pick_week
+    from mllm_lab.ops.notes import weekly as make
+
+    ws = workspace()
+    created = make(ws, pick_week(week, on, ws.today), dry_run=dry_run)
+    if dry_run:
+        _created(created, True, False)
+        return
+    from mllm_lab.cli import output
+
+    output.warnings(ws.data().findings)
+    output.outcomes(created.outcomes, quiet_unchanged=False)
+    if edit:
+        _open_in_editor(ws.lab.root / created.path)

@@ -1,0 +1,134 @@
+"""The study loop: lab prompt, lab review, lab check, lab next."""
+
+from typing import Annotated
+
+import typer
+
+from mllm_lab.cli.app import (
+    DryRun,
+    Edit,
+    Force,
+    Json,
+    _created,
+    app,
+    workspace,
+)
+
+
+@app.command()
+def prompt(
+    kind: Annotated[
+        str, typer.Argument(help="init, paper, concept, experiment, weekly or review.")
+    ],
+    target: Annotated[
+        str | None,
+        typer.Argument(help="paper: key; concept: note or new title; experiment: topic."),
+    ] = None,
+    week: Annotated[
+        str | None, typer.Option("--week", help="weekly: ISO week, e.g. 2026-W48.")
+    ] = None,
+    category: Annotated[
+        str | None, typer.Option("--category", "-c", help="concept: category of a new note.")
+    ] = None,
+    copy: Annotated[
+        bool, typer.Option("--copy", help="Also copy it to the clipboard, where one exists.")
+    ] = False,
+    no_log: Annotated[
+        bool, typer.Option("--no-log", help="Do not record it in Prompt_log.md.")
+    ] = False,
+) -> None:
+    """Print one of the six study prompts with the lab's facts filled in, ready to paste.
+
+    Example: lab prompt paper blip-2 | pbcopy    |    lab prompt weekly    |    lab prompt review
+    """
+    from mllm_lab.cli import output
+    from mllm_lab.core.weeks import parse_week
+    from mllm_lab.ops.prompts import log_prompt, render_prompt
+
+    ws = workspace()
+    text = render_prompt(
+        ws, kind, target, week=parse_week(week) if week else None, category=category
+    )
+    output.result(text)
+    if copy:
+        tool = output.copy_to_clipboard(text)
+        if tool:
+            output.info(f"copied to the clipboard ({tool})")
+        else:
+            output.warn("--copy: no clipboard tool found (pbcopy, wl-copy, xclip, xsel, clip.exe)")
+    if not no_log:
+        if kind == "weekly":
+            from mllm_lab.models import Week
+
+            target = (parse_week(week) if week else Week.of(ws.today)).name
+        log_prompt(ws, kind, target)
+
+
+@app.command()
+def review(
+    since: Annotated[
+        str | None, typer.Option("--since", help="Only notes created on or after YYYY-MM-DD.")
+    ] = None,
+    seed: Annotated[
+        int | None,
+        typer.Option("--seed", help="Seed for the self-test questions (default: today)."),
+    ] = None,
+    edit: Edit = False,
+    force: Force = False,
+    dry_run: DryRun = False,
+) -> None:
+    """Write reviews/review-YYYY-MM-DD.md: concept map, weak spots, 5 self-test questions, 3 directions.
+
+    Example: lab review --since 2026-11-01 --seed 7
+    """
+    from mllm_lab.core.weeks import parse_date
+    from mllm_lab.ops.review import review as make
+
+    ws = workspace()
+    start = parse_date(since, "--since date") if since else None
+    _created(make(ws, since=start, seed=seed, force=force, dry_run=dry_run), dry_run, edit)
+
+
+@app.command()
+def check(json_output: Json = False) -> None:
+    """Lint the lab: frontmatter, required sections, links, duplicates, stale views, notebooks.
+
+    Prints one `path:line: message` per problem and exits 1 if there is any.
+    Example: lab check    |    lab check --json
+    """
+    from mllm_lab.cli import output
+    from mllm_lab.ops.check import lint
+
+    ws = workspace()
+    with output.ProgressBar("checking") as bar:
+        ws.progress = bar
+        findings = lint(ws, bar)
+    if json_output:
+        output.print_json(
+            [{"path": f.path, "line": f.line, "message": f.message} for f in findings]
+        )
+    elif findings:
+        output.result("\n".join(str(f) for f in findings))
+        output.info(f"{len(findings)} problems")
+    else:
+        output.info("no problems found")
+    if findings:
+        raise typer.Exit(1)
+
+
+@app.command("next")
+def next_(count: Annotated[int, typer.Option("--count", "-n", help="How many steps.")] = 5) -> None:
+    """The best next steps in roadmap order, one a line, with why.
+
+    Example: lab next -n 3
+    """
+    from mllm_lab.cli import output
+    from mllm_lab.ops.review import steps
+
+    found = steps(workspace(), count)
+    if not found:
+        output.info("nothing left on the roadmap: every paper is read and every topic has a note")
+        return
+    output.result(
+        "\n".join(f"{number}. {step.what} — {step.why}" for number, step in enumerate(found, 1))
+    )

@@ -1,0 +1,159 @@
+"""Commands that keep reading status true and show it: add, mark, sync, status, list."""
+
+from typing import Annotated
+
+import typer
+
+from mllm_lab.cli.app import (
+    Json,
+    Tags,
+    add_app,
+    app,
+    workspace,
+)
+
+
+@add_app.command("paper")
+def add_paper(
+    title_or_key: Annotated[str, typer.Argument(help="Catalog key, arXiv id or title.")],
+    arxiv: Annotated[str | None, typer.Option("--arxiv")] = None,
+    authors: Annotated[str | None, typer.Option("--authors")] = None,
+    year: Annotated[int | None, typer.Option("--year")] = None,
+    venue: Annotated[str | None, typer.Option("--venue")] = None,
+    topic: Annotated[str | None, typer.Option("--topic")] = None,
+    stage: Annotated[int | None, typer.Option("--stage")] = None,
+    tags: Tags = None,
+    status: Annotated[
+        str | None, typer.Option("--status", help="unread (default), reading or read.")
+    ] = None,
+    key: Annotated[
+        str | None, typer.Option("--key", help="Key for a paper not in the catalog.")
+    ] = None,
+) -> None:
+    """Put a paper on the reading list as ⬜ unread, without writing a note.
+
+    Example: lab add paper dpo    |    lab add paper 2305.18290
+    """
+    from mllm_lab.cli import output
+    from mllm_lab.ops.papers import PaperFacts
+    from mllm_lab.ops.papers import add_paper as add
+
+    facts = PaperFacts(arxiv, authors, year, venue, topic, stage, tags, status)
+    ws = workspace()
+    paper, outcomes, added = add(ws, title_or_key, facts, key)
+    output.warnings(ws.data().findings)
+    output.outcomes(outcomes)
+    if added:
+        output.info(f"{paper.status.emoji} {paper.key}: {paper.title}")
+    else:
+        output.info(f"already in the lab: {paper.status.emoji} {paper.key}: {paper.title}")
+
+
+@app.command()
+def mark(
+    key: Annotated[str, typer.Argument(help="Key, arXiv id or title (a unique prefix is enough).")],
+    status: Annotated[str, typer.Argument(help="unread, reading or read (or ⬜ 📖 ✅).")],
+) -> None:
+    """Change a paper's status and dates, and update every table that shows it.
+
+    Example: lab mark blip-2 read
+    """
+    from mllm_lab.cli import output
+    from mllm_lab.ops.papers import mark as do_mark
+
+    ws = workspace()
+    marked = do_mark(ws, key, status)
+    output.warnings(ws.data().findings)
+    output.outcomes(marked.outcomes)
+    before, after = marked.before, marked.after
+    if before == after:
+        output.info(f"{after.key} is already {after.status.emoji} {after.status.value}")
+    else:
+        output.info(
+            f"{after.key}: {before.status.emoji} {before.status.value} -> {after.status.emoji} {after.status.value}"
+        )
+
+
+@app.command()
+def sync(
+    check: Annotated[
+        bool, typer.Option("--check", help="Write nothing; exit 1 and name each stale file.")
+    ] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="Regenerate regions edited by hand (a backup goes to .lab/backup/)."
+        ),
+    ] = False,
+) -> None:
+    """Regenerate papers/README.md, the README progress and notes/README.md from the data.
+
+    Example: lab sync --check   (in a pre-commit hook or CI)
+    """
+    from mllm_lab.cli import output
+    from mllm_lab.ops.views import sync as do_sync
+
+    ws = workspace()
+    outcomes = do_sync(ws, check=check, force=force)
+    output.warnings(ws.data().findings)
+    if check:
+        for outcome in outcomes:
+            output.info(
+                f"{outcome.path}: stale{' (' + outcome.detail + ')' if outcome.detail else ''}; run `lab sync`"
+            )
+        if outcomes:
+            raise typer.Exit(1)
+        output.info("all views are up to date")
+        return
+    output.outcomes(outcomes)
+    if all(o.action == "unchanged" for o in outcomes):
+        output.info("all views are up to date")
+
+
+@app.command()
+def status(json_output: Json = False) -> None:
+    """Where you stand: progress per roadmap stage, what you are reading, this week, what's next.
+
+    Example: lab status    |    lab status --json | jq .next
+    """
+    from mllm_lab.cli import output
+    from mllm_lab.ops.report import status as report
+
+    ws = workspace()
+    data = report(ws)
+    if json_output:
+        output.print_json(data)
+        return
+    output.show_status(data)
+
+
+@app.command("list")
+def list_(
+    what: Annotated[str, typer.Argument(help="papers, notes, experiments or weeks.")],
+    status: Annotated[
+        str | None, typer.Option("--status", help="Papers only: unread, reading or read.")
+    ] = None,
+    topic: Annotated[
+        str | None, typer.Option("--topic", help="Papers: reading-list topic; notes: category.")
+    ] = None,
+    stage: Annotated[int | None, typer.Option("--stage", help="Roadmap stage 1-5.")] = None,
+    tag: Annotated[str | None, typer.Option("--tag")] = None,
+    json_output: Json = False,
+) -> None:
+    """A table of papers, notes, experiments or weekly logs (JSON with --json).
+
+    Example: lab list papers --status reading    |    lab list notes --stage 3 --json
+    """
+    from mllm_lab.cli import output
+    from mllm_lab.ops.report import Filters, listing
+
+    ws = workspace()
+    found = listing(ws, what, Filters(status, topic, stage, tag))
+    if json_output:
+        output.print_json(found.items)
+        return
+    output.warnings(ws.data().findings)
+    if not found.rows:
+        output.info(f"no {what} match")
+        return
+    output.table(found.headers, found.rows)
