@@ -70,6 +70,20 @@ Slug = Annotated[
 ]
 Tags = Annotated[str | None, typer.Option("--tags", help="Comma-separated tags.")]
 Json = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+# A paper's facts, for `new paper` and `add paper` (the catalog fills them for known papers).
+TitleOrKey = Annotated[str, typer.Argument(help="Catalog key (blip-2), arXiv id or title.")]
+Arxiv = Annotated[str | None, typer.Option("--arxiv", help="arXiv id, e.g. 2301.12597.")]
+Authors = Annotated[str | None, typer.Option("--authors", help="Comma-separated authors.")]
+Year = Annotated[int | None, typer.Option("--year")]
+Venue = Annotated[str | None, typer.Option("--venue", help="e.g. 'ICML 2023'.")]
+Topic = Annotated[
+    str | None,
+    typer.Option(
+        "--topic",
+        help="Reading-list group: foundation, llm-arch, multimodal, training, reasoning-eval, vla, or your own.",
+    ),
+]
+Stage = Annotated[int | None, typer.Option("--stage", help="Roadmap stage 1-5.")]
 
 
 def split(text: str | None) -> tuple[str, ...]:

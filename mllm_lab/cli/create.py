@@ -6,11 +6,18 @@ from typing import Annotated
 import typer
 
 from mllm_lab.cli.app import (
+    Arxiv,
+    Authors,
     DryRun,
     Edit,
     Force,
     Slug,
+    Stage,
     Tags,
+    TitleOrKey,
+    Topic,
+    Venue,
+    Year,
     _created,
     _open_in_editor,
     app,
@@ -52,21 +59,13 @@ def init(
 
 @new_app.command("paper")
 def new_paper(
-    title_or_key: Annotated[str, typer.Argument(help="Catalog key (blip-2), arXiv id or title.")],
-    arxiv: Annotated[str | None, typer.Option("--arxiv", help="arXiv id, e.g. 2301.12597.")] = None,
-    authors: Annotated[
-        str | None, typer.Option("--authors", help="Comma-separated authors.")
-    ] = None,
-    year: Annotated[int | None, typer.Option("--year")] = None,
-    venue: Annotated[str | None, typer.Option("--venue", help="e.g. 'ICML 2023'.")] = None,
-    topic: Annotated[
-        str | None,
-        typer.Option(
-            "--topic",
-            help="Reading-list group: foundation, llm-arch, multimodal, training, reasoning-eval, vla, or your own.",
-        ),
-    ] = None,
-    stage: Annotated[int | None, typer.Option("--stage", help="Roadmap stage 1-5.")] = None,
+    title_or_key: TitleOrKey,
+    arxiv: Arxiv = None,
+    authors: Authors = None,
+    year: Year = None,
+    venue: Venue = None,
+    topic: Topic = None,
+    stage: Stage = None,
     tags: Tags = None,
     status: Annotated[str, typer.Option("--status", help="unread, reading or read.")] = "reading",
     slug: Slug = None,

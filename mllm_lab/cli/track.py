@@ -5,8 +5,15 @@ from typing import Annotated
 import typer
 
 from mllm_lab.cli.app import (
+    Arxiv,
+    Authors,
     Json,
+    Stage,
     Tags,
+    TitleOrKey,
+    Topic,
+    Venue,
+    Year,
     add_app,
     app,
     workspace,
@@ -15,13 +22,13 @@ from mllm_lab.cli.app import (
 
 @add_app.command("paper")
 def add_paper(
-    title_or_key: Annotated[str, typer.Argument(help="Catalog key, arXiv id or title.")],
-    arxiv: Annotated[str | None, typer.Option("--arxiv")] = None,
-    authors: Annotated[str | None, typer.Option("--authors")] = None,
-    year: Annotated[int | None, typer.Option("--year")] = None,
-    venue: Annotated[str | None, typer.Option("--venue")] = None,
-    topic: Annotated[str | None, typer.Option("--topic")] = None,
-    stage: Annotated[int | None, typer.Option("--stage")] = None,
+    title_or_key: TitleOrKey,
+    arxiv: Arxiv = None,
+    authors: Authors = None,
+    year: Year = None,
+    venue: Venue = None,
+    topic: Topic = None,
+    stage: Stage = None,
     tags: Tags = None,
     status: Annotated[
         str | None, typer.Option("--status", help="unread (default), reading or read.")

@@ -13,22 +13,6 @@ from mllm_lab.core.weeks import as_date
 from mllm_lab.errors import AmbiguousPaper, InvalidValue, PaperNotFound
 from mllm_lab.models import STAGES, STATUS_ALIASES, Finding, Paper, Status
 
-FIELDS = (
-    "key",
-    "title",
-    "authors",
-    "year",
-    "venue",
-    "arxiv",
-    "url",
-    "topic",
-    "stage",
-    "tags",
-    "status",
-    "created",
-    "started",
-    "finished",
-)
 _ARXIV = re.compile(
     r"(?:arxiv[:/ ]|arxiv\.org/(?:abs|pdf)/)?(\d{4}\.\d{4,5})(?:v\d+)?(?:\.pdf)?", re.I
 )
