@@ -61,11 +61,6 @@ class AmbiguousPaper(LabError):
         )
 
 
-class NoteNotFound(LabError):
-    def __init__(self, query: str) -> None:
-        super().__init__(f"no note matches {query!r}; `lab list notes` shows them all")
-
-
 class HandEdited(LabError):
     """A generated region was changed by hand in a way the tool cannot take in."""
 

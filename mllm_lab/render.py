@@ -96,10 +96,3 @@ def _template_line(error: Exception) -> int | None:
             line = tb.tb_lineno
         tb = tb.tb_next
     return line
-
-
-def template_source(lab_templates: Path | None, name: str) -> str:
-    env = environment(lab_templates)
-    assert env.loader is not None
-    source, _, _ = env.loader.get_source(env, name)
-    return source

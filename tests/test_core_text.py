@@ -116,8 +116,8 @@ def test_sections_skip_fenced_code_and_know_empty_ones() -> None:
     body = "# T\n\n## A\n<!-- guide -->\n\n## B\n```python\n# not a heading\n```\ntext\n"
     found = markdown.sections(body)
     assert [(s.level, s.title, s.line) for s in found] == [(1, "T", 1), (2, "A", 3), (2, "B", 6)]
-    assert markdown.is_blank(found[1].content)
-    assert not markdown.is_blank(found[2].content)
+    assert markdown.section_signature(found[1].content, "T") == ""  # only a comment: unwritten
+    assert markdown.section_signature(found[2].content, "T") != ""
 
 
 def test_links_relative_and_wiki_with_lines() -> None:

@@ -96,10 +96,6 @@ def strip_comments(text: str) -> str:
     return _COMMENT.sub("", text)
 
 
-def is_blank(content: str) -> bool:
-    return not strip_comments(content).strip()
-
-
 def first_sentence(body: str, limit: int = 120) -> str:
     """A one-line summary: the first line of prose after the title, comments and code skipped."""
     in_fence = False

@@ -48,7 +48,6 @@ TEXT: dict[str, dict[str, Any]] = {
         "item": "- {kind}: {label} ({day})",
     },
 }
-STATUS_COLUMN = 0
 KEY_COLUMN = 1
 
 
@@ -83,12 +82,6 @@ def _counts(papers: Sequence[Paper], lang: str) -> str:
 
 def roadmap_order(paper: Paper) -> tuple[int, int, str]:
     return (paper.stage or 9, paper.year or 9999, paper.key)
-
-
-@dataclass(frozen=True)
-class TableRow:
-    key: str
-    line: str
 
 
 def paper_row(paper: Paper, readme: str) -> str:

@@ -9,7 +9,6 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 from mllm_lab.core.labdata import LabData, build
@@ -189,6 +188,3 @@ class Workspace:
         from mllm_lab.storage import locked
 
         return locked(self.lab.state / "lock")
-
-    def templates_dir(self) -> Path:
-        return self.lab.root / "templates"
