@@ -35,6 +35,7 @@ def _no_gc() -> Iterator[None]:
     try:
         yield
     finally:
+        gc.freeze()  # and keep them out of later passes too: they live until the command ends
         if was_enabled:
             gc.enable()
 

@@ -116,6 +116,9 @@ def bench_size(notes: int, runs: int, work: Path, lab: str) -> list[tuple[str, b
         f"\n## {notes:,} notes  (synthetic lab built in {time.perf_counter() - started:.1f} s: {root})\n"
     )
     env = {**os.environ, "LAB_TODAY": "2026-11-25", "NO_COLOR": "1", "LAB_ROOT": str(root)}
+    # As on a user's machine: Python may keep its bytecode cache (some sandboxes switch it off,
+    # which makes every run compile the package from source: ~20 ms that no user pays).
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     python = sys.executable
     hello = work / "hello.py"
     hello.write_text(HELLO, "utf-8")
