@@ -8,7 +8,7 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from mllm_lab.core.labdata import LabData
+from mllm_lab.core.labdata import LabData, stem
 from mllm_lab.core.links import WikiIndex, resolve_relative
 from mllm_lab.models import READING_LIST, Finding, Kind, Note
 
@@ -75,13 +75,10 @@ def _duplicates(data: LabData) -> list[Finding]:
     by_slug: dict[str, list[Note]] = defaultdict(list)
     for note in data.notes:
         if note.kind is Kind.PAPER:
-            key = str(
-                data.note_keys.get(note.path)
-                or posixpath.splitext(posixpath.basename(note.path))[0]
-            )
+            key = str(data.note_keys.get(note.path) or stem(note.path))
             by_key[key.casefold()].append(note)
         if note.kind in (Kind.CONCEPT, Kind.PAPER):
-            by_slug[posixpath.splitext(posixpath.basename(note.path))[0]].append(note)
+            by_slug[stem(note.path)].append(note)
     for key, notes in by_key.items():
         for note in notes[1:]:
             found.append(

@@ -9,6 +9,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import unquote
 
+from mllm_lab.core.labdata import stem
 from mllm_lab.models import Kind, Note
 
 _WORD = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*|[\u3400-\u9fff]+")
@@ -76,8 +77,7 @@ class WikiIndex:
     def __init__(self, notes: Iterable[Note]) -> None:
         self.names: dict[str, set[str]] = {}
         for note in notes:
-            stem = posixpath.splitext(posixpath.basename(note.path))[0]
-            for name in {note.title, stem, note.path, posixpath.splitext(note.path)[0]}:
+            for name in {note.title, stem(note.path), note.path, posixpath.splitext(note.path)[0]}:
                 self.names.setdefault(name.casefold().strip(), set()).add(note.path)
 
     def resolve(self, target: str) -> set[str]:

@@ -162,6 +162,21 @@ def _squash(text: str) -> str:
     return re.sub(r"[\W_]+", "", text.casefold())
 
 
+def exact_matches(query: str, papers: Iterable[Paper]) -> list[Paper]:
+    """Papers whose key, title or arXiv id is `query` (case and punctuation aside for keys)."""
+    wanted = query.strip().casefold()
+    squashed = _squash(query)
+    arxiv = arxiv_id(query)
+    return [
+        p
+        for p in papers
+        if p.key.casefold() == wanted
+        or p.title.casefold() == wanted
+        or (arxiv is not None and p.arxiv == arxiv)
+        or (squashed and _squash(p.key) == squashed)
+    ]
+
+
 def matches(query: str, papers: Iterable[Paper]) -> list[Paper]:
     """Papers matching `query`: exact key, arXiv id or title first, else a prefix of them."""
     pool = list(papers)
@@ -169,18 +184,10 @@ def matches(query: str, papers: Iterable[Paper]) -> list[Paper]:
     by_key = [p for p in pool if p.key == wanted or p.key.casefold() == wanted]
     if by_key:  # the common case, `lab mark blip-2 read`: no need to look further
         return by_key
-    squashed = _squash(query)
-    arxiv = arxiv_id(query)
-    exact = [
-        p
-        for p in pool
-        if p.key.casefold() == wanted
-        or p.title.casefold() == wanted
-        or (arxiv is not None and p.arxiv == arxiv)
-        or (squashed and _squash(p.key) == squashed)
-    ]
+    exact = exact_matches(query, pool)
     if exact or not wanted:
         return exact
+    squashed = _squash(query)
     return [
         p
         for p in pool

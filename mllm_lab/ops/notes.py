@@ -10,11 +10,12 @@ from typing import Any
 from mllm_lab.core import fm, regions, views
 from mllm_lab.core.labdata import LabData
 from mllm_lab.core.links import related_notes
-from mllm_lab.core.papers import paper_to_meta, with_status
+from mllm_lab.core.papers import paper_to_meta, parse_status, with_status
 from mllm_lab.core.roadmap import category_name, stage_name, topic_name
 from mllm_lab.core.slugs import check_slug, slugify
 from mllm_lab.errors import InvalidValue, NoteExists
 from mllm_lab.models import CATEGORIES, CATEGORY_STAGE, Paper, Status, Week
+from mllm_lab.ops.papers import PaperFacts
 from mllm_lab.ops.workspace import Outcome, Workspace
 
 
@@ -59,7 +60,7 @@ def paper_context(ws: Workspace, paper: Paper) -> dict[str, Any]:
 
 
 def new_paper(
-    ws: Workspace, query: str, facts: Any, *, slug: str | None, force: bool, dry_run: bool
+    ws: Workspace, query: str, facts: PaperFacts, *, slug: str | None, force: bool, dry_run: bool
 ) -> Created:
     from mllm_lab.ops.papers import (
         apply_facts,
@@ -84,7 +85,7 @@ def new_paper(
         target = facts.status or "reading"
         paper = with_status(
             replace(paper, status=Status.UNREAD, started=None, finished=None),
-            Status(_status(target)),
+            parse_status(target),
             ws.today,
         )
         if where == "lab" and found is not None and found.started and paper.started:
@@ -99,12 +100,6 @@ def new_paper(
                 outcomes.append(write_reading_list(ws, kept))
             outcomes += sync_views(ws)
     return Created(path, text, outcomes)
-
-
-def _status(text: str) -> str:
-    from mllm_lab.core.papers import parse_status
-
-    return parse_status(text).value
 
 
 # --- concept -------------------------------------------------------------------------------

@@ -9,8 +9,8 @@ from typing import Any
 
 from mllm_lab.core import fm
 from mllm_lab.core.papers import (
+    exact_matches,
     find_paper,
-    matches,
     paper_to_meta,
     parse_status,
     status_fields,
@@ -108,29 +108,13 @@ def resolve(query: str, lab_papers: Iterable[Paper]) -> tuple[Paper | None, str]
     catalog. Returns (paper, where) with where in {"lab", "catalog", ""}."""
     from mllm_lab.catalog import catalog
 
-    own = matches(query, lab_papers)
-    exact = [p for p in own if _exact(query, p)]
+    exact = exact_matches(query, lab_papers)
     if len({p.key for p in exact}) == 1:
         return exact[0], "lab"
-    known = [p for p in matches(query, catalog()) if _exact(query, p)]
+    known = exact_matches(query, catalog())
     if len({p.key for p in known}) == 1:
         return known[0], "catalog"
     return None, ""
-
-
-def _exact(query: str, paper: Paper) -> bool:
-    from mllm_lab.core.papers import arxiv_id
-
-    wanted = query.strip().casefold()
-    arxiv = arxiv_id(query)
-    squashed = "".join(ch for ch in wanted if ch.isalnum())
-    key = "".join(ch for ch in paper.key.casefold() if ch.isalnum())
-    return (
-        paper.key.casefold() == wanted
-        or paper.title.casefold() == wanted
-        or (arxiv is not None and paper.arxiv == arxiv)
-        or (bool(squashed) and key == squashed)
-    )
 
 
 @dataclass(frozen=True)
