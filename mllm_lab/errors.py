@@ -66,13 +66,27 @@ class HandEdited(LabError):
 
     SYNC_REMEDY = (
         "move your text outside the lab:begin/lab:end markers, or run `lab sync --force` "
-        "to regenerate it (the old region is saved under .lab/backup/)"
+        "to regenerate it (the old region is kept in .lab-trash/)"
     )
 
     def __init__(self, path: str, line: int, what: str, remedy: str = SYNC_REMEDY) -> None:
         self.path, self.line = path, line
         super().__init__(
             f"{path}:{line}: the generated region was edited by hand ({what}); {remedy}"
+        )
+
+
+class DamagedRegion(LabError):
+    """The markers of a generated region do not pair up; nothing is written until repaired."""
+
+    def __init__(
+        self, path: str, line: int, what: str, name: str, problem: str = "", outer: str = ""
+    ) -> None:
+        self.path, self.line, self.what, self.name = path, line, what, name
+        self.problem, self.outer = problem, outer
+        super().__init__(
+            f"{path}:{line}: damaged generated region: {what}; run `lab sync --repair` to fix "
+            "the markers (nothing outside them is changed), then `lab sync`"
         )
 
 
@@ -90,7 +104,7 @@ class TemplateProblem(LabError):
 
 class WriteFailed(LabError):
     def __init__(self, path: str, reason: str) -> None:
-        super().__init__(f"{path}: could not write ({reason}); the previous file is intact")
+        super().__init__(f"{path}: could not write ({reason}); nothing was changed")
 
 
 class LabBusy(LabError):

@@ -23,12 +23,30 @@ def parse_config(text: str, path: str) -> Config:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
-        raise BadInput(f"{path}: {error}") from None
+        raise BadInput(f"{path}: not valid TOML: {error}") from None
     lab = data.get("lab", {})
-    lang = str(lab.get("lang", "zh"))
+    if not isinstance(lab, dict):
+        raise BadInput(f"{path}: `lab` must be a table ([lab] with lang and name)")
+    lang = lab.get("lang", "zh")
     if lang not in LANGS:
-        raise InvalidValue("language", lang, LANGS)
-    return Config(lang=lang, name=str(lab.get("name", Config.name)))
+        raise InvalidValue(f"language in {path}", lang, LANGS)
+    name = lab.get("name", Config.name)
+    if not isinstance(name, str) or not name.strip():
+        raise BadInput(f"{path}: `name` must be a non-empty string")
+    return Config(lang=lang, name=name)
+
+
+def read_config(path: Path) -> Config:
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        raise BadInput(f"{path}: cannot read ({error.strerror})") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = raw.count(b"\n", 0, error.start) + 1
+        raise BadInput(f"{path}:{line}: not UTF-8 text") from None
+    return parse_config(text, str(path))
 
 
 def config_text(config: Config) -> str:
@@ -48,15 +66,17 @@ class Lab:
 
     @classmethod
     def at(cls, root: Path) -> Lab:
-        config_path = root / CONFIG_FILE
-        return cls(root, parse_config(config_path.read_text("utf-8"), str(config_path)))
+        return cls(root, read_config(root / CONFIG_FILE))
 
     @classmethod
     def find(cls, root: str | None = None, start: Path | None = None) -> Lab:
         """The lab at --root or $LAB_ROOT, else the nearest folder upward holding lab.toml."""
         given = root or os.environ.get(ROOT_ENV)
         if given:
-            path = Path(given).expanduser().resolve()
+            try:
+                path = Path(given).expanduser().resolve()
+            except (RuntimeError, OSError):
+                raise NotALab(Path(given)) from None
             if not (path / CONFIG_FILE).is_file():
                 raise NotALab(path)
             return cls.at(path)
@@ -85,7 +105,10 @@ class Lab:
         if os.path.isabs(relative) or relative.startswith("~"):
             raise OutsideLab(relative)
         candidate = self.root / relative
-        resolved = candidate.resolve()
+        try:
+            resolved = candidate.resolve()
+        except (RuntimeError, OSError):  # a symlink loop
+            raise OutsideLab(relative) from None
         if resolved != self.root and self.root not in resolved.parents:
             raise OutsideLab(relative)
         return candidate

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
+from mllm_lab.kinds import NoteKind
+
 
 class Status(StrEnum):
     UNREAD = "unread"
@@ -36,7 +38,6 @@ READING_LIST = "papers/reading-list.yaml"
 PAPERS_README = "papers/README.md"
 NOTES_README = "notes/README.md"
 LAB_README = "README.md"
-CATEGORIES = ("fundamentals", "vision-language", "multimodal-arch", "training", "applications")
 STAGES = (1, 2, 3, 4, 5)
 # A concept note's stage when none is given: the category's place on the roadmap.
 CATEGORY_STAGE = {
@@ -46,14 +47,6 @@ CATEGORY_STAGE = {
     "training": 4,
     "applications": 5,
 }
-
-
-class Kind(StrEnum):
-    PAPER = "paper"
-    CONCEPT = "concept"
-    WEEKLY = "weekly"
-    REVIEW = "review"
-    EXPERIMENT = "experiment"
 
 
 @dataclass(frozen=True)
@@ -74,6 +67,7 @@ class Paper:
     finished: date | None = None
     note: str | None = None  # lab-relative path of the paper's note, if it has one
     line: int = 1  # where its status is written (note frontmatter or reading list)
+    problem: str | None = None  # "path:line: message" when its note cannot be read (last known row)
 
     @property
     def link(self) -> str | None:
@@ -85,7 +79,7 @@ class Note:
     """A Markdown note of any kind: concept, paper, weekly log or review."""
 
     path: str  # lab-relative, with forward slashes
-    kind: Kind
+    kind: NoteKind
     title: str
     category: str | None = None
     stage: int | None = None
@@ -129,6 +123,13 @@ class Week:
     def of(cls, day: date) -> Week:
         iso = day.isocalendar()
         return cls(iso.year, iso.week)
+
+    def valid(self) -> bool:
+        """Both ends of the week are dates Python can hold (year 1 to 9999)."""
+        try:
+            return self.monday <= self.sunday
+        except (ValueError, OverflowError):
+            return False
 
 
 @dataclass(frozen=True)

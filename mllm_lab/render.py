@@ -28,17 +28,41 @@ def _yaml_scalar(value: object) -> str:
     return dump({"v": value})[3:].rstrip("\n")
 
 
+MAX_OUTPUT = 4 * 2**20  # characters a template may produce
+MAX_SECONDS = 10  # seconds a template may run
+MAX_ITEMS = 100_000  # length of a string or list a template may build with * or **
+
+
+class _TooBig(Exception):
+    pass
+
+
 @lru_cache(maxsize=4)
 def environment(lab_templates: Path | None) -> Environment:
     from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined
     from jinja2.sandbox import SandboxedEnvironment
+
+    class Sandbox(SandboxedEnvironment):
+        """Jinja's sandbox, which also refuses `"x" * 10**9` and `9 ** 10**9`."""
+
+        intercepted_binops = frozenset({"*", "**"})
+
+        def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+            if operator == "**" and isinstance(right, int) and abs(right) > 64:
+                raise _TooBig(f"`{left!r} ** {right!r}` is too large")
+            if operator == "*":
+                sizes = [len(x) for x in (left, right) if isinstance(x, str | list | tuple)]
+                counts = [x for x in (left, right) if isinstance(x, int)]
+                if sizes and counts and sizes[0] * max(counts[0], 0) > MAX_ITEMS:
+                    raise _TooBig("a string or list of more than 100,000 items")
+            return super().call_binop(context, operator, left, right)
 
     from mllm_lab.core.markdown import escape_cell, link, mermaid_id, mermaid_label
 
     search = (
         [FileSystemLoader(str(lab_templates))] if lab_templates and lab_templates.is_dir() else []
     )
-    env = SandboxedEnvironment(
+    env = Sandbox(
         loader=ChoiceLoader([*search, FileSystemLoader(str(default_templates()))]),
         undefined=StrictUndefined,
         keep_trailing_newline=True,
@@ -73,7 +97,16 @@ def render(lab_templates: Path | None, name: str, context: dict[str, Any]) -> st
     try:
         template = env.get_template(name)
         filename = template.filename
-        return template.render(**context)
+        with _time_limit(MAX_SECONDS):
+            return _bounded(template.generate(**context))
+    except (_TooBig, OverflowError, MemoryError) as error:
+        shown = _shown(filename, name, lab_templates)
+        raise TemplateProblem(shown, _template_line(error), f"refused: {error}") from None
+    except RecursionError:
+        shown = _shown(filename, name, lab_templates)
+        raise TemplateProblem(
+            shown, None, "refused: recursion too deep (a macro calls itself?)"
+        ) from None
     except TemplateNotFound:
         raise TemplateProblem(
             name, None, "not found in the lab's templates/ or the defaults"
@@ -87,7 +120,47 @@ def render(lab_templates: Path | None, name: str, context: dict[str, Any]) -> st
         ) from None
 
 
-def _template_line(error: Exception) -> int | None:
+def _bounded(chunks: Any) -> str:
+    parts: list[str] = []
+    size = 0
+    for chunk in chunks:
+        size += len(chunk)
+        if size > MAX_OUTPUT:
+            raise _TooBig(f"the output is larger than {MAX_OUTPUT // 2**20} MB")
+        parts.append(chunk)
+    return "".join(parts)
+
+
+def _time_limit(seconds: int) -> Any:
+    """A deadline for rendering (POSIX, main thread only; elsewhere no limit)."""
+    import contextlib
+    import signal
+    import threading
+
+    @contextlib.contextmanager
+    def limit() -> Any:
+        usable = (
+            hasattr(signal, "SIGALRM") and threading.current_thread() is threading.main_thread()
+        )
+        if not usable:
+            yield
+            return
+
+        def expire(signum: int, frame: Any) -> None:
+            raise _TooBig(f"it ran for more than {seconds} s")
+
+        previous = signal.signal(signal.SIGALRM, expire)
+        signal.alarm(seconds)
+        try:
+            yield
+        finally:
+            signal.alarm(0)
+            signal.signal(signal.SIGALRM, previous)
+
+    return limit()
+
+
+def _template_line(error: BaseException) -> int | None:
     """The template line an error came from, read off the traceback Jinja rewrites."""
     tb = error.__traceback__
     line = None

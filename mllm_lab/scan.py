@@ -1,67 +1,60 @@
 """Reading the lab: every note, the reading list and every notebook, parsed once and kept in an
 index (.lab/index.json) keyed by path, mtime, size and inode, so a command re-parses only what
-changed. What only `lab check` and `lab review` need from a note's body (headings, links, open
-questions) is computed on demand and kept apart (.lab/detail.json). Both files are caches: they
-can be deleted at any time, and a corrupt or foreign one is rebuilt, never trusted."""
+changed. What only `lab check`, `lab review` and the prompts need from a note's body (headings,
+links, open questions) is computed on demand and kept apart (.lab/detail.json).
+
+Both files are caches: they can be deleted at any time. Each carries a checksum of its content,
+so a corrupt, foreign or hand-edited one is rebuilt, never trusted."""
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from mllm_lab.core import fm, markdown
-from mllm_lab.core.labdata import digest_note, digest_reading_list
+from mllm_lab import kinds
+from mllm_lab.core import fm, markdown, readinglist
+from mllm_lab.core.labdata import (
+    INDEX_VERSION,
+    NotebookDigest,
+    Record,
+    digest_note,
+    digest_reading_list,
+)
 from mllm_lab.core.weeks import as_date
 from mllm_lab.errors import BrokenNote
 from mllm_lab.lab import Lab
 from mllm_lab.models import READING_LIST
+from mllm_lab.storage import read_text, write_atomic
 
-INDEX_VERSION = 7
 INDEX_NAME = "index.json"
 JOURNAL_NAME = "index.log"  # small changes are appended here instead of rewriting the index
 JOURNAL_LIMIT = 2000  # lines; past this the index is rewritten and the journal emptied
 DETAIL_NAME = "detail.json"
-MAX_PARSE_BYTES = 16 * 1024 * 1024
-NOTE_DIRS = {"papers": "paper", "notes": "concept", "weekly-log": "weekly", "reviews": "review"}
-Record = list[Any]  # [kind, mtime_ns, size, inode, digest, error]
+READING_LIST_KIND = "reading-list"
 Progress = Callable[[int, int], None]
 _H1 = re.compile(r"^# +(.+?)[ #]*$", re.M)
 _H2 = re.compile(r"^## ", re.M)
 _NEXT_HEADING = re.compile(r"^#{1,6} ", re.M)
-
-
-def _json_safe(value: Any) -> Any:
-    if isinstance(value, datetime | date):
-        return value.isoformat()[:10] if type(value) is date else value.isoformat()
-    if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set):
-        return [_json_safe(v) for v in value]
-    if value is None or isinstance(value, str | int | float | bool):
-        return value
-    return str(value)
+# Temp files a killed run of an older `lab` left beside notes (tempfile.mkstemp's names).
+_STRAY = re.compile(r"^\..+\.[a-z0-9_]{8}\.tmp$")
 
 
 def kind_of(relative: str) -> str | None:
-    """What a lab file is, from where it lives."""
+    """What a lab file is, from where it lives: a kind's name, "reading-list" or None."""
     if relative == READING_LIST:
-        return "reading-list"
-    parts = relative.split("/")
-    name = parts[-1]
-    if name.endswith(".ipynb"):
-        return (
-            "experiment" if parts[:2] == ["experiments", "notebooks"] and len(parts) == 3 else None
-        )
-    if not name.endswith(".md") or name.lower() == "readme.md" or name.startswith("."):
-        return None
-    return NOTE_DIRS.get(parts[0]) if len(parts) > 1 else None
+        return READING_LIST_KIND
+    kind = kinds.kind_of(relative)
+    return kind.name if kind else None
+
+
+# --- parsing one file ----------------------------------------------------------------------
 
 
 def _summary(body: str) -> str:
@@ -76,14 +69,13 @@ def _summary(body: str) -> str:
     return markdown.first_sentence(body[start : following.start() if following else start + 4000])
 
 
-def parse_note(text: str, relative: str, kind: str) -> Record:
-    """The index record of one Markdown note: its digest, what every command needs."""
+def parse_note(text: str, relative: str, kind: kinds.NoteKind) -> list[Any]:
     parsed = fm.parse(text, relative)
     head = _H1.search(parsed.body, 0, 20000)
     summary = parsed.meta.get("summary")
     if not isinstance(summary, str) or not summary.strip():
-        summary = _summary(parsed.body) if kind == "concept" else ""
-    return digest_note(
+        summary = _summary(parsed.body) if kind.in_index else ""
+    digest = digest_note(
         relative,
         kind,
         parsed.meta,
@@ -92,6 +84,44 @@ def parse_note(text: str, relative: str, kind: str) -> Record:
         " ".join(summary.split()),
         parsed.has_frontmatter,
     )
+    return [list(digest.note), *digest[1:]]
+
+
+def parse_reading_list(text: str) -> list[Any]:
+    reading = readinglist.parse(text)
+    return list(digest_reading_list(reading.entries, reading.lines))
+
+
+def parse_notebook(text: str) -> list[Any]:
+    data = json.loads(text)
+    if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
+        raise ValueError("not a Jupyter notebook (no `cells` list)")
+    metadata = data.get("metadata")
+    info = metadata.get("mllm_lab") if isinstance(metadata, dict) else None
+    info = info if isinstance(info, dict) else {}
+    title = info.get("title") if isinstance(info.get("title"), str) else None
+    if not title:
+        for cell in data["cells"]:
+            if not isinstance(cell, dict):
+                continue
+            source = cell.get("source", "")
+            source = "".join(map(str, source)) if isinstance(source, list) else str(source)
+            if cell.get("cell_type") == "markdown" and source.lstrip().startswith("#"):
+                title = source.lstrip().split("\n", 1)[0].lstrip("# ").strip()
+                break
+    return list(
+        NotebookDigest(
+            str(title or ""), _created(info.get("created")), str(info.get("topic") or "")
+        )
+    )
+
+
+def _created(value: Any) -> str | None:
+    try:
+        day = as_date(value)
+    except (ValueError, TypeError, OverflowError):
+        return None
+    return day.isoformat() if day else None
 
 
 def note_detail(text: str, relative: str) -> dict[str, Any]:
@@ -117,91 +147,31 @@ def note_detail(text: str, relative: str) -> dict[str, Any]:
     }
 
 
-def parse_reading_list(text: str, relative: str) -> Record:
-    yaml_error, marked_error = fm.yaml_errors()
-    try:
-        data = fm.load_yaml(text) if text.strip() else {}
-    except marked_error as error:
-        mark = getattr(error, "problem_mark", None)
-        line = (mark.line + 1) if mark else 1
-        raise BrokenNote(
-            relative, line, f"not valid YAML: {getattr(error, 'problem', error)}"
-        ) from None
-    except yaml_error as error:
-        raise BrokenNote(relative, 1, f"not valid YAML: {error}") from None
-    entries = data.get("papers") if isinstance(data, dict) else None
-    if data and not isinstance(entries, list):
-        raise BrokenNote(relative, 1, "expected `papers:` followed by a list of papers")
-    lines = [number for number, line in enumerate(text.split("\n"), 1) if line.startswith("- ")]
-    return digest_reading_list(entries or [], lines)
+def parse_text(text: str, relative: str, kind: str) -> list[Any]:
+    """The digest of one file's text."""
+    if kind == kinds.EXPERIMENT.name:
+        return parse_notebook(text)
+    if kind == READING_LIST_KIND:
+        return parse_reading_list(text)
+    return parse_note(text, relative, kinds.BY_NAME[kind])
 
 
-def parse_notebook(text: str) -> Record:
-    data = json.loads(text)
-    if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
-        raise ValueError("not a Jupyter notebook (no `cells` list)")
-    info = data.get("metadata", {}).get("mllm_lab", {})
-    title = info.get("title") if isinstance(info, dict) else None
-    if not title:
-        for cell in data["cells"]:
-            source = cell.get("source", "")
-            source = "".join(source) if isinstance(source, list) else str(source)
-            if cell.get("cell_type") == "markdown" and source.lstrip().startswith("#"):
-                title = source.lstrip().split("\n", 1)[0].lstrip("# ").strip()
-                break
-    info = info if isinstance(info, dict) else {}
-    return [str(title or ""), _created(info.get("created")), str(info.get("topic") or "")]
-
-
-def _created(value: Any) -> str | None:
-    try:
-        day = as_date(value)
-    except (ValueError, TypeError):
-        return None
-    return day.isoformat() if day else None
-
-
-def read_text(lab_root: Path, relative: str) -> str:
-    """A lab file as text; BrokenNote for a file too big, not UTF-8, or binary."""
-    path = lab_root / relative
-    if path.stat().st_size > MAX_PARSE_BYTES:
-        raise BrokenNote(relative, 1, f"file is larger than {MAX_PARSE_BYTES // 2**20} MB; skipped")
-    raw = path.read_bytes()
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise BrokenNote(
-            relative, raw.count(b"\n", 0, error.start) + 1, "not UTF-8 text (binary file?)"
-        ) from None
-    if "\x00" in text:
-        raise BrokenNote(
-            relative, text.count("\n", 0, text.index("\x00")) + 1, "binary file (NUL bytes)"
-        )
-    return text
-
-
-def parse_file(lab_root: Path, relative: str, kind: str) -> tuple[Any, list[Any] | None]:
+def parse_file(root: Path, relative: str, kind: str, text: str | None = None) -> tuple[Any, Any]:
     """(digest, None), or (None, [line, message]) for a file that cannot be read or parsed."""
     try:
-        text = read_text(lab_root, relative)
-        if kind == "experiment":
-            return parse_notebook(text), None
-        if kind == "reading-list":
-            return parse_reading_list(text, relative), None
-        return parse_note(text, relative, kind), None
+        if text is None:
+            text = read_text(root / relative, relative)
+        return parse_text(text, relative, kind), None
     except BrokenNote as error:
         return None, [error.line, error.message]
     except json.JSONDecodeError as error:
         return None, [error.lineno, f"not valid JSON: {error.msg}"]
-    except (ValueError, RecursionError) as error:
+    except RecursionError:
+        return None, [1, "nested too deeply to read"]
+    except (ValueError, TypeError, OverflowError) as error:
         return None, [1, str(error) or type(error).__name__]
     except OSError as error:
         return None, [1, f"cannot read: {error.strerror}"]
-
-
-def record(found: Found, parsed: tuple[Any, list[Any] | None]) -> Record:
-    """An index record: [kind, mtime_ns, size, inode, digest, error]."""
-    return [found[1], found[2], found[3], found[4], *parsed]
 
 
 # A file found by `walk`: (lab-relative path, kind, mtime_ns, size, inode). A plain tuple:
@@ -209,23 +179,40 @@ def record(found: Found, parsed: tuple[Any, list[Any] | None]) -> Record:
 Found = tuple[str, str, int, int, int]
 
 
-def walk(lab: Lab) -> tuple[list[Found], list[tuple[str, str]]]:
-    """Every lab file worth indexing, and (path, problem) for symlinks that leave the lab.
-    The hot loop of every command: it stats each file once and does little else."""
+def make_record(found: Found, parsed: tuple[Any, Any], last_good: Any = None) -> list[Any]:
+    digest, error = parsed
+    return list(
+        Record(found[1], found[2], found[3], found[4], digest, error, None if digest else last_good)
+    )
+
+
+# --- walking -------------------------------------------------------------------------------
+
+
+@dataclass
+class Walk:
+    found: list[Found]
+    problems: list[tuple[str, str]]  # (path, message) for files that were skipped
+    strays: list[str]  # temp files left by a killed older run
+
+
+def walk(lab: Lab) -> Walk:
+    """Every lab file worth indexing. The hot loop of every command: it stats each file once
+    and does little else."""
     root = str(lab.root)
     prefix = len(root) + 1
-    found: list[Found] = []
-    problems: list[tuple[str, str]] = []
+    result = Walk([], [], [])
     try:
         st = os.stat(os.path.join(root, READING_LIST))
-        found.append((READING_LIST, "reading-list", st.st_mtime_ns, st.st_size, st.st_ino))
+        result.found.append(
+            (READING_LIST, READING_LIST_KIND, st.st_mtime_ns, st.st_size, st.st_ino)
+        )
     except OSError:
         pass
-    tops = [(os.path.join(root, top), kind, ".md") for top, kind in NOTE_DIRS.items()]
-    tops.append((os.path.join(root, "experiments", "notebooks"), "experiment", ".ipynb"))
     slash = os.sep
-    for top, kind, suffix in tops:
-        stack = [top]
+    for kind in kinds.KINDS:
+        stack = [os.path.join(root, *kind.folder.split("/"))]
+        suffix = kind.suffix
         while stack:
             try:
                 entries = list(os.scandir(stack.pop()))
@@ -234,19 +221,16 @@ def walk(lab: Lab) -> tuple[list[Found], list[tuple[str, str]]]:
             for entry in entries:
                 name = entry.name
                 if name[0] == ".":
+                    if _STRAY.match(name):
+                        result.strays.append(entry.path[prefix:].replace(slash, "/"))
                     continue
-                if entry.is_symlink():
-                    real = os.path.realpath(entry.path)
-                    if real != root and not real.startswith(root + slash):
-                        problems.append(
-                            (
-                                entry.path[prefix:].replace(slash, "/"),
-                                "symlink points outside the lab; skipped",
-                            )
-                        )
-                        continue
+                if entry.is_symlink() and not _inside(entry.path, root, slash):
+                    result.problems.append(
+                        (entry.path[prefix:].replace(slash, "/"), _link_problem(entry.path))
+                    )
+                    continue
                 if entry.is_dir():
-                    if kind != "experiment":
+                    if kind.subfolders:
                         stack.append(entry.path)
                     continue
                 if not name.endswith(suffix) or name.lower() == "readme.md":
@@ -258,85 +242,93 @@ def walk(lab: Lab) -> tuple[list[Found], list[tuple[str, str]]]:
                 relative = entry.path[prefix:]
                 if slash != "/":
                     relative = relative.replace(slash, "/")
-                found.append((relative, kind, st.st_mtime_ns, st.st_size, st.st_ino))
-    return found, problems
+                result.found.append((relative, kind.name, st.st_mtime_ns, st.st_size, st.st_ino))
+    return result
 
 
-def _load_cache(lab: Lab, name: str) -> dict[str, Any]:
+def _inside(path: str, root: str, slash: str) -> bool:
     try:
-        data = json.loads((lab.state / name).read_bytes())
+        real = os.path.realpath(path, strict=True)
+    except OSError:
+        return False
+    return real == root or real.startswith(root + slash)
+
+
+def _link_problem(path: str) -> str:
+    try:
+        os.path.realpath(path, strict=True)
+    except OSError as error:
+        if error.errno == 40:  # ELOOP
+            return "symlink loop; skipped"
+        return "symlink to a file that does not exist; skipped"
+    return "symlink points outside the lab; skipped"
+
+
+# --- the index files -----------------------------------------------------------------------
+
+
+def _checksum(data: bytes) -> str:
+    return hashlib.sha1(data).hexdigest()
+
+
+def load_cache(lab: Lab, name: str) -> dict[str, Any]:
+    """A cache file's `files`, or {} when it is missing, foreign, of another version, or its
+    checksum does not match (someone or something changed it)."""
+    try:
+        raw = (lab.state / name).read_bytes()
+        head, _, body = raw.partition(b"\n")
+        header = json.loads(head)
         if (
-            isinstance(data, dict)
-            and data.get("version") == INDEX_VERSION
-            and data.get("root") == str(lab.root)
-            and isinstance(data.get("files"), dict)
+            isinstance(header, dict)
+            and header.get("version") == INDEX_VERSION
+            and header.get("root") == str(lab.root)
+            and header.get("sum") == _checksum(body)
         ):
-            return data["files"]  # type: ignore[no-any-return]
+            files = json.loads(body)
+            if isinstance(files, dict):
+                return files
     except (OSError, ValueError):
         pass
     return {}
 
 
-def _save_cache(lab: Lab, name: str, files: dict[str, Any]) -> None:
-    from mllm_lab.storage import write_atomic
-
-    payload = {"version": INDEX_VERSION, "tool": "mllm-lab", "root": str(lab.root), "files": files}
-    text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+def save_cache(lab: Lab, name: str, files: dict[str, Any]) -> None:
+    body = json.dumps(files, ensure_ascii=False, separators=(",", ":")).encode(
+        "utf-8", "surrogatepass"
+    )
+    header = {
+        "version": INDEX_VERSION,
+        "tool": "mllm-lab",
+        "root": str(lab.root),
+        "sum": _checksum(body),
+    }
     try:
-        write_atomic(lab.state / name, text)
-        gitignore = lab.state / ".gitignore"
-        if not gitignore.exists():
-            write_atomic(gitignore, "*\n")
+        lab.state.mkdir(exist_ok=True)
+        ignore = lab.state / ".gitignore"
+        if not ignore.exists():
+            write_atomic(ignore, "*\n")
+        write_atomic(
+            lab.state / name, json.dumps(header) + "\n" + body.decode("utf-8", "surrogatepass")
+        )
     except Exception:
-        pass
-
-
-def _parse_many(root: Path, todo: list[Found], progress: Progress | None = None) -> list[Record]:
-    """Parse files; a big cold scan is split over worker processes (one per core, up to 4)."""
-    workers = min(4, os.cpu_count() or 1)
-    if len(todo) < 2000 or workers < 2:
-        records = []
-        for number, found in enumerate(todo, start=1):
-            records.append(record(found, parse_file(root, found[0], found[1])))
-            if progress and number % 200 == 0:
-                progress(number, len(todo))
-        return records
-    from concurrent.futures import ProcessPoolExecutor
-
-    chunks = [todo[i::workers] for i in range(workers)]
-    with ProcessPoolExecutor(workers) as pool:
-        parts = list(pool.map(_parse_chunk, [str(root)] * workers, chunks))
-    by_path = {relative: made for part in parts for relative, made in part}
-    if progress:
-        progress(len(todo), len(todo))
-    return [by_path[found[0]] for found in todo]
-
-
-def _parse_chunk(root: str, chunk: list[Found]) -> list[tuple[str, Record]]:
-    return [
-        (found[0], record(found, parse_file(Path(root), found[0], found[1]))) for found in chunk
-    ]
-
-
-@dataclass
-class Snapshot:
-    files: dict[str, Record]  # path -> [kind, mtime_ns, size, inode, digest, error]
-    problems: list[tuple[str, str]]  # (path, message) for files that were skipped
-    changed: bool
+        pass  # a cache: the next command parses these files again
 
 
 def _load_index(lab: Lab) -> tuple[dict[str, Any], int]:
-    """The index with its journal applied, and the journal's length. A torn or foreign line
-    (a crash mid-append) is skipped: its file is simply parsed again."""
-    files = _load_cache(lab, INDEX_NAME)
+    """The index with its journal applied, and the journal's length. A torn, foreign or
+    altered line (each carries its checksum) is skipped: its file is parsed again."""
+    files = load_cache(lab, INDEX_NAME)
     try:
         raw = (lab.state / JOURNAL_NAME).read_bytes()
     except OSError:
         return files, 0
     lines = raw.split(b"\n")
     for line in lines:
+        total, _, payload = line.partition(b" ")
+        if total.decode("ascii", "replace") != _checksum(payload)[:12]:
+            continue
         try:
-            path, made = json.loads(line)
+            path, made = json.loads(payload)
         except (ValueError, TypeError):
             continue
         if not isinstance(path, str):
@@ -348,44 +340,105 @@ def _load_index(lab: Lab) -> tuple[dict[str, Any], int]:
     return files, len(lines)
 
 
-def journal(lab: Lab, changes: dict[str, Record | None]) -> None:
+def journal(lab: Lab, changes: dict[str, Any]) -> None:
     """Append changed records to the journal in one write (O_APPEND: concurrent writers
-    interleave whole writes; a torn one is ignored when read)."""
+    interleave whole writes; a torn one fails its checksum and is ignored when read)."""
     if not changes:
         return
-    text = "".join(
-        json.dumps([path, made], ensure_ascii=False, separators=(",", ":")) + "\n"
-        for path, made in changes.items()
-    )
+    out = []
+    for path, made in changes.items():
+        payload = json.dumps([path, made], ensure_ascii=False, separators=(",", ":")).encode(
+            "utf-8", "surrogatepass"
+        )
+        out.append(_checksum(payload)[:12].encode() + b" " + payload + b"\n")
     try:
         lab.state.mkdir(exist_ok=True)
         fd = os.open(lab.state / JOURNAL_NAME, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         try:
-            os.write(fd, text.encode("utf-8", "surrogatepass"))
+            os.write(fd, b"".join(out))
         finally:
             os.close(fd)
     except OSError:
         pass  # a cache: the next command parses these files again
 
 
-def _save_index(lab: Lab, files: dict[str, Record]) -> None:
-    _save_cache(lab, INDEX_NAME, files)
+def _save_index(lab: Lab, files: dict[str, Any]) -> None:
+    save_cache(lab, INDEX_NAME, files)
     with contextlib.suppress(OSError):
         os.truncate(lab.state / JOURNAL_NAME, 0)
+
+
+# --- scanning ------------------------------------------------------------------------------
+
+
+def _parse_many(
+    root: Path, todo: list[Found], old: dict[str, Any], progress: Progress | None
+) -> list[list[Any]]:
+    """Parse files; a big cold scan is split over worker processes (one per core, up to 4)."""
+    workers = min(4, os.cpu_count() or 1)
+    if len(todo) < 2000 or workers < 2:
+        records = []
+        for number, found in enumerate(todo, start=1):
+            records.append(
+                make_record(
+                    found, parse_file(root, found[0], found[1]), _last_good(old.get(found[0]))
+                )
+            )
+            if progress and number % 200 == 0:
+                progress(number, len(todo))
+        return records
+    from concurrent.futures import ProcessPoolExecutor
+
+    chunks = [todo[i::workers] for i in range(workers)]
+    with ProcessPoolExecutor(workers) as pool:
+        parts = list(pool.map(parse_chunk, [str(root)] * workers, chunks))
+    by_path = {relative: made for part in parts for relative, made in part}
+    if progress:
+        progress(len(todo), len(todo))
+    records = [by_path[found[0]] for found in todo]
+    for found, made in zip(todo, records, strict=True):
+        if made[5] and found[0] in old:
+            made[6] = _last_good(old[found[0]])
+    return records
+
+
+def parse_chunk(root: str, chunk: list[Found]) -> list[tuple[str, list[Any]]]:
+    return [
+        (found[0], make_record(found, parse_file(Path(root), found[0], found[1])))
+        for found in chunk
+    ]
+
+
+def _last_good(cached: Any) -> Any:
+    """The digest a file had when it last parsed, for a file that is broken now."""
+    if cached.__class__ is not list or len(cached) != len(Record._fields):
+        return None
+    return cached[4] if cached[4] is not None else cached[6]
+
+
+@dataclass
+class Snapshot:
+    files: dict[str, list[Any]]  # path -> a Record, as a list
+    problems: list[tuple[str, str]]  # (path, message) for files that were skipped
+    strays: list[str]
+    changed: bool
+
+
+_RECORD_SIZE = len(Record._fields)
 
 
 def scan(lab: Lab, use_index: bool = True, progress: Progress | None = None) -> Snapshot:
     """The parsed lab, re-parsing only files whose stamp changed since the index was saved."""
     old, journal_lines = _load_index(lab) if use_index else ({}, 0)
-    found, problems = walk(lab)
-    files: dict[str, Record] = {}
+    walked = walk(lab)
+    files: dict[str, list[Any]] = {}
     todo: list[Found] = []
-    for item in found:
+    for item in walked.found:
         relative, kind, mtime, size, inode = item
         cached = old.get(relative)
         if (
             cached.__class__ is list
-            and len(cached) == 6
+            and len(cached) == _RECORD_SIZE
             and cached[0] == kind
             and cached[1] == mtime
             and cached[2] == size
@@ -394,7 +447,7 @@ def scan(lab: Lab, use_index: bool = True, progress: Progress | None = None) -> 
             files[relative] = cached
         else:
             todo.append(item)
-    for item, made in zip(todo, _parse_many(lab.root, todo, progress), strict=True):
+    for item, made in zip(todo, _parse_many(lab.root, todo, old, progress), strict=True):
         files[item[0]] = made
     gone = [path for path in old if path not in files]
     changed = bool(todo) or bool(gone)
@@ -404,7 +457,7 @@ def scan(lab: Lab, use_index: bool = True, progress: Progress | None = None) -> 
             journal(lab, {**{item[0]: files[item[0]] for item in todo}, **dict.fromkeys(gone)})
         else:
             _save_index(lab, files)
-    return Snapshot(files, problems, changed)
+    return Snapshot(files, walked.problems, walked.strays, changed)
 
 
 def rebuild(lab: Lab, use_index: bool = True, progress: Progress | None = None) -> Snapshot:
@@ -415,9 +468,15 @@ def rebuild(lab: Lab, use_index: bool = True, progress: Progress | None = None) 
     return snapshot
 
 
-def refresh(lab: Lab, files: dict[str, Record], relative: str, use_index: bool = True) -> None:
-    """Re-read one file after the tool wrote it, so the same command (and, through the
-    journal, the next one) sees the new content without parsing it again."""
+def refresh(
+    lab: Lab,
+    files: dict[str, list[Any]],
+    relative: str,
+    digest: tuple[Any, Any] | None = None,
+    use_index: bool = True,
+) -> None:
+    """Take one file into the index after the tool wrote it: its new stamp and, when the
+    caller already parsed the text it wrote, that digest (it is not parsed again)."""
     kind = kind_of(relative)
     if kind is None:
         return
@@ -428,21 +487,22 @@ def refresh(lab: Lab, files: dict[str, Record], relative: str, use_index: bool =
             journal(lab, {relative: None})
         return
     found = (relative, kind, st.st_mtime_ns, st.st_size, st.st_ino)
-    files[relative] = record(found, parse_file(lab.root, relative, kind))
+    parsed = digest if digest is not None else parse_file(lab.root, relative, kind)
+    files[relative] = make_record(found, parsed, _last_good(files.get(relative)))
     if use_index:
         journal(lab, {relative: files[relative]})
 
 
 def details(
-    lab: Lab, files: dict[str, Record], paths: Iterable[str], use_index: bool = True
+    lab: Lab, files: dict[str, list[Any]], paths: Iterable[str], use_index: bool = True
 ) -> dict[str, dict[str, Any]]:
     """Body details of the given notes, from .lab/detail.json where the stamp still matches."""
-    cache = _load_cache(lab, DETAIL_NAME) if use_index else {}
+    cache = load_cache(lab, DETAIL_NAME) if use_index else {}
     result: dict[str, dict[str, Any]] = {}
     changed = False
     for path in paths:
         made = files.get(path)
-        if made is None or made[5] or made[0] in ("experiment", "reading-list"):
+        if made is None or made[5] or made[0] in (kinds.EXPERIMENT.name, READING_LIST_KIND):
             continue
         stamp = made[1:4]
         cached = cache.get(path)
@@ -454,12 +514,12 @@ def details(
             result[path] = cached["detail"]
             continue
         try:
-            detail = note_detail(read_text(lab.root, path), path)
-        except (BrokenNote, OSError, ValueError):
+            detail = note_detail(read_text(lab.root / path, path), path)
+        except (BrokenNote, OSError, ValueError, RecursionError):
             continue
         cache[path] = {"stamp": stamp, "detail": detail}
         result[path] = detail
         changed = True
     if changed and use_index:
-        _save_cache(lab, DETAIL_NAME, {k: v for k, v in cache.items() if k in files})
+        save_cache(lab, DETAIL_NAME, {k: v for k, v in cache.items() if k in files})
     return result

@@ -1,28 +1,89 @@
-"""All writing to disk happens here: atomic replace, exclusive create, and the lab lock."""
+"""All reading and writing of lab files happens here: one guarded `read_text`, a commit of
+several files that a crash leaves either all old or all new, exclusive create, backups of what
+is replaced, and the lab lock.
+
+How a commit survives a crash. Every new file is first written in full to `.lab/tmp/` and
+flushed; then a journal (`.lab/commit.json`) naming each temp file and its target is written
+atomically; only then are the temp files renamed (or, for a file that must not exist yet,
+hard-linked) into place, and the journal removed. A crash before the journal exists leaves the
+old files and some temp files, which the next command deletes. A crash after it leaves a
+journal whose every temp file is complete, so the next command finishes the renames: the lab
+is then in the new state. `recover` does that, under the lock, before any command reads."""
 
 from __future__ import annotations
 
 import contextlib
 import errno
+import json
 import os
-import tempfile
+import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
-from mllm_lab.errors import BrokenNote, LabBusy, NoteExists, WriteFailed
+from mllm_lab.errors import BadInput, BrokenNote, LabBusy, NoteExists, WriteFailed
 
-LOCK_TIMEOUT = float(os.environ.get("LAB_LOCK_TIMEOUT", "60"))
+MAX_READ_BYTES = 16 * 1024 * 1024
+STATE_DIR = ".lab"
+TMP_DIR = ".lab/tmp"
+JOURNAL = ".lab/commit.json"
+TRASH_DIR = ".lab-trash"
+LOCK_ENV = "LAB_LOCK_TIMEOUT"
+CRASH_ENV = "LAB_CRASH_AT"  # tests: SIGKILL the process at the Nth write point
+POINTS_ENV = "LAB_WRITE_POINTS"  # tests: print each write point's name to stderr
 
 
-def read_text(path: Path, shown: str | None = None) -> str:
-    """A text file as written (CRLF kept). Not UTF-8 -> BrokenNote with the line of the bad byte."""
-    data = path.read_bytes()
+# --- reading -------------------------------------------------------------------------------
+
+
+def read_text(path: Path, shown: str | None = None, limit: int = MAX_READ_BYTES) -> str:
+    """A text file as written (CRLF kept). A file that is too big, not UTF-8, binary, or a
+    symlink loop is a BrokenNote naming the line of the problem, never a traceback."""
+    shown = shown or str(path)
     try:
-        return data.decode("utf-8")
+        with open(path, "rb") as handle:
+            data = handle.read(limit + 1)
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise BrokenNote(shown, 1, "symlink loop; skipped") from None
+        if error.errno == errno.EISDIR:
+            raise BrokenNote(shown, 1, "is a folder, not a file") from None
+        raise
+    if len(data) > limit:
+        raise BrokenNote(shown, 1, f"file is larger than {limit // 2**20} MB; skipped")
+    try:
+        text = data.decode("utf-8")
     except UnicodeDecodeError as error:
         line = data.count(b"\n", 0, error.start) + 1
-        raise BrokenNote(shown or str(path), line, "not UTF-8 text (binary file?)") from None
+        raise BrokenNote(shown, line, "not UTF-8 text (binary file?)") from None
+    if "\x00" in text:
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        raise BrokenNote(shown, line, "binary file (NUL bytes)")
+    return text
+
+
+# --- write points (for crash tests) ---------------------------------------------------------
+
+_points = 0
+
+
+def write_point(name: str) -> None:
+    """A place where a crash must leave the lab consistent. Tests list them (LAB_WRITE_POINTS)
+    and kill the process at each one in turn (LAB_CRASH_AT=N)."""
+    global _points
+    _points += 1
+    if os.environ.get(POINTS_ENV):
+        os.write(2, f"write point {_points}: {name}\n".encode())
+    crash_at = os.environ.get(CRASH_ENV)
+    if crash_at and crash_at.isdigit() and int(crash_at) == _points:
+        import signal
+
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+# --- writing -------------------------------------------------------------------------------
 
 
 def _reason(error: OSError) -> str:
@@ -33,79 +94,275 @@ def _reason(error: OSError) -> str:
     return error.strerror or type(error).__name__
 
 
-def write_atomic(
-    path: Path, text: str, *, exclusive: bool = False, shown: str | None = None
-) -> None:
-    """Write `text` so that `path` holds either its old content or all of the new, never half.
-
-    The text goes to a temporary file in the same folder, is flushed to disk, then renamed over
-    `path`. With `exclusive`, an existing `path` is never replaced: the temporary file is
-    hard-linked into place, which fails atomically if `path` appeared meanwhile."""
-    shown = shown or str(path)
-    data = text.encode("utf-8", "surrogatepass")
-    folder = path.parent
-    tmp: str | None = None
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        if exclusive:
-            _link_into_place(tmp, path, shown)
-        else:
-            try:
-                mode = os.stat(path).st_mode & 0o7777
-            except FileNotFoundError:
-                mode = 0o666 & ~_umask()
-            os.chmod(tmp, mode)
-            os.replace(tmp, path)
-            tmp = None
-    except OSError as error:
-        raise WriteFailed(shown, _reason(error)) from None
-    finally:
-        if tmp is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-
-
-def _link_into_place(tmp: str, path: Path, shown: str) -> None:
-    os.chmod(tmp, 0o666 & ~_umask())
-    try:
-        os.link(tmp, path)
-    except FileExistsError:
-        raise NoteExists(shown) from None
-    except OSError as error:
-        if error.errno not in (errno.EPERM, errno.ENOTSUP, errno.EXDEV, errno.EMLINK):
-            raise
-        try:  # a file system without hard links: claim the name first, then fill it atomically
-            os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
-        except FileExistsError:
-            raise NoteExists(shown) from None
-        os.replace(tmp, path)
-
-
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
 
 
+def _fsync_dir(folder: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _write_temp(folder: Path, name: str, data: bytes, mode: int) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / name
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.chmod(tmp, mode)
+    except OSError:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+    return tmp
+
+
+def write_atomic(path: Path, text: str, *, shown: str | None = None) -> None:
+    """One file (a cache, a config) replaced atomically: temp file beside it, fsync, rename."""
+    shown = shown or str(path)
+    tmp: Path | None = None
+    try:
+        mode = os.stat(path).st_mode & 0o7777 if path.exists() else 0o666 & ~_umask()
+        tmp = _write_temp(path.parent, f".{path.name}.{os.getpid()}.lab-tmp", _encode(text), mode)
+        os.replace(tmp, path)
+        tmp = None
+    except OSError as error:
+        raise WriteFailed(shown, _reason(error)) from None
+    finally:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+
+
+def _encode(text: str) -> bytes:
+    return text.encode("utf-8", "surrogatepass")
+
+
+@dataclass(frozen=True)
+class Change:
+    """One file of a commit: `path` is lab-relative; `exclusive` means it must not exist yet."""
+
+    path: str
+    text: str
+    exclusive: bool = False
+
+
+def commit(root: Path, changes: Sequence[Change]) -> None:
+    """Write every change so that a crash or a failed write leaves all of them old or all new.
+
+    Exclusive creates go first: if one of them already exists, nothing has been changed yet
+    and NoteExists is raised. A write that fails (disk full, permission) before the journal
+    is written leaves every file as it was."""
+    if not changes:
+        return
+    tmp_dir = root / TMP_DIR
+    ops: list[dict[str, object]] = []
+    stamp = f"{os.getpid()}-{time.monotonic_ns()}"
+    ordered = sorted(changes, key=lambda change: not change.exclusive)
+    try:
+        for number, change in enumerate(ordered):
+            target = root / change.path
+            if change.exclusive:
+                mode = 0o666 & ~_umask()
+            else:
+                try:
+                    mode = os.stat(target).st_mode & 0o7777
+                except FileNotFoundError:
+                    mode = 0o666 & ~_umask()
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = _write_temp(tmp_dir, f"{stamp}-{number}.tmp", _encode(change.text), mode)
+            ops.append({"tmp": tmp.name, "path": change.path, "exclusive": change.exclusive})
+            write_point(f"temp file for {change.path}")
+    except OSError as error:
+        _discard(tmp_dir, ops)
+        failed = ordered[len(ops)].path if len(ops) < len(ordered) else ordered[-1].path
+        raise WriteFailed(failed, _reason(error)) from None
+    linked: list[str] = []
+    try:
+        for op in ops:  # exclusive creates first: claim every new name before changing anything
+            if not op["exclusive"]:
+                break
+            _link(tmp_dir / str(op["tmp"]), root / str(op["path"]), str(op["path"]))
+            linked.append(str(op["path"]))
+            write_point(f"created {op['path']}")
+    except (NoteExists, OSError) as problem:
+        for path in linked:
+            with contextlib.suppress(OSError):
+                (root / path).unlink()
+        _discard(tmp_dir, ops)
+        if isinstance(problem, NoteExists):
+            raise
+        raise WriteFailed(str(ops[len(linked)]["path"]), _reason(problem)) from None
+    journal = root / JOURNAL
+    try:
+        write_atomic(journal, json.dumps({"ops": ops}))
+    except WriteFailed:
+        for path in linked:
+            with contextlib.suppress(OSError):
+                (root / path).unlink()
+        _discard(tmp_dir, ops)
+        raise
+    write_point("journal written")
+    _apply(root, ops)
+
+
+def _link(tmp: Path, target: Path, shown: str) -> None:
+    try:
+        os.link(tmp, target)
+    except FileExistsError:
+        raise NoteExists(shown) from None
+    except OSError as error:
+        if error.errno not in (errno.EPERM, errno.ENOTSUP, errno.EXDEV, errno.EMLINK):
+            raise
+        try:  # no hard links here: claim the name, then fill it from the complete temp file
+            os.close(os.open(target, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666 & ~_umask()))
+        except FileExistsError:
+            raise NoteExists(shown) from None
+        shutil.copyfile(tmp, target)
+
+
+def _apply(root: Path, ops: list[dict[str, object]]) -> None:
+    """Finish a journaled commit: rename every temp file that is still there into place."""
+    tmp_dir = root / TMP_DIR
+    folders = set()
+    for op in ops:
+        tmp = tmp_dir / str(op["tmp"])
+        target = root / str(op["path"])
+        if not tmp.exists():
+            continue  # already renamed before a crash
+        if op["exclusive"]:
+            if not target.exists():
+                _link(tmp, target, str(op["path"]))
+            tmp.unlink()
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.replace(tmp, target)
+            except OSError as error:
+                if error.errno != errno.EXDEV:
+                    raise
+                shutil.copyfile(tmp, target)
+                tmp.unlink()
+        folders.add(target.parent)
+        write_point(f"replaced {op['path']}")
+    for folder in folders:
+        _fsync_dir(folder)
+    with contextlib.suppress(FileNotFoundError):
+        (root / JOURNAL).unlink()
+    write_point("journal removed")
+
+
+def _discard(tmp_dir: Path, ops: list[dict[str, object]]) -> None:
+    for op in ops:
+        with contextlib.suppress(OSError):
+            (tmp_dir / str(op["tmp"])).unlink()
+
+
+def recover(root: Path) -> list[str]:
+    """Finish a commit a crash interrupted, and delete temp files left by any other crash.
+    Returns the lab-relative paths it completed. Call it holding the lock."""
+    journal = root / JOURNAL
+    done: list[str] = []
+    if journal.exists():
+        try:
+            ops = json.loads(journal.read_text("utf-8"))["ops"]
+            if not isinstance(ops, list):
+                raise ValueError
+        except (OSError, ValueError, KeyError, TypeError):
+            ops = []  # written atomically, so unreadable means foreign: nothing to finish
+        if ops:
+            _apply(root, ops)
+            done = [str(op["path"]) for op in ops]
+        with contextlib.suppress(FileNotFoundError):
+            journal.unlink()
+    tmp_dir = root / TMP_DIR
+    if tmp_dir.is_dir():
+        for leftover in tmp_dir.iterdir():
+            with contextlib.suppress(OSError):
+                leftover.unlink()
+    return done
+
+
+def remove_strays(root: Path, strays: Sequence[str]) -> None:
+    """Delete temp files a killed older version left beside notes (`.NAME.xxxxxxxx.tmp`)."""
+    for stray in strays:
+        with contextlib.suppress(OSError):
+            (root / stray).unlink()
+
+
+def pending_commit(root: Path) -> bool:
+    return (root / JOURNAL).exists()
+
+
+# --- backups -------------------------------------------------------------------------------
+
+
+def backup(root: Path, relative: str, text: str, when: datetime | None = None) -> str:
+    """Keep `text` (what a forced write or a repair replaces) under .lab-trash/, which is not
+    a cache: nothing deletes it. Returns its lab-relative path."""
+    when = when or datetime.now()
+    folder = root / TRASH_DIR / when.strftime("%Y-%m-%dT%H-%M-%S")
+    target = folder / relative
+    number = 1
+    while target.exists():
+        number += 1
+        target = folder / f"{relative}.{number}"
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        ignore = root / TRASH_DIR / ".gitignore"
+        if not ignore.exists():
+            ignore.write_text("# backups kept by `lab`; never committed, never deleted by lab\n*\n")
+        target.write_bytes(_encode(text))
+    except OSError as error:
+        raise WriteFailed(TRASH_DIR, _reason(error)) from None
+    write_point(f"backup of {relative}")
+    return target.relative_to(root).as_posix()
+
+
+# --- the lock ------------------------------------------------------------------------------
+
+
+def lock_timeout() -> float:
+    raw = os.environ.get(LOCK_ENV, "60")
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < 10**6:
+        raise BadInput(f"${LOCK_ENV}={raw!r}: expected a number of seconds, e.g. 60")
+    return value
+
+
 @contextlib.contextmanager
 def locked(lock_path: Path) -> Iterator[None]:
-    """Hold the lab's lock: one writer at a time; others wait up to LAB_LOCK_TIMEOUT seconds.
+    """Hold the lab's lock: one writer at a time; others wait up to $LAB_LOCK_TIMEOUT seconds.
 
     On POSIX this is flock(2) on .lab/lock, released by the kernel even if the process is
     killed; elsewhere the filelock library does the same job."""
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    timeout = lock_timeout()
+    try:
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise WriteFailed(str(lock_path.parent), _reason(error)) from None
     started = time.monotonic()
     try:
         import fcntl
     except ImportError:  # Windows
         from filelock import FileLock, Timeout
 
-        lock = FileLock(str(lock_path), timeout=LOCK_TIMEOUT)
+        lock = FileLock(str(lock_path), timeout=timeout)
         try:
             lock.acquire()
         except Timeout:
@@ -122,7 +379,7 @@ def locked(lock_path: Path) -> Iterator[None]:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
-                if time.monotonic() - started > LOCK_TIMEOUT:
+                if time.monotonic() - started >= timeout:
                     raise LabBusy(str(lock_path), time.monotonic() - started) from None
                 time.sleep(0.01)
         yield

@@ -76,7 +76,7 @@ def test_set_fields_edits_in_place_and_keeps_everything_else() -> None:
     text = "---\n# my comment\ntitle: 'A: b'\nstatus: reading  # note\nextra: [1, 2]\n---\nbody\n"
     new = fm.set_fields(text, {"status": "read", "finished": date(2026, 11, 25)})
     assert new == (
-        "---\n# my comment\ntitle: 'A: b'\nstatus: read\nextra: [1, 2]\nfinished: 2026-11-25\n---\nbody\n"
+        "---\n# my comment\ntitle: 'A: b'\nstatus: read  # note\nextra: [1, 2]\nfinished: 2026-11-25\n---\nbody\n"
     )
 
 

@@ -4,13 +4,8 @@ notes, a damaged index, links that lead out of the lab, arbitrary Unicode."""
 from __future__ import annotations
 
 import json
-import os
-import random
 import re
-import signal
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -18,118 +13,15 @@ from conftest import lab_executable, read
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mllm_lab.core import fm
 from mllm_lab.core.markdown import split_row, unescape_cell
 from mllm_lab.core.views import papers_table
 from mllm_lab.models import Paper, Status
-
-# Runs `lab` with os.replace / os.fsync made to hang on a chosen file, so a test can kill the
-# process at that exact point: after the new text is written to a temporary file, before it
-# takes the old file's place.
-HANGING_LAB = r"""
-import os, sys, time
-where, target = os.environ["HANG_AT"], os.environ["HANG_ON"]
-real = getattr(os, where)
-
-def hang(*args, **kwargs):
-    name = str(args[1] if where == "replace" else os.readlink(f"/proc/self/fd/{args[0]}"))
-    if target in name:
-        sys.stderr.write("HANGING\n")
-        sys.stderr.flush()
-        time.sleep(120)
-    return real(*args, **kwargs)
-
-setattr(os, where, hang)
-from mllm_lab.cli import main
-sys.argv = ["lab", *sys.argv[1:]]
-main()
-"""
-
-
-def kill_while_writing(lab: Path, args: list[str], where: str, target: str) -> None:
-    env = {**os.environ, "HANG_AT": where, "HANG_ON": target}
-    process = subprocess.Popen(
-        [sys.executable, "-c", HANGING_LAB, *args],
-        cwd=lab,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stderr is not None
-    line = process.stderr.readline()
-    assert line == "HANGING\n", line + process.stderr.read()
-    process.send_signal(signal.SIGKILL)
-    process.wait(timeout=30)
 
 
 def lab(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [lab_executable(), *args], cwd=cwd, capture_output=True, text=True, timeout=60
     )
-
-
-@pytest.mark.parametrize(
-    ("where", "target", "victim"),
-    [
-        ("fsync", "blip-2.md", "papers/blip-2.md"),  # the note, its new text half on disk
-        ("replace", "blip-2.md", "papers/blip-2.md"),  # the note, just before the swap
-        ("replace", "papers/README.md", "papers/README.md"),  # the table
-        ("replace", "README.md", "README.md"),  # the progress
-    ],
-)
-def test_sigkill_mid_write_leaves_old_file_and_next_command_works(
-    lab_dir: Path, where: str, target: str, victim: str
-) -> None:
-    assert lab(lab_dir, "new", "paper", "blip-2").returncode == 0
-    before = read(lab_dir / victim)
-    kill_while_writing(lab_dir, ["mark", "blip-2", "read"], where, target)
-    assert read(lab_dir / victim) == before  # the old file, whole
-    assert lab(lab_dir, "status").returncode == 0
-    assert lab(lab_dir, "mark", "blip-2", "read").returncode == 0
-    assert "status: read" in read(lab_dir / "papers/blip-2.md")
-    assert "| ✅ | blip-2 |" in read(lab_dir / "papers/README.md")
-    assert lab(lab_dir, "sync", "--check").returncode == 0
-
-
-def test_sigkill_while_saving_the_index(lab_dir: Path) -> None:
-    assert lab(lab_dir, "status").returncode == 0
-    index = lab_dir / ".lab/index.json"
-    before = index.read_bytes()
-    for number in range(150):  # enough changed files that the index is rewritten, not journalled
-        (lab_dir / f"notes/training/n{number}.md").write_text(
-            f"---\ntitle: N{number}\n---\n# N{number}\n", "utf-8"
-        )
-    kill_while_writing(lab_dir, ["status"], "replace", "index.json")
-    assert index.read_bytes() == before
-    status = lab(lab_dir, "status", "--json")
-    assert status.returncode == 0 and json.loads(status.stdout)["notes"]["concept"] == 150
-
-
-def test_random_kills_never_leave_a_broken_lab(lab_dir: Path) -> None:
-    rng = random.Random(7)
-    keys = ["transformer", "vit", "clip", "lora", "dpo"]
-    for _ in range(12):
-        args = ["mark", rng.choice(keys), rng.choice(["read", "reading", "unread"])]
-        process = subprocess.Popen(
-            [lab_executable(), *args],
-            cwd=lab_dir,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        time.sleep(rng.uniform(0.0, 0.25))
-        process.kill()
-        process.wait(timeout=30)
-    for path in [
-        lab_dir / "papers/reading-list.yaml",
-        lab_dir / "papers/README.md",
-        lab_dir / "README.md",
-    ]:
-        text = read(path)
-        assert text.endswith("\n"), path  # whole files only
-    assert fm.load_yaml(read(lab_dir / "papers/reading-list.yaml"))["papers"]
-    assert lab(lab_dir, "sync").returncode == 0
-    assert lab(lab_dir, "check").returncode == 0, lab(lab_dir, "check").stdout
 
 
 BROKEN = {
@@ -232,7 +124,8 @@ def test_a_corrupt_or_foreign_index_is_rebuilt(lab_dir: Path, damage: bytes) -> 
     result = lab(lab_dir, "list", "papers", "--status", "reading", "--json")
     assert result.returncode == 0, result.stderr
     assert [p["key"] for p in json.loads(result.stdout)] == ["blip-2"]
-    assert json.loads((lab_dir / ".lab/index.json").read_bytes())["root"] == str(lab_dir.resolve())
+    header = json.loads((lab_dir / ".lab/index.json").read_bytes().split(b"\n")[0])
+    assert header["root"] == str(lab_dir.resolve())
 
 
 def test_an_index_record_with_the_right_stamp_but_bad_contents_is_not_trusted(
@@ -243,10 +136,10 @@ def test_an_index_record_with_the_right_stamp_but_bad_contents_is_not_trusted(
 
     shutil.rmtree(lab_dir / ".lab")
     assert lab(lab_dir, "status").returncode == 0  # a cold run writes the whole index
-    index = json.loads((lab_dir / ".lab/index.json").read_bytes())
-    record = index["files"]["papers/blip-2.md"]
-    record[4] = ["not", "a", "digest"]
-    (lab_dir / ".lab/index.json").write_text(json.dumps(index), "utf-8")
+    header, body = (lab_dir / ".lab/index.json").read_bytes().split(b"\n", 1)
+    files = json.loads(body)
+    files["papers/blip-2.md"][4] = ["not", "a", "digest"]
+    (lab_dir / ".lab/index.json").write_bytes(header + b"\n" + json.dumps(files).encode())
     result = lab(lab_dir, "list", "papers", "--status", "reading", "--json")
     assert result.returncode == 0, result.stderr
     assert [p["key"] for p in json.loads(result.stdout)] == ["blip-2"]

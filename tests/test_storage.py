@@ -11,18 +11,20 @@ from conftest import Run, read, tree
 
 from mllm_lab.errors import NoteExists, OutsideLab, WriteFailed
 from mllm_lab.lab import Lab
-from mllm_lab.storage import write_atomic
+from mllm_lab.storage import Change, commit, write_atomic
 
 
-def test_write_atomic_replaces_and_exclusive_refuses(tmp_path: Path) -> None:
-    target = tmp_path / "a" / "note.md"
-    write_atomic(target, "one")
-    write_atomic(target, "two")
-    assert read(target) == "two"
+def test_commit_replaces_and_an_existing_exclusive_target_changes_nothing(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "old.md").write_text("old")
+    commit(tmp_path, [Change("a/old.md", "new"), Change("a/fresh.md", "fresh", exclusive=True)])
+    assert read(tmp_path / "a/old.md") == "new" and read(tmp_path / "a/fresh.md") == "fresh"
     with pytest.raises(NoteExists):
-        write_atomic(target, "three", exclusive=True)
-    assert read(target) == "two"
-    assert [p.name for p in target.parent.iterdir()] == ["note.md"]  # no temporary file left
+        commit(tmp_path, [Change("a/old.md", "newer"), Change("a/fresh.md", "again", exclusive=True)])
+    assert read(tmp_path / "a/old.md") == "new" and read(tmp_path / "a/fresh.md") == "fresh"
+    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == ["fresh.md", "old.md"]
+    assert list((tmp_path / ".lab/tmp").iterdir()) == []
+    assert not (tmp_path / ".lab/commit.json").exists()
 
 
 def test_write_keeps_file_mode(tmp_path: Path) -> None:
@@ -31,6 +33,8 @@ def test_write_keeps_file_mode(tmp_path: Path) -> None:
     target.chmod(0o600)
     write_atomic(target, "new")
     assert (target.stat().st_mode & 0o777) == 0o600
+    commit(tmp_path, [Change("x.md", "newer")])
+    assert (target.stat().st_mode & 0o777) == 0o600
 
 
 @pytest.mark.parametrize(
@@ -38,7 +42,7 @@ def test_write_keeps_file_mode(tmp_path: Path) -> None:
     [(errno.ENOSPC, "no space left on the disk"), (errno.EACCES, "permission denied")],
 )
 def test_disk_errors_leave_the_previous_file(
-    tmp_path: Path, monkeypatch, code: int, reason: str
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, code: int, reason: str
 ) -> None:
     target = tmp_path / "x.md"
     target.write_text("precious")
@@ -49,8 +53,11 @@ def test_disk_errors_leave_the_previous_file(
     monkeypatch.setattr(os, "fsync", failing_fsync)
     with pytest.raises(WriteFailed, match=reason):
         write_atomic(target, "half", shown="x.md")
+    with pytest.raises(WriteFailed, match=reason):
+        commit(tmp_path, [Change("x.md", "half"), Change("y.md", "new", exclusive=True)])
     assert read(target) == "precious"
-    assert [p.name for p in tmp_path.iterdir()] == ["x.md"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".lab", "x.md"]
+    assert list((tmp_path / ".lab/tmp").iterdir()) == []
 
 
 def test_disk_full_through_the_cli_is_one_line_and_exit_1(
@@ -67,7 +74,7 @@ def test_disk_full_through_the_cli_is_one_line_and_exit_1(
     assert result.code == 1
     assert (
         result.err.strip()
-        == "error: papers/blip-2.md: could not write (no space left on the disk); the previous file is intact"
+        == "error: papers/blip-2.md: could not write (no space left on the disk); nothing was changed"
     )
     assert tree(lab) == before
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from conftest import Run, read, tree
 
+from mllm_lab import kinds
 from mllm_lab.core.labdata import build
 from mllm_lab.core.links import edges
 from mllm_lab.core.review import concept_map, map_notes
@@ -145,7 +146,7 @@ def texts() -> dict[str, str]:
 
 def records() -> dict[str, list]:
     return {
-        path: ["concept", 0, 0, 0, parse_note(text, path, "concept"), None]
+        path: ["concept", 0, 0, 0, parse_note(text, path, kinds.CONCEPT), None, None]
         for path, text in texts().items()
     }
 
@@ -259,7 +260,7 @@ def test_check_reports_each_problem_with_path_and_line(in_lab: Run, lab: Path) -
         line.startswith("experiments/notebooks/broken.ipynb:1: not a valid notebook")
         for line in lines
     )
-    assert any(line.startswith("notes/README.md:1: generated view is stale") for line in lines)
+    assert any(re.match(r"notes/README.md:\d+: stale; run `lab sync`$", line) for line in lines)
     data = json.loads(in_lab("check", "--json").out)
     assert {
         "path": "papers/bad.md",

@@ -8,10 +8,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from mllm_lab import kinds as Kind
 from mllm_lab.core import fm
 from mllm_lab.core.markdown import sections
+from mllm_lab.kinds import NoteKind
 from mllm_lab.lab import Config, Lab
-from mllm_lab.models import Kind
 from mllm_lab.ops.sections import headings, sample_context
 from mllm_lab.ops.workspace import Workspace
 
@@ -98,7 +99,7 @@ def workspace(tmp_path: Path, lang: str) -> Workspace:
 @pytest.mark.parametrize("lang", ["zh", "en"])
 @pytest.mark.parametrize("kind", list(PROMPT_PARTS["zh"]))
 def test_every_template_holds_the_parts_its_prompt_asks_for(
-    tmp_path: Path, lang: str, kind: Kind
+    tmp_path: Path, lang: str, kind: NoteKind
 ) -> None:
     found = [title for _, title in headings(workspace(tmp_path, lang), kind)]
     wanted = PROMPT_PARTS[lang][kind]
@@ -108,7 +109,7 @@ def test_every_template_holds_the_parts_its_prompt_asks_for(
 @pytest.mark.parametrize("lang", ["zh", "en"])
 @pytest.mark.parametrize("kind", [Kind.PAPER, Kind.CONCEPT])
 def test_notes_carry_a_mermaid_block_and_frontmatter_that_loads(
-    tmp_path: Path, lang: str, kind: Kind
+    tmp_path: Path, lang: str, kind: NoteKind
 ) -> None:
     ws = workspace(tmp_path, lang)
     text = ws.render(f"{lang}/{TEMPLATE[kind]}", sample_context(ws, kind))

@@ -8,7 +8,7 @@ import typer
 from typer.core import TyperGroup
 
 from mllm_lab import __version__
-from mllm_lab.errors import LabError
+from mllm_lab.errors import BadInput, LabError
 
 
 class LabGroup(TyperGroup):
@@ -19,11 +19,25 @@ class LabGroup(TyperGroup):
             return super().invoke(ctx)
         except LabError as problem:
             _fail(str(problem), problem.exit_code)
+        except BrokenPipeError:
+            raise
         except OSError as problem:
             where = f"{problem.filename}: " if problem.filename else ""
             _fail(f"{where}{problem.strerror or problem}", 1)
         except KeyboardInterrupt:
             _fail("interrupted", 130)
+        except Exception as problem:  # a bug in lab, not the user's mistake
+            if type(problem).__module__.startswith(("typer", "click")):
+                raise  # Typer's own exits and usage errors
+            import os
+
+            if os.environ.get("LAB_DEBUG"):
+                raise
+            _fail(
+                f"internal error ({type(problem).__name__}: {problem}); please report it, "
+                "with the command; LAB_DEBUG=1 shows the traceback",
+                70,
+            )
 
 
 def _fail(message: str, code: int) -> NoReturn:
@@ -124,7 +138,7 @@ def workspace() -> Any:
     return Workspace.open(ROOT["root"])
 
 
-def _created(created: Any, dry_run: bool, edit: bool) -> None:
+def _created(created: Any, dry_run: bool, editor: list[str] | None) -> None:
     from mllm_lab.cli import output
 
     if dry_run:
@@ -134,24 +148,42 @@ def _created(created: Any, dry_run: bool, edit: bool) -> None:
             output.info(f"{path} (dry run: nothing written)")
             output.result(text)
         return
-    output.outcomes(created.outcomes[1:])
+    output.outcomes([o for o in created.outcomes if o.path != created.path or o.detail])
     output.result(created.path)
-    if edit:
-        _open_in_editor(workspace().lab.root / created.path)
+    if editor:
+        open_in_editor(editor, workspace().lab.root / created.path)
 
 
-def _open_in_editor(path: Path) -> None:
+def editor_command(edit: bool) -> list[str] | None:
+    """The command of $VISUAL or $EDITOR, checked before anything is written (None: no --edit)."""
     import os
     import shlex
-    import subprocess
 
     from mllm_lab.cli import output
 
-    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR")
+    if not edit:
+        return None
+    name = "VISUAL" if os.environ.get("VISUAL") else "EDITOR"
+    editor = os.environ.get(name)
     if not editor:
         output.warn("--edit: set $VISUAL or $EDITOR to open the new file")
-        return
-    subprocess.call([*shlex.split(editor), str(path)])
+        return None
+    try:
+        command = shlex.split(editor)
+    except ValueError as problem:
+        raise BadInput(f"${name}={editor!r}: {problem}") from None
+    if not command:
+        raise BadInput(f"${name} is blank")
+    return command
+
+
+def open_in_editor(command: list[str], path: Path) -> None:
+    import subprocess
+
+    try:
+        subprocess.call([*command, str(path)])
+    except OSError as problem:
+        raise BadInput(f"cannot run the editor {command[0]!r} ({problem.strerror})") from None
 
 
 # The commands live in modules by group; importing them registers them on `app`.

@@ -19,9 +19,10 @@ from mllm_lab.cli.app import (
     Venue,
     Year,
     _created,
-    _open_in_editor,
     app,
+    editor_command,
     new_app,
+    open_in_editor,
     split,
     workspace,
 )
@@ -81,10 +82,11 @@ def new_paper(
     from mllm_lab.ops.papers import PaperFacts
 
     facts = PaperFacts(arxiv, authors, year, venue, topic, stage, tags, status)
+    editor = editor_command(edit)
     _created(
         make(workspace(), title_or_key, facts, slug=slug, force=force, dry_run=dry_run),
         dry_run,
-        edit,
+        editor,
     )
 
 
@@ -117,6 +119,7 @@ def new_concept(
     """
     from mllm_lab.ops.notes import new_concept as make
 
+    editor = editor_command(edit)
     created = make(
         workspace(),
         title,
@@ -128,7 +131,7 @@ def new_concept(
         force=force,
         dry_run=dry_run,
     )
-    _created(created, dry_run, edit)
+    _created(created, dry_run, editor)
 
 
 @new_app.command("experiment")
@@ -148,10 +151,11 @@ def new_experiment(
     """
     from mllm_lab.ops.notes import new_experiment as make
 
+    editor = editor_command(edit)
     _created(
         make(workspace(), title, script=script, slug=slug, force=force, dry_run=dry_run),
         dry_run,
-        edit,
+        editor,
     )
 
 
@@ -174,13 +178,14 @@ def weekly(
     from mllm_lab.ops.notes import weekly as make
 
     ws = workspace()
+    editor = editor_command(edit)
     created = make(ws, pick_week(week, on, ws.today), dry_run=dry_run)
     if dry_run:
-        _created(created, True, False)
+        _created(created, True, None)
         return
     from mllm_lab.cli import output
 
     output.warnings(ws.data().findings)
     output.outcomes(created.outcomes, quiet_unchanged=False)
-    if edit:
-        _open_in_editor(ws.lab.root / created.path)
+    if editor:
+        open_in_editor(editor, ws.lab.root / created.path)

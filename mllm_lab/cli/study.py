@@ -11,6 +11,7 @@ from mllm_lab.cli.app import (
     Json,
     _created,
     app,
+    editor_command,
     workspace,
 )
 
@@ -86,7 +87,8 @@ def review(
 
     ws = workspace()
     start = parse_date(since, "--since date") if since else None
-    _created(make(ws, since=start, seed=seed, force=force, dry_run=dry_run), dry_run, edit)
+    editor = editor_command(edit)
+    _created(make(ws, since=start, seed=seed, force=force, dry_run=dry_run), dry_run, editor)
 
 
 @app.command()

@@ -84,36 +84,43 @@ def mark(
 @app.command()
 def sync(
     check: Annotated[
-        bool, typer.Option("--check", help="Write nothing; exit 1 and name each stale file.")
+        bool,
+        typer.Option("--check", help="Write nothing; exit 1 and name each problem as path:line."),
     ] = False,
     force: Annotated[
         bool,
         typer.Option(
-            "--force", help="Regenerate regions edited by hand (a backup goes to .lab/backup/)."
+            "--force", help="Regenerate regions edited by hand (the old text goes to .lab-trash/)."
+        ),
+    ] = False,
+    repair: Annotated[
+        bool,
+        typer.Option(
+            "--repair",
+            help="Fix damaged region markers (a lost lab:end, a duplicate region) first.",
         ),
     ] = False,
 ) -> None:
     """Regenerate papers/README.md, the README progress and notes/README.md from the data.
 
-    Example: lab sync --check   (in a pre-commit hook or CI)
+    Example: lab sync --check   (in a pre-commit hook or CI)    |    lab sync --repair
     """
     from mllm_lab.cli import output
+    from mllm_lab.ops.views import check as check_views
     from mllm_lab.ops.views import sync as do_sync
 
     ws = workspace()
-    outcomes = do_sync(ws, check=check, force=force)
-    output.warnings(ws.data().findings)
     if check:
-        for outcome in outcomes:
-            output.info(
-                f"{outcome.path}: stale{' (' + outcome.detail + ')' if outcome.detail else ''}; run `lab sync`"
-            )
-        if outcomes:
+        found = check_views(ws)
+        if found:
+            output.result("\n".join(str(f) for f in found))
             raise typer.Exit(1)
         output.info("all views are up to date")
         return
-    output.outcomes(outcomes)
-    if all(o.action == "unchanged" for o in outcomes):
+    tx = do_sync(ws, force=force, repair=repair)
+    output.warnings(ws.data().findings)
+    output.outcomes(tx.outcomes)
+    if all(o.action in ("unchanged", "kept") for o in tx.outcomes):
         output.info("all views are up to date")
 
 

@@ -9,7 +9,7 @@ from datetime import date
 from mllm_lab.core.labdata import LabData
 from mllm_lab.core.roadmap import STAGES, Stage
 from mllm_lab.core.views import roadmap_order
-from mllm_lab.models import Kind, Note, Paper, Status
+from mllm_lab.models import Note, Paper, Status
 
 STUCK_DAYS = 14
 
@@ -53,7 +53,7 @@ def covered(stage: Stage, index: int, notes: list[Note]) -> bool:
 
 
 def uncovered_topics(notes: list[Note], lang: str) -> list[tuple[Stage, str]]:
-    concept = [n for n in notes if n.kind in (Kind.CONCEPT, Kind.PAPER)]
+    concept = [n for n in notes if n.kind.study]
     return [
         (stage, stage.topics(lang)[index])
         for stage in STAGES

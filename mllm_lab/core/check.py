@@ -8,9 +8,11 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from mllm_lab import kinds
 from mllm_lab.core.labdata import LabData, stem
 from mllm_lab.core.links import WikiIndex, resolve_relative
-from mllm_lab.models import READING_LIST, Finding, Kind, Note
+from mllm_lab.kinds import NoteKind
+from mllm_lab.models import READING_LIST, Finding, Note
 
 Headings = Sequence[tuple[int, str]]
 
@@ -18,7 +20,7 @@ Headings = Sequence[tuple[int, str]]
 Detail = Mapping[str, Any]
 
 
-def _sections(note: Note, detail: Detail, required: Mapping[Kind, Headings]) -> list[Finding]:
+def _sections(note: Note, detail: Detail, required: Mapping[NoteKind, Headings]) -> list[Finding]:
     wanted = required.get(note.kind)
     if not wanted:
         return []
@@ -74,10 +76,10 @@ def _duplicates(data: LabData) -> list[Finding]:
     by_key: dict[str, list[Note]] = defaultdict(list)
     by_slug: dict[str, list[Note]] = defaultdict(list)
     for note in data.notes:
-        if note.kind is Kind.PAPER:
+        if note.kind is kinds.PAPER:
             key = str(data.note_keys.get(note.path) or stem(note.path))
             by_key[key.casefold()].append(note)
-        if note.kind in (Kind.CONCEPT, Kind.PAPER):
+        if note.kind.study:
             by_slug[stem(note.path)].append(note)
     for key, notes in by_key.items():
         for note in notes[1:]:
@@ -119,7 +121,7 @@ def _listed_twice(data: LabData) -> list[Finding]:
 def check(
     data: LabData,
     details: Mapping[str, Detail],
-    required: Mapping[Kind, Headings],
+    required: Mapping[NoteKind, Headings],
     exists: Callable[[str], bool],
 ) -> list[Finding]:
     """Problems of the notes themselves; the caller adds stale views and invalid notebooks."""

@@ -97,6 +97,8 @@ def load(lines: list[str]) -> dict[str, Any] | None:
             if match is None or match[1].casefold() in _RESERVED_KEYS:
                 return None
             key, value = match[1], match[2]
+            if key in result:
+                return None  # a duplicate key: PyYAML's loader reports it with its line
             if value is not None and value.strip(" \t"):
                 result[key] = _scalar(value)
                 continue

@@ -1,43 +1,144 @@
-"""YAML frontmatter: split, parse with `path:line` errors, emit, and edit single fields in place.
+"""YAML frontmatter: split, parse with `path:line` errors, emit, and edit fields in place.
 
-Parsing uses libyaml when present (10x faster than pure Python on a large lab); emitting goes
-through python-frontmatter's YAML handler so every value is quoted by a real YAML emitter."""
+Parsing uses a fast reader for plain frontmatter and libyaml for the rest. YAML anchors and
+aliases are refused before they are expanded (an "alias bomb" costs gigabytes), and so are
+duplicate keys (which value counts is a guess). Emitting quotes every string that any YAML 1.1
+or 1.2 reader (PyYAML, pandoc, Hugo, js-yaml, Obsidian) would read as something else. Editing
+changes only the value that changed: comments, key order, quoting and block scalars elsewhere
+stay byte for byte, and an edit that cannot be made that way is refused, never re-emitted."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import date
 from functools import lru_cache
 from typing import Any
 
 from mllm_lab.core import fastyaml
 from mllm_lab.errors import BrokenNote
 
+# Strings a YAML 1.1 or 1.2 reader takes for a null, bool, number, date or merge key.
+_NOT_A_STRING = re.compile(
+    r"""(?x)^(?:
+      ~|null|Null|NULL
+    | y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF
+    | [-+]?(?:0|[1-9][0-9_]*)
+    | [-+]?0[0-7_]+ | [-+]?0o[0-7_]+ | [-+]?0x[0-9a-fA-F_]+ | [-+]?0b[01_]+
+    | [-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?
+    | [-+]?(?:\.[0-9_]+|[0-9][0-9_]*(?:\.[0-9_]*)?)(?:[eE][-+]?[0-9]+)?
+    | [-+]?\.(?:inf|Inf|INF) | \.(?:nan|NaN|NAN)
+    | [0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:(?:[Tt]|[ \t]+)[0-9]{1,2}:[0-9]{2}:[0-9]{2}
+        (?:\.[0-9]*)?(?:[ \t]*(?:Z|[-+][0-9]{1,2}(?::[0-9]{2})?))?)?
+    | = | <<
+    )$"""
+)
+
+
+def ambiguous(text: str) -> bool:
+    """True when `text`, written plain, would not load back as that string everywhere."""
+    return _NOT_A_STRING.match(text) is not None
+
 
 @lru_cache(maxsize=1)
 def _yaml() -> tuple[Any, type, type]:
-    """PyYAML, its loader and our dumper: imported only when a note needs the full parser or
+    """PyYAML, our loader and our dumper: imported only when a note needs the full parser or
     something is written (40 ms that `lab status` on a warm index does not pay)."""
     import yaml
 
-    loader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    base: type = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    base_loader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    base_dumper: type = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
-    class Dumper(base):  # type: ignore[misc]
+    class Loader(base_loader):  # type: ignore[misc]
+        def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+            seen: dict[Any, int] = {}
+            for key_node, _value in node.value:
+                key = self.construct_object(key_node, deep=True)
+                try:
+                    hash(key)
+                except TypeError:
+                    continue
+                if key in seen:
+                    raise yaml.MarkedYAMLError(
+                        problem=f"duplicate key `{key}` (also on line {seen[key] + 1})",
+                        problem_mark=key_node.start_mark,
+                    )
+                seen[key] = key_node.start_mark.line
+            return super().construct_mapping(node, deep=deep)
+
+    Loader.add_constructor("tag:yaml.org,2002:map", Loader.construct_mapping)
+
+    class Dumper(base_dumper):  # type: ignore[misc]
         """Never writes anchors and aliases (`&id001`): each value is spelled out where used."""
 
         def ignore_aliases(self, data: Any) -> bool:
             return True
 
     def represent_str(dumper: Any, data: str) -> Any:
-        # Double-quote strings holding a character YAML might read as blank or break on
-        # (no-break space, line separators, control characters): they then load back exactly.
+        # Characters YAML might read as blank or break on: double quotes, escaped.
         risky = any(not ch.isprintable() or (ch.isspace() and ch != " ") for ch in data)
-        return dumper.represent_scalar("tag:yaml.org,2002:str", data, style='"' if risky else None)
+        style = '"' if risky else ("'" if ambiguous(data) else None)
+        return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
 
     Dumper.add_representer(str, represent_str)
-    return yaml, loader, Dumper
+    return yaml, Loader, Dumper
 
+
+def yaml_errors() -> tuple[type[Exception], type[Exception]]:
+    """(YAMLError, MarkedYAMLError), for callers that catch them."""
+    yaml = _yaml()[0]
+    return yaml.YAMLError, yaml.MarkedYAMLError
+
+
+def _refuse_aliases(text: str, first_line: int, path: str) -> None:
+    """Anchors and aliases are refused before anything is built from them."""
+    if "&" not in text and "*" not in text:
+        return
+    yaml, loader, _ = _yaml()
+    for event in yaml.parse(text, Loader=loader):
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+            line = first_line + event.start_mark.line
+            raise BrokenNote(path, line, "YAML anchors and aliases (&name, *name) are not allowed")
+
+
+def load_yaml(
+    text: str, path: str = "<yaml>", first_line: int = 1, what: str = "not valid YAML"
+) -> Any:
+    """Any YAML document, PyYAML-compatible, anchors/aliases and duplicate keys refused.
+    Errors are BrokenNote with the line, counted from `first_line`."""
+    yaml, loader, _ = _yaml()
+    try:
+        _refuse_aliases(text, first_line, path)
+        return yaml.load(text, Loader=loader)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        line = first_line + (mark.line if mark else 0)
+        problem = error.problem or error.context or "invalid YAML"
+        raise BrokenNote(path, line, f"{what}: {problem}") from None
+    except yaml.YAMLError as error:
+        raise BrokenNote(path, first_line, f"{what}: {error}") from None
+    except (ValueError, OverflowError) as error:  # a date that does not exist: 2026-02-30
+        line = first_line + _bad_date_line(text)
+        raise BrokenNote(path, line, f"{what}: {error}") from None
+    except RecursionError:
+        raise BrokenNote(path, first_line, f"{what}: nested too deeply") from None
+
+
+_DATE_LIKE = re.compile(r"(?<![\w.-])([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})(?![\w.-])")
+
+
+def _bad_date_line(text: str) -> int:
+    """The 0-based line of the first date-shaped value that is not a real date."""
+    for number, line in enumerate(text.split("\n")):
+        for match in _DATE_LIKE.finditer(line):
+            try:
+                date(int(match[1]), int(match[2]), int(match[3]))
+            except ValueError:
+                return number
+    return 0
+
+
+# --- split and parse -----------------------------------------------------------------------
 
 _FENCE = re.compile(r"^---[ \t]*$")
 _CLOSE = re.compile(r"^(?:---|\.\.\.)[ \t]*$")
@@ -93,21 +194,12 @@ def key_lines(fm_lines: list[str]) -> dict[str, int]:
     return result
 
 
-def load_yaml(text: str) -> Any:
-    yaml, loader, _ = _yaml()
-    return yaml.load(text, Loader=loader)
-
-
-def yaml_errors() -> tuple[type[Exception], type[Exception]]:
-    """(YAMLError, MarkedYAMLError), for callers that catch them."""
-    yaml = _yaml()[0]
-    return yaml.YAMLError, yaml.MarkedYAMLError
-
-
-def load_lines(fm_lines: list[str]) -> Any:
+def load_lines(fm_lines: list[str], path: str = "<note>") -> Any:
     """The frontmatter mapping: the fast reader when it can, PyYAML otherwise."""
     fast = fastyaml.load(fm_lines)
-    return fast if fast is not None else load_yaml("\n".join(fm_lines))
+    if fast is not None:
+        return fast
+    return load_yaml("\n".join(fm_lines), path, 2, "frontmatter is not valid YAML")
 
 
 def parse(text: str, path: str) -> Parsed:
@@ -121,9 +213,7 @@ def parse(text: str, path: str) -> Parsed:
     if split is None:
         body = text[1:] if text.startswith(BOM) else text
         return Parsed({}, body, 1)
-    meta = fastyaml.load(split.fm_lines)
-    if meta is None:
-        meta = _load_reporting(split.fm_lines, path)
+    meta = load_lines(split.fm_lines, path)
     if meta is None:
         meta = {}
     if not isinstance(meta, dict):
@@ -135,89 +225,137 @@ def parse(text: str, path: str) -> Parsed:
     return Parsed(meta, split.body, split.body_line, key_lines(split.fm_lines), True)
 
 
-def _load_reporting(fm_lines: list[str], path: str) -> Any:
+# --- emit ----------------------------------------------------------------------------------
+
+
+def dump(meta: Any) -> str:
+    """YAML for `meta`, keys in the given order, ending with a newline; loads back equal,
+    in PyYAML and in any YAML 1.2 reader."""
+    yaml, _, dumper = _yaml()
+    text: str = yaml.dump(meta, Dumper=dumper, sort_keys=False, allow_unicode=True, width=2**31 - 1)
+    return text if text.endswith("\n") else text + "\n"
+
+
+def scalar(value: Any) -> str:
+    """One value as a single-line YAML scalar (or flow list), e.g. for a template or an edit."""
+    if value is None:
+        return "null"
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    plain = isinstance(value, str) and value and not ambiguous(value)
+    if plain and fastyaml.load([f"k: {value}"]) == {"k": value}:
+        return str(value)
+    if isinstance(value, list | tuple) and not value:
+        return "[]"
+    text = dump({"k": value})
+    if isinstance(value, list | tuple | dict):
+        yaml, _, dumper = _yaml()
+        text = yaml.dump(
+            {"k": list(value) if isinstance(value, tuple) else value},
+            Dumper=dumper,
+            default_flow_style=True,
+            allow_unicode=True,
+            width=2**31 - 1,
+        )
+        return str(text.strip()[len("{k: ") : -1])
+    return text[len("k: ") :].rstrip("\n")
+
+
+# --- edit in place -------------------------------------------------------------------------
+
+
+class CannotEdit(Exception):
+    """An in-place edit would not give exactly the expected mapping."""
+
+
+def _pairs(fm_text: str, path: str) -> list[tuple[Any, Any]]:
+    """(key node, value node) of each top-level key, from libyaml's own positions."""
+    yaml, loader, _ = _yaml()
+    _refuse_aliases(fm_text, 2, path)
+    node = yaml.compose(fm_text, Loader=loader)
+    if node is None:
+        return []
+    if not isinstance(node, yaml.MappingNode):
+        raise BrokenNote(path, 2, "frontmatter must be a mapping of `key: value` lines")
+    return list(node.value)
+
+
+def edit_mapping(text: str, updates: dict[str, Any], path: str, first_line: int = 1) -> str:
+    """`text` (a YAML mapping) with the values of `updates` set: each changed value replaced
+    where it stands, new keys appended. Raises CannotEdit if the result would not load back
+    to exactly the old mapping plus the updates."""
     yaml = _yaml()[0]
     try:
-        return load_yaml("\n".join(fm_lines))
-    except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        line = 2 + (mark.line if mark else 0)
-        problem = error.problem or error.context or "invalid YAML"
-        raise BrokenNote(path, line, f"frontmatter is not valid YAML: {problem}") from None
+        pairs = _pairs(text, path)
+        before = load_yaml(text, path, first_line) or {}
     except yaml.YAMLError as error:
-        raise BrokenNote(path, 2, f"frontmatter is not valid YAML: {error}") from None
-    except ValueError as error:  # a date that does not exist, e.g. 2026-02-30
-        raise BrokenNote(path, 2, f"frontmatter is not valid YAML: {error}") from None
-
-
-def dump(meta: dict[str, Any]) -> str:
-    """YAML for `meta`, keys in the given order, ending with a newline; loads back equal."""
-    from frontmatter.default_handlers import YAMLHandler
-
-    dumper = _yaml()[2]
-    text: str = YAMLHandler().export(meta, Dumper=dumper, sort_keys=False, width=2**31 - 1)
-    return text + "\n"
-
-
-def _key_span(fm_lines: list[str], key: str) -> tuple[int, int] | None:
-    """[start, end) indexes of a top-level key and its continuation lines."""
-    for index, line in enumerate(fm_lines):
-        match = _TOP_KEY.match(line)
-        if match and match["key"].strip("'\"") == key:
-            end = index + 1
-            while end < len(fm_lines) and (
-                fm_lines[end][:1] in (" ", "\t", "-") or not fm_lines[end].strip()
-            ):
-                end += 1
-            return index, end
-    return None
-
-
-def _field_lines(key: str, value: Any) -> list[str]:
-    """`key: value` as YAML lines; simple values are spelled without loading the YAML emitter
-    (checked by reading them back), anything else goes through it."""
-    from datetime import date
-
-    if value is None or isinstance(value, date | str | int):
-        text = (
-            "null"
-            if value is None
-            else value.isoformat()
-            if isinstance(value, date)
-            else str(value)
+        raise CannotEdit(str(error)) from None
+    if not isinstance(before, dict):
+        raise CannotEdit("not a mapping")
+    edits: list[tuple[int, int, str]] = []
+    appended: list[str] = []
+    newline = "\r\n" if "\r\n" in text else "\n"
+    for key, value in updates.items():
+        if key in before and before[key] == value and type(before[key]) is type(value):
+            continue
+        found = next((pair for pair in pairs if pair[0].value == key), None)
+        new = scalar(value)
+        if found is None:
+            appended.append(f"{key}: {new}")
+            continue
+        key_node, value_node = found
+        start, end = value_node.start_mark.index, value_node.end_mark.index
+        inline = (
+            isinstance(value_node, yaml.ScalarNode)
+            and value_node.style in (None, "'", '"')
+            and "\n" not in text[start:end]
         )
-        line = f"{key}: {text}"
-        if fastyaml.load([line]) == {key: value}:
-            return [line]
-    return dump({key: value}).rstrip("\n").split("\n")
+        if inline and start == end:  # `started:` with nothing after the colon
+            colon = text.index(":", key_node.end_mark.index)
+            edits.append((colon + 1, colon + 1, f" {new}"))
+        elif inline:
+            edits.append((start, end, new))
+        else:  # a block scalar, a list or a mapping: the whole key is rewritten
+            tail = newline if text[start:end].endswith("\n") else ""
+            edits.append((key_node.start_mark.index, end, f"{key}: {new}{tail}"))
+    result = text
+    for start, end, new in sorted(edits, reverse=True):
+        result = result[:start] + new + result[end:]
+    if appended:
+        if result and not result.endswith("\n"):
+            result += newline
+        result += newline.join(appended) + newline
+    try:
+        after = load_yaml(result, path, first_line)
+    except BrokenNote as problem:
+        raise CannotEdit(problem.message) from None
+    if after != {**before, **updates}:
+        raise CannotEdit("the edited YAML would not load back as expected")
+    return result
 
 
 def set_fields(text: str, updates: dict[str, Any], path: str = "<note>") -> str:
-    """`text` with top-level frontmatter fields set, every other byte kept where possible.
-
-    Each field's lines are replaced in place (or appended to the frontmatter); if the result
-    does not load back to exactly the expected mapping, the frontmatter is emitted anew."""
-    parsed = parse(text, path)
-    expected = {**parsed.meta, **updates}
+    """`text` with top-level frontmatter fields set, every other byte kept. A note whose
+    frontmatter cannot be edited that way is refused with `path:line`, never rewritten."""
     split = _split(text)
     if split is None:
-        return "---\n" + dump(expected) + "---\n" + text.removeprefix(BOM)
-    lines = list(split.fm_lines)
-    for key, value in updates.items():
-        new = _field_lines(key, value)
-        span = _key_span(lines, key)
-        if span is None:
-            lines.extend(new)
-        else:
-            lines[span[0] : span[1]] = new + [
-                x for x in lines[span[0] + 1 : span[1]] if not x.strip()
-            ]
+        raise BrokenNote(path, 1, "no frontmatter (a --- block) to write the fields into")
+    fm_text = "\n".join(split.fm_lines) + ("\n" if split.fm_lines else "")
     try:
-        same = load_lines(lines) == expected
-    except (*yaml_errors(), ValueError):
-        same = False
-    if not same:
-        lines = dump(expected).rstrip("\n").split("\n")
+        edited = edit_mapping(fm_text, updates, path, first_line=2)
+    except CannotEdit as problem:
+        lines = key_lines(split.fm_lines)
+        line = min((lines[key] for key in updates if key in lines), default=2)
+        raise BrokenNote(
+            path, line, f"cannot update {', '.join(updates)} in place ({problem}); edit it by hand"
+        ) from None
     newline = split.newline
-    head = newline.join(["---", *lines, "---"]) + newline
+    body_lines = edited.split("\n")
+    if body_lines and body_lines[-1] == "":
+        body_lines.pop()
+    head = newline.join(["---", *body_lines, "---"]) + newline
     return split.prefix + head + split.body

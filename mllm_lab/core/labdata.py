@@ -1,59 +1,268 @@
 """The lab as data. Each file is *digested* once, when it is parsed: its frontmatter checked and
 normalised into plain JSON values that the index keeps. Building the lab from digests is then
 cheap, which is what keeps a warm `lab status` on 10,000 notes near the cost of reading them.
+
+Every record has named fields, defined once here; on disk they are JSON lists in that order
+(decoding 10,000 dicts would cost more than the rest of a warm command). INDEX_VERSION is
+derived from the field names, so a changed record layout can never be read with the old one.
 No I/O here."""
 
 from __future__ import annotations
 
+import hashlib
 import posixpath
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, fields, replace
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 
+from mllm_lab import kinds
 from mllm_lab.core.papers import paper_from_meta
 from mllm_lab.core.weeks import as_date
+from mllm_lab.kinds import CATEGORIES, NoteKind
 from mllm_lab.models import (
-    CATEGORIES,
     CATEGORY_STAGE,
     READING_LIST,
     STAGES,
     Experiment,
     Finding,
-    Kind,
     Note,
     Paper,
     Status,
 )
 
-# Fields `lab check` requires in each kind of note (`lab check` only: other commands go on).
-REQUIRED_FIELDS = {
-    Kind.PAPER: ("key", "title", "status"),
-    Kind.CONCEPT: ("title", "category", "created"),
-    Kind.WEEKLY: ("week",),
-}
-# A digest is plain JSON, kept in the index: lists in a fixed field order, not dicts, because
-# decoding 10,000 of them is most of what a warm command costs.
-Digest = list[Any]
-NOTE_FIELDS = ("title", "category", "stage", "tags", "related", "summary", "created")
-PAPER_FIELDS = (
-    "key",
-    "title",
-    "status",
-    "authors",
-    "year",
-    "venue",
-    "arxiv",
-    "url",
-    "topic",
-    "stage",
-    "tags",
-    "created",
-    "started",
-    "finished",
-    "note",
-    "line",
-)
+
+class Record(NamedTuple):
+    """One indexed file: its stamp, what it holds, or why it could not be read."""
+
+    kind: str  # a kind's name, or "reading-list"
+    mtime_ns: int
+    size: int
+    inode: int
+    digest: Any  # NoteDigest, ListDigest or NotebookDigest (as lists), None if broken
+    error: Any  # [line, message] when the file cannot be read
+    last_good: Any  # the digest from before it broke (its paper keeps its row)
+
+
+class NoteFields(NamedTuple):
+    title: str
+    category: str | None
+    stage: int | None
+    tags: list[str]
+    related: list[str]
+    summary: str
+    created: str | None
+
+
+class NoteDigest(NamedTuple):
+    note: Any  # NoteFields
+    paper: Any  # a paper row, or None
+    key: str | None  # a paper note's `key`
+    findings: list[Any]  # [line, message] every command reports
+    lint: list[Any]  # [line, message] only `lab check` reports
+
+
+class ListDigest(NamedTuple):
+    papers: list[Any]  # paper rows
+    findings: list[Any]
+    keys: list[Any]  # [key, line] of every entry
+
+
+class NotebookDigest(NamedTuple):
+    title: str
+    created: str | None
+    topic: str
+
+
+PAPER_FIELDS = tuple(f.name for f in fields(Paper))
+_DATES = [PAPER_FIELDS.index(name) for name in ("created", "started", "finished")]
+_TUPLES = [PAPER_FIELDS.index(name) for name in ("authors", "tags")]
+_STATUS_AT = PAPER_FIELDS.index("status")
+_STATUS = {status.value: status for status in Status}
+
+
+def _version() -> int:
+    records = (Record, NoteFields, NoteDigest, ListDigest, NotebookDigest)
+    layout = repr([*(record._fields for record in records), PAPER_FIELDS])
+    return int(hashlib.sha1(layout.encode()).hexdigest()[:8], 16)
+
+
+INDEX_VERSION = _version()
+
+
+def paper_row(paper: Paper) -> list[Any]:
+    """A Paper as a JSON list in PAPER_FIELDS order."""
+    values: list[Any] = [getattr(paper, name) for name in PAPER_FIELDS]
+    for index in _DATES:
+        values[index] = values[index].isoformat() if values[index] else None
+    for index in _TUPLES:
+        values[index] = list(values[index])
+    values[_STATUS_AT] = values[_STATUS_AT].value
+    return values
+
+
+def paper_of(row: list[Any]) -> Paper:
+    values = list(row)
+    for index in _DATES:
+        values[index] = _fromiso(values[index]) if values[index] else None
+    for index in _TUPLES:
+        values[index] = tuple(values[index])
+    values[_STATUS_AT] = _STATUS[values[_STATUS_AT]]
+    return Paper(*values)
+
+
+_fromiso = date.fromisoformat
+
+
+def _date(text: str | None) -> date | None:
+    return _fromiso(text) if text else None
+
+
+def stem(path: str) -> str:
+    return posixpath.splitext(posixpath.basename(path))[0]
+
+
+def strings(value: Any) -> list[str]:
+    """A list-of-strings field, also written as one comma-separated string."""
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    if isinstance(value, list | tuple):
+        return [str(item) for item in value if item is not None]
+    return []
+
+
+# --- digesting one file --------------------------------------------------------------------
+
+
+@dataclass
+class _Problems:
+    path: str
+    lines: Mapping[str, int]
+    findings: list[Finding] = field(default_factory=list)
+    lint: list[Finding] = field(default_factory=list)
+
+    def line(self, name: str) -> int:
+        return self.lines.get(name, 1)
+
+    def add(self, name: str, message: str, *, lint: bool = False) -> None:
+        (self.lint if lint else self.findings).append(Finding(self.path, self.line(name), message))
+
+
+def _title(kind: NoteKind, path: str, meta: Mapping[str, Any], h1: str) -> str:
+    if kind is kinds.WEEKLY:
+        return str(meta.get("week") or stem(path)).strip()
+    title = meta.get("title") if isinstance(meta.get("title"), str | int | float) else None
+    return str(title or h1 or stem(path)).strip()
+
+
+def _category(path: str, meta: Mapping[str, Any], problems: _Problems) -> str:
+    parts = path.split("/")
+    category = parts[1] if len(parts) > 2 else str(meta.get("category") or "other")
+    if category not in CATEGORIES:
+        problems.findings.append(
+            Finding(
+                path, 1, f"unknown category folder {category!r}; valid: {', '.join(CATEGORIES)}"
+            )
+        )
+    if meta.get("category") not in (None, category):
+        problems.add(
+            "category",
+            f"`category: {meta['category']}` but the note is in notes/{category}/",
+            lint=True,
+        )
+    return category
+
+
+def _required(
+    kind: NoteKind, path: str, meta: Mapping[str, Any], has_fm: bool, problems: _Problems
+) -> None:
+    required = kind.required_fields
+    if kind is kinds.PAPER and not has_fm:
+        # one problem, not one per missing field; the note cannot count as a paper
+        problems.findings.append(
+            Finding(path, 1, "no frontmatter (a --- block with key, title, status)")
+        )
+    elif required and not has_fm:
+        problems.lint.append(
+            Finding(path, 1, f"no frontmatter (a --- block with {', '.join(required)})")
+        )
+    elif required:
+        problems.lint += [
+            Finding(path, 1, f"missing field `{name}`")
+            for name in required
+            if meta.get(name) in (None, "")
+        ]
+    if kind is kinds.WEEKLY and meta.get("week") and str(meta["week"]) != stem(path):
+        problems.add(
+            "week", f"`week: {meta['week']}` does not match the file name {stem(path)}", lint=True
+        )
+
+
+def digest_note(
+    path: str,
+    kind: NoteKind,
+    meta: Mapping[str, Any],
+    lines: Mapping[str, int],
+    h1: str,
+    summary: str,
+    has_frontmatter: bool,
+) -> NoteDigest:
+    """A note's frontmatter, checked and normalised."""
+    problems = _Problems(path, lines)
+    category = _category(path, meta, problems) if kind is kinds.CONCEPT else None
+    stage = meta.get("stage")
+    if stage is None and category is not None:
+        stage = CATEGORY_STAGE.get(category)
+    if stage is not None and stage not in STAGES:
+        problems.add("stage", f"unknown stage {stage!r}; valid: 1, 2, 3, 4, 5")
+        stage = None
+    created = None
+    try:
+        created = as_date(meta.get("created"))
+    except (ValueError, TypeError):
+        problems.add("created", f"`created` is not a date (YYYY-MM-DD): {meta.get('created')!r}")
+    _required(kind, path, meta, has_frontmatter, problems)
+    note = NoteFields(
+        _title(kind, path, meta, h1),
+        category,
+        stage,
+        strings(meta.get("tags")),
+        strings(meta.get("related")),
+        summary,
+        created.isoformat() if created else None,
+    )
+    row, key = None, None
+    if kind is kinds.PAPER and has_frontmatter:
+        paper, found = paper_from_meta(meta, path, lines, stem(path), path)
+        problems.findings += found
+        row = paper_row(paper) if paper else None
+        key = str(meta.get("key") or stem(path))
+    return NoteDigest(
+        note,
+        row,
+        key,
+        [[f.line, f.message] for f in problems.findings],
+        [[f.line, f.message] for f in problems.lint],
+    )
+
+
+def digest_reading_list(entries: list[dict[str, Any]], entry_lines: list[int]) -> ListDigest:
+    rows, findings, keys = [], [], []
+    for entry, line in zip(entries, entry_lines, strict=True):
+        lines = dict.fromkeys(entry, line)
+        key = str(entry.get("key") or "").strip()
+        paper, problems = paper_from_meta(entry, READING_LIST, lines, key, None, line)
+        if not key:
+            problems.append(Finding(READING_LIST, line, "missing field `key`"))
+            paper = None
+        findings += [[f.line, f.message] for f in problems]
+        keys.append([key, line])
+        if paper is not None:
+            rows.append(paper_row(paper))
+    return ListDigest(rows, findings, keys)
+
+
+# --- the lab -------------------------------------------------------------------------------
 
 
 @dataclass
@@ -65,244 +274,136 @@ class LabData:
     lint: list[Finding] = field(default_factory=list)  # shown by `lab check` only
     note_keys: dict[str, str] = field(default_factory=dict)  # paper note path -> its `key`
     listed: list[tuple[str, int]] = field(default_factory=list)  # reading-list keys and lines
+    reading_list_problem: Finding | None = None  # the reading list cannot be read at all
 
     def paper_notes(self) -> dict[str, Paper]:
         return {p.note: p for p in self.papers if p.note}
 
-    def by_kind(self, kind: Kind) -> list[Note]:
+    def by_kind(self, kind: NoteKind) -> list[Note]:
         return [note for note in self.notes if note.kind is kind]
 
-
-def stem(path: str) -> str:
-    return posixpath.splitext(posixpath.basename(path))[0]
-
-
-def _iso(day: date | None) -> str | None:
-    return day.isoformat() if day else None
+    def study_notes(self) -> list[Note]:
+        return [note for note in self.notes if note.kind.study]
 
 
-def _strings(value: Any) -> list[str]:
-    if isinstance(value, str):
-        return [part.strip() for part in value.split(",") if part.strip()]
-    if isinstance(value, list):
-        return [str(item) for item in value if item is not None]
-    return []
+@dataclass
+class _Parts:
+    """What one file adds to the lab."""
+
+    notes: list[Note] = field(default_factory=list)
+    papers: list[Paper] = field(default_factory=list)  # from notes (listed ones come last)
+    listed: list[Paper] = field(default_factory=list)
+    experiments: list[Experiment] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    lint: list[Finding] = field(default_factory=list)
+    keys: dict[str, str] = field(default_factory=dict)
+    list_keys: list[tuple[str, int]] = field(default_factory=list)
+    list_problem: Finding | None = None
 
 
-def _paper_digest(paper: Paper) -> Digest:
-    """A Paper as a list in PAPER_FIELDS order."""
-    return [
-        paper.key,
-        paper.title,
-        paper.status.value,
-        list(paper.authors),
-        paper.year,
-        paper.venue,
-        paper.arxiv,
-        paper.url,
-        paper.topic,
-        paper.stage,
-        list(paper.tags),
-        _iso(paper.created),
-        _iso(paper.started),
-        _iso(paper.finished),
-        paper.note,
-        paper.line,
-    ]
+def _broken_paper(path: str, problem: Finding, last_good: Any) -> Paper:
+    """The last known row of a paper whose note cannot be read now, marked with the problem."""
+    if last_good is not None:
+        row = NoteDigest(*last_good).paper
+        if row is not None:
+            return replace(paper_of(row), problem=str(problem), note=path)
+    return Paper(key=stem(path), title=stem(path), note=path, problem=str(problem))
 
 
-def digest_note(
-    path: str,
-    kind: str,
-    meta: Mapping[str, Any],
-    lines: Mapping[str, int],
-    h1: str,
-    summary: str,
-    has_frontmatter: bool,
-) -> Digest:
-    """A note's frontmatter, checked and normalised: [note fields, paper fields or None, key or
-    None, problems every command reports, problems only `lab check` reports]."""
-    note_kind = Kind(kind)
-    findings: list[Finding] = []
-    lint: list[Finding] = []
-
-    def line(name: str) -> int:
-        return lines.get(name, 1)
-
-    title = meta.get("title") if isinstance(meta.get("title"), str | int | float) else None
-    if note_kind is Kind.WEEKLY:
-        title = meta.get("week") or stem(path)
-    title = str(title or h1 or stem(path)).strip()
-    category = None
-    stage = meta.get("stage")
-    if note_kind is Kind.CONCEPT:
-        parts = path.split("/")
-        category = parts[1] if len(parts) > 2 else str(meta.get("category") or "other")
-        if category not in CATEGORIES:
-            findings.append(
-                Finding(
-                    path, 1, f"unknown category folder {category!r}; valid: {', '.join(CATEGORIES)}"
-                )
-            )
-        if meta.get("category") not in (None, category):
-            lint.append(
-                Finding(
-                    path,
-                    line("category"),
-                    f"`category: {meta['category']}` but the note is in notes/{category}/",
-                )
-            )
-        if stage is None:
-            stage = CATEGORY_STAGE.get(category)
-    if stage is not None and stage not in STAGES:
-        findings.append(
-            Finding(path, line("stage"), f"unknown stage {stage!r}; valid: 1, 2, 3, 4, 5")
+def _add(parts: _Parts, path: str, record: Record) -> None:
+    kind, digest, error, last_good = record.kind, record.digest, record.error, record.last_good
+    if error:
+        problem = Finding(path, int(error[0]), str(error[1]))
+        parts.findings.append(problem)
+        if kind == kinds.PAPER.name:
+            parts.papers.append(_broken_paper(path, problem, last_good))
+        elif kind == "reading-list":
+            parts.list_problem = problem
+            if last_good is not None:
+                parts.listed += [
+                    replace(paper_of(row), problem=str(problem))
+                    for row in ListDigest(*last_good).papers
+                ]
+        return
+    if kind == "reading-list":
+        listed = ListDigest(*digest)
+        parts.listed += [paper_of(row) for row in listed.papers]
+        parts.findings += [Finding(path, line, message) for line, message in listed.findings]
+        parts.list_keys += [(key, line) for key, line in listed.keys]
+    elif kind == kinds.EXPERIMENT.name:
+        notebook = NotebookDigest(*digest)
+        parts.experiments.append(
+            Experiment(path, notebook.title, _date(notebook.created), notebook.topic)
         )
-        stage = None
-    created = None
-    try:
-        created = as_date(meta.get("created"))
-    except (ValueError, TypeError):
-        findings.append(
-            Finding(
+    else:
+        made = NoteDigest(*digest)
+        n = NoteFields(*made.note)
+        parts.notes.append(
+            Note(
                 path,
-                line("created"),
-                f"`created` is not a date (YYYY-MM-DD): {meta.get('created')!r}",
+                kinds.BY_NAME[kind],
+                n.title,
+                n.category,
+                n.stage,
+                tuple(n.tags),
+                tuple(n.related),
+                n.summary,
+                _date(n.created),
             )
         )
-    required = REQUIRED_FIELDS.get(note_kind, ())
-    if required and not has_frontmatter:
-        lint.append(Finding(path, 1, f"no frontmatter (a --- block with {', '.join(required)})"))
-    elif required:
-        lint += [
-            Finding(path, 1, f"missing field `{name}`")
-            for name in required
-            if meta.get(name) in (None, "")
-        ]
-    if note_kind is Kind.WEEKLY and meta.get("week") and str(meta["week"]) != stem(path):
-        lint.append(
-            Finding(
-                path,
-                line("week"),
-                f"`week: {meta['week']}` does not match the file name {stem(path)}",
-            )
-        )
-    if note_kind is Kind.PAPER and not has_frontmatter:
-        # one problem, not one per missing field; the note cannot count as a paper
-        findings.append(Finding(path, 1, "no frontmatter (a --- block with key, title, status)"))
-        lint = [f for f in lint if not f.message.startswith(("no frontmatter", "missing field"))]
-    note = [
-        title,
-        category,
-        stage,
-        _strings(meta.get("tags")),
-        _strings(meta.get("related")),
-        summary,
-        _iso(created),
-    ]
-    paper_digest, key = None, None
-    if note_kind is Kind.PAPER and has_frontmatter:
-        paper, problems = paper_from_meta(meta, path, lines, stem(path), path)
-        findings += problems
-        paper_digest = _paper_digest(paper) if paper else None
-        key = str(meta.get("key") or stem(path))
-    return [
-        note,
-        paper_digest,
-        key,
-        [[f.line, f.message] for f in findings],
-        [[f.line, f.message] for f in lint],
-    ]
+        if made.paper:
+            parts.papers.append(paper_of(made.paper))
+        if made.key is not None:
+            parts.keys[path] = made.key
+        parts.findings += [Finding(path, line, message) for line, message in made.findings]
+        parts.lint += [Finding(path, line, message) for line, message in made.lint]
 
 
-def digest_reading_list(entries: list[Any], entry_lines: list[int]) -> Digest:
-    papers, findings, keys = [], [], []
-    for index, entry in enumerate(entries):
-        line = entry_lines[index] if index < len(entry_lines) else 1
-        if not isinstance(entry, dict):
-            findings.append([line, "each entry must be a mapping with key, title, status"])
-            continue
-        lines = {name: line for name in entry}
-        paper, problems = paper_from_meta(
-            entry, READING_LIST, lines, str(entry.get("key") or ""), None, line
-        )
-        if paper is not None and not paper.key:
-            problems.append(Finding(READING_LIST, line, "missing field `key`"))
-            paper = None
-        findings += [[f.line, f.message] for f in problems]
-        if paper is not None:
-            papers.append(_paper_digest(paper))
-            keys.append([paper.key, line])
-    return [papers, findings, keys]
-
-
-def _date(text: str | None) -> date | None:
-    return _fromiso(text) if text else None
-
-
-_fromiso = date.fromisoformat
-
-
-def paper_of(d: list[Any]) -> Paper:
-    return Paper(
-        d[0],
-        d[1],
-        _STATUS[d[2]],
-        tuple(d[3]),
-        d[4],
-        d[5],
-        d[6],
-        d[7],
-        d[8],
-        d[9],
-        tuple(d[10]),
-        _date(d[11]),
-        _date(d[12]),
-        _date(d[13]),
-        d[14],
-        d[15],
+def _combine(parts: _Parts) -> LabData:
+    """A paper with a note counts once, from its note; the reading list adds the others."""
+    noted = {paper.key.casefold() for paper in parts.papers}
+    papers = list(parts.papers)
+    for paper in parts.listed:
+        if paper.key.casefold() not in noted:
+            papers.append(paper)
+            noted.add(paper.key.casefold())
+    parts.notes.sort(key=lambda note: note.path)
+    parts.findings.sort(key=lambda f: (f.path, f.line))
+    return LabData(
+        papers,
+        parts.notes,
+        parts.experiments,
+        parts.findings,
+        parts.lint,
+        parts.keys,
+        parts.list_keys,
+        parts.list_problem,
     )
 
 
-_STATUS = {status.value: status for status in Status}
-_KIND = {kind.value: kind for kind in Kind}
+def build(records: Mapping[str, Any]) -> LabData:
+    """The lab from the index records."""
+    parts = _Parts()
+    for path, record in records.items():
+        _add(parts, path, Record(*record))
+    return _combine(parts)
 
 
-def build(records: Mapping[str, list[Any]]) -> LabData:
-    """The lab from the index records `[kind, mtime, size, inode, digest, error]`; a paper
-    with a note counts once, from its note."""
-    data = LabData()
-    listed: list[list[Any]] = []
-    for path, (kind, _mtime, _size, _inode, digest, error) in records.items():
-        if error:
-            data.findings.append(Finding(path, int(error[0]), str(error[1])))
-            continue
-        if kind == "reading-list":
-            listed = digest[0]
-            data.findings += [Finding(path, line, message) for line, message in digest[1]]
-            data.listed = [(key, line) for key, line in digest[2]]
-        elif kind == "experiment":
-            data.experiments.append(Experiment(path, digest[0], _date(digest[1]), digest[2]))
-        else:
-            n, paper, key, findings, lint = digest
-            data.notes.append(
-                Note(
-                    path, _KIND[kind], n[0], n[1], n[2], tuple(n[3]), tuple(n[4]), n[5], _date(n[6])
-                )
-            )
-            if paper:
-                data.papers.append(paper_of(paper))
-            if key is not None:
-                data.note_keys[path] = key
-            if findings:
-                data.findings += [Finding(path, line, message) for line, message in findings]
-            if lint:
-                data.lint += [Finding(path, line, message) for line, message in lint]
-    noted = {paper.key.casefold() for paper in data.papers}
-    for entry in listed:
-        if entry[0].casefold() not in noted:
-            data.papers.append(paper_of(entry))
-            noted.add(entry[0].casefold())
-    data.notes.sort(key=lambda note: note.path)
-    data.findings.sort(key=lambda f: (f.path, f.line))
-    return data
+def patch(data: LabData, records: Mapping[str, Any], changed: Iterable[str]) -> LabData:
+    """`data` with the files in `changed` taken from `records` again (a file missing from
+    `records` was deleted): what a command that wrote a few files sees afterwards, without
+    building the whole lab again. The reading list is always taken again: which of its
+    entries count depends on which papers have notes."""
+    changed = set(changed) | ({READING_LIST} if READING_LIST in records else set())
+    parts = _Parts(
+        notes=[n for n in data.notes if n.path not in changed],
+        papers=[p for p in data.papers if p.note is not None and p.note not in changed],
+        experiments=[e for e in data.experiments if e.path not in changed],
+        findings=[f for f in data.findings if f.path not in changed],
+        lint=[f for f in data.lint if f.path not in changed],
+        keys={k: v for k, v in data.note_keys.items() if k not in changed},
+    )
+    for path in sorted(changed):
+        if path in records:
+            _add(parts, path, Record(*records[path]))
+    return _combine(parts)

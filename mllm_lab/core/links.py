@@ -10,7 +10,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from mllm_lab.core.labdata import stem
-from mllm_lab.models import Kind, Note
+from mllm_lab.models import Note
 
 _WORD = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*|[\u3400-\u9fff]+")
 _STOP = {
@@ -56,7 +56,7 @@ def related_notes(
     wanted_tags = {tag.casefold() for tag in tags}
     scored = []
     for note in notes:
-        if note.kind not in (Kind.CONCEPT, Kind.PAPER):
+        if not note.kind.study:
             continue
         shared_tags = wanted_tags & {t.casefold() for t in note.tags}
         score = 2 * len(shared_tags) + len(wanted_words & title_words(note.title))

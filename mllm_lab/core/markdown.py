@@ -6,6 +6,8 @@ import hashlib
 import re
 from dataclasses import dataclass
 
+from mllm_lab.core.blocks import blocks
+
 _CELL_ESCAPES = {"&": "&amp;", "|": "&#124;", "<": "&lt;", ">": "&gt;", "\r": "&#13;", "\n": "<br>"}
 _CELL_RE = re.compile("|".join(re.escape(k) for k in _CELL_ESCAPES))
 _CELL_UNESCAPES = {v: k for k, v in _CELL_ESCAPES.items()}
@@ -56,13 +58,12 @@ def row(cells: list[str]) -> str:
 
 # --- sections and links --------------------------------------------------------------------
 
-_HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$")
-_FENCE = re.compile(r"^[ \t]{0,3}(```|~~~)")
 _COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
 _MD_LINK = re.compile(
-    r"(?<!!)\[(?P<text>[^\]\n]*)\]\((?P<target><[^>\n]+>|[^)\s]+)(?:\s+\"[^\"]*\")?\)"
+    r"(?<![!\\])\[(?P<text>[^\]\n]*)\]\((?P<target><[^>\n]+>|[^)\s]+)(?:\s+\"[^\"]*\")?\)"
 )
 _WIKI_LINK = re.compile(r"\[\[(?P<target>[^\]|#\n]+)(?:#[^\]|\n]*)?(?:\|[^\]\n]*)?\]\]")
+_CODE_SPAN = re.compile(r"(`+)(?:(?!\1).)+?\1")
 
 
 @dataclass(frozen=True)
@@ -74,21 +75,15 @@ class Section:
 
 
 def sections(body: str) -> list[Section]:
-    """Headings outside fenced code, each with the text up to the next heading of any level."""
-    found: list[tuple[int, str, int]] = []
-    lines = body.split("\n")
-    in_fence = False
-    for index, line in enumerate(lines):
-        if _FENCE.match(line):
-            in_fence = not in_fence
-            continue
-        match = None if in_fence else _HEADING.match(line.rstrip("\r"))
-        if match:
-            found.append((len(match[1]), match[2].strip(), index))
+    """Top-level headings, as a CommonMark parser finds them, each with the text up to the
+    next heading of any level."""
+    found = blocks(body)
+    lines = found.lines
     result = []
-    for number, (level, title, index) in enumerate(found):
-        stop = found[number + 1][2] if number + 1 < len(found) else len(lines)
-        result.append(Section(level, title, index + 1, "\n".join(lines[index + 1 : stop])))
+    for number, heading in enumerate(found.headings):
+        stop = found.headings[number + 1].line if number + 1 < len(found.headings) else len(lines)
+        content = "\n".join(lines[heading.line + 1 : stop])
+        result.append(Section(heading.level, heading.title, heading.line + 1, content))
     return result
 
 
@@ -98,13 +93,12 @@ def strip_comments(text: str) -> str:
 
 def first_sentence(body: str, limit: int = 120) -> str:
     """A one-line summary: the first line of prose after the title, comments and code skipped."""
-    in_fence = False
-    for line in strip_comments(body).split("\n"):
+    found = blocks(strip_comments(body))
+    for index, line in enumerate(found.lines):
         text = line.strip()
-        if _FENCE.match(text):
-            in_fence = not in_fence
+        if not found.is_text(index) or not text:
             continue
-        if in_fence or not text or text.startswith(("#", "|", ">", "---", "![", "<")):
+        if text.startswith(("#", "|", ">", "---", "![", "<")):
             continue
         text = re.sub(r"^[-*+]\s+|^\d+\.\s+", "", text).strip()
         if text:
@@ -120,19 +114,19 @@ class Link:
 
 
 def links(body: str) -> list[Link]:
-    """Relative Markdown links and [[wiki links]] outside code; URLs and anchors skipped."""
+    """Relative Markdown links and [[wiki links]] outside code and comments; URLs and anchors
+    skipped. A target is returned as written (percent-encoding and all)."""
     result: list[Link] = []
-    in_fence = False
     body = _COMMENT.sub(lambda m: "\n" * m[0].count("\n"), body)
-    for index, line in enumerate(body.split("\n")):
-        if _FENCE.match(line):
-            in_fence = not in_fence
+    found = blocks(body)
+    for index, line in enumerate(found.lines):
+        if not found.is_text(index) or "[" not in line:
             continue
-        if in_fence:
-            continue
-        line = re.sub(r"`[^`]*`", "", line)
+        line = _CODE_SPAN.sub("", line)
         for match in _MD_LINK.finditer(line):
-            target = match["target"].strip("<>")
+            target = match["target"]
+            if target.startswith("<"):
+                target = target[1:-1]
             if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", target) or target.startswith("#"):
                 continue
             result.append(Link(target.split("#", 1)[0], index + 1))
@@ -170,12 +164,9 @@ def open_questions(body: str) -> list[tuple[int, str]]:
     疑问, 不理解, 卡住…; comments and code are skipped. (line in body, text)."""
     blanked = _COMMENT.sub(lambda m: "\n" * m[0].count("\n"), body)
     found = []
-    in_fence = False
-    for index, line in enumerate(blanked.split("\n")):
-        if _FENCE.match(line):
-            in_fence = not in_fence
-            continue
-        match = None if in_fence else _QUESTION.match(line)
+    parsed = blocks(blanked)
+    for index, line in enumerate(parsed.lines):
+        match = _QUESTION.match(line) if parsed.is_text(index) else None
         if match:
             text = (match["task"] or match["any"] or "").strip().lstrip("-*+ ").strip()
             if text:

@@ -7,10 +7,11 @@ from collections import Counter
 from datetime import date
 from typing import Any
 
+from mllm_lab import kinds
 from mllm_lab.core.labdata import LabData
 from mllm_lab.core.roadmap import STAGES, stage_name
 from mllm_lab.core.views import roadmap_order, stage_done
-from mllm_lab.models import Kind, Paper, Status, Week
+from mllm_lab.models import Paper, Status, Week
 
 SCHEMA = "mllm-lab/status/1"
 
@@ -36,7 +37,7 @@ def _paper(paper: Paper, lang: str) -> dict[str, Any]:
 def status_report(data: LabData, today: date, lang: str, weekly_log: str | None) -> dict[str, Any]:
     week = Week.of(today)
     counts = Counter(p.status for p in data.papers)
-    notes = [n for n in data.notes if n.kind in (Kind.CONCEPT, Kind.PAPER)]
+    notes = [n for n in data.notes if n.kind.study]
     stages = []
     for stage in STAGES:
         group = [p for p in data.papers if p.stage == stage.number]
@@ -67,10 +68,10 @@ def status_report(data: LabData, today: date, lang: str, weekly_log: str | None)
         },
         "notes": {
             "total": len(notes),
-            "concept": sum(n.kind is Kind.CONCEPT for n in notes),
-            "paper": sum(n.kind is Kind.PAPER for n in notes),
+            "concept": sum(n.kind is kinds.CONCEPT for n in notes),
+            "paper": sum(n.kind is kinds.PAPER for n in notes),
             "experiments": len(data.experiments),
-            "weekly_logs": sum(n.kind is Kind.WEEKLY for n in data.notes),
+            "weekly_logs": sum(n.kind is kinds.WEEKLY for n in data.notes),
         },
         "reading_now": [
             {

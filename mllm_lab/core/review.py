@@ -10,11 +10,13 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from mllm_lab import kinds
 from mllm_lab.core.advice import next_steps, stuck, uncovered_topics
 from mllm_lab.core.labdata import LabData
 from mllm_lab.core.markdown import mermaid_id, mermaid_label, section_signature, strip_comments
 from mllm_lab.core.roadmap import STAGES, stage_name
-from mllm_lab.models import CATEGORIES, Kind, Note
+from mllm_lab.kinds import CATEGORIES
+from mllm_lab.models import Note
 
 FEW = 2
 INTERVIEW = {"zh": "面试口述版", "en": "Interview answer"}
@@ -62,8 +64,7 @@ def map_notes(data: LabData, since: date | None) -> list[Note]:
         (
             n
             for n in data.notes
-            if n.kind in (Kind.CONCEPT, Kind.PAPER)
-            and (since is None or (n.created is not None and n.created >= since))
+            if n.kind.study and (since is None or (n.created is not None and n.created >= since))
         ),
         key=lambda n: (n.stage or 9, n.path),
     )
@@ -83,7 +84,7 @@ def concept_map(notes: Sequence[Note], edges: Iterable[tuple[str, str]], lang: s
             continue
         lines.append(f"    subgraph stage_{number or 0}[{mermaid_label(stage_name(number, lang))}]")
         for note in members:
-            shape = ("([", "])") if note.kind is Kind.PAPER else ("[", "]")
+            shape = ("([", "])") if note.kind is kinds.PAPER else ("[", "]")
             lines.append(f"        {ids[note.path]}{shape[0]}{mermaid_label(note.title)}{shape[1]}")
         lines.append("    end")
     for source, target in edges:
@@ -103,13 +104,13 @@ def weak_spots(
     and notes whose sections are still as the template left them."""
     w = words(lang)
     sep = "、" if lang == "zh" else ", "
-    notes = [n for n in data.notes if n.kind in (Kind.CONCEPT, Kind.PAPER)]
+    notes = [n for n in data.notes if n.kind.study]
     spots = []
     per_stage = Counter(n.stage for n in notes)
     thin = [f"{s.name(lang)} ({per_stage[s.number]})" for s in STAGES if per_stage[s.number] < FEW]
     if thin:
         spots.append(w["stages_few"].format(few=FEW, items=sep.join(thin)))
-    per_category = Counter(n.category for n in notes if n.kind is Kind.CONCEPT)
+    per_category = Counter(n.category for n in notes if n.kind is kinds.CONCEPT)
     thin = [f"notes/{c}/ ({per_category[c]})" for c in CATEGORIES if per_category[c] < FEW]
     if thin:
         spots.append(w["categories_few"].format(few=FEW, items=sep.join(thin)))
@@ -185,9 +186,9 @@ def questions(
         extra = []
         for note in sorted(data.notes, key=lambda n: n.path):
             source = w["source"].format(title=_text(note.title), link=link(note.path))
-            if note.kind is Kind.PAPER:
+            if note.kind is kinds.PAPER:
                 extra.append(Question(w["paper"].format(title=note.title), source))
-            elif note.kind is Kind.CONCEPT:
+            elif note.kind is kinds.CONCEPT:
                 extra.append(Question(w["concept"].format(title=note.title), source))
         drawn += rng.sample(extra, min(count - len(drawn), len(extra)))
     if len(drawn) < count:

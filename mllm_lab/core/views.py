@@ -10,9 +10,11 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from mllm_lab import kinds
 from mllm_lab.core.markdown import escape_cell, escape_link_text, link, row
 from mllm_lab.core.roadmap import STAGES, category_name, topic_name, topic_order
-from mllm_lab.models import CATEGORIES, Experiment, Kind, Note, Paper, Status, Week
+from mllm_lab.kinds import CATEGORIES
+from mllm_lab.models import Experiment, Note, Paper, Status, Week
 
 TEXT: dict[str, dict[str, Any]] = {
     "zh": {
@@ -49,6 +51,8 @@ TEXT: dict[str, dict[str, Any]] = {
     },
 }
 KEY_COLUMN = 1
+DATE_COLUMNS = (5, 6)  # started, finished
+BROKEN = "⚠️"
 
 
 def text(lang: str) -> dict[str, Any]:
@@ -86,11 +90,14 @@ def roadmap_order(paper: Paper) -> tuple[int, int, str]:
 
 def paper_row(paper: Paper, readme: str) -> str:
     target = relative_link(readme, paper.note) if paper.note else paper.link
+    title = link(paper.title, target)
+    if paper.problem:  # its note cannot be read: the last known row, marked
+        title += f" {BROKEN} {escape_link_text(paper.problem)}"
     return row(
         [
-            paper.status.emoji,
+            BROKEN if paper.problem else paper.status.emoji,
             escape_cell(paper.key),
-            link(paper.title, target),
+            title,
             str(paper.year or ""),
             escape_cell(paper.venue or ""),
             paper.started.isoformat() if paper.started else "",
@@ -132,7 +139,7 @@ def progress(papers: Iterable[Paper], notes: Iterable[Note], lang: str) -> str:
     for paper in papers:
         papers_by_stage[paper.stage].append(paper)
     for note in notes:
-        if note.kind in (Kind.CONCEPT, Kind.PAPER):
+        if note.kind.study:
             notes_by_stage[note.stage] += 1
     lines = []
     for stage in STAGES:
@@ -151,7 +158,7 @@ def notes_index(notes: Iterable[Note], lang: str, index: str = "notes/README.md"
     words = text(lang)
     by_category: dict[str, list[Note]] = defaultdict(list)
     for note in notes:
-        if note.kind is Kind.CONCEPT:
+        if note.kind is kinds.CONCEPT:
             by_category[note.category or "other"].append(note)
     if not by_category:
         return f"{words['notes_empty']}\n"
@@ -200,10 +207,10 @@ def week_activity(
         add(paper.started, "started", paper.title, paper.note, paper.link)
         add(paper.finished, "finished", paper.title, paper.note, paper.link)
     for note in notes:
-        if note.kind in (Kind.CONCEPT, Kind.PAPER):
+        if note.kind.study:
             add(
                 note.created,
-                "concept" if note.kind is Kind.CONCEPT else "paper_note",
+                "concept" if note.kind is kinds.CONCEPT else "paper_note",
                 note.title,
                 note.path,
             )

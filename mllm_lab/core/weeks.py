@@ -11,17 +11,27 @@ from mllm_lab.models import Week
 _WEEK_RE = re.compile(r"^(\d{4})-?W(\d{1,2})$", re.IGNORECASE)
 
 
+FIRST, LAST = date(1900, 1, 1), date(2999, 12, 31)  # dates a study lab can hold
+
+
 def parse_date(text: str, what: str = "date") -> date:
     try:
-        return date.fromisoformat(text.strip())
+        day = date.fromisoformat(text.strip())
     except ValueError:
         raise BadInput(f"invalid {what} {text!r}: expected YYYY-MM-DD, e.g. 2026-11-25") from None
+    if not FIRST <= day <= LAST:
+        raise BadInput(f"invalid {what} {text!r}: expected a date from {FIRST} to {LAST}")
+    return day
 
 
 def parse_week(text: str) -> Week:
     match = _WEEK_RE.match(text.strip())
     if match:
         year, number = int(match[1]), int(match[2])
+        if not FIRST.year <= year <= LAST.year:
+            raise BadInput(
+                f"invalid week {text!r}: expected a year from {FIRST.year} to {LAST.year}"
+            )
         try:
             date.fromisocalendar(year, number, 1)
         except ValueError:

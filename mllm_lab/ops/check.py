@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from mllm_lab import kinds
 from mllm_lab.core.check import check as check_notes
 from mllm_lab.core.notebook import notebook_problem
-from mllm_lab.models import Finding, Kind
+from mllm_lab.models import Finding
 from mllm_lab.ops.sections import headings
 from mllm_lab.ops.workspace import Workspace
 
 
 def lint(ws: Workspace, progress: Callable[[int, int], None] | None = None) -> list[Finding]:
-    from mllm_lab.ops.views import sync
+    from mllm_lab.ops.views import check as view_check
 
     data = ws.data()
-    required = {kind: headings(ws, kind) for kind in (Kind.PAPER, Kind.CONCEPT, Kind.WEEKLY)}
+    required = {kind: headings(ws, kind) for kind in kinds.KINDS if kind.sections_required}
 
     def exists(relative: str) -> bool:
         return (ws.lab.root / relative).exists()
@@ -29,14 +30,5 @@ def lint(ws: Workspace, progress: Callable[[int, int], None] | None = None) -> l
             found.append(Finding(path, *problem))
         if progress:
             progress(number, len(notebooks))
-    for outcome in sync(ws, check=True):
-        found.append(
-            Finding(
-                outcome.path,
-                1,
-                "generated view is stale"
-                + (f" ({outcome.detail})" if outcome.detail else "")
-                + "; run `lab sync`",
-            )
-        )
+    found += [f for f in view_check(ws) if f not in found]
     return sorted(set(found), key=lambda f: (f.path, f.line, f.message))

@@ -13,9 +13,10 @@ from mllm_lab.core.links import related_notes
 from mllm_lab.core.papers import paper_to_meta, parse_status, with_status
 from mllm_lab.core.roadmap import category_name, stage_name, topic_name
 from mllm_lab.core.slugs import check_slug, slugify
-from mllm_lab.errors import InvalidValue, NoteExists
-from mllm_lab.models import CATEGORIES, CATEGORY_STAGE, Paper, Status, Week
-from mllm_lab.ops.papers import PaperFacts
+from mllm_lab.errors import HandEdited, InvalidValue, NoteExists
+from mllm_lab.kinds import CATEGORIES
+from mllm_lab.models import CATEGORY_STAGE, READING_LIST, Paper, Status, Week
+from mllm_lab.ops.papers import PaperFacts, title_of
 from mllm_lab.ops.workspace import Outcome, Workspace
 
 
@@ -29,14 +30,6 @@ class Created:
 
 def one_line(text: str) -> str:
     return " ".join(text.split())
-
-
-def _write_new(ws: Workspace, path: str, text: str, force: bool, dry_run: bool) -> Outcome:
-    if dry_run:
-        if ws.exists(path) and not force:
-            raise NoteExists(path)
-        return Outcome(path, "would create")
-    return ws.write(path, text, exclusive=not force)
 
 
 # --- paper ---------------------------------------------------------------------------------
@@ -62,44 +55,39 @@ def paper_context(ws: Workspace, paper: Paper) -> dict[str, Any]:
 def new_paper(
     ws: Workspace, query: str, facts: PaperFacts, *, slug: str | None, force: bool, dry_run: bool
 ) -> Created:
-    from mllm_lab.ops.papers import (
-        apply_facts,
-        new_paper_from_title,
-        reading_list_entries,
-        resolve,
-        write_reading_list,
-    )
-    from mllm_lab.ops.views import sync_views, take_in_hand_edits
+    """papers/<key>.md for a paper of the lab, of the catalog, or a new one. A paper that was
+    on the reading list moves into its note (keeping its status and dates); with --force an
+    existing note is written anew (the old one kept in .lab-trash/), its status kept."""
+    from mllm_lab.core import readinglist
+    from mllm_lab.ops.papers import apply_facts, new_paper_from_title, reading_list, resolve
 
-    with ws.lock():
-        outcomes = [] if dry_run else take_in_hand_edits(ws)
-        data = ws.data()
-        found, where = resolve(query, data.papers)
-        paper = found or new_paper_from_title(
-            one_line(query), check_slug(slug) if slug else slugify(query)
-        )
-        paper = apply_facts(paper, facts)
+    with ws.transaction(dry_run=dry_run) as tx:
+        found, where = resolve(query, tx.data.papers)
+        known = found if where == "lab" else None
+        paper = found or new_paper_from_title(query, check_slug(slug) if slug else slugify(query))
         path = f"papers/{check_slug(slug) if slug else check_slug(paper.key)}.md"
-        if where == "lab" and paper.note and not force:
-            raise NoteExists(paper.note)
-        target = facts.status or "reading"
-        paper = with_status(
-            replace(paper, status=Status.UNREAD, started=None, finished=None),
-            parse_status(target),
-            ws.today,
-        )
-        if where == "lab" and found is not None and found.started and paper.started:
-            paper = replace(paper, started=min(found.started, paper.started))
-        paper = replace(paper, created=ws.today, note=path)
+        if known is not None and known.note and (not force or known.note != path):
+            raise NoteExists(known.note)
+        paper = apply_facts(paper, replace(facts, status=None))
+        if known is not None:
+            base = replace(
+                paper, status=known.status, started=known.started, finished=known.finished
+            )
+            default = known.status if known.status is not Status.UNREAD else Status.READING
+        else:
+            base = replace(paper, status=Status.UNREAD, started=None, finished=None)
+            default = Status.READING
+        status = parse_status(facts.status) if facts.status else default
+        created = known.created if known is not None and known.note and known.created else ws.today
+        paper = replace(with_status(base, status, ws.today), created=created, note=path)
         text = ws.render(f"{ws.lang}/paper.md.j2", paper_context(ws, paper))
-        outcomes.append(_write_new(ws, path, text, force, dry_run))
-        if not dry_run:
-            entries = reading_list_entries(ws)
-            kept = [e for e in entries if str(e.get("key", "")).casefold() != paper.key.casefold()]
-            if len(kept) != len(entries):
-                outcomes.append(write_reading_list(ws, kept))
-            outcomes += sync_views(ws)
-    return Created(path, text, outcomes)
+        tx.create(path, text, force=force)
+        listed = reading_list(tx)
+        index = readinglist.find(listed, paper.key)
+        if index is not None:
+            moved = readinglist.remove(listed, index).text
+            tx.write(READING_LIST, moved, detail=f"{paper.key} moved into {path}")
+    return Created(path, text, tx.outcomes)
 
 
 # --- concept -------------------------------------------------------------------------------
@@ -148,8 +136,7 @@ def new_concept(
     force: bool,
     dry_run: bool,
 ) -> Created:
-    from mllm_lab.ops.views import sync_views
-
+    title = title_of(title)
     if category not in CATEGORIES:
         if "/" in category or "\\" in category or category.startswith("."):
             from mllm_lab.errors import OutsideLab
@@ -160,8 +147,8 @@ def new_concept(
         raise InvalidValue("stage", stage, ["1", "2", "3", "4", "5"])
     name = check_slug(slug) if slug else slugify(title)
     path = f"notes/{category}/{name}.md"
-    with ws.lock():
-        data = ws.data()
+    with ws.transaction(dry_run=dry_run) as tx:
+        data = tx.data
         found = related_notes([n for n in data.notes if n.path != path], title, tags)
         links = [
             {"title": n.title, "path": n.path, "link": views.relative_link(path, n.path)}
@@ -178,10 +165,8 @@ def new_concept(
             tuple(r for r in related if r not in {n.path for n in found}),
         )
         text = ws.render(f"{ws.lang}/concept.md.j2", context)
-        outcomes = [_write_new(ws, path, text, force, dry_run)]
-        if not dry_run:
-            outcomes += sync_views(ws)
-    return Created(path, text, outcomes)
+        tx.create(path, text, force=force)
+    return Created(path, text, tx.outcomes)
 
 
 # --- experiment ----------------------------------------------------------------------------
@@ -202,6 +187,7 @@ def new_experiment(
 ) -> Created:
     from mllm_lab.core.notebook import notebook_json
 
+    title = title_of(title)
     name = check_slug(slug) if slug else slugify(title)
     context = experiment_context(ws, title, name, ws.today)
     source = ws.render(f"{ws.lang}/experiment.py.j2", context)
@@ -209,13 +195,11 @@ def new_experiment(
     notebook = notebook_json(source, meta)
     path = context["notebook_path"]
     extra = {context["script_path"]: source} if script else {}
-    with ws.lock():
-        for other in extra:
-            if ws.exists(other) and not force:
-                raise NoteExists(other)
-        outcomes = [_write_new(ws, path, notebook, force, dry_run)]
-        outcomes += [_write_new(ws, other, text, force, dry_run) for other, text in extra.items()]
-    return Created(path, notebook, outcomes, extra)
+    with ws.transaction(dry_run=dry_run) as tx:
+        tx.create(path, notebook, force=force)
+        for other, text in extra.items():
+            tx.create(other, text, force=force)
+    return Created(path, notebook, tx.outcomes, extra)
 
 
 # --- weekly --------------------------------------------------------------------------------
@@ -248,24 +232,33 @@ DONE_NOTICE = "generated by `lab weekly` from the lab's dates; write outside the
 
 def weekly(ws: Workspace, week: Week, *, dry_run: bool = False) -> Created:
     """Create the week's log, or refresh only its generated "done" list."""
-    from mllm_lab.errors import HandEdited
-
     path = week_path(week)
-    with ws.lock():
-        done = done_body(ws, ws.data(), week)
-        if not ws.exists(path):
+    with ws.transaction(dry_run=dry_run) as tx:
+        done = done_body(ws, tx.data, week)
+        old = tx.read(path)
+        if old is None:
             text = ws.render(f"{ws.lang}/weekly.md.j2", weekly_context(ws, week, done))
-            return Created(path, text, [_write_new(ws, path, text, False, dry_run)])
-        old = ws.read(path)
-        region = regions.find_region(old, "done")
+            tx.create(path, text)
+            return Created(path, text, tx.outcomes)
+        region = regions.parse(old, path).get("done")
         if region is None:
-            return Created(path, old, [Outcome(path, "kept", "no generated `done` region in it")])
+            tx.outcomes.append(Outcome(path, "kept", "no generated `done` region in it"))
+            return Created(path, old, tx.outcomes)
         if region.hand_edited:
             raise HandEdited(
                 path,
-                region.line,
+                region.line + 1 + _first_changed(region.body),
                 "text was written inside the generated list",
                 "move it below the lab:end marker and run `lab weekly` again; nothing was changed",
             )
-        text = regions.replace_region(old, "done", done, DONE_NOTICE)
-        return Created(path, text, [ws.write(path, text, dry_run=dry_run)])
+        text = regions.replace_region(old, "done", done, DONE_NOTICE, path)
+        tx.write(path, text)
+    return Created(path, text, tx.outcomes)
+
+
+def _first_changed(body: str) -> int:
+    """Where a hand edit in a generated list most likely is: its first non-list line."""
+    for number, line in enumerate(body.replace("\r\n", "\n").split("\n")):
+        if line.strip() and not line.lstrip().startswith("- "):
+            return number
+    return 0

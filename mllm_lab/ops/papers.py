@@ -1,5 +1,5 @@
 """Paper status, stored once: in the note's frontmatter when the paper has a note, else in
-papers/reading-list.yaml. `mark` and `add` change it; the views are regenerated after."""
+papers/reading-list.yaml. `mark` and `add` change it, inside the one transaction."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from mllm_lab.core import fm
+from mllm_lab.core import fm, readinglist
 from mllm_lab.core.papers import (
+    arxiv_id,
     exact_matches,
     find_paper,
     paper_to_meta,
@@ -17,37 +18,16 @@ from mllm_lab.core.papers import (
     with_status,
 )
 from mllm_lab.core.roadmap import TOPIC_BY_KEY
-from mllm_lab.errors import BrokenNote
-from mllm_lab.models import READING_LIST, Paper, Status
+from mllm_lab.errors import BadInput, BrokenNote, InvalidValue
+from mllm_lab.models import READING_LIST, STAGES, Paper, Status
+from mllm_lab.ops.transaction import Transaction
 from mllm_lab.ops.workspace import Outcome, Workspace
 
-READING_LIST_HEADER = (
-    "# Reading list: papers that have no note yet, with their status (unread/reading/read).\n"
-    "# Written by `lab add paper` and `lab mark`; editing it by hand is fine (comments are not kept).\n"
-    "# When a paper gets a note (`lab new paper KEY`), its entry moves into the note's frontmatter.\n"
-)
 
-
-def reading_list_entries(ws: Workspace) -> list[dict[str, Any]]:
-    if not ws.exists(READING_LIST):
-        return []
-    text = ws.read(READING_LIST)
-    yaml_error, _ = fm.yaml_errors()
-    try:
-        data = fm.load_yaml(text) if text.strip() else {}
-    except yaml_error as error:
-        mark = getattr(error, "problem_mark", None)
-        raise BrokenNote(
-            READING_LIST, (mark.line + 1) if mark else 1, f"not valid YAML: {error}"
-        ) from None
-    entries = (data or {}).get("papers") if isinstance(data, dict) or data is None else None
-    if entries is None and data:
-        raise BrokenNote(READING_LIST, 1, "expected `papers:` followed by a list of papers")
-    return [dict(entry) for entry in entries or [] if isinstance(entry, dict)]
-
-
-def reading_list_text(entries: Iterable[dict[str, Any]]) -> str:
-    return READING_LIST_HEADER + fm.dump({"papers": list(entries)})
+def reading_list(tx: Transaction) -> readinglist.ReadingList:
+    """The reading list as the transaction leaves it; BrokenNote if it cannot be read."""
+    text = tx.read(READING_LIST)
+    return readinglist.parse(text or "")
 
 
 def list_entry(paper: Paper) -> dict[str, Any]:
@@ -55,30 +35,45 @@ def list_entry(paper: Paper) -> dict[str, Any]:
     return {k: v for k, v in meta.items() if v not in (None, [], "") or k == "status"}
 
 
-def write_reading_list(ws: Workspace, entries: list[dict[str, Any]]) -> Outcome:
-    return ws.write(READING_LIST, reading_list_text(entries))
-
-
-def save_status(ws: Workspace, paper: Paper) -> Outcome:
-    """Write a paper's status and dates to the one place that holds them."""
+def save_status(tx: Transaction, paper: Paper, detail: str = "") -> Outcome:
+    """Write a paper's status and dates to the one place that holds them, changing only
+    those fields' values."""
     if paper.note:
-        text = ws.read(paper.note)
-        outcome = ws.write(
-            paper.note, fm.set_fields(text, status_fields(paper), paper.note), keep_data=True
+        text = tx.read(paper.note)
+        if text is None:
+            raise BrokenNote(paper.note, 1, "the note is gone; run `lab sync`")
+        return tx.write(
+            paper.note, fm.set_fields(text, status_fields(paper), paper.note), detail=detail
         )
-        ws.replace_paper(paper)
-        return outcome
-    entries = reading_list_entries(ws)
-    for entry in entries:
-        if str(entry.get("key", "")).casefold() == paper.key.casefold():
-            entry.update(status_fields(paper))
-            for field in ("started", "finished"):
-                if entry[field] is None:
-                    del entry[field]
-            break
+    listed = reading_list(tx)
+    index = readinglist.find(listed, paper.key)
+    if index is None:
+        listed = readinglist.append(listed, list_entry(paper))
     else:
-        entries.append(list_entry(paper))
-    return write_reading_list(ws, entries)
+        listed = readinglist.set_fields(listed, index, status_fields(paper))
+    return tx.write(READING_LIST, listed.text, detail=detail)
+
+
+def refuse_broken(query: str, papers: Iterable[Paper]) -> None:
+    """A query naming a paper whose note (or list entry) cannot be read is refused with
+    that file's `path:line`, so no second entry is ever made for it."""
+    for paper in exact_matches(query, papers):
+        if paper.problem:
+            path, line, message = _split_problem(paper.problem)
+            raise BrokenNote(path, line, f"{message} (the note of `{paper.key}`; fix it first)")
+
+
+def _split_problem(problem: str) -> tuple[str, int, str]:
+    path, line, message = problem.split(":", 2)
+    return path, int(line) if line.isdigit() else 1, message.strip()
+
+
+def find_in_lab(query: str, papers: list[Paper]) -> Paper:
+    refuse_broken(query, papers)
+    paper = find_paper(query, papers)
+    if paper.problem:
+        refuse_broken(paper.key, [paper])
+    return paper
 
 
 @dataclass(frozen=True)
@@ -89,18 +84,13 @@ class Marked:
 
 
 def mark(ws: Workspace, query: str, status_text: str) -> Marked:
-    from mllm_lab.ops.views import sync_views, take_in_hand_edits
-
     status = parse_status(status_text)
-    with ws.lock():
-        taken = take_in_hand_edits(ws)
-        paper = find_paper(query, ws.data().papers)
+    with ws.transaction() as tx:
+        paper = find_in_lab(query, tx.data.papers)
         after = with_status(paper, status, ws.today)
-        outcomes = list(taken)
         if after != paper:
-            outcomes.append(save_status(ws, after))
-        outcomes += sync_views(ws)
-    return Marked(paper, after, outcomes)
+            save_status(tx, after)
+    return Marked(paper, after, tx.outcomes)
 
 
 def resolve(query: str, lab_papers: Iterable[Paper]) -> tuple[Paper | None, str]:
@@ -108,12 +98,15 @@ def resolve(query: str, lab_papers: Iterable[Paper]) -> tuple[Paper | None, str]
     catalog. Returns (paper, where) with where in {"lab", "catalog", ""}."""
     from mllm_lab.catalog import catalog
 
-    exact = exact_matches(query, lab_papers)
+    pool = list(lab_papers)
+    refuse_broken(query, pool)
+    exact = exact_matches(query, pool)
     if len({p.key for p in exact}) == 1:
         return exact[0], "lab"
     known = exact_matches(query, catalog())
     if len({p.key for p in known}) == 1:
-        return known[0], "catalog"
+        mine = [p for p in pool if p.key.casefold() == known[0].key.casefold()]
+        return (mine[0], "lab") if mine else (known[0], "catalog")
     return None, ""
 
 
@@ -131,10 +124,13 @@ class PaperFacts:
     status: str | None = None
 
 
-def apply_facts(paper: Paper, facts: PaperFacts) -> Paper:
-    from mllm_lab.core.papers import arxiv_id
-    from mllm_lab.errors import BadInput, InvalidValue
+def _check_stage(stage: int) -> int:
+    if stage not in STAGES:
+        raise InvalidValue("stage", stage, [str(s) for s in STAGES])
+    return stage
 
+
+def apply_facts(paper: Paper, facts: PaperFacts) -> Paper:
     changes: dict[str, Any] = {}
     if facts.arxiv is not None:
         found = arxiv_id(facts.arxiv)
@@ -146,9 +142,11 @@ def apply_facts(paper: Paper, facts: PaperFacts) -> Paper:
     if facts.authors is not None:
         changes["authors"] = tuple(a.strip() for a in facts.authors.split(",") if a.strip())
     if facts.year is not None:
+        if not 1900 <= facts.year <= 2100:
+            raise BadInput(f"invalid --year {facts.year}: expected a year such as 2023")
         changes["year"] = facts.year
     if facts.venue is not None:
-        changes["venue"] = facts.venue or None
+        changes["venue"] = " ".join(facts.venue.split()) or None
     if facts.topic is not None:
         topic = facts.topic.strip()
         if not topic or not all(ch.isalnum() or ch == "-" for ch in topic):
@@ -157,9 +155,7 @@ def apply_facts(paper: Paper, facts: PaperFacts) -> Paper:
         if facts.stage is None and topic in TOPIC_BY_KEY and paper.stage is None:
             changes["stage"] = TOPIC_BY_KEY[topic].stage
     if facts.stage is not None:
-        if facts.stage not in (1, 2, 3, 4, 5):
-            raise InvalidValue("stage", facts.stage, ["1", "2", "3", "4", "5"])
-        changes["stage"] = facts.stage
+        changes["stage"] = _check_stage(facts.stage)
     if facts.tags is not None:
         changes["tags"] = tuple(t.strip() for t in facts.tags.split(",") if t.strip())
     if facts.status is not None:
@@ -167,8 +163,17 @@ def apply_facts(paper: Paper, facts: PaperFacts) -> Paper:
     return replace(paper, **changes)
 
 
+def title_of(query: str) -> str:
+    """A title typed by the user, as typed; one with nothing visible in it is refused."""
+    if not any(ch.isprintable() and not ch.isspace() for ch in query):
+        raise BadInput("the title is empty: give a catalog key (blip-2), an arXiv id or a title")
+    return query
+
+
 def new_paper_from_title(title: str, key: str) -> Paper:
-    return Paper(key=key, title=title, topic="other", status=Status.UNREAD)
+    return Paper(
+        key=key, title=" ".join(title_of(title).split()), topic="other", status=Status.UNREAD
+    )
 
 
 def add_paper(
@@ -177,23 +182,23 @@ def add_paper(
     """Put a paper on the reading list (unread unless --status) without a note.
     Returns (paper, outcomes, added); `added` is False when the lab already has it."""
     from mllm_lab.core.slugs import check_slug, slugify
-    from mllm_lab.ops.views import sync_views, take_in_hand_edits
 
-    with ws.lock():
-        outcomes = take_in_hand_edits(ws)
-        found, where = resolve(query, ws.data().papers)
+    title_of(query)
+    with ws.transaction() as tx:
+        found, where = resolve(query, tx.data.papers)
         if where == "lab" and found is not None:
-            return found, outcomes, False
-        paper = found or new_paper_from_title(
-            query.strip(), check_slug(key) if key else slugify(query)
-        )
+            return found, tx.outcomes, False
+        paper = found or new_paper_from_title(query, check_slug(key) if key else slugify(query))
         if key:
             paper = replace(paper, key=check_slug(key))
+        taken = [p for p in tx.data.papers if p.key.casefold() == paper.key.casefold()]
+        if taken:
+            raise BadInput(
+                f"the key `{paper.key}` is already taken by {taken[0].note or READING_LIST}; choose another with --key"
+            )
         paper = apply_facts(paper, facts)
         if paper.status is not Status.UNREAD:
             paper = with_status(replace(paper, status=Status.UNREAD), paper.status, ws.today)
-        entries = reading_list_entries(ws)
-        entries.append(list_entry(paper))
-        outcomes.append(write_reading_list(ws, entries))
-        outcomes += sync_views(ws)
-    return paper, outcomes, True
+        listed = readinglist.append(reading_list(tx), list_entry(paper))
+        tx.write(READING_LIST, listed.text)
+    return paper, tx.outcomes, True

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from mllm_lab import kinds
 from mllm_lab.core.labdata import LabData
 from mllm_lab.core.links import related_notes
 from mllm_lab.core.markdown import escape_cell
@@ -13,7 +14,8 @@ from mllm_lab.core.roadmap import STAGES, category_name, stage_name
 from mllm_lab.core.slugs import slugify
 from mllm_lab.core.views import week_activity
 from mllm_lab.errors import BadInput, InvalidValue, PaperNotFound
-from mllm_lab.models import CATEGORIES, Kind, Note, Status, Week
+from mllm_lab.kinds import CATEGORIES
+from mllm_lab.models import Note, Status, Week
 from mllm_lab.ops.workspace import Workspace
 
 KINDS = ("init", "paper", "concept", "experiment", "weekly", "review")
@@ -40,7 +42,7 @@ STATUS_WORDS = {
 }
 LOG_HEADER = {
     "zh": "# Prompt log\n\n> `lab prompt` 每次生成的 prompt：日期、类型、对象。\n\n| 时间 | 类型 | 对象 |\n|---|---|---|\n",
-    "en": "# Prompt log\n\n> Every prompt `lab prompt` rendered: when, which, for what.\n\n| When | Kind | Target |\n|---|---|---|\n",
+    "en": "# Prompt log\n\n> Every prompt `lab prompt` rendered: when, which, for what.\n\n| When | NoteKind | Target |\n|---|---|---|\n",
 }
 
 
@@ -65,7 +67,7 @@ def _paper_context(ws: Workspace, data: LabData, target: str | None) -> dict[str
 def _find_note(data: LabData, target: str) -> Note | None:
     wanted = target.strip().casefold().removesuffix(".md")
     for note in data.notes:
-        if note.kind is Kind.CONCEPT and wanted in {
+        if note.kind is kinds.CONCEPT and wanted in {
             note.path.casefold().removesuffix(".md"),
             note.title.casefold(),
             note.path.rsplit("/", 1)[-1][:-3],
@@ -150,7 +152,7 @@ def _weekly_context(ws: Workspace, data: LabData, week: Week) -> dict[str, Any]:
 def _review_context(ws: Workspace, data: LabData) -> dict[str, Any]:
     statuses = STATUS_WORDS.get(ws.lang, STATUS_WORDS["en"])
     by_note = data.paper_notes()
-    notes = [n for n in data.notes if n.kind in (Kind.CONCEPT, Kind.PAPER)]
+    notes = [n for n in data.notes if n.kind.study]
     stages = []
     for number in [*(s.number for s in STAGES), None]:
         members = sorted((n for n in notes if n.stage == number), key=lambda n: n.path)
@@ -195,7 +197,7 @@ def render_prompt(
         context |= {
             "stages": [{"name": s.name(ws.lang)} for s in STAGES],
             "papers_total": len(data.papers),
-            "notes_total": sum(n.kind in (Kind.CONCEPT, Kind.PAPER) for n in data.notes),
+            "notes_total": sum(n.kind.study for n in data.notes),
         }
     elif kind == "paper":
         context |= _paper_context(ws, data, target)
@@ -212,14 +214,10 @@ def render_prompt(
 
 def log_prompt(ws: Workspace, kind: str, target: str | None) -> None:
     """Append one row (time, kind, target) to Prompt_log.md, creating it if needed."""
-    with ws.lock():
-        old = (
-            ws.read(PROMPT_LOG)
-            if ws.exists(PROMPT_LOG)
-            else LOG_HEADER.get(ws.lang, LOG_HEADER["en"])
-        )
+    with ws.transaction(views=False) as tx:
+        old = tx.read(PROMPT_LOG) or LOG_HEADER.get(ws.lang, LOG_HEADER["en"])
         if old and not old.endswith("\n"):
             old += "\n"
         stamp = datetime.now().strftime("%H:%M")
         row = f"| {ws.today.isoformat()} {stamp} | {kind} | {escape_cell(target or '')} |\n"
-        ws.write(PROMPT_LOG, old + row)
+        tx.write(PROMPT_LOG, old + row)

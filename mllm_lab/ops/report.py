@@ -6,10 +6,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from mllm_lab import kinds
 from mllm_lab.core.progress import status_report
 from mllm_lab.core.roadmap import stage_name, topic_name
 from mllm_lab.errors import InvalidValue
-from mllm_lab.models import Kind, Paper, Week
+from mllm_lab.models import Paper, Week
 from mllm_lab.ops.notes import week_path
 from mllm_lab.ops.workspace import Workspace
 
@@ -74,7 +75,7 @@ def listing(ws: Workspace, what: str, filters: Filters) -> Listing:
             (
                 n
                 for n in data.notes
-                if n.kind in (Kind.CONCEPT, Kind.PAPER)
+                if n.kind.study
                 and (filters.stage is None or n.stage == filters.stage)
                 and (filters.topic is None or n.category == filters.topic)
                 and _has_tag(n.tags, tag)
@@ -106,7 +107,7 @@ def listing(ws: Workspace, what: str, filters: Filters) -> Listing:
         )
     return Listing(
         ["week", "path"],
-        sorted(data.by_kind(Kind.WEEKLY), key=lambda n: n.path),
+        sorted(data.by_kind(kinds.WEEKLY), key=lambda n: n.path),
         lambda n: [n.title, n.path],
         lambda n: {"week": n.title, "path": n.path, "created": _iso(n.created)},
     )

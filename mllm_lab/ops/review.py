@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from mllm_lab import kinds
 from mllm_lab.core import fm, markdown
 from mllm_lab.core.advice import Step, next_steps
 from mllm_lab.core.labdata import LabData
@@ -20,13 +21,14 @@ from mllm_lab.core.review import (
     weak_spots,
 )
 from mllm_lab.core.views import relative_link
-from mllm_lab.models import Kind, Note, Status
-from mllm_lab.ops.notes import Created, _write_new
+from mllm_lab.kinds import NoteKind
+from mllm_lab.models import Note, Status
+from mllm_lab.ops.notes import Created
 from mllm_lab.ops.sections import SAMPLE_TEMPLATES, sample_context
 from mllm_lab.ops.workspace import Workspace
 
 
-def template_signatures(ws: Workspace, kind: Kind) -> dict[str, str]:
+def template_signatures(ws: Workspace, kind: NoteKind) -> dict[str, str]:
     """Each section of a kind's template as rendered: a note section equal to it is unwritten."""
     body = ws.render(f"{ws.lang}/{SAMPLE_TEMPLATES[kind]}", sample_context(ws, kind))
     parsed = fm.parse(body, "template")
@@ -38,9 +40,9 @@ def template_signatures(ws: Workspace, kind: Kind) -> dict[str, str]:
 
 def empty_sections(ws: Workspace, data: LabData) -> dict[str, list[str]]:
     """Notes whose required sections are still as the template left them."""
-    details = ws.details([n.path for n in data.notes if n.kind in (Kind.CONCEPT, Kind.PAPER)])
+    details = ws.details([n.path for n in data.notes if n.kind.study])
     result: dict[str, list[str]] = {}
-    for kind in (Kind.CONCEPT, Kind.PAPER):
+    for kind in kinds.STUDY:
         template = template_signatures(ws, kind)
         required = {title for title, _sig in template.items()}
         for note in data.by_kind(kind):
@@ -62,7 +64,7 @@ def _question_sources(ws: Workspace, notes: list[Note]) -> list[tuple[Note, dict
     }
     sources = []
     for note in notes:
-        if note.kind is not Kind.CONCEPT:
+        if note.kind is not kinds.CONCEPT:
             continue
         try:
             body = fm.parse(ws.read(note.path), note.path).body
@@ -115,9 +117,9 @@ def review(
         "directions": directions(data, ws.today, ws.lang),
     }
     text = ws.render(f"{ws.lang}/review.md.j2", context)
-    with ws.lock():
-        outcome = _write_new(ws, path, text, force, dry_run)
-    return Created(path, text, [outcome])
+    with ws.transaction(dry_run=dry_run) as tx:
+        tx.create(path, text, force=force)
+    return Created(path, text, tx.outcomes)
 
 
 def steps(ws: Workspace, count: int) -> list[Step]:

@@ -6,19 +6,21 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from mllm_lab import kinds
 from mllm_lab.core.markdown import sections
-from mllm_lab.models import Kind, Paper, Week
+from mllm_lab.kinds import NoteKind
+from mllm_lab.models import Paper, Week
 from mllm_lab.ops.workspace import Workspace
 
 SAMPLE_DAY = date(2026, 1, 5)
 SAMPLE_TEMPLATES = {
-    Kind.PAPER: "paper.md.j2",
-    Kind.CONCEPT: "concept.md.j2",
-    Kind.WEEKLY: "weekly.md.j2",
+    kinds.PAPER: "paper.md.j2",
+    kinds.CONCEPT: "concept.md.j2",
+    kinds.WEEKLY: "weekly.md.j2",
 }
 
 
-def sample_context(ws: Workspace, kind: Kind) -> dict[str, Any]:
+def sample_context(ws: Workspace, kind: NoteKind) -> dict[str, Any]:
     from mllm_lab.ops.notes import (
         concept_context,
         experiment_context,
@@ -26,18 +28,18 @@ def sample_context(ws: Workspace, kind: Kind) -> dict[str, Any]:
         weekly_context,
     )
 
-    if kind is Kind.PAPER:
+    if kind is kinds.PAPER:
         return paper_context(ws, Paper(key="sample", title="Sample", created=SAMPLE_DAY))
-    if kind is Kind.CONCEPT:
+    if kind is kinds.CONCEPT:
         return concept_context(ws, "Sample", "fundamentals", 1, (), [], SAMPLE_DAY)
-    if kind is Kind.WEEKLY:
+    if kind is kinds.WEEKLY:
         return weekly_context(ws, Week.of(SAMPLE_DAY), "")
     return experiment_context(ws, "Sample", "sample", SAMPLE_DAY)
 
 
-def headings(ws: Workspace, kind: Kind) -> list[tuple[int, str]]:
+def headings(ws: Workspace, kind: NoteKind) -> list[tuple[int, str]]:
     """(level, title) of the level-2 and level-3 headings the template of `kind` renders."""
-    if kind is Kind.EXPERIMENT:
+    if kind is kinds.EXPERIMENT:
         from mllm_lab.core.notebook import cells
 
         source = ws.render(f"{ws.lang}/experiment.py.j2", sample_context(ws, kind))
@@ -47,7 +49,11 @@ def headings(ws: Workspace, kind: Kind) -> list[tuple[int, str]]:
                 found += [(s.level, s.title) for s in sections(text) if s.level in (2, 3)]
         return found
     body = ws.render(f"{ws.lang}/{SAMPLE_TEMPLATES[kind]}", sample_context(ws, kind))
-    return [(s.level, s.title) for s in sections(body) if s.level in (2, 3)]
+    from mllm_lab.core.fm import parse
+
+    return [
+        (s.level, s.title) for s in sections(parse(body, kind.template).body) if s.level in (2, 3)
+    ]
 
 
 def template_sections(ws: Workspace) -> dict[str, list[str]]:
@@ -58,7 +64,7 @@ def template_sections(ws: Workspace) -> dict[str, list[str]]:
         kind.value: [f"{'#' * level} {title}" for level, title in headings(ws, kind)]
         for kind in SAMPLE_TEMPLATES
     }
-    source = ws.render(f"{ws.lang}/experiment.py.j2", sample_context(ws, Kind.EXPERIMENT))
+    source = ws.render(f"{ws.lang}/experiment.py.j2", sample_context(ws, kinds.EXPERIMENT))
     parts = []
     for number, (cell_type, text) in enumerate(cells(source), start=1):
         if cell_type == "markdown":

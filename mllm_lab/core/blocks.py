@@ -1,0 +1,163 @@
+"""Where a Markdown document's headings, fenced code and HTML comment blocks are, line by line,
+as a CommonMark parser (markdown-it-py) sees them.
+
+markdown-it-py parses about 2.5 MB/s, which is 8 seconds for a 10,000-note lab, so plain
+documents are read by a line scanner that implements the CommonMark rules for what notes are
+made of (ATX headings, fences opened at column 0, comment and `<pre>`-like HTML blocks); a
+document with anything the scanner does not model (an indented fence, a setext underline,
+other HTML blocks, tabs before a fence or heading) goes to markdown-it-py itself. A property
+test holds the scanner to markdown-it-py's answers."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+TEXT, CODE, HTML = 0, 1, 2
+_FENCE = re.compile(r"^(`{3,}|~{3,})(.*)$")
+_INDENTED_FENCE = re.compile(r"^ {1,3}(?:`{3,}|~{3,})")
+_ATX = re.compile(r"^(#{1,6})(?:[ \t]+(.*)|[ \t]*)$")
+_INDENTED_ATX = re.compile(r"^ {1,3}#{1,6}(?:[ \t]|$)")
+_SETEXT = re.compile(r"^ {0,3}(?:=+|-+)[ \t]*$")
+_RAW_HTML = re.compile(r"^ {0,3}<(pre|script|style|textarea)(?:[ \t>]|$)", re.I)
+_COMMENT = re.compile(r"^ {0,3}<!--")
+_OTHER_HTML = re.compile(r"^ {0,3}<[A-Za-z/?!]")
+_TABBED = re.compile(r"^ {0,3}\t")
+_CLOSING_HASHES = re.compile(r"(?:^|[ \t]+)#+[ \t]*$")
+
+
+@dataclass(frozen=True)
+class Heading:
+    level: int
+    title: str
+    line: int  # 0-based line index
+
+
+@dataclass(frozen=True)
+class Blocks:
+    lines: list[str]  # the document's lines, "\r" stripped
+    kinds: bytes  # one of TEXT, CODE, HTML per line
+    headings: list[Heading]  # top-level headings, in order
+
+    def is_text(self, index: int) -> bool:
+        return self.kinds[index] == TEXT
+
+
+def heading_title(raw: str) -> str:
+    """An ATX heading's text as CommonMark gives it: spaces and the closing #s removed."""
+    text = raw.strip(" \t")
+    if set(text) <= {"#"}:
+        return ""
+    return _CLOSING_HASHES.sub("", text).strip(" \t")
+
+
+def _scan(lines: list[str]) -> tuple[bytearray, list[Heading]] | None:
+    """The fast path, or None when the document needs a full parser."""
+    kinds = bytearray(len(lines))
+    headings: list[Heading] = []
+    fence: tuple[str, int] | None = None
+    raw_close: str | None = None
+    in_comment = False
+    paragraph = False
+    for index, line in enumerate(lines):
+        if fence is not None:
+            kinds[index] = CODE
+            stripped = line.lstrip(" ")
+            if (
+                len(line) - len(stripped) <= 3
+                and stripped.startswith(fence[0] * fence[1])
+                and not stripped.rstrip(" \t").strip(fence[0])
+            ):
+                fence = None
+            continue
+        if in_comment:
+            kinds[index] = HTML
+            in_comment = "-->" not in line
+            continue
+        if raw_close is not None:
+            kinds[index] = HTML
+            if raw_close in line.lower():
+                raw_close = None
+            continue
+        if not line.strip(" \t"):
+            paragraph = False
+            continue
+        if _TABBED.match(line) and ("`" in line or "~" in line or "#" in line):
+            return None
+        match = _FENCE.match(line)
+        if match and not (match[1][0] == "`" and "`" in match[2]):
+            fence = (match[1][0], len(match[1]))
+            kinds[index] = CODE
+            paragraph = False
+            continue
+        if _INDENTED_FENCE.match(line) or _INDENTED_ATX.match(line):
+            return None
+        if _COMMENT.match(line):
+            kinds[index] = HTML
+            in_comment = "-->" not in line[line.index("<!--") + 4 :]
+            paragraph = False
+            continue
+        raw = _RAW_HTML.match(line)
+        if raw:
+            kinds[index] = HTML
+            close = f"</{raw[1].lower()}>"
+            raw_close = None if close in line.lower() else close
+            paragraph = False
+            continue
+        if _OTHER_HTML.match(line):
+            return None
+        heading = _ATX.match(line)
+        if heading:
+            headings.append(Heading(len(heading[1]), heading_title(heading[2] or ""), index))
+            paragraph = False
+            continue
+        if paragraph and _SETEXT.match(line):
+            return None
+        if line.startswith("    ") and not paragraph:
+            continue  # indented code: never a heading or fence
+        paragraph = True
+    return kinds, headings
+
+
+@lru_cache(maxsize=1)
+def _parser() -> Any:
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark")
+
+
+def _full(lines: list[str]) -> tuple[bytearray, list[Heading]]:
+    """markdown-it-py's view: fences and HTML blocks at any depth, headings at the top."""
+    tokens = _parser().parse("\n".join(lines))
+    kinds = bytearray(len(lines))
+    headings: list[Heading] = []
+    for position, token in enumerate(tokens):
+        if token.map is None:
+            continue
+        start, end = token.map
+        if token.type in ("fence", "code_block"):
+            for index in range(start, min(end, len(lines))):
+                kinds[index] = CODE
+        elif token.type == "html_block":
+            for index in range(start, min(end, len(lines))):
+                kinds[index] = HTML
+        elif token.type == "heading_open" and token.level == 0:
+            inline = tokens[position + 1]
+            headings.append(Heading(int(token.tag[1]), inline.content.strip(), start))
+    return kinds, headings
+
+
+def blocks(text: str) -> Blocks:
+    lines = [line[:-1] if line.endswith("\r") else line for line in text.split("\n")]
+    found = _scan(lines)
+    kinds, headings = found if found is not None else _full(lines)
+    return Blocks(lines, bytes(kinds), headings)
+
+
+def full_parse(text: str) -> Blocks:
+    """markdown-it-py's answer, always (for tests that hold the scanner to it)."""
+    lines = [line[:-1] if line.endswith("\r") else line for line in text.split("\n")]
+    kinds, headings = _full(lines)
+    return Blocks(lines, bytes(kinds), headings)

@@ -1,0 +1,202 @@
+"""papers/reading-list.yaml: the papers that have no note yet. Read strictly (a shape `lab`
+does not expect is refused with its line, never rewritten) and edited in place: a changed field,
+an appended entry or a removed entry touch only their own lines, so comments, order and quoting
+elsewhere stay byte for byte. Every edit is read back and compared before it is accepted."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from mllm_lab.core import fm
+from mllm_lab.errors import BrokenNote
+
+PATH = "papers/reading-list.yaml"
+HEADER = (
+    "# Reading list: papers that have no note yet, with their status (unread/reading/read).\n"
+    "# Written by `lab add paper` and `lab mark`; edit it by hand freely (comments are kept).\n"
+    "# When a paper gets a note (`lab new paper KEY`), its entry moves into the note's frontmatter.\n"
+)
+SHAPE = "expected `papers:` followed by a list of entries (`- key: …`)"
+
+
+@dataclass(frozen=True)
+class ReadingList:
+    text: str
+    entries: list[dict[str, Any]]
+    lines: list[int]  # 1-based line of each entry's `- `
+
+
+def text_of(entries: list[dict[str, Any]]) -> str:
+    """A new reading list holding `entries`."""
+    return HEADER + (fm.dump({"papers": entries}) if entries else "papers: []\n")
+
+
+def _document(text: str) -> tuple[Any, Any]:
+    """(the loaded data, the composed node) of the reading list."""
+    data = fm.load_yaml(text, PATH) if text.strip() else None
+    yaml, loader, _ = fm._yaml()
+    node = yaml.compose(text, Loader=loader) if data is not None else None
+    return data, node
+
+
+def _papers_node(node: Any) -> Any:
+    for key_node, value_node in node.value:
+        if key_node.value == "papers":
+            return key_node, value_node
+    return None
+
+
+def parse(text: str) -> ReadingList:
+    """The reading list, or BrokenNote naming the line where its shape is not the expected one."""
+    data, node = _document(text)
+    if data is None:
+        return ReadingList(text, [], [])
+    if not isinstance(data, dict):
+        raise BrokenNote(PATH, 1, SHAPE)
+    papers = data.get("papers")
+    found = _papers_node(node)
+    if papers is None:
+        return ReadingList(text, [], [])
+    assert found is not None
+    key_node, value_node = found
+    if not isinstance(papers, list):
+        raise BrokenNote(PATH, key_node.start_mark.line + 1, SHAPE)
+    lines = []
+    for entry, item in zip(papers, value_node.value, strict=True):
+        line = item.start_mark.line + 1
+        if not isinstance(entry, dict):
+            raise BrokenNote(PATH, line, "each entry must be a mapping with key, title, status")
+        lines.append(line)
+    return ReadingList(text, [dict(entry) for entry in papers], lines)
+
+
+def _refuse(line: int, what: str) -> BrokenNote:
+    return BrokenNote(PATH, line, f"cannot {what} in place; edit the file by hand")
+
+
+def _check(text: str, expected: list[dict[str, Any]], line: int, what: str) -> ReadingList:
+    try:
+        after = parse(text)
+    except BrokenNote:
+        raise _refuse(line, what) from None
+    if after.entries != expected:
+        raise _refuse(line, what)
+    return after
+
+
+def set_fields(reading: ReadingList, index: int, updates: dict[str, Any]) -> ReadingList:
+    """Entry `index` with `updates` applied (a None value removes that field)."""
+    text = reading.text
+    _data, node = _document(text)
+    item = _papers_node(node)[1].value[index]
+    line = reading.lines[index]
+    entry = dict(reading.entries[index])
+    yaml = fm._yaml()[0]
+    if not isinstance(item, yaml.MappingNode) or item.flow_style:
+        raise _refuse(line, "change this entry (written in flow style)")
+    pairs = {key.value: (key, value) for key, value in item.value}
+    newline = "\r\n" if "\r\n" in text else "\n"
+    column = item.value[0][0].start_mark.column if item.value else 2
+    edits: list[tuple[int, int, str]] = []
+    appended = []
+    for key, value in updates.items():
+        if entry.get(key) == value and (value is not None or key not in entry):
+            continue
+        if key in pairs:
+            key_node, value_node = pairs[key]
+            start = text.rfind("\n", 0, key_node.start_mark.index) + 1
+            end = value_node.end_mark.index
+            if value is None:  # remove the whole line of this field
+                if start < item.start_mark.index or text[end : end + 1] not in ("\n", "\r", ""):
+                    raise _refuse(line, f"remove `{key}`")
+                stop = text.find("\n", end)
+                edits.append((start, len(text) if stop < 0 else stop + 1, ""))
+                entry.pop(key, None)
+                continue
+            s, e = value_node.start_mark.index, value_node.end_mark.index
+            if isinstance(value_node, yaml.ScalarNode) and "\n" not in text[s:e]:
+                if s == e:
+                    colon = text.index(":", key_node.end_mark.index)
+                    edits.append((colon + 1, colon + 1, f" {fm.scalar(value)}"))
+                else:
+                    edits.append((s, e, fm.scalar(value)))
+            else:
+                raise _refuse(line, f"change `{key}` (not a one-line value)")
+        elif value is not None:
+            appended.append(f"{' ' * column}{key}: {fm.scalar(value)}")
+        if value is not None:
+            entry[key] = value
+    result = text
+    if appended:
+        end = item.end_mark.index
+        if end > 0 and result[end - 1] != "\n":
+            result = result[:end] + newline + result[end:]
+            end += len(newline)
+        edits.append((end, end, newline.join(appended) + newline))
+    for start, end, new in sorted(edits, key=lambda edit: (edit[0], edit[1]), reverse=True):
+        result = result[:start] + new + result[end:]
+    expected = [*reading.entries[:index], entry, *reading.entries[index + 1 :]]
+    return _check(result, expected, line, "update this entry")
+
+
+def append(reading: ReadingList, entry: dict[str, Any]) -> ReadingList:
+    """The reading list with `entry` added at the end, in the file's own indentation."""
+    text = reading.text
+    newline = "\r\n" if "\r\n" in text else "\n"
+    block = fm.dump([entry]).rstrip("\n").split("\n")
+    if not reading.entries:
+        data, node = _document(text)
+        found = _papers_node(node) if node is not None and isinstance(data, dict) else None
+        body = newline.join(["papers:", *block]) + newline
+        if found is None:
+            if not text.strip():
+                result = HEADER.replace("\n", newline) + body
+            else:
+                result = text + ("" if text.endswith("\n") else newline) + body
+        else:  # `papers:` or `papers: []`: rewrite just that key
+            key_node, value_node = found
+            start = text.rfind("\n", 0, key_node.start_mark.index) + 1
+            end = value_node.end_mark.index
+            stop = text.find("\n", end)
+            result = text[:start] + body + ("" if stop < 0 else text[stop + 1 :])
+        return _check(result, [entry], 1, "add an entry")
+    _data, node = _document(text)
+    first = _papers_node(node)[1].value[0]
+    line_start = text.rfind("\n", 0, first.start_mark.index) + 1
+    indent = text[line_start : first.start_mark.index]
+    dash = indent[: len(indent) - len(indent.lstrip(" "))]
+    lines = [dash + item for item in block]
+    result = text + ("" if text.endswith("\n") else newline) + newline.join(lines) + newline
+    return _check(result, [*reading.entries, entry], len(text.split("\n")), "add an entry")
+
+
+def remove(reading: ReadingList, index: int) -> ReadingList:
+    """The reading list without entry `index` (its lines deleted, nothing else)."""
+    text = reading.text
+    _data, node = _document(text)
+    items = _papers_node(node)[1].value
+    item = items[index]
+    line = reading.lines[index]
+    start = text.rfind("\n", 0, item.start_mark.index) + 1
+    if not text[start : item.start_mark.index].strip().startswith("-"):
+        raise _refuse(line, "remove this entry")
+    if index + 1 < len(items):
+        following = items[index + 1]
+        end = text.rfind("\n", 0, following.start_mark.index) + 1
+    else:
+        end = item.end_mark.index
+        if end < len(text) and text[end - 1 : end] != "\n":
+            stop = text.find("\n", end)
+            end = len(text) if stop < 0 else stop + 1
+    result = text[:start] + text[end:]
+    expected = [*reading.entries[:index], *reading.entries[index + 1 :]]
+    return _check(result, expected, line, "remove this entry")
+
+
+def find(reading: ReadingList, key: str) -> int | None:
+    wanted = key.casefold()
+    for index, entry in enumerate(reading.entries):
+        if str(entry.get("key", "")).casefold() == wanted:
+            return index
+    return None

@@ -1,0 +1,220 @@
+"""The one write path. Every command that changes a lab does it inside
+
+    with ws.transaction() as tx:
+        tx.write(path, text)            # or tx.create(...), save_status(tx, paper), ...
+
+which, in this order: takes the lab lock; finishes (or discards) whatever a crash left; reads
+and validates every generated view (a damaged marker or a hand edit it cannot take in stops
+the command with `path:line` before anything is written); takes in hand ticks of the papers
+table; lets the command apply its change, reading its own pending writes back (`tx.data`
+is the lab as it will be); regenerates the views from that; and commits every file at once
+(storage.commit), so that a crash leaves the old lab or the new one. What a forced write or a
+repair replaces is kept in .lab-trash/ first."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+from mllm_lab import storage
+from mllm_lab.core.labdata import LabData, patch
+from mllm_lab.errors import NoteExists
+from mllm_lab.ops.workspace import Outcome, Workspace
+
+
+@dataclass
+class Pending:
+    text: str
+    exclusive: bool  # must not exist yet
+    existed: bool  # the file was there before (for the outcome's wording)
+    digest: tuple[Any, Any] | None  # (digest, error) of a data file's new text
+
+
+class Transaction:
+    def __init__(
+        self,
+        ws: Workspace,
+        *,
+        force: bool = False,
+        dry_run: bool = False,
+        views: bool = True,
+        repair: bool = False,
+    ) -> None:
+        self.ws = ws
+        self.force = force  # regenerate views over hand edits (kept in .lab-trash/)
+        self.dry_run = dry_run
+        self.views = views  # validate and regenerate the generated views
+        self.repair = repair  # fix damaged region markers instead of refusing
+        self.pending: dict[str, Pending] = {}
+        self.outcomes: list[Outcome] = []
+        self.notes: list[str] = []  # what the transaction did besides writing (repairs, take-ins)
+        self._lock: Any = None
+        self._data: LabData | None = None
+        self._dirty: set[str] = set()
+        self.views_state: Any = None  # owned by ops.views
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    def __enter__(self) -> Transaction:
+        if not self.dry_run:
+            self._lock = self.ws.lock()
+            self._lock.__enter__()
+        try:
+            if not self.dry_run:
+                storage.recover(self.ws.lab.root)
+                strays = self.ws.snapshot().strays
+                if strays:
+                    storage.remove_strays(self.ws.lab.root, strays)
+            if self.views:
+                from mllm_lab.ops.views import take_in
+
+                take_in(self)
+        except BaseException:
+            self._release()
+            raise
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        try:
+            if kind is None:
+                if self.views:
+                    from mllm_lab.ops.views import regenerate
+
+                    regenerate(self)
+                self._commit()
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        if self._lock is not None:
+            lock, self._lock = self._lock, None
+            lock.__exit__(None, None, None)
+
+    # --- reading what will be --------------------------------------------------------------
+
+    def read(self, path: str) -> str | None:
+        """The file's text as this transaction leaves it (None: it does not exist)."""
+        if path in self.pending:
+            return self.pending[path].text
+        return self.ws.read(path) if self.ws.exists(path) else None
+
+    def exists(self, path: str) -> bool:
+        return path in self.pending or self.ws.exists(path)
+
+    @property
+    def data(self) -> LabData:
+        """The lab with this transaction's writes applied."""
+        base = self.ws.data()
+        if not self._dirty:
+            return self._data or base
+        from mllm_lab.models import READING_LIST
+
+        files = self.ws.files()
+        records = {}
+        for path in {*self._dirty, READING_LIST}:
+            if path in self.pending and self.pending[path].digest is not None:
+                records[path] = self._record(path)
+            elif path in files:
+                records[path] = files[path]
+        self._data = patch(self._data or base, records, self._dirty)
+        self._dirty = set()
+        return self._data
+
+    def _record(self, path: str) -> list[Any]:
+        from mllm_lab.scan import kind_of, make_record
+
+        kind = kind_of(path)
+        assert kind is not None
+        digest = self.pending[path].digest
+        assert digest is not None
+        return make_record((path, kind, 0, 0, 0), digest)
+
+    # --- writing ---------------------------------------------------------------------------
+
+    def write(self, path: str, text: str, *, detail: str = "") -> Outcome:
+        """Replace (or create) a file; unchanged text is not written."""
+        self.ws.lab.path(path)  # refuses a path that leaves the lab
+        old = self.read(path)
+        existed = old is not None if path not in self.pending else self.pending[path].existed
+        if old == text:
+            return self._outcome(Outcome(path, "unchanged", detail))
+        exclusive = self.pending[path].exclusive if path in self.pending else False
+        self._stage(path, text, exclusive=exclusive, existed=existed)
+        return self._outcome(Outcome(path, self._verb(existed), detail))
+
+    def create(self, path: str, text: str, *, force: bool = False, detail: str = "") -> Outcome:
+        """A new file that must not exist yet; with `force`, an existing one is replaced and
+        its old text kept in .lab-trash/ (the outcome names the backup)."""
+        self.ws.lab.path(path)
+        old = self.read(path)
+        if old is not None and not force:
+            raise NoteExists(path)
+        if old is not None:
+            detail = self.keep(path, old)
+        self._stage(path, text, exclusive=old is None, existed=old is not None)
+        return self._outcome(Outcome(path, self._verb(old is not None), detail))
+
+    def keep(self, path: str, text: str) -> str:
+        """Keep `text` (about to be replaced) in .lab-trash/ now, before anything is replaced;
+        returns what to tell the user."""
+        if self.dry_run:
+            return f"the old version would be kept in {storage.TRASH_DIR}/"
+        return f"the old version is kept in {storage.backup(self.ws.lab.root, path, text)}"
+
+    def _stage(self, path: str, text: str, *, exclusive: bool, existed: bool) -> None:
+        from mllm_lab.scan import kind_of, parse_file
+
+        kind = kind_of(path)
+        digest = parse_file(self.ws.lab.root, path, kind, text) if kind else None
+        self.pending[path] = Pending(text, exclusive, existed, digest)
+        if kind:
+            self._dirty.add(path)
+
+    def _verb(self, existed: bool) -> str:
+        if self.dry_run:
+            return "would update" if existed else "would create"
+        return "updated" if existed else "created"
+
+    def _outcome(self, outcome: Outcome) -> Outcome:
+        """One outcome per file: the latest action that changed it, with every detail."""
+        for index, old in enumerate(self.outcomes):
+            if old.path == outcome.path:
+                action = old.action if outcome.action in ("unchanged", "kept") else outcome.action
+                details = [d for d in (old.detail, outcome.detail) if d]
+                detail = "; ".join(dict.fromkeys(details))
+                self.outcomes[index] = Outcome(outcome.path, action, detail)
+                return self.outcomes[index]
+        self.outcomes.append(outcome)
+        return outcome
+
+    # --- commit ----------------------------------------------------------------------------
+
+    def _commit(self) -> None:
+        if self.dry_run or not self.pending:
+            return
+        root = self.ws.lab.root
+        changes = [storage.Change(path, p.text, p.exclusive) for path, p in self.pending.items()]
+        storage.commit(root, changes)
+        self._after_commit()
+
+    def _after_commit(self) -> None:
+        """Take the written files into the index (their digests are already made) and note
+        what the views were generated from."""
+        from mllm_lab.scan import refresh
+
+        if self.ws._snapshot is not None:
+            files = self.ws.files()
+            for path, pending in self.pending.items():
+                if pending.digest is not None:
+                    refresh(self.ws.lab, files, path, pending.digest, self.ws.use_index)
+        if self.views:
+            from mllm_lab.ops.views import remember
+
+            remember(self)
+        self.ws._data = self.data
