@@ -179,11 +179,15 @@ def parse_file(root: Path, relative: str, kind: str, text: str | None = None) ->
 Found = tuple[str, str, int, int, int]
 
 
+def _good(kind: str, digest: Any) -> bool:
+    """A digest worth remembering: it parsed, and a paper note's gave a paper."""
+    return digest is not None and (kind != kinds.PAPER.name or digest[1] is not None)
+
+
 def make_record(found: Found, parsed: tuple[Any, Any], last_good: Any = None) -> list[Any]:
     digest, error = parsed
-    return list(
-        Record(found[1], found[2], found[3], found[4], digest, error, None if digest else last_good)
-    )
+    kept = None if _good(found[1], digest) else last_good
+    return list(Record(found[1], found[2], found[3], found[4], digest, error, kept))
 
 
 # --- walking -------------------------------------------------------------------------------
@@ -397,7 +401,7 @@ def _parse_many(
         progress(len(todo), len(todo))
     records = [by_path[found[0]] for found in todo]
     for found, made in zip(todo, records, strict=True):
-        if made[5] and found[0] in old:
+        if not _good(found[1], made[4]) and found[0] in old:
             made[6] = _last_good(old[found[0]])
     return records
 
@@ -413,7 +417,7 @@ def _last_good(cached: Any) -> Any:
     """The digest a file had when it last parsed, for a file that is broken now."""
     if cached.__class__ is not list or len(cached) != len(Record._fields):
         return None
-    return cached[4] if cached[4] is not None else cached[6]
+    return cached[4] if _good(cached[0], cached[4]) else cached[6]
 
 
 @dataclass

@@ -162,11 +162,14 @@ class Change:
 def commit(root: Path, changes: Sequence[Change]) -> None:
     """Write every change so that a crash or a failed write leaves all of them old or all new.
 
-    Exclusive creates go first: if one of them already exists, nothing has been changed yet
-    and NoteExists is raised. A write that fails (disk full, permission) before the journal
-    is written leaves every file as it was."""
+    A file that must not exist yet and does is NoteExists before anything has changed. A
+    write that fails (disk full, permission) before the journal is written leaves every file
+    as it was; after it, the next command finishes the commit."""
     if not changes:
         return
+    for change in changes:
+        if change.exclusive and os.path.lexists(root / change.path):
+            raise NoteExists(change.path)
     tmp_dir = root / TMP_DIR
     ops: list[dict[str, object]] = []
     stamp = f"{os.getpid()}-{time.monotonic_ns()}"
@@ -185,36 +188,35 @@ def commit(root: Path, changes: Sequence[Change]) -> None:
             tmp = _write_temp(tmp_dir, f"{stamp}-{number}.tmp", _encode(change.text), mode)
             ops.append({"tmp": tmp.name, "path": change.path, "exclusive": change.exclusive})
             write_point(f"temp file for {change.path}")
-    except OSError as error:
+        write_atomic(root / JOURNAL, json.dumps({"ops": ops}))
+    except (OSError, WriteFailed) as error:
         _discard(tmp_dir, ops)
         failed = ordered[len(ops)].path if len(ops) < len(ordered) else ordered[-1].path
-        raise WriteFailed(failed, _reason(error)) from None
+        reason = (
+            _reason(error)
+            if isinstance(error, OSError)
+            else str(error).split("(")[-1].split(")")[0]
+        )
+        raise WriteFailed(failed, reason) from None
+    write_point("journal written")
     linked: list[str] = []
     try:
-        for op in ops:  # exclusive creates first: claim every new name before changing anything
+        for op in ops:  # claim every new name before changing any existing file
             if not op["exclusive"]:
                 break
             _link(tmp_dir / str(op["tmp"]), root / str(op["path"]), str(op["path"]))
             linked.append(str(op["path"]))
             write_point(f"created {op['path']}")
-    except (NoteExists, OSError) as problem:
+    except (NoteExists, OSError) as problem:  # someone made the file since the check above
         for path in linked:
             with contextlib.suppress(OSError):
                 (root / path).unlink()
         _discard(tmp_dir, ops)
+        with contextlib.suppress(OSError):
+            (root / JOURNAL).unlink()
         if isinstance(problem, NoteExists):
             raise
         raise WriteFailed(str(ops[len(linked)]["path"]), _reason(problem)) from None
-    journal = root / JOURNAL
-    try:
-        write_atomic(journal, json.dumps({"ops": ops}))
-    except WriteFailed:
-        for path in linked:
-            with contextlib.suppress(OSError):
-                (root / path).unlink()
-        _discard(tmp_dir, ops)
-        raise
-    write_point("journal written")
     _apply(root, ops)
 
 
@@ -243,9 +245,9 @@ def _apply(root: Path, ops: list[dict[str, object]]) -> None:
         if not tmp.exists():
             continue  # already renamed before a crash
         if op["exclusive"]:
-            if not target.exists():
+            if not os.path.lexists(target):
                 _link(tmp, target, str(op["path"]))
-            tmp.unlink()
+            tmp.unlink()  # linked already, or a file of that name appeared: it is kept
         else:
             target.parent.mkdir(parents=True, exist_ok=True)
             try:
@@ -309,16 +311,21 @@ def pending_commit(root: Path) -> bool:
 # --- backups -------------------------------------------------------------------------------
 
 
-def backup(root: Path, relative: str, text: str, when: datetime | None = None) -> str:
-    """Keep `text` (what a forced write or a repair replaces) under .lab-trash/, which is not
-    a cache: nothing deletes it. Returns its lab-relative path."""
-    when = when or datetime.now()
-    folder = root / TRASH_DIR / when.strftime("%Y-%m-%dT%H-%M-%S")
-    target = folder / relative
+def backup_path(root: Path, relative: str, when: datetime, taken: set[str]) -> str:
+    """Where a backup of `relative` goes: .lab-trash/<time>/<relative>, numbered if needed."""
+    folder = f"{TRASH_DIR}/{when.strftime('%Y-%m-%dT%H-%M-%S')}"
+    where = f"{folder}/{relative}"
     number = 1
-    while target.exists():
+    while where in taken or (root / where).exists():
         number += 1
-        target = folder / f"{relative}.{number}"
+        where = f"{folder}/{relative}.{number}"
+    return where
+
+
+def backup(root: Path, where: str, text: str) -> None:
+    """Keep `text` (what a forced write or a repair replaces) at `where` under .lab-trash/,
+    which is not a cache: nothing deletes it."""
+    target = root / where
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         ignore = root / TRASH_DIR / ".gitignore"
@@ -327,8 +334,7 @@ def backup(root: Path, relative: str, text: str, when: datetime | None = None) -
         target.write_bytes(_encode(text))
     except OSError as error:
         raise WriteFailed(TRASH_DIR, _reason(error)) from None
-    write_point(f"backup of {relative}")
-    return target.relative_to(root).as_posix()
+    write_point(f"backup of {where}")
 
 
 # --- the lock ------------------------------------------------------------------------------

@@ -20,7 +20,9 @@ def test_commit_replaces_and_an_existing_exclusive_target_changes_nothing(tmp_pa
     commit(tmp_path, [Change("a/old.md", "new"), Change("a/fresh.md", "fresh", exclusive=True)])
     assert read(tmp_path / "a/old.md") == "new" and read(tmp_path / "a/fresh.md") == "fresh"
     with pytest.raises(NoteExists):
-        commit(tmp_path, [Change("a/old.md", "newer"), Change("a/fresh.md", "again", exclusive=True)])
+        commit(
+            tmp_path, [Change("a/old.md", "newer"), Change("a/fresh.md", "again", exclusive=True)]
+        )
     assert read(tmp_path / "a/old.md") == "new" and read(tmp_path / "a/fresh.md") == "fresh"
     assert sorted(p.name for p in (tmp_path / "a").iterdir()) == ["fresh.md", "old.md"]
     assert list((tmp_path / ".lab/tmp").iterdir()) == []

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import sys
 
-EX_USAGE = 2
 EX_PIPE = 141  # what a shell reports for a process ended by SIGPIPE (`lab list | head -1`)
 
 
@@ -20,21 +19,8 @@ def _usable_streams() -> None:
             stream.reconfigure(errors="backslashreplace")
 
 
-def _undecodable(argument: str) -> bool:
-    try:
-        argument.encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False
-
-
 def main() -> None:
     _usable_streams()
-    for number, argument in enumerate(sys.argv[1:], start=1):
-        if _undecodable(argument):
-            shown = argument.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-            sys.stderr.write(f"error: argument {number} ({shown}) is not valid UTF-8 text\n")
-            sys.exit(EX_USAGE)
     from mllm_lab.cli.app import app
 
     try:

@@ -14,6 +14,18 @@ from mllm_lab.errors import BadInput, LabError
 class LabGroup(TyperGroup):
     """Turns every user error into one line on stderr and exit 1: never a traceback."""
 
+    def make_context(self, info_name: Any, args: Any, parent: Any = None, **extra: Any) -> Any:
+        for number, argument in enumerate(args, start=1):
+            if isinstance(argument, str) and not _is_text(argument):
+                shown = argument.encode(
+                    "utf-8", "surrogateescape" if _escaped(argument) else "backslashreplace"
+                )
+                _fail(
+                    f"argument {number} ({shown.decode('utf-8', 'backslashreplace')}) is not valid UTF-8 text",
+                    2,
+                )
+        return super().make_context(info_name, args, parent=parent, **extra)
+
     def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
@@ -28,7 +40,10 @@ class LabGroup(TyperGroup):
             _fail("interrupted", 130)
         except Exception as problem:  # a bug in lab, not the user's mistake
             if type(problem).__module__.startswith(("typer", "click")):
-                raise  # Typer's own exits and usage errors
+                if getattr(problem, "exit_code", None) == 2 and hasattr(problem, "format_message"):
+                    where = getattr(getattr(problem, "ctx", None), "command_path", "lab")
+                    _fail(f"{problem.format_message().rstrip('.')} (see `{where} -h`)", 2)
+                raise  # Typer's own exits
             import os
 
             if os.environ.get("LAB_DEBUG"):
@@ -38,6 +53,19 @@ class LabGroup(TyperGroup):
                 "with the command; LAB_DEBUG=1 shows the traceback",
                 70,
             )
+
+
+def _is_text(argument: str) -> bool:
+    try:
+        argument.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _escaped(argument: str) -> bool:
+    """Undecodable bytes from the command line come as \udc80-\udcff (surrogateescape)."""
+    return all(not 0xD800 <= ord(ch) <= 0xDFFF or 0xDC80 <= ord(ch) <= 0xDCFF for ch in argument)
 
 
 def _fail(message: str, code: int) -> NoReturn:

@@ -68,7 +68,10 @@ def new_paper(
     topic: Topic = None,
     stage: Stage = None,
     tags: Tags = None,
-    status: Annotated[str, typer.Option("--status", help="unread, reading or read.")] = "reading",
+    status: Annotated[
+        str | None,
+        typer.Option("--status", help="unread, reading or read (default: reading, or as it was)."),
+    ] = None,
     slug: Slug = None,
     edit: Edit = False,
     force: Force = False,

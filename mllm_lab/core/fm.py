@@ -199,7 +199,7 @@ def load_lines(fm_lines: list[str], path: str = "<note>") -> Any:
     fast = fastyaml.load(fm_lines)
     if fast is not None:
         return fast
-    return load_yaml("\n".join(fm_lines), path, 2, "frontmatter is not valid YAML")
+    return load_yaml("\n".join(fm_lines) + "\n", path, 2, "frontmatter is not valid YAML")
 
 
 def parse(text: str, path: str) -> Parsed:

@@ -353,6 +353,9 @@ def _add(parts: _Parts, path: str, record: Record) -> None:
         )
         if made.paper:
             parts.papers.append(paper_of(made.paper))
+        elif kind == kinds.PAPER.name and made.findings:  # a field is broken: keep its row
+            line, message = made.findings[0]
+            parts.papers.append(_broken_paper(path, Finding(path, line, message), last_good))
         if made.key is not None:
             parts.keys[path] = made.key
         parts.findings += [Finding(path, line, message) for line, message in made.findings]

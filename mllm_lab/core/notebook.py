@@ -57,8 +57,10 @@ def notebook_problem(text: str) -> tuple[int, str] | None:
     import nbformat
 
     try:
-        notebook = nbformat.reads(text, as_version=4)
-        nbformat.validate(notebook)
+        data = json.loads(text)
+        if not isinstance(data, dict) or data.get("nbformat") != 4:
+            return 1, 'not a valid notebook: expected Jupyter format 4 (`"nbformat": 4`)'
+        nbformat.validate(nbformat.from_dict(data))
     except json.JSONDecodeError as error:
         return error.lineno, f"not valid JSON: {error.msg}"
     except nbformat.ValidationError as error:

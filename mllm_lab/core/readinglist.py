@@ -181,14 +181,10 @@ def remove(reading: ReadingList, index: int) -> ReadingList:
     start = text.rfind("\n", 0, item.start_mark.index) + 1
     if not text[start : item.start_mark.index].strip().startswith("-"):
         raise _refuse(line, "remove this entry")
-    if index + 1 < len(items):
-        following = items[index + 1]
-        end = text.rfind("\n", 0, following.start_mark.index) + 1
-    else:
-        end = item.end_mark.index
-        if end < len(text) and text[end - 1 : end] != "\n":
-            stop = text.find("\n", end)
-            end = len(text) if stop < 0 else stop + 1
+    # up to the end of the line of its last value: comments after it belong to what follows
+    last = item.value[-1][1] if getattr(item, "value", None) else item
+    stop = text.find("\n", max(last.end_mark.index - 1, item.start_mark.index))
+    end = len(text) if stop < 0 else stop + 1
     result = text[:start] + text[end:]
     expected = [*reading.entries[:index], *reading.entries[index + 1 :]]
     return _check(result, expected, line, "remove this entry")

@@ -14,6 +14,7 @@ repair replaces is kept in .lab-trash/ first."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from types import TracebackType
 from typing import Any
 
@@ -49,6 +50,8 @@ class Transaction:
         self.pending: dict[str, Pending] = {}
         self.outcomes: list[Outcome] = []
         self.notes: list[str] = []  # what the transaction did besides writing (repairs, take-ins)
+        self.backups: list[tuple[str, str]] = []  # (where in .lab-trash/, text) to keep
+        self.started = datetime.now()
         self._lock: Any = None
         self._data: LabData | None = None
         self._dirty: set[str] = set()
@@ -161,11 +164,15 @@ class Transaction:
         return self._outcome(Outcome(path, self._verb(old is not None), detail))
 
     def keep(self, path: str, text: str) -> str:
-        """Keep `text` (about to be replaced) in .lab-trash/ now, before anything is replaced;
-        returns what to tell the user."""
+        """Keep `text` (about to be replaced) in .lab-trash/ when the transaction commits,
+        before anything is replaced; returns what to tell the user."""
         if self.dry_run:
             return f"the old version would be kept in {storage.TRASH_DIR}/"
-        return f"the old version is kept in {storage.backup(self.ws.lab.root, path, text)}"
+        where = storage.backup_path(
+            self.ws.lab.root, path, self.started, {p for p, _ in self.backups}
+        )
+        self.backups.append((where, text))
+        return f"the old version is kept in {where}"
 
     def _stage(self, path: str, text: str, *, exclusive: bool, existed: bool) -> None:
         from mllm_lab.scan import kind_of, parse_file
@@ -199,6 +206,8 @@ class Transaction:
         if self.dry_run or not self.pending:
             return
         root = self.ws.lab.root
+        for where, text in self.backups:
+            storage.backup(root, where, text)
         changes = [storage.Change(path, p.text, p.exclusive) for path, p in self.pending.items()]
         storage.commit(root, changes)
         self._after_commit()

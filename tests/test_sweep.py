@@ -1,0 +1,223 @@
+"""No traceback, ever: every command of the app, each of its values replaced in turn by an
+adversarial one, must end with exit 0, 1 or 2 and, when it fails, one line on stderr saying
+what was wrong. Commands and parameters are read off the Typer app itself, so a command added
+later is swept too. Then the environment, the streams and the bytes of the arguments."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import typer.main
+from conftest import Run, lab_executable
+
+from mllm_lab.cli.app import app
+
+# Values that break naive code: empty, blank, control and bidi characters, lone surrogates,
+# path tricks, YAML and Markdown syntax, huge, option-like, shell-like.
+TEXT = [
+    "",
+    "  \t",
+    "\x1b[31m",
+    "\u202egnp.exe",
+    "\ud800",
+    "../../../etc/passwd",
+    "/etc/passwd",
+    "~/x",
+    "a: b: [c] | #d",
+    "[[x]] `y` <z> &amp;",
+    "1e3",
+    "x" * 3000,
+    "-q",
+    "🚀 注意力机制",
+    "C:\\con\\nul",
+]
+NUMBERS = ["-1", "0", "7", "99999999999999999999999", "1e3", "abc", ""]
+DATES = ["9999-12-31", "0001-01-01", "2026-02-30", "2026-W53", "1899-12-31", "2026-13-01", "", "x"]
+VALID = {
+    ("init", "path"): "new-lab",
+    ("init", "lang"): "en",
+    ("mark", "key"): "clip",
+    ("mark", "status"): "read",
+    ("list", "what"): "papers",
+    ("prompt", "kind"): "paper",
+    ("prompt", "target"): "clip",
+    ("paper", "title_or_key"): "clip",
+    ("concept", "title"): "Cross-Attention",
+    ("concept", "category"): "training",
+    ("experiment", "title"): "toy",
+}
+DATE_PARAMS = {"on", "since", "week", "created"}
+
+
+def commands() -> Iterator[tuple[list[str], list[object]]]:
+    def walk(command: object, path: list[str]) -> Iterator[tuple[list[str], list[object]]]:
+        subcommands = getattr(command, "commands", None)
+        if subcommands:
+            for name, sub in subcommands.items():
+                yield from walk(sub, [*path, name])
+        else:
+            yield path, [p for p in command.params if not getattr(p, "is_flag", False)]  # type: ignore[attr-defined]
+
+    yield from walk(typer.main.get_command(app), [])
+
+
+def argv(path: list[str], params: list[object], bad: str | None, value: str) -> list[str]:
+    """The command with every required value valid, and `bad` set to `value`."""
+    args = list(path)
+    for param in params:
+        name = param.name  # type: ignore[attr-defined]
+        given = value if name == bad else VALID.get((path[-1], name))
+        if given is None:
+            continue
+        if param.param_type_name == "argument":  # type: ignore[attr-defined]
+            args.append(given)
+        else:
+            args += [param.opts[0], given]  # type: ignore[attr-defined]
+    return args
+
+
+def values_for(param: object) -> list[str]:
+    name = param.name  # type: ignore[attr-defined]
+    if name in DATE_PARAMS:
+        return DATES
+    if getattr(param.type, "name", "") in ("integer", "int"):  # type: ignore[attr-defined]
+        return NUMBERS
+    return TEXT
+
+
+CASES = [
+    (path, param.name, value)  # type: ignore[attr-defined]
+    for path, params in commands()
+    for param in params
+    for value in values_for(param)
+]
+
+
+def assert_clean(result: object, args: list[str]) -> None:
+    code, err, exception = result.code, result.err, result.exception  # type: ignore[attr-defined]
+    assert code in (0, 1, 2), (args, code, err, exception)
+    assert "Traceback" not in err and "internal error" not in err, (args, err)
+    if code:
+        lines = [line for line in err.splitlines() if line.strip()]
+        errors = [line for line in lines if line.startswith(("error:", "Error:"))]
+        assert len(errors) == 1, (args, err)
+
+
+@pytest.mark.parametrize(("path", "name", "value"), CASES, ids=lambda x: repr(x)[:40])
+def test_every_command_with_every_adversarial_value(
+    sweep_lab: Path, path: list[str], name: str, value: str
+) -> None:
+    params = next(p for c, p in commands() if c == path)
+    args = argv(path, params, name, value)
+    assert_clean(Run(sweep_lab)(*args), args)
+
+
+@pytest.fixture(scope="module")
+def sweep_lab(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One lab for the whole sweep: commands may change it; none may crash on it."""
+    from typer.testing import CliRunner
+
+    root = tmp_path_factory.mktemp("sweep") / "lab"
+    os.environ["LAB_TODAY"] = "2026-11-25"
+    assert CliRunner().invoke(app, ["init", str(root)]).exit_code == 0
+    return root
+
+
+# --- the environment, the streams, the argument bytes --------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("LAB_TODAY", "tomorrow"),
+        ("LAB_TODAY", "9999-12-31"),
+        ("LAB_ROOT", "/nonexistent/lab"),
+        ("LAB_ROOT", "\x1b]0;x\x07"),
+        ("LAB_LOCK_TIMEOUT", "abc"),
+        ("LAB_LOCK_TIMEOUT", "-5"),
+        ("LAB_LOCK_TIMEOUT", "nan"),
+        ("NO_COLOR", ""),
+        ("COLUMNS", "-3"),
+        ("TERM", "dumb"),
+    ],
+)
+def test_hostile_environment_is_one_line(lab: Path, variable: str, value: str) -> None:
+    for args in (
+        ["status"],
+        ["mark", "clip", "read"],
+        ["new", "concept", "X", "-c", "training", "--force"],
+    ):
+        result = subprocess.run(
+            [lab_executable(), *args],
+            cwd=lab,
+            capture_output=True,
+            text=True,
+            env={**os.environ, variable: value},
+            timeout=60,
+        )
+        assert result.returncode in (0, 1, 2), (variable, value, args, result.stderr)
+        assert "Traceback" not in result.stderr
+        if result.returncode:
+            assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_undecodable_arguments_ascii_streams_and_a_closed_stdout(lab: Path) -> None:
+    run = lambda args, **kw: subprocess.run(  # noqa: E731
+        [os.fsencode(lab_executable()), *args], cwd=lab, capture_output=True, timeout=60, **kw
+    )
+    bad = run([b"new", b"paper", b"\xff\xfe title"])
+    assert bad.returncode == 2 and bad.stderr.startswith(b"error: argument 3 (")
+    ascii_env = {**os.environ, "PYTHONIOENCODING": "ascii"}
+    shown = run([b"status"], env=ascii_env)
+    assert shown.returncode == 0 and b"\\u9636\\u6bb5" in shown.stdout  # 阶段, escaped not crashed
+    closed = subprocess.run(
+        [lab_executable(), "mark", "clip", "read"],
+        cwd=lab,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        timeout=60,
+        close_fds=True,
+        pass_fds=(),
+    )
+    assert closed.returncode == 0
+    shell = subprocess.run(
+        f"{lab_executable()} list papers >&- 2>/dev/null; echo $?",
+        shell=True,
+        cwd=lab,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert shell.stdout.strip() in ("0", "1")
+    piped = subprocess.run(
+        f"{lab_executable()} list papers | head -c 10 >/dev/null; echo ${{PIPESTATUS[0]}}",
+        shell=True,
+        executable="/bin/bash",
+        cwd=lab,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert "Traceback" not in piped.stderr
+
+
+def test_hostile_lab_toml_is_one_line(lab: Path) -> None:
+    for text in (
+        b"lab = 5\n",
+        b"[lab]\nlang = 'fr'\n",
+        b"[lab]\nname = '\xff'\n",
+        b"[lab\n",
+        b"[lab]\nname = 3\n",
+        b"\x00\x01",
+    ):
+        (lab / "lab.toml").write_bytes(text)
+        result = subprocess.run(
+            [lab_executable(), "status"], cwd=lab, capture_output=True, text=True, timeout=60
+        )
+        assert result.returncode == 1, (text, result.stderr)
+        assert result.stderr.startswith("error: ") and "lab.toml" in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1
