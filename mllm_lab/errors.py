@@ -1,10 +1,14 @@
-"""Every error a user can cause. Exceptions carry data and never print; the CLI turns them
-into one line on stderr and an exit code."""
+"""Every error a user can cause. Exceptions carry data and a message by name (rendered in the
+session's language when shown) and never print; the CLI turns them into one line on stderr
+and an exit code."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
+
+from mllm_lab.messages import Msg
 
 
 class LabError(Exception):
@@ -12,13 +16,17 @@ class LabError(Exception):
 
     exit_code = 1
 
+    def __init__(self, name: str, /, **params: Any) -> None:
+        self.msg = Msg.of(name, **params)
+        super().__init__(name)
+
+    def __str__(self) -> str:
+        return self.msg.render()
+
 
 class NotALab(LabError):
     def __init__(self, start: Path) -> None:
-        super().__init__(
-            f"{start}: not inside a lab (no lab.toml here or above); "
-            "run `lab init` to create one, or pass --root / set LAB_ROOT"
-        )
+        super().__init__("error.not_a_lab", start=str(start))
 
 
 class InvalidValue(LabError):
@@ -26,7 +34,12 @@ class InvalidValue(LabError):
 
     def __init__(self, what: str, value: object, valid: Iterable[str]) -> None:
         self.what, self.value, self.valid = what, value, list(valid)
-        super().__init__(f"unknown {what} {value!r}; valid: {', '.join(self.valid)}")
+        super().__init__(
+            "error.invalid_value",
+            what=Msg.of(f"what.{what}"),
+            value=repr(value),
+            valid=", ".join(self.valid),
+        )
 
 
 class BadInput(LabError):
@@ -36,79 +49,85 @@ class BadInput(LabError):
 class NoteExists(LabError):
     def __init__(self, path: str) -> None:
         self.path = path
-        super().__init__(
-            f"{path}: already exists; use --force to overwrite, or --slug to pick another name"
-        )
+        super().__init__("error.note_exists", path=path)
 
 
 class OutsideLab(LabError):
     def __init__(self, path: str) -> None:
-        super().__init__(f"{path}: refused, this path leaves the lab")
+        super().__init__("error.outside_lab", path=path)
 
 
 class PaperNotFound(LabError):
-    def __init__(self, query: str) -> None:
+    def __init__(self, query: str, suggestions: str = "") -> None:
         self.query = query
-        super().__init__(f"no paper matches {query!r}; `lab list papers` shows them all")
+        if suggestions:
+            super().__init__(
+                "error.paper_not_found_suggest", query=repr(query), suggestions=suggestions
+            )
+        else:
+            super().__init__("error.paper_not_found", query=repr(query))
 
 
 class AmbiguousPaper(LabError):
     def __init__(self, query: str, candidates: list[str]) -> None:
         self.query, self.candidates = query, candidates
-        shown = ", ".join(candidates[:10]) + (" …" if len(candidates) > 10 else "")
-        super().__init__(
-            f"{query!r} matches {len(candidates)} papers: {shown}; give more of the key"
-        )
+        shown = ", ".join(candidates[:5]) + (" …" if len(candidates) > 5 else "")
+        super().__init__("error.paper_ambiguous", query=repr(query), n=len(candidates), shown=shown)
 
 
 class HandEdited(LabError):
     """A generated region was changed by hand in a way the tool cannot take in."""
 
-    SYNC_REMEDY = (
-        "move your text outside the lab:begin/lab:end markers, or run `lab sync --force` "
-        "to regenerate it (the old region is kept in .lab-trash/)"
-    )
-
-    def __init__(self, path: str, line: int, what: str, remedy: str = SYNC_REMEDY) -> None:
+    def __init__(self, path: str, line: int, what: Msg, remedy: Msg | None = None) -> None:
         self.path, self.line = path, line
-        super().__init__(
-            f"{path}:{line}: the generated region was edited by hand ({what}); {remedy}"
-        )
+        remedy = remedy or Msg.of("remedy.sync_force")
+        self.what, self.remedy = what, remedy
+        super().__init__("error.hand_edited", path=path, line=line, what=what, remedy=remedy)
 
 
 class DamagedRegion(LabError):
     """The markers of a generated region do not pair up; nothing is written until repaired."""
 
     def __init__(
-        self, path: str, line: int, what: str, name: str, problem: str = "", outer: str = ""
+        self, path: str, line: int, what: Msg, name: str, problem: str = "", outer: str = ""
     ) -> None:
         self.path, self.line, self.what, self.name = path, line, what, name
         self.problem, self.outer = problem, outer
-        super().__init__(
-            f"{path}:{line}: damaged generated region: {what}; run `lab sync --repair` to fix "
-            "the markers (nothing outside them is changed), then `lab sync`"
-        )
+        super().__init__("error.damaged_region", path=path, line=line, what=what)
 
 
 class BrokenNote(LabError):
-    def __init__(self, path: str, line: int, message: str) -> None:
-        self.path, self.line, self.message = path, line, message
-        super().__init__(f"{path}:{line}: {message}")
+    """A file `lab` cannot read in the shape it expects, at `path:line`."""
+
+    def __init__(self, path: str, line: int, name: str, /, **params: Any) -> None:
+        self.path, self.line = path, line
+        self.detail = Msg.of(name, **params)
+        super().__init__("error.at", path=path, line=line, what=self.detail)
+
+    @property
+    def message(self) -> str:
+        return self.detail.render()
 
 
 class TemplateProblem(LabError):
-    def __init__(self, name: str, line: int | None, message: str) -> None:
+    def __init__(self, name: str, line: int | None, problem: Msg) -> None:
         where = f"{name}:{line}" if line else name
-        super().__init__(f"template {where}: {message}")
+        super().__init__("error.template", where=where, problem=problem)
 
 
 class WriteFailed(LabError):
     def __init__(self, path: str, reason: str) -> None:
-        super().__init__(f"{path}: could not write ({reason}); nothing was changed")
+        self.reason = reason
+        super().__init__(
+            "error.write_failed",
+            path=path,
+            reason=Msg.of(f"reason.{reason}") if reason in REASONS else reason,
+        )
+
+
+REASONS = ("no_space", "permission", "no_hard_links")
 
 
 class LabBusy(LabError):
     def __init__(self, lock: str, seconds: float) -> None:
-        super().__init__(
-            f"{lock}: another lab command has held the lock for {seconds:.0f}s; try again"
-        )
+        super().__init__("error.busy", lock=lock, seconds=f"{seconds:.0f}")

@@ -7,7 +7,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from mllm_lab.errors import BadInput, InvalidValue, NotALab, OutsideLab
+from mllm_lab.errors import BadInput, NotALab, OutsideLab
 from mllm_lab.models import CONFIG_FILE, LANGS, STATE_DIR
 
 ROOT_ENV = "LAB_ROOT"
@@ -23,16 +23,16 @@ def parse_config(text: str, path: str) -> Config:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
-        raise BadInput(f"{path}: not valid TOML: {error}") from None
+        raise BadInput("error.config_toml", path=path, problem=str(error)) from None
     lab = data.get("lab", {})
     if not isinstance(lab, dict):
-        raise BadInput(f"{path}: `lab` must be a table ([lab] with lang and name)")
+        raise BadInput("error.config_table", path=path)
     lang = lab.get("lang", "zh")
     if lang not in LANGS:
-        raise InvalidValue(f"language in {path}", lang, LANGS)
+        raise BadInput("error.config_lang", path=path, value=repr(lang), valid=", ".join(LANGS))
     name = lab.get("name", Config.name)
     if not isinstance(name, str) or not name.strip():
-        raise BadInput(f"{path}: `name` must be a non-empty string")
+        raise BadInput("error.config_name", path=path)
     return Config(lang=lang, name=name)
 
 
@@ -40,13 +40,13 @@ def read_config(path: Path) -> Config:
     try:
         raw = path.read_bytes()
     except OSError as error:
-        raise BadInput(f"{path}: cannot read ({error.strerror})") from None
+        raise BadInput("error.config_read", path=str(path), problem=error.strerror) from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
         line = raw.count(b"\n", 0, error.start) + 1
-        raise BadInput(f"{path}:{line}: not UTF-8 text") from None
-    return parse_config(text, str(path))
+        raise BadInput("error.config_utf8", path=str(path), line=line) from None
+    return parse_config(text.removeprefix("\ufeff"), str(path))
 
 
 def config_text(config: Config) -> str:

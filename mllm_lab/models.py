@@ -5,8 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
+from typing import Any
 
 from mllm_lab.kinds import NoteKind
+from mllm_lab.messages import Msg
+
+
+def strings(value: object) -> list[str]:
+    """A list-of-strings field, also written as one comma-separated string."""
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    if isinstance(value, list | tuple):
+        return [str(item) for item in value if item is not None]
+    return []
 
 
 class Status(StrEnum):
@@ -23,6 +34,7 @@ STATUS_EMOJI = {Status.UNREAD: "⬜", Status.READING: "📖", Status.READ: "✅"
 STATUS_ALIASES = {
     **{s.value: s for s in Status},
     **{e: s for s, e in STATUS_EMOJI.items()},
+    **{e + "\ufe0f": s for s, e in STATUS_EMOJI.items()},
     "未读": Status.UNREAD,
     "在读": Status.READING,
     "已读": Status.READ,
@@ -38,7 +50,7 @@ READING_LIST = "papers/reading-list.yaml"
 PAPERS_README = "papers/README.md"
 NOTES_README = "notes/README.md"
 LAB_README = "README.md"
-STAGES = (1, 2, 3, 4, 5)
+STAGE_NUMBERS = (1, 2, 3, 4, 5)
 # A concept note's stage when none is given: the category's place on the roadmap.
 CATEGORY_STAGE = {
     "fundamentals": 1,
@@ -67,7 +79,7 @@ class Paper:
     finished: date | None = None
     note: str | None = None  # lab-relative path of the paper's note, if it has one
     line: int = 1  # where its status is written (note frontmatter or reading list)
-    problem: str | None = None  # "path:line: message" when its note cannot be read (last known row)
+    problem: Finding | None = None  # why its note cannot be read (this is its last known row)
 
     @property
     def link(self) -> str | None:
@@ -138,7 +150,15 @@ class Finding:
 
     path: str
     line: int
-    message: str
+    msg: Msg
+
+    @classmethod
+    def of(cls, path: str, line: int, name: str, /, **params: Any) -> Finding:
+        return cls(path, line, Msg.of(name, **params))
+
+    @property
+    def message(self) -> str:
+        return self.msg.render()
 
     def __str__(self) -> str:
         return f"{self.path}:{self.line}: {self.message}"

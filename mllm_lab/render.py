@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mllm_lab.errors import TemplateProblem
+from mllm_lab.messages import Msg
 
 if TYPE_CHECKING:
     from jinja2 import Environment
@@ -34,7 +35,13 @@ MAX_ITEMS = 100_000  # length of a string or list a template may build with * or
 
 
 class _TooBig(Exception):
-    pass
+    def __init__(self, msg: Msg) -> None:
+        super().__init__(msg.name)
+        self.msg = msg
+
+
+def _one_line(error: object) -> str:
+    return " ".join(str(error).split())
 
 
 @lru_cache(maxsize=4)
@@ -49,12 +56,12 @@ def environment(lab_templates: Path | None) -> Environment:
 
         def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
             if operator == "**" and isinstance(right, int) and abs(right) > 64:
-                raise _TooBig(f"`{left!r} ** {right!r}` is too large")
+                raise _TooBig(Msg.of("template.too_big", expression=f"{left!r} ** {right!r}"))
             if operator == "*":
                 sizes = [len(x) for x in (left, right) if isinstance(x, str | list | tuple)]
                 counts = [x for x in (left, right) if isinstance(x, int)]
                 if sizes and counts and sizes[0] * max(counts[0], 0) > MAX_ITEMS:
-                    raise _TooBig("a string or list of more than 100,000 items")
+                    raise _TooBig(Msg.of("template.too_many"))
             return super().call_binop(context, operator, left, right)
 
     from mllm_lab.core.markdown import escape_cell, link, mermaid_id, mermaid_label
@@ -99,25 +106,31 @@ def render(lab_templates: Path | None, name: str, context: dict[str, Any]) -> st
         filename = template.filename
         with _time_limit(MAX_SECONDS):
             return _bounded(template.generate(**context))
-    except (_TooBig, OverflowError, MemoryError) as error:
+    except _TooBig as error:
         shown = _shown(filename, name, lab_templates)
-        raise TemplateProblem(shown, _template_line(error), f"refused: {error}") from None
+        raise TemplateProblem(
+            shown, _template_line(error), Msg.of("template.refused", problem=error.msg)
+        ) from None
+    except (OverflowError, MemoryError) as error:
+        shown = _shown(filename, name, lab_templates)
+        problem = Msg.of("template.error", problem=_one_line(error))
+        raise TemplateProblem(
+            shown, _template_line(error), Msg.of("template.refused", problem=problem)
+        ) from None
     except RecursionError:
         shown = _shown(filename, name, lab_templates)
-        raise TemplateProblem(
-            shown, None, "refused: recursion too deep (a macro calls itself?)"
-        ) from None
-    except TemplateNotFound:
-        raise TemplateProblem(
-            name, None, "not found in the lab's templates/ or the defaults"
-        ) from None
+        raise TemplateProblem(shown, None, Msg.of("template.recursion")) from None
+    except TemplateNotFound as error:  # the template itself, or one it includes
+        missing = error.name if isinstance(error.name, str) else name
+        raise TemplateProblem(missing, None, Msg.of("template.not_found")) from None
     except TemplateSyntaxError as error:
         shown = _shown(error.filename, name, lab_templates)
-        raise TemplateProblem(shown, error.lineno, error.message or "syntax error") from None
+        problem = Msg.of("template.error", problem=_one_line(error.message or "syntax error"))
+        raise TemplateProblem(shown, error.lineno, problem) from None
     except TemplateError as error:
-        raise TemplateProblem(
-            _shown(filename, name, lab_templates), _template_line(error), str(error)
-        ) from None
+        shown = _shown(filename, name, lab_templates)
+        problem = Msg.of("template.error", problem=_one_line(error))
+        raise TemplateProblem(shown, _template_line(error), problem) from None
 
 
 def _bounded(chunks: Any) -> str:
@@ -126,7 +139,7 @@ def _bounded(chunks: Any) -> str:
     for chunk in chunks:
         size += len(chunk)
         if size > MAX_OUTPUT:
-            raise _TooBig(f"the output is larger than {MAX_OUTPUT // 2**20} MB")
+            raise _TooBig(Msg.of("template.output", mb=MAX_OUTPUT // 2**20))
         parts.append(chunk)
     return "".join(parts)
 
@@ -147,7 +160,7 @@ def _time_limit(seconds: int) -> Any:
             return
 
         def expire(signum: int, frame: Any) -> None:
-            raise _TooBig(f"it ran for more than {seconds} s")
+            raise _TooBig(Msg.of("template.time", seconds=seconds))
 
         previous = signal.signal(signal.SIGALRM, expire)
         signal.alarm(seconds)

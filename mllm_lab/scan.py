@@ -9,6 +9,7 @@ so a corrupt, foreign or hand-edited one is rebuilt, never trusted."""
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
@@ -30,6 +31,7 @@ from mllm_lab.core.labdata import (
 from mllm_lab.core.weeks import as_date
 from mllm_lab.errors import BrokenNote
 from mllm_lab.lab import Lab
+from mllm_lab.messages import Msg
 from mllm_lab.models import READING_LIST
 from mllm_lab.storage import read_text, write_atomic
 
@@ -95,7 +97,7 @@ def parse_reading_list(text: str) -> list[Any]:
 def parse_notebook(text: str) -> list[Any]:
     data = json.loads(text)
     if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
-        raise ValueError("not a Jupyter notebook (no `cells` list)")
+        raise BrokenNote("", 1, "notebook.no_cells")
     metadata = data.get("metadata")
     info = metadata.get("mllm_lab") if isinstance(metadata, dict) else None
     info = info if isinstance(info, dict) else {}
@@ -156,22 +158,29 @@ def parse_text(text: str, relative: str, kind: str) -> list[Any]:
     return parse_note(text, relative, kinds.BY_NAME[kind])
 
 
+_KEY_LINE = re.compile(r"^key:[ \t]*['\"]?([^'\"\s#]+)", re.M)
+
+
 def parse_file(root: Path, relative: str, kind: str, text: str | None = None) -> tuple[Any, Any]:
-    """(digest, None), or (None, [line, message]) for a file that cannot be read or parsed."""
+    """(digest, None), or (None, [line, message, key]) for a file that cannot be read or
+    parsed; `key` is what a broken paper note's `key:` line still says, if anything."""
+    line, msg = 1, None
     try:
         if text is None:
             text = read_text(root / relative, relative)
         return parse_text(text, relative, kind), None
     except BrokenNote as error:
-        return None, [error.line, error.message]
+        line, msg = error.line, error.detail
     except json.JSONDecodeError as error:
-        return None, [error.lineno, f"not valid JSON: {error.msg}"]
+        line, msg = error.lineno, Msg.of("file.json", problem=error.msg)
     except RecursionError:
-        return None, [1, "nested too deeply to read"]
+        msg = Msg.of("file.nested")
     except (ValueError, TypeError, OverflowError) as error:
-        return None, [1, str(error) or type(error).__name__]
+        msg = Msg.of("file.invalid", problem=" ".join(str(error).split()) or type(error).__name__)
     except OSError as error:
-        return None, [1, f"cannot read: {error.strerror}"]
+        msg = Msg.of("file.unreadable", problem=error.strerror or type(error).__name__)
+    hint = _KEY_LINE.search(text[:4000]) if text and kind == kinds.PAPER.name else None
+    return None, [line, msg.as_json(), hint[1] if hint else None]
 
 
 # A file found by `walk`: (lab-relative path, kind, mtime_ns, size, inode). A plain tuple:
@@ -196,7 +205,7 @@ def make_record(found: Found, parsed: tuple[Any, Any], last_good: Any = None) ->
 @dataclass
 class Walk:
     found: list[Found]
-    problems: list[tuple[str, str]]  # (path, message) for files that were skipped
+    problems: list[tuple[str, Msg]]  # (path, why) for files that were skipped
     strays: list[str]  # temp files left by a killed older run
 
 
@@ -230,7 +239,7 @@ def walk(lab: Lab) -> Walk:
                     continue
                 if entry.is_symlink() and not _inside(entry.path, root, slash):
                     result.problems.append(
-                        (entry.path[prefix:].replace(slash, "/"), _link_problem(entry.path))
+                        (entry.path[prefix:].replace(slash, "/"), Msg.of(_link_problem(entry.path)))
                     )
                     continue
                 if entry.is_dir():
@@ -238,6 +247,10 @@ def walk(lab: Lab) -> Walk:
                         stack.append(entry.path)
                     continue
                 if not name.endswith(suffix) or name.lower() == "readme.md":
+                    continue
+                if not entry.is_file():  # a pipe or device named like a note
+                    relative = entry.path[prefix:].replace(slash, "/")
+                    result.problems.append((relative, Msg.of("file.not_regular")))
                     continue
                 try:
                     st = entry.stat()
@@ -262,10 +275,8 @@ def _link_problem(path: str) -> str:
     try:
         os.path.realpath(path, strict=True)
     except OSError as error:
-        if error.errno == 40:  # ELOOP
-            return "symlink loop; skipped"
-        return "symlink to a file that does not exist; skipped"
-    return "symlink points outside the lab; skipped"
+        return "file.loop" if error.errno == errno.ELOOP else "file.dangling"
+    return "file.outside"
 
 
 # --- the index files -----------------------------------------------------------------------
@@ -423,7 +434,7 @@ def _last_good(cached: Any) -> Any:
 @dataclass
 class Snapshot:
     files: dict[str, list[Any]]  # path -> a Record, as a list
-    problems: list[tuple[str, str]]  # (path, message) for files that were skipped
+    problems: list[tuple[str, Msg]]  # (path, why) for files that were skipped
     strays: list[str]
     changed: bool
 

@@ -17,6 +17,7 @@ import errno
 import json
 import os
 import shutil
+import stat
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -42,25 +43,28 @@ def read_text(path: Path, shown: str | None = None, limit: int = MAX_READ_BYTES)
     """A text file as written (CRLF kept). A file that is too big, not UTF-8, binary, or a
     symlink loop is a BrokenNote naming the line of the problem, never a traceback."""
     shown = shown or str(path)
-    try:
-        with open(path, "rb") as handle:
+    try:  # non-blocking, so a pipe named like a note cannot hang the command
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        with os.fdopen(fd, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise BrokenNote(shown, 1, "file.not_regular")
             data = handle.read(limit + 1)
     except OSError as error:
         if error.errno == errno.ELOOP:
-            raise BrokenNote(shown, 1, "symlink loop; skipped") from None
+            raise BrokenNote(shown, 1, "file.loop") from None
         if error.errno == errno.EISDIR:
-            raise BrokenNote(shown, 1, "is a folder, not a file") from None
+            raise BrokenNote(shown, 1, "file.folder") from None
         raise
     if len(data) > limit:
-        raise BrokenNote(shown, 1, f"file is larger than {limit // 2**20} MB; skipped")
+        raise BrokenNote(shown, 1, "file.too_big", mb=limit // 2**20)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
         line = data.count(b"\n", 0, error.start) + 1
-        raise BrokenNote(shown, line, "not UTF-8 text (binary file?)") from None
+        raise BrokenNote(shown, line, "file.not_utf8") from None
     if "\x00" in text:
         line = text.count("\n", 0, text.index("\x00")) + 1
-        raise BrokenNote(shown, line, "binary file (NUL bytes)")
+        raise BrokenNote(shown, line, "file.binary")
     return text
 
 
@@ -87,10 +91,11 @@ def write_point(name: str) -> None:
 
 
 def _reason(error: OSError) -> str:
+    """A reason code the message catalog names (no_space, permission), else the OS's words."""
     if error.errno == errno.ENOSPC:
-        return "no space left on the disk"
+        return "no_space"
     if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        return "permission denied"
+        return "permission"
     return error.strerror or type(error).__name__
 
 
@@ -192,11 +197,7 @@ def commit(root: Path, changes: Sequence[Change]) -> None:
     except (OSError, WriteFailed) as error:
         _discard(tmp_dir, ops)
         failed = ordered[len(ops)].path if len(ops) < len(ordered) else ordered[-1].path
-        reason = (
-            _reason(error)
-            if isinstance(error, OSError)
-            else str(error).split("(")[-1].split(")")[0]
-        )
+        reason = _reason(error) if isinstance(error, OSError) else error.reason
         raise WriteFailed(failed, reason) from None
     write_point("journal written")
     linked: list[str] = []
@@ -347,7 +348,7 @@ def lock_timeout() -> float:
     except ValueError:
         value = -1.0
     if not 0 <= value < 10**6:
-        raise BadInput(f"${LOCK_ENV}={raw!r}: expected a number of seconds, e.g. 60")
+        raise BadInput("error.lock_timeout", name=LOCK_ENV, value=repr(raw))
     return value
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from mllm_lab import messages
 from mllm_lab.cli.app import app
 
 TODAY = "2026-11-25"  # a Wednesday in ISO week 2026-W48
@@ -26,6 +27,10 @@ def isolated(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Monke
     monkeypatch.delenv("VISUAL", raising=False)
     monkeypatch.delenv("EDITOR", raising=False)
     monkeypatch.setenv("COLUMNS", "200")
+    for name in ("LAB_LANG", "LC_ALL", "LC_MESSAGES"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("LANG", "C.UTF-8")  # outside a lab, messages are English
+    messages.reset()
 
 
 class Run:
@@ -77,6 +82,24 @@ def _lab_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def lab(tmp_path: Path, _lab_template: Path) -> Path:
     root = tmp_path / "lab"
     shutil.copytree(_lab_template, root, symlinks=True)
+    return root
+
+
+@pytest.fixture(scope="session")
+def _en_lab_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    os.environ["LAB_TODAY"] = TODAY
+    root = tmp_path_factory.mktemp("template-en") / "lab"
+    result = CliRunner().invoke(app, ["init", str(root), "--lang", "en"])
+    assert result.exit_code == 0, result.output
+    shutil.rmtree(root / ".lab", ignore_errors=True)
+    return root
+
+
+@pytest.fixture
+def en_lab(tmp_path: Path, _en_lab_template: Path) -> Path:
+    """A lab whose language is English: for tests about the English wording."""
+    root = tmp_path / "en-lab"
+    shutil.copytree(_en_lab_template, root, symlinks=True)
     return root
 
 

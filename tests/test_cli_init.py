@@ -139,7 +139,7 @@ def test_reinit_changes_no_file_and_reports_what_it_left(run: Run, tmp_path: Pat
     after = tree(root)
     assert {k: v for k, v in after.items() if k in before} == before
     assert set(after) - set(before) == {"templates/zh/paper.md.j2"}
-    assert "1 files created" in result.err and "existing files left as they were" in result.err
+    assert "创建了 1 个文件" in result.err and "个已有文件保持原样" in result.err
 
 
 def test_english_lab(run: Run, tmp_path: Path) -> None:

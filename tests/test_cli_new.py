@@ -170,12 +170,12 @@ def test_new_concept_links_related_notes(in_lab: Run, lab: Path) -> None:
     [
         (
             ["-c", "bogus"],
-            "unknown category 'bogus'; valid: fundamentals, vision-language, multimodal-arch, training, applications",
+            "未知的类别 'bogus'；可选：fundamentals, vision-language, multimodal-arch, training, applications",
         ),
-        (["-c", "../../etc"], "refused, this path leaves the lab"),
-        (["-c", "training", "--slug", "../../x"], "refused, this path leaves the lab"),
-        (["-c", "training", "--slug", "/tmp/x"], "refused, this path leaves the lab"),
-        (["-c", "training", "--stage", "7"], "unknown stage 7"),
+        (["-c", "../../etc"], "已拒绝，这个路径会离开 lab"),
+        (["-c", "training", "--slug", "../../x"], "已拒绝，这个路径会离开 lab"),
+        (["-c", "training", "--slug", "/tmp/x"], "已拒绝，这个路径会离开 lab"),
+        (["-c", "training", "--stage", "7"], "未知的阶段 7"),
     ],
 )
 def test_bad_concept_input_is_refused_in_one_line(

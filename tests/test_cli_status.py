@@ -22,7 +22,7 @@ def test_mark_updates_data_table_progress_and_status(in_lab: Run, lab: Path) -> 
     assert in_lab("new", "paper", "vit").ok
     result = in_lab("mark", "vit", "read")
     assert result.ok, result
-    assert "vit: 📖 reading -> ✅ read" in result.err
+    assert "vit：📖 在读 -> ✅ 已读" in result.err
     data = fm.parse(read(lab / "papers/vit.md"), "vit.md").meta
     assert (data["status"], str(data["started"]), str(data["finished"])) == (
         "read",
@@ -89,22 +89,26 @@ def test_mark_matches_prefix_title_and_arxiv_and_reports_bad_keys(in_lab: Run, l
     assert row(lab, "llava").startswith("| 📖 |")
     assert in_lab("mark", "2106.09685", "read").ok
     assert row(lab, "lora").startswith("| ✅ |")
-    ambiguous = in_lab("mark", "llava", "read")
-    assert ambiguous.ok  # exact key wins
+    exact = in_lab("mark", "llava", "read")  # llava-1.5 and llava-next start the same way
+    assert exact.ok and "llava：" in exact.err
+    assert row(lab, "llava").startswith("| ✅ |")
+    assert row(lab, "llava-1.5").startswith("| ⬜ |") and row(lab, "llava-next").startswith(
+        "| ⬜ |"
+    )
     result = in_lab("mark", "gpt", "read")
     assert result.code == 1
-    assert "'gpt' matches 4 papers: gpt-1, gpt-2, gpt-3, gpt-4v-system-card" in result.err
+    assert "'gpt' 匹配到 4 篇论文：gpt-1, gpt-2, gpt-3, gpt-4v-system-card" in result.err
     unknown = in_lab("mark", "nope-9", "read")
-    assert unknown.code == 1 and "no paper matches 'nope-9'" in unknown.err
+    assert unknown.code == 1 and "没有与 'nope-9' 匹配的论文" in unknown.err
     bad = in_lab("mark", "lora", "done-ish")
-    assert bad.code == 1 and "valid: unread, reading, read" in bad.err
+    assert bad.code == 1 and "可选：unread, reading, read" in bad.err
 
 
 def test_add_paper_puts_it_on_the_list_as_unread(in_lab: Run, lab: Path) -> None:
     assert in_lab("add", "paper", "mixtral").ok
     assert row(lab, "mixtral").startswith("| ⬜ | mixtral | [Mixtral of Experts]")
     again = in_lab("add", "paper", "mixtral")
-    assert again.ok and "already in the lab" in again.err
+    assert again.ok and "lab 里已经有了" in again.err
     assert in_lab("add", "paper", "A | piped\ntitle", "--key", "piped", "--year", "2025").ok
     assert row(lab, "piped") == "| ⬜ | piped | A &#124; piped title | 2025 |  |  |  |"
 
@@ -118,7 +122,7 @@ def test_hand_ticked_row_becomes_the_papers_status(in_lab: Run, lab: Path) -> No
     readme.write_text(text, "utf-8")
     result = in_lab("sync")
     assert result.ok, result
-    assert "took in the hand edit at papers/README.md:" in result.err
+    assert "采纳了 papers/README.md:" in result.err
     assert fm.parse(read(lab / "papers/blip-2.md"), "x").meta["status"] == "read"
     assert (
         "status: reading"
@@ -148,9 +152,7 @@ def test_other_hand_edits_stop_sync_and_mark_and_keep_the_file(in_lab: Run, lab:
     for args in (["sync"], ["mark", "lora", "read"]):
         result = in_lab(*args)
         assert result.code == 1
-        assert re.match(
-            r"error: papers/README\.md:\d+: the generated region was edited by hand", result.err
-        )
+        assert re.match(r"错误：papers/README\.md:\d+: 生成区域被手动修改过", result.err)
         assert "lab sync --force" in result.err
         assert tree(lab) == before
     forced = in_lab("sync", "--force")
@@ -192,7 +194,7 @@ def test_sync_check_names_stale_files_and_writes_nothing(in_lab: Run, lab: Path)
     before = tree(lab)
     result = in_lab("sync", "--check")
     assert result.code == 1
-    assert result.out == "notes/README.md:5: stale; run `lab sync`\n"
+    assert result.out == "notes/README.md:5: 已过期；请运行 `lab sync`\n"
     assert tree(lab) == before
     assert in_lab("sync").ok
     assert "1. [LoRA](training/lora.md) - 低秩适配" in read(lab / "notes/README.md")
@@ -204,13 +206,13 @@ def test_broken_note_is_reported_and_the_rest_still_works(in_lab: Run, lab: Path
     (lab / "papers/broken.md").write_text("---\ntitle: Attention: is all you need\n---\n", "utf-8")
     result = in_lab("mark", "blip-2", "read")
     assert result.ok
-    assert "papers/broken.md:2: frontmatter is not valid YAML" in result.err
+    assert "papers/broken.md:2: frontmatter 不是合法的 YAML" in result.err
     listed = in_lab("list", "papers", "--status", "read")
     assert listed.ok and "blip-2" in listed.out and "papers/broken.md:2:" in listed.err
     report = json.loads(in_lab("status", "--json").out)
     [problem] = report["problems"]
     assert problem.startswith(
-        "papers/broken.md:2: frontmatter is not valid YAML: mapping values are not allowed"
+        "papers/broken.md:2: frontmatter 不是合法的 YAML：mapping values are not allowed"
     )
 
 

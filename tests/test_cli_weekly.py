@@ -57,7 +57,7 @@ def test_text_typed_inside_the_generated_list_stops_weekly(in_lab: Run, lab: Pat
     path.write_text(edited, "utf-8")
     result = in_lab("weekly")
     assert result.code == 1
-    assert "weekly-log/2026-W48.md:" in result.err and "edited by hand" in result.err
+    assert "weekly-log/2026-W48.md:" in result.err and "生成区域被手动修改过" in result.err
     assert read(path) == edited
 
 
@@ -79,10 +79,10 @@ def test_week_by_date_or_name_uses_iso_year(
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--week", "2026-W54"], "ISO year 2026 has weeks 01-53"),
-        (["--week", "2025-W53"], "ISO year 2025 has weeks 01-52"),
-        (["--week", "next"], "expected YYYY-WXX"),
-        (["--date", "2026-02-30"], "expected YYYY-MM-DD"),
+        (["--week", "2026-W54"], "ISO 年 2026 只有第 01-53 周"),
+        (["--week", "2025-W53"], "ISO 年 2025 只有第 01-52 周"),
+        (["--week", "next"], "应为 YYYY-WXX"),
+        (["--date", "2026-02-30"], "无效的 --date '2026-02-30'：应为 YYYY-MM-DD"),
     ],
 )
 def test_malformed_week_or_date_is_refused(in_lab: Run, args: list[str], message: str) -> None:

@@ -34,7 +34,7 @@ def test_undefined_variable_is_an_error_with_its_line_and_nothing_is_written(
     before = tree(lab)
     result = in_lab("new", "concept", "RoPE", "-c", "fundamentals")
     assert result.code == 1
-    assert "template templates/zh/concept.md.j2:5: 'no_such_thing' is undefined" in result.err
+    assert "模板 templates/zh/concept.md.j2:5：'no_such_thing' is undefined" in result.err
     assert tree(lab) == before
 
 
@@ -49,7 +49,7 @@ def test_templates_cannot_run_code(in_lab: Run, lab: Path) -> None:
 def test_template_syntax_error_names_file_and_line(in_lab: Run, lab: Path) -> None:
     (lab / "templates/zh/weekly.md.j2").write_text("line\n{% if %}\n", "utf-8")
     result = in_lab("weekly")
-    assert result.code == 1 and "template templates/zh/weekly.md.j2:2:" in result.err
+    assert result.code == 1 and "模板 templates/zh/weekly.md.j2:2：" in result.err
 
 
 paths = st.lists(st.from_regex(r"[a-z0-9]{1,3}", fullmatch=True), min_size=1, max_size=4).map(

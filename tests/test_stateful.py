@@ -53,7 +53,9 @@ class LabMachine(RuleBasedStateMachine):
         result = self.run(*args)
         assert result.code in (0, 1, 2), (args, result)
         if result.code:
-            errors = [line for line in result.err.splitlines() if line.startswith("error:")]
+            errors = [
+                line for line in result.err.splitlines() if line.startswith(("error:", "错误："))
+            ]
             assert len(errors) == 1, (args, result.err)
             assert tree(self.root) == before, (args, "a failed command changed the lab")
             return

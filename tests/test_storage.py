@@ -74,10 +74,7 @@ def test_disk_full_through_the_cli_is_one_line_and_exit_1(
     monkeypatch.setattr(os, "fsync", full)
     result = in_lab("mark", "blip-2", "read")
     assert result.code == 1
-    assert (
-        result.err.strip()
-        == "error: papers/blip-2.md: could not write (no space left on the disk); nothing was changed"
-    )
+    assert result.err.strip() == "错误：papers/blip-2.md：写入失败（磁盘空间不足）；没有任何改动"
     assert tree(lab) == before
 
 
@@ -99,5 +96,5 @@ def test_symlinked_note_pointing_outside_is_never_written_through(
     victim.write_text("outside the lab\n")
     (lab / "papers" / "blip-2.md").symlink_to(victim)
     result = in_lab("new", "paper", "blip-2", "--force")
-    assert result.code == 1 and "leaves the lab" in result.err
+    assert result.code == 1 and "这个路径会离开 lab" in result.err
     assert read(victim) == "outside the lab\n"

@@ -117,7 +117,7 @@ def test_unknown_prompt_kind_lists_valid_ones(in_lab: Run) -> None:
     result = in_lab("prompt", "poem")
     assert result.code == 1
     assert (
-        "unknown prompt 'poem'; valid: init, paper, concept, experiment, weekly, review"
+        "未知的提示词类型 'poem'；可选：init, paper, concept, experiment, weekly, review"
         in result.err
     )
 
@@ -246,26 +246,26 @@ def test_check_reports_each_problem_with_path_and_line(in_lab: Run, lab: Path) -
     }
     link_line = next(n for line, n in line_of.items() if line.startswith("见 [Q]"))
     expected = [
-        f"notes/fundamentals/self-attention.md:{link_line}: broken link to `q-former.md` (notes/fundamentals/q-former.md does not exist)",
-        f"notes/fundamentals/self-attention.md:{link_line}: broken wiki link [[不存在的笔记]]: no note has that title or name",
-        "notes/fundamentals/self-attention.md:10: missing section `## 面试口述版` (required by the concept template)",
-        "papers/bad.md:1: missing field `key`",
-        "papers/bad.md:3: unknown status 'maybe'; valid: unread, reading, read",
-        "papers/bad.md:4: `started` is not a date (YYYY-MM-DD): 'someday'",
-        "weekly-log/2026-W01.md:2: `week: 2026-W02` does not match the file name 2026-W01",
+        f"notes/fundamentals/self-attention.md:{link_line}: 失效的链接 `q-former.md`（notes/fundamentals/q-former.md 不存在）",
+        f"notes/fundamentals/self-attention.md:{link_line}: 失效的 wiki 链接 [[不存在的笔记]]：没有笔记叫这个标题或文件名",
+        "notes/fundamentals/self-attention.md:10: 缺少章节 `## 面试口述版`（概念笔记模板要求）",
+        "papers/bad.md:1: 缺少字段 `key`",
+        "papers/bad.md:3: 未知状态 'maybe'；可选：unread、reading、read",
+        "papers/bad.md:4: `started` 不是日期（YYYY-MM-DD）：'someday'",
+        "weekly-log/2026-W01.md:2: `week: 2026-W02` 与文件名 2026-W01 不一致",
     ]
     for line in expected:
         assert line in lines, (line, lines)
     assert any(
-        line.startswith("experiments/notebooks/broken.ipynb:1: not a valid notebook")
+        line.startswith("experiments/notebooks/broken.ipynb:1: 不是有效的 notebook")
         for line in lines
     )
-    assert any(re.match(r"notes/README.md:\d+: stale; run `lab sync`$", line) for line in lines)
+    assert any(re.match(r"notes/README.md:\d+: 已过期；请运行 `lab sync`$", line) for line in lines)
     data = json.loads(in_lab("check", "--json").out)
     assert {
         "path": "papers/bad.md",
         "line": 3,
-        "message": "unknown status 'maybe'; valid: unread, reading, read",
+        "message": "未知状态 'maybe'；可选：unread、reading、read",
     } in data
 
 
@@ -276,10 +276,7 @@ def test_check_sections_follow_a_customised_template(in_lab: Run, lab: Path) -> 
     template.write_text(read(template) + "\n## 代码片段\n", "utf-8")
     result = in_lab("check")
     assert result.code == 1
-    assert (
-        "notes/fundamentals/rope.md:10: missing section `## 代码片段` (required by the concept template)"
-        in result.out
-    )
+    assert "notes/fundamentals/rope.md:10: 缺少章节 `## 代码片段`（概念笔记模板要求）" in result.out
 
 
 def test_next_gives_steps_in_roadmap_order_with_why(in_lab: Run, busy_lab: Path) -> None:

@@ -103,7 +103,7 @@ def assert_clean(result: object, args: list[str]) -> None:
     assert "Traceback" not in err and "internal error" not in err, (args, err)
     if code:
         lines = [line for line in err.splitlines() if line.strip()]
-        errors = [line for line in lines if line.startswith(("error:", "Error:"))]
+        errors = [line for line in lines if line.startswith(("error:", "Error:", "错误："))]
         assert len(errors) == 1, (args, err)
 
 
@@ -170,7 +170,10 @@ def test_undecodable_arguments_ascii_streams_and_a_closed_stdout(lab: Path) -> N
         [os.fsencode(lab_executable()), *args], cwd=lab, capture_output=True, timeout=60, **kw
     )
     bad = run([b"new", b"paper", b"\xff\xfe title"])
-    assert bad.returncode == 2 and bad.stderr.startswith(b"error: argument 3 (")
+    assert bad.returncode == 2 and b"(\\xff\\xfe title)" in bad.stderr.replace(
+        "（".encode(), b"("
+    ).replace("）".encode(), b")")
+    assert len(bad.stderr.splitlines()) == 1
     ascii_env = {**os.environ, "PYTHONIOENCODING": "ascii"}
     shown = run([b"status"], env=ascii_env)
     assert shown.returncode == 0 and b"\\u9636\\u6bb5" in shown.stdout  # 阶段, escaped not crashed
@@ -219,5 +222,5 @@ def test_hostile_lab_toml_is_one_line(lab: Path) -> None:
             [lab_executable(), "status"], cwd=lab, capture_output=True, text=True, timeout=60
         )
         assert result.returncode == 1, (text, result.stderr)
-        assert result.stderr.startswith("error: ") and "lab.toml" in result.stderr
+        assert result.stderr.startswith(("error: ", "错误：")) and "lab.toml" in result.stderr
         assert len(result.stderr.strip().splitlines()) == 1

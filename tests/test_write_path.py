@@ -63,16 +63,14 @@ def test_1_lost_end_marker_refuses_then_repair_keeps_user_text(
     ):
         result = in_lab(*args)
         assert result.code == 1, (args, result)
-        assert result.err.startswith(f"error: {view}:{begin_line}: damaged generated region"), (
-            result.err
-        )
+        assert result.err.startswith(f"错误：{view}:{begin_line}: 生成区域的标记已损坏"), result.err
         assert "lab sync --repair" in result.err
         assert tree(lab) == before  # nothing written, nothing appended
     check = in_lab("sync", "--check")
     assert check.code == 1 and f"{view}:{begin_line}:" in check.out
     repaired = in_lab("sync", "--repair")
     assert repaired.ok, repaired
-    assert "put back the lost `lab:end" in repaired.err
+    assert "放回了丢失的 `lab:end" in repaired.err
     after = read(path)
     assert after.endswith(mine) and after.count(f"<!-- lab:end {region} -->") == 1
     assert in_lab("sync", "--check").ok
@@ -99,7 +97,7 @@ def test_1_a_duplicated_region_is_refused_and_repair_keeps_the_extra_copy(
     path.write_text(text + "\nmine\n\n" + region, "utf-8")
     before = tree(lab)
     result = in_lab("mark", "vit", "read")
-    assert result.code == 1 and "a second region `progress`" in result.err
+    assert result.code == 1 and "第二个区域 `progress`" in result.err
     assert tree(lab) == before
     assert in_lab("sync", "--repair").ok
     assert read(path).count("<!-- lab:begin progress") == 1 and read(path).endswith("\nmine\n\n")
@@ -131,9 +129,7 @@ def test_2_every_writer_refuses_a_hand_edit_in_a_region(
     before = tree(lab)
     result = in_lab(*args)
     assert result.code == 1, result
-    assert result.err.startswith(
-        f"error: README.md:{line}: the generated region was edited by hand"
-    )
+    assert result.err.startswith(f"错误：README.md:{line}: 生成区域被手动修改过")
     assert "lab sync --force" in result.err
     assert tree(lab) == before
     forced = in_lab("sync", "--force")  # the advice is true
@@ -173,7 +169,7 @@ def test_3_broken_note_keeps_its_row_and_every_check_fails(
         ("new", "paper", "blip-2"),
     ):
         result = in_lab(*args)
-        assert result.code == 1 and where in result.err and "fix it first" in result.err, (
+        assert result.code == 1 and where in result.err and "请先修好它" in result.err, (
             args,
             result,
         )
@@ -226,7 +222,7 @@ def test_4_add_paper_refuses_a_reading_list_it_cannot_read(
     listed.write_text(text, "utf-8")
     before = tree(lab)
     result = in_lab("add", "paper", "dpo")
-    assert result.code == 1 and result.err.startswith(f"error: papers/reading-list.yaml:{line}:"), (
+    assert result.code == 1 and result.err.startswith(f"错误：papers/reading-list.yaml:{line}:"), (
         result
     )
     assert tree(lab) == before
@@ -296,9 +292,7 @@ def test_6_new_paper_force_keeps_the_old_note_and_its_status(in_lab: Run, lab: P
     forced = in_lab("new", "paper", "blip-2", "--force")
     assert forced.ok, forced
     assert trashed(lab)["papers/blip-2.md"] == old
-    assert re.search(
-        r"the old version is kept in \.lab-trash/[\dT-]+/papers/blip-2\.md", forced.err
-    )
+    assert re.search(r"旧版本保存在 \.lab-trash/[\dT-]+/papers/blip-2\.md", forced.err)
     meta = fm.parse(read(note), "x").meta
     assert meta["status"] == "read" and meta["finished"] == date(2026, 11, 25)
 
@@ -334,7 +328,7 @@ def test_7_failed_new_paper_leaves_note_and_list_as_they_were(
 
     monkeypatch.setattr(os, "replace", failing)
     result = in_lab("new", "paper", "clip")
-    assert result.code == 1 and "no space left" in result.err
+    assert result.code == 1 and "磁盘空间不足" in result.err
     assert tree(lab) == before  # neither the note nor a changed reading list
     assert list((lab / ".lab/tmp").iterdir()) == []
 
@@ -359,7 +353,7 @@ def test_8_frontmatter_edit_plus_a_tick_on_another_row(in_lab: Run, lab: Path) -
     assert result.ok, result
     table = read(lab / "papers/README.md")
     assert "| ✅ | clip |" in table and "| ✅ | blip-2 |" in table and "| 📖 | vit |" in table
-    assert "took in the hand edit at papers/README.md:" in result.err
+    assert "采纳了 papers/README.md:" in result.err
     assert in_lab("sync", "--check").ok
 
 
@@ -380,14 +374,14 @@ def test_9_alias_bomb_is_refused_at_once(in_lab: Run, lab: Path) -> None:
     (lab / "papers/bomb.md").write_text(BOMB, "utf-8")
     check = in_lab("check")
     assert check.code == 1
-    assert "papers/bomb.md:5: YAML anchors and aliases (&name, *name) are not allowed" in check.out
+    assert "papers/bomb.md:5: 不允许使用 YAML 锚点和别名（&name、*name）" in check.out
 
 
 def test_9_symlink_loop_is_reported_and_the_rest_works(in_lab: Run, lab: Path) -> None:
     (lab / "notes/training/a.md").symlink_to(lab / "notes/training/b.md")
     (lab / "notes/training/b.md").symlink_to(lab / "notes/training/a.md")
     assert in_lab("status").ok and in_lab("mark", "vit", "read").ok
-    assert "notes/training/a.md:1: symlink loop; skipped" in in_lab("check").out
+    assert "notes/training/a.md:1: 符号链接循环；已跳过" in in_lab("check").out
 
 
 @pytest.mark.parametrize(
@@ -416,7 +410,7 @@ def test_9_impossible_date_in_the_reading_list_names_its_line(in_lab: Run, lab: 
     line = text.split("\n").index("  started: 2026-02-30") + 1
     before = tree(lab)
     result = in_lab("new", "paper", "blip-2")
-    assert result.code == 1 and result.err.startswith(f"error: papers/reading-list.yaml:{line}:")
+    assert result.code == 1 and result.err.startswith(f"错误：papers/reading-list.yaml:{line}:")
     assert tree(lab) == before
 
 
@@ -435,7 +429,7 @@ def test_9_impossible_date_in_the_reading_list_names_its_line(in_lab: Run, lab: 
 def test_10_blank_titles_are_refused(in_lab: Run, lab: Path, args: tuple[str, ...]) -> None:
     before = tree(lab)
     result = in_lab(*args)
-    assert result.code == 1 and "the title is empty" in result.err
+    assert result.code == 1 and "标题为空" in result.err
     assert tree(lab) == before
 
 

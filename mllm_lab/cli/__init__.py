@@ -21,11 +21,16 @@ def _usable_streams() -> None:
 
 def main() -> None:
     _usable_streams()
-    from mllm_lab.cli.app import app
-
     try:
+        from mllm_lab.cli.app import app
+
         app(prog_name="lab")
     except BrokenPipeError:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         sys.exit(EX_PIPE)
+    except KeyboardInterrupt:  # Ctrl-C before the commands' own handler is in place
+        from mllm_lab.messages import tr
+
+        sys.stderr.write(f"{tr('cli.error')}{tr('error.interrupted')}\n")
+        sys.exit(130)

@@ -5,7 +5,7 @@ from typing import Annotated
 
 import typer
 
-from mllm_lab.cli.app import (
+from mllm_lab.cli.common import (
     Arxiv,
     Authors,
     DryRun,
@@ -18,17 +18,15 @@ from mllm_lab.cli.app import (
     Topic,
     Venue,
     Year,
-    _created,
-    app,
     editor_command,
-    new_app,
     open_in_editor,
+    show_created,
     split,
     workspace,
 )
+from mllm_lab.messages import tr
 
 
-@app.command()
 def init(
     path: Annotated[Path, typer.Argument(help="Folder for the lab (created if missing).")] = Path(
         "."
@@ -39,6 +37,7 @@ def init(
     name: Annotated[
         str | None, typer.Option("--name", help="The lab's name (README title).")
     ] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="List every file.")] = False,
 ) -> None:
     """Create a lab: README with roadmap, CLAUDE.md, papers/, notes/, templates/…
 
@@ -46,19 +45,27 @@ def init(
 
     Example: lab init ~/mllm-notes --lang zh
     """
+    from mllm_lab import messages
     from mllm_lab.cli import output
     from mllm_lab.ops.init import init_lab
 
     lab, outcomes = init_lab(path, lang, name)
-    output.outcomes(outcomes)
-    kept = [o.path for o in outcomes if o.action == "kept"]
+    messages.use(lab.lang)
+    if verbose:
+        output.outcomes(outcomes)
     made = sum(o.action == "created" for o in outcomes)
+    kept = sum(o.action == "kept" for o in outcomes)
     output.info(
-        f"lab at {lab.root}: {made} files created, {len(kept)} existing files left as they were"
+        tr(
+            "cli.init_done",
+            root=lab.root,
+            created=tr("cli.files_created", n=made),
+            kept=tr("cli.files_kept", n=kept),
+        )
     )
+    output.info(tr("cli.init_next", root=lab.root))
 
 
-@new_app.command("paper")
 def new_paper(
     title_or_key: TitleOrKey,
     arxiv: Arxiv = None,
@@ -86,14 +93,13 @@ def new_paper(
 
     facts = PaperFacts(arxiv, authors, year, venue, topic, stage, tags, status)
     editor = editor_command(edit)
-    _created(
+    show_created(
         make(workspace(), title_or_key, facts, slug=slug, force=force, dry_run=dry_run),
         dry_run,
         editor,
     )
 
 
-@new_app.command("concept")
 def new_concept(
     title: Annotated[str, typer.Argument(help="The concept, e.g. 'Cross-Attention'.")],
     category: Annotated[
@@ -134,10 +140,9 @@ def new_concept(
         force=force,
         dry_run=dry_run,
     )
-    _created(created, dry_run, editor)
+    show_created(created, dry_run, editor)
 
 
-@new_app.command("experiment")
 def new_experiment(
     title: Annotated[str, typer.Argument(help="What the experiment tests.")],
     script: Annotated[
@@ -155,14 +160,13 @@ def new_experiment(
     from mllm_lab.ops.notes import new_experiment as make
 
     editor = editor_command(edit)
-    _created(
+    show_created(
         make(workspace(), title, script=script, slug=slug, force=force, dry_run=dry_run),
         dry_run,
         editor,
     )
 
 
-@app.command()
 def weekly(
     week: Annotated[str | None, typer.Option("--week", help="ISO week, e.g. 2026-W48.")] = None,
     on: Annotated[
@@ -184,7 +188,7 @@ def weekly(
     editor = editor_command(edit)
     created = make(ws, pick_week(week, on, ws.today), dry_run=dry_run)
     if dry_run:
-        _created(created, True, None)
+        show_created(created, True, None)
         return
     from mllm_lab.cli import output
 

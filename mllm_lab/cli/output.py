@@ -13,6 +13,8 @@ from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from typing import Any
 
+from mllm_lab.messages import tr
+
 ACTION_STYLE = {
     "created": "green",
     "updated": "yellow",
@@ -69,12 +71,17 @@ def say(markup: str, stderr: bool = True) -> None:
         console(stderr).print(markup)
 
 
+def one_line(message: str) -> str:
+    """Every message is one line, whatever a library put in it."""
+    return " ".join(message.split())
+
+
 def error(message: str) -> None:
-    say(f"[bold red]error:[/] {escape(message)}")
+    say(f"[bold red]{tr('cli.error')}[/]{escape(one_line(message))}")
 
 
 def warn(message: str) -> None:
-    say(f"[yellow]warning:[/] {escape(message)}")
+    say(f"[yellow]{tr('cli.warning')}[/]{escape(one_line(message))}")
 
 
 def info(message: str) -> None:
@@ -92,21 +99,13 @@ def outcomes(items: Iterable[Any], quiet_unchanged: bool = True) -> None:
         if quiet_unchanged and item.action in ("unchanged", "kept"):
             continue
         style = ACTION_STYLE.get(item.action, "")
-        detail = f"  ({escape(item.detail)})" if item.detail else ""
-        say(f"[{style}]{item.action:>12}[/]  {escape(item.path)}{detail}")
+        detail = tr("cli.detail", detail=escape(one_line(item.detail))) if item.detail else ""
+        action = tr(f"action.{item.action}")
+        say(f"[{style}]{' ' * max(0, 12 - width(action))}{action}[/]  {escape(item.path)}{detail}")
 
 
 def print_json(data: Any) -> None:
     result(json.dumps(data, ensure_ascii=False, indent=2, default=str))
-
-
-# East Asian wide and full-width ranges (CJK, Hangul, kana, full-width forms, most emoji):
-# counted in C by one regex instead of a Python call per character.
-_WIDE = re.compile(
-    "[\u1100-\u115f\u2e80-\u303e\u3041-\u33ff\u3400-\u4dbf\u4e00-\u9fff\ua000-\ua4cf"
-    "\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6"
-    "\U0001f300-\U0001f64f\U0001f900-\U0001f9ff\U00020000-\U0003fffd\u2b1c\u2705\u274c]"
-)
 
 
 def pad(text: str, size: int) -> str:
@@ -114,10 +113,20 @@ def pad(text: str, size: int) -> str:
 
 
 def width(text: str) -> int:
-    """Terminal cells: wide (CJK, emoji) characters take two."""
+    """Terminal cells, by Unicode's East Asian Width: wide and full-width characters (CJK,
+    most emoji such as 🚀 ⭐ ✅) take two, combining marks and variation selectors none."""
     if text.isascii():
         return len(text)
-    return len(text) + len(_WIDE.findall(text))
+    return sum(_cells(ch) for ch in text)
+
+
+@lru_cache(maxsize=4096)
+def _cells(ch: str) -> int:
+    import unicodedata
+
+    if unicodedata.combining(ch) or ch in "\u200b\u200c\u200d\ufe0e\ufe0f":
+        return 0
+    return 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]], title: str | None = None) -> None:
@@ -152,46 +161,6 @@ def rich_text(markup: str) -> None:
     say(markup, stderr=False)
 
 
-LABELS = {
-    "zh": {
-        "papers": "论文",
-        "notes": "笔记",
-        "read": "已读",
-        "reading": "在读",
-        "unread": "未读",
-        "reading_now": "正在读",
-        "days": "天",
-        "this_week": "本周",
-        "started": "开始",
-        "finished": "读完",
-        "experiments": "实验",
-        "log": "周记",
-        "missing": "还没有（lab weekly）",
-        "next": "接下来读",
-        "nothing": "（无）",
-        "problems": "个文件有问题，已跳过（lab check 查看）",
-    },
-    "en": {
-        "papers": "papers",
-        "notes": "notes",
-        "read": "read",
-        "reading": "reading",
-        "unread": "unread",
-        "reading_now": "Reading now",
-        "days": "days",
-        "this_week": "This week",
-        "started": "started",
-        "finished": "finished",
-        "experiments": "experiments",
-        "log": "weekly log",
-        "missing": "missing (lab weekly)",
-        "next": "Next to read",
-        "nothing": "(none)",
-        "problems": "files with problems were skipped (see lab check)",
-    },
-}
-
-
 def bar(done: int, total: int, size: int = 20) -> str:
     filled = round(size * done / total) if total else 0
     return "█" * filled + "░" * (size - filled)
@@ -199,54 +168,52 @@ def bar(done: int, total: int, size: int = 20) -> str:
 
 def show_status(report: dict[str, Any]) -> None:
     """`lab status` for people: stage bars, papers by status, reading now, this week, next."""
-    lang = report["lab"]["lang"]
-    words = LABELS.get(lang, LABELS["en"])
     out = [f"[bold]{escape(report['lab']['name'])}[/]  {report['today']} · {report['week']}", ""]
     name_width = max(width(s["name"]) for s in report["stages"])
     for stage in report["stages"]:
         style = "green" if stage["done"] else "cyan"
         mark = "✔" if stage["done"] else " "
-        counts = f"{stage['papers_read']}/{stage['papers_total']} {words['papers']} · {stage['notes']} {words['notes']}"
+        counts = f"{stage['papers_read']}/{stage['papers_total']} {tr('status.papers')} · {stage['notes']} {tr('status.notes')}"
         out.append(
             f"{mark} {escape(pad(stage['name'], name_width))}  [{style}]{bar(stage['papers_read'], stage['papers_total'])}[/]  {counts}"
         )
     papers = report["papers"]
     out += [
         "",
-        f"{words['papers']}: ✅ {papers['read']} {words['read']} · 📖 {papers['reading']} {words['reading']} · ⬜ {papers['unread']} {words['unread']}",
+        f"{tr('status.papers')}: ✅ {papers['read']} {tr('status.read')} · 📖 {papers['reading']} {tr('status.reading')} · ⬜ {papers['unread']} {tr('status.unread')}",
+        f"{tr('status.reading_now')}:",
     ]
-    out.append(f"{words['reading_now']}:")
     for paper in report["reading_now"][:10] or [None]:
         if paper is None:
-            out.append(f"  {words['nothing']}")
+            out.append(f"  {tr('status.nothing')}")
         else:
-            days = f" ({paper['days']} {words['days']})" if paper["days"] is not None else ""
+            days = f" ({tr('status.days', n=paper['days'])})" if paper["days"] is not None else ""
             out.append(f"  📖 [bold]{escape(paper['key'])}[/] {escape(paper['title'])}{days}")
     week = report["this_week"]
-    log = week["weekly_log"] or words["missing"]
+    log = week["weekly_log"] or tr("status.missing_log")
     out.append(
-        f"{words['this_week']} ({week['week']}): {week['notes_created']} {words['notes']} · "
-        f"{week['papers_started']} {words['started']} · {week['papers_finished']} {words['finished']} · "
-        f"{week['experiments_created']} {words['experiments']} · {words['log']}: {escape(log)}"
+        f"{tr('status.this_week')} ({week['week']}): {week['notes_created']} {tr('status.notes')} · "
+        f"{week['papers_started']} {tr('status.started')} · {week['papers_finished']} {tr('status.finished')} · "
+        f"{week['experiments_created']} {tr('status.experiments')} · {tr('status.log')}: {escape(log)}"
     )
-    out.append(f"{words['next']}:")
+    out.append(f"{tr('status.next')}:")
     for number, paper in enumerate(report["next"], start=1):
         out.append(
             f"  {number}. [bold]{escape(paper['key'])}[/] {escape(paper['title'])} · {escape(paper['stage_name'])}"
         )
     if not report["next"]:
-        out.append(f"  {words['nothing']}")
+        out.append(f"  {tr('status.nothing')}")
     if report["problems"]:
-        out.append(f"[yellow]⚠ {len(report['problems'])} {words['problems']}[/]")
+        out.append(f"[yellow]⚠ {tr('status.skipped_files', n=len(report['problems']))}[/]")
     rich_text("\n".join(out))
 
 
 def warnings(findings: Sequence[object], limit: int = 5) -> None:
     """Problems found while reading the lab: shown once, briefly; `lab check` lists them all."""
     for finding in findings[:limit]:
-        warn(f"{finding} (skipped)")
+        warn(tr("cli.skipped", finding=str(finding)))
     if len(findings) > limit:
-        warn(f"… and {len(findings) - limit} more; run `lab check` to see them all")
+        warn(tr("cli.more_problems", n=len(findings) - limit))
 
 
 class ProgressBar:

@@ -4,19 +4,18 @@ from typing import Annotated
 
 import typer
 
-from mllm_lab.cli.app import (
+from mllm_lab.cli.common import (
     DryRun,
     Edit,
     Force,
     Json,
-    _created,
-    app,
     editor_command,
+    show_created,
     workspace,
 )
+from mllm_lab.messages import tr
 
 
-@app.command()
 def prompt(
     kind: Annotated[
         str, typer.Argument(help="init, paper, concept, experiment, weekly or review.")
@@ -54,9 +53,9 @@ def prompt(
     if copy:
         tool = output.copy_to_clipboard(text)
         if tool:
-            output.info(f"copied to the clipboard ({tool})")
+            output.info(tr("cli.copied", tool=tool))
         else:
-            output.warn("--copy: no clipboard tool found (pbcopy, wl-copy, xclip, xsel, clip.exe)")
+            output.warn(tr("cli.no_clipboard"))
     if not no_log:
         if kind == "weekly":
             from mllm_lab.models import Week
@@ -65,7 +64,6 @@ def prompt(
         log_prompt(ws, kind, target)
 
 
-@app.command()
 def review(
     since: Annotated[
         str | None, typer.Option("--since", help="Only notes created on or after YYYY-MM-DD.")
@@ -86,12 +84,11 @@ def review(
     from mllm_lab.ops.review import review as make
 
     ws = workspace()
-    start = parse_date(since, "--since date") if since else None
+    start = parse_date(since, "--since") if since else None
     editor = editor_command(edit)
-    _created(make(ws, since=start, seed=seed, force=force, dry_run=dry_run), dry_run, editor)
+    show_created(make(ws, since=start, seed=seed, force=force, dry_run=dry_run), dry_run, editor)
 
 
-@app.command()
 def check(json_output: Json = False) -> None:
     """Lint the lab: frontmatter, required sections, links, duplicates, stale views, notebooks.
 
@@ -111,14 +108,13 @@ def check(json_output: Json = False) -> None:
         )
     elif findings:
         output.result("\n".join(str(f) for f in findings))
-        output.info(f"{len(findings)} problems")
+        output.info(tr("cli.problems", n=len(findings)))
     else:
-        output.info("no problems found")
+        output.info(tr("cli.no_problems"))
     if findings:
         raise typer.Exit(1)
 
 
-@app.command("next")
 def next_(count: Annotated[int, typer.Option("--count", "-n", help="How many steps.")] = 5) -> None:
     """The best next steps in roadmap order, one a line, with why.
 
@@ -129,7 +125,7 @@ def next_(count: Annotated[int, typer.Option("--count", "-n", help="How many ste
 
     found = steps(workspace(), count)
     if not found:
-        output.info("nothing left on the roadmap: every paper is read and every topic has a note")
+        output.info(tr("cli.nothing_left"))
         return
     output.result(
         "\n".join(f"{number}. {step.what} — {step.why}" for number, step in enumerate(found, 1))

@@ -1,10 +1,10 @@
 """Commands that keep reading status true and show it: add, mark, sync, status, list."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from mllm_lab.cli.app import (
+from mllm_lab.cli.common import (
     Arxiv,
     Authors,
     Json,
@@ -14,13 +14,11 @@ from mllm_lab.cli.app import (
     Topic,
     Venue,
     Year,
-    add_app,
-    app,
     workspace,
 )
+from mllm_lab.messages import tr
 
 
-@add_app.command("paper")
 def add_paper(
     title_or_key: TitleOrKey,
     arxiv: Arxiv = None,
@@ -51,12 +49,13 @@ def add_paper(
     output.warnings(ws.data().findings)
     output.outcomes(outcomes)
     if added:
-        output.info(f"{paper.status.emoji} {paper.key}: {paper.title}")
+        output.info(tr("cli.added", emoji=paper.status.emoji, key=paper.key, title=paper.title))
     else:
-        output.info(f"already in the lab: {paper.status.emoji} {paper.key}: {paper.title}")
+        output.info(
+            tr("cli.already_in_lab", emoji=paper.status.emoji, key=paper.key, title=paper.title)
+        )
 
 
-@app.command()
 def mark(
     key: Annotated[str, typer.Argument(help="Key, arXiv id or title (a unique prefix is enough).")],
     status: Annotated[str, typer.Argument(help="unread, reading or read (or ⬜ 📖 ✅).")],
@@ -74,14 +73,31 @@ def mark(
     output.outcomes(marked.outcomes)
     before, after = marked.before, marked.after
     if before == after:
-        output.info(f"{after.key} is already {after.status.emoji} {after.status.value}")
+        output.info(
+            tr(
+                "cli.already_status",
+                key=after.key,
+                emoji=after.status.emoji,
+                status=status_name(after),
+            )
+        )
     else:
         output.info(
-            f"{after.key}: {before.status.emoji} {before.status.value} -> {after.status.emoji} {after.status.value}"
+            tr(
+                "cli.marked",
+                key=after.key,
+                before_emoji=before.status.emoji,
+                before=status_name(before),
+                after_emoji=after.status.emoji,
+                after=status_name(after),
+            )
         )
 
 
-@app.command()
+def status_name(paper: Any) -> str:
+    return tr(f"status.name.{paper.status.value}")
+
+
 def sync(
     check: Annotated[
         bool,
@@ -115,16 +131,15 @@ def sync(
         if found:
             output.result("\n".join(str(f) for f in found))
             raise typer.Exit(1)
-        output.info("all views are up to date")
+        output.info(tr("cli.views_current"))
         return
     tx = do_sync(ws, force=force, repair=repair)
     output.warnings(ws.data().findings)
     output.outcomes(tx.outcomes)
     if all(o.action in ("unchanged", "kept") for o in tx.outcomes):
-        output.info("all views are up to date")
+        output.info(tr("cli.views_current"))
 
 
-@app.command()
 def status(json_output: Json = False) -> None:
     """Where you stand: progress per roadmap stage, what you are reading, this week, what's next.
 
@@ -141,7 +156,6 @@ def status(json_output: Json = False) -> None:
     output.show_status(data)
 
 
-@app.command("list")
 def list_(
     what: Annotated[str, typer.Argument(help="papers, notes, experiments or weeks.")],
     status: Annotated[
@@ -168,6 +182,6 @@ def list_(
         return
     output.warnings(ws.data().findings)
     if not found.rows:
-        output.info(f"no {what} match")
+        output.info(tr("cli.no_match", what=what))
         return
     output.table(found.headers, found.rows)

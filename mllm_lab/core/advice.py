@@ -9,28 +9,10 @@ from datetime import date
 from mllm_lab.core.labdata import LabData
 from mllm_lab.core.roadmap import STAGES, Stage
 from mllm_lab.core.views import roadmap_order
+from mllm_lab.messages import tr
 from mllm_lab.models import Note, Paper, Status
 
 STUCK_DAYS = 14
-
-WORDS = {
-    "zh": {
-        "finish": "读完 {key}：{title}",
-        "finish_why": "已经在读 {days} 天；先读完再开新的",
-        "read": "读 {key}：{title}",
-        "read_why": "{stage} 还有 {left} 篇未读，按路线图先打基础",
-        "topic": "写一篇概念笔记：{topic}",
-        "topic_why": "{stage} 的路线图主题，还没有笔记",
-    },
-    "en": {
-        "finish": "Finish {key}: {title}",
-        "finish_why": "reading for {days} days; finish it before starting another",
-        "read": "Read {key}: {title}",
-        "read_why": "{left} unread in {stage}; the roadmap builds on it",
-        "topic": "Write a concept note: {topic}",
-        "topic_why": "a roadmap topic of {stage} with no note yet",
-    },
-}
 
 
 @dataclass(frozen=True)
@@ -63,7 +45,6 @@ def uncovered_topics(notes: list[Note], lang: str) -> list[tuple[Stage, str]]:
 
 
 def next_steps(data: LabData, today: date, lang: str, count: int = 5) -> list[Step]:
-    words = WORDS.get(lang, WORDS["en"])
     finish: list[Step] = []
     reading = sorted(
         (p for p in data.papers if p.status is Status.READING),
@@ -74,8 +55,8 @@ def next_steps(data: LabData, today: date, lang: str, count: int = 5) -> list[St
         finish.append(
             Step(
                 "finish",
-                words["finish"].format(key=paper.key, title=paper.title),
-                words["finish_why"].format(days=days),
+                tr("next.finish", lang, key=paper.key, title=paper.title),
+                tr("next.finish_why", lang, days=days),
                 paper.key,
                 paper.stage,
             )
@@ -87,8 +68,8 @@ def next_steps(data: LabData, today: date, lang: str, count: int = 5) -> list[St
     reads = [
         Step(
             "read",
-            words["read"].format(key=p.key, title=p.title),
-            words["read_why"].format(stage=_stage(p, lang), left=left[p.stage]),
+            tr("next.read", lang, key=p.key, title=p.title),
+            tr("next.read_why", lang, stage=_stage(p, lang), left=left[p.stage]),
             p.key,
             p.stage,
         )
@@ -97,8 +78,8 @@ def next_steps(data: LabData, today: date, lang: str, count: int = 5) -> list[St
     topics = [
         Step(
             "topic",
-            words["topic"].format(topic=topic),
-            words["topic_why"].format(stage=stage.name(lang)),
+            tr("next.topic", lang, topic=topic),
+            tr("next.topic_why", lang, stage=stage.name(lang)),
             None,
             stage.number,
         )

@@ -8,10 +8,10 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from mllm_lab import kinds
 from mllm_lab.core.labdata import LabData, stem
 from mllm_lab.core.links import WikiIndex, resolve_relative
 from mllm_lab.kinds import NoteKind
+from mllm_lab.messages import Msg
 from mllm_lab.models import READING_LIST, Finding, Note
 
 Headings = Sequence[tuple[int, str]]
@@ -27,75 +27,60 @@ def _sections(note: Note, detail: Detail, required: Mapping[NoteKind, Headings])
     have = {str(title).strip() for _level, title, *_ in detail.get("headings", [])}
     line = int(detail.get("body_line", 1))
     return [
-        Finding(
+        Finding.of(
             note.path,
             line,
-            f"missing section `{'#' * level} {title}` (required by the {note.kind.value} template)",
+            "check.missing_section",
+            heading=f"{'#' * level} {title}",
+            kind=Msg.of(f"kind.{note.kind.name}"),
         )
         for level, title in wanted
         if title not in have
     ]
 
 
+def _wiki_link(note: Note, target: str, line: int, wiki: WikiIndex) -> Finding | None:
+    matches = wiki.resolve(target)
+    if not matches:
+        return Finding.of(note.path, line, "check.wiki_broken", target=target)
+    if len(matches) > 1:
+        return Finding.of(
+            note.path,
+            line,
+            "check.wiki_ambiguous",
+            target=target,
+            matches=", ".join(sorted(matches)),
+        )
+    return None
+
+
 def _links(
     note: Note, detail: Detail, wiki: WikiIndex, exists: Callable[[str], bool]
 ) -> list[Finding]:
-    found = []
+    found: list[Finding | None] = []
     for target, line, is_wiki in detail.get("links", []):
         if is_wiki:
-            matches = wiki.resolve(target)
-            if not matches:
-                found.append(
-                    Finding(
-                        note.path,
-                        line,
-                        f"broken wiki link [[{target}]]: no note has that title or name",
-                    )
-                )
-            elif len(matches) > 1:
-                found.append(
-                    Finding(
-                        note.path,
-                        line,
-                        f"ambiguous wiki link [[{target}]]: {', '.join(sorted(matches))}",
-                    )
-                )
+            found.append(_wiki_link(note, target, line, wiki))
             continue
         resolved = resolve_relative(note.path, target)
         if resolved == ".." or resolved.startswith("../") or posixpath.isabs(resolved):
-            found.append(Finding(note.path, line, f"link to `{target}` leaves the lab"))
+            found.append(Finding.of(note.path, line, "check.link_leaves", target=target))
         elif not exists(resolved):
             found.append(
-                Finding(note.path, line, f"broken link to `{target}` ({resolved} does not exist)")
+                Finding.of(note.path, line, "check.link_broken", target=target, resolved=resolved)
             )
-    return found
+    return [f for f in found if f is not None]
 
 
-def _duplicates(data: LabData) -> list[Finding]:
-    found = []
-    by_key: dict[str, list[Note]] = defaultdict(list)
+def _duplicate_slugs(data: LabData) -> list[Finding]:
     by_slug: dict[str, list[Note]] = defaultdict(list)
-    for note in data.notes:
-        if note.kind is kinds.PAPER:
-            key = str(data.note_keys.get(note.path) or stem(note.path))
-            by_key[key.casefold()].append(note)
-        if note.kind.study:
-            by_slug[stem(note.path)].append(note)
-    for key, notes in by_key.items():
-        for note in notes[1:]:
-            found.append(
-                Finding(note.path, 1, f"duplicate paper key `{key}` (also {notes[0].path})")
-            )
-    for slug, notes in by_slug.items():
-        for note in notes[1:]:
-            found.append(
-                Finding(
-                    note.path,
-                    1,
-                    f"duplicate slug `{slug}` (also {notes[0].path}); [[{slug}]] is ambiguous",
-                )
-            )
-    return found
+    for note in data.study_notes():
+        by_slug[stem(note.path)].append(note)
+    return [
+        Finding.of(note.path, 1, "check.duplicate_slug", slug=slug, other=notes[0].path)
+        for slug, notes in by_slug.items()
+        for note in notes[1:]
+    ]
 
 
 def _listed_twice(data: LabData) -> list[Finding]:
@@ -106,14 +91,12 @@ def _listed_twice(data: LabData) -> list[Finding]:
         key = key.casefold()
         if key in noted:
             found.append(
-                Finding(
-                    READING_LIST,
-                    line,
-                    f"`{key}` also has a note ({noted[key]}), whose status counts; remove this entry",
+                Finding.of(
+                    READING_LIST, line, "check.listed_with_note", key=key, note=str(noted[key])
                 )
             )
         elif key in seen:
-            found.append(Finding(READING_LIST, line, f"`{key}` is listed twice"))
+            found.append(Finding.of(READING_LIST, line, "check.listed_twice", key=key))
         seen.add(key)
     return found
 
@@ -129,12 +112,12 @@ def check(
     wiki = WikiIndex(data.notes)
     # a note whose frontmatter is broken is reported for that alone, not for every section too
     broken = {f.path for f in data.findings} | {
-        f.path for f in data.lint if f.message.startswith("no frontmatter")
+        f.path for f in data.lint if f.msg.name == "note.no_frontmatter"
     }
     for note in data.notes:
         detail = details.get(note.path, {})
         if note.path not in broken:
             found += _sections(note, detail, required)
         found += _links(note, detail, wiki, exists)
-    found += _duplicates(data) + _listed_twice(data)
+    found += _duplicate_slugs(data) + _listed_twice(data)
     return sorted(set(found), key=lambda f: (f.path, f.line, f.message))

@@ -35,6 +35,10 @@ _NOT_A_STRING = re.compile(
 )
 
 
+def one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
 def ambiguous(text: str) -> bool:
     """True when `text`, written plain, would not load back as that string everywhere."""
     return _NOT_A_STRING.match(text) is not None
@@ -98,11 +102,11 @@ def _refuse_aliases(text: str, first_line: int, path: str) -> None:
     for event in yaml.parse(text, Loader=loader):
         if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
             line = first_line + event.start_mark.line
-            raise BrokenNote(path, line, "YAML anchors and aliases (&name, *name) are not allowed")
+            raise BrokenNote(path, line, "yaml.aliases")
 
 
 def load_yaml(
-    text: str, path: str = "<yaml>", first_line: int = 1, what: str = "not valid YAML"
+    text: str, path: str = "<yaml>", first_line: int = 1, what: str = "yaml.invalid"
 ) -> Any:
     """Any YAML document, PyYAML-compatible, anchors/aliases and duplicate keys refused.
     Errors are BrokenNote with the line, counted from `first_line`."""
@@ -114,14 +118,14 @@ def load_yaml(
         mark = error.problem_mark or error.context_mark
         line = first_line + (mark.line if mark else 0)
         problem = error.problem or error.context or "invalid YAML"
-        raise BrokenNote(path, line, f"{what}: {problem}") from None
+        raise BrokenNote(path, line, what, problem=one_line(problem)) from None
     except yaml.YAMLError as error:
-        raise BrokenNote(path, first_line, f"{what}: {error}") from None
+        raise BrokenNote(path, first_line, what, problem=one_line(str(error))) from None
     except (ValueError, OverflowError) as error:  # a date that does not exist: 2026-02-30
         line = first_line + _bad_date_line(text)
-        raise BrokenNote(path, line, f"{what}: {error}") from None
+        raise BrokenNote(path, line, what, problem=one_line(str(error))) from None
     except RecursionError:
-        raise BrokenNote(path, first_line, f"{what}: nested too deeply") from None
+        raise BrokenNote(path, first_line, what, problem="nested too deeply") from None
 
 
 _DATE_LIKE = re.compile(r"(?<![\w.-])([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})(?![\w.-])")
@@ -199,7 +203,7 @@ def load_lines(fm_lines: list[str], path: str = "<note>") -> Any:
     fast = fastyaml.load(fm_lines)
     if fast is not None:
         return fast
-    return load_yaml("\n".join(fm_lines) + "\n", path, 2, "frontmatter is not valid YAML")
+    return load_yaml("\n".join(fm_lines) + "\n", path, 2, "yaml.frontmatter_invalid")
 
 
 def parse(text: str, path: str) -> Parsed:
@@ -207,9 +211,7 @@ def parse(text: str, path: str) -> Parsed:
     try:
         split = _split(text)
     except ValueError:
-        raise BrokenNote(
-            path, 1, "frontmatter opens with --- but has no closing --- line"
-        ) from None
+        raise BrokenNote(path, 1, "fm.unclosed") from None
     if split is None:
         body = text[1:] if text.startswith(BOM) else text
         return Parsed({}, body, 1)
@@ -218,9 +220,7 @@ def parse(text: str, path: str) -> Parsed:
         meta = {}
     if not isinstance(meta, dict):
         kind = type(meta).__name__
-        raise BrokenNote(
-            path, 2, f"frontmatter must be a mapping of `key: value` lines, not a {kind}"
-        )
+        raise BrokenNote(path, 2, "fm.not_mapping", kind=kind)
     meta = {str(key): value for key, value in meta.items()}
     return Parsed(meta, split.body, split.body_line, key_lines(split.fm_lines), True)
 
@@ -280,7 +280,7 @@ def _pairs(fm_text: str, path: str) -> list[tuple[Any, Any]]:
     if node is None:
         return []
     if not isinstance(node, yaml.MappingNode):
-        raise BrokenNote(path, 2, "frontmatter must be a mapping of `key: value` lines")
+        raise BrokenNote(path, 2, "fm.not_mapping", kind=type(node).__name__)
     return list(node.value)
 
 
@@ -332,30 +332,42 @@ def edit_mapping(text: str, updates: dict[str, Any], path: str, first_line: int 
     try:
         after = load_yaml(result, path, first_line)
     except BrokenNote as problem:
-        raise CannotEdit(problem.message) from None
+        raise CannotEdit(problem.detail.render()) from None
     if after != {**before, **updates}:
         raise CannotEdit("the edited YAML would not load back as expected")
     return result
 
 
+def _span(text: str) -> tuple[int, int] | None:
+    """[start, end) of the frontmatter's own lines in `text`, fences excluded."""
+    start = len(BOM) if text.startswith(BOM) else 0
+    first_end = text.find("\n", start)
+    if first_end < 0 or not _FENCE.match(text[start:first_end].rstrip("\r")):
+        return None
+    offset = first_end + 1
+    while offset < len(text):
+        end = text.find("\n", offset)
+        line = text[offset : end if end >= 0 else len(text)].rstrip("\r")
+        if _CLOSE.match(line):
+            return first_end + 1, offset
+        offset = end + 1 if end >= 0 else len(text)
+    return None
+
+
 def set_fields(text: str, updates: dict[str, Any], path: str = "<note>") -> str:
-    """`text` with top-level frontmatter fields set, every other byte kept. A note whose
-    frontmatter cannot be edited that way is refused with `path:line`, never rewritten."""
-    split = _split(text)
-    if split is None:
-        raise BrokenNote(path, 1, "no frontmatter (a --- block) to write the fields into")
-    fm_text = "\n".join(split.fm_lines) + ("\n" if split.fm_lines else "")
+    """`text` with top-level frontmatter fields set, every other byte kept (the closing
+    `...`, line endings, comments). A note whose frontmatter cannot be edited that way is
+    refused with `path:line`, never rewritten."""
+    span = _span(text)
+    if span is None:
+        raise BrokenNote(path, 1, "fm.none_to_edit")
+    start, end = span
     try:
-        edited = edit_mapping(fm_text, updates, path, first_line=2)
+        edited = edit_mapping(text[start:end], updates, path, first_line=2)
     except CannotEdit as problem:
-        lines = key_lines(split.fm_lines)
+        lines = key_lines(text[start:end].replace("\r", "").split("\n"))
         line = min((lines[key] for key in updates if key in lines), default=2)
         raise BrokenNote(
-            path, line, f"cannot update {', '.join(updates)} in place ({problem}); edit it by hand"
+            path, line, "fm.cannot_edit", fields=", ".join(updates), problem=str(problem)
         ) from None
-    newline = split.newline
-    body_lines = edited.split("\n")
-    if body_lines and body_lines[-1] == "":
-        body_lines.pop()
-    head = newline.join(["---", *body_lines, "---"]) + newline
-    return split.prefix + head + split.body
+    return text[:start] + edited + text[end:]

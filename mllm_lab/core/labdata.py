@@ -17,18 +17,20 @@ from datetime import date
 from typing import Any, NamedTuple
 
 from mllm_lab import kinds
-from mllm_lab.core.papers import paper_from_meta
+from mllm_lab.core.papers import check_stage, paper_from_meta
 from mllm_lab.core.weeks import as_date
+from mllm_lab.errors import InvalidValue
 from mllm_lab.kinds import CATEGORIES, NoteKind
+from mllm_lab.messages import Msg
 from mllm_lab.models import (
     CATEGORY_STAGE,
     READING_LIST,
-    STAGES,
     Experiment,
     Finding,
     Note,
     Paper,
     Status,
+    strings,
 )
 
 
@@ -122,15 +124,6 @@ def stem(path: str) -> str:
     return posixpath.splitext(posixpath.basename(path))[0]
 
 
-def strings(value: Any) -> list[str]:
-    """A list-of-strings field, also written as one comma-separated string."""
-    if isinstance(value, str):
-        return [part.strip() for part in value.split(",") if part.strip()]
-    if isinstance(value, list | tuple):
-        return [str(item) for item in value if item is not None]
-    return []
-
-
 # --- digesting one file --------------------------------------------------------------------
 
 
@@ -141,11 +134,9 @@ class _Problems:
     findings: list[Finding] = field(default_factory=list)
     lint: list[Finding] = field(default_factory=list)
 
-    def line(self, name: str) -> int:
-        return self.lines.get(name, 1)
-
-    def add(self, name: str, message: str, *, lint: bool = False) -> None:
-        (self.lint if lint else self.findings).append(Finding(self.path, self.line(name), message))
+    def add(self, field_name: str, name: str, /, *, lint: bool = False, **params: Any) -> None:
+        found = Finding.of(self.path, self.lines.get(field_name, 1), name, **params)
+        (self.lint if lint else self.findings).append(found)
 
 
 def _title(kind: NoteKind, path: str, meta: Mapping[str, Any], h1: str) -> str:
@@ -159,16 +150,14 @@ def _category(path: str, meta: Mapping[str, Any], problems: _Problems) -> str:
     parts = path.split("/")
     category = parts[1] if len(parts) > 2 else str(meta.get("category") or "other")
     if category not in CATEGORIES:
-        problems.findings.append(
-            Finding(
-                path, 1, f"unknown category folder {category!r}; valid: {', '.join(CATEGORIES)}"
-            )
-        )
+        problems.add("", "note.unknown_category", folder=category, valid=", ".join(CATEGORIES))
     if meta.get("category") not in (None, category):
         problems.add(
             "category",
-            f"`category: {meta['category']}` but the note is in notes/{category}/",
+            "note.category_mismatch",
             lint=True,
+            given=str(meta["category"]),
+            folder=category,
         )
     return category
 
@@ -179,23 +168,43 @@ def _required(
     required = kind.required_fields
     if kind is kinds.PAPER and not has_fm:
         # one problem, not one per missing field; the note cannot count as a paper
-        problems.findings.append(
-            Finding(path, 1, "no frontmatter (a --- block with key, title, status)")
-        )
+        problems.add("", "note.no_frontmatter", fields="key, title, status")
     elif required and not has_fm:
-        problems.lint.append(
-            Finding(path, 1, f"no frontmatter (a --- block with {', '.join(required)})")
-        )
+        problems.add("", "note.no_frontmatter", lint=True, fields=", ".join(required))
     elif required:
-        problems.lint += [
-            Finding(path, 1, f"missing field `{name}`")
-            for name in required
-            if meta.get(name) in (None, "")
-        ]
+        for name in required:
+            if meta.get(name) in (None, ""):
+                problems.add("", "field.missing", lint=True, field=name)
     if kind is kinds.WEEKLY and meta.get("week") and str(meta["week"]) != stem(path):
         problems.add(
-            "week", f"`week: {meta['week']}` does not match the file name {stem(path)}", lint=True
+            "week", "note.week_mismatch", lint=True, week=str(meta["week"]), name=stem(path)
         )
+
+
+def _stage(meta: Mapping[str, Any], category: str | None, problems: _Problems) -> int | None:
+    stage = meta.get("stage")
+    if stage is None and category is not None:
+        return CATEGORY_STAGE.get(category)
+    if stage is None:
+        return None
+    try:
+        return check_stage(stage)
+    except InvalidValue:
+        problems.add("stage", "field.unknown_stage", value=repr(stage))
+        return None
+
+
+def _created(meta: Mapping[str, Any], problems: _Problems) -> str | None:
+    try:
+        created = as_date(meta.get("created"))
+    except (ValueError, TypeError):
+        problems.add("created", "field.not_date", field="created", value=repr(meta.get("created")))
+        return None
+    return created.isoformat() if created else None
+
+
+def _json(findings: list[Finding]) -> list[Any]:
+    return [[f.line, f.msg.as_json()] for f in findings]
 
 
 def digest_note(
@@ -210,17 +219,8 @@ def digest_note(
     """A note's frontmatter, checked and normalised."""
     problems = _Problems(path, lines)
     category = _category(path, meta, problems) if kind is kinds.CONCEPT else None
-    stage = meta.get("stage")
-    if stage is None and category is not None:
-        stage = CATEGORY_STAGE.get(category)
-    if stage is not None and stage not in STAGES:
-        problems.add("stage", f"unknown stage {stage!r}; valid: 1, 2, 3, 4, 5")
-        stage = None
-    created = None
-    try:
-        created = as_date(meta.get("created"))
-    except (ValueError, TypeError):
-        problems.add("created", f"`created` is not a date (YYYY-MM-DD): {meta.get('created')!r}")
+    stage = _stage(meta, category, problems)
+    created = _created(meta, problems)
     _required(kind, path, meta, has_frontmatter, problems)
     note = NoteFields(
         _title(kind, path, meta, h1),
@@ -229,7 +229,7 @@ def digest_note(
         strings(meta.get("tags")),
         strings(meta.get("related")),
         summary,
-        created.isoformat() if created else None,
+        created,
     )
     row, key = None, None
     if kind is kinds.PAPER and has_frontmatter:
@@ -237,13 +237,7 @@ def digest_note(
         problems.findings += found
         row = paper_row(paper) if paper else None
         key = str(meta.get("key") or stem(path))
-    return NoteDigest(
-        note,
-        row,
-        key,
-        [[f.line, f.message] for f in problems.findings],
-        [[f.line, f.message] for f in problems.lint],
-    )
+    return NoteDigest(note, row, key, _json(problems.findings), _json(problems.lint))
 
 
 def digest_reading_list(entries: list[dict[str, Any]], entry_lines: list[int]) -> ListDigest:
@@ -253,9 +247,9 @@ def digest_reading_list(entries: list[dict[str, Any]], entry_lines: list[int]) -
         key = str(entry.get("key") or "").strip()
         paper, problems = paper_from_meta(entry, READING_LIST, lines, key, None, line)
         if not key:
-            problems.append(Finding(READING_LIST, line, "missing field `key`"))
+            problems.append(Finding.of(READING_LIST, line, "field.missing", field="key"))
             paper = None
-        findings += [[f.line, f.message] for f in problems]
+        findings += _json(problems)
         keys.append([key, line])
         if paper is not None:
             rows.append(paper_row(paper))
@@ -301,34 +295,36 @@ class _Parts:
     list_problem: Finding | None = None
 
 
-def _broken_paper(path: str, problem: Finding, last_good: Any) -> Paper:
-    """The last known row of a paper whose note cannot be read now, marked with the problem."""
+def _broken_paper(path: str, problem: Finding, last_good: Any, key: str | None = None) -> Paper:
+    """The last known row of a paper whose note cannot be read now, marked with the problem;
+    without one, a row named by its `key:` line (or file name) keeps its place."""
     if last_good is not None:
         row = NoteDigest(*last_good).paper
         if row is not None:
-            return replace(paper_of(row), problem=str(problem), note=path)
-    return Paper(key=stem(path), title=stem(path), note=path, problem=str(problem))
+            return replace(paper_of(row), problem=problem, note=path)
+    name = key or stem(path)
+    return Paper(key=name, title=name, note=path, problem=problem)
 
 
 def _add(parts: _Parts, path: str, record: Record) -> None:
     kind, digest, error, last_good = record.kind, record.digest, record.error, record.last_good
     if error:
-        problem = Finding(path, int(error[0]), str(error[1]))
+        problem = Finding(path, int(error[0]), Msg.from_json(error[1]))
         parts.findings.append(problem)
         if kind == kinds.PAPER.name:
-            parts.papers.append(_broken_paper(path, problem, last_good))
+            hint = error[2] if len(error) > 2 else None
+            parts.papers.append(_broken_paper(path, problem, last_good, hint))
         elif kind == "reading-list":
             parts.list_problem = problem
             if last_good is not None:
                 parts.listed += [
-                    replace(paper_of(row), problem=str(problem))
-                    for row in ListDigest(*last_good).papers
+                    replace(paper_of(row), problem=problem) for row in ListDigest(*last_good).papers
                 ]
         return
     if kind == "reading-list":
         listed = ListDigest(*digest)
         parts.listed += [paper_of(row) for row in listed.papers]
-        parts.findings += [Finding(path, line, message) for line, message in listed.findings]
+        parts.findings += [Finding(path, line, Msg.from_json(m)) for line, m in listed.findings]
         parts.list_keys += [(key, line) for key, line in listed.keys]
     elif kind == kinds.EXPERIMENT.name:
         notebook = NotebookDigest(*digest)
@@ -355,17 +351,38 @@ def _add(parts: _Parts, path: str, record: Record) -> None:
             parts.papers.append(paper_of(made.paper))
         elif kind == kinds.PAPER.name and made.findings:  # a field is broken: keep its row
             line, message = made.findings[0]
-            parts.papers.append(_broken_paper(path, Finding(path, line, message), last_good))
+            parts.papers.append(
+                _broken_paper(path, Finding(path, line, Msg.from_json(message)), last_good)
+            )
         if made.key is not None:
             parts.keys[path] = made.key
-        parts.findings += [Finding(path, line, message) for line, message in made.findings]
-        parts.lint += [Finding(path, line, message) for line, message in made.lint]
+        parts.findings += [Finding(path, line, Msg.from_json(m)) for line, m in made.findings]
+        parts.lint += [Finding(path, line, Msg.from_json(m)) for line, m in made.lint]
+
+
+def _one_per_key(parts: _Parts) -> list[Paper]:
+    """Papers from notes, one per key: two notes holding one key keep the first (by path),
+    marked broken, and both files are named until one of them is changed."""
+    first: dict[str, Paper] = {}
+    for paper in sorted(parts.papers, key=lambda p: p.note or ""):
+        key = paper.key.casefold()
+        if key not in first:
+            first[key] = paper
+            continue
+        kept = first[key]
+        clash = Finding.of(
+            paper.note or "", 1, "paper.duplicate_key", key=paper.key, other=kept.note or ""
+        )
+        parts.findings.append(clash)
+        if not kept.problem:
+            first[key] = replace(kept, problem=clash)
+    return list(first.values())
 
 
 def _combine(parts: _Parts) -> LabData:
     """A paper with a note counts once, from its note; the reading list adds the others."""
-    noted = {paper.key.casefold() for paper in parts.papers}
-    papers = list(parts.papers)
+    papers = _one_per_key(parts)
+    noted = {paper.key.casefold() for paper in papers}
     for paper in parts.listed:
         if paper.key.casefold() not in noted:
             papers.append(paper)

@@ -14,8 +14,14 @@ _CELL_UNESCAPES = {v: k for k, v in _CELL_ESCAPES.items()}
 _UNCELL_RE = re.compile("|".join(re.escape(k) for k in _CELL_UNESCAPES))
 
 
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def escape_cell(text: str) -> str:
-    """Text that stays inside one GFM table cell: no `|` or line break can split the table."""
+    """Text that stays inside one GFM table cell: no `|` or line break can split the table,
+    and control characters show as � (as GitHub shows them) instead of making a binary file."""
+    if _CONTROL.search(text):
+        text = _CONTROL.sub("\ufffd", text)
     if _CELL_RE.search(text) is None:
         return text
     return _CELL_RE.sub(lambda m: _CELL_ESCAPES[m[0]], text)

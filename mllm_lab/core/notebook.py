@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
+from mllm_lab.messages import Msg
+
 _MARKER = re.compile(r"^# %%(?P<rest>.*)$")
 
 
@@ -51,7 +53,7 @@ def notebook_json(source: str, metadata: Mapping[str, object]) -> str:
     return result + "\n"
 
 
-def notebook_problem(text: str) -> tuple[int, str] | None:
+def notebook_problem(text: str) -> tuple[int, Msg] | None:
     import json
 
     import nbformat
@@ -59,12 +61,12 @@ def notebook_problem(text: str) -> tuple[int, str] | None:
     try:
         data = json.loads(text)
         if not isinstance(data, dict) or data.get("nbformat") != 4:
-            return 1, 'not a valid notebook: expected Jupyter format 4 (`"nbformat": 4`)'
+            return 1, Msg.of("notebook.format")
         nbformat.validate(nbformat.from_dict(data))
     except json.JSONDecodeError as error:
-        return error.lineno, f"not valid JSON: {error.msg}"
+        return error.lineno, Msg.of("file.json", problem=error.msg)
     except nbformat.ValidationError as error:
-        return 1, f"not a valid notebook: {error.message}"
+        return 1, Msg.of("notebook.invalid", problem=" ".join(str(error.message).split()))
     except Exception as error:
-        return 1, f"not a valid notebook: {error}"
+        return 1, Msg.of("notebook.invalid", problem=" ".join(str(error).split()))
     return None

@@ -11,7 +11,7 @@ from typing import Any
 
 from mllm_lab.core.weeks import as_date
 from mllm_lab.errors import AmbiguousPaper, InvalidValue, PaperNotFound
-from mllm_lab.models import STAGES, STATUS_ALIASES, Finding, Paper, Status
+from mllm_lab.models import STAGE_NUMBERS, STATUS_ALIASES, Finding, Paper, Status, strings
 
 _ARXIV = re.compile(
     r"(?:arxiv[:/ ]|arxiv\.org/(?:abs|pdf)/)?(\d{4}\.\d{4,5})(?:v\d+)?(?:\.pdf)?", re.I
@@ -19,20 +19,88 @@ _ARXIV = re.compile(
 
 
 def parse_status(value: object) -> Status:
-    status = STATUS_ALIASES.get(str(value).strip().lower()) if value is not None else None
+    status = (
+        STATUS_ALIASES.get(str(value).strip().lower().replace("\ufe0f", ""))
+        if value is not None
+        else None
+    )
     if status is None:
         raise InvalidValue("status", value, [s.value for s in Status])
     return status
 
 
-def _strings(value: object) -> tuple[str, ...]:
-    if value is None or value == "":
+def check_stage(stage: object) -> int:
+    """A roadmap stage, 1-5; InvalidValue for anything else."""
+    if not (isinstance(stage, int) and not isinstance(stage, bool) and stage in STAGE_NUMBERS):
+        raise InvalidValue("stage", stage, [str(n) for n in STAGE_NUMBERS])
+    return stage
+
+
+class _Fields:
+    """Reads a paper's fields out of frontmatter, noting each problem with its line."""
+
+    def __init__(
+        self, meta: Mapping[str, Any], path: str, lines: Mapping[str, int], line: int
+    ) -> None:
+        self.meta, self.path, self.lines, self.line = meta, path, lines, line
+        self.findings: list[Finding] = []
+
+    def bad(self, field: str, name: str, /, **params: Any) -> None:
+        self.findings.append(
+            Finding.of(self.path, self.lines.get(field, self.line), name, **params)
+        )
+
+    def title(self) -> str | None:
+        title = self.meta.get("title")
+        if not isinstance(title, str | int | float) or not str(title).strip():
+            self.bad("title", "field.missing", field="title")
+            return None
+        return str(title).strip()
+
+    def status(self) -> Status | None:
+        value = self.meta.get("status", "unread")
+        try:
+            return parse_status(value)
+        except InvalidValue:
+            self.bad("status", "field.unknown_status", value=repr(value))
+            return None
+
+    def day(self, field: str) -> date | None:
+        try:
+            return as_date(self.meta.get(field))
+        except (ValueError, TypeError):
+            self.bad(field, "field.not_date", field=field, value=repr(self.meta.get(field)))
+            return None
+
+    def year(self) -> int | None:
+        year = self.meta.get("year")
+        if year is None or (isinstance(year, int) and not isinstance(year, bool)):
+            return year
+        if isinstance(year, str) and year.strip().isdigit():
+            return int(year)
+        self.bad("year", "field.not_year", value=repr(year))
+        return None
+
+    def stage(self) -> int | None:
+        stage = self.meta.get("stage")
+        if stage is None:
+            return None
+        try:
+            return check_stage(stage)
+        except InvalidValue:
+            self.bad("stage", "field.unknown_stage", value=repr(stage))
+            return None
+
+    def strings(self, field: str) -> tuple[str, ...]:
+        value = self.meta.get(field)
+        if value is None or value == "" or isinstance(value, str | list | tuple):
+            return tuple(strings(value))
+        self.bad(field, "field.not_strings", field=field)
         return ()
-    if isinstance(value, str):
-        return tuple(part.strip() for part in value.split(",") if part.strip())
-    if isinstance(value, list | tuple):
-        return tuple(str(item) for item in value if item is not None)
-    raise ValueError("expected a list of strings")
+
+    def text(self, field: str) -> str | None:
+        value = self.meta.get(field)
+        return None if value in (None, "") else str(value)
 
 
 def paper_from_meta(
@@ -43,74 +111,33 @@ def paper_from_meta(
     note: str | None,
     line: int = 1,
 ) -> tuple[Paper | None, list[Finding]]:
-    """A Paper, or None when its key, title or status is unusable; findings name each problem."""
-    findings: list[Finding] = []
-
-    def bad(field: str, message: str) -> None:
-        findings.append(Finding(path, lines.get(field, line), message))
-
-    key = str(meta.get("key") or default_key).strip()
-    title = meta.get("title")
-    if not isinstance(title, str | int | float) or not str(title).strip():
-        bad("title", "missing field `title`")
-        title = None
-    try:
-        status = parse_status(meta.get("status", "unread"))
-    except InvalidValue as error:
-        bad("status", str(error))
-        status = None
-    values: dict[str, Any] = {}
-    for field in ("created", "started", "finished"):
-        try:
-            values[field] = as_date(meta.get(field))
-        except (ValueError, TypeError):
-            bad(field, f"`{field}` is not a date (YYYY-MM-DD): {meta.get(field)!r}")
-    year = meta.get("year")
-    if year is not None and not (isinstance(year, int) and not isinstance(year, bool)):
-        if isinstance(year, str) and year.strip().isdigit():
-            year = int(year)
-        else:
-            bad("year", f"`year` is not a year: {year!r}")
-            year = None
-    stage = meta.get("stage")
-    if stage is not None and stage not in STAGES:
-        bad("stage", f"unknown stage {stage!r}; valid: 1, 2, 3, 4, 5")
-        stage = None
-    for field in ("authors", "tags"):
-        try:
-            values[field] = _strings(meta.get(field))
-        except ValueError:
-            bad(field, f"`{field}` must be a list of strings")
-            values[field] = ()
-    if findings or title is None or status is None:
-        return (
-            None,
-            findings,
-        )  # a paper with any broken field is skipped and reported, not half-read
-
-    def text_or_none(field: str) -> str | None:
-        value = meta.get(field)
-        return None if value in (None, "") else str(value)
-
+    """A Paper, or None when any field is unusable (a paper is never half-read); the
+    findings name each problem with its line."""
+    read = _Fields(meta, path, lines, line)
+    title, status, year, stage = read.title(), read.status(), read.year(), read.stage()
+    created, started, finished = read.day("created"), read.day("started"), read.day("finished")
+    authors, tags = read.strings("authors"), read.strings("tags")
+    if read.findings or title is None or status is None:
+        return None, read.findings
     paper = Paper(
-        key=key,
-        title=str(title).strip(),
+        key=str(meta.get("key") or default_key).strip(),
+        title=title,
         status=status,
-        authors=values["authors"],
+        authors=authors,
         year=year,
-        venue=text_or_none("venue"),
-        arxiv=text_or_none("arxiv"),
-        url=text_or_none("url"),
+        venue=read.text("venue"),
+        arxiv=read.text("arxiv"),
+        url=read.text("url"),
         topic=str(meta.get("topic") or "other"),
         stage=stage,
-        tags=values["tags"],
-        created=values.get("created"),
-        started=values.get("started"),
-        finished=values.get("finished"),
+        tags=tags,
+        created=created,
+        started=started,
+        finished=finished,
         note=note,
         line=lines.get("status", line),
     )
-    return paper, findings
+    return paper, []
 
 
 def paper_to_meta(paper: Paper) -> dict[str, Any]:

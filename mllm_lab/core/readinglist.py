@@ -10,6 +10,7 @@ from typing import Any
 
 from mllm_lab.core import fm
 from mllm_lab.errors import BrokenNote
+from mllm_lab.messages import Msg
 
 PATH = "papers/reading-list.yaml"
 HEADER = (
@@ -17,7 +18,6 @@ HEADER = (
     "# Written by `lab add paper` and `lab mark`; edit it by hand freely (comments are kept).\n"
     "# When a paper gets a note (`lab new paper KEY`), its entry moves into the note's frontmatter.\n"
 )
-SHAPE = "expected `papers:` followed by a list of entries (`- key: …`)"
 
 
 @dataclass(frozen=True)
@@ -53,26 +53,30 @@ def parse(text: str) -> ReadingList:
     if data is None:
         return ReadingList(text, [], [])
     if not isinstance(data, dict):
-        raise BrokenNote(PATH, 1, SHAPE)
-    papers = data.get("papers")
+        raise BrokenNote(PATH, 1, "list.shape")
     found = _papers_node(node)
+    if found is None:  # `Papers:` or any other key: not a reading list lab can read
+        raise BrokenNote(
+            PATH, node.value[0][0].start_mark.line + 1 if node.value else 1, "list.shape"
+        )
+    papers = data.get("papers")
     if papers is None:
         return ReadingList(text, [], [])
     assert found is not None
     key_node, value_node = found
     if not isinstance(papers, list):
-        raise BrokenNote(PATH, key_node.start_mark.line + 1, SHAPE)
+        raise BrokenNote(PATH, key_node.start_mark.line + 1, "list.shape")
     lines = []
     for entry, item in zip(papers, value_node.value, strict=True):
         line = item.start_mark.line + 1
         if not isinstance(entry, dict):
-            raise BrokenNote(PATH, line, "each entry must be a mapping with key, title, status")
+            raise BrokenNote(PATH, line, "list.entry_shape")
         lines.append(line)
     return ReadingList(text, [dict(entry) for entry in papers], lines)
 
 
 def _refuse(line: int, what: str) -> BrokenNote:
-    return BrokenNote(PATH, line, f"cannot {what} in place; edit the file by hand")
+    return BrokenNote(PATH, line, "list.cannot_edit", what=Msg.of(f"list.{what}"))
 
 
 def _check(text: str, expected: list[dict[str, Any]], line: int, what: str) -> ReadingList:
@@ -94,7 +98,7 @@ def set_fields(reading: ReadingList, index: int, updates: dict[str, Any]) -> Rea
     entry = dict(reading.entries[index])
     yaml = fm._yaml()[0]
     if not isinstance(item, yaml.MappingNode) or item.flow_style:
-        raise _refuse(line, "change this entry (written in flow style)")
+        raise _refuse(line, "flow_entry")
     pairs = {key.value: (key, value) for key, value in item.value}
     newline = "\r\n" if "\r\n" in text else "\n"
     column = item.value[0][0].start_mark.column if item.value else 2
@@ -109,7 +113,7 @@ def set_fields(reading: ReadingList, index: int, updates: dict[str, Any]) -> Rea
             end = value_node.end_mark.index
             if value is None:  # remove the whole line of this field
                 if start < item.start_mark.index or text[end : end + 1] not in ("\n", "\r", ""):
-                    raise _refuse(line, f"remove `{key}`")
+                    raise _refuse(line, "remove_field")
                 stop = text.find("\n", end)
                 edits.append((start, len(text) if stop < 0 else stop + 1, ""))
                 entry.pop(key, None)
@@ -122,14 +126,16 @@ def set_fields(reading: ReadingList, index: int, updates: dict[str, Any]) -> Rea
                 else:
                     edits.append((s, e, fm.scalar(value)))
             else:
-                raise _refuse(line, f"change `{key}` (not a one-line value)")
+                raise _refuse(line, "block_value")
         elif value is not None:
             appended.append(f"{' ' * column}{key}: {fm.scalar(value)}")
         if value is not None:
             entry[key] = value
     result = text
-    if appended:
-        end = item.end_mark.index
+    if appended:  # right after the entry's last line, not after comments that follow it
+        last = item.value[-1][1] if item.value else item
+        stop = result.find("\n", max(last.end_mark.index - 1, item.start_mark.index))
+        end = len(result) if stop < 0 else stop + 1
         if end > 0 and result[end - 1] != "\n":
             result = result[:end] + newline + result[end:]
             end += len(newline)
@@ -137,7 +143,7 @@ def set_fields(reading: ReadingList, index: int, updates: dict[str, Any]) -> Rea
     for start, end, new in sorted(edits, key=lambda edit: (edit[0], edit[1]), reverse=True):
         result = result[:start] + new + result[end:]
     expected = [*reading.entries[:index], entry, *reading.entries[index + 1 :]]
-    return _check(result, expected, line, "update this entry")
+    return _check(result, expected, line, "update")
 
 
 def append(reading: ReadingList, entry: dict[str, Any]) -> ReadingList:
@@ -160,7 +166,7 @@ def append(reading: ReadingList, entry: dict[str, Any]) -> ReadingList:
             end = value_node.end_mark.index
             stop = text.find("\n", end)
             result = text[:start] + body + ("" if stop < 0 else text[stop + 1 :])
-        return _check(result, [entry], 1, "add an entry")
+        return _check(result, [entry], 1, "add")
     _data, node = _document(text)
     first = _papers_node(node)[1].value[0]
     line_start = text.rfind("\n", 0, first.start_mark.index) + 1
@@ -168,7 +174,7 @@ def append(reading: ReadingList, entry: dict[str, Any]) -> ReadingList:
     dash = indent[: len(indent) - len(indent.lstrip(" "))]
     lines = [dash + item for item in block]
     result = text + ("" if text.endswith("\n") else newline) + newline.join(lines) + newline
-    return _check(result, [*reading.entries, entry], len(text.split("\n")), "add an entry")
+    return _check(result, [*reading.entries, entry], len(text.split("\n")), "add")
 
 
 def remove(reading: ReadingList, index: int) -> ReadingList:
@@ -180,14 +186,14 @@ def remove(reading: ReadingList, index: int) -> ReadingList:
     line = reading.lines[index]
     start = text.rfind("\n", 0, item.start_mark.index) + 1
     if not text[start : item.start_mark.index].strip().startswith("-"):
-        raise _refuse(line, "remove this entry")
+        raise _refuse(line, "remove")
     # up to the end of the line of its last value: comments after it belong to what follows
     last = item.value[-1][1] if getattr(item, "value", None) else item
     stop = text.find("\n", max(last.end_mark.index - 1, item.start_mark.index))
     end = len(text) if stop < 0 else stop + 1
     result = text[:start] + text[end:]
     expected = [*reading.entries[:index], *reading.entries[index + 1 :]]
-    return _check(result, expected, line, "remove this entry")
+    return _check(result, expected, line, "remove")
 
 
 def find(reading: ReadingList, key: str) -> int | None:

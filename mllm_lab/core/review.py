@@ -16,47 +16,14 @@ from mllm_lab.core.labdata import LabData
 from mllm_lab.core.markdown import mermaid_id, mermaid_label, section_signature, strip_comments
 from mllm_lab.core.roadmap import STAGES, stage_name
 from mllm_lab.kinds import CATEGORIES
+from mllm_lab.messages import tr
 from mllm_lab.models import Note
 
 FEW = 2
-INTERVIEW = {"zh": "面试口述版", "en": "Interview answer"}
-MISCONCEPTIONS = {"zh": "常见误区", "en": "Common misconceptions"}
-WORDS = {
-    "zh": {
-        "empty_map": "还没有笔记",
-        "stages_few": "笔记少于 {few} 篇的阶段：{items}",
-        "categories_few": "笔记少于 {few} 篇的类别：{items}",
-        "topics": "{stage}：还没有笔记的主题：{items}",
-        "stuck": "[{title}]({link}) 已经在读 {days} 天（超过两周）",
-        "empty_sections": "[{title}]({link}) 还有空着的章节：{sections}",
-        "interview": "不看笔记，用 3-5 句话向面试官解释「{title}」。",
-        "misconception": "这个说法对吗？为什么？「{claim}」",
-        "paper": "「{title}」相对前人的核心改进是什么？它的局限在哪里？",
-        "concept": "「{title}」是什么？为什么重要？它和哪些已学内容有关？",
-        "stage_topic": "{topic}：核心思想是什么？（{stage}）",
-        "source": "对照 [{title}]({link})",
-        "nothing": "暂无",
-    },
-    "en": {
-        "empty_map": "No notes yet",
-        "stages_few": "Stages with fewer than {few} notes: {items}",
-        "categories_few": "Categories with fewer than {few} notes: {items}",
-        "topics": "{stage}: topics with no note yet: {items}",
-        "stuck": "[{title}]({link}) has been in reading for {days} days (more than two weeks)",
-        "empty_sections": "[{title}]({link}) still has empty sections: {sections}",
-        "interview": 'Without looking at your notes, explain "{title}" to an interviewer in 3-5 sentences.',
-        "misconception": 'Is this right? Why? "{claim}"',
-        "paper": 'What is the key improvement of "{title}" over prior work, and where does it fall short?',
-        "concept": 'What is "{title}", why does it matter, and what does it connect to?',
-        "stage_topic": "{topic}: what is the core idea? ({stage})",
-        "source": "check against [{title}]({link})",
-        "nothing": "none",
-    },
-}
 
 
-def words(lang: str) -> dict[str, str]:
-    return WORDS.get(lang, WORDS["en"])
+def _w(name: str, lang: str, **params: object) -> str:
+    return tr(f"review.{name}", lang, **params)
 
 
 def map_notes(data: LabData, since: date | None) -> list[Note]:
@@ -75,7 +42,7 @@ def concept_map(notes: Sequence[Note], edges: Iterable[tuple[str, str]], lang: s
     an edge per link. Ids are plain ASCII; every label is quoted and escaped."""
     lines = ["graph LR"]
     if not notes:
-        lines.append(f"    empty[{mermaid_label(words(lang)['empty_map'])}]")
+        lines.append(f"    empty[{mermaid_label(_w('empty_map', lang))}]")
         return "\n".join(lines) + "\n"
     ids = {note.path: mermaid_id(note.path) for note in notes}
     for number in [*(s.number for s in STAGES), None]:
@@ -102,35 +69,42 @@ def weak_spots(
 ) -> list[str]:
     """Thin stages and categories, roadmap topics with no note, papers stuck in reading,
     and notes whose sections are still as the template left them."""
-    w = words(lang)
-    sep = "、" if lang == "zh" else ", "
+    sep = _w("separator", lang)
     notes = [n for n in data.notes if n.kind.study]
     spots = []
     per_stage = Counter(n.stage for n in notes)
     thin = [f"{s.name(lang)} ({per_stage[s.number]})" for s in STAGES if per_stage[s.number] < FEW]
     if thin:
-        spots.append(w["stages_few"].format(few=FEW, items=sep.join(thin)))
+        spots.append(_w("stages_few", lang, few=FEW, items=sep.join(thin)))
     per_category = Counter(n.category for n in notes if n.kind is kinds.CONCEPT)
     thin = [f"notes/{c}/ ({per_category[c]})" for c in CATEGORIES if per_category[c] < FEW]
     if thin:
-        spots.append(w["categories_few"].format(few=FEW, items=sep.join(thin)))
+        spots.append(_w("categories_few", lang, few=FEW, items=sep.join(thin)))
     uncovered = uncovered_topics(data.notes, lang)
     for stage in STAGES:
         topics = [topic for owner, topic in uncovered if owner is stage]
         if topics:
-            spots.append(w["topics"].format(stage=stage.name(lang), items=sep.join(topics)))
+            spots.append(_w("topics", lang, stage=stage.name(lang), items=sep.join(topics)))
     for paper in stuck(data, today):
         days = (today - paper.started).days if paper.started else 0
         spots.append(
-            w["stuck"].format(
-                title=_text(paper.title), link=link(paper.note or paper.link or ""), days=days
+            _w(
+                "stuck",
+                lang,
+                title=_text(paper.title),
+                link=link(paper.note or paper.link or ""),
+                days=days,
             )
         )
     titles = {n.path: n.title for n in data.notes}
     for path, sections in sorted(empty_sections.items()):
         spots.append(
-            w["empty_sections"].format(
-                title=_text(titles.get(path, path)), link=link(path), sections=sep.join(sections)
+            _w(
+                "empty_sections",
+                lang,
+                title=_text(titles.get(path, path)),
+                link=link(path),
+                sections=sep.join(sections),
             )
         )
     return spots
@@ -171,30 +145,31 @@ def questions(
 ) -> list[Question]:
     """Self-test questions from the notes' interview answers and misconceptions first, then
     from papers read and concept titles, then from roadmap topics. Same seed, same questions."""
-    w = words(lang)
     rng = random.Random(seed)
     drawn: list[Question] = []
     pool: list[Question] = []
     for note, sections in sorted(notes, key=lambda item: item[0].path):
-        source = w["source"].format(title=_text(note.title), link=link(note.path))
-        if section_signature(sections.get(INTERVIEW.get(lang, INTERVIEW["en"]), ""), note.title):
-            pool.append(Question(w["interview"].format(title=note.title), source))
-        for claim in claims(sections.get(MISCONCEPTIONS.get(lang, MISCONCEPTIONS["en"]), "")):
-            pool.append(Question(w["misconception"].format(claim=claim), source))
+        source = _w("source", lang, title=_text(note.title), link=link(note.path))
+        if section_signature(sections.get(tr("section.interview", lang), ""), note.title):
+            pool.append(Question(_w("q_interview", lang, title=note.title), source))
+        for claim in claims(sections.get(tr("section.misconceptions", lang), "")):
+            pool.append(Question(_w("q_misconception", lang, claim=claim), source))
     drawn += rng.sample(pool, min(count, len(pool)))
     if len(drawn) < count:
         extra = []
         for note in sorted(data.notes, key=lambda n: n.path):
-            source = w["source"].format(title=_text(note.title), link=link(note.path))
+            source = _w("source", lang, title=_text(note.title), link=link(note.path))
             if note.kind is kinds.PAPER:
-                extra.append(Question(w["paper"].format(title=note.title), source))
+                extra.append(Question(_w("q_paper", lang, title=note.title), source))
             elif note.kind is kinds.CONCEPT:
-                extra.append(Question(w["concept"].format(title=note.title), source))
+                extra.append(Question(_w("q_concept", lang, title=note.title), source))
         drawn += rng.sample(extra, min(count - len(drawn), len(extra)))
     if len(drawn) < count:
         topics = [(stage, topic) for stage in STAGES for topic in stage.topics(lang)]
         for stage, topic in rng.sample(topics, count - len(drawn)):
-            drawn.append(Question(w["stage_topic"].format(topic=topic, stage=stage.name(lang)), ""))
+            drawn.append(
+                Question(_w("q_stage_topic", lang, topic=topic, stage=stage.name(lang)), "")
+            )
     return drawn
 
 

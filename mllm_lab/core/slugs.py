@@ -50,8 +50,5 @@ def check_slug(slug: str) -> str:
     if "/" in slug or "\\" in slug or slug.startswith(".") or ".." in slug:
         raise OutsideLab(slug)
     if not SLUG_RE.match(slug):
-        raise BadInput(
-            f"invalid slug {slug!r}: use lowercase ASCII letters, digits, '-' and '.', "
-            "e.g. 'cross-attention'"
-        )
+        raise BadInput("error.bad_slug", value=repr(slug))
     return slug

@@ -8,55 +8,17 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
 from mllm_lab import kinds
 from mllm_lab.core.markdown import escape_cell, escape_link_text, link, row
 from mllm_lab.core.roadmap import STAGES, category_name, topic_name, topic_order
 from mllm_lab.kinds import CATEGORIES
+from mllm_lab.messages import tr, words
 from mllm_lab.models import Experiment, Note, Paper, Status, Week
 
-TEXT: dict[str, dict[str, Any]] = {
-    "zh": {
-        "headers": ["状态", "Key", "论文", "年份", "会议/期刊", "开始", "完成"],
-        "counts": "已读 {read} / {total} · 在读 {reading} · 未读 {unread}",
-        "total": "**合计**：",
-        "empty": "_阅读清单还是空的：`lab add paper <标题或 key>` 或 `lab new paper <标题或 key>`。_",
-        "progress": "{read}/{total} 篇论文已读 · {notes} 篇笔记",
-        "notes_empty": "_还没有笔记：`lab new concept <标题> --category <类别>`。_",
-        "no_summary": "（待补充摘要）",
-        "started": "📖 开始阅读",
-        "finished": "✅ 读完",
-        "paper_note": "📄 论文笔记",
-        "concept": "📝 概念笔记",
-        "experiment": "🧪 实验",
-        "nothing": "- （本周还没有记录；用 `lab new` / `lab mark` 后重新运行 `lab weekly`）",
-        "item": "- {kind}：{label}（{day}）",
-    },
-    "en": {
-        "headers": ["Status", "Key", "Paper", "Year", "Venue", "Started", "Finished"],
-        "counts": "read {read} / {total} · reading {reading} · unread {unread}",
-        "total": "**Total**: ",
-        "empty": "_The reading list is empty: `lab add paper <title or key>` or `lab new paper <title or key>`._",
-        "progress": "{read}/{total} papers read · {notes} notes",
-        "notes_empty": "_No notes yet: `lab new concept <title> --category <category>`._",
-        "no_summary": "(summary to come)",
-        "started": "📖 Started reading",
-        "finished": "✅ Finished",
-        "paper_note": "📄 Paper note",
-        "concept": "📝 Concept note",
-        "experiment": "🧪 Experiment",
-        "nothing": "- (nothing recorded this week yet; run `lab weekly` again after `lab new` / `lab mark`)",
-        "item": "- {kind}: {label} ({day})",
-    },
-}
 KEY_COLUMN = 1
 DATE_COLUMNS = (5, 6)  # started, finished
 BROKEN = "⚠️"
-
-
-def text(lang: str) -> dict[str, Any]:
-    return TEXT.get(lang, TEXT["en"])
 
 
 def relative_link(from_file: str, to_path: str) -> str:
@@ -75,8 +37,9 @@ def _counts(papers: Sequence[Paper], lang: str) -> str:
     by = defaultdict(int, {s: 0 for s in Status})
     for paper in papers:
         by[paper.status] += 1
-    template = str(text(lang)["counts"])
-    return template.format(
+    return tr(
+        "view.counts",
+        lang,
         read=by[Status.READ],
         total=len(papers),
         reading=by[Status.READING],
@@ -92,7 +55,7 @@ def paper_row(paper: Paper, readme: str) -> str:
     target = relative_link(readme, paper.note) if paper.note else paper.link
     title = link(paper.title, target)
     if paper.problem:  # its note cannot be read: the last known row, marked
-        title += f" {BROKEN} {escape_link_text(paper.problem)}"
+        title += f" {BROKEN} {escape_link_text(str(paper.problem))}"
     return row(
         [
             BROKEN if paper.problem else paper.status.emoji,
@@ -108,14 +71,13 @@ def paper_row(paper: Paper, readme: str) -> str:
 
 def papers_table(papers: Iterable[Paper], lang: str, readme: str = "papers/README.md") -> str:
     """One table per topic, in roadmap order, with counts per topic and in total."""
-    words = text(lang)
     pool = sorted(papers, key=roadmap_order)
     if not pool:
-        return f"{words['empty']}\n"
+        return tr("view.empty", lang) + "\n"
     by_topic: dict[str, list[Paper]] = defaultdict(list)
     for paper in pool:
         by_topic[paper.topic].append(paper)
-    headers = list(words["headers"])
+    headers = list(words("view.headers", lang))
     out: list[str] = []
     for topic in sorted(by_topic, key=topic_order):
         group = by_topic[topic]
@@ -123,7 +85,7 @@ def papers_table(papers: Iterable[Paper], lang: str, readme: str = "papers/READM
         out += [row(headers), "|:---:|---|---|:---:|---|---|---|"]
         out += [paper_row(paper, readme) for paper in group]
         out.append("")
-    out.append(f"{words['total']}{_counts(pool, lang)}")
+    out.append(tr("view.total", lang) + _counts(pool, lang))
     return "\n".join(out) + "\n"
 
 
@@ -133,7 +95,6 @@ def stage_done(papers: Sequence[Paper]) -> bool:
 
 
 def progress(papers: Iterable[Paper], notes: Iterable[Note], lang: str) -> str:
-    words = text(lang)
     papers_by_stage: dict[int | None, list[Paper]] = defaultdict(list)
     notes_by_stage: dict[int | None, int] = defaultdict(int)
     for paper in papers:
@@ -146,8 +107,8 @@ def progress(papers: Iterable[Paper], notes: Iterable[Note], lang: str) -> str:
         group = papers_by_stage[stage.number]
         read = sum(p.status is Status.READ for p in group)
         box = "x" if stage_done(group) else " "
-        counts = str(words["progress"]).format(
-            read=read, total=len(group), notes=notes_by_stage[stage.number]
+        counts = tr(
+            "view.progress", lang, read=read, total=len(group), notes=notes_by_stage[stage.number]
         )
         lines.append(f"- [{box}] {stage.name(lang)} — {counts}")
     return "\n".join(lines) + "\n"
@@ -155,27 +116,22 @@ def progress(papers: Iterable[Paper], notes: Iterable[Note], lang: str) -> str:
 
 def notes_index(notes: Iterable[Note], lang: str, index: str = "notes/README.md") -> str:
     """Concept notes by category, numbered straight through like a library's navigation page."""
-    words = text(lang)
     by_category: dict[str, list[Note]] = defaultdict(list)
     for note in notes:
         if note.kind is kinds.CONCEPT:
             by_category[note.category or "other"].append(note)
     if not by_category:
-        return f"{words['notes_empty']}\n"
+        return tr("view.notes_empty", lang) + "\n"
     order = [c for c in CATEGORIES if c in by_category] + sorted(set(by_category) - set(CATEGORIES))
     out: list[str] = []
     number = 0
     for category in order:
         group = sorted(by_category[category], key=lambda n: (n.created or date.min, n.path))
-        out += [
-            f"### {escape_link_text(category_name(category, lang))}（{category}）"
-            if lang == "zh"
-            else f"### {escape_link_text(category_name(category, lang))} ({category})",
-            "",
-        ]
+        name = escape_link_text(category_name(category, lang))
+        out += [tr("view.category_heading", lang, name=name, key=category), ""]
         for note in group:
             number += 1
-            summary = note.summary or str(words["no_summary"])
+            summary = note.summary or tr("view.no_summary", lang)
             target = relative_link(index, note.path)
             out.append(f"{number}. {link(note.title, target)} - {escape_link_text(summary)}")
         out.append("")
@@ -229,13 +185,14 @@ def done_this_week(
     log_path: str,
 ) -> str:
     """The "done this week" list of a weekly log: nothing here is typed by the user."""
-    words = text(lang)
     items = week_activity(week, papers, notes, experiments)
     if not items:
-        return f"{words['nothing']}\n"
+        return tr("view.nothing_this_week", lang) + "\n"
     lines = [
-        str(words["item"]).format(
-            kind=words[item.kind],
+        tr(
+            "view.item",
+            lang,
+            kind=tr(f"view.{item.kind}", lang),
             label=link(item.title, relative_link(log_path, item.path) if item.path else item.url),
             day=item.day,
         )

@@ -14,38 +14,38 @@ _WEEK_RE = re.compile(r"^(\d{4})-?W(\d{1,2})$", re.IGNORECASE)
 FIRST, LAST = date(1900, 1, 1), date(2999, 12, 31)  # dates a study lab can hold
 
 
-def parse_date(text: str, what: str = "date") -> date:
+def parse_date(text: str, what: str = "--date") -> date:
+    """A date typed by the user; `what` names the option or variable it came from."""
     try:
         day = date.fromisoformat(text.strip())
     except ValueError:
-        raise BadInput(f"invalid {what} {text!r}: expected YYYY-MM-DD, e.g. 2026-11-25") from None
+        raise BadInput("error.bad_date", what=what, value=repr(text)) from None
     if not FIRST <= day <= LAST:
-        raise BadInput(f"invalid {what} {text!r}: expected a date from {FIRST} to {LAST}")
+        raise BadInput("error.date_range", what=what, value=repr(text), first=FIRST, last=LAST)
     return day
 
 
 def parse_week(text: str) -> Week:
     match = _WEEK_RE.match(text.strip())
-    if match:
-        year, number = int(match[1]), int(match[2])
-        if not FIRST.year <= year <= LAST.year:
-            raise BadInput(
-                f"invalid week {text!r}: expected a year from {FIRST.year} to {LAST.year}"
-            )
-        try:
-            date.fromisocalendar(year, number, 1)
-        except ValueError:
-            pass
-        else:
-            return Week(year, number)
-        weeks = date(year, 12, 28).isocalendar().week if 1 <= year <= 9999 else 52
-        raise BadInput(f"invalid week {text!r}: ISO year {year} has weeks 01-{weeks}")
-    raise BadInput(f"invalid week {text!r}: expected YYYY-WXX, e.g. 2026-W48")
+    if not match:
+        raise BadInput("error.bad_week", value=repr(text))
+    year, number = int(match[1]), int(match[2])
+    if not FIRST.year - 1 <= year <= LAST.year + 1:
+        raise BadInput("error.week_range", value=repr(text), first=FIRST, last=LAST)
+    try:
+        date.fromisocalendar(year, number, 1)
+    except ValueError:
+        weeks = date(year, 12, 28).isocalendar().week
+        raise BadInput("error.week_number", value=repr(text), year=year, weeks=weeks) from None
+    week = Week(year, number)
+    if week.sunday < FIRST or week.monday > LAST:
+        raise BadInput("error.week_range", value=repr(text), first=FIRST, last=LAST)
+    return week
 
 
 def pick_week(week: str | None, day: str | None, today: date) -> Week:
     if week and day:
-        raise BadInput("give --week or --date, not both")
+        raise BadInput("error.week_and_date")
     if week:
         return parse_week(week)
     return Week.of(parse_date(day) if day else today)

@@ -58,11 +58,11 @@ def init_lab(path: Path, lang: str, name: str | None = None) -> tuple[Lab, list[
         raise InvalidValue("language", lang, LANGS)
     root = path.expanduser().resolve()
     if root.exists() and not root.is_dir():
-        raise BadInput(f"{path}: exists and is not a folder")
+        raise BadInput("error.not_a_folder", path=str(path))
     try:
         root.mkdir(parents=True, exist_ok=True)
     except OSError as error:
-        raise BadInput(f"{path}: cannot create the folder ({error.strerror})") from None
+        raise BadInput("error.cannot_create", path=str(path), problem=error.strerror) from None
     exists = (root / CONFIG_FILE).exists()
     lab = Lab.at(root) if exists else Lab(root, Config(lang=lang, name=name or Config.name))
     ws = Workspace(lab, today())

@@ -10,6 +10,7 @@ from typing import Any
 from mllm_lab.core import fm, readinglist
 from mllm_lab.core.papers import (
     arxiv_id,
+    check_stage,
     exact_matches,
     find_paper,
     paper_to_meta,
@@ -19,7 +20,7 @@ from mllm_lab.core.papers import (
 )
 from mllm_lab.core.roadmap import TOPIC_BY_KEY
 from mllm_lab.errors import BadInput, BrokenNote, InvalidValue
-from mllm_lab.models import READING_LIST, STAGES, Paper, Status
+from mllm_lab.models import READING_LIST, Paper, Status
 from mllm_lab.ops.transaction import Transaction
 from mllm_lab.ops.workspace import Outcome, Workspace
 
@@ -41,7 +42,7 @@ def save_status(tx: Transaction, paper: Paper, detail: str = "") -> Outcome:
     if paper.note:
         text = tx.read(paper.note)
         if text is None:
-            raise BrokenNote(paper.note, 1, "the note is gone; run `lab sync`")
+            raise BrokenNote(paper.note, 1, "error.gone")
         return tx.write(
             paper.note, fm.set_fields(text, status_fields(paper), paper.note), detail=detail
         )
@@ -59,13 +60,10 @@ def refuse_broken(query: str, papers: Iterable[Paper]) -> None:
     that file's `path:line`, so no second entry is ever made for it."""
     for paper in exact_matches(query, papers):
         if paper.problem:
-            path, line, message = _split_problem(paper.problem)
-            raise BrokenNote(path, line, f"{message} (the note of `{paper.key}`; fix it first)")
-
-
-def _split_problem(problem: str) -> tuple[str, int, str]:
-    path, line, message = problem.split(":", 2)
-    return path, int(line) if line.isdigit() else 1, message.strip()
+            where = paper.problem
+            raise BrokenNote(
+                where.path, where.line, "error.broken_paper", problem=where.msg, key=paper.key
+            )
 
 
 def find_in_lab(query: str, papers: list[Paper]) -> Paper:
@@ -124,18 +122,12 @@ class PaperFacts:
     status: str | None = None
 
 
-def _check_stage(stage: int) -> int:
-    if stage not in STAGES:
-        raise InvalidValue("stage", stage, [str(s) for s in STAGES])
-    return stage
-
-
 def apply_facts(paper: Paper, facts: PaperFacts) -> Paper:
     changes: dict[str, Any] = {}
     if facts.arxiv is not None:
         found = arxiv_id(facts.arxiv)
         if found is None:
-            raise BadInput(f"invalid arXiv id {facts.arxiv!r}: expected e.g. 2301.12597")
+            raise BadInput("error.bad_arxiv", value=repr(facts.arxiv))
         changes["arxiv"] = found
         if paper.url is None or "arxiv.org" in (paper.url or ""):
             changes["url"] = f"https://arxiv.org/abs/{found}"
@@ -143,7 +135,7 @@ def apply_facts(paper: Paper, facts: PaperFacts) -> Paper:
         changes["authors"] = tuple(a.strip() for a in facts.authors.split(",") if a.strip())
     if facts.year is not None:
         if not 1900 <= facts.year <= 2100:
-            raise BadInput(f"invalid --year {facts.year}: expected a year such as 2023")
+            raise BadInput("error.bad_year", value=facts.year)
         changes["year"] = facts.year
     if facts.venue is not None:
         changes["venue"] = " ".join(facts.venue.split()) or None
@@ -155,7 +147,7 @@ def apply_facts(paper: Paper, facts: PaperFacts) -> Paper:
         if facts.stage is None and topic in TOPIC_BY_KEY and paper.stage is None:
             changes["stage"] = TOPIC_BY_KEY[topic].stage
     if facts.stage is not None:
-        changes["stage"] = _check_stage(facts.stage)
+        changes["stage"] = check_stage(facts.stage)
     if facts.tags is not None:
         changes["tags"] = tuple(t.strip() for t in facts.tags.split(",") if t.strip())
     if facts.status is not None:
@@ -166,7 +158,7 @@ def apply_facts(paper: Paper, facts: PaperFacts) -> Paper:
 def title_of(query: str) -> str:
     """A title typed by the user, as typed; one with nothing visible in it is refused."""
     if not any(ch.isprintable() and not ch.isspace() for ch in query):
-        raise BadInput("the title is empty: give a catalog key (blip-2), an arXiv id or a title")
+        raise BadInput("error.title_empty")
     return query
 
 
@@ -193,9 +185,7 @@ def add_paper(
             paper = replace(paper, key=check_slug(key))
         taken = [p for p in tx.data.papers if p.key.casefold() == paper.key.casefold()]
         if taken:
-            raise BadInput(
-                f"the key `{paper.key}` is already taken by {taken[0].note or READING_LIST}; choose another with --key"
-            )
+            raise BadInput("error.key_taken", key=paper.key, by=taken[0].note or READING_LIST)
         paper = apply_facts(paper, facts)
         if paper.status is not Status.UNREAD:
             paper = with_status(replace(paper, status=Status.UNREAD), paper.status, ws.today)

@@ -15,35 +15,12 @@ from mllm_lab.core.slugs import slugify
 from mllm_lab.core.views import week_activity
 from mllm_lab.errors import BadInput, InvalidValue, PaperNotFound
 from mllm_lab.kinds import CATEGORIES
+from mllm_lab.messages import tr
 from mllm_lab.models import Note, Status, Week
 from mllm_lab.ops.workspace import Workspace
 
 KINDS = ("init", "paper", "concept", "experiment", "weekly", "review")
 PROMPT_LOG = "Prompt_log.md"
-ACTIVITY = {
-    "zh": {
-        "started": "开始阅读论文",
-        "finished": "读完论文",
-        "concept": "写了概念笔记",
-        "paper_note": "写了论文笔记",
-        "experiment": "做了实验",
-    },
-    "en": {
-        "started": "started reading",
-        "finished": "finished reading",
-        "concept": "wrote the concept note",
-        "paper_note": "wrote the paper note",
-        "experiment": "ran the experiment",
-    },
-}
-STATUS_WORDS = {
-    "zh": {"unread": "⬜ 未读", "reading": "📖 在读", "read": "✅ 已读"},
-    "en": {"unread": "⬜ unread", "reading": "📖 reading", "read": "✅ read"},
-}
-LOG_HEADER = {
-    "zh": "# Prompt log\n\n> `lab prompt` 每次生成的 prompt：日期、类型、对象。\n\n| 时间 | 类型 | 对象 |\n|---|---|---|\n",
-    "en": "# Prompt log\n\n> Every prompt `lab prompt` rendered: when, which, for what.\n\n| When | NoteKind | Target |\n|---|---|---|\n",
-}
 
 
 def _paper_context(ws: Workspace, data: LabData, target: str | None) -> dict[str, Any]:
@@ -51,7 +28,7 @@ def _paper_context(ws: Workspace, data: LabData, target: str | None) -> dict[str
     from mllm_lab.ops.papers import resolve
 
     if not target:
-        raise BadInput("`lab prompt paper` needs a paper: its key, arXiv id or title")
+        raise BadInput("error.prompt_paper")
     paper, _where = resolve(target, data.papers)
     if paper is None:
         from mllm_lab.core.papers import find_paper
@@ -80,7 +57,7 @@ def _concept_context(
     ws: Workspace, data: LabData, target: str | None, category: str | None
 ) -> dict[str, Any]:
     if not target:
-        raise BadInput("`lab prompt concept` needs a note or a new title")
+        raise BadInput("error.prompt_concept")
     if category is not None and category not in CATEGORIES:
         raise InvalidValue("category", category, CATEGORIES)
     note = _find_note(data, target)
@@ -105,7 +82,7 @@ def _concept_context(
 
 def _experiment_context(ws: Workspace, data: LabData, target: str | None) -> dict[str, Any]:
     if not target:
-        raise BadInput('`lab prompt experiment` needs a topic, e.g. "A minimal CLIP"')
+        raise BadInput("error.prompt_experiment")
     slug = slugify(target)
     notebook = f"experiments/notebooks/{slug}.ipynb"
     return {
@@ -122,12 +99,16 @@ def _experiment_context(ws: Workspace, data: LabData, target: str | None) -> dic
 def _weekly_context(ws: Workspace, data: LabData, week: Week) -> dict[str, Any]:
     from mllm_lab.ops.notes import week_path
 
-    words = ACTIVITY.get(ws.lang, ACTIVITY["en"])
     activity = week_activity(week, data.papers, data.notes, data.experiments)
     done = [
-        f"{words[item.kind]}：{item.title}（{item.path or item.url or ''}，{item.day}）"
-        if ws.lang == "zh"
-        else f'{words[item.kind]} "{item.title}" ({item.path or item.url or ""}, {item.day})'
+        tr(
+            "prompt.done_item",
+            ws.lang,
+            what=tr(f"prompt.{item.kind}", ws.lang),
+            title=item.title,
+            where=item.path or item.url or "",
+            day=item.day,
+        )
         for item in activity
     ]
     log_path = week_path(week)
@@ -150,7 +131,6 @@ def _weekly_context(ws: Workspace, data: LabData, week: Week) -> dict[str, Any]:
 
 
 def _review_context(ws: Workspace, data: LabData) -> dict[str, Any]:
-    statuses = STATUS_WORDS.get(ws.lang, STATUS_WORDS["en"])
     by_note = data.paper_notes()
     notes = [n for n in data.notes if n.kind.study]
     stages = []
@@ -165,7 +145,7 @@ def _review_context(ws: Workspace, data: LabData) -> dict[str, Any]:
                     {
                         "title": n.title,
                         "path": n.path,
-                        "status": statuses[by_note[n.path].status.value]
+                        "status": tr(f"prompt.status.{by_note[n.path].status.value}", ws.lang)
                         if n.path in by_note
                         else "",
                     }
@@ -215,7 +195,7 @@ def render_prompt(
 def log_prompt(ws: Workspace, kind: str, target: str | None) -> None:
     """Append one row (time, kind, target) to Prompt_log.md, creating it if needed."""
     with ws.transaction(views=False) as tx:
-        old = tx.read(PROMPT_LOG) or LOG_HEADER.get(ws.lang, LOG_HEADER["en"])
+        old = tx.read(PROMPT_LOG) or tr("prompt.log_header", ws.lang)
         if old and not old.endswith("\n"):
             old += "\n"
         stamp = datetime.now().strftime("%H:%M")

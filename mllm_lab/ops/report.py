@@ -9,7 +9,7 @@ from typing import Any
 from mllm_lab import kinds
 from mllm_lab.core.progress import status_report
 from mllm_lab.core.roadmap import stage_name, topic_name
-from mllm_lab.errors import InvalidValue
+from mllm_lab.errors import BadInput, InvalidValue
 from mllm_lab.models import Paper, Week
 from mllm_lab.ops.notes import week_path
 from mllm_lab.ops.workspace import Workspace
@@ -69,7 +69,7 @@ def listing(ws: Workspace, what: str, filters: Filters) -> Listing:
         return _papers(data.papers, filters, tag, lang)
     if filters.status is not None:
         valid = ["--stage", "--tag"] + (["--topic"] if what == "notes" else [])
-        raise InvalidValue("filter for " + what, "--status", valid)
+        raise BadInput("error.filter", flag="--status", what=what, valid=", ".join(valid))
     if what == "notes":
         notes = sorted(
             (

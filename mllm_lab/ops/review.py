@@ -11,8 +11,6 @@ from mllm_lab.core.advice import Step, next_steps
 from mllm_lab.core.labdata import LabData
 from mllm_lab.core.links import edges
 from mllm_lab.core.review import (
-    INTERVIEW,
-    MISCONCEPTIONS,
     Question,
     concept_map,
     directions,
@@ -22,6 +20,7 @@ from mllm_lab.core.review import (
 )
 from mllm_lab.core.views import relative_link
 from mllm_lab.kinds import NoteKind
+from mllm_lab.messages import tr
 from mllm_lab.models import Note, Status
 from mllm_lab.ops.notes import Created
 from mllm_lab.ops.sections import SAMPLE_TEMPLATES, sample_context
@@ -58,10 +57,7 @@ def empty_sections(ws: Workspace, data: LabData) -> dict[str, list[str]]:
 
 def _question_sources(ws: Workspace, notes: list[Note]) -> list[tuple[Note, dict[str, str]]]:
     """The interview-answer and misconception sections of the notes that have them written."""
-    wanted = {
-        INTERVIEW.get(ws.lang, INTERVIEW["en"]),
-        MISCONCEPTIONS.get(ws.lang, MISCONCEPTIONS["en"]),
-    }
+    wanted = {tr("section.interview", ws.lang), tr("section.misconceptions", ws.lang)}
     sources = []
     for note in notes:
         if note.kind is not kinds.CONCEPT:
@@ -94,7 +90,7 @@ def review(
         link,
     )
     meta: dict[str, Any] = {
-        "title": f"Review {ws.today.isoformat()}",
+        "title": tr("review.title", ws.lang, day=ws.today.isoformat()),
         "kind": "review",
         "created": ws.today,
         "since": since,
@@ -106,7 +102,7 @@ def review(
         "scope": (
             f"{since.isoformat()} ~ {ws.today.isoformat()}"
             if since
-            else ("全部笔记" if ws.lang == "zh" else "all notes")
+            else tr("review.all_notes", ws.lang)
         ),
         "notes_count": len(notes),
         "papers_read": sum(p.status is Status.READ for p in data.papers),

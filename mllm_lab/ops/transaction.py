@@ -21,6 +21,7 @@ from typing import Any
 from mllm_lab import storage
 from mllm_lab.core.labdata import LabData, patch
 from mllm_lab.errors import NoteExists
+from mllm_lab.messages import tr
 from mllm_lab.ops.workspace import Outcome, Workspace
 
 
@@ -167,12 +168,12 @@ class Transaction:
         """Keep `text` (about to be replaced) in .lab-trash/ when the transaction commits,
         before anything is replaced; returns what to tell the user."""
         if self.dry_run:
-            return f"the old version would be kept in {storage.TRASH_DIR}/"
+            return tr("tx.would_keep", self.ws.lang)
         where = storage.backup_path(
             self.ws.lab.root, path, self.started, {p for p, _ in self.backups}
         )
         self.backups.append((where, text))
-        return f"the old version is kept in {where}"
+        return tr("tx.kept", self.ws.lang, where=where)
 
     def _stage(self, path: str, text: str, *, exclusive: bool, existed: bool) -> None:
         from mllm_lab.scan import kind_of, parse_file

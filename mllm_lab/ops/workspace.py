@@ -16,6 +16,7 @@ from mllm_lab import storage
 from mllm_lab.core.labdata import LabData, build
 from mllm_lab.core.weeks import parse_date
 from mllm_lab.lab import Lab
+from mllm_lab.messages import Msg
 
 if TYPE_CHECKING:
     from mllm_lab.ops.transaction import Transaction
@@ -85,7 +86,7 @@ class Workspace:
         return self.snapshot().files
 
     @property
-    def problems(self) -> list[tuple[str, str]]:
+    def problems(self) -> list[tuple[str, Msg]]:
         return self.snapshot().problems
 
     def data(self) -> LabData:
