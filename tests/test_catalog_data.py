@@ -10,6 +10,8 @@ import yaml
 from reference_files import FILES, FIXTURE, reference_papers, shared_reference
 
 from mllm_lab.catalog import CATALOG, catalog
+from mllm_lab.core.roadmap import TOPICS
+from mllm_lab.models import STAGES
 
 REFERENCE = reference_papers()
 ENTRIES: dict[str, dict[str, Any]] = {
@@ -68,3 +70,50 @@ def test_the_fixture_copy_equals_the_shared_reference() -> None:
         name for name in FILES if (shared / name).read_bytes() != (FIXTURE / name).read_bytes()
     ]
     assert stale == [], f"copy {shared} to {FIXTURE}"
+
+
+# --- topics and stages: data/topics.yaml -----------------------------------------------------
+
+TABLE: dict[str, Any] = yaml.safe_load((CATALOG.parent / "topics.yaml").read_text("utf-8"))
+# topics the catalog uses before roadmap.py names them, with their default stage
+PENDING_TOPICS = {"vision-encoder": 2}
+
+
+def filed(key: str) -> tuple[str, int]:
+    rule = TABLE["exceptions"].get(key) or TABLE["topics"][REFERENCE[key]["topic"]]
+    return rule["topic"], rule["stage"]
+
+
+def test_every_reference_topic_has_a_row() -> None:
+    assert set(TABLE["topics"]) == {paper["topic"] for paper in REFERENCE.values()}
+
+
+def test_every_paper_has_the_topic_and_stage_of_the_table() -> None:
+    drift = {
+        key: ((entry["topic"], entry["stage"]), filed(key))
+        for key, entry in ENTRIES.items()
+        if (entry["topic"], entry["stage"]) != filed(key)
+    }
+    assert drift == {}, "catalog (topic, stage) vs data/topics.yaml"
+
+
+def test_each_exception_is_a_real_exception_with_a_one_line_reason() -> None:
+    for key, rule in TABLE["exceptions"].items():
+        default = TABLE["topics"][REFERENCE[key]["topic"]]
+        assert (rule["topic"], rule["stage"]) != (default["topic"], default["stage"]), key
+        assert rule["why"].strip() and "\n" not in rule["why"], key
+
+
+def test_topics_are_the_roadmap_topics_at_their_default_stage() -> None:
+    default_stage = {t.key: t.stage for t in TOPICS} | PENDING_TOPICS
+    assert {entry["topic"] for entry in ENTRIES.values()} <= set(default_stage)
+    for row in TABLE["topics"].values():
+        assert row["stage"] == default_stage[row["topic"]], row
+    assert all(rule["stage"] in STAGES for rule in TABLE["exceptions"].values())
+
+
+def test_vision_encoder_work_is_on_stage_2() -> None:
+    encoders = ["vit", "clip", "siglip", "siglip-2", "eva-clip", "vit-22b"]
+    for key in [*encoders, "vit-registers"]:
+        assert (ENTRIES[key]["topic"], ENTRIES[key]["stage"]) == ("vision-encoder", 2), key
+    assert {key for key, e in ENTRIES.items() if e["topic"] == "llm-arch"}.isdisjoint(encoders)
