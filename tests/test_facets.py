@@ -11,7 +11,7 @@ from itertools import pairwise
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from reference_files import load, reference_models
+from reference_files import load, reference_dir, reference_models
 
 from mllm_lab.catalog import catalog
 from mllm_lab.core import facets as F
@@ -52,7 +52,7 @@ def test_every_model_with_facets_is_a_catalog_paper() -> None:
 
 
 def test_the_vocabulary_is_the_reference_vocabulary() -> None:
-    header = (F.FACETS_FILE.parents[2] / "tests/fixtures/reference/models.yaml").read_text()
+    header = (reference_dir() / "models.yaml").read_text("utf-8")
     block = header.split("one term of this small vocabulary:", 1)[1].split('("MLP (3-layer)', 1)[0]
     assert tuple(re.findall(r'"([^"]+)"', block)) == F.CONNECTORS
     assert {model["connector"] for model in load("models.yaml")["models"]} <= set(F.CONNECTORS)
