@@ -11,7 +11,7 @@ from reference_files import FILES, FIXTURE, reference_papers, shared_reference
 
 from mllm_lab.catalog import CATALOG, catalog
 from mllm_lab.core.roadmap import TOPICS
-from mllm_lab.models import STAGES
+from mllm_lab.models import STAGE_NUMBERS as STAGES
 
 REFERENCE = reference_papers()
 ENTRIES: dict[str, dict[str, Any]] = {

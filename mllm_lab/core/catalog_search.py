@@ -14,7 +14,8 @@ from typing import Any
 
 from mllm_lab.core.papers import arxiv_id
 from mllm_lab.errors import InvalidValue
-from mllm_lab.models import STAGES, Paper
+from mllm_lab.messages import tr
+from mllm_lab.models import STAGE_NUMBERS, Paper
 
 
 class Match(StrEnum):
@@ -60,32 +61,9 @@ _STOPWORDS = frozenset(
     ]
 )
 
-LABELS = {
-    "zh": {
-        Match.KEY: "key 一致",
-        Match.ARXIV: "arXiv 编号一致",
-        Match.URL: "链接一致",
-        Match.TITLE: "标题一致",
-        Match.PREFIX: "唯一前缀",
-        Match.FUZZY: "相近",
-        Match.ALL: "",
-        "in_lab": "已在 lab 中",
-    },
-    "en": {
-        Match.KEY: "same key",
-        Match.ARXIV: "same arXiv id",
-        Match.URL: "same URL",
-        Match.TITLE: "same title",
-        Match.PREFIX: "unique prefix",
-        Match.FUZZY: "similar",
-        Match.ALL: "",
-        "in_lab": "in the lab",
-    },
-}
-
-
 def label(what: Match | str, lang: str) -> str:
-    return LABELS["zh" if lang == "zh" else "en"][what]
+    name = what.value if isinstance(what, Match) else what
+    return tr(f"catalog.match.{name}", lang)
 
 
 @dataclass(frozen=True)
@@ -129,8 +107,8 @@ def filtered(papers: Iterable[Paper], topic: str | None, stage: int | None) -> l
             raise InvalidValue("topic", topic, topics)
         pool = [paper for paper in pool if paper.topic.casefold() == wanted]
     if stage is not None:
-        if stage not in STAGES:
-            raise InvalidValue("stage", stage, [str(s) for s in STAGES])
+        if stage not in STAGE_NUMBERS:
+            raise InvalidValue("stage", stage, [str(s) for s in STAGE_NUMBERS])
         pool = [paper for paper in pool if paper.stage == stage]
     return pool
 

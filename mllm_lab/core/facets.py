@@ -17,6 +17,7 @@ from typing import Any, Literal
 from mllm_lab.core.fm import load_yaml
 from mllm_lab.core.markdown import escape_cell, mermaid_id, mermaid_label, row
 from mllm_lab.errors import InvalidValue
+from mllm_lab.messages import tr
 from mllm_lab.models import Paper
 
 FACETS_FILE = Path(__file__).resolve().parents[1] / "data" / "facets.yaml"
@@ -40,38 +41,8 @@ TABLE_FIELDS = ("vision_encoder", "connector", "llm", "resolution", "trainable")
 ALIASES = {"encoder": "vision_encoder", "model": "name", "note": "connector_note"}
 Layout = Literal["rows", "columns"]
 
-LABELS = {
-    "zh": {
-        "key": "论文",
-        "year": "年份",
-        "venue": "会议/期刊",
-        "name": "模型",
-        "vision_encoder": "视觉编码器",
-        "connector": "连接器",
-        "connector_note": "连接器（原文描述）",
-        "llm": "语言模型",
-        "resolution": "输入分辨率",
-        "trainable": "训练哪些部分",
-        "facet": "维度",
-    },
-    "en": {
-        "key": "Paper",
-        "year": "Year",
-        "venue": "Venue",
-        "name": "Model",
-        "vision_encoder": "Vision encoder",
-        "connector": "Connector",
-        "connector_note": "Connector (source's words)",
-        "llm": "LLM",
-        "resolution": "Resolution",
-        "trainable": "Trained",
-        "facet": "Facet",
-    },
-}
-
-
 def label(field: str, lang: str) -> str:
-    return LABELS["zh" if lang == "zh" else "en"][field]
+    return tr(f"facet.{field}", lang)
 
 
 @dataclass(frozen=True)

@@ -89,6 +89,7 @@ class Topic:
 TOPICS: tuple[Topic, ...] = (
     Topic("foundation", 1),
     Topic("llm-arch", 1),
+    Topic("vision-encoder", 2),
     Topic("multimodal", 3),
     Topic("training", 4),
     Topic("reasoning-eval", 5),
