@@ -357,6 +357,12 @@ def test_roadmap_order_puts_cards_without_a_stage_last() -> None:
     assert [c.id for c in sorted(made, key=roadmap_order)] == ["b", "a"]
 
 
+@given(st.text(), st.text())
+def test_any_text_hashes_to_an_id(path: str, question: str) -> None:
+    assert re.fullmatch(r"[0-9a-f]{16}", card_id(path, question))
+    assert card_id(path, question) == card_id(path, f"  {question}\n")
+
+
 SAFE = st.text(st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp")), min_size=1).filter(
     lambda q: q.strip() and "<!--" not in q and "-->" not in q
 )

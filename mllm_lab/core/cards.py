@@ -89,7 +89,8 @@ def normalise(question: str) -> str:
 
 
 def card_id(path: str, question: str) -> str:
-    digest = hashlib.blake2b(f"{path}\x00{normalise(question)}".encode(), digest_size=8)
+    key = f"{path}\x00{normalise(question)}".encode("utf-8", "surrogatepass")
+    digest = hashlib.blake2b(key, digest_size=8)
     return digest.hexdigest()
 
 
