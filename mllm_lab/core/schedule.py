@@ -1,0 +1,401 @@
+"""Spaced repetition with FSRS (the `fsrs` package). The review log is JSON Lines, one review a
+line, only ever appended: two clones that both studied merge by keeping both sides' lines
+(`merge=union`), so order means nothing and an exact duplicate counts once. Every card's
+schedule is rebuilt from the log; nothing is kept in the notes. Pure and deterministic: `now`
+is always passed in, and FSRS's random interval fuzz is off."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime, timedelta
+from enum import IntEnum
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from mllm_lab.core.cards import Card, roadmap_order
+from mllm_lab.models import Finding
+
+if TYPE_CHECKING:
+    import fsrs
+
+LOG_PATH = "reviews/quiz-log.jsonl"
+
+
+class Rating(IntEnum):
+    AGAIN = 1
+    HARD = 2
+    GOOD = 3
+    EASY = 4
+
+
+MESSAGES = {
+    "zh": {
+        "json": "不是一行 JSON：{error}",
+        "object": "每行应是一个 JSON 对象",
+        "duplicate_key": "键 `{name}` 出现了两次",
+        "card": "`card` 应是非空字符串（卡片 id）",
+        "time": "`time` 应是带时区的 ISO-8601 时间（1970-2999 年），例如 2026-11-25T09:30:00+08:00",
+        "rating": "`rating` 应是 1、2、3 或 4（重来、困难、良好、简单）",
+        "duration": "`duration_ms` 应是不小于 0 的整数毫秒",
+        "ratings": "1 重来 · 2 困难 · 3 良好 · 4 简单",
+    },
+    "en": {
+        "json": "not a line of JSON: {error}",
+        "object": "each line must be a JSON object",
+        "duplicate_key": "key `{name}` appears twice",
+        "card": "`card` must be a non-empty string (the card id)",
+        "time": "`time` must be an ISO-8601 date-time with a timezone (years 1970-2999), e.g. 2026-11-25T09:30:00+08:00",
+        "rating": "`rating` must be 1, 2, 3 or 4 (Again, Hard, Good, Easy)",
+        "duration": "`duration_ms` must be a whole number of milliseconds, 0 or more",
+        "ratings": "1 Again · 2 Hard · 3 Good · 4 Easy",
+    },
+}
+
+
+def words(lang: str) -> dict[str, str]:
+    return MESSAGES.get(lang, MESSAGES["en"])
+
+
+# --- the review log ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Review:
+    card: str
+    time: datetime  # timezone-aware, as written
+    rating: Rating
+    duration_ms: int | None = None
+
+
+@dataclass(frozen=True)
+class Log:
+    reviews: tuple[Review, ...]
+    problems: tuple[Finding, ...]  # one per line that could not be read; the rest still count
+
+
+class _BadLine(Exception):
+    def __init__(self, message: str, **values: str) -> None:
+        super().__init__(message)
+        self.message, self.values = message, values
+
+
+def format_review(review: Review) -> str:
+    """The review as one log line, newline included: fixed key order, UTF-8 kept."""
+    entry: dict[str, Any] = {
+        "card": review.card,
+        "time": review.time.isoformat(),
+        "rating": int(review.rating),
+    }
+    if review.duration_ms is not None:
+        entry["duration_ms"] = review.duration_ms
+    return json.dumps(entry, ensure_ascii=False, separators=(", ", ": ")) + "\n"
+
+
+def parse_log(text: str, path: str = LOG_PATH, lang: str = "en") -> Log:
+    """Every well-formed line is a review; every other non-blank line is a problem at
+    `path:line`. Keys other than card, time, rating and duration_ms are ignored."""
+    reviews, problems = [], []
+    for number, line in enumerate(text.split("\n"), start=1):
+        line = line.strip().lstrip("\ufeff")
+        if not line:
+            continue
+        try:
+            reviews.append(_review(line))
+        except _BadLine as bad:
+            problems.append(Finding(path, number, words(lang)[bad.message].format(**bad.values)))
+    return Log(tuple(reviews), tuple(problems))
+
+
+def _review(line: str) -> Review:
+    try:
+        entry = json.loads(line, object_pairs_hook=_no_duplicate_keys)
+    except ValueError as error:  # JSONDecodeError, and lone surrogates
+        raise _BadLine("json", error=str(error)) from None
+    except RecursionError:
+        raise _BadLine("json", error="nested too deeply") from None
+    if not isinstance(entry, dict):
+        raise _BadLine("object")
+    card, when, rating = entry.get("card"), entry.get("time"), entry.get("rating")
+    duration = entry.get("duration_ms")
+    if not isinstance(card, str) or not card.strip():
+        raise _BadLine("card")
+    if type(rating) is not int or not 1 <= rating <= 4:
+        raise _BadLine("rating")
+    if duration is not None and (type(duration) is not int or duration < 0):
+        raise _BadLine("duration")
+    return Review(card, _aware(when), Rating(rating), duration)
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise _BadLine("duplicate_key", name=key)
+        result[key] = value
+    return result
+
+
+def _aware(value: object) -> datetime:
+    """A date-time with its offset; years outside 1970-2999 are typos (and would overflow
+    once a century-long interval is added)."""
+    if not isinstance(value, str) or "T" not in value.upper():
+        raise _BadLine("time")
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise _BadLine("time") from None
+    if parsed.utcoffset() is None or not 1970 <= parsed.year < 3000:
+        raise _BadLine("time")
+    return parsed
+
+
+# --- schedules -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Settings:
+    desired_retention: float = 0.9
+    new_per_day: int = 20  # new cards a day, across the lab
+    maximum_interval: int = 36500  # days
+    learning_steps: tuple[timedelta, ...] = (timedelta(minutes=1), timedelta(minutes=10))
+    relearning_steps: tuple[timedelta, ...] = (timedelta(minutes=10),)
+    # A card in its learning steps due this soon is shown now rather than ending the session.
+    learn_ahead: timedelta = timedelta(minutes=20)
+
+
+@dataclass(frozen=True)
+class CardState:
+    card: str
+    due: datetime  # UTC
+    state: str  # learning, review or relearning
+    step: int | None
+    stability: float | None
+    difficulty: float | None
+    first_review: datetime  # UTC
+    last_review: datetime  # UTC
+    reviews: int
+    lapses: int  # times it was forgotten (Again) once learned
+
+
+@lru_cache(maxsize=8)
+def _scheduler(settings: Settings) -> fsrs.Scheduler:
+    import fsrs
+
+    return fsrs.Scheduler(
+        desired_retention=settings.desired_retention,
+        learning_steps=settings.learning_steps,
+        relearning_steps=settings.relearning_steps,
+        maximum_interval=settings.maximum_interval,
+        enable_fuzzing=False,  # fuzz draws from `random`: the same log must give the same days
+    )
+
+
+def _to_fsrs(state: CardState) -> fsrs.Card:
+    import fsrs
+
+    return fsrs.Card(
+        card_id=1,  # fsrs's default reads the clock and sleeps 1 ms
+        state=fsrs.State[state.state.capitalize()],
+        step=state.step,
+        stability=state.stability,
+        difficulty=state.difficulty,
+        due=state.due,
+        last_review=state.last_review,
+    )
+
+
+def apply(state: CardState | None, review: Review, settings: Settings = Settings()) -> CardState:
+    """A card's state after one more review (None: its first)."""
+    import fsrs
+
+    when = review.time.astimezone(UTC)
+    before = _to_fsrs(state) if state else fsrs.Card(card_id=1, due=when)
+    after, _log = _scheduler(settings).review_card(before, fsrs.Rating(int(review.rating)), when)
+    lapsed = before.state == fsrs.State.Review and review.rating is Rating.AGAIN
+    return CardState(
+        review.card,
+        after.due,
+        after.state.name.lower(),
+        after.step,
+        after.stability,
+        after.difficulty,
+        state.first_review if state else when,
+        when,
+        (state.reviews if state else 0) + 1,
+        (state.lapses if state else 0) + lapsed,
+    )
+
+
+def replay_order(reviews: Iterable[Review]) -> list[Review]:
+    """Reviews in time order, each (card, instant, rating) once: a union merge may have
+    reordered or repeated lines."""
+    unique = {(r.card, r.time.astimezone(UTC), r.rating): r for r in reviews}
+    return [unique[key] for key in sorted(unique, key=lambda k: (k[1], k[0], k[2]))]
+
+
+def build(reviews: Iterable[Review], settings: Settings = Settings()) -> dict[str, CardState]:
+    """Every reviewed card's schedule, from the log alone."""
+    states: dict[str, CardState] = {}
+    for review in replay_order(reviews):
+        states[review.card] = apply(states.get(review.card), review, settings)
+    return states
+
+
+def preview(
+    state: CardState | None, now: datetime, settings: Settings = Settings()
+) -> dict[Rating, datetime]:
+    """When the card would next be due for each rating given at `now` (for "1m / 10m / 3d")."""
+    return {r: apply(state, Review("", now, r), settings).due for r in Rating}
+
+
+# --- the day's queue -----------------------------------------------------------------------
+
+
+def select(
+    cards: Iterable[Card], stages: Iterable[int] = (), tags: Iterable[str] = ()
+) -> list[Card]:
+    """Cards of any of `stages` that carry any of `tags` (case-insensitive); empty: all."""
+    wanted_stages, wanted_tags = set(stages), {t.casefold() for t in tags}
+    return [
+        card
+        for card in cards
+        if (not wanted_stages or card.stage in wanted_stages)
+        and (not wanted_tags or any(t.casefold() in wanted_tags for t in card.tags))
+    ]
+
+
+def local_day(moment: datetime, now: datetime) -> date:
+    """The calendar day of `moment` where the learner is: in `now`'s timezone."""
+    return moment.astimezone(now.tzinfo).date()
+
+
+def _check_now(now: datetime) -> None:
+    if now.utcoffset() is None:
+        raise ValueError("`now` must be timezone-aware")
+
+
+@dataclass(frozen=True)
+class Queue:
+    due: tuple[Card, ...]  # seen before and due now, earliest due first
+    new: tuple[Card, ...]  # never seen, as many as today's limit leaves, in roadmap order
+    new_left: int  # new cards today's limit still allows
+
+
+def queue(
+    cards: Sequence[Card],
+    schedule: Mapping[str, CardState],
+    now: datetime,
+    settings: Settings = Settings(),
+) -> Queue:
+    """What to study at `now`. Filter `cards` with `select` first; the new-card limit counts
+    the cards first reviewed today across the whole log."""
+    _check_now(now)
+    today = local_day(now, now)
+    introduced = sum(local_day(s.first_review, now) == today for s in schedule.values())
+    new_left = max(settings.new_per_day - introduced, 0)
+    due = []
+    for card in cards:
+        state = schedule.get(card.id)
+        if state is not None:
+            learning = state.state != "review"
+            if state.due <= now + (settings.learn_ahead if learning else timedelta(0)):
+                due.append((state.due, card.id, card))
+    unseen = sorted((c for c in cards if c.id not in schedule), key=roadmap_order)
+    ordered = tuple(card for *_key, card in sorted(due, key=lambda d: d[:2]))
+    return Queue(ordered, tuple(unseen[:new_left]), new_left)
+
+
+# --- stats ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Stats:
+    cards: int  # cards in the notes
+    new: int  # of them, never reviewed
+    due_today: int  # of them, reviewed before and due by the end of today
+    reviews_today: int
+    retention: float | None  # last 30 days: share of recalls not rated Again (None: no recall)
+    recalls: int  # the reviews that retention counts
+    streak: int  # days in a row with a review, up to today (or yesterday, if not yet today)
+
+
+def stats(
+    cards: Sequence[Card],
+    reviews: Iterable[Review],
+    schedule: Mapping[str, CardState],
+    now: datetime,
+) -> Stats:
+    """A recall is a review of a card last reviewed on an earlier day: reviews within the
+    learning steps of the same day say little about memory."""
+    _check_now(now)
+    ordered = replay_order(reviews)
+    today = local_day(now, now)
+    end_of_today = datetime.combine(today + timedelta(days=1), datetime.min.time(), now.tzinfo)
+    ids = {card.id for card in cards}
+    seen = [schedule[i] for i in ids if i in schedule]
+    recalled = _recalls(ordered, now)
+    return Stats(
+        cards=len(ids),
+        new=len(ids) - len(seen),
+        due_today=sum(s.due < end_of_today for s in seen),
+        reviews_today=sum(local_day(r.time, now) == today for r in ordered if r.time <= now),
+        retention=(sum(recalled) / len(recalled)) if recalled else None,
+        recalls=len(recalled),
+        streak=_streak({local_day(r.time, now) for r in ordered if r.time <= now}, today),
+    )
+
+
+def _recalls(ordered: Sequence[Review], now: datetime) -> list[bool]:
+    """For each recall in the 30 days up to `now`: remembered or not."""
+    last: dict[str, date] = {}
+    found = []
+    for review in ordered:
+        day = local_day(review.time, now)
+        before = last.get(review.card)
+        last[review.card] = day
+        if before is not None and before < day and now - timedelta(days=30) < review.time <= now:
+            found.append(review.rating is not Rating.AGAIN)
+    return found
+
+
+def _streak(days: set[date], today: date) -> int:
+    day = today if today in days else today - timedelta(days=1)
+    count = 0
+    while day in days:
+        count += 1
+        day -= timedelta(days=1)
+    return count
+
+
+# --- JSON for `lab quiz --json` ------------------------------------------------------------
+
+
+def _card_json(card: Card, state: CardState | None) -> dict[str, Any]:
+    return {
+        "id": card.id,
+        "kind": card.kind.value,
+        "question": card.question,
+        "answer": card.answer,
+        "path": card.path,
+        "line": card.line,
+        "stage": card.stage,
+        "tags": list(card.tags),
+        "due": state.due.isoformat() if state else None,
+        "state": state.state if state else "new",
+        "reviews": state.reviews if state else 0,
+    }
+
+
+def quiz_json(
+    found: Queue, schedule: Mapping[str, CardState], summary: Stats, now: datetime
+) -> dict[str, Any]:
+    """One JSON document, schema `mllm-lab/quiz/1`."""
+    return {
+        "schema": "mllm-lab/quiz/1",
+        "now": now.isoformat(),
+        "due": [_card_json(card, schedule.get(card.id)) for card in found.due],
+        "new": [_card_json(card, None) for card in found.new],
+        "stats": asdict(summary),
+    }

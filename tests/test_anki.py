@@ -1,0 +1,144 @@
+"""`lab export anki`: the package is a zip holding an Anki SQLite collection with a deck per
+stage, the notes' fields rendered from Markdown, and guids that stay put across exports."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mllm_lab.anki import FIELDS, ROOT_DECK, deck_name, export, note_guid, stable_id, to_html
+from mllm_lab.core.cards import Card, CardKind
+from mllm_lab.core.roadmap import stage_name
+
+T0 = 1_795_000_000.0  # a fixed export time
+
+
+def card(id_: str, stage: int | None, question: str = "Q?", answer: str = "A.") -> Card:
+    return Card(
+        id_, CardKind.EXPLICIT, question, answer, f"notes/{id_}.md", 3, stage, ("q former",), "T"
+    )
+
+
+CARDS = [
+    card(
+        "attn",
+        1,
+        "什么是 $\\sqrt{d_k}$ 缩放？",
+        "防止 softmax 饱和：\n\n```python\nx = q @ k.T / d ** 0.5\n```",
+    ),
+    card(
+        "qformer", 3, "Q-Former 输出什么？", "32 个 query：$$Z \\in \\mathbb{R}^{32 \\times 768}$$"
+    ),
+    Card(
+        "blip2",
+        CardKind.SUMMARY,
+        "Sum up BLIP-2",
+        "Frozen ViT + LLM.",
+        "papers/blip-2.md",
+        9,
+        3,
+        (),
+        "BLIP-2",
+    ),
+    card("loose", None),
+]
+
+
+def read_package(path: Path) -> dict[str, Any]:
+    with zipfile.ZipFile(path) as archive:
+        names = archive.namelist()
+        [collection] = [n for n in names if n in ("collection.anki2", "collection.anki21")]
+        data = archive.read(collection)
+        media = json.loads(archive.read("media"))
+    db = path.with_suffix(".sqlite")
+    db.write_bytes(data)
+    connection = sqlite3.connect(db)
+    try:
+        decks = json.loads(connection.execute("SELECT decks FROM col").fetchone()[0])
+        models = json.loads(connection.execute("SELECT models FROM col").fetchone()[0])
+        rows = connection.execute(
+            "SELECT n.guid, n.flds, n.tags, c.did FROM notes n JOIN cards c ON c.nid = n.id"
+        ).fetchall()
+    finally:
+        connection.close()
+    deck_of = {int(i): d["name"] for i, d in decks.items()}
+    notes = {
+        guid: {"fields": flds.split("\x1f"), "tags": tags.split(), "deck": deck_of[did]}
+        for guid, flds, tags, did in rows
+    }
+    return {"notes": notes, "decks": set(deck_of.values()), "models": models, "media": media}
+
+
+def test_the_package_holds_a_deck_per_stage_and_every_card(tmp_path: Path) -> None:
+    result = export(CARDS, tmp_path / "out" / "lab.apkg", lang="zh", timestamp=T0)
+    assert result.path.is_file() and result.notes == 4 and result.skipped == ()
+    package = read_package(result.path)
+    assert {f"{ROOT_DECK}::{stage_name(n, 'zh')}" for n in (1, 3)} <= package["decks"]
+    assert f"{ROOT_DECK}::未分阶段" in package["decks"]
+    assert [name for name, _count in result.decks] == [
+        "MLLM Lab::阶段一：Transformer 与 LLM 基础",
+        "MLLM Lab::阶段三：多模态对齐与融合",
+        "MLLM Lab::未分阶段",
+    ]
+    notes = package["notes"]
+    assert set(notes) == {note_guid(c.id) for c in CARDS}
+    for c in CARDS:
+        note = notes[note_guid(c.id)]
+        assert note["deck"] == deck_name(c.stage, "zh")
+        assert note["fields"][3] == c.id and f"{c.path}:{c.line}" in note["fields"][2]
+    [model] = package["models"].values()
+    assert [f["name"] for f in model["flds"]] == list(FIELDS)
+    assert notes[note_guid("attn")]["tags"] == ["mllm-lab::explicit", "q_former"]
+    assert package["media"] == {}
+
+
+def test_fields_are_html_with_code_and_mathjax(tmp_path: Path) -> None:
+    notes = read_package(export(CARDS, tmp_path / "lab.apkg", lang="en", timestamp=T0).path)[
+        "notes"
+    ]
+    question, answer = notes[note_guid("attn")]["fields"][:2]
+    assert question == '<p>什么是 <span class="math inline">\\(\\sqrt{d_k}\\)</span> 缩放？</p>'
+    assert '<pre><code class="language-python">x = q @ k.T / d ** 0.5\n</code></pre>' in answer
+    assert "\\[Z \\in \\mathbb{R}^{32 \\times 768}\\]" in notes[note_guid("qformer")]["fields"][1]
+
+
+def test_a_second_export_keeps_every_guid(tmp_path: Path) -> None:
+    first = read_package(export(CARDS, tmp_path / "a.apkg", lang="zh", timestamp=T0).path)
+    edited = [*reversed(CARDS[:-1]), card("loose", None, "Q reworded?", "new answer")]
+    second_path = export(edited, tmp_path / "b.apkg", lang="zh", timestamp=T0 + 86400).path
+    second = read_package(second_path)
+    assert set(second["notes"]) == set(first["notes"])
+    assert second["decks"] == first["decks"]
+    assert second["notes"][note_guid("loose")]["fields"][1] == "<p>new answer</p>"
+    ids = {stable_id(name) for name in first["decks"] if name != "Default"}
+    assert len(ids) == len(first["decks"] - {"Default"})
+
+
+def test_a_repeated_card_id_is_exported_once(tmp_path: Path) -> None:
+    result = export([*CARDS, card("attn", 2)], tmp_path / "lab.apkg", lang="en", timestamp=T0)
+    assert result.skipped == ("attn",) and result.notes == 4
+
+
+def test_export_replaces_the_file_whole_and_leaves_no_temporary_files(tmp_path: Path) -> None:
+    path = tmp_path / "lab.apkg"
+    path.write_text("old")
+    export(CARDS, path, lang="en", timestamp=T0)
+    assert zipfile.is_zipfile(path) and sorted(p.name for p in tmp_path.iterdir()) == ["lab.apkg"]
+
+
+@pytest.mark.parametrize(
+    ("markdown", "expected"),
+    [
+        ("costs $5 and $10", "<p>costs $5 and $10</p>"),
+        ("`$x$` stays", "<p><code>$x$</code> stays</p>"),
+        ("$a < b$", '<p><span class="math inline">\\(a &lt; b\\)</span></p>'),
+        ("$$\nx^2\n$$", '<div class="math block">\n\\[x^2\\]\n</div>'),
+    ],
+)
+def test_markdown_to_anki_html(markdown: str, expected: str) -> None:
+    assert to_html(markdown) == expected

@@ -1,0 +1,258 @@
+"""Scheduling from the review log with a fixed clock: the log's strict parser, schedules rebuilt
+from it whatever the order of its lines, the day's queue, the stats, and appending on disk."""
+
+from __future__ import annotations
+
+import json
+import random
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from mllm_lab import quizlog
+from mllm_lab.core.cards import Card, CardKind
+from mllm_lab.core.schedule import (
+    Rating,
+    Review,
+    Settings,
+    build,
+    format_review,
+    parse_log,
+    preview,
+    queue,
+    quiz_json,
+    select,
+    stats,
+)
+
+BEIJING = timezone(timedelta(hours=8))
+NOW = datetime(2026, 11, 25, 9, 0, tzinfo=BEIJING)  # a Wednesday morning in Beijing
+DAY = timedelta(days=1)
+
+
+def card(id_: str, stage: int | None = 1, tags: tuple[str, ...] = (), line: int = 1) -> Card:
+    return Card(
+        id_, CardKind.EXPLICIT, f"Q {id_}?", f"A {id_}", f"notes/{id_}.md", line, stage, tags
+    )
+
+
+def review(card_id: str, when: datetime, rating: Rating = Rating.GOOD) -> Review:
+    return Review(card_id, when, rating)
+
+
+# --- the log -------------------------------------------------------------------------------
+
+GOOD_LINE = '{"card": "a", "time": "2026-11-25T09:00:00+08:00", "rating": 3}'
+
+
+def test_a_log_line_reads_back_as_written() -> None:
+    text = (
+        "\ufeff"
+        + GOOD_LINE
+        + "\r\n\n"
+        + '{"card": "b", "time": "2026-11-25T01:00:00Z", "rating": 1, "duration_ms": 5400, "device": "phone"}\n'
+    )
+    log = parse_log(text)
+    assert log.problems == ()
+    assert log.reviews == (
+        Review("a", NOW, Rating.GOOD),
+        Review("b", datetime(2026, 11, 25, 1, tzinfo=UTC), Rating.AGAIN, 5400),
+    )
+    assert format_review(log.reviews[0]) == GOOD_LINE + "\n"
+
+
+BAD_LINES = [
+    ("{not json", "not a line of JSON"),
+    ("<<<<<<< HEAD", "not a line of JSON"),
+    ("[1, 2]", "JSON object"),
+    ('{"time": "2026-11-25T09:00:00+08:00", "rating": 3}', "`card`"),
+    ('{"card": "a", "time": "2026-11-25T09:00:00", "rating": 3}', "`time`"),
+    ('{"card": "a", "time": "2026-11-25", "rating": 3}', "`time`"),
+    ('{"card": "a", "time": "0001-01-01T00:00:00+01:00", "rating": 3}', "`time`"),
+    ('{"card": "a", "time": "2026-11-25T09:00:00+08:00", "rating": 5}', "`rating`"),
+    ('{"card": "a", "time": "2026-11-25T09:00:00+08:00", "rating": true}', "`rating`"),
+    ('{"card": "a", "time": "2026-11-25T09:00:00+08:00", "rating": 3.0}', "`rating`"),
+    (
+        '{"card": "a", "time": "2026-11-25T09:00:00+08:00", "rating": 3, "duration_ms": -1}',
+        "`duration_ms`",
+    ),
+    ('{"card": "a", "card": "b", "time": "2026-11-25T09:00:00+08:00", "rating": 3}', "twice"),
+    ("[" * 100_000, "not a line of JSON"),
+]
+
+
+@pytest.mark.parametrize(("line", "message"), BAD_LINES)
+def test_a_corrupt_line_is_reported_and_the_rest_still_count(line: str, message: str) -> None:
+    log = parse_log(
+        f"{GOOD_LINE}\n\n{line}\n{GOOD_LINE.replace('09:00', '10:00')}\n", "reviews/quiz-log.jsonl"
+    )
+    [problem] = log.problems
+    assert (problem.path, problem.line) == ("reviews/quiz-log.jsonl", 3)
+    assert message in problem.message
+    assert [r.time.hour for r in log.reviews] == [9, 10]
+
+
+def test_problems_are_worded_in_the_labs_language() -> None:
+    [problem] = parse_log("{nope\n", lang="zh").problems
+    assert str(problem).startswith("reviews/quiz-log.jsonl:1: 不是一行 JSON")
+
+
+CARD_IDS = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1).filter(str.strip)
+OFFSETS = st.integers(-23 * 60 - 59, 23 * 60 + 59).map(lambda m: timezone(timedelta(minutes=m)))
+TIMES = st.datetimes(datetime(1971, 1, 1), datetime(2998, 12, 31), timezones=OFFSETS)
+REVIEWS = st.builds(
+    Review, CARD_IDS, TIMES, st.sampled_from(Rating), st.none() | st.integers(0, 10**9)
+)
+
+
+@given(st.lists(REVIEWS, max_size=20))
+def test_the_log_round_trips(reviews: list[Review]) -> None:
+    text = "".join(format_review(r) for r in reviews)
+    assert parse_log(text) == parse_log(text.replace("\n", "\r\n"))
+    log = parse_log(text)
+    assert log.problems == () and log.reviews == tuple(reviews)
+    assert [r.time.utcoffset() for r in log.reviews] == [r.time.utcoffset() for r in reviews]
+
+
+# --- schedules -----------------------------------------------------------------------------
+
+
+def history() -> list[Review]:
+    return [
+        review("a", NOW - 10 * DAY),
+        review("a", NOW - 10 * DAY + timedelta(minutes=10)),
+        review("a", NOW - 7 * DAY, Rating.AGAIN),
+        review("b", NOW - 3 * DAY, Rating.EASY),
+        review("c", NOW - DAY, Rating.HARD),
+    ]
+
+
+def test_the_schedule_is_rebuilt_from_the_log_whatever_its_order() -> None:
+    reviews = history()
+    shuffled = reviews * 2  # a union merge may repeat lines, and reorder them
+    random.Random(7).shuffle(shuffled)
+    assert build(shuffled) == build(reviews) == build(reviews)
+    a = build(reviews)["a"]
+    assert (a.reviews, a.lapses, a.first_review) == (3, 1, (NOW - 10 * DAY).astimezone(UTC))
+
+
+def test_ratings_space_the_next_review_in_order() -> None:
+    first = build([review("a", NOW)])["a"]
+    due = preview(first, NOW + 3 * DAY)
+    assert due[Rating.AGAIN] < due[Rating.HARD] <= due[Rating.GOOD] < due[Rating.EASY]
+    assert build([review("a", NOW, Rating.AGAIN)])["a"].due == NOW + timedelta(minutes=1)
+
+
+def test_due_cards_at_a_fixed_time() -> None:
+    cards = [card("a"), card("b"), card("c"), card("new")]
+    schedule = build(history())
+    now_due = queue(cards, schedule, NOW, Settings(new_per_day=0))
+    later = queue(cards, schedule, NOW + 60 * DAY, Settings(new_per_day=0))
+    assert {c.id for c in now_due.due} < {c.id for c in later.due} == {"a", "b", "c"}
+    dues = [schedule[c.id].due for c in later.due]
+    assert dues == sorted(dues)
+    assert queue(cards, schedule, NOW).new == (card("new"),)
+
+
+def test_a_card_in_its_learning_steps_comes_back_in_the_same_session() -> None:
+    schedule = build([review("a", NOW, Rating.AGAIN)])
+    assert [c.id for c in queue([card("a")], schedule, NOW).due] == ["a"]  # due in a minute
+    assert queue([card("a")], schedule, NOW, Settings(learn_ahead=timedelta(0))).due == ()
+
+
+def test_new_cards_are_limited_per_day_in_roadmap_order() -> None:
+    cards = [card(f"n{i}", stage=5 - i % 5, line=i) for i in range(10)]
+    settings = Settings(new_per_day=3)
+    first = queue(cards, {}, NOW, settings)
+    assert [c.stage for c in first.new] == [1, 1, 2] and first.new_left == 3
+    studied = build([review(first.new[0].id, NOW - timedelta(hours=1))])
+    assert queue(cards, studied, NOW, settings).new_left == 2
+    assert queue(cards, studied, NOW + DAY, settings).new_left == 3  # a new day
+    yesterday = build([review("x", NOW - timedelta(hours=10))])  # 23:00 yesterday, Beijing time
+    assert queue(cards, yesterday, NOW, settings).new_left == 3
+
+
+def test_cards_are_chosen_by_stage_and_tag() -> None:
+    cards = [card("a", 1, ("RoPE",)), card("b", 2, ("clip",)), card("c", None, ("rope", "x"))]
+    assert [c.id for c in select(cards, stages=[1, 2])] == ["a", "b"]
+    assert [c.id for c in select(cards, tags=["rope"])] == ["a", "c"]
+    assert [c.id for c in select(cards, stages=[2], tags=["rope"])] == []
+    assert select(cards) == cards
+
+
+def test_now_must_carry_a_timezone() -> None:
+    with pytest.raises(ValueError, match="timezone"):
+        queue([], {}, datetime(2026, 11, 25, 9))
+
+
+# --- stats ---------------------------------------------------------------------------------
+
+
+def test_stats_with_a_fixed_clock() -> None:
+    reviews = [
+        *history(),
+        review("b", NOW - timedelta(hours=2)),  # today, recalled (last seen 3 days ago)
+        review("c", NOW - timedelta(hours=1), Rating.AGAIN),  # today, forgotten
+        review("c", NOW - timedelta(minutes=50)),  # same day: not a recall
+        review("d", NOW + timedelta(hours=1)),  # after `now`: not counted
+    ]
+    cards = [card(x) for x in "abcde"]
+    result = stats(cards, reviews, build(r for r in reviews if r.time <= NOW), NOW)
+    assert (result.cards, result.new, result.reviews_today) == (5, 2, 3)
+    # a's recall 7 days ago was forgotten; b and c today: one of two
+    assert (result.recalls, result.retention) == (3, pytest.approx(1 / 3))
+    assert result.streak == 2  # today and yesterday (c); none the day before
+    assert result.due_today == sum(
+        s.due < datetime(2026, 11, 26, tzinfo=BEIJING) for s in build(reviews[:-1]).values()
+    )
+
+
+def test_retention_counts_only_the_last_30_days() -> None:
+    old = [review("a", NOW - 40 * DAY), review("a", NOW - 35 * DAY, Rating.AGAIN)]
+    result = stats([card("a")], old, build(old), NOW)
+    assert (result.retention, result.recalls, result.streak) == (None, 0, 0)
+
+
+def test_the_streak_counts_days_in_the_learners_timezone() -> None:
+    days = [NOW - n * DAY for n in (1, 2, 3, 5)]
+    reviews = [review("a", moment) for moment in days]
+    assert stats([], reviews, {}, NOW).streak == 3  # not yet today: up to yesterday
+    reviews.append(review("a", NOW.replace(hour=0, minute=30)))  # 16:30 UTC yesterday
+    assert stats([], reviews, {}, NOW).streak == 4
+    in_utc = NOW.astimezone(UTC)  # 01:00 UTC: the 00:30 review is "yesterday" there
+    assert stats([], reviews, {}, in_utc).streak == 3
+
+
+def test_quiz_json_is_one_json_document() -> None:
+    cards = [card("a"), card("new")]
+    schedule = build(history())
+    found = queue(cards, schedule, NOW + 60 * DAY)
+    document = quiz_json(found, schedule, stats(cards, history(), schedule, NOW), NOW)
+    loaded = json.loads(json.dumps(document, ensure_ascii=False))
+    assert loaded["schema"] == "mllm-lab/quiz/1"
+    assert [c["id"] for c in loaded["due"]] == ["a"] and loaded["new"][0]["state"] == "new"
+    assert loaded["stats"]["cards"] == 2
+
+
+# --- on disk -------------------------------------------------------------------------------
+
+
+def test_reviews_are_appended_one_line_each(tmp_path: Path) -> None:
+    path = tmp_path / "reviews" / "quiz-log.jsonl"
+    assert quizlog.read(path) == ""
+    quizlog.append(path, review("a", NOW))
+    quizlog.append(path, Review("b", NOW, Rating.EASY, 1200))
+    log = parse_log(quizlog.read(path))
+    assert log.problems == () and [r.card for r in log.reviews] == ["a", "b"]
+
+
+def test_a_line_cut_short_by_a_crash_does_not_swallow_the_next(tmp_path: Path) -> None:
+    path = tmp_path / "quiz-log.jsonl"
+    path.write_bytes(format_review(review("a", NOW)).encode() + b'{"card": "b", "ti\xff')
+    quizlog.append(path, review("c", NOW))
+    log = parse_log(quizlog.read(path), "quiz-log.jsonl")
+    assert [r.card for r in log.reviews] == ["a", "c"]
+    assert [(p.line, "JSON" in p.message) for p in log.problems] == [(2, True)]
