@@ -22,21 +22,12 @@ from typing import Any
 from mllm_lab.core.cards import Card
 from mllm_lab.core.roadmap import stage_name
 from mllm_lab.errors import WriteFailed
+from mllm_lab.messages import tr
 
 ROOT_DECK = "MLLM Lab"
 # Fixed for good: Anki matches note types by id, and a new id would make every note a new one.
 MODEL_ID = 1_742_317_305
 FIELDS = ("Question", "Answer", "Source", "CardId")
-MESSAGES = {
-    "zh": {
-        "model": "MLLM Lab 卡片",
-        "deck": "由 `lab export anki` 从笔记生成；请在笔记里修改卡片，再重新导出。",
-    },
-    "en": {
-        "model": "MLLM Lab card",
-        "deck": "Made by `lab export anki` from the notes: edit cards in the notes, then export again.",
-    },
-}
 CSS = """\
 .card { font-family: -apple-system, "PingFang SC", "Noto Sans CJK SC", sans-serif;
         font-size: 18px; text-align: left; color: #222; background: #fff; }
@@ -107,10 +98,9 @@ def to_html(markdown: str) -> str:
 def _model(lang: str) -> Any:
     import genanki
 
-    words = MESSAGES.get(lang, MESSAGES["en"])
     return genanki.Model(
         MODEL_ID,
-        words["model"],
+        tr("anki.model", lang),
         fields=[{"name": name} for name in FIELDS],
         templates=[{"name": "Card", "qfmt": QUESTION, "afmt": ANSWER}],
         css=CSS,
@@ -137,7 +127,7 @@ def build(cards: Sequence[Card], lang: str, root: str = ROOT_DECK) -> tuple[Any,
     """The genanki package: a deck per stage that has cards, each card once by id."""
     import genanki
 
-    model, words = _model(lang), MESSAGES.get(lang, MESSAGES["en"])
+    model = _model(lang)
     decks: dict[int | None, Any] = {}
     seen: set[str] = set()
     skipped = []
@@ -148,7 +138,7 @@ def build(cards: Sequence[Card], lang: str, root: str = ROOT_DECK) -> tuple[Any,
         seen.add(card.id)
         if card.stage not in decks:
             name = deck_name(card.stage, lang, root)
-            decks[card.stage] = genanki.Deck(stable_id(name), name, words["deck"])
+            decks[card.stage] = genanki.Deck(stable_id(name), name, tr("anki.deck", lang))
         decks[card.stage].add_note(_note(card, model))
     counts = tuple((deck.name, len(deck.notes)) for deck in decks.values())
     return genanki.Package(list(decks.values())), Exported(Path(), counts, tuple(skipped))

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mllm_lab import quizlog
+from mllm_lab import messages, quizlog
 from mllm_lab.core.cards import Card, CardKind
 from mllm_lab.core.schedule import (
     Rating,
@@ -96,7 +96,9 @@ def test_a_corrupt_line_is_reported_and_the_rest_still_count(line: str, message:
 
 
 def test_problems_are_worded_in_the_labs_language() -> None:
-    [problem] = parse_log("{nope\n", lang="zh").problems
+    [problem] = parse_log("{nope\n").problems
+    assert str(problem).startswith("reviews/quiz-log.jsonl:1: not a line of JSON")
+    messages.use("zh")  # what a command in a zh lab does first
     assert str(problem).startswith("reviews/quiz-log.jsonl:1: 不是一行 JSON")
 
 

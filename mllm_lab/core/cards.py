@@ -18,6 +18,7 @@ from mllm_lab import kinds
 from mllm_lab.core.blocks import CODE, Blocks, blocks
 from mllm_lab.core.markdown import section_signature, strip_comments
 from mllm_lab.core.roadmap import STAGES
+from mllm_lab.messages import tr
 from mllm_lab.models import Finding, Note
 
 
@@ -52,19 +53,6 @@ _SOURCE_KIND = {
     kinds.PAPER.name: CardKind.SUMMARY,
     kinds.REVIEW.name: CardKind.SELFTEST,
 }
-MESSAGES = {
-    "zh": {
-        "interview": "用 3-5 句话向面试官解释「{title}」。",
-        "summary": "用一句话总结论文「{title}」：它解决了什么问题，核心做法是什么？",
-        "duplicate": "卡片 id `{id}` 与 {other} 重复；用 `<!-- card: 新的-id -->` 给其中一张起名",
-    },
-    "en": {
-        "interview": 'Explain "{title}" to an interviewer in 3-5 sentences.',
-        "summary": 'Sum up the paper "{title}" in one sentence: what problem does it solve, and how?',
-        "duplicate": "card id `{id}` is also used at {other}; name one with `<!-- card: new-id -->`",
-    },
-}
-
 ID_COMMENT = re.compile(r"<!--\s*card:\s*([\w.-]{1,64})\s*-->")
 _Q = re.compile(r"^ {0,3}(?:\*\*)?(?:Q|问|問)[:：](?:\*\*)?[ \t]*(?P<text>.*)$")
 _A = re.compile(r"^ {0,3}(?:\*\*)?(?:A|答)[:：](?:\*\*)?[ \t]*(?P<text>.*)$")
@@ -78,7 +66,7 @@ _ITEM = re.compile(r"^(?P<number>\d{1,9})[.)][ \t]+(?P<text>.*)$")
 _SOURCE = re.compile(
     r"\s*[（(](?P<inner>[^（）()]*\[[^\]]*\]\((?P<link>[^)\s]*)\)[^（）()]*)[）)]\s*$"
 )
-_STAGE_NAMES = {name: stage.number for stage in STAGES for name in (stage.zh, stage.en)}
+_STAGE_NAMES = {stage.name(lang): stage.number for stage in STAGES for lang in ("zh", "en")}
 _CARD_START = re.compile(r"^ {0,3}(?:(?:\*\*)?(?:Q|问|問)[:：]|>[ \t]?\[!)", re.M)
 
 
@@ -179,7 +167,7 @@ def _section_card(
     if not signature or signature == unwritten:
         return None
     free = [i for i in own if i not in doc.claimed]
-    question = MESSAGES[lang][kind.value].format(title=doc.note.title)
+    question = tr(f"card.q_{kind.value}", lang, title=doc.note.title)
     # A generated question is keyed by its kind, not its wording: renaming the note or
     # switching the lab's language keeps the card's history.
     id_ = doc.named(*free) or card_id(doc.note.path, f"[{kind.value}]")
@@ -364,15 +352,13 @@ def _quoted(lines: list[str]) -> list[str]:
 def duplicates(cards: Iterable[Card], lang: str) -> list[Finding]:
     """A card whose id another card already has (the same question twice in a note, or one
     explicit id used twice): `path:line` of the second, naming the first."""
-    words = MESSAGES.get(lang, MESSAGES["en"])
     seen: dict[str, Card] = {}
     found = []
     for card in cards:
         first = seen.setdefault(card.id, card)
         if first is not card:
             other = f"{first.path}:{first.line}"
-            message = words["duplicate"].format(id=card.id, other=other)
-            found.append(Finding(card.path, card.line, message))
+            found.append(Finding.of(card.path, card.line, "card.duplicate", id=card.id, other=other))
     return found
 
 

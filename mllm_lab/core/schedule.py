@@ -30,34 +30,6 @@ class Rating(IntEnum):
     EASY = 4
 
 
-MESSAGES = {
-    "zh": {
-        "json": "不是一行 JSON：{error}",
-        "object": "每行应是一个 JSON 对象",
-        "duplicate_key": "键 `{name}` 出现了两次",
-        "card": "`card` 应是非空字符串（卡片 id）",
-        "time": "`time` 应是带时区的 ISO-8601 时间（1970-2999 年），例如 2026-11-25T09:30:00+08:00",
-        "rating": "`rating` 应是 1、2、3 或 4（重来、困难、良好、简单）",
-        "duration": "`duration_ms` 应是不小于 0 的整数毫秒",
-        "ratings": "1 重来 · 2 困难 · 3 良好 · 4 简单",
-    },
-    "en": {
-        "json": "not a line of JSON: {error}",
-        "object": "each line must be a JSON object",
-        "duplicate_key": "key `{name}` appears twice",
-        "card": "`card` must be a non-empty string (the card id)",
-        "time": "`time` must be an ISO-8601 date-time with a timezone (years 1970-2999), e.g. 2026-11-25T09:30:00+08:00",
-        "rating": "`rating` must be 1, 2, 3 or 4 (Again, Hard, Good, Easy)",
-        "duration": "`duration_ms` must be a whole number of milliseconds, 0 or more",
-        "ratings": "1 Again · 2 Hard · 3 Good · 4 Easy",
-    },
-}
-
-
-def words(lang: str) -> dict[str, str]:
-    return MESSAGES.get(lang, MESSAGES["en"])
-
-
 # --- the review log ------------------------------------------------------------------------
 
 
@@ -104,7 +76,7 @@ def parse_log(text: str, path: str = LOG_PATH, lang: str = "en") -> Log:
         try:
             reviews.append(_review(line))
         except _BadLine as bad:
-            problems.append(Finding(path, number, words(lang)[bad.message].format(**bad.values)))
+            problems.append(Finding.of(path, number, f"log.{bad.message}", **bad.values))
     return Log(tuple(reviews), tuple(problems))
 
 
