@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from mllm_lab import kinds
-from mllm_lab.core import fm, markdown, readinglist
+from mllm_lab.core import fm, markdown, readinglist, regions
 from mllm_lab.core.labdata import (
     INDEX_VERSION,
     NotebookDigest,
@@ -29,7 +29,7 @@ from mllm_lab.core.labdata import (
     digest_reading_list,
 )
 from mllm_lab.core.weeks import as_date
-from mllm_lab.errors import BrokenNote
+from mllm_lab.errors import BrokenNote, DamagedRegion
 from mllm_lab.lab import Lab
 from mllm_lab.messages import Msg
 from mllm_lab.models import READING_LIST
@@ -136,7 +136,13 @@ def note_detail(text: str, relative: str) -> dict[str, Any]:
     h1 = next((s.title for s in found if s.level == 1), "")
     title = parsed.meta.get("title")
     title = title if isinstance(title, str) else h1
+    damaged = None
+    try:
+        regions.parse(text, relative)
+    except DamagedRegion as damage:
+        damaged = [damage.line, damage.what.as_json()]
     return {
+        "damaged": damaged,
         "body_line": parsed.body_line,
         "headings": [
             [s.level, s.title, s.line + offset, markdown.section_signature(s.content, title)]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import json
 import os
 import shutil
@@ -191,7 +192,8 @@ def commit(root: Path, changes: Sequence[Change]) -> None:
                     mode = 0o666 & ~_umask()
             target.parent.mkdir(parents=True, exist_ok=True)
             tmp = _write_temp(tmp_dir, f"{stamp}-{number}.tmp", _encode(change.text), mode)
-            ops.append({"tmp": tmp.name, "path": change.path, "exclusive": change.exclusive})
+            before = None if change.exclusive else _fingerprint(target)
+            ops.append({"tmp": tmp.name, "path": change.path, "exclusive": change.exclusive, "before": before})
             write_point(f"temp file for {change.path}")
         write_atomic(root / JOURNAL, json.dumps({"ops": ops}))
     except (OSError, WriteFailed) as error:
@@ -236,19 +238,45 @@ def _link(tmp: Path, target: Path, shown: str) -> None:
         shutil.copyfile(tmp, target)
 
 
-def _apply(root: Path, ops: list[dict[str, object]]) -> None:
-    """Finish a journaled commit: rename every temp file that is still there into place."""
+def _fingerprint(path: Path) -> str | None:
+    """A hash of a file's bytes (None: it does not exist), to notice a change by someone else."""
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except FileNotFoundError:
+        return None
+
+
+def _changed_since(tmp: Path, target: Path, op: dict[str, object]) -> bool:
+    """While a crashed commit waited, was its target changed by someone else? Then finishing
+    the commit would overwrite their work."""
+    if op["exclusive"]:
+        return os.path.lexists(target) and not os.path.samefile(tmp, target)
+    now = _fingerprint(target)
+    return now != op.get("before") and now != _fingerprint(tmp)
+
+
+def _apply(root: Path, ops: list[dict[str, object]], recovering: bool = False) -> list[str]:
+    """Finish a journaled commit: rename every temp file that is still there into place. When
+    recovering, a target changed since the crash is kept, and lab's version goes to
+    .lab-trash/; returns where those versions went."""
     tmp_dir = root / TMP_DIR
     folders = set()
+    set_aside: list[str] = []
     for op in ops:
         tmp = tmp_dir / str(op["tmp"])
         target = root / str(op["path"])
         if not tmp.exists():
             continue  # already renamed before a crash
+        if recovering and _changed_since(tmp, target, op):
+            where = backup_path(root, f"{op['path']}.unapplied", datetime.now(), set())
+            backup(root, where, tmp.read_bytes().decode("utf-8", "surrogatepass"))
+            tmp.unlink()
+            set_aside.append(where)
+            continue
         if op["exclusive"]:
             if not os.path.lexists(target):
                 _link(tmp, target, str(op["path"]))
-            tmp.unlink()  # linked already, or a file of that name appeared: it is kept
+            tmp.unlink()
         else:
             target.parent.mkdir(parents=True, exist_ok=True)
             try:
@@ -265,6 +293,7 @@ def _apply(root: Path, ops: list[dict[str, object]]) -> None:
     with contextlib.suppress(FileNotFoundError):
         (root / JOURNAL).unlink()
     write_point("journal removed")
+    return set_aside
 
 
 def _discard(tmp_dir: Path, ops: list[dict[str, object]]) -> None:
@@ -275,7 +304,8 @@ def _discard(tmp_dir: Path, ops: list[dict[str, object]]) -> None:
 
 def recover(root: Path) -> list[str]:
     """Finish a commit a crash interrupted, and delete temp files left by any other crash.
-    Returns the lab-relative paths it completed. Call it holding the lock."""
+    Returns where lab's version of a file changed since the crash was set aside. Call it
+    holding the lock."""
     journal = root / JOURNAL
     done: list[str] = []
     if journal.exists():
@@ -286,8 +316,7 @@ def recover(root: Path) -> list[str]:
         except (OSError, ValueError, KeyError, TypeError):
             ops = []  # written atomically, so unreadable means foreign: nothing to finish
         if ops:
-            _apply(root, ops)
-            done = [str(op["path"]) for op in ops]
+            done = _apply(root, ops, recovering=True)
         with contextlib.suppress(FileNotFoundError):
             journal.unlink()
     tmp_dir = root / TMP_DIR

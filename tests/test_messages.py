@@ -30,7 +30,9 @@ def test_both_languages_have_the_same_names_and_parameters() -> None:
 
 def test_every_literal_name_the_code_asks_for_exists() -> None:
     asked = set()
-    pattern = re.compile(r"""(?:tr|Msg\.of|Finding\.of\([^,]+,[^,]+,|BadInput|BrokenNote\([^,]+,[^,]+,|LabError)\(?\s*["']([a-z_]+\.[a-z_.-]+)["']""")
+    pattern = re.compile(
+        r"""(?:tr|Msg\.of|Finding\.of\([^,]+,[^,]+,|BadInput|BrokenNote\([^,]+,[^,]+,|LabError)\(?\s*["']([a-z_]+\.[a-z_.-]+)["']"""
+    )
     for path in PACKAGE.rglob("*.py"):
         if "messages" in path.parts:
             continue

@@ -130,10 +130,13 @@ def group(help_text: str) -> typer.Typer:
 
 
 def workspace() -> Any:
+    from mllm_lab.cli import output
     from mllm_lab.ops.workspace import Workspace
 
     ws = Workspace.open(ROOT["root"])
     messages.use(ws.lang)
+    for notice in ws.notices:
+        output.warn(notice)
     return ws
 
 

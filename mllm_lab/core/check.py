@@ -119,5 +119,8 @@ def check(
         if note.path not in broken:
             found += _sections(note, detail, required)
         found += _links(note, detail, wiki, exists)
+        if detail.get("damaged"):
+            line, what = detail["damaged"]
+            found.append(Finding.of(note.path, line, "check.damaged", what=Msg.from_json(what)))
     found += _duplicate_slugs(data) + _listed_twice(data)
     return sorted(set(found), key=lambda f: (f.path, f.line, f.message))

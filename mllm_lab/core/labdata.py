@@ -77,6 +77,8 @@ class NotebookDigest(NamedTuple):
 
 
 PAPER_FIELDS = tuple(f.name for f in fields(Paper))
+# What scan.note_detail keeps of a note's body (in .lab/detail.json, under the same version).
+DETAIL_FIELDS = ("damaged", "body_line", "headings", "links", "questions")
 _DATES = [PAPER_FIELDS.index(name) for name in ("created", "started", "finished")]
 _TUPLES = [PAPER_FIELDS.index(name) for name in ("authors", "tags")]
 _STATUS_AT = PAPER_FIELDS.index("status")
@@ -85,7 +87,7 @@ _STATUS = {status.value: status for status in Status}
 
 def _version() -> int:
     records = (Record, NoteFields, NoteDigest, ListDigest, NotebookDigest)
-    layout = repr([*(record._fields for record in records), PAPER_FIELDS])
+    layout = repr([*(record._fields for record in records), PAPER_FIELDS, DETAIL_FIELDS])
     return int(hashlib.sha1(layout.encode()).hexdigest()[:8], 16)
 
 

@@ -13,7 +13,14 @@ from mllm_lab.core.links import related_notes
 from mllm_lab.core.papers import check_stage, paper_to_meta, parse_status, with_status
 from mllm_lab.core.roadmap import category_name, stage_name, topic_name
 from mllm_lab.core.slugs import check_slug, slugify
-from mllm_lab.errors import HandEdited, InvalidValue, NoteExists
+from mllm_lab.errors import (
+    BadInput,
+    BrokenNote,
+    HandEdited,
+    InvalidValue,
+    NoteExists,
+    TemplateProblem,
+)
 from mllm_lab.kinds import CATEGORIES
 from mllm_lab.messages import Msg, tr
 from mllm_lab.models import CATEGORY_STAGE, READING_LIST, Paper, Status, Week
@@ -67,7 +74,9 @@ def new_paper(
         known = found if where == "lab" else None
         paper = found or new_paper_from_title(query, check_slug(slug) if slug else slugify(query))
         path = f"papers/{check_slug(slug) if slug else check_slug(paper.key)}.md"
-        if known is not None and known.note and (not force or known.note != path):
+        if known is not None and known.note and known.note != path:
+            raise BadInput("error.note_elsewhere", key=known.key, path=known.note)
+        if known is not None and known.note and not force:
             raise NoteExists(known.note)
         paper = apply_facts(paper, replace(facts, status=None))
         if known is not None:
@@ -82,6 +91,7 @@ def new_paper(
         created = known.created if known is not None and known.note and known.created else ws.today
         paper = replace(with_status(base, status, ws.today), created=created, note=path)
         text = ws.render(f"{ws.lang}/paper.md.j2", paper_context(ws, paper))
+        _keeps_the_facts(text, paper, f"templates/{ws.lang}/paper.md.j2")
         tx.create(path, text, force=force)
         listed = reading_list(tx)
         index = readinglist.find(listed, paper.key)
@@ -89,6 +99,18 @@ def new_paper(
             moved = readinglist.remove(listed, index).text
             tx.write(READING_LIST, moved, detail=tr("tx.moved", ws.lang, key=paper.key, path=path))
     return Created(path, text, tx.outcomes)
+
+
+def _keeps_the_facts(text: str, paper: Paper, template: str) -> None:
+    """The note must hold the paper's facts (a lab's own template could drop them): its
+    frontmatter is where they live once the reading-list entry is gone."""
+    try:
+        meta = fm.parse(text, template).meta
+    except BrokenNote as problem:
+        raise TemplateProblem(template, problem.line, problem.detail) from None
+    if meta.get("key") != paper.key or meta.get("title") in (None, ""):
+        found = Msg.of("template.no_key") if not meta else Msg.of("template.wrong_key", key=str(meta.get("key")))
+        raise TemplateProblem(template, None, Msg.of("error.paper_template", found=found))
 
 
 # --- concept -------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from mllm_lab.core import fm, readinglist
+from mllm_lab.core.labdata import LabData
 from mllm_lab.core.papers import (
     arxiv_id,
     check_stage,
@@ -66,6 +67,13 @@ def refuse_broken(query: str, papers: Iterable[Paper]) -> None:
             )
 
 
+def refuse_unreadable_list(data: LabData) -> None:
+    """While the reading list cannot be read, its papers cannot be found: say so."""
+    problem = data.reading_list_problem
+    if problem is not None:
+        raise BrokenNote(problem.path, problem.line, "error.reading_list_broken", problem=problem.msg)
+
+
 def find_in_lab(query: str, papers: list[Paper]) -> Paper:
     refuse_broken(query, papers)
     paper = find_paper(query, papers)
@@ -84,6 +92,7 @@ class Marked:
 def mark(ws: Workspace, query: str, status_text: str) -> Marked:
     status = parse_status(status_text)
     with ws.transaction() as tx:
+        refuse_unreadable_list(tx.data)
         paper = find_in_lab(query, tx.data.papers)
         after = with_status(paper, status, ws.today)
         if after != paper:

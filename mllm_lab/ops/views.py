@@ -14,12 +14,13 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from mllm_lab import kinds
 from mllm_lab.core import regions, views
 from mllm_lab.core.labdata import LabData
 from mllm_lab.core.markdown import split_row, unescape_cell
 from mllm_lab.core.papers import with_status
 from mllm_lab.core.roadmap import STAGES, TOPICS, category_name
-from mllm_lab.errors import BrokenNote, DamagedRegion, HandEdited, LabError
+from mllm_lab.errors import DamagedRegion, HandEdited, LabError
 from mllm_lab.kinds import CATEGORIES
 from mllm_lab.messages import Msg, tr
 from mllm_lab.models import (
@@ -31,6 +32,7 @@ from mllm_lab.models import (
     Finding,
     Status,
 )
+from mllm_lab.ops.papers import refuse_unreadable_list, save_status
 from mllm_lab.ops.transaction import Transaction
 from mllm_lab.ops.workspace import Workspace
 
@@ -275,8 +277,6 @@ def _ticks_by_key(have: list[str], want: list[str], offset: int, path: str) -> l
 
 
 def _apply_ticks(tx: Transaction, ticks: list[Tick]) -> None:
-    from mllm_lab.ops.papers import save_status
-
     for tick in ticks:
         paper = next((p for p in tx.data.papers if p.key == tick.key), None)
         if paper is None:
@@ -292,18 +292,18 @@ def _apply_ticks(tx: Transaction, ticks: list[Tick]) -> None:
         save_status(tx, with_status(paper, tick.status, tx.ws.today), detail=detail)
 
 
-def _regions_of(tx: Transaction, view: View, text: str) -> dict[str, regions.Region]:
+def _regions_of(tx: Transaction, path: str, text: str) -> dict[str, regions.Region]:
     try:
-        return regions.parse(text, view.path)
+        return regions.parse(text, path)
     except DamagedRegion:
         if not tx.repair:
             raise
-    fixed = regions.repair(text, view.path)
+    fixed = regions.repair(text, path)
     done = "; ".join(msg.render(tx.ws.lang) for msg in fixed.done)
     for removed in fixed.removed:
-        done += "; " + tx.keep(view.path, removed)
-    tx.write(view.path, fixed.text, detail=tr("repair.markers", tx.ws.lang, what=done))
-    return regions.parse(fixed.text, view.path)
+        done += "; " + tx.keep(path, removed)
+    tx.write(path, fixed.text, detail=tr("repair.markers", tx.ws.lang, what=done))
+    return regions.parse(fixed.text, path)
 
 
 def take_in(tx: Transaction) -> None:
@@ -320,7 +320,7 @@ def take_in(tx: Transaction) -> None:
         current = tx.read(view.path)
         if current is None:
             continue
-        region = _regions_of(tx, view, current).get(view.region)
+        region = _regions_of(tx, view.path, current).get(view.region)
         if region is None or not region.hand_edited:
             continue
         last = _last_body(ws, region.sha)
@@ -336,17 +336,14 @@ def take_in(tx: Transaction) -> None:
                 raise
             tx.write(view.path, current, detail=tx.keep(view.path, region.body))
     _apply_ticks(tx, ticks)
+    if tx.repair:  # the generated lists of weekly logs have markers too
+        for note in ws.data().by_kind(kinds.WEEKLY):
+            text = tx.read(note.path)
+            if text is not None and "<!-- lab:" in text:
+                _regions_of(tx, note.path, text)
 
 
 # --- regenerating --------------------------------------------------------------------------
-
-
-def _refuse_unreadable_list(data: LabData) -> None:
-    problem = data.reading_list_problem
-    if problem is not None:
-        raise BrokenNote(
-            problem.path, problem.line, "error.reading_list_broken", problem=problem.msg
-        )
 
 
 def regenerate(tx: Transaction) -> None:
@@ -355,7 +352,7 @@ def regenerate(tx: Transaction) -> None:
     if not tx.pending and not tx.repair and len(_current(ws, tx.views_state)) == len(VIEWS):
         return
     data = tx.data
-    _refuse_unreadable_list(data)
+    refuse_unreadable_list(data)
     context = None
     for view in VIEWS:
         made = body(ws, data, view)

@@ -16,7 +16,7 @@ from mllm_lab import storage
 from mllm_lab.core.labdata import LabData, build
 from mllm_lab.core.weeks import parse_date
 from mllm_lab.lab import Lab
-from mllm_lab.messages import Msg
+from mllm_lab.messages import Msg, tr
 
 if TYPE_CHECKING:
     from mllm_lab.ops.transaction import Transaction
@@ -60,13 +60,15 @@ class Workspace:
     progress: Progress | None = None  # called while a cold scan parses files
     _snapshot: Snapshot | None = None
     _data: LabData | None = None
+    notices: list[str] = field(default_factory=list)  # what the command should tell the user
 
     @classmethod
     def open(cls, root: str | None = None) -> Workspace:
         ws = cls(Lab.find(root))
         if storage.pending_commit(ws.lab.root):  # a crash interrupted a commit: finish it
             with ws.lock():
-                storage.recover(ws.lab.root)
+                for where in storage.recover(ws.lab.root):
+                    ws.notices.append(tr("tx.set_aside", ws.lang, where=where))
         return ws
 
     @property

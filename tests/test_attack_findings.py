@@ -1,0 +1,244 @@
+"""What a hostile-user review of the write path found, one test each (F1-F16 of that review),
+so none of it comes back."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import Run, lab_executable, read, tree
+
+from mllm_lab.core import fm
+
+
+def set_line(path: Path, pattern: str, new: str) -> None:
+    text = read(path)
+    changed = re.sub(pattern, new, text, count=1, flags=re.M)
+    assert changed != text, pattern
+    path.write_text(changed, "utf-8")
+
+
+def test_f1_comments_after_a_moved_entry_stay(in_lab: Run, lab: Path) -> None:
+    listed = lab / "papers/reading-list.yaml"
+    text = read(listed)
+    after_blip = text.index("\n- key:", text.index("- key: blip-2")) + 1
+    listed.write_text(text[:after_blip] + "# MY HEADER\n" + text[after_blip:], "utf-8")
+    assert in_lab("new", "paper", "blip-2").ok
+    assert "# MY HEADER\n" in read(listed) and "key: blip-2" not in read(listed)
+
+
+def test_f2_without_a_stored_body_only_a_status_change_is_a_tick(en_lab: Path) -> None:
+    run = Run(en_lab)
+    table = en_lab / "papers/README.md"
+    set_line(table, r"^\| ⬜ \| dpo \| (.*) \|  \|  \|$", r"| ✅ | dpo | \1 |  | 2026-11-20 |")
+    before = tree(en_lab)
+    result = run("sync")
+    assert result.code == 1 and "papers/README.md:" in result.err and "differs" in result.err
+    assert tree(en_lab) == before
+    set_line(table, r"^\| ✅ \| dpo \| (.*) \|  \| 2026-11-20 \|$", r"| ✅ | dpo | \1 |  |  |")
+    assert run("sync").ok
+    assert "| ✅ | dpo |" in read(table) and "status: read" in read(
+        en_lab / "papers/reading-list.yaml"
+    )
+
+
+def test_f3_a_reading_list_without_its_papers_key_is_refused(en_lab: Path) -> None:
+    run = Run(en_lab)
+    listed = en_lab / "papers/reading-list.yaml"
+    listed.write_text(read(listed).replace("papers:", "Papers:", 1), "utf-8")
+    before = tree(en_lab)
+    for args in (("sync",), ("add", "paper", "mixtral"), ("mark", "clip", "read")):
+        result = run(*args)
+        assert result.code == 1 and "papers/reading-list.yaml:" in result.err, (args, result)
+    assert run("sync", "--check").code == 1 and run("check").code == 1
+    assert tree(en_lab) == before
+
+
+def test_f5_an_edit_made_after_a_crash_is_not_overwritten(en_lab: Path) -> None:
+    env = {**os.environ, "LAB_CRASH_AT": "6"}
+    killed = subprocess.run(
+        [lab_executable(), "mark", "dpo", "read"], cwd=en_lab, env=env, capture_output=True
+    )
+    assert killed.returncode == -signal.SIGKILL
+    assert (en_lab / ".lab/commit.json").exists()
+    readme = en_lab / "README.md"
+    readme.write_text(read(readme) + "MINE\n", "utf-8")
+    result = Run(en_lab)("status")
+    assert result.ok and "MINE" in read(readme)
+    assert "was not finished because the file was edited since" in result.err
+    kept = list((en_lab / ".lab-trash").rglob("README.md.unapplied"))
+    assert len(kept) == 1
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda t: t + "\n<!-- lab:begin papers -->\n",  # a stray begin after the region
+        lambda t: (
+            t.replace("<!-- lab:end papers -->", "@@")
+            .replace(
+                t[
+                    t.index("<!-- lab:begin papers") : t.index(
+                        "-->", t.index("<!-- lab:begin papers")
+                    )
+                    + 3
+                ],
+                "<!-- lab:end papers -->",
+            )
+            .replace("@@", "<!-- lab:begin papers -->")
+        ),  # begin and end swapped
+    ],
+)
+def test_f6_repair_never_crashes_and_never_touches_text_outside(
+    en_lab: Path, damage: object
+) -> None:
+    table = en_lab / "papers/README.md"
+    text = read(table).replace("# ", "# MINE ", 1)
+    table.write_text(damage(text), "utf-8")  # type: ignore[operator]
+    run = Run(en_lab)
+    result = run("sync", "--repair")
+    assert result.code in (0, 1) and "internal error" not in result.err, result
+    assert "# MINE " in read(table)
+    if result.ok:
+        assert run("sync").ok and run("sync", "--check").ok
+
+
+def test_f7_a_pipe_named_like_a_note_is_skipped_not_waited_for(en_lab: Path) -> None:
+    os.mkfifo(en_lab / "notes/training/pipe.md")
+    result = subprocess.run(
+        [lab_executable(), "status"], cwd=en_lab, capture_output=True, text=True, timeout=30
+    )
+    assert result.returncode == 0
+    checked = Run(en_lab)("check")
+    assert "notes/training/pipe.md:1: not a regular file" in checked.out
+
+
+def test_f8_repair_and_check_see_a_weekly_logs_markers(en_lab: Path) -> None:
+    run = Run(en_lab)
+    assert run("weekly").ok
+    log = en_lab / "weekly-log/2026-W48.md"
+    log.write_text(read(log).replace("<!-- lab:end done -->\n", ""), "utf-8")
+    failed = run("weekly")
+    assert failed.code == 1 and "lab sync --repair" in failed.err
+    assert "weekly-log/2026-W48.md:" in run("check").out
+    assert run("sync", "--repair").ok
+    assert run("weekly").ok and run("check").ok
+
+
+def test_f9_a_broken_note_named_apart_from_its_key_still_holds_the_key(en_lab: Path) -> None:
+    run = Run(en_lab)
+    assert run("new", "paper", "blip-2", "--slug", "my-blip").ok
+    set_line(en_lab / "papers/my-blip.md", r"^title: .*$", "title: A: B: C")
+    shutil.rmtree(en_lab / ".lab")
+    result = run("new", "paper", "blip-2")
+    assert result.code == 1 and "papers/my-blip.md:" in result.err
+    assert not (en_lab / "papers/blip-2.md").exists()
+    assert run("mark", "blip-2", "read").code == 1
+
+
+def test_f10_two_notes_with_one_key_are_named_not_guessed(en_lab: Path) -> None:
+    run = Run(en_lab)
+    assert run("new", "paper", "blip-2").ok
+    shutil.copy(en_lab / "papers/blip-2.md", en_lab / "papers/blip-2-v2.md")
+    before = tree(en_lab)
+    marked = run("mark", "blip-2", "read")
+    assert marked.code == 1 and "papers/blip-2-v2.md" in marked.err
+    assert tree(en_lab) == before
+    check = run("sync", "--check")
+    assert check.code == 1 and "duplicate paper key `blip-2`" in check.out
+    assert run("sync").ok
+    assert read(en_lab / "papers/README.md").count("| blip-2 |") == 1
+
+
+def test_f11_a_new_field_goes_inside_its_entry(en_lab: Path) -> None:
+    listed = en_lab / "papers/reading-list.yaml"
+    text = read(listed)
+    after_dpo = text.index("\n- key:", text.index("- key: dpo")) + 1
+    listed.write_text(text[:after_dpo] + "\n# --- next section ---\n" + text[after_dpo:], "utf-8")
+    assert Run(en_lab)("mark", "dpo", "reading").ok
+    entry = read(listed)[read(listed).index("- key: dpo") :].split("# --- next section ---")[0]
+    assert "status: reading" in entry and "started: 2026-11-25" in entry
+
+
+def test_f12_a_template_that_drops_the_facts_is_refused(en_lab: Path) -> None:
+    template = en_lab / "templates/en/paper.md.j2"
+    template.write_text("# {{ paper.title }}\n\nmy own layout\n", "utf-8")
+    before = tree(en_lab)
+    result = Run(en_lab)("new", "paper", "dpo")
+    assert (
+        result.code == 1
+        and "templates/en/paper.md.j2" in result.err
+        and "frontmatter" in result.err
+    )
+    assert tree(en_lab) == before  # the reading-list entry, and its facts, are still there
+
+
+def test_f13_mark_keeps_a_dotted_closing_line_and_odd_line_ends(en_lab: Path) -> None:
+    run = Run(en_lab)
+    assert run("new", "paper", "blip-2").ok
+    note = en_lab / "papers/blip-2.md"
+    text = (
+        read(note)
+        .replace("\n---\n", "\n...\n", 1)
+        .replace("topic: multimodal\n", "topic: multimodal\r\n")
+    )
+    note.write_bytes(text.encode())
+    assert run("mark", "blip-2", "read").ok
+    after = note.read_bytes().decode()
+    assert "\n...\n" in after and "topic: multimodal\r\n" in after
+    assert (
+        after.replace("status: read", "status: reading").replace(
+            "finished: 2026-11-25", "finished: null"
+        )
+        == text
+    )
+
+
+def test_f14_ticking_a_broken_row_is_one_line(en_lab: Path) -> None:
+    run = Run(en_lab)
+    assert run("new", "paper", "blip-2").ok
+    set_line(en_lab / "papers/blip-2.md", r"^title: .*$", "title: A: B: C")
+    assert run("sync").ok
+    set_line(en_lab / "papers/README.md", r"^\| ⚠️ \| blip-2 \|", "| ✅ | blip-2 |")
+    result = run("sync")
+    assert result.code == 1 and len(result.err.strip().splitlines()) == 1
+
+
+def test_f15_ctrl_c_while_starting_is_one_line(en_lab: Path) -> None:
+    process = subprocess.Popen(
+        [lab_executable(), "status"], cwd=en_lab, stderr=subprocess.PIPE, text=True
+    )
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=30)
+    assert "Traceback" not in err and len(err.strip().splitlines()) <= 1
+
+
+def test_f16_force_keeps_a_read_papers_status(en_lab: Path) -> None:
+    run = Run(en_lab)
+    assert run("new", "paper", "blip-2").ok and run("mark", "blip-2", "read").ok
+    assert run("new", "paper", "blip-2", "--force").ok
+    meta = fm.parse(read(en_lab / "papers/blip-2.md"), "x").meta
+    assert meta["status"] == "read" and str(meta["finished"]) == "2026-11-25"
+
+
+def test_a_note_in_a_subfolder_is_named_not_forced(en_lab: Path) -> None:
+    run = Run(en_lab)
+    assert run("new", "paper", "blip-2").ok
+    (en_lab / "papers/2023").mkdir()
+    shutil.move(en_lab / "papers/blip-2.md", en_lab / "papers/2023/blip-2.md")
+    result = run("new", "paper", "blip-2", "--force")
+    assert result.code == 1 and "blip-2 already has a note: papers/2023/blip-2.md" in result.err
+
+
+def test_a_tick_with_a_variation_selector_counts(en_lab: Path) -> None:
+    set_line(en_lab / "papers/README.md", r"^\| ⬜ \| dpo \|", "| ✅\ufe0f | dpo |")
+    assert Run(en_lab)("sync").ok
+    assert (
+        "status: read"
+        in read(en_lab / "papers/reading-list.yaml").split("key: dpo")[1].split("- key:")[0]
+    )
