@@ -62,7 +62,7 @@ def stable_id(text: str) -> int:
 
 
 def note_guid(card_id: str) -> str:
-    import genanki
+    import genanki  # only `lab export anki`
 
     return str(genanki.guid_for("mllm-lab", card_id))
 
@@ -96,7 +96,7 @@ def to_html(markdown: str) -> str:
 
 
 def _model(lang: str) -> Any:
-    import genanki
+    import genanki  # only `lab export anki`
 
     return genanki.Model(
         MODEL_ID,
@@ -108,7 +108,7 @@ def _model(lang: str) -> Any:
 
 
 def _note(card: Card, model: Any) -> Any:
-    import genanki
+    import genanki  # only `lab export anki`
 
     source = html.escape(
         f"{card.title} · {card.path}:{card.line}" if card.title else f"{card.path}:{card.line}"
@@ -125,7 +125,7 @@ def _note(card: Card, model: Any) -> Any:
 
 def build(cards: Sequence[Card], lang: str, root: str = ROOT_DECK) -> tuple[Any, Exported]:
     """The genanki package: a deck per stage that has cards, each card once by id."""
-    import genanki
+    import genanki  # only `lab export anki`
 
     model = _model(lang)
     decks: dict[int | None, Any] = {}

@@ -3,11 +3,16 @@ templates/ first and the packaged defaults second."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import signal
+import threading
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mllm_lab.core.fm import dump
+from mllm_lab.core.markdown import escape_cell, link, mermaid_id, mermaid_label
 from mllm_lab.errors import TemplateProblem
 from mllm_lab.messages import Msg
 
@@ -24,8 +29,6 @@ def default_templates() -> Path:
 
 
 def _yaml_scalar(value: object) -> str:
-    from mllm_lab.core.fm import dump
-
     return dump({"v": value})[3:].rstrip("\n")
 
 
@@ -63,8 +66,6 @@ def environment(lab_templates: Path | None) -> Environment:
                 if sizes and counts and sizes[0] * max(counts[0], 0) > MAX_ITEMS:
                     raise _TooBig(Msg.of("template.too_many"))
             return super().call_binop(context, operator, left, right)
-
-    from mllm_lab.core.markdown import escape_cell, link, mermaid_id, mermaid_label
 
     search = (
         [FileSystemLoader(str(lab_templates))] if lab_templates and lab_templates.is_dir() else []
@@ -146,9 +147,6 @@ def _bounded(chunks: Any) -> str:
 
 def _time_limit(seconds: int) -> Any:
     """A deadline for rendering (POSIX, main thread only; elsewhere no limit)."""
-    import contextlib
-    import signal
-    import threading
 
     @contextlib.contextmanager
     def limit() -> Any:

@@ -83,7 +83,7 @@ def write_point(name: str) -> None:
         os.write(2, f"write point {_points}: {name}\n".encode())
     crash_at = os.environ.get(CRASH_ENV)
     if crash_at and crash_at.isdigit() and int(crash_at) == _points:
-        import signal
+        import signal  # only crash tests get here
 
         os.kill(os.getpid(), signal.SIGKILL)
 
@@ -193,7 +193,14 @@ def commit(root: Path, changes: Sequence[Change]) -> None:
             target.parent.mkdir(parents=True, exist_ok=True)
             tmp = _write_temp(tmp_dir, f"{stamp}-{number}.tmp", _encode(change.text), mode)
             before = None if change.exclusive else _fingerprint(target)
-            ops.append({"tmp": tmp.name, "path": change.path, "exclusive": change.exclusive, "before": before})
+            ops.append(
+                {
+                    "tmp": tmp.name,
+                    "path": change.path,
+                    "exclusive": change.exclusive,
+                    "before": before,
+                }
+            )
             write_point(f"temp file for {change.path}")
         write_atomic(root / JOURNAL, json.dumps({"ops": ops}))
     except (OSError, WriteFailed) as error:
@@ -338,6 +345,50 @@ def pending_commit(root: Path) -> bool:
     return (root / JOURNAL).exists()
 
 
+# --- lab's own state (.lab/): caches and the views' record --------------------------------
+# All of it can be deleted at any time; a failure to read or write it only costs time.
+
+
+def read_state(state: Path, name: str) -> bytes | None:
+    try:
+        return (state / name).read_bytes()
+    except OSError:
+        return None
+
+
+def write_state(state: Path, name: str, text: str) -> None:
+    with contextlib.suppress(OSError, WriteFailed):
+        state.mkdir(exist_ok=True)
+        ignore = state / ".gitignore"
+        if not ignore.exists():
+            write_atomic(ignore, "*\n")
+        (state / name).parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(state / name, text)
+
+
+def append_state(state: Path, name: str, data: bytes) -> None:
+    """One write with O_APPEND: concurrent writers interleave whole writes."""
+    with contextlib.suppress(OSError):
+        state.mkdir(exist_ok=True)
+        fd = os.open(state / name, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(fd, data)
+        finally:
+            os.close(fd)
+
+
+def truncate_state(state: Path, name: str) -> None:
+    with contextlib.suppress(OSError):
+        os.truncate(state / name, 0)
+
+
+def prune_state(state: Path, folder: str, keep: set[str]) -> None:
+    with contextlib.suppress(OSError):
+        for stored in (state / folder).iterdir():
+            if stored.name not in keep:
+                stored.unlink()
+
+
 # --- backups -------------------------------------------------------------------------------
 
 
@@ -394,7 +445,7 @@ def locked(lock_path: Path) -> Iterator[None]:
         raise WriteFailed(str(lock_path.parent), _reason(error)) from None
     started = time.monotonic()
     try:
-        import fcntl
+        import fcntl  # POSIX; Windows has no fcntl
     except ImportError:  # Windows
         from filelock import FileLock, Timeout
 

@@ -13,7 +13,7 @@ from mllm_lab import kinds
 from mllm_lab.core.labdata import build
 from mllm_lab.core.links import edges
 from mllm_lab.core.review import concept_map, map_notes
-from mllm_lab.scan import note_detail, parse_note
+from mllm_lab.parse import note_detail, parse_note
 
 KINDS = ["init", "paper", "concept", "experiment", "weekly", "review"]
 TARGETS = {"paper": "blip-2", "concept": "Self-Attention", "experiment": "A minimal CLIP"}

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from mllm_lab.core.labdata import LabData
-from mllm_lab.core.roadmap import STAGES, Stage
+from mllm_lab.core.roadmap import STAGES, Stage, stage_name
 from mllm_lab.core.views import roadmap_order
 from mllm_lab.messages import tr
 from mllm_lab.models import Note, Paper, Status
@@ -94,8 +94,6 @@ def next_steps(data: LabData, today: date, lang: str, count: int = 5) -> list[St
 
 
 def _stage(paper: Paper, lang: str) -> str:
-    from mllm_lab.core.roadmap import stage_name
-
     return stage_name(paper.stage, lang)
 
 

@@ -358,7 +358,9 @@ def duplicates(cards: Iterable[Card], lang: str) -> list[Finding]:
         first = seen.setdefault(card.id, card)
         if first is not card:
             other = f"{first.path}:{first.line}"
-            found.append(Finding.of(card.path, card.line, "card.duplicate", id=card.id, other=other))
+            found.append(
+                Finding.of(card.path, card.line, "card.duplicate", id=card.id, other=other)
+            )
     return found
 
 

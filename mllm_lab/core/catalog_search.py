@@ -61,6 +61,7 @@ _STOPWORDS = frozenset(
     ]
 )
 
+
 def label(what: Match | str, lang: str) -> str:
     name = what.value if isinstance(what, Match) else what
     return tr(f"catalog.match.{name}", lang)

@@ -41,6 +41,7 @@ TABLE_FIELDS = ("vision_encoder", "connector", "llm", "resolution", "trainable")
 ALIASES = {"encoder": "vision_encoder", "model": "name", "note": "connector_note"}
 Layout = Literal["rows", "columns"]
 
+
 def label(field: str, lang: str) -> str:
     return tr(f"facet.{field}", lang)
 

@@ -3,6 +3,7 @@ are `# ` comments): one template gives both the .ipynb and the .py script."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 
@@ -33,7 +34,7 @@ def cells(source: str) -> list[tuple[str, str]]:
 
 def notebook_json(source: str, metadata: Mapping[str, object]) -> str:
     """A v4 notebook, validated against the nbformat schema, as JSON text."""
-    import nbformat
+    import nbformat  # ~100 ms: only for notebooks
     from nbformat import v4
 
     notebook = v4.new_notebook()
@@ -54,9 +55,7 @@ def notebook_json(source: str, metadata: Mapping[str, object]) -> str:
 
 
 def notebook_problem(text: str) -> tuple[int, Msg] | None:
-    import json
-
-    import nbformat
+    import nbformat  # ~100 ms: only for notebooks
 
     try:
         data = json.loads(text)

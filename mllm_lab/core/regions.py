@@ -20,6 +20,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 
+from mllm_lab.core.blocks import CODE, blocks
 from mllm_lab.errors import DamagedRegion
 from mllm_lab.messages import Msg
 
@@ -76,8 +77,6 @@ def markers(text: str) -> list[Marker]:
         return []
     code: bytes | None = None
     if "```" in text or "~~~" in text:
-        from mllm_lab.core.blocks import CODE, blocks
-
         kinds = blocks(text).kinds
         code = bytes(1 if kind == CODE else 0 for kind in kinds)
     found = []

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from mllm_lab.kinds import CATEGORIES
 from mllm_lab.messages import tr, words
 
 
@@ -112,8 +113,6 @@ def topic_order(key: str) -> tuple[int, str]:
 
 
 def category_name(key: str, lang: str | None = None) -> str:
-    from mllm_lab.kinds import CATEGORIES
-
     return tr(f"category.{key}", lang) if key in CATEGORIES else key
 
 

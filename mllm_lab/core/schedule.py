@@ -18,7 +18,7 @@ from mllm_lab.core.cards import Card, roadmap_order
 from mllm_lab.models import Finding
 
 if TYPE_CHECKING:
-    import fsrs
+    import fsrs  # only the quiz schedules
 
 LOG_PATH = "reviews/quiz-log.jsonl"
 
@@ -153,7 +153,7 @@ class CardState:
 
 @lru_cache(maxsize=8)
 def _scheduler(settings: Settings) -> fsrs.Scheduler:
-    import fsrs
+    import fsrs  # only the quiz schedules
 
     return fsrs.Scheduler(
         desired_retention=settings.desired_retention,
@@ -165,7 +165,7 @@ def _scheduler(settings: Settings) -> fsrs.Scheduler:
 
 
 def _to_fsrs(state: CardState) -> fsrs.Card:
-    import fsrs
+    import fsrs  # only the quiz schedules
 
     return fsrs.Card(
         card_id=1,  # fsrs's default reads the clock and sleeps 1 ms
@@ -180,7 +180,7 @@ def _to_fsrs(state: CardState) -> fsrs.Card:
 
 def apply(state: CardState | None, review: Review, settings: Settings = Settings()) -> CardState:
     """A card's state after one more review (None: its first)."""
-    import fsrs
+    import fsrs  # only the quiz schedules
 
     when = review.time.astimezone(UTC)
     before = _to_fsrs(state) if state else fsrs.Card(card_id=1, due=when)

@@ -9,12 +9,11 @@ from mllm_lab.core.check import check as check_notes
 from mllm_lab.core.notebook import notebook_problem
 from mllm_lab.models import Finding
 from mllm_lab.ops.sections import headings
+from mllm_lab.ops.views import check as view_check
 from mllm_lab.ops.workspace import Workspace
 
 
 def lint(ws: Workspace, progress: Callable[[int, int], None] | None = None) -> list[Finding]:
-    from mllm_lab.ops.views import check as view_check
-
     data = ws.data()
     required = {kind: headings(ws, kind) for kind in kinds.KINDS if kind.sections_required}
 

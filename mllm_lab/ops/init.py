@@ -17,8 +17,11 @@ from mllm_lab.models import (
     PAPERS_README,
     READING_LIST,
 )
+from mllm_lab.ops.papers import list_entry
 from mllm_lab.ops.transaction import Transaction
+from mllm_lab.ops.views import lab_context
 from mllm_lab.ops.workspace import Outcome, Workspace, today
+from mllm_lab.render import default_templates
 
 LAB_FILES = (
     (LAB_README, "lab/README.md.j2"),
@@ -35,8 +38,6 @@ GITIGNORE = (
 
 def _template_files(lang: str) -> list[tuple[Path, str]]:
     """The default templates of one language, as (source file, lab-relative destination)."""
-    from mllm_lab.render import default_templates
-
     base = default_templates()
     found = []
     for folder in (base / lang, base / "prompts" / lang):
@@ -75,8 +76,6 @@ def init_lab(path: Path, lang: str, name: str | None = None) -> tuple[Lab, list[
         for source, target in _template_files(lab.lang):
             _create(tx, target, source.read_text("utf-8"))
         _starter_reading_list(tx)
-        from mllm_lab.ops.views import lab_context
-
         context = lab_context(ws, tx.data)
         for target, template in LAB_FILES:
             if not tx.exists(target):
@@ -87,8 +86,7 @@ def init_lab(path: Path, lang: str, name: str | None = None) -> tuple[Lab, list[
 
 
 def _starter_reading_list(tx: Transaction) -> None:
-    from mllm_lab.catalog import starter_reading_list
-    from mllm_lab.ops.papers import list_entry
+    from mllm_lab.catalog import starter_reading_list  # parses the catalog's YAML
 
     if tx.exists(READING_LIST):
         tx.outcomes.append(Outcome(READING_LIST, "kept"))

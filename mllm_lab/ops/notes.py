@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
-from mllm_lab.core import fm, regions, views
+from mllm_lab.core import fm, readinglist, regions, views
 from mllm_lab.core.labdata import LabData
 from mllm_lab.core.links import related_notes
 from mllm_lab.core.papers import check_stage, paper_to_meta, parse_status, with_status
@@ -19,12 +19,20 @@ from mllm_lab.errors import (
     HandEdited,
     InvalidValue,
     NoteExists,
+    OutsideLab,
     TemplateProblem,
 )
 from mllm_lab.kinds import CATEGORIES
 from mllm_lab.messages import Msg, tr
 from mllm_lab.models import CATEGORY_STAGE, READING_LIST, Paper, Status, Week
-from mllm_lab.ops.papers import PaperFacts, title_of
+from mllm_lab.ops.papers import (
+    PaperFacts,
+    apply_facts,
+    new_paper_from_title,
+    reading_list,
+    resolve,
+    title_of,
+)
 from mllm_lab.ops.workspace import Outcome, Workspace
 
 
@@ -66,9 +74,6 @@ def new_paper(
     """papers/<key>.md for a paper of the lab, of the catalog, or a new one. A paper that was
     on the reading list moves into its note (keeping its status and dates); with --force an
     existing note is written anew (the old one kept in .lab-trash/), its status kept."""
-    from mllm_lab.core import readinglist
-    from mllm_lab.ops.papers import apply_facts, new_paper_from_title, reading_list, resolve
-
     with ws.transaction(dry_run=dry_run) as tx:
         found, where = resolve(query, tx.data.papers)
         known = found if where == "lab" else None
@@ -109,7 +114,11 @@ def _keeps_the_facts(text: str, paper: Paper, template: str) -> None:
     except BrokenNote as problem:
         raise TemplateProblem(template, problem.line, problem.detail) from None
     if meta.get("key") != paper.key or meta.get("title") in (None, ""):
-        found = Msg.of("template.no_key") if not meta else Msg.of("template.wrong_key", key=str(meta.get("key")))
+        found = (
+            Msg.of("template.no_key")
+            if not meta
+            else Msg.of("template.wrong_key", key=str(meta.get("key")))
+        )
         raise TemplateProblem(template, None, Msg.of("error.paper_template", found=found))
 
 
@@ -162,8 +171,6 @@ def new_concept(
     title = title_of(title)
     if category not in CATEGORIES:
         if "/" in category or "\\" in category or category.startswith("."):
-            from mllm_lab.errors import OutsideLab
-
             raise OutsideLab(category)
         raise InvalidValue("category", category, CATEGORIES)
     if stage is not None and stage not in (1, 2, 3, 4, 5):
@@ -208,7 +215,7 @@ def experiment_context(ws: Workspace, title: str, slug: str, created: date) -> d
 def new_experiment(
     ws: Workspace, title: str, *, script: bool, slug: str | None, force: bool, dry_run: bool
 ) -> Created:
-    from mllm_lab.core.notebook import notebook_json
+    from mllm_lab.core.notebook import notebook_json  # nbformat: only for notebooks
 
     title = title_of(title)
     name = check_slug(slug) if slug else slugify(title)

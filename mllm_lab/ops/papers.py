@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mllm_lab.core import fm, readinglist
 from mllm_lab.core.labdata import LabData
@@ -20,10 +20,13 @@ from mllm_lab.core.papers import (
     with_status,
 )
 from mllm_lab.core.roadmap import TOPIC_BY_KEY
+from mllm_lab.core.slugs import check_slug, slugify
 from mllm_lab.errors import BadInput, BrokenNote, InvalidValue
 from mllm_lab.models import READING_LIST, Paper, Status
-from mllm_lab.ops.transaction import Transaction
 from mllm_lab.ops.workspace import Outcome, Workspace
+
+if TYPE_CHECKING:
+    from mllm_lab.ops.transaction import Transaction
 
 
 def reading_list(tx: Transaction) -> readinglist.ReadingList:
@@ -71,7 +74,9 @@ def refuse_unreadable_list(data: LabData) -> None:
     """While the reading list cannot be read, its papers cannot be found: say so."""
     problem = data.reading_list_problem
     if problem is not None:
-        raise BrokenNote(problem.path, problem.line, "error.reading_list_broken", problem=problem.msg)
+        raise BrokenNote(
+            problem.path, problem.line, "error.reading_list_broken", problem=problem.msg
+        )
 
 
 def find_in_lab(query: str, papers: list[Paper]) -> Paper:
@@ -103,7 +108,7 @@ def mark(ws: Workspace, query: str, status_text: str) -> Marked:
 def resolve(query: str, lab_papers: Iterable[Paper]) -> tuple[Paper | None, str]:
     """A paper for `new paper` / `add paper`: the lab's own (exact match) first, then the
     catalog. Returns (paper, where) with where in {"lab", "catalog", ""}."""
-    from mllm_lab.catalog import catalog
+    from mllm_lab.catalog import catalog  # parses the catalog's YAML: only when asked
 
     pool = list(lab_papers)
     refuse_broken(query, pool)
@@ -182,8 +187,6 @@ def add_paper(
 ) -> tuple[Paper, list[Outcome], bool]:
     """Put a paper on the reading list (unread unless --status) without a note.
     Returns (paper, outcomes, added); `added` is False when the lab already has it."""
-    from mllm_lab.core.slugs import check_slug, slugify
-
     title_of(query)
     with ws.transaction() as tx:
         found, where = resolve(query, tx.data.papers)

@@ -10,6 +10,7 @@ from mllm_lab import kinds
 from mllm_lab.core.labdata import LabData
 from mllm_lab.core.links import related_notes
 from mllm_lab.core.markdown import escape_cell
+from mllm_lab.core.papers import find_paper
 from mllm_lab.core.roadmap import STAGES, category_name, stage_name
 from mllm_lab.core.slugs import slugify
 from mllm_lab.core.views import week_activity
@@ -17,6 +18,8 @@ from mllm_lab.errors import BadInput, InvalidValue, PaperNotFound
 from mllm_lab.kinds import CATEGORIES
 from mllm_lab.messages import tr
 from mllm_lab.models import Note, Status, Week
+from mllm_lab.ops.notes import paper_context, week_path
+from mllm_lab.ops.papers import resolve
 from mllm_lab.ops.workspace import Workspace
 
 KINDS = ("init", "paper", "concept", "experiment", "weekly", "review")
@@ -24,15 +27,10 @@ PROMPT_LOG = "Prompt_log.md"
 
 
 def _paper_context(ws: Workspace, data: LabData, target: str | None) -> dict[str, Any]:
-    from mllm_lab.ops.notes import paper_context
-    from mllm_lab.ops.papers import resolve
-
     if not target:
         raise BadInput("error.prompt_paper")
     paper, _where = resolve(target, data.papers)
     if paper is None:
-        from mllm_lab.core.papers import find_paper
-
         try:
             paper = find_paper(target, data.papers)
         except PaperNotFound:
@@ -97,8 +95,6 @@ def _experiment_context(ws: Workspace, data: LabData, target: str | None) -> dic
 
 
 def _weekly_context(ws: Workspace, data: LabData, week: Week) -> dict[str, Any]:
-    from mllm_lab.ops.notes import week_path
-
     activity = week_activity(week, data.papers, data.notes, data.experiments)
     done = [
         tr(

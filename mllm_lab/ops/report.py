@@ -7,8 +7,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from mllm_lab import kinds
+from mllm_lab.core.papers import parse_status
 from mllm_lab.core.progress import status_report
 from mllm_lab.core.roadmap import stage_name, topic_name
+from mllm_lab.core.views import roadmap_order
 from mllm_lab.errors import BadInput, InvalidValue
 from mllm_lab.models import Paper, Week
 from mllm_lab.ops.notes import week_path
@@ -114,9 +116,6 @@ def listing(ws: Workspace, what: str, filters: Filters) -> Listing:
 
 
 def _papers(papers: list[Paper], filters: Filters, tag: str | None, lang: str) -> Listing:
-    from mllm_lab.core.papers import parse_status
-    from mllm_lab.core.views import roadmap_order
-
     wanted = parse_status(filters.status) if filters.status else None
     chosen = [
         p

@@ -7,9 +7,12 @@ from datetime import date
 from typing import Any
 
 from mllm_lab import kinds
+from mllm_lab.core.fm import parse
 from mllm_lab.core.markdown import sections
+from mllm_lab.core.notebook import cells
 from mllm_lab.kinds import NoteKind
 from mllm_lab.models import Paper, Week
+from mllm_lab.ops.notes import concept_context, experiment_context, paper_context, weekly_context
 from mllm_lab.ops.workspace import Workspace
 
 SAMPLE_DAY = date(2026, 1, 5)
@@ -21,13 +24,6 @@ SAMPLE_TEMPLATES = {
 
 
 def sample_context(ws: Workspace, kind: NoteKind) -> dict[str, Any]:
-    from mllm_lab.ops.notes import (
-        concept_context,
-        experiment_context,
-        paper_context,
-        weekly_context,
-    )
-
     if kind is kinds.PAPER:
         return paper_context(ws, Paper(key="sample", title="Sample", created=SAMPLE_DAY))
     if kind is kinds.CONCEPT:
@@ -40,8 +36,6 @@ def sample_context(ws: Workspace, kind: NoteKind) -> dict[str, Any]:
 def headings(ws: Workspace, kind: NoteKind) -> list[tuple[int, str]]:
     """(level, title) of the level-2 and level-3 headings the template of `kind` renders."""
     if kind is kinds.EXPERIMENT:
-        from mllm_lab.core.notebook import cells
-
         source = ws.render(f"{ws.lang}/experiment.py.j2", sample_context(ws, kind))
         found = []
         for cell_type, text in cells(source):
@@ -49,8 +43,6 @@ def headings(ws: Workspace, kind: NoteKind) -> list[tuple[int, str]]:
                 found += [(s.level, s.title) for s in sections(text) if s.level in (2, 3)]
         return found
     body = ws.render(f"{ws.lang}/{SAMPLE_TEMPLATES[kind]}", sample_context(ws, kind))
-    from mllm_lab.core.fm import parse
-
     return [
         (s.level, s.title) for s in sections(parse(body, kind.template).body) if s.level in (2, 3)
     ]
@@ -58,8 +50,6 @@ def headings(ws: Workspace, kind: NoteKind) -> list[tuple[int, str]]:
 
 def template_sections(ws: Workspace) -> dict[str, list[str]]:
     """For CLAUDE.md: each kind's headings as Markdown lines; the notebook's cells in order."""
-    from mllm_lab.core.notebook import cells
-
     result = {
         kind.value: [f"{'#' * level} {title}" for level, title in headings(ws, kind)]
         for kind in SAMPLE_TEMPLATES

@@ -19,10 +19,13 @@ from types import TracebackType
 from typing import Any
 
 from mllm_lab import storage
-from mllm_lab.core.labdata import LabData, patch
+from mllm_lab.core.labdata import LabData, Record, patch
 from mllm_lab.errors import NoteExists
 from mllm_lab.messages import tr
+from mllm_lab.models import READING_LIST
+from mllm_lab.ops import views
 from mllm_lab.ops.workspace import Outcome, Workspace
+from mllm_lab.scan import kind_of, make_record, parse_file, refresh
 
 
 @dataclass
@@ -71,9 +74,7 @@ class Transaction:
                 if strays:
                     storage.remove_strays(self.ws.lab.root, strays)
             if self.views:
-                from mllm_lab.ops.views import take_in
-
-                take_in(self)
+                views.take_in(self)
         except BaseException:
             self._release()
             raise
@@ -88,9 +89,7 @@ class Transaction:
         try:
             if kind is None:
                 if self.views:
-                    from mllm_lab.ops.views import regenerate
-
-                    regenerate(self)
+                    views.regenerate(self)
                 self._commit()
         finally:
             self._release()
@@ -117,8 +116,6 @@ class Transaction:
         base = self.ws.data()
         if not self._dirty:
             return self._data or base
-        from mllm_lab.models import READING_LIST
-
         files = self.ws.files()
         records = {}
         for path in {*self._dirty, READING_LIST}:
@@ -130,9 +127,7 @@ class Transaction:
         self._dirty = set()
         return self._data
 
-    def _record(self, path: str) -> list[Any]:
-        from mllm_lab.scan import kind_of, make_record
-
+    def _record(self, path: str) -> Record:
         kind = kind_of(path)
         assert kind is not None
         digest = self.pending[path].digest
@@ -176,8 +171,6 @@ class Transaction:
         return tr("tx.kept", self.ws.lang, where=where)
 
     def _stage(self, path: str, text: str, *, exclusive: bool, existed: bool) -> None:
-        from mllm_lab.scan import kind_of, parse_file
-
         kind = kind_of(path)
         digest = parse_file(self.ws.lab.root, path, kind, text) if kind else None
         self.pending[path] = Pending(text, exclusive, existed, digest)
@@ -216,15 +209,11 @@ class Transaction:
     def _after_commit(self) -> None:
         """Take the written files into the index (their digests are already made) and note
         what the views were generated from."""
-        from mllm_lab.scan import refresh
-
         if self.ws._snapshot is not None:
             files = self.ws.files()
             for path, pending in self.pending.items():
                 if pending.digest is not None:
                     refresh(self.ws.lab, files, path, pending.digest, self.ws.use_index)
         if self.views:
-            from mllm_lab.ops.views import remember
-
-            remember(self)
+            views.remember(self)
         self.ws._data = self.data

@@ -9,12 +9,13 @@ The one kind of hand edit with a meaning is a status emoji changed in the papers
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mllm_lab import kinds
+from mllm_lab import __version__, kinds
 from mllm_lab.core import regions, views
 from mllm_lab.core.labdata import LabData
 from mllm_lab.core.markdown import split_row, unescape_cell
@@ -33,8 +34,12 @@ from mllm_lab.models import (
     Status,
 )
 from mllm_lab.ops.papers import refuse_unreadable_list, save_status
-from mllm_lab.ops.transaction import Transaction
+from mllm_lab.ops.sections import template_sections
 from mllm_lab.ops.workspace import Workspace
+from mllm_lab.storage import prune_state, read_state, write_state
+
+if TYPE_CHECKING:
+    from mllm_lab.ops.transaction import Transaction
 
 
 @dataclass(frozen=True)
@@ -86,8 +91,6 @@ def region_text(view: View, content: str, lang: str) -> str:
 
 def lab_context(ws: Workspace, data: LabData) -> dict[str, Any]:
     """Everything the lab-level templates (README, CLAUDE.md, indexes) may use."""
-    from mllm_lab.ops.sections import template_sections
-
     lang = ws.lang
     made = {view.region: region_text(view, body(ws, data, view), lang) for view in VIEWS}
     return {
@@ -122,8 +125,8 @@ def _stamp(ws: Workspace, relative: str) -> list[int] | None:
 
 def _load_state(ws: Workspace) -> dict[str, Any]:
     try:
-        state = json.loads((ws.lab.state / STATE).read_bytes())
-    except (OSError, ValueError):
+        state = json.loads(read_state(ws.lab.state, STATE) or b"{}")
+    except ValueError:
         return {}
     views_state = state.get("views") if isinstance(state, dict) else None
     if state.get("root") != str(ws.lab.root) or not isinstance(views_state, dict):
@@ -144,38 +147,27 @@ def _untouched(ws: Workspace, state: dict[str, Any]) -> set[str]:
 def _inputs(ws: Workspace, view: View) -> str:
     """A hash of the version, language and every input file's stamp: equal means the view's
     body would be the same."""
-    import hashlib
-
-    from mllm_lab import __version__
-
     digest = hashlib.sha1(f"{__version__}:{ws.lang}".encode())
     for path, record in ws.files().items():
-        if record[0] in view.inputs:
+        if record.kind in view.inputs:
             digest.update(
-                f"{path}\t{record[1]}\t{record[2]}\t{record[3]}\n".encode("utf-8", "surrogatepass")
+                f"{path}\t{record.mtime_ns}\t{record.size}\t{record.inode}\n".encode(
+                    "utf-8", "surrogatepass"
+                )
             )
     return digest.hexdigest()
 
 
 def _last_body(ws: Workspace, sha: str | None) -> str | None:
-    if not sha:
-        return None
-    try:
-        text = (ws.lab.state / BODIES / sha).read_text("utf-8")
-    except (OSError, ValueError):
-        return None
-    return text if regions.body_sha(text) == sha else None
+    raw = read_state(ws.lab.state, f"{BODIES}/{sha}") if sha and sha.isalnum() else None
+    text = raw.decode("utf-8", "replace") if raw is not None else None
+    return text if text is not None and regions.body_sha(text) == sha else None
 
 
 def _keep_body(ws: Workspace, text: str) -> None:
-    from mllm_lab.storage import write_atomic
-
-    folder = ws.lab.state / BODIES
-    with contextlib.suppress(OSError, LabError):
-        folder.mkdir(parents=True, exist_ok=True)
-        target = folder / regions.body_sha(text)
-        if not target.exists():
-            write_atomic(target, text)
+    name = f"{BODIES}/{regions.body_sha(text)}"
+    if read_state(ws.lab.state, name) is None:
+        write_state(ws.lab.state, name, text)
 
 
 # --- taking in hand edits ------------------------------------------------------------------
@@ -380,8 +372,6 @@ def _current(ws: Workspace, state: dict[str, Any]) -> set[str]:
 def remember(tx: Transaction) -> None:
     """After a commit: what each view was generated from, so an unchanged view is not even
     regenerated, and which region bodies are worth keeping."""
-    from mllm_lab.storage import write_atomic
-
     ws = tx.ws
     state = {
         "root": str(ws.lab.root),
@@ -390,19 +380,14 @@ def remember(tx: Transaction) -> None:
             for view in VIEWS
         },
     }
-    with contextlib.suppress(OSError, LabError):  # only a shortcut is lost
-        write_atomic(ws.lab.state / STATE, json.dumps(state))
+    write_state(ws.lab.state, STATE, json.dumps(state))
     keep = set()
     for view in VIEWS:
         with contextlib.suppress(OSError, LabError):
             region = regions.find_region(ws.read(view.path), view.region, view.path)
             if region is not None and region.sha:
                 keep.add(region.sha)
-    folder = ws.lab.state / BODIES
-    with contextlib.suppress(OSError):
-        for stored in folder.iterdir():
-            if stored.name not in keep:
-                stored.unlink()
+    prune_state(ws.lab.state, BODIES, keep)
 
 
 # --- lab sync ------------------------------------------------------------------------------

@@ -13,14 +13,14 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from mllm_lab import storage
-from mllm_lab.core.labdata import LabData, build
+from mllm_lab.core.labdata import LabData, Record, build
 from mllm_lab.core.weeks import parse_date
 from mllm_lab.lab import Lab
 from mllm_lab.messages import Msg, tr
+from mllm_lab.scan import Progress, Snapshot, details, rebuild, scan
 
 if TYPE_CHECKING:
     from mllm_lab.ops.transaction import Transaction
-    from mllm_lab.scan import Progress, Snapshot
 
 TODAY_ENV = "LAB_TODAY"  # pins "today" for scripts and tests
 
@@ -78,13 +78,11 @@ class Workspace:
     def snapshot(self) -> Snapshot:
         """Every lab file's index record: scanned once per command."""
         if self._snapshot is None:
-            from mllm_lab.scan import scan
-
             with _no_gc():
                 self._snapshot = scan(self.lab, self.use_index, self.progress)
         return self._snapshot
 
-    def files(self) -> dict[str, Any]:
+    def files(self) -> dict[str, Record]:
         return self.snapshot().files
 
     @property
@@ -100,21 +98,17 @@ class Workspace:
                 try:
                     self._data = build(files)
                 except (TypeError, ValueError, KeyError, IndexError, AttributeError):
-                    from mllm_lab.scan import rebuild
-
                     self._snapshot = rebuild(self.lab, self.use_index, self.progress)
                     self._data = build(self._snapshot.files)
         return self._data
 
     def details(self, paths: Iterable[str] | None = None) -> dict[str, dict[str, Any]]:
         """Headings, links and open questions of notes (all notes when `paths` is None)."""
-        from mllm_lab.scan import details
-
         wanted = [n.path for n in self.data().notes] if paths is None else list(paths)
         return details(self.lab, self.files(), wanted, self.use_index)
 
     def render(self, name: str, context: dict[str, Any]) -> str:
-        from mllm_lab.render import render
+        from mllm_lab.render import render  # Jinja, ~85 ms: only commands that render
 
         return render(self.lab.root / "templates", name, context)
 
@@ -128,7 +122,7 @@ class Workspace:
         return storage.locked(self.lab.state / "lock")
 
     def transaction(self, **options: Any) -> Transaction:
-        from mllm_lab.ops.transaction import Transaction
+        from mllm_lab.ops.transaction import Transaction  # read-only commands skip the write path
 
         return Transaction(self, **options)
 

@@ -1,0 +1,181 @@
+"""One lab file, parsed and digested into its index record: a note's frontmatter (checked and
+normalised), the reading list, a notebook; and, on demand, what `lab check`, `lab review` and
+the prompts need from a note's body. Pure but for reading the file itself."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from mllm_lab import kinds
+from mllm_lab.core import fm, markdown, readinglist, regions
+from mllm_lab.core.labdata import NotebookDigest, Record, digest_note, digest_reading_list
+from mllm_lab.core.weeks import as_date
+from mllm_lab.errors import BrokenNote, DamagedRegion
+from mllm_lab.messages import Msg
+from mllm_lab.models import READING_LIST
+from mllm_lab.storage import read_text
+
+READING_LIST_KIND = "reading-list"
+_H1 = re.compile(r"^# +(.+?)[ #]*$", re.M)
+_H2 = re.compile(r"^## ", re.M)
+_NEXT_HEADING = re.compile(r"^#{1,6} ", re.M)
+
+
+def kind_of(relative: str) -> str | None:
+    """What a lab file is, from where it lives: a kind's name, "reading-list" or None."""
+    if relative == READING_LIST:
+        return READING_LIST_KIND
+    kind = kinds.kind_of(relative)
+    return kind.name if kind else None
+
+
+# --- parsing one file ----------------------------------------------------------------------
+
+
+def _summary(body: str) -> str:
+    """The first sentence of the first `##` section: the one-line summary of the notes index."""
+    match = _H2.search(body)
+    if match is None:
+        return ""
+    start = body.find("\n", match.start())
+    if start < 0:
+        return ""
+    following = _NEXT_HEADING.search(body, start)
+    return markdown.first_sentence(body[start : following.start() if following else start + 4000])
+
+
+def parse_note(text: str, relative: str, kind: kinds.NoteKind) -> list[Any]:
+    parsed = fm.parse(text, relative)
+    head = _H1.search(parsed.body, 0, 20000)
+    summary = parsed.meta.get("summary")
+    if not isinstance(summary, str) or not summary.strip():
+        summary = _summary(parsed.body) if kind.in_index else ""
+    digest = digest_note(
+        relative,
+        kind,
+        parsed.meta,
+        parsed.key_lines,
+        head[1] if head else "",
+        " ".join(summary.split()),
+        parsed.has_frontmatter,
+    )
+    return [list(digest.note), *digest[1:]]
+
+
+def parse_reading_list(text: str) -> list[Any]:
+    reading = readinglist.parse(text)
+    return list(digest_reading_list(reading.entries, reading.lines))
+
+
+def parse_notebook(text: str) -> list[Any]:
+    data = json.loads(text)
+    if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
+        raise BrokenNote("", 1, "notebook.no_cells")
+    metadata = data.get("metadata")
+    info = metadata.get("mllm_lab") if isinstance(metadata, dict) else None
+    info = info if isinstance(info, dict) else {}
+    title = info.get("title") if isinstance(info.get("title"), str) else None
+    if not title:
+        for cell in data["cells"]:
+            if not isinstance(cell, dict):
+                continue
+            source = cell.get("source", "")
+            source = "".join(map(str, source)) if isinstance(source, list) else str(source)
+            if cell.get("cell_type") == "markdown" and source.lstrip().startswith("#"):
+                title = source.lstrip().split("\n", 1)[0].lstrip("# ").strip()
+                break
+    return list(
+        NotebookDigest(
+            str(title or ""), _created(info.get("created")), str(info.get("topic") or "")
+        )
+    )
+
+
+def _created(value: Any) -> str | None:
+    try:
+        day = as_date(value)
+    except (ValueError, TypeError, OverflowError):
+        return None
+    return day.isoformat() if day else None
+
+
+def note_detail(text: str, relative: str) -> dict[str, Any]:
+    """What `lab check`, `lab review` and the weekly prompt need from a note's body, with the
+    file's line numbers: headings (with a fingerprint of what is written under each), links,
+    and open questions."""
+    parsed = fm.parse(text, relative)
+    offset = parsed.body_line - 1
+    found = markdown.sections(parsed.body)
+    h1 = next((s.title for s in found if s.level == 1), "")
+    title = parsed.meta.get("title")
+    title = title if isinstance(title, str) else h1
+    damaged = None
+    try:
+        regions.parse(text, relative)
+    except DamagedRegion as damage:
+        damaged = [damage.line, damage.what.as_json()]
+    return {
+        "damaged": damaged,
+        "body_line": parsed.body_line,
+        "headings": [
+            [s.level, s.title, s.line + offset, markdown.section_signature(s.content, title)]
+            for s in found
+        ],
+        "links": [
+            [link.target, link.line + offset, link.wiki] for link in markdown.links(parsed.body)
+        ],
+        "questions": [[line + offset, text] for line, text in markdown.open_questions(parsed.body)],
+    }
+
+
+def parse_text(text: str, relative: str, kind: str) -> list[Any]:
+    """The digest of one file's text."""
+    if kind == kinds.EXPERIMENT.name:
+        return parse_notebook(text)
+    if kind == READING_LIST_KIND:
+        return parse_reading_list(text)
+    return parse_note(text, relative, kinds.BY_NAME[kind])
+
+
+_KEY_LINE = re.compile(r"^key:[ \t]*['\"]?([^'\"\s#]+)", re.M)
+
+
+def parse_file(root: Path, relative: str, kind: str, text: str | None = None) -> tuple[Any, Any]:
+    """(digest, None), or (None, [line, message, key]) for a file that cannot be read or
+    parsed; `key` is what a broken paper note's `key:` line still says, if anything."""
+    line, msg = 1, None
+    try:
+        if text is None:
+            text = read_text(root / relative, relative)
+        return parse_text(text, relative, kind), None
+    except BrokenNote as error:
+        line, msg = error.line, error.detail
+    except json.JSONDecodeError as error:
+        line, msg = error.lineno, Msg.of("file.json", problem=error.msg)
+    except RecursionError:
+        msg = Msg.of("file.nested")
+    except (ValueError, TypeError, OverflowError) as error:
+        msg = Msg.of("file.invalid", problem=" ".join(str(error).split()) or type(error).__name__)
+    except OSError as error:
+        msg = Msg.of("file.unreadable", problem=error.strerror or type(error).__name__)
+    hint = _KEY_LINE.search(text[:4000]) if text and kind == kinds.PAPER.name else None
+    return None, [line, msg.as_json(), hint[1] if hint else None]
+
+
+# A file found by `walk`: (lab-relative path, kind, mtime_ns, size, inode). A plain tuple:
+# 10,000 of them are made by every command.
+Found = tuple[str, str, int, int, int]
+
+
+def good_digest(kind: str, digest: Any) -> bool:
+    """A digest worth remembering: it parsed, and a paper note's gave a paper."""
+    return digest is not None and (kind != kinds.PAPER.name or digest[1] is not None)
+
+
+def make_record(found: Found, parsed: tuple[Any, Any], last_good: Any = None) -> Record:
+    digest, error = parsed
+    kept = None if good_digest(found[1], digest) else last_good
+    return Record(found[1], found[2], found[3], found[4], digest, error, kept)
