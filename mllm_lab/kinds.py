@@ -71,7 +71,7 @@ EXPERIMENT = NoteKind(
     "experiments/notebooks",
     ".ipynb",
     "experiments/notebooks/{slug}.ipynb",
-    "experiment.py.j2",
+    "experiments/skeleton.py.j2",
     "title",
     subfolders=False,
     frontmatter=False,

@@ -236,3 +236,36 @@ def test_any_title_makes_a_note_whose_frontmatter_loads_back(
     index = read(lab / "notes/README.md")
     assert index.count("<!-- lab:begin notes-index") == 1
     assert json.dumps(title)  # the title survives; the index regenerated without breaking
+
+
+@pytest.mark.parametrize(
+    ("title", "args", "kind"),
+    [
+        ("Minimal CLIP contrastive loss", [], "clip-loss"),
+        ("从零实现多头注意力", [], "attention"),
+        ("My own idea", [], "skeleton"),
+        ("My own idea", ["--kind", "bpe"], "bpe"),
+    ],
+)
+def test_new_experiment_fits_its_title_or_kind(
+    in_lab: Run, lab: Path, title: str, args: list[str], kind: str
+) -> None:
+    result = in_lab("new", "experiment", title, *args)
+    assert result.ok, result
+    notebook = json.loads(read(lab / result.out.strip()))
+    assert notebook["metadata"]["mllm_lab"]["kind"] == kind
+    code = "\n".join("".join(c["source"]) for c in notebook["cells"] if c["cell_type"] == "code")
+    marker = {
+        "clip-loss": "cross_entropy",
+        "attention": "softmax",
+        "bpe": "merges",
+        "skeleton": "TODO",
+    }[kind]
+    assert marker in code
+
+
+def test_new_experiment_refuses_an_unknown_kind(in_lab: Run, lab: Path) -> None:
+    before = tree(lab)
+    result = in_lab("new", "experiment", "x", "--kind", "gan")
+    assert result.code == 1 and "gan" in result.err and "clip-loss" in result.err
+    assert tree(lab) == before

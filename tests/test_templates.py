@@ -124,7 +124,7 @@ def test_experiment_notebook_validates_and_its_code_compiles(tmp_path: Path, lan
     from mllm_lab.core.notebook import notebook_json
 
     ws = workspace(tmp_path, lang)
-    source = ws.render(f"{lang}/experiment.py.j2", sample_context(ws, Kind.EXPERIMENT))
+    source = ws.render(f"{lang}/{Kind.EXPERIMENT.template}", sample_context(ws, Kind.EXPERIMENT))
     compile(source, "experiment.py", "exec")
     notebook = nbformat.reads(notebook_json(source, {"title": "Sample"}), as_version=4)
     nbformat.validate(notebook)

@@ -145,6 +145,13 @@ def new_concept(
 
 def new_experiment(
     title: Annotated[str, typer.Argument(help="What the experiment tests.")],
+    kind: Annotated[
+        str | None,
+        typer.Option(
+            "--kind",
+            help="attention, vit-patch, clip-loss, lora, bpe or skeleton (default: from the title).",
+        ),
+    ] = None,
     script: Annotated[
         bool, typer.Option("--script", help="Also write experiments/scripts/<slug>.py.")
     ] = False,
@@ -153,7 +160,8 @@ def new_experiment(
     force: Force = False,
     dry_run: DryRun = False,
 ) -> None:
-    """Write experiments/notebooks/<slug>.ipynb: goal, data, model, training, plots, conclusion.
+    """Write experiments/notebooks/<slug>.ipynb that runs on a CPU in under a minute: goal,
+    data, model, training, plots, conclusion. The kind fits the title, or use --kind.
 
     Example: lab new experiment "Minimal CLIP contrastive loss" --script
     """
@@ -161,7 +169,7 @@ def new_experiment(
 
     editor = editor_command(edit)
     show_created(
-        make(workspace(), title, script=script, slug=slug, force=force, dry_run=dry_run),
+        make(workspace(), title, kind=kind, script=script, slug=slug, force=force, dry_run=dry_run),
         dry_run,
         editor,
     )

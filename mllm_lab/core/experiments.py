@@ -14,6 +14,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from mllm_lab.messages import tr
+
 LANGS = ("zh", "en")
 
 
@@ -23,8 +25,6 @@ class ExperimentKind:
     keywords_en: tuple[str, ...]  # lower-case words and phrases; matched as whole words
     keywords_zh: tuple[str, ...]  # matched anywhere in the title
     needs_torch: bool  # the notebook imports torch (every notebook imports matplotlib)
-    summary_zh: str
-    summary_en: str
 
     def template(self, lang: str) -> str:
         """The template's name for `mllm_lab.render.render`, relative to templates/."""
@@ -33,7 +33,7 @@ class ExperimentKind:
         return f"{lang}/experiments/{self.name}.py.j2"
 
     def summary(self, lang: str) -> str:
-        return self.summary_zh if lang == "zh" else self.summary_en
+        return tr(f"experiment.{self.name}", lang)
 
     @property
     def modules(self) -> tuple[str, ...]:
@@ -61,8 +61,6 @@ ATTENTION = ExperimentKind(
     ),
     keywords_zh=("注意力", "自注意力", "多头"),
     needs_torch=True,
-    summary_zh="从零实现 scaled dot-product 与 multi-head attention，对照 PyTorch 实现，画注意力图",
-    summary_en="Scaled dot-product and multi-head attention from scratch, checked against PyTorch, with attention maps",
 )
 VIT_PATCH = ExperimentKind(
     "vit-patch",
@@ -75,8 +73,6 @@ VIT_PATCH = ExperimentKind(
     ),
     keywords_zh=("图像块", "视觉transformer"),
     needs_torch=True,
-    summary_zh="ViT 的 patch embedding 与 position embedding：形状检查，有 / 无位置编码的 tiny ViT 对比",
-    summary_en="ViT patch and position embedding: shape checks, a tiny ViT with and without position embedding",
 )
 CLIP_LOSS = ExperimentKind(
     "clip-loss",
@@ -92,8 +88,6 @@ CLIP_LOSS = ExperimentKind(
     ),
     keywords_zh=("对比学习", "对比损失", "图文对齐", "图文匹配"),
     needs_torch=True,
-    summary_zh="CLIP 的对称 InfoNCE 对比损失：配对的合成 embedding，温度系数的影响，相似度矩阵",
-    summary_en="CLIP's symmetric InfoNCE loss on paired synthetic embeddings: the temperature, the similarity matrix",
 )
 LORA = ExperimentKind(
     "lora",
@@ -107,8 +101,6 @@ LORA = ExperimentKind(
     ),
     keywords_zh=("低秩", "参数高效"),
     needs_torch=True,
-    summary_zh="在小 MLP 上从零实现 LoRA：可训练参数量，全量微调与 LoRA 的 loss 曲线对比",
-    summary_en="LoRA from scratch on a tiny MLP: trainable parameters, loss curves of full fine-tune vs LoRA",
 )
 BPE = ExperimentKind(
     "bpe",
@@ -126,16 +118,12 @@ BPE = ExperimentKind(
     ),
     keywords_zh=("分词", "词表", "字节对"),
     needs_torch=False,
-    summary_zh="从零实现 byte-level BPE 分词器：合并表，压缩率曲线（纯 Python，无需 PyTorch）",
-    summary_en="A byte-level BPE tokenizer from scratch: the merges table, compression ratio (pure Python, no PyTorch)",
 )
 SKELETON = ExperimentKind(
     "skeleton",
     keywords_en=(),
     keywords_zh=(),
     needs_torch=True,
-    summary_zh="通用骨架：六个部分齐全，带 TODO 注释，占位代码秒级跑完",
-    summary_en="A neutral skeleton: the six parts with TODO comments and placeholder code that runs in seconds",
 )
 
 KINDS: tuple[ExperimentKind, ...] = (ATTENTION, VIT_PATCH, CLIP_LOSS, LORA, BPE, SKELETON)

@@ -339,6 +339,12 @@ MESSAGES: dict[str, Any] = {
     "log.ratings": "1 Again · 2 Hard · 3 Good · 4 Easy",
     "anki.model": "MLLM Lab card",
     "anki.deck": "Made by `lab export anki` from the notes: edit cards in the notes, then export again.",
+    "experiment.attention": "Scaled dot-product and multi-head attention from scratch, checked against PyTorch, with attention maps",
+    "experiment.vit-patch": "ViT patch and position embedding: shape checks, a tiny ViT with and without position embedding",
+    "experiment.clip-loss": "CLIP's symmetric InfoNCE loss on paired synthetic embeddings: the temperature, the similarity matrix",
+    "experiment.lora": "LoRA from scratch on a tiny MLP: trainable parameters, loss curves of full fine-tune vs LoRA",
+    "experiment.bpe": "A byte-level BPE tokenizer from scratch: the merges table, compression ratio (pure Python, no PyTorch)",
+    "experiment.skeleton": "A neutral skeleton: the six parts with TODO comments and placeholder code that runs in seconds",
     # --- review and next steps ----------------------------------------------------------------
     "review.title": "Review {day}",
     "review.all_notes": "all notes",

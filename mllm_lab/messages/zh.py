@@ -337,6 +337,12 @@ MESSAGES: dict[str, Any] = {
     "log.ratings": "1 重来 · 2 困难 · 3 良好 · 4 简单",
     "anki.model": "MLLM Lab 卡片",
     "anki.deck": "由 `lab export anki` 从笔记生成；请在笔记里修改卡片，再重新导出。",
+    "experiment.attention": "从零实现 scaled dot-product 与 multi-head attention，对照 PyTorch 实现，画注意力图",
+    "experiment.vit-patch": "ViT 的 patch embedding 与 position embedding：形状检查，有 / 无位置编码的 tiny ViT 对比",
+    "experiment.clip-loss": "CLIP 的对称 InfoNCE 对比损失：配对的合成 embedding，温度系数的影响，相似度矩阵",
+    "experiment.lora": "在小 MLP 上从零实现 LoRA：可训练参数量，全量微调与 LoRA 的 loss 曲线对比",
+    "experiment.bpe": "从零实现 byte-level BPE 分词器：合并表，压缩率曲线（纯 Python，无需 PyTorch）",
+    "experiment.skeleton": "通用骨架：六个部分齐全，带 TODO 注释，占位代码秒级跑完",
     # --- 复习与下一步 ------------------------------------------------------------------------------
     "review.title": "阶段复习 {day}",
     "review.all_notes": "全部笔记",

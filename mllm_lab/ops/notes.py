@@ -8,6 +8,8 @@ from datetime import date
 from typing import Any
 
 from mllm_lab.core import fm, readinglist, regions, views
+from mllm_lab.core.experiments import NAMES as EXPERIMENT_KINDS
+from mllm_lab.core.experiments import ExperimentKind, infer_kind, kind_named
 from mllm_lab.core.labdata import LabData
 from mllm_lab.core.links import related_notes
 from mllm_lab.core.papers import check_stage, paper_to_meta, parse_status, with_status
@@ -212,16 +214,34 @@ def experiment_context(ws: Workspace, title: str, slug: str, created: date) -> d
     }
 
 
+def experiment_kind(kind: str | None, title: str) -> ExperimentKind:
+    """The kind asked for with --kind, else the one the title names, else the skeleton."""
+    if kind is None:
+        return kind_named(infer_kind(title))
+    try:
+        return kind_named(kind)
+    except ValueError:
+        raise InvalidValue("kind", kind, EXPERIMENT_KINDS) from None
+
+
 def new_experiment(
-    ws: Workspace, title: str, *, script: bool, slug: str | None, force: bool, dry_run: bool
+    ws: Workspace,
+    title: str,
+    *,
+    kind: str | None = None,
+    script: bool,
+    slug: str | None,
+    force: bool,
+    dry_run: bool,
 ) -> Created:
     from mllm_lab.core.notebook import notebook_json  # nbformat: only for notebooks
 
     title = title_of(title)
+    chosen = experiment_kind(kind, title)
     name = check_slug(slug) if slug else slugify(title)
     context = experiment_context(ws, title, name, ws.today)
-    source = ws.render(f"{ws.lang}/experiment.py.j2", context)
-    meta = {"title": title, "created": ws.today.isoformat(), "slug": name}
+    source = ws.render(chosen.template(ws.lang), context)
+    meta = {"title": title, "created": ws.today.isoformat(), "slug": name, "kind": chosen.name}
     notebook = notebook_json(source, meta)
     path = context["notebook_path"]
     extra = {context["script_path"]: source} if script else {}

@@ -23,13 +23,13 @@ from mllm_lab.kinds import NoteKind
 from mllm_lab.messages import tr
 from mllm_lab.models import Note, Status
 from mllm_lab.ops.notes import Created
-from mllm_lab.ops.sections import SAMPLE_TEMPLATES, sample_context
+from mllm_lab.ops.sections import sample_context
 from mllm_lab.ops.workspace import Workspace
 
 
 def template_signatures(ws: Workspace, kind: NoteKind) -> dict[str, str]:
     """Each section of a kind's template as rendered: a note section equal to it is unwritten."""
-    body = ws.render(f"{ws.lang}/{SAMPLE_TEMPLATES[kind]}", sample_context(ws, kind))
+    body = ws.render(f"{ws.lang}/{kind.template}", sample_context(ws, kind))
     parsed = fm.parse(body, "template")
     return {
         s.title: markdown.section_signature(s.content, "Sample")

@@ -16,11 +16,8 @@ from mllm_lab.ops.notes import concept_context, experiment_context, paper_contex
 from mllm_lab.ops.workspace import Workspace
 
 SAMPLE_DAY = date(2026, 1, 5)
-SAMPLE_TEMPLATES = {
-    kinds.PAPER: "paper.md.j2",
-    kinds.CONCEPT: "concept.md.j2",
-    kinds.WEEKLY: "weekly.md.j2",
-}
+# The kinds whose notes are Markdown with sections (the experiment is a notebook of cells).
+SECTIONED = tuple(kind for kind in kinds.KINDS if kind.sections_required)
 
 
 def sample_context(ws: Workspace, kind: NoteKind) -> dict[str, Any]:
@@ -36,13 +33,13 @@ def sample_context(ws: Workspace, kind: NoteKind) -> dict[str, Any]:
 def headings(ws: Workspace, kind: NoteKind) -> list[tuple[int, str]]:
     """(level, title) of the level-2 and level-3 headings the template of `kind` renders."""
     if kind is kinds.EXPERIMENT:
-        source = ws.render(f"{ws.lang}/experiment.py.j2", sample_context(ws, kind))
+        source = ws.render(f"{ws.lang}/{kind.template}", sample_context(ws, kind))
         found = []
         for cell_type, text in cells(source):
             if cell_type == "markdown":
                 found += [(s.level, s.title) for s in sections(text) if s.level in (2, 3)]
         return found
-    body = ws.render(f"{ws.lang}/{SAMPLE_TEMPLATES[kind]}", sample_context(ws, kind))
+    body = ws.render(f"{ws.lang}/{kind.template}", sample_context(ws, kind))
     return [
         (s.level, s.title) for s in sections(parse(body, kind.template).body) if s.level in (2, 3)
     ]
@@ -52,9 +49,11 @@ def template_sections(ws: Workspace) -> dict[str, list[str]]:
     """For CLAUDE.md: each kind's headings as Markdown lines; the notebook's cells in order."""
     result = {
         kind.value: [f"{'#' * level} {title}" for level, title in headings(ws, kind)]
-        for kind in SAMPLE_TEMPLATES
+        for kind in SECTIONED
     }
-    source = ws.render(f"{ws.lang}/experiment.py.j2", sample_context(ws, kinds.EXPERIMENT))
+    source = ws.render(
+        f"{ws.lang}/{kinds.EXPERIMENT.template}", sample_context(ws, kinds.EXPERIMENT)
+    )
     parts = []
     for number, (cell_type, text) in enumerate(cells(source), start=1):
         if cell_type == "markdown":
