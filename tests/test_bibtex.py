@@ -17,6 +17,7 @@ from mllm_lab.core.bibtex import (
     OTHERS,
     Action,
     BibEntry,
+    Planned,
     bibtex_key,
     decode_latex,
     export_bibtex,
@@ -204,7 +205,7 @@ def test_broken_entries_are_reported_with_their_lines_and_reading_goes_on() -> N
     assert found == {
         (line_of("@misc{darcet2023broken"), "unreadable"),
         (line_of("@misc{darcet2023unbalanced"), "unreadable"),
-        (line_of("@misc{dinov3-twice"), "duplicate-field"),
+        (line_of("@misc{dinov3-twice") + 2, "duplicate-field"),  # the second title
         (line_of("  year={n.d.}"), "bad-year"),
         (line_of("    journal = corl"), "undefined-string"),
         (line_of("@article{kim24openvla-cut"), "unreadable"),
@@ -245,7 +246,7 @@ PLAN = plan_import(ENTRIES, LAB, today=date(2026, 11, 25))
 BY_LINE = {d.entry.line: d for d in PLAN}
 
 
-def decision(bibkey: str, nth: int = 0):  # type: ignore[no-untyped-def]
+def decision(bibkey: str, nth: int = 0) -> Planned:
     return [d for d in PLAN if d.entry.bibkey == bibkey][nth]
 
 
@@ -320,10 +321,11 @@ def test_no_paper_is_planned_twice() -> None:
     assert {d.key for d in PLAN if d.action is Action.CREATE}.isdisjoint(p.key for p in LAB)
 
 
-def apply(plan: list, lab: list[Paper]) -> list[Paper]:  # type: ignore[type-arg]
+def apply(plan: list[Planned], lab: list[Paper]) -> list[Paper]:
     papers = {p.key: p for p in lab}
     for planned in plan:
         if planned.action is not Action.SKIP:
+            assert planned.key and planned.paper
             papers[planned.key] = planned.paper
     return list(papers.values())
 
@@ -473,7 +475,11 @@ _PUNCT = st.sampled_from(list(" -:?,.'()&%$#_{}\\~^!`\"/;+*@<>=|[]–"))
 _TEXT = st.text(st.one_of(_LETTERS, _PUNCT), min_size=1, max_size=60).map(
     lambda text: unicodedata.normalize("NFC", " ".join(text.split()))
 )
-_NAME = st.lists(st.text(_LETTERS, min_size=1, max_size=10), min_size=1, max_size=3).map(
+_WORD = st.tuples(
+    st.text(_LETTERS, min_size=1, max_size=8),
+    st.text(st.sampled_from(list("-.'&%{}\\_~")), max_size=2),
+).map("".join)
+_NAME = st.lists(_WORD, min_size=1, max_size=3).map(
     lambda words: unicodedata.normalize("NFC", " ".join(words))
 )
 

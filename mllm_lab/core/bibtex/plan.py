@@ -22,36 +22,12 @@ from mllm_lab.core.slugs import slugify
 from mllm_lab.models import Paper
 
 MAX_KEY = 24
-_STOPWORDS = frozenset(
-    [
-        "a",
-        "an",
-        "the",
-        "of",
-        "for",
-        "with",
-        "on",
-        "in",
-        "to",
-        "and",
-        "or",
-        "via",
-        "from",
-        "by",
-        "at",
-        "as",
-        "is",
-        "are",
-        "we",
-        "towards",
-        "toward",
-        "into",
-        "using",
-        "do",
-        "does",
-        "can",
-    ]
-)
+# fmt: off
+_STOPWORDS = frozenset((
+    "a", "an", "the", "of", "for", "with", "on", "in", "to", "and", "or", "via", "from", "by",
+    "at", "as", "is", "are", "we", "towards", "toward", "into", "using", "do", "does", "can",
+))
+# fmt: on
 _DOI_URL = re.compile(r"^https?://(?:dx\.)?doi\.org/(10\..+)$", re.I)
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
@@ -75,6 +51,15 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "skip {bibkey}: it matches several papers ({detail})",
         "zh": "跳过 {bibkey}：匹配到多篇论文（{detail}）",
     },
+}
+
+
+FIELD_NAMES: dict[str, dict[str, str]] = {
+    "authors": {"en": "authors", "zh": "作者"},
+    "year": {"en": "year", "zh": "年份"},
+    "venue": {"en": "venue", "zh": "会议/期刊"},
+    "arxiv": {"en": "arXiv id", "zh": "arXiv 编号"},
+    "url": {"en": "URL", "zh": "链接"},
 }
 
 
@@ -102,7 +87,12 @@ class Planned:
 
     def message(self, lang: str = "en") -> str:
         code = self.reason or self.action.value
-        detail = ", ".join(self.changes) if self.action is Action.UPDATE else self.detail
+        if self.action is Action.UPDATE:
+            detail = ("、" if lang == "zh" else ", ").join(
+                FIELD_NAMES[field][lang] for field in self.changes
+            )
+        else:
+            detail = self.detail
         return MESSAGES[code][lang].format(
             key=self.key or self.detail,
             title=self.paper.title if self.paper else "",
