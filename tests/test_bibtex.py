@@ -348,6 +348,11 @@ def test_an_empty_lab_creates_each_paper_once() -> None:
     assert all(k and SLUG_RE.match(k) for k in keys)
 
 
+def test_reserved_keys_are_not_given_to_new_papers() -> None:
+    planned = plan_import([BY_KEY["simeoni2025dinov3"]], [], reserved=["DINOv3"])
+    assert planned[0].key == "dinov3-2"
+
+
 def test_a_title_match_is_not_taken_across_two_arxiv_ids() -> None:
     other = Paper("other", "Vision Transformers Need Registers", arxiv="2401.00001")
     planned = plan_import([BY_KEY["darcet2023vitneedreg"]], [other])

@@ -156,11 +156,15 @@ def _identities(entry: BibEntry) -> list[tuple[str, str]]:
 
 
 def plan_import(
-    entries: Sequence[BibEntry], papers: Iterable[Paper], today: date | None = None
+    entries: Sequence[BibEntry],
+    papers: Iterable[Paper],
+    today: date | None = None,
+    reserved: Iterable[str] = (),
 ) -> list[Planned]:
-    """One decision per entry, in file order. `today` becomes a new paper's `created`."""
+    """One decision per entry, in file order. `today` becomes a new paper's `created`;
+    `reserved` keys (e.g. the catalog's) are never given to a new paper."""
     lab = _Lab(papers)
-    taken = {paper.key.casefold() for paper in lab.papers}
+    taken = {paper.key.casefold() for paper in lab.papers} | {k.casefold() for k in reserved}
     claimed: dict[tuple[str, str], int] = {}  # identity -> line of the entry that claimed it
     keys_seen: dict[str, int] = {}
     plan: list[Planned] = []
