@@ -22,6 +22,7 @@ from typing import Any
 
 from mllm_lab import __version__
 from mllm_lab.core.arxivid import abs_url, parse_arxiv_id, split_arxiv_id
+from mllm_lab.messages import tr
 
 DEFAULT_API = "http://export.arxiv.org/api/query"
 API_ENV = "LAB_ARXIV_API"  # another endpoint: a mirror, or a local server in tests
@@ -38,33 +39,9 @@ _ARXIV = "{http://arxiv.org/schemas/atom}"
 _WITHDRAWN_COMMENT = re.compile(r"\b(?:has|have|is|was|been)\s+withdrawn\b|^\s*withdrawn\b", re.I)
 _WITHDRAWN_SUMMARY = re.compile(r"^\s*(?:this|the)\b[^.]{0,60}\bwithdrawn\b", re.I)
 
-MESSAGES: dict[str, dict[str, str]] = {
-    "found": {
-        "en": "arXiv {arxiv}: “{title}” ({year})",
-        "zh": "arXiv {arxiv}：《{title}》（{year}）",
-    },
-    "not-found": {"en": "arXiv has no paper {arxiv}", "zh": "arXiv 上没有论文 {arxiv}"},
-    "invalid": {
-        "en": "{arxiv!r} is not an arXiv id or URL (e.g. 2301.12597)",
-        "zh": "{arxiv!r} 不是 arXiv 编号或链接（例如 2301.12597）",
-    },
-    "withdrawn": {
-        "en": "arXiv {arxiv} “{title}” was withdrawn: {detail}",
-        "zh": "arXiv {arxiv}《{title}》已被撤回：{detail}",
-    },
-    "offline": {
-        "en": "could not reach arXiv ({detail}); give the facts by hand or try again later",
-        "zh": "无法连接 arXiv（{detail}）；请手动填写信息，或稍后再试",
-    },
-    "malformed": {
-        "en": "arXiv's answer for {arxiv} could not be read ({detail})",
-        "zh": "无法解析 arXiv 对 {arxiv} 的回复（{detail}）",
-    },
-}
-
 
 def _say(code: str, lang: str, **values: Any) -> str:
-    return MESSAGES[code][lang].format(**values)
+    return tr(f"arxiv.{code}", lang, **values)
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ from bibtexparser.model import (
 )
 
 from mllm_lab.core.arxivid import find_arxiv_id, parse_arxiv_id
+from mllm_lab.messages import tr
 
 if TYPE_CHECKING:
     from pylatexenc.latex2text import LatexNodes2Text
@@ -38,27 +39,6 @@ if TYPE_CHECKING:
 logging.getLogger("bibtexparser").addHandler(logging.NullHandler())
 
 OTHERS = "et al."  # stands for BibTeX's `and others`: more authors than the list names
-
-MESSAGES: dict[str, dict[str, str]] = {
-    "unreadable": {
-        "en": "entry {detail} could not be read and was skipped",
-        "zh": "无法读取条目 {detail}，已跳过",
-    },
-    "file": {"en": "the file could not be read: {detail}", "zh": "无法读取该文件：{detail}"},
-    "duplicate-field": {
-        "en": "field `{detail}` appears more than once; the first value is used",
-        "zh": "字段 `{detail}` 出现了多次，只用第一个值",
-    },
-    "undefined-string": {
-        "en": "`{detail}` is not defined by any @string above; the value is ignored",
-        "zh": "`{detail}` 没有在前面的 @string 中定义，已忽略该值",
-    },
-    "bad-year": {"en": "`year` is not a year: {detail}", "zh": "`year` 不是年份：{detail}"},
-    "bad-latex": {
-        "en": "could not decode the LaTeX in `{detail}`; kept as written",
-        "zh": "无法解析 `{detail}` 中的 LaTeX，保留原文",
-    },
-}
 
 MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 _MONTH_NAMES = (
@@ -94,7 +74,7 @@ class Problem:
     detail: str = ""
 
     def message(self, lang: str = "en") -> str:
-        return MESSAGES[self.code][lang].format(detail=self.detail)
+        return tr(f"bibtex.problem.{self.code}", lang, detail=self.detail)
 
 
 @dataclass(frozen=True)

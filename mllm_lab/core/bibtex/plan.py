@@ -19,6 +19,7 @@ from typing import Any
 from mllm_lab.core.arxivid import arxiv_doi, parse_arxiv_id
 from mllm_lab.core.bibtex.parse import OTHERS, BibEntry
 from mllm_lab.core.slugs import slugify
+from mllm_lab.messages import tr
 from mllm_lab.models import Paper
 
 MAX_KEY = 24
@@ -30,37 +31,6 @@ _STOPWORDS = frozenset((
 # fmt: on
 _DOI_URL = re.compile(r"^https?://(?:dx\.)?doi\.org/(10\..+)$", re.I)
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-
-MESSAGES: dict[str, dict[str, str]] = {
-    "create": {"en": "create {key}: {title}", "zh": "新建 {key}：{title}"},
-    "update": {"en": "update {key}: {detail}", "zh": "更新 {key}：{detail}"},
-    "duplicate": {
-        "en": "skip {bibkey}: the same paper as the entry on line {detail}",
-        "zh": "跳过 {bibkey}：与第 {detail} 行的条目是同一篇论文",
-    },
-    "duplicate-key": {
-        "en": "skip {bibkey}: the key was already used on line {detail}",
-        "zh": "跳过 {bibkey}：该键已在第 {detail} 行使用",
-    },
-    "no-title": {"en": "skip {bibkey}: it has no title", "zh": "跳过 {bibkey}：没有标题"},
-    "identical": {
-        "en": "skip {bibkey}: {key} already has these facts",
-        "zh": "跳过 {bibkey}：{key} 已有这些信息",
-    },
-    "ambiguous": {
-        "en": "skip {bibkey}: it matches several papers ({detail})",
-        "zh": "跳过 {bibkey}：匹配到多篇论文（{detail}）",
-    },
-}
-
-
-FIELD_NAMES: dict[str, dict[str, str]] = {
-    "authors": {"en": "authors", "zh": "作者"},
-    "year": {"en": "year", "zh": "年份"},
-    "venue": {"en": "venue", "zh": "会议/期刊"},
-    "arxiv": {"en": "arXiv id", "zh": "arXiv 编号"},
-    "url": {"en": "URL", "zh": "链接"},
-}
 
 
 class Action(StrEnum):
@@ -88,12 +58,14 @@ class Planned:
     def message(self, lang: str = "en") -> str:
         code = self.reason or self.action.value
         if self.action is Action.UPDATE:
-            detail = ("、" if lang == "zh" else ", ").join(
-                FIELD_NAMES[field][lang] for field in self.changes
+            detail = tr("review.separator", lang).join(
+                tr(f"bibtex.field.{field}", lang) for field in self.changes
             )
         else:
             detail = self.detail
-        return MESSAGES[code][lang].format(
+        return tr(
+            f"bibtex.plan.{code}",
+            lang,
             key=self.key or self.detail,
             title=self.paper.title if self.paper else "",
             bibkey=self.entry.bibkey,
