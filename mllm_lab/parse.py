@@ -11,7 +11,8 @@ from typing import Any
 
 from mllm_lab import kinds
 from mllm_lab.core import fm, markdown, readinglist, regions
-from mllm_lab.core.labdata import NotebookDigest, Record, digest_note, digest_reading_list
+from mllm_lab.core.digest import digest_note, digest_reading_list
+from mllm_lab.core.labdata import NotebookDigest, Record
 from mllm_lab.core.weeks import as_date
 from mllm_lab.errors import BrokenNote, DamagedRegion
 from mllm_lab.messages import Msg

@@ -33,13 +33,8 @@ from mllm_lab.parse import (
     note_detail,
     parse_file,
 )
-from mllm_lab.storage import (
-    append_state,
-    read_state,
-    read_text,
-    truncate_state,
-    write_state,
-)
+from mllm_lab.state import append_state, read_state, truncate_state, write_state
+from mllm_lab.storage import read_text
 
 INDEX_NAME = "index.json"
 JOURNAL_NAME = "index.log"  # small changes are appended here instead of rewriting the index

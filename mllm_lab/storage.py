@@ -20,19 +20,18 @@ import os
 import shutil
 import stat
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from mllm_lab.errors import BadInput, BrokenNote, LabBusy, NoteExists, WriteFailed
+from mllm_lab.errors import BrokenNote, NoteExists, WriteFailed
 
 MAX_READ_BYTES = 16 * 1024 * 1024
 STATE_DIR = ".lab"
 TMP_DIR = ".lab/tmp"
 JOURNAL = ".lab/commit.json"
 TRASH_DIR = ".lab-trash"
-LOCK_ENV = "LAB_LOCK_TIMEOUT"
 CRASH_ENV = "LAB_CRASH_AT"  # tests: SIGKILL the process at the Nth write point
 POINTS_ENV = "LAB_WRITE_POINTS"  # tests: print each write point's name to stderr
 
@@ -91,7 +90,7 @@ def write_point(name: str) -> None:
 # --- writing -------------------------------------------------------------------------------
 
 
-def _reason(error: OSError) -> str:
+def reason_of(error: OSError) -> str:
     """A reason code the message catalog names (no_space, permission), else the OS's words."""
     if error.errno == errno.ENOSPC:
         return "no_space"
@@ -145,7 +144,7 @@ def write_atomic(path: Path, text: str, *, shown: str | None = None) -> None:
         os.replace(tmp, path)
         tmp = None
     except OSError as error:
-        raise WriteFailed(shown, _reason(error)) from None
+        raise WriteFailed(shown, reason_of(error)) from None
     finally:
         if tmp is not None:
             with contextlib.suppress(OSError):
@@ -176,20 +175,24 @@ def commit(root: Path, changes: Sequence[Change]) -> None:
     for change in changes:
         if change.exclusive and os.path.lexists(root / change.path):
             raise NoteExists(change.path)
+    ops = _stage(root, sorted(changes, key=lambda change: not change.exclusive))
+    write_point("journal written")
+    _claim(root, ops)
+    _apply(root, ops)
+
+
+def _stage(root: Path, ordered: Sequence[Change]) -> list[dict[str, object]]:
+    """Every new text complete in a temp file, then the journal naming them all."""
     tmp_dir = root / TMP_DIR
     ops: list[dict[str, object]] = []
     stamp = f"{os.getpid()}-{time.monotonic_ns()}"
-    ordered = sorted(changes, key=lambda change: not change.exclusive)
     try:
         for number, change in enumerate(ordered):
             target = root / change.path
-            if change.exclusive:
+            try:
+                mode = 0o666 & ~_umask() if change.exclusive else os.stat(target).st_mode & 0o7777
+            except FileNotFoundError:
                 mode = 0o666 & ~_umask()
-            else:
-                try:
-                    mode = os.stat(target).st_mode & 0o7777
-                except FileNotFoundError:
-                    mode = 0o666 & ~_umask()
             target.parent.mkdir(parents=True, exist_ok=True)
             tmp = _write_temp(tmp_dir, f"{stamp}-{number}.tmp", _encode(change.text), mode)
             before = None if change.exclusive else _fingerprint(target)
@@ -206,18 +209,24 @@ def commit(root: Path, changes: Sequence[Change]) -> None:
     except (OSError, WriteFailed) as error:
         _discard(tmp_dir, ops)
         failed = ordered[len(ops)].path if len(ops) < len(ordered) else ordered[-1].path
-        reason = _reason(error) if isinstance(error, OSError) else error.reason
+        reason = reason_of(error) if isinstance(error, OSError) else error.reason
         raise WriteFailed(failed, reason) from None
-    write_point("journal written")
+    return ops
+
+
+def _claim(root: Path, ops: list[dict[str, object]]) -> None:
+    """Link every new file into place before any existing file changes; if one appeared since
+    the check, undo the claims and drop the commit: nothing has changed yet."""
+    tmp_dir = root / TMP_DIR
     linked: list[str] = []
     try:
-        for op in ops:  # claim every new name before changing any existing file
+        for op in ops:
             if not op["exclusive"]:
                 break
             _link(tmp_dir / str(op["tmp"]), root / str(op["path"]), str(op["path"]))
             linked.append(str(op["path"]))
             write_point(f"created {op['path']}")
-    except (NoteExists, OSError) as problem:  # someone made the file since the check above
+    except (NoteExists, OSError) as problem:
         for path in linked:
             with contextlib.suppress(OSError):
                 (root / path).unlink()
@@ -226,8 +235,7 @@ def commit(root: Path, changes: Sequence[Change]) -> None:
             (root / JOURNAL).unlink()
         if isinstance(problem, NoteExists):
             raise
-        raise WriteFailed(str(ops[len(linked)]["path"]), _reason(problem)) from None
-    _apply(root, ops)
+        raise WriteFailed(str(ops[len(linked)]["path"]), reason_of(problem)) from None
 
 
 def _link(tmp: Path, target: Path, shown: str) -> None:
@@ -345,50 +353,6 @@ def pending_commit(root: Path) -> bool:
     return (root / JOURNAL).exists()
 
 
-# --- lab's own state (.lab/): caches and the views' record --------------------------------
-# All of it can be deleted at any time; a failure to read or write it only costs time.
-
-
-def read_state(state: Path, name: str) -> bytes | None:
-    try:
-        return (state / name).read_bytes()
-    except OSError:
-        return None
-
-
-def write_state(state: Path, name: str, text: str) -> None:
-    with contextlib.suppress(OSError, WriteFailed):
-        state.mkdir(exist_ok=True)
-        ignore = state / ".gitignore"
-        if not ignore.exists():
-            write_atomic(ignore, "*\n")
-        (state / name).parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(state / name, text)
-
-
-def append_state(state: Path, name: str, data: bytes) -> None:
-    """One write with O_APPEND: concurrent writers interleave whole writes."""
-    with contextlib.suppress(OSError):
-        state.mkdir(exist_ok=True)
-        fd = os.open(state / name, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        try:
-            os.write(fd, data)
-        finally:
-            os.close(fd)
-
-
-def truncate_state(state: Path, name: str) -> None:
-    with contextlib.suppress(OSError):
-        os.truncate(state / name, 0)
-
-
-def prune_state(state: Path, folder: str, keep: set[str]) -> None:
-    with contextlib.suppress(OSError):
-        for stored in (state / folder).iterdir():
-            if stored.name not in keep:
-                stored.unlink()
-
-
 # --- backups -------------------------------------------------------------------------------
 
 
@@ -414,61 +378,5 @@ def backup(root: Path, where: str, text: str) -> None:
             ignore.write_text("# backups kept by `lab`; never committed, never deleted by lab\n*\n")
         target.write_bytes(_encode(text))
     except OSError as error:
-        raise WriteFailed(TRASH_DIR, _reason(error)) from None
+        raise WriteFailed(TRASH_DIR, reason_of(error)) from None
     write_point(f"backup of {where}")
-
-
-# --- the lock ------------------------------------------------------------------------------
-
-
-def lock_timeout() -> float:
-    raw = os.environ.get(LOCK_ENV, "60")
-    try:
-        value = float(raw)
-    except ValueError:
-        value = -1.0
-    if not 0 <= value < 10**6:
-        raise BadInput("error.lock_timeout", name=LOCK_ENV, value=repr(raw))
-    return value
-
-
-@contextlib.contextmanager
-def locked(lock_path: Path) -> Iterator[None]:
-    """Hold the lab's lock: one writer at a time; others wait up to $LAB_LOCK_TIMEOUT seconds.
-
-    On POSIX this is flock(2) on .lab/lock, released by the kernel even if the process is
-    killed; elsewhere the filelock library does the same job."""
-    timeout = lock_timeout()
-    try:
-        lock_path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise WriteFailed(str(lock_path.parent), _reason(error)) from None
-    started = time.monotonic()
-    try:
-        import fcntl  # POSIX; Windows has no fcntl
-    except ImportError:  # Windows
-        from filelock import FileLock, Timeout
-
-        lock = FileLock(str(lock_path), timeout=timeout)
-        try:
-            lock.acquire()
-        except Timeout:
-            raise LabBusy(str(lock_path), time.monotonic() - started) from None
-        try:
-            yield
-        finally:
-            lock.release()
-        return
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() - started >= timeout:
-                    raise LabBusy(str(lock_path), time.monotonic() - started) from None
-                time.sleep(0.01)
-        yield
-    finally:
-        os.close(fd)  # closing the descriptor releases the lock

@@ -122,7 +122,7 @@ def sync(
     Example: lab sync --check   (in a pre-commit hook or CI)    |    lab sync --repair
     """
     from mllm_lab.cli import output
-    from mllm_lab.ops.views import check as check_views
+    from mllm_lab.ops.handedits import check as check_views
     from mllm_lab.ops.views import sync as do_sync
 
     ws = workspace()

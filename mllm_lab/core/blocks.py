@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-TEXT, CODE, HTML = 0, 1, 2
+TEXT, CODE, HTML, INDENTED = 0, 1, 2, 3  # INDENTED: an indented code block
 _FENCE = re.compile(r"^(`{3,}|~{3,})(.*)$")
-_INDENTED_FENCE = re.compile(r"^ {1,3}(?:`{3,}|~{3,})")
+_INDENTED_FENCE = re.compile(r"^[ \t]+(?:`{3,}|~{3,})")  # in a list item, it may be a fence
 _ATX = re.compile(r"^(#{1,6})(?:[ \t]+(.*)|[ \t]*)$")
 _INDENTED_ATX = re.compile(r"^ {1,3}#{1,6}(?:[ \t]|$)")
 _SETEXT = re.compile(r"^ {0,3}(?:=+|-+)[ \t]*$")
@@ -25,6 +25,7 @@ _RAW_HTML = re.compile(r"^ {0,3}<(pre|script|style|textarea)(?:[ \t>]|$)", re.I)
 _COMMENT = re.compile(r"^ {0,3}<!--")
 _OTHER_HTML = re.compile(r"^ {0,3}<[A-Za-z/?!]")
 _TABBED = re.compile(r"^ {0,3}\t")
+_NESTED_FENCE = re.compile(r"^ {0,3}(?:[-*+]|[0-9]{1,9}[.)]|>)[ \t>]*(?:`{3,}|~{3,})")
 _CLOSING_HASHES = re.compile(r"(?:^|[ \t]+)#+[ \t]*$")
 
 
@@ -53,72 +54,85 @@ def heading_title(raw: str) -> str:
     return _CLOSING_HASHES.sub("", text).strip(" \t")
 
 
-def _scan(lines: list[str]) -> tuple[bytearray, list[Heading]] | None:
-    """The fast path, or None when the document needs a full parser."""
-    kinds = bytearray(len(lines))
-    headings: list[Heading] = []
-    fence: tuple[str, int] | None = None
-    raw_close: str | None = None
-    in_comment = False
-    paragraph = False
-    for index, line in enumerate(lines):
-        if fence is not None:
-            kinds[index] = CODE
-            stripped = line.lstrip(" ")
-            if (
-                len(line) - len(stripped) <= 3
-                and stripped.startswith(fence[0] * fence[1])
-                and not stripped.rstrip(" \t").strip(fence[0])
-            ):
-                fence = None
-            continue
-        if in_comment:
-            kinds[index] = HTML
-            in_comment = "-->" not in line
-            continue
-        if raw_close is not None:
-            kinds[index] = HTML
-            if raw_close in line.lower():
-                raw_close = None
-            continue
-        if not line.strip(" \t"):
-            paragraph = False
-            continue
+class _NeedsParser(Exception):
+    """The document has something the scanner does not model."""
+
+
+class _Scanner:
+    """Line by line, as a CommonMark parser would see top-level blocks."""
+
+    def __init__(self, count: int) -> None:
+        self.kinds = bytearray(count)
+        self.headings: list[Heading] = []
+        self.fence: tuple[str, int] | None = None  # the open fence's character and length
+        self.raw_close: str | None = None  # the tag that closes an open <pre>-like block
+        self.in_comment = False
+        self.paragraph = False
+
+    def line(self, index: int, line: str) -> None:
+        if self.fence is not None:
+            self._in_fence(index, line)
+        elif self.in_comment:
+            self.kinds[index] = HTML
+            self.in_comment = "-->" not in line
+        elif self.raw_close is not None:
+            self.kinds[index] = HTML
+            if self.raw_close in line.lower():
+                self.raw_close = None
+        elif not line.strip(" \t"):
+            self.paragraph = False
+        else:
+            self._top(index, line)
+
+    def _in_fence(self, index: int, line: str) -> None:
+        assert self.fence is not None
+        self.kinds[index] = CODE
+        char, length = self.fence
+        stripped = line.lstrip(" ")
+        closes = stripped.startswith(char * length) and not stripped.rstrip(" \t").strip(char)
+        if len(line) - len(stripped) <= 3 and closes:
+            self.fence = None
+
+    def _top(self, index: int, line: str) -> None:
         if _TABBED.match(line) and ("`" in line or "~" in line or "#" in line):
-            return None
+            raise _NeedsParser
+        if _NESTED_FENCE.match(line):  # a fence inside a list item or quote
+            raise _NeedsParser
         match = _FENCE.match(line)
         if match and not (match[1][0] == "`" and "`" in match[2]):
-            fence = (match[1][0], len(match[1]))
-            kinds[index] = CODE
-            paragraph = False
-            continue
-        if _INDENTED_FENCE.match(line) or _INDENTED_ATX.match(line):
-            return None
-        if _COMMENT.match(line):
-            kinds[index] = HTML
-            in_comment = "-->" not in line[line.index("<!--") + 4 :]
-            paragraph = False
-            continue
-        raw = _RAW_HTML.match(line)
-        if raw:
-            kinds[index] = HTML
+            self.fence = (match[1][0], len(match[1]))
+            self.kinds[index], self.paragraph = CODE, False
+        elif (
+            _INDENTED_FENCE.match(line)
+            or _INDENTED_ATX.match(line)
+            or (_OTHER_HTML.match(line) and not (_COMMENT.match(line) or _RAW_HTML.match(line)))
+        ):
+            raise _NeedsParser
+        elif _COMMENT.match(line):
+            self.kinds[index], self.paragraph = HTML, False
+            self.in_comment = "-->" not in line[line.index("<!--") + 4 :]
+        elif raw := _RAW_HTML.match(line):
+            self.kinds[index], self.paragraph = HTML, False
             close = f"</{raw[1].lower()}>"
-            raw_close = None if close in line.lower() else close
-            paragraph = False
-            continue
-        if _OTHER_HTML.match(line):
-            return None
-        heading = _ATX.match(line)
-        if heading:
-            headings.append(Heading(len(heading[1]), heading_title(heading[2] or ""), index))
-            paragraph = False
-            continue
-        if paragraph and _SETEXT.match(line):
-            return None
-        if line.startswith("    ") and not paragraph:
-            continue  # indented code: never a heading or fence
-        paragraph = True
-    return kinds, headings
+            self.raw_close = None if close in line.lower() else close
+        elif heading := _ATX.match(line):
+            self.headings.append(Heading(len(heading[1]), heading_title(heading[2] or ""), index))
+            self.paragraph = False
+        elif self.paragraph and _SETEXT.match(line):
+            raise _NeedsParser
+        elif not line.startswith("    ") or self.paragraph:  # indented code is never a block here
+            self.paragraph = True
+
+
+def _scan(lines: list[str]) -> tuple[bytearray, list[Heading]] | None:
+    """The fast path, or None when the document needs a full parser."""
+    scanner = _Scanner(len(lines))
+    try:
+        for index, line in enumerate(lines):
+            scanner.line(index, line)
+    except _NeedsParser:
+        return None
+    return scanner.kinds, scanner.headings
 
 
 @lru_cache(maxsize=1)
@@ -138,8 +152,9 @@ def _full(lines: list[str]) -> tuple[bytearray, list[Heading]]:
             continue
         start, end = token.map
         if token.type in ("fence", "code_block"):
+            kind = CODE if token.type == "fence" else INDENTED
             for index in range(start, min(end, len(lines))):
-                kinds[index] = CODE
+                kinds[index] = kind
         elif token.type == "html_block":
             for index in range(start, min(end, len(lines))):
                 kinds[index] = HTML

@@ -17,20 +17,15 @@ from datetime import date
 from typing import Any, NamedTuple
 
 from mllm_lab import kinds
-from mllm_lab.core.papers import check_stage, paper_from_meta
-from mllm_lab.core.weeks import as_date
-from mllm_lab.errors import InvalidValue
-from mllm_lab.kinds import CATEGORIES, NoteKind
+from mllm_lab.kinds import NoteKind
 from mllm_lab.messages import Msg
 from mllm_lab.models import (
-    CATEGORY_STAGE,
     READING_LIST,
     Experiment,
     Finding,
     Note,
     Paper,
     Status,
-    strings,
 )
 
 
@@ -124,138 +119,6 @@ def _date(text: str | None) -> date | None:
 
 def stem(path: str) -> str:
     return posixpath.splitext(posixpath.basename(path))[0]
-
-
-# --- digesting one file --------------------------------------------------------------------
-
-
-@dataclass
-class _Problems:
-    path: str
-    lines: Mapping[str, int]
-    findings: list[Finding] = field(default_factory=list)
-    lint: list[Finding] = field(default_factory=list)
-
-    def add(self, field_name: str, name: str, /, *, lint: bool = False, **params: Any) -> None:
-        found = Finding.of(self.path, self.lines.get(field_name, 1), name, **params)
-        (self.lint if lint else self.findings).append(found)
-
-
-def _title(kind: NoteKind, path: str, meta: Mapping[str, Any], h1: str) -> str:
-    if kind is kinds.WEEKLY:
-        return str(meta.get("week") or stem(path)).strip()
-    title = meta.get("title") if isinstance(meta.get("title"), str | int | float) else None
-    return str(title or h1 or stem(path)).strip()
-
-
-def _category(path: str, meta: Mapping[str, Any], problems: _Problems) -> str:
-    parts = path.split("/")
-    category = parts[1] if len(parts) > 2 else str(meta.get("category") or "other")
-    if category not in CATEGORIES:
-        problems.add("", "note.unknown_category", folder=category, valid=", ".join(CATEGORIES))
-    if meta.get("category") not in (None, category):
-        problems.add(
-            "category",
-            "note.category_mismatch",
-            lint=True,
-            given=str(meta["category"]),
-            folder=category,
-        )
-    return category
-
-
-def _required(
-    kind: NoteKind, path: str, meta: Mapping[str, Any], has_fm: bool, problems: _Problems
-) -> None:
-    required = kind.required_fields
-    if kind is kinds.PAPER and not has_fm:
-        # one problem, not one per missing field; the note cannot count as a paper
-        problems.add("", "note.no_frontmatter", fields="key, title, status")
-    elif required and not has_fm:
-        problems.add("", "note.no_frontmatter", lint=True, fields=", ".join(required))
-    elif required:
-        for name in required:
-            if meta.get(name) in (None, ""):
-                problems.add("", "field.missing", lint=True, field=name)
-    if kind is kinds.WEEKLY and meta.get("week") and str(meta["week"]) != stem(path):
-        problems.add(
-            "week", "note.week_mismatch", lint=True, week=str(meta["week"]), name=stem(path)
-        )
-
-
-def _stage(meta: Mapping[str, Any], category: str | None, problems: _Problems) -> int | None:
-    stage = meta.get("stage")
-    if stage is None and category is not None:
-        return CATEGORY_STAGE.get(category)
-    if stage is None:
-        return None
-    try:
-        return check_stage(stage)
-    except InvalidValue:
-        problems.add("stage", "field.unknown_stage", value=repr(stage))
-        return None
-
-
-def _created(meta: Mapping[str, Any], problems: _Problems) -> str | None:
-    try:
-        created = as_date(meta.get("created"))
-    except (ValueError, TypeError):
-        problems.add("created", "field.not_date", field="created", value=repr(meta.get("created")))
-        return None
-    return created.isoformat() if created else None
-
-
-def _json(findings: list[Finding]) -> list[Any]:
-    return [[f.line, f.msg.as_json()] for f in findings]
-
-
-def digest_note(
-    path: str,
-    kind: NoteKind,
-    meta: Mapping[str, Any],
-    lines: Mapping[str, int],
-    h1: str,
-    summary: str,
-    has_frontmatter: bool,
-) -> NoteDigest:
-    """A note's frontmatter, checked and normalised."""
-    problems = _Problems(path, lines)
-    category = _category(path, meta, problems) if kind is kinds.CONCEPT else None
-    stage = _stage(meta, category, problems)
-    created = _created(meta, problems)
-    _required(kind, path, meta, has_frontmatter, problems)
-    note = NoteFields(
-        _title(kind, path, meta, h1),
-        category,
-        stage,
-        strings(meta.get("tags")),
-        strings(meta.get("related")),
-        summary,
-        created,
-    )
-    row, key = None, None
-    if kind is kinds.PAPER and has_frontmatter:
-        paper, found = paper_from_meta(meta, path, lines, stem(path), path)
-        problems.findings += found
-        row = paper_row(paper) if paper else None
-        key = str(meta.get("key") or stem(path))
-    return NoteDigest(note, row, key, _json(problems.findings), _json(problems.lint))
-
-
-def digest_reading_list(entries: list[dict[str, Any]], entry_lines: list[int]) -> ListDigest:
-    rows, findings, keys = [], [], []
-    for entry, line in zip(entries, entry_lines, strict=True):
-        lines = dict.fromkeys(entry, line)
-        key = str(entry.get("key") or "").strip()
-        paper, problems = paper_from_meta(entry, READING_LIST, lines, key, None, line)
-        if not key:
-            problems.append(Finding.of(READING_LIST, line, "field.missing", field="key"))
-            paper = None
-        findings += _json(problems)
-        keys.append([key, line])
-        if paper is not None:
-            rows.append(paper_row(paper))
-    return ListDigest(rows, findings, keys)
 
 
 # --- the lab -------------------------------------------------------------------------------

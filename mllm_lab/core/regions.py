@@ -241,70 +241,65 @@ def repair(text: str, path: str = "<text>") -> Repair:
     raise DamagedRegion(path, 1, Msg.of("region.too_many"), "", "many")
 
 
-def _fix(text: str, damage: DamagedRegion) -> tuple[str, Msg, list[str]]:
-    newline = newline_of(text)
+Fixed = tuple[str, Msg, list[str]]  # the new text, what was done, generated text removed
+
+
+def _fix(text: str, damage: DamagedRegion) -> Fixed:
     found = markers(text)
     marker = next(m for m in found if m.line == damage.line)
-    name = marker.name
-    if damage.problem == "nested":
-        if marker.name == damage.outer:  # a second begin of the same region: drop it
-            return (
-                text[: marker.start] + text[marker.stop :],
-                Msg.of("repair.second_begin", name=name),
-                [],
-            )
-        end = next(
-            (m for m in found if m.kind == "end" and m.name == name and m.start > marker.start),
-            None,
-        )
-        if end is None:
-            return (
-                text[: marker.start] + text[marker.stop :],
-                Msg.of("repair.stray_begin", name=name),
-                [],
-            )
-        return (
-            text[: marker.start] + text[marker.stop : end.start] + text[end.stop :],
-            Msg.of(
-                "repair.unnested", name=name, first=marker.line, last=end.line, outer=damage.outer
-            ),
-            [],
-        )
-    if damage.problem == "duplicate":
-        end = next(
-            (m for m in found if m.kind == "end" and m.name == name and m.start > marker.start),
-            None,
-        )
-        if end is None:  # a stray begin after the region: it begins nothing
-            return (
-                text[: marker.start] + text[marker.stop :],
-                Msg.of("repair.stray_begin", name=name),
-                [],
-            )
-        return (
-            text[: marker.start] + text[end.stop :],
-            Msg.of("repair.duplicate", name=name, first=marker.line, last=end.line),
-            [text[marker.stop : end.start]],
-        )
-    if damage.problem == "no-begin":
-        begin_text = f"<!-- lab:begin {name} · {NOTICE} -->{newline}"
-        return (
-            text[: marker.start] + begin_text + text[marker.start :],
-            Msg.of("repair.no_begin", name=name),
-            [],
-        )
-    at = _end_by_sha(text, marker)
-    end_text = f"<!-- lab:end {name} -->{newline}"
-    if at is not None:
-        if at == len(text) and text and not text.endswith("\n"):
-            end_text = newline + end_text
-        return (
-            text[:at] + end_text + text[at:],
-            Msg.of("repair.end_restored", name=name, line=_line_at(text, at)),
-            [],
-        )
-    return (
-        text[: marker.stop] + end_text + text[marker.stop :],
-        Msg.of("repair.end_added", name=name),
-        [],
+    end = next(
+        (m for m in found if m.kind == "end" and m.name == marker.name and m.start > marker.start),
+        None,
     )
+    if damage.problem == "nested":
+        return _fix_nested(text, marker, end, damage.outer)
+    if damage.problem == "duplicate":
+        return _fix_duplicate(text, marker, end)
+    if damage.problem == "no-begin":
+        begin = f"<!-- lab:begin {marker.name} · {NOTICE} -->{newline_of(text)}"
+        return (
+            text[: marker.start] + begin + text[marker.start :],
+            Msg.of("repair.no_begin", name=marker.name),
+            [],
+        )
+    return _fix_no_end(text, marker)
+
+
+def _drop(text: str, marker: Marker) -> str:
+    return text[: marker.start] + text[marker.stop :]
+
+
+def _fix_nested(text: str, marker: Marker, end: Marker | None, outer: str) -> Fixed:
+    name = marker.name
+    if name == outer:  # a second begin of the same region: drop it
+        return _drop(text, marker), Msg.of("repair.second_begin", name=name), []
+    if end is None:
+        return _drop(text, marker), Msg.of("repair.stray_begin", name=name), []
+    kept = text[: marker.start] + text[marker.stop : end.start] + text[end.stop :]
+    done = Msg.of("repair.unnested", name=name, first=marker.line, last=end.line, outer=outer)
+    return kept, done, []
+
+
+def _fix_duplicate(text: str, marker: Marker, end: Marker | None) -> Fixed:
+    if end is None:  # a stray begin after the region: it begins nothing
+        return _drop(text, marker), Msg.of("repair.stray_begin", name=marker.name), []
+    done = Msg.of("repair.duplicate", name=marker.name, first=marker.line, last=end.line)
+    return text[: marker.start] + text[end.stop :], done, [text[marker.stop : end.start]]
+
+
+def _fix_no_end(text: str, marker: Marker) -> Fixed:
+    """Put the end marker back where the region lab wrote ended (its sha says where), or
+    right after the begin marker when that cannot be known."""
+    newline = newline_of(text)
+    end_text = f"<!-- lab:end {marker.name} -->{newline}"
+    at = _end_by_sha(text, marker)
+    if at is None:
+        return (
+            text[: marker.stop] + end_text + text[marker.stop :],
+            Msg.of("repair.end_added", name=marker.name),
+            [],
+        )
+    if at == len(text) and text and not text.endswith("\n"):
+        end_text = newline + end_text
+    done = Msg.of("repair.end_restored", name=marker.name, line=_line_at(text, at))
+    return text[:at] + end_text + text[at:], done, []

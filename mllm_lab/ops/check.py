@@ -8,8 +8,8 @@ from mllm_lab import kinds
 from mllm_lab.core.check import check as check_notes
 from mllm_lab.core.notebook import notebook_problem
 from mllm_lab.models import Finding
+from mllm_lab.ops.handedits import check as view_check
 from mllm_lab.ops.sections import headings
-from mllm_lab.ops.views import check as view_check
 from mllm_lab.ops.workspace import Workspace
 
 

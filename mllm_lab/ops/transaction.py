@@ -23,7 +23,7 @@ from mllm_lab.core.labdata import LabData, Record, patch
 from mllm_lab.errors import NoteExists
 from mllm_lab.messages import tr
 from mllm_lab.models import READING_LIST
-from mllm_lab.ops import views
+from mllm_lab.ops import handedits, views
 from mllm_lab.ops.workspace import Outcome, Workspace
 from mllm_lab.scan import kind_of, make_record, parse_file, refresh
 
@@ -74,7 +74,7 @@ class Transaction:
                 if strays:
                     storage.remove_strays(self.ws.lab.root, strays)
             if self.views:
-                views.take_in(self)
+                handedits.take_in(self)
         except BaseException:
             self._release()
             raise

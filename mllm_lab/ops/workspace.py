@@ -16,6 +16,7 @@ from mllm_lab import storage
 from mllm_lab.core.labdata import LabData, Record, build
 from mllm_lab.core.weeks import parse_date
 from mllm_lab.lab import Lab
+from mllm_lab.lock import locked
 from mllm_lab.messages import Msg, tr
 from mllm_lab.scan import Progress, Snapshot, details, rebuild, scan
 
@@ -119,7 +120,7 @@ class Workspace:
         return storage.read_text(self.lab.path(relative), relative)
 
     def lock(self) -> Any:
-        return storage.locked(self.lab.state / "lock")
+        return locked(self.lab.state / "lock")
 
     def transaction(self, **options: Any) -> Transaction:
         from mllm_lab.ops.transaction import Transaction  # read-only commands skip the write path

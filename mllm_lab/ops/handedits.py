@@ -1,0 +1,231 @@
+"""Hand edits in the generated views. A status emoji changed in the papers table (⬜ -> ✅ on
+GitHub) becomes that paper's status; any other edit inside a region stops every writing
+command with `path:line`. To tell a tick from other edits, the body `lab` last wrote is kept
+in .lab/regions/<sha> (the sha its begin marker records); without it (a fresh clone) the table
+is compared, row by row, with what the notes give now. `lab sync --check` reports the same
+problems without writing anything."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from mllm_lab import kinds
+from mllm_lab.core import regions, views
+from mllm_lab.core.labdata import LabData
+from mllm_lab.core.markdown import split_row, unescape_cell
+from mllm_lab.core.papers import with_status
+from mllm_lab.errors import DamagedRegion, HandEdited
+from mllm_lab.messages import Msg, tr
+from mllm_lab.models import PAPERS_README, READING_LIST, STATUS_ALIASES, Finding, Status
+from mllm_lab.ops.papers import save_status
+from mllm_lab.ops.views import VIEWS, View, body, current, last_body, load_state, untouched
+from mllm_lab.ops.workspace import Workspace
+
+if TYPE_CHECKING:
+    from mllm_lab.ops.transaction import Transaction
+
+
+@dataclass(frozen=True)
+class Tick:
+    key: str
+    status: Status
+    line: int
+
+
+def _status_cell(cell: str) -> Status | None:
+    return STATUS_ALIASES.get(unescape_cell(cell).strip().lower())
+
+
+def _first_difference(have: list[str], want: list[str]) -> int:
+    for index, (a, b) in enumerate(zip(have, want, strict=False)):
+        if a != b:
+            return index
+    return min(len(have), len(want))
+
+
+def _row(line: str) -> list[str] | None:
+    return split_row(line) if line.lstrip().startswith("|") else None
+
+
+def _shape(line: str) -> str:
+    return re.sub(r"[0-9]+", "#", line)
+
+
+def hand_ticks(region: regions.Region, last: str | None, now: str, path: str) -> list[Tick]:
+    """Status changes typed into the papers table by hand; HandEdited for any other edit.
+
+    With `last`, the body lab wrote, lines are compared one by one. Without it (a fresh
+    clone), rows are matched by key against `now`, what the notes give today: a row whose
+    status alone differs is a tick; any other difference is refused, naming the row."""
+    have = region.body.replace("\r\n", "\n").split("\n")
+    if last is None:
+        return _ticks_by_key(have, now.split("\n"), region.line + 1, path)
+    want = last.split("\n")
+    offset = region.line + 1
+    if len(have) != len(want):
+        raise HandEdited(
+            path, offset + _first_difference(have, want), Msg.of("region.rows_changed")
+        )
+    ticks = []
+    for number, (line, wanted) in enumerate(zip(have, want, strict=True)):
+        if line == wanted:
+            continue
+        cells, expected = _row(line), _row(wanted)
+        status = _status_cell(cells[0]) if cells else None
+        if (
+            status is None
+            or expected is None
+            or len(cells or []) != len(expected)
+            or (cells or [])[1:] != expected[1:]
+        ):
+            raise HandEdited(
+                path, offset + number, Msg.of("region.line_changed", line=repr(line.strip()[:60]))
+            )
+        ticks.append(Tick(unescape_cell(expected[views.KEY_COLUMN]), status, offset + number))
+    return ticks
+
+
+def _ticks_by_key(have: list[str], want: list[str], offset: int, path: str) -> list[Tick]:
+    rows = {}
+    for line in want:
+        cells = _row(line)
+        if cells and len(cells) > views.KEY_COLUMN:
+            rows[unescape_cell(cells[views.KEY_COLUMN])] = cells
+    shapes = {_shape(line) for line in want if _row(line) is None}
+    ticks = []
+    for number, line in enumerate(have):
+        cells = _row(line)
+        if cells is None:
+            if line.strip() and _shape(line) not in shapes and not line.startswith("### "):
+                raise HandEdited(
+                    path,
+                    offset + number,
+                    Msg.of("region.line_changed", line=repr(line.strip()[:60])),
+                )
+            continue
+        key = unescape_cell(cells[views.KEY_COLUMN]) if len(cells) > views.KEY_COLUMN else ""
+        expected = rows.get(key)
+        if expected is None:
+            if _shape(line) in shapes:  # the header and separator rows
+                continue
+            raise HandEdited(
+                path, offset + number, Msg.of("region.line_changed", line=repr(line.strip()[:60]))
+            )
+        if cells == expected:
+            continue
+        status = _status_cell(cells[0])
+        if status is None or cells[1:] != expected[1:]:  # anything but the status: refused
+            raise HandEdited(path, offset + number, Msg.of("region.row_differs"))
+        ticks.append(Tick(key, status, offset + number))
+    return ticks
+
+
+def _apply_ticks(tx: Transaction, ticks: list[Tick]) -> None:
+    for tick in ticks:
+        paper = next((p for p in tx.data.papers if p.key == tick.key), None)
+        if paper is None:
+            raise HandEdited(PAPERS_README, tick.line, Msg.of("region.tick_unknown", key=tick.key))
+        detail = tr(
+            "tx.took_in",
+            tx.ws.lang,
+            path=PAPERS_README,
+            line=tick.line,
+            key=paper.key,
+            status=tr(f"status.name.{tick.status.value}", tx.ws.lang),
+        )
+        save_status(tx, with_status(paper, tick.status, tx.ws.today), detail=detail)
+
+
+def _regions_of(tx: Transaction, path: str, text: str) -> dict[str, regions.Region]:
+    try:
+        return regions.parse(text, path)
+    except DamagedRegion:
+        if not tx.repair:
+            raise
+    fixed = regions.repair(text, path)
+    done = "; ".join(msg.render(tx.ws.lang) for msg in fixed.done)
+    for removed in fixed.removed:
+        done += "; " + tx.keep(path, removed)
+    tx.write(path, fixed.text, detail=tr("repair.markers", tx.ws.lang, what=done))
+    return regions.parse(fixed.text, path)
+
+
+def take_in(tx: Transaction) -> None:
+    """Read and validate every view before anything is written; take in ticks; refuse (or,
+    with force, back up and regenerate) any other hand edit."""
+    ws = tx.ws
+    state = load_state(ws)
+    as_written = untouched(ws, state)
+    tx.views_state = state
+    ticks: list[Tick] = []
+    for view in VIEWS:
+        if view.region in as_written and not tx.repair:
+            continue
+        text = tx.read(view.path)
+        if text is None:
+            continue
+        region = _regions_of(tx, view.path, text).get(view.region)
+        if region is None or not region.hand_edited:
+            continue
+        last = last_body(ws, region.sha)
+        try:
+            if view.region != "papers":
+                have = region.body.replace("\r\n", "\n").split("\n")
+                want = (last if last is not None else body(ws, ws.data(), view)).split("\n")
+                at = region.line + 1 + _first_difference(have, want)
+                raise HandEdited(view.path, at, Msg.of("region.not_as_written"))
+            ticks += hand_ticks(region, last, body(ws, ws.data(), view), view.path)
+        except HandEdited:
+            if not tx.force:
+                raise
+            tx.write(view.path, text, detail=tx.keep(view.path, region.body))
+    _apply_ticks(tx, ticks)
+    if tx.repair:  # the generated lists of weekly logs have markers too
+        for note in ws.data().by_kind(kinds.WEEKLY):
+            text = tx.read(note.path)
+            if text is not None and "<!-- lab:" in text:
+                _regions_of(tx, note.path, text)
+
+
+# --- lab sync --check ------------------------------------------------------------------------
+
+
+def _view_problem(ws: Workspace, data: LabData, view: View) -> list[Finding]:
+    """What is wrong with one view: missing, damaged markers, a hand edit, or stale."""
+    if not ws.exists(view.path):
+        return [Finding.of(view.path, 1, "check.missing_view")]
+    try:
+        region = regions.parse(ws.read(view.path), view.path).get(view.region)
+    except DamagedRegion as damage:
+        return [Finding.of(view.path, damage.line, "check.damaged", what=damage.what)]
+    made = body(ws, data, view)
+    if region is not None and region.hand_edited:
+        try:
+            if view.region != "papers":
+                raise HandEdited(view.path, region.line, Msg.of("region.not_as_written"))
+            ticks = hand_ticks(region, last_body(ws, region.sha), made, view.path)
+        except HandEdited as edit:
+            return [
+                Finding.of(
+                    view.path, edit.line, "check.hand_edited", what=edit.what, remedy=edit.remedy
+                )
+            ]
+        if ticks:
+            return [Finding.of(view.path, t.line, "check.ticked", key=t.key) for t in ticks]
+    if region is None or region.body.replace("\r\n", "\n") != made:
+        return [Finding.of(view.path, region.line if region else 1, "check.stale")]
+    return []
+
+
+def check(ws: Workspace) -> list[Finding]:
+    """What `lab sync --check` reports, writing nothing: damaged markers, hand edits, papers
+    whose note or list entry cannot be read, and stale views."""
+    data = ws.data()
+    found = [f for f in data.findings if f.path == READING_LIST or f.path.startswith("papers/")]
+    fresh = current(ws, load_state(ws))
+    for view in VIEWS:
+        if view.region not in fresh:
+            found += _view_problem(ws, data, view)
+    return sorted(set(found), key=lambda f: (f.path, f.line, f.message))
