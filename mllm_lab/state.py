@@ -19,6 +19,15 @@ def read_state(state: Path, name: str) -> bytes | None:
         return None
 
 
+def read_folder(state: Path, folder: str) -> list[bytes]:
+    found = []
+    with contextlib.suppress(OSError):
+        for stored in sorted((state / folder).iterdir()):
+            with contextlib.suppress(OSError):
+                found.append(stored.read_bytes())
+    return found
+
+
 def write_state(state: Path, name: str, text: str) -> None:
     with contextlib.suppress(OSError, WriteFailed):
         state.mkdir(exist_ok=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import nbformat
@@ -12,6 +13,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mllm_lab.core import fm
+
+
+def link_target(relative: str) -> str:
+    return relative.replace(" ", "%20").replace("<", "%3C").replace(">", "%3E")
 
 
 def meta(path: Path) -> dict:
@@ -235,7 +240,10 @@ def test_any_title_makes_a_note_whose_frontmatter_loads_back(
     assert meta(path)["title"] == title
     index = read(lab / "notes/README.md")
     assert index.count("<!-- lab:begin notes-index") == 1
-    assert json.dumps(title)  # the title survives; the index regenerated without breaking
+    target = link_target(path.relative_to(lab / "notes").as_posix())
+    entries = [line for line in index.split("\n") if re.match(r"^\d+\. \[", line)]
+    assert sum(f"]({target})" in line or f"](<{target}>)" in line for line in entries) == 1
+    assert in_lab("sync", "--check").ok  # the index is true, and whole
 
 
 @pytest.mark.parametrize(

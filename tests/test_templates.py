@@ -130,10 +130,18 @@ def test_experiment_notebook_validates_and_its_code_compiles(tmp_path: Path, lan
     nbformat.validate(notebook)
     kinds = [cell.cell_type for cell in notebook.cells]
     assert kinds[0] == "markdown" and kinds[-1] == "markdown" and kinds.count("code") == 4
-    for cell in notebook.cells:
-        if cell.cell_type == "code":
-            compile(cell.source, "cell", "exec")
-            assert "torch" in cell.source or "model" in cell.source or "plt" in cell.source
+    code = [cell.source for cell in notebook.cells if cell.cell_type == "code"]
+    for source in code:
+        compile(source, "cell", "exec")
+    steps = {
+        "zh": ("1. 数据准备：", "2. 模型定义：", "3. 训练循环：", "4. 可视化结果："),
+        "en": ("1. Data:", "2. Model:", "3. Training loop:", "4. Visualise the results:"),
+    }
+    firsts = [source.split("\n")[0] for source in code]
+    assert [
+        line.startswith(f"# {step}") for line, step in zip(firsts, steps[lang], strict=True)
+    ] == [True] * 4, firsts
+    assert "import torch" in "\n".join(code) and "matplotlib" in "\n".join(code)
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])

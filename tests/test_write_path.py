@@ -461,3 +461,40 @@ def test_11_titles_that_look_like_numbers_stay_strings(in_lab: Run, lab: Path, t
     line = next(text for text in head.split("\n") if text.startswith("title:"))
     assert line in (f"title: '{title}'", f'title: "{title}"'), line
     assert "- '0o17'" in head
+
+
+@pytest.mark.parametrize("cache", [True, False])
+def test_1_a_lost_begin_marker_goes_back_where_the_region_began(
+    in_lab: Run, lab: Path, cache: bool
+) -> None:
+    import shutil
+
+    assert in_lab("mark", "clip", "read").ok
+    table = lab / "papers/README.md"
+    mine = "\nwords of mine\n"
+    table.write_text(
+        re.sub(r"^<!-- lab:begin papers.*\n", "", read(table), flags=re.M) + mine, "utf-8"
+    )
+    if not cache:
+        shutil.rmtree(lab / ".lab")
+    repaired = in_lab("sync", "--repair")
+    assert repaired.ok and "放回了丢失的 `lab:begin papers`" in repaired.err
+    text = read(table)
+    assert text.count("| clip |") == 1 and text.endswith(mine)
+    assert in_lab("sync", "--check").ok
+
+
+def test_1_swapped_markers_are_swapped_back(in_lab: Run, lab: Path) -> None:
+    table = lab / "papers/README.md"
+    text = read(table)
+    begin = re.search(r"^<!-- lab:begin papers.*$", text, re.M)[0]  # type: ignore[index]
+    swapped = (
+        text.replace("<!-- lab:end papers -->", "@@")
+        .replace(begin, "<!-- lab:end papers -->")
+        .replace("@@", begin)
+    )
+    table.write_text(swapped, "utf-8")
+    assert in_lab("mark", "clip", "read").code == 1
+    repaired = in_lab("sync", "--repair")
+    assert repaired.ok and "颠倒" in repaired.err
+    assert read(table).count("| clip |") == 1 and in_lab("sync", "--check").ok

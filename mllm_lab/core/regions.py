@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from mllm_lab.core.blocks import CODE, blocks
@@ -193,6 +194,23 @@ def replace_region(
     return text[: region.begin] + rendered + text[region.end :]
 
 
+def adopt(text: str, name: str, bodies: Sequence[str], notice: str = NOTICE) -> str:
+    """`text` with markers put around the first of `bodies` found in it, whole lines, when the
+    region's markers were both deleted: what lab wrote is taken back, not written twice."""
+    normalised = text.replace("\r\n", "\n")
+    for body in bodies:
+        wanted = body.replace("\r\n", "\n")
+        at = normalised.find(wanted) if wanted.strip() else -1
+        while at > 0 and normalised[at - 1] != "\n":
+            at = normalised.find(wanted, at + 1)
+        if at < 0 or not wanted.endswith("\n"):
+            continue
+        start, stop = _offset_of(text, at), _offset_of(text, at + len(wanted))
+        region = render_region(name, text[start:stop], newline_of(text), notice)
+        return text[:start] + region + text[stop:]
+    return text
+
+
 # --- repair --------------------------------------------------------------------------------
 
 
@@ -226,8 +244,10 @@ def _end_by_sha(text: str, begin: Marker) -> int | None:
     return None
 
 
-def repair(text: str, path: str = "<text>") -> Repair:
-    """Fix every damaged marker pair of `text` without touching a byte outside the markers."""
+def repair(text: str, path: str = "<text>", bodies: Sequence[str] = ()) -> Repair:
+    """Fix every damaged marker pair of `text` without touching a byte outside the markers.
+    `bodies` are what a region's body may have been (lab's last one, what the data gives
+    now): a lost begin marker goes back where such a body starts."""
     done: list[Msg] = []
     removed: list[str] = []
     for _ in range(1000):  # each pass fixes one problem
@@ -235,7 +255,7 @@ def repair(text: str, path: str = "<text>") -> Repair:
             parse(text, path)
             return Repair(text, done, removed)
         except DamagedRegion as damage:
-            text, note, cut = _fix(text, damage)
+            text, note, cut = _fix(text, damage, bodies)
             done.append(Msg.of("repair.at", path=path, line=damage.line, what=note))
             removed += cut
     raise DamagedRegion(path, 1, Msg.of("region.too_many"), "", "many")
@@ -244,7 +264,7 @@ def repair(text: str, path: str = "<text>") -> Repair:
 Fixed = tuple[str, Msg, list[str]]  # the new text, what was done, generated text removed
 
 
-def _fix(text: str, damage: DamagedRegion) -> Fixed:
+def _fix(text: str, damage: DamagedRegion, bodies: Sequence[str]) -> Fixed:
     found = markers(text)
     marker = next(m for m in found if m.line == damage.line)
     end = next(
@@ -256,13 +276,62 @@ def _fix(text: str, damage: DamagedRegion) -> Fixed:
     if damage.problem == "duplicate":
         return _fix_duplicate(text, marker, end)
     if damage.problem == "no-begin":
-        begin = f"<!-- lab:begin {marker.name} · {NOTICE} -->{newline_of(text)}"
-        return (
-            text[: marker.start] + begin + text[marker.start :],
-            Msg.of("repair.no_begin", name=marker.name),
-            [],
-        )
+        return _fix_no_begin(text, marker, found, bodies)
     return _fix_no_end(text, marker)
+
+
+def _fix_no_begin(text: str, marker: Marker, found: list[Marker], bodies: Sequence[str]) -> Fixed:
+    """An end without its begin: begin and end swapped (the begin comes later, alone), or the
+    begin lost (put it back where a known body starts, else right before the end)."""
+    name = marker.name
+    later = [m for m in found if m.name == name and m.start > marker.start]
+    if later and later[0].kind == "begin" and not any(m.kind == "end" for m in later[1:]):
+        begin = later[0]
+        (end_line, end_eol), (begin_line, begin_eol) = (
+            _split_line(text, marker),
+            _split_line(text, begin),
+        )
+        swapped = (
+            text[: marker.start]
+            + begin_line
+            + end_eol
+            + text[marker.stop : begin.start]
+            + end_line
+            + begin_eol
+            + text[begin.stop :]
+        )
+        return swapped, Msg.of("repair.swapped", name=name, first=marker.line, last=begin.line), []
+    newline = newline_of(text)
+    before = text[: marker.start].replace("\r\n", "\n")
+    at = marker.start
+    for body in bodies:
+        wanted = body.replace("\r\n", "\n")
+        if wanted and before.endswith(wanted):
+            at = _offset_of(text, len(before) - len(wanted))
+            break
+    begin_text = f"<!-- lab:begin {name} · {NOTICE} -->{newline}"
+    note = "repair.begin_restored" if at != marker.start else "repair.no_begin"
+    return text[:at] + begin_text + text[at:], Msg.of(note, name=name, line=_line_at(text, at)), []
+
+
+def _split_line(text: str, marker: Marker) -> tuple[str, str]:
+    """A marker's line and its line ending."""
+    line = text[marker.start : marker.stop]
+    content = line.rstrip("\r\n")
+    return content, line[len(content) :]
+
+
+def _offset_of(text: str, normalised: int) -> int:
+    """The offset in `text` of a position counted in its LF-only form."""
+    if "\r\n" not in text:
+        return normalised
+    seen = 0
+    for offset, char in enumerate(text):
+        if seen == normalised:
+            return offset
+        if not (char == "\r" and text[offset + 1 : offset + 2] == "\n"):
+            seen += 1
+    return len(text)
 
 
 def _drop(text: str, marker: Marker) -> str:

@@ -146,6 +146,8 @@ MESSAGES: dict[str, Any] = {
     "repair.unnested": "removed the markers of region `{name}` (lines {first}-{last}) from inside region `{outer}`",
     "repair.duplicate": "removed a second region `{name}` (lines {first}-{last})",
     "repair.no_begin": "added the missing `lab:begin {name}` before the `lab:end`; the lines above it stay yours",
+    "repair.swapped": "put back `lab:begin {name}` and `lab:end {name}`, which were swapped (lines {first} and {last})",
+    "repair.begin_restored": "put back the lost `lab:begin {name}` at line {line}, where the region lab wrote began",
     "repair.end_restored": "put back the lost `lab:end {name}` at line {line}, where the region lab wrote ended",
     "repair.end_added": "added `lab:end {name}` right after its `lab:begin`; the old generated lines below it are now your text (delete them if you do not want them)",
     "repair.markers": "repaired markers: {what}",

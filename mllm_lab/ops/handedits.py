@@ -20,7 +20,16 @@ from mllm_lab.errors import DamagedRegion, HandEdited
 from mllm_lab.messages import Msg, tr
 from mllm_lab.models import PAPERS_README, READING_LIST, STATUS_ALIASES, Finding, Status
 from mllm_lab.ops.papers import save_status
-from mllm_lab.ops.views import VIEWS, View, body, current, last_body, load_state, untouched
+from mllm_lab.ops.views import (
+    VIEWS,
+    View,
+    body,
+    current,
+    last_body,
+    load_state,
+    stored_bodies,
+    untouched,
+)
 from mllm_lab.ops.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -138,13 +147,16 @@ def _apply_ticks(tx: Transaction, ticks: list[Tick]) -> None:
         save_status(tx, with_status(paper, tick.status, tx.ws.today), detail=detail)
 
 
-def _regions_of(tx: Transaction, path: str, text: str) -> dict[str, regions.Region]:
+def _regions_of(
+    tx: Transaction, path: str, text: str, view: View | None = None
+) -> dict[str, regions.Region]:
     try:
         return regions.parse(text, path)
     except DamagedRegion:
         if not tx.repair:
             raise
-    fixed = regions.repair(text, path)
+    known = [body(tx.ws, tx.ws.data(), view), *stored_bodies(tx.ws)] if view else []
+    fixed = regions.repair(text, path, known)
     done = "; ".join(msg.render(tx.ws.lang) for msg in fixed.done)
     for removed in fixed.removed:
         done += "; " + tx.keep(path, removed)
@@ -166,7 +178,7 @@ def take_in(tx: Transaction) -> None:
         text = tx.read(view.path)
         if text is None:
             continue
-        region = _regions_of(tx, view.path, text).get(view.region)
+        region = _regions_of(tx, view.path, text, view).get(view.region)
         if region is None or not region.hand_edited:
             continue
         last = last_body(ws, region.sha)

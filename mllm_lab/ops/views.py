@@ -27,7 +27,7 @@ from mllm_lab.models import (
 from mllm_lab.ops.papers import refuse_unreadable_list
 from mllm_lab.ops.sections import template_sections
 from mllm_lab.ops.workspace import Workspace
-from mllm_lab.state import prune_state, read_state, write_state
+from mllm_lab.state import prune_state, read_folder, read_state, write_state
 
 if TYPE_CHECKING:
     from mllm_lab.ops.transaction import Transaction
@@ -155,6 +155,11 @@ def last_body(ws: Workspace, sha: str | None) -> str | None:
     return text if text is not None and regions.body_sha(text) == sha else None
 
 
+def stored_bodies(ws: Workspace) -> list[str]:
+    """Every region body lab still keeps (the last one of each view)."""
+    return [data.decode("utf-8", "replace") for data in read_folder(ws.lab.state, BODIES)]
+
+
 def keep_body(ws: Workspace, text: str) -> None:
     name = f"{BODIES}/{regions.body_sha(text)}"
     if read_state(ws.lab.state, name) is None:
@@ -179,6 +184,9 @@ def regenerate(tx: Transaction) -> None:
             context = context or lab_context(ws, data)
             new = ws.render(f"{ws.lang}/{view.template}", context)
         else:
+            if regions.find_region(text, view.region, view.path) is None:
+                known = [body(ws, ws.data(), view), *stored_bodies(ws)]
+                text = regions.adopt(text, view.region, known, view.notice(ws.lang))
             new = regions.replace_region(text, view.region, made, view.notice(ws.lang), view.path)
         tx.write(view.path, new)
         if not tx.dry_run:
