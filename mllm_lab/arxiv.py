@@ -203,7 +203,7 @@ def _read_entry(entry: ET.Element, entry_id: str, arxiv: str) -> Found | Withdra
     comment = _text(entry.find(f"{_ARXIV}comment"))
     abstract = _text(entry.find(f"{_ATOM}summary"))
     if _WITHDRAWN_COMMENT.search(comment) or _WITHDRAWN_SUMMARY.match(abstract):
-        return Withdrawn(arxiv, title, comment or abstract, abs_url(arxiv))
+        return Withdrawn(arxiv=arxiv, title=title, comment=comment or abstract, url=abs_url(arxiv))
     authors = tuple(
         name for a in entry.findall(f"{_ATOM}author") if (name := _text(a.find(f"{_ATOM}name")))
     )

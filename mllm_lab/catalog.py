@@ -18,7 +18,9 @@ def catalog() -> tuple[Paper, ...]:
     entries = load_yaml(CATALOG.read_text("utf-8"))["papers"]
     papers = []
     for entry in entries:
-        paper, problems = paper_from_meta(entry, str(CATALOG), {}, entry["key"], None)
+        paper, problems = paper_from_meta(
+            meta=entry, path=str(CATALOG), lines={}, default_key=entry["key"], note=None
+        )
         assert paper is not None and not problems, problems
         papers.append(paper)
     return tuple(papers)

@@ -55,13 +55,13 @@ def parse_note(text: str, relative: str, kind: kinds.NoteKind) -> list[Any]:
     if not isinstance(summary, str) or not summary.strip():
         summary = _summary(parsed.body) if kind.in_index else ""
     digest = digest_note(
-        relative,
-        kind,
-        parsed.meta,
-        parsed.key_lines,
-        head[1] if head else "",
-        " ".join(summary.split()),
-        parsed.has_frontmatter,
+        path=relative,
+        kind=kind,
+        meta=parsed.meta,
+        lines=parsed.key_lines,
+        h1=head[1] if head else "",
+        summary=" ".join(summary.split()),
+        has_frontmatter=parsed.has_frontmatter,
     )
     return [list(digest.note), *digest[1:]]
 
@@ -179,4 +179,12 @@ def good_digest(kind: str, digest: Any) -> bool:
 def make_record(found: Found, parsed: tuple[Any, Any], last_good: Any = None) -> Record:
     digest, error = parsed
     kept = None if good_digest(found[1], digest) else last_good
-    return Record(found[1], found[2], found[3], found[4], digest, error, kept)
+    return Record(
+        kind=found[1],
+        mtime_ns=found[2],
+        size=found[3],
+        inode=found[4],
+        digest=digest,
+        error=error,
+        last_good=kept,
+    )

@@ -296,7 +296,9 @@ def scan(lab: Lab, use_index: bool = True, progress: Progress | None = None) -> 
             files[relative] = record
         else:
             todo.append(item)
-    for item, made in zip(todo, _parse_many(lab.root, todo, old, progress), strict=True):
+    for item, made in zip(
+        todo, _parse_many(root=lab.root, todo=todo, old=old, progress=progress), strict=True
+    ):
         files[item[0]] = made
     gone = [path for path in old if path not in files]
     changed = bool(todo) or bool(gone)
@@ -306,7 +308,7 @@ def scan(lab: Lab, use_index: bool = True, progress: Progress | None = None) -> 
             journal(lab, {**{item[0]: files[item[0]] for item in todo}, **dict.fromkeys(gone)})
         else:
             _save_index(lab, files)
-    return Snapshot(files, walked.problems, walked.strays, changed)
+    return Snapshot(files=files, problems=walked.problems, strays=walked.strays, changed=changed)
 
 
 def rebuild(lab: Lab, use_index: bool = True, progress: Progress | None = None) -> Snapshot:

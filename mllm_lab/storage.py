@@ -140,7 +140,12 @@ def write_atomic(path: Path, text: str, *, shown: str | None = None) -> None:
     tmp: Path | None = None
     try:
         mode = os.stat(path).st_mode & 0o7777 if path.exists() else 0o666 & ~_umask()
-        tmp = _write_temp(path.parent, f".{path.name}.{os.getpid()}.lab-tmp", _encode(text), mode)
+        tmp = _write_temp(
+            folder=path.parent,
+            name=f".{path.name}.{os.getpid()}.lab-tmp",
+            data=_encode(text),
+            mode=mode,
+        )
         os.replace(tmp, path)
         tmp = None
     except OSError as error:
@@ -194,7 +199,9 @@ def _stage(root: Path, ordered: Sequence[Change]) -> list[dict[str, object]]:
             except FileNotFoundError:
                 mode = 0o666 & ~_umask()
             target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = _write_temp(tmp_dir, f"{stamp}-{number}.tmp", _encode(change.text), mode)
+            tmp = _write_temp(
+                folder=tmp_dir, name=f"{stamp}-{number}.tmp", data=_encode(change.text), mode=mode
+            )
             before = None if change.exclusive else _fingerprint(target)
             ops.append(
                 {
@@ -283,7 +290,9 @@ def _apply(root: Path, ops: list[dict[str, object]], recovering: bool = False) -
         if not tmp.exists():
             continue  # already renamed before a crash
         if recovering and _changed_since(tmp, target, op):
-            where = backup_path(root, f"{op['path']}.unapplied", datetime.now(), set())
+            where = backup_path(
+                root=root, relative=f"{op['path']}.unapplied", when=datetime.now(), taken=set()
+            )
             backup(root, where, tmp.read_bytes().decode("utf-8", "surrogatepass"))
             tmp.unlink()
             set_aside.append(where)

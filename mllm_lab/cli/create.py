@@ -91,7 +91,16 @@ def new_paper(
     from mllm_lab.ops.notes import new_paper as make
     from mllm_lab.ops.papers import PaperFacts
 
-    facts = PaperFacts(arxiv, authors, year, venue, topic, stage, tags, status)
+    facts = PaperFacts(
+        arxiv=arxiv,
+        authors=authors,
+        year=year,
+        venue=venue,
+        topic=topic,
+        stage=stage,
+        tags=tags,
+        status=status,
+    )
     editor = editor_command(edit)
     show_created(
         make(workspace(), title_or_key, facts, slug=slug, force=force, dry_run=dry_run),

@@ -43,9 +43,18 @@ def add_paper(
     from mllm_lab.ops.papers import PaperFacts
     from mllm_lab.ops.papers import add_paper as add
 
-    facts = PaperFacts(arxiv, authors, year, venue, topic, stage, tags, status)
+    facts = PaperFacts(
+        arxiv=arxiv,
+        authors=authors,
+        year=year,
+        venue=venue,
+        topic=topic,
+        stage=stage,
+        tags=tags,
+        status=status,
+    )
     ws = workspace()
-    paper, outcomes, added = add(ws, title_or_key, facts, key)
+    paper, outcomes, added = add(ws, title_or_key, facts, key=key)
     output.warnings(ws.data().findings)
     output.outcomes(outcomes)
     if added:
@@ -176,7 +185,7 @@ def list_(
     from mllm_lab.ops.report import Filters, listing
 
     ws = workspace()
-    found = listing(ws, what, Filters(status, topic, stage, tag))
+    found = listing(ws, what, Filters(status=status, topic=topic, stage=stage, tag=tag))
     if json_output:
         output.print_json(found.items)
         return

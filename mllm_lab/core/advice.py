@@ -54,11 +54,11 @@ def next_steps(data: LabData, today: date, lang: str, count: int = 5) -> list[St
         days = (today - paper.started).days if paper.started else 0
         finish.append(
             Step(
-                "finish",
-                tr("next.finish", lang, key=paper.key, title=paper.title),
-                tr("next.finish_why", lang, days=days),
-                paper.key,
-                paper.stage,
+                kind="finish",
+                what=tr("next.finish", lang, key=paper.key, title=paper.title),
+                why=tr("next.finish_why", lang, days=days),
+                key=paper.key,
+                stage=paper.stage,
             )
         )
     unread = sorted((p for p in data.papers if p.status is Status.UNREAD), key=roadmap_order)
@@ -67,21 +67,21 @@ def next_steps(data: LabData, today: date, lang: str, count: int = 5) -> list[St
         left[paper.stage] = left.get(paper.stage, 0) + 1
     reads = [
         Step(
-            "read",
-            tr("next.read", lang, key=p.key, title=p.title),
-            tr("next.read_why", lang, stage=_stage(p, lang), left=left[p.stage]),
-            p.key,
-            p.stage,
+            kind="read",
+            what=tr("next.read", lang, key=p.key, title=p.title),
+            why=tr("next.read_why", lang, stage=_stage(p, lang), left=left[p.stage]),
+            key=p.key,
+            stage=p.stage,
         )
         for p in unread[:count]
     ]
     topics = [
         Step(
-            "topic",
-            tr("next.topic", lang, topic=topic),
-            tr("next.topic_why", lang, stage=stage.name(lang)),
-            None,
-            stage.number,
+            kind="topic",
+            what=tr("next.topic", lang, topic=topic),
+            why=tr("next.topic_why", lang, stage=stage.name(lang)),
+            key=None,
+            stage=stage.number,
         )
         for stage, topic in uncovered_topics(data.notes, lang)[:count]
     ]

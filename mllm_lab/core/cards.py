@@ -104,13 +104,29 @@ class _Doc:
     def card(self, kind: CardKind, question: str, answer: str, index: int, id_: str) -> Card:
         n = self.note
         line = self.first + index
-        return Card(id_, kind, question, answer, n.path, line, n.stage, n.tags, n.title)
+        return Card(
+            id=id_,
+            kind=kind,
+            question=question,
+            answer=answer,
+            path=n.path,
+            line=line,
+            stage=n.stage,
+            tags=n.tags,
+            title=n.title,
+        )
 
     def asked(self, kind: CardKind, question: str, answer: str, index: int) -> Card:
         """A card whose question is written out: named by an id comment on its first line or
         the line above, else by a hash of the note's path and the question."""
         named = self.named(index - 1, index)
-        return self.card(kind, question, answer, index, named or card_id(self.note.path, question))
+        return self.card(
+            kind=kind,
+            question=question,
+            answer=answer,
+            index=index,
+            id_=named or card_id(self.note.path, question),
+        )
 
 
 def note_cards(
@@ -132,7 +148,7 @@ def note_cards(
     doc = _Doc(note, blocks(body), body_line)
     found = _explicit_cards(doc, body)
     if kind is not None:
-        found += _section_cards(doc, kind, template or {}, stages or {})
+        found += _section_cards(doc=doc, kind=kind, template=template or {}, stages=stages or {})
     return sorted(found, key=lambda card: card.line)
 
 
@@ -150,9 +166,16 @@ def _section_cards(
             continue
         stop = headings[number + 1].line if number + 1 < len(headings) else len(doc.parsed.lines)
         if kind is CardKind.SELFTEST:
-            result += _selftest_cards(doc, heading.line + 1, stop, stages)
+            result += _selftest_cards(doc=doc, start=heading.line + 1, stop=stop, stages=stages)
         else:
-            card = _section_card(doc, kind, lang, heading.line, stop, template.get(heading.title))
+            card = _section_card(
+                doc=doc,
+                kind=kind,
+                lang=lang,
+                heading=heading.line,
+                stop=stop,
+                unwritten=template.get(heading.title),
+            )
             if card is not None:
                 result.append(card)
     return result
@@ -171,7 +194,7 @@ def _section_card(
     # A generated question is keyed by its kind, not its wording: renaming the note or
     # switching the lab's language keeps the card's history.
     id_ = doc.named(*free) or card_id(doc.note.path, f"[{kind.value}]")
-    return doc.card(kind, question, _clean(content), heading, id_)
+    return doc.card(kind=kind, question=question, answer=_clean(content), index=heading, id_=id_)
 
 
 def _selftest_cards(
@@ -187,7 +210,7 @@ def _selftest_cards(
         item = _ITEM.match(lines[index])
         text = strip_comments(item["text"] if item else "").strip()
         question, stage = _question_and_stage(doc.note.path, text, stages)
-        card = doc.asked(CardKind.SELFTEST, question, answer, index)
+        card = doc.asked(kind=CardKind.SELFTEST, question=question, answer=answer, index=index)
         result.append(card if stage is None else replace(card, stage=stage))
     return result
 
@@ -273,11 +296,11 @@ def _qa_card(doc: _Doc, start: int, first: str) -> tuple[Card | None, int]:
     answer_start = _A.match(lines[index]) if index < len(lines) else None
     if answer_start is None or index in heads:
         return None, max(index, start + 1)
-    answer, stop = _qa_answer(doc, index, answer_start["text"], heads)
+    answer, stop = _qa_answer(doc=doc, start=index, first=answer_start["text"], heads=heads)
     text = _clean("\n".join(question))
     if not answer or not text:
         return None, stop
-    return doc.asked(CardKind.EXPLICIT, text, answer, start), stop
+    return doc.asked(kind=CardKind.EXPLICIT, question=text, answer=answer, index=start), stop
 
 
 def _qa_answer(doc: _Doc, start: int, first: str, heads: set[int]) -> tuple[str, int]:
@@ -320,7 +343,7 @@ def _callout_card(doc: _Doc, start: int, title: str) -> tuple[Card | None, int]:
     question, answer = _clean("\n".join(asked)), _clean("\n".join(answered))
     if not question or not answer:
         return None, stop
-    return doc.asked(CardKind.EXPLICIT, question, answer, start), stop
+    return doc.asked(kind=CardKind.EXPLICIT, question=question, answer=answer, index=start), stop
 
 
 def _callout_split(inner: list[str]) -> tuple[list[str], list[str]] | None:

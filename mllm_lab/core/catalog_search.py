@@ -95,7 +95,10 @@ def search(
     text = " ".join((query or "").split())
     ranked = rank(text, pool) if text else [(p, Match.ALL, 1.0) for p in pool]
     mine = {key.casefold() for key in lab_keys}
-    hits = [Hit(paper, how, score, paper.key.casefold() in mine) for paper, how, score in ranked]
+    hits = [
+        Hit(paper=paper, match=how, score=score, in_lab=paper.key.casefold() in mine)
+        for paper, how, score in ranked
+    ]
     return hits if limit is None else hits[:limit]
 
 

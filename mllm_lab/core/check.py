@@ -60,7 +60,7 @@ def _links(
     found: list[Finding | None] = []
     for target, line, is_wiki in detail.get("links", []):
         if is_wiki:
-            found.append(_wiki_link(note, target, line, wiki))
+            found.append(_wiki_link(note=note, target=target, line=line, wiki=wiki))
             continue
         resolved = resolve_relative(note.path, target)
         if resolved == ".." or resolved.startswith("../") or posixpath.isabs(resolved):
@@ -118,7 +118,7 @@ def check(
         detail = details.get(note.path, {})
         if note.path not in broken:
             found += _sections(note, detail, required)
-        found += _links(note, detail, wiki, exists)
+        found += _links(note=note, detail=detail, wiki=wiki, exists=exists)
         if detail.get("damaged"):
             line, what = detail["damaged"]
             found.append(Finding.of(note.path, line, "check.damaged", what=Msg.from_json(what)))

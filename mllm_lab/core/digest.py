@@ -111,23 +111,27 @@ def digest_note(
     category = _category(path, meta, problems) if kind is kinds.CONCEPT else None
     stage = _stage(meta, category, problems)
     created = _created(meta, problems)
-    _required(kind, path, meta, has_frontmatter, problems)
+    _required(kind=kind, path=path, meta=meta, has_fm=has_frontmatter, problems=problems)
     note = NoteFields(
-        _title(kind, path, meta, h1),
-        category,
-        stage,
-        strings(meta.get("tags")),
-        strings(meta.get("related")),
-        summary,
-        created,
+        title=_title(kind=kind, path=path, meta=meta, h1=h1),
+        category=category,
+        stage=stage,
+        tags=strings(meta.get("tags")),
+        related=strings(meta.get("related")),
+        summary=summary,
+        created=created,
     )
     row, key = None, None
     if kind is kinds.PAPER and has_frontmatter:
-        paper, found = paper_from_meta(meta, path, lines, stem(path), path)
+        paper, found = paper_from_meta(
+            meta=meta, path=path, lines=lines, default_key=stem(path), note=path
+        )
         problems.findings += found
         row = paper_row(paper) if paper else None
         key = str(meta.get("key") or stem(path))
-    return NoteDigest(note, row, key, _json(problems.findings), _json(problems.lint))
+    return NoteDigest(
+        note=note, paper=row, key=key, findings=_json(problems.findings), lint=_json(problems.lint)
+    )
 
 
 def digest_reading_list(entries: list[dict[str, Any]], entry_lines: list[int]) -> ListDigest:
@@ -135,7 +139,9 @@ def digest_reading_list(entries: list[dict[str, Any]], entry_lines: list[int]) -
     for entry, line in zip(entries, entry_lines, strict=True):
         lines = dict.fromkeys(entry, line)
         key = str(entry.get("key") or "").strip()
-        paper, problems = paper_from_meta(entry, READING_LIST, lines, key, None, line)
+        paper, problems = paper_from_meta(
+            meta=entry, path=READING_LIST, lines=lines, default_key=key, note=None, line=line
+        )
         if not key:
             problems.append(Finding.of(READING_LIST, line, "field.missing", field="key"))
             paper = None

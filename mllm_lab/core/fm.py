@@ -183,7 +183,13 @@ def _split(text: str) -> _Split | None:
         line = text[offset : end if end >= 0 else len(text)].rstrip("\r")
         offset = end + 1 if end >= 0 else len(text)
         if _CLOSE.match(line):
-            return _Split(prefix, newline, fm_lines, text[offset:], len(fm_lines) + 3)
+            return _Split(
+                prefix=prefix,
+                newline=newline,
+                fm_lines=fm_lines,
+                body=text[offset:],
+                body_line=len(fm_lines) + 3,
+            )
         fm_lines.append(line)
     raise ValueError("unclosed")
 
@@ -203,7 +209,9 @@ def load_lines(fm_lines: list[str], path: str = "<note>") -> Any:
     fast = fastyaml.load(fm_lines)
     if fast is not None:
         return fast
-    return load_yaml("\n".join(fm_lines) + "\n", path, 2, "yaml.frontmatter_invalid")
+    return load_yaml(
+        text="\n".join(fm_lines) + "\n", path=path, first_line=2, what="yaml.frontmatter_invalid"
+    )
 
 
 def parse(text: str, path: str) -> Parsed:
@@ -222,7 +230,13 @@ def parse(text: str, path: str) -> Parsed:
         kind = type(meta).__name__
         raise BrokenNote(path, 2, "fm.not_mapping", kind=kind)
     meta = {str(key): value for key, value in meta.items()}
-    return Parsed(meta, split.body, split.body_line, key_lines(split.fm_lines), True)
+    return Parsed(
+        meta=meta,
+        body=split.body,
+        body_line=split.body_line,
+        key_lines=key_lines(split.fm_lines),
+        has_frontmatter=True,
+    )
 
 
 # --- emit ----------------------------------------------------------------------------------

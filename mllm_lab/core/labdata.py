@@ -178,7 +178,9 @@ def _add(parts: _Parts, path: str, record: Record) -> None:
         parts.findings.append(problem)
         if kind == kinds.PAPER.name:
             hint = error[2] if len(error) > 2 else None
-            parts.papers.append(_broken_paper(path, problem, last_good, hint))
+            parts.papers.append(
+                _broken_paper(path=path, problem=problem, last_good=last_good, key=hint)
+            )
         elif kind == "reading-list":
             parts.list_problem = problem
             if last_good is not None:
@@ -194,22 +196,27 @@ def _add(parts: _Parts, path: str, record: Record) -> None:
     elif kind == kinds.EXPERIMENT.name:
         notebook = NotebookDigest(*digest)
         parts.experiments.append(
-            Experiment(path, notebook.title, _date(notebook.created), notebook.topic)
+            Experiment(
+                path=path,
+                title=notebook.title,
+                created=_date(notebook.created),
+                topic=notebook.topic,
+            )
         )
     else:
         made = NoteDigest(*digest)
         n = NoteFields(*made.note)
         parts.notes.append(
             Note(
-                path,
-                kinds.BY_NAME[kind],
-                n.title,
-                n.category,
-                n.stage,
-                tuple(n.tags),
-                tuple(n.related),
-                n.summary,
-                _date(n.created),
+                path=path,
+                kind=kinds.BY_NAME[kind],
+                title=n.title,
+                category=n.category,
+                stage=n.stage,
+                tags=tuple(n.tags),
+                related=tuple(n.related),
+                summary=n.summary,
+                created=_date(n.created),
             )
         )
         if made.paper:
@@ -255,14 +262,14 @@ def _combine(parts: _Parts) -> LabData:
     parts.notes.sort(key=lambda note: note.path)
     parts.findings.sort(key=lambda f: (f.path, f.line))
     return LabData(
-        papers,
-        parts.notes,
-        parts.experiments,
-        parts.findings,
-        parts.lint,
-        parts.keys,
-        parts.list_keys,
-        parts.list_problem,
+        papers=papers,
+        notes=parts.notes,
+        experiments=parts.experiments,
+        findings=parts.findings,
+        lint=parts.lint,
+        note_keys=parts.keys,
+        listed=parts.list_keys,
+        reading_list_problem=parts.list_problem,
     )
 
 

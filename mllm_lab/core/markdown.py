@@ -89,7 +89,11 @@ def sections(body: str) -> list[Section]:
     for number, heading in enumerate(found.headings):
         stop = found.headings[number + 1].line if number + 1 < len(found.headings) else len(lines)
         content = "\n".join(lines[heading.line + 1 : stop])
-        result.append(Section(heading.level, heading.title, heading.line + 1, content))
+        result.append(
+            Section(
+                level=heading.level, title=heading.title, line=heading.line + 1, content=content
+            )
+        )
     return result
 
 

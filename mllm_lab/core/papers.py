@@ -113,7 +113,7 @@ def paper_from_meta(
 ) -> tuple[Paper | None, list[Finding]]:
     """A Paper, or None when any field is unusable (a paper is never half-read); the
     findings name each problem with its line."""
-    read = _Fields(meta, path, lines, line)
+    read = _Fields(meta=meta, path=path, lines=lines, line=line)
     title, status, year, stage = read.title(), read.status(), read.year(), read.stage()
     created, started, finished = read.day("created"), read.day("started"), read.day("finished")
     authors, tags = read.strings("authors"), read.strings("tags")

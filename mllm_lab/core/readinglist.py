@@ -143,7 +143,7 @@ def set_fields(reading: ReadingList, index: int, updates: dict[str, Any]) -> Rea
     for start, end, new in sorted(edits, key=lambda edit: (edit[0], edit[1]), reverse=True):
         result = result[:start] + new + result[end:]
     expected = [*reading.entries[:index], entry, *reading.entries[index + 1 :]]
-    return _check(result, expected, line, "update")
+    return _check(text=result, expected=expected, line=line, what="update")
 
 
 def append(reading: ReadingList, entry: dict[str, Any]) -> ReadingList:
@@ -166,7 +166,7 @@ def append(reading: ReadingList, entry: dict[str, Any]) -> ReadingList:
             end = value_node.end_mark.index
             stop = text.find("\n", end)
             result = text[:start] + body + ("" if stop < 0 else text[stop + 1 :])
-        return _check(result, [entry], 1, "add")
+        return _check(text=result, expected=[entry], line=1, what="add")
     _data, node = _document(text)
     first = _papers_node(node)[1].value[0]
     line_start = text.rfind("\n", 0, first.start_mark.index) + 1
@@ -174,7 +174,9 @@ def append(reading: ReadingList, entry: dict[str, Any]) -> ReadingList:
     dash = indent[: len(indent) - len(indent.lstrip(" "))]
     lines = [dash + item for item in block]
     result = text + ("" if text.endswith("\n") else newline) + newline.join(lines) + newline
-    return _check(result, [*reading.entries, entry], len(text.split("\n")), "add")
+    return _check(
+        text=result, expected=[*reading.entries, entry], line=len(text.split("\n")), what="add"
+    )
 
 
 def remove(reading: ReadingList, index: int) -> ReadingList:
@@ -193,7 +195,7 @@ def remove(reading: ReadingList, index: int) -> ReadingList:
     end = len(text) if stop < 0 else stop + 1
     result = text[:start] + text[end:]
     expected = [*reading.entries[:index], *reading.entries[index + 1 :]]
-    return _check(result, expected, line, "remove")
+    return _check(text=result, expected=expected, line=line, what="remove")
 
 
 def find(reading: ReadingList, key: str) -> int | None:

@@ -89,12 +89,12 @@ def markers(text: str) -> list[Marker]:
             if match:
                 found.append(
                     Marker(
-                        match["what"],
-                        match["name"],
-                        match["sha"],
-                        offset,
-                        min(stop, len(text)),
-                        number + 1,
+                        kind=match["what"],
+                        name=match["name"],
+                        sha=match["sha"],
+                        start=offset,
+                        stop=min(stop, len(text)),
+                        line=number + 1,
                     )
                 )
         offset = stop
@@ -119,45 +119,52 @@ def parse(text: str, path: str) -> dict[str, Region]:
                     )
                 )
                 raise DamagedRegion(
-                    path, marker.line, what, marker.name, "nested", open_marker.name
+                    path=path,
+                    line=marker.line,
+                    what=what,
+                    name=marker.name,
+                    problem="nested",
+                    outer=open_marker.name,
                 )
             if marker.name in regions:
                 raise DamagedRegion(
-                    path,
-                    marker.line,
-                    Msg.of("region.duplicate", name=marker.name, line=regions[marker.name].line),
-                    marker.name,
-                    "duplicate",
+                    path=path,
+                    line=marker.line,
+                    what=Msg.of(
+                        "region.duplicate", name=marker.name, line=regions[marker.name].line
+                    ),
+                    name=marker.name,
+                    problem="duplicate",
                 )
             open_marker = marker
             continue
         if open_marker is None or open_marker.name != marker.name:
             raise DamagedRegion(
-                path,
-                marker.line,
-                Msg.of("region.no_begin", name=marker.name),
-                marker.name,
-                "no-begin",
+                path=path,
+                line=marker.line,
+                what=Msg.of("region.no_begin", name=marker.name),
+                name=marker.name,
+                problem="no-begin",
             )
         regions[marker.name] = Region(
-            marker.name,
-            open_marker.sha,
-            text[open_marker.stop : marker.start],
-            open_marker.start,
-            open_marker.stop,
-            marker.start,
-            marker.stop,
-            open_marker.line,
-            marker.line,
+            name=marker.name,
+            sha=open_marker.sha,
+            body=text[open_marker.stop : marker.start],
+            begin=open_marker.start,
+            body_start=open_marker.stop,
+            body_end=marker.start,
+            end=marker.stop,
+            line=open_marker.line,
+            end_line=marker.line,
         )
         open_marker = None
     if open_marker is not None:
         raise DamagedRegion(
-            path,
-            open_marker.line,
-            Msg.of("region.no_end", name=open_marker.name),
-            open_marker.name,
-            "no-end",
+            path=path,
+            line=open_marker.line,
+            what=Msg.of("region.no_end", name=open_marker.name),
+            name=open_marker.name,
+            problem="no-end",
         )
     return regions
 
@@ -185,10 +192,12 @@ def replace_region(
     if region is None:
         newline = newline_of(text)
         separator = "" if not text else (newline if text.endswith("\n") else newline * 2)
-        return text + separator + render_region(name, body, newline, notice)
+        return (
+            text + separator + render_region(name=name, body=body, newline=newline, notice=notice)
+        )
     # the region keeps the line ending its begin marker was written with
     newline = "\r\n" if text[region.begin : region.body_start].endswith("\r\n") else "\n"
-    rendered = render_region(name, body, newline, notice)
+    rendered = render_region(name=name, body=body, newline=newline, notice=notice)
     if not text[region.body_end : region.end].endswith("\n"):  # end marker is the last line
         rendered = rendered[: -len(newline)]
     return text[: region.begin] + rendered + text[region.end :]
@@ -206,7 +215,9 @@ def adopt(text: str, name: str, bodies: Sequence[str], notice: str = NOTICE) -> 
         if at < 0 or not wanted.endswith("\n"):
             continue
         start, stop = _offset_of(text, at), _offset_of(text, at + len(wanted))
-        region = render_region(name, text[start:stop], newline_of(text), notice)
+        region = render_region(
+            name=name, body=text[start:stop], newline=newline_of(text), notice=notice
+        )
         return text[:start] + region + text[stop:]
     return text
 
@@ -258,7 +269,7 @@ def repair(text: str, path: str = "<text>", bodies: Sequence[str] = ()) -> Repai
             text, note, cut = _fix(text, damage, bodies)
             done.append(Msg.of("repair.at", path=path, line=damage.line, what=note))
             removed += cut
-    raise DamagedRegion(path, 1, Msg.of("region.too_many"), "", "many")
+    raise DamagedRegion(path=path, line=1, what=Msg.of("region.too_many"), name="", problem="many")
 
 
 Fixed = tuple[str, Msg, list[str]]  # the new text, what was done, generated text removed
@@ -272,11 +283,11 @@ def _fix(text: str, damage: DamagedRegion, bodies: Sequence[str]) -> Fixed:
         None,
     )
     if damage.problem == "nested":
-        return _fix_nested(text, marker, end, damage.outer)
+        return _fix_nested(text=text, marker=marker, end=end, outer=damage.outer)
     if damage.problem == "duplicate":
         return _fix_duplicate(text, marker, end)
     if damage.problem == "no-begin":
-        return _fix_no_begin(text, marker, found, bodies)
+        return _fix_no_begin(text=text, marker=marker, found=found, bodies=bodies)
     return _fix_no_end(text, marker)
 
 

@@ -97,7 +97,7 @@ def _review(line: str) -> Review:
         raise _BadLine("rating")
     if duration is not None and (type(duration) is not int or duration < 0):
         raise _BadLine("duration")
-    return Review(card, _aware(when), Rating(rating), duration)
+    return Review(card=card, time=_aware(when), rating=Rating(rating), duration_ms=duration)
 
 
 def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -187,16 +187,16 @@ def apply(state: CardState | None, review: Review, settings: Settings = Settings
     after, _log = _scheduler(settings).review_card(before, fsrs.Rating(int(review.rating)), when)
     lapsed = before.state == fsrs.State.Review and review.rating is Rating.AGAIN
     return CardState(
-        review.card,
-        after.due,
-        after.state.name.lower(),
-        after.step,
-        after.stability,
-        after.difficulty,
-        state.first_review if state else when,
-        when,
-        (state.reviews if state else 0) + 1,
-        (state.lapses if state else 0) + lapsed,
+        card=review.card,
+        due=after.due,
+        state=after.state.name.lower(),
+        step=after.step,
+        stability=after.stability,
+        difficulty=after.difficulty,
+        first_review=state.first_review if state else when,
+        last_review=when,
+        reviews=(state.reviews if state else 0) + 1,
+        lapses=(state.lapses if state else 0) + lapsed,
     )
 
 

@@ -157,21 +157,21 @@ def week_activity(
         day: date | None, kind: str, title: str, path: str | None, url: str | None = None
     ) -> None:
         if day is not None and week.contains(day):
-            found.append(Activity(day, kind, title, path, url))
+            found.append(Activity(day=day, kind=kind, title=title, path=path, url=url))
 
     for paper in papers:
-        add(paper.started, "started", paper.title, paper.note, paper.link)
-        add(paper.finished, "finished", paper.title, paper.note, paper.link)
+        add(day=paper.started, kind="started", title=paper.title, path=paper.note, url=paper.link)
+        add(day=paper.finished, kind="finished", title=paper.title, path=paper.note, url=paper.link)
     for note in notes:
         if note.kind.study:
             add(
-                note.created,
-                "concept" if note.kind is kinds.CONCEPT else "paper_note",
-                note.title,
-                note.path,
+                day=note.created,
+                kind="concept" if note.kind is kinds.CONCEPT else "paper_note",
+                title=note.title,
+                path=note.path,
             )
     for experiment in experiments:
-        add(experiment.created, "experiment", experiment.title, experiment.path)
+        add(day=experiment.created, kind="experiment", title=experiment.title, path=experiment.path)
     order = {"started": 0, "paper_note": 1, "concept": 2, "experiment": 3, "finished": 4}
     return sorted(found, key=lambda item: (item.day, order[item.kind], item.title))
 
@@ -185,7 +185,7 @@ def done_this_week(
     log_path: str,
 ) -> str:
     """The "done this week" list of a weekly log: nothing here is typed by the user."""
-    items = week_activity(week, papers, notes, experiments)
+    items = week_activity(week=week, papers=papers, notes=notes, experiments=experiments)
     if not items:
         return tr("view.nothing_this_week", lang) + "\n"
     lines = [

@@ -20,7 +20,7 @@ def lint(ws: Workspace, progress: Callable[[int, int], None] | None = None) -> l
     def exists(relative: str) -> bool:
         return (ws.lab.root / relative).exists()
 
-    found = check_notes(data, ws.details(), required, exists)
+    found = check_notes(data, details=ws.details(), required=required, exists=exists)
     found += [Finding(path, 1, message) for path, message in ws.problems]
     notebooks = [e.path for e in data.experiments]
     for number, path in enumerate(notebooks, start=1):

@@ -70,7 +70,7 @@ def hand_ticks(region: regions.Region, last: str | None, now: str, path: str) ->
     status alone differs is a tick; any other difference is refused, naming the row."""
     have = region.body.replace("\r\n", "\n").split("\n")
     if last is None:
-        return _ticks_by_key(have, now.split("\n"), region.line + 1, path)
+        return _ticks_by_key(have=have, want=now.split("\n"), offset=region.line + 1, path=path)
     want = last.split("\n")
     offset = region.line + 1
     if len(have) != len(want):
@@ -178,7 +178,7 @@ def take_in(tx: Transaction) -> None:
         text = tx.read(view.path)
         if text is None:
             continue
-        region = _regions_of(tx, view.path, text, view).get(view.region)
+        region = _regions_of(tx=tx, path=view.path, text=text, view=view).get(view.region)
         if region is None or not region.hand_edited:
             continue
         last = last_body(ws, region.sha)
@@ -188,7 +188,9 @@ def take_in(tx: Transaction) -> None:
                 want = (last if last is not None else body(ws, ws.data(), view)).split("\n")
                 at = region.line + 1 + _first_difference(have, want)
                 raise HandEdited(view.path, at, Msg.of("region.not_as_written"))
-            ticks += hand_ticks(region, last, body(ws, ws.data(), view), view.path)
+            ticks += hand_ticks(
+                region=region, last=last, now=body(ws, ws.data(), view), path=view.path
+            )
         except HandEdited:
             if not tx.force:
                 raise
@@ -217,7 +219,9 @@ def _view_problem(ws: Workspace, data: LabData, view: View) -> list[Finding]:
         try:
             if view.region != "papers":
                 raise HandEdited(view.path, region.line, Msg.of("region.not_as_written"))
-            ticks = hand_ticks(region, last_body(ws, region.sha), made, view.path)
+            ticks = hand_ticks(
+                region=region, last=last_body(ws, region.sha), now=made, path=view.path
+            )
         except HandEdited as edit:
             return [
                 Finding.of(

@@ -187,14 +187,14 @@ def new_concept(
             for n in found
         ]
         context = concept_context(
-            ws,
-            title,
-            category,
-            stage or CATEGORY_STAGE[category],
-            tags,
-            links,
-            ws.today,
-            tuple(r for r in related if r not in {n.path for n in found}),
+            ws=ws,
+            title=title,
+            category=category,
+            stage=stage or CATEGORY_STAGE[category],
+            tags=tags,
+            related=links,
+            created=ws.today,
+            extra_related=tuple(r for r in related if r not in {n.path for n in found}),
         )
         text = ws.render(f"{ws.lang}/concept.md.j2", context)
         tx.create(path, text, force=force)
@@ -239,7 +239,7 @@ def new_experiment(
     title = title_of(title)
     chosen = experiment_kind(kind, title)
     name = check_slug(slug) if slug else slugify(title)
-    context = experiment_context(ws, title, name, ws.today)
+    context = experiment_context(ws=ws, title=title, slug=name, created=ws.today)
     source = ws.render(chosen.template(ws.lang), context)
     meta = {"title": title, "created": ws.today.isoformat(), "slug": name, "kind": chosen.name}
     notebook = notebook_json(source, meta)
@@ -249,7 +249,7 @@ def new_experiment(
         tx.create(path, notebook, force=force)
         for other, text in extra.items():
             tx.create(other, text, force=force)
-    return Created(path, notebook, tx.outcomes, extra)
+    return Created(path=path, text=notebook, outcomes=tx.outcomes, extra=extra)
 
 
 # --- weekly --------------------------------------------------------------------------------
@@ -261,7 +261,12 @@ def week_path(week: Week) -> str:
 
 def done_body(ws: Workspace, data: LabData, week: Week) -> str:
     return views.done_this_week(
-        week, data.papers, data.notes, data.experiments, ws.lang, week_path(week)
+        week=week,
+        papers=data.papers,
+        notes=data.notes,
+        experiments=data.experiments,
+        lang=ws.lang,
+        log_path=week_path(week),
     )
 
 
@@ -293,12 +298,14 @@ def weekly(ws: Workspace, week: Week, *, dry_run: bool = False) -> Created:
             return Created(path, old, tx.outcomes)
         if region.hand_edited:
             raise HandEdited(
-                path,
-                region.line + 1 + _first_changed(region.body),
-                Msg.of("region.weekly_text"),
-                Msg.of("remedy.weekly"),
+                path=path,
+                line=region.line + 1 + _first_changed(region.body),
+                what=Msg.of("region.weekly_text"),
+                remedy=Msg.of("remedy.weekly"),
             )
-        new = regions.replace_region(old, "done", done, tr("notice.done", ws.lang), path)
+        new = regions.replace_region(
+            text=old, name="done", body=done, notice=tr("notice.done", ws.lang), path=path
+        )
         tx.write(path, new)
     return Created(path, new, tx.outcomes)
 

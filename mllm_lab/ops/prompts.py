@@ -95,7 +95,9 @@ def _experiment_context(ws: Workspace, data: LabData, target: str | None) -> dic
 
 
 def _weekly_context(ws: Workspace, data: LabData, week: Week) -> dict[str, Any]:
-    activity = week_activity(week, data.papers, data.notes, data.experiments)
+    activity = week_activity(
+        week=week, papers=data.papers, notes=data.notes, experiments=data.experiments
+    )
     done = [
         tr(
             "prompt.done_item",
@@ -178,7 +180,7 @@ def render_prompt(
     elif kind == "paper":
         context |= _paper_context(ws, data, target)
     elif kind == "concept":
-        context |= _concept_context(ws, data, target, category)
+        context |= _concept_context(ws=ws, data=data, target=target, category=category)
     elif kind == "experiment":
         context |= _experiment_context(ws, data, target)
     elif kind == "weekly":

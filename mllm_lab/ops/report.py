@@ -22,7 +22,9 @@ LISTS = ("papers", "notes", "experiments", "weeks")
 def status(ws: Workspace) -> dict[str, Any]:
     data = ws.data()
     log = week_path(Week.of(ws.today))
-    report = status_report(data, ws.today, ws.lang, log if ws.exists(log) else None)
+    report = status_report(
+        data=data, today=ws.today, lang=ws.lang, weekly_log=log if ws.exists(log) else None
+    )
     report["lab"] = {"root": str(ws.lab.root), "name": ws.lab.config.name, "lang": ws.lang}
     return report
 
@@ -68,7 +70,7 @@ def listing(ws: Workspace, what: str, filters: Filters) -> Listing:
     lang = ws.lang
     tag = filters.tag.casefold() if filters.tag else None
     if what == "papers":
-        return _papers(data.papers, filters, tag, lang)
+        return _papers(papers=data.papers, filters=filters, tag=tag, lang=lang)
     if filters.status is not None:
         valid = ["--stage", "--tag"] + (["--topic"] if what == "notes" else [])
         raise BadInput("error.filter", flag="--status", what=what, valid=", ".join(valid))
@@ -85,10 +87,16 @@ def listing(ws: Workspace, what: str, filters: Filters) -> Listing:
             key=lambda n: (n.stage or 9, n.path),
         )
         return Listing(
-            ["path", "title", "kind", "stage", "created"],
-            notes,
-            lambda n: [n.path, n.title, n.kind.value, str(n.stage or ""), _iso(n.created) or ""],
-            lambda n: {
+            headers=["path", "title", "kind", "stage", "created"],
+            objects=notes,
+            as_row=lambda n: [
+                n.path,
+                n.title,
+                n.kind.value,
+                str(n.stage or ""),
+                _iso(n.created) or "",
+            ],
+            as_item=lambda n: {
                 "path": n.path,
                 "title": n.title,
                 "kind": n.kind.value,
@@ -102,16 +110,16 @@ def listing(ws: Workspace, what: str, filters: Filters) -> Listing:
         )
     if what == "experiments":
         return Listing(
-            ["path", "title", "created"],
-            sorted(data.experiments, key=lambda e: e.path),
-            lambda e: [e.path, e.title, _iso(e.created) or ""],
-            lambda e: {"path": e.path, "title": e.title, "created": _iso(e.created)},
+            headers=["path", "title", "created"],
+            objects=sorted(data.experiments, key=lambda e: e.path),
+            as_row=lambda e: [e.path, e.title, _iso(e.created) or ""],
+            as_item=lambda e: {"path": e.path, "title": e.title, "created": _iso(e.created)},
         )
     return Listing(
-        ["week", "path"],
-        sorted(data.by_kind(kinds.WEEKLY), key=lambda n: n.path),
-        lambda n: [n.title, n.path],
-        lambda n: {"week": n.title, "path": n.path, "created": _iso(n.created)},
+        headers=["week", "path"],
+        objects=sorted(data.by_kind(kinds.WEEKLY), key=lambda n: n.path),
+        as_row=lambda n: [n.title, n.path],
+        as_item=lambda n: {"week": n.title, "path": n.path, "created": _iso(n.created)},
     )
 
 
@@ -126,9 +134,9 @@ def _papers(papers: list[Paper], filters: Filters, tag: str | None, lang: str) -
         and _has_tag(p.tags, tag)
     ]
     return Listing(
-        ["", "key", "title", "year", "stage", "topic", "note"],
-        chosen,
-        lambda p: [
+        headers=["", "key", "title", "year", "stage", "topic", "note"],
+        objects=chosen,
+        as_row=lambda p: [
             p.status.emoji,
             p.key,
             p.title,
@@ -137,7 +145,7 @@ def _papers(papers: list[Paper], filters: Filters, tag: str | None, lang: str) -
             p.topic,
             p.note or "",
         ],
-        lambda p: {
+        as_item=lambda p: {
             "key": p.key,
             "title": p.title,
             "status": p.status.value,

@@ -83,11 +83,11 @@ def review(
         return relative_link(path, target) if target and "://" not in target else target
 
     drawn: list[Question] = questions(
-        _question_sources(ws, notes),
-        data,
-        ws.lang,
-        seed if seed is not None else ws.today.toordinal(),
-        link,
+        notes=_question_sources(ws, notes),
+        data=data,
+        lang=ws.lang,
+        seed=seed if seed is not None else ws.today.toordinal(),
+        link=link,
     )
     meta: dict[str, Any] = {
         "title": tr("review.title", ws.lang, day=ws.today.isoformat()),
@@ -108,7 +108,13 @@ def review(
         "papers_read": sum(p.status is Status.READ for p in data.papers),
         "papers_total": len(data.papers),
         "mermaid": concept_map(notes, edges(notes, ws.details([n.path for n in notes])), ws.lang),
-        "weak_spots": weak_spots(data, ws.today, ws.lang, empty_sections(ws, data), link),
+        "weak_spots": weak_spots(
+            data=data,
+            today=ws.today,
+            lang=ws.lang,
+            empty_sections=empty_sections(ws, data),
+            link=link,
+        ),
         "questions": drawn,
         "directions": directions(data, ws.today, ws.lang),
     }
@@ -119,4 +125,4 @@ def review(
 
 
 def steps(ws: Workspace, count: int) -> list[Step]:
-    return next_steps(ws.data(), ws.today, ws.lang, count)
+    return next_steps(data=ws.data(), today=ws.today, lang=ws.lang, count=count)

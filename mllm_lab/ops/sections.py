@@ -24,10 +24,18 @@ def sample_context(ws: Workspace, kind: NoteKind) -> dict[str, Any]:
     if kind is kinds.PAPER:
         return paper_context(ws, Paper(key="sample", title="Sample", created=SAMPLE_DAY))
     if kind is kinds.CONCEPT:
-        return concept_context(ws, "Sample", "fundamentals", 1, (), [], SAMPLE_DAY)
+        return concept_context(
+            ws=ws,
+            title="Sample",
+            category="fundamentals",
+            stage=1,
+            tags=(),
+            related=[],
+            created=SAMPLE_DAY,
+        )
     if kind is kinds.WEEKLY:
         return weekly_context(ws, Week.of(SAMPLE_DAY), "")
-    return experiment_context(ws, "Sample", "sample", SAMPLE_DAY)
+    return experiment_context(ws=ws, title="Sample", slug="sample", created=SAMPLE_DAY)
 
 
 def headings(ws: Workspace, kind: NoteKind) -> list[tuple[int, str]]:

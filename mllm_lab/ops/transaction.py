@@ -165,15 +165,20 @@ class Transaction:
         if self.dry_run:
             return tr("tx.would_keep", self.ws.lang)
         where = storage.backup_path(
-            self.ws.lab.root, path, self.started, {p for p, _ in self.backups}
+            root=self.ws.lab.root,
+            relative=path,
+            when=self.started,
+            taken={p for p, _ in self.backups},
         )
         self.backups.append((where, text))
         return tr("tx.kept", self.ws.lang, where=where)
 
     def _stage(self, path: str, text: str, *, exclusive: bool, existed: bool) -> None:
         kind = kind_of(path)
-        digest = parse_file(self.ws.lab.root, path, kind, text) if kind else None
-        self.pending[path] = Pending(text, exclusive, existed, digest)
+        digest = (
+            parse_file(root=self.ws.lab.root, relative=path, kind=kind, text=text) if kind else None
+        )
+        self.pending[path] = Pending(text=text, exclusive=exclusive, existed=existed, digest=digest)
         if kind:
             self._dirty.add(path)
 
@@ -213,7 +218,13 @@ class Transaction:
             files = self.ws.files()
             for path, pending in self.pending.items():
                 if pending.digest is not None:
-                    refresh(self.ws.lab, files, path, pending.digest, self.ws.use_index)
+                    refresh(
+                        lab=self.ws.lab,
+                        files=files,
+                        relative=path,
+                        digest=pending.digest,
+                        use_index=self.ws.use_index,
+                    )
         if self.views:
             views.remember(self)
         self.ws._data = self.data

@@ -46,22 +46,22 @@ class View:
 
 VIEWS = (
     View(
-        "papers",
-        PAPERS_README,
-        "lab/papers-README.md.j2",
-        frozenset({"paper", "reading-list"}),
+        region="papers",
+        path=PAPERS_README,
+        template="lab/papers-README.md.j2",
+        inputs=frozenset({"paper", "reading-list"}),
     ),
     View(
-        "progress",
-        LAB_README,
-        "lab/README.md.j2",
-        frozenset({"paper", "reading-list", "concept"}),
+        region="progress",
+        path=LAB_README,
+        template="lab/README.md.j2",
+        inputs=frozenset({"paper", "reading-list", "concept"}),
     ),
     View(
-        "notes-index",
-        NOTES_README,
-        "lab/notes-README.md.j2",
-        frozenset({"concept"}),
+        region="notes-index",
+        path=NOTES_README,
+        template="lab/notes-README.md.j2",
+        inputs=frozenset({"concept"}),
     ),
 )
 STATE = "views.json"
@@ -186,8 +186,12 @@ def regenerate(tx: Transaction) -> None:
         else:
             if regions.find_region(text, view.region, view.path) is None:
                 known = [body(ws, ws.data(), view), *stored_bodies(ws)]
-                text = regions.adopt(text, view.region, known, view.notice(ws.lang))
-            new = regions.replace_region(text, view.region, made, view.notice(ws.lang), view.path)
+                text = regions.adopt(
+                    text=text, name=view.region, bodies=known, notice=view.notice(ws.lang)
+                )
+            new = regions.replace_region(
+                text=text, name=view.region, body=made, notice=view.notice(ws.lang), path=view.path
+            )
         tx.write(view.path, new)
         if not tx.dry_run:
             keep_body(ws, made)

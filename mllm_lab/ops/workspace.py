@@ -106,7 +106,7 @@ class Workspace:
     def details(self, paths: Iterable[str] | None = None) -> dict[str, dict[str, Any]]:
         """Headings, links and open questions of notes (all notes when `paths` is None)."""
         wanted = [n.path for n in self.data().notes] if paths is None else list(paths)
-        return details(self.lab, self.files(), wanted, self.use_index)
+        return details(self.lab, files=self.files(), paths=wanted, use_index=self.use_index)
 
     def render(self, name: str, context: dict[str, Any]) -> str:
         from mllm_lab.render import render  # Jinja, ~85 ms: only commands that render

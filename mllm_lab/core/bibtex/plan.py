@@ -141,7 +141,9 @@ def plan_import(
     keys_seen: dict[str, int] = {}
     plan: list[Planned] = []
     for entry in entries:
-        decision = _decide(entry, lab, taken, claimed, keys_seen, today)
+        decision = _decide(
+            entry=entry, lab=lab, taken=taken, claimed=claimed, keys_seen=keys_seen, today=today
+        )
         keys_seen.setdefault(entry.bibkey.casefold(), entry.line)
         if decision.action is not Action.SKIP or decision.reason == "identical":
             for ident in _identities(entry) + _paper_identities(decision.paper):
