@@ -152,3 +152,27 @@ def tree(root: Path) -> dict[str, bytes]:
 @pytest.fixture
 def snapshot() -> Iterator[Callable[[Path], dict[str, bytes]]]:
     yield tree
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        help="Rewrite tests/golden/ from what lab makes now (review the diff before committing).",
+    )
+
+
+@pytest.fixture
+def golden(request: pytest.FixtureRequest) -> Callable[[str, str], None]:
+    """Compare text with tests/golden/<name>, or rewrite it with --update-golden."""
+    update = request.config.getoption("--update-golden")
+
+    def check(name: str, text: str) -> None:
+        path = Path(__file__).parent / "golden" / name
+        if update:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, "utf-8")
+        assert path.exists(), f"no golden file {name}; run pytest --update-golden and review it"
+        assert text == path.read_text("utf-8"), f"{name} changed; if on purpose: --update-golden"
+
+    return check
