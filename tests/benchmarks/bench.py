@@ -162,7 +162,7 @@ class Row:
     floor: Floor
     times: list[float] = field(default_factory=list)
     floor_times: list[float] = field(default_factory=list)
-    rss_mb: float = 0.0  # peak RSS summed over the tree (sampled run), or the largest maxrss
+    rss_mb: float = 0.0  # peak RSS summed over the tree (sampled run)
     pss_mb: float | None = None
     processes: int = 1
     error: str = ""
@@ -288,7 +288,6 @@ class Bench:
             done = run(argv, self.root, env, tty=case.tty)
             self.after(case)
             self.check(row, done, expect, "lab")
-            row.rss_mb = max(row.rss_mb, done.maxrss_mb)
             if number:
                 row.times.append(done.seconds)
             if row.error:
@@ -298,7 +297,7 @@ class Bench:
         done = run(argv, self.root, env, tty=case.tty, sample=True)
         self.after(case)
         self.check(row, done, expect, "lab")
-        row.rss_mb = max(row.rss_mb, done.tree_rss_mb or 0.0)
+        row.rss_mb = done.tree_rss_mb or 0.0
         row.pss_mb = done.tree_pss_mb
         row.processes = done.processes
         self.reset()
@@ -469,7 +468,9 @@ def main() -> int:
     )
     parser.add_argument("--sizes", help="comma-separated note counts (default 10000,50000)")
     parser.add_argument("--runs", type=int, help="timed runs per command and per floor (default 5)")
-    parser.add_argument("--only", help="comma-separated row names (or parts of names) to run")
+    parser.add_argument(
+        "--only", help="comma-separated row names (exact, or a part of names) to run; see --list"
+    )
     parser.add_argument("--seed", type=int, default=0, help="the synthetic labs' seed")
     parser.add_argument(
         "--cache",
@@ -492,7 +493,10 @@ def main() -> int:
     cases = list(CASES)
     if args.only:
         wanted = [part.strip() for part in args.only.split(",") if part.strip()]
-        cases = [c for c in CASES if any(w == c.name or w in c.name for w in wanted)]
+        names = {case.name for case in CASES}
+        cases = [  # a row's exact name, or any row whose name contains the word
+            c for c in CASES if any(w == c.name or (w not in names and w in c.name) for w in wanted)
+        ]
         if not cases:
             parser.error(f"--only {args.only}: no such row (see --list)")
     lab = str(Path(sys.executable).with_name("lab"))
@@ -514,6 +518,12 @@ def main() -> int:
         "median (min-max); ratio = median / floor's median. peak MB: RSS summed over the process "
         "tree (PSS summed), ×N = most processes at once."
     )
+    busy = os.getloadavg()[0] > len(os.sched_getaffinity(0))
+    if busy:
+        print(
+            "\n**The machine is busy (load average above its number of cores): the floors "
+            "alternate with the commands, but expect wide min-max spreads.**"
+        )
     results: dict[int, list[Row]] = {}
     errors = failures = 0
     for notes in sizes:

@@ -4,11 +4,13 @@
   to a pseudo-terminal of 120x40 cells with TERM set and NO_COLOR unset (a user's terminal):
   never /dev/null, so whatever `lab` does to print is timed.
 - Wall time runs from just before the fork to the exit of the process (`os.wait4`).
-- Memory: `ru_maxrss` of every run (the largest single process of the tree), and, in a run of
-  its own so the timed runs are not disturbed, the process tree sampled every 2 ms from /proc:
-  RSS summed over the process and all its descendants (an upper bound: pages shared between a
-  parent and its forked workers count once per process) and PSS summed (shared pages split
-  between the processes that share them: what the tree really costs the machine).
+- Memory, in a run of its own so the timed runs are not disturbed: the process tree sampled
+  every 2 ms from /proc, RSS summed over the process and all its descendants (an upper bound:
+  pages shared between a parent and its forked workers count once per process), at least the
+  main process's own high-water mark (VmHWM, which no sampling interval can miss), and PSS
+  summed (shared pages split between the processes that share them: what the tree really
+  costs the machine). Not `ru_maxrss` from wait4: on Linux it keeps the high-water mark of the
+  forked copy of the *benchmark* from before exec, so it reports the benchmark's own size.
 Linux only (/proc, and `taskset` for pinning)."""
 
 from __future__ import annotations
@@ -38,7 +40,6 @@ class Run:
     code: int
     stdout: str
     stderr: str
-    maxrss_mb: float  # largest single process of the tree (getrusage)
     tree_rss_mb: float | None = None  # sampled peak of RSS summed over the tree
     tree_pss_mb: float | None = None  # sampled peak of PSS summed over the tree
     processes: int = 1  # most processes seen at once in the tree (sampled runs)
@@ -67,6 +68,14 @@ def _tree(pid: int) -> list[int]:
 def _rss(pid: int) -> int:
     with open(f"/proc/{pid}/statm", "rb") as handle:
         return int(handle.read().split()[1]) * PAGE
+
+
+def _hwm(pid: int) -> int:
+    with open(f"/proc/{pid}/status", "rb") as handle:
+        for line in handle:
+            if line.startswith(b"VmHWM:"):
+                return int(line.split()[1]) * 1024
+    return 0
 
 
 def _pss(pid: int) -> int | None:
@@ -108,6 +117,8 @@ class TreeSampler:
                 if one is not None:
                     pss += one
                     self.pss_seen = True
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                rss = max(rss, _hwm(self.pid))
             self.rss = max(self.rss, rss)
             self.pss = max(self.pss, pss)
             self.processes = max(self.processes, alive)
@@ -181,7 +192,7 @@ def run(
 
     timer = threading.Timer(TIMEOUT, kill)
     timer.start()
-    _pid, status, usage = os.wait4(process.pid, 0)
+    _pid, status, _usage = os.wait4(process.pid, 0)
     seconds = time.perf_counter() - start
     timer.cancel()
     process.returncode = os.waitstatus_to_exitcode(status)
@@ -202,7 +213,6 @@ def run(
         code=process.returncode,
         stdout=stdout.decode("utf-8", "replace"),
         stderr=stderr.decode("utf-8", "replace"),
-        maxrss_mb=usage.ru_maxrss / 1024,
         tree_rss_mb=sampler.rss / 2**20 if sampler else None,
         tree_pss_mb=sampler.pss / 2**20 if sampler and sampler.pss_seen else None,
         processes=sampler.processes if sampler else 1,
