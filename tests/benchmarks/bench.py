@@ -371,7 +371,7 @@ def spread(times: list[float]) -> str:
 
 def table(rows: list[Row]) -> list[str]:
     lines = [
-        "| command | median (min-max) | floor | ratio | target | verdict | peak MB |",
+        "| command | median (min-max) | floor | ratio | target | pass/FAIL | peak MB |",
         "|---|---|---|---:|---:|---|---:|",
     ]
     for row in rows:
