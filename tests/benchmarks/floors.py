@@ -28,9 +28,9 @@ nothing else:
     note folders and stat every file to see whether it changed since the index was written
     (exactly the work of `mllm_lab.scan.walk`). It does not read the index: loading it is part
     of `lab`'s design, and its cost is what the ratio measures. The old benchmark compared warm
-    commands with *reading* every note, which is several times the work a warm command does
-    (at 10,000 notes, with the page cache warm, reading takes 1.5-2x as long as stat-ing), so warm
-    commands looked up to twice as close to their floor as they are.
+    commands with *reading* every note, more work than a warm command has to do (at 10,000
+    notes, page cache warm, reading takes 1.5-2x as long as stat-ing), so warm commands looked
+    up to twice as close to their floor as they are.
 
 `read`  (import Typer + read every note)
     What a command that needs note bodies, or has no index, cannot avoid: stat and read every
