@@ -1,257 +1,571 @@
-"""Benchmark of `lab` as whole processes on synthetic labs of 1,000 and 10,000 notes.
+"""Benchmark of every `lab` command as a whole process, each judged against a floor that does
+the same kind of work, on synthetic labs of 1,000, 10,000 and 50,000 notes.
 
-Each command is timed several times (median, min-max) beside its floor, measured in the same
-run on the same machine, and judged as a ratio to it:
+    .venv/bin/python tests/benchmarks/bench.py                # 10k and 50k notes, 5 runs each
+    .venv/bin/python tests/benchmarks/bench.py --quick        # 1k notes, 3 runs (CI)
+    .venv/bin/python tests/benchmarks/bench.py --sizes 10000 --runs 7 --only status,mark
 
-- start-up: `lab --version` / `lab --help` against a one-command hello-world Typer app;
-- commands that scan the lab: against a plain Python script that imports Typer and reads
-  every note file ("the floor of reading every note");
-- peak memory (max RSS) of every command.
+How it keeps honest:
 
-Run:  .venv/bin/python tests/benchmarks/bench.py            (both sizes, 5 runs each)
-      .venv/bin/python tests/benchmarks/bench.py --sizes 1000 --runs 3
-Not part of the test suite: timings on shared machines are noisy, so targets are ratios."""
+- Floors (tests/benchmarks/floors.py says why each is the right comparison): a plain-help
+  hello-world Typer app for `--version`/`--help`; "import Typer + stat every note" for warm
+  commands, which only stat the notes and load the index; "import Typer + read every note"
+  for cold commands and for `check`/`review`, which read bodies; a hello-world Typer
+  completion (and `python -c pass`, shown for reference) for shell completion.
+- Each command alternates with its own floor in one series, F C F C ... (after one untimed
+  warm-up of each), so load that comes and goes hits both alike; the table gives the medians
+  with min-max and the ratio of the medians.
+- Output goes to a pipe that is read, never /dev/null, and NO_COLOR is never set; `status`
+  and `list papers` are also run on a pseudo-terminal with TERM set (Rich's path), floor too.
+- Cold runs delete `.lab/` (the index) before every run, and are run on two cores and pinned
+  to one (`taskset -c 0`; the floor pinned the same way). The OS page cache stays warm (no
+  root needed to drop it): "cold" means no index, not a cold disk.
+- Commands that write do the same work every run: `mark` toggles a paper between two statuses
+  (each run writes); the others run on the lab's git baseline and are undone after every run
+  (`git checkout`/`git clean`, then an untimed `lab status` so the index is warm again).
+- Peak memory: one extra run of each command with the process tree sampled every 2 ms; the
+  table shows RSS summed over `lab` and all its worker processes (an upper bound: shared pages
+  count once per process), PSS summed in parentheses; judged on the RSS sum, < 200 MB.
+- A command must also give the right output: a regex per row (completion must offer a paper
+  key, `sync` must find nothing to do, ...). A row that exits with an unexpected code is an
+  ERROR.
+- Python's bytecode cache is on, as on any install (PYTHONDONTWRITEBYTECODE is removed).
+
+Every command is one line of CASES. Labs are built once and cached under /tmp (see --cache),
+keyed by the generator's version, size and seed; a cached lab is reset to its git baseline
+before use, so repeated runs are quick. Growth from one size to the next is reported as the
+exponent log(t_big/t_small)/log(big/small): 1 is linear, and above 1 FAILs.
+
+Exit status: 2 if a command failed to run (any mode); otherwise, without --quick, 1 if any
+target was missed; --quick never fails on a ratio. Not part of the test suite."""
 
 from __future__ import annotations
 
 import argparse
+import fcntl
+import itertools
+import json
+import math
 import os
+import platform
+import re
+import shlex
 import shutil
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
-from dataclasses import dataclass
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from make_lab import build
+from floors import write_scripts
+from make_lab import GENERATOR_VERSION, MANIFEST, TODAY, build, git
+from runner import Run, run
 
-HELLO = '''
-import typer
-
-app = typer.Typer()
-
-
-def version(value: bool) -> None:
-    if value:
-        print("hello 1.0")
-        raise typer.Exit()
+MEMORY_LIMIT_MB = 200.0
+TERM = "xterm-256color"
 
 
-@app.command()
-def hello(version: bool = typer.Option(False, "--version", callback=version, is_eager=True)) -> None:
-    """Say hello."""
-    print("hello")
+@dataclass(frozen=True)
+class Case:
+    """One row: `lab` + args against a floor. In args, {key} is a paper note's key, {toggle}
+    alternates read/unread run by run, {nonce} is new every run, {prefix} is what completion
+    completes. `writes`: None (reads only), "toggle" (each run writes by alternating), or
+    "reset" (undo the run's writes with git after each run)."""
+
+    name: str
+    args: str
+    floor: str
+    target: float | None  # highest ratio to the floor that passes; None: shown, not judged
+    cold: bool = False  # delete .lab/ before every run
+    cores: int | None = None  # pin command and floor to this many cores with taskset
+    writes: str | None = None
+    tty: bool = False  # on a pseudo-terminal with colour
+    env: tuple[tuple[str, str], ...] = ()
+    ok: tuple[int, ...] = (0,)  # exit codes that mean it ran
+    expect: str | None = None  # regex its stdout+stderr must match
+    note: str = ""
 
 
-app()
-'''
-READ_ALL = """
-import os
-import sys
+COMPLETE = (
+    ("_LAB_COMPLETE", "complete_bash"),
+    ("COMP_WORDS", "lab mark {prefix}"),
+    ("COMP_CWORD", "2"),
+)
 
-import typer  # noqa: F401  the framework's import cost is part of the floor
+# fmt: off
+CASES: tuple[Case, ...] = (
+    Case("lab --version", "--version", "hello --version", 1.3, expect=r"mllm-lab", note="target kept from the README"),
+    Case("lab --help", "--help", "hello --help", 1.5, expect=r"Commands:", note="target kept from the README"),
+    Case("lab status", "status", "stat", 1.5, expect=r"\S"),
+    Case("lab status [tty]", "status", "stat", 1.5, tty=True, expect=r"\x1b\["),
+    Case("lab status --json", "status --json", "stat", 1.5, expect=r'"schema"'),
+    Case("lab list papers", "list papers", "stat", 1.5, expect=r"\S"),
+    Case("lab list papers [tty]", "list papers", "stat", 1.5, tty=True, expect=r"\S"),
+    Case("lab mark KEY read|unread", "mark {key} {toggle}", "stat", 1.5, writes="toggle", expect=r"->"),
+    Case("lab sync (no-op)", "sync", "stat", 1.5, expect=r"up to date"),
+    Case("lab next", "next", "stat", 1.5, expect=r"^1\. "),
+    Case("lab weekly", "weekly", "stat", 1.5, writes="reset", expect=r"created"),
+    Case("lab new paper", "new paper 'Bench paper {nonce}' --year 2025 --topic multimodal --stage 3", "stat", 2.0, writes="reset", expect=r"papers/"),
+    Case("lab new concept", "new concept 'Bench 概念 {nonce}' -c training", "stat", 2.0, writes="reset", expect=r"notes/training/"),
+    Case("lab prompt weekly", "prompt weekly", "stat", 2.0, writes="reset", expect=r"2026-W48", note="target set here (not in the issue): like new"),
+    Case("lab review --dry-run", "review --dry-run", "read", 3.0, expect=r"dry run"),
+    Case("lab check", "check", "read", 3.0, ok=(0, 1), expect=r"problems? found|\d+ problems"),
+    Case("lab status, cold, 2 cores", "status", "read", 6.0, cold=True, cores=2, expect=r"\S"),
+    Case("lab status, cold, 1 core", "status", "read", 8.0, cold=True, cores=1, expect=r"\S"),
+    Case("lab mark, cold, 2 cores", "mark {key} {toggle}", "read", 6.0, cold=True, cores=2, writes="toggle", expect=r"->"),
+    Case("lab mark, cold, 1 core", "mark {key} {toggle}", "read", 8.0, cold=True, cores=1, writes="toggle", expect=r"->"),
+    Case("complete `lab mark bl`", "", "hello completion", 1.3, env=COMPLETE, expect=r"(?m)^{prefix}[\w.-]+$", note="must offer the lab's paper keys"),
+    Case("complete, vs python -c pass", "", "python -c pass", None, env=COMPLETE, note="for reference"),
+)
+# fmt: on
 
-root = sys.argv[1]
-count = 0
-for top in ("papers", "notes", "weekly-log", "reviews", "experiments/notebooks"):
-    for folder, _dirs, files in os.walk(os.path.join(root, top)):
-        for name in files:
-            with open(os.path.join(folder, name), "rb") as handle:
-                handle.read()
-            count += 1
-print(count)
-"""
+
+@dataclass(frozen=True)
+class Floor:
+    label: str
+    argv: Callable[[dict[str, Path]], list[str]]  # given the floor scripts' paths
+    env: tuple[tuple[str, str], ...] = ()
+    expect: str | None = None
+
+
+PY = sys.executable
+HELLO_COMPLETE = (
+    ("_HELLO_COMPLETE", "complete_bash"),
+    ("COMP_WORDS", "hello mark bl"),
+    ("COMP_CWORD", "2"),
+)
+FLOORS: dict[str, Floor] = {
+    "hello --version": Floor(
+        "hello --version", lambda s: [PY, str(s["hello.py"]), "--version"], expect="hello 1.0"
+    ),
+    "hello --help": Floor(
+        "hello --help", lambda s: [PY, str(s["hello.py"]), "--help"], expect="Commands:"
+    ),
+    "stat": Floor("stat", lambda s: [PY, str(s["stat_all.py"]), "."], expect="files"),
+    "read": Floor("read", lambda s: [PY, str(s["read_all.py"]), "."], expect="bytes"),
+    "hello completion": Floor(
+        "hello compl.", lambda s: [PY, str(s["hello.py"])], HELLO_COMPLETE, r"(?m)^blip-2$"
+    ),
+    "python -c pass": Floor("python -c pass", lambda s: [PY, "-c", "pass"]),
+}
+
+
+# --- measuring -----------------------------------------------------------------------------
 
 
 @dataclass
-class Timing:
-    seconds: list[float]
-    peak_mb: float
+class Row:
+    case: Case
+    floor: Floor
+    times: list[float] = field(default_factory=list)
+    floor_times: list[float] = field(default_factory=list)
+    rss_mb: float = 0.0  # peak RSS summed over the tree (sampled run)
+    pss_mb: float | None = None
+    processes: int = 1
+    error: str = ""
+    wrong_output: str = ""
+    skipped: str = ""
 
     @property
     def median(self) -> float:
-        return statistics.median(self.seconds)
+        return statistics.median(self.times)
+
+    @property
+    def floor_median(self) -> float:
+        return statistics.median(self.floor_times)
+
+    @property
+    def ratio(self) -> float:
+        return self.median / self.floor_median
+
+    def verdict(self) -> str:
+        if self.skipped:
+            return "skipped"
+        if self.error:
+            return "ERROR"
+        missed = []
+        if self.case.target is not None and self.ratio > self.case.target:
+            missed.append("time")
+        if self.rss_mb >= MEMORY_LIMIT_MB:
+            missed.append("memory")
+        if self.wrong_output:
+            missed.append("output")
+        if missed:
+            return f"FAIL ({', '.join(missed)})"
+        return "pass" if self.case.target is not None else "info"
 
 
-def run_once(argv: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float]:
-    """Wall time and peak RSS (MB) of one process."""
-    start = time.perf_counter()
-    process = subprocess.Popen(
-        argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-    _pid, status, usage = os.wait4(process.pid, 0)
-    elapsed = time.perf_counter() - start
-    process.returncode = os.waitstatus_to_exitcode(status)
-    stderr = process.stderr.read().decode() if process.stderr else ""
-    if process.returncode not in (0, 1):
-        raise SystemExit(f"{' '.join(argv)} failed ({process.returncode}): {stderr[-500:]}")
-    return elapsed, usage.ru_maxrss / 1024
+class Bench:
+    def __init__(
+        self, root: Path, manifest: dict[str, object], scripts: dict[str, Path], lab: str, runs: int
+    ) -> None:
+        self.root = root
+        self.manifest = manifest
+        self.scripts = scripts
+        self.lab = lab
+        self.runs = runs
+        self.env = clean_env()
+        self.counter = 0
+
+    def fields(self) -> dict[str, str]:
+        self.counter += 1
+        return {
+            "key": str(self.manifest["mark_key"]),
+            "toggle": ("read", "unread")[self.counter % 2],
+            "nonce": f"{self.counter}-{uuid.uuid4().hex[:6]}",
+            "prefix": str(self.manifest["complete_prefix"]),
+        }
+
+    def pin(self, cores: int | None) -> list[str] | None:
+        """The taskset prefix for `cores`, [] for none, None if this machine cannot."""
+        if cores is None:
+            return []
+        usable = sorted(os.sched_getaffinity(0))
+        if len(usable) < cores or not shutil.which("taskset"):
+            return None
+        return ["taskset", "-c", ",".join(str(cpu) for cpu in usable[:cores])]
+
+    def command(self, case: Case, prefix: list[str]) -> tuple[list[str], dict[str, str]]:
+        values = self.fields()
+        argv = [*prefix, self.lab, *(part.format(**values) for part in shlex.split(case.args))]
+        env = {**self.env, **{k: v.format(**values) for k, v in case.env}}
+        return argv, env
+
+    def floor_command(self, floor: Floor, prefix: list[str]) -> tuple[list[str], dict[str, str]]:
+        return [*prefix, *floor.argv(self.scripts)], {**self.env, **dict(floor.env)}
+
+    def before(self, case: Case) -> None:
+        if case.cold:
+            shutil.rmtree(self.root / ".lab", ignore_errors=True)
+
+    def after(self, case: Case) -> None:
+        if case.writes == "reset":
+            self.reset()
+
+    def reset(self) -> None:
+        """Back to the git baseline; an untimed `lab status` makes the index warm again."""
+        if git(self.root, "status", "--porcelain", "--untracked-files=all"):
+            git(self.root, "checkout", "-q", "--", ".")
+            git(self.root, "clean", "-fdq")
+            run([self.lab, "status"], self.root, self.env)
+
+    def check(self, row: Row, done: Run, expect: str | None, what: str) -> None:
+        text = done.stdout + done.stderr
+        if done.timed_out or (done.code not in row.case.ok and what == "lab"):
+            row.error = (
+                row.error
+                or f"exit {done.code}{' (timed out)' if done.timed_out else ''}: {text.strip()[-300:]}"
+            )
+        elif what == "floor" and done.code != 0:
+            row.error = row.error or f"floor exit {done.code}: {text.strip()[-300:]}"
+        elif expect and not re.search(expect, text):
+            shown = text.strip().replace("\n", " | ")[:160] or "(no output)"
+            if what == "floor":
+                row.error = row.error or f"floor gave no expected output: {shown}"
+            else:
+                row.wrong_output = row.wrong_output or f"expected /{expect}/, got: {shown}"
+
+    def measure(self, case: Case) -> Row:
+        floor = FLOORS[case.floor]
+        row = Row(case, floor)
+        prefix = self.pin(case.cores)
+        if prefix is None:
+            row.skipped = f"needs {case.cores} cores and taskset"
+            return row
+        expect = case.expect.format(**self.fields()) if case.expect else None
+        self.reset()
+        for number in range(self.runs + 1):  # the first pair is the untimed warm-up
+            argv, env = self.floor_command(floor, prefix)
+            done = run(argv, self.root, env, tty=case.tty)
+            self.check(row, done, floor.expect, "floor")
+            if number:
+                row.floor_times.append(done.seconds)
+            self.before(case)
+            argv, env = self.command(case, prefix)
+            done = run(argv, self.root, env, tty=case.tty)
+            self.after(case)
+            self.check(row, done, expect, "lab")
+            if number:
+                row.times.append(done.seconds)
+            if row.error:
+                return row
+        self.before(case)
+        argv, env = self.command(case, prefix)
+        done = run(argv, self.root, env, tty=case.tty, sample=True)
+        self.after(case)
+        self.check(row, done, expect, "lab")
+        row.rss_mb = done.tree_rss_mb or 0.0
+        row.pss_mb = done.tree_pss_mb
+        row.processes = done.processes
+        self.reset()
+        return row
 
 
-def measure(argv_for_run, cwd: Path, env: dict[str, str], runs: int, before=None) -> Timing:  # type: ignore[no-untyped-def]
-    seconds, peak = [], 0.0
-    for number in range(runs):
-        if before:
-            before()
-        elapsed, rss = run_once(argv_for_run(number), cwd, env)
-        seconds.append(elapsed)
-        peak = max(peak, rss)
-    return Timing(seconds, peak)
+def clean_env() -> dict[str, str]:
+    """The user's environment without what would change `lab`'s behaviour or Python's speed."""
+    env = dict(os.environ)
+    for name in list(env):
+        if name.startswith(("LAB_", "_LAB_", "PYTHON", "COMP_")) or name in (
+            "NO_COLOR",
+            "FORCE_COLOR",
+            "CLICOLOR_FORCE",
+            "COLUMNS",
+            "LINES",
+            "VIRTUAL_ENV",
+        ):
+            del env[name]
+    env["LAB_TODAY"] = TODAY.isoformat()
+    env["TERM"] = TERM
+    return env
 
 
-def fmt(timing: Timing) -> str:
-    return f"{timing.median * 1000:7.0f} ms  ({min(timing.seconds) * 1000:.0f}-{max(timing.seconds) * 1000:.0f})"
+# --- labs ----------------------------------------------------------------------------------
 
 
-def bench_size(notes: int, runs: int, work: Path, lab: str) -> list[tuple[str, bool]]:
-    root = work / f"lab-{notes}"
-    if root.exists():
-        shutil.rmtree(root)
-    started = time.perf_counter()
-    build(root, notes)
-    print(
-        f"\n## {notes:,} notes  (synthetic lab built in {time.perf_counter() - started:.1f} s: {root})\n"
-    )
-    env = {**os.environ, "LAB_TODAY": "2026-11-25", "NO_COLOR": "1", "LAB_ROOT": str(root)}
-    # As on a user's machine: Python may keep its bytecode cache (some sandboxes switch it off,
-    # which makes every run compile the package from source: ~20 ms that no user pays).
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
-    python = sys.executable
-    hello = work / "hello.py"
-    hello.write_text(HELLO, "utf-8")
-    reader = work / "read_all.py"
-    reader.write_text(READ_ALL, "utf-8")
+def prepare_lab(
+    cache: Path, notes: int, seed: int, lab: str, rebuild: bool
+) -> tuple[Path, dict[str, object]]:
+    """The cached lab of `notes` notes, built if missing, reset to its git baseline and synced
+    with the installed `lab` (a new version of `lab` may write its views differently: that is
+    then committed as the baseline, so every run starts from views that are up to date)."""
+    root = cache / f"lab-g{GENERATOR_VERSION}-n{notes}-s{seed}"
+    manifest_path = root / MANIFEST
+    if rebuild or not manifest_path.exists():
+        shutil.rmtree(root, ignore_errors=True)
+        partial = root.with_name(root.name + ".partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        started = time.perf_counter()
+        log(f"building a lab of {notes:,} notes in {root} ...")
+        build(partial, notes, seed)
+        shutil.rmtree(partial / ".lab", ignore_errors=True)  # its index names the partial path
+        partial.rename(root)
+        log(f"built in {time.perf_counter() - started:.0f} s")
+    manifest = json.loads(manifest_path.read_text("utf-8"))
+    git(root, "checkout", "-q", "--", ".")
+    git(root, "clean", "-fdq")
+    env = clean_env()
+    synced = run([lab, "sync"], root, env)
+    if synced.code != 0:
+        raise SystemExit(f"lab sync failed on the synthetic lab: {synced.stderr.strip()}")
+    if git(root, "status", "--porcelain", "--untracked-files=all"):
+        git(root, "add", "-A")
+        git(root, "commit", "-q", "-m", "baseline: views as this version of lab writes them")
+    run([lab, "status"], root, env)
+    return root, manifest
 
-    floor_version = measure(lambda _: [python, str(hello), "--version"], work, env, runs)
-    floor_help = measure(lambda _: [python, str(hello), "--help"], work, env, runs)
-    floor_read = measure(lambda _: [python, str(reader), str(root)], work, env, runs)
-    run_once([lab, "status"], root, env)  # warm the index
 
-    def drop_index() -> None:
-        shutil.rmtree(root / ".lab", ignore_errors=True)
+# --- report --------------------------------------------------------------------------------
 
-    results: list[tuple[str, Timing, Timing, float]] = []
 
-    def add(name: str, timing: Timing, floor: Timing, limit: float) -> None:
-        results.append((name, timing, floor, limit))
+def ms(seconds: float) -> str:
+    value = seconds * 1000
+    return f"{value:.0f}" if value >= 10 else f"{value:.1f}"
 
-    add("lab --version", measure(lambda _: [lab, "--version"], root, env, runs), floor_version, 1.3)
-    add("lab --help", measure(lambda _: [lab, "--help"], root, env, runs), floor_help, 1.5)
-    add("lab status (warm)", measure(lambda _: [lab, "status"], root, env, runs), floor_read, 2.0)
-    add(
-        "lab status --json (warm)",
-        measure(lambda _: [lab, "status", "--json"], root, env, runs),
-        floor_read,
-        2.0,
-    )
-    add(
-        "lab list papers (warm)",
-        measure(lambda _: [lab, "list", "papers"], root, env, runs),
-        floor_read,
-        2.0,
-    )
-    marks = measure(lambda n: [lab, "mark", "synth-1", ("read", "unread")[n % 2]], root, env, runs)
-    add("lab mark (warm)", marks, floor_read, 2.0)
-    run_once([lab, "sync"], root, env)
-    warm_status = measure(lambda _: [lab, "status"], root, env, runs)
-    sync = measure(lambda _: [lab, "sync"], root, env, runs)
-    add("lab sync, nothing changed", sync, floor_read, 2.0)
-    add(
-        "lab status (cold: no index)",
-        measure(lambda _: [lab, "status"], root, env, runs, drop_index),
-        floor_read,
-        6.0,
-    )
-    add(
-        "lab list papers (cold)",
-        measure(lambda _: [lab, "list", "papers"], root, env, runs, drop_index),
-        floor_read,
-        6.0,
-    )
-    add(
-        "lab mark (cold)",
-        measure(
-            lambda n: [lab, "mark", "synth-2", ("read", "unread")[n % 2]],
-            root,
-            env,
-            runs,
-            drop_index,
-        ),
-        floor_read,
-        6.0,
-    )
-    run_once([lab, "status"], root, env)
-    add("lab check (warm)", measure(lambda _: [lab, "check"], root, env, runs), floor_read, 0)
-    add(
-        "lab new paper",
-        measure(
-            lambda n: [lab, "new", "paper", f"Bench paper {n} {time.time_ns()}"], root, env, runs
-        ),
-        floor_read,
-        0,
-    )
 
-    print(
-        f"floors: hello --version {fmt(floor_version)} · hello --help {fmt(floor_help)} · "
-        f"read every note {fmt(floor_read)} ({notes:,} notes)\n"
-    )
-    print(
-        f"| {'command':30} | {'median (min-max)':26} | {'x floor':>8} | {'target':>7} | {'peak MB':>8} | result |"
-    )
-    print(f"|{'-' * 32}|{'-' * 28}|{'-' * 10}|{'-' * 9}|{'-' * 10}|--------|")
-    verdicts = []
-    judged = (
-        notes >= 10_000
-    )  # the targets are set for the 10,000-note lab; smaller is for reference
-    for name, timing, floor, limit in results:
-        ratio = timing.median / floor.median
-        memory_ok = timing.peak_mb < 200
-        ok = (not judged or limit == 0 or ratio <= limit) and memory_ok
-        target = f"<= {limit}x" if limit and judged else "-"
-        verdict = "pass" if ok else "FAIL"
-        print(
-            f"| {name:30} | {fmt(timing):26} | {ratio:7.2f}x | {target:>7} | {timing.peak_mb:8.0f} | {verdict:6} |"
+def spread(times: list[float]) -> str:
+    return f"{ms(statistics.median(times))} ms ({ms(min(times))}-{ms(max(times))})"
+
+
+def table(rows: list[Row]) -> list[str]:
+    lines = [
+        "| command | median (min-max) | floor | ratio | target | pass/FAIL | peak MB |",
+        "|---|---|---|---:|---:|---|---:|",
+    ]
+    for row in rows:
+        case, name = row.case, row.case.name
+        target = f"<= {case.target:g}x" if case.target is not None else "-"
+        if row.skipped or (row.error and not row.times):
+            lines.append(f"| {name} | - | {row.floor.label} | - | {target} | {row.verdict()} | - |")
+            continue
+        pss = f" ({row.pss_mb:.0f})" if row.pss_mb is not None else ""
+        procs = f" ×{row.processes}" if row.processes > 1 else ""
+        lines.append(
+            f"| {name} | {spread(row.times)} | {row.floor.label} {ms(row.floor_median)} ms "
+            f"| {row.ratio:.2f}x | {target} | {row.verdict()} | {row.rss_mb:.0f}{pss}{procs} |"
         )
-        verdicts.append((f"{notes}: {name}", ok))
-    sync_ok = sync.median <= warm_status.median * 1.05 or not judged
-    print(
-        f"\nlab sync with nothing changed vs a warm lab status in the same run: "
-        f"{sync.median * 1000:.0f} ms vs {warm_status.median * 1000:.0f} ms -> {'pass' if sync_ok else 'FAIL'}"
-    )
-    verdicts.append((f"{notes}: sync <= warm status", sync_ok))
-    return verdicts
+    return lines
 
 
-def main() -> None:
+def machine() -> str:
+    model = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+        kib = next(
+            int(line.split()[1])
+            for line in Path("/proc/meminfo").read_text().splitlines()
+            if line.startswith("MemTotal:")
+        )
+        ram = f"{kib / 2**20:.1f} GiB RAM"
+    except (OSError, StopIteration, ValueError):
+        ram = "RAM unknown"
+    usable = len(os.sched_getaffinity(0))
+    return f"{model}, {os.cpu_count()} cores ({usable} usable), {ram}"
+
+
+def versions(lab: str) -> str:
+    found = run([lab, "--version"], Path.cwd(), clean_env()).stdout.strip()
+    try:
+        import typer
+
+        typer_version = typer.__version__
+    except ImportError:
+        typer_version = "?"
+    return f"{found} · typer {typer_version}"
+
+
+def load() -> str:
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def growth(results: dict[int, list[Row]]) -> list[str]:
+    sizes = sorted(results)
+    lines = []
+    for small, big in itertools.pairwise(sizes):
+        if small < 10_000:
+            continue  # start-up dominates below 10k notes: the exponent says nothing
+        by_name = {row.case.name: row for row in results[small]}
+        lines += [
+            "",
+            f"### Growth from {small:,} to {big:,} notes: exponent log(t{big // 1000}k/t{small // 1000}k)/log({big / small:g}), 1 = linear",
+            "",
+            f"| command | {small:,} | {big:,} | exponent | floor's | verdict |",
+            "|---|---:|---:|---:|---:|---|",
+        ]
+        for row in results[big]:
+            other = by_name.get(row.case.name)
+            if other is None or not row.times or not other.times:
+                continue
+            power = math.log(row.median / other.median) / math.log(big / small)
+            floor_power = math.log(row.floor_median / other.floor_median) / math.log(big / small)
+            verdict = "pass" if power <= 1.0 else "FAIL"
+            lines.append(
+                f"| {row.case.name} | {ms(other.median)} ms | {ms(row.median)} ms | {power:.2f} | {floor_power:.2f} | {verdict} |"
+            )
+    return lines
+
+
+# --- main ----------------------------------------------------------------------------------
+
+
+def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--sizes", default="1000,10000", help="comma-separated note counts")
-    parser.add_argument("--runs", type=int, default=5, help="runs per command")
-    parser.add_argument("--keep", action="store_true", help="keep the synthetic labs")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="1,000 notes, 3 runs; fail only if a command fails to run",
+    )
+    parser.add_argument("--sizes", help="comma-separated note counts (default 10000,50000)")
+    parser.add_argument("--runs", type=int, help="timed runs per command and per floor (default 5)")
+    parser.add_argument(
+        "--only", help="comma-separated row names (exact, or a part of names) to run; see --list"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="the synthetic labs' seed")
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        default=Path(os.environ.get("MLLM_LAB_BENCH_CACHE", "/tmp/mllm-lab-bench")),
+        help="where the synthetic labs are kept between runs (default /tmp/mllm-lab-bench)",
+    )
+    parser.add_argument("--rebuild", action="store_true", help="build the labs again")
+    parser.add_argument("--list", action="store_true", help="list the rows and exit")
     args = parser.parse_args()
+
+    if args.list:
+        for case in CASES:
+            print(f"{case.name:28} lab {case.args:40} floor {case.floor:16} target {case.target}")
+        return 0
+    sizes = [
+        int(size) for size in (args.sizes or ("1000" if args.quick else "10000,50000")).split(",")
+    ]
+    runs = args.runs or (3 if args.quick else 5)
+    cases = list(CASES)
+    if args.only:
+        wanted = [part.strip() for part in args.only.split(",") if part.strip()]
+        names = {case.name for case in CASES}
+        cases = [  # a row's exact name, or any row whose name contains the word
+            c for c in CASES if any(w == c.name or (w not in names and w in c.name) for w in wanted)
+        ]
+        if not cases:
+            parser.error(f"--only {args.only}: no such row (see --list)")
     lab = str(Path(sys.executable).with_name("lab"))
-    work = Path(tempfile.mkdtemp(prefix="mllm-lab-bench-"))
+    if not Path(lab).exists():
+        parser.error(
+            f"{lab} not found: run this with the Python of the venv where mllm-lab is installed"
+        )
+    args.cache.mkdir(parents=True, exist_ok=True)
+    scripts = write_scripts(args.cache / "floors")
+
+    started = time.perf_counter()
+    print("# lab benchmark\n")
     print(
-        f"# lab benchmark · {time.strftime('%Y-%m-%d %H:%M')} · Python {sys.version.split()[0]} · "
-        f"{os.cpu_count()} cores · {args.runs} runs per command"
+        f"{time.strftime('%Y-%m-%d %H:%M %Z')} · {machine()} · Python {platform.python_version()} · "
+        f"{versions(lab)} · load average at start {load()}  "
     )
-    verdicts = []
-    try:
-        for size in (int(part) for part in args.sizes.split(",")):
-            verdicts += bench_size(size, args.runs, work, lab)
-    finally:
-        if not args.keep:
-            shutil.rmtree(work, ignore_errors=True)
-    failed = [name for name, ok in verdicts if not ok]
     print(
-        f"\n{len(verdicts) - len(failed)}/{len(verdicts)} targets met"
-        + (f"; missed: {', '.join(failed)}" if failed else "")
+        f"{runs} timed runs per command, alternating with its floor (F C F C ...) after an untimed warm-up; "
+        "median (min-max); ratio = median / floor's median. peak MB: RSS summed over the process "
+        "tree (PSS summed), ×N = most processes at once."
     )
+    busy = os.getloadavg()[0] > len(os.sched_getaffinity(0))
+    if busy:
+        print(
+            "\n**The machine is busy (load average above its number of cores): the floors "
+            "alternate with the commands, but expect wide min-max spreads.**"
+        )
+    results: dict[int, list[Row]] = {}
+    errors = failures = 0
+    for notes in sizes:
+        lock = open(args.cache / f"lab-{notes}.lock", "w")  # noqa: SIM115  one benchmark per lab
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            root, manifest = prepare_lab(args.cache, notes, args.seed, lab, args.rebuild)
+            bench = Bench(root, manifest, scripts, lab, runs)
+            rows = []
+            for case in cases:
+                log(f"[{notes:,}] {case.name} ...")
+                row = bench.measure(case)
+                rows.append(row)
+                log(f"[{notes:,}] {case.name}: {table([row])[-1]}")
+        finally:
+            lock.close()
+        results[notes] = rows
+        counts = manifest["counts"]
+        assert isinstance(counts, dict)
+        print(
+            f"\n## {notes:,} notes\n\n{counts['papers']:,} papers, {counts['concepts']:,} concept notes, "
+            f"{counts['weekly']:,} weekly logs, {counts['reviews']} reviews, {counts['notebooks']} notebooks, "
+            f"{counts['reading_list']:,} papers on the reading list; {int(str(manifest['bytes'])) / 2**20:.0f} MB "
+            f"of notes; {manifest['complete_matches']} paper keys start with `{manifest['complete_prefix']}` ({root})\n"
+        )
+        print("\n".join(table(rows)))
+        problems = [row for row in rows if row.error or row.wrong_output]
+        for row in problems:
+            print(f"\n- {row.case.name}: {row.error or row.wrong_output}")
+        errors += sum(1 for row in rows if row.error)
+        failures += sum(1 for row in rows if row.verdict().startswith("FAIL"))
+    lines = growth(results)
+    failures += sum(1 for line in lines if line.endswith("| FAIL |"))
+    print("\n".join(lines))
+    print(
+        f"\nload average at end {load()} · {time.perf_counter() - started:.0f} s in all · "
+        f"{failures} target(s) missed, {errors} command(s) failed to run"
+    )
+    if errors:
+        return 2
+    return 1 if failures and not args.quick else 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

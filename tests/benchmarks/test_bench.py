@@ -1,0 +1,52 @@
+"""The benchmark must keep running as the package changes: a smoke run on a tiny lab (no timing
+is judged here), and the generator must keep producing a lab that `lab` reads without
+complaint, apart from the broken links it plants on purpose."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+LAB = str(Path(sys.executable).with_name("lab"))
+
+
+@pytest.mark.slow
+def test_generated_lab_is_clean_and_committed(tmp_path: Path) -> None:
+    sys.path.insert(0, str(HERE))
+    try:
+        from make_lab import build, git
+    finally:
+        sys.path.remove(str(HERE))
+    root = tmp_path / "lab"
+    manifest = build(root, 2600)
+    assert git(root, "status", "--porcelain", "--untracked-files=all") == ""
+    assert manifest.mark_key and manifest.complete_matches > 0 and manifest.broken_links >= 1
+    env = {**os.environ, "LAB_TODAY": "2026-11-25"}
+    check = subprocess.run([LAB, "check"], cwd=root, env=env, capture_output=True, text=True)
+    problems = check.stdout.splitlines()
+    assert problems and all("deleted-note.md" in line for line in problems), check.stdout[-2000:]
+    synced = subprocess.run([LAB, "sync", "--check"], cwd=root, env=env, capture_output=True)
+    assert synced.returncode == 0, synced.stdout
+
+
+@pytest.mark.slow
+def test_bench_quick_smoke(tmp_path: Path) -> None:
+    rows = ("lab status", "lab status [tty]", "lab mark KEY read|unread", "lab new paper")
+    done = subprocess.run(
+        [
+            *(sys.executable, str(HERE / "bench.py"), "--quick", "--sizes", "300", "--runs", "1"),
+            *("--only", ",".join(rows), "--cache", str(tmp_path)),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    for row in rows:
+        assert f"| {row} |" in done.stdout
+    assert "ERROR" not in done.stdout and "FAIL (output)" not in done.stdout, done.stdout
