@@ -26,8 +26,8 @@ from mllm_lab.core.bibtex import (
     plan_import,
 )
 from mllm_lab.core.bibtex.export import escape_latex, protect_title
-from mllm_lab.core.bibtex.plan import MAX_KEY, fuller_authors
-from mllm_lab.core.slugs import SLUG_RE
+from mllm_lab.core.bibtex.plan import fuller_authors
+from mllm_lab.core.slugs import MAX_KEY, SLUG_RE
 from mllm_lab.models import Paper
 
 FIXTURE = Path(__file__).parent / "fixtures" / "real.bib"

@@ -18,19 +18,11 @@ from typing import Any
 
 from mllm_lab.core.arxivid import arxiv_doi, parse_arxiv_id
 from mllm_lab.core.bibtex.parse import OTHERS, BibEntry
-from mllm_lab.core.slugs import slugify
+from mllm_lab.core.slugs import short_key as new_key
 from mllm_lab.messages import tr
 from mllm_lab.models import Paper
 
-MAX_KEY = 24
-# fmt: off
-_STOPWORDS = frozenset((
-    "a", "an", "the", "of", "for", "with", "on", "in", "to", "and", "or", "via", "from", "by",
-    "at", "as", "is", "are", "we", "towards", "toward", "into", "using", "do", "does", "can",
-))
-# fmt: on
 _DOI_URL = re.compile(r"^https?://(?:dx\.)?doi\.org/(10\..+)$", re.I)
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
 
 class Action(StrEnum):
@@ -257,29 +249,3 @@ def merge(paper: Paper, entry: BibEntry) -> tuple[Paper, tuple[str, ...]]:
     return replace(paper, **changes), tuple(changes)
 
 
-def _key_words(title: str) -> list[str]:
-    words = slugify(title).split("-")
-    return [word for word in words if word not in _STOPWORDS] or words
-
-
-def new_key(title: str, taken: set[str]) -> str:
-    """A short, unique key (≤ 24 chars): the name before a colon (`BLIP-2: …` -> `blip-2`),
-    else the first significant words (`Visual Instruction Tuning` -> `visual-instruction`)."""
-    head, colon, _ = title.partition(":")
-    base = slugify(head) if colon else ""
-    if not base or len(base) > MAX_KEY or base.count("-") > 3 or base.startswith("note-"):
-        base = ""
-        # pinyin gives one word per syllable: a Chinese title is cut by length alone
-        words = _key_words(title)[: None if _CJK.search(title) else 3]
-        for word in words:
-            longer = f"{base}-{word}" if base else word
-            if len(longer) > MAX_KEY:
-                break
-            base = longer
-        base = base or slugify(title)[:MAX_KEY].strip("-.")
-    key, number = base, 2
-    while key.casefold() in taken:
-        suffix = f"-{number}"
-        key = base[: MAX_KEY - len(suffix)].rstrip("-.") + suffix
-        number += 1
-    return key

@@ -1,0 +1,191 @@
+"""The one resolver: which paper a user means by what they typed, for every command that takes
+a paper (mark, new, add, prompt, catalog, compare, completion). Tiers, best first: the key
+(case and punctuation aside), the arXiv id or URL with any version suffix, the official URL,
+the exact title, a unique prefix of key or title; otherwise fuzzy candidates ranked by
+difflib, offered as "did you mean", never taken. Pure: papers in, papers out."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from difflib import SequenceMatcher
+from enum import StrEnum
+from functools import lru_cache
+
+from mllm_lab.core.papers import arxiv_id
+from mllm_lab.errors import AmbiguousPaper, PaperNotFound
+from mllm_lab.models import Paper
+
+
+class Match(StrEnum):
+    """How a paper matched, best first: the order of the tiers in a result."""
+
+    KEY = "key"
+    ARXIV = "arxiv"  # arXiv id or arXiv URL, any version suffix
+    URL = "url"  # the official URL of a paper without an arXiv id (GPT-1, the LLaVA-NeXT blog)
+    TITLE = "title"
+    PREFIX = "prefix"  # the only paper whose key or title starts with the query
+    FUZZY = "fuzzy"  # a candidate, ranked by score
+    ALL = "all"  # no query: every paper that passes the filters, in catalog order
+
+
+DEFINITE = frozenset({Match.KEY, Match.ARXIV, Match.URL, Match.TITLE, Match.PREFIX})
+TIER = {match: index for index, match in enumerate(Match)}
+# below this a candidate is noise: "vla" vs "vila" is 0.86, "clip" vs "blip" 0.75, "gpt" vs "dpo" 0.33
+FUZZY_CUTOFF = 0.6
+NEAR_CUTOFF = 0.8  # a new paper this close to a known one is probably a typo of it
+PREFIX_SCORE = 0.95  # one of several papers whose key or title starts with the query
+WORD_SCORE = 0.85  # the query starts a word inside the key or title ("llava" in video-llava)
+WORD_FLOOR = 0.5  # a query word less like any word of a title than this counts as absent
+_WORD = re.compile(r"[a-z0-9]+(?:[.-][a-z0-9]+)*")
+# words that would make every title look alike ("... is all you need")
+_STOPWORDS = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "all",
+        "for",
+        "from",
+        "in",
+        "is",
+        "of",
+        "on",
+        "the",
+        "to",
+        "via",
+        "with",
+        "you",
+        "your",
+    ]
+)
+
+
+def rank(query: str, pool: list[Paper]) -> list[tuple[Paper, Match, float]]:
+    exact = [(paper, how) for paper in pool if (how := exact_match(query, paper)) is not None]
+    exact.sort(key=lambda found: TIER[found[1]])
+    if not exact:
+        starting = [paper for paper in pool if _starts(query, paper)]
+        exact = [(starting[0], Match.PREFIX)] if len(starting) == 1 else []
+    if arxiv_id(query) is not None or "/" in query:
+        return [(paper, how, 1.0) for paper, how in exact]  # an id or a URL is not fuzzy
+    seen = {paper.key for paper, _ in exact}
+    scored = [(paper, similarity(query, paper)) for paper in pool if paper.key not in seen]
+    order = {paper.key: index for index, paper in enumerate(pool)}
+    candidates = sorted(
+        (found for found in scored if found[1] >= FUZZY_CUTOFF),
+        key=lambda found: (-found[1], order[found[0].key]),
+    )
+    return [(paper, how, 1.0) for paper, how in exact] + [
+        (paper, Match.FUZZY, round(score, 3)) for paper, score in candidates
+    ]
+
+
+def exact_match(query: str, paper: Paper) -> Match | None:
+    """The best way `query` names `paper` exactly: key (case and punctuation aside), arXiv id
+    or URL with any version suffix, official URL, or title (case and punctuation aside)."""
+    folded, squashed = query.casefold(), _squash(query)
+    if paper.key.casefold() == folded or (squashed and _squash(paper.key) == squashed):
+        return Match.KEY
+    arxiv = arxiv_id(query)
+    if arxiv is not None and paper.arxiv == arxiv:
+        return Match.ARXIV
+    if "/" in query and paper.url and _url(paper.url) == _url(query):
+        return Match.URL
+    title = " ".join(paper.title.casefold().split())
+    if title == folded or (squashed and _squash(paper.title) == squashed):
+        return Match.TITLE
+    return None
+
+
+def similarity(query: str, paper: Paper) -> float:
+    """0..1 (below 1): a prefix of key or title, then the start of a word in them, then the
+    best difflib ratio of the query, or of its words, against the key and the title."""
+    if _starts(query, paper):
+        return PREFIX_SCORE
+    folded = query.casefold()
+    key, title = paper.key.casefold(), paper.title.casefold()
+    word_start = re.compile(r"(?<![a-z0-9])" + re.escape(folded))
+    if len(folded) >= 3 and (word_start.search(key) or word_start.search(title)):
+        return WORD_SCORE
+    whole = max(_ratio(folded, key), _ratio(folded, title))
+    return min(max(whole, _words_ratio(folded, f"{key} {title}")), WORD_SCORE - 0.01)
+
+
+def resolve_one(query: str, papers: Sequence[Paper]) -> Paper:
+    """The one paper `query` names; AmbiguousPaper when the best tier holds several,
+    PaperNotFound with up to five candidates otherwise."""
+    text = " ".join(query.split())
+    ranked = rank(text, list(papers)) if text else []
+    definite = [(paper, how) for paper, how, _ in ranked if how in DEFINITE]
+    if definite:
+        best = TIER[definite[0][1]]
+        chosen = {paper.key: paper for paper, how in definite if TIER[how] == best}
+        if len(chosen) == 1:
+            return next(iter(chosen.values()))
+        raise AmbiguousPaper(query, sorted(chosen))
+    starting = sorted(paper.key for paper in papers if text and _starts(text, paper))
+    if len(starting) > 1:
+        raise AmbiguousPaper(query, starting)
+    raise PaperNotFound(query, suggest(ranked))
+
+
+def suggest(ranked: Sequence[tuple[Paper, Match, float]], count: int = 5) -> str:
+    """"blip-2 (BLIP-2: Bootstrapping …), blip (BLIP: …)": the best candidates, for a message."""
+    shown = [f"{paper.key} ({_short(paper.title)})" for paper, how, _ in ranked if how is Match.FUZZY]
+    return ", ".join(shown[:count])
+
+
+def near(query: str, papers: Sequence[Paper], cutoff: float = NEAR_CUTOFF) -> list[Paper]:
+    """Papers a query for a *new* paper is suspiciously close to (a typo of a known one)."""
+    text = " ".join(query.split())
+    return [paper for paper, how, score in rank(text, list(papers)) if how is Match.FUZZY and score >= cutoff]
+
+
+def _short(title: str, size: int = 40) -> str:
+    return title if len(title) <= size else title[: size - 1].rstrip() + "…"
+
+
+def _starts(query: str, paper: Paper) -> bool:
+    folded, squashed = query.casefold(), _squash(query)
+    return (
+        paper.key.casefold().startswith(folded)
+        or " ".join(paper.title.casefold().split()).startswith(folded)
+        or bool(squashed and _squash(paper.key).startswith(squashed))
+    )
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"[\W_]+", "", text.casefold())
+
+
+def _url(text: str) -> str:
+    bare = re.sub(r"^(?:https?://)?(?:www\.)?", "", text.strip(), flags=re.I)
+    return bare.rstrip("/")
+
+
+def _ratio(a: str, b: str, floor: float = FUZZY_CUTOFF) -> float:
+    """difflib's ratio, or 0.0 when its cheap upper bounds are already below `floor`."""
+    matcher = SequenceMatcher(None, a, b, autojunk=False)
+    if matcher.real_quick_ratio() < floor or matcher.quick_ratio() < floor:
+        return 0.0
+    return matcher.ratio()
+
+
+@lru_cache(maxsize=8192)
+def _word_ratio(word: str, target: str) -> float:
+    # titles share many words: cached, a query costs a few ms instead of tens
+    return _ratio(word, target, WORD_FLOOR)
+
+
+def _words_ratio(query: str, text: str) -> float:
+    """Mean, over the query's words, of each word's best ratio against a word of `text`:
+    "flamngo fewshot" still finds Flamingo."""
+    words = _WORD.findall(query)
+    words = [word for word in words if word not in _STOPWORDS] or words
+    targets = set(_WORD.findall(text)) - _STOPWORDS
+    if not words or not targets:
+        return 0.0
+    best = [max(_word_ratio(word, target) for target in targets) for word in words]
+    return sum(best) / len(best)
