@@ -70,6 +70,7 @@ class PaperNotFound(LabError):
 
 class AmbiguousPaper(LabError):
     def __init__(self, query: str, candidates: list[str]) -> None:
+        """`candidates`: how each paper is shown ("blip-2 (BLIP-2: …)"), best first."""
         self.query, self.candidates = query, candidates
         shown = ", ".join(candidates[:5]) + (" …" if len(candidates) > 5 else "")
         super().__init__("error.paper_ambiguous", query=repr(query), n=len(candidates), shown=shown)

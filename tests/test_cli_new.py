@@ -98,13 +98,13 @@ def test_new_paper_not_in_catalog_works_from_flags_and_joins_reading_list(
         "vlm,moe",
     )
     assert result.ok, result
-    path = lab / "papers/my-fancy-vlm-x-y.md"
+    path = lab / "papers/my-fancy-vlm.md"
     data = meta(path)
     assert data["title"] == 'My Fancy VLM: "x" | y'
     assert data["authors"] == ["A. One", "B. Two"] and data["tags"] == ["vlm", "moe"]
     assert data["url"] == "https://arxiv.org/abs/2401.00001" and data["stage"] == 3
     assert (
-        '| 📖 | my-fancy-vlm-x-y | [My Fancy VLM: "x" &#124; y](my-fancy-vlm-x-y.md) | 2024 |'
+        '| 📖 | my-fancy-vlm | [My Fancy VLM: "x" &#124; y](my-fancy-vlm.md) | 2024 |'
         in read(lab / "papers/README.md")
     )
 

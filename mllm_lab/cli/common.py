@@ -157,6 +157,16 @@ Edit = Annotated[bool, typer.Option("--edit", "-e", help="Open the new file in $
 Slug = Annotated[
     str | None, typer.Option("--slug", help="File name (ASCII) instead of one made from the title.")
 ]
+PaperKey = Annotated[
+    str | None,
+    typer.Option("--key", help="The paper's key (and file name) instead of one made for it."),
+]
+NewPaper = Annotated[
+    bool,
+    typer.Option(
+        "--new", help="It is really a new paper, though its name is close to a known one."
+    ),
+]
 Tags = Annotated[str | None, typer.Option("--tags", help="Comma-separated tags.")]
 Json = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 TitleOrKey = Annotated[str, typer.Argument(help="Catalog key (blip-2), arXiv id or title.")]

@@ -11,6 +11,8 @@ from mllm_lab.cli.common import (
     DryRun,
     Edit,
     Force,
+    NewPaper,
+    PaperKey,
     Slug,
     Stage,
     Tags,
@@ -79,7 +81,8 @@ def new_paper(
         str | None,
         typer.Option("--status", help="unread, reading or read (default: reading, or as it was)."),
     ] = None,
-    slug: Slug = None,
+    key: PaperKey = None,
+    new: NewPaper = False,
     edit: Edit = False,
     force: Force = False,
     dry_run: DryRun = False,
@@ -103,7 +106,7 @@ def new_paper(
     )
     editor = editor_command(edit)
     show_created(
-        make(workspace(), title_or_key, facts, slug=slug, force=force, dry_run=dry_run),
+        make(workspace(), title_or_key, facts, key=key, new=new, force=force, dry_run=dry_run),
         dry_run,
         editor,
     )

@@ -8,6 +8,8 @@ from mllm_lab.cli.common import (
     Arxiv,
     Authors,
     Json,
+    NewPaper,
+    PaperKey,
     Stage,
     Tags,
     TitleOrKey,
@@ -31,9 +33,8 @@ def add_paper(
     status: Annotated[
         str | None, typer.Option("--status", help="unread (default), reading or read.")
     ] = None,
-    key: Annotated[
-        str | None, typer.Option("--key", help="Key for a paper not in the catalog.")
-    ] = None,
+    key: PaperKey = None,
+    new: NewPaper = False,
 ) -> None:
     """Put a paper on the reading list as ⬜ unread, without writing a note.
 
@@ -54,7 +55,7 @@ def add_paper(
         status=status,
     )
     ws = workspace()
-    paper, outcomes, added = add(ws, title_or_key, facts, key=key)
+    paper, outcomes, added = add(ws, title_or_key, facts, key=key, new=new)
     output.warnings(ws.data().findings)
     output.outcomes(outcomes)
     if added:

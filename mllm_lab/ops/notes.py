@@ -30,7 +30,8 @@ from mllm_lab.models import CATEGORY_STAGE, READING_LIST, Paper, Status, Week
 from mllm_lab.ops.papers import (
     PaperFacts,
     apply_facts,
-    new_paper_from_title,
+    check_new_key,
+    new_paper_from_query,
     reading_list,
     resolve,
     title_of,
@@ -71,16 +72,28 @@ def paper_context(ws: Workspace, paper: Paper) -> dict[str, Any]:
 
 
 def new_paper(
-    ws: Workspace, query: str, facts: PaperFacts, *, slug: str | None, force: bool, dry_run: bool
+    ws: Workspace,
+    query: str,
+    facts: PaperFacts,
+    *,
+    key: str | None,
+    new: bool = False,
+    force: bool,
+    dry_run: bool,
 ) -> Created:
     """papers/<key>.md for a paper of the lab, of the catalog, or a new one. A paper that was
     on the reading list moves into its note (keeping its status and dates); with --force an
     existing note is written anew (the old one kept in .lab-trash/), its status kept."""
     with ws.transaction(dry_run=dry_run) as tx:
-        found, where = resolve(query, tx.data.papers)
+        lab = tx.data.papers
+        found, where = resolve(query, lab, new=new)
         known = found if where == "lab" else None
-        paper = found or new_paper_from_title(query, check_slug(slug) if slug else slugify(query))
-        path = f"papers/{check_slug(slug) if slug else check_slug(paper.key)}.md"
+        if key is not None:
+            key = check_new_key(key, known, lab)
+        paper = found or new_paper_from_query(query, key, lab)
+        if key is not None:
+            paper = replace(paper, key=key)
+        path = f"papers/{check_slug(paper.key)}.md"
         if known is not None and known.note and known.note != path:
             raise BadInput("error.note_elsewhere", key=known.key, path=known.note)
         if known is not None and known.note and not force:
