@@ -122,7 +122,10 @@ def test_every_paper_is_found_by_key_arxiv_id_title_and_unique_prefix(
     for size in range(1, len(paper.key)):
         prefix = paper.key[:size]
         if not any(exact_match(prefix, p) for p in papers) and not any(
-            p.key.startswith(prefix) or p.title.casefold().startswith(prefix) for p in others
+            p.key.startswith(prefix)
+            or p.title.casefold().startswith(prefix)
+            or _squash(p.key).startswith(_squash(prefix))
+            for p in others
         ):
             assert resolve_one(prefix, papers) is paper
             break

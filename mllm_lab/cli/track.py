@@ -18,6 +18,7 @@ from mllm_lab.cli.common import (
     Year,
     workspace,
 )
+from mllm_lab.cli.complete import values
 from mllm_lab.messages import tr
 
 
@@ -31,7 +32,12 @@ def add_paper(
     stage: Stage = None,
     tags: Tags = None,
     status: Annotated[
-        str | None, typer.Option("--status", help="unread (default), reading or read.")
+        str | None,
+        typer.Option(
+            "--status",
+            help="unread (default), reading or read.",
+            autocompletion=values("status"),
+        ),
     ] = None,
     key: PaperKey = None,
     new: NewPaper = False,
@@ -67,8 +73,19 @@ def add_paper(
 
 
 def mark(
-    key: Annotated[str, typer.Argument(help="Key, arXiv id or title (a unique prefix is enough).")],
-    status: Annotated[str, typer.Argument(help="unread, reading or read (or ⬜ 📖 ✅).")],
+    key: Annotated[
+        str,
+        typer.Argument(
+            help="Key, arXiv id or title (a unique prefix is enough).",
+            autocompletion=values("paper"),
+        ),
+    ],
+    status: Annotated[
+        str,
+        typer.Argument(
+            help="unread, reading or read (or ⬜ 📖 ✅).", autocompletion=values("status")
+        ),
+    ],
 ) -> None:
     """Change a paper's status and dates, and update every table that shows it.
 
@@ -167,14 +184,27 @@ def status(json_output: Json = False) -> None:
 
 
 def list_(
-    what: Annotated[str, typer.Argument(help="papers, notes, experiments or weeks.")],
+    what: Annotated[
+        str,
+        typer.Argument(help="papers, notes, experiments or weeks.", autocompletion=values("list")),
+    ],
     status: Annotated[
-        str | None, typer.Option("--status", help="Papers only: unread, reading or read.")
+        str | None,
+        typer.Option(
+            "--status",
+            help="Papers only: unread, reading or read.",
+            autocompletion=values("status"),
+        ),
     ] = None,
     topic: Annotated[
-        str | None, typer.Option("--topic", help="Papers: reading-list topic; notes: category.")
+        str | None,
+        typer.Option(
+            "--topic",
+            help="Papers: reading-list topic; notes: category.",
+            autocompletion=values("list_topic"),
+        ),
     ] = None,
-    stage: Annotated[int | None, typer.Option("--stage", help="Roadmap stage 1-5.")] = None,
+    stage: Stage = None,
     tag: Annotated[str | None, typer.Option("--tag")] = None,
     json_output: Json = False,
 ) -> None:
@@ -194,4 +224,7 @@ def list_(
     if not found.rows:
         output.info(tr("cli.no_match", what=what))
         return
-    output.table(found.headers, found.rows)
+    from mllm_lab.messages import words
+
+    columns = words("list.columns")
+    output.table([columns.get(h, h) for h in found.headers], found.rows)

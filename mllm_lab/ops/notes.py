@@ -20,7 +20,6 @@ from mllm_lab.errors import (
     BrokenNote,
     HandEdited,
     InvalidValue,
-    NoteExists,
     OutsideLab,
     TemplateProblem,
 )
@@ -96,8 +95,6 @@ def new_paper(
         path = f"papers/{check_slug(paper.key)}.md"
         if known is not None and known.note and known.note != path:
             raise BadInput("error.note_elsewhere", key=known.key, path=known.note)
-        if known is not None and known.note and not force:
-            raise NoteExists(known.note)
         paper = apply_facts(paper, replace(facts, status=None))
         if known is not None:
             base = replace(
@@ -112,7 +109,7 @@ def new_paper(
         paper = replace(with_status(base, status, ws.today), created=created, note=path)
         text = ws.render(f"{ws.lang}/paper.md.j2", paper_context(ws, paper))
         _keeps_the_facts(text, paper, f"templates/{ws.lang}/paper.md.j2")
-        tx.create(path, text, force=force)
+        tx.create(path, text, force=force, rename=None if known is not None else "--key")
         listed = reading_list(tx)
         index = readinglist.find(listed, paper.key)
         if index is not None:
@@ -210,7 +207,7 @@ def new_concept(
             extra_related=tuple(r for r in related if r not in {n.path for n in found}),
         )
         text = ws.render(f"{ws.lang}/concept.md.j2", context)
-        tx.create(path, text, force=force)
+        tx.create(path, text, force=force, rename="--slug")
     return Created(path, text, tx.outcomes)
 
 
@@ -259,9 +256,9 @@ def new_experiment(
     path = context["notebook_path"]
     extra = {context["script_path"]: source} if script else {}
     with ws.transaction(dry_run=dry_run) as tx:
-        tx.create(path, notebook, force=force)
+        tx.create(path, notebook, force=force, rename="--slug")
         for other, text in extra.items():
-            tx.create(other, text, force=force)
+            tx.create(other, text, force=force, rename="--slug")
     return Created(path=path, text=notebook, outcomes=tx.outcomes, extra=extra)
 
 
