@@ -35,6 +35,12 @@ class Filters:
     topic: str | None = None
     stage: int | None = None
     tag: str | None = None
+    connector: str | None = None  # papers only: a term of the vocabulary, or part of one
+    encoder: str | None = None  # papers only: any part of the vision encoder
+
+    def facets(self) -> dict[str, str]:
+        wanted = {"connector": self.connector, "vision_encoder": self.encoder}
+        return {facet: value for facet, value in wanted.items() if value is not None}
 
 
 @dataclass(frozen=True)
@@ -71,9 +77,14 @@ def listing(ws: Workspace, what: str, filters: Filters) -> Listing:
     tag = filters.tag.casefold() if filters.tag else None
     if what == "papers":
         return _papers(papers=data.papers, filters=filters, tag=tag, lang=lang)
-    if filters.status is not None:
-        valid = ["--stage", "--tag"] + (["--topic"] if what == "notes" else [])
-        raise BadInput("error.filter", flag="--status", what=what, valid=", ".join(valid))
+    valid = ["--stage", "--tag"] + (["--topic"] if what == "notes" else [])
+    for flag, value in (
+        ("--status", filters.status),
+        ("--connector", filters.connector),
+        ("--encoder", filters.encoder),
+    ):
+        if value is not None:
+            raise BadInput("error.filter", flag=flag, what=what, valid=", ".join(valid))
     if what == "notes":
         notes = sorted(
             (
@@ -123,6 +134,17 @@ def listing(ws: Workspace, what: str, filters: Filters) -> Listing:
     )
 
 
+def _by_facets(papers: list[Paper], wanted: dict[str, str]) -> list[Paper]:
+    """The papers whose facets match: a note's own, or the catalog's for a paper without one
+    (as `lab compare` and the comparison view see them)."""
+    from mllm_lab.core.facets import by_facet, catalog_facets, lab_entries
+
+    entries = lab_entries(papers, catalog_facets())
+    for facet, value in wanted.items():
+        entries = by_facet(entries, facet, value)
+    return [entry.paper for entry in entries]
+
+
 def _papers(papers: list[Paper], filters: Filters, tag: str | None, lang: str) -> Listing:
     wanted = parse_status(filters.status) if filters.status else None
     chosen = [
@@ -133,6 +155,8 @@ def _papers(papers: list[Paper], filters: Filters, tag: str | None, lang: str) -
         and (filters.stage is None or p.stage == filters.stage)
         and _has_tag(p.tags, tag)
     ]
+    if filters.facets():
+        chosen = _by_facets(chosen, filters.facets())
     return Listing(
         headers=["", "key", "title", "year", "stage", "topic", "note"],
         objects=chosen,
