@@ -406,9 +406,16 @@ def test_a_huge_timeline_gives_one_node_per_year_and_connector() -> None:
     assert text.count('["Connector: ') == 5 * 4 and " and 14 more" in text
 
 
-def test_the_fast_reader_of_facets_yaml_equals_pyyaml() -> None:
+def test_the_fast_reader_of_facets_yaml_equals_pyyaml(monkeypatch: pytest.MonkeyPatch) -> None:
     text = F.FACETS_FILE.read_text("utf-8")
-    assert F.read_models(text, "facets.yaml") == fm.load_yaml(text)["models"]
+    expected = fm.load_yaml(text)["models"]
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the shipped facets.yaml must not need PyYAML")
+
+    with monkeypatch.context() as patched:  # every write regenerates the view: keep it cheap
+        patched.setattr(F, "load_yaml", refuse)
+        assert F.read_models(text, "facets.yaml") == expected
     odd = text.replace("- key: flamingo", "- key: flamingo\n  nested:\n    a: 1", 1)
     assert F.read_models(odd, "facets.yaml")[0]["nested"] == {"a": 1}  # PyYAML took over
 

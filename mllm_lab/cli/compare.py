@@ -6,7 +6,7 @@ from typing import Annotated, Any
 import typer
 
 from mllm_lab.cli.common import Json
-from mllm_lab.messages import tr
+from mllm_lab.messages import current, tr, words
 
 
 def open_lab() -> Any:
@@ -48,7 +48,7 @@ def catalog(
     from mllm_lab.ops import compare as ops
 
     ws = open_lab()
-    lang = ws.lang if ws is not None else tr_lang()
+    lang = current()  # the lab's, or the locale's outside a lab
     view = ops.browse(ws, " ".join(query or ()) or None, topic, stage)
     if json_output:
         chosen = [view.one] if view.one is not None else view.hits
@@ -64,7 +64,7 @@ def catalog(
     if not view.hits:
         output.info(tr("catalog.none", query=" ".join(query or ())))
         return
-    output.table(list(tr_words("catalog.headers")), ops.catalog_rows(view, lang))
+    output.table(list(words("catalog.headers")), ops.catalog_rows(view, lang))
     output.info(tr("catalog.count", n=len(view.hits)))
 
 
@@ -109,7 +109,7 @@ def compare(
     from mllm_lab.ops import compare as ops
 
     ws = open_lab()
-    lang = ws.lang if ws is not None else tr_lang()
+    lang = current()  # the lab's, or the locale's outside a lab
     chosen = ops.check_format(format_)
     filters = {"connector": connector, "vision_encoder": encoder, "llm": llm}
     found = ops.compare(ws, keys or [], filters | {"resolution": resolution})
@@ -124,15 +124,3 @@ def compare(
         output.result(F.markdown_table(table))
     else:
         output.table(list(table.header), [list(row) for row in table.rows])
-
-
-def tr_lang() -> str:
-    from mllm_lab import messages
-
-    return messages.current()
-
-
-def tr_words(name: str) -> Any:
-    from mllm_lab.messages import words
-
-    return words(name)

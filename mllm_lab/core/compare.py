@@ -19,7 +19,7 @@ from mllm_lab.core.facets import (
 from mllm_lab.core.markdown import escape_link_text, link, row
 from mllm_lab.core.views import relative_link
 from mllm_lab.messages import tr
-from mllm_lab.models import CONNECTORS, FACET_FIELDS, FACET_TOPICS, Paper
+from mllm_lab.models import CONNECTORS, FACET_TOPICS, Paper
 
 COLUMNS = ("key", "year", "venue", "vision_encoder", "llm", "resolution")
 
@@ -75,15 +75,13 @@ def _group_name(connector: str, lang: str) -> str:
 def _row(entry: Entry, readme: str) -> str:
     paper = entry.paper
     target = relative_link(readme, paper.note) if paper.note else paper.link
-    name = short_name(entry.facets) if entry.facets and entry.facets.name else paper.key
-    facts = {field: entry.facets.get(field) if entry.facets else "" for field in FACET_FIELDS}
-    return row(
-        [
-            link(name, target),
-            str(paper.year or ""),
-            md_cell(paper.venue or ""),
-            md_cell(facts["vision_encoder"]),
-            md_cell(facts["llm"]),
-            md_cell(facts["resolution"]),
-        ]
-    )
+    facets = entry.facets
+    name = short_name(facets) if facets and facets.name else paper.key
+    cells = [link(name, target), str(paper.year or ""), _cell(paper.venue)]
+    if facets is None:  # most rows of a large lab: nothing to escape
+        return row([*cells, "", "", ""])
+    return row([*cells, _cell(facets.vision_encoder), _cell(facets.llm), _cell(facets.resolution)])
+
+
+def _cell(text: str | None) -> str:
+    return md_cell(text) if text else ""

@@ -139,8 +139,8 @@ def own_facets(paper: Paper, table: Mapping[str, Facets]) -> Facets | None:
     """The facets a paper's note (or list entry) writes, or None when it writes none. Only
     the model's name comes from the catalog (for a diagram's label): the frontmatter holds
     the four facets, and the source's words and what is trained stay the catalog's."""
-    if not paper.facets:
-        return None
+    if not (paper.vision_encoder or paper.connector or paper.llm or paper.resolution):
+        return None  # (the common case, checked without building a dict)
     known = table.get(paper.key) or table.get(paper.key.casefold())
     return Facets(
         key=paper.key,
