@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from mllm_lab import __version__
-from mllm_lab.cli import create, shell, study, track
+from mllm_lab.cli import compare, create, shell, study, track
 from mllm_lab.cli.common import ROOT, SETTINGS, LabGroup, group
 
 app = typer.Typer(
@@ -68,3 +68,5 @@ app.command()(study.review)
 app.command()(study.check)
 app.command("next")(study.next_)
 app.command()(shell.alias)
+app.command()(compare.catalog)
+app.command()(compare.compare)

@@ -157,6 +157,14 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]], title: str | No
     result("\n".join(lines))
 
 
+def fields(title: str, pairs: Sequence[tuple[str, str]]) -> None:
+    """A record on stdout: a bold title, then `label  value` lines aligned on the labels."""
+    size = max((width(name) for name, _ in pairs), default=0)
+    lines = [f"[bold]{escape(title)}[/]"]
+    lines += [f"  [cyan]{escape(pad(name, size))}[/]  {escape(value)}" for name, value in pairs]
+    rich_text("\n".join(lines))
+
+
 def rich_text(markup: str) -> None:
     """Text with Rich markup on stdout: styled on a terminal, the same words plain otherwise."""
     say(markup, stderr=False)

@@ -107,6 +107,8 @@ def parse(text: str, path: str) -> dict[str, Region]:
     open_marker: Marker | None = None
     for marker in markers(text):
         if marker.kind == "begin":
+            if open_marker is not None and _lost_end_before(text, open_marker, marker):
+                break  # the open region lost its end marker: reported below, at its begin
             if open_marker is not None:
                 what = (
                     Msg.of("region.second_begin", name=marker.name)
@@ -169,6 +171,15 @@ def parse(text: str, path: str) -> dict[str, Region]:
     return regions
 
 
+def _lost_end_before(text: str, open_marker: Marker, marker: Marker) -> bool:
+    """A region of another name begins inside an open one: was the open one's end marker lost
+    (its body, as lab wrote it, ends before this begin)? Two regions may share a file."""
+    if open_marker.name == marker.name:
+        return False
+    at = _end_by_sha(text[: marker.start], open_marker)
+    return at is not None
+
+
 def find_region(text: str, name: str, path: str = "<text>") -> Region | None:
     return parse(text, path).get(name)
 
@@ -207,10 +218,15 @@ def adopt(text: str, name: str, bodies: Sequence[str], notice: str = NOTICE) -> 
     """`text` with markers put around the first of `bodies` found in it, whole lines, when the
     region's markers were both deleted: what lab wrote is taken back, not written twice."""
     normalised = text.replace("\r\n", "\n")
+    # another region's body is never taken (two regions may share a file)
+    taken = [(region.begin, region.end) for region in parse(text, "<text>").values()]
     for body in bodies:
         wanted = body.replace("\r\n", "\n")
         at = normalised.find(wanted) if wanted.strip() else -1
-        while at > 0 and normalised[at - 1] != "\n":
+        while at >= 0 and (
+            (at > 0 and normalised[at - 1] != "\n")
+            or any(begin <= _offset_of(text, at) < end for begin, end in taken)
+        ):
             at = normalised.find(wanted, at + 1)
         if at < 0 or not wanted.endswith("\n"):
             continue
