@@ -336,9 +336,29 @@ def _fix_no_begin(text: str, marker: Marker, found: list[Marker], bodies: Sequen
         if wanted and before.endswith(wanted):
             at = _offset_of(text, len(before) - len(wanted))
             break
+    else:  # a body edited since (a hand tick): where nearly all its lines end the text
+        for body in bodies:
+            start = _near_suffix(before, body.replace("\r\n", "\n"))
+            if start is not None:
+                at = _offset_of(text, start)
+                break
     begin_text = f"<!-- lab:begin {name} · {NOTICE} -->{newline}"
     note = "repair.begin_restored" if at != marker.start else "repair.no_begin"
     return text[:at] + begin_text + text[at:], Msg.of(note, name=name, line=_line_at(text, at)), []
+
+
+def _near_suffix(before: str, body: str) -> int | None:
+    """Where `body` starts in `before`, if `before` ends with as many lines as `body` has, the
+    first the same and at most one in five changed (ticked rows); else None."""
+    lines, wanted = before.splitlines(keepends=True), body.splitlines(keepends=True)
+    count = len(wanted)
+    if not count or len(lines) < count:
+        return None
+    block = lines[-count:]
+    same = sum(a.rstrip("\n") == b.rstrip("\n") for a, b in zip(block, wanted, strict=True))
+    if block[0].rstrip("\n") != wanted[0].rstrip("\n") or same < count - max(1, count // 5):
+        return None
+    return len(before) - len("".join(block))
 
 
 def _split_line(text: str, marker: Marker) -> tuple[str, str]:
