@@ -235,7 +235,41 @@ def adopt(text: str, name: str, bodies: Sequence[str], notice: str = NOTICE) -> 
             name=name, body=text[start:stop], newline=newline_of(text), notice=notice
         )
         return text[:start] + region + text[stop:]
+    for body in bodies:  # edited since (a hand tick): nearly all of its lines, in one block
+        wanted = body.replace("\r\n", "\n")
+        found = _near_block(normalised, wanted)
+        if found is None:
+            continue
+        start, stop = _offset_of(text, found[0]), _offset_of(text, found[1])
+        if any(begin <= start < end for begin, end in taken):
+            continue
+        # the begin marker records what lab wrote, so the edits show as hand edits (ticks)
+        newline = newline_of(text)
+        begin_line = f"<!-- lab:begin {name} sha={body_sha(wanted)} · {notice} -->{newline}"
+        end_line = f"<!-- lab:end {name} -->{newline}"
+        return text[:start] + begin_line + text[start:stop] + end_line + text[stop:]
     return text
+
+
+def _near_block(text: str, body: str) -> tuple[int, int] | None:
+    """[start, stop) of the one block of whole lines in `text` that is `body` with at most
+    one line in five changed, first and last lines the same; None if none or several."""
+    wanted = body.splitlines(keepends=True)
+    lines = text.splitlines(keepends=True)
+    count = len(wanted)
+    if count < 2:
+        return None
+    offsets = [0]
+    for line in lines:
+        offsets.append(offsets[-1] + len(line))
+    found = []
+    for index in range(len(lines) - count + 1):
+        if lines[index] != wanted[0] or lines[index + count - 1] != wanted[-1]:
+            continue
+        block = lines[index : index + count]
+        if sum(a == b for a, b in zip(block, wanted, strict=True)) >= count - max(1, count // 5):
+            found.append((offsets[index], offsets[index + count]))
+    return found[0] if len(found) == 1 else None
 
 
 # --- repair --------------------------------------------------------------------------------
