@@ -29,7 +29,11 @@ SPEC: dict[str, dict[str, Any]] = {'': {'help': 'lab: your multimodal-LLM study 
                       '--name': ('', "The lab's name (README title)."),
                       '--verbose': (None, 'List every file.'),
                       '-v': (None, 'List every file.'),
-                      '--nested': (None, "Allow a lab inside another lab's folder.")},
+                      '--nested': (None, "Allow a lab inside another lab's folder."),
+                      '--at': ('',
+                               "In an existing README.md, put lab's progress block right after "
+                               'this heading (default: before License, Contributing… or at the '
+                               'end).')},
           'args': ['dir']},
  'weekly': {'help': 'Write weekly-log/YYYY-WXX.md with "done this week" filled in from the lab.',
             'options': {'--week': ('week', 'ISO week, e.g. 2026-W48.'),

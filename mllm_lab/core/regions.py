@@ -194,6 +194,56 @@ def render_region(name: str, body: str, newline: str = "\n", notice: str = NOTIC
     return text.replace("\n", newline) if newline != "\n" else text
 
 
+# the sections a README ends with; a region lab adds goes before the first of them
+_CLOSING = re.compile(
+    r"(licen[cs]e|licensing|contributing|contributors|how to contribute|acknowledge?ments?"
+    r"|credits|citation|citing|cite|许可|许可证|开源协议|协议|贡献|贡献指南|致谢|鸣谢|引用)"
+    r"(?=$|[\s:：(（])",
+    re.I,
+)
+
+
+def insertion_point(text: str, at: str | None = None) -> int | None:
+    """Where a new region goes in a file lab did not write: right after the heading `at`
+    (None if there is no such heading), else before the closing sections (License,
+    Contributing, Acknowledgements, Citation, 许可证, 致谢, 引用…), else at the end."""
+    found = blocks(text)
+    raw = text.split("\n")
+
+    def offset(line: int) -> int:
+        return sum(len(part) + 1 for part in raw[:line])
+
+    if at is not None:
+        wanted = " ".join(at.strip().lstrip("#").split()).casefold()
+        for heading in found.headings:
+            if " ".join(heading.title.split()).casefold() == wanted:
+                return min(offset(heading.line + 1), len(text))
+        return None
+    for heading in found.headings:
+        if heading.level <= 2 and heading.line > 0 and _CLOSING.match(heading.title):
+            return offset(heading.line)
+    return len(text)
+
+
+def insert_region(
+    text: str, name: str, body: str, notice: str = NOTICE, at: str | None = None
+) -> str:
+    """`text` with a new region `name` at its insertion point, set off by blank lines;
+    unchanged if the heading `at` is not there (callers check insertion_point first)."""
+    point = insertion_point(text, at)
+    if point is None:
+        return text
+    newline = newline_of(text)
+    head, tail = text[:point], text[point:]
+    if head and not head.endswith("\n"):
+        head += newline
+    if head.strip() and not head.replace("\r\n", "\n").endswith("\n\n"):
+        head += newline
+    region = render_region(name=name, body=body, newline=newline, notice=notice)
+    gap = newline if tail.strip() and not tail.startswith(("\n", "\r\n")) else ""
+    return head + region + gap + tail
+
+
 def replace_region(
     text: str, name: str, body: str, notice: str = NOTICE, path: str = "<text>"
 ) -> str:
@@ -201,11 +251,7 @@ def replace_region(
     that name at all. Idempotent, and every byte outside the two marker lines is kept."""
     region = parse(text, path).get(name)
     if region is None:
-        newline = newline_of(text)
-        separator = "" if not text else (newline if text.endswith("\n") else newline * 2)
-        return (
-            text + separator + render_region(name=name, body=body, newline=newline, notice=notice)
-        )
+        return insert_region(text=text, name=name, body=body, notice=notice)
     # the region keeps the line ending its begin marker was written with
     newline = "\r\n" if text[region.begin : region.body_start].endswith("\r\n") else "\n"
     rendered = render_region(name=name, body=body, newline=newline, notice=notice)
