@@ -139,6 +139,17 @@ def workspace() -> Any:
     return ws
 
 
+def look_up(ws: Any, query: str) -> Any:
+    """arXiv's facts for an id or URL nobody knows yet (ops/lookup.py), said in one line."""
+    from mllm_lab.cli import output
+    from mllm_lab.ops.lookup import fetch
+
+    fetched = fetch(ws, query)
+    if fetched is not None:
+        (output.info if fetched.found else output.warn)(fetched.notice)
+    return fetched
+
+
 def split(text: str | None) -> tuple[str, ...]:
     return tuple(part.strip() for part in (text or "").split(",") if part.strip())
 

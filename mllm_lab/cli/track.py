@@ -16,6 +16,7 @@ from mllm_lab.cli.common import (
     Topic,
     Venue,
     Year,
+    look_up,
     workspace,
 )
 from mllm_lab.cli.complete import values
@@ -61,7 +62,8 @@ def add_paper(
         status=status,
     )
     ws = workspace()
-    paper, outcomes, added = add(ws, title_or_key, facts, key=key, new=new)
+    fetched = look_up(ws, title_or_key)
+    paper, outcomes, added = add(ws, title_or_key, facts, key=key, new=new, fetched=fetched)
     output.warnings(ws.data().findings)
     output.outcomes(outcomes)
     if added:
