@@ -178,6 +178,17 @@ NewPaper = Annotated[
     ),
 ]
 Tags = Annotated[str | None, typer.Option("--tags", help="Comma-separated tags.")]
+Connector = Annotated[
+    str | None,
+    typer.Option(
+        "--connector",
+        help='A connector of the vocabulary, or part of one: Q-Former, "MLP (2-layer)", mlp.',
+        autocompletion=values("connector"),
+    ),
+]
+Encoder = Annotated[
+    str | None, typer.Option("--encoder", help="Part of the vision encoder: SigLIP, CLIP.")
+]
 Json = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 TitleOrKey = Annotated[
     str,

@@ -7,6 +7,8 @@ import typer
 from mllm_lab.cli.common import (
     Arxiv,
     Authors,
+    Connector,
+    Encoder,
     Json,
     NewPaper,
     PaperKey,
@@ -217,17 +219,8 @@ def list_(
     ] = None,
     stage: Stage = None,
     tag: Annotated[str | None, typer.Option("--tag")] = None,
-    connector: Annotated[
-        str | None,
-        typer.Option(
-            "--connector",
-            help='Papers only: e.g. Q-Former, "MLP (2-layer)", mlp.',
-            autocompletion=values("connector"),
-        ),
-    ] = None,
-    encoder: Annotated[
-        str | None, typer.Option("--encoder", help="Papers only: e.g. CLIP, SigLIP.")
-    ] = None,
+    connector: Connector = None,
+    encoder: Encoder = None,
     json_output: Json = False,
 ) -> None:
     """A table of papers, notes, experiments or weekly logs (JSON with --json).
