@@ -14,6 +14,8 @@ from hypothesis import strategies as st
 
 from mllm_lab.core import fm
 
+CONTROL = "".join(chr(c) for c in [*range(0, 9), 11, 12, *range(14, 32), 127])
+
 
 def link_target(relative: str) -> str:
     return relative.replace(" ", "%20").replace("<", "%3C").replace(">", "%3E")
@@ -256,9 +258,9 @@ def test_edit_opens_the_editor(in_lab: Run, lab: Path, monkeypatch, tmp_path: Pa
     max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(
-    title=st.text(min_size=1, max_size=80).filter(
-        lambda t: any(ch.isprintable() and not ch.isspace() for ch in t)
-    )
+    title=st.text(
+        st.characters(blacklist_categories=("Cs",), blacklist_characters=CONTROL), max_size=80
+    ).filter(lambda t: any(ch.isprintable() and not ch.isspace() for ch in t))
 )
 def test_any_title_makes_a_note_whose_frontmatter_loads_back(
     in_lab: Run, lab: Path, title: str
@@ -267,7 +269,7 @@ def test_any_title_makes_a_note_whose_frontmatter_loads_back(
     assert result.ok, result
     path = lab / result.out.strip()
     assert path.parent == lab / "notes/training"
-    assert meta(path)["title"] == title
+    assert meta(path)["title"] == " ".join(title.split())
     index = read(lab / "notes/README.md")
     assert index.count("<!-- lab:begin notes-index") == 1
     target = link_target(path.relative_to(lab / "notes").as_posix())
@@ -307,3 +309,24 @@ def test_new_experiment_refuses_an_unknown_kind(in_lab: Run, lab: Path) -> None:
     result = in_lab("new", "experiment", "x", "--kind", "gan")
     assert result.code == 1 and "gan" in result.err and "clip-loss" in result.err
     assert tree(lab) == before
+
+
+@pytest.mark.parametrize("kind", ["concept", "experiment", "paper"])
+@pytest.mark.parametrize("title", ["Zorb\x00Net", "Q\x1b[31mFormer", "tab\x0bbed"])
+def test_a_title_with_a_control_character_is_refused_and_nothing_written(
+    in_lab: Run, lab: Path, kind: str, title: str
+) -> None:
+    before = tree(lab)
+    extra = ["-c", "training"] if kind == "concept" else []
+    result = in_lab("new", kind, *extra, "--", title)
+    assert result.code == 1, result
+    assert "控制字符" in result.err and "U+00" in result.err
+    assert tree(lab) == before
+
+
+def test_a_title_over_two_lines_is_one_line_in_the_note(in_lab: Run, lab: Path) -> None:
+    result = in_lab("new", "concept", "-c", "training", "--", "Rotary\n  position   embedding")
+    assert result.ok, result
+    note = read(lab / result.out.strip())
+    assert meta(lab / result.out.strip())["title"] == "Rotary position embedding"
+    assert "# Rotary position embedding\n" in note

@@ -3,6 +3,8 @@ papers/reading-list.yaml. `mark` and `add` change it, inside the one transaction
 
 from __future__ import annotations
 
+import re
+
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
@@ -210,11 +212,21 @@ def apply_facts(paper: Paper, facts: PaperFacts) -> Paper:
     return replace(paper, **changes)
 
 
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def title_of(query: str) -> str:
-    """A title typed by the user, as typed; one with nothing visible in it is refused."""
+    """A title typed by the user, on one line: runs of spaces and line breaks become one space.
+    One with nothing visible in it, or with a control character (a NUL, an escape), is refused:
+    written into a heading it would make the note unreadable."""
     if not any(ch.isprintable() and not ch.isspace() for ch in query):
         raise BadInput("error.title_empty")
-    return query
+    control = _CONTROL.search(query)
+    if control:
+        raise BadInput(
+            "error.title_control", code=f"U+{ord(control[0]):04X}", position=control.start() + 1
+        )
+    return " ".join(query.split())
 
 
 def new_paper_from_query(
@@ -228,7 +240,7 @@ def new_paper_from_query(
 
     arxiv = arxiv_id(query)
     known = fetched.title if fetched is not None else None
-    title = known or (f"arXiv:{arxiv}" if arxiv else " ".join(title_of(query).split()))
+    title = known or (f"arXiv:{arxiv}" if arxiv else title_of(query))
     if key is None:
         taken = {p.key.casefold() for p in lab_papers} | {p.key.casefold() for p in catalog()}
         key = short_key(title, taken) if known or not arxiv else unique_key(slugify(arxiv), taken)
