@@ -179,15 +179,17 @@ def _mermaid_cli() -> tuple[str, str] | None:
     return mmdc, browser
 
 
+MERMAID_CLI = _mermaid_cli()  # found before the tests move HOME
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(
-    _mermaid_cli() is None,
+    MERMAID_CLI is None,
     reason="needs mermaid-cli and Chromium (see tests/render_mermaid.sh; MMDC=path/to/mmdc)",
 )
 def test_mermaid_cli_renders_every_map(in_lab: Run, lab: Path, tmp_path: Path) -> None:
-    found = _mermaid_cli()
-    assert found is not None
-    mmdc, browser = found
+    assert MERMAID_CLI is not None
+    mmdc, browser = MERMAID_CLI
     build(in_lab, lab)
     assert in_lab("review", "--seed", "1").ok
     notes, links = synthetic(2000, seed=2)

@@ -229,6 +229,7 @@ def test_a_deleted_note_breaks_the_index_until_sync(in_lab: Run, real: Path) -> 
     assert "100%25" not in in_lab("check").out
 
 
+@pytest.mark.slow
 def test_real_process_checks_links(sh, real: Path) -> None:  # type: ignore[no-untyped-def]
     (real / "notes/fundamentals/broken.md").write_text(
         "---\ntitle: Broken\ncategory: fundamentals\ncreated: 2026-11-25\n---\n\n[x](missing%20note.md)\n",

@@ -91,7 +91,9 @@ def review(
 
 def related(
     note: Annotated[str, typer.Argument(help="The note: its path, file name, title or paper key.")],
-    count: Annotated[int, typer.Option("--count", "-n", help="How many found notes.")] = 5,
+    count: Annotated[
+        int, typer.Option("--count", "-n", min=0, help="How many found notes (besides links).")
+    ] = 5,
     write: Annotated[
         bool, typer.Option("--write", help="Refresh the note's generated list of related notes.")
     ] = False,

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from mllm_lab.core.labdata import stem
 from mllm_lab.models import Note
 
+_PARTS = re.compile(r"[-.]")
 _WORD = re.compile(r"[a-z0-9]+(?:[-.][a-z0-9]+)*|[\u3400-\u9fff]+")
 _STOP = frozenset(
     [
@@ -98,8 +99,9 @@ def title_terms(title: str) -> set[str]:
         elif len(token) > 1 and token not in _STOP and token not in _GENERIC:
             if len(token) > 2 or any(ch.isdigit() for ch in token):
                 words.add(token)
-            parts = re.split(r"[-.]", token)
-            words |= {p for p in parts if len(p) > 2 and p not in _STOP and p not in _GENERIC}
+            if "-" in token or "." in token:
+                parts = _PARTS.split(token)
+                words |= {p for p in parts if len(p) > 2 and p not in _STOP and p not in _GENERIC}
     return words
 
 
@@ -112,14 +114,18 @@ class Related:
 
 
 class Rarity:
-    """Inverse document frequency of words over a set of titles."""
+    """Inverse document frequency of words over a set of titles (each title's words once)."""
 
-    def __init__(self, titles: Iterable[str]) -> None:
+    def __init__(self, titles: Iterable[set[str]]) -> None:
         self.df: Counter[str] = Counter()
         self.total = 0
-        for title in dict.fromkeys(titles):
+        for words in titles:
             self.total += 1
-            self.df.update(title_terms(title))
+            self.df.update(words)
+
+    @classmethod
+    def of(cls, titles: Iterable[str]) -> Rarity:
+        return cls(title_terms(title) for title in dict.fromkeys(titles))
 
     def weight(self, term: str) -> float:
         """0 for a common word; else its idf (a word no title has counts as seen once)."""
@@ -163,45 +169,62 @@ def find_related(
     (casefolded) to their notes; `background` adds titles to judge rarity by."""
     study = [n for n in notes if n.kind.study and n.path != exclude]
     by_path = {n.path: n for n in study}
+    query = title_terms(title)
+    titles = dict.fromkeys([*(n.title for n in study), *background])
+    words = _words_of(titles, query)
+    rarity = Rarity(words.values())
+    rarity.total = len(titles)  # the titles that hold none of the words count too
+    terms = {t: rarity.weight(t) for t in query}
     scores: dict[str, _Score] = {}
 
     def give(path: str, points: float, reason: str) -> None:
         if path in by_path and points > 0:
             scores.setdefault(path, _Score()).add(points, reason)
 
-    for path in dict.fromkeys(linked):
+    pointed = [path for path in dict.fromkeys(linked) if path in by_path]
+    for path in pointed:
         give(path, LINKED, "link")
     names = _names(study, keys or {})
     wanted_tags = {t.casefold() for t in tags}
-    for tag in sorted(wanted_tags):
-        for path in names.get(tag, ()):
-            give(path, NAMED, f"named:{tag}")
+    named = [*sorted(wanted_tags), *sorted(t for t, weight in terms.items() if weight > 0)]
+    for name in named:
+        for path in names.get(name, ()):
+            give(path, NAMED, f"named:{name}")
     own = (slug or "").casefold()
-    rarity = Rarity([*(n.title for n in study), *background])
-    terms = {t: rarity.weight(t) for t in title_terms(title)}
     tag_weight = _tag_weights(study)
+    by_weight = sorted(terms, key=lambda t: (-terms[t], t))
     for note in study:
         theirs = {t.casefold() for t in note.tags}
         if own and own in theirs:
             give(note.path, NAMED, f"named:{own}")
         for tag in sorted(wanted_tags & theirs):
             give(note.path, TAG * tag_weight[tag], f"tag:{tag}")
-        for term in sorted(set(terms) & title_terms(note.title)):
+        shared = words.get(note.title, ())
+        for term in (t for t in by_weight if t in shared):
             give(note.path, terms[term], f"term:{term}")
-    for term in sorted(t for t, weight in terms.items() if weight > 0):
-        for path in names.get(term, ()):
-            give(path, NAMED, f"named:{term}")
-    ranked = sorted(scores.items(), key=lambda item: (-item[1].score, item[0]))
-    explicit = sum(1 for _path, s in ranked if s.score >= LINKED)
+    ranked = sorted(scores, key=lambda path: (-scores[path].score, path))
+    chosen = [p for p in ranked if p in pointed] + [p for p in ranked if p not in pointed][:limit]
     return [
         Related(
             path=path,
             title=by_path[path].title,
-            score=round(s.score, 3),
-            reasons=tuple(dict.fromkeys(s.reasons or [])),
+            score=round(scores[path].score, 3),
+            reasons=tuple(dict.fromkeys(scores[path].reasons or [])),
         )
-        for path, s in ranked[: explicit + limit]
+        for path in chosen
     ]
+
+
+def _words_of(titles: Iterable[str], query: set[str]) -> dict[str, set[str]]:
+    """The words of the titles that can share one with `query` (a title that does not hold
+    a query word as a substring cannot): what rarity and matching need, at a fraction of the
+    cost of splitting 10,000 titles."""
+    found = {}
+    for title in titles:
+        low = title.casefold()
+        if any(word in low for word in query):
+            found[title] = title_terms(title) & query
+    return found
 
 
 def _names(notes: Sequence[Note], keys: Mapping[str, str]) -> dict[str, set[str]]:

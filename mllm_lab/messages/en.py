@@ -386,6 +386,7 @@ MESSAGES: dict[str, Any] = {
     "related.reason.tag": "shared tag {name}",
     "related.reason.term": "rare title word {name}",
     "related.separator": "; ",
+    "related.name_separator": ", ",
     # --- review and next steps ----------------------------------------------------------------
     "review.title": "Review {day}",
     "review.all_notes": "all notes",

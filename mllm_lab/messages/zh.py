@@ -384,6 +384,7 @@ MESSAGES: dict[str, Any] = {
     "related.reason.tag": "共同标签 {name}",
     "related.reason.term": "标题中的少见词 {name}",
     "related.separator": "；",
+    "related.name_separator": "、",
     # --- 复习与下一步 ------------------------------------------------------------------------------
     "review.title": "阶段复习 {day}",
     "review.all_notes": "全部笔记",

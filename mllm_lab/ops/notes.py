@@ -212,7 +212,7 @@ def _other_files(ws: Workspace, entries: tuple[str, ...]) -> set[str]:
     script): checked one by one, as there are only a few."""
     found = set()
     for entry in entries:
-        path = posixpath.normpath(entry.strip().lstrip("./")) if entry.strip() else ""
+        path = posixpath.normpath(entry.strip()) if entry.strip() else ""
         with contextlib.suppress(LabError, OSError):
             if path and ws.lab.path(path).is_file():
                 found.add(path)

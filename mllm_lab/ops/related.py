@@ -34,10 +34,10 @@ def background(data: LabData) -> list[str]:
     return [*_catalog_titles(), *(p.title for p in data.papers if not p.note)]
 
 
-def linked(ws: Workspace, data: LabData, note: Note, *, body: bool = True) -> list[str]:
-    """What a note points to: its `related:` entries and (with `body`) its body's links."""
+def linked(ws: Workspace, data: LabData, note: Note) -> list[str]:
+    """What a note points to: its body's links and its `related:` entries."""
     known = {n.path for n in data.notes}
-    detail = ws.details([note.path]).get(note.path, {}) if body else {}
+    detail = ws.details([note.path]).get(note.path, {})
     return targets(note=note, detail=detail, wiki=WikiIndex(data.notes), known=known)
 
 
@@ -78,7 +78,7 @@ def resolve_entries(data: LabData, entries: tuple[str, ...], files: set[str]) ->
             by_name.setdefault(paper.key.casefold(), set()).add(paper.note)
     found: list[str] = []
     for entry in entries:
-        path = posixpath.normpath(entry.strip().lstrip("./")) if entry.strip() else ""
+        path = posixpath.normpath(entry.strip()) if entry.strip() else ""
         if path in files:
             found.append(path)
             continue
@@ -124,26 +124,23 @@ def region(listed: list[Item], lang: str) -> str:
 
 def find_note(data: LabData, target: str) -> Note:
     """A study note by path, file name, title or paper key."""
-    wanted = target.strip().casefold().removesuffix(".md").lstrip("./")
+    name = target.strip().casefold()
+    path = posixpath.normpath(name).removesuffix(".md") if name else ""
     papers = {p.key.casefold(): p.note for p in data.papers if p.note}
     matches = [
         note
         for note in data.notes
-        if (
-            note.kind.study
-            and wanted
-            in {
-                note.path.casefold().removesuffix(".md"),
-                stem(note.path).casefold(),
-                note.title.casefold(),
-            }
+        if note.kind.study
+        and (
+            path in (note.path.casefold().removesuffix(".md"), stem(note.path).casefold())
+            or name == note.title.casefold()
+            or note.path == papers.get(name)
         )
-        or note.path == papers.get(wanted)
     ]
     if len(matches) != 1:
         raise BadInput(
             "error.related_unknown" if not matches else "error.related_ambiguous",
-            entry=target,
+            entry=target if target.strip() else repr(target),
             matches=", ".join(sorted(n.path for n in matches)),
         )
     return matches[0]
@@ -191,10 +188,18 @@ def for_note(ws: Workspace, target: str, limit: int) -> tuple[Note, list[Related
     return note, find(ws, data, title=note.title, tags=note.tags, note=note, limit=limit)
 
 
-def why(found: Related, lang: str) -> str:
-    """The reasons a note was found, in words."""
-    words = []
+def why(found: Related, lang: str, most: int = 3) -> str:
+    """The reasons a note was found, in words: each kind once, with its first few names."""
+    names: dict[str, list[str]] = {}
     for reason in found.reasons:
         kind, _, name = reason.partition(":")
-        words.append(tr(f"related.reason.{kind}", lang, name=name))
-    return tr("related.separator", lang).join(words)
+        names.setdefault(kind, []).append(name)
+    comma = tr("related.name_separator", lang)
+    return tr("related.separator", lang).join(
+        tr(
+            f"related.reason.{kind}",
+            lang,
+            name=comma.join(shown[:most]) + ("…" if shown[most:] else ""),
+        )
+        for kind, shown in names.items()
+    )
