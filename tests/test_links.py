@@ -101,7 +101,10 @@ def test_what_lab_reads_as_links() -> None:
         ("Wiki", 4, True),
     ]
     assert markdown.unrendered_links(body) == []
-    raw = "see [x](../notes/Attention Sink (my notes).md) and `[c](a b.md)`\n"
+    raw = (
+        "see [x](../notes/Attention Sink (my notes).md) and `[c](a b.md)`\n"
+        "maths is not a link: $E[x](a + b)$, nor is E[y](a + b)\n"
+    )
     assert [link.target for link in markdown.unrendered_links(raw)] == [
         "../notes/Attention Sink (my notes).md"
     ]

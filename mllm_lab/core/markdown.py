@@ -147,13 +147,18 @@ def destination(raw: str) -> str:
     return raw
 
 
+_MATH = re.compile(r"\$[^$\n]+\$")
+_FILE_LIKE = re.compile(r"^[^\[\]]*(?:/|\.[A-Za-z0-9]{1,8}$|^[A-Za-z][A-Za-z0-9+.-]*:)")
 _OPENING = re.compile(r"(?<!\\)\]\(")
 
 
 def _unrendered(line: str, index: int, spans: list[tuple[int, int]]) -> list[Link]:
     """`[text](a b.md)`: written as a link, but a raw space ends a link destination, so
-    GitHub shows it as text. The target, up to its closing parenthesis."""
+    GitHub shows it as text. The target, up to its closing parenthesis, when it looks like a
+    file or URL (a `/`, an extension, a scheme), not maths such as `$E[x](a + b)$`."""
     found = []
+    if "$" in line:
+        line = _MATH.sub(lambda m: " " * len(m[0]), line)
     for opening in _OPENING.finditer(line):
         start = opening.end()
         if any(a <= start < b for a, b in spans) or line[start : start + 1] == "<":
@@ -163,7 +168,7 @@ def _unrendered(line: str, index: int, spans: list[tuple[int, int]]) -> list[Lin
             depth += {"(": 1, ")": -1}.get(line[end], 0)
             end += 1
         target = line[start:end].strip()
-        if end < len(line) and re.search(r"\s", target) and "[" not in target:
+        if end < len(line) and re.search(r"\s", target) and _FILE_LIKE.search(target):
             found.append(Link(target, index + 1))
     return found
 
