@@ -87,6 +87,7 @@ def test_what_lab_reads_as_links() -> None:
         "[esc](a\\(c.md) [amp](a&amp;b.md) [u](https://x.org/a) [h](#top) [p](q.md#sec)\n"
         "[ref]: ../z.md\n"
         "`[code](no.md)` [[Wiki]]\n"
+        "maths: $P[y](x)$ and $$E[x](a)$$; money: $5 or [cost](c.md) $10\n"
     )
     found = [(link.target, link.line, link.wiki) for link in markdown.links(body)]
     assert found == [
@@ -99,6 +100,7 @@ def test_what_lab_reads_as_links() -> None:
         ("q.md", 2, False),
         ("../z.md", 3, False),
         ("Wiki", 4, True),
+        ("c.md", 5, False),
     ]
     assert markdown.unrendered_links(body) == []
     raw = (

@@ -147,7 +147,8 @@ def destination(raw: str) -> str:
     return raw
 
 
-_MATH = re.compile(r"\$[^$\n]+\$")
+# Inline maths as GitHub reads it: $ then no space, up to a $ after no space, not before a digit.
+_MATH = re.compile(r"\$\$[^\n]*?\$\$|\$(?=[^\s$])[^$\n]*?(?<=\S)\$(?!\d)")
 _FILE_LIKE = re.compile(r"^[^\[\]]*(?:/|\.[A-Za-z0-9]{1,8}$|^[A-Za-z][A-Za-z0-9+.-]*:)")
 _OPENING = re.compile(r"(?<!\\)\]\(")
 
@@ -157,8 +158,6 @@ def _unrendered(line: str, index: int, spans: list[tuple[int, int]]) -> list[Lin
     GitHub shows it as text. The target, up to its closing parenthesis, when it looks like a
     file or URL (a `/`, an extension, a scheme), not maths such as `$E[x](a + b)$`."""
     found = []
-    if "$" in line:
-        line = _MATH.sub(lambda m: " " * len(m[0]), line)
     for opening in _OPENING.finditer(line):
         start = opening.end()
         if any(a <= start < b for a, b in spans) or line[start : start + 1] == "<":
@@ -198,6 +197,8 @@ def scan_links(body: str) -> tuple[list[Link], list[Link]]:
             continue
         if "`" in line:
             line = _CODE_SPAN.sub(lambda m: " " * len(m[0]), line)
+        if "$" in line:
+            line = _MATH.sub(lambda m: " " * len(m[0]), line)
         matches = list(_MD_LINK.finditer(line))
         written = [m["target"] for m in matches]
         if line.count("](") > len(matches):
