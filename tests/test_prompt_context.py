@@ -156,8 +156,11 @@ def test_review_prompt(in_lab: Run, real: Path) -> None:
             "paper status": "papers/blip-2.md（📖 在读）",
             "a link between notes": "- Q-Former 笔记 → BLIP-2: Bootstrapping",
             "a related: entry": "- 对比学习 → Learning Transferable Visual Models",
+            "target file": "请把结果写入 reviews/review-2026-11-25.md（可以先运行 `lab review`",
         },
     )
+    assert in_lab("review").ok
+    filled(prompt(in_lab, "review"), {"existing file": "reviews/review-2026-11-25.md（已由"})
 
 
 def test_a_missing_fact_is_named(in_lab: Run, real: Path) -> None:

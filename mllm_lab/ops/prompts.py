@@ -218,6 +218,8 @@ def _review_context(ws: Workspace, data: LabData) -> dict[str, Any]:
         "papers_total": len(data.papers),
         "papers_read": sum(p.status is Status.READ for p in data.papers),
         "links": review_links(ws, data),
+        "review_path": f"reviews/review-{ws.today.isoformat()}.md",
+        "review_exists": ws.exists(f"reviews/review-{ws.today.isoformat()}.md"),
     }
 
 
