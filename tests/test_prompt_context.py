@@ -9,7 +9,12 @@ from pathlib import Path
 
 import pytest
 from conftest import Run
+from hypothesis import given
+from hypothesis import strategies as st
 from realistic import CONTRASTIVE, LOG, LORA, QFORMER, SINK, build
+
+from mllm_lab.core.markdown import escape_cell
+from mllm_lab.core.problems import weekly_problems
 
 
 @pytest.fixture
@@ -166,3 +171,18 @@ def test_review_prompt(in_lab: Run, real: Path) -> None:
 def test_a_missing_fact_is_named(in_lab: Run, real: Path) -> None:
     with pytest.raises(AssertionError, match=r"missing from the prompt: year: '年份：1999'"):
         filled(prompt(in_lab, "paper", "blip-2"), {"year": "年份：1999"})
+
+
+cells = st.text(st.characters(exclude_categories=("Cs", "Cc")), max_size=80).map(str.strip)
+
+
+@given(st.lists(st.tuples(cells, cells), max_size=5))
+def test_any_problem_written_in_the_table_is_read_back(rows: list[tuple[str, str]]) -> None:
+    table = "| 问题 | 解决思路 / 学习建议 |\n|---|---|\n" + "".join(
+        f"| {escape_cell(problem)} | {escape_cell(idea)} |\n" for problem, idea in rows
+    )
+    body = f"# 周记\n\n## 遇到的问题与解决思路\n\n{table}\n## 下周计划\n"
+    found = weekly_problems(body, ["遇到的问题与解决思路"])
+    wanted = [(p, i) for p, i in rows if p]
+    assert [(f.text, f.idea) for f in found] == [(p[:200], i[:200]) for p, i in wanted]
+    assert [f.line for f in found] == [7 + n for n, (p, _i) in enumerate(rows) if p]

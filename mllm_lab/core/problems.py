@@ -24,7 +24,7 @@ class Problem:
 
 
 def _cell(cell: str) -> str:
-    return unescape_cell(cell).replace("\\|", "|").replace("<br>", " ").strip()
+    return unescape_cell(cell.replace("\\|", "|").replace("<br>", " ")).strip()
 
 
 def _table(lines: list[str], start: int, offset: int) -> tuple[list[Problem], int]:
