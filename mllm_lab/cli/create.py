@@ -11,6 +11,8 @@ from mllm_lab.cli.common import (
     DryRun,
     Edit,
     Force,
+    NewPaper,
+    PaperKey,
     Slug,
     Stage,
     Tags,
@@ -19,25 +21,47 @@ from mllm_lab.cli.common import (
     Venue,
     Year,
     editor_command,
+    look_up,
     open_in_editor,
     show_created,
     split,
     workspace,
 )
+from mllm_lab.cli.complete import values
 from mllm_lab.messages import tr
 
 
 def init(
-    path: Annotated[Path, typer.Argument(help="Folder for the lab (created if missing).")] = Path(
-        "."
-    ),
+    path: Annotated[
+        Path,
+        typer.Argument(
+            help="Folder for the lab (created if missing).", autocompletion=values("dir")
+        ),
+    ] = Path("."),
     lang: Annotated[
-        str, typer.Option("--lang", help="Language of templates and generated text: zh or en.")
+        str,
+        typer.Option(
+            "--lang",
+            help="Language of templates and generated text: zh or en.",
+            autocompletion=values("lang"),
+        ),
     ] = "zh",
     name: Annotated[
         str | None, typer.Option("--name", help="The lab's name (README title).")
     ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="List every file.")] = False,
+    nested: Annotated[
+        bool, typer.Option("--nested", help="Allow a lab inside another lab's folder.")
+    ] = False,
+    at: Annotated[
+        str | None,
+        typer.Option(
+            "--at",
+            metavar="HEADING",
+            help="In an existing README.md, put lab's progress block right after this heading "
+            "(default: before License, Contributing… or at the end).",
+        ),
+    ] = None,
 ) -> None:
     """Create a lab: README with roadmap, CLAUDE.md, papers/, notes/, templates/…
 
@@ -49,10 +73,12 @@ def init(
     from mllm_lab.cli import output
     from mllm_lab.ops.init import init_lab
 
-    lab, outcomes = init_lab(path, lang, name)
+    lab, outcomes = init_lab(path, lang, name, nested=nested, at=at)
     messages.use(lab.lang)
     if verbose:
         output.outcomes(outcomes)
+    else:  # files of the user's that lab changed are always named
+        output.outcomes([o for o in outcomes if o.action == "updated"])
     made = sum(o.action == "created" for o in outcomes)
     kept = sum(o.action == "kept" for o in outcomes)
     output.info(
@@ -77,9 +103,14 @@ def new_paper(
     tags: Tags = None,
     status: Annotated[
         str | None,
-        typer.Option("--status", help="unread, reading or read (default: reading, or as it was)."),
+        typer.Option(
+            "--status",
+            help="unread, reading or read (default: reading, or as it was).",
+            autocompletion=values("status"),
+        ),
     ] = None,
-    slug: Slug = None,
+    key: PaperKey = None,
+    new: NewPaper = False,
     edit: Edit = False,
     force: Force = False,
     dry_run: DryRun = False,
@@ -102,11 +133,12 @@ def new_paper(
         status=status,
     )
     editor = editor_command(edit)
-    show_created(
-        make(workspace(), title_or_key, facts, slug=slug, force=force, dry_run=dry_run),
-        dry_run,
-        editor,
+    ws = workspace()
+    fetched = look_up(ws, title_or_key)
+    created = make(
+        ws, title_or_key, facts, key=key, new=new, force=force, dry_run=dry_run, fetched=fetched
     )
+    show_created(created, dry_run, editor)
 
 
 def new_concept(
@@ -117,6 +149,7 @@ def new_concept(
             "--category",
             "-c",
             help="fundamentals, vision-language, multimodal-arch, training or applications.",
+            autocompletion=values("category"),
         ),
     ],
     tags: Tags = None,
@@ -124,7 +157,14 @@ def new_concept(
         str | None, typer.Option("--related", help="Comma-separated paths of related notes.")
     ] = None,
     stage: Annotated[
-        int | None, typer.Option("--stage", help="Roadmap stage 1-5 (default: from the category).")
+        int | None,
+        typer.Option(
+            "--stage",
+            min=1,
+            max=5,
+            help="Roadmap stage 1-5 (default: from the category).",
+            autocompletion=values("stage"),
+        ),
     ] = None,
     slug: Slug = None,
     edit: Edit = False,
@@ -159,6 +199,7 @@ def new_experiment(
         typer.Option(
             "--kind",
             help="attention, vit-patch, clip-loss, lora, bpe or skeleton (default: from the title).",
+            autocompletion=values("experiment_kind"),
         ),
     ] = None,
     script: Annotated[
@@ -185,7 +226,10 @@ def new_experiment(
 
 
 def weekly(
-    week: Annotated[str | None, typer.Option("--week", help="ISO week, e.g. 2026-W48.")] = None,
+    week: Annotated[
+        str | None,
+        typer.Option("--week", help="ISO week, e.g. 2026-W48.", autocompletion=values("week")),
+    ] = None,
     on: Annotated[
         str | None, typer.Option("--date", help="Any day of the week, YYYY-MM-DD.")
     ] = None,

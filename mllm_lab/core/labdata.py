@@ -83,7 +83,7 @@ DETAIL_FIELDS = (
     "unrendered",
 )
 _DATES = [PAPER_FIELDS.index(name) for name in ("created", "started", "finished")]
-_TUPLES = [PAPER_FIELDS.index(name) for name in ("authors", "tags")]
+_TUPLES = [PAPER_FIELDS.index(name) for name in ("authors", "tags", "history")]
 _STATUS_AT = PAPER_FIELDS.index("status")
 _STATUS = {status.value: status for status in Status}
 
