@@ -16,7 +16,7 @@ from mllm_lab.core.labdata import NotebookDigest, Record
 from mllm_lab.core.weeks import as_date
 from mllm_lab.errors import BrokenNote, DamagedRegion
 from mllm_lab.messages import Msg
-from mllm_lab.models import READING_LIST
+from mllm_lab.models import READING_LIST, strings
 from mllm_lab.storage import read_text
 
 READING_LIST_KIND = "reading-list"
@@ -113,6 +113,7 @@ def note_detail(text: str, relative: str) -> dict[str, Any]:
     h1 = next((s.title for s in found if s.level == 1), "")
     title = parsed.meta.get("title")
     title = title if isinstance(title, str) else h1
+    found_links, unrendered = markdown.scan_links(parsed.body)
     damaged = None
     try:
         regions.parse(text, relative)
@@ -125,11 +126,41 @@ def note_detail(text: str, relative: str) -> dict[str, Any]:
             [s.level, s.title, s.line + offset, markdown.section_signature(s.content, title)]
             for s in found
         ],
-        "links": [
-            [link.target, link.line + offset, link.wiki] for link in markdown.links(parsed.body)
-        ],
+        "links": [[link.target, link.line + offset, link.wiki] for link in found_links],
         "questions": [[line + offset, text] for line, text in markdown.open_questions(parsed.body)],
+        "related": _related_lines(text, parsed),
+        "unrendered": [[link.target, link.line + offset] for link in unrendered],
     }
+
+
+def links_of(text: str, relative: str) -> dict[str, list[list[Any]]]:
+    """The links of any Markdown file (a README, a resource list), with the file's line
+    numbers, as note_detail gives them for notes: {"links": [target, line, is_wiki],
+    "unrendered": [target, line]}."""
+    try:
+        parsed = fm.parse(text, relative)
+        body, offset = parsed.body, parsed.body_line - 1
+    except BrokenNote:
+        body, offset = text, 0
+    found, unrendered = markdown.scan_links(body)
+    return {
+        "links": [[link.target, link.line + offset, link.wiki] for link in found],
+        "unrendered": [[link.target, link.line + offset] for link in unrendered],
+    }
+
+
+def _related_lines(text: str, parsed: fm.Parsed) -> list[list[Any]]:
+    """Each `related:` entry with the line it is written on (the key's line if not found)."""
+    entries = strings(parsed.meta.get("related"))
+    if not entries:
+        return []
+    first = parsed.key_lines.get("related", 1)
+    lines = text.split("\n", parsed.body_line)[first - 1 : parsed.body_line - 2]
+    found = []
+    for entry in entries:
+        line = next((first + n for n, raw in enumerate(lines) if entry in raw), first)
+        found.append([entry, line])
+    return found
 
 
 def parse_text(text: str, relative: str, kind: str) -> list[Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import shlex
 import signal
 import threading
 from functools import lru_cache
@@ -86,6 +87,7 @@ def environment(lab_templates: Path | None) -> Environment:
         mermaid_id=mermaid_id,
         mermaid_label=mermaid_label,
         pystr=repr,
+        shell=shlex.quote,
     )
     return env
 

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Renders the catalog's Mermaid timeline for real with mermaid-cli (the Mermaid that GitHub
 # runs), in both languages and both directions, plus a stress diagram whose facets hold every
-# character that could break a label, the timeline of the comparison view in papers/README.md
-# and the one-node-per-year-and-connector timeline of a large lab. Exits non-zero on any parse
+# character that could break a label, the timeline of the comparison view in papers/README.md,
+# the one-node-per-year-and-connector timeline of a large lab, and the review's concept maps
+# of a 3,000-note lab with odd titles (pytest renders the maps too, in
+# tests/test_concept_map.py, when MMDC names mermaid-cli). Exits non-zero on any parse
 # error. Not run by CI: it needs Node/npm and a Chromium (Debian: apt-get install -y chromium).
 #   bash tests/render_mermaid.sh [OUT_DIR]
 set -euo pipefail
@@ -55,6 +57,29 @@ big = [
     for n in range(400)
 ]
 (out / "aggregated.mmd").write_text(timeline_mermaid(lab_entries(big, {})), "utf-8")
+
+# The review's concept maps: 3,000 notes over the stages, random links and tags, odd titles.
+import random
+
+from mllm_lab import kinds
+from mllm_lab.core.conceptmap import maps, relations
+from mllm_lab.models import Note
+
+rng = random.Random(0)
+notes = [
+    Note(
+        path=f"{'papers' if i % 3 == 0 else 'notes/c'}/n{i}.md",
+        kind=kinds.PAPER if i % 3 == 0 else kinds.CONCEPT,
+        title=odd if i % 11 == 0 else f"Note {i} 笔记 " + "long title " * rng.randint(0, 9),
+        stage=rng.choice([1, 2, 3, 4, 5, None]),
+        tags=tuple(rng.sample([f"t{t}" for t in range(30)], rng.randint(0, 3))),
+    )
+    for i in range(3000)
+]
+links = [(n.path, rng.choice(notes).path) for n in notes for _ in range(4)]
+for lang in ("zh", "en"):
+    for number, diagram in enumerate(maps(notes, relations(notes, links, {}), lang)):
+        (out / f"map-{lang}-{number}.mmd").write_text(diagram.mermaid, "utf-8")
 PY
 
 for diagram in "$out"/*.mmd; do

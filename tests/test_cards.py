@@ -56,6 +56,7 @@ def review_text(ws: Workspace, questions: list[Question]) -> str:
         "papers_read": 0,
         "papers_total": 1,
         "mermaid": "graph LR\n    a --> b\n",
+        "maps": [{"title": "", "caption": "", "mermaid": "graph LR\n    a --> b\n"}],
         "weak_spots": [],
         "questions": questions,
         "directions": [("read", "why")],

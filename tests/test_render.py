@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mllm_lab.cli.output import escape, strip_markup
-from mllm_lab.core.views import relative_link
+from mllm_lab.core.links import relative_path
 
 
 def test_a_labs_template_overrides_the_default(in_lab: Run, lab: Path) -> None:
@@ -61,7 +61,7 @@ paths = st.lists(st.from_regex(r"[a-z0-9]{1,3}", fullmatch=True), min_size=1, ma
 def test_relative_links_match_posixpath(source: str, target: str) -> None:
     if source.startswith(target + "/"):
         return  # the target would be a folder holding the source, not a file
-    assert relative_link(source, target) == posixpath.relpath(
+    assert relative_path(source, target) == posixpath.relpath(
         target, posixpath.dirname(source) or "."
     )
 

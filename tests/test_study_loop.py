@@ -8,11 +8,13 @@ from pathlib import Path
 
 import pytest
 from conftest import Run, read, tree
+from mermaid_check import check as check_mermaid
 
 from mllm_lab import kinds
+from mllm_lab.core.conceptmap import flowchart, relations
 from mllm_lab.core.labdata import build
 from mllm_lab.core.links import edges
-from mllm_lab.core.review import concept_map, map_notes
+from mllm_lab.core.review import map_notes
 from mllm_lab.parse import note_detail, parse_note
 
 KINDS = ["init", "paper", "concept", "experiment", "weekly", "review"]
@@ -20,6 +22,8 @@ TARGETS = {"paper": "blip-2", "concept": "Self-Attention", "experiment": "A mini
 
 
 def no_placeholder(text: str) -> None:
+    """No "[placeholder]" is left (code spans and Markdown links are not placeholders)."""
+    text = re.sub(r"`[^`\n]*`|\[[^\]\n]*\]\([^)\s]*\)", "", text)
     leftover = re.findall(r"\[[^\]\n]*\]", text)
     assert not leftover, leftover
 
@@ -102,7 +106,10 @@ def test_weekly_prompt_lists_the_weeks_work_and_open_problems(in_lab: Run, busy_
     assert re.search(r"- 为什么要除以 √d？（notes/fundamentals/self-attention\.md:\d+）", text)
     assert "- TODO 弄懂 KV Cache（notes/fundamentals/self-attention.md:" in text
     other = in_lab("prompt", "weekly", "--week", "2026-W40").out
-    assert "本周没有新的论文、笔记或实验记录" in other and "笔记中没有记录未解决的问题" in other
+    assert (
+        "本周没有新的论文、笔记或实验记录" in other
+        and "周记和笔记中都没有记录未解决的问题" in other
+    )
 
 
 def test_review_prompt_lists_notes_by_stage_with_paths(in_lab: Run, busy_lab: Path) -> None:
@@ -159,22 +166,20 @@ def test_concept_map_mermaid_from_known_linked_notes() -> None:
         ("notes/fundamentals/attention.md", "notes/multimodal-arch/q-former.md"),
         ("notes/multimodal-arch/q-former.md", "notes/fundamentals/attention.md"),
     ]
-    text = concept_map(notes, links, "zh")
-    lines = text.splitlines()
-    assert lines[0] == "graph LR"
-    node = re.compile(r'^        (n_[A-Za-z0-9_]+)\["(.*)"\]$')
-    nodes = {m[1]: m[2] for line in lines if (m := node.match(line))}
-    assert set(nodes.values()) == {
+    text = flowchart(notes, relations(notes, links, {}), "zh")
+    chart = check_mermaid(text)
+    assert text.splitlines()[0] == "flowchart LR"
+    assert set(chart.nodes.values()) == {
         "Self-Attention（自注意力）",
         "Q-Former #quot;桥接#quot;",
         "LoRA (low rank)",
     }
-    for line in lines[1:]:
-        if "-->" in line:
-            source, target = line.strip().split(" --> ")
-            assert source in nodes and target in nodes
-    assert lines.count("    end") == 3
-    assert 'subgraph stage_1["阶段一：Transformer 与 LLM 基础"]' in text
+    ids = {label: node for node, label in chart.nodes.items()}
+    assert chart.edges == [
+        (ids["Self-Attention（自注意力）"], "<-->", ids["Q-Former #quot;桥接#quot;"])
+    ]
+    assert chart.classes[ids["LoRA (low rank)"]] == "stage4"  # stages are colours
+    assert chart.classes[ids["Self-Attention（自注意力）"]] == "stage1"
 
 
 def test_review_note_is_written_with_its_four_parts(in_lab: Run, busy_lab: Path) -> None:
@@ -189,7 +194,7 @@ def test_review_note_is_written_with_its_four_parts(in_lab: Run, busy_lab: Path)
     assert result.ok, result
     assert result.out.strip() == "reviews/review-2026-11-25.md"
     review = read(busy_lab / "reviews/review-2026-11-25.md")
-    assert "```mermaid\ngraph LR\n" in review
+    assert "```mermaid\nflowchart LR\n" in review
     for part in ["## 知识关系图", "## 薄弱环节", "## 自测问题", "## 下一步方向"]:
         assert part in review
     questions = re.findall(r"^\d\. (.+)$", review.split("## 自测问题")[1].split("##")[0], re.M)

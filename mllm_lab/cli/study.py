@@ -109,6 +109,46 @@ def review(
     show_created(make(ws, since=start, seed=seed, force=force, dry_run=dry_run), dry_run, editor)
 
 
+def related(
+    note: Annotated[str, typer.Argument(help="The note: its path, file name, title or paper key.")],
+    count: Annotated[
+        int, typer.Option("--count", "-n", min=0, help="How many found notes (besides links).")
+    ] = 5,
+    write: Annotated[
+        bool, typer.Option("--write", help="Refresh the note's generated list of related notes.")
+    ] = False,
+    json_output: Json = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="With --write: say what would change; write nothing.")
+    ] = False,
+) -> None:
+    """Notes related to NOTE, best first, with why: its links, tags naming a paper or note,
+    shared tags, rare words of the titles. --write refreshes the list in the note (never one
+    you edited).
+
+    Example: lab related notes/fundamentals/self-attention.md    |    lab related q-former --write
+    """
+    from mllm_lab.cli import output
+    from mllm_lab.ops import related as ops
+
+    ws = workspace()
+    if write:
+        output.outcomes(ops.refresh(ws, note, limit=count, dry_run=dry_run), quiet_unchanged=False)
+        return
+    _note, found = ops.for_note(ws, note, count)
+    if json_output:
+        output.print_json(
+            [
+                {"path": r.path, "title": r.title, "score": r.score, "reasons": list(r.reasons)}
+                for r in found
+            ]
+        )
+    elif found:
+        output.result("\n".join(f"{r.path} — {r.title} ({ops.why(r, ws.lang)})" for r in found))
+    else:
+        output.info(tr("related.none", ws.lang))
+
+
 def check(json_output: Json = False) -> None:
     """Lint the lab: frontmatter, required sections, links, duplicates, stale views, notebooks.
 

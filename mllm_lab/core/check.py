@@ -7,6 +7,7 @@ import posixpath
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
+from urllib.parse import unquote
 
 from mllm_lab.core.labdata import LabData, stem
 from mllm_lab.core.links import WikiIndex, resolve_relative
@@ -39,13 +40,13 @@ def _sections(note: Note, detail: Detail, required: Mapping[NoteKind, Headings])
     ]
 
 
-def _wiki_link(note: Note, target: str, line: int, wiki: WikiIndex) -> Finding | None:
+def _wiki_link(path: str, target: str, line: int, wiki: WikiIndex) -> Finding | None:
     matches = wiki.resolve(target)
     if not matches:
-        return Finding.of(note.path, line, "check.wiki_broken", target=target)
+        return Finding.of(path, line, "check.wiki_broken", target=target)
     if len(matches) > 1:
         return Finding.of(
-            note.path,
+            path,
             line,
             "check.wiki_ambiguous",
             target=target,
@@ -54,22 +55,47 @@ def _wiki_link(note: Note, target: str, line: int, wiki: WikiIndex) -> Finding |
     return None
 
 
-def _links(
-    note: Note, detail: Detail, wiki: WikiIndex, exists: Callable[[str], bool]
+def links(
+    path: str, found: Detail, wiki: WikiIndex, exists: Callable[[str], bool]
 ) -> list[Finding]:
-    found: list[Finding | None] = []
-    for target, line, is_wiki in detail.get("links", []):
+    """Broken relative links and [[wiki links]] of one Markdown file, and links GitHub does
+    not render: `found` holds its "links" (target, line, is_wiki) and "unrendered" (target,
+    line); `exists` answers for lab-relative paths."""
+    result: list[Finding | None] = [
+        Finding.of(path, line, "check.link_spaces", target=target)
+        for target, line in found.get("unrendered", [])
+    ]
+    for target, line, is_wiki in found.get("links", []):
         if is_wiki:
-            found.append(_wiki_link(note=note, target=target, line=line, wiki=wiki))
+            result.append(_wiki_link(path=path, target=target, line=line, wiki=wiki))
             continue
-        resolved = resolve_relative(note.path, target)
+        resolved = resolve_relative(path, target)
         if resolved == ".." or resolved.startswith("../") or posixpath.isabs(resolved):
-            found.append(Finding.of(note.path, line, "check.link_leaves", target=target))
+            result.append(Finding.of(path, line, "check.link_leaves", target=target))
         elif not exists(resolved):
-            found.append(
-                Finding.of(note.path, line, "check.link_broken", target=target, resolved=resolved)
+            result.append(
+                Finding.of(path, line, "check.link_broken", target=target, resolved=resolved)
             )
-    return [f for f in found if f is not None]
+    return [f for f in result if f is not None]
+
+
+def _related(note: Note, detail: Detail, exists: Callable[[str], bool]) -> list[Finding]:
+    """`related:` entries that name no file, lab-relative or relative to the note."""
+    found = []
+    lines = {str(entry): int(line) for entry, line in detail.get("related", [])}
+    for entry in note.related:
+        as_lab = posixpath.normpath(unquote(entry.strip())) if entry.strip() else ""
+        beside = resolve_relative(note.path, entry)
+        if "://" in entry or any(
+            p and not p.startswith("../") and exists(p) for p in (as_lab, beside)
+        ):
+            continue
+        found.append(
+            Finding.of(
+                note.path, lines.get(entry, 1), "check.related_broken", entry=entry, resolved=as_lab
+            )
+        )
+    return found
 
 
 def _duplicate_slugs(data: LabData) -> list[Finding]:
@@ -106,8 +132,11 @@ def check(
     details: Mapping[str, Detail],
     required: Mapping[NoteKind, Headings],
     exists: Callable[[str], bool],
+    others: Mapping[str, Detail] | None = None,
 ) -> list[Finding]:
-    """Problems of the notes themselves; the caller adds stale views and invalid notebooks."""
+    """Problems of the notes themselves, and broken links in `others` (the lab's other
+    Markdown files: path -> {"links": …, "unrendered": …}); the caller adds stale views
+    and notebooks."""
     found = list(data.findings) + list(data.lint)
     wiki = WikiIndex(data.notes)
     # a note whose frontmatter is broken is reported for that alone, not for every section too
@@ -118,9 +147,12 @@ def check(
         detail = details.get(note.path, {})
         if note.path not in broken:
             found += _sections(note, detail, required)
-        found += _links(note=note, detail=detail, wiki=wiki, exists=exists)
+        found += links(path=note.path, found=detail, wiki=wiki, exists=exists)
+        found += _related(note, detail, exists)
         if detail.get("damaged"):
             line, what = detail["damaged"]
             found.append(Finding.of(note.path, line, "check.damaged", what=Msg.from_json(what)))
+    for path, written in (others or {}).items():
+        found += links(path=path, found=written, wiki=wiki, exists=exists)
     found += _duplicate_slugs(data) + _listed_twice(data)
     return sorted(set(found), key=lambda f: (f.path, f.line, f.message))

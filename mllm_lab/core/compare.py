@@ -16,8 +16,8 @@ from mllm_lab.core.facets import (
     short_name,
     timeline_mermaid,
 )
+from mllm_lab.core.links import href
 from mllm_lab.core.markdown import escape_link_text, link, row
-from mllm_lab.core.views import relative_link
 from mllm_lab.messages import tr
 from mllm_lab.models import CONNECTORS, FACET_TOPICS, Paper
 
@@ -74,7 +74,7 @@ def _group_name(connector: str, lang: str) -> str:
 
 def _row(entry: Entry, readme: str) -> str:
     paper = entry.paper
-    target = relative_link(readme, paper.note) if paper.note else paper.link
+    target = href(readme, paper.note) if paper.note else paper.link
     facets = entry.facets
     name = short_name(facets) if facets and facets.name else paper.key
     cells = [link(name, target), str(paper.year or ""), _cell(paper.venue)]

@@ -73,7 +73,15 @@ class NotebookDigest(NamedTuple):
 
 PAPER_FIELDS = tuple(f.name for f in fields(Paper))
 # What scan.note_detail keeps of a note's body (in .lab/detail.json, under the same version).
-DETAIL_FIELDS = ("damaged", "body_line", "headings", "links", "questions")
+DETAIL_FIELDS = (
+    "damaged",
+    "body_line",
+    "headings",
+    "links",
+    "questions",
+    "related",
+    "unrendered",
+)
 _DATES = [PAPER_FIELDS.index(name) for name in ("created", "started", "finished")]
 _TUPLES = [PAPER_FIELDS.index(name) for name in ("authors", "tags", "history")]
 _STATUS_AT = PAPER_FIELDS.index("status")

@@ -1,73 +1,49 @@
-"""How notes connect: related notes by shared tags and title words, and the links between
-notes (relative Markdown links, [[wiki links]], `related:` in frontmatter)."""
+"""How notes connect, and the links lab writes between them.
+
+Every relative link lab writes (the indexes, weekly logs, reviews, related-notes sections,
+prompts) is made by `href`: the relative path from one lab file to another, percent-encoded
+so that GitHub, markdown-it, Obsidian and VS Code all read it as that path (spaces, `#`,
+parentheses, `%` and non-ASCII letters included). `resolve_relative` is its inverse, used by
+`lab check` and the concept map for links written by hand too."""
 
 from __future__ import annotations
 
 import posixpath
-import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Container, Iterable, Mapping
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 from mllm_lab.core.labdata import stem
 from mllm_lab.models import Note
 
-_WORD = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*|[\u3400-\u9fff]+")
-_STOP = {
-    "the",
-    "and",
-    "for",
-    "with",
-    "from",
-    "into",
-    "what",
-    "how",
-    "why",
-    "role",
-    "in",
-    "of",
-    "a",
-    "an",
-    "on",
-    "to",
-    "is",
-    "are",
-    "its",
-}
+
+def relative_path(from_file: str, to_path: str) -> str:
+    """The relative path from one lab file to another (both lab-relative, "/"-separated)."""
+    base = from_file.rsplit("/", 1)[0] + "/" if "/" in from_file else ""
+    if to_path.startswith(base):
+        return to_path[len(base) :]
+    here, there = base.rstrip("/").split("/"), to_path.split("/")
+    common = 0
+    while common < len(here) and common < len(there) - 1 and here[common] == there[common]:
+        common += 1
+    return "../" * (len(here) - common) + "/".join(there[common:])
 
 
-def title_words(title: str) -> set[str]:
-    """Words of a title for finding related notes: English words, and Chinese character pairs."""
-    words = set()
-    for token in _WORD.findall(title.casefold()):
-        if token[0] >= "\u3400":
-            words |= {token[i : i + 2] for i in range(len(token) - 1)} or {token}
-        elif len(token) > 2 and token not in _STOP:
-            words.add(token)
-            words |= {part for part in token.split("-") if len(part) > 2 and part not in _STOP}
-    return words
+def encode_path(path: str) -> str:
+    """A relative path as a link destination: everything but ASCII letters, digits, `-._~`
+    and `/` percent-encoded (UTF-8), so no character can end the link, start an anchor (`#`)
+    or a query (`?`), read as a scheme (`:`), an entity (`&`) or an escape (`\\`)."""
+    return quote(path, safe="/", errors="surrogateescape")
 
 
-def related_notes(
-    notes: Iterable[Note], title: str, tags: tuple[str, ...], limit: int = 5
-) -> list[Note]:
-    """Concept and paper notes sharing tags (each worth two) or title words with `title`."""
-    wanted_words = title_words(title)
-    wanted_tags = {tag.casefold() for tag in tags}
-    scored = []
-    for note in notes:
-        if not note.kind.study:
-            continue
-        shared_tags = wanted_tags & {t.casefold() for t in note.tags}
-        score = 2 * len(shared_tags) + len(wanted_words & title_words(note.title))
-        if score:
-            scored.append((-score, note.path, note))
-    return [note for _, _, note in sorted(scored)[:limit]]
+def href(from_file: str, to_path: str) -> str:
+    """The link destination, written in `from_file`, that leads to `to_path`."""
+    return encode_path(relative_path(from_file, to_path))
 
 
 def resolve_relative(from_path: str, target: str) -> str:
     """The lab-relative path a relative link points to (may be outside: starts with ..)."""
-    target = unquote(target.strip())
+    target = unquote(target.strip(), errors="surrogateescape")
     return posixpath.normpath(posixpath.join(posixpath.dirname(from_path), target))
 
 
@@ -85,22 +61,45 @@ class WikiIndex:
         return self.names.get(name) or self.names.get(posixpath.splitext(name)[0]) or set()
 
 
+def related_target(note_path: str, entry: str, known: Container[str]) -> str | None:
+    """The lab file a `related:` entry names: a lab-relative path, or one relative to the
+    note (as a link would be); None when neither is a known file."""
+    entry = entry.strip()
+    if not entry or "://" in entry:
+        return None
+    for candidate in (posixpath.normpath(unquote(entry)), resolve_relative(note_path, entry)):
+        if candidate in known:
+            return candidate
+    return None
+
+
+def targets(
+    note: Note, detail: Mapping[str, Any], wiki: WikiIndex, known: Container[str]
+) -> list[str]:
+    """The known files a note points to, in the order written: its body's links (a wiki
+    link only when it names one note), then its `related:` entries."""
+    found: dict[str, None] = {}
+    for target, _line, is_wiki in detail.get("links", []):
+        if is_wiki:
+            resolved = wiki.resolve(target)
+            if len(resolved) == 1:
+                found[next(iter(resolved))] = None
+        else:
+            found[resolve_relative(note.path, target)] = None
+    for entry in note.related:
+        resolved_entry = related_target(note.path, entry, known)
+        if resolved_entry is not None:
+            found[resolved_entry] = None
+    return [path for path in found if path in known and path != note.path]
+
+
 def edges(notes: list[Note], details: Mapping[str, Mapping[str, Any]]) -> list[tuple[str, str]]:
     """Links between notes, both ends known notes, each pair once, in a stable order."""
     known = {note.path for note in notes}
     wiki = WikiIndex(notes)
     found: set[tuple[str, str]] = set()
     for note in notes:
-        targets: set[str] = set()
-        for target, _line, is_wiki in details.get(note.path, {}).get("links", []):
-            if is_wiki:
-                resolved = wiki.resolve(target)
-                targets |= resolved if len(resolved) == 1 else set()
-            else:
-                targets.add(resolve_relative(note.path, target))
-        targets |= {path for path in note.related if path in known}
-        targets |= {resolve_relative(note.path, path) for path in note.related}
-        found |= {
-            (note.path, target) for target in targets if target in known and target != note.path
-        }
+        detail = details.get(note.path, {})
+        pointed = targets(note=note, detail=detail, wiki=wiki, known=known)
+        found |= {(note.path, target) for target in pointed}
     return sorted(found)

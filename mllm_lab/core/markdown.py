@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import html
 import re
 from dataclasses import dataclass
+from urllib.parse import quote
 
 from mllm_lab.core.blocks import blocks
 
@@ -36,16 +38,21 @@ def escape_link_text(text: str) -> str:
     return text.replace("[", "\\[").replace("]", "\\]") if "[" in text or "]" in text else text
 
 
+# What a URL keeps as written: its reserved characters, existing %XX escapes and parentheses
+# (which GFM takes inside <...>); spaces, `<`, `>`, `|` (a table cell's end), quotes,
+# backslashes and non-ASCII letters are percent-encoded.
+_URL_SAFE = ":/?#[]@!$&'*+,;=%~()"
+
+
 def link(text: str, target: str | None) -> str:
-    """A Markdown link for a table cell; plain escaped text when there is no target."""
+    """A Markdown link (safe in a table cell); plain escaped text when there is no target.
+    A relative target must come from `links.href`, which has already encoded it."""
     if not target:
         return escape_link_text(text)
-    target = target.replace(" ", "%20").replace("<", "%3C").replace(">", "%3E")
-    return (
-        f"[{escape_link_text(text)}](<{target}>)"
-        if "(" in target or ")" in target
-        else (f"[{escape_link_text(text)}]({target})")
-    )
+    target = quote(target, safe=_URL_SAFE, errors="surrogateescape")
+    if "(" in target or ")" in target:
+        target = f"<{target}>"
+    return f"[{escape_link_text(text)}]({target})"
 
 
 def split_row(line: str) -> list[str]:
@@ -66,8 +73,14 @@ def row(cells: list[str]) -> str:
 
 _COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
 _MD_LINK = re.compile(
-    r"(?<![!\\])\[(?P<text>[^\]\n]*)\]\((?P<target><[^>\n]+>|[^)\s]+)(?:\s+\"[^\"]*\")?\)"
+    r"(?<!\\)!?\[(?P<text>(?:\\.|\[[^\]\n]*\]|[^\[\]\\\n])*)\]"
+    r"\((?P<target><(?:\\.|[^<>\\\n])*>|(?:\\.|[^()\s\\]|\((?:\\.|[^()\s\\])*\))+)"
+    r"(?:\s+(?:\"[^\"]*\"|'[^']*'|\([^)]*\)))?\s*\)"
 )
+# a link reference definition: [label]: destination
+_REF_DEF = re.compile(r"^ {0,3}\[(?:\\.|[^\]\\])+\]:[ \t]*(?P<target><[^<>\n]*>|\S+)")
+_SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
+_ESCAPED = re.compile(r"\\([!-/:-@\[-`{-~])")
 _WIKI_LINK = re.compile(r"\[\[(?P<target>[^\]|#\n]+)(?:#[^\]|\n]*)?(?:\|[^\]\n]*)?\]\]")
 _CODE_SPAN = re.compile(r"(`+)(?:(?!\1).)+?\1")
 
@@ -123,26 +136,85 @@ class Link:
     wiki: bool = False
 
 
+def destination(raw: str) -> str:
+    """A link destination as CommonMark reads it: without <>, escapes and entities."""
+    if raw.startswith("<") and raw.endswith(">"):
+        raw = raw[1:-1]
+    if "\\" in raw:
+        raw = _ESCAPED.sub(r"\1", raw)
+    if "&" in raw:
+        raw = html.unescape(raw)
+    return raw
+
+
+# Inline maths as GitHub reads it: $ then no space, up to a $ after no space, not before a digit.
+_MATH = re.compile(r"\$\$[^\n]*?\$\$|\$(?=[^\s$])[^$\n]*?(?<=\S)\$(?!\d)")
+_FILE_LIKE = re.compile(r"^[^\[\]]*(?:/|\.[A-Za-z0-9]{1,8}$|^[A-Za-z][A-Za-z0-9+.-]*:)")
+_OPENING = re.compile(r"(?<!\\)\]\(")
+
+
+def _unrendered(line: str, index: int, spans: list[tuple[int, int]]) -> list[Link]:
+    """`[text](a b.md)`: written as a link, but a raw space ends a link destination, so
+    GitHub shows it as text. The target, up to its closing parenthesis, when it looks like a
+    file or URL (a `/`, an extension, a scheme), not maths such as `$E[x](a + b)$`."""
+    found = []
+    for opening in _OPENING.finditer(line):
+        start = opening.end()
+        if any(a <= start < b for a, b in spans) or line[start : start + 1] == "<":
+            continue
+        depth, end = 0, start
+        while end < len(line) and (line[end] != ")" or depth):
+            depth += {"(": 1, ")": -1}.get(line[end], 0)
+            end += 1
+        target = line[start:end].strip()
+        if end < len(line) and re.search(r"\s", target) and _FILE_LIKE.search(target):
+            found.append(Link(target, index + 1))
+    return found
+
+
+def unrendered_links(body: str) -> list[Link]:
+    """Links that are not links on GitHub because their target holds a raw space."""
+    return scan_links(body)[1]
+
+
 def links(body: str) -> list[Link]:
-    """Relative Markdown links and [[wiki links]] outside code and comments; URLs and anchors
-    skipped. A target is returned as written (percent-encoding and all)."""
+    """Relative links (and images, and link reference definitions) and [[wiki links]]
+    outside code and comments; URLs and anchors skipped. A target is returned as written
+    (percent-encoding and all), without its #anchor."""
+    return scan_links(body)[0]
+
+
+def scan_links(body: str) -> tuple[list[Link], list[Link]]:
+    """One pass over a body: its links (as `links` gives them) and its unrendered ones."""
     result: list[Link] = []
+    broken: list[Link] = []
+    if "[" not in body:
+        return result, broken
     body = _COMMENT.sub(lambda m: "\n" * m[0].count("\n"), body)
     found = blocks(body)
     for index, line in enumerate(found.lines):
-        if not found.is_text(index) or "[" not in line:
+        if "[" not in line or not found.is_text(index):
             continue
-        line = _CODE_SPAN.sub("", line)
-        for match in _MD_LINK.finditer(line):
-            target = match["target"]
-            if target.startswith("<"):
-                target = target[1:-1]
-            if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", target) or target.startswith("#"):
+        if "`" in line:
+            line = _CODE_SPAN.sub(lambda m: " " * len(m[0]), line)
+        if "$" in line:
+            line = _MATH.sub(lambda m: " " * len(m[0]), line)
+        matches = list(_MD_LINK.finditer(line))
+        written = [m["target"] for m in matches]
+        if line.count("](") > len(matches):
+            broken += _unrendered(line, index, [m.span() for m in matches])
+        definition = _REF_DEF.match(line) if "]:" in line else None
+        if definition:
+            written.append(definition["target"])
+        for raw in written:
+            target = destination(raw)
+            if target.startswith("#") or _SCHEME.match(target):
                 continue
             result.append(Link(target.split("#", 1)[0], index + 1))
-        for match in _WIKI_LINK.finditer(line):
-            result.append(Link(match["target"].strip(), index + 1, wiki=True))
-    return [item for item in result if item.target]
+        if "[[" in line:
+            for match in _WIKI_LINK.finditer(line):
+                result.append(Link(match["target"].strip(), index + 1, wiki=True))
+    return [item for item in result if item.target], broken
 
 
 # --- Mermaid -------------------------------------------------------------------------------
@@ -164,8 +236,10 @@ def mermaid_label(text: str) -> str:
     return f'"{escaped}"'
 
 
+# The words that mark a line as an open problem (CLAUDE.md lists them), besides `- [ ]`.
+MARKERS = ("TODO", "FIXME", "❓", "疑问", "不理解", "没搞懂", "没看懂", "卡住")
 _QUESTION = re.compile(
-    r"^\s*[-*+]\s+\[ \]\s+(?P<task>.+)$|(?P<any>.*(?:TODO|FIXME|❓|疑问|不理解|没搞懂|没看懂|卡住).*)"
+    r"^\s*[-*+]\s+\[ \]\s+(?P<task>.+)$|(?P<any>.*(?:" + "|".join(map(re.escape, MARKERS)) + r").*)"
 )
 
 

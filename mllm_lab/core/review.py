@@ -6,15 +6,15 @@ from __future__ import annotations
 import random
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
 from mllm_lab import kinds
 from mllm_lab.core.advice import next_steps, stuck, uncovered_topics
 from mllm_lab.core.labdata import LabData
-from mllm_lab.core.markdown import mermaid_id, mermaid_label, section_signature, strip_comments
-from mllm_lab.core.roadmap import STAGES, stage_name
+from mllm_lab.core.markdown import section_signature, strip_comments
+from mllm_lab.core.roadmap import STAGES
 from mllm_lab.kinds import CATEGORIES
 from mllm_lab.messages import tr
 from mllm_lab.models import Note
@@ -35,29 +35,6 @@ def map_notes(data: LabData, since: date | None) -> list[Note]:
         ),
         key=lambda n: (n.stage or 9, n.path),
     )
-
-
-def concept_map(notes: Sequence[Note], edges: Iterable[tuple[str, str]], lang: str) -> str:
-    """Mermaid flowchart: one subgraph per roadmap stage, a node per note (papers as stadiums),
-    an edge per link. Ids are plain ASCII; every label is quoted and escaped."""
-    lines = ["graph LR"]
-    if not notes:
-        lines.append(f"    empty[{mermaid_label(_w('empty_map', lang))}]")
-        return "\n".join(lines) + "\n"
-    ids = {note.path: mermaid_id(note.path) for note in notes}
-    for number in [*(s.number for s in STAGES), None]:
-        members = [n for n in notes if n.stage == number]
-        if not members:
-            continue
-        lines.append(f"    subgraph stage_{number or 0}[{mermaid_label(stage_name(number, lang))}]")
-        for note in members:
-            shape = ("([", "])") if note.kind is kinds.PAPER else ("[", "]")
-            lines.append(f"        {ids[note.path]}{shape[0]}{mermaid_label(note.title)}{shape[1]}")
-        lines.append("    end")
-    for source, target in edges:
-        if source in ids and target in ids:
-            lines.append(f"    {ids[source]} --> {ids[target]}")
-    return "\n".join(lines) + "\n"
 
 
 def weak_spots(

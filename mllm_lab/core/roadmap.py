@@ -119,3 +119,17 @@ def category_name(key: str, lang: str | None = None) -> str:
 def stage_name(number: int | None, lang: str | None = None) -> str:
     stage = STAGE_BY_NUMBER.get(number or 0)
     return stage.name(lang) if stage else tr("stage.none", lang)
+
+
+def stage_of_title(title: str) -> int | None:
+    """The roadmap stage of the longest topic keyword a title holds ("cross-attention" is
+    stage 3, though it holds stage 1's "attention"); None when it holds none."""
+    haystack = title.casefold()
+    found = [
+        (len(word), -stage.number, stage.number)
+        for stage in STAGES
+        for words in stage.keywords
+        for word in words
+        if word in haystack
+    ]
+    return max(found)[2] if found else None

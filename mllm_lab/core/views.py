@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from mllm_lab import kinds
+from mllm_lab.core.links import href
 from mllm_lab.core.markdown import escape_cell, escape_link_text, link, row
 from mllm_lab.core.papers import reading_events
 from mllm_lab.core.roadmap import STAGES, category_name, topic_name, topic_order
@@ -20,18 +21,6 @@ from mllm_lab.models import Experiment, Note, Paper, Status, Week
 KEY_COLUMN = 1
 DATE_COLUMNS = (5, 6)  # started, finished
 BROKEN = "⚠️"
-
-
-def relative_link(from_file: str, to_path: str) -> str:
-    """The relative link from one lab file to another (both lab-relative, "/"-separated)."""
-    base = from_file.rsplit("/", 1)[0] + "/" if "/" in from_file else ""
-    if to_path.startswith(base):
-        return to_path[len(base) :]
-    here, there = base.rstrip("/").split("/"), to_path.split("/")
-    common = 0
-    while common < len(here) and common < len(there) - 1 and here[common] == there[common]:
-        common += 1
-    return "../" * (len(here) - common) + "/".join(there[common:])
 
 
 def _counts(papers: Sequence[Paper], lang: str) -> str:
@@ -53,7 +42,7 @@ def roadmap_order(paper: Paper) -> tuple[int, int, str]:
 
 
 def paper_row(paper: Paper, readme: str) -> str:
-    target = relative_link(readme, paper.note) if paper.note else paper.link
+    target = href(readme, paper.note) if paper.note else paper.link
     title = link(paper.title, target)
     if paper.problem:  # its note cannot be read: the last known row, marked
         title += f" {BROKEN} {escape_link_text(str(paper.problem))}"
@@ -133,7 +122,7 @@ def notes_index(notes: Iterable[Note], lang: str, index: str = "notes/README.md"
         for note in group:
             number += 1
             summary = note.summary or tr("view.no_summary", lang)
-            target = relative_link(index, note.path)
+            target = href(index, note.path)
             out.append(f"{number}. {link(note.title, target)} - {escape_link_text(summary)}")
         out.append("")
     return "\n".join(out)
@@ -195,7 +184,7 @@ def done_this_week(
             "view.item",
             lang,
             kind=tr(f"view.{item.kind}", lang),
-            label=link(item.title, relative_link(log_path, item.path) if item.path else item.url),
+            label=link(item.title, href(log_path, item.path) if item.path else item.url),
             day=item.day,
         )
         for item in items

@@ -3,6 +3,8 @@ without ever replacing one (unless --force), then bring the views up to date."""
 
 from __future__ import annotations
 
+import contextlib
+import posixpath
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
@@ -11,7 +13,6 @@ from mllm_lab.core import fm, readinglist, regions, views
 from mllm_lab.core.experiments import NAMES as EXPERIMENT_KINDS
 from mllm_lab.core.experiments import ExperimentKind, infer_kind, kind_named
 from mllm_lab.core.labdata import LabData
-from mllm_lab.core.links import related_notes
 from mllm_lab.core.papers import check_stage, paper_to_meta, parse_status, with_status
 from mllm_lab.core.roadmap import category_name, stage_name, topic_name
 from mllm_lab.core.slugs import check_slug, slugify
@@ -20,6 +21,7 @@ from mllm_lab.errors import (
     BrokenNote,
     HandEdited,
     InvalidValue,
+    LabError,
     OutsideLab,
     TemplateProblem,
 )
@@ -36,6 +38,9 @@ from mllm_lab.ops.papers import (
     resolve,
     title_of,
 )
+from mllm_lab.ops.related import Item, items, resolve_entries
+from mllm_lab.ops.related import find as find_related_notes
+from mllm_lab.ops.related import region as related_region
 from mllm_lab.ops.workspace import Outcome, Workspace
 
 
@@ -186,17 +191,18 @@ def concept_context(
     tags: tuple[str, ...],
     related: list[dict[str, str]],
     created: date,
-    extra_related: tuple[str, ...] = (),
 ) -> dict[str, Any]:
+    """`related`: {title, path, link} of each related note, the ones asked for first."""
     meta = {
         "title": title,
         "category": category,
         "stage": stage,
         "tags": list(tags),
-        "related": [item["path"] for item in related] + list(extra_related),
+        "related": [item["path"] for item in related],
         "summary": "",
         "created": created,
     }
+    listed = [Item(title=i["title"], path=i["path"], link=i["link"]) for i in related]
     return {
         "frontmatter": fm.dump(meta),
         "title": one_line(title),
@@ -205,6 +211,7 @@ def concept_context(
         "stage_name": stage_name(stage, ws.lang),
         "tags": list(tags),
         "related": related,
+        "related_region": related_region(listed, ws.lang),
         "today": created.isoformat(),
     }
 
@@ -221,6 +228,8 @@ def new_concept(
     force: bool,
     dry_run: bool,
 ) -> Created:
+    """notes/<category>/<slug>.md, its related-notes region listing the notes `related`
+    names (paths, keys, titles) and then those found by links, tags and rare title words."""
     title = title_of(title)
     if category not in CATEGORIES:
         if "/" in category or "\\" in category or category.startswith("."):
@@ -232,24 +241,33 @@ def new_concept(
     path = f"notes/{category}/{name}.md"
     with ws.transaction(dry_run=dry_run) as tx:
         data = tx.data
-        found = related_notes([n for n in data.notes if n.path != path], title, tags)
-        links = [
-            {"title": n.title, "path": n.path, "link": views.relative_link(path, n.path)}
-            for n in found
-        ]
+        asked = resolve_entries(data, related, set(ws.files()) | _other_files(ws, related))
+        found = find_related_notes(ws, data, title=title, tags=tags, path=path)
+        listed = items(path, [*asked, *(r.path for r in found)], data)
         context = concept_context(
             ws=ws,
             title=title,
             category=category,
             stage=stage or CATEGORY_STAGE[category],
             tags=tags,
-            related=links,
+            related=[{"title": i.title, "path": i.path, "link": i.link} for i in listed],
             created=ws.today,
-            extra_related=tuple(r for r in related if r not in {n.path for n in found}),
         )
         text = ws.render(f"{ws.lang}/concept.md.j2", context)
         tx.create(path, text, force=force, rename="--slug")
     return Created(path, text, tx.outcomes)
+
+
+def _other_files(ws: Workspace, entries: tuple[str, ...]) -> set[str]:
+    """Those of `entries` that are files of the lab though not notes (a resource list, a
+    script): checked one by one, as there are only a few."""
+    found = set()
+    for entry in entries:
+        path = posixpath.normpath(entry.strip()) if entry.strip() else ""
+        with contextlib.suppress(LabError, OSError):
+            if path and ws.lab.path(path).is_file():
+                found.add(path)
+    return found
 
 
 # --- experiment ----------------------------------------------------------------------------

@@ -3,22 +3,29 @@ lab (the paper's facts, related notes, the week's work, the note list), logged i
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime
 from typing import Any
 
 from mllm_lab import kinds
+from mllm_lab.core import fm
 from mllm_lab.core.labdata import LabData
-from mllm_lab.core.links import related_notes
-from mllm_lab.core.markdown import escape_cell
-from mllm_lab.core.roadmap import STAGES, category_name, stage_name
+from mllm_lab.core.links import href
+from mllm_lab.core.markdown import escape_cell, link
+from mllm_lab.core.problems import weekly_problems
+from mllm_lab.core.related import Related
+from mllm_lab.core.roadmap import STAGES, category_name, stage_name, stage_of_title
 from mllm_lab.core.slugs import slugify
 from mllm_lab.core.views import week_activity
-from mllm_lab.errors import BadInput, InvalidValue
+from mllm_lab.errors import BadInput, InvalidValue, LabError
 from mllm_lab.kinds import CATEGORIES
 from mllm_lab.messages import tr
-from mllm_lab.models import Note, Status, Week
+from mllm_lab.models import CATEGORY_STAGE, Note, Status, Week
 from mllm_lab.ops.notes import paper_context, week_path
 from mllm_lab.ops.papers import lookup
+from mllm_lab.ops.related import find as find_related_notes
+from mllm_lab.ops.related import why
+from mllm_lab.ops.review import review_links
 from mllm_lab.ops.workspace import Workspace
 
 KINDS = ("init", "paper", "concept", "experiment", "weekly", "review")
@@ -39,10 +46,41 @@ def _find_note(data: LabData, target: str) -> Note | None:
         if note.kind is kinds.CONCEPT and wanted in {
             note.path.casefold().removesuffix(".md"),
             note.title.casefold(),
-            note.path.rsplit("/", 1)[-1][:-3],
+            note.path.rsplit("/", 1)[-1][:-3].casefold(),
         }:
             return note
     return None
+
+
+def _related(ws: Workspace, found: list[Related], from_file: str) -> list[dict[str, str]]:
+    """Related notes for a prompt: title, lab path, the link to write in `from_file`, why."""
+    return [
+        {
+            "title": r.title,
+            "path": r.path,
+            "link": link(r.title, href(from_file, r.path)),
+            "why": why(r, ws.lang),
+        }
+        for r in found
+    ]
+
+
+def guess_category(data: LabData, title: str, found: list[Related]) -> str:
+    """The category of a new concept note: the roadmap stage its title names, else that of
+    its most related concept notes, else the first."""
+    stage = stage_of_title(title)
+    by_stage = {number: category for category, number in CATEGORY_STAGE.items()}
+    if stage in by_stage:
+        return by_stage[stage]
+    by_path = {n.path: n for n in data.notes}
+    votes: Counter[str] = Counter()
+    for rank, r in enumerate(found):
+        note = by_path.get(r.path)
+        if note is not None and note.kind is kinds.CONCEPT and note.category in CATEGORIES:
+            votes[note.category] += len(found) - rank
+    if votes:
+        return max(votes, key=lambda c: (votes[c], -CATEGORIES.index(c)))
+    return CATEGORIES[0]
 
 
 def _concept_context(
@@ -54,21 +92,27 @@ def _concept_context(
         raise InvalidValue("category", category, CATEGORIES)
     note = _find_note(data, target)
     title = note.title if note else target.strip()
-    category = note.category if note else category
-    note_path = (
-        note.path if note else (f"notes/{category}/{slugify(title)}.md" if category else None)
-    )
-    others = [n for n in data.notes if note is None or n.path != note.path]
-    related = related_notes(others, title, note.tags if note else ())
+    tags = note.tags if note else ()
+    guessed = note is None and category is None
+    if note is not None:
+        category = note.category or category
+    elif category is None:
+        first = find_related_notes(ws, data, title=title, tags=tags)
+        category = guess_category(data, title, first)
+    note_path = note.path if note else f"notes/{category}/{slugify(title)}.md"
+    found = find_related_notes(ws, data, title=title, tags=tags, note=note, path=note_path)
+    questions = ws.details([note.path]).get(note.path, {}).get("questions", []) if note else []
     return {
         "title": title,
         "category": category,
-        "category_name": category_name(category, ws.lang) if category else "",
+        "category_name": category_name(category or "", ws.lang),
+        "category_guessed": guessed,
         "categories": list(CATEGORIES),
-        "folder": f"notes/{category}/" if category else "notes/",
+        "folder": f"notes/{category}/",
         "note_path": note_path,
         "note_exists": note is not None,
-        "related": [{"title": n.title, "path": n.path} for n in related],
+        "related": _related(ws, found, note_path),
+        "questions": [{"line": line, "text": text} for line, text in questions],
     }
 
 
@@ -77,15 +121,29 @@ def _experiment_context(ws: Workspace, data: LabData, target: str | None) -> dic
         raise BadInput("error.prompt_experiment")
     slug = slugify(target)
     notebook = f"experiments/notebooks/{slug}.ipynb"
+    found = find_related_notes(ws, data, title=target.strip(), path=notebook)
     return {
         "title": target.strip(),
         "notebook_path": notebook,
         "script_path": f"experiments/scripts/{slug}.py",
         "notebook_exists": ws.exists(notebook),
-        "related": [
-            {"title": n.title, "path": n.path} for n in related_notes(data.notes, target, ())
-        ],
+        "related": _related(ws, found, notebook),
     }
+
+
+def _log_problems(ws: Workspace, log_path: str) -> list[dict[str, Any]]:
+    """The problems written in the week's own log: its problems table (or list)."""
+    if not ws.exists(log_path):
+        return []
+    try:
+        parsed = fm.parse(ws.read(log_path), log_path)
+    except (LabError, OSError):
+        return []
+    titles = [tr("section.weekly_problems", ws.lang)]
+    return [
+        {"text": p.text, "idea": p.idea, "path": log_path, "line": p.line + parsed.body_line - 1}
+        for p in weekly_problems(parsed.body, titles)
+    ]
 
 
 def _weekly_context(ws: Workspace, data: LabData, week: Week) -> dict[str, Any]:
@@ -106,10 +164,13 @@ def _weekly_context(ws: Workspace, data: LabData, week: Week) -> dict[str, Any]:
     log_path = week_path(week)
     touched = sorted({item.path for item in activity if item.path} | {log_path})
     details = ws.details(touched)
-    problems = [
-        {"text": text, "path": path, "line": line}
+    problems = _log_problems(ws, log_path)
+    seen = {(p["path"], p["line"]) for p in problems}
+    problems += [
+        {"text": text, "idea": "", "path": path, "line": line}
         for path in touched
         for line, text in details.get(path, {}).get("questions", [])
+        if (path, line) not in seen
     ]
     return {
         "week": week.name,
@@ -150,6 +211,9 @@ def _review_context(ws: Workspace, data: LabData) -> dict[str, Any]:
         "notes_total": len(notes),
         "papers_total": len(data.papers),
         "papers_read": sum(p.status is Status.READ for p in data.papers),
+        "links": review_links(ws, data),
+        "review_path": f"reviews/review-{ws.today.isoformat()}.md",
+        "review_exists": ws.exists(f"reviews/review-{ws.today.isoformat()}.md"),
     }
 
 

@@ -8,17 +8,16 @@ from typing import Any
 from mllm_lab import kinds
 from mllm_lab.core import fm, markdown
 from mllm_lab.core.advice import Step, next_steps
+from mllm_lab.core.conceptmap import MAX_EDGES, Diagram, Edge, maps, relations
 from mllm_lab.core.labdata import LabData
-from mllm_lab.core.links import edges
+from mllm_lab.core.links import edges, href
 from mllm_lab.core.review import (
     Question,
-    concept_map,
     directions,
     map_notes,
     questions,
     weak_spots,
 )
-from mllm_lab.core.views import relative_link
 from mllm_lab.kinds import NoteKind
 from mllm_lab.messages import tr
 from mllm_lab.models import Note, Status
@@ -72,15 +71,40 @@ def _question_sources(ws: Workspace, notes: list[Note]) -> list[tuple[Note, dict
     return sources
 
 
+def concept_maps(ws: Workspace, data: LabData, notes: list[Note]) -> list[Diagram]:
+    """The review's concept maps of `notes`: one, or an overview and one per stage."""
+    return maps(notes, map_edges(ws, data, notes), ws.lang)
+
+
+def map_edges(ws: Workspace, data: LabData, notes: list[Note]) -> list[Edge]:
+    links = edges(notes, ws.details([n.path for n in notes]))
+    keys = {p.key: p.note for p in data.papers if p.note}
+    return relations(notes, links, keys)
+
+
+def review_links(ws: Workspace, data: LabData) -> list[dict[str, str]]:
+    """For the review prompt: the relations the overview map draws (title -> title)."""
+    notes = map_notes(data, None)
+    diagram_edges = map_edges(ws, data, notes)
+    shown = set(maps(notes, diagram_edges, ws.lang)[0].paths)
+    titles = {n.path: n.title for n in notes}
+    return [
+        {"source": titles[e.source], "target": titles[e.target], "kind": e.kind}
+        for e in diagram_edges
+        if e.source in shown and e.target in shown
+    ][:MAX_EDGES]
+
+
 def review(
     ws: Workspace, *, since: date | None, seed: int | None, force: bool, dry_run: bool
 ) -> Created:
     path = f"reviews/review-{ws.today.isoformat()}.md"
     data = ws.data()
     notes = map_notes(data, since)
+    diagrams = concept_maps(ws, data, notes)
 
     def link(target: str) -> str:
-        return relative_link(path, target) if target and "://" not in target else target
+        return href(path, target) if target and "://" not in target else target
 
     drawn: list[Question] = questions(
         notes=_question_sources(ws, notes),
@@ -107,7 +131,8 @@ def review(
         "notes_count": len(notes),
         "papers_read": sum(p.status is Status.READ for p in data.papers),
         "papers_total": len(data.papers),
-        "mermaid": concept_map(notes, edges(notes, ws.details([n.path for n in notes])), ws.lang),
+        "maps": diagrams,
+        "mermaid": diagrams[0].mermaid,  # a lab's own template from before there were maps
         "weak_spots": weak_spots(
             data=data,
             today=ws.today,

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from mllm_lab import __version__
 from mllm_lab.core import regions, views
 from mllm_lab.core.labdata import LabData
+from mllm_lab.core.markdown import MARKERS
 from mllm_lab.core.roadmap import STAGES, TOPICS, category_name
 from mllm_lab.errors import LabError
 from mllm_lab.kinds import CATEGORIES
@@ -113,6 +114,8 @@ def lab_context(ws: Workspace, data: LabData) -> dict[str, Any]:
             for s in Status
         ],
         "sections": template_sections(ws),
+        "markers": list(MARKERS),
+        "problems_heading": tr("section.weekly_problems", lang),
         "table": made["papers"],
         "compare": made["compare"],
         "progress": made["progress"],

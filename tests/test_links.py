@@ -1,0 +1,249 @@
+"""Links that work everywhere: every relative link lab writes comes from links.href, which any
+file name survives (GFM's parser gives back the very path); `lab check` reads every Markdown
+file of the lab, generated or not, and every `related:` entry, and names each problem's line."""
+
+from __future__ import annotations
+
+import json
+import posixpath
+from pathlib import Path
+from urllib.parse import unquote
+
+import pytest
+from conftest import Run, read
+from hypothesis import given
+from hypothesis import strategies as st
+from realistic import CONTRASTIVE, LOG, LORA, QFORMER, SINK, build, dead_links, hrefs
+
+from mllm_lab.core import markdown
+from mllm_lab.core.check import links as check_links
+from mllm_lab.core.links import WikiIndex, encode_path, href, relative_path, resolve_relative
+from mllm_lab.tree import walk
+
+# Any file name a file system allows: not empty, no "/" or NUL, not "." or "..".
+names = st.text(
+    st.characters(exclude_categories=("Cs",), exclude_characters="/\x00"), min_size=1
+).filter(lambda name: name not in (".", ".."))
+folders = st.sampled_from(
+    ["notes/fundamentals", "papers", "weekly-log", "notes/多模态 (mine)", "a#b/c d"]
+)
+writers = st.sampled_from(
+    ["reviews/review-2026-11-25.md", "notes/README.md", "papers/README.md", "README.md"]
+)
+
+
+@given(writers, folders, names)
+def test_any_file_name_round_trips_through_gfm(writer: str, folder: str, name: str) -> None:
+    """encode -> what markdown-it (GitHub's CommonMark) takes as the destination -> unquote
+    -> the same path, in a paragraph and in a table cell; lab's own reader agrees."""
+    path = f"{folder}/{name}"
+    destination = href(writer, path)
+    for document in (
+        f"see {markdown.link('the note', destination)} here\n",
+        f"| a | b |\n|---|---|\n| x | {markdown.link('t|x', destination)} |\n",
+    ):
+        found = hrefs(document)
+        assert len(found) == 1, (document, found)
+        back = posixpath.normpath(posixpath.join(posixpath.dirname(writer), unquote(found[0])))
+        assert back == path
+    written = markdown.links(f"[x]({destination})\n")
+    assert [resolve_relative(writer, link.target) for link in written] == [path]
+
+
+@given(names)
+def test_encoded_paths_hold_nothing_markdown_reads_specially(name: str) -> None:
+    encoded = encode_path(f"notes/{name}")
+    assert all(c.isascii() and (c.isalnum() or c in "-._~/%") for c in encoded)
+
+
+@pytest.mark.parametrize(
+    ("source", "target", "expected"),
+    [
+        ("reviews/r.md", "notes/fundamentals/Attention Sink (my notes).md",
+         "../notes/fundamentals/Attention%20Sink%20%28my%20notes%29.md"),
+        ("notes/README.md", "notes/multimodal-arch/Q#Former notes.md",
+         "multimodal-arch/Q%23Former%20notes.md"),
+        ("weekly-log/2026-W48.md", "notes/vision-language/对比学习.md",
+         "../notes/vision-language/%E5%AF%B9%E6%AF%94%E5%AD%A6%E4%B9%A0.md"),
+        ("papers/README.md", "papers/100% a&b?.md", "100%25%20a%26b%3F.md"),
+        ("README.md", "papers/blip-2.md", "papers/blip-2.md"),
+    ],
+)  # fmt: skip
+def test_href_examples(source: str, target: str, expected: str) -> None:
+    assert href(source, target) == expected
+    assert relative_path(source, target) == unquote(expected)
+
+
+def test_urls_keep_their_reserved_characters_and_lose_what_breaks_a_link() -> None:
+    assert markdown.link("w", "https://en.wikipedia.org/wiki/Transformer_(deep learning)") == (
+        "[w](<https://en.wikipedia.org/wiki/Transformer_(deep%20learning)>)"
+    )
+    assert markdown.link("q", "https://x.org/a?b=1&c=%20|d") == "[q](https://x.org/a?b=1&c=%20%7Cd)"
+
+
+def test_what_lab_reads_as_links() -> None:
+    body = (
+        '[a \\] b](x%20y.md) ![img](pic.png) [t](<my notes.md> "title") [n](a(b).md)\n'
+        "[esc](a\\(c.md) [amp](a&amp;b.md) [u](https://x.org/a) [h](#top) [p](q.md#sec)\n"
+        "[ref]: ../z.md\n"
+        "`[code](no.md)` [[Wiki]]\n"
+        "maths: $P[y](x)$ and $$E[x](a)$$; money: $5 or [cost](c.md) $10\n"
+    )
+    found = [(link.target, link.line, link.wiki) for link in markdown.links(body)]
+    assert found == [
+        ("x%20y.md", 1, False),
+        ("pic.png", 1, False),
+        ("my notes.md", 1, False),
+        ("a(b).md", 1, False),
+        ("a(c.md", 2, False),
+        ("a&b.md", 2, False),
+        ("q.md", 2, False),
+        ("../z.md", 3, False),
+        ("Wiki", 4, True),
+        ("c.md", 5, False),
+    ]
+    assert markdown.unrendered_links(body) == []
+    raw = (
+        "see [x](../notes/Attention Sink (my notes).md) and `[c](a b.md)`\n"
+        "maths is not a link: $E[x](a + b)$, nor is E[y](a + b)\n"
+    )
+    assert [link.target for link in markdown.unrendered_links(raw)] == [
+        "../notes/Attention Sink (my notes).md"
+    ]
+
+
+def test_check_links_uses_the_file_set_not_the_disk() -> None:
+    detail = {
+        "links": [["a b.md", 3, False], ["../x.md", 4, False], ["../../out.md", 5, False]],
+        "unrendered": [["c d.md", 6]],
+    }
+    found = check_links(
+        path="notes/n.md",
+        found=detail,
+        wiki=WikiIndex([]),
+        exists={"notes/a b.md", "x.md"}.__contains__,
+    )
+    assert [(f.line, f.msg.name) for f in found] == [
+        (6, "check.link_spaces"),
+        (5, "check.link_leaves"),
+    ]
+
+
+def test_the_tree_lists_names_once_and_looks_into_skipped_folders_only_on_demand(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes/a b.md").write_text("x", "utf-8")
+    (tmp_path / "node_modules/pkg").mkdir(parents=True)
+    (tmp_path / "node_modules/pkg/README.md").write_text("x", "utf-8")
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests/golden.md").write_text("x", "utf-8")
+    tree = walk(tmp_path)
+    assert tree.exists("notes/a b.md") and tree.exists("notes") and tree.exists("notes/")
+    assert "node_modules/pkg/README.md" not in tree.files
+    assert tree.exists("node_modules/pkg/README.md")  # skipped, so asked of the disk
+    assert not tree.exists("notes/missing.md")
+    assert tree.markdown() == ["notes/a b.md"]  # tests/ is not one of the lab's folders
+
+
+# --- on a realistic lab ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def real(in_lab: Run, lab: Path) -> Path:
+    return build(in_lab, lab)
+
+
+def test_every_link_lab_writes_leads_to_its_file(in_lab: Run, real: Path) -> None:
+    assert in_lab(
+        "new", "concept", "Sink 与 Q#Former", "-c", "fundamentals", "--tags", "attention",
+        "--related", f"{SINK},{QFORMER},{CONTRASTIVE}",
+    ).ok  # fmt: skip
+    assert in_lab("review", "--seed", "3").ok
+    assert in_lab("weekly").ok
+    written = [
+        "notes/README.md",
+        "papers/README.md",
+        "README.md",
+        LOG,
+        "reviews/review-2026-11-25.md",
+        "notes/fundamentals/sink-yu-q-former.md",
+    ]
+    for relative in written:
+        assert dead_links(real, relative) == [], relative
+    index = hrefs(read(real / "notes/README.md"))
+    assert "fundamentals/Attention%20Sink%20%28my%20notes%29.md" in index
+    assert "multimodal-arch/Q%23Former%20notes.md" in index  # not an anchor
+    assert "vision-language/%E5%AF%B9%E6%AF%94%E5%AD%A6%E4%B9%A0.md" in index
+    assert "training/100%25%20LoRA%20%26%20QLoRA.md" in index
+    new = hrefs(read(real / "notes/fundamentals/sink-yu-q-former.md"))
+    assert new[:3] == [
+        "Attention%20Sink%20%28my%20notes%29.md",
+        "../multimodal-arch/Q%23Former%20notes.md",
+        "../vision-language/%E5%AF%B9%E6%AF%94%E5%AD%A6%E4%B9%A0.md",
+    ]
+    assert in_lab("check").out.count("链接") == 0  # no link problem anywhere
+
+
+def test_check_reads_every_markdown_file_and_related_entries(in_lab: Run, real: Path) -> None:
+    quiet = in_lab("check")
+    assert "链接" not in quiet.out and "related" not in quiet.out, quiet
+    resources = real / "resources/awesome-mllm.md"
+    resources.write_text(read(resources) + "\n- [我的清单](../notes/no-such.md)\n", "utf-8")
+    resource_line = read(resources).count("\n")
+    readme = real / "README.md"
+    readme.write_text("见 [笔记](notes/gone%20away.md)\n" + read(readme), "utf-8")
+    note = real / CONTRASTIVE
+    note.write_text(
+        read(note).replace("- papers/clip.md\n", "- papers/clip.md\n- notes/nowhere.md\n")
+        + "\n[坏链接](../fundamentals/Attention Sink (my notes).md)\n",
+        "utf-8",
+    )
+    note_lines = read(note).split("\n")
+    related_line = note_lines.index("- notes/nowhere.md") + 1
+    raw_line = len(note_lines) - 1
+    (real / "experiments/scripts").mkdir(parents=True, exist_ok=True)
+    (real / "experiments/scripts/x.py").write_text("print()\n", "utf-8")
+    sink = real / SINK
+    sink.write_text(read(sink) + "\n[脚本](../../experiments/scripts/x.py) [目录](../)\n", "utf-8")
+    result = in_lab("check")
+    assert result.code == 1
+    lines = result.out.splitlines()
+    expected = [
+        f"resources/awesome-mllm.md:{resource_line}: 失效的链接 `../notes/no-such.md`（notes/no-such.md 不存在）",
+        "README.md:1: 失效的链接 `notes/gone%20away.md`（notes/gone away.md 不存在）",
+        f"{CONTRASTIVE}:{related_line}: `related:` 中的 `notes/nowhere.md` 找不到对应的文件（notes/nowhere.md 不存在，相对这篇笔记所在的目录也不存在）",
+        f"{CONTRASTIVE}:{raw_line}: `../fundamentals/Attention Sink (my notes).md` 在 GitHub 上不是链接：链接目标里的空格要写成 %20，或把目标写在 <…> 里",
+    ]
+    for line in expected:
+        assert line in lines, (line, lines)
+    assert not any(SINK in line and "链接" in line for line in lines)  # a script, a folder
+    data = json.loads(in_lab("check", "--json").out)
+    assert {"path": "README.md", "line": 1} in [{k: d[k] for k in ("path", "line")} for d in data]
+
+
+def test_a_deleted_note_breaks_the_index_until_sync(in_lab: Run, real: Path) -> None:
+    (real / LORA).unlink()
+    result = in_lab("check")
+    assert result.code == 1
+    assert any(
+        line.startswith("notes/README.md:") and "100%25%20LoRA" in line
+        for line in result.out.splitlines()
+    ), result.out
+    assert in_lab("sync").ok
+    assert "100%25" not in in_lab("check").out
+
+
+@pytest.mark.slow
+def test_real_process_checks_links(sh, real: Path) -> None:  # type: ignore[no-untyped-def]
+    (real / "notes/fundamentals/broken.md").write_text(
+        "---\ntitle: Broken\ncategory: fundamentals\ncreated: 2026-11-25\n---\n\n[x](missing%20note.md)\n",
+        "utf-8",
+    )
+    done = sh("check", cwd=real)
+    assert done.returncode == 1
+    assert (
+        "notes/fundamentals/broken.md:7: 失效的链接 `missing%20note.md`（notes/fundamentals/missing note.md 不存在）"
+        in done.stdout
+    )
+    assert "Traceback" not in done.stderr
