@@ -70,7 +70,9 @@ class Paper:
     year: int | None = None
     venue: str | None = None
     arxiv: str | None = None
+    doi: str | None = None  # e.g. 10.1109/CVPR52688.2022.01553, as written
     url: str | None = None
+    bibkey: str | None = None  # the citation key BibTeX files know it by (`lab import bibtex`)
     topic: str = "other"
     stage: int | None = None
     tags: tuple[str, ...] = ()
@@ -83,7 +85,11 @@ class Paper:
 
     @property
     def link(self) -> str | None:
-        return self.url or (f"https://arxiv.org/abs/{self.arxiv}" if self.arxiv else None)
+        if self.url:
+            return self.url
+        if self.arxiv:
+            return f"https://arxiv.org/abs/{self.arxiv}"
+        return f"https://doi.org/{self.doi}" if self.doi else None
 
 
 @dataclass(frozen=True)

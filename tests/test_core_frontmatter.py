@@ -98,3 +98,31 @@ def test_set_fields_always_loads_back_to_the_update(old: str, new: str) -> None:
     parsed = fm.parse(result, "x.md")
     assert parsed.meta == {"title": new, "status": "unread"}
     assert parsed.body == "body"
+
+
+def test_a_reading_list_block_list_is_rewritten_in_its_place() -> None:
+    from mllm_lab.core import readinglist
+
+    text = (
+        "# my list\n"
+        "papers:\n"
+        "  - key: a  # first\n"
+        "    authors:\n"
+        "      - A One et al.\n"
+        "    status: unread\n"
+        "  - key: b\n"
+        "    status: read\n"
+    )
+    reading = readinglist.parse(text)
+    edited = readinglist.set_fields(reading, 0, {"authors": ["A One", "B Two: Jr"], "bibkey": "one2023"})
+    assert edited.entries[0] == {
+        "key": "a",
+        "authors": ["A One", "B Two: Jr"],
+        "status": "unread",
+        "bibkey": "one2023",
+    }
+    assert edited.text.startswith("# my list\npapers:\n  - key: a  # first\n    authors:\n")
+    assert edited.text.endswith("  - key: b\n    status: read\n")
+    commented = text.replace("      - A One et al.\n", "      - A One et al.  # from the paper\n")
+    with pytest.raises(BrokenNote):
+        readinglist.set_fields(readinglist.parse(commented), 0, {"authors": ["A One", "B Two"]})

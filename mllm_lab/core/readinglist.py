@@ -126,7 +126,7 @@ def set_fields(reading: ReadingList, index: int, updates: dict[str, Any]) -> Rea
                 else:
                     edits.append((s, e, fm.scalar(value)))
             else:
-                raise _refuse(line, "block_value")
+                edits.append(_block_edit(text=text, key=key, nodes=(key_node, value_node), value=value, line=line))
         elif value is not None:
             appended.append(f"{' ' * column}{key}: {fm.scalar(value)}")
         if value is not None:
@@ -144,6 +144,29 @@ def set_fields(reading: ReadingList, index: int, updates: dict[str, Any]) -> Rea
         result = result[:start] + new + result[end:]
     expected = [*reading.entries[:index], entry, *reading.entries[index + 1 :]]
     return _check(text=result, expected=expected, line=line, what="update")
+
+
+def _block_edit(
+    text: str, key: str, nodes: tuple[Any, Any], value: Any, line: int
+) -> tuple[int, int, str]:
+    """A block list (`authors:` and one `- name` a line) written anew in its place, in the
+    key's indentation; refused when comments sit among its lines (they would be lost)."""
+    key_node, value_node = nodes
+    yaml = fm._yaml()[0]
+    if not isinstance(value_node, yaml.SequenceNode) or value_node.flow_style or not value_node.value:
+        raise _refuse(line, "block_value")
+    start = text.rfind("\n", 0, key_node.start_mark.index) + 1
+    last = value_node.value[-1]
+    stop = text.find("\n", max(last.end_mark.index - 1, key_node.start_mark.index))
+    end = len(text) if stop < 0 else stop + 1
+    old = text[start:end].split("\n")
+    if any(part.strip().startswith("#") or " #" in part for part in old):
+        raise _refuse(line, "block_value")
+    newline = "\r\n" if "\r\n" in text else "\n"
+    indent = text[start : key_node.start_mark.index]
+    block = fm.dump({key: value}).rstrip("\n").split("\n")
+    tail = newline if text[start:end].endswith("\n") else ""
+    return start, end, newline.join(indent + part for part in block) + tail
 
 
 def append(reading: ReadingList, entry: dict[str, Any]) -> ReadingList:
