@@ -202,7 +202,8 @@ def test_stats_with_a_fixed_clock() -> None:
         review("d", NOW + timedelta(hours=1)),  # after `now`: not counted
     ]
     cards = [card(x) for x in "abcde"]
-    result = stats(cards, reviews, build(r for r in reviews if r.time <= NOW), NOW)
+    ids = [c.id for c in cards]
+    result = stats(ids, reviews, build(r for r in reviews if r.time <= NOW), NOW)
     assert (result.cards, result.new, result.reviews_today) == (5, 2, 3)
     # a's recall 7 days ago was forgotten; b and c today: one of two
     assert (result.recalls, result.retention) == (3, pytest.approx(1 / 3))
@@ -214,7 +215,7 @@ def test_stats_with_a_fixed_clock() -> None:
 
 def test_retention_counts_only_the_last_30_days() -> None:
     old = [review("a", NOW - 40 * DAY), review("a", NOW - 35 * DAY, Rating.AGAIN)]
-    result = stats([card("a")], old, build(old), NOW)
+    result = stats(["a"], old, build(old), NOW)
     assert (result.retention, result.recalls, result.streak) == (None, 0, 0)
 
 
@@ -232,7 +233,8 @@ def test_quiz_json_is_one_json_document() -> None:
     cards = [card("a"), card("new")]
     schedule = build(history())
     found = queue(cards, schedule, NOW + 60 * DAY)
-    document = quiz_json(found, schedule, stats(cards, history(), schedule, NOW), NOW)
+    summary = stats([c.id for c in cards], history(), schedule, NOW)
+    document = quiz_json(found, schedule, summary, NOW)
     loaded = json.loads(json.dumps(document, ensure_ascii=False))
     assert loaded["schema"] == "mllm-lab/quiz/1"
     assert [c["id"] for c in loaded["due"]] == ["a"] and loaded["new"][0]["state"] == "new"

@@ -214,6 +214,19 @@ def load_lines(fm_lines: list[str], path: str = "<note>") -> Any:
     )
 
 
+def body_of(text: str, path: str) -> tuple[str, int]:
+    """A note's body and the file line it starts on, without reading the frontmatter's YAML
+    (for readers of the body alone, such as the cards). BrokenNote if the frontmatter is
+    never closed."""
+    try:
+        split = _split(text)
+    except ValueError:
+        raise BrokenNote(path, 1, "fm.unclosed") from None
+    if split is None:
+        return (text[1:] if text.startswith(BOM) else text), 1
+    return split.body, split.body_line
+
+
 def parse(text: str, path: str) -> Parsed:
     """Frontmatter and body of a note. Raises BrokenNote with the line of the problem."""
     try:

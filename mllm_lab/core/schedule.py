@@ -39,6 +39,7 @@ class Review:
     time: datetime  # timezone-aware, as written
     rating: Rating
     duration_ms: int | None = None
+    note: str | None = None  # the note the card stood in (a hint: ids are what count)
 
 
 @dataclass(frozen=True)
@@ -62,12 +63,14 @@ def format_review(review: Review) -> str:
     }
     if review.duration_ms is not None:
         entry["duration_ms"] = review.duration_ms
+    if review.note is not None:
+        entry["note"] = review.note
     return json.dumps(entry, ensure_ascii=False, separators=(", ", ": ")) + "\n"
 
 
 def parse_log(text: str, path: str = LOG_PATH, lang: str = "en") -> Log:
     """Every well-formed line is a review; every other non-blank line is a problem at
-    `path:line`. Keys other than card, time, rating and duration_ms are ignored."""
+    `path:line`. Keys other than card, time, rating, duration_ms and note are ignored."""
     reviews, problems = [], []
     for number, line in enumerate(text.split("\n"), start=1):
         line = line.strip().lstrip("\ufeff")
@@ -97,7 +100,14 @@ def _review(line: str) -> Review:
         raise _BadLine("rating")
     if duration is not None and (type(duration) is not int or duration < 0):
         raise _BadLine("duration")
-    return Review(card=card, time=_aware(when), rating=Rating(rating), duration_ms=duration)
+    note = entry.get("note")
+    return Review(
+        card=card,
+        time=_aware(when),
+        rating=Rating(rating),
+        duration_ms=duration,
+        note=note if isinstance(note, str) and note else None,
+    )
 
 
 def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -207,12 +217,49 @@ def replay_order(reviews: Iterable[Review]) -> list[Review]:
     return [unique[key] for key in sorted(unique, key=lambda k: (k[1], k[0], k[2]))]
 
 
-def build(reviews: Iterable[Review], settings: Settings = Settings()) -> dict[str, CardState]:
-    """Every reviewed card's schedule, from the log alone."""
-    states: dict[str, CardState] = {}
+def build(
+    reviews: Iterable[Review],
+    settings: Settings = Settings(),
+    start: Mapping[str, CardState] | None = None,
+) -> dict[str, CardState]:
+    """Every reviewed card's schedule, from the log alone; from `start` on, when the reviews
+    all come after every review `start` was built from (a log appended to)."""
+    states: dict[str, CardState] = dict(start or {})
     for review in replay_order(reviews):
         states[review.card] = apply(states.get(review.card), review, settings)
     return states
+
+
+def state_row(state: CardState) -> list[Any]:
+    """A CardState as a JSON list (for a cache of the schedule)."""
+    return [
+        state.card,
+        state.due.isoformat(),
+        state.state,
+        state.step,
+        state.stability,
+        state.difficulty,
+        state.first_review.isoformat(),
+        state.last_review.isoformat(),
+        state.reviews,
+        state.lapses,
+    ]
+
+
+def state_of(row: list[Any]) -> CardState:
+    card, due, state, step, stability, difficulty, first, last, reviews, lapses = row
+    return CardState(
+        card=card,
+        due=datetime.fromisoformat(due),
+        state=state,
+        step=step,
+        stability=stability,
+        difficulty=difficulty,
+        first_review=datetime.fromisoformat(first),
+        last_review=datetime.fromisoformat(last),
+        reviews=reviews,
+        lapses=lapses,
+    )
 
 
 def preview(
@@ -260,13 +307,18 @@ def queue(
     schedule: Mapping[str, CardState],
     now: datetime,
     settings: Settings = Settings(),
+    new_limit: int | None = None,
 ) -> Queue:
     """What to study at `now`. Filter `cards` with `select` first; the new-card limit counts
-    the cards first reviewed today across the whole log."""
+    the cards first reviewed today across the whole log, unless `new_limit` says how many new
+    cards to take now (`lab quiz --new N`)."""
     _check_now(now)
     today = local_day(now, now)
-    introduced = sum(local_day(s.first_review, now) == today for s in schedule.values())
-    new_left = max(settings.new_per_day - introduced, 0)
+    if new_limit is None:
+        introduced = sum(local_day(s.first_review, now) == today for s in schedule.values())
+        new_left = max(settings.new_per_day - introduced, 0)
+    else:
+        new_left = max(new_limit, 0)
     due = []
     for card in cards:
         state = schedule.get(card.id)
@@ -293,19 +345,32 @@ class Stats:
     streak: int  # days in a row with a review, up to today (or yesterday, if not yet today)
 
 
+def end_of_day(now: datetime) -> datetime:
+    """Midnight after `now`, where the learner is."""
+    today = local_day(now, now)
+    return datetime.combine(today + timedelta(days=1), datetime.min.time(), now.tzinfo)
+
+
+def due_today(ids: Iterable[str], schedule: Mapping[str, CardState], now: datetime) -> list[str]:
+    """The ids, of cards reviewed before, that are due by the end of today."""
+    _check_now(now)
+    end = end_of_day(now)
+    return [i for i in dict.fromkeys(ids) if i in schedule and schedule[i].due < end]
+
+
 def stats(
-    cards: Sequence[Card],
+    ids: Iterable[str],
     reviews: Iterable[Review],
     schedule: Mapping[str, CardState],
     now: datetime,
 ) -> Stats:
-    """A recall is a review of a card last reviewed on an earlier day: reviews within the
-    learning steps of the same day say little about memory."""
+    """Stats of the cards with these ids. A recall is a review of a card last reviewed on an
+    earlier day: reviews within the learning steps of the same day say little about memory."""
     _check_now(now)
     ordered = replay_order(reviews)
     today = local_day(now, now)
-    end_of_today = datetime.combine(today + timedelta(days=1), datetime.min.time(), now.tzinfo)
-    ids = {card.id for card in cards}
+    end_of_today = end_of_day(now)
+    ids = set(ids)
     seen = [schedule[i] for i in ids if i in schedule]
     recalled = _recalls(ordered, now)
     return Stats(

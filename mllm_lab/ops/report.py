@@ -14,7 +14,8 @@ from mllm_lab.core.views import roadmap_order
 from mllm_lab.errors import BadInput, InvalidValue
 from mllm_lab.models import Paper, Week
 from mllm_lab.ops.notes import week_path
-from mllm_lab.ops.workspace import Workspace
+from mllm_lab.ops.quiz import due_summary
+from mllm_lab.ops.workspace import Workspace, now
 
 LISTS = ("papers", "notes", "experiments", "weeks")
 
@@ -26,6 +27,7 @@ def status(ws: Workspace) -> dict[str, Any]:
         data=data, today=ws.today, lang=ws.lang, weekly_log=log if ws.exists(log) else None
     )
     report["lab"] = {"root": str(ws.lab.root), "name": ws.lab.config.name, "lang": ws.lang}
+    report["cards"] = due_summary(ws, now())
     return report
 
 
