@@ -47,6 +47,7 @@ LANGS = ("zh", "en")
 CONFIG_FILE = "lab.toml"
 STATE_DIR = ".lab"
 READING_LIST = "papers/reading-list.yaml"
+QUIZ_LOG = "reviews/quiz-log.jsonl"  # `lab quiz`'s review log, one JSON line per answer
 PAPERS_README = "papers/README.md"
 NOTES_README = "notes/README.md"
 LAB_README = "README.md"

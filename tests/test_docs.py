@@ -41,6 +41,10 @@ def test_there_are_the_commands_the_issues_ask_for() -> None:
         "review",
         "check",
         "next",
+        "quiz",
+        "export anki",
+        "export bibtex",
+        "import bibtex",
     } <= names
 
 

@@ -6,6 +6,7 @@ is in tests/test_quiz_pty.py."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -204,6 +205,14 @@ def test_status_counts_the_cards_due_today(
     cards = json.loads(in_lab("status", "--json").out)["cards"]
     assert cards == {"due": 1, "reviewed_today": 1, "log": LOG_PATH}  # the deleted card is not due
     assert "复习卡片：今天到期 1 张 · 今天已复习 1 张（lab quiz）" in in_lab("status").out
+    concept = cards_lab / CONCEPT  # the interview answer deleted: its card is gone
+    concept.write_text(read(concept).replace(INTERVIEW, ""), "utf-8")
+    assert json.loads(in_lab("status", "--json").out)["cards"]["due"] == 0
+    concept.write_text(read(concept).replace("## 面试口述版\n", f"## 面试口述版\n\n{INTERVIEW}\n"), "utf-8")
+    assert json.loads(in_lab("status", "--json").out)["cards"]["due"] == 1
+    (cards_lab / "notes/fundamentals/attention.md").write_bytes((cards_lab / CONCEPT).read_bytes())
+    (cards_lab / CONCEPT).unlink()  # renamed: a card id is its note's path and question
+    assert json.loads(in_lab("status", "--json").out)["cards"]["due"] == 0
 
 
 def test_status_finds_a_named_card_that_moved_to_another_note(
@@ -387,3 +396,14 @@ def test_limit_caps_a_sitting(cards_lab: Path) -> None:
     found = ops_quiz.study(ws_of(cards_lab))
     session = Session.of(found.queue(NOON, ops_quiz.Filter()), found.states, limit=2)
     assert session.left == 2
+
+
+def test_lab_check_names_a_card_id_used_twice_and_a_broken_log_line(in_lab: Run, cards_lab: Path) -> None:
+    paper = cards_lab / PAPER
+    named = "<!-- card: scaling -->\nQ: 为什么缩放？\nA: 防止饱和。\n"
+    paper.write_text(read(paper) + "\n" + named + "\n" + named.replace("为什么缩放", "缩放的作用"), "utf-8")
+    (cards_lab / LOG_PATH).write_text("{oops\n", "utf-8")
+    result = in_lab("check")
+    assert result.code == 1
+    assert re.search(r"^papers/blip-2\.md:\d+: 卡片 id `scaling` 与 papers/blip-2\.md:\d+ 重复", result.out, re.M)
+    assert re.search(r"^reviews/quiz-log\.jsonl:1: ", result.out, re.M)

@@ -38,7 +38,7 @@ def spawn(root: Path, *args: str, **env: str) -> pexpect.spawn:
         cwd=str(root),
         env=environment,
         encoding="utf-8",
-        timeout=30,
+        timeout=90,  # a busy machine: the expectations, not the clock, decide
         dimensions=(40, 200),
     )
     return child
@@ -114,6 +114,7 @@ def test_nothing_due_says_when_the_next_card_is(cards_lab: Path) -> None:
     child = spawn(cards_lab, "--limit", "1")
     child.expect("显示答案")
     child.send("\r")
+    child.expect(r"\[4\] 简单")
     child.send("4")
     child.expect("本次复习 1 张卡片")
     assert finish(child) == 0
@@ -185,3 +186,14 @@ def test_a_kill_at_every_write_point_of_an_answer(cards_lab: Path, tmp_path: Pat
         assert not (victim / ".lab/commit.json").exists() and not list(
             (victim / ".lab/tmp").glob("*")
         )
+
+
+def test_a_log_answers_cannot_be_added_to_stops_before_the_first_question(cards_lab: Path) -> None:
+    (cards_lab / "reviews").mkdir(exist_ok=True)
+    (cards_lab / LOG_PATH).write_bytes(
+        b'{"card": "a", "time": "2026-11-24T10:00:00+08:00", "rating": 3}\n\xff\n'
+    )
+    child = spawn(cards_lab)
+    child.expect(r"错误：reviews/quiz-log\.jsonl:2: ")
+    assert "显示答案" not in (child.before or "")
+    assert finish(child) == 1

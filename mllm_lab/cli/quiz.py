@@ -138,9 +138,10 @@ def _json(ws: Any, clock: datetime, which: Any, *, new: int | None, limit: int |
 def _session(ws: Any, which: Any, *, new: int | None, limit: int | None) -> None:
     from mllm_lab.cli import output
     from mllm_lab.core.session import Session
-    from mllm_lab.ops.quiz import study
+    from mllm_lab.ops.quiz import check_log, study
     from mllm_lab.ops.workspace import now
 
+    check_log(ws)
     found = study(ws)
     output.warnings(found.problems)
     sitting = Session.of(found.queue(now(), which, new), found.states, limit, found.settings)

@@ -15,12 +15,12 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from mllm_lab.core.cards import Card, roadmap_order
-from mllm_lab.models import Finding
+from mllm_lab.models import QUIZ_LOG, Finding
 
 if TYPE_CHECKING:
     import fsrs  # only the quiz schedules
 
-LOG_PATH = "reviews/quiz-log.jsonl"
+LOG_PATH = QUIZ_LOG
 
 
 class Rating(IntEnum):
@@ -319,12 +319,16 @@ def queue(
         new_left = max(settings.new_per_day - introduced, 0)
     else:
         new_left = max(new_limit, 0)
+    # A card in review is due for the whole day it falls due (as `lab status` counts it, and
+    # as Anki does): studying in the morning takes the cards due this afternoon. A card in
+    # its learning steps is due to the minute, or `learn_ahead` early.
+    end = end_of_day(now)
     due = []
     for card in cards:
         state = schedule.get(card.id)
         if state is not None:
             learning = state.state != "review"
-            if state.due <= now + (settings.learn_ahead if learning else timedelta(0)):
+            if (state.due <= now + settings.learn_ahead) if learning else (state.due < end):
                 due.append((state.due, card.id, card))
     unseen = sorted((c for c in cards if c.id not in schedule), key=roadmap_order)
     ordered = tuple(card for *_key, card in sorted(due, key=lambda d: d[:2]))

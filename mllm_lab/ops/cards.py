@@ -95,7 +95,7 @@ def _cached_rows(
     """Rows per note: from the cache where the note's stamp matches, read anew otherwise;
     the cache is saved when anything was read."""
     name = CARDS_CACHE if text else IDS_CACHE
-    templates = _template_stamps(ws)
+    templates = template_stamps(ws)
     cache = load_cache(ws.lab, name) if ws.use_index else {}
     if cache.get("templates") != templates:
         cache = {"templates": templates, "signatures": None, "notes": {}}
@@ -122,7 +122,7 @@ def _cached_rows(
     return result
 
 
-def _template_stamps(ws: Workspace) -> list[Any]:
+def template_stamps(ws: Workspace) -> list[Any]:
     """What the unwritten form of the card sections depends on: the lab's language, lab's
     version, and each template file that may be used (the lab's own and the packaged one)."""
     from mllm_lab.render import default_templates  # a path only: Jinja is not imported

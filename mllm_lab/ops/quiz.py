@@ -8,6 +8,7 @@ those cards stood in, not the whole lab."""
 from __future__ import annotations
 
 import hashlib
+import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,8 +25,7 @@ from mllm_lab.core.schedule import (
     Settings,
     Stats,
     build,
-    due_today,
-    local_day,
+    end_of_day,
     parse_log,
     queue,
     replay_order,
@@ -35,11 +35,12 @@ from mllm_lab.core.schedule import (
     stats,
 )
 from mllm_lab.models import Finding
-from mllm_lab.ops.cards import card_ids, lab_cards
+from mllm_lab.ops.cards import card_ids, lab_cards, template_stamps
 from mllm_lab.ops.workspace import Workspace
 from mllm_lab.scan import load_cache, save_cache
 
 SCHEDULE_CACHE = "schedule.json"
+PRESENCE_CACHE = "card-presence.json"  # for `lab status`: which due cards are still in the notes
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,21 @@ def study(ws: Workspace, *, text: bool = True) -> Study:
         problems=[*found.problems, *log.problems],
         settings=Settings(),
     )
+
+
+def card_problems(ws: Workspace) -> list[Finding]:
+    """For `lab check`: a card id used twice, and each line of the review log that cannot be
+    read (the rest of the log still counts)."""
+    found = lab_cards(ws, text=False).problems
+    log = parse_log(quizlog.read(ws.lab.path(LOG_PATH)), LOG_PATH, ws.lang)
+    return [*found, *log.problems]
+
+
+def check_log(ws: Workspace) -> None:
+    """Before a sitting: a log that answers cannot be appended to (not UTF-8 text, too big)
+    stops it with `path:line` now, not after the first answer."""
+    if ws.exists(LOG_PATH):
+        ws.read(LOG_PATH)
 
 
 def record(ws: Workspace, review: Review) -> None:
@@ -134,7 +150,7 @@ def schedule(
         last = datetime.fromisoformat(cache["last"]) if cache.get("last") else None
         if last is None or all(review.time > last for review in reviews):
             start = {card: state_of(row) for card, row in rows.items()}
-            if not reviews:
+            if not reviews and "times" in cache:
                 return start, notes
     if start is None:
         notes, reviews = {}, replay_order((log or parse_log(text)).reviews)
@@ -151,32 +167,98 @@ def schedule(
                 "sum": _digest(text),
                 "last": latest.isoformat(),
                 "states": {card: state_row(state) for card, state in states.items()},
+                "times": {
+                    c: [s.due.timestamp(), s.last_review.timestamp()] for c, s in states.items()
+                },
                 "notes": notes,
             },
         )
     return states, notes
 
 
+def schedule_times(ws: Workspace, text: str) -> tuple[dict[str, list[float]], dict[str, str]]:
+    """When each reviewed card is due and was last reviewed (seconds since the epoch), and
+    its note: all `lab status` needs, read straight from the cache when the log is as it was."""
+    cache = load_cache(ws.lab, SCHEDULE_CACHE) if ws.use_index and text.strip() else {}
+    times, notes = cache.get("times"), cache.get("notes")
+    if (
+        cache.get("settings") == repr(Settings())
+        and cache.get("size") == len(text)
+        and cache.get("sum") == _digest(text)
+        and isinstance(times, dict)
+        and isinstance(notes, dict)
+    ):
+        return times, notes
+    states, notes = schedule(ws, text)
+    return {c: [s.due.timestamp(), s.last_review.timestamp()] for c, s in states.items()}, notes
+
+
 # --- what `lab status` shows ---------------------------------------------------------------
 
 
 def due_summary(ws: Workspace, now: datetime) -> dict[str, Any]:
-    """How many cards are due by the end of today, and how many were reviewed today. Only
-    the notes that held the due cards are read (the log names them); a card no longer in
-    its note is looked for in the whole lab before it is left out."""
+    """How many cards are due by the end of today, and how many were reviewed today."""
     path = ws.lab.path(LOG_PATH)
     if not path.exists():
         return {"due": 0, "reviewed_today": 0, "log": None}
-    states, notes = schedule(ws, quizlog.read(path))
-    due = due_today(states, states, now)
-    where = {notes[card] for card in due if card in notes}
-    present = card_ids(ws, where)
-    if any(card not in present for card in due):
-        present = card_ids(ws)
-    today = local_day(now, now)
-    reviewed = sum(local_day(state.last_review, now) == today for state in states.values())
+    times, notes = schedule_times(ws, quizlog.read(path))
+    end = end_of_day(now).timestamp()
+    start = end - 86400
+    due = [card for card, (when, _last) in times.items() if when < end]
+    present = _present(ws, due, notes)
     return {
         "due": sum(card in present for card in due),
-        "reviewed_today": reviewed,
+        "reviewed_today": sum(start <= last < end for _due, last in times.values()),
         "log": LOG_PATH,
     }
+
+
+def _present(ws: Workspace, due: Sequence[str], notes: dict[str, str]) -> set[str]:
+    """Which of these cards are still in the notes. Only the notes the log names for them are
+    read; a card not found there is looked for in the whole lab (it may have moved, or be
+    gone). Each answer is kept in .lab/ with what it depends on: the note's stamp, or for a
+    card found elsewhere or nowhere, a stamp of the whole lab."""
+    templates = template_stamps(ws)
+    cache = load_cache(ws.lab, PRESENCE_CACHE) if ws.use_index else {}
+    valid = cache.get("templates") == templates and isinstance(cache.get("cards"), dict)
+    known: dict[str, Any] = dict(cache["cards"]) if valid else {}
+    files, whole = ws.files(), None
+    answers: dict[str, bool] = {}
+    for card in due:
+        entry = known.get(card)
+        if isinstance(entry, list) and len(entry) == 3:
+            where, stamp, present = entry
+            if (where != "*" and _stamp_of(files, where) == stamp) or (where == "*" and stamp == (whole := whole or _lab_stamp(files))):
+                answers[card] = bool(present)
+    todo = [card for card in due if card not in answers]
+    if todo:
+        found = card_ids(ws, {notes[card] for card in todo if card in notes})
+        everywhere = card_ids(ws) if any(card not in found for card in todo) else found
+        whole = whole or _lab_stamp(files)
+        for card in todo:
+            where = notes.get(card)
+            if card in found and where is not None:
+                known[card] = [where, _stamp_of(files, where), True]
+            else:
+                known[card] = ["*", whole, card in everywhere]
+            answers[card] = bool(known[card][2])
+        if ws.use_index:
+            save_cache(ws.lab, PRESENCE_CACHE, {"templates": templates, "cards": known})
+    return {card for card in due if answers[card]}
+
+
+def _stamp_of(files: dict[str, Any], path: str) -> list[int] | None:
+    record = files.get(path)
+    return None if record is None else [record.mtime_ns, record.size, record.inode]
+
+
+def _lab_stamp(files: dict[str, Any]) -> list[int]:
+    """The lab's files in five numbers: a file added, removed, renamed or changed moves one."""
+    records = files.values()
+    return [
+        len(files),
+        sum(zlib.crc32(path.encode("utf-8", "surrogatepass")) for path in files),
+        sum(record.mtime_ns for record in records),
+        sum(record.size for record in records),
+        sum(record.inode for record in records),
+    ]
