@@ -57,7 +57,7 @@ def quiz(
     ws = workspace()
     clock = now()
     if show_stats:
-        _stats(ws, clock, which, json_output)
+        _stats(ws, clock=clock, which=which, json_output=json_output)
     elif json_output:
         _json(ws, clock, which, new=new, limit=limit)
     else:
@@ -84,7 +84,7 @@ def _interactive() -> bool:
         return False
 
 
-def _stats(ws: Any, clock: datetime, which: Any, json_output: bool) -> None:
+def _stats(ws: Any, *, clock: datetime, which: Any, json_output: bool) -> None:
     from mllm_lab.cli import output
     from mllm_lab.ops.quiz import study
 
@@ -129,7 +129,8 @@ def _json(ws: Any, clock: datetime, which: Any, *, new: int | None, limit: int |
     if limit is not None:  # as a sitting would take them: due cards first
         kept = due.due[:limit]
         due = replace(due, due=kept, new=due.new[: limit - len(kept)])
-    output.print_json(quiz_json(due, found.states, found.stats(clock, which), clock))
+    summary = found.stats(clock, which)
+    output.print_json(quiz_json(due, schedule=found.states, summary=summary, now=clock))
 
 
 # --- the sitting ---------------------------------------------------------------------------
@@ -144,7 +145,9 @@ def _session(ws: Any, which: Any, *, new: int | None, limit: int | None) -> None
     check_log(ws)
     found = study(ws)
     output.warnings(found.problems)
-    sitting = Session.of(found.queue(now(), which, new), found.states, limit, found.settings)
+    sitting = Session.of(
+        found.queue(now(), which, new), found.states, limit=limit, settings=found.settings
+    )
     if not sitting.left:
         _nothing_due(found, sitting, which)
         return

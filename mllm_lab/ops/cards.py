@@ -93,13 +93,9 @@ def _cached_rows(
     ws: Workspace, notes: Mapping[str, Note], wanted: Sequence[str], text: bool
 ) -> dict[str, list[Row]]:
     """Rows per note: from the cache where the note's stamp matches, read anew otherwise;
-    the cache is saved when anything was read."""
-    name = CARDS_CACHE if text else IDS_CACHE
+    the cache is saved when anything was read (and, for whole cards, the ids cache too)."""
     templates = template_stamps(ws)
-    cache = load_cache(ws.lab, name) if ws.use_index else {}
-    if cache.get("templates") != templates:
-        cache = {"templates": templates, "signatures": None, "notes": {}}
-    stored: dict[str, Any] = cache["notes"] if isinstance(cache.get("notes"), dict) else {}
+    stored, signatures = _load(ws, CARDS_CACHE if text else IDS_CACHE, templates)
     result: dict[str, list[Row]] = {}
     stale: list[str] = []
     for path in wanted:
@@ -110,16 +106,45 @@ def _cached_rows(
             stale.append(path)
     if not stale:
         return result
-    signatures = cache.get("signatures") or _signatures(ws)
+    signatures = signatures or _signatures(ws)
     read = _read_all(ws.lab.root, [notes[path] for path in stale], signatures)
     for path, rows in read.items():
         result[path] = [row if text else row[:5] for row in rows]
-        stored[path] = [*(_stamp(ws, path) or []), result[path]]
     if ws.use_index:
-        files = ws.files()
-        kept = {path: entry for path, entry in stored.items() if path in files}
-        save_cache(ws.lab, name, {"templates": templates, "signatures": signatures, "notes": kept})
+        made = {"templates": templates, "signatures": signatures}
+        _save(
+            ws, CARDS_CACHE if text else IDS_CACHE, made=made, stored=stored, read=read, text=text
+        )
+        if text:  # what was read serves the ids cache as well
+            ids, _ = _load(ws, IDS_CACHE, templates)
+            _save(ws, IDS_CACHE, made=made, stored=ids, read=read, text=False)
     return result
+
+
+def _load(ws: Workspace, name: str, templates: list[Any]) -> tuple[dict[str, Any], Any]:
+    """A cache's entries by note path, and the template signatures it was made with; empty
+    when it was made with other templates (or cannot be trusted)."""
+    cache = load_cache(ws.lab, name) if ws.use_index else {}
+    if cache.get("templates") != templates or not isinstance(cache.get("notes"), dict):
+        return {}, None
+    return cache["notes"], cache.get("signatures")
+
+
+def _save(
+    ws: Workspace,
+    name: str,
+    *,
+    made: dict[str, Any],
+    stored: dict[str, Any],
+    read: Mapping[str, list[Row]],
+    text: bool,
+) -> None:
+    """`stored` with what was `read`, saved as cache `name` (`made`: templates, signatures)."""
+    for path, rows in read.items():
+        stored[path] = [*(_stamp(ws, path) or []), [row if text else row[:5] for row in rows]]
+    files = ws.files()
+    kept = {path: entry for path, entry in stored.items() if path in files}
+    save_cache(ws.lab, name, {**made, "notes": kept})
 
 
 def template_stamps(ws: Workspace) -> list[Any]:
@@ -158,17 +183,18 @@ def _signatures(ws: Workspace) -> dict[str, dict[str, str]]:
 def _read_all(
     root: Path, notes: Sequence[Note], signatures: Mapping[str, Mapping[str, str]]
 ) -> dict[str, list[Row]]:
-    """Rows of each note that can be read (one that cannot is reported by the scan already),
-    over two processes when there are many."""
-    workers = min(2, os.cpu_count() or 1)
-    if len(notes) < PARALLEL_FROM or workers < 2:
-        return dict(read_chunk(str(root), list(notes), signatures))
-    from concurrent.futures import ProcessPoolExecutor  # only a big cold read needs workers
+    """Rows of each note that can be read (one that cannot is reported by the scan already).
+    Many notes are split with one worker process while this one reads the other half: both
+    cores, and one process less in memory than a pool of two."""
+    if len(notes) < PARALLEL_FROM or (os.cpu_count() or 1) < 2:
+        return dict(read_chunk(root=str(root), notes=list(notes), signatures=signatures))
+    from concurrent.futures import ProcessPoolExecutor  # only a big cold read needs a worker
 
-    chunks = [list(notes[index::workers]) for index in range(workers)]
-    with ProcessPoolExecutor(workers) as pool:
-        parts = pool.map(read_chunk, [str(root)] * workers, chunks, [signatures] * workers)
-        return {path: rows for part in parts for path, rows in part}
+    with ProcessPoolExecutor(1) as pool:
+        half = list(notes[1::2])
+        theirs = pool.submit(read_chunk, root=str(root), notes=half, signatures=signatures)
+        mine = read_chunk(root=str(root), notes=list(notes[0::2]), signatures=signatures)
+        return dict(mine + theirs.result())
 
 
 def read_chunk(

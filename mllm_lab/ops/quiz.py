@@ -63,11 +63,17 @@ class Study:
     settings: Settings
 
     def queue(self, now: datetime, which: Filter, new: int | None = None) -> Queue:
-        return queue(which.apply(self.cards), self.states, now, self.settings, new_limit=new)
+        return queue(
+            which.apply(self.cards),
+            schedule=self.states,
+            now=now,
+            settings=self.settings,
+            new_limit=new,
+        )
 
     def stats(self, now: datetime, which: Filter) -> Stats:
         ids = [card.id for card in which.apply(self.cards)]
-        return stats(ids, self.log.reviews, self.states, now)
+        return stats(ids, reviews=self.log.reviews, schedule=self.states, now=now)
 
 
 def study(ws: Workspace, *, text: bool = True) -> Study:
@@ -228,7 +234,9 @@ def _present(ws: Workspace, due: Sequence[str], notes: dict[str, str]) -> set[st
         entry = known.get(card)
         if isinstance(entry, list) and len(entry) == 3:
             where, stamp, present = entry
-            if (where != "*" and _stamp_of(files, where) == stamp) or (where == "*" and stamp == (whole := whole or _lab_stamp(files))):
+            if (where != "*" and _stamp_of(files, where) == stamp) or (
+                where == "*" and stamp == (whole := whole or _lab_stamp(files))
+            ):
                 answers[card] = bool(present)
     todo = [card for card in due if card not in answers]
     if todo:
