@@ -208,7 +208,9 @@ def test_status_counts_the_cards_due_today(
     concept = cards_lab / CONCEPT  # the interview answer deleted: its card is gone
     concept.write_text(read(concept).replace(INTERVIEW, ""), "utf-8")
     assert json.loads(in_lab("status", "--json").out)["cards"]["due"] == 0
-    concept.write_text(read(concept).replace("## 面试口述版\n", f"## 面试口述版\n\n{INTERVIEW}\n"), "utf-8")
+    concept.write_text(
+        read(concept).replace("## 面试口述版\n", f"## 面试口述版\n\n{INTERVIEW}\n"), "utf-8"
+    )
     assert json.loads(in_lab("status", "--json").out)["cards"]["due"] == 1
     (cards_lab / "notes/fundamentals/attention.md").write_bytes((cards_lab / CONCEPT).read_bytes())
     (cards_lab / CONCEPT).unlink()  # renamed: a card id is its note's path and question
@@ -398,12 +400,46 @@ def test_limit_caps_a_sitting(cards_lab: Path) -> None:
     assert session.left == 2
 
 
-def test_lab_check_names_a_card_id_used_twice_and_a_broken_log_line(in_lab: Run, cards_lab: Path) -> None:
+def test_lab_check_names_a_card_id_used_twice_and_a_broken_log_line(
+    in_lab: Run, cards_lab: Path
+) -> None:
     paper = cards_lab / PAPER
     named = "<!-- card: scaling -->\nQ: 为什么缩放？\nA: 防止饱和。\n"
-    paper.write_text(read(paper) + "\n" + named + "\n" + named.replace("为什么缩放", "缩放的作用"), "utf-8")
+    paper.write_text(
+        read(paper) + "\n" + named + "\n" + named.replace("为什么缩放", "缩放的作用"), "utf-8"
+    )
     (cards_lab / LOG_PATH).write_text("{oops\n", "utf-8")
     result = in_lab("check")
     assert result.code == 1
-    assert re.search(r"^papers/blip-2\.md:\d+: 卡片 id `scaling` 与 papers/blip-2\.md:\d+ 重复", result.out, re.M)
+    assert re.search(
+        r"^papers/blip-2\.md:\d+: 卡片 id `scaling` 与 papers/blip-2\.md:\d+ 重复", result.out, re.M
+    )
     assert re.search(r"^reviews/quiz-log\.jsonl:1: ", result.out, re.M)
+
+
+@given(st.text(max_size=200))
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+def test_any_text_in_a_note_lists_or_exports_without_a_traceback(
+    tmp_path_factory: pytest.TempPathFactory, lab: Path, text: str
+) -> None:
+    concept = lab / "notes/fundamentals/any.md"
+    concept.write_text(
+        f"---\ntitle: Any\ncategory: fundamentals\ncreated: 2026-11-25\n---\n\n## 面试口述版\n\n{text}\n\nQ: {text}\nA: {text}\n",
+        "utf-8",
+        errors="surrogatepass",
+    )
+    listed = Run(lab)("quiz", "--json")
+    assert listed.ok, listed
+    data = json.loads(listed.out)
+    assert all(card["path"] == "notes/fundamentals/any.md" for card in data["new"])
+    target = tmp_path_factory.mktemp("anki") / "any.apkg"
+    exported = Run(lab)("export", "anki", str(target))
+    assert exported.ok, exported
+
+
+def test_control_characters_in_a_card_do_not_reach_the_terminal() -> None:
+    from mllm_lab.cli.quiz import shown
+
+    assert shown("a\x1b[2Jb\x07\n\tc") == "a[2Jb\n\tc"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+import unicodedata
 from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Annotated, Any
@@ -199,7 +200,7 @@ def _show_question(card: Any, sitting: Any, new: bool) -> None:
         where=f"{card.path}:{card.line}",
     )
     output.rich_text(f"\n[dim]── {output.escape(header)} ──[/]")
-    output.rich_text(f"[bold]{output.escape(card.question)}[/]")
+    output.rich_text(f"[bold]{output.escape(shown(card.question))}[/]")
     output.rich_text(f"[dim]{output.escape(tr('quiz.reveal'))}[/]")
 
 
@@ -207,7 +208,7 @@ def _show_answer(card: Any, due: dict[Any, datetime]) -> None:
     from mllm_lab.cli import output
     from mllm_lab.ops.workspace import now
 
-    output.rich_text(output.escape(card.answer))
+    output.rich_text(output.escape(shown(card.answer)))
     moment = now()
     choices = [tr(f"quiz.rating.{rating.value}", when=span(due[rating] - moment)) for rating in due]
     output.rich_text(f"[cyan]{output.escape(' · '.join([*choices, tr('quiz.quit')]))}[/]")
@@ -248,6 +249,12 @@ def _log_path() -> str:
     from mllm_lab.core.schedule import LOG_PATH
 
     return LOG_PATH
+
+
+def shown(text: str) -> str:
+    """A card's text for the terminal: control characters (an escape sequence pasted into a
+    note) are dropped, so a note cannot move the cursor or change the terminal's colours."""
+    return "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch) != "Cc")
 
 
 def span(delta: timedelta) -> str:

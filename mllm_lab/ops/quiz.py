@@ -79,11 +79,14 @@ class Study:
 def study(ws: Workspace, *, text: bool = True) -> Study:
     """Cards (with their questions and answers, unless `text` is False) and schedule."""
     found = lab_cards(ws, text=text)
+    unique: dict[str, Card] = {}
+    for card in found.cards:  # an id taken twice is a problem (reported); the first card counts
+        unique.setdefault(card.id, card)
     raw = quizlog.read(ws.lab.path(LOG_PATH))
     log = parse_log(raw, LOG_PATH, ws.lang)
     states, _notes = schedule(ws, raw, log)
     return Study(
-        cards=found.cards,
+        cards=list(unique.values()),
         log=log,
         states=states,
         problems=[*found.problems, *log.problems],
