@@ -115,16 +115,16 @@ def test_json_filters(in_lab: Run, cards_lab: Path, args: list[str], kinds: list
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--stage", "7"], "错误：未知的阶段 7"),
-        (["--limit", "0"], "错误：无效的 --limit 0：应为 1 或更大"),
-        (["--new", "-1"], "错误：无效的 --new -1：应为 0 或更大"),
+        (["--stage", "7"], "错误：'--stage' 的值无效：7 不在范围 1<=x<=5 内（见 `lab quiz -h`）"),
+        (["--limit", "0"], "错误：'--limit' / '-n' 的值无效：0 不在范围 x>=1 内（见 `lab quiz -h`）"),
+        (["--new", "-1"], "错误：'--new' 的值无效：-1 不在范围 x>=0 内（见 `lab quiz -h`）"),
     ],
 )
 def test_bad_options_are_one_line(
     in_lab: Run, cards_lab: Path, args: list[str], message: str
 ) -> None:
     result = in_lab("quiz", "--json", *args)
-    assert result.code == 1 and result.err.startswith(message), result
+    assert result.code == 2 and result.err.strip() == message, result
 
 
 def test_bad_pinned_clock_is_one_line(

@@ -8,14 +8,20 @@ from typing import Annotated
 
 import typer
 
-from mllm_lab.cli.common import Json, workspace
+from mllm_lab.cli.common import Json, Stage, workspace
+from mllm_lab.cli.complete import values
 from mllm_lab.messages import tr
 
 ANKI_DEFAULT = "mllm-lab.apkg"
 
 
 def import_bibtex(
-    file: Annotated[Path, typer.Argument(help="A .bib file (Zotero, Better BibTeX, a README's).")],
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="A .bib file (Zotero, Better BibTeX, a README's).", autocompletion=values("file")
+        ),
+    ],
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show what it would do; write nothing.")
     ] = False,
@@ -67,14 +73,25 @@ def import_bibtex(
 
 def export_bibtex(
     keys: Annotated[
-        list[str] | None, typer.Argument(help="Papers to cite: key, arXiv id, DOI or title.")
+        list[str] | None,
+        typer.Argument(
+            help="Papers to cite: key, arXiv id, DOI or title.", autocompletion=values("paper")
+        ),
     ] = None,
     status: Annotated[
-        str | None, typer.Option("--status", help="Only papers of this status, e.g. read.")
+        str | None,
+        typer.Option(
+            "--status",
+            help="Only papers of this status, e.g. read.",
+            autocompletion=values("status"),
+        ),
     ] = None,
-    stage: Annotated[int | None, typer.Option("--stage", help="Roadmap stage 1-5.")] = None,
+    stage: Stage = None,
     out: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write to this file, not stdout.")
+        Path | None,
+        typer.Option(
+            "--output", "-o", help="Write to this file, not stdout.", autocompletion=values("file")
+        ),
     ] = None,
     force: Annotated[
         bool, typer.Option("--force", help="Replace a file that `lab` did not write.")
@@ -86,11 +103,8 @@ def export_bibtex(
     Example: lab export bibtex --status read -o refs.bib    |    lab export bibtex blip-2 llava
     """
     from mllm_lab.cli import output
-    from mllm_lab.core.papers import check_stage
     from mllm_lab.ops.exchange import bibtex_text, chosen_papers, write_bibtex
 
-    if stage is not None:
-        check_stage(stage)
     ws = workspace()
     papers = chosen_papers(ws, keys=keys or [], status=status, stage=stage)
     if not papers:
@@ -108,7 +122,9 @@ def export_anki(
     path: Annotated[
         Path,
         typer.Argument(
-            help=f"The package to write (default: ./{ANKI_DEFAULT}).", show_default=False
+            help=f"The package to write (default: ./{ANKI_DEFAULT}).",
+            show_default=False,
+            autocompletion=values("file"),
         ),
     ] = Path(ANKI_DEFAULT),
     force: Annotated[

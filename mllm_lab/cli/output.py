@@ -22,6 +22,7 @@ ACTION_STYLE = {
     "kept": "dim",
     "would create": "cyan",
     "would update": "cyan",
+    "exists": "red",
 }
 
 

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import typer
 
 from mllm_lab.cli.common import Json, workspace
+from mllm_lab.cli.complete import values
 from mllm_lab.messages import tr
 
 QUIT = ("q", "Q", "\x04", "\x1b")  # q, Ctrl-D, Esc
@@ -23,11 +24,19 @@ REVEAL = ("\r", "\n", " ")
 def quiz(
     limit: Annotated[
         int | None,
-        typer.Option("--limit", "-n", help="Study at most N cards (due ones first, then new)."),
+        typer.Option(
+            "--limit", "-n", min=1, help="Study at most N cards (due ones first, then new)."
+        ),
     ] = None,
     stage: Annotated[
         list[int] | None,
-        typer.Option("--stage", help="Only cards of this roadmap stage (1-5); repeat for more."),
+        typer.Option(
+            "--stage",
+            min=1,
+            max=5,
+            help="Only cards of this roadmap stage (1-5); repeat for more.",
+            autocompletion=values("stage"),
+        ),
     ] = None,
     tag: Annotated[
         list[str] | None,
@@ -35,7 +44,7 @@ def quiz(
     ] = None,
     new: Annotated[
         int | None,
-        typer.Option("--new", help="Take N new cards now (default: up to 20 new a day)."),
+        typer.Option("--new", min=0, help="Take N new cards now (default: up to 20 new a day)."),
     ] = None,
     show_stats: Annotated[
         bool, typer.Option("--stats", help="Cards due today, retention and streak; no quiz.")
@@ -48,9 +57,10 @@ def quiz(
 
     Example: lab quiz    |    lab quiz --stage 3 --limit 20    |    lab quiz --stats
     """
+    from mllm_lab.ops.quiz import Filter
     from mllm_lab.ops.workspace import now
 
-    which = _filter(limit=limit, stage=stage or [], tag=tag or [], new=new)
+    which = Filter(stages=tuple(stage or ()), tags=tuple(t.strip() for t in tag or () if t.strip()))
     if not (show_stats or json_output or _interactive()):
         from mllm_lab.errors import BadInput
 
@@ -63,19 +73,6 @@ def quiz(
         _json(ws, clock, which, new=new, limit=limit)
     else:
         _session(ws, which, new=new, limit=limit)
-
-
-def _filter(*, limit: int | None, stage: list[int], tag: list[str], new: int | None) -> Any:
-    from mllm_lab.core.papers import check_stage
-    from mllm_lab.errors import BadInput
-    from mllm_lab.ops.quiz import Filter
-
-    if limit is not None and limit < 1:
-        raise BadInput("quiz.bad_limit", value=limit)
-    if new is not None and new < 0:
-        raise BadInput("quiz.bad_new", value=new)
-    stages = tuple(check_stage(number) for number in stage)
-    return Filter(stages=stages, tags=tuple(t.strip() for t in tag if t.strip()))
 
 
 def _interactive() -> bool:

@@ -8,6 +8,8 @@ from mllm_lab.cli.common import (
     Arxiv,
     Authors,
     Json,
+    NewPaper,
+    PaperKey,
     Stage,
     Tags,
     TitleOrKey,
@@ -16,6 +18,7 @@ from mllm_lab.cli.common import (
     Year,
     workspace,
 )
+from mllm_lab.cli.complete import values
 from mllm_lab.messages import tr
 
 
@@ -29,11 +32,15 @@ def add_paper(
     stage: Stage = None,
     tags: Tags = None,
     status: Annotated[
-        str | None, typer.Option("--status", help="unread (default), reading or read.")
+        str | None,
+        typer.Option(
+            "--status",
+            help="unread (default), reading or read.",
+            autocompletion=values("status"),
+        ),
     ] = None,
-    key: Annotated[
-        str | None, typer.Option("--key", help="Key for a paper not in the catalog.")
-    ] = None,
+    key: PaperKey = None,
+    new: NewPaper = False,
 ) -> None:
     """Put a paper on the reading list as ⬜ unread, without writing a note.
 
@@ -54,7 +61,7 @@ def add_paper(
         status=status,
     )
     ws = workspace()
-    paper, outcomes, added = add(ws, title_or_key, facts, key=key)
+    paper, outcomes, added = add(ws, title_or_key, facts, key=key, new=new)
     output.warnings(ws.data().findings)
     output.outcomes(outcomes)
     if added:
@@ -66,8 +73,19 @@ def add_paper(
 
 
 def mark(
-    key: Annotated[str, typer.Argument(help="Key, arXiv id or title (a unique prefix is enough).")],
-    status: Annotated[str, typer.Argument(help="unread, reading or read (or ⬜ 📖 ✅).")],
+    key: Annotated[
+        str,
+        typer.Argument(
+            help="Key, arXiv id or title (a unique prefix is enough).",
+            autocompletion=values("paper"),
+        ),
+    ],
+    status: Annotated[
+        str,
+        typer.Argument(
+            help="unread, reading or read (or ⬜ 📖 ✅).", autocompletion=values("status")
+        ),
+    ],
 ) -> None:
     """Change a paper's status and dates, and update every table that shows it.
 
@@ -166,14 +184,27 @@ def status(json_output: Json = False) -> None:
 
 
 def list_(
-    what: Annotated[str, typer.Argument(help="papers, notes, experiments or weeks.")],
+    what: Annotated[
+        str,
+        typer.Argument(help="papers, notes, experiments or weeks.", autocompletion=values("list")),
+    ],
     status: Annotated[
-        str | None, typer.Option("--status", help="Papers only: unread, reading or read.")
+        str | None,
+        typer.Option(
+            "--status",
+            help="Papers only: unread, reading or read.",
+            autocompletion=values("status"),
+        ),
     ] = None,
     topic: Annotated[
-        str | None, typer.Option("--topic", help="Papers: reading-list topic; notes: category.")
+        str | None,
+        typer.Option(
+            "--topic",
+            help="Papers: reading-list topic; notes: category.",
+            autocompletion=values("list_topic"),
+        ),
     ] = None,
-    stage: Annotated[int | None, typer.Option("--stage", help="Roadmap stage 1-5.")] = None,
+    stage: Stage = None,
     tag: Annotated[str | None, typer.Option("--tag")] = None,
     json_output: Json = False,
 ) -> None:
@@ -193,4 +224,7 @@ def list_(
     if not found.rows:
         output.info(tr("cli.no_match", what=what))
         return
-    output.table(found.headers, found.rows)
+    from mllm_lab.messages import words
+
+    columns = words("list.columns")
+    output.table([columns.get(h, h) for h in found.headers], found.rows)

@@ -1,16 +1,16 @@
 """Papers: from frontmatter or reading-list entries to `Paper`, back to ordered YAML fields,
-status changes with their dates, and matching a user's query to one paper."""
+status changes with their dates. Which paper a query names is core/resolve.py's job."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import date
 from typing import Any
 
 from mllm_lab.core.weeks import as_date
-from mllm_lab.errors import AmbiguousPaper, InvalidValue, PaperNotFound
+from mllm_lab.errors import InvalidValue
 from mllm_lab.models import STAGE_NUMBERS, STATUS_ALIASES, Finding, Paper, Status, strings
 
 _ARXIV = re.compile(
@@ -188,52 +188,3 @@ def arxiv_id(text: str) -> str | None:
     if match is None:
         match = re.search(r"arxiv\.org/(?:abs|pdf)/(\d{4}\.\d{4,5})", text, re.I)
     return match[1] if match else None
-
-
-def _squash(text: str) -> str:
-    return re.sub(r"[\W_]+", "", text.casefold())
-
-
-def exact_matches(query: str, papers: Iterable[Paper]) -> list[Paper]:
-    """Papers whose key, title or arXiv id is `query` (case and punctuation aside for keys)."""
-    wanted = query.strip().casefold()
-    squashed = _squash(query)
-    arxiv = arxiv_id(query)
-    return [
-        p
-        for p in papers
-        if p.key.casefold() == wanted
-        or p.title.casefold() == wanted
-        or (arxiv is not None and p.arxiv == arxiv)
-        or (squashed and _squash(p.key) == squashed)
-    ]
-
-
-def matches(query: str, papers: Iterable[Paper]) -> list[Paper]:
-    """Papers matching `query`: exact key, arXiv id or title first, else a prefix of them."""
-    pool = list(papers)
-    wanted = query.strip().casefold()
-    by_key = [p for p in pool if p.key == wanted or p.key.casefold() == wanted]
-    if by_key:  # the common case, `lab mark blip-2 read`: no need to look further
-        return by_key
-    exact = exact_matches(query, pool)
-    if exact or not wanted:
-        return exact
-    squashed = _squash(query)
-    return [
-        p
-        for p in pool
-        if p.key.casefold().startswith(wanted)
-        or p.title.casefold().startswith(wanted)
-        or (squashed and _squash(p.key).startswith(squashed))
-    ]
-
-
-def find_paper(query: str, papers: Iterable[Paper]) -> Paper:
-    found = matches(query, papers)
-    unique = {p.key: p for p in found}
-    if not unique:
-        raise PaperNotFound(query)
-    if len(unique) > 1:
-        raise AmbiguousPaper(query, sorted(unique))
-    return next(iter(unique.values()))

@@ -20,7 +20,6 @@ from mllm_lab.errors import (
     BrokenNote,
     HandEdited,
     InvalidValue,
-    NoteExists,
     OutsideLab,
     TemplateProblem,
 )
@@ -30,7 +29,8 @@ from mllm_lab.models import CATEGORY_STAGE, READING_LIST, Paper, Status, Week
 from mllm_lab.ops.papers import (
     PaperFacts,
     apply_facts,
-    new_paper_from_title,
+    check_new_key,
+    new_paper_from_query,
     reading_list,
     resolve,
     title_of,
@@ -71,20 +71,30 @@ def paper_context(ws: Workspace, paper: Paper) -> dict[str, Any]:
 
 
 def new_paper(
-    ws: Workspace, query: str, facts: PaperFacts, *, slug: str | None, force: bool, dry_run: bool
+    ws: Workspace,
+    query: str,
+    facts: PaperFacts,
+    *,
+    key: str | None,
+    new: bool = False,
+    force: bool,
+    dry_run: bool,
 ) -> Created:
     """papers/<key>.md for a paper of the lab, of the catalog, or a new one. A paper that was
     on the reading list moves into its note (keeping its status and dates); with --force an
     existing note is written anew (the old one kept in .lab-trash/), its status kept."""
     with ws.transaction(dry_run=dry_run) as tx:
-        found, where = resolve(query, tx.data.papers)
+        lab = tx.data.papers
+        found, where = resolve(query, lab, new=new)
         known = found if where == "lab" else None
-        paper = found or new_paper_from_title(query, check_slug(slug) if slug else slugify(query))
-        path = f"papers/{check_slug(slug) if slug else check_slug(paper.key)}.md"
+        if key is not None:
+            key = check_new_key(key, known, lab)
+        paper = found or new_paper_from_query(query, key, lab)
+        if key is not None:
+            paper = replace(paper, key=key)
+        path = f"papers/{check_slug(paper.key)}.md"
         if known is not None and known.note and known.note != path:
             raise BadInput("error.note_elsewhere", key=known.key, path=known.note)
-        if known is not None and known.note and not force:
-            raise NoteExists(known.note)
         paper = apply_facts(paper, replace(facts, status=None))
         if known is not None:
             base = replace(
@@ -99,7 +109,7 @@ def new_paper(
         paper = replace(with_status(base, status, ws.today), created=created, note=path)
         text = ws.render(f"{ws.lang}/paper.md.j2", paper_context(ws, paper))
         _keeps_the_facts(text, paper, f"templates/{ws.lang}/paper.md.j2")
-        tx.create(path, text, force=force)
+        tx.create(path, text, force=force, rename=None if known is not None else "--key")
         listed = reading_list(tx)
         index = readinglist.find(listed, paper.key)
         if index is not None:
@@ -197,7 +207,7 @@ def new_concept(
             extra_related=tuple(r for r in related if r not in {n.path for n in found}),
         )
         text = ws.render(f"{ws.lang}/concept.md.j2", context)
-        tx.create(path, text, force=force)
+        tx.create(path, text, force=force, rename="--slug")
     return Created(path, text, tx.outcomes)
 
 
@@ -246,9 +256,9 @@ def new_experiment(
     path = context["notebook_path"]
     extra = {context["script_path"]: source} if script else {}
     with ws.transaction(dry_run=dry_run) as tx:
-        tx.create(path, notebook, force=force)
+        tx.create(path, notebook, force=force, rename="--slug")
         for other, text in extra.items():
-            tx.create(other, text, force=force)
+            tx.create(other, text, force=force, rename="--slug")
     return Created(path=path, text=notebook, outcomes=tx.outcomes, extra=extra)
 
 

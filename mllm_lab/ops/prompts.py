@@ -10,16 +10,15 @@ from mllm_lab import kinds
 from mllm_lab.core.labdata import LabData
 from mllm_lab.core.links import related_notes
 from mllm_lab.core.markdown import escape_cell
-from mllm_lab.core.papers import find_paper
 from mllm_lab.core.roadmap import STAGES, category_name, stage_name
 from mllm_lab.core.slugs import slugify
 from mllm_lab.core.views import week_activity
-from mllm_lab.errors import BadInput, InvalidValue, PaperNotFound
+from mllm_lab.errors import BadInput, InvalidValue
 from mllm_lab.kinds import CATEGORIES
 from mllm_lab.messages import tr
 from mllm_lab.models import Note, Status, Week
 from mllm_lab.ops.notes import paper_context, week_path
-from mllm_lab.ops.papers import resolve
+from mllm_lab.ops.papers import lookup
 from mllm_lab.ops.workspace import Workspace
 
 KINDS = ("init", "paper", "concept", "experiment", "weekly", "review")
@@ -29,12 +28,7 @@ PROMPT_LOG = "Prompt_log.md"
 def _paper_context(ws: Workspace, data: LabData, target: str | None) -> dict[str, Any]:
     if not target:
         raise BadInput("error.prompt_paper")
-    paper, _where = resolve(target, data.papers)
-    if paper is None:
-        try:
-            paper = find_paper(target, data.papers)
-        except PaperNotFound:
-            raise PaperNotFound(target) from None
+    paper, _where = lookup(target, data.papers)
     note_path = paper.note or f"papers/{paper.key}.md"
     return {**paper_context(ws, paper), "note_path": note_path, "note_exists": ws.exists(note_path)}
 

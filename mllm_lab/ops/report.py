@@ -74,17 +74,33 @@ def _has_tag(tags: tuple[str, ...], tag: str | None) -> bool:
     return tag is None or tag in {t.casefold() for t in tags}
 
 
+# which filters each list applies; any other given is refused, never ignored
+FILTERS = {
+    "papers": ("status", "topic", "stage", "tag"),
+    "notes": ("topic", "stage", "tag"),
+    "experiments": (),
+    "weeks": (),
+}
+
+
+def _refuse_filters(what: str, filters: Filters) -> None:
+    for name in ("status", "topic", "stage", "tag"):
+        if getattr(filters, name) is not None and name not in FILTERS[what]:
+            if not FILTERS[what]:
+                raise BadInput("error.filter_none", flag=f"--{name}", what=what)
+            valid = ", ".join(f"--{n}" for n in FILTERS[what])
+            raise BadInput("error.filter", flag=f"--{name}", what=what, valid=valid)
+
+
 def listing(ws: Workspace, what: str, filters: Filters) -> Listing:
     if what not in LISTS:
         raise InvalidValue("list", what, LISTS)
     data = ws.data()
     lang = ws.lang
     tag = filters.tag.casefold() if filters.tag else None
+    _refuse_filters(what, filters)
     if what == "papers":
         return _papers(papers=data.papers, filters=filters, tag=tag, lang=lang)
-    if filters.status is not None:
-        valid = ["--stage", "--tag"] + (["--topic"] if what == "notes" else [])
-        raise BadInput("error.filter", flag="--status", what=what, valid=", ".join(valid))
     if what == "notes":
         notes = sorted(
             (
@@ -153,7 +169,7 @@ def _papers(papers: list[Paper], filters: Filters, tag: str | None, lang: str) -
             p.title,
             str(p.year or ""),
             str(p.stage or ""),
-            p.topic,
+            topic_name(p.topic, lang),
             p.note or "",
         ],
         as_item=lambda p: {

@@ -20,7 +20,9 @@ from mllm_lab.errors import BadInput
 from mllm_lab.lab import Lab
 from mllm_lab.lock import locked
 from mllm_lab.messages import Msg, tr
+from mllm_lab.models import Paper
 from mllm_lab.scan import Progress, Snapshot, details, rebuild, scan
+from mllm_lab.state import KEYS_FILE, read_state, write_state
 
 if TYPE_CHECKING:
     from mllm_lab.ops.transaction import Transaction
@@ -127,6 +129,7 @@ class Workspace:
                 except (TypeError, ValueError, KeyError, IndexError, AttributeError):
                     self._snapshot = rebuild(self.lab, self.use_index, self.progress)
                     self._data = build(self._snapshot.files)
+            remember_keys(self.lab, self._data.papers)
         return self._data
 
     def details(self, paths: Iterable[str] | None = None) -> dict[str, dict[str, Any]]:
@@ -157,3 +160,11 @@ class Workspace:
         """Scan again on the next read (after a transaction changed the files)."""
         self._snapshot = None
         self._data = None
+
+
+def remember_keys(lab: Lab, papers: Iterable[Paper]) -> None:
+    """.lab/keys.tsv: each paper's key and title, all that completing a key needs to read
+    (cli/complete.py); written only when it changed."""
+    text = "".join(f"{p.key}\t{' '.join(p.title.split())}\n" for p in papers)
+    if read_state(lab.state, KEYS_FILE) != text.encode("utf-8"):
+        write_state(lab.state, KEYS_FILE, text)
