@@ -160,6 +160,8 @@ def test_a_paper_with_a_note_gets_its_doi_and_key_in_the_frontmatter(
     cited = in_lab("export", "bibtex", f"https://doi.org/{ROFORMER_DOI}")
     assert cited.ok, cited
     assert "@article{su2024roformer," in cited.out and f"doi = {{{ROFORMER_DOI}}}" in cited.out
+    assert in_lab("mark", f"doi:{ROFORMER_DOI}", "read").ok  # and for every command
+    assert meta(note)["status"] == "read"
 
 
 def test_an_entry_for_a_paper_whose_note_is_broken_is_skipped(in_lab: Run, lab: Path) -> None:
