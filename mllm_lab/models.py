@@ -80,6 +80,7 @@ class Paper:
     created: date | None = None
     started: date | None = None
     finished: date | None = None
+    history: tuple[str, ...] = ()  # "YYYY-MM-DD status", oldest first: every status change
     note: str | None = None  # lab-relative path of the paper's note, if it has one
     line: int = 1  # where its status is written (note frontmatter or reading list)
     problem: Finding | None = None  # why its note cannot be read (this is its last known row)

@@ -193,9 +193,9 @@ def test_f13_mark_keeps_a_dotted_closing_line_and_odd_line_ends(en_lab: Path) ->
     after = note.read_bytes().decode()
     assert "\n...\n" in after and "topic: multimodal\r\n" in after
     assert (
-        after.replace("status: read", "status: reading").replace(
-            "finished: 2026-11-25", "finished: null"
-        )
+        after.replace("status: read", "status: reading")
+        .replace("finished: 2026-11-25", "finished: null")
+        .replace("- 2026-11-25 read\n", "", 1)
         == text
     )
 

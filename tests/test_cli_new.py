@@ -56,7 +56,9 @@ def test_new_paper_from_catalog_fills_facts_and_starts_reading(in_lab: Run, lab:
         "created",
         "started",
         "finished",
+        "history",
     ]
+    assert data["history"] == ["2026-11-25 reading"]
     text = read(lab / "papers/blip-2.md")
     assert "```mermaid" in text and "## 个人评价" in text and "arXiv:2301.12597" in text
     table = read(lab / "papers/README.md")

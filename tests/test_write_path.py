@@ -244,13 +244,16 @@ def test_5_mark_changes_only_the_status_lines(in_lab: Run, lab: Path) -> None:
     note.write_text(custom, "utf-8")
     assert in_lab("mark", "blip-2", "read").ok
     after = read(note)
-    before_lines, after_lines = custom.split("\n"), after.split("\n")
+    added = "- 2026-11-25 read\n"  # one line more in the history, right after its last
+    assert added in after
+    before_lines, after_lines = custom.split("\n"), after.replace(added, "", 1).split("\n")
     assert len(before_lines) == len(after_lines)
     changed = [(a, b) for a, b in zip(before_lines, after_lines, strict=True) if a != b]
     assert changed == [
         ("status: reading", "status: read"),
         ("finished: null", "finished: 2026-11-25"),
     ]
+    assert "history:\n- 2026-11-25 reading\n- 2026-11-25 read\n" in after
     meta = fm.parse(after, "x").meta
     assert meta["notes"] == "line one\nline two\n" and meta["status"] == "read"
 

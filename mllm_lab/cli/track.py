@@ -99,7 +99,16 @@ def mark(
     output.warnings(ws.data().findings)
     output.outcomes(marked.outcomes)
     before, after = marked.before, marked.after
-    if before == after:
+    if before.status is after.status and before != after:
+        output.info(
+            tr(
+                "cli.dates_fixed",
+                key=after.key,
+                emoji=after.status.emoji,
+                status=status_name(after),
+            )
+        )
+    elif before == after:
         output.info(
             tr(
                 "cli.already_status",

@@ -11,7 +11,15 @@ from typing import Any
 
 from mllm_lab.core.weeks import as_date
 from mllm_lab.errors import InvalidValue
-from mllm_lab.models import STAGE_NUMBERS, STATUS_ALIASES, Finding, Paper, Status, strings
+from mllm_lab.models import (
+    READING_LIST,
+    STAGE_NUMBERS,
+    STATUS_ALIASES,
+    Finding,
+    Paper,
+    Status,
+    strings,
+)
 
 _ARXIV = re.compile(
     r"(?:arxiv[:/ ]|arxiv\.org/(?:abs|pdf)/)?(\d{4}\.\d{4,5})(?:v\d+)?(?:\.pdf)?", re.I
@@ -91,6 +99,14 @@ class _Fields:
             self.bad("stage", "field.unknown_stage", value=repr(stage))
             return None
 
+    def history(self) -> tuple[str, ...]:
+        """`history:` entries, each "YYYY-MM-DD status"; one in another shape is a problem."""
+        entries = self.strings("history")
+        for entry in entries:
+            if _history_entry(entry) is None:
+                self.bad("history", "field.bad_history", value=repr(entry))
+        return tuple(" ".join(entry.split()) for entry in entries)
+
     def strings(self, field: str) -> tuple[str, ...]:
         value = self.meta.get(field)
         if value is None or value == "" or isinstance(value, str | list | tuple):
@@ -116,7 +132,7 @@ def paper_from_meta(
     read = _Fields(meta=meta, path=path, lines=lines, line=line)
     title, status, year, stage = read.title(), read.status(), read.year(), read.stage()
     created, started, finished = read.day("created"), read.day("started"), read.day("finished")
-    authors, tags = read.strings("authors"), read.strings("tags")
+    authors, tags, history = read.strings("authors"), read.strings("tags"), read.history()
     if read.findings or title is None or status is None:
         return None, read.findings
     paper = Paper(
@@ -136,6 +152,7 @@ def paper_from_meta(
         created=created,
         started=started,
         finished=finished,
+        history=history,
         note=note,
         line=lines.get("status", line),
     )
@@ -163,24 +180,117 @@ def paper_to_meta(paper: Paper) -> dict[str, Any]:
         "started": paper.started,
         "finished": paper.finished,
     }
+    if paper.history:
+        meta["history"] = list(paper.history)
     return meta
 
 
 def status_fields(paper: Paper) -> dict[str, Any]:
-    return {"status": paper.status.value, "started": paper.started, "finished": paper.finished}
+    fields: dict[str, Any] = {
+        "status": paper.status.value,
+        "started": paper.started,
+        "finished": paper.finished,
+    }
+    if paper.history:
+        fields["history"] = list(paper.history)
+    return fields
 
 
 def with_status(paper: Paper, status: Status, today: date) -> Paper:
-    """The paper with a new status and the dates that follow from it:
-    reading starts the clock, read stops it, unread clears both."""
-    if status == paper.status:
-        return paper
+    """The paper with a new status, the dates that follow from it (reading starts the clock,
+    read stops it, unread clears both) and the change added to its history, which keeps what
+    the dates forget. Marking a paper with the status it has only puts contradicting dates
+    right (a hand-set `read` without a finish date)."""
+    history = history_of(paper)
     if status is Status.UNREAD:
-        return replace(paper, status=status, started=None, finished=None)
-    started = paper.started or today
-    if status is Status.READING:
-        return replace(paper, status=status, started=started, finished=None)
-    return replace(paper, status=status, started=started, finished=today)
+        started, finished = None, None
+    elif status is Status.READING:
+        started, finished = paper.started or today, None
+    else:
+        finished = paper.finished if paper.status is Status.READ and paper.finished else today
+        started = min(paper.started or finished, finished)
+    if (history[-1][1] if history else Status.UNREAD) is not status:  # every paper starts unread
+        history.append((today, status))
+    entries = tuple(f"{day.isoformat()} {state.value}" for day, state in history)
+    if entries == paper.history and (status, started, finished) == (
+        paper.status,
+        paper.started,
+        paper.finished,
+    ):
+        return paper
+    return replace(paper, status=status, started=started, finished=finished, history=entries)
+
+
+def history_of(paper: Paper) -> list[tuple[date, Status]]:
+    """The paper's status changes, oldest first. A paper from before histories were kept
+    has one made from its dates."""
+    if paper.history:
+        return [entry for text in paper.history if (entry := _history_entry(text)) is not None]
+    made = []
+    if paper.started:
+        made.append((paper.started, Status.READING))
+    if paper.finished:
+        made.append((paper.finished, Status.READ))
+    return made
+
+
+def reading_events(paper: Paper) -> list[tuple[date, Status]]:
+    """When the paper was started (READING) and finished (READ), for weekly logs and this
+    week's counts: from its history, which a later `unread` does not erase; a paper without
+    one from the dates its status allows (a hand edit's leftover dates do not count)."""
+    if paper.history:
+        return [(day, state) for day, state in history_of(paper) if state is not Status.UNREAD]
+    found = []
+    if paper.started and paper.status is not Status.UNREAD:
+        found.append((paper.started, Status.READING))
+    if paper.finished and paper.status is Status.READ:
+        found.append((paper.finished, Status.READ))
+    return found
+
+
+def _history_entry(text: str) -> tuple[date, Status] | None:
+    match = _HISTORY.fullmatch(" ".join(text.split()))
+    if match is None:
+        return None
+    try:
+        return date.fromisoformat(match[1]), Status(match[2])
+    except ValueError:
+        return None
+
+
+_HISTORY = re.compile(r"(\d{4}-\d{2}-\d{2}) (unread|reading|read)")
+
+
+def status_problems(paper: Paper, today: date) -> list[Finding]:
+    """Where a paper's status and its dates contradict each other (a hand edit), each with the
+    command that puts it right."""
+    where, line, key = paper.note or READING_LIST, paper.line, paper.key
+    found: list[Finding] = []
+
+    def say(name: str, **params: Any) -> None:
+        found.append(Finding.of(where, line, name, key=key, **params))
+
+    if paper.status is Status.READ and paper.finished is None:
+        say("check.read_unfinished")
+    if paper.status is Status.READING and paper.finished is not None:
+        say("check.reading_finished", finished=paper.finished.isoformat())
+    if paper.status is Status.UNREAD and (paper.started or paper.finished):
+        say("check.unread_dated")
+    if paper.started and paper.finished and paper.started > paper.finished:
+        say("check.started_after_finished")
+    for name, day in (("started", paper.started), ("finished", paper.finished)):
+        if day is not None and day > today:
+            say("check.date_ahead", field=name, day=day.isoformat())
+    history = history_of(paper)
+    if paper.history and history and history[-1][1] is not paper.status:
+        last_day, last = history[-1]
+        say(
+            "check.history_disagrees",
+            status=paper.status.value,
+            last=last.value,
+            day=last_day.isoformat(),
+        )
+    return found
 
 
 def arxiv_id(text: str) -> str | None:

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from mllm_lab import kinds
 from mllm_lab.core.check import check as check_notes
 from mllm_lab.core.notebook import notebook_problem
+from mllm_lab.core.papers import status_problems
 from mllm_lab.models import Finding
 from mllm_lab.ops.handedits import check as view_check
 from mllm_lab.ops.quiz import card_problems
@@ -23,6 +24,9 @@ def lint(ws: Workspace, progress: Callable[[int, int], None] | None = None) -> l
 
     found = check_notes(data, details=ws.details(), required=required, exists=exists)
     found += [Finding(path, 1, message) for path, message in ws.problems]
+    found += [
+        f for paper in data.papers if not paper.problem for f in status_problems(paper, ws.today)
+    ]
     notebooks = [e.path for e in data.experiments]
     for number, path in enumerate(notebooks, start=1):
         problem = notebook_problem(ws.read(path))
