@@ -130,11 +130,14 @@ def set_fields(reading: ReadingList, index: int, updates: dict[str, Any]) -> Rea
                 edits.append(grown)
             elif isinstance(value_node, yaml.SequenceNode) and isinstance(value, list):
                 # a list (`history:`) becomes one flow line; _check proves it loads back.
-                # It ends with its last item: the comments after it are the user's.
+                # It ends with its last item: the comments after it are the user's, and a
+                # comment among its lines would be lost, so such a list is refused.
                 stop = fm.content_end(value_node)
+                if fm.comment_inside(text[key_node.start_mark.index : stop]):
+                    raise _refuse(line, "block_value")
                 edits.append((key_node.start_mark.index, stop, f"{key}: {fm.scalar(value)}"))
             else:
-                edits.append(_block_edit(text=text, key=key, nodes=(key_node, value_node), value=value, line=line))
+                raise _refuse(line, "block_value")
         elif value is not None:
             appended.append(fm.block_field(key, value, indent=" " * column, newline=newline))
         if value is not None:
@@ -154,29 +157,6 @@ def set_fields(reading: ReadingList, index: int, updates: dict[str, Any]) -> Rea
         result = result[:start] + new + result[end:]
     expected = [*reading.entries[:index], entry, *reading.entries[index + 1 :]]
     return _check(text=result, expected=expected, line=line, what="update")
-
-
-def _block_edit(
-    text: str, key: str, nodes: tuple[Any, Any], value: Any, line: int
-) -> tuple[int, int, str]:
-    """A block list (`authors:` and one `- name` a line) written anew in its place, in the
-    key's indentation; refused when comments sit among its lines (they would be lost)."""
-    key_node, value_node = nodes
-    yaml = fm._yaml()[0]
-    if not isinstance(value_node, yaml.SequenceNode) or value_node.flow_style or not value_node.value:
-        raise _refuse(line, "block_value")
-    start = text.rfind("\n", 0, key_node.start_mark.index) + 1
-    last = value_node.value[-1]
-    stop = text.find("\n", max(last.end_mark.index - 1, key_node.start_mark.index))
-    end = len(text) if stop < 0 else stop + 1
-    old = text[start:end].split("\n")
-    if any(part.strip().startswith("#") or " #" in part for part in old):
-        raise _refuse(line, "block_value")
-    newline = "\r\n" if "\r\n" in text else "\n"
-    indent = text[start : key_node.start_mark.index]
-    block = fm.dump({key: value}).rstrip("\n").split("\n")
-    tail = newline if text[start:end].endswith("\n") else ""
-    return start, end, newline.join(indent + part for part in block) + tail
 
 
 def append(reading: ReadingList, entry: dict[str, Any]) -> ReadingList:
