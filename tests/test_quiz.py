@@ -116,7 +116,10 @@ def test_json_filters(in_lab: Run, cards_lab: Path, args: list[str], kinds: list
     ("args", "message"),
     [
         (["--stage", "7"], "错误：'--stage' 的值无效：7 不在范围 1<=x<=5 内（见 `lab quiz -h`）"),
-        (["--limit", "0"], "错误：'--limit' / '-n' 的值无效：0 不在范围 x>=1 内（见 `lab quiz -h`）"),
+        (
+            ["--limit", "0"],
+            "错误：'--limit' / '-n' 的值无效：0 不在范围 x>=1 内（见 `lab quiz -h`）",
+        ),
         (["--new", "-1"], "错误：'--new' 的值无效：-1 不在范围 x>=0 内（见 `lab quiz -h`）"),
     ],
 )
