@@ -32,3 +32,9 @@ def starter_reading_list() -> list[Paper]:
         e["key"] for e in load_yaml(CATALOG.read_text("utf-8"))["papers"] if e.get("reading_list")
     }
     return [paper for paper in catalog() if paper.key in wanted]
+
+
+def catalog_keys() -> list[tuple[str, str]]:
+    """(key, title) of every catalog paper, in catalog order: what completion offers for a
+    paper (`lab new paper`, `add paper`, `catalog`, `compare`) beside the lab's own keys."""
+    return [(paper.key, paper.title) for paper in catalog()]

@@ -17,6 +17,7 @@ ROOT_ENV = "LAB_ROOT"
 class Config:
     lang: str = "zh"
     name: str = "LLM Learning Lab"
+    ignore: tuple[str, ...] = ()  # gitignore-style patterns of files lab leaves alone
 
 
 def parse_config(text: str, path: str) -> Config:
@@ -33,7 +34,10 @@ def parse_config(text: str, path: str) -> Config:
     name = lab.get("name", Config.name)
     if not isinstance(name, str) or not name.strip():
         raise BadInput("error.config_name", path=path)
-    return Config(lang=lang, name=name)
+    ignore = lab.get("ignore", [])
+    if not isinstance(ignore, list) or not all(isinstance(p, str) for p in ignore):
+        raise BadInput("error.config_ignore", path=path)
+    return Config(lang=lang, name=name, ignore=tuple(p for p in ignore if p.strip()))
 
 
 def read_config(path: Path) -> Config:
@@ -56,6 +60,8 @@ def config_text(config: Config) -> str:
         "[lab]\n"
         f'name = "{name}"\n'
         f'lang = "{config.lang}"  # zh or en: the language of templates and generated text\n'
+        "# Files lab leaves alone (gitignore syntax), e.g. for a repository you adopted:\n"
+        '# ignore = ["drafts/", "notes/archive/**", "*.tmp.md"]\n'
     )
 
 

@@ -52,6 +52,10 @@ def test_new_paper_from_catalog_fills_facts_and_starts_reading(in_lab: Run, lab:
         "topic",
         "stage",
         "tags",
+        "vision_encoder",
+        "connector",
+        "llm",
+        "resolution",
         "status",
         "created",
         "started",
@@ -59,6 +63,7 @@ def test_new_paper_from_catalog_fills_facts_and_starts_reading(in_lab: Run, lab:
         "history",
     ]
     assert data["history"] == ["2026-11-25 reading"]
+    assert (data["connector"], data["resolution"]) == ("Q-Former", "224")
     text = read(lab / "papers/blip-2.md")
     assert "```mermaid" in text and "## 个人评价" in text and "arXiv:2301.12597" in text
     table = read(lab / "papers/README.md")

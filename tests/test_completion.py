@@ -89,6 +89,12 @@ def test_every_kind_of_value_completes(keyed_lab: Path) -> None:
     assert bash_complete("lab alias ", keyed_lab) == ["bash", "zsh", "fish"]
     assert bash_complete("lab new paper --st", keyed_lab) == ["--stage", "--status"]
     assert "mark" in bash_complete("lab ", keyed_lab)
+    assert bash_complete("lab compare --connector Q", keyed_lab) == ["Q-Former"]
+    # a value with spaces comes quoted for the command line, one word
+    assert "MLP\\ \\(2-layer\\)" in bash_complete("lab list papers --connector M", keyed_lab)
+    assert bash_complete("lab compare --format ", keyed_lab) == ["table", "md"]
+    assert bash_complete("lab catalog mixt", keyed_lab) == ["mixtral"]
+    assert "llava" in bash_complete("lab compare blip-2 ll", keyed_lab)  # any number of keys
 
 
 def test_new_and_add_paper_offer_catalog_keys_the_lab_lacks(keyed_lab: Path) -> None:

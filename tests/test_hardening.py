@@ -83,14 +83,9 @@ def test_broken_inputs_never_crash_and_are_reported_once(lab_dir: Path) -> None:
     status = lab(lab_dir, "status")
     assert "⚠ 8 files with problems were skipped (see lab check)" in status.stdout
     warned = lab(lab_dir, "list", "papers").stderr.splitlines()
-    assert [line.split(":")[1].strip() for line in warned[:5]] == [
-        "papers/badyaml.md",
-        "papers/binary.md",
-        "papers/date.md",
-        "papers/empty.md",
-        "papers/latin1.md",
-    ]
-    assert warned[5] == "warning: … and 3 more; run `lab check` to see them all"
+    assert len(warned) == 1  # many problems: one line, `lab check` lists them
+    assert warned[0].startswith("warning: 8 files skipped (")
+    assert "first papers/badyaml.md:" in warned[0] and "`lab check` lists them all" in warned[0]
     report = json.loads(lab(lab_dir, "status", "--json").stdout)
     assert {p.split(":")[0] for p in report["problems"]} == set(BROKEN)
     checked = lab(lab_dir, "check")

@@ -487,6 +487,37 @@ def test_1_a_lost_begin_marker_goes_back_where_the_region_began(
     assert in_lab("sync", "--check").ok
 
 
+def test_1_a_lost_begin_after_a_hand_tick_goes_back_and_the_tick_is_taken_in(
+    in_lab: Run, lab: Path
+) -> None:
+    """Found by the stateful test: the region's body no longer matches what lab wrote (a
+    ticked row), so the begin marker went right above the end and every row showed twice."""
+    table = lab / "papers/README.md"
+    ticked = re.sub(r"^\| ⬜ \| blip-2 \|", "| ✅ | blip-2 |", read(table), flags=re.M)
+    table.write_text(re.sub(r"^<!-- lab:begin papers.*\n", "", ticked, flags=re.M), "utf-8")
+    assert in_lab("sync", "--repair").ok
+    text = read(table)
+    assert text.count("| blip-2 |") == 1 and text.count("| clip |") == 1
+    assert re.search(r"^\| ✅ \| blip-2 \|", text, re.M)
+    assert in_lab("sync", "--check").ok and in_lab("check").ok
+
+
+def test_1_both_markers_lost_after_a_hand_tick_the_table_is_taken_back_with_the_tick(
+    in_lab: Run, lab: Path
+) -> None:
+    """Found by the stateful test: with both markers gone and a row ticked, the old table no
+    longer matched what lab wrote, so a new one was appended and every row showed twice."""
+    table = lab / "papers/README.md"
+    ticked = re.sub(r"^\| ⬜ \| blip-2 \|", "| ✅ | blip-2 |", read(table), flags=re.M)
+    table.write_text(re.sub(r"^<!-- lab:(begin|end) papers.*\n", "", ticked, flags=re.M), "utf-8")
+    made = in_lab("new", "experiment", "x")
+    assert made.ok and "blip-2 -> 已读" in made.err
+    text = read(table)
+    assert text.count("| blip-2 |") == 1 and text.count("| clip |") == 1
+    assert re.search(r"^\| ✅ \| blip-2 \|", text, re.M)
+    assert in_lab("sync", "--check").ok
+
+
 def test_1_swapped_markers_are_swapped_back(in_lab: Run, lab: Path) -> None:
     table = lab / "papers/README.md"
     text = read(table)

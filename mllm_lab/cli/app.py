@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from mllm_lab import __version__
-from mllm_lab.cli import create, exchange, quiz, shell, study, track
+from mllm_lab.cli import compare, create, exchange, quiz, shell, study, track
 from mllm_lab.cli.common import ROOT, SETTINGS, LabGroup, group
 
 app = typer.Typer(
@@ -76,6 +76,8 @@ app.command()(study.review)
 app.command()(study.check)
 app.command("next")(study.next_)
 app.command()(shell.alias)
+app.command()(compare.catalog)
+app.command()(compare.compare)
 app.command()(quiz.quiz)
 export_app.command("anki")(exchange.export_anki)
 export_app.command("bibtex")(exchange.export_bibtex)

@@ -52,6 +52,15 @@ def init(
     nested: Annotated[
         bool, typer.Option("--nested", help="Allow a lab inside another lab's folder.")
     ] = False,
+    at: Annotated[
+        str | None,
+        typer.Option(
+            "--at",
+            metavar="HEADING",
+            help="In an existing README.md, put lab's progress block right after this heading "
+            "(default: before License, Contributing… or at the end).",
+        ),
+    ] = None,
 ) -> None:
     """Create a lab: README with roadmap, CLAUDE.md, papers/, notes/, templates/…
 
@@ -63,10 +72,12 @@ def init(
     from mllm_lab.cli import output
     from mllm_lab.ops.init import init_lab
 
-    lab, outcomes = init_lab(path, lang, name, nested=nested)
+    lab, outcomes = init_lab(path, lang, name, nested=nested, at=at)
     messages.use(lab.lang)
     if verbose:
         output.outcomes(outcomes)
+    else:  # files of the user's that lab changed are always named
+        output.outcomes([o for o in outcomes if o.action == "updated"])
     made = sum(o.action == "created" for o in outcomes)
     kept = sum(o.action == "kept" for o in outcomes)
     output.info(

@@ -157,6 +157,14 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]], title: str | No
     result("\n".join(lines))
 
 
+def fields(title: str, pairs: Sequence[tuple[str, str]]) -> None:
+    """A record on stdout: a bold title, then `label  value` lines aligned on the labels."""
+    size = max((width(name) for name, _ in pairs), default=0)
+    lines = [f"[bold]{escape(title)}[/]"]
+    lines += [f"  [cyan]{escape(pad(name, size))}[/]  {escape(value)}" for name, value in pairs]
+    rich_text("\n".join(lines))
+
+
 def rich_text(markup: str) -> None:
     """Text with Rich markup on stdout: styled on a terminal, the same words plain otherwise."""
     say(markup, stderr=False)
@@ -215,12 +223,23 @@ def show_status(report: dict[str, Any]) -> None:
     rich_text("\n".join(out))
 
 
-def warnings(findings: Sequence[object], limit: int = 5) -> None:
-    """Problems found while reading the lab: shown once, briefly; `lab check` lists them all."""
-    for finding in findings[:limit]:
-        warn(tr("cli.skipped", finding=str(finding)))
-    if len(findings) > limit:
-        warn(tr("cli.more_problems", n=len(findings) - limit))
+def warnings(findings: Sequence[Any], limit: int = 3) -> None:
+    """Problems found while reading the lab: a few shown as they are, many summarised in one
+    line (a repository full of notes lab did not write); `lab check` lists them all."""
+    if len(findings) <= limit:
+        for finding in findings:
+            warn(tr("cli.skipped", finding=str(finding)))
+        return
+    no_frontmatter = sum(getattr(f.msg, "name", "") == "note.no_frontmatter" for f in findings)
+    warn(
+        tr(
+            "cli.skipped_many",
+            n=len(findings),
+            bare=no_frontmatter,
+            other=len(findings) - no_frontmatter,
+            first=str(findings[0]),
+        )
+    )
 
 
 class ProgressBar:

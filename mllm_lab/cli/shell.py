@@ -22,7 +22,8 @@ _lab_complete() {
                    COMPREPLY=($(compgen -f -- "${COMP_WORDS[COMP_CWORD]}")) ;;
         ::dirs::) compopt -o filenames 2>/dev/null
                   COMPREPLY=($(compgen -d -- "${COMP_WORDS[COMP_CWORD]}")) ;;
-        *) COMPREPLY=($reply) ;;
+        *) local value; COMPREPLY=()  # quoted for the line: "MLP (2-layer)" stays one word
+           for value in $reply; do COMPREPLY+=("$(printf '%q' "$value")"); done ;;
     esac
 }
 complete -F _lab_complete lab {aliases}

@@ -27,7 +27,7 @@ def value_lists() -> dict[str, list[tuple[str, dict[str, str]]]]:
     from mllm_lab.core.roadmap import STAGE_BY_NUMBER, TOPIC_BY_KEY, category_name, topic_name
     from mllm_lab.kinds import CATEGORIES
     from mllm_lab.messages import LANGS, tr
-    from mllm_lab.models import Status
+    from mllm_lab.models import CONNECTORS, Status
     from mllm_lab.ops.prompts import KINDS as PROMPT_KINDS
     from mllm_lab.ops.report import LISTS
 
@@ -52,6 +52,9 @@ def value_lists() -> dict[str, list[tuple[str, dict[str, str]]]]:
         "prompt": [(kind, each(lambda lang: "")) for kind in PROMPT_KINDS],
         "lang": [(lang, {"zh": "中文", "en": "English"}) for lang in LANGS],
         "shell": [(shell, each(lambda lang: "")) for shell in SHELLS],
+        "connector": [(term, each(lambda lang: "")) for term in CONNECTORS],
+        "format": [("table", each(lambda lang: "")), ("md", each(lambda lang: ""))],
+        "layout": [("rows", each(lambda lang: "")), ("columns", each(lambda lang: ""))],
         "experiment_kind": [
             (kind.name, each(lambda lang, k=kind: k.summary(lang))) for kind in EXPERIMENT_KINDS
         ],

@@ -215,17 +215,31 @@ def list_(
     ] = None,
     stage: Stage = None,
     tag: Annotated[str | None, typer.Option("--tag")] = None,
+    connector: Annotated[
+        str | None,
+        typer.Option(
+            "--connector",
+            help='Papers only: e.g. Q-Former, "MLP (2-layer)", mlp.',
+            autocompletion=values("connector"),
+        ),
+    ] = None,
+    encoder: Annotated[
+        str | None, typer.Option("--encoder", help="Papers only: e.g. CLIP, SigLIP.")
+    ] = None,
     json_output: Json = False,
 ) -> None:
     """A table of papers, notes, experiments or weekly logs (JSON with --json).
 
-    Example: lab list papers --status reading    |    lab list notes --stage 3 --json
+    Example: lab list papers --status reading    |    lab list papers --connector q-former
     """
     from mllm_lab.cli import output
     from mllm_lab.ops.report import Filters, listing
 
     ws = workspace()
-    found = listing(ws, what, Filters(status=status, topic=topic, stage=stage, tag=tag))
+    wanted = Filters(
+        status=status, topic=topic, stage=stage, tag=tag, connector=connector, encoder=encoder
+    )
+    found = listing(ws, what, wanted)
     if json_output:
         output.print_json(found.items)
         return

@@ -12,6 +12,8 @@ from typing import Any
 from mllm_lab.core.weeks import as_date
 from mllm_lab.errors import InvalidValue
 from mllm_lab.models import (
+    FACET_FIELDS,
+    FACET_TOPICS,
     READING_LIST,
     STAGE_NUMBERS,
     STATUS_ALIASES,
@@ -118,6 +120,18 @@ class _Fields:
         value = self.meta.get(field)
         return None if value in (None, "") else str(value)
 
+    def facets(self) -> dict[str, str | None]:
+        """The architecture facets, as text; one that is not text (a list, a date) is left
+        out here and named by `lab check` (see facet_problems)."""
+        return {field: facet_text(self.meta.get(field)) for field in FACET_FIELDS}
+
+
+def facet_text(value: object) -> str | None:
+    """A facet's value as text (`resolution: 224` is "224"); None for empty or not text."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        return None
+    return " ".join(str(value).split()) or None
+
 
 def paper_from_meta(
     meta: Mapping[str, Any],
@@ -133,6 +147,7 @@ def paper_from_meta(
     title, status, year, stage = read.title(), read.status(), read.year(), read.stage()
     created, started, finished = read.day("created"), read.day("started"), read.day("finished")
     authors, tags, history = read.strings("authors"), read.strings("tags"), read.history()
+    facets = read.facets()
     if read.findings or title is None or status is None:
         return None, read.findings
     paper = Paper(
@@ -153,6 +168,10 @@ def paper_from_meta(
         started=started,
         finished=finished,
         history=history,
+        vision_encoder=facets["vision_encoder"],
+        connector=facets["connector"],
+        llm=facets["llm"],
+        resolution=facets["resolution"],
         note=note,
         line=lines.get("status", line),
     )
@@ -175,11 +194,15 @@ def paper_to_meta(paper: Paper) -> dict[str, Any]:
         "topic": paper.topic,
         "stage": paper.stage,
         "tags": list(paper.tags),
-        "status": paper.status.value,
-        "created": paper.created,
-        "started": paper.started,
-        "finished": paper.finished,
     }
+    if paper.facets or paper.topic in FACET_TOPICS:  # a multimodal model: its facets, or blanks
+        meta.update({field: getattr(paper, field) for field in FACET_FIELDS})
+    meta.update(
+        status=paper.status.value,
+        created=paper.created,
+        started=paper.started,
+        finished=paper.finished,
+    )
     if paper.history:
         meta["history"] = list(paper.history)
     return meta

@@ -107,6 +107,8 @@ def parse(text: str, path: str) -> dict[str, Region]:
     open_marker: Marker | None = None
     for marker in markers(text):
         if marker.kind == "begin":
+            if open_marker is not None and _lost_end_before(text, open_marker, marker):
+                break  # the open region lost its end marker: reported below, at its begin
             if open_marker is not None:
                 what = (
                     Msg.of("region.second_begin", name=marker.name)
@@ -169,6 +171,15 @@ def parse(text: str, path: str) -> dict[str, Region]:
     return regions
 
 
+def _lost_end_before(text: str, open_marker: Marker, marker: Marker) -> bool:
+    """A region of another name begins inside an open one: was the open one's end marker lost
+    (its body, as lab wrote it, ends before this begin)? Two regions may share a file."""
+    if open_marker.name == marker.name:
+        return False
+    at = _end_by_sha(text[: marker.start], open_marker)
+    return at is not None
+
+
 def find_region(text: str, name: str, path: str = "<text>") -> Region | None:
     return parse(text, path).get(name)
 
@@ -183,6 +194,56 @@ def render_region(name: str, body: str, newline: str = "\n", notice: str = NOTIC
     return text.replace("\n", newline) if newline != "\n" else text
 
 
+# the sections a README ends with; a region lab adds goes before the first of them
+_CLOSING = re.compile(
+    r"(licen[cs]e|licensing|contributing|contributors|how to contribute|acknowledge?ments?"
+    r"|credits|citation|citing|cite|许可|许可证|开源协议|协议|贡献|贡献指南|致谢|鸣谢|引用)"
+    r"(?=$|[\s:：(（])",
+    re.I,
+)
+
+
+def insertion_point(text: str, at: str | None = None) -> int | None:
+    """Where a new region goes in a file lab did not write: right after the heading `at`
+    (None if there is no such heading), else before the closing sections (License,
+    Contributing, Acknowledgements, Citation, 许可证, 致谢, 引用…), else at the end."""
+    found = blocks(text)
+    raw = text.split("\n")
+
+    def offset(line: int) -> int:
+        return sum(len(part) + 1 for part in raw[:line])
+
+    if at is not None:
+        wanted = " ".join(at.strip().lstrip("#").split()).casefold()
+        for heading in found.headings:
+            if " ".join(heading.title.split()).casefold() == wanted:
+                return min(offset(heading.line + 1), len(text))
+        return None
+    for heading in found.headings:
+        if heading.level <= 2 and heading.line > 0 and _CLOSING.match(heading.title):
+            return offset(heading.line)
+    return len(text)
+
+
+def insert_region(
+    text: str, name: str, body: str, notice: str = NOTICE, at: str | None = None
+) -> str:
+    """`text` with a new region `name` at its insertion point, set off by blank lines;
+    unchanged if the heading `at` is not there (callers check insertion_point first)."""
+    point = insertion_point(text, at)
+    if point is None:
+        return text
+    newline = newline_of(text)
+    head, tail = text[:point], text[point:]
+    if head and not head.endswith("\n"):
+        head += newline
+    if head.strip() and not head.replace("\r\n", "\n").endswith("\n\n"):
+        head += newline
+    region = render_region(name=name, body=body, newline=newline, notice=notice)
+    gap = newline if tail.strip() and not tail.startswith(("\n", "\r\n")) else ""
+    return head + region + gap + tail
+
+
 def replace_region(
     text: str, name: str, body: str, notice: str = NOTICE, path: str = "<text>"
 ) -> str:
@@ -190,11 +251,7 @@ def replace_region(
     that name at all. Idempotent, and every byte outside the two marker lines is kept."""
     region = parse(text, path).get(name)
     if region is None:
-        newline = newline_of(text)
-        separator = "" if not text else (newline if text.endswith("\n") else newline * 2)
-        return (
-            text + separator + render_region(name=name, body=body, newline=newline, notice=notice)
-        )
+        return insert_region(text=text, name=name, body=body, notice=notice)
     # the region keeps the line ending its begin marker was written with
     newline = "\r\n" if text[region.begin : region.body_start].endswith("\r\n") else "\n"
     rendered = render_region(name=name, body=body, newline=newline, notice=notice)
@@ -207,10 +264,15 @@ def adopt(text: str, name: str, bodies: Sequence[str], notice: str = NOTICE) -> 
     """`text` with markers put around the first of `bodies` found in it, whole lines, when the
     region's markers were both deleted: what lab wrote is taken back, not written twice."""
     normalised = text.replace("\r\n", "\n")
+    # another region's body is never taken (two regions may share a file)
+    taken = [(region.begin, region.end) for region in parse(text, "<text>").values()]
     for body in bodies:
         wanted = body.replace("\r\n", "\n")
         at = normalised.find(wanted) if wanted.strip() else -1
-        while at > 0 and normalised[at - 1] != "\n":
+        while at >= 0 and (
+            (at > 0 and normalised[at - 1] != "\n")
+            or any(begin <= _offset_of(text, at) < end for begin, end in taken)
+        ):
             at = normalised.find(wanted, at + 1)
         if at < 0 or not wanted.endswith("\n"):
             continue
@@ -219,7 +281,41 @@ def adopt(text: str, name: str, bodies: Sequence[str], notice: str = NOTICE) -> 
             name=name, body=text[start:stop], newline=newline_of(text), notice=notice
         )
         return text[:start] + region + text[stop:]
+    for body in bodies:  # edited since (a hand tick): nearly all of its lines, in one block
+        wanted = body.replace("\r\n", "\n")
+        found = _near_block(normalised, wanted)
+        if found is None:
+            continue
+        start, stop = _offset_of(text, found[0]), _offset_of(text, found[1])
+        if any(begin <= start < end for begin, end in taken):
+            continue
+        # the begin marker records what lab wrote, so the edits show as hand edits (ticks)
+        newline = newline_of(text)
+        begin_line = f"<!-- lab:begin {name} sha={body_sha(wanted)} · {notice} -->{newline}"
+        end_line = f"<!-- lab:end {name} -->{newline}"
+        return text[:start] + begin_line + text[start:stop] + end_line + text[stop:]
     return text
+
+
+def _near_block(text: str, body: str) -> tuple[int, int] | None:
+    """[start, stop) of the one block of whole lines in `text` that is `body` with at most
+    one line in five changed, first and last lines the same; None if none or several."""
+    wanted = body.splitlines(keepends=True)
+    lines = text.splitlines(keepends=True)
+    count = len(wanted)
+    if count < 2:
+        return None
+    offsets = [0]
+    for line in lines:
+        offsets.append(offsets[-1] + len(line))
+    found = []
+    for index in range(len(lines) - count + 1):
+        if lines[index] != wanted[0] or lines[index + count - 1] != wanted[-1]:
+            continue
+        block = lines[index : index + count]
+        if sum(a == b for a, b in zip(block, wanted, strict=True)) >= count - max(1, count // 5):
+            found.append((offsets[index], offsets[index + count]))
+    return found[0] if len(found) == 1 else None
 
 
 # --- repair --------------------------------------------------------------------------------
@@ -320,9 +416,29 @@ def _fix_no_begin(text: str, marker: Marker, found: list[Marker], bodies: Sequen
         if wanted and before.endswith(wanted):
             at = _offset_of(text, len(before) - len(wanted))
             break
+    else:  # a body edited since (a hand tick): where nearly all its lines end the text
+        for body in bodies:
+            start = _near_suffix(before, body.replace("\r\n", "\n"))
+            if start is not None:
+                at = _offset_of(text, start)
+                break
     begin_text = f"<!-- lab:begin {name} · {NOTICE} -->{newline}"
     note = "repair.begin_restored" if at != marker.start else "repair.no_begin"
     return text[:at] + begin_text + text[at:], Msg.of(note, name=name, line=_line_at(text, at)), []
+
+
+def _near_suffix(before: str, body: str) -> int | None:
+    """Where `body` starts in `before`, if `before` ends with as many lines as `body` has, the
+    first the same and at most one in five changed (ticked rows); else None."""
+    lines, wanted = before.splitlines(keepends=True), body.splitlines(keepends=True)
+    count = len(wanted)
+    if not count or len(lines) < count:
+        return None
+    block = lines[-count:]
+    same = sum(a.rstrip("\n") == b.rstrip("\n") for a, b in zip(block, wanted, strict=True))
+    if block[0].rstrip("\n") != wanted[0].rstrip("\n") or same < count - max(1, count // 5):
+        return None
+    return len(before) - len("".join(block))
 
 
 def _split_line(text: str, marker: Marker) -> tuple[str, str]:

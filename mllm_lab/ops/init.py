@@ -9,6 +9,7 @@ from mllm_lab import kinds
 from mllm_lab.core import readinglist
 from mllm_lab.errors import BadInput, InvalidValue
 from mllm_lab.lab import Config, Lab, config_text
+from mllm_lab.messages import tr
 from mllm_lab.models import (
     CONFIG_FILE,
     LAB_README,
@@ -55,10 +56,17 @@ def _create(tx: Transaction, path: str, text: str) -> None:
 
 
 def init_lab(
-    path: Path, lang: str, name: str | None = None, *, nested: bool = False
+    path: Path,
+    lang: str,
+    name: str | None = None,
+    *,
+    nested: bool = False,
+    at: str | None = None,
 ) -> tuple[Lab, list[Outcome]]:
     """Create a lab at `path`, or fill in what an existing one lacks. Inside another lab it is
-    refused unless `nested`: the outer lab would scan the inner one's notes as its own."""
+    refused unless `nested`: the outer lab would scan the inner one's notes as its own. In an
+    existing repository, lab's generated regions go into its README files where a reader
+    expects them (see regions.insertion_point), or right after the heading `at`."""
     if lang not in LANGS:
         raise InvalidValue("language", lang, LANGS)
     root = path.expanduser().resolve()
@@ -89,7 +97,35 @@ def init_lab(
                 tx.create(target, ws.render(f"{lab.lang}/{template}", context))
             else:
                 tx.outcomes.append(Outcome(target, "kept"))
+        if not exists:  # adopting a repository; a re-run changes no file it finds
+            _place_regions(tx, at)
     return lab, tx.outcomes
+
+
+def _place_regions(tx: Transaction, at: str | None) -> None:
+    """Each generated region a file of the repository lacks, put in place now: no `stale
+    view` right after `lab init`, and no block appended after a License section."""
+    from mllm_lab.core import regions
+    from mllm_lab.core.blocks import blocks
+    from mllm_lab.ops.views import VIEWS, body
+
+    ws = tx.ws
+    for view in VIEWS:
+        text = tx.read(view.path)
+        if text is None or regions.find_region(text, view.region, view.path) is not None:
+            continue
+        where = at if view.path == LAB_README else None
+        if where is not None and regions.insertion_point(text, where) is None:
+            titles = ", ".join(h.title for h in blocks(text).headings) or "-"
+            raise BadInput("error.at_missing", path=view.path, heading=where, headings=titles)
+        placed = regions.insert_region(
+            text=text,
+            name=view.region,
+            body=body(ws, tx.data, view),
+            notice=view.notice(ws.lang),
+            at=where,
+        )
+        tx.write(view.path, placed, detail=tr("init.region_placed", ws.lang, region=view.region))
 
 
 def _starter_reading_list(tx: Transaction) -> None:

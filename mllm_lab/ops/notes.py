@@ -25,7 +25,7 @@ from mllm_lab.errors import (
 )
 from mllm_lab.kinds import CATEGORIES
 from mllm_lab.messages import Msg, tr
-from mllm_lab.models import CATEGORY_STAGE, READING_LIST, Paper, Status, Week
+from mllm_lab.models import CATEGORY_STAGE, FACET_FIELDS, READING_LIST, Paper, Status, Week
 from mllm_lab.ops.papers import (
     PaperFacts,
     apply_facts,
@@ -53,6 +53,40 @@ def one_line(text: str) -> str:
 # --- paper ---------------------------------------------------------------------------------
 
 
+def with_catalog_facets(paper: Paper) -> Paper:
+    """A paper without facets of its own takes the catalog's checked ones for its key."""
+    from mllm_lab.core.facets import catalog_facets
+
+    known = catalog_facets().get(paper.key)
+    if paper.facets or known is None:
+        return paper
+    return replace(
+        paper,
+        vision_encoder=known.vision_encoder,
+        connector=known.connector,
+        llm=known.llm,
+        resolution=known.resolution,
+    )
+
+
+def facet_rows(paper: Paper, lang: str) -> list[dict[str, str]]:
+    """The "architecture at a glance" table of a multimodal paper's note (none for others):
+    its four facets, and what is trained when if the catalog knows it."""
+    from mllm_lab.core.facets import catalog_facets, label, md_cell
+
+    meta = paper_to_meta(paper)
+    if "connector" not in meta:
+        return []
+    values = [(field, getattr(paper, field) or "") for field in FACET_FIELDS]
+    known = catalog_facets().get(paper.key)
+    if known is not None:
+        values.append(("trainable", known.trainable))
+    return [
+        {"field": field, "label": label(field, lang), "value": value, "cell": md_cell(value)}
+        for field, value in values
+    ]
+
+
 def paper_context(ws: Workspace, paper: Paper) -> dict[str, Any]:
     lang = ws.lang
     info = {
@@ -66,6 +100,7 @@ def paper_context(ws: Workspace, paper: Paper) -> dict[str, Any]:
     return {
         "frontmatter": fm.dump(paper_to_meta(paper)),
         "paper": info,
+        "facets": facet_rows(paper, lang),
         "today": ws.today.isoformat(),
     }
 
@@ -95,7 +130,7 @@ def new_paper(
         path = f"papers/{check_slug(paper.key)}.md"
         if known is not None and known.note and known.note != path:
             raise BadInput("error.note_elsewhere", key=known.key, path=known.note)
-        paper = apply_facts(paper, replace(facts, status=None))
+        paper = with_catalog_facets(apply_facts(paper, replace(facts, status=None)))
         if known is not None:
             base = replace(
                 paper, status=known.status, started=known.started, finished=known.finished

@@ -46,6 +46,12 @@ class Filters:
     topic: str | None = None
     stage: int | None = None
     tag: str | None = None
+    connector: str | None = None  # papers only: a term of the vocabulary, or part of one
+    encoder: str | None = None  # papers only: any part of the vision encoder
+
+    def facets(self) -> dict[str, str]:
+        wanted = {"connector": self.connector, "vision_encoder": self.encoder}
+        return {facet: value for facet, value in wanted.items() if value is not None}
 
 
 @dataclass(frozen=True)
@@ -76,7 +82,7 @@ def _has_tag(tags: tuple[str, ...], tag: str | None) -> bool:
 
 # which filters each list applies; any other given is refused, never ignored
 FILTERS = {
-    "papers": ("status", "topic", "stage", "tag"),
+    "papers": ("status", "topic", "stage", "tag", "connector", "encoder"),
     "notes": ("topic", "stage", "tag"),
     "experiments": (),
     "weeks": (),
@@ -84,7 +90,7 @@ FILTERS = {
 
 
 def _refuse_filters(what: str, filters: Filters) -> None:
-    for name in ("status", "topic", "stage", "tag"):
+    for name in ("status", "topic", "stage", "tag", "connector", "encoder"):
         if getattr(filters, name) is not None and name not in FILTERS[what]:
             if not FILTERS[what]:
                 raise BadInput("error.filter_none", flag=f"--{name}", what=what)
@@ -150,6 +156,17 @@ def listing(ws: Workspace, what: str, filters: Filters) -> Listing:
     )
 
 
+def _by_facets(papers: list[Paper], wanted: dict[str, str]) -> list[Paper]:
+    """The papers whose facets match: a note's own, or the catalog's for a paper without one
+    (as `lab compare` and the comparison view see them)."""
+    from mllm_lab.core.facets import by_facet, catalog_facets, lab_entries
+
+    entries = lab_entries(papers, catalog_facets())
+    for facet, value in wanted.items():
+        entries = by_facet(entries, facet, value)
+    return [entry.paper for entry in entries]
+
+
 def _papers(papers: list[Paper], filters: Filters, tag: str | None, lang: str) -> Listing:
     wanted = parse_status(filters.status) if filters.status else None
     chosen = [
@@ -160,6 +177,8 @@ def _papers(papers: list[Paper], filters: Filters, tag: str | None, lang: str) -
         and (filters.stage is None or p.stage == filters.stage)
         and _has_tag(p.tags, tag)
     ]
+    if filters.facets():
+        chosen = _by_facets(chosen, filters.facets())
     return Listing(
         headers=["", "key", "title", "year", "stage", "topic", "note"],
         objects=chosen,
