@@ -14,6 +14,8 @@ from mllm_lab import messages
 from mllm_lab.cli.app import app
 
 TODAY = "2026-11-25"  # a Wednesday in ISO week 2026-W48
+# the arXiv stand-in on 127.0.0.1 (`api` fixture) and the guard that keeps tests off the internet
+pytest_plugins = ["arxiv_server"]
 
 
 @pytest.fixture(autouse=True)
@@ -27,6 +29,8 @@ def isolated(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Monke
     monkeypatch.delenv("VISUAL", raising=False)
     monkeypatch.delenv("EDITOR", raising=False)
     monkeypatch.setenv("COLUMNS", "200")
+    # no test reaches the internet: arXiv lookups meet a closed port on this machine at once
+    monkeypatch.setenv("LAB_ARXIV_API", "http://127.0.0.1:9/api/query")
     for name in ("LAB_LANG", "LC_ALL", "LC_MESSAGES"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("LANG", "C.UTF-8")  # outside a lab, messages are English

@@ -79,7 +79,12 @@ def test_every_kind_of_value_completes(keyed_lab: Path) -> None:
     assert "multimodal-arch" in bash_complete("lab list notes --topic m", keyed_lab)
     assert bash_complete("lab new concept X -c f", keyed_lab) == ["fundamentals"]
     assert bash_complete("lab prompt ", keyed_lab) == [
-        "init", "paper", "concept", "experiment", "weekly", "review"
+        "init",
+        "paper",
+        "concept",
+        "experiment",
+        "weekly",
+        "review",
     ]
     assert bash_complete("lab prompt paper neo", keyed_lab) == ["neovlm"]
     assert bash_complete("lab init --lang ", keyed_lab) == ["zh", "en"]

@@ -73,7 +73,9 @@ def test_comments_around_a_hand_written_history_are_kept(
     note.write_text(text, "utf-8")
     _mark(en_lab, "clip", "read", "2026-11-09", monkeypatch)
     after = read(note)
-    assert "history:\n- 2026-11-02 reading\n- 2026-11-09 read\n# re-read after the course\n" in after
+    assert (
+        "history:\n- 2026-11-02 reading\n- 2026-11-09 read\n# re-read after the course\n" in after
+    )
     assert "summary_due: soon" in after
     listing = en_lab / "papers/reading-list.yaml"
     listing.write_text(

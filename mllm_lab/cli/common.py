@@ -139,6 +139,17 @@ def workspace() -> Any:
     return ws
 
 
+def look_up(ws: Any, query: str) -> Any:
+    """arXiv's facts for an id or URL nobody knows yet (ops/lookup.py), said in one line."""
+    from mllm_lab.cli import output
+    from mllm_lab.ops.lookup import fetch
+
+    fetched = fetch(ws, query)
+    if fetched is not None:
+        (output.info if fetched.found else output.warn)(fetched.notice)
+    return fetched
+
+
 def split(text: str | None) -> tuple[str, ...]:
     return tuple(part.strip() for part in (text or "").split(",") if part.strip())
 
@@ -167,6 +178,17 @@ NewPaper = Annotated[
     ),
 ]
 Tags = Annotated[str | None, typer.Option("--tags", help="Comma-separated tags.")]
+Connector = Annotated[
+    str | None,
+    typer.Option(
+        "--connector",
+        help='A connector of the vocabulary, or part of one: Q-Former, "MLP (2-layer)", mlp.',
+        autocompletion=values("connector"),
+    ),
+]
+Encoder = Annotated[
+    str | None, typer.Option("--encoder", help="Part of the vision encoder: SigLIP, CLIP.")
+]
 Json = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 TitleOrKey = Annotated[
     str,

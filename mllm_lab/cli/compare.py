@@ -5,7 +5,7 @@ from typing import Annotated, Any
 
 import typer
 
-from mllm_lab.cli.common import Json, Stage
+from mllm_lab.cli.common import Connector, Encoder, Json, Stage
 from mllm_lab.cli.complete import values
 from mllm_lab.messages import current, tr, words
 
@@ -99,15 +99,8 @@ def compare(
             autocompletion=values("layout"),
         ),
     ] = None,
-    connector: Annotated[
-        str | None,
-        typer.Option(
-            "--connector",
-            help='e.g. Q-Former, "MLP (2-layer)", mlp.',
-            autocompletion=values("connector"),
-        ),
-    ] = None,
-    encoder: Annotated[str | None, typer.Option("--encoder", help="e.g. SigLIP, CLIP.")] = None,
+    connector: Connector = None,
+    encoder: Encoder = None,
     llm: Annotated[str | None, typer.Option("--llm", help="e.g. Vicuna, Qwen.")] = None,
     resolution: Annotated[
         str | None, typer.Option("--resolution", help="e.g. 336, dynamic.")

@@ -21,6 +21,7 @@ from mllm_lab.cli.common import (
     Venue,
     Year,
     editor_command,
+    look_up,
     open_in_editor,
     show_created,
     split,
@@ -132,11 +133,12 @@ def new_paper(
         status=status,
     )
     editor = editor_command(edit)
-    show_created(
-        make(workspace(), title_or_key, facts, key=key, new=new, force=force, dry_run=dry_run),
-        dry_run,
-        editor,
+    ws = workspace()
+    fetched = look_up(ws, title_or_key)
+    created = make(
+        ws, title_or_key, facts, key=key, new=new, force=force, dry_run=dry_run, fetched=fetched
     )
+    show_created(created, dry_run, editor)
 
 
 def new_concept(

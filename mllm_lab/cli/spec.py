@@ -65,8 +65,9 @@ SPEC: dict[str, dict[str, Any]] = {'': {'help': 'lab: your multimodal-LLM study 
                       '--stage': ('stage', 'Roadmap stage 1-5.'),
                       '--tag': ('', ''),
                       '--connector': ('connector',
-                                      'Papers only: e.g. Q-Former, "MLP (2-layer)", mlp.'),
-                      '--encoder': ('', 'Papers only: e.g. CLIP, SigLIP.'),
+                                      'A connector of the vocabulary, or part of one: Q-Former, '
+                                      '"MLP (2-layer)", mlp.'),
+                      '--encoder': ('', 'Part of the vision encoder: SigLIP, CLIP.'),
                       '--json': (None, 'Print JSON for scripts.')},
           'args': ['list']},
  'prompt': {'help': "Print one of the six study prompts with the lab's facts filled in, ready "
@@ -109,8 +110,10 @@ SPEC: dict[str, dict[str, Any]] = {'': {'help': 'lab: your multimodal-LLM study 
                          '--layout': ('layout',
                                       'rows: a row per paper; columns: a column per paper '
                                       '(default: columns for up to 3 papers).'),
-                         '--connector': ('connector', 'e.g. Q-Former, "MLP (2-layer)", mlp.'),
-                         '--encoder': ('', 'e.g. SigLIP, CLIP.'),
+                         '--connector': ('connector',
+                                         'A connector of the vocabulary, or part of one: Q-Former, '
+                                         '"MLP (2-layer)", mlp.'),
+                         '--encoder': ('', 'Part of the vision encoder: SigLIP, CLIP.'),
                          '--llm': ('', 'e.g. Vicuna, Qwen.'),
                          '--resolution': ('', 'e.g. 336, dynamic.'),
                          '--json': (None, 'Print JSON for scripts.')},

@@ -7,6 +7,8 @@ import typer
 from mllm_lab.cli.common import (
     Arxiv,
     Authors,
+    Connector,
+    Encoder,
     Json,
     NewPaper,
     PaperKey,
@@ -16,6 +18,7 @@ from mllm_lab.cli.common import (
     Topic,
     Venue,
     Year,
+    look_up,
     workspace,
 )
 from mllm_lab.cli.complete import values
@@ -61,7 +64,8 @@ def add_paper(
         status=status,
     )
     ws = workspace()
-    paper, outcomes, added = add(ws, title_or_key, facts, key=key, new=new)
+    fetched = look_up(ws, title_or_key)
+    paper, outcomes, added = add(ws, title_or_key, facts, key=key, new=new, fetched=fetched)
     output.warnings(ws.data().findings)
     output.outcomes(outcomes)
     if added:
@@ -215,17 +219,8 @@ def list_(
     ] = None,
     stage: Stage = None,
     tag: Annotated[str | None, typer.Option("--tag")] = None,
-    connector: Annotated[
-        str | None,
-        typer.Option(
-            "--connector",
-            help='Papers only: e.g. Q-Former, "MLP (2-layer)", mlp.',
-            autocompletion=values("connector"),
-        ),
-    ] = None,
-    encoder: Annotated[
-        str | None, typer.Option("--encoder", help="Papers only: e.g. CLIP, SigLIP.")
-    ] = None,
+    connector: Connector = None,
+    encoder: Encoder = None,
     json_output: Json = False,
 ) -> None:
     """A table of papers, notes, experiments or weekly logs (JSON with --json).

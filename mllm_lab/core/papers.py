@@ -9,6 +9,7 @@ from dataclasses import replace
 from datetime import date
 from typing import Any
 
+from mllm_lab.core.arxivid import parse_arxiv_id
 from mllm_lab.core.weeks import as_date
 from mllm_lab.errors import InvalidValue
 from mllm_lab.models import (
@@ -21,10 +22,6 @@ from mllm_lab.models import (
     Paper,
     Status,
     strings,
-)
-
-_ARXIV = re.compile(
-    r"(?:arxiv[:/ ]|arxiv\.org/(?:abs|pdf)/)?(\d{4}\.\d{4,5})(?:v\d+)?(?:\.pdf)?", re.I
 )
 
 
@@ -317,7 +314,6 @@ def status_problems(paper: Paper, today: date) -> list[Finding]:
 
 
 def arxiv_id(text: str) -> str | None:
-    match = _ARXIV.fullmatch(text.strip().rstrip("/"))
-    if match is None:
-        match = re.search(r"arxiv\.org/(?:abs|pdf)/(\d{4}\.\d{4,5})", text, re.I)
-    return match[1] if match else None
+    """The arXiv id in an id or URL (`2301.12597v2`, `arXiv:hep-th/9901001`, an abs or pdf
+    link), without its version; None for anything else."""
+    return parse_arxiv_id(text)

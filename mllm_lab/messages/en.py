@@ -41,6 +41,7 @@ MESSAGES: dict[str, Any] = {
     "usage.possible": " (Possible options: {options})",
     "error.title_empty": "the title is empty: give a catalog key (blip-2), an arXiv id or a title",
     "error.since_future": "--since {value} is after today ({today}): give a day in the past",
+    "error.arxiv_unknown": "{what}: check the id (nothing was written)",
     "error.key_is_catalog": "`{key}` is the catalog's key for {paper}; choose another with --key",
     "error.key_rename": "this paper is in the lab as `{key}`; its key stays (not `{new}`)",
     "error.paper_close": "{query} is close to {shown}: give its key, or add --new if it is another paper",

@@ -41,6 +41,7 @@ MESSAGES: dict[str, Any] = {
     "usage.possible": "（可用的选项：{options}）",
     "error.title_empty": "标题为空：请给出目录中的 key（如 blip-2）、arXiv 编号或标题",
     "error.since_future": "--since {value} 晚于今天（{today}）：请给出过去的日期",
+    "error.arxiv_unknown": "{what}：请检查编号（没有写入任何文件）",
     "error.key_is_catalog": "`{key}` 是目录中 {paper} 的 key；请用 --key 另选一个",
     "error.key_rename": "这篇论文在 lab 里的 key 是 `{key}`，保持不变（不能改成 `{new}`）",
     "error.paper_close": "{query} 与 {shown} 很接近：请写它的 key；如果确实是另一篇论文，加上 --new",

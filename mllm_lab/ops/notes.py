@@ -26,6 +26,7 @@ from mllm_lab.errors import (
 from mllm_lab.kinds import CATEGORIES
 from mllm_lab.messages import Msg, tr
 from mllm_lab.models import CATEGORY_STAGE, FACET_FIELDS, READING_LIST, Paper, Status, Week
+from mllm_lab.ops.lookup import Fetched
 from mllm_lab.ops.papers import (
     PaperFacts,
     apply_facts,
@@ -96,6 +97,7 @@ def paper_context(ws: Workspace, paper: Paper) -> dict[str, Any]:
         "url": paper.link,
         "topic_name": topic_name(paper.topic, lang),
         "stage_name": stage_name(paper.stage, lang),
+        "abstract": "",  # arXiv's, for a paper looked up online (ops/lookup.py)
     }
     return {
         "frontmatter": fm.dump(paper_to_meta(paper)),
@@ -114,6 +116,7 @@ def new_paper(
     new: bool = False,
     force: bool,
     dry_run: bool,
+    fetched: Fetched | None = None,
 ) -> Created:
     """papers/<key>.md for a paper of the lab, of the catalog, or a new one. A paper that was
     on the reading list moves into its note (keeping its status and dates); with --force an
@@ -124,7 +127,7 @@ def new_paper(
         known = found if where == "lab" else None
         if key is not None:
             key = check_new_key(key, known, lab)
-        paper = found or new_paper_from_query(query, key, lab)
+        paper = found or new_paper_from_query(query, key, lab, fetched)
         if key is not None:
             paper = replace(paper, key=key)
         path = f"papers/{check_slug(paper.key)}.md"
@@ -142,7 +145,10 @@ def new_paper(
         status = parse_status(facts.status) if facts.status else default
         created = known.created if known is not None and known.note and known.created else ws.today
         paper = replace(with_status(base, status, ws.today), created=created, note=path)
-        text = ws.render(f"{ws.lang}/paper.md.j2", paper_context(ws, paper))
+        context = paper_context(ws, paper)
+        if fetched is not None and found is None:
+            context["paper"]["abstract"] = fetched.abstract
+        text = ws.render(f"{ws.lang}/paper.md.j2", context)
         _keeps_the_facts(text, paper, f"templates/{ws.lang}/paper.md.j2")
         tx.create(path, text, force=force, rename=None if known is not None else "--key")
         listed = reading_list(tx)

@@ -28,12 +28,13 @@ from mllm_lab.core.resolve import (
     suggest,
 )
 from mllm_lab.core.roadmap import TOPIC_BY_KEY
-from mllm_lab.core.slugs import check_slug, short_key, unique_key
+from mllm_lab.core.slugs import check_slug, short_key, slugify, unique_key
 from mllm_lab.errors import BadInput, BrokenNote, InvalidValue, PaperNotFound
 from mllm_lab.models import READING_LIST, Paper, Status
 from mllm_lab.ops.workspace import Outcome, Workspace
 
 if TYPE_CHECKING:
+    from mllm_lab.ops.lookup import Fetched
     from mllm_lab.ops.transaction import Transaction
 
 
@@ -216,22 +217,26 @@ def title_of(query: str) -> str:
     return query
 
 
-def new_paper_from_query(query: str, key: str | None, lab_papers: Iterable[Paper]) -> Paper:
-    """A paper neither the lab nor the catalog knows. An arXiv id or URL is recorded as such
-    (the title waits for the user, or for the arXiv lookup); otherwise the query is the title.
-    Its key is `key`, checked, or a short one made from the title, unique in lab and catalog."""
+def new_paper_from_query(
+    query: str, key: str | None, lab_papers: Iterable[Paper], fetched: Fetched | None = None
+) -> Paper:
+    """A paper neither the lab nor the catalog knows. An arXiv id or URL is recorded as such,
+    with what arXiv said (`fetched`) or, offline, with its id for a title until the user gives
+    one; otherwise the query is the title. Its key is `key`, checked, or a short one made from
+    the title (the id's, offline), unique in lab and catalog."""
     from mllm_lab.catalog import catalog
 
     arxiv = arxiv_id(query)
-    title = f"arXiv:{arxiv}" if arxiv else " ".join(title_of(query).split())
-    lab_keys = {paper.key.casefold() for paper in lab_papers}
-    catalog_keys = {paper.key.casefold() for paper in catalog()}
+    known = fetched.title if fetched is not None else None
+    title = known or (f"arXiv:{arxiv}" if arxiv else " ".join(title_of(query).split()))
     if key is None:
-        taken = lab_keys | catalog_keys
-        key = unique_key(arxiv, taken) if arxiv else short_key(title, taken)
+        taken = {p.key.casefold() for p in lab_papers} | {p.key.casefold() for p in catalog()}
+        key = short_key(title, taken) if known or not arxiv else unique_key(slugify(arxiv), taken)
     paper = Paper(key=check_slug(key), title=title, topic="other", status=Status.UNREAD)
     if arxiv:
         paper = replace(paper, arxiv=arxiv, url=f"https://arxiv.org/abs/{arxiv}")
+    if fetched is not None and fetched.found:
+        paper = replace(paper, authors=fetched.authors, year=fetched.year)
     return paper
 
 
@@ -253,7 +258,13 @@ def check_new_key(key: str, found: Paper | None, lab_papers: Iterable[Paper]) ->
 
 
 def add_paper(
-    ws: Workspace, query: str, facts: PaperFacts, *, key: str | None = None, new: bool = False
+    ws: Workspace,
+    query: str,
+    facts: PaperFacts,
+    *,
+    key: str | None = None,
+    new: bool = False,
+    fetched: Fetched | None = None,
 ) -> tuple[Paper, list[Outcome], bool]:
     """Put a paper on the reading list (unread unless --status) without a note.
     Returns (paper, outcomes, added); `added` is False when the lab already has it."""
@@ -265,7 +276,7 @@ def add_paper(
             key = check_new_key(key, found if where == "lab" else None, lab)
         if where == "lab" and found is not None:
             return found, tx.outcomes, False
-        paper = found or new_paper_from_query(query, key, lab)
+        paper = found or new_paper_from_query(query, key, lab, fetched)
         if key is not None:
             paper = replace(paper, key=key)
         paper = apply_facts(paper, facts)
