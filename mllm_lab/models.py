@@ -47,6 +47,7 @@ LANGS = ("zh", "en")
 CONFIG_FILE = "lab.toml"
 STATE_DIR = ".lab"
 READING_LIST = "papers/reading-list.yaml"
+QUIZ_LOG = "reviews/quiz-log.jsonl"  # `lab quiz`'s review log, one JSON line per answer
 PAPERS_README = "papers/README.md"
 NOTES_README = "notes/README.md"
 LAB_README = "README.md"
@@ -87,7 +88,9 @@ class Paper:
     year: int | None = None
     venue: str | None = None
     arxiv: str | None = None
+    doi: str | None = None  # e.g. 10.1109/CVPR52688.2022.01553, as written
     url: str | None = None
+    bibkey: str | None = None  # the citation key BibTeX files know it by (`lab import bibtex`)
     topic: str = "other"
     stage: int | None = None
     tags: tuple[str, ...] = ()
@@ -106,7 +109,11 @@ class Paper:
 
     @property
     def link(self) -> str | None:
-        return self.url or (f"https://arxiv.org/abs/{self.arxiv}" if self.arxiv else None)
+        if self.url:
+            return self.url
+        if self.arxiv:
+            return f"https://arxiv.org/abs/{self.arxiv}"
+        return f"https://doi.org/{self.doi}" if self.doi else None
 
     @property
     def facets(self) -> dict[str, str]:

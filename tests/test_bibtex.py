@@ -45,6 +45,7 @@ LAB = [
         year=2023,
         venue="NeurIPS 2023",
         arxiv="2304.08485",
+        bibkey="liu2023llava",  # imported before: the lab knows its citation key
     ),
     Paper(
         "llava-1.5",
@@ -280,15 +281,17 @@ def test_plan_against_a_lab_with_some_of_the_papers(bibkey: str, action: Action,
 
 def test_updates_fill_gaps_and_never_overwrite_the_lab() -> None:
     bert = decision("devlinBERTPretrainingDeep2019")
-    assert bert.changes == ("authors",) and bert.paper is not None
+    assert bert.changes == ("authors", "bibkey") and bert.paper is not None
+    assert bert.paper.bibkey == "devlinBERTPretrainingDeep2019"  # the citation key is kept
     assert bert.paper.year == 2018  # the lab's first-version year, not Zotero's 2019
     assert bert.paper.authors[1] == "Ming-Wei Chang"
     clip = decision("Radford2021LearningTV")
-    assert clip.changes == ("authors", "venue") and clip.paper and clip.paper.venue == "ICML"
+    assert clip.changes == ("authors", "venue", "bibkey")
+    assert clip.paper and clip.paper.venue == "ICML"
     blip = decision("li2023blip2")
     assert blip.paper and blip.paper.venue == "ICML 2023" and blip.paper.title == LAB[2].title
     openvla = decision("kim24openvla")
-    assert openvla.changes == ("authors", "year")
+    assert openvla.changes == ("authors", "year", "bibkey")
 
 
 def test_skips_say_why() -> None:
@@ -542,3 +545,55 @@ def test_arxiv_ids_in_free_text() -> None:
     assert find_arxiv_id("arXiv:2103.17249 [cs]") == "2103.17249"
     assert find_arxiv_id("abs/1810.04805") == "1810.04805"  # DBLP's CoRR volume
     assert find_arxiv_id("Science China 67(12) 220101, 2024") is None
+
+
+# --- planning with the catalog, DOIs and citation keys ---------------------------------------
+
+
+def test_an_entry_naming_a_catalog_paper_takes_its_key_topic_and_stage() -> None:
+    from mllm_lab.catalog import catalog
+
+    (planned,) = plan_import([BY_KEY["li2023blip2"]], [], today=date(2026, 11, 25), catalog=catalog())
+    paper = planned.paper
+    assert planned.action is Action.CREATE and paper is not None
+    assert (paper.key, paper.stage, paper.topic, paper.venue) == ("blip-2", 3, "multimodal", "ICML 2023")
+    assert paper.bibkey == "li2023blip2" and paper.authors[0] == "Junnan Li"
+    assert paper.created == date(2026, 11, 25)
+
+
+def test_a_catalog_key_the_lab_gave_to_another_paper_is_not_reused() -> None:
+    from mllm_lab.catalog import catalog
+
+    mine = Paper("blip-2", "My own notes on something else entirely")
+    (planned,) = plan_import([BY_KEY["li2023blip2"]], [mine], catalog=catalog())
+    assert planned.action is Action.CREATE and planned.key == "blip-2-2"
+
+
+def test_a_citation_key_another_paper_has_is_not_given_twice() -> None:
+    owner = replace(LAB[0], key="mine", title="Some other paper", arxiv=None, bibkey="li2023blip2")
+    (planned,) = plan_import([BY_KEY["li2023blip2"]], [owner, LAB[2]])
+    assert planned.action is Action.UPDATE and planned.key == "blip-2"
+    assert planned.paper is not None and planned.paper.bibkey is None
+    assert "bibkey" not in planned.changes
+
+
+def test_an_entry_is_matched_by_its_doi_before_its_title() -> None:
+    doi = "10.1016/j.neucom.2023.127063"  # RoFormer's journal DOI (reference/papers.yaml)
+    lab = [Paper("roformer-rope", "RoFormer: Enhanced Transformer with Rotary Position Embedding", doi=doi)]
+    entry = BibEntry("su2024", "article", 1, title="Rotary position embedding", doi=doi.upper())
+    (planned,) = plan_import([entry], lab)
+    assert (planned.action, planned.key, planned.changes) == (Action.UPDATE, "roformer-rope", ("bibkey",))
+
+
+def test_arxivs_own_doi_is_not_kept_as_the_papers_doi() -> None:
+    planned = decision("patashnik_styleclip_2021")  # doi = {10.48550/arXiv.2103.17249}
+    assert planned.paper is not None and planned.paper.doi is None and planned.paper.arxiv == "2103.17249"
+
+
+def test_a_broken_lab_paper_is_skipped_not_written() -> None:
+    from mllm_lab.models import Finding
+
+    broken = replace(LAB[2], problem=Finding.of("papers/blip-2.md", 4, "field.missing", field="title"))
+    (planned,) = plan_import([BY_KEY["li2023blip2"]], [broken])
+    assert (planned.action, planned.reason, planned.detail) == (Action.SKIP, "broken", "papers/blip-2.md:4")
+    assert "papers/blip-2.md:4" in planned.message("en")

@@ -79,7 +79,9 @@ def test_status_json_schema(in_lab: Run) -> None:
         "next",
         "problems",
         "lab",
+        "cards",
     }
+    assert report["cards"] == {"due": 0, "reviewed_today": 0, "log": None}
     assert [p["key"] for p in report["next"]] == ["transformer", "gpt-1", "gpt-2"]
     assert report["this_week"]["weekly_log"] is None
 

@@ -98,3 +98,44 @@ def test_set_fields_always_loads_back_to_the_update(old: str, new: str) -> None:
     parsed = fm.parse(result, "x.md")
     assert parsed.meta == {"title": new, "status": "unread"}
     assert parsed.body == "body"
+
+
+def test_a_reading_list_block_list_is_rewritten_in_its_place() -> None:
+    from mllm_lab.core import readinglist
+
+    text = (
+        "# my list\n"
+        "papers:\n"
+        "  - key: a  # first\n"
+        "    authors:\n"
+        "      - A One et al.\n"
+        "    status: unread\n"
+        "  - key: b\n"
+        "    status: read\n"
+    )
+    reading = readinglist.parse(text)
+    edited = readinglist.set_fields(
+        reading, 0, {"authors": ["A One", "B Two: Jr"], "bibkey": "one2023"}
+    )
+    assert edited.entries[0] == {
+        "key": "a",
+        "authors": ["A One", "B Two: Jr"],
+        "status": "unread",
+        "bibkey": "one2023",
+    }
+    assert edited.text.startswith("# my list\npapers:\n  - key: a  # first\n    authors: ")
+    assert edited.text.endswith("  - key: b\n    status: read\n")
+    # a comment among the list's lines would be lost: refused, the file untouched
+    commented = text.replace(
+        "      - A One et al.\n", "      # as on the paper\n      - A One et al.\n"
+    )
+    with pytest.raises(BrokenNote):
+        readinglist.set_fields(readinglist.parse(commented), 0, {"authors": ["A One", "B Two"]})
+
+
+def test_a_frontmatter_list_with_a_comment_inside_is_refused_not_stripped() -> None:
+    text = "---\nkey: a\nauthors:\n# as on the paper\n- A One et al.\nyear: 2023\n---\nbody\n"
+    with pytest.raises(BrokenNote):
+        fm.set_fields(text, {"authors": ["A One", "B Two"]}, "x.md")
+    plain = text.replace("# as on the paper\n", "")
+    assert "authors: [A One, B Two]" in fm.set_fields(plain, {"authors": ["A One", "B Two"]}, "x.md")

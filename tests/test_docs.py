@@ -43,6 +43,10 @@ def test_there_are_the_commands_the_issues_ask_for() -> None:
         "next",
         "catalog",
         "compare",
+        "quiz",
+        "export anki",
+        "export bibtex",
+        "import bibtex",
     } <= names
 
 

@@ -19,6 +19,7 @@ from mllm_lab.core.schedule import (
     Review,
     Settings,
     build,
+    due_today,
     format_review,
     parse_log,
     preview,
@@ -202,7 +203,8 @@ def test_stats_with_a_fixed_clock() -> None:
         review("d", NOW + timedelta(hours=1)),  # after `now`: not counted
     ]
     cards = [card(x) for x in "abcde"]
-    result = stats(cards, reviews, build(r for r in reviews if r.time <= NOW), NOW)
+    ids = [c.id for c in cards]
+    result = stats(ids, reviews, build(r for r in reviews if r.time <= NOW), NOW)
     assert (result.cards, result.new, result.reviews_today) == (5, 2, 3)
     # a's recall 7 days ago was forgotten; b and c today: one of two
     assert (result.recalls, result.retention) == (3, pytest.approx(1 / 3))
@@ -214,7 +216,7 @@ def test_stats_with_a_fixed_clock() -> None:
 
 def test_retention_counts_only_the_last_30_days() -> None:
     old = [review("a", NOW - 40 * DAY), review("a", NOW - 35 * DAY, Rating.AGAIN)]
-    result = stats([card("a")], old, build(old), NOW)
+    result = stats(["a"], old, build(old), NOW)
     assert (result.retention, result.recalls, result.streak) == (None, 0, 0)
 
 
@@ -232,7 +234,8 @@ def test_quiz_json_is_one_json_document() -> None:
     cards = [card("a"), card("new")]
     schedule = build(history())
     found = queue(cards, schedule, NOW + 60 * DAY)
-    document = quiz_json(found, schedule, stats(cards, history(), schedule, NOW), NOW)
+    summary = stats([c.id for c in cards], history(), schedule, NOW)
+    document = quiz_json(found, schedule, summary, NOW)
     loaded = json.loads(json.dumps(document, ensure_ascii=False))
     assert loaded["schema"] == "mllm-lab/quiz/1"
     assert [c["id"] for c in loaded["due"]] == ["a"] and loaded["new"][0]["state"] == "new"
@@ -242,19 +245,26 @@ def test_quiz_json_is_one_json_document() -> None:
 # --- on disk -------------------------------------------------------------------------------
 
 
-def test_reviews_are_appended_one_line_each(tmp_path: Path) -> None:
-    path = tmp_path / "reviews" / "quiz-log.jsonl"
-    assert quizlog.read(path) == ""
-    quizlog.append(path, review("a", NOW))
-    quizlog.append(path, Review("b", NOW, Rating.EASY, 1200))
-    log = parse_log(quizlog.read(path))
-    assert log.problems == () and [r.card for r in log.reviews] == ["a", "b"]
+def test_a_missing_log_reads_as_empty(tmp_path: Path) -> None:
+    assert quizlog.read(tmp_path / "reviews" / "quiz-log.jsonl") == ""
 
 
-def test_a_line_cut_short_by_a_crash_does_not_swallow_the_next(tmp_path: Path) -> None:
+def test_a_line_cut_short_is_reported_and_the_others_count(tmp_path: Path) -> None:
+    # appending goes through the transaction (tests/test_quiz.py); reading never fails
     path = tmp_path / "quiz-log.jsonl"
-    path.write_bytes(format_review(review("a", NOW)).encode() + b'{"card": "b", "ti\xff')
-    quizlog.append(path, review("c", NOW))
+    cut = format_review(review("a", NOW)).encode() + b'{"card": "b", "ti\xff\n'
+    path.write_bytes(cut + format_review(review("c", NOW)).encode())
     log = parse_log(quizlog.read(path), "quiz-log.jsonl")
     assert [r.card for r in log.reviews] == ["a", "c"]
     assert [(p.line, "JSON" in p.message) for p in log.problems] == [(2, True)]
+
+
+def test_a_review_card_is_due_all_the_day_it_falls_due() -> None:
+    from dataclasses import replace
+
+    state = build([review("a", NOW - 3 * DAY, Rating.EASY)])["a"]
+    assert state.state == "review"
+    for hours, expected in [(-1, True), (6, True), (24, False)]:
+        moved = {"a": replace(state, due=NOW + timedelta(hours=hours))}
+        assert bool(queue([card("a")], moved, NOW).due) is expected, hours
+        assert bool(due_today(["a"], moved, NOW)) is expected, hours

@@ -1,13 +1,14 @@
 """The `lab` application: the root group, its subgroups, and every command registered in one
-place. The commands themselves live in create.py, track.py and study.py; each parses its
-options, calls one function in mllm_lab.ops and hands the result to cli.output."""
+place. The commands themselves live in create.py, track.py, study.py, quiz.py and
+exchange.py; each parses its options, calls one function in mllm_lab.ops and hands the
+result to cli.output."""
 
 from typing import Annotated
 
 import typer
 
 from mllm_lab import __version__
-from mllm_lab.cli import compare, create, shell, study, track
+from mllm_lab.cli import compare, create, exchange, quiz, shell, study, track
 from mllm_lab.cli.common import ROOT, SETTINGS, LabGroup, group
 
 app = typer.Typer(
@@ -21,8 +22,15 @@ app = typer.Typer(
 )
 new_app = group("Create a note from a template.\n\nExample: lab new paper blip-2")
 add_app = group("Put something on a list without a note.\n\nExample: lab add paper dpo")
+export_app = group(
+    "Write the lab's papers or cards in another tool's format.\n\n"
+    "Example: lab export bibtex --status read -o refs.bib"
+)
+import_app = group("Bring papers in from another tool.\n\nExample: lab import bibtex refs.bib")
 app.add_typer(new_app, name="new")
 app.add_typer(add_app, name="add")
+app.add_typer(export_app, name="export")
+app.add_typer(import_app, name="import")
 
 
 def _version(value: bool) -> None:
@@ -71,3 +79,7 @@ app.command("next")(study.next_)
 app.command()(shell.alias)
 app.command()(compare.catalog)
 app.command()(compare.compare)
+app.command()(quiz.quiz)
+export_app.command("anki")(exchange.export_anki)
+export_app.command("bibtex")(exchange.export_bibtex)
+import_app.command("bibtex")(exchange.import_bibtex)

@@ -205,6 +205,12 @@ def show_status(report: dict[str, Any]) -> None:
         f"{week['papers_started']} {tr('status.started')} · {week['papers_finished']} {tr('status.finished')} · "
         f"{week['experiments_created']} {tr('status.experiments')} · {tr('status.log')}: {escape(log)}"
     )
+    cards = report.get("cards")
+    if cards is not None:
+        if cards["log"] is None:
+            out.append(tr("quiz.status_none"))
+        else:
+            out.append(tr("quiz.status", n=cards["due"], reviewed=cards["reviewed_today"]))
     out.append(f"{tr('status.next')}:")
     for number, paper in enumerate(report["next"], start=1):
         out.append(

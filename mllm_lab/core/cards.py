@@ -40,6 +40,7 @@ class Card:
     stage: int | None = None
     tags: tuple[str, ...] = ()
     title: str = ""  # the note's title
+    source: str | None = None  # the note a self-test question links to: its stage is the card's
 
 
 # Which headings hold which cards, and the language of the question each one gets.
@@ -209,24 +210,25 @@ def _selftest_cards(
             continue
         item = _ITEM.match(lines[index])
         text = strip_comments(item["text"] if item else "").strip()
-        question, stage = _question_and_stage(doc.note.path, text, stages)
+        question, stage, source = _question_and_stage(doc.note.path, text, stages)
         card = doc.asked(kind=CardKind.SELFTEST, question=question, answer=answer, index=index)
-        result.append(card if stage is None else replace(card, stage=stage))
+        result.append(replace(card, source=source, stage=card.stage if stage is None else stage))
     return result
 
 
 def _question_and_stage(
     path: str, text: str, stages: Mapping[str, int | None]
-) -> tuple[str, int | None]:
-    """The question without the template's source note, and the stage of what it asks about."""
+) -> tuple[str, int | None, str | None]:
+    """The question without the template's source note, the stage of what it asks about,
+    and the lab path of the note it links to (None: it links none)."""
     source = _SOURCE.search(text)
     if source:
         target = posixpath.normpath(posixpath.join(posixpath.dirname(path), source["link"]))
-        return text[: source.start()].rstrip(), stages.get(target)
+        return text[: source.start()].rstrip(), stages.get(target), target
     for name, stage in _STAGE_NAMES.items():
         if text.endswith((f"（{name}）", f"({name})")):
-            return text, stage
-    return text, None
+            return text, stage, None
+    return text, None, None
 
 
 def _strip_prefix(answer: str) -> str:

@@ -214,6 +214,19 @@ def load_lines(fm_lines: list[str], path: str = "<note>") -> Any:
     )
 
 
+def body_of(text: str, path: str) -> tuple[str, int]:
+    """A note's body and the file line it starts on, without reading the frontmatter's YAML
+    (for readers of the body alone, such as the cards). BrokenNote if the frontmatter is
+    never closed."""
+    try:
+        split = _split(text)
+    except ValueError:
+        raise BrokenNote(path, 1, "fm.unclosed") from None
+    if split is None:
+        return (text[1:] if text.startswith(BOM) else text), 1
+    return split.body, split.body_line
+
+
 def parse(text: str, path: str) -> Parsed:
     """Frontmatter and body of a note. Raises BrokenNote with the line of the problem."""
     try:
@@ -298,6 +311,12 @@ def _pairs(fm_text: str, path: str) -> list[tuple[Any, Any]]:
     return list(node.value)
 
 
+def comment_inside(span: str) -> bool:
+    """A comment line, or a ` #` comment, among the lines of a value (a ` #` inside a quoted
+    name counts too: such a value is refused, never damaged)."""
+    return any(part.strip().startswith("#") or " #" in part for part in span.split("\n"))
+
+
 def edit_mapping(text: str, updates: dict[str, Any], path: str, first_line: int = 1) -> str:
     """`text` (a YAML mapping) with the values of `updates` set: each changed value replaced
     where it stands, new keys appended. Raises CannotEdit if the result would not load back
@@ -338,8 +357,11 @@ def edit_mapping(text: str, updates: dict[str, Any], path: str, first_line: int 
         elif inline:
             edits.append((start, end, new))
         else:  # a block scalar, a list or a mapping: the whole key is rewritten, up to
-            # where its content ends: the comments after it are the user's
+            # where its content ends: the comments after it are the user's; a comment
+            # among its lines would be lost, so such a value is not edited
             end = content_end(value_node)
+            if comment_inside(text[key_node.start_mark.index : end]):
+                raise CannotEdit("a comment among its lines would be lost")
             tail = newline if text[start:end].endswith("\n") else ""
             edits.append((key_node.start_mark.index, end, f"{key}: {new}{tail}"))
     result = text

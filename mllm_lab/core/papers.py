@@ -155,7 +155,9 @@ def paper_from_meta(
         year=year,
         venue=read.text("venue"),
         arxiv=read.text("arxiv"),
+        doi=read.text("doi"),
         url=read.text("url"),
+        bibkey=read.text("bibkey"),
         topic=str(meta.get("topic") or "other"),
         stage=stage,
         tags=tags,
@@ -174,7 +176,8 @@ def paper_from_meta(
 
 
 def paper_to_meta(paper: Paper) -> dict[str, Any]:
-    """Ordered frontmatter fields; empty optional facts are left out, dates kept as None."""
+    """Ordered frontmatter fields, dates kept as None; `doi` and `bibkey` only when the paper
+    has them (most papers have neither: a new note does not carry two empty lines for them)."""
     meta: dict[str, Any] = {
         "key": paper.key,
         "title": paper.title,
@@ -182,7 +185,9 @@ def paper_to_meta(paper: Paper) -> dict[str, Any]:
         "year": paper.year,
         "venue": paper.venue,
         "arxiv": paper.arxiv,
+        **({"doi": paper.doi} if paper.doi else {}),
         "url": paper.link,
+        **({"bibkey": paper.bibkey} if paper.bibkey else {}),
         "topic": paper.topic,
         "stage": paper.stage,
         "tags": list(paper.tags),

@@ -130,8 +130,11 @@ def set_fields(reading: ReadingList, index: int, updates: dict[str, Any]) -> Rea
                 edits.append(grown)
             elif isinstance(value_node, yaml.SequenceNode) and isinstance(value, list):
                 # a list (`history:`) becomes one flow line; _check proves it loads back.
-                # It ends with its last item: the comments after it are the user's.
+                # It ends with its last item: the comments after it are the user's, and a
+                # comment among its lines would be lost, so such a list is refused.
                 stop = fm.content_end(value_node)
+                if fm.comment_inside(text[key_node.start_mark.index : stop]):
+                    raise _refuse(line, "block_value")
                 edits.append((key_node.start_mark.index, stop, f"{key}: {fm.scalar(value)}"))
             else:
                 raise _refuse(line, "block_value")

@@ -1,17 +1,20 @@
 """The one resolver: which paper a user means by what they typed, for every command that takes
-a paper (mark, new, add, prompt, catalog, compare, completion). Tiers, best first: the key
-(case and punctuation aside), the arXiv id or URL with any version suffix, the official URL,
-the exact title, a unique prefix of key or title; otherwise fuzzy candidates ranked by
-difflib, offered as "did you mean", never taken. Pure: papers in, papers out."""
+a paper (mark, new, add, prompt, catalog, compare, completion, BibTeX import and export). Tiers,
+best first: the key (case and punctuation aside), the arXiv id or URL with any version suffix,
+the DOI (or its doi.org URL), the official URL, the exact title, a unique prefix of key or
+title; otherwise fuzzy candidates ranked by difflib, offered as "did you mean", never taken.
+`Identities` indexes the same exact tiers once, to match many records (a BibTeX file) by arXiv
+id, DOI and title. Pure: papers in, papers out."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from difflib import SequenceMatcher
 from enum import StrEnum
 from functools import lru_cache
 
+from mllm_lab.core.arxivid import arxiv_doi
 from mllm_lab.core.papers import arxiv_id
 from mllm_lab.errors import AmbiguousPaper, PaperNotFound
 from mllm_lab.models import Paper
@@ -22,6 +25,7 @@ class Match(StrEnum):
 
     KEY = "key"
     ARXIV = "arxiv"  # arXiv id or arXiv URL, any version suffix
+    DOI = "doi"  # 10.xxxx/... or its doi.org URL (an arXiv paper's DOI names it too)
     URL = "url"  # the official URL of a paper without an arXiv id (GPT-1, the LLaVA-NeXT blog)
     TITLE = "title"
     PREFIX = "prefix"  # the only paper whose key or title starts with the query
@@ -29,7 +33,7 @@ class Match(StrEnum):
     ALL = "all"  # no query: every paper that passes the filters, in catalog order
 
 
-DEFINITE = frozenset({Match.KEY, Match.ARXIV, Match.URL, Match.TITLE, Match.PREFIX})
+DEFINITE = frozenset({Match.KEY, Match.ARXIV, Match.DOI, Match.URL, Match.TITLE, Match.PREFIX})
 TIER = {match: index for index, match in enumerate(Match)}
 # below this a candidate is noise: "vla" vs "vila" is 0.86, "clip" vs "blip" 0.75, "gpt" vs "dpo" 0.33
 FUZZY_CUTOFF = 0.6
@@ -37,6 +41,8 @@ NEAR_CUTOFF = 0.8  # a new paper this close to a known one is probably a typo of
 PREFIX_SCORE = 0.95  # one of several papers whose key or title starts with the query
 WORD_SCORE = 0.85  # the query starts a word inside the key or title ("llava" in video-llava)
 WORD_FLOOR = 0.5  # a query word less like any word of a title than this counts as absent
+_DOI = re.compile(r"^(?:(?:https?://)?(?:dx\.)?doi\.org/|doi:\s*)?(10\.\d{4,9}/\S+)$", re.I)
+_DOI_URL = re.compile(r"^https?://(?:dx\.)?doi\.org/(10\.\S+)$", re.I)
 _WORD = re.compile(r"[a-z0-9]+(?:[.-][a-z0-9]+)*")
 # words that would make every title look alike ("... is all you need")
 _STOPWORDS = frozenset(
@@ -91,12 +97,65 @@ def exact_match(query: str, paper: Paper) -> Match | None:
     arxiv = arxiv_id(query)
     if arxiv is not None and paper.arxiv == arxiv:
         return Match.ARXIV
+    doi = doi_of(query)
+    if doi is not None and doi in paper_dois(paper):
+        return Match.DOI
     if "/" in query and paper.url and _url(paper.url) == _url(query):
         return Match.URL
     title = " ".join(paper.title.casefold().split())
     if title == folded or (squashed and _squash(paper.title) == squashed):
         return Match.TITLE
     return None
+
+
+def doi_of(text: str) -> str | None:
+    """The DOI in `10.1109/CVPR.2022.01553`, `doi:10…` or `https://doi.org/10…`, lower-cased
+    (DOIs ignore case), or None."""
+    match = _DOI.match(text.strip())
+    return match[1].rstrip(".").lower() if match else None
+
+
+def paper_dois(paper: Paper) -> tuple[str, ...]:
+    """Every DOI that names `paper`: its own, a doi.org URL it links, arXiv's DOI of its id."""
+    found = [paper.doi or ""]
+    if paper.url and (url := _DOI_URL.match(paper.url)):
+        found.append(url[1])
+    if paper.arxiv:
+        found.append(arxiv_doi(paper.arxiv))
+    return tuple(dict.fromkeys(doi for text in found if text and (doi := doi_of(text))))
+
+
+class Identities:
+    """Papers indexed by what names one exactly: arXiv id, DOI and title (case and punctuation
+    aside), as `exact_match` compares them; built once to match many records."""
+
+    def __init__(self, papers: Iterable[Paper]) -> None:
+        self.index: dict[tuple[Match, str], list[Paper]] = {}
+        for paper in papers:
+            names = [(Match.ARXIV, paper.arxiv or "")]
+            names += [(Match.DOI, doi) for doi in paper_dois(paper)]
+            names.append((Match.TITLE, _squash(paper.title)))
+            for name in dict.fromkeys(names):
+                if name[1]:
+                    self.index.setdefault(name, []).append(paper)
+
+    def find(
+        self, *, arxiv: str | None, doi: str | None, title: str | None
+    ) -> tuple[Match, list[Paper]] | None:
+        """The papers of the best tier that has any: the arXiv id, else the DOI, else the
+        title; a title does not match a paper that has another arXiv id."""
+        normal = doi_of(doi) if doi else None
+        for tier, value in (
+            (Match.ARXIV, arxiv),
+            (Match.DOI, normal),
+            (Match.TITLE, _squash(title) if title else None),
+        ):
+            found = self.index.get((tier, value), []) if value else []
+            if tier is Match.TITLE and arxiv:
+                found = [paper for paper in found if paper.arxiv in (None, arxiv)]
+            if found:
+                return tier, list({paper.key: paper for paper in found}.values())
+        return None
 
 
 def similarity(query: str, paper: Paper) -> float:

@@ -1,126 +1,22 @@
-"""Spaced repetition with FSRS (the `fsrs` package). The review log is JSON Lines, one review a
-line, only ever appended: two clones that both studied merge by keeping both sides' lines
-(`merge=union`), so order means nothing and an exact duplicate counts once. Every card's
-schedule is rebuilt from the log; nothing is kept in the notes. Pure and deterministic: `now`
-is always passed in, and FSRS's random interval fuzz is off."""
+"""Spaced repetition with FSRS (the `fsrs` package). Every card's schedule is rebuilt from the
+review log (core.reviewlog, whose names are re-exported here); nothing is kept in the notes.
+Pure and deterministic: `now` is always passed in, and FSRS's random interval fuzz is off."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
-from enum import IntEnum
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from mllm_lab.core.cards import Card, roadmap_order
-from mllm_lab.models import Finding
+from mllm_lab.core.reviewlog import LOG_PATH, Log, Rating, Review, format_review, parse_log
 
 if TYPE_CHECKING:
     import fsrs  # only the quiz schedules
 
-LOG_PATH = "reviews/quiz-log.jsonl"
-
-
-class Rating(IntEnum):
-    AGAIN = 1
-    HARD = 2
-    GOOD = 3
-    EASY = 4
-
-
-# --- the review log ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Review:
-    card: str
-    time: datetime  # timezone-aware, as written
-    rating: Rating
-    duration_ms: int | None = None
-
-
-@dataclass(frozen=True)
-class Log:
-    reviews: tuple[Review, ...]
-    problems: tuple[Finding, ...]  # one per line that could not be read; the rest still count
-
-
-class _BadLine(Exception):
-    def __init__(self, message: str, **values: str) -> None:
-        super().__init__(message)
-        self.message, self.values = message, values
-
-
-def format_review(review: Review) -> str:
-    """The review as one log line, newline included: fixed key order, UTF-8 kept."""
-    entry: dict[str, Any] = {
-        "card": review.card,
-        "time": review.time.isoformat(),
-        "rating": int(review.rating),
-    }
-    if review.duration_ms is not None:
-        entry["duration_ms"] = review.duration_ms
-    return json.dumps(entry, ensure_ascii=False, separators=(", ", ": ")) + "\n"
-
-
-def parse_log(text: str, path: str = LOG_PATH, lang: str = "en") -> Log:
-    """Every well-formed line is a review; every other non-blank line is a problem at
-    `path:line`. Keys other than card, time, rating and duration_ms are ignored."""
-    reviews, problems = [], []
-    for number, line in enumerate(text.split("\n"), start=1):
-        line = line.strip().lstrip("\ufeff")
-        if not line:
-            continue
-        try:
-            reviews.append(_review(line))
-        except _BadLine as bad:
-            problems.append(Finding.of(path, number, f"log.{bad.message}", **bad.values))
-    return Log(tuple(reviews), tuple(problems))
-
-
-def _review(line: str) -> Review:
-    try:
-        entry = json.loads(line, object_pairs_hook=_no_duplicate_keys)
-    except ValueError as error:  # JSONDecodeError, and lone surrogates
-        raise _BadLine("json", error=str(error)) from None
-    except RecursionError:
-        raise _BadLine("json", error="nested too deeply") from None
-    if not isinstance(entry, dict):
-        raise _BadLine("object")
-    card, when, rating = entry.get("card"), entry.get("time"), entry.get("rating")
-    duration = entry.get("duration_ms")
-    if not isinstance(card, str) or not card.strip():
-        raise _BadLine("card")
-    if type(rating) is not int or not 1 <= rating <= 4:
-        raise _BadLine("rating")
-    if duration is not None and (type(duration) is not int or duration < 0):
-        raise _BadLine("duration")
-    return Review(card=card, time=_aware(when), rating=Rating(rating), duration_ms=duration)
-
-
-def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise _BadLine("duplicate_key", name=key)
-        result[key] = value
-    return result
-
-
-def _aware(value: object) -> datetime:
-    """A date-time with its offset; years outside 1970-2999 are typos (and would overflow
-    once a century-long interval is added)."""
-    if not isinstance(value, str) or "T" not in value.upper():
-        raise _BadLine("time")
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise _BadLine("time") from None
-    if parsed.utcoffset() is None or not 1970 <= parsed.year < 3000:
-        raise _BadLine("time")
-    return parsed
+__all__ = ["LOG_PATH", "Log", "Rating", "Review", "format_review", "parse_log"]  # re-exported
 
 
 # --- schedules -----------------------------------------------------------------------------
@@ -207,12 +103,49 @@ def replay_order(reviews: Iterable[Review]) -> list[Review]:
     return [unique[key] for key in sorted(unique, key=lambda k: (k[1], k[0], k[2]))]
 
 
-def build(reviews: Iterable[Review], settings: Settings = Settings()) -> dict[str, CardState]:
-    """Every reviewed card's schedule, from the log alone."""
-    states: dict[str, CardState] = {}
+def build(
+    reviews: Iterable[Review],
+    settings: Settings = Settings(),
+    start: Mapping[str, CardState] | None = None,
+) -> dict[str, CardState]:
+    """Every reviewed card's schedule, from the log alone; from `start` on, when the reviews
+    all come after every review `start` was built from (a log appended to)."""
+    states: dict[str, CardState] = dict(start or {})
     for review in replay_order(reviews):
         states[review.card] = apply(states.get(review.card), review, settings)
     return states
+
+
+def state_row(state: CardState) -> list[Any]:
+    """A CardState as a JSON list (for a cache of the schedule)."""
+    return [
+        state.card,
+        state.due.isoformat(),
+        state.state,
+        state.step,
+        state.stability,
+        state.difficulty,
+        state.first_review.isoformat(),
+        state.last_review.isoformat(),
+        state.reviews,
+        state.lapses,
+    ]
+
+
+def state_of(row: list[Any]) -> CardState:
+    card, due, state, step, stability, difficulty, first, last, reviews, lapses = row
+    return CardState(
+        card=card,
+        due=datetime.fromisoformat(due),
+        state=state,
+        step=step,
+        stability=stability,
+        difficulty=difficulty,
+        first_review=datetime.fromisoformat(first),
+        last_review=datetime.fromisoformat(last),
+        reviews=reviews,
+        lapses=lapses,
+    )
 
 
 def preview(
@@ -260,19 +193,28 @@ def queue(
     schedule: Mapping[str, CardState],
     now: datetime,
     settings: Settings = Settings(),
+    new_limit: int | None = None,
 ) -> Queue:
     """What to study at `now`. Filter `cards` with `select` first; the new-card limit counts
-    the cards first reviewed today across the whole log."""
+    the cards first reviewed today across the whole log, unless `new_limit` says how many new
+    cards to take now (`lab quiz --new N`)."""
     _check_now(now)
     today = local_day(now, now)
-    introduced = sum(local_day(s.first_review, now) == today for s in schedule.values())
-    new_left = max(settings.new_per_day - introduced, 0)
+    if new_limit is None:
+        introduced = sum(local_day(s.first_review, now) == today for s in schedule.values())
+        new_left = max(settings.new_per_day - introduced, 0)
+    else:
+        new_left = max(new_limit, 0)
+    # A card in review is due for the whole day it falls due (as `lab status` counts it, and
+    # as Anki does): studying in the morning takes the cards due this afternoon. A card in
+    # its learning steps is due to the minute, or `learn_ahead` early.
+    end = end_of_day(now)
     due = []
     for card in cards:
         state = schedule.get(card.id)
         if state is not None:
             learning = state.state != "review"
-            if state.due <= now + (settings.learn_ahead if learning else timedelta(0)):
+            if (state.due <= now + settings.learn_ahead) if learning else (state.due < end):
                 due.append((state.due, card.id, card))
     unseen = sorted((c for c in cards if c.id not in schedule), key=roadmap_order)
     ordered = tuple(card for *_key, card in sorted(due, key=lambda d: d[:2]))
@@ -293,19 +235,32 @@ class Stats:
     streak: int  # days in a row with a review, up to today (or yesterday, if not yet today)
 
 
+def end_of_day(now: datetime) -> datetime:
+    """Midnight after `now`, where the learner is."""
+    today = local_day(now, now)
+    return datetime.combine(today + timedelta(days=1), datetime.min.time(), now.tzinfo)
+
+
+def due_today(ids: Iterable[str], schedule: Mapping[str, CardState], now: datetime) -> list[str]:
+    """The ids, of cards reviewed before, that are due by the end of today."""
+    _check_now(now)
+    end = end_of_day(now)
+    return [i for i in dict.fromkeys(ids) if i in schedule and schedule[i].due < end]
+
+
 def stats(
-    cards: Sequence[Card],
+    ids: Iterable[str],
     reviews: Iterable[Review],
     schedule: Mapping[str, CardState],
     now: datetime,
 ) -> Stats:
-    """A recall is a review of a card last reviewed on an earlier day: reviews within the
-    learning steps of the same day say little about memory."""
+    """Stats of the cards with these ids. A recall is a review of a card last reviewed on an
+    earlier day: reviews within the learning steps of the same day say little about memory."""
     _check_now(now)
     ordered = replay_order(reviews)
     today = local_day(now, now)
-    end_of_today = datetime.combine(today + timedelta(days=1), datetime.min.time(), now.tzinfo)
-    ids = {card.id for card in cards}
+    end_of_today = end_of_day(now)
+    ids = set(ids)
     seen = [schedule[i] for i in ids if i in schedule]
     recalled = _recalls(ordered, now)
     return Stats(

@@ -12,6 +12,7 @@ from mllm_lab.core.papers import status_problems
 from mllm_lab.errors import LabError
 from mllm_lab.models import Finding
 from mllm_lab.ops.handedits import check as view_check
+from mllm_lab.ops.quiz import card_problems
 from mllm_lab.ops.sections import headings
 from mllm_lab.ops.workspace import Workspace
 from mllm_lab.parse import links_of
@@ -60,4 +61,5 @@ def lint(ws: Workspace, progress: Callable[[int, int], None] | None = None) -> l
         if progress:
             progress(number, len(notebooks))
     found += [f for f in view_check(ws) if f not in found]
+    found += card_problems(ws)
     return sorted(set(found), key=lambda f: (f.path, f.line, f.message))

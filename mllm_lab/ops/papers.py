@@ -4,7 +4,6 @@ papers/reading-list.yaml. `mark` and `add` change it, inside the one transaction
 from __future__ import annotations
 
 import re
-
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any

@@ -12,9 +12,9 @@ from mllm_lab.core.progress import status_report
 from mllm_lab.core.roadmap import stage_name, topic_name
 from mllm_lab.core.views import roadmap_order
 from mllm_lab.errors import BadInput, InvalidValue
-from mllm_lab.models import Paper, Week
+from mllm_lab.models import QUIZ_LOG, Paper, Week
 from mllm_lab.ops.notes import week_path
-from mllm_lab.ops.workspace import Workspace
+from mllm_lab.ops.workspace import Workspace, now
 
 LISTS = ("papers", "notes", "experiments", "weeks")
 
@@ -26,7 +26,18 @@ def status(ws: Workspace) -> dict[str, Any]:
         data=data, today=ws.today, lang=ws.lang, weekly_log=log if ws.exists(log) else None
     )
     report["lab"] = {"root": str(ws.lab.root), "name": ws.lab.config.name, "lang": ws.lang}
+    report["cards"] = cards_due(ws)
     return report
+
+
+def cards_due(ws: Workspace) -> dict[str, Any]:
+    """The quiz's line of `lab status`; without a review log nothing is due (and the quiz's
+    modules are not even imported)."""
+    if not ws.exists(QUIZ_LOG):
+        return {"due": 0, "reviewed_today": 0, "log": None}
+    from mllm_lab.ops.quiz import due_summary  # only a lab with a review log needs it
+
+    return due_summary(ws, now())
 
 
 @dataclass(frozen=True)

@@ -147,6 +147,16 @@ class Transaction:
         self._stage(path, text, exclusive=exclusive, existed=existed)
         return self._outcome(Outcome(path, self._verb(existed), detail))
 
+    def append(self, path: str, text: str, *, detail: str = "") -> Outcome:
+        """`text` (whole lines) added at the end of a file, created if missing. A last line
+        left without its newline (by an editor, a merge, an older writer) is closed first, so
+        the new line is never glued to it. Committed like any write, the whole file replaced
+        at once: a kill leaves the file without the new lines or with all of them."""
+        old = self.read(path) or ""
+        if old and not old.endswith("\n"):
+            old += "\r\n" if "\r\n" in old else "\n"
+        return self.write(path, old + text, detail=detail)
+
     def create(
         self,
         path: str,

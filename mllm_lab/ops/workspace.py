@@ -7,14 +7,16 @@ from __future__ import annotations
 import contextlib
 import gc
 import os
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from mllm_lab import storage
 from mllm_lab.core.labdata import LabData, Record, build
 from mllm_lab.core.weeks import parse_date
+from mllm_lab.errors import BadInput
 from mllm_lab.lab import Lab
 from mllm_lab.lock import locked
 from mllm_lab.messages import Msg, tr
@@ -26,11 +28,35 @@ if TYPE_CHECKING:
     from mllm_lab.ops.transaction import Transaction
 
 TODAY_ENV = "LAB_TODAY"  # pins "today" for scripts and tests
+NOW_ENV = "LAB_NOW"  # pins the quiz's clock: an ISO date-time with its offset
 
 
 def today() -> date:
     pinned = os.environ.get(TODAY_ENV)
     return parse_date(pinned, f"${TODAY_ENV}") if pinned else date.today()
+
+
+_STARTED = time.monotonic()
+
+
+def now() -> datetime:
+    """The time, with its timezone. Pinned by $LAB_NOW (`2026-11-25T09:30:00+08:00`), else
+    by $LAB_TODAY (that day at noon, local time), plus the time this process has run: a
+    pinned clock that still moves, so two answers of one quiz never share an instant."""
+    moment = os.environ.get(NOW_ENV)
+    if moment:
+        try:
+            start = datetime.fromisoformat(moment.strip())
+        except ValueError:
+            start = None
+        if start is None or start.utcoffset() is None:
+            raise BadInput("quiz.bad_now", name=NOW_ENV, value=repr(moment))
+    elif os.environ.get(TODAY_ENV):
+        day = parse_date(os.environ[TODAY_ENV], f"${TODAY_ENV}")
+        start = datetime.combine(day, datetime.min.time()).replace(hour=12).astimezone()
+    else:
+        return datetime.now().astimezone()
+    return start + timedelta(seconds=time.monotonic() - _STARTED)
 
 
 @contextlib.contextmanager

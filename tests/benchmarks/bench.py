@@ -48,6 +48,7 @@ import json
 import math
 import os
 import platform
+import random
 import re
 import shlex
 import shutil
@@ -87,7 +88,10 @@ class Case:
     ok: tuple[int, ...] = (0,)  # exit codes that mean it ran
     expect: str | None = None  # regex its stdout+stderr must match
     note: str = ""
+    quiz_log: int = 0  # reviews in reviews/quiz-log.jsonl while this row runs (see write_quiz_log)
 
+
+QUIZ_LOG = 5000  # reviews in the quiz rows' log: about three months of daily study
 
 COMPLETE = (
     ("_LAB_COMPLETE", "complete_bash"),
@@ -117,6 +121,10 @@ CASES: tuple[Case, ...] = (
     Case("lab status, cold, 1 core", "status", "read", 8.0, cold=True, cores=1, expect=r"\S"),
     Case("lab mark, cold, 2 cores", "mark {key} {toggle}", "read", 6.0, cold=True, cores=2, writes="toggle", expect=r"->"),
     Case("lab mark, cold, 1 core", "mark {key} {toggle}", "read", 8.0, cold=True, cores=1, writes="toggle", expect=r"->"),
+    Case("lab status, quiz log", "status", "stat", 1.5, quiz_log=QUIZ_LOG, expect=r"复习卡片：今天到期 \d+ 张", note="counts the cards due"),
+    Case("lab quiz --stats", "quiz --stats", "lab status", 2.0, quiz_log=QUIZ_LOG, expect=r"复习卡片：共 [\d,]+ 张", note="target from issue 12: 2x a warm lab status"),
+    Case("lab quiz --json (cards)", "quiz --json", "lab status", 2.0, quiz_log=QUIZ_LOG, expect=r'"schema": "mllm-lab/quiz/1"', note="card extraction from the cache; target from issue 12"),
+    Case("lab quiz --json, cold", "quiz --json", "read", None, cold=True, quiz_log=QUIZ_LOG, expect=r'"schema"', note="every note read for its cards: shown, not judged"),
     Case("complete `lab mark bl`", "", "hello completion", 1.3, env=COMPLETE, expect=r"(?m)^{prefix}[\w.-]+$", note="must offer the lab's paper keys"),
     Case("complete, vs python -c pass", "", "python -c pass", None, env=COMPLETE, note="for reference"),
 )
@@ -150,6 +158,9 @@ FLOORS: dict[str, Floor] = {
         "hello compl.", lambda s: [PY, str(s["hello.py"])], HELLO_COMPLETE, r"(?m)^blip-2$"
     ),
     "python -c pass": Floor("python -c pass", lambda s: [PY, "-c", "pass"]),
+    # a whole `lab status` on the same lab (its index warm, the same quiz log): what issue 12
+    # measures `lab quiz --stats` and card extraction against
+    "lab status": Floor("warm lab status", lambda s: [str(s["lab"]), "status"], expect=r"\S"),
 }
 
 
@@ -277,6 +288,8 @@ class Bench:
             return row
         expect = case.expect.format(**self.fields()) if case.expect else None
         self.reset()
+        if case.quiz_log:
+            write_quiz_log(self.root, case.quiz_log)
         for number in range(self.runs + 1):  # the first pair is the untimed warm-up
             argv, env = self.floor_command(floor, prefix)
             done = run(argv, self.root, env, tty=case.tty)
@@ -302,6 +315,34 @@ class Bench:
         row.processes = done.processes
         self.reset()
         return row
+
+
+def write_quiz_log(root: Path, reviews: int, seed: int = 0) -> None:
+    """A review log of `reviews` answers over the 90 days before TODAY, on the lab's own
+    cards (the ids `lab` reads off the notes: a fifth of them, as a learner three months in
+    would have met), with ratings as a learner gives them. Untracked: the next reset removes
+    it."""
+    from datetime import datetime, timedelta
+
+    from mllm_lab.core.schedule import Rating, Review, format_review
+    from mllm_lab.lab import Lab
+    from mllm_lab.ops.cards import lab_cards
+    from mllm_lab.ops.workspace import Workspace
+
+    os.environ["LAB_TODAY"] = TODAY.isoformat()
+    cards = lab_cards(Workspace(Lab.find(str(root))), text=False).cards
+    rng = random.Random(seed)
+    met = rng.sample(cards, max(1, len(cards) // 5))
+    start = datetime.combine(TODAY, datetime.min.time()).astimezone() - timedelta(days=90)
+    step = timedelta(days=90) / reviews
+    lines = []
+    for number in range(reviews):
+        card = met[number % len(met)] if number < len(met) else rng.choice(met)
+        rating = Rating(rng.choices((1, 2, 3, 4), weights=(10, 15, 60, 15))[0])
+        when = start + number * step
+        lines.append(format_review(Review(card.id, when, rating, duration_ms=8000, note=card.path)))
+    (root / "reviews").mkdir(exist_ok=True)
+    (root / "reviews" / "quiz-log.jsonl").write_text("".join(lines), "utf-8")
 
 
 def clean_env() -> dict[str, str]:
@@ -506,6 +547,7 @@ def main() -> int:
         )
     args.cache.mkdir(parents=True, exist_ok=True)
     scripts = write_scripts(args.cache / "floors")
+    scripts["lab"] = Path(lab)  # the floor of rows judged against a warm `lab status`
 
     started = time.perf_counter()
     print("# lab benchmark\n")

@@ -104,10 +104,14 @@ def bibtex_key(paper: Paper) -> str:
     return re.sub(r"[^a-z0-9]", "", f"{surname}{year}{paper.key.lower()}") or "paper"
 
 
+def usable_key(key: str | None) -> bool:
+    """A citation key BibTeX, biber and bibtexparser all read back as written."""
+    return bool(key) and _KEY_SAFE.fullmatch(key or "") is not None
+
+
 def _own_key(paper: Paper, bibkeys: Mapping[str, str] | None) -> str | None:
-    # Paper has no `bibkey` field yet; once it has, getattr finds it without a change here.
-    key = (bibkeys or {}).get(paper.key) or getattr(paper, "bibkey", None)
-    return key if isinstance(key, str) and _KEY_SAFE.fullmatch(key) else None
+    key = (bibkeys or {}).get(paper.key) or paper.bibkey
+    return key if usable_key(key) else None
 
 
 def _unique(key: str, used: set[str]) -> str:
@@ -121,8 +125,7 @@ def _unique(key: str, used: set[str]) -> str:
 
 def _paper_doi(paper: Paper) -> str | None:
     match = _DOI_URL.match(paper.url or "")
-    doi = getattr(paper, "doi", None) or (match[1] if match else None)
-    return doi if isinstance(doi, str) else None
+    return paper.doi or (match[1] if match else None)
 
 
 def paper_entry(paper: Paper, key: str) -> Entry:
@@ -146,7 +149,7 @@ def paper_entry(paper: Paper, key: str) -> Entry:
 
 def export_bibtex(papers: Iterable[Paper], bibkeys: Mapping[str, str] | None = None) -> str:
     """BibTeX for the papers, in the order given. A paper's own citation key (from `bibkeys`,
-    lab key -> BibTeX key, or a future `Paper.bibkey`) is kept; others get `radford2021clip`."""
+    lab key -> BibTeX key, or its `bibkey`) is kept; others get `radford2021clip`."""
     used: set[str] = set()
     entries: list[Block] = [
         paper_entry(paper, _unique(_own_key(paper, bibkeys) or bibtex_key(paper), used))

@@ -1,0 +1,223 @@
+"""The lab's cards (core.cards), read from the notes and kept in .lab/ by each note's stamp, so
+that only notes changed since the last command are read again.
+
+Two caches, each complete for the notes it has seen: `.lab/cards.json` holds every card with
+its question and answer (for `lab quiz` and `lab export anki`); `.lab/card-ids.json` holds
+only what counting needs (id, kind, line, stage, linked note) and is what `lab status` and
+`lab quiz --stats` load. A card's title and tags come from the lab's index when it is built,
+and a self-test card's stage from the note it links to, as they are now. Both caches name the
+templates they were made with: a changed template (a section that counts as unwritten)
+invalidates them. Reading 10,000 notes costs seconds; a warm cache, milliseconds."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mllm_lab import __version__, kinds
+from mllm_lab.core.cards import Card, CardKind, duplicates, note_cards
+from mllm_lab.core.fm import body_of
+from mllm_lab.errors import BrokenNote, LabError
+from mllm_lab.models import Finding, Note
+from mllm_lab.ops.workspace import Workspace
+from mllm_lab.scan import load_cache, save_cache
+from mllm_lab.storage import read_text
+
+CARDS_CACHE = "cards.json"
+IDS_CACHE = "card-ids.json"
+# The kinds whose template sections may hold a card (their unwritten form is no card).
+SECTION_KINDS = (kinds.CONCEPT, kinds.PAPER)
+PARALLEL_FROM = 1500  # notes to read before a second process pays for itself
+Row = list[Any]  # [id, kind, line, stage, source] (+ [question, answer] in cards.json)
+
+
+@dataclass(frozen=True)
+class LabCards:
+    cards: list[Card]  # in the order the notes and the cards stand
+    problems: list[Finding]  # a card id used twice
+
+
+def lab_cards(ws: Workspace, *, text: bool = True, paths: Iterable[str] | None = None) -> LabCards:
+    """The cards of the lab's notes (of `paths` only, when given). Without `text`, questions
+    and answers are left empty: counting and scheduling need only the ids."""
+    data = ws.data()
+    notes = {note.path: note for note in data.notes}
+    wanted = sorted(notes if paths is None else {p for p in paths if p in notes})
+    rows = _cached_rows(ws=ws, notes=notes, wanted=wanted, text=text)
+    stages = {note.path: note.stage for note in data.notes}
+    cards = [_card(notes[path], row, stages) for path in wanted for row in rows.get(path, [])]
+    return LabCards(cards, duplicates(cards, ws.lang))
+
+
+def card_ids(ws: Workspace, paths: Iterable[str] | None = None) -> set[str]:
+    """The ids of the cards of the lab's notes (of `paths` only, when given): no Card is
+    made, which is what keeps `lab status` quick."""
+    notes = {note.path: note for note in ws.data().notes}
+    wanted = sorted(notes if paths is None else {p for p in paths if p in notes})
+    rows = _cached_rows(ws=ws, notes=notes, wanted=wanted, text=False)
+    return {row[0] for found in rows.values() for row in found}
+
+
+def _card(note: Note, row: Row, stages: Mapping[str, int | None]) -> Card:
+    card_id, kind, line, stage, source = row[:5]
+    if source is not None and stages.get(source) is not None:
+        stage = stages[source]
+    return Card(
+        id=card_id,
+        kind=CardKind(kind),
+        question=row[5] if len(row) > 5 else "",
+        answer=row[6] if len(row) > 6 else "",
+        path=note.path,
+        line=line,
+        stage=stage,
+        tags=note.tags,
+        title=note.title,
+        source=source,
+    )
+
+
+# --- the cache -----------------------------------------------------------------------------
+
+
+def _stamp(ws: Workspace, path: str) -> list[int] | None:
+    record = ws.files().get(path)
+    if record is None or record.error:
+        return None
+    return [record.mtime_ns, record.size, record.inode]
+
+
+def _cached_rows(
+    ws: Workspace, notes: Mapping[str, Note], wanted: Sequence[str], text: bool
+) -> dict[str, list[Row]]:
+    """Rows per note: from the cache where the note's stamp matches, read anew otherwise;
+    the cache is saved when anything was read (and, for whole cards, the ids cache too)."""
+    templates = template_stamps(ws)
+    stored, signatures = _load(ws, CARDS_CACHE if text else IDS_CACHE, templates)
+    result: dict[str, list[Row]] = {}
+    stale: list[str] = []
+    for path in wanted:
+        stamp, entry = _stamp(ws, path), stored.get(path)
+        if stamp is not None and isinstance(entry, list) and entry[:3] == stamp:
+            result[path] = entry[3]
+        elif stamp is not None:
+            stale.append(path)
+    if not stale:
+        return result
+    signatures = signatures or _signatures(ws)
+    read = _read_all(ws.lab.root, [notes[path] for path in stale], signatures)
+    for path, rows in read.items():
+        result[path] = [row if text else row[:5] for row in rows]
+    if ws.use_index:
+        made = {"templates": templates, "signatures": signatures}
+        _save(
+            ws, CARDS_CACHE if text else IDS_CACHE, made=made, stored=stored, read=read, text=text
+        )
+        if text:  # what was read serves the ids cache as well
+            ids, _ = _load(ws, IDS_CACHE, templates)
+            _save(ws, IDS_CACHE, made=made, stored=ids, read=read, text=False)
+    return result
+
+
+def _load(ws: Workspace, name: str, templates: list[Any]) -> tuple[dict[str, Any], Any]:
+    """A cache's entries by note path, and the template signatures it was made with; empty
+    when it was made with other templates (or cannot be trusted)."""
+    cache = load_cache(ws.lab, name) if ws.use_index else {}
+    if cache.get("templates") != templates or not isinstance(cache.get("notes"), dict):
+        return {}, None
+    return cache["notes"], cache.get("signatures")
+
+
+def _save(
+    ws: Workspace,
+    name: str,
+    *,
+    made: dict[str, Any],
+    stored: dict[str, Any],
+    read: Mapping[str, list[Row]],
+    text: bool,
+) -> None:
+    """`stored` with what was `read`, saved as cache `name` (`made`: templates, signatures)."""
+    for path, rows in read.items():
+        stored[path] = [*(_stamp(ws, path) or []), [row if text else row[:5] for row in rows]]
+    files = ws.files()
+    kept = {path: entry for path, entry in stored.items() if path in files}
+    save_cache(ws.lab, name, {**made, "notes": kept})
+
+
+def template_stamps(ws: Workspace) -> list[Any]:
+    """What the unwritten form of the card sections depends on: the lab's language, lab's
+    version, and each template file that may be used (the lab's own and the packaged one)."""
+    from mllm_lab.render import default_templates  # a path only: Jinja is not imported
+
+    stamps: list[Any] = [ws.lang, __version__]
+    for kind in SECTION_KINDS:
+        for folder in (ws.lab.root / "templates", default_templates()):
+            try:
+                st = os.stat(folder / ws.lang / kind.template)
+                stamps.append([st.st_mtime_ns, st.st_size, st.st_ino])
+            except OSError:
+                stamps.append(None)
+    return stamps
+
+
+def _signatures(ws: Workspace) -> dict[str, dict[str, str]]:
+    """Each card-holding kind's template sections as rendered (ops.review), by kind name. A
+    template that does not render leaves every such section counting as written."""
+    from mllm_lab.ops.review import template_signatures  # renders: Jinja is imported
+
+    found = {}
+    for kind in SECTION_KINDS:
+        try:
+            found[kind.name] = template_signatures(ws, kind)
+        except LabError:
+            found[kind.name] = {}
+    return found
+
+
+# --- reading notes -------------------------------------------------------------------------
+
+
+def _read_all(
+    root: Path, notes: Sequence[Note], signatures: Mapping[str, Mapping[str, str]]
+) -> dict[str, list[Row]]:
+    """Rows of each note that can be read (one that cannot is reported by the scan already).
+    Many notes are split with one worker process while this one reads the other half: both
+    cores, and one process less in memory than a pool of two."""
+    if len(notes) < PARALLEL_FROM or (os.cpu_count() or 1) < 2:
+        return dict(read_chunk(root=str(root), notes=list(notes), signatures=signatures))
+    from concurrent.futures import ProcessPoolExecutor  # only a big cold read needs a worker
+
+    with ProcessPoolExecutor(1) as pool:
+        half = list(notes[1::2])
+        theirs = pool.submit(read_chunk, root=str(root), notes=half, signatures=signatures)
+        mine = read_chunk(root=str(root), notes=list(notes[0::2]), signatures=signatures)
+        return dict(mine + theirs.result())
+
+
+def read_chunk(
+    root: str, notes: list[Note], signatures: Mapping[str, Mapping[str, str]]
+) -> list[tuple[str, list[Row]]]:
+    found = []
+    for note in notes:
+        try:
+            body, line = body_of(read_text(Path(root) / note.path, note.path), note.path)
+        except (BrokenNote, OSError):
+            continue
+        cards = note_cards(note, body, body_line=line, template=signatures.get(note.kind.name))
+        found.append((note.path, [_row(card) for card in cards]))
+    return found
+
+
+def _row(card: Card) -> Row:
+    return [
+        card.id,
+        card.kind.value,
+        card.line,
+        card.stage,
+        card.source,
+        card.question,
+        card.answer,
+    ]

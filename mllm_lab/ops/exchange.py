@@ -1,0 +1,173 @@
+"""What goes in and out of a lab in other tools' formats: `lab import bibtex` (a .bib file
+from Zotero, Better BibTeX or a project's README), `lab export bibtex` (papers to cite) and
+`lab export anki` (the cards, for Anki). The planning, the BibTeX and the package are made by
+pure code (core.bibtex, anki); here they meet the lab. The import writes only through the
+transaction; an export reads the lab and writes one file, atomically, wherever it is asked to,
+replacing only a file that an earlier export wrote unless --force."""
+
+from __future__ import annotations
+
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mllm_lab import storage
+from mllm_lab.core import fm, readinglist
+from mllm_lab.core.bibtex import Action, Planned, Problem, export_bibtex, parse_bibtex, plan_import
+from mllm_lab.core.papers import parse_status
+from mllm_lab.core.resolve import resolve_one
+from mllm_lab.core.views import roadmap_order
+from mllm_lab.errors import BadInput, BrokenNote
+from mllm_lab.models import READING_LIST, Paper
+from mllm_lab.ops.papers import list_entry, reading_list, refuse_unreadable_list
+from mllm_lab.ops.workspace import Outcome, Workspace
+
+if TYPE_CHECKING:
+    from mllm_lab.ops.transaction import Transaction
+
+# The first line of every .bib file `lab export bibtex -o` writes: such a file may be written
+# anew without --force (it is lab's own output); any other existing file is the user's.
+BIB_HEADER = "% Exported by `lab export bibtex` (mllm-lab); edit the papers in the lab, not here."
+
+
+def read_input(path: Path, shown: str) -> str:
+    """A file named on the command line, as text; a missing one is one clear line."""
+    try:
+        return storage.read_text(path, shown)
+    except FileNotFoundError:
+        raise BadInput("export.no_file", path=shown) from None
+    except PermissionError:
+        raise BadInput("export.unreadable", path=shown) from None
+
+
+# --- import --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Imported:
+    plan: list[Planned]
+    problems: list[Problem]  # what could not be read in the file, each at its line
+    outcomes: list[Outcome]
+
+    def count(self, action: Action) -> int:
+        return sum(planned.action is action for planned in self.plan)
+
+
+def import_bibtex(ws: Workspace, path: Path, shown: str, *, dry_run: bool) -> Imported:
+    """Every entry of the file planned against the lab (create, update or skip, with the
+    reason), then applied in one transaction; a dry run plans and writes nothing."""
+    from mllm_lab.catalog import catalog  # parses the catalog's YAML: only when asked
+
+    entries, problems = parse_bibtex(read_input(path, shown))
+    with ws.transaction(dry_run=dry_run) as tx:
+        refuse_unreadable_list(tx.data)
+        plan = plan_import(entries, tx.data.papers, today=ws.today, catalog=catalog())
+        _apply(tx, plan)
+    return Imported(plan, problems, tx.outcomes)
+
+
+def _changed_fields(planned: Planned) -> dict[str, Any]:
+    """The frontmatter (or reading-list) values of the fields an update changes."""
+    paper = planned.paper
+    assert paper is not None
+    values = {field: getattr(paper, field) for field in planned.changes}
+    if "authors" in values:
+        values["authors"] = list(paper.authors)
+    return values
+
+
+def _apply(tx: Transaction, plan: Sequence[Planned]) -> None:
+    listed = reading_list(tx)
+    before = listed.text
+    for planned in plan:
+        paper = planned.paper
+        if planned.action is Action.SKIP or paper is None:
+            continue
+        if planned.action is Action.CREATE:
+            listed = readinglist.append(listed, list_entry(paper))
+        elif paper.note:
+            text = tx.read(paper.note)
+            if text is None:
+                raise BrokenNote(paper.note, 1, "error.gone")
+            tx.write(paper.note, fm.set_fields(text, _changed_fields(planned), paper.note))
+        else:
+            index = readinglist.find(listed, paper.key)
+            if index is None:
+                raise BrokenNote(READING_LIST, 1, "error.gone")
+            listed = readinglist.set_fields(listed, index, _changed_fields(planned))
+    if listed.text != before:
+        tx.write(READING_LIST, listed.text)
+
+
+# --- export --------------------------------------------------------------------------------
+
+
+def chosen_papers(
+    ws: Workspace, *, keys: Sequence[str], status: str | None, stage: int | None
+) -> list[Paper]:
+    """The papers to cite: those the keys name (through the one resolver, in the order given),
+    else all of them in roadmap order; then only those of `status` and `stage`."""
+    papers = ws.data().papers
+    if keys:
+        chosen = list({(p := resolve_one(key, papers)).key: p for key in keys}.values())
+    else:
+        chosen = sorted(papers, key=roadmap_order)
+    wanted = parse_status(status) if status else None
+    return [
+        paper
+        for paper in chosen
+        if (wanted is None or paper.status is wanted) and (stage is None or paper.stage == stage)
+    ]
+
+
+def bibtex_text(papers: Sequence[Paper]) -> str:
+    return f"{BIB_HEADER}\n\n{export_bibtex(papers)}" if papers else f"{BIB_HEADER}\n"
+
+
+def write_bibtex(path: Path, shown: str, text: str, *, force: bool) -> None:
+    """The export written to `path` at once (temp file, fsync, rename)."""
+    check_target(path, shown, force=force, ours="bib")
+    storage.write_atomic(path, text, shown=shown)
+
+
+def check_target(path: Path, shown: str, *, force: bool, ours: str) -> None:
+    """An export may replace a file lab exported before; any other existing file needs
+    --force (it may be the user's own .bib or .apkg)."""
+    if path.is_dir():
+        raise BadInput("export.folder", path=shown)
+    if not path.exists() or force:
+        return
+    if ours == "bib":
+        try:
+            first = path.read_text("utf-8", errors="replace").split("\n", 1)[0]
+        except OSError:
+            first = ""
+        if first.rstrip("\r") == BIB_HEADER:
+            return
+    elif ours == "apkg" and zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as archive:
+            if "collection.anki2" in archive.namelist():
+                return
+    raise BadInput("export.exists", path=shown)
+
+
+# --- Anki ----------------------------------------------------------------------------------
+
+
+def export_anki(ws: Workspace, path: Path, shown: str, *, force: bool) -> Any:
+    """Every card of the lab in an Anki package at `path` (anki.Exported); None when the lab
+    has no card yet (nothing is written)."""
+    import time
+
+    from mllm_lab import anki
+    from mllm_lab.ops.cards import lab_cards
+
+    if path.suffix.lower() != ".apkg":
+        raise BadInput("anki.bad_suffix", path=shown)
+    check_target(path, shown, force=force, ours="apkg")
+    found = lab_cards(ws)
+    if not found.cards:
+        return None
+    return anki.export(found.cards, path, lang=ws.lang, timestamp=time.time())

@@ -1,0 +1,275 @@
+"""`lab quiz` on a lab: its cards (ops.cards), the review log reviews/quiz-log.jsonl (each
+answer appended through the one transaction as it is given), and the schedule rebuilt from the
+log. Replaying a long log through FSRS costs a second, so the schedule is cached in
+.lab/schedule.json, keyed by the log's checksum; an appended log is replayed from where the
+cache stopped. `lab status` asks only how many cards are due: it reads the cards of the notes
+those cards stood in, not the whole lab."""
+
+from __future__ import annotations
+
+import hashlib
+import zlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from mllm_lab import quizlog
+from mllm_lab.core.cards import Card
+from mllm_lab.core.schedule import (
+    LOG_PATH,
+    CardState,
+    Log,
+    Queue,
+    Review,
+    Settings,
+    Stats,
+    build,
+    end_of_day,
+    parse_log,
+    queue,
+    replay_order,
+    select,
+    state_of,
+    state_row,
+    stats,
+)
+from mllm_lab.models import Finding
+from mllm_lab.ops.cards import card_ids, lab_cards, template_stamps
+from mllm_lab.ops.workspace import Workspace
+from mllm_lab.scan import load_cache, save_cache
+
+SCHEDULE_CACHE = "schedule.json"
+PRESENCE_CACHE = "card-presence.json"  # for `lab status`: which due cards are still in the notes
+
+
+@dataclass(frozen=True)
+class Filter:
+    stages: tuple[int, ...] = ()
+    tags: tuple[str, ...] = ()
+
+    def apply(self, cards: Iterable[Card]) -> list[Card]:
+        return select(cards, stages=self.stages, tags=self.tags)
+
+
+@dataclass(frozen=True)
+class Study:
+    """The lab's cards and their schedule at the start of a command."""
+
+    cards: list[Card]
+    log: Log
+    states: dict[str, CardState]
+    problems: list[Finding]  # cards whose id is taken twice, lines of the log that are broken
+    settings: Settings
+
+    def queue(self, now: datetime, which: Filter, new: int | None = None) -> Queue:
+        return queue(
+            which.apply(self.cards),
+            schedule=self.states,
+            now=now,
+            settings=self.settings,
+            new_limit=new,
+        )
+
+    def stats(self, now: datetime, which: Filter) -> Stats:
+        ids = [card.id for card in which.apply(self.cards)]
+        return stats(ids, reviews=self.log.reviews, schedule=self.states, now=now)
+
+
+def study(ws: Workspace, *, text: bool = True) -> Study:
+    """Cards (with their questions and answers, unless `text` is False) and schedule."""
+    found = lab_cards(ws, text=text)
+    unique: dict[str, Card] = {}
+    for card in found.cards:  # an id taken twice is a problem (reported); the first card counts
+        unique.setdefault(card.id, card)
+    raw = quizlog.read(ws.lab.path(LOG_PATH))
+    log = parse_log(raw, LOG_PATH, ws.lang)
+    states, _notes = schedule(ws, raw, log)
+    return Study(
+        cards=list(unique.values()),
+        log=log,
+        states=states,
+        problems=[*found.problems, *log.problems],
+        settings=Settings(),
+    )
+
+
+def card_problems(ws: Workspace) -> list[Finding]:
+    """For `lab check`: a card id used twice, and each line of the review log that cannot be
+    read (the rest of the log still counts)."""
+    found = lab_cards(ws, text=False).problems
+    log = parse_log(quizlog.read(ws.lab.path(LOG_PATH)), LOG_PATH, ws.lang)
+    return [*found, *log.problems]
+
+
+def check_log(ws: Workspace) -> None:
+    """Before a sitting: a log that answers cannot be appended to (not UTF-8 text, too big)
+    stops it with `path:line` now, not after the first answer."""
+    if ws.exists(LOG_PATH):
+        ws.read(LOG_PATH)
+
+
+def record(ws: Workspace, review: Review) -> None:
+    """One answer, appended to the log through the transaction (the lab's lock, a complete
+    file renamed into place): a quiz killed later has already kept it."""
+    from mllm_lab.core.schedule import format_review
+
+    with ws.transaction(views=False) as tx:
+        tx.append(LOG_PATH, format_review(review))
+
+
+# --- the schedule, cached ------------------------------------------------------------------
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _from_cache(cache: dict[str, Any], text: str, key: str) -> tuple[Any, Any, str] | None:
+    """(states, notes, text still to replay) from a cache made from this log or from a part
+    of it that the log only added to; None when the cache cannot be used."""
+    size, total = cache.get("size"), cache.get("sum")
+    if cache.get("settings") != key or not isinstance(size, int) or not 0 < size <= len(text):
+        return None
+    if total != (_digest(text) if size == len(text) else _digest(text[:size])):
+        return None
+    states, notes = cache.get("states"), cache.get("notes")
+    if not isinstance(states, dict) or not isinstance(notes, dict):
+        return None
+    return states, notes, text[size:]
+
+
+def schedule(
+    ws: Workspace, text: str, log: Log | None = None
+) -> tuple[dict[str, CardState], dict[str, str]]:
+    """Every reviewed card's schedule, and the note each card was last reviewed in, from the
+    log's text (`log`: the same text already parsed)."""
+    if not text.strip():
+        return {}, {}
+    settings = Settings()
+    key = repr(settings)
+    cache = load_cache(ws.lab, SCHEDULE_CACHE) if ws.use_index else {}
+    start: dict[str, CardState] | None = None
+    notes: dict[str, str] = {}
+    reviews: Sequence[Review] = ()
+    found = _from_cache(cache, text, key)
+    if found is not None:
+        rows, notes, tail = found
+        reviews = replay_order(parse_log(tail).reviews) if tail.strip() else []
+        last = datetime.fromisoformat(cache["last"]) if cache.get("last") else None
+        if last is None or all(review.time > last for review in reviews):
+            start = {card: state_of(row) for card, row in rows.items()}
+            if not reviews and "times" in cache:
+                return start, notes
+    if start is None:
+        notes, reviews = {}, replay_order((log or parse_log(text)).reviews)
+    states = build(reviews, settings, start=start)
+    notes.update({review.card: review.note for review in reviews if review.note})
+    if ws.use_index and states:
+        latest = max(state.last_review for state in states.values())
+        save_cache(
+            ws.lab,
+            SCHEDULE_CACHE,
+            {
+                "settings": key,
+                "size": len(text),
+                "sum": _digest(text),
+                "last": latest.isoformat(),
+                "states": {card: state_row(state) for card, state in states.items()},
+                "times": {
+                    c: [s.due.timestamp(), s.last_review.timestamp()] for c, s in states.items()
+                },
+                "notes": notes,
+            },
+        )
+    return states, notes
+
+
+def schedule_times(ws: Workspace, text: str) -> tuple[dict[str, list[float]], dict[str, str]]:
+    """When each reviewed card is due and was last reviewed (seconds since the epoch), and
+    its note: all `lab status` needs, read straight from the cache when the log is as it was."""
+    cache = load_cache(ws.lab, SCHEDULE_CACHE) if ws.use_index and text.strip() else {}
+    times, notes = cache.get("times"), cache.get("notes")
+    if (
+        cache.get("settings") == repr(Settings())
+        and cache.get("size") == len(text)
+        and cache.get("sum") == _digest(text)
+        and isinstance(times, dict)
+        and isinstance(notes, dict)
+    ):
+        return times, notes
+    states, notes = schedule(ws, text)
+    return {c: [s.due.timestamp(), s.last_review.timestamp()] for c, s in states.items()}, notes
+
+
+# --- what `lab status` shows ---------------------------------------------------------------
+
+
+def due_summary(ws: Workspace, now: datetime) -> dict[str, Any]:
+    """How many cards are due by the end of today, and how many were reviewed today."""
+    path = ws.lab.path(LOG_PATH)
+    if not path.exists():
+        return {"due": 0, "reviewed_today": 0, "log": None}
+    times, notes = schedule_times(ws, quizlog.read(path))
+    end = end_of_day(now).timestamp()
+    start = end - 86400
+    due = [card for card, (when, _last) in times.items() if when < end]
+    present = _present(ws, due, notes)
+    return {
+        "due": sum(card in present for card in due),
+        "reviewed_today": sum(start <= last < end for _due, last in times.values()),
+        "log": LOG_PATH,
+    }
+
+
+def _present(ws: Workspace, due: Sequence[str], notes: dict[str, str]) -> set[str]:
+    """Which of these cards are still in the notes. Only the notes the log names for them are
+    read; a card not found there is looked for in the whole lab (it may have moved, or be
+    gone). Each answer is kept in .lab/ with what it depends on: the note's stamp, or for a
+    card found elsewhere or nowhere, a stamp of the whole lab."""
+    templates = template_stamps(ws)
+    cache = load_cache(ws.lab, PRESENCE_CACHE) if ws.use_index else {}
+    valid = cache.get("templates") == templates and isinstance(cache.get("cards"), dict)
+    known: dict[str, Any] = dict(cache["cards"]) if valid else {}
+    files, whole = ws.files(), None
+    answers: dict[str, bool] = {}
+    for card in due:
+        entry = known.get(card)
+        if isinstance(entry, list) and len(entry) == 3:
+            where, stamp, present = entry
+            if (where != "*" and _stamp_of(files, where) == stamp) or (
+                where == "*" and stamp == (whole := whole or _lab_stamp(files))
+            ):
+                answers[card] = bool(present)
+    todo = [card for card in due if card not in answers]
+    if todo:
+        found = card_ids(ws, {notes[card] for card in todo if card in notes})
+        everywhere = card_ids(ws) if any(card not in found for card in todo) else found
+        whole = whole or _lab_stamp(files)
+        for card in todo:
+            where = notes.get(card)
+            if card in found and where is not None:
+                known[card] = [where, _stamp_of(files, where), True]
+            else:
+                known[card] = ["*", whole, card in everywhere]
+            answers[card] = bool(known[card][2])
+        if ws.use_index:
+            save_cache(ws.lab, PRESENCE_CACHE, {"templates": templates, "cards": known})
+    return {card for card in due if answers[card]}
+
+
+def _stamp_of(files: dict[str, Any], path: str) -> list[int] | None:
+    record = files.get(path)
+    return None if record is None else [record.mtime_ns, record.size, record.inode]
+
+
+def _lab_stamp(files: dict[str, Any]) -> list[int]:
+    """The lab's files in five numbers: a file added, removed, renamed or changed moves one."""
+    records = files.values()
+    return [
+        len(files),
+        sum(zlib.crc32(path.encode("utf-8", "surrogatepass")) for path in files),
+        sum(record.mtime_ns for record in records),
+        sum(record.size for record in records),
+        sum(record.inode for record in records),
+    ]

@@ -1,0 +1,448 @@
+"""`lab quiz` without a terminal (--json, --stats, the refusal), `lab status`'s cards, the
+review log written through the transaction, the caches of cards and schedule, and one sitting
+of the quiz driven in-process (core.session). The interactive loop on a real pseudo-terminal
+is in tests/test_quiz_pty.py."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import Run, read
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from mllm_lab.core.cards import card_id
+from mllm_lab.core.schedule import LOG_PATH, Rating, Review, build, format_review, parse_log, queue
+from mllm_lab.core.session import Session
+from mllm_lab.lab import Lab
+from mllm_lab.models import Note
+from mllm_lab.ops import quiz as ops_quiz
+from mllm_lab.ops.cards import CARDS_CACHE, IDS_CACHE, card_ids, lab_cards
+from mllm_lab.ops.workspace import Workspace
+
+CONCEPT = "notes/fundamentals/self-attention.md"
+PAPER = "papers/blip-2.md"
+NOON = datetime.fromisoformat("2026-11-25T12:00:00+08:00")
+INTERVIEW = "Self-Attention 让每个 token 的 Query 与所有 Key 点积，softmax 后对 Value 加权求和。"
+QA = "Q: 注意力分数为什么要除以 $\\sqrt{d_k}$？\n\nA: 点积的方差随 $d_k$ 增大，不缩放会让 softmax 饱和。\n"
+SUMMARY = "用 Q-Former 连接冻结的图像编码器与冻结的 LLM，只训练轻量的桥接模块。"
+
+
+def write_section(path: Path, heading: str, text: str) -> None:
+    body = read(path)
+    assert f"{heading}\n" in body, heading
+    path.write_text(body.replace(f"{heading}\n", f"{heading}\n\n{text}\n", 1), "utf-8")
+
+
+@pytest.fixture
+def cards_lab(in_lab: Run, lab: Path) -> Path:
+    """Three cards: a concept's interview answer and a Q:/A: card (stage 1, tag attention),
+    and BLIP-2's one-sentence summary (stage 3)."""
+    assert in_lab(
+        "new", "concept", "Self-Attention", "-c", "fundamentals", "--tags", "attention"
+    ).ok
+    assert in_lab("new", "paper", "blip-2").ok
+    write_section(lab / CONCEPT, "## 面试口述版", INTERVIEW + "\n\n" + QA)
+    write_section(lab / PAPER, "## 一句话总结", SUMMARY)
+    return lab
+
+
+def ws_of(lab: Path) -> Workspace:
+    return Workspace(Lab.find(str(lab)))
+
+
+def log_lines(lab: Path) -> list[dict[str, object]]:
+    path = lab / LOG_PATH
+    return [json.loads(line) for line in read(path).splitlines()] if path.exists() else []
+
+
+def review(card: str, when: datetime, rating: int = 3, note: str | None = CONCEPT) -> str:
+    return format_review(Review(card, when, Rating(rating), note=note))
+
+
+# --- without a terminal ------------------------------------------------------------------------
+
+
+def test_no_terminal_refuses_in_one_line(in_lab: Run, cards_lab: Path) -> None:
+    result = in_lab("quiz")
+    assert result.code == 1
+    assert result.err.strip().splitlines() == [
+        "错误：`lab quiz` 需要在终端里提问，当前不是终端；`lab quiz --json` 列出到期卡片，`lab quiz --stats` 给出统计"
+    ]
+    assert not (cards_lab / LOG_PATH).exists()
+
+
+def test_json_lists_the_new_cards_in_roadmap_order(in_lab: Run, cards_lab: Path) -> None:
+    result = in_lab("quiz", "--json")
+    assert result.ok, result
+    data = json.loads(result.out)
+    assert data["schema"] == "mllm-lab/quiz/1" and data["due"] == []
+    new = data["new"]
+    assert [(c["kind"], c["path"], c["stage"]) for c in new] == [
+        ("interview", CONCEPT, 1),
+        ("explicit", CONCEPT, 1),
+        ("summary", PAPER, 3),
+    ]
+    assert new[0]["question"] == "用 3-5 句话向面试官解释「Self-Attention」。"
+    assert new[0]["answer"] == INTERVIEW and new[0]["id"] == card_id(CONCEPT, "[interview]")
+    assert new[1]["answer"] == "点积的方差随 $d_k$ 增大，不缩放会让 softmax 饱和。"
+    assert new[2]["answer"] == SUMMARY and new[2]["tags"] == []
+    assert data["stats"]["cards"] == 3 and data["stats"]["new"] == 3
+
+
+@pytest.mark.parametrize(
+    ("args", "kinds"),
+    [
+        (["--stage", "3"], ["summary"]),
+        (["--stage", "1", "--stage", "3"], ["interview", "explicit", "summary"]),
+        (["--tag", "ATTENTION"], ["interview", "explicit"]),
+        (["--new", "1"], ["interview"]),
+        (["--new", "0"], []),
+        (["--limit", "2"], ["interview", "explicit"]),
+    ],
+)
+def test_json_filters(in_lab: Run, cards_lab: Path, args: list[str], kinds: list[str]) -> None:
+    result = in_lab("quiz", "--json", *args)
+    assert result.ok, result
+    assert [card["kind"] for card in json.loads(result.out)["new"]] == kinds
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--stage", "7"], "错误：'--stage' 的值无效：7 不在范围 1<=x<=5 内（见 `lab quiz -h`）"),
+        (
+            ["--limit", "0"],
+            "错误：'--limit' / '-n' 的值无效：0 不在范围 x>=1 内（见 `lab quiz -h`）",
+        ),
+        (["--new", "-1"], "错误：'--new' 的值无效：-1 不在范围 x>=0 内（见 `lab quiz -h`）"),
+    ],
+)
+def test_bad_options_are_one_line(
+    in_lab: Run, cards_lab: Path, args: list[str], message: str
+) -> None:
+    result = in_lab("quiz", "--json", *args)
+    assert result.code == 2 and result.err.strip() == message, result
+
+
+def test_bad_pinned_clock_is_one_line(
+    in_lab: Run, cards_lab: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LAB_NOW", "2026-11-25 09:00")  # no offset
+    result = in_lab("quiz", "--stats")
+    assert result.code == 1 and result.err.startswith(
+        "错误：$LAB_NOW='2026-11-25 09:00'：应为带时区"
+    )
+
+
+def test_stats_before_any_review(in_lab: Run, cards_lab: Path) -> None:
+    result = in_lab("quiz", "--stats")
+    assert result.ok, result
+    assert result.out.splitlines() == [
+        "复习卡片：共 3 张 · 新卡片 3 张 · 今天到期 0 张",
+        "今天复习 0 次 · 近 30 天记住率：还没有回忆记录 · 连续学习：0 天",
+    ]
+
+
+def test_stats_from_a_log(in_lab: Run, cards_lab: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    interview = card_id(CONCEPT, "[interview]")
+    summary = card_id(PAPER, "[summary]")
+    days = [NOON - timedelta(days=n) for n in (3, 2, 1)]
+    log = "".join(review(interview, day, 3) for day in days) + review(summary, days[0], 3, PAPER)
+    log += review(summary, days[2], 1, PAPER)  # forgotten two days later
+    (cards_lab / LOG_PATH).write_text(log, "utf-8")
+    monkeypatch.setenv("LAB_NOW", NOON.isoformat())
+    text = in_lab("quiz", "--stats")
+    assert text.ok, text
+    assert text.out.splitlines() == [
+        "复习卡片：共 3 张 · 新卡片 1 张 · 今天到期 1 张",
+        "今天复习 0 次 · 近 30 天记住率：67%（3 次回忆） · 连续学习：3 天",
+    ]
+    data = json.loads(in_lab("quiz", "--stats", "--json").out)
+    assert data["schema"] == "mllm-lab/quiz-stats/1"
+    assert (data["cards"], data["new"], data["recalls"], data["streak"]) == (3, 1, 3, 3)
+    assert data["retention"] == pytest.approx(2 / 3)
+
+
+def test_english_lab_speaks_english(run: Run, en_lab: Path) -> None:
+    assert run("new", "concept", "Attention", "-c", "fundamentals", cwd=en_lab).ok
+    write_section(
+        en_lab / "notes/fundamentals/attention.md",
+        "## Interview answer",
+        "Weights from dot products.",
+    )
+    stats = run("quiz", "--stats", cwd=en_lab)
+    assert stats.out.splitlines()[0] == "Cards: 1 · new 1 · due today 0", stats
+    refused = run("quiz", cwd=en_lab)
+    assert refused.err.startswith("error: `lab quiz` asks its questions on a terminal")
+    status = run("status", cwd=en_lab)
+    assert "Cards: no reviews yet (lab quiz)" in status.out
+
+
+# --- lab status --------------------------------------------------------------------------------
+
+
+def test_status_counts_the_cards_due_today(
+    in_lab: Run, cards_lab: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert "复习卡片：还没有复习记录（lab quiz）" in in_lab("status").out
+    none = json.loads(in_lab("status", "--json").out)["cards"]
+    assert none == {"due": 0, "reviewed_today": 0, "log": None}
+    interview = card_id(CONCEPT, "[interview]")
+    summary = card_id(PAPER, "[summary]")
+    gone = card_id(CONCEPT, "a question since deleted")
+    week_ago = NOON - timedelta(days=7)
+    log = (
+        review(interview, week_ago, 1)
+        + review(summary, week_ago, 1, PAPER)
+        + review(gone, week_ago, 1)
+    )
+    log += review(summary, NOON - timedelta(hours=1), 4, PAPER)  # Easy today: due in days
+    (cards_lab / LOG_PATH).write_text(log, "utf-8")
+    monkeypatch.setenv("LAB_NOW", NOON.isoformat())
+    cards = json.loads(in_lab("status", "--json").out)["cards"]
+    assert cards == {"due": 1, "reviewed_today": 1, "log": LOG_PATH}  # the deleted card is not due
+    assert "复习卡片：今天到期 1 张 · 今天已复习 1 张（lab quiz）" in in_lab("status").out
+    concept = cards_lab / CONCEPT  # the interview answer deleted: its card is gone
+    concept.write_text(read(concept).replace(INTERVIEW, ""), "utf-8")
+    assert json.loads(in_lab("status", "--json").out)["cards"]["due"] == 0
+    concept.write_text(
+        read(concept).replace("## 面试口述版\n", f"## 面试口述版\n\n{INTERVIEW}\n"), "utf-8"
+    )
+    assert json.loads(in_lab("status", "--json").out)["cards"]["due"] == 1
+    (cards_lab / "notes/fundamentals/attention.md").write_bytes((cards_lab / CONCEPT).read_bytes())
+    (cards_lab / CONCEPT).unlink()  # renamed: a card id is its note's path and question
+    assert json.loads(in_lab("status", "--json").out)["cards"]["due"] == 0
+
+
+def test_status_finds_a_named_card_that_moved_to_another_note(
+    in_lab: Run, cards_lab: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    paper = cards_lab / PAPER
+    paper.write_text(
+        read(paper)
+        + "\n<!-- card: qformer-queries -->\nQ: Q-Former 输出多少个 query？\nA: 32 个。\n",
+        "utf-8",
+    )
+    (cards_lab / LOG_PATH).write_text(
+        review("qformer-queries", NOON - timedelta(days=9), 1, CONCEPT), "utf-8"
+    )
+    monkeypatch.setenv("LAB_NOW", NOON.isoformat())
+    assert json.loads(in_lab("status", "--json").out)["cards"]["due"] == 1
+
+
+# --- the log, written through the transaction --------------------------------------------------
+
+
+def test_each_answer_is_one_complete_line_even_after_a_cut_one(cards_lab: Path) -> None:
+    path = cards_lab / LOG_PATH
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(
+        '{"card": "abc", "time": "2026-11-24T10:00:00+08:00", "rating": 3}\n{"card": "x", "ti',
+        "utf-8",
+    )
+    ws = ws_of(cards_lab)
+    ops_quiz.record(ws, Review("def", NOON, Rating.GOOD, duration_ms=1200, note=CONCEPT))
+    lines = read(path).split("\n")
+    assert lines[1] == '{"card": "x", "ti'  # left as it was, closed
+    assert json.loads(lines[2])["card"] == "def" and lines[3] == ""
+    log = parse_log(read(path), LOG_PATH)
+    assert [r.card for r in log.reviews] == ["abc", "def"]
+    (problem,) = log.problems
+    assert str(problem).startswith("reviews/quiz-log.jsonl:2: ")
+    assert not list((cards_lab / ".lab" / "tmp").glob("*"))
+
+
+def test_a_broken_log_line_is_a_warning_and_the_rest_count(in_lab: Run, cards_lab: Path) -> None:
+    interview = card_id(CONCEPT, "[interview]")
+    (cards_lab / LOG_PATH).write_text(
+        "not json\n" + review(interview, NOON - timedelta(days=1)), "utf-8"
+    )
+    result = in_lab("quiz", "--stats")
+    assert result.ok, result
+    assert "reviews/quiz-log.jsonl:1: " in result.err
+    assert "新卡片 2 张" in result.out
+
+
+def test_a_log_that_is_not_utf8_stops_the_quiz_with_its_line(cards_lab: Path) -> None:
+    (cards_lab / LOG_PATH).write_bytes(
+        b'{"card": "a", "time": "2026-11-24T10:00:00+08:00", "rating": 3}\n\xff\xfe\n'
+    )
+    from mllm_lab.errors import BrokenNote
+
+    with pytest.raises(BrokenNote) as caught:
+        ops_quiz.record(ws_of(cards_lab), Review("b", NOON, Rating.GOOD))
+    assert str(caught.value).startswith("reviews/quiz-log.jsonl:2:")
+
+
+# --- caches --------------------------------------------------------------------------------------
+
+
+def test_cards_are_cached_and_only_changed_notes_are_read_again(
+    cards_lab: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = lab_cards(ws_of(cards_lab)).cards
+    assert (cards_lab / ".lab" / CARDS_CACHE).exists()
+    assert card_ids(ws_of(cards_lab)) == {c.id for c in first}
+    assert (cards_lab / ".lab" / IDS_CACHE).exists()
+    read_notes: list[str] = []
+    import mllm_lab.ops.cards as module
+
+    real = module.read_chunk
+
+    def spy(root: str, notes: list[Note], signatures: Any) -> Any:
+        read_notes.extend(n.path for n in notes)
+        return real(root, notes, signatures)
+
+    monkeypatch.setattr(module, "read_chunk", spy)
+    assert lab_cards(ws_of(cards_lab)).cards == first
+    assert read_notes == []
+    write_section(cards_lab / PAPER, "## 直觉理解", "Q: 新问题？\nA: 新答案。")
+    again = lab_cards(ws_of(cards_lab)).cards
+    assert read_notes == [PAPER] and len(again) == 4
+
+
+def test_a_changed_template_counts_a_section_as_unwritten_again(cards_lab: Path) -> None:
+    assert len(lab_cards(ws_of(cards_lab)).cards) == 3
+    template = cards_lab / "templates/zh/paper.md.j2"
+    template.write_text(
+        read(template).replace("## 一句话总结\n", f"## 一句话总结\n\n{SUMMARY}\n", 1), "utf-8"
+    )
+    kinds = [c.kind.value for c in lab_cards(ws_of(cards_lab)).cards]
+    assert kinds == ["interview", "explicit"]  # the summary now equals the template's text
+
+
+def test_a_self_test_card_takes_the_stage_of_the_note_it_links_now(cards_lab: Path) -> None:
+    review_note = cards_lab / "reviews/review-2026-11-25.md"
+    review_note.parent.mkdir(exist_ok=True)
+    review_note.write_text(
+        "---\ntitle: Review\nkind: review\ncreated: 2026-11-25\n---\n\n## 自测问题\n\n"
+        "1. 「Self-Attention」是什么？（对照 [Self-Attention](../notes/fundamentals/self-attention.md)）\n\n"
+        "   答：加权求和。\n",
+        "utf-8",
+    )
+    (card,) = [c for c in lab_cards(ws_of(cards_lab)).cards if c.kind.value == "selftest"]
+    assert card.stage == 1 and card.source == CONCEPT
+    concept = cards_lab / CONCEPT
+    concept.write_text(read(concept).replace("stage: 1", "stage: 2"), "utf-8")
+    (card,) = [c for c in lab_cards(ws_of(cards_lab)).cards if c.kind.value == "selftest"]
+    assert card.stage == 2  # the review note did not change: its cached card still follows
+
+
+def history(cards: list[str], count: int, seed: int) -> list[Review]:
+    import random
+
+    rng = random.Random(seed)
+    start = NOON - timedelta(days=60)
+    return [
+        Review(
+            rng.choice(cards),
+            start + timedelta(minutes=rng.randrange(80000)),
+            Rating(rng.randrange(1, 5)),
+        )
+        for _ in range(count)
+    ]
+
+
+@given(st.integers(0, 40), st.integers(0, 20), st.integers(0, 1000))
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+def test_the_cached_schedule_is_the_log_replayed(
+    tmp_path_factory: pytest.TempPathFactory, first: int, more: int, seed: int
+) -> None:
+    root = tmp_path_factory.mktemp("lab")
+    (root / "lab.toml").write_text('[lab]\nlang = "en"\nname = "t"\n', "utf-8")
+    ws = Workspace(Lab.find(str(root)))
+    reviews = history(["a", "b", "c"], first + more, seed)
+    early = sorted(reviews, key=lambda r: r.time)
+    text = "".join(format_review(r) for r in early[:first])
+    assert ops_quiz.schedule(ws, text)[0] == build(early[:first])
+    appended = text + "".join(format_review(r) for r in early[first:])  # later reviews
+    assert ops_quiz.schedule(ws, appended)[0] == build(early)
+    shuffled = "".join(format_review(r) for r in reviews)  # a merge: any order
+    assert ops_quiz.schedule(ws, shuffled)[0] == build(reviews)
+
+
+# --- a sitting, in-process -----------------------------------------------------------------------
+
+
+def test_a_sitting_shows_due_then_new_and_brings_again_back(cards_lab: Path) -> None:
+    ws = ws_of(cards_lab)
+    found = ops_quiz.study(ws)
+    session = Session.of(found.queue(NOON, ops_quiz.Filter()), found.states)
+    shown = []
+    clock = NOON
+    while (card := session.next(clock)) is not None and len(shown) < 10:
+        shown.append((card.kind.value, card.id in session.states))
+        rating = Rating.AGAIN if card.kind.value == "explicit" and len(shown) < 3 else Rating.EASY
+        ops_quiz.record(ws, session.answer(card, rating, clock))
+        clock += timedelta(minutes=2)
+    assert shown == [
+        ("interview", False),
+        ("explicit", False),
+        ("explicit", True),  # Again: due again a minute later, before the waiting cards
+        ("summary", False),
+    ]
+    lines = log_lines(cards_lab)
+    assert [line["rating"] for line in lines] == [4, 1, 4, 4]
+    assert [line["note"] for line in lines] == [CONCEPT, CONCEPT, CONCEPT, PAPER]
+    after = ops_quiz.study(ws_of(cards_lab))
+    assert after.states == build(parse_log(read(cards_lab / LOG_PATH)).reviews)
+    assert queue(after.cards, after.states, clock).due == ()  # all Easy: due in days
+
+
+def test_limit_caps_a_sitting(cards_lab: Path) -> None:
+    found = ops_quiz.study(ws_of(cards_lab))
+    session = Session.of(found.queue(NOON, ops_quiz.Filter()), found.states, limit=2)
+    assert session.left == 2
+
+
+def test_lab_check_names_a_card_id_used_twice_and_a_broken_log_line(
+    in_lab: Run, cards_lab: Path
+) -> None:
+    paper = cards_lab / PAPER
+    named = "<!-- card: scaling -->\nQ: 为什么缩放？\nA: 防止饱和。\n"
+    paper.write_text(
+        read(paper) + "\n" + named + "\n" + named.replace("为什么缩放", "缩放的作用"), "utf-8"
+    )
+    (cards_lab / LOG_PATH).write_text("{oops\n", "utf-8")
+    result = in_lab("check")
+    assert result.code == 1
+    assert re.search(
+        r"^papers/blip-2\.md:\d+: 卡片 id `scaling` 与 papers/blip-2\.md:\d+ 重复", result.out, re.M
+    )
+    assert re.search(r"^reviews/quiz-log\.jsonl:1: ", result.out, re.M)
+
+
+@given(st.text(max_size=200))
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+def test_any_text_in_a_note_lists_or_exports_without_a_traceback(
+    tmp_path_factory: pytest.TempPathFactory, lab: Path, text: str
+) -> None:
+    concept = lab / "notes/fundamentals/any.md"
+    concept.write_text(
+        f"---\ntitle: Any\ncategory: fundamentals\ncreated: 2026-11-25\n---\n\n## 面试口述版\n\n{text}\n\nQ: {text}\nA: {text}\n",
+        "utf-8",
+        errors="surrogatepass",
+    )
+    listed = Run(lab)("quiz", "--json")
+    assert listed.ok, listed
+    data = json.loads(listed.out)
+    assert all(card["path"] == "notes/fundamentals/any.md" for card in data["new"])
+    target = tmp_path_factory.mktemp("anki") / "any.apkg"
+    exported = Run(lab)("export", "anki", str(target))
+    assert exported.ok, exported
+
+
+def test_control_characters_in_a_card_do_not_reach_the_terminal() -> None:
+    from mllm_lab.cli.quiz import shown
+
+    assert shown("a\x1b[2Jb\x07\n\tc") == "a[2Jb\n\tc"
