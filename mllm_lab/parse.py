@@ -16,21 +16,12 @@ from mllm_lab.core.labdata import NotebookDigest, Record
 from mllm_lab.core.weeks import as_date
 from mllm_lab.errors import BrokenNote, DamagedRegion
 from mllm_lab.messages import Msg
-from mllm_lab.models import READING_LIST
 from mllm_lab.storage import read_text
+from mllm_lab.walk import READING_LIST_KIND, Found
 
-READING_LIST_KIND = "reading-list"
 _H1 = re.compile(r"^# +(.+?)[ #]*$", re.M)
 _H2 = re.compile(r"^## ", re.M)
 _NEXT_HEADING = re.compile(r"^#{1,6} ", re.M)
-
-
-def kind_of(relative: str) -> str | None:
-    """What a lab file is, from where it lives: a kind's name, "reading-list" or None."""
-    if relative == READING_LIST:
-        return READING_LIST_KIND
-    kind = kinds.kind_of(relative)
-    return kind.name if kind else None
 
 
 # --- parsing one file ----------------------------------------------------------------------
@@ -164,11 +155,6 @@ def parse_file(root: Path, relative: str, kind: str, text: str | None = None) ->
         msg = Msg.of("file.unreadable", problem=error.strerror or type(error).__name__)
     hint = _KEY_LINE.search(text[:4000]) if text and kind == kinds.PAPER.name else None
     return None, [line, msg.as_json(), hint[1] if hint else None]
-
-
-# A file found by `walk`: (lab-relative path, kind, mtime_ns, size, inode). A plain tuple:
-# 10,000 of them are made by every command.
-Found = tuple[str, str, int, int, int]
 
 
 def good_digest(kind: str, digest: Any) -> bool:

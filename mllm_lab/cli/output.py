@@ -208,12 +208,14 @@ def show_status(report: dict[str, Any]) -> None:
     rich_text("\n".join(out))
 
 
-def warnings(findings: Sequence[object], limit: int = 5) -> None:
-    """Problems found while reading the lab: shown once, briefly; `lab check` lists them all."""
+def warnings(findings: Sequence[object], limit: int = 5, total: int | None = None) -> None:
+    """Problems found while reading the lab: shown once, briefly; `lab check` lists them all.
+    `total`: how many there are, when `findings` holds only the first few."""
     for finding in findings[:limit]:
         warn(tr("cli.skipped", finding=str(finding)))
-    if len(findings) > limit:
-        warn(tr("cli.more_problems", n=len(findings) - limit))
+    total = len(findings) if total is None else total
+    if total > limit:
+        warn(tr("cli.more_problems", n=total - limit))
 
 
 class ProgressBar:

@@ -121,12 +121,12 @@ def next_(count: Annotated[int, typer.Option("--count", "-n", help="How many ste
     Example: lab next -n 3
     """
     from mllm_lab.cli import output
-    from mllm_lab.ops.review import steps
+    from mllm_lab.ops.report import next_steps
 
-    found = steps(workspace(), count)
+    found = next_steps(workspace(), count)
     if not found:
         output.info(tr("cli.nothing_left"))
         return
     output.result(
-        "\n".join(f"{number}. {step.what} — {step.why}" for number, step in enumerate(found, 1))
+        "\n".join(f"{number}. {what} — {why}" for number, (what, why) in enumerate(found, 1))
     )

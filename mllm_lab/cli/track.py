@@ -182,15 +182,16 @@ def list_(
     Example: lab list papers --status reading    |    lab list notes --stage 3 --json
     """
     from mllm_lab.cli import output
-    from mllm_lab.ops.report import Filters, listing
+    from mllm_lab.ops.report import WARNINGS_SHOWN, Filters, shown_list
 
     ws = workspace()
-    found = listing(ws, what, Filters(status=status, topic=topic, stage=stage, tag=tag))
+    filters = Filters(status=status, topic=topic, stage=stage, tag=tag)
+    found = shown_list(ws, what, filters, as_json=json_output)
     if json_output:
-        output.print_json(found.items)
+        output.print_json(found["items"])
         return
-    output.warnings(ws.data().findings)
-    if not found.rows:
+    output.warnings(found["warnings"], limit=WARNINGS_SHOWN, total=found["problems"])
+    if not found["rows"]:
         output.info(tr("cli.no_match", what=what))
         return
-    output.table(found.headers, found.rows)
+    output.table(found["headers"], found["rows"])

@@ -4,22 +4,29 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mllm_lab import kinds
-from mllm_lab.core.papers import parse_status
-from mllm_lab.core.progress import status_report
-from mllm_lab.core.roadmap import stage_name, topic_name
-from mllm_lab.core.views import roadmap_order
-from mllm_lab.errors import BadInput, InvalidValue
-from mllm_lab.models import Paper, Week
-from mllm_lab.ops.notes import week_path
-from mllm_lab.ops.workspace import Workspace
+if TYPE_CHECKING:
+    from mllm_lab.models import Paper
+    from mllm_lab.ops.workspace import Workspace
+
+# What makes the report (the lab's data, the core) is imported only when it must be made:
+# a warm `lab status` is answered from the result cache.
 
 LISTS = ("papers", "notes", "experiments", "weeks")
+WARNINGS_SHOWN = 5  # problems a command names before "and N more"
 
 
 def status(ws: Workspace) -> dict[str, Any]:
+    """What `lab status` shows (and `--json` prints); kept while the lab's files are unchanged."""
+    return ws.cached("status", lambda: _status(ws))
+
+
+def _status(ws: Workspace) -> dict[str, Any]:
+    from mllm_lab.core.progress import status_report
+    from mllm_lab.models import Week
+    from mllm_lab.ops.notes import week_path
+
     data = ws.data()
     log = week_path(Week.of(ws.today))
     report = status_report(
@@ -27,6 +34,20 @@ def status(ws: Workspace) -> dict[str, Any]:
     )
     report["lab"] = {"root": str(ws.lab.root), "name": ws.lab.config.name, "lang": ws.lang}
     return report
+
+
+def next_steps(ws: Workspace, count: int) -> list[list[str]]:
+    """`lab next`: [what, why] of the best next steps; kept while the lab is unchanged."""
+
+    def compute() -> list[list[str]]:
+        from mllm_lab.core.advice import next_steps as steps
+
+        return [
+            [step.what, step.why]
+            for step in steps(data=ws.data(), today=ws.today, lang=ws.lang, count=count)
+        ]
+
+    return ws.cached("next", compute, count)
 
 
 @dataclass(frozen=True)
@@ -63,7 +84,32 @@ def _has_tag(tags: tuple[str, ...], tag: str | None) -> bool:
     return tag is None or tag in {t.casefold() for t in tags}
 
 
+def shown_list(ws: Workspace, what: str, filters: Filters, as_json: bool) -> dict[str, Any]:
+    """What `lab list` prints: {"items"} for --json, else {"headers", "rows", "warnings",
+    "problems"} (the first few problems met while reading the lab, and how many there are);
+    kept while the lab's files are unchanged."""
+
+    def compute() -> dict[str, Any]:
+        found = listing(ws, what, filters)
+        if as_json:
+            return {"items": found.items}
+        findings = ws.data().findings
+        return {
+            "headers": found.headers,
+            "rows": found.rows,
+            "warnings": [str(f) for f in findings[:WARNINGS_SHOWN]],
+            "problems": len(findings),
+        }
+
+    options = [what, filters.status, filters.topic, filters.stage, filters.tag, as_json]
+    return ws.cached("list", compute, *options)
+
+
 def listing(ws: Workspace, what: str, filters: Filters) -> Listing:
+    from mllm_lab import kinds
+    from mllm_lab.core.roadmap import stage_name
+    from mllm_lab.errors import BadInput, InvalidValue
+
     if what not in LISTS:
         raise InvalidValue("list", what, LISTS)
     data = ws.data()
@@ -124,6 +170,10 @@ def listing(ws: Workspace, what: str, filters: Filters) -> Listing:
 
 
 def _papers(papers: list[Paper], filters: Filters, tag: str | None, lang: str) -> Listing:
+    from mllm_lab.core.papers import parse_status
+    from mllm_lab.core.roadmap import topic_name
+    from mllm_lab.core.views import roadmap_order
+
     wanted = parse_status(filters.status) if filters.status else None
     chosen = [
         p

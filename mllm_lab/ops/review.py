@@ -7,7 +7,6 @@ from typing import Any
 
 from mllm_lab import kinds
 from mllm_lab.core import fm, markdown
-from mllm_lab.core.advice import Step, next_steps
 from mllm_lab.core.labdata import LabData
 from mllm_lab.core.links import edges
 from mllm_lab.core.review import (
@@ -122,7 +121,3 @@ def review(
     with ws.transaction(dry_run=dry_run) as tx:
         tx.create(path, text, force=force)
     return Created(path, text, tx.outcomes)
-
-
-def steps(ws: Workspace, count: int) -> list[Step]:
-    return next_steps(data=ws.data(), today=ws.today, lang=ws.lang, count=count)

@@ -7,23 +7,28 @@ from __future__ import annotations
 import contextlib
 import gc
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from mllm_lab import storage
-from mllm_lab.core.labdata import LabData, Record, build
+from mllm_lab import results, storage
 from mllm_lab.core.weeks import parse_date
 from mllm_lab.lab import Lab
 from mllm_lab.lock import locked
 from mllm_lab.messages import Msg, tr
-from mllm_lab.scan import Progress, Snapshot, details, rebuild, scan
+from mllm_lab.walk import Walk, walk
 
 if TYPE_CHECKING:
+    from mllm_lab.core.labdata import LabData, Record
     from mllm_lab.ops.transaction import Transaction
+    from mllm_lab.scan import Progress, Snapshot
+
+# The index and the parsers (mllm_lab.scan, core.labdata) are imported when a command first
+# needs the lab's data: a command answered from the result cache never does.
 
 TODAY_ENV = "LAB_TODAY"  # pins "today" for scripts and tests
+T = TypeVar("T")
 
 
 def today() -> date:
@@ -59,6 +64,7 @@ class Workspace:
     today: date = field(default_factory=today)
     use_index: bool = True
     progress: Progress | None = None  # called while a cold scan parses files
+    _walked: Walk | None = None
     _snapshot: Snapshot | None = None
     _data: LabData | None = None
     notices: list[str] = field(default_factory=list)  # what the command should tell the user
@@ -76,11 +82,41 @@ class Workspace:
     def lang(self) -> str:
         return self.lab.lang
 
+    def walked(self) -> Walk:
+        """The lab's files and their stamps: walked once per command (and told what lab wrote)."""
+        if self._walked is None:
+            self._walked = walk(self.lab)
+        return self._walked
+
+    def cached(self, name: str, compute: Callable[[], T], *parts: object) -> T:
+        """`compute()`, or the value it gave last time when nothing it depends on changed:
+        the lab's files, lab's code, today, the lab and its settings, and `parts` (the
+        command's options). The value must be plain JSON (dicts, lists, strings, numbers),
+        so that what is given back is exactly what was computed."""
+        if not self.use_index:
+            return compute()
+        made = results.key(
+            name,
+            self.walked().fingerprint(),
+            self.today.isoformat(),
+            str(self.lab.root),
+            self.lab.config,
+            *parts,
+        )
+        hit, value = results.load(self.lab.state, name, made)
+        if hit:
+            return value  # type: ignore[no-any-return]
+        value = compute()
+        results.save(self.lab.state, name, made, value)
+        return value
+
     def snapshot(self) -> Snapshot:
         """Every lab file's index record: scanned once per command."""
         if self._snapshot is None:
+            from mllm_lab.scan import scan
+
             with _no_gc():
-                self._snapshot = scan(self.lab, self.use_index, self.progress)
+                self._snapshot = scan(self.lab, self.use_index, self.progress, self.walked())
         return self._snapshot
 
     def files(self) -> dict[str, Record]:
@@ -94,6 +130,9 @@ class Workspace:
         """The lab as data. Should a cached record not build (a damaged index), the lab is
         parsed again from its files."""
         if self._data is None:
+            from mllm_lab.core.labdata import build
+            from mllm_lab.scan import rebuild
+
             files = self.files()
             with _no_gc():
                 try:
@@ -105,6 +144,8 @@ class Workspace:
 
     def details(self, paths: Iterable[str] | None = None) -> dict[str, dict[str, Any]]:
         """Headings, links and open questions of notes (all notes when `paths` is None)."""
+        from mllm_lab.scan import details
+
         wanted = [n.path for n in self.data().notes] if paths is None else list(paths)
         return details(self.lab, files=self.files(), paths=wanted, use_index=self.use_index)
 
@@ -129,5 +170,6 @@ class Workspace:
 
     def forget(self) -> None:
         """Scan again on the next read (after a transaction changed the files)."""
+        self._walked = None
         self._snapshot = None
         self._data = None
