@@ -70,9 +70,10 @@ class Transaction:
         try:
             if not self.dry_run:
                 storage.recover(self.ws.lab.root)
-                strays = self.ws.snapshot().strays
-                if strays:
-                    storage.remove_strays(self.ws.lab.root, strays)
+                walked = self.ws.walked()
+                if walked.strays:
+                    storage.remove_strays(self.ws.lab.root, walked.strays)
+                    walked.clear_strays()
             if self.views:
                 handedits.take_in(self)
         except BaseException:
@@ -214,6 +215,7 @@ class Transaction:
     def _after_commit(self) -> None:
         """Take the written files into the index (their digests are already made) and note
         what the views were generated from."""
+        self.ws.walked().restamp(self.ws.lab.root, self.pending)
         if self.ws._snapshot is not None:
             files = self.ws.files()
             for path, pending in self.pending.items():

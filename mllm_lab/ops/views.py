@@ -11,7 +11,6 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from mllm_lab import __version__
 from mllm_lab.core import regions, views
 from mllm_lab.core.labdata import LabData
 from mllm_lab.core.roadmap import STAGES, TOPICS, category_name
@@ -27,7 +26,9 @@ from mllm_lab.models import (
 from mllm_lab.ops.papers import refuse_unreadable_list
 from mllm_lab.ops.sections import template_sections
 from mllm_lab.ops.workspace import Workspace
+from mllm_lab.results import code_stamp
 from mllm_lab.state import prune_state, read_folder, read_state, write_state
+from mllm_lab.walk import kind_of
 
 if TYPE_CHECKING:
     from mllm_lab.ops.transaction import Transaction
@@ -136,17 +137,10 @@ def untouched(ws: Workspace, state: dict[str, Any]) -> set[str]:
 
 
 def inputs_of(ws: Workspace, view: View) -> str:
-    """A hash of the version, language and every input file's stamp: equal means the view's
-    body would be the same."""
-    digest = hashlib.sha1(f"{__version__}:{ws.lang}".encode())
-    for path, record in ws.files().items():
-        if record.kind in view.inputs:
-            digest.update(
-                f"{path}\t{record.mtime_ns}\t{record.size}\t{record.inode}\n".encode(
-                    "utf-8", "surrogatepass"
-                )
-            )
-    return digest.hexdigest()
+    """A digest of lab's code, the language and the stamp of every file the view is made
+    from (the files of its input kinds, as walked): equal means the body would be the same."""
+    stamps = ws.walked().stamps(view.inputs)
+    return hashlib.sha1(f"{code_stamp()}:{ws.lang}:{stamps}".encode()).hexdigest()
 
 
 def last_body(ws: Workspace, sha: str | None) -> str | None:
@@ -169,15 +163,33 @@ def keep_body(ws: Workspace, text: str) -> None:
 # --- regenerating --------------------------------------------------------------------------
 
 
+def stale(tx: Transaction) -> list[View]:
+    """The views this transaction must regenerate: all of them on repair; else those not
+    current (see `current`), those made from a kind of file it writes, and those it writes."""
+    if tx.repair:
+        return list(VIEWS)
+    fresh = current(tx.ws, tx.views_state)
+    written = {kind_of(path) for path in tx.pending}
+    return [
+        view
+        for view in VIEWS
+        if view.region not in fresh or view.inputs & written or view.path in tx.pending
+    ]
+
+
 def regenerate(tx: Transaction) -> None:
-    """Every view from the data as the transaction leaves it; unchanged files are not written."""
+    """The views from the data as the transaction leaves it; unchanged files are not written.
+    A view that is current and made from nothing the transaction writes is left alone (and
+    the lab's data is not even built when that is every view: the reading list, which every
+    view checked when it was last written, has not changed since)."""
     ws = tx.ws
-    if not tx.pending and not tx.repair and len(current(ws, tx.views_state)) == len(VIEWS):
+    todo = stale(tx)
+    if not todo:
         return
     data = tx.data
     refuse_unreadable_list(data)
     context = None
-    for view in VIEWS:
+    for view in todo:
         made = body(ws, data, view)
         text = tx.read(view.path)
         if text is None:
