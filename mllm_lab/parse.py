@@ -15,7 +15,7 @@ from mllm_lab.core.digest import digest_note, digest_reading_list
 from mllm_lab.core.labdata import NotebookDigest, Record
 from mllm_lab.core.weeks import as_date
 from mllm_lab.errors import BrokenNote, DamagedRegion
-from mllm_lab.messages import Msg
+from mllm_lab.messages import LANGS, Msg, tr
 from mllm_lab.storage import read_text
 from mllm_lab.walk import READING_LIST_KIND, Found
 
@@ -94,10 +94,16 @@ def _created(value: Any) -> str | None:
     return day.isoformat() if day else None
 
 
+# The sections `lab review` draws self-test questions from, in every language.
+QUESTION_SECTIONS = frozenset(
+    tr(name, lang) for name in ("section.interview", "section.misconceptions") for lang in LANGS
+)
+
+
 def note_detail(text: str, relative: str) -> dict[str, Any]:
     """What `lab check`, `lab review` and the weekly prompt need from a note's body, with the
     file's line numbers: headings (with a fingerprint of what is written under each), links,
-    and open questions."""
+    open questions, and the text of the sections self-test questions are drawn from."""
     parsed = fm.parse(text, relative)
     offset = parsed.body_line - 1
     found = markdown.sections(parsed.body)
@@ -120,6 +126,7 @@ def note_detail(text: str, relative: str) -> dict[str, Any]:
             [link.target, link.line + offset, link.wiki] for link in markdown.links(parsed.body)
         ],
         "questions": [[line + offset, text] for line, text in markdown.open_questions(parsed.body)],
+        "sections": {s.title: s.content for s in found if s.title in QUESTION_SECTIONS},
     }
 
 

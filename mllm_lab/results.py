@@ -67,8 +67,32 @@ def key(*parts: Any) -> str:
     return hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+KEEP = 16  # entries kept per kind of result (one per set of options, the latest ones)
+
+
+def slot(name: str, options: Any) -> str:
+    """Where the result of `name` with these options is kept: each set of options has its
+    own entry (`lab list papers` and `lab list notes` do not evict each other)."""
+    text = json.dumps(options, default=str, ensure_ascii=False)
+    return f"{name}-{hashlib.sha1(text.encode('utf-8', 'surrogatepass')).hexdigest()[:12]}"
+
+
 def _name(name: str) -> str:
     return f"{FOLDER}/{name}.json"
+
+
+def _prune(state: Path, name: str) -> None:
+    """Keep the KEEP latest entries of the kind `name` (the part before the slot's hash)."""
+    kind = name.rsplit("-", 1)[0] + "-"
+    try:
+        entries = [e for e in os.scandir(state / FOLDER) if e.name.startswith(kind)]
+        if len(entries) <= KEEP:
+            return
+        entries.sort(key=lambda e: e.stat().st_mtime_ns, reverse=True)
+        for entry in entries[KEEP:]:
+            os.unlink(entry.path)
+    except OSError:
+        pass
 
 
 def load(state: Path, name: str, wanted: str) -> tuple[bool, Any]:
@@ -96,3 +120,4 @@ def save(state: Path, name: str, made: str, value: Any) -> None:
     data = body.encode("utf-8", "surrogatepass")
     header = json.dumps({"key": made, "sum": hashlib.sha1(data).hexdigest()})
     write_state(state, _name(name), header + "\n" + body)
+    _prune(state, name)

@@ -1,35 +1,31 @@
 """Reading the lab: every note, the reading list and every notebook, parsed once and kept in an
 index (.lab/index.json) keyed by path, mtime, size and inode, so a command re-parses only what
 changed. What only `lab check`, `lab review` and the prompts need from a note's body (headings,
-links, open questions) is computed on demand and kept apart (.lab/detail.json).
+links, open questions) is computed on demand and kept apart (mllm_lab.details).
 
-Both files are caches: they can be deleted at any time. Each carries a checksum of its content,
-so a corrupt, foreign or hand-edited one is rebuilt, never trusted."""
+The index is a cache: it can be deleted at any time. It carries a checksum of its content, so
+a corrupt, foreign or hand-edited one is rebuilt, never trusted."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mllm_lab import kinds
 from mllm_lab.core.labdata import INDEX_VERSION, Record
-from mllm_lab.errors import BrokenNote
 from mllm_lab.lab import Lab
 from mllm_lab.messages import Msg
-from mllm_lab.parse import good_digest, make_record, note_detail, parse_file
+from mllm_lab.parse import good_digest, make_record, parse_file
 from mllm_lab.state import append_state, read_state, truncate_state, write_state
-from mllm_lab.storage import read_text
-from mllm_lab.walk import READING_LIST_KIND, Found, Walk, kind_of, walk
+from mllm_lab.walk import Found, Walk, kind_of, walk
 
 INDEX_NAME = "index.json"
 JOURNAL_NAME = "index.log"  # small changes are appended here instead of rewriting the index
 JOURNAL_LIMIT = 2000  # lines; past this the index is rewritten and the journal emptied
-DETAIL_NAME = "detail.json"
 Progress = Callable[[int, int], None]
 __all__ = ["Walk", "kind_of", "make_record", "parse_file", "walk"]  # used through this module
 
@@ -253,35 +249,3 @@ def refresh(
     files[relative] = make_record(found, parsed, _last_good(files.get(relative)))
     if use_index:
         journal(lab, {relative: files[relative]})
-
-
-def details(
-    lab: Lab, files: dict[str, Record], paths: Iterable[str], use_index: bool = True
-) -> dict[str, dict[str, Any]]:
-    """Body details of the given notes, from .lab/detail.json where the stamp still matches."""
-    cache = load_cache(lab, DETAIL_NAME) if use_index else {}
-    result: dict[str, dict[str, Any]] = {}
-    changed = False
-    for path in paths:
-        made = files.get(path)
-        if made is None or made.error or made.kind in (kinds.EXPERIMENT.name, READING_LIST_KIND):
-            continue
-        stamp = [made.mtime_ns, made.size, made.inode]
-        cached = cache.get(path)
-        if (
-            isinstance(cached, dict)
-            and cached.get("stamp") == stamp
-            and isinstance(cached.get("detail"), dict)
-        ):
-            result[path] = cached["detail"]
-            continue
-        try:
-            detail = note_detail(read_text(lab.root / path, path), path)
-        except (BrokenNote, OSError, ValueError, RecursionError):
-            continue
-        cache[path] = {"stamp": stamp, "detail": detail}
-        result[path] = detail
-        changed = True
-    if changed and use_index:
-        save_cache(lab, DETAIL_NAME, {k: v for k, v in cache.items() if k in files})
-    return result

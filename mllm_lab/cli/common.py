@@ -140,6 +140,17 @@ def workspace() -> Any:
     return ws
 
 
+def complete_key(ctx: typer.Context, incomplete: str) -> list[str]:
+    """Shell completion of a paper key: the lab's keys that start with what was typed."""
+    from mllm_lab.ops.keys import paper_keys
+
+    try:
+        keys = paper_keys(ctx.find_root().params.get("root"))
+    except (LabError, OSError, ValueError):
+        return []
+    return [key for key in keys if key.startswith(incomplete)]
+
+
 def split(text: str | None) -> tuple[str, ...]:
     return tuple(part.strip() for part in (text or "").split(",") if part.strip())
 

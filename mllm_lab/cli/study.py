@@ -104,10 +104,10 @@ def check(json_output: Json = False) -> None:
         findings = lint(ws, bar)
     if json_output:
         output.print_json(
-            [{"path": f.path, "line": f.line, "message": f.message} for f in findings]
+            [{"path": path, "line": line, "message": message} for path, line, message in findings]
         )
     elif findings:
-        output.result("\n".join(str(f) for f in findings))
+        output.result("\n".join(f"{path}:{line}: {message}" for path, line, message in findings))
         output.info(tr("cli.problems", n=len(findings)))
     else:
         output.info(tr("cli.no_problems"))

@@ -14,6 +14,7 @@ from mllm_lab.cli.common import (
     Topic,
     Venue,
     Year,
+    complete_key,
     workspace,
 )
 from mllm_lab.messages import tr
@@ -66,7 +67,12 @@ def add_paper(
 
 
 def mark(
-    key: Annotated[str, typer.Argument(help="Key, arXiv id or title (a unique prefix is enough).")],
+    key: Annotated[
+        str,
+        typer.Argument(
+            help="Key, arXiv id or title (a unique prefix is enough).", autocompletion=complete_key
+        ),
+    ],
     status: Annotated[str, typer.Argument(help="unread, reading or read (or ⬜ 📖 ✅).")],
 ) -> None:
     """Change a paper's status and dates, and update every table that shows it.

@@ -72,8 +72,8 @@ class NotebookDigest(NamedTuple):
 
 
 PAPER_FIELDS = tuple(f.name for f in fields(Paper))
-# What scan.note_detail keeps of a note's body (in .lab/detail.json, under the same version).
-DETAIL_FIELDS = ("damaged", "body_line", "headings", "links", "questions")
+# What parse.note_detail keeps of a note's body (in .lab/detail.sqlite, under the same version).
+DETAIL_FIELDS = ("damaged", "body_line", "headings", "links", "questions", "sections")
 _DATES = [PAPER_FIELDS.index(name) for name in ("created", "started", "finished")]
 _TUPLES = [PAPER_FIELDS.index(name) for name in ("authors", "tags")]
 _STATUS_AT = PAPER_FIELDS.index("status")

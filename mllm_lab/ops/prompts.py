@@ -167,8 +167,20 @@ def render_prompt(
     week: Week | None = None,
     category: str | None = None,
 ) -> str:
+    """The prompt's text; kept while nothing it is made from changed (the lab's files and
+    templates, today, the options)."""
     if kind not in KINDS:
         raise InvalidValue("prompt", kind, KINDS)
+    options = [kind, target, week.name if week else None, category, ws.templates_stamp()]
+    text: str = ws.cached(
+        "prompt", lambda: _render(ws, kind, target, week=week, category=category), *options
+    )
+    return text
+
+
+def _render(
+    ws: Workspace, kind: str, target: str | None, *, week: Week | None, category: str | None
+) -> str:
     data = ws.data()
     context: dict[str, Any] = {"lab_name": ws.lab.config.name, "today": ws.today.isoformat()}
     if kind == "init":

@@ -60,6 +60,7 @@ class Transaction:
         self._data: LabData | None = None
         self._dirty: set[str] = set()
         self.views_state: Any = None  # owned by ops.views
+        self.views_made: list[str] = []  # the views regenerated (ops.views)
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -229,4 +230,6 @@ class Transaction:
                     )
         if self.views:
             views.remember(self)
-        self.ws._data = self.data
+        if self.ws._data is not None:
+            self.ws._data = self.data
+            self.ws.keep_keys()

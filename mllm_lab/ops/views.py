@@ -143,6 +143,19 @@ def inputs_of(ws: Workspace, view: View) -> str:
     return hashlib.sha1(f"{code_stamp()}:{ws.lang}:{stamps}".encode()).hexdigest()
 
 
+def state_stamp(ws: Workspace) -> list[Any]:
+    """The stamps of the views' files and of what lab keeps about them (.lab/views.json and
+    .lab/regions/): what `lab sync --check` reads besides the notes."""
+    stamps: list[Any] = [stamp_of(ws, view.path) for view in VIEWS]
+    for name in (STATE, BODIES):
+        try:
+            st = (ws.lab.state / name).stat()
+            stamps.append([st.st_mtime_ns, st.st_size, st.st_ino])
+        except OSError:
+            stamps.append(None)
+    return stamps
+
+
 def last_body(ws: Workspace, sha: str | None) -> str | None:
     raw = read_state(ws.lab.state, f"{BODIES}/{sha}") if sha and sha.isalnum() else None
     text = raw.decode("utf-8", "replace") if raw is not None else None
@@ -184,6 +197,7 @@ def regenerate(tx: Transaction) -> None:
     view checked when it was last written, has not changed since)."""
     ws = tx.ws
     todo = stale(tx)
+    tx.views_made = [view.region for view in todo]
     if not todo:
         return
     data = tx.data
@@ -222,8 +236,11 @@ def current(ws: Workspace, state: dict[str, Any]) -> set[str]:
 
 def remember(tx: Transaction) -> None:
     """After a commit: what each view was generated from, so an unchanged view is not even
-    regenerated, and which region bodies are worth keeping."""
+    regenerated, and which region bodies are worth keeping. Nothing to do when no view was
+    regenerated or written: what lab knows of them still holds."""
     ws = tx.ws
+    if not tx.views_made and not any(view.path in tx.pending for view in VIEWS):
+        return
     state = {
         "root": str(ws.lab.root),
         "views": {

@@ -88,11 +88,18 @@ class Workspace:
             self._walked = walk(self.lab)
         return self._walked
 
-    def cached(self, name: str, compute: Callable[[], T], *parts: object) -> T:
+    def cached(
+        self,
+        name: str,
+        compute: Callable[[], T],
+        *parts: object,
+        valid: Callable[[T], bool] | None = None,
+    ) -> T:
         """`compute()`, or the value it gave last time when nothing it depends on changed:
-        the lab's files, lab's code, today, the lab and its settings, and `parts` (the
-        command's options). The value must be plain JSON (dicts, lists, strings, numbers),
-        so that what is given back is exactly what was computed."""
+        the lab's files, lab's code, today, the lab and its settings, `parts` (the command's
+        options, other files' stamps) and, if given, whatever `valid(value)` checks. The
+        value must be plain JSON (dicts, lists, strings, numbers), so that what is given
+        back is exactly what was computed."""
         if not self.use_index:
             return compute()
         made = results.key(
@@ -103,12 +110,17 @@ class Workspace:
             self.lab.config,
             *parts,
         )
-        hit, value = results.load(self.lab.state, name, made)
-        if hit:
+        where = results.slot(name, parts)
+        hit, value = results.load(self.lab.state, where, made)
+        if hit and (valid is None or valid(value)):
             return value  # type: ignore[no-any-return]
         value = compute()
-        results.save(self.lab.state, name, made, value)
+        results.save(self.lab.state, where, made, value)
         return value
+
+    def templates_stamp(self) -> str:
+        """The stamps of the lab's own templates (they override the defaults)."""
+        return results.folder_stamp(self.lab.root / "templates")
 
     def snapshot(self) -> Snapshot:
         """Every lab file's index record: scanned once per command."""
@@ -140,14 +152,27 @@ class Workspace:
                 except (TypeError, ValueError, KeyError, IndexError, AttributeError):
                     self._snapshot = rebuild(self.lab, self.use_index, self.progress)
                     self._data = build(self._snapshot.files)
+            self.keep_keys()
         return self._data
 
-    def details(self, paths: Iterable[str] | None = None) -> dict[str, dict[str, Any]]:
-        """Headings, links and open questions of notes (all notes when `paths` is None)."""
-        from mllm_lab.scan import details
+    def keep_keys(self) -> None:
+        """Keep the paper keys for shell completion (mllm_lab.ops.keys)."""
+        if self.use_index and self._data is not None:
+            from mllm_lab.ops.keys import remember
 
-        wanted = [n.path for n in self.data().notes] if paths is None else list(paths)
-        return details(self.lab, files=self.files(), paths=wanted, use_index=self.use_index)
+            remember(self.lab, (paper.key for paper in self._data.papers))
+
+    def details(self, paths: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """Headings, links, open questions and question sections of a few notes, by path."""
+        from mllm_lab.details import some
+
+        return some(self.lab, files=self.files(), paths=list(paths), use_index=self.use_index)
+
+    def each_detail(self, paths: Iterable[str]) -> Iterator[tuple[str, dict[str, Any]]]:
+        """The same for many notes, as a stream: (path, detail), each decoded when reached."""
+        from mllm_lab.details import each
+
+        return each(self.lab, files=self.files(), paths=list(paths), use_index=self.use_index)
 
     def render(self, name: str, context: dict[str, Any]) -> str:
         from mllm_lab.render import render  # Jinja, ~85 ms: only commands that render
