@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mllm_lab import kinds
-from mllm_lab.core.check import check as check_notes
-from mllm_lab.core.notebook import notebook_problem
-from mllm_lab.models import Finding
-from mllm_lab.ops.handedits import check as view_check
-from mllm_lab.ops.sections import headings
 from mllm_lab.ops.views import state_stamp
-from mllm_lab.ops.workspace import Workspace
+
+if TYPE_CHECKING:
+    from mllm_lab.models import Finding
+    from mllm_lab.ops.workspace import Workspace
 
 Problem = list[Any]  # [path, line, message]: a Finding as `lab check` shows it
 
@@ -41,6 +38,13 @@ def lint(ws: Workspace, progress: Callable[[int, int], None] | None = None) -> l
 def _lint(
     ws: Workspace, progress: Callable[[int, int], None] | None, looked: dict[str, bool]
 ) -> list[Finding]:
+    from mllm_lab import kinds
+    from mllm_lab.core.check import check as check_notes
+    from mllm_lab.core.notebook import notebook_problem
+    from mllm_lab.models import Finding
+    from mllm_lab.ops.handedits import check as view_check
+    from mllm_lab.ops.sections import headings
+
     data = ws.data()
     required = {kind: headings(ws, kind) for kind in kinds.KINDS if kind.sections_required}
     walked = {found[0] for found in ws.walked().found}

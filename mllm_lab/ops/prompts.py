@@ -4,29 +4,29 @@ lab (the paper's facts, related notes, the week's work, the note list), logged i
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mllm_lab import kinds
-from mllm_lab.core.labdata import LabData
-from mllm_lab.core.links import related_notes
-from mllm_lab.core.markdown import escape_cell
-from mllm_lab.core.papers import find_paper
-from mllm_lab.core.roadmap import STAGES, category_name, stage_name
-from mllm_lab.core.slugs import slugify
-from mllm_lab.core.views import week_activity
-from mllm_lab.errors import BadInput, InvalidValue, PaperNotFound
-from mllm_lab.kinds import CATEGORIES
+from mllm_lab.errors import InvalidValue
 from mllm_lab.messages import tr
-from mllm_lab.models import Note, Status, Week
-from mllm_lab.ops.notes import paper_context, week_path
-from mllm_lab.ops.papers import resolve
-from mllm_lab.ops.workspace import Workspace
+
+if TYPE_CHECKING:
+    from mllm_lab.core.labdata import LabData
+    from mllm_lab.models import Note, Week
+    from mllm_lab.ops.workspace import Workspace
+
+# The prompt's facts are gathered with the lab's data and the core, imported where they are
+# needed: a prompt kept in the result cache (and its log line) needs none of them.
 
 KINDS = ("init", "paper", "concept", "experiment", "weekly", "review")
 PROMPT_LOG = "Prompt_log.md"
 
 
 def _paper_context(ws: Workspace, data: LabData, target: str | None) -> dict[str, Any]:
+    from mllm_lab.core.papers import find_paper
+    from mllm_lab.errors import BadInput, PaperNotFound
+    from mllm_lab.ops.notes import paper_context
+    from mllm_lab.ops.papers import resolve
+
     if not target:
         raise BadInput("error.prompt_paper")
     paper, _where = resolve(target, data.papers)
@@ -40,6 +40,8 @@ def _paper_context(ws: Workspace, data: LabData, target: str | None) -> dict[str
 
 
 def _find_note(data: LabData, target: str) -> Note | None:
+    from mllm_lab import kinds
+
     wanted = target.strip().casefold().removesuffix(".md")
     for note in data.notes:
         if note.kind is kinds.CONCEPT and wanted in {
@@ -54,6 +56,12 @@ def _find_note(data: LabData, target: str) -> Note | None:
 def _concept_context(
     ws: Workspace, data: LabData, target: str | None, category: str | None
 ) -> dict[str, Any]:
+    from mllm_lab.core.links import related_notes
+    from mllm_lab.core.roadmap import category_name
+    from mllm_lab.core.slugs import slugify
+    from mllm_lab.errors import BadInput
+    from mllm_lab.kinds import CATEGORIES
+
     if not target:
         raise BadInput("error.prompt_concept")
     if category is not None and category not in CATEGORIES:
@@ -79,6 +87,10 @@ def _concept_context(
 
 
 def _experiment_context(ws: Workspace, data: LabData, target: str | None) -> dict[str, Any]:
+    from mllm_lab.core.links import related_notes
+    from mllm_lab.core.slugs import slugify
+    from mllm_lab.errors import BadInput
+
     if not target:
         raise BadInput("error.prompt_experiment")
     slug = slugify(target)
@@ -95,6 +107,9 @@ def _experiment_context(ws: Workspace, data: LabData, target: str | None) -> dic
 
 
 def _weekly_context(ws: Workspace, data: LabData, week: Week) -> dict[str, Any]:
+    from mllm_lab.core.views import week_activity
+    from mllm_lab.ops.notes import week_path
+
     activity = week_activity(
         week=week, papers=data.papers, notes=data.notes, experiments=data.experiments
     )
@@ -129,6 +144,9 @@ def _weekly_context(ws: Workspace, data: LabData, week: Week) -> dict[str, Any]:
 
 
 def _review_context(ws: Workspace, data: LabData) -> dict[str, Any]:
+    from mllm_lab.core.roadmap import STAGES, stage_name
+    from mllm_lab.models import Status
+
     by_note = data.paper_notes()
     notes = [n for n in data.notes if n.kind.study]
     stages = []
@@ -181,6 +199,9 @@ def render_prompt(
 def _render(
     ws: Workspace, kind: str, target: str | None, *, week: Week | None, category: str | None
 ) -> str:
+    from mllm_lab.core.roadmap import STAGES
+    from mllm_lab.models import Week
+
     data = ws.data()
     context: dict[str, Any] = {"lab_name": ws.lab.config.name, "today": ws.today.isoformat()}
     if kind == "init":
@@ -204,6 +225,8 @@ def _render(
 
 def log_prompt(ws: Workspace, kind: str, target: str | None) -> None:
     """Append one row (time, kind, target) to Prompt_log.md, creating it if needed."""
+    from mllm_lab.core.markdown import escape_cell
+
     with ws.transaction(views=False) as tx:
         old = tx.read(PROMPT_LOG) or tr("prompt.log_header", ws.lang)
         if old and not old.endswith("\n"):

@@ -16,16 +16,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mllm_lab import storage
-from mllm_lab.core.labdata import LabData, Record, patch
 from mllm_lab.errors import NoteExists
 from mllm_lab.messages import tr
 from mllm_lab.models import READING_LIST
 from mllm_lab.ops import handedits, views
 from mllm_lab.ops.workspace import Outcome, Workspace
-from mllm_lab.scan import kind_of, make_record, parse_file, refresh
+from mllm_lab.walk import kind_of
+
+if TYPE_CHECKING:
+    from mllm_lab.core.labdata import LabData, Record
+
+# The parsers and the index (mllm_lab.scan, core.labdata) are imported when the transaction
+# writes a note or needs the lab's data: logging a prompt or writing a review needs neither.
 
 
 @dataclass
@@ -115,6 +120,8 @@ class Transaction:
     @property
     def data(self) -> LabData:
         """The lab with this transaction's writes applied."""
+        from mllm_lab.core.labdata import patch
+
         base = self.ws.data()
         if not self._dirty:
             return self._data or base
@@ -130,6 +137,8 @@ class Transaction:
         return self._data
 
     def _record(self, path: str) -> Record:
+        from mllm_lab.scan import make_record
+
         kind = kind_of(path)
         assert kind is not None
         digest = self.pending[path].digest
@@ -177,9 +186,11 @@ class Transaction:
 
     def _stage(self, path: str, text: str, *, exclusive: bool, existed: bool) -> None:
         kind = kind_of(path)
-        digest = (
-            parse_file(root=self.ws.lab.root, relative=path, kind=kind, text=text) if kind else None
-        )
+        digest = None
+        if kind:
+            from mllm_lab.scan import parse_file
+
+            digest = parse_file(root=self.ws.lab.root, relative=path, kind=kind, text=text)
         self.pending[path] = Pending(text=text, exclusive=exclusive, existed=existed, digest=digest)
         if kind:
             self._dirty.add(path)
@@ -218,6 +229,8 @@ class Transaction:
         what the views were generated from."""
         self.ws.walked().restamp(self.ws.lab.root, self.pending)
         if self.ws._snapshot is not None:
+            from mllm_lab.scan import refresh
+
             files = self.ws.files()
             for path, pending in self.pending.items():
                 if pending.digest is not None:

@@ -23,8 +23,6 @@ from mllm_lab.models import (
     PAPERS_README,
     Status,
 )
-from mllm_lab.ops.papers import refuse_unreadable_list
-from mllm_lab.ops.sections import template_sections
 from mllm_lab.ops.workspace import Workspace
 from mllm_lab.results import code_stamp
 from mllm_lab.state import prune_state, read_folder, read_state, write_state
@@ -83,6 +81,8 @@ def region_text(view: View, content: str, lang: str) -> str:
 
 def lab_context(ws: Workspace, data: LabData) -> dict[str, Any]:
     """Everything the lab-level templates (README, CLAUDE.md, indexes) may use."""
+    from mllm_lab.ops.sections import template_sections  # renders templates: only here
+
     lang = ws.lang
     made = {view.region: region_text(view, body(ws, data, view), lang) for view in VIEWS}
     return {
@@ -200,6 +200,8 @@ def regenerate(tx: Transaction) -> None:
     tx.views_made = [view.region for view in todo]
     if not todo:
         return
+    from mllm_lab.ops.papers import refuse_unreadable_list
+
     data = tx.data
     refuse_unreadable_list(data)
     context = None
