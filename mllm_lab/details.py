@@ -34,8 +34,9 @@ _SCHEMA = (
 Detail = dict[str, Any]
 
 
-def _open(lab: Lab) -> sqlite3.Connection | None:
-    """The store, created if missing and emptied if it was made for another lab or version."""
+def _open(lab: Lab, again: bool = True) -> sqlite3.Connection | None:
+    """The store, created if missing and emptied if it was made for another lab or version;
+    one that is not a database (or is damaged) is deleted and made anew."""
     path = lab.state / STORE
     try:
         lab.state.mkdir(exist_ok=True)
@@ -58,15 +59,15 @@ def _open(lab: Lab) -> sqlite3.Connection | None:
     except sqlite3.OperationalError:  # locked by another `lab` for too long, or a disk error
         db.close()
         return None
-    except sqlite3.DatabaseError:  # not a database, or damaged: made anew next time
+    except sqlite3.DatabaseError:  # not a database, or damaged
         db.close()
         with contextlib.suppress(OSError):
             path.unlink()
-        return None
+        return _open(lab, again=False) if again else None
 
 
-def _rows(db: sqlite3.Connection, paths: Collection[str]) -> Iterator[tuple[Any, ...]]:
-    if len(paths) > FEW:
+def _rows(db: sqlite3.Connection, paths: Collection[str], every: bool) -> Iterator[tuple[Any, ...]]:
+    if every or len(paths) > FEW:
         yield from db.execute("SELECT path, mtime, size, inode, detail FROM detail")
         return
     chosen = list(paths)
@@ -79,11 +80,16 @@ def _rows(db: sqlite3.Connection, paths: Collection[str]) -> Iterator[tuple[Any,
 
 
 def each(
-    lab: Lab, files: Mapping[str, Any], paths: Collection[str], use_index: bool = True
+    lab: Lab,
+    files: Mapping[str, Any],
+    paths: Collection[str],
+    use_index: bool = True,
+    every: bool = True,
 ) -> Iterator[tuple[str, Detail]]:
     """(path, detail) for each of `paths` that is a readable note: those kept in the store
     first (in its order), then the others, read and parsed now (and stored, once the reader
-    has had them all). A note that cannot be read is left out."""
+    has had them all). A note that cannot be read is left out. `every`: the store is read
+    whole (and rows of files no longer in the lab dropped); else only `paths` are looked up."""
     wanted = {}
     for path in paths:
         made = files.get(path)
@@ -91,12 +97,15 @@ def each(
             wanted[path] = [made.mtime_ns, made.size, made.inode]
     db = _open(lab) if use_index and wanted else None
     done: set[str] = set()
+    gone = False  # a row of a file no longer in the lab was seen
     if db is not None:
         try:
-            for path, mtime, size, inode, text in _rows(db, wanted):
+            for path, mtime, size, inode, text in _rows(db, wanted, every):
                 if wanted.get(path) == [mtime, size, inode] and path not in done:
                     done.add(path)
                     yield path, json.loads(text)
+                elif path not in files:
+                    gone = True
         except (sqlite3.Error, ValueError):
             pass
     new: list[tuple[Any, ...]] = []
@@ -114,7 +123,7 @@ def each(
             new = []
         yield path, detail
     if db is not None:
-        if _store(db, new) or stored:
+        if _store(db, new) or stored or gone:
             _forget_gone(db, keep=files)
         db.close()
 
@@ -155,4 +164,4 @@ def some(
     lab: Lab, files: Mapping[str, Any], paths: Collection[str], use_index: bool = True
 ) -> dict[str, Detail]:
     """The details of a few notes, by path."""
-    return dict(each(lab, files=files, paths=paths, use_index=use_index))
+    return dict(each(lab, files=files, paths=paths, use_index=use_index, every=False))

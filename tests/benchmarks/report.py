@@ -151,13 +151,13 @@ def write_markdown(path: Path, text: str) -> str:
     """Put the report into `path`: between the bench markers if the file has them (the rest
     of the file kept byte for byte), else as the whole file. Says what it did."""
     block = f"{BEGIN}\n{text.rstrip()}\n{END}"
-    old = path.read_text("utf-8") if path.exists() else None
+    old = path.read_bytes().decode("utf-8") if path.exists() else None  # line endings as they are
     if old is not None and BEGIN in old and END in old:
         start, end = old.index(BEGIN), old.index(END) + len(END)
-        path.write_text(old[:start] + block + old[end:], "utf-8")
+        path.write_bytes((old[:start] + block + old[end:]).encode("utf-8"))
         return f"replaced the table between the bench markers in {path}"
     if old is not None and (BEGIN in old or END in old):
         raise SystemExit(f"{path}: one bench marker without the other; fix the file by hand")
-    path.write_text(block + "\n", "utf-8")
+    path.write_bytes((block + "\n").encode("utf-8"))
     return f"wrote {path}"
 
