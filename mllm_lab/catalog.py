@@ -41,3 +41,9 @@ def starter_reading_list() -> list[Paper]:
     """The papers a new lab starts with: those the catalog marks `reading_list: true`."""
     wanted = {e["key"] for e in _entries() if e.get("reading_list")}
     return [paper for paper in catalog() if paper.key in wanted]
+
+
+def catalog_keys() -> list[tuple[str, str]]:
+    """(key, title) of every catalog paper, in catalog order: what completion offers for a
+    paper (`lab new paper`, `add paper`, `catalog`, `compare`) beside the lab's own keys."""
+    return [(paper.key, paper.title) for paper in catalog()]

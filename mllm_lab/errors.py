@@ -47,9 +47,14 @@ class BadInput(LabError):
 
 
 class NoteExists(LabError):
-    def __init__(self, path: str) -> None:
+    """`rename`: the option that picks another name for this kind of file, if it has one."""
+
+    def __init__(self, path: str, rename: str | None = None) -> None:
         self.path = path
-        super().__init__("error.note_exists", path=path)
+        if rename:
+            super().__init__("error.note_exists_rename", path=path, rename=rename)
+        else:
+            super().__init__("error.note_exists", path=path)
 
 
 class OutsideLab(LabError):
@@ -70,6 +75,7 @@ class PaperNotFound(LabError):
 
 class AmbiguousPaper(LabError):
     def __init__(self, query: str, candidates: list[str]) -> None:
+        """`candidates`: how each paper is shown ("blip-2 (BLIP-2: …)"), best first."""
         self.query, self.candidates = query, candidates
         shown = ", ".join(candidates[:5]) + (" …" if len(candidates) > 5 else "")
         super().__init__("error.paper_ambiguous", query=repr(query), n=len(candidates), shown=shown)

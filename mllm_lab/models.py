@@ -51,6 +51,23 @@ PAPERS_README = "papers/README.md"
 NOTES_README = "notes/README.md"
 LAB_README = "README.md"
 STAGE_NUMBERS = (1, 2, 3, 4, 5)
+# The architecture facets a paper note's frontmatter holds (see core/facets.py), and the
+# reading-list topics whose papers are multimodal models that have them.
+FACET_FIELDS = ("vision_encoder", "connector", "llm", "resolution")
+FACET_TOPICS = ("multimodal", "vla")
+# The connector vocabulary of the checked reference (models.yaml): a connector is one of these.
+CONNECTORS: tuple[str, ...] = (
+    "linear projection",
+    "MLP (2-layer)",
+    "MLP (3-layer)",
+    "MLP (depth unconfirmed)",
+    "Q-Former",
+    "Perceiver Resampler + gated cross-attention",
+    "cross-attention resampler",
+    "gated cross-attention",
+    "visual expert",
+    "none",
+)
 # A concept note's stage when none is given: the category's place on the roadmap.
 CATEGORY_STAGE = {
     "fundamentals": 1,
@@ -77,6 +94,12 @@ class Paper:
     created: date | None = None
     started: date | None = None
     finished: date | None = None
+    history: tuple[str, ...] = ()  # "YYYY-MM-DD status", oldest first: every status change
+    # architecture facets of a multimodal model (FACET_FIELDS), as its note or list entry says
+    vision_encoder: str | None = None
+    connector: str | None = None
+    llm: str | None = None
+    resolution: str | None = None
     note: str | None = None  # lab-relative path of the paper's note, if it has one
     line: int = 1  # where its status is written (note frontmatter or reading list)
     problem: Finding | None = None  # why its note cannot be read (this is its last known row)
@@ -84,6 +107,12 @@ class Paper:
     @property
     def link(self) -> str | None:
         return self.url or (f"https://arxiv.org/abs/{self.arxiv}" if self.arxiv else None)
+
+    @property
+    def facets(self) -> dict[str, str]:
+        """The architecture facets it has (empty ones left out), in FACET_FIELDS order."""
+        found = {name: getattr(self, name) for name in FACET_FIELDS}
+        return {name: value for name, value in found.items() if value}
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,8 @@ from pathlib import Path
 from mllm_lab.errors import WriteFailed
 from mllm_lab.storage import write_atomic
 
+KEYS_FILE = "keys.tsv"  # each paper's key and title, for shell completion (cli/complete.py)
+
 
 def read_state(state: Path, name: str) -> bytes | None:
     try:

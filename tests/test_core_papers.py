@@ -7,7 +7,8 @@ from datetime import date
 import pytest
 
 from mllm_lab.catalog import catalog, starter_reading_list
-from mllm_lab.core.papers import find_paper, paper_from_meta, parse_status, with_status
+from mllm_lab.core.papers import paper_from_meta, parse_status, with_status
+from mllm_lab.core.resolve import resolve_one as find_paper
 from mllm_lab.errors import AmbiguousPaper, InvalidValue, PaperNotFound
 from mllm_lab.models import Paper, Status
 
@@ -40,8 +41,8 @@ def test_find_paper_by_key_arxiv_title_or_unique_prefix(query: str, key: str) ->
 def test_ambiguous_prefix_lists_candidates_and_unknown_names_query() -> None:
     with pytest.raises(AmbiguousPaper) as caught:
         find_paper("ll", PAPERS)
-    assert caught.value.candidates == ["llava", "llava-1.5"]
-    assert "llava, llava-1.5" in str(caught.value)
+    assert [shown.split()[0] for shown in caught.value.candidates] == ["llava", "llava-1.5"]
+    assert "llava (Visual Instruction Tuning), llava-1.5 (Improved Baselines" in str(caught.value)
     with pytest.raises(PaperNotFound, match="'gpt-9'"):
         find_paper("gpt-9", PAPERS)
 

@@ -41,6 +41,8 @@ def test_there_are_the_commands_the_issues_ask_for() -> None:
         "review",
         "check",
         "next",
+        "catalog",
+        "compare",
     } <= names
 
 

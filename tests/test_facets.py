@@ -44,7 +44,7 @@ def test_unchecked_models_have_no_facets_anywhere() -> None:
     assert unchecked == {"llava-next", "qwen2-vl", "internvl", "pi0"}
     assert all(BY_KEY[key].facets is None for key in unchecked)
     table = F.compare([BY_KEY["llava-next"]])
-    assert table.rows == (("llava-next", "2024", "", "", "", "", "", ""),)
+    assert table.rows == (("llava-next", "2024", "", "", "", "", ""),)
 
 
 def test_every_model_with_facets_is_a_catalog_paper() -> None:
@@ -121,7 +121,7 @@ def test_compare_columns_is_the_transpose_of_rows() -> None:
 def test_markdown_escapes_pipes_line_breaks_and_emphasis() -> None:
     odd = replace(F.catalog_facets()["octo"], llm="a | b\nc", trainable="*hf_model*")
     entries = [F.Entry(BY_KEY["octo"].paper, odd), BY_KEY["llava-next"]]
-    text = F.markdown_table(F.compare(entries))
+    text = F.markdown_table(F.compare(entries, columns=(*F.TABLE_FIELDS, "trainable")))
     lines = text.splitlines()
     assert len(lines) == 4 and lines[1].startswith("| --- |")
     assert all(len(split_row(line)) == 8 for line in lines)
@@ -332,10 +332,3 @@ def test_any_facet_text_gives_valid_mermaid(encoder: str, name: str) -> None:
     odd = replace(F.catalog_facets()["llava"], vision_encoder=encoder, name=name)
     text = F.timeline_mermaid([F.Entry(BY_KEY["llava"].paper, odd), BY_KEY["blip-2"]])
     assert mermaid_problems(text) == []
-
-
-def test_the_comparison_view_has_the_table_and_the_timeline() -> None:
-    view = F.comparison_view(ENTRIES, "zh")
-    table, diagram = view.split("```mermaid\n")
-    assert len(table.strip().splitlines()) == 2 + 12
-    assert mermaid_problems(diagram.removesuffix("```\n")) == []

@@ -40,7 +40,7 @@ def test_every_generated_file(lang: str, tmp_path: Path, golden: Golden) -> None
     assert run("review", "--seed", "7").ok
     made = {
         "paper.md": "papers/blip-2.md",
-        "paper-new.md": "papers/my-own-paper-a-b.md",
+        "paper-new.md": "papers/my-own-paper.md",
         "concept.md": "notes/multimodal-arch/cross-attention.md",
         "weekly.md": "weekly-log/2026-W48.md",
         "review.md": "reviews/review-2026-11-25.md",

@@ -204,8 +204,13 @@ def test_review_note_is_written_with_its_four_parts(in_lab: Run, busy_lab: Path)
         and "阶段二：视觉编码器（ViT、CLIP）：还没有笔记的主题" in spots
     )
     assert "[BLIP-2: Bootstrapping" in spots and "还有空着的章节：一句话总结" in spots
-    again = in_lab("review", "--seed", "1", "--dry-run")
-    assert again.code == 1  # the review exists; never overwritten without --force
+    before = read(busy_lab / "reviews/review-2026-11-25.md")
+    again = in_lab("review", "--seed", "1", "--dry-run")  # a dry run always shows the review
+    assert again.ok and "## 薄弱环节" in again.out
+    assert "reviews/review-2026-11-25.md（去掉 --dry-run 时，需要 --force 才会写入）" in again.err
+    assert read(busy_lab / "reviews/review-2026-11-25.md") == before
+    refused = in_lab("review", "--seed", "1")  # never overwritten without --force
+    assert refused.code == 1 and "--force" in refused.err and "--slug" not in refused.err
     assert in_lab("review", "--seed", "1", "--force").ok
     assert read(busy_lab / "reviews/review-2026-11-25.md") == review  # same seed, same review
 

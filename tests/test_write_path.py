@@ -244,13 +244,16 @@ def test_5_mark_changes_only_the_status_lines(in_lab: Run, lab: Path) -> None:
     note.write_text(custom, "utf-8")
     assert in_lab("mark", "blip-2", "read").ok
     after = read(note)
-    before_lines, after_lines = custom.split("\n"), after.split("\n")
+    added = "- 2026-11-25 read\n"  # one line more in the history, right after its last
+    assert added in after
+    before_lines, after_lines = custom.split("\n"), after.replace(added, "", 1).split("\n")
     assert len(before_lines) == len(after_lines)
     changed = [(a, b) for a, b in zip(before_lines, after_lines, strict=True) if a != b]
     assert changed == [
         ("status: reading", "status: read"),
         ("finished: null", "finished: 2026-11-25"),
     ]
+    assert "history:\n- 2026-11-25 reading\n- 2026-11-25 read\n" in after
     meta = fm.parse(after, "x").meta
     assert meta["notes"] == "line one\nline two\n" and meta["status"] == "read"
 
@@ -481,6 +484,37 @@ def test_1_a_lost_begin_marker_goes_back_where_the_region_began(
     assert repaired.ok and "放回了丢失的 `lab:begin papers`" in repaired.err
     text = read(table)
     assert text.count("| clip |") == 1 and text.endswith(mine)
+    assert in_lab("sync", "--check").ok
+
+
+def test_1_a_lost_begin_after_a_hand_tick_goes_back_and_the_tick_is_taken_in(
+    in_lab: Run, lab: Path
+) -> None:
+    """Found by the stateful test: the region's body no longer matches what lab wrote (a
+    ticked row), so the begin marker went right above the end and every row showed twice."""
+    table = lab / "papers/README.md"
+    ticked = re.sub(r"^\| ⬜ \| blip-2 \|", "| ✅ | blip-2 |", read(table), flags=re.M)
+    table.write_text(re.sub(r"^<!-- lab:begin papers.*\n", "", ticked, flags=re.M), "utf-8")
+    assert in_lab("sync", "--repair").ok
+    text = read(table)
+    assert text.count("| blip-2 |") == 1 and text.count("| clip |") == 1
+    assert re.search(r"^\| ✅ \| blip-2 \|", text, re.M)
+    assert in_lab("sync", "--check").ok and in_lab("check").ok
+
+
+def test_1_both_markers_lost_after_a_hand_tick_the_table_is_taken_back_with_the_tick(
+    in_lab: Run, lab: Path
+) -> None:
+    """Found by the stateful test: with both markers gone and a row ticked, the old table no
+    longer matched what lab wrote, so a new one was appended and every row showed twice."""
+    table = lab / "papers/README.md"
+    ticked = re.sub(r"^\| ⬜ \| blip-2 \|", "| ✅ | blip-2 |", read(table), flags=re.M)
+    table.write_text(re.sub(r"^<!-- lab:(begin|end) papers.*\n", "", ticked, flags=re.M), "utf-8")
+    made = in_lab("new", "experiment", "x")
+    assert made.ok and "blip-2 -> 已读" in made.err
+    text = read(table)
+    assert text.count("| blip-2 |") == 1 and text.count("| clip |") == 1
+    assert re.search(r"^\| ✅ \| blip-2 \|", text, re.M)
     assert in_lab("sync", "--check").ok
 
 

@@ -20,6 +20,11 @@ def _usable_streams() -> None:
 
 
 def main() -> None:
+    if "_LAB_COMPLETE" in os.environ:  # a Tab press: answered without importing Typer
+        from mllm_lab.cli import complete
+
+        if complete.main():
+            return
     _usable_streams()
     try:
         from mllm_lab.cli.app import app

@@ -7,14 +7,14 @@ from typing import Annotated
 import typer
 
 from mllm_lab import __version__
-from mllm_lab.cli import create, study, track
+from mllm_lab.cli import compare, create, shell, study, track
 from mllm_lab.cli.common import ROOT, SETTINGS, LabGroup, group
 
 app = typer.Typer(
     cls=LabGroup,
     context_settings=SETTINGS,
     no_args_is_help=True,
-    add_completion=True,
+    add_completion=False,  # `lab alias` prints completion that never offers files for values
     help="lab: your multimodal-LLM study lab — notes, papers, progress.\n\n"
     "Example: lab new paper blip-2 && lab mark blip-2 read && lab status",
     rich_markup_mode=None,
@@ -67,3 +67,6 @@ app.command()(study.prompt)
 app.command()(study.review)
 app.command()(study.check)
 app.command("next")(study.next_)
+app.command()(shell.alias)
+app.command()(compare.catalog)
+app.command()(compare.compare)

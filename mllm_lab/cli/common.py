@@ -13,8 +13,10 @@ import typer
 from typer.core import TyperGroup
 
 from mllm_lab import messages
+from mllm_lab.cli.complete import values
 from mllm_lab.errors import BadInput, LabError
 from mllm_lab.messages import tr
+from mllm_lab.messages.usage import translate
 
 SETTINGS = {"help_option_names": ["-h", "--help"]}
 ROOT: dict[str, str | None] = {"root": None}
@@ -103,13 +105,10 @@ class LabGroup(TyperGroup):
         except Exception as problem:  # a bug in lab, or one of Typer's own exits
             if type(problem).__module__.startswith(("typer", "click")):
                 if getattr(problem, "exit_code", None) == 2 and hasattr(problem, "format_message"):
-                    where = getattr(getattr(problem, "ctx", None), "command_path", "lab")
-                    fail(
-                        tr(
-                            "error.usage", problem=problem.format_message().rstrip("."), where=where
-                        ),
-                        2,
-                    )
+                    path = getattr(getattr(problem, "ctx", None), "command_path", "lab")
+                    where = " ".join(["lab", *path.split()[1:]])  # as typed, whatever argv[0]
+                    text = translate(problem.format_message().rstrip("."), messages.current())
+                    fail(tr("error.usage", problem=text, where=where), 2)
                 raise
             if os.environ.get("LAB_DEBUG"):
                 raise
@@ -140,17 +139,6 @@ def workspace() -> Any:
     return ws
 
 
-def complete_key(ctx: typer.Context, incomplete: str) -> list[str]:
-    """Shell completion of a paper key: the lab's keys that start with what was typed."""
-    from mllm_lab.ops.keys import paper_keys
-
-    try:
-        keys = paper_keys(ctx.find_root().params.get("root"))
-    except (LabError, OSError, ValueError):
-        return []
-    return [key for key in keys if key.startswith(incomplete)]
-
-
 def split(text: str | None) -> tuple[str, ...]:
     return tuple(part.strip() for part in (text or "").split(",") if part.strip())
 
@@ -168,9 +156,24 @@ Edit = Annotated[bool, typer.Option("--edit", "-e", help="Open the new file in $
 Slug = Annotated[
     str | None, typer.Option("--slug", help="File name (ASCII) instead of one made from the title.")
 ]
+PaperKey = Annotated[
+    str | None,
+    typer.Option("--key", help="The paper's key (and file name) instead of one made for it."),
+]
+NewPaper = Annotated[
+    bool,
+    typer.Option(
+        "--new", help="It is really a new paper, though its name is close to a known one."
+    ),
+]
 Tags = Annotated[str | None, typer.Option("--tags", help="Comma-separated tags.")]
 Json = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
-TitleOrKey = Annotated[str, typer.Argument(help="Catalog key (blip-2), arXiv id or title.")]
+TitleOrKey = Annotated[
+    str,
+    typer.Argument(
+        help="Catalog key (blip-2), arXiv id or title.", autocompletion=values("any_paper")
+    ),
+]
 Arxiv = Annotated[str | None, typer.Option("--arxiv", help="arXiv id, e.g. 2301.12597.")]
 Authors = Annotated[str | None, typer.Option("--authors", help="Comma-separated authors.")]
 Year = Annotated[int | None, typer.Option("--year")]
@@ -179,11 +182,17 @@ Topic = Annotated[
     str | None,
     typer.Option(
         "--topic",
-        help="Reading-list group: foundation, llm-arch, multimodal, training, reasoning-eval, vla, "
-        "or your own (letters, digits and -).",
+        help="Reading-list group: a roadmap topic (multimodal, vla…) or your own (letters, "
+        "digits and -).",
+        autocompletion=values("topic"),
     ),
 ]
-Stage = Annotated[int | None, typer.Option("--stage", help="Roadmap stage 1-5.")]
+Stage = Annotated[
+    int | None,
+    typer.Option(
+        "--stage", min=1, max=5, help="Roadmap stage 1-5.", autocompletion=values("stage")
+    ),
+]
 
 
 # --- a created note -------------------------------------------------------------------------
@@ -193,6 +202,7 @@ def show_created(result: Any, dry_run: bool, editor: list[str] | None) -> None:
     from mllm_lab.cli import output
 
     if dry_run:
+        output.outcomes([o for o in result.outcomes if o.action == "exists"])
         output.info(tr("cli.dry_run", path=result.path))
         output.result(result.text)
         for path, text in (result.extra or {}).items():

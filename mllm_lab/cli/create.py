@@ -11,6 +11,8 @@ from mllm_lab.cli.common import (
     DryRun,
     Edit,
     Force,
+    NewPaper,
+    PaperKey,
     Slug,
     Stage,
     Tags,
@@ -24,20 +26,32 @@ from mllm_lab.cli.common import (
     split,
     workspace,
 )
+from mllm_lab.cli.complete import values
 from mllm_lab.messages import tr
 
 
 def init(
-    path: Annotated[Path, typer.Argument(help="Folder for the lab (created if missing).")] = Path(
-        "."
-    ),
+    path: Annotated[
+        Path,
+        typer.Argument(
+            help="Folder for the lab (created if missing).", autocompletion=values("dir")
+        ),
+    ] = Path("."),
     lang: Annotated[
-        str, typer.Option("--lang", help="Language of templates and generated text: zh or en.")
+        str,
+        typer.Option(
+            "--lang",
+            help="Language of templates and generated text: zh or en.",
+            autocompletion=values("lang"),
+        ),
     ] = "zh",
     name: Annotated[
         str | None, typer.Option("--name", help="The lab's name (README title).")
     ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="List every file.")] = False,
+    nested: Annotated[
+        bool, typer.Option("--nested", help="Allow a lab inside another lab's folder.")
+    ] = False,
 ) -> None:
     """Create a lab: README with roadmap, CLAUDE.md, papers/, notes/, templates/…
 
@@ -49,7 +63,7 @@ def init(
     from mllm_lab.cli import output
     from mllm_lab.ops.init import init_lab
 
-    lab, outcomes = init_lab(path, lang, name)
+    lab, outcomes = init_lab(path, lang, name, nested=nested)
     messages.use(lab.lang)
     if verbose:
         output.outcomes(outcomes)
@@ -77,9 +91,14 @@ def new_paper(
     tags: Tags = None,
     status: Annotated[
         str | None,
-        typer.Option("--status", help="unread, reading or read (default: reading, or as it was)."),
+        typer.Option(
+            "--status",
+            help="unread, reading or read (default: reading, or as it was).",
+            autocompletion=values("status"),
+        ),
     ] = None,
-    slug: Slug = None,
+    key: PaperKey = None,
+    new: NewPaper = False,
     edit: Edit = False,
     force: Force = False,
     dry_run: DryRun = False,
@@ -103,7 +122,7 @@ def new_paper(
     )
     editor = editor_command(edit)
     show_created(
-        make(workspace(), title_or_key, facts, slug=slug, force=force, dry_run=dry_run),
+        make(workspace(), title_or_key, facts, key=key, new=new, force=force, dry_run=dry_run),
         dry_run,
         editor,
     )
@@ -117,6 +136,7 @@ def new_concept(
             "--category",
             "-c",
             help="fundamentals, vision-language, multimodal-arch, training or applications.",
+            autocompletion=values("category"),
         ),
     ],
     tags: Tags = None,
@@ -124,7 +144,14 @@ def new_concept(
         str | None, typer.Option("--related", help="Comma-separated paths of related notes.")
     ] = None,
     stage: Annotated[
-        int | None, typer.Option("--stage", help="Roadmap stage 1-5 (default: from the category).")
+        int | None,
+        typer.Option(
+            "--stage",
+            min=1,
+            max=5,
+            help="Roadmap stage 1-5 (default: from the category).",
+            autocompletion=values("stage"),
+        ),
     ] = None,
     slug: Slug = None,
     edit: Edit = False,
@@ -159,6 +186,7 @@ def new_experiment(
         typer.Option(
             "--kind",
             help="attention, vit-patch, clip-loss, lora, bpe or skeleton (default: from the title).",
+            autocompletion=values("experiment_kind"),
         ),
     ] = None,
     script: Annotated[
@@ -185,7 +213,10 @@ def new_experiment(
 
 
 def weekly(
-    week: Annotated[str | None, typer.Option("--week", help="ISO week, e.g. 2026-W48.")] = None,
+    week: Annotated[
+        str | None,
+        typer.Option("--week", help="ISO week, e.g. 2026-W48.", autocompletion=values("week")),
+    ] = None,
     on: Annotated[
         str | None, typer.Option("--date", help="Any day of the week, YYYY-MM-DD.")
     ] = None,

@@ -22,6 +22,7 @@ ACTION_STYLE = {
     "kept": "dim",
     "would create": "cyan",
     "would update": "cyan",
+    "exists": "red",
 }
 
 
@@ -154,6 +155,14 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]], title: str | No
         ]
         lines.append("  ".join(parts).rstrip())
     result("\n".join(lines))
+
+
+def fields(title: str, pairs: Sequence[tuple[str, str]]) -> None:
+    """A record on stdout: a bold title, then `label  value` lines aligned on the labels."""
+    size = max((width(name) for name, _ in pairs), default=0)
+    lines = [f"[bold]{escape(title)}[/]"]
+    lines += [f"  [cyan]{escape(pad(name, size))}[/]  {escape(value)}" for name, value in pairs]
+    rich_text("\n".join(lines))
 
 
 def rich_text(markup: str) -> None:

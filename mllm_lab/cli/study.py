@@ -13,22 +13,39 @@ from mllm_lab.cli.common import (
     show_created,
     workspace,
 )
+from mllm_lab.cli.complete import values
 from mllm_lab.messages import tr
 
 
 def prompt(
     kind: Annotated[
-        str, typer.Argument(help="init, paper, concept, experiment, weekly or review.")
+        str,
+        typer.Argument(
+            help="init, paper, concept, experiment, weekly or review.",
+            autocompletion=values("prompt"),
+        ),
     ],
     target: Annotated[
         str | None,
-        typer.Argument(help="paper: key; concept: note or new title; experiment: topic."),
+        typer.Argument(
+            help="paper: key; concept: note or new title; experiment: topic.",
+            autocompletion=values("prompt_target"),
+        ),
     ] = None,
     week: Annotated[
-        str | None, typer.Option("--week", help="weekly: ISO week, e.g. 2026-W48.")
+        str | None,
+        typer.Option(
+            "--week", help="weekly: ISO week, e.g. 2026-W48.", autocompletion=values("week")
+        ),
     ] = None,
     category: Annotated[
-        str | None, typer.Option("--category", "-c", help="concept: category of a new note.")
+        str | None,
+        typer.Option(
+            "--category",
+            "-c",
+            help="concept: category of a new note.",
+            autocompletion=values("category"),
+        ),
     ] = None,
     copy: Annotated[
         bool, typer.Option("--copy", help="Also copy it to the clipboard, where one exists.")
@@ -81,10 +98,13 @@ def review(
     Example: lab review --since 2026-11-01 --seed 7
     """
     from mllm_lab.core.weeks import parse_date
+    from mllm_lab.errors import BadInput
     from mllm_lab.ops.review import review as make
 
     ws = workspace()
     start = parse_date(since, "--since") if since else None
+    if start is not None and start > ws.today:
+        raise BadInput("error.since_future", value=start.isoformat(), today=ws.today.isoformat())
     editor = editor_command(edit)
     show_created(make(ws, since=start, seed=seed, force=force, dry_run=dry_run), dry_run, editor)
 
@@ -115,7 +135,9 @@ def check(json_output: Json = False) -> None:
         raise typer.Exit(1)
 
 
-def next_(count: Annotated[int, typer.Option("--count", "-n", help="How many steps.")] = 5) -> None:
+def next_(
+    count: Annotated[int, typer.Option("--count", "-n", min=1, help="How many steps.")] = 5,
+) -> None:
     """The best next steps in roadmap order, one a line, with why.
 
     Example: lab next -n 3

@@ -8,15 +8,17 @@ from mllm_lab.cli.common import (
     Arxiv,
     Authors,
     Json,
+    NewPaper,
+    PaperKey,
     Stage,
     Tags,
     TitleOrKey,
     Topic,
     Venue,
     Year,
-    complete_key,
     workspace,
 )
+from mllm_lab.cli.complete import values
 from mllm_lab.messages import tr
 
 
@@ -30,11 +32,15 @@ def add_paper(
     stage: Stage = None,
     tags: Tags = None,
     status: Annotated[
-        str | None, typer.Option("--status", help="unread (default), reading or read.")
+        str | None,
+        typer.Option(
+            "--status",
+            help="unread (default), reading or read.",
+            autocompletion=values("status"),
+        ),
     ] = None,
-    key: Annotated[
-        str | None, typer.Option("--key", help="Key for a paper not in the catalog.")
-    ] = None,
+    key: PaperKey = None,
+    new: NewPaper = False,
 ) -> None:
     """Put a paper on the reading list as ⬜ unread, without writing a note.
 
@@ -55,7 +61,7 @@ def add_paper(
         status=status,
     )
     ws = workspace()
-    paper, outcomes, added = add(ws, title_or_key, facts, key=key)
+    paper, outcomes, added = add(ws, title_or_key, facts, key=key, new=new)
     output.warnings(ws.data().findings)
     output.outcomes(outcomes)
     if added:
@@ -70,10 +76,16 @@ def mark(
     key: Annotated[
         str,
         typer.Argument(
-            help="Key, arXiv id or title (a unique prefix is enough).", autocompletion=complete_key
+            help="Key, arXiv id or title (a unique prefix is enough).",
+            autocompletion=values("paper"),
         ),
     ],
-    status: Annotated[str, typer.Argument(help="unread, reading or read (or ⬜ 📖 ✅).")],
+    status: Annotated[
+        str,
+        typer.Argument(
+            help="unread, reading or read (or ⬜ 📖 ✅).", autocompletion=values("status")
+        ),
+    ],
 ) -> None:
     """Change a paper's status and dates, and update every table that shows it.
 
@@ -87,7 +99,16 @@ def mark(
     output.warnings(ws.data().findings)
     output.outcomes(marked.outcomes)
     before, after = marked.before, marked.after
-    if before == after:
+    if before.status is after.status and before != after:
+        output.info(
+            tr(
+                "cli.dates_fixed",
+                key=after.key,
+                emoji=after.status.emoji,
+                status=status_name(after),
+            )
+        )
+    elif before == after:
         output.info(
             tr(
                 "cli.already_status",
@@ -172,27 +193,53 @@ def status(json_output: Json = False) -> None:
 
 
 def list_(
-    what: Annotated[str, typer.Argument(help="papers, notes, experiments or weeks.")],
+    what: Annotated[
+        str,
+        typer.Argument(help="papers, notes, experiments or weeks.", autocompletion=values("list")),
+    ],
     status: Annotated[
-        str | None, typer.Option("--status", help="Papers only: unread, reading or read.")
+        str | None,
+        typer.Option(
+            "--status",
+            help="Papers only: unread, reading or read.",
+            autocompletion=values("status"),
+        ),
     ] = None,
     topic: Annotated[
-        str | None, typer.Option("--topic", help="Papers: reading-list topic; notes: category.")
+        str | None,
+        typer.Option(
+            "--topic",
+            help="Papers: reading-list topic; notes: category.",
+            autocompletion=values("list_topic"),
+        ),
     ] = None,
-    stage: Annotated[int | None, typer.Option("--stage", help="Roadmap stage 1-5.")] = None,
+    stage: Stage = None,
     tag: Annotated[str | None, typer.Option("--tag")] = None,
+    connector: Annotated[
+        str | None,
+        typer.Option(
+            "--connector",
+            help='Papers only: e.g. Q-Former, "MLP (2-layer)", mlp.',
+            autocompletion=values("connector"),
+        ),
+    ] = None,
+    encoder: Annotated[
+        str | None, typer.Option("--encoder", help="Papers only: e.g. CLIP, SigLIP.")
+    ] = None,
     json_output: Json = False,
 ) -> None:
     """A table of papers, notes, experiments or weekly logs (JSON with --json).
 
-    Example: lab list papers --status reading    |    lab list notes --stage 3 --json
+    Example: lab list papers --status reading    |    lab list papers --connector q-former
     """
     from mllm_lab.cli import output
     from mllm_lab.ops.report import WARNINGS_SHOWN, Filters, shown_list
 
     ws = workspace()
-    filters = Filters(status=status, topic=topic, stage=stage, tag=tag)
-    found = shown_list(ws, what, filters, as_json=json_output)
+    wanted = Filters(
+        status=status, topic=topic, stage=stage, tag=tag, connector=connector, encoder=encoder
+    )
+    found = shown_list(ws, what, wanted, as_json=json_output)
     if json_output:
         output.print_json(found["items"])
         return
@@ -200,4 +247,7 @@ def list_(
     if not found["rows"]:
         output.info(tr("cli.no_match", what=what))
         return
-    output.table(found["headers"], found["rows"])
+    from mllm_lab.messages import words
+
+    columns = words("list.columns")
+    output.table([columns.get(h, h) for h in found["headers"]], found["rows"])

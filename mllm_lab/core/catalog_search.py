@@ -86,5 +86,3 @@ def hit_record(hit: Hit) -> dict[str, Any]:
         "match": hit.match.value,
         "score": hit.score,
     }
-
-

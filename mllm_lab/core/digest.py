@@ -10,11 +10,18 @@ from typing import Any
 
 from mllm_lab import kinds
 from mllm_lab.core.labdata import ListDigest, NoteDigest, NoteFields, paper_row, stem
-from mllm_lab.core.papers import check_stage, paper_from_meta
+from mllm_lab.core.papers import check_stage, facet_text, paper_from_meta
 from mllm_lab.core.weeks import as_date
 from mllm_lab.errors import InvalidValue
 from mllm_lab.kinds import CATEGORIES, NoteKind
-from mllm_lab.models import CATEGORY_STAGE, READING_LIST, Finding, strings
+from mllm_lab.models import (
+    CATEGORY_STAGE,
+    CONNECTORS,
+    FACET_FIELDS,
+    READING_LIST,
+    Finding,
+    strings,
+)
 
 
 @dataclass
@@ -93,6 +100,26 @@ def _created(meta: Mapping[str, Any], problems: _Problems) -> str | None:
     return created.isoformat() if created else None
 
 
+def _facets(meta: Mapping[str, Any], problems: _Problems) -> None:
+    """`lab check`'s word on a paper's architecture facets: each is text, and the connector
+    is a term of the vocabulary (a near miss such as `q-former` names the term it means)."""
+    for name in FACET_FIELDS:
+        value = meta.get(name)
+        if value not in (None, "") and facet_text(value) is None:
+            problems.add(name, "facet.not_text", lint=True, field=name, value=repr(value))
+    connector = facet_text(meta.get("connector"))
+    if connector is None or connector in CONNECTORS:
+        return
+    valid = ", ".join(CONNECTORS)
+    near = [term for term in CONNECTORS if term.casefold() == connector.casefold()]
+    if near:
+        problems.add("connector", "facet.connector_case", lint=True, value=connector, term=near[0])
+    else:
+        problems.add(
+            "connector", "facet.unknown_connector", lint=True, value=connector, valid=valid
+        )
+
+
 def _json(findings: list[Finding]) -> list[Any]:
     return [[f.line, f.msg.as_json()] for f in findings]
 
@@ -127,6 +154,7 @@ def digest_note(
             meta=meta, path=path, lines=lines, default_key=stem(path), note=path
         )
         problems.findings += found
+        _facets(meta, problems)
         row = paper_row(paper) if paper else None
         key = str(meta.get("key") or stem(path))
     return NoteDigest(

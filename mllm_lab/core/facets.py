@@ -1,44 +1,34 @@
-"""Architecture facets of the catalog's multimodal models (vision encoder, connector, LLM,
-input resolution, what is trained) from data/facets.yaml: validation, comparison tables as data
-and as GitHub Markdown, selection, grouping by connector, and a Mermaid timeline. Only facts
-from the file are shown: a paper without facets has empty cells and no node, never a guess.
-Pure: nothing is printed."""
+"""Architecture facets of multimodal models (vision encoder, connector, LLM, input resolution,
+what is trained): the catalog's, from data/facets.yaml, and a lab paper's own, from its note's
+frontmatter. Validation, comparison tables as data and as GitHub Markdown, selection, grouping
+by connector, and a Mermaid timeline. Only facts that are written down are shown: a paper
+without facets has empty cells and no node, never a guess. Pure: nothing is printed."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, fields
 from functools import lru_cache
 from itertools import pairwise
 from pathlib import Path
 from typing import Any, Literal
 
+from mllm_lab.core import fastyaml
 from mllm_lab.core.fm import load_yaml
 from mllm_lab.core.markdown import escape_cell, mermaid_id, mermaid_label, row
 from mllm_lab.errors import InvalidValue
 from mllm_lab.messages import tr
-from mllm_lab.models import Paper
+from mllm_lab.models import CONNECTORS, FACET_FIELDS, Paper
 
 FACETS_FILE = Path(__file__).resolve().parents[1] / "data" / "facets.yaml"
 
-# The connector vocabulary of the checked reference (models.yaml): a connector is one of these.
-CONNECTORS: tuple[str, ...] = (
-    "linear projection",
-    "MLP (2-layer)",
-    "MLP (3-layer)",
-    "MLP (depth unconfirmed)",
-    "Q-Former",
-    "Perceiver Resampler + gated cross-attention",
-    "cross-attention resampler",
-    "gated cross-attention",
-    "visual expert",
-    "none",
-)
 FIELDS = ("name", "vision_encoder", "connector", "connector_note", "llm", "resolution", "trainable")
-# the columns of a comparison unless asked otherwise (connector_note is a paragraph)
-TABLE_FIELDS = ("vision_encoder", "connector", "llm", "resolution", "trainable")
+# the columns of a comparison unless asked otherwise: the facets a paper note holds too
+TABLE_FIELDS = FACET_FIELDS
 ALIASES = {"encoder": "vision_encoder", "model": "name", "note": "connector_note"}
+# GitHub refuses to draw a Mermaid diagram longer than 50,000 characters
+MERMAID_LIMIT = 40_000
 Layout = Literal["rows", "columns"]
 
 
@@ -115,14 +105,77 @@ def parse(entries: Iterable[Mapping[str, Any]], where: str = "facets.yaml") -> d
 
 @lru_cache(maxsize=1)
 def catalog_facets() -> Mapping[str, Facets]:
-    data = load_yaml(FACETS_FILE.read_text("utf-8"), str(FACETS_FILE))
-    return parse(data["models"], str(FACETS_FILE))
+    text = FACETS_FILE.read_text("utf-8")
+    return parse(read_models(text, str(FACETS_FILE)), str(FACETS_FILE))
+
+
+def read_models(text: str, where: str) -> list[dict[str, Any]]:
+    """The `models:` list of facets.yaml. Each entry is a flat mapping of plain scalars, which
+    the fast frontmatter reader reads in microseconds; PyYAML (~50 ms to import, on every
+    write that regenerates the comparison view) only if an entry needs it."""
+    _, _, body = text.partition("\nmodels:\n")
+    entries: list[list[str]] = []
+    for line in body.split("\n"):
+        if line.startswith("- "):
+            entries.append(["  " + line[2:]])
+        elif entries and line.startswith("  "):
+            entries[-1].append(line)
+        elif line.strip() and not line.startswith("#"):
+            entries = []  # something else: not the expected shape
+            break
+    models = [fastyaml.load([line[2:] for line in lines]) for lines in entries]
+    if not body or not entries or any(model is None for model in models):
+        return list(load_yaml(text, where)["models"])
+    return [model for model in models if model is not None]
 
 
 def with_facets(papers: Iterable[Paper], table: Mapping[str, Facets] | None = None) -> list[Entry]:
     """Each paper with the catalog's facets for its key (case aside), or None."""
     known = {key.casefold(): facets for key, facets in (table or catalog_facets()).items()}
     return [Entry(paper, known.get(paper.key.casefold())) for paper in papers]
+
+
+def own_facets(paper: Paper, table: Mapping[str, Facets]) -> Facets | None:
+    """The facets a paper's note (or list entry) writes, or None when it writes none. Only
+    the model's name comes from the catalog (for a diagram's label): the frontmatter holds
+    the four facets, and the source's words and what is trained stay the catalog's."""
+    if not (paper.vision_encoder or paper.connector or paper.llm or paper.resolution):
+        return None  # (the common case, checked without building a dict)
+    known = table.get(paper.key) or table.get(paper.key.casefold())
+    return Facets(
+        key=paper.key,
+        name=known.name if known else "",
+        vision_encoder=paper.vision_encoder or "",
+        connector=paper.connector or "",
+        connector_note="",
+        llm=paper.llm or "",
+        resolution=paper.resolution or "",
+        trainable="",
+    )
+
+
+def lab_entries(papers: Iterable[Paper], table: Mapping[str, Facets]) -> list[Entry]:
+    """Each paper of a lab with its facets: a note's are the ones in its frontmatter (edited
+    by hand or not; none there means none), a paper without a note takes the catalog's
+    checked ones unless its list entry writes its own."""
+    known = {key.casefold(): facets for key, facets in table.items()}
+    entries = []
+    for paper in papers:
+        facets = own_facets(paper, table)
+        if facets is None and paper.note is None:
+            facets = known.get(paper.key.casefold())
+        entries.append(Entry(paper, facets))
+    return entries
+
+
+def vocabulary(facet: str, table: Mapping[str, Facets] | None = None) -> tuple[str, ...]:
+    """What completion offers for a facet: the connector vocabulary, or the catalog's values
+    of any other facet (sorted, without repeats)."""
+    field = facet_field(facet)
+    if field == "connector":
+        return CONNECTORS
+    values = {facets.get(field) for facets in (table or catalog_facets()).values()}
+    return tuple(sorted(value for value in values if value))
 
 
 # --- comparison -----------------------------------------------------------------------------
@@ -161,15 +214,16 @@ def _fact(entry: Entry, fact: str) -> str:
 
 def markdown_table(table: Table) -> str:
     """GitHub Markdown; every cell escaped, so a `|`, a line break or a `*` stays text."""
-    lines = [row([_cell(text) for text in table.header]), row(["---"] * len(table.header))]
-    lines += [row([_cell(text) for text in cells]) for cells in table.rows]
+    lines = [row([md_cell(text) for text in table.header]), row(["---"] * len(table.header))]
+    lines += [row([md_cell(text) for text in cells]) for cells in table.rows]
     return "\n".join(lines) + "\n"
 
 
 _MARKDOWN_PUNCT = re.compile(r"([\\`*_\[\]])")
 
 
-def _cell(text: str) -> str:
+def md_cell(text: str) -> str:
+    """A table cell of user text: Markdown punctuation and `|` escaped, one line."""
     return escape_cell(_MARKDOWN_PUNCT.sub(r"\\\1", text.strip()))
 
 
@@ -219,12 +273,15 @@ def by_facet(entries: Iterable[Entry], facet: str, value: str) -> list[Entry]:
 
 
 def by_connector(entries: Iterable[Entry]) -> dict[str, list[Entry]]:
-    """Entries with facets, grouped by connector in vocabulary order, each group by year."""
+    """Entries with facets, grouped by connector: the vocabulary's terms in its order, then
+    connectors outside it (a hand edit; `lab check` names them), then "" (none written);
+    each group by year."""
     groups: dict[str, list[Entry]] = {term: [] for term in CONNECTORS}
     for entry in entries:
         if entry.facets is not None:
-            groups[entry.facets.connector].append(entry)
-    return {term: sorted(group, key=_by_year) for term, group in groups.items() if group}
+            groups.setdefault(entry.facets.connector, []).append(entry)
+    order = [*CONNECTORS, *sorted(set(groups) - set(CONNECTORS) - {""}), ""]
+    return {term: sorted(groups[term], key=_by_year) for term in order if groups.get(term)}
 
 
 def _by_year(entry: Entry) -> tuple[int, str]:
@@ -239,6 +296,12 @@ def short_name(facets: Facets) -> str:
     return facets.name.split(" (", 1)[0].strip() or facets.key
 
 
+def short_encoder(text: str) -> str:
+    """An encoder without its detail, for a diagram: "CLIP ViT-L/14 (openai/...), frozen" ->
+    "CLIP ViT-L/14". The tables show the whole text."""
+    return re.split(r" \(|, ", text, maxsplit=1)[0].strip()
+
+
 def timeline_mermaid(
     entries: Iterable[Entry], lang: str = "en", direction: Literal["LR", "TB"] = "LR"
 ) -> str:
@@ -248,31 +311,52 @@ def timeline_mermaid(
     by_year: dict[int, list[Entry]] = {}
     for entry in sorted((e for e in entries if e.facets and e.paper.year), key=_by_year):
         by_year.setdefault(entry.paper.year or 0, []).append(entry)
+    text = _timeline(by_year, lang, direction, _node)
+    if len(text) > MERMAID_LIMIT:  # a large lab: one node per year and connector
+        text = _timeline(by_year, lang, direction, _connector_nodes)
+    return text
+
+
+def _timeline(
+    by_year: dict[int, list[Entry]],
+    lang: str,
+    direction: str,
+    nodes: Callable[[list[Entry], str], list[str]],
+) -> str:
     lines = [f"flowchart {direction}"]
     for year, group in by_year.items():
         lines.append(f'    subgraph y{year}["{year}"]')
-        lines += [f"        {_node(entry, lang)}" for entry in group]
+        lines += [f"        {node}" for node in nodes(group, lang)]
         lines.append("    end")
     lines += [f"    y{before} --> y{after}" for before, after in pairwise(by_year)]
     return "\n".join(lines) + "\n"
 
 
-def _node(entry: Entry, lang: str) -> str:
-    assert entry.facets is not None
-    facets = entry.facets
-    parts = [
-        f"{short_name(facets)} · {entry.paper.year}",
-        f"{label('connector', lang)}: {facets.connector}",
-        f"{label('vision_encoder', lang)}: {facets.vision_encoder}",
-    ]
-    # Mermaid wraps long label lines itself; <br> only separates the three facts
-    text = "<br>".join(mermaid_label(part)[1:-1] for part in parts)
-    return f'{mermaid_id(entry.paper.key, "m")}["{text}"]'
+def _label(parts: Iterable[str]) -> str:
+    # Mermaid wraps long label lines itself; <br> only separates the facts
+    return "<br>".join(mermaid_label(part)[1:-1] for part in parts)
 
 
-def comparison_view(entries: Iterable[Entry], lang: str = "en") -> str:
-    """The Markdown of a comparison page or region: the table of the papers with facets, then
-    the timeline in a ```mermaid block."""
-    shown = sorted((e for e in entries if e.facets is not None), key=_by_year)
-    table = markdown_table(compare(shown, "rows", lang))
-    return f"{table}\n```mermaid\n{timeline_mermaid(shown, lang)}```\n"
+def _node(group: list[Entry], lang: str) -> list[str]:
+    found = []
+    for entry in group:
+        assert entry.facets is not None
+        facets = entry.facets
+        parts = [
+            f"{short_name(facets)} · {entry.paper.year}",
+            f"{label('connector', lang)}: {facets.connector}",
+            f"{label('vision_encoder', lang)}: {short_encoder(facets.vision_encoder)}",
+        ]
+        found.append(f'{mermaid_id(entry.paper.key, "m")}["{_label(parts)}"]')
+    return found
+
+
+def _connector_nodes(group: list[Entry], lang: str, shown: int = 6) -> list[str]:
+    found = []
+    for connector, members in by_connector(group).items():
+        names = [short_name(e.facets) for e in members if e.facets is not None]
+        more = tr("compare.more", lang, n=len(names) - shown) if len(names) > shown else ""
+        parts = [f"{label('connector', lang)}: {connector}", ", ".join(names[:shown]) + more]
+        node = mermaid_id(f"{members[0].paper.year}:{connector}", "c")
+        found.append(f'{node}["{_label(parts)}"]')
+    return found

@@ -319,9 +319,13 @@ def edit_mapping(text: str, updates: dict[str, Any], path: str, first_line: int 
         found = next((pair for pair in pairs if pair[0].value == key), None)
         new = scalar(value)
         if found is None:
-            appended.append(f"{key}: {new}")
+            appended.append(block_field(key, value, indent="", newline=newline))
             continue
         key_node, value_node = found
+        grown = list_growth(text, value_node, before.get(key), value, newline)
+        if grown is not None:  # a block list gains items: new lines after its last one
+            edits.append(grown)
+            continue
         start, end = value_node.start_mark.index, value_node.end_mark.index
         inline = (
             isinstance(value_node, yaml.ScalarNode)
@@ -333,7 +337,9 @@ def edit_mapping(text: str, updates: dict[str, Any], path: str, first_line: int 
             edits.append((colon + 1, colon + 1, f" {new}"))
         elif inline:
             edits.append((start, end, new))
-        else:  # a block scalar, a list or a mapping: the whole key is rewritten
+        else:  # a block scalar, a list or a mapping: the whole key is rewritten, up to
+            # where its content ends: the comments after it are the user's
+            end = content_end(value_node)
             tail = newline if text[start:end].endswith("\n") else ""
             edits.append((key_node.start_mark.index, end, f"{key}: {new}{tail}"))
     result = text
@@ -350,6 +356,47 @@ def edit_mapping(text: str, updates: dict[str, Any], path: str, first_line: int 
     if after != {**before, **updates}:
         raise CannotEdit("the edited YAML would not load back as expected")
     return result
+
+
+def block_field(key: str, value: Any, indent: str, newline: str) -> str:
+    """`key: value` for a new field; a list as a block list, one item a line (what fm.dump
+    writes, and what a later change adds one line to)."""
+    if isinstance(value, list | tuple) and value:
+        items = newline.join(f"{indent}- {scalar(item)}" for item in value)
+        return f"{indent}{key}:{newline}{items}"
+    return f"{indent}{key}: {scalar(value)}"
+
+
+def list_growth(
+    text: str, node: Any, old: Any, new: Any, newline: str
+) -> tuple[int, int, str] | None:
+    """The edit that appends `new`'s extra items to the block list `node` (holding `old`) as
+    lines in its own indentation; None unless `new` is `old` with items added at its end."""
+    yaml = _yaml()[0]
+    if not (isinstance(node, yaml.SequenceNode) and not node.flow_style and node.value):
+        return None
+    if not (isinstance(old, list) and isinstance(new, list) and len(new) > len(old)):
+        return None
+    if new[: len(old)] != old:
+        return None
+    end = content_end(node)
+    stop = text.find("\n", end)
+    at = len(text) if stop < 0 else stop + 1
+    lead = "" if stop >= 0 else newline
+    if stop >= 0:  # the line ending of the list's own last line, in a file of mixed ones
+        newline = "\r\n" if text[stop - 1 : stop] == "\r" else "\n"
+    dash = " " * node.start_mark.column
+    lines = "".join(f"{dash}- {scalar(item)}{newline}" for item in new[len(old) :])
+    return (at, at, lead + lines)
+
+
+def content_end(node: Any) -> int:
+    """Where a node's own text ends. A block list or mapping's end mark lies after the
+    comments that follow it; its last item's does not. A flow one ends at its bracket."""
+    while isinstance(node.value, list) and node.value and not node.flow_style:
+        last = node.value[-1]
+        node = last[1] if isinstance(last, tuple) else last
+    return int(node.end_mark.index)
 
 
 def _span(text: str) -> tuple[int, int] | None:

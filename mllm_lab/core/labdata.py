@@ -76,7 +76,7 @@ PAPER_FIELDS = tuple(f.name for f in fields(Paper))
 # What parse.note_detail keeps of a note's body (in .lab/detail.sqlite, under the same version).
 DETAIL_FIELDS = ("damaged", "body_line", "headings", "links", "questions", "sections")
 _DATES = [PAPER_FIELDS.index(name) for name in ("created", "started", "finished")]
-_TUPLES = [PAPER_FIELDS.index(name) for name in ("authors", "tags")]
+_TUPLES = [PAPER_FIELDS.index(name) for name in ("authors", "tags", "history")]
 _STATUS_AT = PAPER_FIELDS.index("status")
 _STATUS = {status.value: status for status in Status}
 

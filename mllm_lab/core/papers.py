@@ -1,17 +1,27 @@
 """Papers: from frontmatter or reading-list entries to `Paper`, back to ordered YAML fields,
-status changes with their dates, and matching a user's query to one paper."""
+status changes with their dates. Which paper a query names is core/resolve.py's job."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import date
 from typing import Any
 
 from mllm_lab.core.weeks import as_date
-from mllm_lab.errors import AmbiguousPaper, InvalidValue, PaperNotFound
-from mllm_lab.models import STAGE_NUMBERS, STATUS_ALIASES, Finding, Paper, Status, strings
+from mllm_lab.errors import InvalidValue
+from mllm_lab.models import (
+    FACET_FIELDS,
+    FACET_TOPICS,
+    READING_LIST,
+    STAGE_NUMBERS,
+    STATUS_ALIASES,
+    Finding,
+    Paper,
+    Status,
+    strings,
+)
 
 _ARXIV = re.compile(
     r"(?:arxiv[:/ ]|arxiv\.org/(?:abs|pdf)/)?(\d{4}\.\d{4,5})(?:v\d+)?(?:\.pdf)?", re.I
@@ -91,6 +101,14 @@ class _Fields:
             self.bad("stage", "field.unknown_stage", value=repr(stage))
             return None
 
+    def history(self) -> tuple[str, ...]:
+        """`history:` entries, each "YYYY-MM-DD status"; one in another shape is a problem."""
+        entries = self.strings("history")
+        for entry in entries:
+            if _history_entry(entry) is None:
+                self.bad("history", "field.bad_history", value=repr(entry))
+        return tuple(" ".join(entry.split()) for entry in entries)
+
     def strings(self, field: str) -> tuple[str, ...]:
         value = self.meta.get(field)
         if value is None or value == "" or isinstance(value, str | list | tuple):
@@ -101,6 +119,18 @@ class _Fields:
     def text(self, field: str) -> str | None:
         value = self.meta.get(field)
         return None if value in (None, "") else str(value)
+
+    def facets(self) -> dict[str, str | None]:
+        """The architecture facets, as text; one that is not text (a list, a date) is left
+        out here and named by `lab check` (see facet_problems)."""
+        return {field: facet_text(self.meta.get(field)) for field in FACET_FIELDS}
+
+
+def facet_text(value: object) -> str | None:
+    """A facet's value as text (`resolution: 224` is "224"); None for empty or not text."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        return None
+    return " ".join(str(value).split()) or None
 
 
 def paper_from_meta(
@@ -116,7 +146,8 @@ def paper_from_meta(
     read = _Fields(meta=meta, path=path, lines=lines, line=line)
     title, status, year, stage = read.title(), read.status(), read.year(), read.stage()
     created, started, finished = read.day("created"), read.day("started"), read.day("finished")
-    authors, tags = read.strings("authors"), read.strings("tags")
+    authors, tags, history = read.strings("authors"), read.strings("tags"), read.history()
+    facets = read.facets()
     if read.findings or title is None or status is None:
         return None, read.findings
     paper = Paper(
@@ -134,6 +165,11 @@ def paper_from_meta(
         created=created,
         started=started,
         finished=finished,
+        history=history,
+        vision_encoder=facets["vision_encoder"],
+        connector=facets["connector"],
+        llm=facets["llm"],
+        resolution=facets["resolution"],
         note=note,
         line=lines.get("status", line),
     )
@@ -153,29 +189,126 @@ def paper_to_meta(paper: Paper) -> dict[str, Any]:
         "topic": paper.topic,
         "stage": paper.stage,
         "tags": list(paper.tags),
-        "status": paper.status.value,
-        "created": paper.created,
-        "started": paper.started,
-        "finished": paper.finished,
     }
+    if paper.facets or paper.topic in FACET_TOPICS:  # a multimodal model: its facets, or blanks
+        meta.update({field: getattr(paper, field) for field in FACET_FIELDS})
+    meta.update(
+        status=paper.status.value,
+        created=paper.created,
+        started=paper.started,
+        finished=paper.finished,
+    )
+    if paper.history:
+        meta["history"] = list(paper.history)
     return meta
 
 
 def status_fields(paper: Paper) -> dict[str, Any]:
-    return {"status": paper.status.value, "started": paper.started, "finished": paper.finished}
+    fields: dict[str, Any] = {
+        "status": paper.status.value,
+        "started": paper.started,
+        "finished": paper.finished,
+    }
+    if paper.history:
+        fields["history"] = list(paper.history)
+    return fields
 
 
 def with_status(paper: Paper, status: Status, today: date) -> Paper:
-    """The paper with a new status and the dates that follow from it:
-    reading starts the clock, read stops it, unread clears both."""
-    if status == paper.status:
-        return paper
+    """The paper with a new status, the dates that follow from it (reading starts the clock,
+    read stops it, unread clears both) and the change added to its history, which keeps what
+    the dates forget. Marking a paper with the status it has only puts contradicting dates
+    right (a hand-set `read` without a finish date)."""
+    history = history_of(paper)
     if status is Status.UNREAD:
-        return replace(paper, status=status, started=None, finished=None)
-    started = paper.started or today
-    if status is Status.READING:
-        return replace(paper, status=status, started=started, finished=None)
-    return replace(paper, status=status, started=started, finished=today)
+        started, finished = None, None
+    elif status is Status.READING:
+        started, finished = paper.started or today, None
+    else:
+        finished = paper.finished if paper.status is Status.READ and paper.finished else today
+        started = min(paper.started or finished, finished)
+    if (history[-1][1] if history else Status.UNREAD) is not status:  # every paper starts unread
+        history.append((today, status))
+    entries = tuple(f"{day.isoformat()} {state.value}" for day, state in history)
+    if entries == paper.history and (status, started, finished) == (
+        paper.status,
+        paper.started,
+        paper.finished,
+    ):
+        return paper
+    return replace(paper, status=status, started=started, finished=finished, history=entries)
+
+
+def history_of(paper: Paper) -> list[tuple[date, Status]]:
+    """The paper's status changes, oldest first. A paper from before histories were kept
+    has one made from its dates."""
+    if paper.history:
+        return [entry for text in paper.history if (entry := _history_entry(text)) is not None]
+    made = []
+    if paper.started:
+        made.append((paper.started, Status.READING))
+    if paper.finished:
+        made.append((paper.finished, Status.READ))
+    return made
+
+
+def reading_events(paper: Paper) -> list[tuple[date, Status]]:
+    """When the paper was started (READING) and finished (READ), for weekly logs and this
+    week's counts: from its history, which a later `unread` does not erase; a paper without
+    one from the dates its status allows (a hand edit's leftover dates do not count)."""
+    if paper.history:
+        return [(day, state) for day, state in history_of(paper) if state is not Status.UNREAD]
+    found = []
+    if paper.started and paper.status is not Status.UNREAD:
+        found.append((paper.started, Status.READING))
+    if paper.finished and paper.status is Status.READ:
+        found.append((paper.finished, Status.READ))
+    return found
+
+
+def _history_entry(text: str) -> tuple[date, Status] | None:
+    match = _HISTORY.fullmatch(" ".join(text.split()))
+    if match is None:
+        return None
+    try:
+        return date.fromisoformat(match[1]), Status(match[2])
+    except ValueError:
+        return None
+
+
+_HISTORY = re.compile(r"(\d{4}-\d{2}-\d{2}) (unread|reading|read)")
+
+
+def status_problems(paper: Paper, today: date) -> list[Finding]:
+    """Where a paper's status and its dates contradict each other (a hand edit), each with the
+    command that puts it right."""
+    where, line, key = paper.note or READING_LIST, paper.line, paper.key
+    found: list[Finding] = []
+
+    def say(name: str, **params: Any) -> None:
+        found.append(Finding.of(where, line, name, key=key, **params))
+
+    if paper.status is Status.READ and paper.finished is None:
+        say("check.read_unfinished")
+    if paper.status is Status.READING and paper.finished is not None:
+        say("check.reading_finished", finished=paper.finished.isoformat())
+    if paper.status is Status.UNREAD and (paper.started or paper.finished):
+        say("check.unread_dated")
+    if paper.started and paper.finished and paper.started > paper.finished:
+        say("check.started_after_finished")
+    for name, day in (("started", paper.started), ("finished", paper.finished)):
+        if day is not None and day > today:
+            say("check.date_ahead", field=name, day=day.isoformat())
+    history = history_of(paper)
+    if paper.history and history and history[-1][1] is not paper.status:
+        last_day, last = history[-1]
+        say(
+            "check.history_disagrees",
+            status=paper.status.value,
+            last=last.value,
+            day=last_day.isoformat(),
+        )
+    return found
 
 
 def arxiv_id(text: str) -> str | None:
@@ -183,52 +316,3 @@ def arxiv_id(text: str) -> str | None:
     if match is None:
         match = re.search(r"arxiv\.org/(?:abs|pdf)/(\d{4}\.\d{4,5})", text, re.I)
     return match[1] if match else None
-
-
-def _squash(text: str) -> str:
-    return re.sub(r"[\W_]+", "", text.casefold())
-
-
-def exact_matches(query: str, papers: Iterable[Paper]) -> list[Paper]:
-    """Papers whose key, title or arXiv id is `query` (case and punctuation aside for keys)."""
-    wanted = query.strip().casefold()
-    squashed = _squash(query)
-    arxiv = arxiv_id(query)
-    return [
-        p
-        for p in papers
-        if p.key.casefold() == wanted
-        or p.title.casefold() == wanted
-        or (arxiv is not None and p.arxiv == arxiv)
-        or (squashed and _squash(p.key) == squashed)
-    ]
-
-
-def matches(query: str, papers: Iterable[Paper]) -> list[Paper]:
-    """Papers matching `query`: exact key, arXiv id or title first, else a prefix of them."""
-    pool = list(papers)
-    wanted = query.strip().casefold()
-    by_key = [p for p in pool if p.key == wanted or p.key.casefold() == wanted]
-    if by_key:  # the common case, `lab mark blip-2 read`: no need to look further
-        return by_key
-    exact = exact_matches(query, pool)
-    if exact or not wanted:
-        return exact
-    squashed = _squash(query)
-    return [
-        p
-        for p in pool
-        if p.key.casefold().startswith(wanted)
-        or p.title.casefold().startswith(wanted)
-        or (squashed and _squash(p.key).startswith(squashed))
-    ]
-
-
-def find_paper(query: str, papers: Iterable[Paper]) -> Paper:
-    found = matches(query, papers)
-    unique = {p.key: p for p in found}
-    if not unique:
-        raise PaperNotFound(query)
-    if len(unique) > 1:
-        raise AmbiguousPaper(query, sorted(unique))
-    return next(iter(unique.values()))

@@ -9,6 +9,7 @@ from typing import Any
 
 from mllm_lab import kinds
 from mllm_lab.core.labdata import LabData
+from mllm_lab.core.papers import reading_events
 from mllm_lab.core.roadmap import STAGES, stage_name
 from mllm_lab.core.views import roadmap_order, stage_done
 from mllm_lab.models import Paper, Status, Week
@@ -84,11 +85,19 @@ def status_report(data: LabData, today: date, lang: str, weekly_log: str | None)
         "this_week": {
             "week": week.name,
             "notes_created": sum(week.contains(n.created) for n in notes),
-            "papers_started": sum(week.contains(p.started) for p in data.papers),
-            "papers_finished": sum(week.contains(p.finished) for p in data.papers),
+            "papers_started": _changed_in(week, data.papers, Status.READING),
+            "papers_finished": _changed_in(week, data.papers, Status.READ),
             "experiments_created": sum(week.contains(e.created) for e in data.experiments),
             "weekly_log": weekly_log,
         },
         "next": [_paper(p, lang) for p in next_papers(data.papers)],
         "problems": [str(finding) for finding in data.findings],
     }
+
+
+def _changed_in(week: Week, papers: list[Paper], status: Status) -> int:
+    """Papers that became `status` in `week` (counted once, however often)."""
+    return sum(
+        any(state is status and week.contains(day) for day, state in reading_events(paper))
+        for paper in papers
+    )

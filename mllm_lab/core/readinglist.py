@@ -167,28 +167,38 @@ def set_fields(reading: ReadingList, index: int, updates: dict[str, Any]) -> Rea
                 entry.pop(key, None)
                 continue
             s, e = value_node.start_mark.index, value_node.end_mark.index
-            if isinstance(value_node, yaml.ScalarNode) and "\n" not in text[s:e]:
+            one_line = "\n" not in text[s:e]
+            if isinstance(value_node, yaml.ScalarNode) and one_line:
                 if s == e:
                     colon = text.index(":", key_node.end_mark.index)
                     edits.append((colon + 1, colon + 1, f" {fm.scalar(value)}"))
                 else:
                     edits.append((s, e, fm.scalar(value)))
+            elif grown := fm.list_growth(text, value_node, entry.get(key), value, newline):
+                edits.append(grown)
+            elif isinstance(value_node, yaml.SequenceNode) and isinstance(value, list):
+                # a list (`history:`) becomes one flow line; _check proves it loads back.
+                # It ends with its last item: the comments after it are the user's.
+                stop = fm.content_end(value_node)
+                edits.append((key_node.start_mark.index, stop, f"{key}: {fm.scalar(value)}"))
             else:
                 raise _refuse(line, "block_value")
         elif value is not None:
-            appended.append(f"{' ' * column}{key}: {fm.scalar(value)}")
+            appended.append(fm.block_field(key, value, indent=" " * column, newline=newline))
         if value is not None:
             entry[key] = value
     result = text
     if appended:  # right after the entry's last line, not after comments that follow it
         last = item.value[-1][1] if item.value else item
-        stop = result.find("\n", max(last.end_mark.index - 1, item.start_mark.index))
+        stop = result.find("\n", max(fm.content_end(last) - 1, item.start_mark.index))
         end = len(result) if stop < 0 else stop + 1
         if end > 0 and result[end - 1] != "\n":
             result = result[:end] + newline + result[end:]
             end += len(newline)
         edits.append((end, end, newline.join(appended) + newline))
-    for start, end, new in sorted(edits, key=lambda edit: (edit[0], edit[1]), reverse=True):
+    # from the end backwards; of two insertions at one place, the one listed first stays first
+    order = sorted(range(len(edits)), key=lambda i: (edits[i][0], edits[i][1], i), reverse=True)
+    for start, end, new in (edits[i] for i in order):
         result = result[:start] + new + result[end:]
     expected = [*reading.entries[:index], entry, *reading.entries[index + 1 :]]
     return _check(text=result, expected=expected, line=line, what="update")

@@ -107,6 +107,8 @@ def parse(text: str, path: str) -> dict[str, Region]:
     open_marker: Marker | None = None
     for marker in markers(text):
         if marker.kind == "begin":
+            if open_marker is not None and _lost_end_before(text, open_marker, marker):
+                break  # the open region lost its end marker: reported below, at its begin
             if open_marker is not None:
                 what = (
                     Msg.of("region.second_begin", name=marker.name)
@@ -169,6 +171,15 @@ def parse(text: str, path: str) -> dict[str, Region]:
     return regions
 
 
+def _lost_end_before(text: str, open_marker: Marker, marker: Marker) -> bool:
+    """A region of another name begins inside an open one: was the open one's end marker lost
+    (its body, as lab wrote it, ends before this begin)? Two regions may share a file."""
+    if open_marker.name == marker.name:
+        return False
+    at = _end_by_sha(text[: marker.start], open_marker)
+    return at is not None
+
+
 def find_region(text: str, name: str, path: str = "<text>") -> Region | None:
     return parse(text, path).get(name)
 
@@ -207,10 +218,15 @@ def adopt(text: str, name: str, bodies: Sequence[str], notice: str = NOTICE) -> 
     """`text` with markers put around the first of `bodies` found in it, whole lines, when the
     region's markers were both deleted: what lab wrote is taken back, not written twice."""
     normalised = text.replace("\r\n", "\n")
+    # another region's body is never taken (two regions may share a file)
+    taken = [(region.begin, region.end) for region in parse(text, "<text>").values()]
     for body in bodies:
         wanted = body.replace("\r\n", "\n")
         at = normalised.find(wanted) if wanted.strip() else -1
-        while at > 0 and normalised[at - 1] != "\n":
+        while at >= 0 and (
+            (at > 0 and normalised[at - 1] != "\n")
+            or any(begin <= _offset_of(text, at) < end for begin, end in taken)
+        ):
             at = normalised.find(wanted, at + 1)
         if at < 0 or not wanted.endswith("\n"):
             continue
@@ -219,7 +235,41 @@ def adopt(text: str, name: str, bodies: Sequence[str], notice: str = NOTICE) -> 
             name=name, body=text[start:stop], newline=newline_of(text), notice=notice
         )
         return text[:start] + region + text[stop:]
+    for body in bodies:  # edited since (a hand tick): nearly all of its lines, in one block
+        wanted = body.replace("\r\n", "\n")
+        found = _near_block(normalised, wanted)
+        if found is None:
+            continue
+        start, stop = _offset_of(text, found[0]), _offset_of(text, found[1])
+        if any(begin <= start < end for begin, end in taken):
+            continue
+        # the begin marker records what lab wrote, so the edits show as hand edits (ticks)
+        newline = newline_of(text)
+        begin_line = f"<!-- lab:begin {name} sha={body_sha(wanted)} · {notice} -->{newline}"
+        end_line = f"<!-- lab:end {name} -->{newline}"
+        return text[:start] + begin_line + text[start:stop] + end_line + text[stop:]
     return text
+
+
+def _near_block(text: str, body: str) -> tuple[int, int] | None:
+    """[start, stop) of the one block of whole lines in `text` that is `body` with at most
+    one line in five changed, first and last lines the same; None if none or several."""
+    wanted = body.splitlines(keepends=True)
+    lines = text.splitlines(keepends=True)
+    count = len(wanted)
+    if count < 2:
+        return None
+    offsets = [0]
+    for line in lines:
+        offsets.append(offsets[-1] + len(line))
+    found = []
+    for index in range(len(lines) - count + 1):
+        if lines[index] != wanted[0] or lines[index + count - 1] != wanted[-1]:
+            continue
+        block = lines[index : index + count]
+        if sum(a == b for a, b in zip(block, wanted, strict=True)) >= count - max(1, count // 5):
+            found.append((offsets[index], offsets[index + count]))
+    return found[0] if len(found) == 1 else None
 
 
 # --- repair --------------------------------------------------------------------------------
@@ -320,9 +370,29 @@ def _fix_no_begin(text: str, marker: Marker, found: list[Marker], bodies: Sequen
         if wanted and before.endswith(wanted):
             at = _offset_of(text, len(before) - len(wanted))
             break
+    else:  # a body edited since (a hand tick): where nearly all its lines end the text
+        for body in bodies:
+            start = _near_suffix(before, body.replace("\r\n", "\n"))
+            if start is not None:
+                at = _offset_of(text, start)
+                break
     begin_text = f"<!-- lab:begin {name} · {NOTICE} -->{newline}"
     note = "repair.begin_restored" if at != marker.start else "repair.no_begin"
     return text[:at] + begin_text + text[at:], Msg.of(note, name=name, line=_line_at(text, at)), []
+
+
+def _near_suffix(before: str, body: str) -> int | None:
+    """Where `body` starts in `before`, if `before` ends with as many lines as `body` has, the
+    first the same and at most one in five changed (ticked rows); else None."""
+    lines, wanted = before.splitlines(keepends=True), body.splitlines(keepends=True)
+    count = len(wanted)
+    if not count or len(lines) < count:
+        return None
+    block = lines[-count:]
+    same = sum(a.rstrip("\n") == b.rstrip("\n") for a, b in zip(block, wanted, strict=True))
+    if block[0].rstrip("\n") != wanted[0].rstrip("\n") or same < count - max(1, count // 5):
+        return None
+    return len(before) - len("".join(block))
 
 
 def _split_line(text: str, marker: Marker) -> tuple[str, str]:

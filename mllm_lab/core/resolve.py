@@ -113,34 +113,83 @@ def similarity(query: str, paper: Paper) -> float:
     return min(max(whole, _words_ratio(folded, f"{key} {title}")), WORD_SCORE - 0.01)
 
 
+def definite(query: str, papers: Sequence[Paper], *, exact_only: bool = False) -> Paper | None:
+    """The one paper `query` names by key, arXiv id, URL, title or (unless `exact_only`) a
+    unique prefix; None when nothing names one; AmbiguousPaper when the best tier holds several
+    papers: a query that matches two never picks one."""
+    text = " ".join(query.split())
+    if not text:
+        return None
+    exact = [(paper, how) for paper in papers if (how := exact_match(text, paper)) is not None]
+    if exact:
+        best = min(TIER[how] for _, how in exact)
+        chosen = list({paper.key: paper for paper, how in exact if TIER[how] == best}.values())
+        if best == TIER[Match.KEY] and len(chosen) > 1:  # `blip2` is blip2 before blip-2
+            chosen = [
+                paper for paper in chosen if paper.key.casefold() == text.casefold()
+            ] or chosen
+        if len(chosen) == 1:
+            return chosen[0]
+        raise AmbiguousPaper(query, [described(paper) for paper in chosen])
+    if exact_only:
+        return None
+    starting = list({paper.key: paper for paper in papers if _starts(text, paper)}.values())
+    if len(starting) == 1:
+        return starting[0]
+    if starting:
+        starting.sort(key=lambda paper: len(paper.key))
+        raise AmbiguousPaper(query, [described(paper) for paper in starting])
+    return None
+
+
 def resolve_one(query: str, papers: Sequence[Paper]) -> Paper:
     """The one paper `query` names; AmbiguousPaper when the best tier holds several,
-    PaperNotFound with up to five candidates otherwise."""
+    PaperNotFound with up to five candidates, best first, otherwise."""
+    found = definite(query, papers)
+    if found is not None:
+        return found
     text = " ".join(query.split())
-    ranked = rank(text, list(papers)) if text else []
-    definite = [(paper, how) for paper, how, _ in ranked if how in DEFINITE]
-    if definite:
-        best = TIER[definite[0][1]]
-        chosen = {paper.key: paper for paper, how in definite if TIER[how] == best}
-        if len(chosen) == 1:
-            return next(iter(chosen.values()))
-        raise AmbiguousPaper(query, sorted(chosen))
-    starting = sorted(paper.key for paper in papers if text and _starts(text, paper))
-    if len(starting) > 1:
-        raise AmbiguousPaper(query, starting)
-    raise PaperNotFound(query, suggest(ranked))
+    raise PaperNotFound(query, suggest(rank(text, list(papers)) if text else []))
+
+
+def lab_first(lab: Sequence[Paper], catalog: Sequence[Paper]) -> list[Paper]:
+    """The lab's papers, then the catalog's that the lab does not already hold (by key or
+    arXiv id): what `new paper` and `add paper` look a query up in."""
+    keys = {paper.key.casefold() for paper in lab}
+    ids = {paper.arxiv for paper in lab if paper.arxiv}
+    return list(lab) + [
+        paper
+        for paper in catalog
+        if paper.key.casefold() not in keys and (paper.arxiv is None or paper.arxiv not in ids)
+    ]
+
+
+def described(paper: Paper) -> str:
+    """ "blip-2 (BLIP-2: Bootstrapping …)": a paper as a message names it."""
+    return f"{paper.key} ({_short(paper.title)})"
 
 
 def suggest(ranked: Sequence[tuple[Paper, Match, float]], count: int = 5) -> str:
-    """"blip-2 (BLIP-2: Bootstrapping …), blip (BLIP: …)": the best candidates, for a message."""
-    shown = [f"{paper.key} ({_short(paper.title)})" for paper, how, _ in ranked if how is Match.FUZZY]
+    """ "blip-2 (BLIP-2: Bootstrapping …), blip (BLIP: …)": the best candidates, for a message."""
+    shown = [described(paper) for paper, how, _ in ranked if how is Match.FUZZY]
     return ", ".join(shown[:count])
 
 
 def near(query: str, papers: Sequence[Paper], cutoff: float = NEAR_CUTOFF) -> list[Paper]:
-    """Papers a query for a *new* paper is suspiciously close to (a typo of a known one)."""
-    text = " ".join(query.split())
-    return [paper for paper, how, score in rank(text, list(papers)) if how is Match.FUZZY and score >= cutoff]
+    """Papers a query for a *new* paper is suspiciously close to, best first: its whole text
+    is nearly a known key or title (`lava` for llava, `blipp` for blip), a likely typo. Shared
+    words alone do not count: a new title may well share words with known ones."""
+    folded = " ".join(query.casefold().split())
+    if not folded:
+        return []
+    scored = []
+    for paper in papers:
+        key, title = paper.key.casefold(), " ".join(paper.title.casefold().split())
+        score = max(_ratio(folded, key, cutoff), _ratio(folded, title, cutoff))
+        if score >= cutoff:
+            scored.append((score, paper))
+    scored.sort(key=lambda found: -found[0])
+    return [paper for _, paper in scored]
 
 
 def _short(title: str, size: int = 40) -> str:

@@ -83,6 +83,12 @@ def short_key(title: str, taken: set[str]) -> str:
                 break
             base = longer
         base = base or slugify(title)[:MAX_KEY].strip("-.")
+    return unique_key(base, taken)
+
+
+def unique_key(base: str, taken: set[str]) -> str:
+    """`base`, or `base-2`, `base-3`… (cut to fit 24 chars): the first not in `taken`
+    (casefolded keys)."""
     key, number = base, 2
     while key.casefold() in taken:
         suffix = f"-{number}"

@@ -11,6 +11,7 @@ from datetime import date
 
 from mllm_lab import kinds
 from mllm_lab.core.markdown import escape_cell, escape_link_text, link, row
+from mllm_lab.core.papers import reading_events
 from mllm_lab.core.roadmap import STAGES, category_name, topic_name, topic_order
 from mllm_lab.kinds import CATEGORIES
 from mllm_lab.messages import tr, words
@@ -160,8 +161,9 @@ def week_activity(
             found.append(Activity(day=day, kind=kind, title=title, path=path, url=url))
 
     for paper in papers:
-        add(day=paper.started, kind="started", title=paper.title, path=paper.note, url=paper.link)
-        add(day=paper.finished, kind="finished", title=paper.title, path=paper.note, url=paper.link)
+        for day, state in reading_events(paper):
+            kind = "finished" if state is Status.READ else "started"
+            add(day=day, kind=kind, title=paper.title, path=paper.note, url=paper.link)
     for note in notes:
         if note.kind.study:
             add(

@@ -41,6 +41,7 @@ def _lint(
     from mllm_lab import kinds
     from mllm_lab.core.check import check as check_notes
     from mllm_lab.core.notebook import notebook_problem
+    from mllm_lab.core.papers import status_problems
     from mllm_lab.models import Finding
     from mllm_lab.ops.handedits import check as view_check
     from mllm_lab.ops.sections import headings
@@ -59,6 +60,9 @@ def _lint(
     details = ws.each_detail(note.path for note in data.notes)
     found = check_notes(data, details=details, required=required, exists=exists)
     found.update(Finding(path, 1, message) for path, message in ws.problems)
+    found.update(
+        f for paper in data.papers if not paper.problem for f in status_problems(paper, ws.today)
+    )
     notebooks = [e.path for e in data.experiments]
     for number, path in enumerate(notebooks, start=1):
         problem = notebook_problem(ws.read(path))

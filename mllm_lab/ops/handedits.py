@@ -180,6 +180,14 @@ def take_in(tx: Transaction) -> None:
         if text is None:
             continue
         region = _regions_of(tx=tx, path=view.path, text=text, view=view).get(view.region)
+        if region is None:  # both markers deleted: take back what lab wrote, ticks and all
+            known = [body(ws, ws.data(), view), *stored_bodies(ws)]
+            adopted = regions.adopt(
+                text=text, name=view.region, bodies=known, notice=view.notice(ws.lang)
+            )
+            if adopted != text:
+                tx.write(view.path, adopted)
+                region = regions.parse(adopted, view.path).get(view.region)
         if region is None or not region.hand_edited:
             continue
         last = last_body(ws, region.sha)

@@ -54,12 +54,19 @@ def _create(tx: Transaction, path: str, text: str) -> None:
         tx.create(path, text)
 
 
-def init_lab(path: Path, lang: str, name: str | None = None) -> tuple[Lab, list[Outcome]]:
+def init_lab(
+    path: Path, lang: str, name: str | None = None, *, nested: bool = False
+) -> tuple[Lab, list[Outcome]]:
+    """Create a lab at `path`, or fill in what an existing one lacks. Inside another lab it is
+    refused unless `nested`: the outer lab would scan the inner one's notes as its own."""
     if lang not in LANGS:
         raise InvalidValue("language", lang, LANGS)
     root = path.expanduser().resolve()
     if root.exists() and not root.is_dir():
         raise BadInput("error.not_a_folder", path=str(path))
+    outer = next((f for f in root.parents if (f / CONFIG_FILE).is_file()), None)
+    if outer is not None and not nested and not (root / CONFIG_FILE).exists():
+        raise BadInput("error.nested_lab", path=str(root), outer=str(outer))
     try:
         root.mkdir(parents=True, exist_ok=True)
     except OSError as error:

@@ -20,17 +20,17 @@ from mllm_lab.errors import (
     BrokenNote,
     HandEdited,
     InvalidValue,
-    NoteExists,
     OutsideLab,
     TemplateProblem,
 )
 from mllm_lab.kinds import CATEGORIES
 from mllm_lab.messages import Msg, tr
-from mllm_lab.models import CATEGORY_STAGE, READING_LIST, Paper, Status, Week
+from mllm_lab.models import CATEGORY_STAGE, FACET_FIELDS, READING_LIST, Paper, Status, Week
 from mllm_lab.ops.papers import (
     PaperFacts,
     apply_facts,
-    new_paper_from_title,
+    check_new_key,
+    new_paper_from_query,
     reading_list,
     resolve,
     title_of,
@@ -53,6 +53,40 @@ def one_line(text: str) -> str:
 # --- paper ---------------------------------------------------------------------------------
 
 
+def with_catalog_facets(paper: Paper) -> Paper:
+    """A paper without facets of its own takes the catalog's checked ones for its key."""
+    from mllm_lab.core.facets import catalog_facets
+
+    known = catalog_facets().get(paper.key)
+    if paper.facets or known is None:
+        return paper
+    return replace(
+        paper,
+        vision_encoder=known.vision_encoder,
+        connector=known.connector,
+        llm=known.llm,
+        resolution=known.resolution,
+    )
+
+
+def facet_rows(paper: Paper, lang: str) -> list[dict[str, str]]:
+    """The "architecture at a glance" table of a multimodal paper's note (none for others):
+    its four facets, and what is trained when if the catalog knows it."""
+    from mllm_lab.core.facets import catalog_facets, label, md_cell
+
+    meta = paper_to_meta(paper)
+    if "connector" not in meta:
+        return []
+    values = [(field, getattr(paper, field) or "") for field in FACET_FIELDS]
+    known = catalog_facets().get(paper.key)
+    if known is not None:
+        values.append(("trainable", known.trainable))
+    return [
+        {"field": field, "label": label(field, lang), "value": value, "cell": md_cell(value)}
+        for field, value in values
+    ]
+
+
 def paper_context(ws: Workspace, paper: Paper) -> dict[str, Any]:
     lang = ws.lang
     info = {
@@ -66,26 +100,37 @@ def paper_context(ws: Workspace, paper: Paper) -> dict[str, Any]:
     return {
         "frontmatter": fm.dump(paper_to_meta(paper)),
         "paper": info,
+        "facets": facet_rows(paper, lang),
         "today": ws.today.isoformat(),
     }
 
 
 def new_paper(
-    ws: Workspace, query: str, facts: PaperFacts, *, slug: str | None, force: bool, dry_run: bool
+    ws: Workspace,
+    query: str,
+    facts: PaperFacts,
+    *,
+    key: str | None,
+    new: bool = False,
+    force: bool,
+    dry_run: bool,
 ) -> Created:
     """papers/<key>.md for a paper of the lab, of the catalog, or a new one. A paper that was
     on the reading list moves into its note (keeping its status and dates); with --force an
     existing note is written anew (the old one kept in .lab-trash/), its status kept."""
     with ws.transaction(dry_run=dry_run) as tx:
-        found, where = resolve(query, tx.data.papers)
+        lab = tx.data.papers
+        found, where = resolve(query, lab, new=new)
         known = found if where == "lab" else None
-        paper = found or new_paper_from_title(query, check_slug(slug) if slug else slugify(query))
-        path = f"papers/{check_slug(slug) if slug else check_slug(paper.key)}.md"
+        if key is not None:
+            key = check_new_key(key, known, lab)
+        paper = found or new_paper_from_query(query, key, lab)
+        if key is not None:
+            paper = replace(paper, key=key)
+        path = f"papers/{check_slug(paper.key)}.md"
         if known is not None and known.note and known.note != path:
             raise BadInput("error.note_elsewhere", key=known.key, path=known.note)
-        if known is not None and known.note and not force:
-            raise NoteExists(known.note)
-        paper = apply_facts(paper, replace(facts, status=None))
+        paper = with_catalog_facets(apply_facts(paper, replace(facts, status=None)))
         if known is not None:
             base = replace(
                 paper, status=known.status, started=known.started, finished=known.finished
@@ -99,7 +144,7 @@ def new_paper(
         paper = replace(with_status(base, status, ws.today), created=created, note=path)
         text = ws.render(f"{ws.lang}/paper.md.j2", paper_context(ws, paper))
         _keeps_the_facts(text, paper, f"templates/{ws.lang}/paper.md.j2")
-        tx.create(path, text, force=force)
+        tx.create(path, text, force=force, rename=None if known is not None else "--key")
         listed = reading_list(tx)
         index = readinglist.find(listed, paper.key)
         if index is not None:
@@ -197,7 +242,7 @@ def new_concept(
             extra_related=tuple(r for r in related if r not in {n.path for n in found}),
         )
         text = ws.render(f"{ws.lang}/concept.md.j2", context)
-        tx.create(path, text, force=force)
+        tx.create(path, text, force=force, rename="--slug")
     return Created(path, text, tx.outcomes)
 
 
@@ -246,9 +291,9 @@ def new_experiment(
     path = context["notebook_path"]
     extra = {context["script_path"]: source} if script else {}
     with ws.transaction(dry_run=dry_run) as tx:
-        tx.create(path, notebook, force=force)
+        tx.create(path, notebook, force=force, rename="--slug")
         for other, text in extra.items():
-            tx.create(other, text, force=force)
+            tx.create(other, text, force=force, rename="--slug")
     return Created(path=path, text=notebook, outcomes=tx.outcomes, extra=extra)
 
 

@@ -12,16 +12,24 @@ from mllm_lab.core.labdata import LabData
 from mllm_lab.core.papers import (
     arxiv_id,
     check_stage,
-    exact_matches,
-    find_paper,
     paper_to_meta,
     parse_status,
     status_fields,
     with_status,
 )
+from mllm_lab.core.resolve import (
+    definite,
+    described,
+    exact_match,
+    lab_first,
+    near,
+    rank,
+    resolve_one,
+    suggest,
+)
 from mllm_lab.core.roadmap import TOPIC_BY_KEY
-from mllm_lab.core.slugs import check_slug, slugify
-from mllm_lab.errors import BadInput, BrokenNote, InvalidValue
+from mllm_lab.core.slugs import check_slug, short_key, unique_key
+from mllm_lab.errors import BadInput, BrokenNote, InvalidValue, PaperNotFound
 from mllm_lab.models import READING_LIST, Paper, Status
 from mllm_lab.ops.workspace import Outcome, Workspace
 
@@ -62,8 +70,8 @@ def save_status(tx: Transaction, paper: Paper, detail: str = "") -> Outcome:
 def refuse_broken(query: str, papers: Iterable[Paper]) -> None:
     """A query naming a paper whose note (or list entry) cannot be read is refused with
     that file's `path:line`, so no second entry is ever made for it."""
-    for paper in exact_matches(query, papers):
-        if paper.problem:
+    for paper in papers:
+        if paper.problem and exact_match(" ".join(query.split()), paper) is not None:
             where = paper.problem
             raise BrokenNote(
                 where.path, where.line, "error.broken_paper", problem=where.msg, key=paper.key
@@ -80,8 +88,20 @@ def refuse_unreadable_list(data: LabData) -> None:
 
 
 def find_in_lab(query: str, papers: list[Paper]) -> Paper:
+    """The lab's paper `query` names (see core/resolve.py); a paper only the catalog has is
+    named as such, with the command that adds it."""
     refuse_broken(query, papers)
-    paper = find_paper(query, papers)
+    try:
+        paper = resolve_one(query, papers)
+    except PaperNotFound:
+        from mllm_lab.catalog import catalog
+
+        known = definite(query, catalog())
+        if known is not None:
+            raise BadInput(
+                "error.paper_not_in_lab", paper=described(known), key=known.key
+            ) from None
+        raise
     if paper.problem:
         refuse_broken(paper.key, [paper])
     return paper
@@ -105,21 +125,41 @@ def mark(ws: Workspace, query: str, status_text: str) -> Marked:
     return Marked(paper, after, tx.outcomes)
 
 
-def resolve(query: str, lab_papers: Iterable[Paper]) -> tuple[Paper | None, str]:
-    """A paper for `new paper` / `add paper`: the lab's own (exact match) first, then the
-    catalog. Returns (paper, where) with where in {"lab", "catalog", ""}."""
+def lookup(query: str, lab_papers: Iterable[Paper]) -> tuple[Paper, str]:
+    """The paper `query` names, the lab's own before the catalog's: (paper, "lab"|"catalog");
+    PaperNotFound with the closest candidates of both."""
+    pool, lab_keys = _pool(query, lab_papers)
+    found = definite(query, pool)
+    if found is None:
+        text = " ".join(query.split())
+        raise PaperNotFound(query, suggest(rank(text, pool) if text else []))
+    return found, "lab" if found.key in lab_keys else "catalog"
+
+
+def resolve(
+    query: str, lab_papers: Iterable[Paper], *, new: bool = False
+) -> tuple[Paper | None, str]:
+    """A paper for `new paper` / `add paper`: the lab's own first, then the catalog's, by key,
+    arXiv id, URL, title or unique prefix (with `new`, exact names only). Returns (paper, where)
+    with where in {"lab", "catalog"}, or (None, "") for a paper neither knows; a query close to
+    a known paper (a typo of it) is refused unless `new` says it is really a new one."""
+    pool, lab_keys = _pool(query, lab_papers)
+    found = definite(query, pool, exact_only=new)
+    if found is not None:
+        return found, "lab" if found.key in lab_keys else "catalog"
+    close = [] if new else near(query, pool)
+    if close:
+        shown = ", ".join(described(paper) for paper in close[:5])
+        raise BadInput("error.paper_close", query=repr(query.strip()), shown=shown)
+    return None, ""
+
+
+def _pool(query: str, lab_papers: Iterable[Paper]) -> tuple[list[Paper], set[str]]:
     from mllm_lab.catalog import catalog  # parses the catalog's YAML: only when asked
 
-    pool = list(lab_papers)
-    refuse_broken(query, pool)
-    exact = exact_matches(query, pool)
-    if len({p.key for p in exact}) == 1:
-        return exact[0], "lab"
-    known = exact_matches(query, catalog())
-    if len({p.key for p in known}) == 1:
-        mine = [p for p in pool if p.key.casefold() == known[0].key.casefold()]
-        return (mine[0], "lab") if mine else (known[0], "catalog")
-    return None, ""
+    lab = list(lab_papers)
+    refuse_broken(query, lab)
+    return lab_first(lab, catalog()), {paper.key for paper in lab}
 
 
 @dataclass(frozen=True)
@@ -176,28 +216,58 @@ def title_of(query: str) -> str:
     return query
 
 
-def new_paper_from_title(title: str, key: str) -> Paper:
-    return Paper(
-        key=key, title=" ".join(title_of(title).split()), topic="other", status=Status.UNREAD
-    )
+def new_paper_from_query(query: str, key: str | None, lab_papers: Iterable[Paper]) -> Paper:
+    """A paper neither the lab nor the catalog knows. An arXiv id or URL is recorded as such
+    (the title waits for the user, or for the arXiv lookup); otherwise the query is the title.
+    Its key is `key`, checked, or a short one made from the title, unique in lab and catalog."""
+    from mllm_lab.catalog import catalog
+
+    arxiv = arxiv_id(query)
+    title = f"arXiv:{arxiv}" if arxiv else " ".join(title_of(query).split())
+    lab_keys = {paper.key.casefold() for paper in lab_papers}
+    catalog_keys = {paper.key.casefold() for paper in catalog()}
+    if key is None:
+        taken = lab_keys | catalog_keys
+        key = unique_key(arxiv, taken) if arxiv else short_key(title, taken)
+    paper = Paper(key=check_slug(key), title=title, topic="other", status=Status.UNREAD)
+    if arxiv:
+        paper = replace(paper, arxiv=arxiv, url=f"https://arxiv.org/abs/{arxiv}")
+    return paper
+
+
+def check_new_key(key: str, found: Paper | None, lab_papers: Iterable[Paper]) -> str:
+    """`--key` for a paper: a valid slug no other paper of the lab or the catalog holds; a
+    paper the lab already has keeps its key."""
+    from mllm_lab.catalog import catalog
+
+    key = check_slug(key)
+    for paper in lab_papers:
+        if paper.key.casefold() == key.casefold() and paper is not found:
+            raise BadInput("error.key_taken", key=key, by=paper.note or READING_LIST)
+        if paper is found and paper.key.casefold() != key.casefold():
+            raise BadInput("error.key_rename", key=paper.key, new=key)
+    for paper in catalog():
+        if paper.key.casefold() == key.casefold() and (found is None or paper.key != found.key):
+            raise BadInput("error.key_is_catalog", key=key, paper=described(paper))
+    return key
 
 
 def add_paper(
-    ws: Workspace, query: str, facts: PaperFacts, key: str | None = None
+    ws: Workspace, query: str, facts: PaperFacts, *, key: str | None = None, new: bool = False
 ) -> tuple[Paper, list[Outcome], bool]:
     """Put a paper on the reading list (unread unless --status) without a note.
     Returns (paper, outcomes, added); `added` is False when the lab already has it."""
     title_of(query)
     with ws.transaction() as tx:
-        found, where = resolve(query, tx.data.papers)
+        lab = tx.data.papers
+        found, where = resolve(query, lab, new=new)
+        if key is not None:
+            key = check_new_key(key, found if where == "lab" else None, lab)
         if where == "lab" and found is not None:
             return found, tx.outcomes, False
-        paper = found or new_paper_from_title(query, check_slug(key) if key else slugify(query))
-        if key:
-            paper = replace(paper, key=check_slug(key))
-        taken = [p for p in tx.data.papers if p.key.casefold() == paper.key.casefold()]
-        if taken:
-            raise BadInput("error.key_taken", key=paper.key, by=taken[0].note or READING_LIST)
+        paper = found or new_paper_from_query(query, key, lab)
+        if key is not None:
+            paper = replace(paper, key=key)
         paper = apply_facts(paper, facts)
         if paper.status is not Status.UNREAD:
             paper = with_status(replace(paper, status=Status.UNREAD), paper.status, ws.today)

@@ -22,19 +22,13 @@ PROMPT_LOG = "Prompt_log.md"
 
 
 def _paper_context(ws: Workspace, data: LabData, target: str | None) -> dict[str, Any]:
-    from mllm_lab.core.papers import find_paper
-    from mllm_lab.errors import BadInput, PaperNotFound
+    from mllm_lab.errors import BadInput
     from mllm_lab.ops.notes import paper_context
-    from mllm_lab.ops.papers import resolve
+    from mllm_lab.ops.papers import lookup
 
     if not target:
         raise BadInput("error.prompt_paper")
-    paper, _where = resolve(target, data.papers)
-    if paper is None:
-        try:
-            paper = find_paper(target, data.papers)
-        except PaperNotFound:
-            raise PaperNotFound(target) from None
+    paper, _where = lookup(target, data.papers)
     note_path = paper.note or f"papers/{paper.key}.md"
     return {**paper_context(ws, paper), "note_path": note_path, "note_exists": ws.exists(note_path)}
 

@@ -56,6 +56,12 @@ class Filters:
     topic: str | None = None
     stage: int | None = None
     tag: str | None = None
+    connector: str | None = None  # papers only: a term of the vocabulary, or part of one
+    encoder: str | None = None  # papers only: any part of the vision encoder
+
+    def facets(self) -> dict[str, str]:
+        wanted = {"connector": self.connector, "vision_encoder": self.encoder}
+        return {facet: value for facet, value in wanted.items() if value is not None}
 
 
 @dataclass(frozen=True)
@@ -101,25 +107,46 @@ def shown_list(ws: Workspace, what: str, filters: Filters, as_json: bool) -> dic
             "problems": len(findings),
         }
 
-    options = [what, filters.status, filters.topic, filters.stage, filters.tag, as_json]
+    options = [what, *(getattr(filters, name) for name in FILTER_NAMES), as_json]
     return ws.cached("list", compute, *options)
+
+
+# which filters each list applies; any other given is refused, never ignored
+FILTERS = {
+    "papers": ("status", "topic", "stage", "tag", "connector", "encoder"),
+    "notes": ("topic", "stage", "tag"),
+    "experiments": (),
+    "weeks": (),
+}
+
+
+FILTER_NAMES = ("status", "topic", "stage", "tag", "connector", "encoder")
+
+
+def _refuse_filters(what: str, filters: Filters) -> None:
+    from mllm_lab.errors import BadInput
+
+    for name in FILTER_NAMES:
+        if getattr(filters, name) is not None and name not in FILTERS[what]:
+            if not FILTERS[what]:
+                raise BadInput("error.filter_none", flag=f"--{name}", what=what)
+            valid = ", ".join(f"--{n}" for n in FILTERS[what])
+            raise BadInput("error.filter", flag=f"--{name}", what=what, valid=valid)
 
 
 def listing(ws: Workspace, what: str, filters: Filters) -> Listing:
     from mllm_lab import kinds
     from mllm_lab.core.roadmap import stage_name
-    from mllm_lab.errors import BadInput, InvalidValue
+    from mllm_lab.errors import InvalidValue
 
     if what not in LISTS:
         raise InvalidValue("list", what, LISTS)
     data = ws.data()
     lang = ws.lang
     tag = filters.tag.casefold() if filters.tag else None
+    _refuse_filters(what, filters)
     if what == "papers":
         return _papers(papers=data.papers, filters=filters, tag=tag, lang=lang)
-    if filters.status is not None:
-        valid = ["--stage", "--tag"] + (["--topic"] if what == "notes" else [])
-        raise BadInput("error.filter", flag="--status", what=what, valid=", ".join(valid))
     if what == "notes":
         notes = sorted(
             (
@@ -169,6 +196,17 @@ def listing(ws: Workspace, what: str, filters: Filters) -> Listing:
     )
 
 
+def _by_facets(papers: list[Paper], wanted: dict[str, str]) -> list[Paper]:
+    """The papers whose facets match: a note's own, or the catalog's for a paper without one
+    (as `lab compare` and the comparison view see them)."""
+    from mllm_lab.core.facets import by_facet, catalog_facets, lab_entries
+
+    entries = lab_entries(papers, catalog_facets())
+    for facet, value in wanted.items():
+        entries = by_facet(entries, facet, value)
+    return [entry.paper for entry in entries]
+
+
 def _papers(papers: list[Paper], filters: Filters, tag: str | None, lang: str) -> Listing:
     from mllm_lab.core.papers import parse_status
     from mllm_lab.core.roadmap import topic_name
@@ -183,6 +221,8 @@ def _papers(papers: list[Paper], filters: Filters, tag: str | None, lang: str) -
         and (filters.stage is None or p.stage == filters.stage)
         and _has_tag(p.tags, tag)
     ]
+    if filters.facets():
+        chosen = _by_facets(chosen, filters.facets())
     return Listing(
         headers=["", "key", "title", "year", "stage", "topic", "note"],
         objects=chosen,
@@ -192,7 +232,7 @@ def _papers(papers: list[Paper], filters: Filters, tag: str | None, lang: str) -
             p.title,
             str(p.year or ""),
             str(p.stage or ""),
-            p.topic,
+            topic_name(p.topic, lang),
             p.note or "",
         ],
         as_item=lambda p: {

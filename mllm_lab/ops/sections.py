@@ -53,12 +53,29 @@ def headings(ws: Workspace, kind: NoteKind) -> list[tuple[int, str]]:
     ]
 
 
+def multimodal_headings(ws: Workspace) -> list[str]:
+    """The headings a multimodal paper's note has besides the required ones (the
+    "architecture at a glance" table), as Markdown lines: `lab check` does not require them."""
+    context = paper_context(
+        ws, Paper(key="sample", title="Sample", topic="multimodal", created=SAMPLE_DAY)
+    )
+    body = ws.render(f"{ws.lang}/{kinds.PAPER.template}", context)
+    found = [
+        (s.level, s.title)
+        for s in sections(parse(body, kinds.PAPER.template).body)
+        if s.level in (2, 3)
+    ]
+    required = set(headings(ws, kinds.PAPER))
+    return [f"{'#' * level} {title}" for level, title in found if (level, title) not in required]
+
+
 def template_sections(ws: Workspace) -> dict[str, list[str]]:
     """For CLAUDE.md: each kind's headings as Markdown lines; the notebook's cells in order."""
     result = {
         kind.value: [f"{'#' * level} {title}" for level, title in headings(ws, kind)]
         for kind in SECTIONED
     }
+    result["paper_multimodal"] = multimodal_headings(ws)
     source = ws.render(
         f"{ws.lang}/{kinds.EXPERIMENT.template}", sample_context(ws, kinds.EXPERIMENT)
     )

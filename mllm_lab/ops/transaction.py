@@ -158,13 +158,25 @@ class Transaction:
         self._stage(path, text, exclusive=exclusive, existed=existed)
         return self._outcome(Outcome(path, self._verb(existed), detail))
 
-    def create(self, path: str, text: str, *, force: bool = False, detail: str = "") -> Outcome:
+    def create(
+        self,
+        path: str,
+        text: str,
+        *,
+        force: bool = False,
+        detail: str = "",
+        rename: str | None = None,
+    ) -> Outcome:
         """A new file that must not exist yet; with `force`, an existing one is replaced and
-        its old text kept in .lab-trash/ (the outcome names the backup)."""
+        its old text kept in .lab-trash/ (the outcome names the backup). A dry run says that
+        the file exists instead of refusing: it shows what would be written all the same.
+        `rename`: the option that gives the file another name, for the refusal."""
         self.ws.lab.path(path)
         old = self.read(path)
         if old is not None and not force:
-            raise NoteExists(path)
+            if self.dry_run:
+                return self._outcome(Outcome(path, "exists", tr("tx.needs_force", self.ws.lang)))
+            raise NoteExists(path, rename)
         if old is not None:
             detail = self.keep(path, old)
         self._stage(path, text, exclusive=old is None, existed=old is not None)

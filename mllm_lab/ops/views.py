@@ -1,7 +1,8 @@
-"""The generated views (papers table, README progress, notes index): their bodies made from the
-data, regenerated at the end of every transaction, and a record (.lab/views.json) of what
-each was last generated from, so an unchanged view is not even regenerated. Hand edits in
-them are ops/handedits.py's business."""
+"""The generated views (papers table, architecture comparison, README progress, notes index):
+their bodies made from the data, regenerated at the end of every transaction, and a record
+(.lab/views.json) of what each was last generated from, so an unchanged view is not even
+regenerated. Two views may share a file (papers/README.md holds the table and the comparison).
+Hand edits in them are ops/handedits.py's business."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from mllm_lab.errors import LabError
 from mllm_lab.kinds import CATEGORIES
 from mllm_lab.messages import tr
 from mllm_lab.models import (
+    CONNECTORS,
     LAB_README,
     NOTES_README,
     PAPERS_README,
@@ -50,6 +52,12 @@ VIEWS = (
         template="lab/papers-README.md.j2",
         inputs=frozenset({"paper", "reading-list"}),
     ),
+    View(  # a second region of the same file, below the table
+        region="compare",
+        path=PAPERS_README,
+        template="lab/papers-README.md.j2",
+        inputs=frozenset({"paper", "reading-list"}),
+    ),
     View(
         region="progress",
         path=LAB_README,
@@ -70,6 +78,13 @@ BODIES = "regions"
 def body(ws: Workspace, data: LabData, view: View) -> str:
     if view.region == "papers":
         return views.papers_table(data.papers, ws.lang, PAPERS_README)
+    if view.region == "compare":
+        from mllm_lab.core.compare import compare_region
+        from mllm_lab.core.facets import catalog_facets
+
+        return compare_region(
+            papers=data.papers, table=catalog_facets(), lang=ws.lang, readme=PAPERS_README
+        )
     if view.region == "progress":
         return views.progress(data.papers, data.notes, ws.lang)
     return views.notes_index(data.notes, ws.lang, NOTES_README)
@@ -92,6 +107,7 @@ def lab_context(ws: Workspace, data: LabData) -> dict[str, Any]:
             {"number": s.number, "name": s.name(lang), "topics": s.topics(lang)} for s in STAGES
         ],
         "topics": [{"key": t.key, "name": t.name(lang)} for t in TOPICS],
+        "connectors": list(CONNECTORS),
         "categories": [{"key": c, "name": category_name(c, lang)} for c in CATEGORIES],
         "statuses": [
             {"value": s.value, "emoji": s.emoji, "name": tr(f"status.name.{s.value}", lang)}
@@ -99,6 +115,7 @@ def lab_context(ws: Workspace, data: LabData) -> dict[str, Any]:
         ],
         "sections": template_sections(ws),
         "table": made["papers"],
+        "compare": made["compare"],
         "progress": made["progress"],
         "index": made["notes-index"],
     }

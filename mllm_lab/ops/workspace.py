@@ -17,10 +17,12 @@ from mllm_lab.core.weeks import parse_date
 from mllm_lab.lab import Lab
 from mllm_lab.lock import locked
 from mllm_lab.messages import Msg, tr
+from mllm_lab.state import KEYS_FILE, read_state, write_state
 from mllm_lab.walk import Walk, walk
 
 if TYPE_CHECKING:
     from mllm_lab.core.labdata import LabData, Record
+    from mllm_lab.models import Paper
     from mllm_lab.ops.transaction import Transaction
     from mllm_lab.scan import Progress, Snapshot
 
@@ -156,11 +158,9 @@ class Workspace:
         return self._data
 
     def keep_keys(self) -> None:
-        """Keep the paper keys for shell completion (mllm_lab.ops.keys)."""
-        if self.use_index and self._data is not None:
-            from mllm_lab.ops.keys import remember
-
-            remember(self.lab, (paper.key for paper in self._data.papers))
+        """Keep the paper keys for shell completion (see remember_keys)."""
+        if self._data is not None:
+            remember_keys(self.lab, self._data.papers)
 
     def details(self, paths: Iterable[str]) -> dict[str, dict[str, Any]]:
         """Headings, links, open questions and question sections of a few notes, by path."""
@@ -198,3 +198,11 @@ class Workspace:
         self._walked = None
         self._snapshot = None
         self._data = None
+
+
+def remember_keys(lab: Lab, papers: Iterable[Paper]) -> None:
+    """.lab/keys.tsv: each paper's key and title, all that completing a key needs to read
+    (cli/complete.py); written only when it changed."""
+    text = "".join(f"{p.key}\t{' '.join(p.title.split())}\n" for p in papers)
+    if read_state(lab.state, KEYS_FILE) != text.encode("utf-8"):
+        write_state(lab.state, KEYS_FILE, text)

@@ -40,7 +40,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 # Bump when the generated lab changes: cached labs are keyed by it.
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3  # 3: a read paper of the reading list has its finish date
 TODAY = date(2026, 11, 25)  # pinned with LAB_TODAY in every command the benchmark runs
 MANIFEST = ".bench-manifest.json"  # at the lab's root; `lab` does not scan it
 
@@ -548,6 +548,7 @@ def build(root: Path, notes: int, seed: int = 0) -> Manifest:
         arxiv = f"{year % 100:02d}{rng.randint(1, 12):02d}.{rng.randint(1000, 19999):05d}"
         roll = rng.random()
         status = "unread" if roll < 0.85 else "reading" if roll < 0.93 else "read"
+        began = str(writer.day(start))
         entries.append(
             {
                 "key": f"{family}-{writer.counter}",
@@ -559,7 +560,8 @@ def build(root: Path, notes: int, seed: int = 0) -> Manifest:
                 "topic": rng.choice(TOPICS),
                 "stage": rng.randint(1, 5),
                 "status": status,
-                **({"started": str(writer.day(start))} if status != "unread" else {}),
+                **({"started": began} if status != "unread" else {}),
+                **({"finished": began} if status == "read" else {}),
             }
         )
     body = yaml.safe_dump({"papers": entries}, allow_unicode=True, sort_keys=False, width=1000)

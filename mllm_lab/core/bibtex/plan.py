@@ -247,5 +247,3 @@ def merge(paper: Paper, entry: BibEntry) -> tuple[Paper, tuple[str, ...]]:
     if paper.url is None and url and not (paper.arxiv and parse_arxiv_id(url) == paper.arxiv):
         changes["url"] = url
     return replace(paper, **changes), tuple(changes)
-
-
