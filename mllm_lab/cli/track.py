@@ -62,7 +62,8 @@ def add_paper(
     )
     ws = workspace()
     paper, outcomes, added = add(ws, title_or_key, facts, key=key, new=new)
-    output.warnings(ws.data().findings)
+    shown, total = ws.shown_findings()
+    output.warnings(shown, total=total)
     output.outcomes(outcomes)
     if added:
         output.info(tr("cli.added", emoji=paper.status.emoji, key=paper.key, title=paper.title))
@@ -96,7 +97,8 @@ def mark(
 
     ws = workspace()
     marked = do_mark(ws, key, status)
-    output.warnings(ws.data().findings)
+    shown, total = ws.shown_findings()
+    output.warnings(shown, total=total)
     output.outcomes(marked.outcomes)
     before, after = marked.before, marked.after
     if before.status is after.status and before != after:
@@ -170,7 +172,8 @@ def sync(
         output.info(tr("cli.views_current"))
         return
     tx = do_sync(ws, force=force, repair=repair)
-    output.warnings(ws.data().findings)
+    shown, total = ws.shown_findings()
+    output.warnings(shown, total=total)
     output.outcomes(tx.outcomes)
     if all(o.action in ("unchanged", "kept") for o in tx.outcomes):
         output.info(tr("cli.views_current"))

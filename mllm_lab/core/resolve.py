@@ -120,6 +120,10 @@ def definite(query: str, papers: Sequence[Paper], *, exact_only: bool = False) -
     text = " ".join(query.split())
     if not text:
         return None
+    folded = text.casefold()
+    same = [paper for paper in papers if paper.key.casefold() == folded]
+    if len(same) == 1:  # the usual case, `lab mark blip-2`: the key tier is the best one, and
+        return same[0]  # of several key matches the one spelled like the query wins
     exact = [(paper, how) for paper in papers if (how := exact_match(text, paper)) is not None]
     if exact:
         best = min(TIER[how] for _, how in exact)

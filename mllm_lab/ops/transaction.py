@@ -227,7 +227,11 @@ class Transaction:
     # --- commit ----------------------------------------------------------------------------
 
     def _commit(self) -> None:
-        if self.dry_run or not self.pending:
+        if self.dry_run:
+            return
+        if not self.pending:
+            if self.views and self.views_made:  # regenerated, and found as they are on disk:
+                views.remember(self)  # noted, so the next command need not look again
             return
         root = self.ws.lab.root
         for where, text in self.backups:
