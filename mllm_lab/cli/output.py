@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from typing import Any
 
+from mllm_lab.core.cells import aligned, width
 from mllm_lab.messages import tr
 
 ACTION_STYLE = {
@@ -113,23 +114,6 @@ def pad(text: str, size: int) -> str:
     return text + " " * (size - width(text))
 
 
-def width(text: str) -> int:
-    """Terminal cells, by Unicode's East Asian Width: wide and full-width characters (CJK,
-    most emoji such as 🚀 ⭐ ✅) take two, combining marks and variation selectors none."""
-    if text.isascii():
-        return len(text)
-    return sum(_cells(ch) for ch in text)
-
-
-@lru_cache(maxsize=4096)
-def _cells(ch: str) -> int:
-    import unicodedata
-
-    if unicodedata.combining(ch) or ch in "\u200b\u200c\u200d\ufe0e\ufe0f":
-        return 0
-    return 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
-
-
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]], title: str | None = None) -> None:
     """A table: Rich on a terminal for a screenful of rows, aligned plain text otherwise
     (Rich takes seconds for thousands of rows, and scripts want plain text)."""
@@ -143,18 +127,12 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]], title: str | No
             grid.add_row(*(escape(cell) for cell in row))
         console().print(grid)
         return
-    cells = [list(headers), *rows]
-    widths = [[width(cell) for cell in row] for row in cells]
-    sizes = [max(column) for column in zip(*widths, strict=True)]
-    last = len(sizes) - 1
-    lines = [title] if title else []
-    for row, row_widths in zip(cells, widths, strict=True):
-        parts = [
-            cell if index == last else cell + " " * (sizes[index] - cell_width)
-            for index, (cell, cell_width) in enumerate(zip(row, row_widths, strict=True))
-        ]
-        lines.append("  ".join(parts).rstrip())
-    result("\n".join(lines))
+    result(aligned(headers, rows, title))
+
+
+def rich_table(rows: Sequence[Sequence[str]]) -> bool:
+    """Whether `table` would draw these rows with Rich (a screenful, on a terminal)."""
+    return not plain() and len(rows) <= 300
 
 
 def fields(title: str, pairs: Sequence[tuple[str, str]]) -> None:

@@ -250,7 +250,7 @@ def list_(
     if not found["rows"]:
         output.info(tr("cli.no_match", what=what))
         return
-    from mllm_lab.messages import words
-
-    columns = words("list.columns")
-    output.table([columns.get(h, h) for h in found["headers"]], found["rows"])
+    if output.rich_table(found["rows"]):
+        output.table(found["headers"], found["rows"])
+    else:
+        output.result(found["text"])

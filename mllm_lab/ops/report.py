@@ -91,18 +91,25 @@ def _has_tag(tags: tuple[str, ...], tag: str | None) -> bool:
 
 
 def shown_list(ws: Workspace, what: str, filters: Filters, as_json: bool) -> dict[str, Any]:
-    """What `lab list` prints: {"items"} for --json, else {"headers", "rows", "warnings",
-    "problems"} (the first few problems met while reading the lab, and how many there are);
-    kept while the lab's files are unchanged."""
+    """What `lab list` prints: {"items"} for --json, else {"headers", "rows", "text" (the
+    table as plain text), "warnings", "problems"} (the first few problems met while reading
+    the lab, and how many there are); kept while the lab's files are unchanged."""
 
     def compute() -> dict[str, Any]:
+        from mllm_lab.core.cells import aligned
+        from mllm_lab.messages import words
+
         found = listing(ws, what, filters)
         if as_json:
             return {"items": found.items}
         findings = ws.data().findings
+        columns = words("list.columns", ws.lang)
+        headers = [columns.get(h, h) for h in found.headers]
+        rows = found.rows
         return {
-            "headers": found.headers,
-            "rows": found.rows,
+            "headers": headers,
+            "rows": rows,
+            "text": aligned(headers, rows) if rows else "",
             "warnings": [str(f) for f in findings[:WARNINGS_SHOWN]],
             "problems": len(findings),
         }
