@@ -198,3 +198,21 @@ def test_a_reading_list_edited_by_hand_is_read_the_same_with_comments(
     data = fm.load_yaml(read(listing))
     vit = next(entry for entry in data["papers"] if entry["key"] == "vit")
     assert vit["status"] == "reading" and "# 先读这篇" in read(listing)
+
+
+def test_views_found_current_are_noted_without_writing(in_lab: Run, lab: Path) -> None:
+    """A view file touched but not changed (a `git checkout`) is regenerated once to see that
+    it is current, then noted as such, even by a dry run or a sync with nothing to do."""
+    import json
+
+    assert in_lab("new", "paper", "clip").ok
+    touch_later(lab / "papers/README.md")
+    stamp = (lab / "papers/README.md").stat()
+    assert in_lab("review", "--dry-run").ok
+    state = json.loads(read(lab / ".lab" / "views.json"))
+    assert state["views"]["papers"]["file"] == [stamp.st_mtime_ns, stamp.st_size, stamp.st_ino]
+    touch_later(lab / "README.md")
+    assert "up to date" in in_lab("sync").err or "都是最新" in in_lab("sync").err
+    state = json.loads(read(lab / ".lab" / "views.json"))
+    stamp = (lab / "README.md").stat()
+    assert state["views"]["progress"]["file"] == [stamp.st_mtime_ns, stamp.st_size, stamp.st_ino]

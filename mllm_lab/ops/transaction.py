@@ -227,11 +227,9 @@ class Transaction:
     # --- commit ----------------------------------------------------------------------------
 
     def _commit(self) -> None:
-        if self.dry_run:
-            return
-        if not self.pending:
-            if self.views and self.views_made:  # regenerated, and found as they are on disk:
-                views.remember(self)  # noted, so the next command need not look again
+        if self.dry_run or not self.pending:
+            if self.views and self._views_checked():
+                views.remember(self)  # so the next command need not regenerate them to see
             return
         root = self.ws.lab.root
         for where, text in self.backups:
@@ -239,6 +237,16 @@ class Transaction:
         changes = [storage.Change(path, p.text, p.exclusive) for path, p in self.pending.items()]
         storage.commit(root, changes)
         self._after_commit()
+
+    def _views_checked(self) -> bool:
+        """The views this transaction regenerated came out as they are on disk, from inputs
+        it does not change (nothing of theirs is pending): what lab knows of them may be noted
+        even when nothing is written (`lab sync` with nothing to do, a dry run)."""
+        written = {kind_of(path) for path in self.pending}
+        made = [view for view in views.VIEWS if view.region in self.views_made]
+        return bool(made) and not any(
+            view.path in self.pending or view.inputs & written for view in made
+        )
 
     def _after_commit(self) -> None:
         """Take the written files into the index (their digests are already made) and note
