@@ -23,12 +23,12 @@ def status(ws: Workspace) -> dict[str, Any]:
 
 
 def _status(ws: Workspace) -> dict[str, Any]:
+    from mllm_lab import kinds
     from mllm_lab.core.progress import status_report
     from mllm_lab.models import Week
-    from mllm_lab.ops.notes import week_path
 
     data = ws.data()
-    log = week_path(Week.of(ws.today))
+    log = kinds.WEEKLY.pattern.format(week=Week.of(ws.today).name)  # ops.notes.week_path
     report = status_report(
         data=data, today=ws.today, lang=ws.lang, weekly_log=log if ws.exists(log) else None
     )

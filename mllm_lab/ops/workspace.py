@@ -158,18 +158,15 @@ class Workspace:
         return self._data
 
     def shown_findings(self, limit: int = 5) -> tuple[list[str], int]:
-        """The first `limit` problems met reading the lab, as shown, and how many there are:
-        from the lab's data when it is built, else kept with the results (a `lab sync` with
-        nothing to do does not build the data just to say there is nothing wrong)."""
+        """The first `limit` problems met reading the lab, as shown, and how many there are;
+        kept with the results (a `lab sync` with nothing to do does not build the lab's data
+        just to say that nothing is wrong)."""
 
         def compute() -> list[Any]:
             findings = self.data().findings
             return [[str(f) for f in findings[:limit]], len(findings)]
 
-        if self._data is not None:
-            shown, total = compute()
-        else:
-            shown, total = self.cached("findings", compute, limit)
+        shown, total = self.cached("findings", compute, limit)
         return shown, total
 
     def keep_keys(self) -> None:
