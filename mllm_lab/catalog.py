@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
+from mllm_lab.core import readinglist
 from mllm_lab.core.fm import load_yaml
 from mllm_lab.core.papers import paper_from_meta
 from mllm_lab.models import Paper
@@ -14,8 +16,17 @@ CATALOG = Path(__file__).resolve().parent / "data" / "catalog.yaml"
 
 
 @lru_cache(maxsize=1)
+def _entries() -> list[dict[str, Any]]:
+    """The catalog's entries: read like a reading list (the fast reader takes its plain
+    fields; PyYAML only if it ever holds more)."""
+    text = CATALOG.read_text("utf-8")
+    fast = readinglist.read_plain(text)
+    return fast.entries if fast is not None else list(load_yaml(text)["papers"])
+
+
+@lru_cache(maxsize=1)
 def catalog() -> tuple[Paper, ...]:
-    entries = load_yaml(CATALOG.read_text("utf-8"))["papers"]
+    entries = _entries()
     papers = []
     for entry in entries:
         paper, problems = paper_from_meta(
@@ -28,9 +39,7 @@ def catalog() -> tuple[Paper, ...]:
 
 def starter_reading_list() -> list[Paper]:
     """The papers a new lab starts with: those the catalog marks `reading_list: true`."""
-    wanted = {
-        e["key"] for e in load_yaml(CATALOG.read_text("utf-8"))["papers"] if e.get("reading_list")
-    }
+    wanted = {e["key"] for e in _entries() if e.get("reading_list")}
     return [paper for paper in catalog() if paper.key in wanted]
 
 

@@ -198,3 +198,13 @@ class Finding:
 
     def __str__(self) -> str:
         return f"{self.path}:{self.line}: {self.message}"
+
+
+WARNINGS_SHOWN = 3  # problems a command names before summing them up in one line
+
+
+def in_brief(findings: list[Finding]) -> tuple[list[str], int, int]:
+    """What a command says of the problems it met while reading the lab: the first few as
+    text, how many there are, and how many of them are files without frontmatter."""
+    bare = sum(f.msg.name == "note.no_frontmatter" for f in findings)
+    return [str(f) for f in findings[:WARNINGS_SHOWN]], len(findings), bare

@@ -15,22 +15,14 @@ from mllm_lab.core.digest import digest_note, digest_reading_list
 from mllm_lab.core.labdata import NotebookDigest, Record
 from mllm_lab.core.weeks import as_date
 from mllm_lab.errors import BrokenNote, DamagedRegion
-from mllm_lab.messages import Msg
-from mllm_lab.models import READING_LIST, strings
+from mllm_lab.messages import LANGS, Msg, tr
+from mllm_lab.models import strings
 from mllm_lab.storage import read_text
+from mllm_lab.walk import READING_LIST_KIND, Found
 
-READING_LIST_KIND = "reading-list"
 _H1 = re.compile(r"^# +(.+?)[ #]*$", re.M)
 _H2 = re.compile(r"^## ", re.M)
 _NEXT_HEADING = re.compile(r"^#{1,6} ", re.M)
-
-
-def kind_of(relative: str) -> str | None:
-    """What a lab file is, from where it lives: a kind's name, "reading-list" or None."""
-    if relative == READING_LIST:
-        return READING_LIST_KIND
-    kind = kinds.kind_of(relative)
-    return kind.name if kind else None
 
 
 # --- parsing one file ----------------------------------------------------------------------
@@ -103,10 +95,16 @@ def _created(value: Any) -> str | None:
     return day.isoformat() if day else None
 
 
+# The sections `lab review` draws self-test questions from, in every language.
+QUESTION_SECTIONS = frozenset(
+    tr(name, lang) for name in ("section.interview", "section.misconceptions") for lang in LANGS
+)
+
+
 def note_detail(text: str, relative: str) -> dict[str, Any]:
     """What `lab check`, `lab review` and the weekly prompt need from a note's body, with the
     file's line numbers: headings (with a fingerprint of what is written under each), links,
-    and open questions."""
+    open questions, and the text of the sections self-test questions are drawn from."""
     parsed = fm.parse(text, relative)
     offset = parsed.body_line - 1
     found = markdown.sections(parsed.body)
@@ -130,6 +128,7 @@ def note_detail(text: str, relative: str) -> dict[str, Any]:
         "questions": [[line + offset, text] for line, text in markdown.open_questions(parsed.body)],
         "related": _related_lines(text, parsed),
         "unrendered": [[link.target, link.line + offset] for link in unrendered],
+        "sections": {s.title: s.content for s in found if s.title in QUESTION_SECTIONS},
     }
 
 
@@ -195,11 +194,6 @@ def parse_file(root: Path, relative: str, kind: str, text: str | None = None) ->
         msg = Msg.of("file.unreadable", problem=error.strerror or type(error).__name__)
     hint = _KEY_LINE.search(text[:4000]) if text and kind == kinds.PAPER.name else None
     return None, [line, msg.as_json(), hint[1] if hint else None]
-
-
-# A file found by `walk`: (lab-relative path, kind, mtime_ns, size, inode). A plain tuple:
-# 10,000 of them are made by every command.
-Found = tuple[str, str, int, int, int]
 
 
 def good_digest(kind: str, digest: Any) -> bool:

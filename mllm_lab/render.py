@@ -4,7 +4,9 @@ templates/ first and the packaged defaults second."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
+import re
 import shlex
 import signal
 import threading
@@ -33,7 +35,7 @@ def _yaml_scalar(value: object) -> str:
     return dump({"v": value})[3:].rstrip("\n")
 
 
-MAX_OUTPUT = 4 * 2**20  # characters a template may produce
+MAX_OUTPUT = 4 * 2**20  # characters a template may add to the text it is given (see _limit)
 MAX_SECONDS = 10  # seconds a template may run
 MAX_ITEMS = 100_000  # length of a string or list a template may build with * or **
 
@@ -78,6 +80,7 @@ def environment(lab_templates: Path | None) -> Environment:
         autoescape=False,
         trim_blocks=True,
         lstrip_blocks=True,
+        finalize=_printable,
     )
     env.filters.update(
         yaml=_yaml_scalar,
@@ -90,6 +93,17 @@ def environment(lab_templates: Path | None) -> Environment:
         shell=shlex.quote,
     )
     return env
+
+
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _printable(value: Any) -> Any:
+    """Every value a template writes, without control characters (a NUL from a hand-edited
+    reading list would make the note unreadable): each becomes U+FFFD."""
+    if isinstance(value, str) and _CONTROL.search(value):
+        return _CONTROL.sub("\ufffd", value)
+    return value
 
 
 def _shown(filename: str | None, name: str, lab_templates: Path | None) -> str:
@@ -108,7 +122,7 @@ def render(lab_templates: Path | None, name: str, context: dict[str, Any]) -> st
         template = env.get_template(name)
         filename = template.filename
         with _time_limit(MAX_SECONDS):
-            return _bounded(template.generate(**context))
+            return _bounded(template.generate(**context), _limit(context))
     except _TooBig as error:
         shown = _shown(filename, name, lab_templates)
         raise TemplateProblem(
@@ -136,13 +150,35 @@ def render(lab_templates: Path | None, name: str, context: dict[str, Any]) -> st
         raise TemplateProblem(shown, _template_line(error), problem) from None
 
 
-def _bounded(chunks: Any) -> str:
+def _text_in(value: Any, depth: int = 0) -> int:
+    """Characters of text in a template's context (strings in dicts, lists and dataclasses)."""
+    if isinstance(value, str):
+        return len(value)
+    if depth > 8:
+        return 0
+    if isinstance(value, dict):
+        return sum(_text_in(k, depth + 1) + _text_in(v, depth + 1) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return sum(_text_in(item, depth + 1) for item in value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return sum(_text_in(getattr(value, f.name), depth + 1) for f in dataclasses.fields(value))
+    return 0
+
+
+def _limit(context: dict[str, Any]) -> int:
+    """The most a template may write: MAX_OUTPUT beyond what it is given, each value counted
+    twice (a title in the frontmatter and the heading). A big lab's own text (a review of
+    50,000 notes) can never hit it; a template that loops or multiplies text still does."""
+    return MAX_OUTPUT + 2 * _text_in(context)
+
+
+def _bounded(chunks: Any, limit: int) -> str:
     parts: list[str] = []
     size = 0
     for chunk in chunks:
         size += len(chunk)
-        if size > MAX_OUTPUT:
-            raise _TooBig(Msg.of("template.output", mb=MAX_OUTPUT // 2**20))
+        if size > limit:
+            raise _TooBig(Msg.of("template.output", mb=-(-limit // 2**20)))
         parts.append(chunk)
     return "".join(parts)
 

@@ -1,156 +1,33 @@
 """Reading the lab: every note, the reading list and every notebook, parsed once and kept in an
 index (.lab/index.json) keyed by path, mtime, size and inode, so a command re-parses only what
 changed. What only `lab check`, `lab review` and the prompts need from a note's body (headings,
-links, open questions) is computed on demand and kept apart (.lab/detail.json).
+links, open questions) is computed on demand and kept apart (mllm_lab.details).
 
-Both files are caches: they can be deleted at any time. Each carries a checksum of its content,
-so a corrupt, foreign or hand-edited one is rebuilt, never trusted."""
+The index is a cache: it can be deleted at any time. It carries a checksum of its content, so
+a corrupt, foreign or hand-edited one is rebuilt, never trusted."""
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import json
 import os
-import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mllm_lab import kinds
 from mllm_lab.core.labdata import INDEX_VERSION, Record
-from mllm_lab.errors import BrokenNote
 from mllm_lab.lab import Lab
 from mllm_lab.messages import Msg
-from mllm_lab.models import READING_LIST
-from mllm_lab.parse import (
-    READING_LIST_KIND,
-    Found,
-    good_digest,
-    kind_of,
-    make_record,
-    note_detail,
-    parse_file,
-)
+from mllm_lab.parse import good_digest, make_record, parse_file
 from mllm_lab.state import append_state, read_state, truncate_state, write_state
-from mllm_lab.storage import read_text
+from mllm_lab.walk import Found, Walk, kind_of, walk
 
 INDEX_NAME = "index.json"
 JOURNAL_NAME = "index.log"  # small changes are appended here instead of rewriting the index
 JOURNAL_LIMIT = 2000  # lines; past this the index is rewritten and the journal emptied
-DETAIL_NAME = "detail.json"
 Progress = Callable[[int, int], None]
-# Temp files a killed run of an older `lab` left beside notes (tempfile.mkstemp's names).
-_STRAY = re.compile(r"^\..+\.[a-z0-9_]{8}\.tmp$")
-__all__ = ["kind_of", "make_record", "parse_file"]  # used through this module by callers
-
-
-# --- walking -------------------------------------------------------------------------------
-
-
-@dataclass
-class Walk:
-    found: list[Found]
-    problems: list[tuple[str, Msg]]  # (path, why) for files that were skipped
-    strays: list[str]  # temp files left by a killed older run
-
-
-def walk(lab: Lab) -> Walk:
-    """Every lab file worth indexing. The hot loop of every command: it stats each file once
-    and does little else."""
-    root = str(lab.root)
-    prefix = len(root) + 1
-    result = Walk([], [], [])
-    try:
-        st = os.stat(os.path.join(root, READING_LIST))
-        result.found.append(
-            (READING_LIST, READING_LIST_KIND, st.st_mtime_ns, st.st_size, st.st_ino)
-        )
-    except OSError:
-        pass
-    slash = os.sep
-    ignored = ignore_matcher(lab.config.ignore)
-    for kind in kinds.KINDS:
-        stack = [os.path.join(root, *kind.folder.split("/"))]
-        suffix = kind.suffix
-        while stack:
-            try:
-                entries = list(os.scandir(stack.pop()))
-            except OSError:
-                continue
-            for entry in entries:
-                name = entry.name
-                if name[0] == ".":
-                    if _STRAY.match(name):
-                        result.strays.append(entry.path[prefix:].replace(slash, "/"))
-                    continue
-                if entry.is_symlink() and not _inside(entry.path, root, slash):
-                    result.problems.append(
-                        (entry.path[prefix:].replace(slash, "/"), Msg.of(_link_problem(entry.path)))
-                    )
-                    continue
-                if entry.is_dir():
-                    if kind.subfolders and not (
-                        ignored and ignored(entry.path[prefix:].replace(slash, "/") + "/")
-                    ):
-                        stack.append(entry.path)
-                    continue
-                if not name.endswith(suffix) or name.lower() == "readme.md":
-                    continue
-                if not entry.is_file():  # a pipe or device named like a note
-                    relative = entry.path[prefix:].replace(slash, "/")
-                    result.problems.append((relative, Msg.of("file.not_regular")))
-                    continue
-                try:
-                    st = entry.stat()
-                except OSError:
-                    continue
-                relative = entry.path[prefix:]
-                if slash != "/":
-                    relative = relative.replace(slash, "/")
-                if ignored and ignored(relative):
-                    continue
-                result.found.append((relative, kind.name, st.st_mtime_ns, st.st_size, st.st_ino))
-    return result
-
-
-def ignore_matcher(patterns: tuple[str, ...]) -> Callable[[str], bool] | None:
-    """A test for lab-relative paths (a folder ends with "/") against the lab's `ignore`
-    patterns, in gitignore syntax (pathspec); None when there are none. Without negations the
-    patterns are one regular expression: a few microseconds a file."""
-    if not patterns:
-        return None
-    import pathspec
-
-    spec = pathspec.GitIgnoreSpec.from_lines(patterns)
-    if all(p.include is not False for p in spec.patterns):
-        parts = [
-            f"(?:{p.regex.pattern.replace('(?P<ps_d>', '(')})"
-            for p in spec.patterns
-            if p.include and p.regex is not None
-        ]
-        if not parts:
-            return None
-        match = re.compile("|".join(parts)).match
-        return lambda path: match(path) is not None
-    return lambda path: bool(spec.match_file(path))
-
-
-def _inside(path: str, root: str, slash: str) -> bool:
-    try:
-        real = os.path.realpath(path, strict=True)
-    except OSError:
-        return False
-    return real == root or real.startswith(root + slash)
-
-
-def _link_problem(path: str) -> str:
-    try:
-        os.path.realpath(path, strict=True)
-    except OSError as error:
-        return "file.loop" if error.errno == errno.ELOOP else "file.dangling"
-    return "file.outside"
+__all__ = ["Walk", "kind_of", "make_record", "parse_file", "walk"]  # used through this module
 
 
 # --- the index files -----------------------------------------------------------------------
@@ -304,10 +181,13 @@ class Snapshot:
     changed: bool
 
 
-def scan(lab: Lab, use_index: bool = True, progress: Progress | None = None) -> Snapshot:
-    """The parsed lab, re-parsing only files whose stamp changed since the index was saved."""
+def scan(
+    lab: Lab, use_index: bool = True, progress: Progress | None = None, walked: Walk | None = None
+) -> Snapshot:
+    """The parsed lab, re-parsing only files whose stamp changed since the index was saved
+    (`walked`: the lab's files, if the caller has walked them already)."""
     old, journal_lines = _load_index(lab) if use_index else ({}, 0)
-    walked = walk(lab)
+    walked = walked if walked is not None else walk(lab)
     files: dict[str, Record] = {}
     todo: list[Found] = []
     for item in walked.found:
@@ -369,35 +249,3 @@ def refresh(
     files[relative] = make_record(found, parsed, _last_good(files.get(relative)))
     if use_index:
         journal(lab, {relative: files[relative]})
-
-
-def details(
-    lab: Lab, files: dict[str, Record], paths: Iterable[str], use_index: bool = True
-) -> dict[str, dict[str, Any]]:
-    """Body details of the given notes, from .lab/detail.json where the stamp still matches."""
-    cache = load_cache(lab, DETAIL_NAME) if use_index else {}
-    result: dict[str, dict[str, Any]] = {}
-    changed = False
-    for path in paths:
-        made = files.get(path)
-        if made is None or made.error or made.kind in (kinds.EXPERIMENT.name, READING_LIST_KIND):
-            continue
-        stamp = [made.mtime_ns, made.size, made.inode]
-        cached = cache.get(path)
-        if (
-            isinstance(cached, dict)
-            and cached.get("stamp") == stamp
-            and isinstance(cached.get("detail"), dict)
-        ):
-            result[path] = cached["detail"]
-            continue
-        try:
-            detail = note_detail(read_text(lab.root / path, path), path)
-        except (BrokenNote, OSError, ValueError, RecursionError):
-            continue
-        cache[path] = {"stamp": stamp, "detail": detail}
-        result[path] = detail
-        changed = True
-    if changed and use_index:
-        save_cache(lab, DETAIL_NAME, {k: v for k, v in cache.items() if k in files})
-    return result

@@ -37,7 +37,7 @@ def write_state(state: Path, name: str, text: str) -> None:
         if not ignore.exists():
             write_atomic(ignore, "*\n")
         (state / name).parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(state / name, text)
+        write_atomic(state / name, text, sync=False)  # a cache: checked when read, not synced
 
 
 def append_state(state: Path, name: str, data: bytes) -> None:

@@ -114,7 +114,7 @@ def _fsync_dir(folder: Path) -> None:
             os.close(fd)
 
 
-def _write_temp(folder: Path, name: str, data: bytes, mode: int) -> Path:
+def _write_temp(folder: Path, name: str, data: bytes, mode: int, sync: bool = True) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     tmp = folder / name
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -123,7 +123,8 @@ def _write_temp(folder: Path, name: str, data: bytes, mode: int) -> Path:
             view = memoryview(data)
             while view:
                 view = view[os.write(fd, view) :]
-            os.fsync(fd)
+            if sync:
+                os.fsync(fd)
         finally:
             os.close(fd)
         os.chmod(tmp, mode)
@@ -134,8 +135,10 @@ def _write_temp(folder: Path, name: str, data: bytes, mode: int) -> Path:
     return tmp
 
 
-def write_atomic(path: Path, text: str, *, shown: str | None = None) -> None:
-    """One file (a cache, a config) replaced atomically: temp file beside it, fsync, rename."""
+def write_atomic(path: Path, text: str, *, shown: str | None = None, sync: bool = True) -> None:
+    """One file (a cache, a config) replaced atomically: temp file beside it, fsync, rename.
+    `sync=False` skips the fsync: for caches, which a crash may leave torn (their readers
+    check them) but which are then only made again."""
     shown = shown or str(path)
     tmp: Path | None = None
     try:
@@ -145,6 +148,7 @@ def write_atomic(path: Path, text: str, *, shown: str | None = None) -> None:
             name=f".{path.name}.{os.getpid()}.lab-tmp",
             data=_encode(text),
             mode=mode,
+            sync=sync,
         )
         os.replace(tmp, path)
         tmp = None

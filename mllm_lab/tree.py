@@ -57,9 +57,14 @@ class Tree:
         relative = relative.rstrip("/") or "."
         if relative in self.files or relative in self.folders:
             return True
-        if any(relative == s or relative.startswith(s + "/") for s in self.skipped):
+        if self.on_disk(relative):
             return os.path.lexists(self.root / relative)
         return False
+
+    def on_disk(self, relative: str) -> bool:
+        """Whether `exists` looks this path up on disk: it is inside a folder not walked."""
+        relative = relative.rstrip("/") or "."
+        return any(relative == s or relative.startswith(s + "/") for s in self.skipped)
 
     def markdown(self) -> list[str]:
         """The lab's Markdown files: those at its top level and in its own folders

@@ -253,7 +253,8 @@ def weekly(
         return
     from mllm_lab.cli import output
 
-    output.warnings(ws.data().findings)
+    shown, total, bare = ws.shown_findings()
+    output.warnings(shown, total=total, bare=bare)
     output.outcomes(created.outcomes, quiet_unchanged=False)
     if editor:
         open_in_editor(editor, ws.lab.root / created.path)

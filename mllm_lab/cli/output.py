@@ -13,7 +13,9 @@ from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from typing import Any
 
+from mllm_lab.core.cells import aligned, width
 from mllm_lab.messages import tr
+from mllm_lab.models import WARNINGS_SHOWN
 
 ACTION_STYLE = {
     "created": "green",
@@ -113,23 +115,6 @@ def pad(text: str, size: int) -> str:
     return text + " " * (size - width(text))
 
 
-def width(text: str) -> int:
-    """Terminal cells, by Unicode's East Asian Width: wide and full-width characters (CJK,
-    most emoji such as 🚀 ⭐ ✅) take two, combining marks and variation selectors none."""
-    if text.isascii():
-        return len(text)
-    return sum(_cells(ch) for ch in text)
-
-
-@lru_cache(maxsize=4096)
-def _cells(ch: str) -> int:
-    import unicodedata
-
-    if unicodedata.combining(ch) or ch in "\u200b\u200c\u200d\ufe0e\ufe0f":
-        return 0
-    return 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
-
-
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]], title: str | None = None) -> None:
     """A table: Rich on a terminal for a screenful of rows, aligned plain text otherwise
     (Rich takes seconds for thousands of rows, and scripts want plain text)."""
@@ -143,18 +128,12 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]], title: str | No
             grid.add_row(*(escape(cell) for cell in row))
         console().print(grid)
         return
-    cells = [list(headers), *rows]
-    widths = [[width(cell) for cell in row] for row in cells]
-    sizes = [max(column) for column in zip(*widths, strict=True)]
-    last = len(sizes) - 1
-    lines = [title] if title else []
-    for row, row_widths in zip(cells, widths, strict=True):
-        parts = [
-            cell if index == last else cell + " " * (sizes[index] - cell_width)
-            for index, (cell, cell_width) in enumerate(zip(row, row_widths, strict=True))
-        ]
-        lines.append("  ".join(parts).rstrip())
-    result("\n".join(lines))
+    result(aligned(headers, rows, title))
+
+
+def rich_table(rows: Sequence[Sequence[str]]) -> bool:
+    """Whether `table` would draw these rows with Rich (a screenful, on a terminal)."""
+    return not plain() and len(rows) <= 300
 
 
 def fields(title: str, pairs: Sequence[tuple[str, str]]) -> None:
@@ -223,20 +202,27 @@ def show_status(report: dict[str, Any]) -> None:
     rich_text("\n".join(out))
 
 
-def warnings(findings: Sequence[Any], limit: int = 3) -> None:
+def warnings(findings: Sequence[object], total: int | None = None, bare: int = 0) -> None:
     """Problems found while reading the lab: a few shown as they are, many summarised in one
-    line (a repository full of notes lab did not write); `lab check` lists them all."""
-    if len(findings) <= limit:
+    line (a repository full of notes lab did not write); `lab check` lists them all.
+    `total` and `bare` (how many have no frontmatter), when `findings` holds only the first
+    few; otherwise counted here."""
+    if total is None:
+        total = len(findings)
+        bare = sum(
+            getattr(getattr(f, "msg", None), "name", None) == "note.no_frontmatter"
+            for f in findings
+        )
+    if total <= WARNINGS_SHOWN:
         for finding in findings:
             warn(tr("cli.skipped", finding=str(finding)))
         return
-    no_frontmatter = sum(getattr(f.msg, "name", "") == "note.no_frontmatter" for f in findings)
     warn(
         tr(
             "cli.skipped_many",
-            n=len(findings),
-            bare=no_frontmatter,
-            other=len(findings) - no_frontmatter,
+            n=total,
+            bare=bare,
+            other=total - bare,
             first=str(findings[0]),
         )
     )

@@ -164,10 +164,10 @@ def check(json_output: Json = False) -> None:
         findings = lint(ws, bar)
     if json_output:
         output.print_json(
-            [{"path": f.path, "line": f.line, "message": f.message} for f in findings]
+            [{"path": path, "line": line, "message": message} for path, line, message in findings]
         )
     elif findings:
-        output.result("\n".join(str(f) for f in findings))
+        output.result("\n".join(f"{path}:{line}: {message}" for path, line, message in findings))
         output.info(tr("cli.problems", n=len(findings)))
     else:
         output.info(tr("cli.no_problems"))
@@ -183,12 +183,12 @@ def next_(
     Example: lab next -n 3
     """
     from mllm_lab.cli import output
-    from mllm_lab.ops.review import steps
+    from mllm_lab.ops.report import next_steps
 
-    found = steps(workspace(), count)
+    found = next_steps(workspace(), count)
     if not found:
         output.info(tr("cli.nothing_left"))
         return
     output.result(
-        "\n".join(f"{number}. {step.what} — {step.why}" for number, step in enumerate(found, 1))
+        "\n".join(f"{number}. {what} — {why}" for number, (what, why) in enumerate(found, 1))
     )

@@ -66,7 +66,8 @@ def add_paper(
     ws = workspace()
     fetched = look_up(ws, title_or_key)
     paper, outcomes, added = add(ws, title_or_key, facts, key=key, new=new, fetched=fetched)
-    output.warnings(ws.data().findings)
+    shown, total, bare = ws.shown_findings()
+    output.warnings(shown, total=total, bare=bare)
     output.outcomes(outcomes)
     if added:
         output.info(tr("cli.added", emoji=paper.status.emoji, key=paper.key, title=paper.title))
@@ -100,7 +101,8 @@ def mark(
 
     ws = workspace()
     marked = do_mark(ws, key, status)
-    output.warnings(ws.data().findings)
+    shown, total, bare = ws.shown_findings()
+    output.warnings(shown, total=total, bare=bare)
     output.outcomes(marked.outcomes)
     before, after = marked.before, marked.after
     if before.status is after.status and before != after:
@@ -174,7 +176,8 @@ def sync(
         output.info(tr("cli.views_current"))
         return
     tx = do_sync(ws, force=force, repair=repair)
-    output.warnings(ws.data().findings)
+    shown, total, bare = ws.shown_findings()
+    output.warnings(shown, total=total, bare=bare)
     output.outcomes(tx.outcomes)
     if all(o.action in ("unchanged", "kept") for o in tx.outcomes):
         output.info(tr("cli.views_current"))
@@ -228,21 +231,21 @@ def list_(
     Example: lab list papers --status reading    |    lab list papers --connector q-former
     """
     from mllm_lab.cli import output
-    from mllm_lab.ops.report import Filters, listing
+    from mllm_lab.ops.report import Filters, shown_list
 
     ws = workspace()
     wanted = Filters(
         status=status, topic=topic, stage=stage, tag=tag, connector=connector, encoder=encoder
     )
-    found = listing(ws, what, wanted)
+    found = shown_list(ws, what, wanted, as_json=json_output)
     if json_output:
-        output.print_json(found.items)
+        output.print_json(found["items"])
         return
-    output.warnings(ws.data().findings)
-    if not found.rows:
+    output.warnings(found["warnings"], total=found["problems"], bare=found["bare"])
+    if not found["rows"]:
         output.info(tr("cli.no_match", what=what))
         return
-    from mllm_lab.messages import words
-
-    columns = words("list.columns")
-    output.table([columns.get(h, h) for h in found.headers], found.rows)
+    if output.rich_table(found["rows"]):
+        output.table(found["headers"], found["rows"])
+    else:
+        output.result(found["text"])

@@ -24,23 +24,17 @@ class Step:
     stage: int | None = None
 
 
-def covered(stage: Stage, index: int, notes: list[Note]) -> bool:
-    """A roadmap topic counts as covered when a note's title or tags hold one of its keywords."""
-    words = stage.keywords[index]
-    for note in notes:
-        haystack = " ".join([note.title, *note.tags]).casefold()
-        if any(word in haystack for word in words):
-            return True
-    return False
-
-
 def uncovered_topics(notes: list[Note], lang: str) -> list[tuple[Stage, str]]:
-    concept = [n for n in notes if n.kind.study]
+    """Roadmap topics no study note covers: a topic is covered when a note's title or tags
+    hold one of its keywords. The notes' words are joined once into one text (a NUL between
+    notes, which no keyword holds, so no match spans two notes) and each keyword is looked
+    up in it."""
+    text = "\x00".join(" ".join([n.title, *n.tags]) for n in notes if n.kind.study).casefold()
     return [
         (stage, stage.topics(lang)[index])
         for stage in STAGES
-        for index in range(len(stage.keywords))
-        if not covered(stage, index, concept)
+        for index, words in enumerate(stage.keywords)
+        if not any(word in text for word in words)
     ]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import posixpath
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import unquote
 
@@ -129,30 +129,41 @@ def _listed_twice(data: LabData) -> list[Finding]:
 
 def check(
     data: LabData,
-    details: Mapping[str, Detail],
+    details: Iterable[tuple[str, Detail]],
     required: Mapping[NoteKind, Headings],
     exists: Callable[[str], bool],
     others: Mapping[str, Detail] | None = None,
-) -> list[Finding]:
-    """Problems of the notes themselves, and broken links in `others` (the lab's other
-    Markdown files: path -> {"links": …, "unrendered": …}); the caller adds stale views
-    and notebooks."""
-    found = list(data.findings) + list(data.lint)
+) -> set[Finding]:
+    """Problems of the notes themselves, unsorted, and broken links in `others` (the lab's
+    other Markdown files: path -> {"links": …, "unrendered": …}); the caller adds stale views
+    and invalid notebooks. `details`: (path, detail) pairs in any order, each looked at once
+    and then dropped (a note with none, one that could not be read, is checked as having no
+    body)."""
+    found = set(data.findings) | set(data.lint)
     wiki = WikiIndex(data.notes)
     # a note whose frontmatter is broken is reported for that alone, not for every section too
     broken = {f.path for f in data.findings} | {
         f.path for f in data.lint if f.msg.name == "note.no_frontmatter"
     }
-    for note in data.notes:
-        detail = details.get(note.path, {})
+    notes = {note.path: note for note in data.notes}
+
+    def one(note: Note, detail: Detail) -> None:
         if note.path not in broken:
-            found += _sections(note, detail, required)
-        found += links(path=note.path, found=detail, wiki=wiki, exists=exists)
-        found += _related(note, detail, exists)
+            found.update(_sections(note, detail, required))
+        found.update(links(path=note.path, found=detail, wiki=wiki, exists=exists))
+        found.update(_related(note, detail, exists))
         if detail.get("damaged"):
             line, what = detail["damaged"]
-            found.append(Finding.of(note.path, line, "check.damaged", what=Msg.from_json(what)))
+            found.add(Finding.of(note.path, line, "check.damaged", what=Msg.from_json(what)))
+
+    for path, detail in details:
+        note = notes.pop(path, None)
+        if note is not None:
+            one(note, detail)
+    for note in notes.values():
+        one(note, {})
     for path, written in (others or {}).items():
-        found += links(path=path, found=written, wiki=wiki, exists=exists)
-    found += _duplicate_slugs(data) + _listed_twice(data)
-    return sorted(set(found), key=lambda f: (f.path, f.line, f.message))
+        found.update(links(path=path, found=written, wiki=wiki, exists=exists))
+    found.update(_duplicate_slugs(data))
+    found.update(_listed_twice(data))
+    return found

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, time
 from functools import lru_cache
 from typing import Any
 
@@ -63,10 +63,11 @@ def _yaml() -> tuple[Any, type, type]:
                 except TypeError:
                     continue
                 if key in seen:
-                    raise yaml.MarkedYAMLError(
-                        problem=f"duplicate key `{key}` (also on line {seen[key] + 1})",
-                        problem_mark=key_node.start_mark,
+                    error = yaml.MarkedYAMLError(
+                        problem=f"duplicate key `{key}`", problem_mark=key_node.start_mark
                     )
+                    error.also_on = seen[key]  # type: ignore[attr-defined]  # 0-based, counted by load_yaml
+                    raise error
                 seen[key] = key_node.start_mark.line
             return super().construct_mapping(node, deep=deep)
 
@@ -118,6 +119,8 @@ def load_yaml(
         mark = error.problem_mark or error.context_mark
         line = first_line + (mark.line if mark else 0)
         problem = error.problem or error.context or "invalid YAML"
+        if hasattr(error, "also_on"):
+            problem += f" (also on line {first_line + error.also_on})"
         raise BrokenNote(path, line, what, problem=one_line(problem)) from None
     except yaml.YAMLError as error:
         raise BrokenNote(path, first_line, what, problem=one_line(str(error))) from None
@@ -128,15 +131,22 @@ def load_yaml(
         raise BrokenNote(path, first_line, what, problem="nested too deeply") from None
 
 
-_DATE_LIKE = re.compile(r"(?<![\w.-])([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})(?![\w.-])")
+_DATE_LIKE = re.compile(
+    r"(?<![\w.-])([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})"
+    r"(?:(?:[Tt]|[ \t]+)([0-9]{1,2}):([0-9]{2}):([0-9]{2})(?:\.[0-9]*)?"
+    r"(?:[ \t]*(?:Z|[+-][0-9]{1,2}(?::?[0-9]{2})?))?)?(?![\w.-])"
+)
 
 
 def _bad_date_line(text: str) -> int:
-    """The 0-based line of the first date-shaped value that is not a real date."""
+    """The 0-based line of the first date- or timestamp-shaped value that is not a real one
+    (2026-02-30, 2026-11-25T25:00:00)."""
     for number, line in enumerate(text.split("\n")):
         for match in _DATE_LIKE.finditer(line):
             try:
                 date(int(match[1]), int(match[2]), int(match[3]))
+                if match[4] is not None:
+                    time(int(match[4]), int(match[5]), int(match[6]))
             except ValueError:
                 return number
     return 0

@@ -14,7 +14,7 @@ import posixpath
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from datetime import date
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from mllm_lab import kinds
 from mllm_lab.kinds import NoteKind
@@ -71,8 +71,9 @@ class NotebookDigest(NamedTuple):
     topic: str
 
 
+T = TypeVar("T")
 PAPER_FIELDS = tuple(f.name for f in fields(Paper))
-# What scan.note_detail keeps of a note's body (in .lab/detail.json, under the same version).
+# What parse.note_detail keeps of a note's body (in .lab/detail.sqlite, under the same version).
 DETAIL_FIELDS = (
     "damaged",
     "body_line",
@@ -81,6 +82,7 @@ DETAIL_FIELDS = (
     "questions",
     "related",
     "unrendered",
+    "sections",
 )
 _DATES = [PAPER_FIELDS.index(name) for name in ("created", "started", "finished")]
 _TUPLES = [PAPER_FIELDS.index(name) for name in ("authors", "tags", "history")]
@@ -115,7 +117,21 @@ def paper_of(row: list[Any]) -> Paper:
     for index in _TUPLES:
         values[index] = tuple(values[index])
     values[_STATUS_AT] = _STATUS[values[_STATUS_AT]]
-    return Paper(*values)
+    if len(values) != len(PAPER_FIELDS):
+        raise ValueError("a paper row of another layout")
+    return _made(Paper, dict(zip(PAPER_FIELDS, values, strict=True)))
+
+
+_new = object.__new__
+
+
+def _made(cls: type[T], values: dict[str, Any]) -> T:
+    """An instance of a frozen dataclass from all its field values, as its __init__ would
+    make it but without a guarded setattr per field: a lab of 50,000 notes builds 65,000 of
+    them per command. (Only for classes without __post_init__ or defaults to apply.)"""
+    made = _new(cls)
+    made.__dict__.update(values)
+    return made
 
 
 _fromiso = date.fromisoformat
@@ -179,8 +195,9 @@ def _broken_paper(path: str, problem: Finding, last_good: Any, key: str | None =
     return Paper(key=name, title=name, note=path, problem=problem)
 
 
-def _add(parts: _Parts, path: str, record: Record) -> None:
-    kind, digest, error, last_good = record.kind, record.digest, record.error, record.last_good
+def _add(parts: _Parts, path: str, record: Any) -> None:
+    """What one index record (a Record, or the JSON list it is stored as) adds to the lab."""
+    kind, _mtime, _size, _inode, digest, error, last_good = record
     if error:
         problem = Finding(path, int(error[0]), Msg.from_json(error[1]))
         parts.findings.append(problem)
@@ -212,32 +229,37 @@ def _add(parts: _Parts, path: str, record: Record) -> None:
             )
         )
     else:
-        made = NoteDigest(*digest)
-        n = NoteFields(*made.note)
+        note, paper, key, findings, lint = digest  # a NoteDigest, unpacked: the hot path
+        title, category, stage, tags, related, summary, created = note  # NoteFields
         parts.notes.append(
-            Note(
-                path=path,
-                kind=kinds.BY_NAME[kind],
-                title=n.title,
-                category=n.category,
-                stage=n.stage,
-                tags=tuple(n.tags),
-                related=tuple(n.related),
-                summary=n.summary,
-                created=_date(n.created),
+            _made(
+                Note,
+                {
+                    "path": path,
+                    "kind": kinds.BY_NAME[kind],
+                    "title": title,
+                    "category": category,
+                    "stage": stage,
+                    "tags": tuple(tags),
+                    "related": tuple(related),
+                    "summary": summary,
+                    "created": _fromiso(created) if created else None,
+                },
             )
         )
-        if made.paper:
-            parts.papers.append(paper_of(made.paper))
-        elif kind == kinds.PAPER.name and made.findings:  # a field is broken: keep its row
-            line, message = made.findings[0]
+        if paper:
+            parts.papers.append(paper_of(paper))
+        elif kind == kinds.PAPER.name and findings:  # a field is broken: keep its row
+            line, message = findings[0]
             parts.papers.append(
                 _broken_paper(path, Finding(path, line, Msg.from_json(message)), last_good)
             )
-        if made.key is not None:
-            parts.keys[path] = made.key
-        parts.findings += [Finding(path, line, Msg.from_json(m)) for line, m in made.findings]
-        parts.lint += [Finding(path, line, Msg.from_json(m)) for line, m in made.lint]
+        if key is not None:
+            parts.keys[path] = key
+        if findings:
+            parts.findings += [Finding(path, line, Msg.from_json(m)) for line, m in findings]
+        if lint:
+            parts.lint += [Finding(path, line, Msg.from_json(m)) for line, m in lint]
 
 
 def _one_per_key(parts: _Parts) -> list[Paper]:
@@ -285,7 +307,7 @@ def build(records: Mapping[str, Any]) -> LabData:
     """The lab from the index records."""
     parts = _Parts()
     for path, record in records.items():
-        _add(parts, path, Record(*record))
+        _add(parts, path, record)
     return _combine(parts)
 
 
@@ -305,5 +327,5 @@ def patch(data: LabData, records: Mapping[str, Any], changed: Iterable[str]) -> 
     )
     for path in sorted(changed):
         if path in records:
-            _add(parts, path, Record(*records[path]))
+            _add(parts, path, records[path])
     return _combine(parts)

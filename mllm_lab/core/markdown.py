@@ -6,9 +6,10 @@ import hashlib
 import html
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import quote
 
-from mllm_lab.core.blocks import blocks
+from mllm_lab.core.blocks import Blocks, blocks
 
 _CELL_ESCAPES = {"&": "&amp;", "|": "&#124;", "<": "&lt;", ">": "&gt;", "\r": "&#13;", "\n": "<br>"}
 _CELL_RE = re.compile("|".join(re.escape(k) for k in _CELL_ESCAPES))
@@ -177,6 +178,14 @@ def unrendered_links(body: str) -> list[Link]:
     return scan_links(body)[1]
 
 
+@lru_cache(maxsize=2)
+def _blanked(body: str) -> Blocks:
+    """The body's blocks with comments blanked out (their line breaks kept): what links and
+    open questions are read from. Both read the same note one after the other, so the last
+    two are remembered (Blocks are not changed by their readers)."""
+    return blocks(_COMMENT.sub(lambda m: "\n" * m[0].count("\n"), body))
+
+
 def links(body: str) -> list[Link]:
     """Relative links (and images, and link reference definitions) and [[wiki links]]
     outside code and comments; URLs and anchors skipped. A target is returned as written
@@ -190,8 +199,7 @@ def scan_links(body: str) -> tuple[list[Link], list[Link]]:
     broken: list[Link] = []
     if "[" not in body:
         return result, broken
-    body = _COMMENT.sub(lambda m: "\n" * m[0].count("\n"), body)
-    found = blocks(body)
+    found = _blanked(body)
     for index, line in enumerate(found.lines):
         if "[" not in line or not found.is_text(index):
             continue
@@ -229,8 +237,10 @@ def mermaid_id(text: str, prefix: str = "n") -> str:
     return f"{prefix}_{ascii_part}_{digest}" if ascii_part else f"{prefix}_{digest}"
 
 
+@lru_cache(maxsize=1024)
 def mermaid_label(text: str) -> str:
-    """A quoted node label: Chinese, spaces, parentheses and quotes all render."""
+    """A quoted node label: Chinese, spaces, parentheses and quotes all render. (Each section
+    of a note masks the note's title spelled so: the last titles' labels are remembered.)"""
     flat = " ".join(text.split())
     escaped = "".join(_MERMAID_ENTITIES.get(char, char) for char in flat)
     return f'"{escaped}"'
@@ -246,9 +256,8 @@ _QUESTION = re.compile(
 def open_questions(body: str) -> list[tuple[int, str]]:
     """Open problems the learner wrote down: unticked `- [ ]` items and lines marked TODO, ❓,
     疑问, 不理解, 卡住…; comments and code are skipped. (line in body, text)."""
-    blanked = _COMMENT.sub(lambda m: "\n" * m[0].count("\n"), body)
     found = []
-    parsed = blocks(blanked)
+    parsed = _blanked(body)
     for index, line in enumerate(parsed.lines):
         match = _QUESTION.match(line) if parsed.is_text(index) else None
         if match:

@@ -6,9 +6,10 @@ elsewhere stay byte for byte. Every edit is read back and compared before it is 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
-from mllm_lab.core import fm
+from mllm_lab.core import fastyaml, fm
 from mllm_lab.errors import BrokenNote
 from mllm_lab.messages import Msg
 
@@ -35,9 +36,46 @@ def text_of(entries: list[dict[str, Any]]) -> str:
 def _document(text: str) -> tuple[Any, Any]:
     """(the loaded data, the composed node) of the reading list."""
     data = fm.load_yaml(text, PATH) if text.strip() else None
+    return data, _node(text) if data is not None else None
+
+
+def _node(text: str) -> Any:
+    """The composed node of a reading list that loads (where each entry's lines are)."""
     yaml, loader, _ = fm._yaml()
-    node = yaml.compose(text, Loader=loader) if data is not None else None
-    return data, node
+    return yaml.compose(text, Loader=loader)
+
+
+def read_plain(text: str) -> ReadingList | None:
+    """The reading list as `lab` writes it, read without PyYAML: comment lines, one
+    `papers:` line, then entries, each a `- ` line and lines indented by two spaces holding
+    the plain fields the fast frontmatter reader takes (it gives what PyYAML gives). None
+    for anything else, which PyYAML then reads."""
+    if "\r" in text or "\t" in text:
+        return None
+    blocks: list[list[str]] = []
+    lines: list[int] = []
+    listed = False
+    for number, line in enumerate(text.split("\n"), start=1):
+        if line.startswith("- ") and listed:
+            blocks.append([line[2:]])
+            lines.append(number)
+        elif line.startswith("  ") and blocks:
+            blocks[-1].append(line[2:])
+        elif not line.strip(" ") or line.startswith("#"):
+            continue
+        elif line.rstrip(" ") == "papers:" and not listed:
+            listed = True
+        else:
+            return None
+    if not listed:
+        return None
+    entries = []
+    for block in blocks:
+        entry = fastyaml.load(block)
+        if not entry:
+            return None
+        entries.append(entry)
+    return ReadingList(text, entries, lines)
 
 
 def _papers_node(node: Any) -> Any:
@@ -48,7 +86,18 @@ def _papers_node(node: Any) -> Any:
 
 
 def parse(text: str) -> ReadingList:
-    """The reading list, or BrokenNote naming the line where its shape is not the expected one."""
+    """The reading list, or BrokenNote naming the line where its shape is not the expected one.
+    (An edit's result is read back, then read again when it is written: the last few are
+    remembered; each caller gets its own entries.)"""
+    read = _parse(text)
+    return ReadingList(text, [dict(entry) for entry in read.entries], list(read.lines))
+
+
+@lru_cache(maxsize=4)
+def _parse(text: str) -> ReadingList:
+    fast = read_plain(text)
+    if fast is not None:
+        return fast
     data, node = _document(text)
     if data is None:
         return ReadingList(text, [], [])
@@ -92,8 +141,7 @@ def _check(text: str, expected: list[dict[str, Any]], line: int, what: str) -> R
 def set_fields(reading: ReadingList, index: int, updates: dict[str, Any]) -> ReadingList:
     """Entry `index` with `updates` applied (a None value removes that field)."""
     text = reading.text
-    _data, node = _document(text)
-    item = _papers_node(node)[1].value[index]
+    item = _papers_node(_node(text))[1].value[index]
     line = reading.lines[index]
     entry = dict(reading.entries[index])
     yaml = fm._yaml()[0]
@@ -180,8 +228,7 @@ def append(reading: ReadingList, entry: dict[str, Any]) -> ReadingList:
             stop = text.find("\n", end)
             result = text[:start] + body + ("" if stop < 0 else text[stop + 1 :])
         return _check(text=result, expected=[entry], line=1, what="add")
-    _data, node = _document(text)
-    first = _papers_node(node)[1].value[0]
+    first = _papers_node(_node(text))[1].value[0]
     line_start = text.rfind("\n", 0, first.start_mark.index) + 1
     indent = text[line_start : first.start_mark.index]
     dash = indent[: len(indent) - len(indent.lstrip(" "))]
@@ -195,8 +242,7 @@ def append(reading: ReadingList, entry: dict[str, Any]) -> ReadingList:
 def remove(reading: ReadingList, index: int) -> ReadingList:
     """The reading list without entry `index` (its lines deleted, nothing else)."""
     text = reading.text
-    _data, node = _document(text)
-    items = _papers_node(node)[1].value
+    items = _papers_node(_node(text))[1].value
     item = items[index]
     line = reading.lines[index]
     start = text.rfind("\n", 0, item.start_mark.index) + 1

@@ -20,6 +20,7 @@ import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from mllm_lab.core.blocks import CODE, blocks
 from mllm_lab.errors import DamagedRegion
@@ -74,8 +75,16 @@ def newline_of(text: str) -> str:
 
 def markers(text: str) -> list[Marker]:
     """Every marker line outside fenced code, in order."""
+    return list(_markers(text))
+
+
+@lru_cache(maxsize=4)
+def _markers(text: str) -> tuple[Marker, ...]:
+    """(A transaction looks at each view file several times, before and after each region is
+    replaced; finding fenced code in a big index is the costly part, so the last few texts'
+    markers are remembered. Markers are immutable.)"""
     if "<!-- lab:" not in text:
-        return []
+        return ()
     code: bytes | None = None
     if "```" in text or "~~~" in text:
         kinds = blocks(text).kinds
@@ -98,7 +107,7 @@ def markers(text: str) -> list[Marker]:
                     )
                 )
         offset = stop
-    return found
+    return tuple(found)
 
 
 def parse(text: str, path: str) -> dict[str, Region]:

@@ -89,17 +89,18 @@ def rank(query: str, pool: list[Paper]) -> list[tuple[Paper, Match, float]]:
 
 
 def exact_match(query: str, paper: Paper) -> Match | None:
-    """The best way `query` names `paper` exactly: key (case and punctuation aside), arXiv id
-    or URL with any version suffix, official URL, or title (case and punctuation aside)."""
+    """The best way `query` names `paper` exactly: key (case and punctuation aside), DOI,
+    arXiv id or URL with any version suffix, official URL, or title (case and punctuation
+    aside)."""
     folded, squashed = query.casefold(), _squash(query)
     if paper.key.casefold() == folded or (squashed and _squash(paper.key) == squashed):
         return Match.KEY
+    doi = doi_of(query)  # before the arXiv id: arXiv's own DOIs hold one
+    if doi is not None and doi in paper_dois(paper):
+        return Match.DOI
     arxiv = arxiv_id(query)
     if arxiv is not None and paper.arxiv == arxiv:
         return Match.ARXIV
-    doi = doi_of(query)
-    if doi is not None and doi in paper_dois(paper):
-        return Match.DOI
     if "/" in query and paper.url and _url(paper.url) == _url(query):
         return Match.URL
     title = " ".join(paper.title.casefold().split())
@@ -179,6 +180,10 @@ def definite(query: str, papers: Sequence[Paper], *, exact_only: bool = False) -
     text = " ".join(query.split())
     if not text:
         return None
+    folded = text.casefold()
+    same = [paper for paper in papers if paper.key.casefold() == folded]
+    if len(same) == 1:  # the usual case, `lab mark blip-2`: the key tier is the best one, and
+        return same[0]  # of several key matches the one spelled like the query wins
     exact = [(paper, how) for paper in papers if (how := exact_match(text, paper)) is not None]
     if exact:
         best = min(TIER[how] for _, how in exact)

@@ -461,7 +461,10 @@ MESSAGES: dict[str, Any] = {
     "quiz.span.years": "{n} 年",
     "quiz.stats.cards": "复习卡片：共 {cards} 张 · 新卡片 {new} 张 · 今天到期 {due} 张",
     "quiz.stats.reviews": "今天复习 {today} 次 · 近 30 天记住率：{retention} · 连续学习：{streak}",
-    "quiz.stats.retention": {"one": "{percent}%（{n} 次回忆）", "other": "{percent}%（{n} 次回忆）"},
+    "quiz.stats.retention": {
+        "one": "{percent}%（{n} 次回忆）",
+        "other": "{percent}%（{n} 次回忆）",
+    },
     "quiz.stats.no_retention": "还没有回忆记录",
     "quiz.stats.streak": {"one": "{n} 天", "other": "{n} 天"},
     "quiz.status": {

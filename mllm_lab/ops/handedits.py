@@ -15,11 +15,9 @@ from mllm_lab import kinds
 from mllm_lab.core import regions, views
 from mllm_lab.core.labdata import LabData
 from mllm_lab.core.markdown import split_row, unescape_cell
-from mllm_lab.core.papers import with_status
 from mllm_lab.errors import DamagedRegion, HandEdited
 from mllm_lab.messages import Msg, tr
 from mllm_lab.models import PAPERS_README, READING_LIST, STATUS_ALIASES, Finding, Status
-from mllm_lab.ops.papers import save_status
 from mllm_lab.ops.views import (
     VIEWS,
     View,
@@ -132,6 +130,9 @@ def _ticks_by_key(have: list[str], want: list[str], offset: int, path: str) -> l
 
 
 def _apply_ticks(tx: Transaction, ticks: list[Tick]) -> None:
+    from mllm_lab.core.papers import with_status
+    from mllm_lab.ops.papers import save_status
+
     for tick in ticks:
         paper = next((p for p in tx.data.papers if p.key == tick.key), None)
         if paper is None:

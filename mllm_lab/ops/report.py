@@ -4,40 +4,64 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mllm_lab import kinds
-from mllm_lab.core.papers import parse_status
-from mllm_lab.core.progress import status_report
-from mllm_lab.core.roadmap import stage_name, topic_name
-from mllm_lab.core.views import roadmap_order
-from mllm_lab.errors import BadInput, InvalidValue
-from mllm_lab.models import QUIZ_LOG, Paper, Week
-from mllm_lab.ops.notes import week_path
-from mllm_lab.ops.workspace import Workspace, now
+if TYPE_CHECKING:
+    from mllm_lab.models import Paper
+    from mllm_lab.ops.workspace import Workspace
+
+# What makes the report (the lab's data, the core) is imported only when it must be made:
+# a warm `lab status` is answered from the result cache.
 
 LISTS = ("papers", "notes", "experiments", "weeks")
 
 
 def status(ws: Workspace) -> dict[str, Any]:
+    """What `lab status` shows (and `--json` prints); kept while the lab's files are unchanged."""
+    report = dict(ws.cached("status", lambda: _status(ws)))
+    report["cards"] = cards_due(ws)
+    return report
+
+
+def _status(ws: Workspace) -> dict[str, Any]:
+    from mllm_lab import kinds
+    from mllm_lab.core.progress import status_report
+    from mllm_lab.models import Week
+
     data = ws.data()
-    log = week_path(Week.of(ws.today))
+    log = kinds.WEEKLY.pattern.format(week=Week.of(ws.today).name)  # ops.notes.week_path
     report = status_report(
         data=data, today=ws.today, lang=ws.lang, weekly_log=log if ws.exists(log) else None
     )
     report["lab"] = {"root": str(ws.lab.root), "name": ws.lab.config.name, "lang": ws.lang}
-    report["cards"] = cards_due(ws)
     return report
 
 
 def cards_due(ws: Workspace) -> dict[str, Any]:
     """The quiz's line of `lab status`; without a review log nothing is due (and the quiz's
-    modules are not even imported)."""
+    modules are not even imported). Not kept with the report: it changes with the clock."""
+    from mllm_lab.models import QUIZ_LOG
+
     if not ws.exists(QUIZ_LOG):
         return {"due": 0, "reviewed_today": 0, "log": None}
     from mllm_lab.ops.quiz import due_summary  # only a lab with a review log needs it
+    from mllm_lab.ops.workspace import now
 
     return due_summary(ws, now())
+
+
+def next_steps(ws: Workspace, count: int) -> list[list[str]]:
+    """`lab next`: [what, why] of the best next steps; kept while the lab is unchanged."""
+
+    def compute() -> list[list[str]]:
+        from mllm_lab.core.advice import next_steps as steps
+
+        return [
+            [step.what, step.why]
+            for step in steps(data=ws.data(), today=ws.today, lang=ws.lang, count=count)
+        ]
+
+    return ws.cached("next", compute, count)
 
 
 @dataclass(frozen=True)
@@ -80,6 +104,37 @@ def _has_tag(tags: tuple[str, ...], tag: str | None) -> bool:
     return tag is None or tag in {t.casefold() for t in tags}
 
 
+def shown_list(ws: Workspace, what: str, filters: Filters, as_json: bool) -> dict[str, Any]:
+    """What `lab list` prints: {"items"} for --json, else {"headers", "rows", "text" (the
+    table as plain text), "warnings", "problems"} (the first few problems met while reading
+    the lab, and how many there are); kept while the lab's files are unchanged."""
+
+    def compute() -> dict[str, Any]:
+        from mllm_lab.core.cells import aligned
+        from mllm_lab.messages import words
+
+        found = listing(ws, what, filters)
+        if as_json:
+            return {"items": found.items}
+        from mllm_lab.models import in_brief
+
+        shown, total, bare = in_brief(ws.data().findings)
+        columns = words("list.columns", ws.lang)
+        headers = [columns.get(h, h) for h in found.headers]
+        rows = found.rows
+        return {
+            "headers": headers,
+            "rows": rows,
+            "text": aligned(headers, rows) if rows else "",
+            "warnings": shown,
+            "problems": total,
+            "bare": bare,
+        }
+
+    options = [what, *(getattr(filters, name) for name in FILTER_NAMES), as_json]
+    return ws.cached("list", compute, *options)
+
+
 # which filters each list applies; any other given is refused, never ignored
 FILTERS = {
     "papers": ("status", "topic", "stage", "tag", "connector", "encoder"),
@@ -89,8 +144,13 @@ FILTERS = {
 }
 
 
+FILTER_NAMES = ("status", "topic", "stage", "tag", "connector", "encoder")
+
+
 def _refuse_filters(what: str, filters: Filters) -> None:
-    for name in ("status", "topic", "stage", "tag", "connector", "encoder"):
+    from mllm_lab.errors import BadInput
+
+    for name in FILTER_NAMES:
         if getattr(filters, name) is not None and name not in FILTERS[what]:
             if not FILTERS[what]:
                 raise BadInput("error.filter_none", flag=f"--{name}", what=what)
@@ -99,6 +159,10 @@ def _refuse_filters(what: str, filters: Filters) -> None:
 
 
 def listing(ws: Workspace, what: str, filters: Filters) -> Listing:
+    from mllm_lab import kinds
+    from mllm_lab.core.roadmap import stage_name
+    from mllm_lab.errors import InvalidValue
+
     if what not in LISTS:
         raise InvalidValue("list", what, LISTS)
     data = ws.data()
@@ -168,6 +232,10 @@ def _by_facets(papers: list[Paper], wanted: dict[str, str]) -> list[Paper]:
 
 
 def _papers(papers: list[Paper], filters: Filters, tag: str | None, lang: str) -> Listing:
+    from mllm_lab.core.papers import parse_status
+    from mllm_lab.core.roadmap import topic_name
+    from mllm_lab.core.views import roadmap_order
+
     wanted = parse_status(filters.status) if filters.status else None
     chosen = [
         p

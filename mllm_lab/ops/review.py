@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from mllm_lab import kinds
 from mllm_lab.core import fm, markdown
-from mllm_lab.core.advice import Step, next_steps
-from mllm_lab.core.conceptmap import MAX_EDGES, Diagram, Edge, maps, relations
+from mllm_lab.core.conceptmap import MAX_EDGES, Edge, maps, relations
 from mllm_lab.core.labdata import LabData
 from mllm_lab.core.links import edges, href
 from mllm_lab.core.review import (
@@ -36,56 +37,52 @@ def template_signatures(ws: Workspace, kind: NoteKind) -> dict[str, str]:
     }
 
 
-def empty_sections(ws: Workspace, data: LabData) -> dict[str, list[str]]:
-    """Notes whose required sections are still as the template left them."""
-    details = ws.details([n.path for n in data.notes if n.kind.study])
-    result: dict[str, list[str]] = {}
-    for kind in kinds.STUDY:
-        template = template_signatures(ws, kind)
-        required = {title for title, _sig in template.items()}
-        for note in data.by_kind(kind):
-            empty = [
-                title
-                for level, title, _line, sig in details.get(note.path, {}).get("headings", [])
-                if level >= 2 and title in required and (sig == "" or sig == template.get(title))
-            ]
-            if empty:
-                result[note.path] = empty
-    return result
+@dataclass
+class Bodies:
+    """What the review reads off its notes' bodies, from the details store in one pass."""
+
+    empty: dict[str, list[str]]  # study note -> its sections still as the template left them
+    sources: list[tuple[Note, dict[str, str]]]  # map concept notes with question sections
+    links: dict[str, dict[str, Any]]  # map note -> {"links": its links}
 
 
-def _question_sources(ws: Workspace, notes: list[Note]) -> list[tuple[Note, dict[str, str]]]:
-    """The interview-answer and misconception sections of the notes that have them written."""
+def read_bodies(ws: Workspace, data: LabData, shown: list[Note]) -> Bodies:
+    """Every study note's unwritten sections; for the notes on the map, their links and the
+    written interview-answer and misconception sections (the self-test questions' sources)."""
+    templates = {kind: template_signatures(ws, kind) for kind in kinds.STUDY}
     wanted = {tr("section.interview", ws.lang), tr("section.misconceptions", ws.lang)}
-    sources = []
-    for note in notes:
-        if note.kind is not kinds.CONCEPT:
-            continue
-        try:
-            body = fm.parse(ws.read(note.path), note.path).body
-        except Exception:
-            continue
-        found = {s.title: s.content for s in markdown.sections(body) if s.title in wanted}
-        if found:
-            sources.append((note, found))
-    return sources
+    study = {n.path: n for n in data.notes if n.kind.study}
+    on_map = {n.path for n in shown}
+    bodies = Bodies(empty={}, sources=[], links={})
+    for path, detail in ws.each_detail(study):
+        note = study[path]
+        template = templates[note.kind]
+        empty = [
+            title
+            for level, title, _line, sig in detail.get("headings", [])
+            if level >= 2 and title in template and (sig == "" or sig == template.get(title))
+        ]
+        if empty:
+            bodies.empty[path] = empty
+        if path in on_map:
+            bodies.links[path] = {"links": detail.get("links", [])}
+            found = {t: c for t, c in detail.get("sections", {}).items() if t in wanted}
+            if found and note.kind is kinds.CONCEPT:
+                bodies.sources.append((note, found))
+    return bodies
 
 
-def concept_maps(ws: Workspace, data: LabData, notes: list[Note]) -> list[Diagram]:
-    """The review's concept maps of `notes`: one, or an overview and one per stage."""
-    return maps(notes, map_edges(ws, data, notes), ws.lang)
-
-
-def map_edges(ws: Workspace, data: LabData, notes: list[Note]) -> list[Edge]:
-    links = edges(notes, ws.details([n.path for n in notes]))
+def map_edges(data: LabData, notes: list[Note], details: Mapping[str, Any]) -> list[Edge]:
+    """The relations between `notes` a concept map draws, from their links (`details`:
+    path -> {"links": …}) and what the lab knows of them."""
     keys = {p.key: p.note for p in data.papers if p.note}
-    return relations(notes, links, keys)
+    return relations(notes, edges(notes, details), keys)
 
 
 def review_links(ws: Workspace, data: LabData) -> list[dict[str, str]]:
     """For the review prompt: the relations the overview map draws (title -> title)."""
     notes = map_notes(data, None)
-    diagram_edges = map_edges(ws, data, notes)
+    diagram_edges = map_edges(data, notes, ws.details([n.path for n in notes]))
     shown = set(maps(notes, diagram_edges, ws.lang)[0].paths)
     titles = {n.path: n.title for n in notes}
     return [
@@ -98,16 +95,37 @@ def review_links(ws: Workspace, data: LabData) -> list[dict[str, str]]:
 def review(
     ws: Workspace, *, since: date | None, seed: int | None, force: bool, dry_run: bool
 ) -> Created:
-    path = f"reviews/review-{ws.today.isoformat()}.md"
+    """Write the review note; its text is kept while nothing it is made from changed (the
+    lab's files and templates, today, --since, --seed)."""
+    path = review_path(ws)
+    text = ws.cached(
+        "review",
+        lambda: review_text(ws, since=since, seed=seed),
+        since.isoformat() if since else None,
+        seed,
+        ws.templates_stamp(),
+    )
+    with ws.transaction(dry_run=dry_run) as tx:
+        tx.create(path, text, force=force)
+    return Created(path, text, tx.outcomes)
+
+
+def review_path(ws: Workspace) -> str:
+    return f"reviews/review-{ws.today.isoformat()}.md"
+
+
+def review_text(ws: Workspace, *, since: date | None, seed: int | None) -> str:
+    path = review_path(ws)
     data = ws.data()
     notes = map_notes(data, since)
-    diagrams = concept_maps(ws, data, notes)
 
     def link(target: str) -> str:
         return href(path, target) if target and "://" not in target else target
 
+    bodies = read_bodies(ws, data, notes)
+    diagrams = maps(notes, map_edges(data, notes, bodies.links), ws.lang)
     drawn: list[Question] = questions(
-        notes=_question_sources(ws, notes),
+        notes=bodies.sources,
         data=data,
         lang=ws.lang,
         seed=seed if seed is not None else ws.today.toordinal(),
@@ -137,17 +155,10 @@ def review(
             data=data,
             today=ws.today,
             lang=ws.lang,
-            empty_sections=empty_sections(ws, data),
+            empty_sections=bodies.empty,
             link=link,
         ),
         "questions": drawn,
         "directions": directions(data, ws.today, ws.lang),
     }
-    text = ws.render(f"{ws.lang}/review.md.j2", context)
-    with ws.transaction(dry_run=dry_run) as tx:
-        tx.create(path, text, force=force)
-    return Created(path, text, tx.outcomes)
-
-
-def steps(ws: Workspace, count: int) -> list[Step]:
-    return next_steps(data=ws.data(), today=ws.today, lang=ws.lang, count=count)
+    return ws.render(f"{ws.lang}/review.md.j2", context)

@@ -16,16 +16,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mllm_lab import storage
-from mllm_lab.core.labdata import LabData, Record, patch
 from mllm_lab.errors import NoteExists
 from mllm_lab.messages import tr
 from mllm_lab.models import READING_LIST
 from mllm_lab.ops import handedits, views
 from mllm_lab.ops.workspace import Outcome, Workspace
-from mllm_lab.scan import kind_of, make_record, parse_file, refresh
+from mllm_lab.walk import kind_of
+
+if TYPE_CHECKING:
+    from mllm_lab.core.labdata import LabData, Record
+
+# The parsers and the index (mllm_lab.scan, core.labdata) are imported when the transaction
+# writes a note or needs the lab's data: logging a prompt or writing a review needs neither.
 
 
 @dataclass
@@ -60,6 +65,7 @@ class Transaction:
         self._data: LabData | None = None
         self._dirty: set[str] = set()
         self.views_state: Any = None  # owned by ops.views
+        self.views_made: list[str] = []  # the views regenerated (ops.views)
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -70,9 +76,10 @@ class Transaction:
         try:
             if not self.dry_run:
                 storage.recover(self.ws.lab.root)
-                strays = self.ws.snapshot().strays
-                if strays:
-                    storage.remove_strays(self.ws.lab.root, strays)
+                walked = self.ws.walked()
+                if walked.strays:
+                    storage.remove_strays(self.ws.lab.root, walked.strays)
+                    walked.clear_strays()
             if self.views:
                 handedits.take_in(self)
         except BaseException:
@@ -113,6 +120,8 @@ class Transaction:
     @property
     def data(self) -> LabData:
         """The lab with this transaction's writes applied."""
+        from mllm_lab.core.labdata import patch
+
         base = self.ws.data()
         if not self._dirty:
             return self._data or base
@@ -128,6 +137,8 @@ class Transaction:
         return self._data
 
     def _record(self, path: str) -> Record:
+        from mllm_lab.scan import make_record
+
         kind = kind_of(path)
         assert kind is not None
         digest = self.pending[path].digest
@@ -197,9 +208,11 @@ class Transaction:
 
     def _stage(self, path: str, text: str, *, exclusive: bool, existed: bool) -> None:
         kind = kind_of(path)
-        digest = (
-            parse_file(root=self.ws.lab.root, relative=path, kind=kind, text=text) if kind else None
-        )
+        digest = None
+        if kind:
+            from mllm_lab.scan import parse_file
+
+            digest = parse_file(root=self.ws.lab.root, relative=path, kind=kind, text=text)
         self.pending[path] = Pending(text=text, exclusive=exclusive, existed=existed, digest=digest)
         if kind:
             self._dirty.add(path)
@@ -225,6 +238,8 @@ class Transaction:
 
     def _commit(self) -> None:
         if self.dry_run or not self.pending:
+            if self.views and self._views_checked():
+                views.remember(self)  # so the next command need not regenerate them to see
             return
         root = self.ws.lab.root
         for where, text in self.backups:
@@ -233,10 +248,23 @@ class Transaction:
         storage.commit(root, changes)
         self._after_commit()
 
+    def _views_checked(self) -> bool:
+        """The views this transaction regenerated came out as they are on disk, from inputs
+        it does not change (nothing of theirs is pending): what lab knows of them may be noted
+        even when nothing is written (`lab sync` with nothing to do, a dry run)."""
+        written = {kind_of(path) for path in self.pending}
+        made = [view for view in views.VIEWS if view.region in self.views_made]
+        return bool(made) and not any(
+            view.path in self.pending or view.inputs & written for view in made
+        )
+
     def _after_commit(self) -> None:
         """Take the written files into the index (their digests are already made) and note
         what the views were generated from."""
+        self.ws.walked().restamp(self.ws.lab.root, self.pending)
         if self.ws._snapshot is not None:
+            from mllm_lab.scan import refresh
+
             files = self.ws.files()
             for path, pending in self.pending.items():
                 if pending.digest is not None:
@@ -249,4 +277,6 @@ class Transaction:
                     )
         if self.views:
             views.remember(self)
-        self.ws._data = self.data
+        if self.ws._data is not None:
+            self.ws._data = self.data
+            self.ws.keep_keys()

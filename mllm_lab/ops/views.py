@@ -12,7 +12,6 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from mllm_lab import __version__
 from mllm_lab.core import regions, views
 from mllm_lab.core.labdata import LabData
 from mllm_lab.core.markdown import MARKERS
@@ -27,10 +26,10 @@ from mllm_lab.models import (
     PAPERS_README,
     Status,
 )
-from mllm_lab.ops.papers import refuse_unreadable_list
-from mllm_lab.ops.sections import template_sections
 from mllm_lab.ops.workspace import Workspace
+from mllm_lab.results import code_stamp
 from mllm_lab.state import prune_state, read_folder, read_state, write_state
+from mllm_lab.walk import kind_of
 
 if TYPE_CHECKING:
     from mllm_lab.ops.transaction import Transaction
@@ -98,6 +97,8 @@ def region_text(view: View, content: str, lang: str) -> str:
 
 def lab_context(ws: Workspace, data: LabData) -> dict[str, Any]:
     """Everything the lab-level templates (README, CLAUDE.md, indexes) may use."""
+    from mllm_lab.ops.sections import template_sections  # renders templates: only here
+
     lang = ws.lang
     made = {view.region: region_text(view, body(ws, data, view), lang) for view in VIEWS}
     return {
@@ -156,17 +157,23 @@ def untouched(ws: Workspace, state: dict[str, Any]) -> set[str]:
 
 
 def inputs_of(ws: Workspace, view: View) -> str:
-    """A hash of the version, language and every input file's stamp: equal means the view's
-    body would be the same."""
-    digest = hashlib.sha1(f"{__version__}:{ws.lang}".encode())
-    for path, record in ws.files().items():
-        if record.kind in view.inputs:
-            digest.update(
-                f"{path}\t{record.mtime_ns}\t{record.size}\t{record.inode}\n".encode(
-                    "utf-8", "surrogatepass"
-                )
-            )
-    return digest.hexdigest()
+    """A digest of lab's code, the language and the stamp of every file the view is made
+    from (the files of its input kinds, as walked): equal means the body would be the same."""
+    stamps = ws.walked().stamps(view.inputs)
+    return hashlib.sha1(f"{code_stamp()}:{ws.lang}:{stamps}".encode()).hexdigest()
+
+
+def state_stamp(ws: Workspace) -> list[Any]:
+    """The stamps of the views' files and of what lab keeps about them (.lab/views.json and
+    .lab/regions/): what `lab sync --check` reads besides the notes."""
+    stamps: list[Any] = [stamp_of(ws, view.path) for view in VIEWS]
+    for name in (STATE, BODIES):
+        try:
+            st = (ws.lab.state / name).stat()
+            stamps.append([st.st_mtime_ns, st.st_size, st.st_ino])
+        except OSError:
+            stamps.append(None)
+    return stamps
 
 
 def last_body(ws: Workspace, sha: str | None) -> str | None:
@@ -189,15 +196,36 @@ def keep_body(ws: Workspace, text: str) -> None:
 # --- regenerating --------------------------------------------------------------------------
 
 
+def stale(tx: Transaction) -> list[View]:
+    """The views this transaction must regenerate: all of them on repair; else those not
+    current (see `current`), those made from a kind of file it writes, and those it writes."""
+    if tx.repair:
+        return list(VIEWS)
+    fresh = current(tx.ws, tx.views_state)
+    written = {kind_of(path) for path in tx.pending}
+    return [
+        view
+        for view in VIEWS
+        if view.region not in fresh or view.inputs & written or view.path in tx.pending
+    ]
+
+
 def regenerate(tx: Transaction) -> None:
-    """Every view from the data as the transaction leaves it; unchanged files are not written."""
+    """The views from the data as the transaction leaves it; unchanged files are not written.
+    A view that is current and made from nothing the transaction writes is left alone (and
+    the lab's data is not even built when that is every view: the reading list, which every
+    view checked when it was last written, has not changed since)."""
     ws = tx.ws
-    if not tx.pending and not tx.repair and len(current(ws, tx.views_state)) == len(VIEWS):
+    todo = stale(tx)
+    tx.views_made = [view.region for view in todo]
+    if not todo:
         return
+    from mllm_lab.ops.papers import refuse_unreadable_list
+
     data = tx.data
     refuse_unreadable_list(data)
     context = None
-    for view in VIEWS:
+    for view in todo:
         made = body(ws, data, view)
         text = tx.read(view.path)
         if text is None:
@@ -230,8 +258,11 @@ def current(ws: Workspace, state: dict[str, Any]) -> set[str]:
 
 def remember(tx: Transaction) -> None:
     """After a commit: what each view was generated from, so an unchanged view is not even
-    regenerated, and which region bodies are worth keeping."""
+    regenerated, and which region bodies are worth keeping. Nothing to do when no view was
+    regenerated or written: what lab knows of them still holds."""
     ws = tx.ws
+    if not tx.views_made and not any(view.path in tx.pending for view in VIEWS):
+        return
     state = {
         "root": str(ws.lab.root),
         "views": {

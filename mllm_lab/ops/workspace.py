@@ -8,27 +8,32 @@ import contextlib
 import gc
 import os
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from mllm_lab import storage
-from mllm_lab.core.labdata import LabData, Record, build
+from mllm_lab import results, storage
 from mllm_lab.core.weeks import parse_date
 from mllm_lab.errors import BadInput
 from mllm_lab.lab import Lab
 from mllm_lab.lock import locked
 from mllm_lab.messages import Msg, tr
-from mllm_lab.models import Paper
-from mllm_lab.scan import Progress, Snapshot, details, rebuild, scan
 from mllm_lab.state import KEYS_FILE, read_state, write_state
+from mllm_lab.walk import Walk, walk
 
 if TYPE_CHECKING:
+    from mllm_lab.core.labdata import LabData, Record
+    from mllm_lab.models import Paper
     from mllm_lab.ops.transaction import Transaction
+    from mllm_lab.scan import Progress, Snapshot
+
+# The index and the parsers (mllm_lab.scan, core.labdata) are imported when a command first
+# needs the lab's data: a command answered from the result cache never does.
 
 TODAY_ENV = "LAB_TODAY"  # pins "today" for scripts and tests
 NOW_ENV = "LAB_NOW"  # pins the quiz's clock: an ISO date-time with its offset
+T = TypeVar("T")
 
 
 def today() -> date:
@@ -87,6 +92,7 @@ class Workspace:
     today: date = field(default_factory=today)
     use_index: bool = True
     progress: Progress | None = None  # called while a cold scan parses files
+    _walked: Walk | None = None
     _snapshot: Snapshot | None = None
     _data: LabData | None = None
     notices: list[str] = field(default_factory=list)  # what the command should tell the user
@@ -104,11 +110,53 @@ class Workspace:
     def lang(self) -> str:
         return self.lab.lang
 
+    def walked(self) -> Walk:
+        """The lab's files and their stamps: walked once per command (and told what lab wrote)."""
+        if self._walked is None:
+            self._walked = walk(self.lab)
+        return self._walked
+
+    def cached(
+        self,
+        name: str,
+        compute: Callable[[], T],
+        *parts: object,
+        valid: Callable[[T], bool] | None = None,
+    ) -> T:
+        """`compute()`, or the value it gave last time when nothing it depends on changed:
+        the lab's files, lab's code, today, the lab and its settings, `parts` (the command's
+        options, other files' stamps) and, if given, whatever `valid(value)` checks. The
+        value must be plain JSON (dicts, lists, strings, numbers), so that what is given
+        back is exactly what was computed."""
+        if not self.use_index:
+            return compute()
+        made = results.key(
+            name,
+            self.walked().fingerprint(),
+            self.today.isoformat(),
+            str(self.lab.root),
+            self.lab.config,
+            *parts,
+        )
+        where = results.slot(name, parts)
+        hit, value = results.load(self.lab.state, where, made)
+        if hit and (valid is None or valid(value)):
+            return value  # type: ignore[no-any-return]
+        value = compute()
+        results.save(self.lab.state, where, made, value)
+        return value
+
+    def templates_stamp(self) -> str:
+        """The stamps of the lab's own templates (they override the defaults)."""
+        return results.folder_stamp(self.lab.root / "templates")
+
     def snapshot(self) -> Snapshot:
         """Every lab file's index record: scanned once per command."""
         if self._snapshot is None:
+            from mllm_lab.scan import scan
+
             with _no_gc():
-                self._snapshot = scan(self.lab, self.use_index, self.progress)
+                self._snapshot = scan(self.lab, self.use_index, self.progress, self.walked())
         return self._snapshot
 
     def files(self) -> dict[str, Record]:
@@ -122,6 +170,9 @@ class Workspace:
         """The lab as data. Should a cached record not build (a damaged index), the lab is
         parsed again from its files."""
         if self._data is None:
+            from mllm_lab.core.labdata import build
+            from mllm_lab.scan import rebuild
+
             files = self.files()
             with _no_gc():
                 try:
@@ -129,13 +180,37 @@ class Workspace:
                 except (TypeError, ValueError, KeyError, IndexError, AttributeError):
                     self._snapshot = rebuild(self.lab, self.use_index, self.progress)
                     self._data = build(self._snapshot.files)
-            remember_keys(self.lab, self._data.papers)
+            self.keep_keys()
         return self._data
 
-    def details(self, paths: Iterable[str] | None = None) -> dict[str, dict[str, Any]]:
-        """Headings, links and open questions of notes (all notes when `paths` is None)."""
-        wanted = [n.path for n in self.data().notes] if paths is None else list(paths)
-        return details(self.lab, files=self.files(), paths=wanted, use_index=self.use_index)
+    def shown_findings(self) -> tuple[list[str], int, int]:
+        """The problems met reading the lab, in brief (models.in_brief); kept with the results
+        (a `lab sync` with nothing to do does not build the lab's data just to say that
+        nothing is wrong)."""
+        from mllm_lab.models import in_brief
+
+        def compute() -> list[Any]:
+            return list(in_brief(self.data().findings))
+
+        shown, total, bare = self.cached("findings", compute)
+        return shown, total, bare
+
+    def keep_keys(self) -> None:
+        """Keep the paper keys for shell completion (see remember_keys)."""
+        if self._data is not None:
+            remember_keys(self.lab, self._data.papers)
+
+    def details(self, paths: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """Headings, links, open questions and question sections of a few notes, by path."""
+        from mllm_lab.details import some
+
+        return some(self.lab, files=self.files(), paths=list(paths), use_index=self.use_index)
+
+    def each_detail(self, paths: Iterable[str]) -> Iterator[tuple[str, dict[str, Any]]]:
+        """The same for many notes, as a stream: (path, detail), each decoded when reached."""
+        from mllm_lab.details import each
+
+        return each(self.lab, files=self.files(), paths=list(paths), use_index=self.use_index)
 
     def render(self, name: str, context: dict[str, Any]) -> str:
         from mllm_lab.render import render  # Jinja, ~85 ms: only commands that render
@@ -158,6 +233,7 @@ class Workspace:
 
     def forget(self) -> None:
         """Scan again on the next read (after a transaction changed the files)."""
+        self._walked = None
         self._snapshot = None
         self._data = None
 

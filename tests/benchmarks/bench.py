@@ -1,9 +1,10 @@
 """Benchmark of every `lab` command as a whole process, each judged against a floor that does
 the same kind of work, on synthetic labs of 1,000, 10,000 and 50,000 notes.
 
-    .venv/bin/python tests/benchmarks/bench.py                # 10k and 50k notes, 5 runs each
+    .venv/bin/python tests/benchmarks/bench.py                # 1k, 10k and 50k notes, 5 runs each
     .venv/bin/python tests/benchmarks/bench.py --quick        # 1k notes, 3 runs (CI)
     .venv/bin/python tests/benchmarks/bench.py --sizes 10000 --runs 7 --only status,mark
+    .venv/bin/python tests/benchmarks/bench.py --markdown README.md   # and put the report there
 
 How it keeps honest:
 
@@ -11,7 +12,11 @@ How it keeps honest:
   hello-world Typer app for `--version`/`--help`; "import Typer + stat every note" for warm
   commands, which only stat the notes and load the index; "import Typer + read every note"
   for cold commands and for `check`/`review`, which read bodies; a hello-world Typer
-  completion (and `python -c pass`, shown for reference) for shell completion.
+  completion (and `python -c pass`, shown for reference) for shell completion; `hugo new`
+  on the same lab for `lab new paper`, when Hugo is installed (else the row says so).
+- `lab` keeps results while the lab's files are unchanged (.lab/results/). Rows marked "a
+  note edited" change one concept note before every run, so they measure the work itself
+  with the index warm for every other note: what a command costs right after an edit.
 - Each command alternates with its own floor in one series, F C F C ... (after one untimed
   warm-up of each), so load that comes and goes hits both alike; the table gives the medians
   with min-max and the ratio of the medians.
@@ -31,10 +36,13 @@ How it keeps honest:
   ERROR.
 - Python's bytecode cache is on, as on any install (PYTHONDONTWRITEBYTECODE is removed).
 
-Every command is one line of CASES. Labs are built once and cached under /tmp (see --cache),
+Every command is one line of CASES (cases.py). Labs are built once and cached under /tmp (see --cache),
 keyed by the generator's version, size and seed; a cached lab is reset to its git baseline
 before use, so repeated runs are quick. Growth from one size to the next is reported as the
 exponent log(t_big/t_small)/log(big/small): 1 is linear, and above 1 FAILs.
+
+With --markdown PATH the report also goes into PATH: between `<!-- bench:begin -->` and
+`<!-- bench:end -->` if the file has them (README.md does), else as the whole file.
 
 Exit status: 2 if a command failed to run (any mode); otherwise, without --quick, 1 if any
 target was missed; --quick never fails on a ratio. Not part of the test suite."""
@@ -43,170 +51,26 @@ from __future__ import annotations
 
 import argparse
 import fcntl
-import itertools
 import json
-import math
 import os
 import platform
-import random
 import re
 import shlex
 import shutil
-import statistics
 import sys
 import time
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from cases import CASES, FLOORS, Case, Floor
 from floors import write_scripts
 from make_lab import GENERATOR_VERSION, MANIFEST, TODAY, build, git
+from report import Row, busy, growth, load, machine, table, write_markdown
 from runner import Run, run
 
-MEMORY_LIMIT_MB = 200.0
 TERM = "xterm-256color"
-
-
-@dataclass(frozen=True)
-class Case:
-    """One row: `lab` + args against a floor. In args, {key} is a paper note's key, {toggle}
-    alternates read/unread run by run, {nonce} is new every run, {prefix} is what completion
-    completes. `writes`: None (reads only), "toggle" (each run writes by alternating), or
-    "reset" (undo the run's writes with git after each run)."""
-
-    name: str
-    args: str
-    floor: str
-    target: float | None  # highest ratio to the floor that passes; None: shown, not judged
-    cold: bool = False  # delete .lab/ before every run
-    cores: int | None = None  # pin command and floor to this many cores with taskset
-    writes: str | None = None
-    tty: bool = False  # on a pseudo-terminal with colour
-    env: tuple[tuple[str, str], ...] = ()
-    ok: tuple[int, ...] = (0,)  # exit codes that mean it ran
-    expect: str | None = None  # regex its stdout+stderr must match
-    note: str = ""
-    quiz_log: int = 0  # reviews in reviews/quiz-log.jsonl while this row runs (see write_quiz_log)
-
-
-QUIZ_LOG = 5000  # reviews in the quiz rows' log: about three months of daily study
-
-COMPLETE = (
-    ("_LAB_COMPLETE", "complete_bash"),
-    ("COMP_WORDS", "lab mark {prefix}"),
-    ("COMP_CWORD", "2"),
-)
-
-# fmt: off
-CASES: tuple[Case, ...] = (
-    Case("lab --version", "--version", "hello --version", 1.3, expect=r"mllm-lab", note="target kept from the README"),
-    Case("lab --help", "--help", "hello --help", 1.5, expect=r"Commands:", note="target kept from the README"),
-    Case("lab status", "status", "stat", 1.5, expect=r"\S"),
-    Case("lab status [tty]", "status", "stat", 1.5, tty=True, expect=r"\x1b\["),
-    Case("lab status --json", "status --json", "stat", 1.5, expect=r'"schema"'),
-    Case("lab list papers", "list papers", "stat", 1.5, expect=r"\S"),
-    Case("lab list papers [tty]", "list papers", "stat", 1.5, tty=True, expect=r"\S"),
-    Case("lab mark KEY read|unread", "mark {key} {toggle}", "stat", 1.5, writes="toggle", expect=r"->"),
-    Case("lab sync (no-op)", "sync", "stat", 1.5, expect=r"up to date"),
-    Case("lab next", "next", "stat", 1.5, expect=r"^1\. "),
-    Case("lab weekly", "weekly", "stat", 1.5, writes="reset", expect=r"created"),
-    Case("lab new paper", "new paper 'Bench paper {nonce}' --year 2025 --topic multimodal --stage 3", "stat", 2.0, writes="reset", expect=r"papers/"),
-    Case("lab new concept", "new concept 'Bench 概念 {nonce}' -c training", "stat", 2.0, writes="reset", expect=r"notes/training/"),
-    Case("lab prompt weekly", "prompt weekly", "stat", 2.0, writes="reset", expect=r"2026-W48", note="target set here (not in the issue): like new"),
-    Case("lab review --dry-run", "review --dry-run", "read", 3.0, expect=r"dry run"),
-    Case("lab check", "check", "read", 3.0, ok=(0, 1), expect=r"problems? found|\d+ problems"),
-    Case("lab status, cold, 2 cores", "status", "read", 6.0, cold=True, cores=2, expect=r"\S"),
-    Case("lab status, cold, 1 core", "status", "read", 8.0, cold=True, cores=1, expect=r"\S"),
-    Case("lab mark, cold, 2 cores", "mark {key} {toggle}", "read", 6.0, cold=True, cores=2, writes="toggle", expect=r"->"),
-    Case("lab mark, cold, 1 core", "mark {key} {toggle}", "read", 8.0, cold=True, cores=1, writes="toggle", expect=r"->"),
-    Case("lab status, quiz log", "status", "stat", 1.5, quiz_log=QUIZ_LOG, expect=r"复习卡片：今天到期 \d+ 张", note="counts the cards due"),
-    Case("lab quiz --stats", "quiz --stats", "lab status", 2.0, quiz_log=QUIZ_LOG, expect=r"复习卡片：共 [\d,]+ 张", note="target from issue 12: 2x a warm lab status"),
-    Case("lab quiz --json (cards)", "quiz --json", "lab status", 2.0, quiz_log=QUIZ_LOG, expect=r'"schema": "mllm-lab/quiz/1"', note="card extraction from the cache; target from issue 12"),
-    Case("lab quiz --json, cold", "quiz --json", "read", None, cold=True, quiz_log=QUIZ_LOG, expect=r'"schema"', note="every note read for its cards: shown, not judged"),
-    Case("complete `lab mark bl`", "", "hello completion", 1.3, env=COMPLETE, expect=r"(?m)^{prefix}[\w.-]+$", note="must offer the lab's paper keys"),
-    Case("complete, vs python -c pass", "", "python -c pass", None, env=COMPLETE, note="for reference"),
-)
-# fmt: on
-
-
-@dataclass(frozen=True)
-class Floor:
-    label: str
-    argv: Callable[[dict[str, Path]], list[str]]  # given the floor scripts' paths
-    env: tuple[tuple[str, str], ...] = ()
-    expect: str | None = None
-
-
-PY = sys.executable
-HELLO_COMPLETE = (
-    ("_HELLO_COMPLETE", "complete_bash"),
-    ("COMP_WORDS", "hello mark bl"),
-    ("COMP_CWORD", "2"),
-)
-FLOORS: dict[str, Floor] = {
-    "hello --version": Floor(
-        "hello --version", lambda s: [PY, str(s["hello.py"]), "--version"], expect="hello 1.0"
-    ),
-    "hello --help": Floor(
-        "hello --help", lambda s: [PY, str(s["hello.py"]), "--help"], expect="Commands:"
-    ),
-    "stat": Floor("stat", lambda s: [PY, str(s["stat_all.py"]), "."], expect="files"),
-    "read": Floor("read", lambda s: [PY, str(s["read_all.py"]), "."], expect="bytes"),
-    "hello completion": Floor(
-        "hello compl.", lambda s: [PY, str(s["hello.py"])], HELLO_COMPLETE, r"(?m)^blip-2$"
-    ),
-    "python -c pass": Floor("python -c pass", lambda s: [PY, "-c", "pass"]),
-    # a whole `lab status` on the same lab (its index warm, the same quiz log): what issue 12
-    # measures `lab quiz --stats` and card extraction against
-    "lab status": Floor("warm lab status", lambda s: [str(s["lab"]), "status"], expect=r"\S"),
-}
-
-
-# --- measuring -----------------------------------------------------------------------------
-
-
-@dataclass
-class Row:
-    case: Case
-    floor: Floor
-    times: list[float] = field(default_factory=list)
-    floor_times: list[float] = field(default_factory=list)
-    rss_mb: float = 0.0  # peak RSS summed over the tree (sampled run)
-    pss_mb: float | None = None
-    processes: int = 1
-    error: str = ""
-    wrong_output: str = ""
-    skipped: str = ""
-
-    @property
-    def median(self) -> float:
-        return statistics.median(self.times)
-
-    @property
-    def floor_median(self) -> float:
-        return statistics.median(self.floor_times)
-
-    @property
-    def ratio(self) -> float:
-        return self.median / self.floor_median
-
-    def verdict(self) -> str:
-        if self.skipped:
-            return "skipped"
-        if self.error:
-            return "ERROR"
-        missed = []
-        if self.case.target is not None and self.ratio > self.case.target:
-            missed.append("time")
-        if self.rss_mb >= MEMORY_LIMIT_MB:
-            missed.append("memory")
-        if self.wrong_output:
-            missed.append("output")
-        if missed:
-            return f"FAIL ({', '.join(missed)})"
-        return "pass" if self.case.target is not None else "info"
+EDIT = "\n<!-- bench: an edit, {nonce} -->\n"
 
 
 class Bench:
@@ -251,9 +115,12 @@ class Bench:
     def before(self, case: Case) -> None:
         if case.cold:
             shutil.rmtree(self.root / ".lab", ignore_errors=True)
+        if case.edit:
+            with open(self.root / str(self.manifest["edit_path"]), "a", encoding="utf-8") as note:
+                note.write(EDIT.format(nonce=uuid.uuid4().hex[:8]))
 
     def after(self, case: Case) -> None:
-        if case.writes == "reset":
+        if case.writes == "reset" or case.edit:
             self.reset()
 
     def reset(self) -> None:
@@ -286,6 +153,9 @@ class Bench:
         if prefix is None:
             row.skipped = f"needs {case.cores} cores and taskset"
             return row
+        if floor.needs and not shutil.which(floor.needs):
+            row.skipped = f"{floor.needs} is not installed"
+            return row
         expect = case.expect.format(**self.fields()) if case.expect else None
         self.reset()
         if case.quiz_log:
@@ -293,6 +163,8 @@ class Bench:
         for number in range(self.runs + 1):  # the first pair is the untimed warm-up
             argv, env = self.floor_command(floor, prefix)
             done = run(argv, self.root, env, tty=case.tty)
+            if floor.writes:
+                self.reset()
             self.check(row, done, floor.expect, "floor")
             if number:
                 row.floor_times.append(done.seconds)
@@ -322,6 +194,7 @@ def write_quiz_log(root: Path, reviews: int, seed: int = 0) -> None:
     cards (the ids `lab` reads off the notes: a fifth of them, as a learner three months in
     would have met), with ratings as a learner gives them. Untracked: the next reset removes
     it."""
+    import random
     from datetime import datetime, timedelta
 
     from mllm_lab.core.schedule import Rating, Review, format_review
@@ -388,6 +261,9 @@ def prepare_lab(
     git(root, "checkout", "-q", "--", ".")
     git(root, "clean", "-fdq")
     env = clean_env()
+    # The views as this version of lab writes them (its record of them forgotten, so they
+    # are regenerated, not judged current): a writing command then changes only its own rows.
+    (root / ".lab" / "views.json").unlink(missing_ok=True)
     synced = run([lab, "sync"], root, env)
     if synced.code != 0:
         raise SystemExit(f"lab sync failed on the synthetic lab: {synced.stderr.strip()}")
@@ -395,58 +271,13 @@ def prepare_lab(
         git(root, "add", "-A")
         git(root, "commit", "-q", "-m", "baseline: views as this version of lab writes them")
     run([lab, "status"], root, env)
+    manifest["edit_path"] = min(
+        path.relative_to(root).as_posix() for path in (root / "notes" / "training").glob("*.md")
+    )
     return root, manifest
 
 
-# --- report --------------------------------------------------------------------------------
-
-
-def ms(seconds: float) -> str:
-    value = seconds * 1000
-    return f"{value:.0f}" if value >= 10 else f"{value:.1f}"
-
-
-def spread(times: list[float]) -> str:
-    return f"{ms(statistics.median(times))} ms ({ms(min(times))}-{ms(max(times))})"
-
-
-def table(rows: list[Row]) -> list[str]:
-    lines = [
-        "| command | median (min-max) | floor | ratio | target | pass/FAIL | peak MB |",
-        "|---|---|---|---:|---:|---|---:|",
-    ]
-    for row in rows:
-        case, name = row.case, row.case.name
-        target = f"<= {case.target:g}x" if case.target is not None else "-"
-        if row.skipped or (row.error and not row.times):
-            lines.append(f"| {name} | - | {row.floor.label} | - | {target} | {row.verdict()} | - |")
-            continue
-        pss = f" ({row.pss_mb:.0f})" if row.pss_mb is not None else ""
-        procs = f" ×{row.processes}" if row.processes > 1 else ""
-        lines.append(
-            f"| {name} | {spread(row.times)} | {row.floor.label} {ms(row.floor_median)} ms "
-            f"| {row.ratio:.2f}x | {target} | {row.verdict()} | {row.rss_mb:.0f}{pss}{procs} |"
-        )
-    return lines
-
-
-def machine() -> str:
-    model = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-        kib = next(
-            int(line.split()[1])
-            for line in Path("/proc/meminfo").read_text().splitlines()
-            if line.startswith("MemTotal:")
-        )
-        ram = f"{kib / 2**20:.1f} GiB RAM"
-    except (OSError, StopIteration, ValueError):
-        ram = "RAM unknown"
-    usable = len(os.sched_getaffinity(0))
-    return f"{model}, {os.cpu_count()} cores ({usable} usable), {ram}"
+# --- report ----------------------------------------------------------------------------------
 
 
 def versions(lab: str) -> str:
@@ -460,39 +291,8 @@ def versions(lab: str) -> str:
     return f"{found} · typer {typer_version}"
 
 
-def load() -> str:
-    return " ".join(f"{value:.2f}" for value in os.getloadavg())
-
-
 def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
-
-
-def growth(results: dict[int, list[Row]]) -> list[str]:
-    sizes = sorted(results)
-    lines = []
-    for small, big in itertools.pairwise(sizes):
-        if small < 10_000:
-            continue  # start-up dominates below 10k notes: the exponent says nothing
-        by_name = {row.case.name: row for row in results[small]}
-        lines += [
-            "",
-            f"### Growth from {small:,} to {big:,} notes: exponent log(t{big // 1000}k/t{small // 1000}k)/log({big / small:g}), 1 = linear",
-            "",
-            f"| command | {small:,} | {big:,} | exponent | floor's | verdict |",
-            "|---|---:|---:|---:|---:|---|",
-        ]
-        for row in results[big]:
-            other = by_name.get(row.case.name)
-            if other is None or not row.times or not other.times:
-                continue
-            power = math.log(row.median / other.median) / math.log(big / small)
-            floor_power = math.log(row.floor_median / other.floor_median) / math.log(big / small)
-            verdict = "pass" if power <= 1.0 else "FAIL"
-            lines.append(
-                f"| {row.case.name} | {ms(other.median)} ms | {ms(row.median)} ms | {power:.2f} | {floor_power:.2f} | {verdict} |"
-            )
-    return lines
 
 
 # --- main ----------------------------------------------------------------------------------
@@ -507,7 +307,7 @@ def main() -> int:
         action="store_true",
         help="1,000 notes, 3 runs; fail only if a command fails to run",
     )
-    parser.add_argument("--sizes", help="comma-separated note counts (default 10000,50000)")
+    parser.add_argument("--sizes", help="comma-separated note counts (default 1000,10000,50000)")
     parser.add_argument("--runs", type=int, help="timed runs per command and per floor (default 5)")
     parser.add_argument(
         "--only", help="comma-separated row names (exact, or a part of names) to run; see --list"
@@ -520,16 +320,21 @@ def main() -> int:
         help="where the synthetic labs are kept between runs (default /tmp/mllm-lab-bench)",
     )
     parser.add_argument("--rebuild", action="store_true", help="build the labs again")
+    parser.add_argument(
+        "--markdown",
+        type=Path,
+        metavar="PATH",
+        help="also put the report into PATH (between the bench markers of README.md)",
+    )
     parser.add_argument("--list", action="store_true", help="list the rows and exit")
     args = parser.parse_args()
 
     if args.list:
         for case in CASES:
-            print(f"{case.name:28} lab {case.args:40} floor {case.floor:16} target {case.target}")
+            print(f"{case.name:36} lab {case.args:40} floor {case.floor:16} target {case.target}")
         return 0
-    sizes = [
-        int(size) for size in (args.sizes or ("1000" if args.quick else "10000,50000")).split(",")
-    ]
+    default = "1000" if args.quick else "1000,10000,50000"
+    sizes = [int(size) for size in (args.sizes or default).split(",")]
     runs = args.runs or (3 if args.quick else 5)
     cases = list(CASES)
     if args.only:
@@ -548,24 +353,31 @@ def main() -> int:
     args.cache.mkdir(parents=True, exist_ok=True)
     scripts = write_scripts(args.cache / "floors")
     scripts["lab"] = Path(lab)  # the floor of rows judged against a warm `lab status`
+    out: list[str] = []
+
+    def say(*lines: str) -> None:
+        out.extend(lines)
+        print("\n".join(lines), flush=True)
 
     started = time.perf_counter()
-    print("# lab benchmark\n")
-    print(
+    say(
+        "### Measured performance",
+        "",
         f"{time.strftime('%Y-%m-%d %H:%M %Z')} · {machine()} · Python {platform.python_version()} · "
-        f"{versions(lab)} · load average at start {load()}  "
+        f"{versions(lab)} · load average at start {load()}  ",
+        f"{runs} timed runs per command, alternating with its floor (F C F C ...) after an untimed "
+        "warm-up; median (min-max); ratio = median / floor's median. peak MB: RSS summed over the "
+        "process tree (PSS summed), ×N = most processes at once. Made by "
+        "`tests/benchmarks/bench.py`.",
     )
-    print(
-        f"{runs} timed runs per command, alternating with its floor (F C F C ...) after an untimed warm-up; "
-        "median (min-max); ratio = median / floor's median. peak MB: RSS summed over the process "
-        "tree (PSS summed), ×N = most processes at once."
-    )
-    busy = os.getloadavg()[0] > len(os.sched_getaffinity(0))
-    if busy:
-        print(
-            "\n**The machine is busy (load average above its number of cores): the floors "
-            "alternate with the commands, but expect wide min-max spreads.**"
+    if busy():
+        say(
+            "",
+            "**The machine was busy (load average above its number of cores): the floors "
+            "alternate with the commands, but expect wide min-max spreads.**",
         )
+    if not shutil.which("hugo"):
+        say("", "Hugo is not installed on this machine: the `hugo new` comparison is skipped.")
     results: dict[int, list[Row]] = {}
     errors = failures = 0
     for notes in sizes:
@@ -585,25 +397,32 @@ def main() -> int:
         results[notes] = rows
         counts = manifest["counts"]
         assert isinstance(counts, dict)
-        print(
-            f"\n## {notes:,} notes\n\n{counts['papers']:,} papers, {counts['concepts']:,} concept notes, "
+        say(
+            "",
+            f"#### {notes:,} notes",
+            "",
+            f"{counts['papers']:,} papers, {counts['concepts']:,} concept notes, "
             f"{counts['weekly']:,} weekly logs, {counts['reviews']} reviews, {counts['notebooks']} notebooks, "
             f"{counts['reading_list']:,} papers on the reading list; {int(str(manifest['bytes'])) / 2**20:.0f} MB "
-            f"of notes; {manifest['complete_matches']} paper keys start with `{manifest['complete_prefix']}` ({root})\n"
+            f"of notes; {manifest['complete_matches']} paper keys start with `{manifest['complete_prefix']}`",
+            "",
+            *table(rows),
         )
-        print("\n".join(table(rows)))
-        problems = [row for row in rows if row.error or row.wrong_output]
-        for row in problems:
-            print(f"\n- {row.case.name}: {row.error or row.wrong_output}")
+        for row in rows:
+            if row.error or row.wrong_output:
+                say("", f"- {row.case.name}: {row.error or row.wrong_output}")
         errors += sum(1 for row in rows if row.error)
         failures += sum(1 for row in rows if row.verdict().startswith("FAIL"))
     lines = growth(results)
     failures += sum(1 for line in lines if line.endswith("| FAIL |"))
-    print("\n".join(lines))
-    print(
-        f"\nload average at end {load()} · {time.perf_counter() - started:.0f} s in all · "
-        f"{failures} target(s) missed, {errors} command(s) failed to run"
+    say(*lines)
+    say(
+        "",
+        f"load average at end {load()} · {time.perf_counter() - started:.0f} s in all · "
+        f"{failures} target(s) missed, {errors} command(s) failed to run",
     )
+    if args.markdown:
+        log(write_markdown(args.markdown, "\n".join(out)))
     if errors:
         return 2
     return 1 if failures and not args.quick else 0

@@ -39,6 +39,12 @@ nothing else:
     scan of 2,000+ files uses worker processes), so its cold targets are given for two cores and
     for one (`taskset -c 0`, floor pinned the same way).
 
+`hugo new`  (only when Hugo is installed)
+    Hugo's own scaffolding command writing papers/bench-hugo.md into the same lab (a minimal
+    site config beside these scripts; the lab's folder as Hugo's content folder): the
+    comparison the issue asks for `lab new paper` (within 3x). Without Hugo the row is
+    skipped and the report says so.
+
 Every floor prints a result (a count) like a command does, and runs with the lab as its
 working directory, the same environment, and Python's bytecode cache on."""
 
@@ -148,7 +154,18 @@ def mark(
 app(prog_name="hello")
 '''
 
-SCRIPTS = {"hello.py": HELLO, "stat_all.py": STAT_ALL, "read_all.py": READ_ALL}
+# For `hugo new`, run on the lab itself: the least configuration Hugo needs to scaffold a file.
+HUGO_CONFIG = """baseURL = "http://localhost/"
+title = "bench"
+disableKinds = ["taxonomy", "term", "RSS", "sitemap", "robotsTXT", "404"]
+"""
+
+SCRIPTS = {
+    "hello.py": HELLO,
+    "stat_all.py": STAT_ALL,
+    "read_all.py": READ_ALL,
+    "hugo.toml": HUGO_CONFIG,
+}
 
 
 def write_scripts(folder: Path) -> dict[str, Path]:

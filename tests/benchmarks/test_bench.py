@@ -36,11 +36,22 @@ def test_generated_lab_is_clean_and_committed(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_bench_quick_smoke(tmp_path: Path) -> None:
-    rows = ("lab status", "lab status [tty]", "lab mark KEY read|unread", "lab new paper")
+    rows = (
+        "lab status",
+        "lab status [tty]",
+        "lab status, a note edited",
+        "lab mark KEY read|unread",
+        "lab new paper",
+        "lab check",
+        "complete `lab mark bl`",
+        "lab new paper, vs hugo new",
+    )
+    readme = tmp_path / "README.md"
+    readme.write_text("# lab\n\n<!-- bench:begin -->\nold table\n<!-- bench:end -->\n\nmine\n")
     done = subprocess.run(
         [
             *(sys.executable, str(HERE / "bench.py"), "--quick", "--sizes", "300", "--runs", "1"),
-            *("--only", ",".join(rows), "--cache", str(tmp_path)),
+            *("--only", ",".join(rows), "--cache", str(tmp_path), "--markdown", str(readme)),
         ],
         capture_output=True,
         text=True,
@@ -50,3 +61,28 @@ def test_bench_quick_smoke(tmp_path: Path) -> None:
     for row in rows:
         assert f"| {row} |" in done.stdout
     assert "ERROR" not in done.stdout and "FAIL (output)" not in done.stdout, done.stdout
+    text = readme.read_text()
+    assert "old table" not in text and text.endswith("<!-- bench:end -->\n\nmine\n")
+    assert "| lab status |" in text and "load average at start" in text
+
+
+def test_the_report_goes_between_the_markers_or_into_its_own_file(tmp_path: Path) -> None:
+    sys.path.insert(0, str(HERE))
+    try:
+        from report import write_markdown
+    finally:
+        sys.path.remove(str(HERE))
+    readme = tmp_path / "README.md"
+    readme.write_bytes(b"intro\r\n<!-- bench:begin -->\nold\n<!-- bench:end -->\r\nafter\n")
+    write_markdown(readme, "| new |\n")
+    assert readme.read_bytes() == (
+        b"intro\r\n<!-- bench:begin -->\n| new |\n<!-- bench:end -->\r\nafter\n"
+    )
+    alone = tmp_path / "bench.md"
+    write_markdown(alone, "| new |")
+    assert alone.read_text() == "<!-- bench:begin -->\n| new |\n<!-- bench:end -->\n"
+    broken = tmp_path / "broken.md"
+    broken.write_text("<!-- bench:begin -->\n")
+    with pytest.raises(SystemExit, match="one bench marker"):
+        write_markdown(broken, "x")
+    assert broken.read_text() == "<!-- bench:begin -->\n"

@@ -1,0 +1,167 @@
+"""What `lab check`, `lab review` and the prompts need from notes' bodies (headings, links,
+open questions, the sections the self-test questions come from), computed on demand and kept
+in .lab/detail.sqlite, one row per note, keyed by the file's stamp.
+
+Read as a stream: each note's detail is decoded when the reader reaches it and can be dropped
+after, so a check of 50,000 notes does not hold 50,000 details at once; only rows that changed
+are written. Like the index, a cache: delete it any time. One that cannot be read (damaged,
+foreign, another version, locked by another `lab` for long) is rebuilt or left alone, and
+the details are then computed from the files."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+from collections.abc import Collection, Iterator, Mapping
+from typing import Any
+
+from mllm_lab import kinds
+from mllm_lab.core.labdata import INDEX_VERSION
+from mllm_lab.errors import BrokenNote
+from mllm_lab.lab import Lab
+from mllm_lab.parse import note_detail
+from mllm_lab.storage import read_text
+from mllm_lab.walk import READING_LIST_KIND
+
+STORE = "detail.sqlite"
+FEW = 500  # up to this many notes are looked up one by one; more are read in one pass
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS detail (path TEXT PRIMARY KEY, mtime INTEGER NOT NULL,"
+    " size INTEGER NOT NULL, inode INTEGER NOT NULL, detail TEXT NOT NULL)",
+)
+Detail = dict[str, Any]
+
+
+def _open(lab: Lab, again: bool = True) -> sqlite3.Connection | None:
+    """The store, created if missing and emptied if it was made for another lab or version;
+    one that is not a database (or is damaged) is deleted and made anew."""
+    path = lab.state / STORE
+    try:
+        lab.state.mkdir(exist_ok=True)
+        db = sqlite3.connect(path, timeout=2.0, isolation_level=None)
+    except (OSError, sqlite3.Error):
+        return None
+    try:
+        db.execute("PRAGMA synchronous = OFF")  # a cache: a crash may damage it, not the lab
+        for statement in _SCHEMA:
+            db.execute(statement)
+        meta = dict(db.execute("SELECT name, value FROM meta").fetchall())
+        wanted = {"version": str(INDEX_VERSION), "root": str(lab.root)}
+        if meta != wanted:
+            db.execute("BEGIN IMMEDIATE")
+            db.execute("DELETE FROM detail")
+            db.execute("DELETE FROM meta")
+            db.executemany("INSERT INTO meta VALUES (?, ?)", wanted.items())
+            db.execute("COMMIT")
+        return db
+    except sqlite3.OperationalError:  # locked by another `lab` for too long, or a disk error
+        db.close()
+        return None
+    except sqlite3.DatabaseError:  # not a database, or damaged
+        db.close()
+        with contextlib.suppress(OSError):
+            path.unlink()
+        return _open(lab, again=False) if again else None
+
+
+def _rows(db: sqlite3.Connection, paths: Collection[str], every: bool) -> Iterator[tuple[Any, ...]]:
+    if every or len(paths) > FEW:
+        yield from db.execute("SELECT path, mtime, size, inode, detail FROM detail")
+        return
+    chosen = list(paths)
+    for start in range(0, len(chosen), 100):
+        part = chosen[start : start + 100]
+        marks = ",".join("?" * len(part))
+        yield from db.execute(
+            f"SELECT path, mtime, size, inode, detail FROM detail WHERE path IN ({marks})", part
+        )
+
+
+def each(
+    lab: Lab,
+    files: Mapping[str, Any],
+    paths: Collection[str],
+    use_index: bool = True,
+    every: bool = True,
+) -> Iterator[tuple[str, Detail]]:
+    """(path, detail) for each of `paths` that is a readable note: those kept in the store
+    first (in its order), then the others, read and parsed now (and stored, once the reader
+    has had them all). A note that cannot be read is left out. `every`: the store is read
+    whole (and rows of files no longer in the lab dropped); else only `paths` are looked up."""
+    wanted = {}
+    for path in paths:
+        made = files.get(path)
+        if made is not None and not made.error and made.kind not in _NOT_NOTES:
+            wanted[path] = [made.mtime_ns, made.size, made.inode]
+    db = _open(lab) if use_index and wanted else None
+    done: set[str] = set()
+    gone = False  # a row of a file no longer in the lab was seen
+    if db is not None:
+        try:
+            for path, mtime, size, inode, text in _rows(db, wanted, every):
+                if wanted.get(path) == [mtime, size, inode] and path not in done:
+                    done.add(path)
+                    yield path, json.loads(text)
+                elif path not in files:
+                    gone = True
+        except (sqlite3.Error, ValueError):
+            pass
+    new: list[tuple[Any, ...]] = []
+    stored = False
+    for path, stamp in wanted.items():
+        if path in done:
+            continue
+        try:
+            detail = note_detail(read_text(lab.root / path, path), path)
+        except (BrokenNote, OSError, ValueError, RecursionError):
+            continue
+        new.append((path, *stamp, json.dumps(detail, ensure_ascii=False)))
+        if len(new) >= BATCH and db is not None:  # a first pass over a big lab: a batch at a time
+            stored = _store(db, new) or stored
+            new = []
+        yield path, detail
+    if db is not None:
+        if _store(db, new) or stored or gone:
+            _forget_gone(db, keep=files)
+        db.close()
+
+
+_NOT_NOTES = (kinds.EXPERIMENT.name, READING_LIST_KIND)
+BATCH = 2000
+
+
+def _store(db: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> bool:
+    """Write rows made now; True if any was written."""
+    if not rows:
+        return False
+    try:
+        db.execute("BEGIN IMMEDIATE")
+        db.executemany("INSERT OR REPLACE INTO detail VALUES (?, ?, ?, ?, ?)", rows)
+        db.execute("COMMIT")
+        return True
+    except sqlite3.Error:
+        with contextlib.suppress(sqlite3.Error):
+            db.execute("ROLLBACK")
+        return False
+
+
+def _forget_gone(db: sqlite3.Connection, keep: Mapping[str, Any]) -> None:
+    """Drop the rows of files that are no longer in the lab."""
+    try:
+        gone = [(path,) for (path,) in db.execute("SELECT path FROM detail") if path not in keep]
+        if gone:
+            db.execute("BEGIN IMMEDIATE")
+            db.executemany("DELETE FROM detail WHERE path = ?", gone)
+            db.execute("COMMIT")
+    except sqlite3.Error:
+        with contextlib.suppress(sqlite3.Error):
+            db.execute("ROLLBACK")
+
+
+def some(
+    lab: Lab, files: Mapping[str, Any], paths: Collection[str], use_index: bool = True
+) -> dict[str, Detail]:
+    """The details of a few notes, by path."""
+    return dict(each(lab, files=files, paths=paths, use_index=use_index, every=False))

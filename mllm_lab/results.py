@@ -1,0 +1,123 @@
+"""Results of read-only work, kept in .lab/results/<name>.json and given again while nothing
+they were made from has changed: the lab's files (the walk's fingerprint: every file's path
+and stamp), lab's own code and default templates, and whatever else the caller names (the
+day, the language, the options). A warm `lab status` then stats the files and prints, without
+loading the index.
+
+A cache like the index: delete it any time. Each entry carries a checksum of its content, so
+a damaged or foreign one is recomputed, never trusted; failing to write one costs only time."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from mllm_lab import __version__
+from mllm_lab.state import read_state, write_state
+
+FOLDER = "results"
+FORMAT = 1
+PACKAGE = Path(__file__).resolve().parent
+_CODE_SUFFIXES = (".py", ".yaml", ".j2", ".toml", ".md")
+
+
+def _stamps(folder: str, out: list[Any]) -> None:
+    stack = [folder]
+    while stack:
+        try:
+            entries = sorted(os.scandir(stack.pop()), key=lambda e: e.name)
+        except OSError:
+            continue
+        for entry in entries:
+            if entry.name.startswith((".", "__pycache__")):
+                continue
+            if entry.is_dir():
+                stack.append(entry.path)
+            elif entry.name.endswith(_CODE_SUFFIXES):
+                try:
+                    st = entry.stat()
+                except OSError:
+                    continue
+                out.append([entry.path, st.st_mtime_ns, st.st_size])
+
+
+@lru_cache(maxsize=1)
+def code_stamp() -> str:
+    """lab's version and the stamp of every file of its code, data and default templates: a
+    result made by other code (an upgrade, or an edit in a source checkout) is not used."""
+    found: list[Any] = [__version__]
+    _stamps(str(PACKAGE), found)
+    _stamps(str(PACKAGE.parent / "templates"), found)  # the defaults, in a source checkout
+    return hashlib.sha1(json.dumps(found).encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def folder_stamp(folder: Path) -> str:
+    """The stamps of the files under `folder` (a lab's own templates/), "" if there are none."""
+    found: list[Any] = []
+    _stamps(str(folder), found)
+    return hashlib.sha1(json.dumps(found).encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def key(*parts: Any) -> str:
+    text = json.dumps([FORMAT, code_stamp(), *parts], default=str, ensure_ascii=False)
+    return hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+KEEP = 16  # entries kept per kind of result (one per set of options, the latest ones)
+
+
+def slot(name: str, options: Any) -> str:
+    """Where the result of `name` with these options is kept: each set of options has its
+    own entry (`lab list papers` and `lab list notes` do not evict each other)."""
+    text = json.dumps(options, default=str, ensure_ascii=False)
+    return f"{name}-{hashlib.sha1(text.encode('utf-8', 'surrogatepass')).hexdigest()[:12]}"
+
+
+def _name(name: str) -> str:
+    return f"{FOLDER}/{name}.json"
+
+
+def _prune(state: Path, name: str) -> None:
+    """Keep the KEEP latest entries of the kind `name` (the part before the slot's hash)."""
+    kind = name.rsplit("-", 1)[0] + "-"
+    try:
+        entries = [e for e in os.scandir(state / FOLDER) if e.name.startswith(kind)]
+        if len(entries) <= KEEP:
+            return
+        entries.sort(key=lambda e: e.stat().st_mtime_ns, reverse=True)
+        for entry in entries[KEEP:]:
+            os.unlink(entry.path)
+    except OSError:
+        pass
+
+
+def load(state: Path, name: str, wanted: str) -> tuple[bool, Any]:
+    """(True, the value) if the entry `name` was made under the key `wanted`; else (False, None)."""
+    raw = read_state(state, _name(name))
+    if raw is None:
+        return False, None
+    head, _, body = raw.partition(b"\n")
+    try:
+        header = json.loads(head)
+        if (
+            isinstance(header, dict)
+            and header.get("key") == wanted
+            and header.get("sum") == hashlib.sha1(body).hexdigest()
+        ):
+            return True, json.loads(body)
+    except ValueError:
+        pass
+    return False, None
+
+
+def save(state: Path, name: str, made: str, value: Any) -> None:
+    """Keep `value` (plain JSON: dicts, lists, strings, numbers) as the entry `name`."""
+    body = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    data = body.encode("utf-8", "surrogatepass")
+    header = json.dumps({"key": made, "sum": hashlib.sha1(data).hexdigest()})
+    write_state(state, _name(name), header + "\n" + body)
+    _prune(state, name)

@@ -1,0 +1,185 @@
+"""Walking the lab: every file worth indexing, with its stamp, in one pass that stats each
+file once. Kept apart from the index and the parsers, so that a command answered from the
+result cache (mllm_lab.results) imports nothing else."""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import json
+import marshal
+import os
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from operator import itemgetter
+from pathlib import Path
+from typing import Any
+
+from mllm_lab import kinds
+from mllm_lab.lab import Lab
+from mllm_lab.messages import Msg
+from mllm_lab.models import READING_LIST
+
+READING_LIST_KIND = "reading-list"
+# A file found by `walk`: (lab-relative path, kind, mtime_ns, size, inode). A plain tuple:
+# 10,000 of them are made by every command.
+Found = tuple[str, str, int, int, int]
+# Temp files a killed run of an older `lab` left beside notes (tempfile.mkstemp's names).
+_STRAY = re.compile(r"^\..+\.[a-z0-9_]{8}\.tmp$")
+
+
+def kind_of(relative: str) -> str | None:
+    """What a lab file is, from where it lives: a kind's name, "reading-list" or None."""
+    if relative == READING_LIST:
+        return READING_LIST_KIND
+    kind = kinds.kind_of(relative)
+    return kind.name if kind else None
+
+
+@dataclass
+class Walk:
+    found: list[Found]
+    problems: list[tuple[str, Msg]]  # (path, why) for files that were skipped
+    strays: list[str]  # temp files left by a killed older run
+    _digests: dict[Any, str] = field(default_factory=dict, repr=False)
+
+    def fingerprint(self) -> str:
+        """A digest of every file's stamp (path, kind, mtime, size, inode), the files that
+        were skipped and why, and the strays: equal fingerprints mean the lab's files are as
+        they were (to the index's own standard: a file is re-read when its stamp changes).
+        marshal version 2 writes no back-references, so equal values give equal bytes."""
+        if "all" not in self._digests:
+            problems = json.dumps([[path, why.as_json()] for path, why in self.problems])
+            data = marshal.dumps((self.found, problems, self.strays), 2)
+            self._digests["all"] = hashlib.sha1(data).hexdigest()
+        return self._digests["all"]
+
+    def stamps(self, kind_names: Iterable[str]) -> str:
+        """A digest of the stamps of every file of these kinds, in path order (so a file
+        created since, wherever a walk finds it, changes nothing but its own part)."""
+        parts = []
+        for name in sorted(kind_names):
+            if name not in self._digests:
+                files = sorted((f for f in self.found if f[1] == name), key=itemgetter(0))
+                self._digests[name] = hashlib.sha1(marshal.dumps(files, 2)).hexdigest()
+            parts.append(f"{name}={self._digests[name]}")
+        return " ".join(parts)
+
+    def restamp(self, root: Path, paths: Iterable[str]) -> None:
+        """Take in the new stamps of files lab has just written (or removed)."""
+        changed = {path: kind for path in paths if (kind := kind_of(path)) is not None}
+        if not changed:
+            return
+        self.found = [f for f in self.found if f[0] not in changed]
+        for path, kind in changed.items():
+            try:
+                st = os.stat(root / path)
+            except OSError:
+                continue
+            self.found.append((path, kind, st.st_mtime_ns, st.st_size, st.st_ino))
+        for name in ("all", *changed.values()):
+            self._digests.pop(name, None)
+
+    def clear_strays(self) -> None:
+        """The strays were removed."""
+        if self.strays:
+            self.strays = []
+            self._digests.pop("all", None)
+
+
+def walk(lab: Lab) -> Walk:
+    """Every lab file worth indexing. The hot loop of every command: it stats each file once
+    and does little else."""
+    root = str(lab.root)
+    prefix = len(root) + 1
+    result = Walk([], [], [])
+    try:
+        st = os.stat(os.path.join(root, READING_LIST))
+        result.found.append(
+            (READING_LIST, READING_LIST_KIND, st.st_mtime_ns, st.st_size, st.st_ino)
+        )
+    except OSError:
+        pass
+    slash = os.sep
+    ignored = ignore_matcher(lab.config.ignore)
+    for kind in kinds.KINDS:
+        stack = [os.path.join(root, *kind.folder.split("/"))]
+        suffix = kind.suffix
+        while stack:
+            try:
+                entries = list(os.scandir(stack.pop()))
+            except OSError:
+                continue
+            for entry in entries:
+                name = entry.name
+                if name[0] == ".":
+                    if _STRAY.match(name):
+                        result.strays.append(entry.path[prefix:].replace(slash, "/"))
+                    continue
+                if entry.is_symlink() and not _inside(entry.path, root, slash):
+                    result.problems.append(
+                        (entry.path[prefix:].replace(slash, "/"), Msg.of(_link_problem(entry.path)))
+                    )
+                    continue
+                if entry.is_dir():
+                    if kind.subfolders and not (
+                        ignored and ignored(entry.path[prefix:].replace(slash, "/") + "/")
+                    ):
+                        stack.append(entry.path)
+                    continue
+                if not name.endswith(suffix) or name.lower() == "readme.md":
+                    continue
+                if not entry.is_file():  # a pipe or device named like a note
+                    relative = entry.path[prefix:].replace(slash, "/")
+                    result.problems.append((relative, Msg.of("file.not_regular")))
+                    continue
+                try:
+                    st = entry.stat()
+                except OSError:
+                    continue
+                relative = entry.path[prefix:]
+                if slash != "/":
+                    relative = relative.replace(slash, "/")
+                if ignored and ignored(relative):
+                    continue
+                result.found.append((relative, kind.name, st.st_mtime_ns, st.st_size, st.st_ino))
+    return result
+
+
+def ignore_matcher(patterns: tuple[str, ...]) -> Callable[[str], bool] | None:
+    """A test for lab-relative paths (a folder ends with "/") against the lab's `ignore`
+    patterns, in gitignore syntax (pathspec); None when there are none. Without negations the
+    patterns are one regular expression: a few microseconds a file."""
+    if not patterns:
+        return None
+    import pathspec
+
+    spec = pathspec.GitIgnoreSpec.from_lines(patterns)
+    if all(p.include is not False for p in spec.patterns):
+        parts = [
+            f"(?:{p.regex.pattern.replace('(?P<ps_d>', '(')})"
+            for p in spec.patterns
+            if p.include and p.regex is not None
+        ]
+        if not parts:
+            return None
+        match = re.compile("|".join(parts)).match
+        return lambda path: match(path) is not None
+    return lambda path: bool(spec.match_file(path))
+
+
+def _inside(path: str, root: str, slash: str) -> bool:
+    try:
+        real = os.path.realpath(path, strict=True)
+    except OSError:
+        return False
+    return real == root or real.startswith(root + slash)
+
+
+def _link_problem(path: str) -> str:
+    try:
+        os.path.realpath(path, strict=True)
+    except OSError as error:
+        return "file.loop" if error.errno == errno.ELOOP else "file.dangling"
+    return "file.outside"

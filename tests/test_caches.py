@@ -1,0 +1,218 @@
+"""What makes warm commands quick must never make them wrong: results kept in .lab/results/
+are given again only while nothing they were made from changed (the notes, today, the
+templates, the views, a link's target outside the notes); the details store, the paper keys
+for completion and the views a transaction leaves alone are checked the same way."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+from pathlib import Path
+
+from conftest import Run, read
+
+from mllm_lab.core import fm
+
+CONCEPT = "notes/fundamentals/self-attention.md"
+
+
+def touch_later(path: Path) -> None:
+    """Move a file's mtime on, so its stamp differs even within one clock tick."""
+    st = path.stat()
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000))
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = read(path)
+    assert old in text, old
+    path.write_text(text.replace(old, new), "utf-8")
+    touch_later(path)
+
+
+def test_status_is_kept_and_made_again_when_a_note_changes(in_lab: Run, lab: Path) -> None:
+    assert in_lab("new", "paper", "blip-2").ok
+    first = in_lab("status")
+    assert first.ok and "blip-2" in first.out
+    assert list((lab / ".lab" / "results").glob("status-*.json"))
+    assert in_lab("status").out == first.out  # from the result cache
+    edit(lab / "papers/blip-2.md", "status: reading", "status: read")
+    after = in_lab("status")
+    assert after.out != first.out
+    assert "1 已读" in after.out and "📖 blip-2" not in after.out
+
+
+def test_status_follows_the_day(in_lab: Run, monkeypatch) -> None:
+    assert in_lab("new", "paper", "blip-2").ok
+    assert "2026-W48" in in_lab("status").out
+    monkeypatch.setenv("LAB_TODAY", "2026-12-09")
+    later = in_lab("status")
+    assert "2026-W50" in later.out and "(14 天)" in later.out
+
+
+def test_a_damaged_or_foreign_result_is_made_again(in_lab: Run, lab: Path) -> None:
+    assert in_lab("new", "paper", "vit").ok
+    good = in_lab("status", "--json").out
+    for entry in (lab / ".lab" / "results").glob("status-*.json"):
+        head, _, body = entry.read_text("utf-8").partition("\n")
+        entry.write_text(head + "\n" + body.replace('"vit"', '"forged"'), "utf-8")
+    assert in_lab("status", "--json").out == good
+    for entry in (lab / ".lab" / "results").glob("status-*.json"):
+        entry.write_bytes(b"\x00not json")
+    assert in_lab("status", "--json").out == good
+
+
+def test_each_list_is_kept_apart(in_lab: Run, lab: Path) -> None:
+    assert in_lab("new", "paper", "clip").ok
+    assert in_lab("new", "concept", "Self-Attention", "-c", "fundamentals").ok
+    papers, notes = in_lab("list", "papers").out, in_lab("list", "notes").out
+    assert "clip" in papers and CONCEPT in notes and CONCEPT not in papers
+    assert in_lab("list", "papers").out == papers and in_lab("list", "notes").out == notes
+    reading = in_lab("list", "papers", "--status", "reading")
+    assert reading.ok and "clip" in reading.out and "vit" not in reading.out
+    bad = in_lab("list", "papers", "--status", "maybe")
+    assert bad.code == 1 and "maybe" in bad.err  # errors are never kept
+
+
+def test_next_changes_when_a_paper_is_read(in_lab: Run) -> None:
+    assert in_lab("new", "paper", "transformer").ok
+    before = in_lab("next").out
+    assert "transformer" in before.split("\n")[0]
+    assert in_lab("mark", "transformer", "read").ok
+    assert "transformer" not in in_lab("next").out.split("\n")[0]
+
+
+def test_check_follows_a_link_target_outside_the_notes(in_lab: Run, lab: Path) -> None:
+    assert in_lab("new", "concept", "Self-Attention", "-c", "fundamentals").ok
+    note = lab / CONCEPT
+    note.write_text(read(note) + "\n[plan](../../assets/plan.md)\n", "utf-8")
+    touch_later(note)
+    first = in_lab("check")
+    assert "assets/plan.md" in first.out
+    assert in_lab("check").out == first.out
+    (lab / "assets").mkdir()
+    (lab / "assets/plan.md").write_text("# plan\n", "utf-8")
+    assert "assets/plan.md" not in in_lab("check").out  # the kept result is not used
+
+
+def test_check_follows_the_templates_and_the_views(in_lab: Run, lab: Path) -> None:
+    assert in_lab("new", "concept", "Self-Attention", "-c", "fundamentals").ok
+    assert "常见误区" not in in_lab("check").out
+    template = lab / "templates/zh/concept.md.j2"
+    template.write_text(read(template) + "\n## 我的新章节\n", "utf-8")
+    assert "## 我的新章节" in in_lab("check").out
+    edit(lab / "papers/README.md", "| ⬜ | transformer |", "| ⬜ | transformer-x |")
+    assert "papers/README.md:" in in_lab("check").out
+
+
+def test_review_and_prompt_are_kept_per_option(in_lab: Run, lab: Path) -> None:
+    assert in_lab("new", "concept", "Self-Attention", "-c", "fundamentals").ok
+    one = in_lab("review", "--dry-run", "--seed", "1")
+    assert one.ok and in_lab("review", "--dry-run", "--seed", "1").out == one.out
+    weekly = in_lab("prompt", "weekly", "--no-log")
+    assert "Self-Attention" in weekly.out
+    assert in_lab("new", "concept", "Cross-Attention", "-c", "fundamentals").ok
+    assert "Cross-Attention" in in_lab("prompt", "weekly", "--no-log").out
+    assert "Cross-Attention" in in_lab("review", "--dry-run", "--seed", "1").out
+
+
+def test_review_reads_its_questions_from_the_details(in_lab: Run, lab: Path) -> None:
+    """The self-test questions come from each note's misconceptions and interview answer,
+    kept with the note's details: a note changed since is read again."""
+    assert in_lab("new", "concept", "Self-Attention", "-c", "fundamentals").ok
+    edit(lab / CONCEPT, "## 常见误区\n", "## 常见误区\n\n- **误区**：注意力就是加权平均的全部\n")
+    drawn = in_lab("review", "--dry-run", "--seed", "3").out
+    assert "注意力就是加权平均的全部" in drawn
+    edit(lab / CONCEPT, "注意力就是加权平均的全部", "位置编码可以省略")
+    drawn = in_lab("review", "--dry-run", "--seed", "3").out
+    assert "位置编码可以省略" in drawn and "加权平均的全部" not in drawn
+
+
+def test_a_damaged_details_store_is_rebuilt(in_lab: Run, lab: Path) -> None:
+    assert in_lab("new", "concept", "Self-Attention", "-c", "fundamentals").ok
+    note = lab / CONCEPT
+    note.write_text(read(note) + "\n[gone](missing.md)\n", "utf-8")
+    touch_later(note)
+    first = in_lab("check").out
+    store = lab / ".lab" / "detail.sqlite"
+    assert store.exists()
+    store.write_bytes(b"this is not a database" * 100)
+    for entry in (lab / ".lab" / "results").glob("check-*.json"):
+        entry.unlink()
+    assert in_lab("check").out == first
+    with sqlite3.connect(store) as db:
+        assert db.execute("SELECT count(*) FROM detail").fetchone()[0] >= 1
+
+
+def test_the_details_of_a_deleted_note_are_dropped(in_lab: Run, lab: Path) -> None:
+    assert in_lab("new", "concept", "Self-Attention", "-c", "fundamentals").ok
+    assert in_lab("new", "concept", "Cross-Attention", "-c", "fundamentals").ok
+    in_lab("check")
+    (lab / "notes/fundamentals/cross-attention.md").unlink()
+    in_lab("check")
+    with sqlite3.connect(lab / ".lab" / "detail.sqlite") as db:
+        paths = [path for (path,) in db.execute("SELECT path FROM detail")]
+    assert CONCEPT in paths and "notes/fundamentals/cross-attention.md" not in paths
+
+
+def test_a_transaction_leaves_views_it_does_not_change_alone(in_lab: Run, lab: Path) -> None:
+    assert in_lab("new", "paper", "clip").ok  # views current, as lab wrote them
+    views = ["papers/README.md", "README.md", "notes/README.md"]
+    before = {view: (lab / view).stat().st_mtime_ns for view in views}
+    time.sleep(0.01)
+    assert in_lab("weekly").ok  # a weekly log is in no view
+    assert {view: (lab / view).stat().st_mtime_ns for view in views} == before
+    assert in_lab("mark", "clip", "read").ok  # the papers table and the progress, not the index
+    assert (lab / "notes/README.md").stat().st_mtime_ns == before["notes/README.md"]
+    assert "| ✅ | clip |" in read(lab / "papers/README.md")
+    result = in_lab("sync", "--check")
+    assert result.ok, result
+
+
+def test_a_view_edited_since_is_regenerated_by_the_next_write(in_lab: Run, lab: Path) -> None:
+    assert in_lab("new", "paper", "clip").ok
+    notes_index = lab / "notes/README.md"
+    notes_index.write_text(read(notes_index).replace("\n", "\n\n", 1), "utf-8")  # outside regions
+    touch_later(notes_index)
+    assert in_lab("weekly").ok
+    assert in_lab("sync", "--check").ok
+
+
+def test_a_paper_written_now_is_completed_at_once(in_lab: Run, lab: Path) -> None:
+    """The keys for shell completion are kept again after every write, not only when the
+    lab's data is next built (a status answered from the result cache builds nothing)."""
+    assert in_lab("status").ok
+    assert in_lab("new", "paper", "blip-2").ok
+    keys = read(lab / ".lab" / "keys.tsv")
+    assert "blip-2\t" in keys
+
+
+def test_a_reading_list_edited_by_hand_is_read_the_same_with_comments(
+    in_lab: Run, lab: Path
+) -> None:
+    listing = lab / "papers/reading-list.yaml"
+    text = read(listing)
+    text = text.replace("- key: vit\n", "# 组会推荐\n- key: vit\n  # 先读这篇\n", 1)
+    listing.write_text(text, "utf-8")
+    assert in_lab("mark", "vit", "reading").ok
+    data = fm.load_yaml(read(listing))
+    vit = next(entry for entry in data["papers"] if entry["key"] == "vit")
+    assert vit["status"] == "reading" and "# 先读这篇" in read(listing)
+
+
+def test_views_found_current_are_noted_without_writing(in_lab: Run, lab: Path) -> None:
+    """A view file touched but not changed (a `git checkout`) is regenerated once to see that
+    it is current, then noted as such, even by a dry run or a sync with nothing to do."""
+    import json
+
+    assert in_lab("new", "paper", "clip").ok
+    touch_later(lab / "papers/README.md")
+    stamp = (lab / "papers/README.md").stat()
+    assert in_lab("review", "--dry-run").ok
+    state = json.loads(read(lab / ".lab" / "views.json"))
+    assert state["views"]["papers"]["file"] == [stamp.st_mtime_ns, stamp.st_size, stamp.st_ino]
+    touch_later(lab / "README.md")
+    assert "up to date" in in_lab("sync").err or "都是最新" in in_lab("sync").err
+    state = json.loads(read(lab / ".lab" / "views.json"))
+    stamp = (lab / "README.md").stat()
+    assert state["views"]["progress"]["file"] == [stamp.st_mtime_ns, stamp.st_size, stamp.st_ino]

@@ -1,0 +1,216 @@
+"""The fast paths give what the slow ones gave: the reading list without PyYAML, topic
+coverage in one pass, the lab's data built without a guarded setattr per field, a walk's
+fingerprint, and a template limit that a big lab's own text cannot hit."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from datetime import date
+from pathlib import Path
+
+import pytest
+from conftest import Run
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from mllm_lab import kinds
+from mllm_lab.core import fm, readinglist
+from mllm_lab.core.advice import uncovered_topics
+from mllm_lab.core.labdata import build
+from mllm_lab.core.roadmap import STAGES
+from mllm_lab.errors import BrokenNote, TemplateProblem
+from mllm_lab.lab import Lab
+from mllm_lab.models import Note
+from mllm_lab.render import render
+from mllm_lab.scan import scan
+from mllm_lab.walk import walk
+
+# --- the reading list ------------------------------------------------------------------------
+
+texts = st.one_of(
+    st.text(max_size=14),
+    st.sampled_from(
+        ["BLIP-2: x", "a #b", "'q'", "yes", "null", "2026-11-25", "1e3", "[a]", "中文"]
+    ),
+)
+entries = st.fixed_dictionaries(
+    {"key": st.from_regex(r"[a-z][a-z0-9-]{0,8}", fullmatch=True), "title": texts},
+    optional={
+        "authors": st.lists(texts, max_size=3),
+        "year": st.one_of(st.integers(1900, 2100), st.none()),
+        "status": st.sampled_from(["unread", "reading", "read"]),
+        "started": st.dates(),
+        "tags": st.lists(texts, max_size=2),
+    },
+)
+extras = st.sampled_from(["", "# 组会推荐", "  # 先读", "   ", "papers: []", "- ", "\tx: 1", "---"])
+
+
+def slow(text: str) -> tuple[list[dict[str, object]], list[int]] | str:
+    """What the reading list's PyYAML path gives (or the error's line)."""
+    try:
+        data, node = readinglist._document(text)
+    except BrokenNote as error:
+        return f"line {error.line}"
+    if data is None or data.get("papers") is None:
+        return [], []
+    items = readinglist._papers_node(node)[1].value
+    return [dict(e) for e in data["papers"]], [item.start_mark.line + 1 for item in items]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(entries, max_size=4), st.lists(st.tuples(st.integers(0, 40), extras), max_size=3))
+@example([{"key": "a", "title": "x"}], [(3, "# 组会推荐")])
+def test_the_fast_reading_list_reader_gives_what_pyyaml_gives(
+    listed: list[dict[str, object]], inserts: list[tuple[int, str]]
+) -> None:
+    lines = readinglist.text_of(listed).split("\n")
+    for at, extra in inserts:
+        lines.insert(min(at, len(lines)), extra)
+    text = "\n".join(lines)
+    fast = readinglist.read_plain(text)
+    if fast is None:
+        return
+    assert (fast.entries, fast.lines) == slow(text)
+
+
+plain_text = st.from_regex(r"[A-Za-z][A-Za-z0-9 ,.()-]{0,20}[A-Za-z0-9)]", fullmatch=True)
+plain_entries = st.fixed_dictionaries(
+    {
+        "key": st.from_regex(r"[a-z][a-z0-9-]{0,8}", fullmatch=True),
+        "title": plain_text,
+        "authors": st.lists(plain_text, max_size=3),
+        "year": st.integers(1900, 2100),
+        "arxiv": st.from_regex(r"2[0-9]{3}\.[0-9]{5}", fullmatch=True),
+        "status": st.sampled_from(["unread", "reading", "read"]),
+        "started": st.dates(),
+    }
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(plain_entries, min_size=1, max_size=4))
+def test_a_reading_list_lab_writes_takes_the_fast_path(listed: list[dict[str, object]]) -> None:
+    text = readinglist.text_of(listed)
+    fast = readinglist.read_plain(text)
+    assert fast is not None and fast.entries == listed
+
+
+def test_the_catalog_takes_the_fast_path() -> None:
+    from mllm_lab.catalog import CATALOG
+
+    text = CATALOG.read_text("utf-8")
+    assert readinglist.read_plain(text) is not None
+    assert readinglist.read_plain(text).entries == fm.load_yaml(text)["papers"]  # type: ignore[union-attr]
+
+
+def test_each_caller_gets_its_own_entries() -> None:
+    text = readinglist.text_of([{"key": "a", "title": "A"}])
+    first = readinglist.parse(text)
+    first.entries[0]["title"] = "changed"
+    assert readinglist.parse(text).entries[0]["title"] == "A"
+
+
+# --- topic coverage -------------------------------------------------------------------------
+
+
+def covered_by_each_note(notes: list[Note], lang: str) -> list[tuple[object, str]]:
+    """The old way: each topic against each note's title and tags."""
+    study = [n for n in notes if n.kind.study]
+    found = []
+    for stage in STAGES:
+        for index, words in enumerate(stage.keywords):
+            hay = [" ".join([n.title, *n.tags]).casefold() for n in study]
+            if not any(word in text for text in hay for word in words):
+                found.append((stage, stage.topics(lang)[index]))
+    return found
+
+
+words = st.sampled_from(["attention", "注意力", "ViT", "clip", "lora", "dpo", "kv", "cache", "x"])
+titles = st.lists(words, max_size=4).map(" ".join)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(titles, st.lists(words, max_size=2), st.booleans()), max_size=6))
+def test_topic_coverage_in_one_pass_is_the_same(notes: list[tuple[str, list[str], bool]]) -> None:
+    made = [
+        Note(
+            path=f"notes/training/n{i}.md",
+            kind=kinds.CONCEPT if study else kinds.WEEKLY,
+            title=title,
+            tags=tuple(tags),
+        )
+        for i, (title, tags, study) in enumerate(notes)
+    ]
+    for lang in ("zh", "en"):
+        assert uncovered_topics(made, lang) == covered_by_each_note(made, lang)
+
+
+# --- building the lab's data ----------------------------------------------------------------
+
+
+def test_notes_and_papers_built_fast_equal_those_made_the_usual_way(lab: Path) -> None:
+    run = Run(lab)
+    assert run("new", "paper", "blip-2").ok
+    assert run("new", "concept", "Self-Attention", "-c", "fundamentals", "--tags", "a,b").ok
+    data = build(scan(Lab.at(lab), use_index=False).files)
+    for item in [*data.notes, *data.papers]:
+        again = dataclasses.replace(item)  # through the dataclass's own __init__
+        assert again == item and hash(again) == hash(item) and repr(again) == repr(item)
+    note = next(n for n in data.notes if n.path.endswith("self-attention.md"))
+    assert note.tags == ("a", "b") and note.created == date(2026, 11, 25)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        note.title = "x"  # type: ignore[misc]
+
+
+# --- the walk's fingerprint -----------------------------------------------------------------
+
+
+def test_the_fingerprint_changes_with_any_file_and_only_then(lab: Path) -> None:
+    the_lab = Lab.at(lab)
+    first = walk(the_lab).fingerprint()
+    assert walk(the_lab).fingerprint() == first
+    note = lab / "notes/training/x.md"
+    note.write_text("---\ntitle: x\n---\n", "utf-8")
+    added = walk(the_lab).fingerprint()
+    assert added != first
+    st = note.stat()
+    os.utime(note, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000))
+    touched = walk(the_lab).fingerprint()
+    assert touched not in (first, added)
+    note.rename(lab / "notes/training/y.md")
+    assert walk(the_lab).fingerprint() not in (first, added, touched)
+    (lab / "notes/training/y.md").unlink()
+    assert walk(the_lab).fingerprint() == first
+    (lab / "README.md").write_text("not a note\n", "utf-8")  # not walked: no change
+    assert walk(the_lab).fingerprint() == first
+
+
+def test_restamping_a_walk_is_walking_again(lab: Path) -> None:
+    the_lab = Lab.at(lab)
+    walked = walk(the_lab)
+    before = walked.stamps({"paper", "reading-list"})
+    (lab / "papers/new.md").write_text("---\nkey: new\ntitle: N\n---\n", "utf-8")
+    walked.restamp(lab, ["papers/new.md", "papers/README.md"])
+    fresh = walk(the_lab)
+    assert walked.stamps({"paper", "reading-list"}) == fresh.stamps({"paper", "reading-list"})
+    assert walked.stamps({"paper", "reading-list"}) != before
+    assert walked.stamps({"concept"}) == fresh.stamps({"concept"})
+
+
+# --- the template limit -------------------------------------------------------------------
+
+
+def test_a_big_labs_text_renders_and_a_runaway_template_does_not(tmp_path: Path) -> None:
+    folder = tmp_path / "templates"
+    folder.mkdir()
+    (folder / "echo.j2").write_text("{{ text }}\n{{ text }}\n", "utf-8")
+    big = "注意力 " * (3 * 2**20)  # 12 M characters: what a huge lab's review may hold
+    assert render(folder, "echo.j2", {"text": big}) == f"{big}\n{big}\n"
+    loop = "{% for i in range(2000) %}{% for j in range(1000) %}{{ text }}{% endfor %}{% endfor %}"
+    (folder / "loop.j2").write_text(loop, "utf-8")
+    with pytest.raises(TemplateProblem, match="MB"):
+        render(folder, "loop.j2", {"text": "abcdefghij"})
+    with pytest.raises(TemplateProblem, match="MB"):
+        render(folder, "loop.j2", {"text": big[:100]})
