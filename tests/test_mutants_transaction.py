@@ -156,3 +156,22 @@ def test_a_transaction_with_nothing_to_write_touches_nothing(ws: Workspace, en_l
         pass
     assert tree(en_lab) == before
     assert {p: os.stat(en_lab / p).st_mtime_ns for p in stamps} == stamps
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason='bug: a title holding a NUL (YAML "\\0") is rendered raw into the note\'s body, '
+    "which lab then refuses as a binary file",
+)
+def test_a_note_lab_writes_from_a_listed_title_with_a_nul_can_be_read_back(en_lab: Path) -> None:
+    from conftest import Run
+
+    listed = en_lab / "papers/reading-list.yaml"
+    text = listed.read_text()
+    start = text.index("title:", text.index("- key: dpo"))
+    end = text.index("\n", start)
+    listed.write_text(text[:start] + 'title: "Direct\\0 Preference"' + text[end:])
+    run = Run(en_lab)
+    assert run("new", "paper", "dpo").ok
+    result = run("mark", "dpo", "read")
+    assert result.ok, result.err  # papers/dpo.md:19: binary file (NUL bytes)
