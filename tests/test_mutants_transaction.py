@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import tree
+from conftest import Run, tree
 
 from mllm_lab import messages
 from mllm_lab.core import fm
@@ -164,8 +164,6 @@ def test_a_transaction_with_nothing_to_write_touches_nothing(ws: Workspace, en_l
     "which lab then refuses as a binary file",
 )
 def test_a_note_lab_writes_from_a_listed_title_with_a_nul_can_be_read_back(en_lab: Path) -> None:
-    from conftest import Run
-
     listed = en_lab / "papers/reading-list.yaml"
     text = listed.read_text()
     start = text.index("title:", text.index("- key: dpo"))
