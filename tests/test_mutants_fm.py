@@ -74,6 +74,26 @@ def test_yaml_problems_name_their_line(text: str, line: int, problem: str) -> No
     assert "\n" not in message
 
 
+def test_an_impossible_date_is_found_after_possible_ones() -> None:
+    text = "a: 2024-02-29\nb: 2026-01-15\nc: [x, 2026-02-30]\n"
+    assert broken(fm.load_yaml, text, "f.yaml", first_line=2) == (
+        4,
+        "f.yaml:4: not valid YAML: day is out of range for month",
+    )
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="bug: an impossible time in a timestamp is reported on the first YAML line",
+)
+def test_an_impossible_time_names_its_line() -> None:
+    text = "---\ntitle: x\nstarted: 2026-11-25T25:00:00\n---\n"
+    assert broken(fm.parse, text, "papers/x.md") == (
+        3,
+        "papers/x.md:3: frontmatter is not valid YAML: hour must be in 0..23",
+    )
+
+
 def test_a_yaml_error_without_a_mark_is_on_the_first_line(monkeypatch: pytest.MonkeyPatch) -> None:
     yaml_module = fm._yaml()[0]
 

@@ -284,9 +284,9 @@ def test_a_lost_begin_with_no_known_body_goes_right_before_the_end() -> None:
 
 
 def test_swapped_markers_are_swapped_back_with_their_own_line_endings() -> None:
-    text = "a\n<!-- lab:end r -->\r\nbody\n<!-- lab:begin r sha=1 -->\nz\n"
+    text = "a\n<!-- lab:end r --> \r\nbody\n<!-- lab:begin r sha=1 -->\t\nz\n"
     fixed = repair(text, "p.md")
-    assert fixed.text == "a\n<!-- lab:begin r sha=1 -->\r\nbody\n<!-- lab:end r -->\nz\n"
+    assert fixed.text == "a\n<!-- lab:begin r sha=1 -->\t\r\nbody\n<!-- lab:end r --> \nz\n"
     assert done(fixed) == [
         "p.md:2: put back `lab:begin r` and `lab:end r`, which were swapped (lines 2 and 4)"
     ]
