@@ -201,3 +201,70 @@ def test_a_tick_is_taken_in_and_says_where_it_came_from(en_lab: Path) -> None:
     assert f"took in the hand edit at papers/README.md:{line}: dpo -> " in result.out + result.err
     assert "| ✅ | dpo |" in read(table)
     assert run("sync", "--check").ok
+
+
+# --- lab sync --check and --force -----------------------------------------------------------------
+
+
+def begin_line(path: Path, region: str) -> int:
+    lines = read(path).split("\n")
+    return next(n for n, line in enumerate(lines, 1) if line.startswith(f"<!-- lab:begin {region}"))
+
+
+def test_sync_check_names_each_problem_on_its_line_sorted_and_writes_nothing(
+    en_lab: Path,
+) -> None:
+    run = Run(en_lab)
+    assert run("sync", "--check").ok
+    (en_lab / "notes/README.md").unlink()
+    readme = en_lab / "README.md"
+    progress = begin_line(readme, "progress")
+    readme.write_text(read(readme).replace("- [ ]", "- [x]", 1), "utf-8")
+    table = en_lab / "papers/README.md"
+    papers = begin_line(table, "papers")
+    table.write_text(read(table).replace("<!-- lab:end papers -->\n", ""), "utf-8")
+    listed = en_lab / "papers/reading-list.yaml"
+    listed.write_text(
+        read(listed).replace("title: Direct Preference", "title: Direct Pref", 1), "utf-8"
+    )
+    before = tree(en_lab)
+    result = run("sync", "--check")
+    assert result.code == 1
+    assert result.out.strip().split("\n") == [
+        f"README.md:{progress}: the generated region was edited by hand (the region no longer "
+        "matches what `lab` wrote); move your text outside the lab:begin/lab:end markers, or run "
+        "`lab sync --force` to regenerate it (the old region is kept in .lab-trash/)",
+        "notes/README.md:1: missing; run `lab sync` to create it",
+        f"papers/README.md:{papers}: damaged generated region: `lab:begin papers` without its "
+        "`lab:end papers`; run `lab sync --repair` to fix the markers (nothing outside them is "
+        "changed), then `lab sync`",
+    ]
+    assert tree(en_lab) == before
+
+
+def test_sync_check_calls_a_view_stale_when_the_data_changed(en_lab: Path) -> None:
+    run = Run(en_lab)
+    listed = en_lab / "papers/reading-list.yaml"
+    text = read(listed)
+    assert "title: Direct Preference" in text
+    listed.write_text(text.replace("title: Direct Preference", "title: Direct Pref", 1), "utf-8")
+    result = run("sync", "--check")
+    assert result.code == 1
+    line = begin_line(en_lab / "papers/README.md", "papers")
+    assert result.out.strip() == f"papers/README.md:{line}: stale; run `lab sync`"
+    assert run("sync").ok and run("sync", "--check").ok
+
+
+def test_sync_force_regenerates_a_hand_edited_view_and_keeps_the_old_region(en_lab: Path) -> None:
+    run = Run(en_lab)
+    readme = en_lab / "README.md"
+    original = read(readme)
+    edited_text = original.replace("- [ ]", "- [x] my tick", 1)
+    readme.write_text(edited_text, "utf-8")
+    assert run("sync").code == 1
+    result = run("sync", "--force")
+    assert result.ok, result
+    assert read(readme) == original
+    kept = [p for p in (en_lab / ".lab-trash").rglob("README.md") if p.is_file()]
+    assert len(kept) == 1 and "- [x] my tick" in read(kept[0])
+    assert "my tick" not in read(readme)
