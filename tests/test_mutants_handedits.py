@@ -223,10 +223,6 @@ def test_sync_check_names_each_problem_on_its_line_sorted_and_writes_nothing(
     table = en_lab / "papers/README.md"
     papers = begin_line(table, "papers")
     table.write_text(read(table).replace("<!-- lab:end papers -->\n", ""), "utf-8")
-    listed = en_lab / "papers/reading-list.yaml"
-    listed.write_text(
-        read(listed).replace("title: Direct Preference", "title: Direct Pref", 1), "utf-8"
-    )
     before = tree(en_lab)
     result = run("sync", "--check")
     assert result.code == 1
@@ -246,8 +242,8 @@ def test_sync_check_calls_a_view_stale_when_the_data_changed(en_lab: Path) -> No
     run = Run(en_lab)
     listed = en_lab / "papers/reading-list.yaml"
     text = read(listed)
-    assert "title: Direct Preference" in text
-    listed.write_text(text.replace("title: Direct Preference", "title: Direct Pref", 1), "utf-8")
+    assert "title: 'Direct Preference Optimization:" in text
+    listed.write_text(text.replace("Preference Optimization:", "Preference Optimisation:"), "utf-8")
     result = run("sync", "--check")
     assert result.code == 1
     line = begin_line(en_lab / "papers/README.md", "papers")
