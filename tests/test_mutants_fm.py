@@ -323,6 +323,19 @@ def test_set_fields_refuses_with_the_line_of_the_field() -> None:
     assert broken(fm.set_fields, odd, {"title": "y", "2026-01-01": "b"}, "p.md")[0] == 2
 
 
+def test_set_fields_names_the_file_line_of_a_value_that_cannot_be_read() -> None:
+    text = "---\ntitle: x\nstarted: 2026-02-30\n---\n"
+    assert broken(fm.set_fields, text, {"status": "read"}, "p.md") == (
+        3,
+        "p.md:3: not valid YAML: day is out of range for month",
+    )
+    crlf = "---\r\ntitle: x\r\nstatus: r\r\n2026-01-01:\r\n---\r\n"
+    assert broken(fm.set_fields, crlf, {"2026-01-01": "b"}, "p.md")[0] == 4
+    flow = "---\n{title: x, 2026-01-01: a}\n---\n"
+    assert broken(fm.set_fields, flow, {"2026-01-01": "b"}, "p.md")[0] == 2
+    assert broken(fm.set_fields, "---\u3000\ntitle: x\n---\n", {"a": 1}, "p.md")[0] == 1
+
+
 @settings(max_examples=150, deadline=None)
 @given(
     old=st.text(max_size=20),

@@ -164,7 +164,14 @@ def test_a_new_region_goes_after_a_blank_line_in_the_file_s_line_ending(
 
 @pytest.mark.parametrize(
     ("text", "newline"),
-    [("", "\n"), ("\n\r\n", "\n"), ("\r\n", "\r\n"), ("a\r\n", "\r\n"), ("a\nb\r\n", "\n")],
+    [
+        ("", "\n"),
+        ("\n\r\n", "\n"),
+        ("\nx\r", "\n"),
+        ("\r\n", "\r\n"),
+        ("a\r\n", "\r\n"),
+        ("a\nb\r\n", "\n"),
+    ],
 )
 def test_newline_of_is_the_first_line_s(text: str, newline: str) -> None:
     assert newline_of(text) == newline
