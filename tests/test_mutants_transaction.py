@@ -158,11 +158,6 @@ def test_a_transaction_with_nothing_to_write_touches_nothing(ws: Workspace, en_l
     assert {p: os.stat(en_lab / p).st_mtime_ns for p in stamps} == stamps
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason='bug: a title holding a NUL (YAML "\\0") is rendered raw into the note\'s body, '
-    "which lab then refuses as a binary file",
-)
 def test_a_note_lab_writes_from_a_listed_title_with_a_nul_can_be_read_back(en_lab: Path) -> None:
     listed = en_lab / "papers/reading-list.yaml"
     text = listed.read_text()
