@@ -19,9 +19,9 @@ from mllm_lab.core.regions import (
     newline_of,
     parse,
     render_region,
-    repair,
     replace_region,
 )
+from mllm_lab.core.repair import Repair, repair
 from mllm_lab.errors import DamagedRegion
 
 # user text and bodies that hold no marker, fence or HTML comment of their own
@@ -45,7 +45,7 @@ def end(name: str) -> str:
     return f"<!-- lab:end {name} -->\n"
 
 
-def done(result: regions.Repair) -> list[str]:
+def done(result: Repair) -> list[str]:
     return [msg.render("en") for msg in result.done]
 
 
@@ -341,7 +341,7 @@ def test_a_region_pasted_twice_keeps_the_first_and_backs_up_the_second() -> None
 
 def test_repair_fixes_one_problem_after_another_and_leaves_good_text_alone() -> None:
     good = "a\n" + render_region("r", "x\n")
-    assert repair(good) == regions.Repair(good, [], [])
+    assert repair(good) == Repair(good, [], [])
     text = end("q") + "mine\n" + begin("r") + "x\n"
     fixed = repair(text, "p.md")
     assert parse(fixed.text, "p.md").keys() == {"q", "r"}

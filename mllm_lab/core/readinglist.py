@@ -57,6 +57,8 @@ def read_plain(text: str) -> ReadingList | None:
     listed = False
     for number, line in enumerate(text.split("\n"), start=1):
         if line.startswith("- ") and listed:
+            if not line[2:].strip(" "):
+                return None  # an entry whose fields start on the next line
             blocks.append([line[2:]])
             lines.append(number)
         elif line.startswith("  ") and blocks:

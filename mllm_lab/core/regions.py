@@ -185,7 +185,7 @@ def _lost_end_before(text: str, open_marker: Marker, marker: Marker) -> bool:
     (its body, as lab wrote it, ends before this begin)? Two regions may share a file."""
     if open_marker.name == marker.name:
         return False
-    at = _end_by_sha(text[: marker.start], open_marker)
+    at = end_by_sha(text[: marker.start], open_marker)
     return at is not None
 
 
@@ -280,12 +280,12 @@ def adopt(text: str, name: str, bodies: Sequence[str], notice: str = NOTICE) -> 
         at = normalised.find(wanted) if wanted.strip() else -1
         while at >= 0 and (
             (at > 0 and normalised[at - 1] != "\n")
-            or any(begin <= _offset_of(text, at) < end for begin, end in taken)
+            or any(begin <= offset_of(text, at) < end for begin, end in taken)
         ):
             at = normalised.find(wanted, at + 1)
         if at < 0 or not wanted.endswith("\n"):
             continue
-        start, stop = _offset_of(text, at), _offset_of(text, at + len(wanted))
+        start, stop = offset_of(text, at), offset_of(text, at + len(wanted))
         region = render_region(
             name=name, body=text[start:stop], newline=newline_of(text), notice=notice
         )
@@ -295,7 +295,7 @@ def adopt(text: str, name: str, bodies: Sequence[str], notice: str = NOTICE) -> 
         found = _near_block(normalised, wanted)
         if found is None:
             continue
-        start, stop = _offset_of(text, found[0]), _offset_of(text, found[1])
+        start, stop = offset_of(text, found[0]), offset_of(text, found[1])
         if any(begin <= start < end for begin, end in taken):
             continue
         # the begin marker records what lab wrote, so the edits show as hand edits (ticks)
@@ -327,21 +327,7 @@ def _near_block(text: str, body: str) -> tuple[int, int] | None:
     return found[0] if len(found) == 1 else None
 
 
-# --- repair --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Repair:
-    text: str
-    done: list[Msg]  # what was done, one line each
-    removed: list[str]  # generated text taken out from between markers (to back up)
-
-
-def _line_at(text: str, offset: int) -> int:
-    return text.count("\n", 0, offset) + 1
-
-
-def _end_by_sha(text: str, begin: Marker) -> int | None:
+def end_by_sha(text: str, begin: Marker) -> int | None:
     """Where a lost end marker stood: the point after which the text since the begin marker
     hashes to the sha the begin marker recorded."""
     if begin.sha is None:
@@ -360,104 +346,7 @@ def _end_by_sha(text: str, begin: Marker) -> int | None:
     return None
 
 
-def repair(text: str, path: str = "<text>", bodies: Sequence[str] = ()) -> Repair:
-    """Fix every damaged marker pair of `text` without touching a byte outside the markers.
-    `bodies` are what a region's body may have been (lab's last one, what the data gives
-    now): a lost begin marker goes back where such a body starts."""
-    done: list[Msg] = []
-    removed: list[str] = []
-    for _ in range(1000):  # each pass fixes one problem
-        try:
-            parse(text, path)
-            return Repair(text, done, removed)
-        except DamagedRegion as damage:
-            text, note, cut = _fix(text, damage, bodies)
-            done.append(Msg.of("repair.at", path=path, line=damage.line, what=note))
-            removed += cut
-    raise DamagedRegion(path=path, line=1, what=Msg.of("region.too_many"), name="", problem="many")
-
-
-Fixed = tuple[str, Msg, list[str]]  # the new text, what was done, generated text removed
-
-
-def _fix(text: str, damage: DamagedRegion, bodies: Sequence[str]) -> Fixed:
-    found = markers(text)
-    marker = next(m for m in found if m.line == damage.line)
-    end = next(
-        (m for m in found if m.kind == "end" and m.name == marker.name and m.start > marker.start),
-        None,
-    )
-    if damage.problem == "nested":
-        return _fix_nested(text=text, marker=marker, end=end, outer=damage.outer)
-    if damage.problem == "duplicate":
-        return _fix_duplicate(text, marker, end)
-    if damage.problem == "no-begin":
-        return _fix_no_begin(text=text, marker=marker, found=found, bodies=bodies)
-    return _fix_no_end(text, marker)
-
-
-def _fix_no_begin(text: str, marker: Marker, found: list[Marker], bodies: Sequence[str]) -> Fixed:
-    """An end without its begin: begin and end swapped (the begin comes later, alone), or the
-    begin lost (put it back where a known body starts, else right before the end)."""
-    name = marker.name
-    later = [m for m in found if m.name == name and m.start > marker.start]
-    if later and later[0].kind == "begin" and not any(m.kind == "end" for m in later[1:]):
-        begin = later[0]
-        (end_line, end_eol), (begin_line, begin_eol) = (
-            _split_line(text, marker),
-            _split_line(text, begin),
-        )
-        swapped = (
-            text[: marker.start]
-            + begin_line
-            + end_eol
-            + text[marker.stop : begin.start]
-            + end_line
-            + begin_eol
-            + text[begin.stop :]
-        )
-        return swapped, Msg.of("repair.swapped", name=name, first=marker.line, last=begin.line), []
-    newline = newline_of(text)
-    before = text[: marker.start].replace("\r\n", "\n")
-    at = marker.start
-    for body in bodies:
-        wanted = body.replace("\r\n", "\n")
-        if wanted and before.endswith(wanted):
-            at = _offset_of(text, len(before) - len(wanted))
-            break
-    else:  # a body edited since (a hand tick): where nearly all its lines end the text
-        for body in bodies:
-            start = _near_suffix(before, body.replace("\r\n", "\n"))
-            if start is not None:
-                at = _offset_of(text, start)
-                break
-    begin_text = f"<!-- lab:begin {name} · {NOTICE} -->{newline}"
-    note = "repair.begin_restored" if at != marker.start else "repair.no_begin"
-    return text[:at] + begin_text + text[at:], Msg.of(note, name=name, line=_line_at(text, at)), []
-
-
-def _near_suffix(before: str, body: str) -> int | None:
-    """Where `body` starts in `before`, if `before` ends with as many lines as `body` has, the
-    first the same and at most one in five changed (ticked rows); else None."""
-    lines, wanted = before.splitlines(keepends=True), body.splitlines(keepends=True)
-    count = len(wanted)
-    if not count or len(lines) < count:
-        return None
-    block = lines[-count:]
-    same = sum(a.rstrip("\n") == b.rstrip("\n") for a, b in zip(block, wanted, strict=True))
-    if block[0].rstrip("\n") != wanted[0].rstrip("\n") or same < count - max(1, count // 5):
-        return None
-    return len(before) - len("".join(block))
-
-
-def _split_line(text: str, marker: Marker) -> tuple[str, str]:
-    """A marker's line and its line ending."""
-    line = text[marker.start : marker.stop]
-    content = line.rstrip("\r\n")
-    return content, line[len(content) :]
-
-
-def _offset_of(text: str, normalised: int) -> int:
+def offset_of(text: str, normalised: int) -> int:
     """The offset in `text` of a position counted in its LF-only form."""
     if "\r\n" not in text:
         return normalised
@@ -468,43 +357,3 @@ def _offset_of(text: str, normalised: int) -> int:
         if not (char == "\r" and text[offset + 1 : offset + 2] == "\n"):
             seen += 1
     return len(text)
-
-
-def _drop(text: str, marker: Marker) -> str:
-    return text[: marker.start] + text[marker.stop :]
-
-
-def _fix_nested(text: str, marker: Marker, end: Marker | None, outer: str) -> Fixed:
-    name = marker.name
-    if name == outer:  # a second begin of the same region: drop it
-        return _drop(text, marker), Msg.of("repair.second_begin", name=name), []
-    if end is None:
-        return _drop(text, marker), Msg.of("repair.stray_begin", name=name), []
-    kept = text[: marker.start] + text[marker.stop : end.start] + text[end.stop :]
-    done = Msg.of("repair.unnested", name=name, first=marker.line, last=end.line, outer=outer)
-    return kept, done, []
-
-
-def _fix_duplicate(text: str, marker: Marker, end: Marker | None) -> Fixed:
-    if end is None:  # a stray begin after the region: it begins nothing
-        return _drop(text, marker), Msg.of("repair.stray_begin", name=marker.name), []
-    done = Msg.of("repair.duplicate", name=marker.name, first=marker.line, last=end.line)
-    return text[: marker.start] + text[end.stop :], done, [text[marker.stop : end.start]]
-
-
-def _fix_no_end(text: str, marker: Marker) -> Fixed:
-    """Put the end marker back where the region lab wrote ended (its sha says where), or
-    right after the begin marker when that cannot be known."""
-    newline = newline_of(text)
-    end_text = f"<!-- lab:end {marker.name} -->{newline}"
-    at = _end_by_sha(text, marker)
-    if at is None:
-        return (
-            text[: marker.stop] + end_text + text[marker.stop :],
-            Msg.of("repair.end_added", name=marker.name),
-            [],
-        )
-    if at == len(text) and text and not text.endswith("\n"):
-        end_text = newline + end_text
-    done = Msg.of("repair.end_restored", name=marker.name, line=_line_at(text, at))
-    return text[:at] + end_text + text[at:], done, []

@@ -15,6 +15,7 @@ from mllm_lab import kinds
 from mllm_lab.core import regions, views
 from mllm_lab.core.labdata import LabData
 from mllm_lab.core.markdown import split_row, unescape_cell
+from mllm_lab.core.repair import repair
 from mllm_lab.errors import DamagedRegion, HandEdited
 from mllm_lab.messages import Msg, tr
 from mllm_lab.models import PAPERS_README, READING_LIST, STATUS_ALIASES, Finding, Status
@@ -157,7 +158,7 @@ def _regions_of(
         if not tx.repair:
             raise
     known = [body(tx.ws, tx.ws.data(), view), *stored_bodies(tx.ws)] if view else []
-    fixed = regions.repair(text, path, known)
+    fixed = repair(text, path, known)
     done = "; ".join(msg.render(tx.ws.lang) for msg in fixed.done)
     for removed in fixed.removed:
         done += "; " + tx.keep(path, removed)
