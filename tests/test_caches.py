@@ -216,3 +216,40 @@ def test_views_found_current_are_noted_without_writing(in_lab: Run, lab: Path) -
     state = json.loads(read(lab / ".lab" / "views.json"))
     stamp = (lab / "README.md").stat()
     assert state["views"]["progress"]["file"] == [stamp.st_mtime_ns, stamp.st_size, stamp.st_ino]
+
+
+def test_check_follows_other_markdown_files_new_and_edited(in_lab: Run, lab: Path) -> None:
+    assert in_lab("check").ok
+    resources = lab / "resources"
+    resources.mkdir(exist_ok=True)
+    guide = resources / "guide.md"
+    guide.write_text("# guide\n\n[gone](missing.md)\n", "utf-8")  # a new file, not a note
+    found = in_lab("check")
+    assert "resources/guide.md:3:" in found.out and found.code == 1
+    guide.write_text("# guide\n\n[here](../README.md)\n", "utf-8")
+    touch_later(guide)
+    assert "resources/guide.md" not in in_lab("check").out
+
+
+def test_check_follows_the_notebooks_but_does_not_validate_them_after_a_note_edit(
+    in_lab: Run, lab: Path
+) -> None:
+    assert in_lab("new", "experiment", "toy clip").ok
+    notebook = lab / "experiments/notebooks/toy-clip.ipynb"
+    notebook.write_text('{"nbformat": 3}', "utf-8")
+    assert "toy-clip.ipynb:1:" in in_lab("check").out
+    assert in_lab("new", "concept", "Self-Attention", "-c", "fundamentals").ok
+    assert "toy-clip.ipynb:1:" in in_lab("check").out  # kept by the notebook's stamp
+    notebook.unlink()
+    assert "toy-clip.ipynb" not in in_lab("check").out
+
+
+def test_check_follows_the_quiz_log(in_lab: Run, lab: Path) -> None:
+    assert in_lab("check").ok
+    log = lab / "reviews/quiz-log.jsonl"
+    log.parent.mkdir(exist_ok=True)
+    log.write_text("not json\n", "utf-8")
+    assert "reviews/quiz-log.jsonl:1:" in in_lab("check").out
+    log.write_text("", "utf-8")
+    touch_later(log)
+    assert "quiz-log" not in in_lab("check").out

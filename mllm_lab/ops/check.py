@@ -65,7 +65,6 @@ def _lint(
 ) -> list[Finding]:
     from mllm_lab import kinds
     from mllm_lab.core.check import check as check_notes
-    from mllm_lab.core.notebook import notebook_problem
     from mllm_lab.core.papers import status_problems
     from mllm_lab.models import Finding
     from mllm_lab.ops.handedits import check as view_check
@@ -88,17 +87,37 @@ def _lint(
     found.update(
         f for paper in data.papers if not paper.problem for f in status_problems(paper, ws.today)
     )
-    notebooks = [e.path for e in data.experiments]
-    for number, path in enumerate(notebooks, start=1):
-        problem = notebook_problem(ws.read(path))
-        if problem:
-            found.add(Finding(path, *problem))
-        if progress:
-            progress(number, len(notebooks))
+    found.update(notebook_findings(ws, [e.path for e in data.experiments], progress))
     found.update(view_check(ws))
     read[QUIZ_LOG] = stamp_of(ws, QUIZ_LOG)
     found.update(card_problems(ws))
     return sorted(found, key=lambda f: (f.path, f.line, f.message))
+
+
+def notebook_findings(
+    ws: Workspace, notebooks: list[str], progress: Callable[[int, int], None] | None
+) -> list[Finding]:
+    """Each notebook validated by nbformat (100 ms to import, then a schema per notebook);
+    kept by the notebooks' own stamps, so a check after a note was edited does not validate
+    them again."""
+    from mllm_lab import results
+    from mllm_lab.core.notebook import notebook_problem
+    from mllm_lab.messages import Msg
+    from mllm_lab.models import Finding
+
+    made = results.key("notebooks", ws.walked().stamps(["experiment"]), str(ws.lab.root))
+    hit, kept = results.load(ws.lab.state, "notebooks", made) if ws.use_index else (False, None)
+    value: list[list[Any]] = kept if hit and isinstance(kept, list) else []
+    if not hit:
+        for number, path in enumerate(notebooks, start=1):
+            problem = notebook_problem(ws.read(path))
+            if problem:
+                value.append([path, problem[0], problem[1].as_json()])
+            if progress:
+                progress(number, len(notebooks))
+        if ws.use_index:
+            results.save(ws.lab.state, "notebooks", made, value)
+    return [Finding(path, line, Msg.from_json(what)) for path, line, what in value]
 
 
 def other_links(
