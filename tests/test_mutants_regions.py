@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mllm_lab.core import regions
+from mllm_lab.core import repair as repair_module
 from mllm_lab.core.regions import (
     NOTICE,
     adopt,
@@ -351,7 +351,7 @@ def test_repair_fixes_one_problem_after_another_and_leaves_good_text_alone() -> 
 
 def test_damage_repair_cannot_fix_is_refused_not_looped_on(monkeypatch: pytest.MonkeyPatch) -> None:
     text = "a\n" + end("r")
-    monkeypatch.setattr(regions, "_fix", lambda text, damage, bodies: (text, damage.what, []))
+    monkeypatch.setattr(repair_module, "_fix", lambda text, damage, bodies: (text, damage.what, []))
     with pytest.raises(DamagedRegion) as caught:
         repair(text, "p.md")
     assert caught.value.line == 1
