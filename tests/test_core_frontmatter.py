@@ -9,7 +9,7 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mllm_lab.core import fm
+from mllm_lab.core import fm, fmedit
 from mllm_lab.errors import BrokenNote
 
 TRICKY = 'BLIP-2: "x" #y | [z] - w'
@@ -74,7 +74,7 @@ def test_bom_crlf_and_no_frontmatter() -> None:
 
 def test_set_fields_edits_in_place_and_keeps_everything_else() -> None:
     text = "---\n# my comment\ntitle: 'A: b'\nstatus: reading  # note\nextra: [1, 2]\n---\nbody\n"
-    new = fm.set_fields(text, {"status": "read", "finished": date(2026, 11, 25)})
+    new = fmedit.set_fields(text, {"status": "read", "finished": date(2026, 11, 25)})
     assert new == (
         "---\n# my comment\ntitle: 'A: b'\nstatus: read  # note\nextra: [1, 2]\nfinished: 2026-11-25\n---\nbody\n"
     )
@@ -82,7 +82,7 @@ def test_set_fields_edits_in_place_and_keeps_everything_else() -> None:
 
 def test_set_fields_on_crlf_and_block_values() -> None:
     text = "---\r\nstatus: reading\r\ntags:\r\n- a\r\n- b\r\nstarted: 2026-01-01\r\n---\r\nbody\r\n"
-    new = fm.set_fields(text, {"status": "read", "started": None})
+    new = fmedit.set_fields(text, {"status": "read", "started": None})
     assert new == "---\r\nstatus: read\r\ntags:\r\n- a\r\n- b\r\nstarted: null\r\n---\r\nbody\r\n"
     assert yaml.safe_load(new.split("---")[1]) == {
         "status": "read",
@@ -94,7 +94,7 @@ def test_set_fields_on_crlf_and_block_values() -> None:
 @given(st.text(), st.text())
 def test_set_fields_always_loads_back_to_the_update(old: str, new: str) -> None:
     text = "---\n" + fm.dump({"title": old, "status": "unread"}) + "---\nbody"
-    result = fm.set_fields(text, {"title": new})
+    result = fmedit.set_fields(text, {"title": new})
     parsed = fm.parse(result, "x.md")
     assert parsed.meta == {"title": new, "status": "unread"}
     assert parsed.body == "body"
@@ -136,6 +136,6 @@ def test_a_reading_list_block_list_is_rewritten_in_its_place() -> None:
 def test_a_frontmatter_list_with_a_comment_inside_is_refused_not_stripped() -> None:
     text = "---\nkey: a\nauthors:\n# as on the paper\n- A One et al.\nyear: 2023\n---\nbody\n"
     with pytest.raises(BrokenNote):
-        fm.set_fields(text, {"authors": ["A One", "B Two"]}, "x.md")
+        fmedit.set_fields(text, {"authors": ["A One", "B Two"]}, "x.md")
     plain = text.replace("# as on the paper\n", "")
-    assert "authors: [A One, B Two]" in fm.set_fields(plain, {"authors": ["A One", "B Two"]}, "x.md")
+    assert "authors: [A One, B Two]" in fmedit.set_fields(plain, {"authors": ["A One", "B Two"]}, "x.md")

@@ -16,7 +16,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mllm_lab.core import fm
+from mllm_lab.core import fm, fmedit
 from mllm_lab.errors import BrokenNote
 
 
@@ -87,7 +87,7 @@ def test_an_impossible_time_names_its_line() -> None:
 
 
 def test_a_yaml_error_without_a_mark_is_on_the_first_line(monkeypatch: pytest.MonkeyPatch) -> None:
-    yaml_module = fm._yaml()[0]
+    yaml_module = fm.yaml_kit()[0]
 
     def fails(*args: Any, **kwargs: Any) -> Any:
         raise yaml_module.YAMLError("something\n  went wrong")
@@ -264,7 +264,7 @@ def test_set_fields_replaces_fills_rewrites_and_appends() -> None:
         "---\nstatus: reading  # why\nstarted:\nsummary: |\n  long\n  text\ntags:\n- a\nn: 1\n"
         "quoted: 'x'\n---\nbody\n"
     )
-    new = fm.set_fields(
+    new = fmedit.set_fields(
         text,
         {
             "status": "read",
@@ -284,48 +284,48 @@ def test_set_fields_replaces_fills_rewrites_and_appends() -> None:
 
 def test_set_fields_keeps_crlf_bom_closing_dots_and_a_missing_last_newline() -> None:
     crlf = "---\r\nstatus: reading\r\nsummary: >-\r\n  long\r\n---\r\nbody\r\n"
-    assert fm.set_fields(crlf, {"summary": "s", "finished": None}) == (
+    assert fmedit.set_fields(crlf, {"summary": "s", "finished": None}) == (
         "---\r\nstatus: reading\r\nsummary: s\r\nfinished: null\r\n---\r\nbody\r\n"
     )
     assert (
-        fm.set_fields("---\ntitle: x\n---", {"status": "read"})
+        fmedit.set_fields("---\ntitle: x\n---", {"status": "read"})
         == "---\ntitle: x\nstatus: read\n---"
     )
-    assert fm.set_fields("---\ntitle: x\n...\nb", {"a": 1}) == "---\ntitle: x\na: 1\n...\nb"
-    assert fm.set_fields("\ufeff---\nt: x\n---\n", {"t": "z"}) == "\ufeff---\nt: z\n---\n"
-    assert fm.set_fields("---\n---\n", {"status": "read"}) == "---\nstatus: read\n---\n"
+    assert fmedit.set_fields("---\ntitle: x\n...\nb", {"a": 1}) == "---\ntitle: x\na: 1\n...\nb"
+    assert fmedit.set_fields("\ufeff---\nt: x\n---\n", {"t": "z"}) == "\ufeff---\nt: z\n---\n"
+    assert fmedit.set_fields("---\n---\n", {"status": "read"}) == "---\nstatus: read\n---\n"
     flow = "---\nx: 1\ny: [a,\n  b]\nstatus: reading\n---\n"
-    assert fm.set_fields(flow, {"y": ["c"]}) == "---\nx: 1\ny: [c]\nstatus: reading\n---\n"
+    assert fmedit.set_fields(flow, {"y": ["c"]}) == "---\nx: 1\ny: [c]\nstatus: reading\n---\n"
 
 
 def test_set_fields_refuses_with_the_line_of_the_field() -> None:
-    assert broken(fm.set_fields, "no frontmatter\n", {"status": "read"}, "p.md") == (
+    assert broken(fmedit.set_fields, "no frontmatter\n", {"status": "read"}, "p.md") == (
         1,
         "p.md:1: no frontmatter (a --- block) to write the fields into",
     )
-    assert broken(fm.set_fields, "---\ntitle: x\n", {"status": "read"}, "p.md")[0] == 1
+    assert broken(fmedit.set_fields, "---\ntitle: x\n", {"status": "read"}, "p.md")[0] == 1
     aliased = "---\ntitle: x\nstatus: &a reading\nother: *a\n---\n"
-    assert broken(fm.set_fields, aliased, {"status": "read"}, "p.md")[0] == 3
+    assert broken(fmedit.set_fields, aliased, {"status": "read"}, "p.md")[0] == 3
     odd = "---\ntitle: x\nstatus: r\n2026-01-01: a\n---\n"
-    assert broken(fm.set_fields, odd, {"zzz": 1, "2026-01-01": "b"}, "p.md") == (
+    assert broken(fmedit.set_fields, odd, {"zzz": 1, "2026-01-01": "b"}, "p.md") == (
         4,
         "p.md:4: cannot update zzz, 2026-01-01 in place (the edited YAML would not load back "
         "as expected); edit it by hand",
     )
-    assert broken(fm.set_fields, odd, {"title": "y", "2026-01-01": "b"}, "p.md")[0] == 2
+    assert broken(fmedit.set_fields, odd, {"title": "y", "2026-01-01": "b"}, "p.md")[0] == 2
 
 
 def test_set_fields_names_the_file_line_of_a_value_that_cannot_be_read() -> None:
     text = "---\ntitle: x\nstarted: 2026-02-30\n---\n"
-    assert broken(fm.set_fields, text, {"status": "read"}, "p.md") == (
+    assert broken(fmedit.set_fields, text, {"status": "read"}, "p.md") == (
         3,
         "p.md:3: not valid YAML: day is out of range for month",
     )
     crlf = "---\r\ntitle: x\r\nstatus: r\r\n2026-01-01:\r\n---\r\n"
-    assert broken(fm.set_fields, crlf, {"2026-01-01": "b"}, "p.md")[0] == 4
+    assert broken(fmedit.set_fields, crlf, {"2026-01-01": "b"}, "p.md")[0] == 4
     flow = "---\n{title: x, 2026-01-01: a}\n---\n"
-    assert broken(fm.set_fields, flow, {"2026-01-01": "b"}, "p.md")[0] == 2
-    assert broken(fm.set_fields, "---\u3000\ntitle: x\n---\n", {"a": 1}, "p.md")[0] == 1
+    assert broken(fmedit.set_fields, flow, {"2026-01-01": "b"}, "p.md")[0] == 2
+    assert broken(fmedit.set_fields, "---\u3000\ntitle: x\n---\n", {"a": 1}, "p.md")[0] == 1
 
 
 @settings(max_examples=150, deadline=None)
@@ -341,6 +341,6 @@ def test_an_edit_changes_only_the_edited_line(old: str, new: Any, crlf: bool) ->
     head = f"---{newline}# mine{newline}key: blip-2{newline}"
     tail = f"status: unread  # keep{newline}---{newline}body{newline}"
     text = head + "title: " + fm.scalar(old) + newline + tail
-    result = fm.set_fields(text, {"title": new})
+    result = fmedit.set_fields(text, {"title": new})
     assert result.startswith(head) and result.endswith(tail)
     assert fm.parse(result, "n.md").meta == {"key": "blip-2", "title": new, "status": "unread"}

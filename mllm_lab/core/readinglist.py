@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from mllm_lab.core import fastyaml, fm
+from mllm_lab.core import fastyaml, fm, fmedit
 from mllm_lab.errors import BrokenNote
 from mllm_lab.messages import Msg
 
@@ -41,7 +41,7 @@ def _document(text: str) -> tuple[Any, Any]:
 
 def _node(text: str) -> Any:
     """The composed node of a reading list that loads (where each entry's lines are)."""
-    yaml, loader, _ = fm._yaml()
+    yaml, loader, _ = fm.yaml_kit()
     return yaml.compose(text, Loader=loader)
 
 
@@ -146,7 +146,7 @@ def set_fields(reading: ReadingList, index: int, updates: dict[str, Any]) -> Rea
     item = _papers_node(_node(text))[1].value[index]
     line = reading.lines[index]
     entry = dict(reading.entries[index])
-    yaml = fm._yaml()[0]
+    yaml = fm.yaml_kit()[0]
     if not isinstance(item, yaml.MappingNode) or item.flow_style:
         raise _refuse(line, "flow_entry")
     pairs = {key.value: (key, value) for key, value in item.value}
@@ -176,26 +176,26 @@ def set_fields(reading: ReadingList, index: int, updates: dict[str, Any]) -> Rea
                     edits.append((colon + 1, colon + 1, f" {fm.scalar(value)}"))
                 else:
                     edits.append((s, e, fm.scalar(value)))
-            elif grown := fm.list_growth(text, value_node, entry.get(key), value, newline):
+            elif grown := fmedit.list_growth(text, value_node, entry.get(key), value, newline):
                 edits.append(grown)
             elif isinstance(value_node, yaml.SequenceNode) and isinstance(value, list):
                 # a list (`history:`) becomes one flow line; _check proves it loads back.
                 # It ends with its last item: the comments after it are the user's, and a
                 # comment among its lines would be lost, so such a list is refused.
-                stop = fm.content_end(value_node)
-                if fm.comment_inside(text[key_node.start_mark.index : stop]):
+                stop = fmedit.content_end(value_node)
+                if fmedit.comment_inside(text[key_node.start_mark.index : stop]):
                     raise _refuse(line, "block_value")
                 edits.append((key_node.start_mark.index, stop, f"{key}: {fm.scalar(value)}"))
             else:
                 raise _refuse(line, "block_value")
         elif value is not None:
-            appended.append(fm.block_field(key, value, indent=" " * column, newline=newline))
+            appended.append(fmedit.block_field(key, value, indent=" " * column, newline=newline))
         if value is not None:
             entry[key] = value
     result = text
     if appended:  # right after the entry's last line, not after comments that follow it
         last = item.value[-1][1] if item.value else item
-        stop = result.find("\n", max(fm.content_end(last) - 1, item.start_mark.index))
+        stop = result.find("\n", max(fmedit.content_end(last) - 1, item.start_mark.index))
         end = len(result) if stop < 0 else stop + 1
         if end > 0 and result[end - 1] != "\n":
             result = result[:end] + newline + result[end:]

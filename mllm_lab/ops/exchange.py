@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mllm_lab import storage
-from mllm_lab.core import fm, readinglist
+from mllm_lab.core import fmedit, readinglist
 from mllm_lab.core.bibtex import Action, Planned, Problem, export_bibtex, parse_bibtex, plan_import
 from mllm_lab.core.papers import parse_status
 from mllm_lab.core.resolve import resolve_one
@@ -91,7 +91,7 @@ def _apply(tx: Transaction, plan: Sequence[Planned]) -> None:
             text = tx.read(paper.note)
             if text is None:
                 raise BrokenNote(paper.note, 1, "error.gone")
-            tx.write(paper.note, fm.set_fields(text, _changed_fields(planned), paper.note))
+            tx.write(paper.note, fmedit.set_fields(text, _changed_fields(planned), paper.note))
         else:
             index = readinglist.find(listed, paper.key)
             if index is None:

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from mllm_lab.core import fm, readinglist
+from mllm_lab.core import fmedit, readinglist
 from mllm_lab.core.labdata import LabData
 from mllm_lab.core.papers import (
     arxiv_id,
@@ -58,7 +58,7 @@ def save_status(tx: Transaction, paper: Paper, detail: str = "") -> Outcome:
         if text is None:
             raise BrokenNote(paper.note, 1, "error.gone")
         return tx.write(
-            paper.note, fm.set_fields(text, status_fields(paper), paper.note), detail=detail
+            paper.note, fmedit.set_fields(text, status_fields(paper), paper.note), detail=detail
         )
     listed = reading_list(tx)
     index = readinglist.find(listed, paper.key)
