@@ -18,6 +18,7 @@ from typing import Any
 
 from mllm_lab import __version__
 from mllm_lab.state import read_state, write_state
+from mllm_lab.walk import changed_ns
 
 FOLDER = "results"
 FORMAT = 1
@@ -25,7 +26,7 @@ PACKAGE = Path(__file__).resolve().parent
 _CODE_SUFFIXES = (".py", ".yaml", ".j2", ".toml", ".md")
 
 
-def _stamps(folder: str, out: list[Any]) -> None:
+def _stamps(folder: str, out: list[Any], suffixes: tuple[str, ...] | None = _CODE_SUFFIXES) -> None:
     stack = [folder]
     while stack:
         try:
@@ -37,12 +38,12 @@ def _stamps(folder: str, out: list[Any]) -> None:
                 continue
             if entry.is_dir():
                 stack.append(entry.path)
-            elif entry.name.endswith(_CODE_SUFFIXES):
+            elif suffixes is None or entry.name.endswith(suffixes):
                 try:
                     st = entry.stat()
                 except OSError:
                     continue
-                out.append([entry.path, st.st_mtime_ns, st.st_size])
+                out.append([entry.path, changed_ns(st), st.st_size])
 
 
 @lru_cache(maxsize=1)
@@ -56,9 +57,10 @@ def code_stamp() -> str:
 
 
 def folder_stamp(folder: Path) -> str:
-    """The stamps of the files under `folder` (a lab's own templates/), "" if there are none."""
+    """The stamps of every file under `folder` (a lab's own templates/: a template may include
+    a partial of any name)."""
     found: list[Any] = []
-    _stamps(str(folder), found)
+    _stamps(str(folder), found, suffixes=None)
     return hashlib.sha1(json.dumps(found).encode("utf-8", "surrogatepass")).hexdigest()
 
 

@@ -21,7 +21,7 @@ from mllm_lab.lab import Lab
 from mllm_lab.messages import Msg
 from mllm_lab.parse import good_digest, make_record, parse_file
 from mllm_lab.state import append_state, read_state, truncate_state, write_state
-from mllm_lab.walk import Found, Walk, kind_of, walk
+from mllm_lab.walk import Found, Walk, changed_ns, kind_of, walk
 
 INDEX_NAME = "index.json"
 JOURNAL_NAME = "index.log"  # small changes are appended here instead of rewriting the index
@@ -244,7 +244,7 @@ def refresh(
         if files.pop(relative, None) is not None and use_index:
             journal(lab, {relative: None})
         return
-    found = (relative, kind, st.st_mtime_ns, st.st_size, st.st_ino)
+    found = (relative, kind, changed_ns(st), st.st_size, st.st_ino)
     parsed = digest if digest is not None else parse_file(lab.root, relative, kind)
     files[relative] = make_record(found, parsed, _last_good(files.get(relative)))
     if use_index:

@@ -29,6 +29,12 @@ Found = tuple[str, str, int, int, int]
 _STRAY = re.compile(r"^\..+\.[a-z0-9_]{8}\.tmp$")
 
 
+def changed_ns(st: os.stat_result) -> int:
+    """When a file last changed, for its stamp: the later of its mtime and its ctime, so an
+    edit whose mtime was set back (`touch -d`, some sync tools) still changes the stamp."""
+    return max(st.st_mtime_ns, st.st_ctime_ns)
+
+
 def kind_of(relative: str) -> str | None:
     """What a lab file is, from where it lives: a kind's name, "reading-list" or None."""
     if relative == READING_LIST:
@@ -77,7 +83,7 @@ class Walk:
                 st = os.stat(root / path)
             except OSError:
                 continue
-            self.found.append((path, kind, st.st_mtime_ns, st.st_size, st.st_ino))
+            self.found.append((path, kind, changed_ns(st), st.st_size, st.st_ino))
         for name in ("all", *changed.values()):
             self._digests.pop(name, None)
 
@@ -97,7 +103,7 @@ def walk(lab: Lab) -> Walk:
     try:
         st = os.stat(os.path.join(root, READING_LIST))
         result.found.append(
-            (READING_LIST, READING_LIST_KIND, st.st_mtime_ns, st.st_size, st.st_ino)
+            (READING_LIST, READING_LIST_KIND, changed_ns(st), st.st_size, st.st_ino)
         )
     except OSError:
         pass
@@ -143,7 +149,7 @@ def walk(lab: Lab) -> Walk:
                     relative = relative.replace(slash, "/")
                 if ignored and ignored(relative):
                     continue
-                result.found.append((relative, kind.name, st.st_mtime_ns, st.st_size, st.st_ino))
+                result.found.append((relative, kind.name, changed_ns(st), st.st_size, st.st_ino))
     return result
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from conftest import Run, read
 
 from mllm_lab.core import fm
+from mllm_lab.walk import changed_ns
 
 CONCEPT = "notes/fundamentals/self-attention.md"
 
@@ -210,12 +211,12 @@ def test_views_found_current_are_noted_without_writing(in_lab: Run, lab: Path) -
     stamp = (lab / "papers/README.md").stat()
     assert in_lab("review", "--dry-run").ok
     state = json.loads(read(lab / ".lab" / "views.json"))
-    assert state["views"]["papers"]["file"] == [stamp.st_mtime_ns, stamp.st_size, stamp.st_ino]
+    assert state["views"]["papers"]["file"] == [changed_ns(stamp), stamp.st_size, stamp.st_ino]
     touch_later(lab / "README.md")
     assert "up to date" in in_lab("sync").err or "都是最新" in in_lab("sync").err
     state = json.loads(read(lab / ".lab" / "views.json"))
     stamp = (lab / "README.md").stat()
-    assert state["views"]["progress"]["file"] == [stamp.st_mtime_ns, stamp.st_size, stamp.st_ino]
+    assert state["views"]["progress"]["file"] == [changed_ns(stamp), stamp.st_size, stamp.st_ino]
 
 
 def test_check_follows_other_markdown_files_new_and_edited(in_lab: Run, lab: Path) -> None:
@@ -253,3 +254,27 @@ def test_check_follows_the_quiz_log(in_lab: Run, lab: Path) -> None:
     log.write_text("", "utf-8")
     touch_later(log)
     assert "quiz-log" not in in_lab("check").out
+
+
+def test_a_kept_prompt_follows_a_partial_its_template_includes(in_lab: Run, lab: Path) -> None:
+    partial = lab / "templates/prompts/zh/extra.txt"
+    partial.parent.mkdir(parents=True, exist_ok=True)
+    partial.write_text("EXTRA v1\n", "utf-8")
+    template = lab / "templates/prompts/zh/weekly.md.j2"
+    default = Path(__file__).parent.parent / "templates/prompts/zh/weekly.md.j2"
+    template.write_text('{% include "prompts/zh/extra.txt" %}' + read(default), "utf-8")
+    assert in_lab("prompt", "weekly").out.startswith("EXTRA v1")
+    partial.write_text("EXTRA v2\n", "utf-8")
+    assert in_lab("prompt", "weekly").out.startswith("EXTRA v2")
+
+
+def test_an_edit_whose_mtime_was_set_back_is_still_seen(in_lab: Run, lab: Path) -> None:
+    assert in_lab("new", "paper", "blip-2").ok
+    assert "📖" in in_lab("list", "papers").out
+    note = lab / "papers/blip-2.md"
+    before = note.stat()
+    note.write_text(read(note).replace("status: reading", "status: read   "), "utf-8")
+    os.utime(note, ns=(before.st_atime_ns, before.st_mtime_ns))  # same size, same mtime
+    assert note.stat().st_size == before.st_size
+    listed = in_lab("list", "papers").out
+    assert "✅" in listed and "📖" not in listed

@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import lab_executable, read
+from conftest import Run, lab_executable, read
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -195,3 +195,17 @@ def test_any_unicode_title_comes_back_out_of_the_table(entries: list[tuple[str, 
 @pytest.fixture
 def lab_dir(en_lab: Path) -> Path:
     return en_lab
+
+
+def test_a_terminal_escape_in_a_hand_edited_title_is_never_printed_raw(
+    in_lab: Run, lab: Path
+) -> None:
+    assert in_lab("add", "paper", "Plain title", "--new").ok
+    listed = lab / "papers/reading-list.yaml"
+    text = listed.read_text("utf-8")
+    listed.write_text(text.replace("Plain title", '"\\e[31mRED\\e]0;pwned\\a"'), "utf-8")
+    for args in (("list", "papers"), ("status",), ("next",)):
+        result = in_lab(*args)
+        assert result.ok, result
+        assert "\x1b" not in result.out + result.err and "\x07" not in result.out
+    assert "\ufffd[31mRED" in in_lab("list", "papers").out

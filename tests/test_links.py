@@ -247,3 +247,40 @@ def test_real_process_checks_links(sh, real: Path) -> None:  # type: ignore[no-u
         in done.stdout
     )
     assert "Traceback" not in done.stderr
+
+
+def test_a_related_entry_naming_a_file_with_a_percent_in_its_name_is_not_broken(
+    in_lab: Run, lab: Path
+) -> None:
+    for name in ("p%20q.md", "50%25.md"):
+        (lab / "notes/training" / name).write_text(
+            "---\ntitle: T\ncategory: training\ncreated: 2026-11-25\n---\n# T\n", "utf-8"
+        )
+    assert in_lab(
+        "new", "concept", "Zeta", "-c", "training",
+        "--related", "notes/training/p%20q.md,notes/training/50%25.md",
+    ).ok  # fmt: skip
+    assert "related" not in in_lab("check").out
+    note = lab / "notes/training/zeta.md"
+    note.write_text(read(note).replace("notes/training/p%20q.md", "notes/training/nope.md"), "utf-8")
+    assert "notes/training/nope.md" in in_lab("check").out
+
+
+def test_a_link_with_a_query_string_names_the_file_before_it(in_lab: Run, lab: Path) -> None:
+    (lab / "resources/guide.md").write_text(
+        "# guide\n\n[plain](../README.md?plain=1) [gone](missing.md?plain=1#top)\n", "utf-8"
+    )
+    found = in_lab("check").out
+    assert "README.md?plain" not in found
+    assert "resources/guide.md:3:" in found and "missing.md" in found
+
+
+def test_a_title_with_backslashes_renders_as_written_in_the_views(in_lab: Run, lab: Path) -> None:
+    from markdown_it import MarkdownIt
+
+    assert in_lab("new", "concept", "Paths in C:\\", "-c", "fundamentals").ok
+    assert in_lab("add", "paper", "Escapes \\* and \\_", "--new").ok
+    index = MarkdownIt("commonmark").enable("table").render(read(lab / "notes/README.md"))
+    assert '<a href="fundamentals/paths-in-c.md">Paths in C:\\</a>' in index
+    table = MarkdownIt("commonmark").enable("table").render(read(lab / "papers/README.md"))
+    assert "Escapes \\* and \\_" in table

@@ -344,3 +344,14 @@ def test_an_edit_changes_only_the_edited_line(old: str, new: Any, crlf: bool) ->
     result = fmedit.set_fields(text, {"title": new})
     assert result.startswith(head) and result.endswith(tail)
     assert fm.parse(result, "n.md").meta == {"key": "blip-2", "title": new, "status": "unread"}
+
+
+def test_lines_are_counted_as_editors_count_them_past_yaml_only_line_breaks() -> None:
+    # YAML breaks lines at U+2028, U+2029 and U+0085; editors and GitHub do not
+    text = "---\ntitle: T\nsummary: 'a\u2028b\u2029c\x85d'\nstage: 2\nstage: 3\n---\n"
+    assert broken(fm.parse, text, "n.md") == (
+        5,
+        "n.md:5: frontmatter is not valid YAML: duplicate key `stage` (also on line 4)",
+    )
+    aliased = "---\ntitle: 'a\u2028b'\nx: &a 1\ny: *a\n---\n"
+    assert broken(fm.parse, aliased, "n.md")[0] == 3

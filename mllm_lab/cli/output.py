@@ -31,10 +31,21 @@ ACTION_STYLE = {
 _TAG_LIKE = re.compile(r"(\\*)(\[[a-z#/@][^[]*?])")
 
 
+# Control characters a terminal would act on (an escape sequence in a hand-edited title can
+# recolour or retitle the terminal): shown as U+FFFD. Tabs and line breaks are kept.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def shown(text: str) -> str:
+    """Text as it may reach a terminal."""
+    return _CONTROL.sub("\ufffd", text) if _CONTROL.search(text) else text
+
+
 def escape(text: str) -> str:
     """User text inside markup, escaped exactly as `rich.markup.escape` does (without
-    importing Rich): a `[` that could start a tag gets a backslash."""
-    text = _TAG_LIKE.sub(lambda m: f"{m[1]}{m[1]}\\{m[2]}", text)
+    importing Rich): a `[` that could start a tag gets a backslash. Control characters are
+    shown as U+FFFD."""
+    text = _TAG_LIKE.sub(lambda m: f"{m[1]}{m[1]}\\{m[2]}", shown(text))
     return text + "\\" if text.endswith("\\") and not text.endswith("\\\\") else text
 
 
@@ -92,7 +103,9 @@ def info(message: str) -> None:
 
 
 def result(text: str) -> None:
-    """A result on stdout, printed verbatim (no markup, no wrapping)."""
+    """A result on stdout, printed verbatim (no markup, no wrapping; control characters shown
+    as U+FFFD)."""
+    text = shown(text)
     sys.stdout.write(text if text.endswith("\n") else text + "\n")
     sys.stdout.flush()
 

@@ -10,7 +10,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from mllm_lab.core.labdata import LabData, stem
-from mllm_lab.core.links import WikiIndex, resolve_relative
+from mllm_lab.core.links import WikiIndex, related_candidates, resolve_relative
 from mllm_lab.kinds import NoteKind
 from mllm_lab.messages import Msg
 from mllm_lab.models import READING_LIST, Finding, Note
@@ -85,9 +85,9 @@ def _related(note: Note, detail: Detail, exists: Callable[[str], bool]) -> list[
     lines = {str(entry): int(line) for entry, line in detail.get("related", [])}
     for entry in note.related:
         as_lab = posixpath.normpath(unquote(entry.strip())) if entry.strip() else ""
-        beside = resolve_relative(note.path, entry)
+        candidates = related_candidates(note.path, entry) if entry.strip() else []
         if "://" in entry or any(
-            p and not p.startswith("../") and exists(p) for p in (as_lab, beside)
+            p and p != "." and not p.startswith("../") and exists(p) for p in candidates
         ):
             continue
         found.append(

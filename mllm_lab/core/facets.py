@@ -219,12 +219,13 @@ def markdown_table(table: Table) -> str:
     return "\n".join(lines) + "\n"
 
 
-_MARKDOWN_PUNCT = re.compile(r"([\\`*_\[\]])")
+_MARKDOWN_PUNCT = re.compile(r"([`*_\[\]])")  # none of them is in the entities escape_cell writes
 
 
 def md_cell(text: str) -> str:
-    """A table cell of user text: Markdown punctuation and `|` escaped, one line."""
-    return escape_cell(_MARKDOWN_PUNCT.sub(r"\\\1", text.strip()))
+    """A table cell of user text: `|`, backslashes and line breaks as entities, then Markdown
+    punctuation backslash-escaped, one line."""
+    return _MARKDOWN_PUNCT.sub(r"\\\1", escape_cell(text.strip()))
 
 
 def records(entries: Iterable[Entry]) -> list[dict[str, Any]]:

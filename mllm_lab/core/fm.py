@@ -67,9 +67,9 @@ def yaml_kit() -> tuple[Any, type, type]:
                     error = yaml.MarkedYAMLError(
                         problem=f"duplicate key `{key}`", problem_mark=key_node.start_mark
                     )
-                    error.also_on = seen[key]  # type: ignore[attr-defined]  # 0-based, counted by load_yaml
+                    error.also_on = seen[key]  # type: ignore[attr-defined]  # a Mark, for load_yaml
                     raise error
-                seen[key] = key_node.start_mark.line
+                seen[key] = key_node.start_mark
             return super().construct_mapping(node, deep=deep)
 
     Loader.add_constructor("tag:yaml.org,2002:map", Loader.construct_mapping)
@@ -103,8 +103,19 @@ def refuse_aliases(text: str, first_line: int, path: str) -> None:
     yaml, loader, _ = yaml_kit()
     for event in yaml.parse(text, Loader=loader):
         if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
-            line = first_line + event.start_mark.line
+            line = first_line + line_of(text, event.start_mark)
             raise BrokenNote(path, line, "yaml.aliases")
+
+
+_YAML_ONLY_BREAKS = ("\u2028", "\u2029", "\x85")
+
+
+def line_of(text: str, mark: Any) -> int:
+    """The 0-based line of a YAML mark as editors count lines: YAML also breaks lines at
+    U+2028, U+2029 and U+0085, which editors and GitHub show inside a line."""
+    if not any(ch in text for ch in _YAML_ONLY_BREAKS):
+        return int(mark.line)
+    return text.count("\n", 0, mark.index)
 
 
 def load_yaml(
@@ -118,10 +129,10 @@ def load_yaml(
         return yaml.load(text, Loader=loader)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
-        line = first_line + (mark.line if mark else 0)
+        line = first_line + (line_of(text, mark) if mark else 0)
         problem = error.problem or error.context or "invalid YAML"
         if hasattr(error, "also_on"):
-            problem += f" (also on line {first_line + error.also_on})"
+            problem += f" (also on line {first_line + line_of(text, error.also_on)})"
         raise BrokenNote(path, line, what, problem=one_line(problem)) from None
     except yaml.YAMLError as error:
         raise BrokenNote(path, first_line, what, problem=one_line(str(error))) from None

@@ -67,10 +67,25 @@ def related_target(note_path: str, entry: str, known: Container[str]) -> str | N
     entry = entry.strip()
     if not entry or "://" in entry:
         return None
-    for candidate in (posixpath.normpath(unquote(entry)), resolve_relative(note_path, entry)):
+    for candidate in related_candidates(note_path, entry):
         if candidate in known:
             return candidate
     return None
+
+
+def related_candidates(note_path: str, entry: str) -> list[str]:
+    """The lab files a `related:` entry may name, in order: the path as written (a file may
+    be called `p%20q.md`), the path percent-decoded, and the path relative to the note."""
+    entry = entry.strip()
+    return list(
+        dict.fromkeys(
+            [
+                posixpath.normpath(entry),
+                posixpath.normpath(unquote(entry)),
+                resolve_relative(note_path, entry),
+            ]
+        )
+    )
 
 
 def targets(

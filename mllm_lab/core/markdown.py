@@ -11,7 +11,17 @@ from urllib.parse import quote
 
 from mllm_lab.core.blocks import Blocks, blocks
 
-_CELL_ESCAPES = {"&": "&amp;", "|": "&#124;", "<": "&lt;", ">": "&gt;", "\r": "&#13;", "\n": "<br>"}
+# A backslash as an entity: before punctuation it is an escape (`C:\` would swallow the `]` of
+# a link, `\*` would show as `*`), so the text shows as written.
+_CELL_ESCAPES = {
+    "&": "&amp;",
+    "|": "&#124;",
+    "<": "&lt;",
+    ">": "&gt;",
+    "\\": "&#92;",
+    "\r": "&#13;",
+    "\n": "<br>",
+}
 _CELL_RE = re.compile("|".join(re.escape(k) for k in _CELL_ESCAPES))
 _CELL_UNESCAPES = {v: k for k, v in _CELL_ESCAPES.items()}
 _UNCELL_RE = re.compile("|".join(re.escape(k) for k in _CELL_UNESCAPES))
@@ -189,7 +199,7 @@ def _blanked(body: str) -> Blocks:
 def links(body: str) -> list[Link]:
     """Relative links (and images, and link reference definitions) and [[wiki links]]
     outside code and comments; URLs and anchors skipped. A target is returned as written
-    (percent-encoding and all), without its #anchor."""
+    (percent-encoding and all), without its #anchor or ?query (GitHub's `?plain=1`)."""
     return scan_links(body)[0]
 
 
@@ -218,7 +228,7 @@ def scan_links(body: str) -> tuple[list[Link], list[Link]]:
             target = destination(raw)
             if target.startswith("#") or _SCHEME.match(target):
                 continue
-            result.append(Link(target.split("#", 1)[0], index + 1))
+            result.append(Link(target.split("#", 1)[0].split("?", 1)[0], index + 1))
         if "[[" in line:
             for match in _WIKI_LINK.finditer(line):
                 result.append(Link(match["target"].strip(), index + 1, wiki=True))

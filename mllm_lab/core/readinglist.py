@@ -108,7 +108,9 @@ def _parse(text: str) -> ReadingList:
     found = _papers_node(node)
     if found is None:  # `Papers:` or any other key: not a reading list lab can read
         raise BrokenNote(
-            PATH, node.value[0][0].start_mark.line + 1 if node.value else 1, "list.shape"
+            PATH,
+            fm.line_of(text, node.value[0][0].start_mark) + 1 if node.value else 1,
+            "list.shape",
         )
     papers = data.get("papers")
     if papers is None:
@@ -116,10 +118,10 @@ def _parse(text: str) -> ReadingList:
     assert found is not None
     key_node, value_node = found
     if not isinstance(papers, list):
-        raise BrokenNote(PATH, key_node.start_mark.line + 1, "list.shape")
+        raise BrokenNote(PATH, fm.line_of(text, key_node.start_mark) + 1, "list.shape")
     lines = []
     for entry, item in zip(papers, value_node.value, strict=True):
-        line = item.start_mark.line + 1
+        line = fm.line_of(text, item.start_mark) + 1
         if not isinstance(entry, dict):
             raise BrokenNote(PATH, line, "list.entry_shape")
         lines.append(line)

@@ -25,6 +25,7 @@ from mllm_lab.models import Finding, Note
 from mllm_lab.ops.workspace import Workspace
 from mllm_lab.scan import load_cache, save_cache
 from mllm_lab.storage import read_text
+from mllm_lab.walk import changed_ns
 
 CARDS_CACHE = "cards.json"
 IDS_CACHE = "card-ids.json"
@@ -157,7 +158,7 @@ def template_stamps(ws: Workspace) -> list[Any]:
         for folder in (ws.lab.root / "templates", default_templates()):
             try:
                 st = os.stat(folder / ws.lang / kind.template)
-                stamps.append([st.st_mtime_ns, st.st_size, st.st_ino])
+                stamps.append([changed_ns(st), st.st_size, st.st_ino])
             except OSError:
                 stamps.append(None)
     return stamps

@@ -29,7 +29,7 @@ from mllm_lab.models import (
 from mllm_lab.ops.workspace import Workspace
 from mllm_lab.results import code_stamp
 from mllm_lab.state import prune_state, read_folder, read_state, write_state
-from mllm_lab.walk import kind_of
+from mllm_lab.walk import changed_ns, kind_of
 
 if TYPE_CHECKING:
     from mllm_lab.ops.transaction import Transaction
@@ -132,7 +132,7 @@ def stamp_of(ws: Workspace, relative: str) -> list[int] | None:
         st = ws.lab.path(relative).stat()
     except (OSError, LabError):
         return None
-    return [st.st_mtime_ns, st.st_size, st.st_ino]
+    return [changed_ns(st), st.st_size, st.st_ino]
 
 
 def load_state(ws: Workspace) -> dict[str, Any]:
@@ -170,7 +170,7 @@ def state_stamp(ws: Workspace) -> list[Any]:
     for name in (STATE, BODIES):
         try:
             st = (ws.lab.state / name).stat()
-            stamps.append([st.st_mtime_ns, st.st_size, st.st_ino])
+            stamps.append([changed_ns(st), st.st_size, st.st_ino])
         except OSError:
             stamps.append(None)
     return stamps
