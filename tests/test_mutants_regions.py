@@ -356,3 +356,15 @@ def test_damage_repair_cannot_fix_is_refused_not_looped_on(monkeypatch: pytest.M
         repair(text, "p.md")
     assert caught.value.line == 1
     assert caught.value.what.render("en") == "too many damaged markers to repair"
+
+
+def test_swapped_end_markers_of_two_regions_go_back_and_the_text_between_stays() -> None:
+    good = "# t\n" + begin("a") + "A body\n" + end("a") + "\nmine\n\n" + begin("b") + "B\n" + end("b")
+    bad = good.replace(end("a"), "@@A@@").replace(end("b"), end("a")).replace("@@A@@", end("b"))
+    result = repair(bad, "p.md")
+    assert result.text == good
+    assert done(result) == [
+        "p.md:4: put back `lab:end a` and `lab:end b`, which were swapped (lines 4 and 10); "
+        "the lines between the two regions stay yours"
+    ]
+    assert result.removed == []

@@ -532,3 +532,25 @@ def test_1_swapped_markers_are_swapped_back(in_lab: Run, lab: Path) -> None:
     repaired = in_lab("sync", "--repair")
     assert repaired.ok and "颠倒" in repaired.err
     assert read(table).count("| clip |") == 1 and in_lab("sync", "--check").ok
+
+
+def test_swapped_end_markers_after_a_bad_merge_are_repaired_keeping_the_text_between(
+    in_lab: Run, lab: Path
+) -> None:
+    assert in_lab("new", "paper", "blip-2").ok
+    table = lab / "papers/README.md"
+    original = read(table)
+    papers_end, compare_end = "<!-- lab:end papers -->", "<!-- lab:end compare -->"
+    assert papers_end in original and compare_end in original
+    swapped = (
+        original.replace(papers_end, "@@")
+        .replace(compare_end, papers_end)
+        .replace("@@", compare_end + "\n\n我在两个表之间写的话")
+    )
+    table.write_text(swapped, "utf-8")
+    refused = in_lab("sync")
+    assert refused.code == 1 and "lab sync --repair" in refused.err
+    repaired = in_lab("sync", "--repair")
+    assert repaired.ok, repaired
+    assert read(table) == original.replace(papers_end, papers_end + "\n\n我在两个表之间写的话")
+    assert in_lab("sync", "--check").ok

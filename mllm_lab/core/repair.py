@@ -70,6 +70,9 @@ def _fix(text: str, damage: DamagedRegion, bodies: Sequence[str]) -> Fixed:
 def _fix_no_begin(text: str, marker: Marker, found: list[Marker], bodies: Sequence[str]) -> Fixed:
     """An end without its begin: begin and end swapped (the begin comes later, alone), or the
     begin lost (put it back where a known body starts, else right before the end)."""
+    swapped_ends = _fix_swapped_ends(text, marker, found)
+    if swapped_ends is not None:
+        return swapped_ends
     name = marker.name
     later = [m for m in found if m.name == name and m.start > marker.start]
     if later and later[0].kind == "begin" and not any(m.kind == "end" for m in later[1:]):
@@ -105,6 +108,42 @@ def _fix_no_begin(text: str, marker: Marker, found: list[Marker], bodies: Sequen
     begin_text = f"<!-- lab:begin {name} · {NOTICE} -->{newline}"
     note = "repair.begin_restored" if at != marker.start else "repair.no_begin"
     return text[:at] + begin_text + text[at:], Msg.of(note, name=name, line=_line_at(text, at)), []
+
+
+def _fix_swapped_ends(text: str, marker: Marker, found: list[Marker]) -> Fixed | None:
+    """Two regions one after the other whose end markers were swapped (a bad merge):
+    begin A, end B, begin B, end A. Each end goes back to its own region; the text between
+    the two regions stays where it is, outside both."""
+    opened: Marker | None = None
+    for m in found:
+        if m.start >= marker.start:
+            break
+        if m.kind == "begin":
+            opened = m
+        elif opened is not None and m.name == opened.name:
+            opened = None
+    after = [m for m in found if m.start > marker.start][:2]
+    if opened is None or opened.name == marker.name or len(after) < 2:
+        return None
+    begin, end = after
+    if not (begin.kind == "begin" and begin.name == marker.name):
+        return None
+    if not (end.kind == "end" and end.name == opened.name):
+        return None
+    (first, first_eol), (last, last_eol) = _split_line(text, marker), _split_line(text, end)
+    fixed = (
+        text[: marker.start]
+        + last
+        + first_eol
+        + text[marker.stop : end.start]
+        + first
+        + last_eol
+        + text[end.stop :]
+    )
+    note = Msg.of(
+        "repair.ends_swapped", first=opened.name, second=marker.name, a=marker.line, b=end.line
+    )
+    return fixed, note, []
 
 
 def _near_suffix(before: str, body: str) -> int | None:

@@ -186,6 +186,7 @@ MESSAGES: dict[str, Any] = {
     "repair.duplicate": "removed a second region `{name}` (lines {first}-{last})",
     "repair.no_begin": "added the missing `lab:begin {name}` before the `lab:end`; the lines above it stay yours",
     "repair.swapped": "put back `lab:begin {name}` and `lab:end {name}`, which were swapped (lines {first} and {last})",
+    "repair.ends_swapped": "put back `lab:end {first}` and `lab:end {second}`, which were swapped (lines {a} and {b}); the lines between the two regions stay yours",
     "repair.begin_restored": "put back the lost `lab:begin {name}` at line {line}, where the region lab wrote began",
     "repair.end_restored": "put back the lost `lab:end {name}` at line {line}, where the region lab wrote ended",
     "repair.end_added": "added `lab:end {name}` right after its `lab:begin`; the old generated lines below it are now your text (delete them if you do not want them)",

@@ -185,6 +185,7 @@ MESSAGES: dict[str, Any] = {
     "repair.duplicate": "删除了第二个区域 `{name}`（第 {first}-{last} 行）",
     "repair.no_begin": "在 `lab:end` 前补上了缺失的 `lab:begin {name}`；它上面的行仍然是你的",
     "repair.swapped": "交换回了颠倒的 `lab:begin {name}` 和 `lab:end {name}`（第 {first} 行和第 {last} 行）",
+    "repair.ends_swapped": "交换回了颠倒的 `lab:end {first}` 和 `lab:end {second}`（第 {a} 行和第 {b} 行）；两个区域之间的行仍然是你的",
     "repair.begin_restored": "在第 {line} 行放回了丢失的 `lab:begin {name}`，即 lab 上次写入的区域开头处",
     "repair.end_restored": "在第 {line} 行放回了丢失的 `lab:end {name}`，即 lab 上次写入的区域结尾处",
     "repair.end_added": "在 `lab:begin` 之后紧接着补上了 `lab:end {name}`；下面旧的生成内容现在算你的文字（不需要可以删掉）",
