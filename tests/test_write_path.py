@@ -554,3 +554,25 @@ def test_swapped_end_markers_after_a_bad_merge_are_repaired_keeping_the_text_bet
     assert repaired.ok, repaired
     assert read(table) == original.replace(papers_end, papers_end + "\n\n我在两个表之间写的话")
     assert in_lab("sync", "--check").ok
+
+
+def test_sync_check_and_the_writing_commands_name_the_same_line_of_a_hand_edit(
+    in_lab: Run, lab: Path
+) -> None:
+    readme = lab / "README.md"
+    lines = read(readme).split("\n")
+    begin = next(i for i, line in enumerate(lines) if line.startswith("<!-- lab:begin progress"))
+    edited = begin + 3  # 0-based: the third line of the region's body
+    lines[edited] += " 我的补充"
+    readme.write_text("\n".join(lines), "utf-8")
+    where = f"README.md:{edited + 1}:"
+    assert where in in_lab("sync", "--check").out
+    assert where in in_lab("sync").err
+    assert where in in_lab("new", "concept", "RoPE", "-c", "fundamentals").err
+    # only the sha of the begin marker changed (a merge can leave that): its own line is named
+    lines[edited] = lines[edited].removesuffix(" 我的补充")
+    lines[begin] = re.sub(r"sha=[0-9a-f]+", "sha=000000000000", lines[begin])
+    readme.write_text("\n".join(lines), "utf-8")
+    where = f"README.md:{begin + 1}:"
+    assert where in in_lab("sync", "--check").out
+    assert where in in_lab("sync").err

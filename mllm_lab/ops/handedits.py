@@ -53,6 +53,15 @@ def _first_difference(have: list[str], want: list[str]) -> int:
     return min(len(have), len(want))
 
 
+def edited_line(region: regions.Region, want: str) -> int:
+    """The line to name for a hand edit of `region`: its first line that differs from what
+    lab wrote (`want`), or its begin marker when only the marker's sha was changed."""
+    have = region.body.replace("\r\n", "\n")
+    if have == want:
+        return region.line
+    return region.line + 1 + _first_difference(have.split("\n"), want.split("\n"))
+
+
 def _row(line: str) -> list[str] | None:
     return split_row(line) if line.lstrip().startswith("|") else None
 
@@ -194,10 +203,10 @@ def take_in(tx: Transaction) -> None:
         last = last_body(ws, region.sha)
         try:
             if view.region != "papers":
-                have = region.body.replace("\r\n", "\n").split("\n")
-                want = (last if last is not None else body(ws, ws.data(), view)).split("\n")
-                at = region.line + 1 + _first_difference(have, want)
-                raise HandEdited(view.path, at, Msg.of("region.not_as_written"))
+                want = last if last is not None else body(ws, ws.data(), view)
+                raise HandEdited(
+                    view.path, edited_line(region, want), Msg.of("region.not_as_written")
+                )
             ticks += hand_ticks(
                 region=region, last=last, now=body(ws, ws.data(), view), path=view.path
             )
@@ -228,7 +237,9 @@ def _view_problem(ws: Workspace, data: LabData, view: View) -> list[Finding]:
     if region is not None and region.hand_edited:
         try:
             if view.region != "papers":
-                raise HandEdited(view.path, region.line, Msg.of("region.not_as_written"))
+                last = last_body(ws, region.sha)
+                at = edited_line(region, last if last is not None else made)
+                raise HandEdited(view.path, at, Msg.of("region.not_as_written"))
             ticks = hand_ticks(
                 region=region, last=last_body(ws, region.sha), now=made, path=view.path
             )
