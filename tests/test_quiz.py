@@ -446,3 +446,15 @@ def test_control_characters_in_a_card_do_not_reach_the_terminal() -> None:
     from mllm_lab.cli.quiz import shown
 
     assert shown("a\x1b[2Jb\x07\n\tc") == "a[2Jb\n\tc"
+
+
+def test_many_unreadable_log_lines_are_counted_as_problems_not_skipped_files(
+    in_lab: Run, cards_lab: Path
+) -> None:
+    log = cards_lab / "reviews/quiz-log.jsonl"
+    log.parent.mkdir(exist_ok=True)
+    log.write_text("not json\n" * 12, "utf-8")
+    result = in_lab("quiz", "--stats")
+    assert result.ok, result
+    assert "reviews/quiz-log.jsonl:1:" in result.err
+    assert "还有 9 个" in result.err and "文件" not in result.err

@@ -215,6 +215,15 @@ def show_status(report: dict[str, Any]) -> None:
     rich_text("\n".join(out))
 
 
+def problems(findings: Sequence[object]) -> None:
+    """Problems that are not skipped files (a card id used twice, an unreadable line of the
+    quiz's log): a few shown as they are, the count of the others; `lab check` lists them."""
+    for finding in findings[:WARNINGS_SHOWN]:
+        warn(str(finding))
+    if len(findings) > WARNINGS_SHOWN:
+        warn(tr("cli.more_problems", n=len(findings) - WARNINGS_SHOWN))
+
+
 def warnings(findings: Sequence[object], total: int | None = None, bare: int = 0) -> None:
     """Problems found while reading the lab: a few shown as they are, many summarised in one
     line (a repository full of notes lab did not write); `lab check` lists them all.

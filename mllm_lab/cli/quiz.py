@@ -93,7 +93,7 @@ def _stats(ws: Any, *, clock: datetime, which: Any, json_output: bool) -> None:
             {"schema": "mllm-lab/quiz-stats/1", "now": clock.isoformat(), **asdict(summary)}
         )
         return
-    output.warnings(found.problems)
+    output.problems(found.problems)
     if summary.retention is None:
         retention = tr("quiz.stats.no_retention")
     else:
@@ -142,7 +142,7 @@ def _session(ws: Any, which: Any, *, new: int | None, limit: int | None) -> None
 
     check_log(ws)
     found = study(ws)
-    output.warnings(found.problems)
+    output.problems(found.problems)
     sitting = Session.of(
         found.queue(now(), which, new), found.states, limit=limit, settings=found.settings
     )

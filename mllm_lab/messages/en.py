@@ -241,6 +241,7 @@ MESSAGES: dict[str, Any] = {
     "cli.no_editor": "--edit: set $VISUAL or $EDITOR to open the new file",
     "cli.skipped": "{finding} (skipped)",
     "cli.skipped_many": "{n} files skipped ({bare} without frontmatter, {other} with other problems), first {first}; `lab check` lists them all, `ignore` in lab.toml leaves files out",
+    "cli.more_problems": "and {n} more; `lab check` lists them all",
     "cli.warning": "warning: ",
     "cli.error": "error: ",
     "cli.checking": "checking",

@@ -240,6 +240,7 @@ MESSAGES: dict[str, Any] = {
     "cli.no_editor": "--edit：请设置 $VISUAL 或 $EDITOR 来打开新文件",
     "cli.skipped": "{finding}（已跳过）",
     "cli.skipped_many": "跳过了 {n} 个文件（{bare} 个没有 frontmatter，{other} 个有其他问题），第一个是 {first}；`lab check` 列出全部，lab.toml 的 `ignore` 可以排除文件",
+    "cli.more_problems": "还有 {n} 个；`lab check` 列出全部",
     "cli.warning": "警告：",
     "cli.error": "错误：",
     "cli.checking": "检查中",
