@@ -219,6 +219,8 @@ def test_sync_check_names_each_problem_on_its_line_sorted_and_writes_nothing(
     (en_lab / "notes/README.md").unlink()
     readme = en_lab / "README.md"
     progress = begin_line(readme, "progress")
+    ticked = next(n for n, line in enumerate(read(readme).split("\n"), 1) if "- [ ]" in line)
+    assert ticked > progress  # the first task line is the region's: the edited line is named
     readme.write_text(read(readme).replace("- [ ]", "- [x]", 1), "utf-8")
     table = en_lab / "papers/README.md"
     papers = begin_line(table, "papers")
@@ -227,7 +229,7 @@ def test_sync_check_names_each_problem_on_its_line_sorted_and_writes_nothing(
     result = run("sync", "--check")
     assert result.code == 1
     assert result.out.strip().split("\n") == [
-        f"README.md:{progress}: the generated region was edited by hand (the region no longer "
+        f"README.md:{ticked}: the generated region was edited by hand (the region no longer "
         "matches what `lab` wrote); move your text outside the lab:begin/lab:end markers, or run "
         "`lab sync --force` to regenerate it (the old region is kept in .lab-trash/)",
         "notes/README.md:1: missing; run `lab sync` to create it",
