@@ -330,3 +330,13 @@ def test_a_title_over_two_lines_is_one_line_in_the_note(in_lab: Run, lab: Path) 
     note = read(lab / result.out.strip())
     assert meta(lab / result.out.strip())["title"] == "Rotary position embedding"
     assert "# Rotary position embedding\n" in note
+
+
+@pytest.mark.parametrize("kind", ["concept", "paper"])
+def test_a_title_longer_than_any_paper_title_is_refused(in_lab: Run, lab: Path, kind: str) -> None:
+    before = tree(lab)
+    extra = ["-c", "training"] if kind == "concept" else []
+    result = in_lab("new", kind, *extra, "--", "word " * 100)
+    assert result.code == 1 and "499 个字符" in result.err and "300" in result.err
+    assert tree(lab) == before
+    assert in_lab("add", "paper", "--", "Long " * 61).code == 1

@@ -284,3 +284,10 @@ def test_a_title_with_backslashes_renders_as_written_in_the_views(in_lab: Run, l
     assert '<a href="fundamentals/paths-in-c.md">Paths in C:\\</a>' in index
     table = MarkdownIt("commonmark").enable("table").render(read(lab / "papers/README.md"))
     assert "Escapes \\* and \\_" in table
+
+
+def test_an_unreadable_markdown_file_is_reported_not_skipped(in_lab: Run, lab: Path) -> None:
+    (lab / "resources/latin1.md").write_bytes("# caf\xe9\n\n[x](nope.md)\n".encode("latin-1"))
+    found = in_lab("check")
+    assert found.code == 1
+    assert "resources/latin1.md:1:" in found.out and "UTF-8" in found.out

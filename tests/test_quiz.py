@@ -458,3 +458,10 @@ def test_many_unreadable_log_lines_are_counted_as_problems_not_skipped_files(
     assert result.ok, result
     assert "reviews/quiz-log.jsonl:1:" in result.err
     assert "还有 9 个" in result.err and "文件" not in result.err
+
+
+def test_lab_now_alone_pins_today_as_well(in_lab: Run, cards_lab: Path, monkeypatch) -> None:
+    monkeypatch.delenv("LAB_TODAY")
+    monkeypatch.setenv("LAB_NOW", "2031-05-04T09:30:00+08:00")
+    assert in_lab("weekly").ok
+    assert (cards_lab / "weekly-log/2031-W18.md").exists()

@@ -41,6 +41,7 @@ MESSAGES: dict[str, Any] = {
     "usage.possible": " (Possible options: {options})",
     "error.title_empty": "the title is empty: give a catalog key (blip-2), an arXiv id or a title",
     "error.title_control": "the title holds a control character ({code}, character {position}): type it without",
+    "error.title_long": "the title is {n} characters long; a title has at most {most}",
     "error.since_future": "--since {value} is after today ({today}): give a day in the past",
     "error.arxiv_unknown": "{what}: check the id (nothing was written)",
     "error.key_is_catalog": "`{key}` is the catalog's key for {paper}; choose another with --key",

@@ -41,6 +41,7 @@ MESSAGES: dict[str, Any] = {
     "usage.possible": "（可用的选项：{options}）",
     "error.title_empty": "标题为空：请给出目录中的 key（如 blip-2）、arXiv 编号或标题",
     "error.title_control": "标题里有控制字符（{code}，第 {position} 个字符）：请去掉后再输入",
+    "error.title_long": "标题有 {n} 个字符；标题最多 {most} 个字符",
     "error.since_future": "--since {value} 晚于今天（{today}）：请给出过去的日期",
     "error.arxiv_unknown": "{what}：请检查编号（没有写入任何文件）",
     "error.key_is_catalog": "`{key}` 是目录中 {paper} 的 key；请用 --key 另选一个",

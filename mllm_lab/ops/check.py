@@ -81,9 +81,11 @@ def _lint(
         return there
 
     details = ws.each_detail(note.path for note in data.notes)
-    others = other_links(ws, tree, read)
+    unreadable: list[Finding] = []
+    others = other_links(ws, tree, read, unreadable)
     found = check_notes(data, details=details, required=required, exists=exists, others=others)
     found.update(Finding(path, 1, message) for path, message in ws.problems)
+    found.update(unreadable)
     found.update(
         f for paper in data.papers if not paper.problem for f in status_problems(paper, ws.today)
     )
@@ -121,13 +123,18 @@ def notebook_findings(
 
 
 def other_links(
-    ws: Workspace, tree: Tree, read: dict[str, list[int] | None]
+    ws: Workspace,
+    tree: Tree,
+    read: dict[str, list[int] | None],
+    unreadable: list[Finding],
 ) -> dict[str, dict[str, list[list[Any]]]]:
     """The links of the lab's Markdown files that are not notes (READMEs, the generated
     indexes, CLAUDE.md, resources/…) and not ignored in lab.toml: read here, as the scan
     does not index them. (An ignored file is still there for a link to lead to.) Each file
-    read is stamped in `read`."""
-    from mllm_lab.errors import LabError
+    read is stamped in `read`; one that cannot be read (not UTF-8, too big) is added to
+    `unreadable` with its `path:line`."""
+    from mllm_lab.errors import BrokenNote, LabError
+    from mllm_lab.models import Finding
     from mllm_lab.parse import links_of
     from mllm_lab.walk import ignore_matcher
 
@@ -140,6 +147,8 @@ def other_links(
         read[path] = stamp_of(ws, path)
         try:
             found[path] = links_of(ws.read(path), path)
+        except BrokenNote as problem:
+            unreadable.append(Finding(path, problem.line, problem.detail))
         except (LabError, OSError, ValueError):
-            continue  # unreadable: not a note, so nothing else reports it either
+            continue
     return found

@@ -211,6 +211,7 @@ def apply_facts(paper: Paper, facts: PaperFacts) -> Paper:
     return replace(paper, **changes)
 
 
+MAX_TITLE = 300  # characters; the longest titles in the catalog are about 120
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -225,7 +226,10 @@ def title_of(query: str) -> str:
         raise BadInput(
             "error.title_control", code=f"U+{ord(control[0]):04X}", position=control.start() + 1
         )
-    return " ".join(query.split())
+    title = " ".join(query.split())
+    if len(title) > MAX_TITLE:
+        raise BadInput("error.title_long", n=len(title), most=MAX_TITLE)
+    return title
 
 
 def new_paper_from_query(

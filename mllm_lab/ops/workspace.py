@@ -37,8 +37,13 @@ T = TypeVar("T")
 
 
 def today() -> date:
+    """Today: pinned by $LAB_TODAY, else by the day of $LAB_NOW, else the real one."""
     pinned = os.environ.get(TODAY_ENV)
-    return parse_date(pinned, f"${TODAY_ENV}") if pinned else date.today()
+    if pinned:
+        return parse_date(pinned, f"${TODAY_ENV}")
+    if os.environ.get(NOW_ENV):
+        return now().date()
+    return date.today()
 
 
 _STARTED = time.monotonic()
