@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
-import re
 import shlex
 import signal
 import threading
@@ -15,7 +14,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mllm_lab.core.fm import dump
-from mllm_lab.core.markdown import escape_cell, link, mermaid_id, mermaid_label
+from mllm_lab.core.markdown import (
+    escape_cell,
+    link,
+    mermaid_id,
+    mermaid_label,
+    without_controls,
+)
 from mllm_lab.errors import TemplateProblem
 from mllm_lab.messages import Msg
 
@@ -95,15 +100,10 @@ def environment(lab_templates: Path | None) -> Environment:
     return env
 
 
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
 def _printable(value: Any) -> Any:
     """Every value a template writes, without control characters (a NUL from a hand-edited
-    reading list would make the note unreadable): each becomes U+FFFD."""
-    if isinstance(value, str) and _CONTROL.search(value):
-        return _CONTROL.sub("\ufffd", value)
-    return value
+    reading list would make the note unreadable)."""
+    return without_controls(value) if isinstance(value, str) else value
 
 
 def _shown(filename: str | None, name: str, lab_templates: Path | None) -> str:

@@ -224,20 +224,13 @@ def problems(findings: Sequence[object]) -> None:
         warn(tr("cli.more_problems", n=len(findings) - WARNINGS_SHOWN))
 
 
-def warnings(findings: Sequence[object], total: int | None = None, bare: int = 0) -> None:
-    """Problems found while reading the lab: a few shown as they are, many summarised in one
-    line (a repository full of notes lab did not write); `lab check` lists them all.
-    `total` and `bare` (how many have no frontmatter), when `findings` holds only the first
-    few; otherwise counted here."""
-    if total is None:
-        total = len(findings)
-        bare = sum(
-            getattr(getattr(f, "msg", None), "name", None) == "note.no_frontmatter"
-            for f in findings
-        )
+def warnings(shown: Sequence[str], total: int, bare: int) -> None:
+    """Problems found while reading the lab (models.in_brief: the first few as text, how many,
+    how many are files without frontmatter): a few shown as they are, many summarised in one
+    line (a repository full of notes lab did not write); `lab check` lists them all."""
     if total <= WARNINGS_SHOWN:
-        for finding in findings:
-            warn(tr("cli.skipped", finding=str(finding)))
+        for finding in shown:
+            warn(tr("cli.skipped", finding=finding))
         return
     warn(
         tr(
@@ -245,7 +238,7 @@ def warnings(findings: Sequence[object], total: int | None = None, bare: int = 0
             n=total,
             bare=bare,
             other=total - bare,
-            first=str(findings[0]),
+            first=shown[0],
         )
     )
 

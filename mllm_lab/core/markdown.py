@@ -27,14 +27,20 @@ _CELL_UNESCAPES = {v: k for k, v in _CELL_ESCAPES.items()}
 _UNCELL_RE = re.compile("|".join(re.escape(k) for k in _CELL_UNESCAPES))
 
 
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Control characters other than tab and line breaks: none is ever written into a file lab makes.
+CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def without_controls(text: str) -> str:
+    """`text` with each control character shown as � (as GitHub shows them), so that no file
+    lab writes becomes one it refuses to read as binary."""
+    return CONTROL.sub("\ufffd", text) if CONTROL.search(text) else text
 
 
 def escape_cell(text: str) -> str:
     """Text that stays inside one GFM table cell: no `|` or line break can split the table,
-    and control characters show as � (as GitHub shows them) instead of making a binary file."""
-    if _CONTROL.search(text):
-        text = _CONTROL.sub("\ufffd", text)
+    and control characters show as �."""
+    text = without_controls(text)
     if _CELL_RE.search(text) is None:
         return text
     return _CELL_RE.sub(lambda m: _CELL_ESCAPES[m[0]], text)

@@ -77,19 +77,7 @@ def _fix_no_begin(text: str, marker: Marker, found: list[Marker], bodies: Sequen
     later = [m for m in found if m.name == name and m.start > marker.start]
     if later and later[0].kind == "begin" and not any(m.kind == "end" for m in later[1:]):
         begin = later[0]
-        (end_line, end_eol), (begin_line, begin_eol) = (
-            _split_line(text, marker),
-            _split_line(text, begin),
-        )
-        swapped = (
-            text[: marker.start]
-            + begin_line
-            + end_eol
-            + text[marker.stop : begin.start]
-            + end_line
-            + begin_eol
-            + text[begin.stop :]
-        )
+        swapped = _swap_lines(text, marker, begin)
         return swapped, Msg.of("repair.swapped", name=name, first=marker.line, last=begin.line), []
     newline = newline_of(text)
     before = text[: marker.start].replace("\r\n", "\n")
@@ -130,16 +118,7 @@ def _fix_swapped_ends(text: str, marker: Marker, found: list[Marker]) -> Fixed |
         return None
     if not (end.kind == "end" and end.name == opened.name):
         return None
-    (first, first_eol), (last, last_eol) = _split_line(text, marker), _split_line(text, end)
-    fixed = (
-        text[: marker.start]
-        + last
-        + first_eol
-        + text[marker.stop : end.start]
-        + first
-        + last_eol
-        + text[end.stop :]
-    )
+    fixed = _swap_lines(text, marker, end)
     note = Msg.of(
         "repair.ends_swapped", first=opened.name, second=marker.name, a=marker.line, b=end.line
     )
@@ -158,6 +137,20 @@ def _near_suffix(before: str, body: str) -> int | None:
     if block[0].rstrip("\n") != wanted[0].rstrip("\n") or same < count - max(1, count // 5):
         return None
     return len(before) - len("".join(block))
+
+
+def _swap_lines(text: str, first: Marker, last: Marker) -> str:
+    """`text` with the two marker lines exchanged, each line ending left where it was."""
+    (one, one_eol), (other, other_eol) = _split_line(text, first), _split_line(text, last)
+    return (
+        text[: first.start]
+        + other
+        + one_eol
+        + text[first.stop : last.start]
+        + one
+        + other_eol
+        + text[last.stop :]
+    )
 
 
 def _split_line(text: str, marker: Marker) -> tuple[str, str]:

@@ -3,13 +3,13 @@ papers/reading-list.yaml. `mark` and `add` change it, inside the one transaction
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from mllm_lab.core import fmedit, readinglist
 from mllm_lab.core.labdata import LabData
+from mllm_lab.core.markdown import CONTROL
 from mllm_lab.core.papers import (
     arxiv_id,
     check_stage,
@@ -212,7 +212,6 @@ def apply_facts(paper: Paper, facts: PaperFacts) -> Paper:
 
 
 MAX_TITLE = 300  # characters; the longest titles in the catalog are about 120
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def title_of(query: str) -> str:
@@ -221,7 +220,7 @@ def title_of(query: str) -> str:
     written into a heading it would make the note unreadable."""
     if not any(ch.isprintable() and not ch.isspace() for ch in query):
         raise BadInput("error.title_empty")
-    control = _CONTROL.search(query)
+    control = CONTROL.search(query)
     if control:
         raise BadInput(
             "error.title_control", code=f"U+{ord(control[0]):04X}", position=control.start() + 1
