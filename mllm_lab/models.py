@@ -7,6 +7,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Any
 
+from mllm_lab import kinds
 from mllm_lab.kinds import NoteKind
 from mllm_lab.messages import Msg
 
@@ -155,6 +156,11 @@ class Week:
     @property
     def name(self) -> str:
         return f"{self.year}-W{self.number:02d}"
+
+    @property
+    def log_path(self) -> str:
+        """The week's log in the lab (kinds.WEEKLY's pattern)."""
+        return kinds.WEEKLY.pattern.format(week=self.name)
 
     @property
     def monday(self) -> date:

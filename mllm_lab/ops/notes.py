@@ -324,10 +324,6 @@ def new_experiment(
 # --- weekly --------------------------------------------------------------------------------
 
 
-def week_path(week: Week) -> str:
-    return f"weekly-log/{week.name}.md"
-
-
 def done_body(ws: Workspace, data: LabData, week: Week) -> str:
     return views.done_this_week(
         week=week,
@@ -335,7 +331,7 @@ def done_body(ws: Workspace, data: LabData, week: Week) -> str:
         notes=data.notes,
         experiments=data.experiments,
         lang=ws.lang,
-        log_path=week_path(week),
+        log_path=week.log_path,
     )
 
 
@@ -353,7 +349,7 @@ def weekly_context(ws: Workspace, week: Week, done: str) -> dict[str, Any]:
 
 def weekly(ws: Workspace, week: Week, *, dry_run: bool = False) -> Created:
     """Create the week's log, or refresh only its generated "done" list."""
-    path = week_path(week)
+    path = week.log_path
     with ws.transaction(dry_run=dry_run) as tx:
         done = done_body(ws, tx.data, week)
         old = tx.read(path)

@@ -21,11 +21,11 @@ from mllm_lab.errors import BadInput, InvalidValue, LabError
 from mllm_lab.kinds import CATEGORIES
 from mllm_lab.messages import tr
 from mllm_lab.models import CATEGORY_STAGE, Note, Status, Week
-from mllm_lab.ops.notes import paper_context, week_path
+from mllm_lab.ops.notes import paper_context
 from mllm_lab.ops.papers import lookup
 from mllm_lab.ops.related import find as find_related_notes
 from mllm_lab.ops.related import why
-from mllm_lab.ops.review import review_links
+from mllm_lab.ops.review import review_links, review_path
 from mllm_lab.ops.workspace import Workspace
 
 
@@ -163,7 +163,7 @@ def _weekly_context(ws: Workspace, data: LabData, week: Week) -> dict[str, Any]:
         )
         for item in activity
     ]
-    log_path = week_path(week)
+    log_path = week.log_path
     touched = sorted({item.path for item in activity if item.path} | {log_path})
     details = ws.details(touched)
     problems = _log_problems(ws, log_path)
@@ -215,8 +215,8 @@ def _review_context(ws: Workspace, data: LabData) -> dict[str, Any]:
         "papers_total": len(data.papers),
         "papers_read": sum(p.status is Status.READ for p in data.papers),
         "links": review_links(ws, data),
-        "review_path": f"reviews/review-{ws.today.isoformat()}.md",
-        "review_exists": ws.exists(f"reviews/review-{ws.today.isoformat()}.md"),
+        "review_path": review_path(ws),
+        "review_exists": ws.exists(review_path(ws)),
     }
 
 

@@ -24,12 +24,11 @@ def status(ws: Workspace) -> dict[str, Any]:
 
 
 def _status(ws: Workspace) -> dict[str, Any]:
-    from mllm_lab import kinds
     from mllm_lab.core.progress import status_report
     from mllm_lab.models import Week
 
     data = ws.data()
-    log = kinds.WEEKLY.pattern.format(week=Week.of(ws.today).name)  # ops.notes.week_path
+    log = Week.of(ws.today).log_path
     report = status_report(
         data=data, today=ws.today, lang=ws.lang, weekly_log=log if ws.exists(log) else None
     )

@@ -111,7 +111,7 @@ def review(
 
 
 def review_path(ws: Workspace) -> str:
-    return f"reviews/review-{ws.today.isoformat()}.md"
+    return kinds.REVIEW.pattern.format(date=ws.today.isoformat())
 
 
 def review_text(ws: Workspace, *, since: date | None, seed: int | None) -> str:
