@@ -63,8 +63,10 @@ class Tree:
 
     def on_disk(self, relative: str) -> bool:
         """Whether `exists` looks this path up on disk: it is inside a folder not walked."""
+        if not self.skipped:
+            return False
         relative = relative.rstrip("/") or "."
-        return any(relative == s or relative.startswith(s + "/") for s in self.skipped)
+        return relative in self.skipped or relative.startswith(tuple(s + "/" for s in self.skipped))
 
     def markdown(self) -> list[str]:
         """The lab's Markdown files: those at its top level and in its own folders

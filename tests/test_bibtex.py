@@ -553,10 +553,17 @@ def test_arxiv_ids_in_free_text() -> None:
 def test_an_entry_naming_a_catalog_paper_takes_its_key_topic_and_stage() -> None:
     from mllm_lab.catalog import catalog
 
-    (planned,) = plan_import([BY_KEY["li2023blip2"]], [], today=date(2026, 11, 25), catalog=catalog())
+    (planned,) = plan_import(
+        [BY_KEY["li2023blip2"]], [], today=date(2026, 11, 25), catalog=catalog()
+    )
     paper = planned.paper
     assert planned.action is Action.CREATE and paper is not None
-    assert (paper.key, paper.stage, paper.topic, paper.venue) == ("blip-2", 3, "multimodal", "ICML 2023")
+    assert (paper.key, paper.stage, paper.topic, paper.venue) == (
+        "blip-2",
+        3,
+        "multimodal",
+        "ICML 2023",
+    )
     assert paper.bibkey == "li2023blip2" and paper.authors[0] == "Junnan Li"
     assert paper.created == date(2026, 11, 25)
 
@@ -579,21 +586,41 @@ def test_a_citation_key_another_paper_has_is_not_given_twice() -> None:
 
 def test_an_entry_is_matched_by_its_doi_before_its_title() -> None:
     doi = "10.1016/j.neucom.2023.127063"  # RoFormer's journal DOI (reference/papers.yaml)
-    lab = [Paper("roformer-rope", "RoFormer: Enhanced Transformer with Rotary Position Embedding", doi=doi)]
+    lab = [
+        Paper(
+            "roformer-rope",
+            "RoFormer: Enhanced Transformer with Rotary Position Embedding",
+            doi=doi,
+        )
+    ]
     entry = BibEntry("su2024", "article", 1, title="Rotary position embedding", doi=doi.upper())
     (planned,) = plan_import([entry], lab)
-    assert (planned.action, planned.key, planned.changes) == (Action.UPDATE, "roformer-rope", ("bibkey",))
+    assert (planned.action, planned.key, planned.changes) == (
+        Action.UPDATE,
+        "roformer-rope",
+        ("bibkey",),
+    )
 
 
 def test_arxivs_own_doi_is_not_kept_as_the_papers_doi() -> None:
     planned = decision("patashnik_styleclip_2021")  # doi = {10.48550/arXiv.2103.17249}
-    assert planned.paper is not None and planned.paper.doi is None and planned.paper.arxiv == "2103.17249"
+    assert (
+        planned.paper is not None
+        and planned.paper.doi is None
+        and planned.paper.arxiv == "2103.17249"
+    )
 
 
 def test_a_broken_lab_paper_is_skipped_not_written() -> None:
     from mllm_lab.models import Finding
 
-    broken = replace(LAB[2], problem=Finding.of("papers/blip-2.md", 4, "field.missing", field="title"))
+    broken = replace(
+        LAB[2], problem=Finding.of("papers/blip-2.md", 4, "field.missing", field="title")
+    )
     (planned,) = plan_import([BY_KEY["li2023blip2"]], [broken])
-    assert (planned.action, planned.reason, planned.detail) == (Action.SKIP, "broken", "papers/blip-2.md:4")
+    assert (planned.action, planned.reason, planned.detail) == (
+        Action.SKIP,
+        "broken",
+        "papers/blip-2.md:4",
+    )
     assert "papers/blip-2.md:4" in planned.message("en")

@@ -202,21 +202,25 @@ def test_a_reading_list_edited_by_hand_is_read_the_same_with_comments(
 
 
 def test_views_found_current_are_noted_without_writing(in_lab: Run, lab: Path) -> None:
-    """A view file touched but not changed (a `git checkout`) is regenerated once to see that
-    it is current, then noted as such, even by a dry run or a sync with nothing to do."""
+    """A view file touched but not changed (a `git checkout`) is found current by its content,
+    not regenerated; one written again by hand with other bytes is regenerated once to see
+    that it is current, then noted as such, even by a dry run or a sync with nothing to do."""
+    import hashlib
     import json
 
     assert in_lab("new", "paper", "clip").ok
     touch_later(lab / "papers/README.md")
-    stamp = (lab / "papers/README.md").stat()
     assert in_lab("review", "--dry-run").ok
     state = json.loads(read(lab / ".lab" / "views.json"))
-    assert state["views"]["papers"]["file"] == [changed_ns(stamp), stamp.st_size, stamp.st_ino]
-    touch_later(lab / "README.md")
+    kept = hashlib.sha1((lab / "papers/README.md").read_bytes()).hexdigest()
+    assert state["views"]["papers"]["sha"] == kept
+    readme = lab / "README.md"
+    readme.write_text(read(readme).replace("\n", "\r\n"), "utf-8")  # other bytes, same view
     assert "up to date" in in_lab("sync").err or "都是最新" in in_lab("sync").err
     state = json.loads(read(lab / ".lab" / "views.json"))
-    stamp = (lab / "README.md").stat()
+    stamp = readme.stat()
     assert state["views"]["progress"]["file"] == [changed_ns(stamp), stamp.st_size, stamp.st_ino]
+    assert state["views"]["progress"]["sha"] == hashlib.sha1(readme.read_bytes()).hexdigest()
 
 
 def test_check_follows_other_markdown_files_new_and_edited(in_lab: Run, lab: Path) -> None:
@@ -278,3 +282,37 @@ def test_an_edit_whose_mtime_was_set_back_is_still_seen(in_lab: Run, lab: Path) 
     assert note.stat().st_size == before.st_size
     listed = in_lab("list", "papers").out
     assert "✅" in listed and "📖" not in listed
+
+
+def test_check_keeps_each_notes_problems_only_while_what_they_depend_on_holds(
+    in_lab: Run, lab: Path
+) -> None:
+    """`lab check` keeps each file's problems by its stamp; an untouched note's are found
+    again when a file it links to is created or deleted, a title its wiki link names changes,
+    or a file it links to inside a folder lab does not walk comes or goes."""
+    assert in_lab("new", "concept", "Self-Attention", "-c", "fundamentals").ok
+    assert in_lab("new", "concept", "Cross-Attention", "-c", "fundamentals").ok
+    note = lab / CONCEPT
+    note.write_text(
+        read(note) + "\n[guide](../../resources/guide.md)\n[[Scaled Attention]]\n"
+        "[env](../../.venv/notes.md)\n",
+        "utf-8",
+    )
+    touch_later(note)
+    first = in_lab("check").out
+    assert "resources/guide.md" in first and "Scaled Attention" in first and ".venv" in first
+    (lab / "resources").mkdir(exist_ok=True)
+    (lab / "resources/guide.md").write_text("# guide\n", "utf-8")
+    assert "resources/guide.md" not in in_lab("check").out
+    other = lab / "notes/fundamentals/cross-attention.md"
+    edit(other, "title: Cross-Attention", "title: Scaled Attention")
+    assert "Scaled Attention" not in in_lab("check").out
+    (lab / ".venv").mkdir()
+    (lab / ".venv/notes.md").write_text("# env\n", "utf-8")
+    assert ".venv" not in in_lab("check").out
+    (lab / ".venv/notes.md").unlink()  # the listing of walked folders is unchanged
+    assert ".venv" in in_lab("check").out
+    (lab / "resources/guide.md").unlink()
+    again = in_lab("check").out
+    assert "resources/guide.md" in again and ".venv" in again
+    assert in_lab("check").out == again

@@ -138,4 +138,6 @@ def test_a_frontmatter_list_with_a_comment_inside_is_refused_not_stripped() -> N
     with pytest.raises(BrokenNote):
         fmedit.set_fields(text, {"authors": ["A One", "B Two"]}, "x.md")
     plain = text.replace("# as on the paper\n", "")
-    assert "authors: [A One, B Two]" in fmedit.set_fields(plain, {"authors": ["A One", "B Two"]}, "x.md")
+    assert "authors: [A One, B Two]" in fmedit.set_fields(
+        plain, {"authors": ["A One", "B Two"]}, "x.md"
+    )

@@ -262,7 +262,9 @@ def test_a_related_entry_naming_a_file_with_a_percent_in_its_name_is_not_broken(
     ).ok  # fmt: skip
     assert "related" not in in_lab("check").out
     note = lab / "notes/training/zeta.md"
-    note.write_text(read(note).replace("notes/training/p%20q.md", "notes/training/nope.md"), "utf-8")
+    note.write_text(
+        read(note).replace("notes/training/p%20q.md", "notes/training/nope.md"), "utf-8"
+    )
     assert "notes/training/nope.md" in in_lab("check").out
 
 

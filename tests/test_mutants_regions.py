@@ -359,7 +359,9 @@ def test_damage_repair_cannot_fix_is_refused_not_looped_on(monkeypatch: pytest.M
 
 
 def test_swapped_end_markers_of_two_regions_go_back_and_the_text_between_stays() -> None:
-    good = "# t\n" + begin("a") + "A body\n" + end("a") + "\nmine\n\n" + begin("b") + "B\n" + end("b")
+    good = (
+        "# t\n" + begin("a") + "A body\n" + end("a") + "\nmine\n\n" + begin("b") + "B\n" + end("b")
+    )
     bad = good.replace(end("a"), "@@A@@").replace(end("b"), end("a")).replace("@@A@@", end("b"))
     result = repair(bad, "p.md")
     assert result.text == good

@@ -51,6 +51,8 @@ def libraries(draw: st.DrawFn) -> list[Paper]:
 def _best_tier(query: str, papers: list[Paper]) -> list[Paper]:
     """The papers matching `query` exactly at the best tier, computed the slow, obvious way."""
     text = " ".join(query.split())
+    if not text:  # a blank query names no paper (definite answers None)
+        return []
     found = [(p, how) for p in papers if (how := exact_match(text, p)) is not None]
     if not found:
         return []

@@ -127,6 +127,39 @@ def _listed_twice(data: LabData) -> list[Finding]:
     return found
 
 
+def broken_notes(data: LabData) -> set[str]:
+    """Notes whose frontmatter is broken: reported for that alone, not for every section too."""
+    return {f.path for f in data.findings} | {
+        f.path for f in data.lint if f.msg.name == "note.no_frontmatter"
+    }
+
+
+def note_problems(
+    note: Note,
+    detail: Detail,
+    required: Mapping[NoteKind, Headings],
+    wiki: WikiIndex,
+    exists: Callable[[str], bool],
+    broken: bool,
+) -> list[Finding]:
+    """One note's own problems: missing sections (unless its frontmatter is `broken`), broken
+    links and `related:` entries, damaged region markers. They depend on nothing but the note,
+    the required headings, the notes' names (`wiki`) and which files exist."""
+    found = [] if broken else _sections(note, detail, required)
+    found += links(path=note.path, found=detail, wiki=wiki, exists=exists)
+    found += _related(note, detail, exists)
+    if detail.get("damaged"):
+        line, what = detail["damaged"]
+        found.append(Finding.of(note.path, line, "check.damaged", what=Msg.from_json(what)))
+    return found
+
+
+def lab_problems(data: LabData) -> set[Finding]:
+    """The problems that are not one note's alone: what reading the lab met, two notes with
+    one name, a paper listed twice or listed beside its note."""
+    return {*data.findings, *data.lint, *_duplicate_slugs(data), *_listed_twice(data)}
+
+
 def check(
     data: LabData,
     details: Iterable[tuple[str, Detail]],
@@ -139,31 +172,16 @@ def check(
     and invalid notebooks. `details`: (path, detail) pairs in any order, each looked at once
     and then dropped (a note with none, one that could not be read, is checked as having no
     body)."""
-    found = set(data.findings) | set(data.lint)
+    found = lab_problems(data)
     wiki = WikiIndex(data.notes)
-    # a note whose frontmatter is broken is reported for that alone, not for every section too
-    broken = {f.path for f in data.findings} | {
-        f.path for f in data.lint if f.msg.name == "note.no_frontmatter"
-    }
+    broken = broken_notes(data)
     notes = {note.path: note for note in data.notes}
-
-    def one(note: Note, detail: Detail) -> None:
-        if note.path not in broken:
-            found.update(_sections(note, detail, required))
-        found.update(links(path=note.path, found=detail, wiki=wiki, exists=exists))
-        found.update(_related(note, detail, exists))
-        if detail.get("damaged"):
-            line, what = detail["damaged"]
-            found.add(Finding.of(note.path, line, "check.damaged", what=Msg.from_json(what)))
-
     for path, detail in details:
         note = notes.pop(path, None)
         if note is not None:
-            one(note, detail)
+            found.update(note_problems(note, detail, required, wiki, exists, path in broken))
     for note in notes.values():
-        one(note, {})
+        found.update(note_problems(note, {}, required, wiki, exists, note.path in broken))
     for path, written in (others or {}).items():
         found.update(links(path=path, found=written, wiki=wiki, exists=exists))
-    found.update(_duplicate_slugs(data))
-    found.update(_listed_twice(data))
     return found

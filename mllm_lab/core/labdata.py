@@ -10,7 +10,6 @@ No I/O here."""
 from __future__ import annotations
 
 import hashlib
-import posixpath
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from datetime import date
@@ -142,7 +141,11 @@ def _date(text: str | None) -> date | None:
 
 
 def stem(path: str) -> str:
-    return posixpath.splitext(posixpath.basename(path))[0]
+    """The file's name without its extension (as posixpath.splitext: leading dots are not
+    one), made by hand as every note's name is taken on every command."""
+    name = path.rsplit("/", 1)[-1]
+    dot = name.rfind(".")
+    return name[:dot] if dot > 0 and name[:dot].lstrip(".") else name
 
 
 # --- the lab -------------------------------------------------------------------------------

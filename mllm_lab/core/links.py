@@ -48,13 +48,27 @@ def resolve_relative(from_path: str, target: str) -> str:
 
 
 class WikiIndex:
-    """[[wiki link]] targets by note title, file name or path (case-insensitive)."""
+    """[[wiki link]] targets by note title, file name or path (case-insensitive); made when
+    the first wiki link is resolved (most notes have none)."""
 
     def __init__(self, notes: Iterable[Note]) -> None:
-        self.names: dict[str, set[str]] = {}
-        for note in notes:
-            for name in {note.title, stem(note.path), note.path, posixpath.splitext(note.path)[0]}:
-                self.names.setdefault(name.casefold().strip(), set()).add(note.path)
+        self.notes = notes
+        self._names: dict[str, set[str]] | None = None
+
+    @property
+    def names(self) -> dict[str, set[str]]:
+        if self._names is None:
+            names: dict[str, set[str]] = {}
+            for note in self.notes:
+                path = note.path
+                for name in (note.title, stem(path), path, posixpath.splitext(path)[0]):
+                    key = name.casefold().strip()
+                    if key in names:
+                        names[key].add(path)
+                    else:
+                        names[key] = {path}
+            self._names = names
+        return self._names
 
     def resolve(self, target: str) -> set[str]:
         name = target.strip().casefold()

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from mllm_lab.models import QUIZ_LOG
 from mllm_lab.ops.views import stamp_of, state_stamp
 
 if TYPE_CHECKING:
-    from mllm_lab.models import Finding
+    from mllm_lab.core.labdata import LabData
+    from mllm_lab.kinds import NoteKind
+    from mllm_lab.models import Finding, Note
     from mllm_lab.ops.workspace import Workspace
     from mllm_lab.tree import Tree
 
@@ -63,29 +66,20 @@ def _lint(
     looked: dict[str, bool],
     read: dict[str, list[int] | None],
 ) -> list[Finding]:
-    from mllm_lab import kinds
-    from mllm_lab.core.check import check as check_notes
+    from mllm_lab.core.check import lab_problems
     from mllm_lab.core.papers import status_problems
     from mllm_lab.models import Finding
     from mllm_lab.ops.handedits import check as view_check
     from mllm_lab.ops.quiz import card_problems
-    from mllm_lab.ops.sections import headings
 
     data = ws.data()
-    required = {kind: headings(ws, kind) for kind in kinds.KINDS if kind.sections_required}
-
-    def exists(relative: str) -> bool:
-        there = tree.exists(relative)
-        if tree.on_disk(relative):
-            looked[relative] = there
-        return there
-
-    details = ws.each_detail(note.path for note in data.notes)
-    unreadable: list[Finding] = []
-    others = other_links(ws, tree, read, unreadable)
-    found = check_notes(data, details=details, required=required, exists=exists, others=others)
+    found = lab_problems(data)
+    checks = _FileChecks(ws, data, tree, looked)
+    checks.notes()
+    checks.others(read)
+    checks.save()
+    found.update(checks.found)
     found.update(Finding(path, 1, message) for path, message in ws.problems)
-    found.update(unreadable)
     found.update(
         f for paper in data.papers if not paper.problem for f in status_problems(paper, ws.today)
     )
@@ -94,6 +88,149 @@ def _lint(
     read[QUIZ_LOG] = stamp_of(ws, QUIZ_LOG)
     found.update(card_problems(ws))
     return sorted(found, key=lambda f: (f.path, f.line, f.message))
+
+
+FILES = "check-files"
+
+
+class _FileChecks:
+    """Each Markdown file's own problems (a note's sections, links and `related:`; another
+    file's links), kept per file by its stamp while what they also depend on is unchanged:
+    the names of the lab's files, the notes' titles, the required headings. So a check after
+    one note was edited reads and checks that note alone. A file with a link into a folder
+    that is not walked is checked every time (that folder's files are not in the listing)."""
+
+    def __init__(self, ws: Workspace, data: LabData, tree: Tree, looked: dict[str, bool]) -> None:
+        from mllm_lab import results
+        from mllm_lab.core.links import WikiIndex
+
+        self.ws, self.data, self.tree, self.looked = ws, data, tree, looked
+        self.required = _required(ws)
+        names = json.dumps([[note.path, note.title] for note in data.notes])
+        self.made = results.key(
+            FILES,
+            str(ws.lab.root),
+            _listing(tree),
+            hashlib.sha1(names.encode("utf-8", "surrogatepass")).hexdigest(),
+            [[kind.name, headings] for kind, headings in self.required.items()],
+        )
+        hit, kept = results.load(ws.lab.state, FILES, self.made) if ws.use_index else (False, None)
+        self.kept: dict[str, Any] = kept if hit and isinstance(kept, dict) else {}
+        self.now: dict[str, Any] = {}
+        self.found: list[Finding] = []
+        self.outside = 0  # links looked up on disk so far
+        self.wiki = WikiIndex(data.notes)  # made at the first wiki link
+
+    def exists(self, relative: str) -> bool:
+        there = self.tree.exists(relative)
+        if self.tree.on_disk(relative):
+            self.looked[relative] = there
+            self.outside += 1
+        return there
+
+    def known(self, path: str, stamp: Any) -> bool:
+        """Take the file's kept problems if it is as it was when they were found."""
+        from mllm_lab.messages import Msg
+        from mllm_lab.models import Finding
+
+        entry = self.kept.get(path)
+        if stamp is None or not isinstance(entry, list) or entry[0] != stamp:
+            return False
+        self.now[path] = entry
+        self.found.extend(Finding(path, line, Msg.from_json(what)) for line, what in entry[1])
+        return True
+
+    def add(self, path: str, stamp: Any, problems: list[Finding], outside: int) -> None:
+        """A file's problems, found now; kept unless finding them looked on disk (the count
+        of such lookups is no longer `outside`)."""
+        self.found.extend(problems)
+        if stamp is not None and self.outside == outside:
+            self.now[path] = [stamp, [[f.line, f.msg.as_json()] for f in problems]]
+
+    def notes(self) -> None:
+        from mllm_lab.core.check import broken_notes, note_problems
+        from mllm_lab.details import FEW
+
+        files = self.ws.files()
+        broken = broken_notes(self.data)
+        todo: dict[str, tuple[Note, Any]] = {}
+        for note in self.data.notes:
+            record = files.get(note.path)
+            stamp: Any = None
+            if record is not None:
+                stamp = [[record.mtime_ns, record.size, record.inode], note.path in broken]
+            if not self.known(note.path, stamp):
+                todo[note.path] = (note, stamp)
+
+        def one(path: str, detail: Mapping[str, Any]) -> None:
+            note, stamp = todo.pop(path)
+            outside = self.outside
+            found = note_problems(
+                note, detail, self.required, self.wiki, self.exists, path in broken
+            )
+            self.add(path, stamp, found, outside)
+
+        if todo:
+            # the whole store is read (and rows of deleted notes dropped) unless few notes changed
+            every = not self.kept or len(todo) > FEW
+            for path, detail in self.ws.each_detail(list(todo), every=every):
+                if path in todo:
+                    one(path, detail)
+            for path in list(todo):  # could not be read: checked as having no body
+                one(path, {})
+
+    def others(self, read: dict[str, list[int] | None]) -> None:
+        """The links of the lab's Markdown files that are not notes (READMEs, the generated
+        indexes, CLAUDE.md, resources/…) and not ignored in lab.toml. (An ignored file is
+        still there for a link to lead to.) Each file is stamped in `read`; one that cannot
+        be read (not UTF-8, too big) is reported with its `path:line`."""
+        from mllm_lab.core.check import links
+        from mllm_lab.errors import BrokenNote, LabError
+        from mllm_lab.models import Finding
+        from mllm_lab.parse import links_of
+        from mllm_lab.walk import ignore_matcher
+
+        notes = self.ws.files()
+        ignored = ignore_matcher(self.ws.lab.config.ignore)
+        for path in self.tree.markdown():
+            if path in notes or (ignored and ignored(path)):
+                continue
+            stamp = read[path] = stamp_of(self.ws, path)
+            if self.known(path, stamp):
+                continue
+            outside = self.outside
+            try:
+                written = links_of(self.ws.read(path), path)
+            except BrokenNote as problem:
+                self.add(path, stamp, [Finding(path, problem.line, problem.detail)], outside)
+                continue
+            except (LabError, OSError, ValueError):
+                continue
+            self.add(path, stamp, links(path, written, self.wiki, self.exists), outside)
+
+    def save(self) -> None:
+        from mllm_lab import results
+
+        if self.ws.use_index and self.now != self.kept:
+            results.save(self.ws.lab.state, FILES, self.made, self.now)
+
+
+def _required(ws: Workspace) -> dict[NoteKind, list[tuple[int, str]]]:
+    """The headings each kind's template renders, kept by the templates' stamps."""
+    from mllm_lab import kinds, results
+    from mllm_lab.ops.sections import headings
+
+    wanted = [kind for kind in kinds.KINDS if kind.sections_required]
+    made = results.key("headings", str(ws.lab.root), ws.lang, ws.templates_stamp())
+    hit, kept = results.load(ws.lab.state, "headings", made) if ws.use_index else (False, None)
+    if hit and isinstance(kept, dict) and set(kept) == {kind.name for kind in wanted}:
+        return {
+            kind: [(int(level), str(title)) for level, title in kept[kind.name]] for kind in wanted
+        }
+    value = {kind: headings(ws, kind) for kind in wanted}
+    if ws.use_index:
+        results.save(ws.lab.state, "headings", made, {k.name: v for k, v in value.items()})
+    return value
 
 
 def notebook_findings(
@@ -120,35 +257,3 @@ def notebook_findings(
         if ws.use_index:
             results.save(ws.lab.state, "notebooks", made, value)
     return [Finding(path, line, Msg.from_json(what)) for path, line, what in value]
-
-
-def other_links(
-    ws: Workspace,
-    tree: Tree,
-    read: dict[str, list[int] | None],
-    unreadable: list[Finding],
-) -> dict[str, dict[str, list[list[Any]]]]:
-    """The links of the lab's Markdown files that are not notes (READMEs, the generated
-    indexes, CLAUDE.md, resources/…) and not ignored in lab.toml: read here, as the scan
-    does not index them. (An ignored file is still there for a link to lead to.) Each file
-    read is stamped in `read`; one that cannot be read (not UTF-8, too big) is added to
-    `unreadable` with its `path:line`."""
-    from mllm_lab.errors import BrokenNote, LabError
-    from mllm_lab.models import Finding
-    from mllm_lab.parse import links_of
-    from mllm_lab.walk import ignore_matcher
-
-    notes = ws.files()
-    ignored = ignore_matcher(ws.lab.config.ignore)
-    found = {}
-    for path in tree.markdown():
-        if path in notes or (ignored and ignored(path)):
-            continue
-        read[path] = stamp_of(ws, path)
-        try:
-            found[path] = links_of(ws.read(path), path)
-        except BrokenNote as problem:
-            unreadable.append(Finding(path, problem.line, problem.detail))
-        except (LabError, OSError, ValueError):
-            continue
-    return found

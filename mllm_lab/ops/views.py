@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import marshal
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -147,13 +148,25 @@ def load_state(ws: Workspace) -> dict[str, Any]:
 
 
 def untouched(ws: Workspace, state: dict[str, Any]) -> set[str]:
-    """Views whose file is byte for byte what `lab` last wrote there (same stamp)."""
-    return {
-        view.region
-        for view in VIEWS
-        if state.get(view.region, {}).get("file") is not None
-        and state[view.region]["file"] == stamp_of(ws, view.path)
-    }
+    """Views whose file is byte for byte what `lab` last wrote there: the same stamp or,
+    failing that (a `git checkout` wrote the same bytes again), the same content."""
+    found = set()
+    for view in VIEWS:
+        kept = state.get(view.region, {})
+        if kept.get("file") is None:
+            continue
+        if kept["file"] == stamp_of(ws, view.path) or (
+            kept.get("sha") is not None and kept["sha"] == file_sha(ws, view.path)
+        ):
+            found.add(view.region)
+    return found
+
+
+def file_sha(ws: Workspace, relative: str) -> str | None:
+    try:
+        return hashlib.sha1(ws.lab.path(relative).read_bytes()).hexdigest()
+    except (OSError, LabError):
+        return None
 
 
 def inputs_of(ws: Workspace, view: View) -> str:
@@ -161,6 +174,33 @@ def inputs_of(ws: Workspace, view: View) -> str:
     from (the files of its input kinds, as walked): equal means the body would be the same."""
     stamps = ws.walked().stamps(view.inputs)
     return hashlib.sha1(f"{code_stamp()}:{ws.lang}:{stamps}".encode()).hexdigest()
+
+
+def records_of(ws: Workspace, view: View, made: dict[str, str]) -> str:
+    """A digest of what the index holds of the files the view is made from (their paths and
+    parsed frontmatter, not their stamps): equal means the body would be the same, even after
+    an edit of a note's body or a `git checkout`. `made`: the digests per kind so far."""
+    parts = []
+    for kind in sorted(view.inputs):
+        if kind not in made:
+            records = [
+                [path, *(_plain(v) if isinstance(v, tuple) else v for v in r[4:])]
+                for path, r in sorted(ws.files().items())
+                if r.kind == kind
+            ]
+            made[kind] = hashlib.sha1(marshal.dumps(records, 2)).hexdigest()
+        parts.append(f"{kind}={made[kind]}")
+    return hashlib.sha1(f"{code_stamp()}:{ws.lang}:{parts}".encode()).hexdigest()
+
+
+def _plain(value: Any) -> Any:
+    """A digest just parsed (tuples) as the index keeps it (JSON: lists), so that both give
+    one digest."""
+    if isinstance(value, tuple | list):
+        return [_plain(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    return value
 
 
 def state_stamp(ws: Workspace) -> list[Any]:
@@ -246,14 +286,19 @@ def regenerate(tx: Transaction) -> None:
 
 
 def current(ws: Workspace, state: dict[str, Any]) -> set[str]:
-    """Views whose file is untouched since `lab` wrote it from the very same inputs."""
+    """Views whose file is untouched since `lab` wrote it from the very same inputs: the
+    same files by their stamps or, failing that, the same frontmatter by the index."""
     as_written = untouched(ws, state)
-    return {
-        view.region
-        for view in VIEWS
-        if view.region in as_written
-        and state.get(view.region, {}).get("data") == inputs_of(ws, view)
-    }
+    made: dict[str, str] = {}
+    found = set()
+    for view in VIEWS:
+        kept = state.get(view.region, {})
+        if view.region in as_written and (
+            kept.get("data") == inputs_of(ws, view)
+            or (kept.get("records") is not None and kept["records"] == records_of(ws, view, made))
+        ):
+            found.add(view.region)
+    return found
 
 
 def remember(tx: Transaction) -> None:
@@ -263,10 +308,16 @@ def remember(tx: Transaction) -> None:
     ws = tx.ws
     if not tx.views_made and not any(view.path in tx.pending for view in VIEWS):
         return
+    made: dict[str, str] = {}
     state = {
         "root": str(ws.lab.root),
         "views": {
-            view.region: {"data": inputs_of(ws, view), "file": stamp_of(ws, view.path)}
+            view.region: {
+                "data": inputs_of(ws, view),
+                "records": records_of(ws, view, made),
+                "file": stamp_of(ws, view.path),
+                "sha": file_sha(ws, view.path),
+            }
             for view in VIEWS
         },
     }

@@ -211,11 +211,16 @@ class Workspace:
 
         return some(self.lab, files=self.files(), paths=list(paths), use_index=self.use_index)
 
-    def each_detail(self, paths: Iterable[str]) -> Iterator[tuple[str, dict[str, Any]]]:
-        """The same for many notes, as a stream: (path, detail), each decoded when reached."""
+    def each_detail(
+        self, paths: Iterable[str], every: bool = True
+    ) -> Iterator[tuple[str, dict[str, Any]]]:
+        """The same for many notes, as a stream: (path, detail), each decoded when reached
+        (`every`: the whole store is read, see details.each)."""
         from mllm_lab.details import each
 
-        return each(self.lab, files=self.files(), paths=list(paths), use_index=self.use_index)
+        return each(
+            self.lab, files=self.files(), paths=list(paths), use_index=self.use_index, every=every
+        )
 
     def render(self, name: str, context: dict[str, Any]) -> str:
         from mllm_lab.render import render  # Jinja, ~85 ms: only commands that render

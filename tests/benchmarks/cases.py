@@ -35,7 +35,9 @@ class Case:
     ok: tuple[int, ...] = (0,)  # exit codes that mean it ran
     expect: str | None = None  # regex its stdout+stderr must match
     note: str = ""
-    quiz_log: int = 0  # reviews in reviews/quiz-log.jsonl while this row runs (bench.write_quiz_log)
+    quiz_log: int = (
+        0  # reviews in reviews/quiz-log.jsonl while this row runs (bench.write_quiz_log)
+    )
 
 
 QUIZ_LOG = 5000  # reviews in the quiz rows' log: about three months of daily study

@@ -160,4 +160,3 @@ def write_markdown(path: Path, text: str) -> str:
         raise SystemExit(f"{path}: one bench marker without the other; fix the file by hand")
     path.write_bytes((block + "\n").encode("utf-8"))
     return f"wrote {path}"
-
