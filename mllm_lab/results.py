@@ -123,3 +123,32 @@ def save(state: Path, name: str, made: str, value: Any) -> None:
     header = json.dumps({"key": made, "sum": hashlib.sha1(data).hexdigest()})
     write_state(state, _name(name), header + "\n" + body)
     _prune(state, name)
+
+
+class PerFile:
+    """Facts about each file, kept in one entry by the file's stamp while the entry's key
+    (what the facts also depend on) holds: a command after one note was edited works out that
+    note's facts alone. `get` gives a file's facts if its stamp is the one they were made at;
+    `put` records new ones; `save` writes the entry when anything changed (files gone since
+    are dropped, as only files met by `get` or `put` are kept)."""
+
+    def __init__(self, state: Path, name: str, made: str, use: bool = True) -> None:
+        self.state, self.name, self.made, self.use = state, name, made, use
+        hit, kept = load(state, name, made) if use else (False, None)
+        self.kept: dict[str, Any] = kept if hit and isinstance(kept, dict) else {}
+        self.now: dict[str, Any] = {}
+
+    def get(self, path: str, stamp: Any) -> Any | None:
+        entry = self.kept.get(path)
+        if stamp is None or not isinstance(entry, list) or len(entry) != 2 or entry[0] != stamp:
+            return None
+        self.now[path] = entry
+        return entry[1]
+
+    def put(self, path: str, stamp: Any, facts: Any) -> None:
+        if stamp is not None:
+            self.now[path] = [stamp, facts]
+
+    def save(self) -> None:
+        if self.use and self.now != self.kept:
+            save(self.state, self.name, self.made, self.now)

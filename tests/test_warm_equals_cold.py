@@ -2,8 +2,9 @@
 content, the results) must never change an answer: a Hypothesis state machine makes the hand
 edits and commands that change what those depend on (a note's body, a link's target deleted
 or created, a title a wiki link names, a required heading, a view file written again with the
-same bytes, a link into a folder lab does not walk) and after every step compares `lab check`
-and `lab sync --check`, run warm, with the same commands run cold on a copy without `.lab/`.
+same bytes, a link into a folder lab does not walk) and after every step compares `lab check`,
+`lab sync --check`, `lab review --dry-run` and `lab prompt review`, run warm, with the same
+commands run cold on a copy without `.lab/`.
 
 Examples: WARM_EXAMPLES (default 8) runs of up to 10 steps each."""
 
@@ -91,6 +92,17 @@ class WarmMachine(RuleBasedStateMachine):
     def delete(self, note: str) -> None:
         self.file(note).unlink(missing_ok=True)
 
+    @rule(note=st.sampled_from(NOTES[:3]), claim=st.sampled_from(["Attention is O(n)", "x"]))
+    def misconception(self, note: str, claim: str) -> None:  # a source of self-test questions
+        path = self.file(note)
+        if path.exists():
+            text = read(path)
+            at = text.find("## 常见误区")
+            if at >= 0:
+                end = text.index("\n", at) + 1
+                path.write_text(text[:end] + f"\n- **误区**：{claim}\n" + text[end:], "utf-8")
+                later(path)
+
     @rule(note=st.sampled_from(NOTES))
     def drop_a_section(self, note: str) -> None:
         path = self.file(note)
@@ -145,7 +157,12 @@ class WarmMachine(RuleBasedStateMachine):
         shutil.rmtree(self.cold, ignore_errors=True)
         shutil.copytree(self.root, self.cold, symlinks=True, ignore=shutil.ignore_patterns(".lab"))
         cold = Run(self.cold)
-        for args in (("check",), ("sync", "--check")):
+        for args in (
+            ("check",),
+            ("sync", "--check"),
+            ("review", "--dry-run", "--seed", "1"),
+            ("prompt", "review", "--no-log"),
+        ):
             warm, fresh = self.run(*args), cold(*args)
             assert (warm.code, warm.out) == (fresh.code, fresh.out), args
 

@@ -112,35 +112,46 @@ def claims(misconceptions: str) -> list[str]:
     return found
 
 
+def question_facts(sections: Mapping[str, str], title: str, lang: str) -> tuple[bool, list[str]]:
+    """What a note gives the self-test questions: whether its interview answer is written
+    (not as the template left it), and the claims under its misconceptions."""
+    interview = section_signature(sections.get(tr("section.interview", lang), ""), title)
+    return bool(interview), claims(sections.get(tr("section.misconceptions", lang), ""))
+
+
 def questions(
-    notes: Sequence[tuple[Note, Mapping[str, str]]],
+    notes: Sequence[tuple[Note, bool, list[str]]],
     data: LabData,
     lang: str,
     seed: int,
     link: Callable[[str], str],
     count: int = 5,
 ) -> list[Question]:
-    """Self-test questions from the notes' interview answers and misconceptions first, then
-    from papers read and concept titles, then from roadmap topics. Same seed, same questions."""
+    """Self-test questions from the notes' interview answers and misconceptions first
+    (`notes`: each note with its question_facts), then from papers read and concept titles,
+    then from roadmap topics. Same seed, same questions."""
     rng = random.Random(seed)
-    drawn: list[Question] = []
-    pool: list[Question] = []
-    for note, sections in sorted(notes, key=lambda item: item[0].path):
+
+    def question(note: Note, name: str, **params: str) -> Question:
         source = _w("source", lang, title=_text(note.title), link=link(note.path))
-        if section_signature(sections.get(tr("section.interview", lang), ""), note.title):
-            pool.append(Question(_w("q_interview", lang, title=note.title), source))
-        for claim in claims(sections.get(tr("section.misconceptions", lang), "")):
-            pool.append(Question(_w("q_misconception", lang, claim=claim), source))
-    drawn += rng.sample(pool, min(count, len(pool)))
+        return Question(_w(name, lang, **params), source)
+
+    # what could be asked, as (note, message, params): only the questions drawn are worded
+    pool: list[tuple[Note, str, dict[str, str]]] = []
+    for note, interview, claimed in sorted(notes, key=lambda item: item[0].path):
+        if interview:
+            pool.append((note, "q_interview", {"title": note.title}))
+        pool += [(note, "q_misconception", {"claim": claim}) for claim in claimed]
+    drawn = [question(n, name, **p) for n, name, p in rng.sample(pool, min(count, len(pool)))]
     if len(drawn) < count:
-        extra = []
-        for note in sorted(data.notes, key=lambda n: n.path):
-            source = _w("source", lang, title=_text(note.title), link=link(note.path))
-            if note.kind is kinds.PAPER:
-                extra.append(Question(_w("q_paper", lang, title=note.title), source))
-            elif note.kind is kinds.CONCEPT:
-                extra.append(Question(_w("q_concept", lang, title=note.title), source))
-        drawn += rng.sample(extra, min(count - len(drawn), len(extra)))
+        asked = {kinds.PAPER: "q_paper", kinds.CONCEPT: "q_concept"}
+        extra = [
+            (note, asked[note.kind], {"title": note.title})
+            for note in sorted(data.notes, key=lambda n: n.path)
+            if note.kind in asked
+        ]
+        picked = rng.sample(extra, min(count - len(drawn), len(extra)))
+        drawn += [question(n, name, **p) for n, name, p in picked]
     if len(drawn) < count:
         topics = [(stage, topic) for stage in STAGES for topic in stage.topics(lang)]
         for stage, topic in rng.sample(topics, count - len(drawn)):

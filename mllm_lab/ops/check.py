@@ -77,7 +77,7 @@ def _lint(
     checks = _FileChecks(ws, data, tree, looked)
     checks.notes()
     checks.others(read)
-    checks.save()
+    checks.kept.save()
     found.update(checks.found)
     found.update(Finding(path, 1, message) for path, message in ws.problems)
     found.update(
@@ -107,16 +107,14 @@ class _FileChecks:
         self.ws, self.data, self.tree, self.looked = ws, data, tree, looked
         self.required = _required(ws)
         names = json.dumps([[note.path, note.title] for note in data.notes])
-        self.made = results.key(
+        made = results.key(
             FILES,
             str(ws.lab.root),
             _listing(tree),
             hashlib.sha1(names.encode("utf-8", "surrogatepass")).hexdigest(),
             [[kind.name, headings] for kind, headings in self.required.items()],
         )
-        hit, kept = results.load(ws.lab.state, FILES, self.made) if ws.use_index else (False, None)
-        self.kept: dict[str, Any] = kept if hit and isinstance(kept, dict) else {}
-        self.now: dict[str, Any] = {}
+        self.kept = results.PerFile(ws.lab.state, FILES, made, ws.use_index)
         self.found: list[Finding] = []
         self.outside = 0  # links looked up on disk so far
         self.wiki = WikiIndex(data.notes)  # made at the first wiki link
@@ -133,19 +131,18 @@ class _FileChecks:
         from mllm_lab.messages import Msg
         from mllm_lab.models import Finding
 
-        entry = self.kept.get(path)
-        if stamp is None or not isinstance(entry, list) or entry[0] != stamp:
+        kept = self.kept.get(path, stamp)
+        if kept is None:
             return False
-        self.now[path] = entry
-        self.found.extend(Finding(path, line, Msg.from_json(what)) for line, what in entry[1])
+        self.found.extend(Finding(path, line, Msg.from_json(what)) for line, what in kept)
         return True
 
     def add(self, path: str, stamp: Any, problems: list[Finding], outside: int) -> None:
         """A file's problems, found now; kept unless finding them looked on disk (the count
         of such lookups is no longer `outside`)."""
         self.found.extend(problems)
-        if stamp is not None and self.outside == outside:
-            self.now[path] = [stamp, [[f.line, f.msg.as_json()] for f in problems]]
+        if self.outside == outside:
+            self.kept.put(path, stamp, [[f.line, f.msg.as_json()] for f in problems])
 
     def notes(self) -> None:
         from mllm_lab.core.check import broken_notes, note_problems
@@ -172,7 +169,7 @@ class _FileChecks:
 
         if todo:
             # the whole store is read (and rows of deleted notes dropped) unless few notes changed
-            every = not self.kept or len(todo) > FEW
+            every = not self.kept.kept or len(todo) > FEW
             for path, detail in self.ws.each_detail(list(todo), every=every):
                 if path in todo:
                     one(path, detail)
@@ -207,12 +204,6 @@ class _FileChecks:
             except (LabError, OSError, ValueError):
                 continue
             self.add(path, stamp, links(path, written, self.wiki, self.exists), outside)
-
-    def save(self) -> None:
-        from mllm_lab import results
-
-        if self.ws.use_index and self.now != self.kept:
-            results.save(self.ws.lab.state, FILES, self.made, self.now)
 
 
 def _required(ws: Workspace) -> dict[NoteKind, list[tuple[int, str]]]:

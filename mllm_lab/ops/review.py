@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -11,11 +13,12 @@ from mllm_lab import kinds
 from mllm_lab.core import fm, markdown
 from mllm_lab.core.conceptmap import MAX_EDGES, Edge, maps, relations
 from mllm_lab.core.labdata import LabData
-from mllm_lab.core.links import edges, href
+from mllm_lab.core.links import WikiIndex, href, targets
 from mllm_lab.core.review import (
     Question,
     directions,
     map_notes,
+    question_facts,
     questions,
     weak_spots,
 )
@@ -39,50 +42,102 @@ def template_signatures(ws: Workspace, kind: NoteKind) -> dict[str, str]:
 
 @dataclass
 class Bodies:
-    """What the review reads off its notes' bodies, from the details store in one pass."""
+    """What the review reads off its notes' bodies."""
 
     empty: dict[str, list[str]]  # study note -> its sections still as the template left them
-    sources: list[tuple[Note, dict[str, str]]]  # map concept notes with question sections
-    links: dict[str, dict[str, Any]]  # map note -> {"links": its links}
+    sources: list[tuple[Note, bool, list[str]]]  # map concept notes and their question_facts
+    targets: dict[str, list[str]]  # map note -> the map notes it points to
+
+
+NOTE_FACTS = "review-notes"
 
 
 def read_bodies(ws: Workspace, data: LabData, shown: list[Note]) -> Bodies:
-    """Every study note's unwritten sections; for the notes on the map, their links and the
-    written interview-answer and misconception sections (the self-test questions' sources)."""
-    templates = {kind: template_signatures(ws, kind) for kind in kinds.STUDY}
-    wanted = {tr("section.interview", ws.lang), tr("section.misconceptions", ws.lang)}
+    """Every study note's unwritten sections; for the notes on the map, the map notes they
+    point to and what they give the self-test questions. Kept per note by its stamp while
+    the templates and the map's notes (paths and titles, which links and wiki links resolve
+    against) are unchanged, so that after one note was edited only that note is read."""
+    from mllm_lab import results
+    from mllm_lab.details import FEW
+
     study = {n.path: n for n in data.notes if n.kind.study}
-    on_map = {n.path for n in shown}
-    bodies = Bodies(empty={}, sources=[], links={})
-    for path, detail in ws.each_detail(study):
-        note = study[path]
-        template = templates[note.kind]
-        empty = [
-            title
-            for level, title, _line, sig in detail.get("headings", [])
-            if level >= 2 and title in template and (sig == "" or sig == template.get(title))
-        ]
+    on_map = {n.path: n for n in shown}
+    names = json.dumps([[n.path, n.title] for n in shown])
+    made = results.key(
+        NOTE_FACTS,
+        str(ws.lab.root),
+        ws.lang,
+        ws.templates_stamp(),
+        hashlib.sha1(names.encode("utf-8", "surrogatepass")).hexdigest(),
+    )
+    kept = results.PerFile(ws.lab.state, NOTE_FACTS, made, ws.use_index)
+    files = ws.files()
+    facts: dict[str, list[Any]] = {}
+    todo = {}
+    for path in study:
+        record = files.get(path)
+        stamp = [record.mtime_ns, record.size, record.inode] if record else None
+        found = kept.get(path, stamp)
+        if found is None:
+            todo[path] = stamp
+        else:
+            facts[path] = found
+    if todo:
+        templates = {kind: template_signatures(ws, kind) for kind in kinds.STUDY}
+        wiki, known = WikiIndex(shown), set(on_map)
+        every = not kept.kept or len(todo) > FEW
+        read = dict(ws.each_detail(list(todo), every=every))
+        for path, stamp in todo.items():
+            note = study[path]
+            facts[path] = note_facts(
+                note, read.get(path, {}), templates[note.kind], wiki, known, ws.lang
+            )
+            kept.put(path, stamp, facts[path])
+        kept.save()
+    bodies = Bodies(empty={}, sources=[], targets={})
+    for path, (empty, pointed, interview, claimed) in facts.items():
         if empty:
             bodies.empty[path] = empty
         if path in on_map:
-            bodies.links[path] = {"links": detail.get("links", [])}
-            found = {t: c for t, c in detail.get("sections", {}).items() if t in wanted}
-            if found and note.kind is kinds.CONCEPT:
-                bodies.sources.append((note, found))
+            bodies.targets[path] = pointed
+            if study[path].kind is kinds.CONCEPT and (interview or claimed):
+                bodies.sources.append((study[path], interview, claimed))
     return bodies
 
 
-def map_edges(data: LabData, notes: list[Note], details: Mapping[str, Any]) -> list[Edge]:
-    """The relations between `notes` a concept map draws, from their links (`details`:
-    path -> {"links": …}) and what the lab knows of them."""
+def note_facts(
+    note: Note,
+    detail: Mapping[str, Any],
+    template: Mapping[str, str],
+    wiki: WikiIndex,
+    known: set[str],
+    lang: str,
+) -> list[Any]:
+    """[its unwritten sections, the map notes it points to, its question_facts]."""
+    empty = [
+        title
+        for level, title, _line, sig in detail.get("headings", [])
+        if level >= 2 and title in template and (sig == "" or sig == template.get(title))
+    ]
+    pointed = (
+        targets(note=note, detail=detail, wiki=wiki, known=known) if note.path in known else []
+    )
+    interview, claimed = question_facts(detail.get("sections", {}), note.title, lang)
+    return [empty, pointed, interview, claimed]
+
+
+def map_edges(data: LabData, notes: list[Note], targets: Mapping[str, list[str]]) -> list[Edge]:
+    """The relations between `notes` a concept map draws, from the map notes each points to
+    (`targets`) and what the lab knows of them."""
     keys = {p.key: p.note for p in data.papers if p.note}
-    return relations(notes, edges(notes, details), keys)
+    pairs = sorted({(path, target) for path, found in targets.items() for target in found})
+    return relations(notes, pairs, keys)
 
 
 def review_links(ws: Workspace, data: LabData) -> list[dict[str, str]]:
     """For the review prompt: the relations the overview map draws (title -> title)."""
     notes = map_notes(data, None)
-    diagram_edges = map_edges(data, notes, ws.details([n.path for n in notes]))
+    diagram_edges = map_edges(data, notes, read_bodies(ws, data, notes).targets)
     shown = set(maps(notes, diagram_edges, ws.lang)[0].paths)
     titles = {n.path: n.title for n in notes}
     return [
@@ -123,7 +178,7 @@ def review_text(ws: Workspace, *, since: date | None, seed: int | None) -> str:
         return href(path, target) if target and "://" not in target else target
 
     bodies = read_bodies(ws, data, notes)
-    diagrams = maps(notes, map_edges(data, notes, bodies.links), ws.lang)
+    diagrams = maps(notes, map_edges(data, notes, bodies.targets), ws.lang)
     drawn: list[Question] = questions(
         notes=bodies.sources,
         data=data,
