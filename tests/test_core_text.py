@@ -145,3 +145,52 @@ def test_mermaid_label_of_chinese_quotes_and_parentheses() -> None:
         markdown.mermaid_label('Q-Former（桥接） "x" (y)') == '"Q-Former（桥接） #quot;x#quot; (y)"'
     )
     assert markdown.mermaid_id("Q-Former（桥接）") != markdown.mermaid_id("Q-Former")
+
+
+def test_the_list_of_phrases_read_in_context_is_made_from_the_installed_pypinyin() -> None:
+    import pypinyin
+
+    from mllm_lab.core.slugs import PHRASES_FILE, special_phrases
+
+    lines = PHRASES_FILE.read_text("utf-8").split("\n")
+    assert lines[0] == f"# pypinyin {pypinyin.__version__}"
+    assert [line for line in lines[1:] if line] == special_phrases()
+    assert "重新" in lines and slugify("重新训练 LoRA") == "chong-xin-xun-lian-lora"
+
+
+def test_titles_without_those_phrases_are_read_the_same_without_the_phrase_dictionary() -> None:
+    """A fresh process slugs titles made of ordinary phrases and polyphones without loading
+    pypinyin's phrase dictionary, and gets what the dictionary gives."""
+    import json
+    import random
+    import subprocess
+    import sys
+
+    from pypinyin import load_phrases_dict, pinyin
+    from pypinyin.phrases_dict import phrases_dict
+
+    from mllm_lab.core.slugs import PHRASES_FILE
+
+    load_phrases_dict(phrases_dict)
+    special = set(PHRASES_FILE.read_text("utf-8").split("\n")[1:])
+    ordinary = sorted(set(phrases_dict) - special)
+    rng = random.Random(7)
+    titles = []
+    while len(titles) < 400:
+        parts = rng.choices([*rng.sample(ordinary, 6), "的", "注意", "长度", "LoRA ", " "], k=3)
+        title = "".join(parts)
+        if not any(phrase in title for phrase in special if phrase):
+            titles.append(title)
+    script = (
+        "import json, sys\n"
+        "from mllm_lab.core.slugs import slugify\n"
+        "slugs = [slugify(t) for t in json.loads(sys.stdin.read())]\n"
+        "print(json.dumps([slugs, 'pypinyin.phrases_dict' in sys.modules]))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], input=json.dumps(titles), capture_output=True, text=True
+    )
+    slugs, loaded = json.loads(done.stdout)
+    assert not loaded
+    with_dictionary = [slugify(" ".join(p[0] for p in pinyin(t, style=0))) for t in titles]
+    assert slugs == with_dictionary

@@ -79,6 +79,8 @@ class _Scanner:
             self.kinds[index] = HTML
             if self.raw_close in line.lower():
                 self.raw_close = None
+        elif line[:1] == "|" or line[:1].isalpha():  # a table row, prose: no block starts so
+            self.paragraph = True
         elif not line.strip(" \t"):
             self.paragraph = False
         else:

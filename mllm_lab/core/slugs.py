@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import sys
 import unicodedata
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
 
 from mllm_lab.errors import BadInput, OutsideLab
 
@@ -15,10 +20,88 @@ _SEPARATORS = re.compile(r"[^a-z0-9.]+")
 _LONE_DOTS = re.compile(r"(?<![a-z0-9])\.|\.(?![a-z0-9])")
 
 
-def _pinyin(text: str) -> str:
-    from pypinyin import lazy_pinyin  # 0.15 s to import: only when a title holds Chinese
+PHRASES_FILE = Path(__file__).resolve().parent.parent / "data" / "pinyin-phrases.txt"
+_phrases_loaded = False
 
-    return " ".join(lazy_pinyin(text, errors="default"))
+
+def _pinyin(text: str) -> str:
+    """The pinyin of each character, polyphones read as pypinyin's phrase dictionary reads
+    them in context. That dictionary is 0.2 s to load, so it is loaded only for a title that
+    holds one of the few phrases it reads otherwise than character by character (see
+    data/pinyin-phrases.txt): every other title comes out the same without it."""
+    global _phrases_loaded
+    pypinyin = _import_pypinyin()
+    if not _phrases_loaded and _needs_phrases(text, pypinyin.__version__):
+        from pypinyin.phrases_dict import phrases_dict
+
+        pypinyin.load_phrases_dict(phrases_dict)
+        _phrases_loaded = True
+    return " ".join(pypinyin.lazy_pinyin(text, errors="default"))
+
+
+def _import_pypinyin() -> Any:
+    """pypinyin, imported without its phrase dictionary (loaded by _pinyin when needed)."""
+    if "pypinyin" not in sys.modules:
+        saved = {name: os.environ.get(name) for name in _PYPINYIN_LEAN}
+        os.environ.update(_PYPINYIN_LEAN)
+        try:
+            import pypinyin  # noqa: F401
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+    return sys.modules["pypinyin"]
+
+
+_PYPINYIN_LEAN = {"PYPINYIN_NO_PHRASES": "1", "PYPINYIN_NO_DICT_COPY": "1"}
+
+
+def _needs_phrases(text: str, version: str) -> bool:
+    """Whether `text` holds a phrase read otherwise than character by character (always,
+    when the list was made from another version of pypinyin)."""
+    made_with, phrases, longest = _special_phrases()
+    if made_with != version:
+        return True
+    return any(
+        text[start : start + size] in phrases
+        for size in range(2, longest + 1)
+        for start in range(len(text) - size + 1)
+    )
+
+
+@lru_cache(maxsize=1)
+def _special_phrases() -> tuple[str, frozenset[str], int]:
+    """(pypinyin version, phrases, the longest's length) from data/pinyin-phrases.txt."""
+    try:
+        lines = PHRASES_FILE.read_text("utf-8").split("\n")
+    except OSError:
+        return "", frozenset(), 0
+    phrases = frozenset(line for line in lines[1:] if line)
+    return lines[0].removeprefix("# pypinyin "), phrases, max(map(len, phrases), default=0)
+
+
+def special_phrases() -> list[str]:
+    """The phrases pypinyin's phrase dictionary reads otherwise than each character's first
+    reading (tones aside): what data/pinyin-phrases.txt lists (tests/test_core_text.py
+    makes it anew and compares)."""
+    from pypinyin.phrases_dict import phrases_dict
+    from pypinyin.pinyin_dict import pinyin_dict
+
+    found = []
+    for phrase, readings in phrases_dict.items():
+        if len(readings) != len(phrase) or any(
+            _toneless(reading[0]) != _toneless(pinyin_dict.get(ord(char), "").split(",")[0])
+            for char, reading in zip(phrase, readings, strict=True)
+        ):
+            found.append(phrase)
+    return sorted(found)
+
+
+def _toneless(reading: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", reading)
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 def _ascii(text: str) -> str:

@@ -147,6 +147,21 @@ def load_state(ws: Workspace) -> dict[str, Any]:
     return {k: v for k, v in views_state.items() if isinstance(v, dict)}
 
 
+def known_records(ws: Workspace) -> dict[str, str]:
+    """The records digests (see records_of) of the kinds whose files have the stamps they had
+    when the digests were last noted, by lab's same code: not worked out again."""
+    try:
+        state = json.loads(read_state(ws.lab.state, STATE) or b"{}")
+        kinds = state["kinds"] if state.get("code") == code_stamp() else {}
+        return {
+            kind: records
+            for kind, (stamps, records) in kinds.items()
+            if stamps == ws.walked().stamps([kind]) and isinstance(records, str)
+        }
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return {}
+
+
 def untouched(ws: Workspace, state: dict[str, Any]) -> set[str]:
     """Views whose file is byte for byte what `lab` last wrote there: the same stamp or,
     failing that (a `git checkout` wrote the same bytes again), the same content."""
@@ -289,15 +304,18 @@ def current(ws: Workspace, state: dict[str, Any]) -> set[str]:
     """Views whose file is untouched since `lab` wrote it from the very same inputs: the
     same files by their stamps or, failing that, the same frontmatter by the index."""
     as_written = untouched(ws, state)
-    made: dict[str, str] = {}
+    made: dict[str, str] | None = None
     found = set()
     for view in VIEWS:
         kept = state.get(view.region, {})
-        if view.region in as_written and (
-            kept.get("data") == inputs_of(ws, view)
-            or (kept.get("records") is not None and kept["records"] == records_of(ws, view, made))
-        ):
+        if view.region not in as_written:
+            continue
+        if kept.get("data") == inputs_of(ws, view):
             found.add(view.region)
+        elif kept.get("records") is not None:
+            made = known_records(ws) if made is None else made
+            if kept["records"] == records_of(ws, view, made):
+                found.add(view.region)
     return found
 
 
@@ -308,9 +326,10 @@ def remember(tx: Transaction) -> None:
     ws = tx.ws
     if not tx.views_made and not any(view.path in tx.pending for view in VIEWS):
         return
-    made: dict[str, str] = {}
-    state = {
+    made = known_records(ws)
+    state: dict[str, Any] = {
         "root": str(ws.lab.root),
+        "code": code_stamp(),
         "views": {
             view.region: {
                 "data": inputs_of(ws, view),
@@ -321,6 +340,7 @@ def remember(tx: Transaction) -> None:
             for view in VIEWS
         },
     }
+    state["kinds"] = {kind: [ws.walked().stamps([kind]), records] for kind, records in made.items()}
     write_state(ws.lab.state, STATE, json.dumps(state))
     keep = set()
     for view in VIEWS:
