@@ -92,13 +92,11 @@ def exact_match(query: str, paper: Paper) -> Match | None:
     """The best way `query` names `paper` exactly: key (case and punctuation aside), DOI,
     arXiv id or URL with any version suffix, official URL, or title (case and punctuation
     aside)."""
-    folded, squashed = query.casefold(), _squash(query)
+    folded, squashed, doi, arxiv = _forms(query)
     if paper.key.casefold() == folded or (squashed and _squash(paper.key) == squashed):
         return Match.KEY
-    doi = doi_of(query)  # before the arXiv id: arXiv's own DOIs hold one
-    if doi is not None and doi in paper_dois(paper):
+    if doi is not None and doi in paper_dois(paper):  # before the arXiv id: arXiv's DOIs hold one
         return Match.DOI
-    arxiv = arxiv_id(query)
     if arxiv is not None and paper.arxiv == arxiv:
         return Match.ARXIV
     if "/" in query and paper.url and _url(paper.url) == _url(query):
@@ -107,6 +105,13 @@ def exact_match(query: str, paper: Paper) -> Match | None:
     if title == folded or (squashed and _squash(paper.title) == squashed):
         return Match.TITLE
     return None
+
+
+@lru_cache(maxsize=16)
+def _forms(query: str) -> tuple[str, str, str | None, str | None]:
+    """What exact_match compares a query by, worked out once for the thousands of papers it
+    is held against: casefolded, squashed, its DOI and its arXiv id."""
+    return query.casefold(), _squash(query), doi_of(query), arxiv_id(query)
 
 
 def doi_of(text: str) -> str | None:
@@ -269,6 +274,7 @@ def _starts(query: str, paper: Paper) -> bool:
     )
 
 
+@lru_cache(maxsize=65536)  # each paper's key and title, squashed by several tiers in a row
 def _squash(text: str) -> str:
     return re.sub(r"[\W_]+", "", text.casefold())
 
@@ -279,7 +285,12 @@ def _url(text: str) -> str:
 
 
 def _ratio(a: str, b: str, floor: float = FUZZY_CUTOFF) -> float:
-    """difflib's ratio, or 0.0 when its cheap upper bounds are already below `floor`."""
+    """difflib's ratio, or 0.0 when its cheap upper bounds are already below `floor` (the
+    first, real_quick_ratio's, worked out before a matcher is made: most candidates stop
+    there)."""
+    total = len(a) + len(b)
+    if total and 2.0 * min(len(a), len(b)) / total < floor:
+        return 0.0
     matcher = SequenceMatcher(None, a, b, autojunk=False)
     if matcher.real_quick_ratio() < floor or matcher.quick_ratio() < floor:
         return 0.0

@@ -33,6 +33,7 @@ from mllm_lab.ops.papers import (
     PaperFacts,
     apply_facts,
     check_new_key,
+    may_be_listed,
     new_paper_from_query,
     reading_list,
     resolve,
@@ -156,9 +157,9 @@ def new_paper(
         text = ws.render(f"{ws.lang}/paper.md.j2", context)
         _keeps_the_facts(text, paper, f"templates/{ws.lang}/paper.md.j2")
         tx.create(path, text, force=force, rename=None if known is not None else "--key")
-        listed = reading_list(tx)
-        index = readinglist.find(listed, paper.key)
-        if index is not None:
+        listed = reading_list(tx) if may_be_listed(tx, paper.key) else None
+        index = readinglist.find(listed, paper.key) if listed is not None else None
+        if listed is not None and index is not None:
             moved = readinglist.remove(listed, index).text
             tx.write(READING_LIST, moved, detail=tr("tx.moved", ws.lang, key=paper.key, path=path))
     return Created(path, text, tx.outcomes)

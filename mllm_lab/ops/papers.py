@@ -45,6 +45,16 @@ def reading_list(tx: Transaction) -> readinglist.ReadingList:
     return readinglist.parse(text or "")
 
 
+def may_be_listed(tx: Transaction, key: str) -> bool:
+    """Whether the reading list may hold `key`, by the index's keys of its entries: only then
+    is the list parsed. (A list with a finding or an entry without a key is parsed anyway.)"""
+    data = tx.data
+    if any(f.path == READING_LIST for f in data.findings):
+        return True
+    wanted = key.casefold()
+    return any(not listed or listed.casefold() == wanted for listed, _line in data.listed)
+
+
 def list_entry(paper: Paper) -> dict[str, Any]:
     meta = paper_to_meta(paper)
     return {k: v for k, v in meta.items() if v not in (None, [], "") or k == "status"}
