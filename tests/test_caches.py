@@ -316,3 +316,35 @@ def test_check_keeps_each_notes_problems_only_while_what_they_depend_on_holds(
     again = in_lab("check").out
     assert "resources/guide.md" in again and ".venv" in again
     assert in_lab("check").out == again
+
+
+def test_facts_kept_per_file_are_given_back_only_at_the_same_stamp(tmp_path: Path) -> None:
+    from mllm_lab.results import PerFile
+
+    kept = PerFile(tmp_path, "facts", "key-1")
+    assert kept.get("a.md", [1, 2, 3]) is None
+    kept.put("a.md", [1, 2, 3], {"links": 2})
+    kept.put("b.md", [4, 5, 6], [])
+    kept.put("c.md", None, ["never kept: no stamp"])
+    kept.save()
+    again = PerFile(tmp_path, "facts", "key-1")
+    assert again.get("a.md", [1, 2, 3]) == {"links": 2}
+    assert again.get("b.md", [4, 5, 7]) is None  # the file changed since
+    assert again.get("c.md", None) is None
+    again.save()  # only a.md was met: b.md is dropped
+    assert PerFile(tmp_path, "facts", "key-1").get("b.md", [4, 5, 6]) is None
+    assert PerFile(tmp_path, "facts", "key-2").get("a.md", [1, 2, 3]) is None  # another key
+    (tmp_path / "results" / "facts.json").write_text('{"key": "key-1"}\n[1, 2]', "utf-8")
+    assert PerFile(tmp_path, "facts", "key-1").get("a.md", [1, 2, 3]) is None  # damaged
+
+
+def test_new_paper_takes_a_listed_paper_off_the_list_and_leaves_the_list_alone_otherwise(
+    in_lab: Run, lab: Path
+) -> None:
+    listing = lab / "papers/reading-list.yaml"
+    before = read(listing)
+    assert "key: clip" in before and "key: bert" not in before
+    assert in_lab("new", "paper", "bert").ok  # bert is not listed: the list is left alone
+    assert read(listing) == before and (lab / "papers/bert.md").exists()
+    assert in_lab("new", "paper", "clip").ok
+    assert "key: clip" not in read(listing) and (lab / "papers/clip.md").exists()

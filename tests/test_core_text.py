@@ -194,3 +194,12 @@ def test_titles_without_those_phrases_are_read_the_same_without_the_phrase_dicti
     assert not loaded
     with_dictionary = [slugify(" ".join(p[0] for p in pinyin(t, style=0))) for t in titles]
     assert slugs == with_dictionary
+
+
+@given(st.text(alphabet="ab./-_ 注", max_size=12))
+def test_a_notes_name_is_its_file_name_without_the_extension(path: str) -> None:
+    import posixpath
+
+    from mllm_lab.core.labdata import stem
+
+    assert stem(path) == posixpath.splitext(posixpath.basename(path))[0]

@@ -299,3 +299,14 @@ def test_prompt_paper_uses_the_resolver_and_suggests(en_lab: Path) -> None:
 def test_the_zh_lab_says_it_in_chinese(lab: Path) -> None:
     refused = Run(lab)("new", "paper", "lava")
     assert refused.code == 1 and "与 llava (Visual Instruction Tuning) 很接近" in refused.err
+
+
+@given(st.text(alphabet="abcde -", max_size=14), st.text(alphabet="abcde -", max_size=30))
+def test_the_quick_bound_before_the_matcher_changes_no_ratio(a: str, b: str) -> None:
+    from difflib import SequenceMatcher
+
+    from mllm_lab.core.resolve import _ratio
+
+    matcher = SequenceMatcher(None, a, b, autojunk=False)
+    bounded = matcher.real_quick_ratio() < 0.6 or matcher.quick_ratio() < 0.6
+    assert _ratio(a, b, 0.6) == (0.0 if bounded else matcher.ratio())
