@@ -6,7 +6,7 @@ same bytes, a link into a folder lab does not walk) and after every step compare
 `lab sync --check`, `lab review --dry-run` and `lab prompt review`, run warm, with the same
 commands run cold on a copy without `.lab/`.
 
-Examples: WARM_EXAMPLES (default 8) runs of up to 10 steps each."""
+Examples: WARM_EXAMPLES (default 6) runs of up to 10 steps each."""
 
 from __future__ import annotations
 
@@ -19,7 +19,8 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
-EXAMPLES = int(os.environ.get("WARM_EXAMPLES", "8"))
+VIEWS = ["README.md", "papers/README.md", "notes/README.md"]
+EXAMPLES = int(os.environ.get("WARM_EXAMPLES", "6"))
 TITLES = ["Self Attention", "Cross Attention", "注意力 机制", "Q#Former notes"]
 NOTES = [
     "notes/fundamentals/self-attention.md",
@@ -55,6 +56,13 @@ class WarmMachine(RuleBasedStateMachine):
         shutil.copytree(template, self.root, symlinks=True)
         self.run = Run(self.root)
         self.run("check")  # the caches, made
+        self.written: dict[str, list[bytes]] = {}  # views as lab wrote them, oldest first
+
+    def after_command(self) -> None:
+        for view in VIEWS:
+            path = self.file(view)
+            if path.exists():
+                self.written.setdefault(view, []).append(path.read_bytes())
 
     def teardown(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)
@@ -127,7 +135,14 @@ class WarmMachine(RuleBasedStateMachine):
     def require_a_heading(self) -> None:
         self.append("templates/zh/concept.md.j2", "\n## 新的一节\n")
 
-    @rule(view=st.sampled_from(["README.md", "papers/README.md", "notes/README.md"]))
+    @rule(view=st.sampled_from(VIEWS), back=st.integers(0, 5))
+    def an_older_view(self, view: str, back: int) -> None:  # `git checkout` of an older version
+        written = self.written.get(view, [])
+        if written:
+            self.file(view).write_bytes(written[max(0, len(written) - 1 - back)])
+            later(self.file(view))
+
+    @rule(view=st.sampled_from(VIEWS))
     def same_bytes_again(self, view: str) -> None:  # a `git checkout` of an unchanged file
         path = self.file(view)
         if path.exists():
@@ -139,16 +154,19 @@ class WarmMachine(RuleBasedStateMachine):
     @rule(title=st.sampled_from(TITLES), category=st.sampled_from(["fundamentals", "training"]))
     def new_concept(self, title: str, category: str) -> None:
         self.run("new", "concept", title, "-c", category)
+        self.after_command()
 
     @rule(
         key=st.sampled_from(["clip", "vit", "blip-2"]), status=st.sampled_from(["read", "unread"])
     )
     def mark(self, key: str, status: str) -> None:
         self.run("mark", key, status)
+        self.after_command()
 
     @rule()
     def sync(self) -> None:
         self.run("sync")
+        self.after_command()
 
     # --- the promise ---------------------------------------------------------------------
 

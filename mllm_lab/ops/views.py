@@ -163,18 +163,35 @@ def known_records(ws: Workspace) -> dict[str, str]:
 
 
 def untouched(ws: Workspace, state: dict[str, Any]) -> set[str]:
-    """Views whose file is byte for byte what `lab` last wrote there: the same stamp or,
-    failing that (a `git checkout` wrote the same bytes again), the same content."""
+    """Views whose file is byte for byte what `lab` wrote there: the same stamp as last time
+    or, failing that, the same content as last time or as one of the few times before (a
+    `git checkout` of this or another branch wrote those bytes again)."""
     found = set()
     for view in VIEWS:
         kept = state.get(view.region, {})
         if kept.get("file") is None:
             continue
-        if kept["file"] == stamp_of(ws, view.path) or (
-            kept.get("sha") is not None and kept["sha"] == file_sha(ws, view.path)
-        ):
+        same = kept["file"] == stamp_of(ws, view.path)
+        if same or file_sha(ws, view.path) in {sha for _records, sha in _written(kept)}:
             found.add(view.region)
     return found
+
+
+def _written(kept: dict[str, Any]) -> list[list[str]]:
+    """[records, file sha] of what lab wrote last and, as `history` keeps them, before."""
+    history = kept.get("history")
+    pairs = [
+        [kept.get("records"), kept.get("sha")],
+        *(history if isinstance(history, list) else []),
+    ]
+    return [pair for pair in pairs if _pair(pair)]
+
+
+def _pair(entry: Any) -> bool:
+    return isinstance(entry, list) and len(entry) == 2 and all(isinstance(e, str) for e in entry)
+
+
+HISTORY = 4  # (records, file sha) pairs kept per view: a few branches' worth
 
 
 def file_sha(ws: Workspace, relative: str) -> str | None:
@@ -312,10 +329,10 @@ def current(ws: Workspace, state: dict[str, Any]) -> set[str]:
             continue
         if kept.get("data") == inputs_of(ws, view):
             found.add(view.region)
-        elif kept.get("records") is not None:
-            made = known_records(ws) if made is None else made
-            if kept["records"] == records_of(ws, view, made):
-                found.add(view.region)
+            continue
+        made = known_records(ws) if made is None else made
+        if [records_of(ws, view, made), file_sha(ws, view.path)] in _written(kept):
+            found.add(view.region)
     return found
 
 
@@ -327,19 +344,19 @@ def remember(tx: Transaction) -> None:
     if not tx.views_made and not any(view.path in tx.pending for view in VIEWS):
         return
     made = known_records(ws)
-    state: dict[str, Any] = {
-        "root": str(ws.lab.root),
-        "code": code_stamp(),
-        "views": {
-            view.region: {
-                "data": inputs_of(ws, view),
-                "records": records_of(ws, view, made),
-                "file": stamp_of(ws, view.path),
-                "sha": file_sha(ws, view.path),
-            }
-            for view in VIEWS
-        },
-    }
+    before = load_state(ws)
+    state: dict[str, Any] = {"root": str(ws.lab.root), "code": code_stamp(), "views": {}}
+    for view in VIEWS:
+        records, sha = records_of(ws, view, made), file_sha(ws, view.path)
+        earlier = before.get(view.region, {}).get("history")
+        pairs = [[records, sha], *(e for e in earlier or [] if _pair(e))]
+        state["views"][view.region] = {
+            "data": inputs_of(ws, view),
+            "records": records,
+            "file": stamp_of(ws, view.path),
+            "sha": sha,
+            "history": [list(p) for p in dict.fromkeys(map(tuple, pairs))][:HISTORY],
+        }
     state["kinds"] = {kind: [ws.walked().stamps([kind]), records] for kind, records in made.items()}
     write_state(ws.lab.state, STATE, json.dumps(state))
     keep = set()
