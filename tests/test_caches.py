@@ -348,3 +348,29 @@ def test_new_paper_takes_a_listed_paper_off_the_list_and_leaves_the_list_alone_o
     assert read(listing) == before and (lab / "papers/bert.md").exists()
     assert in_lab("new", "paper", "clip").ok
     assert "key: clip" not in read(listing) and (lab / "papers/clip.md").exists()
+
+
+def test_details_read_by_two_processes_are_the_details_read_by_one(
+    in_lab: Run, lab: Path, tmp_path: Path, monkeypatch
+) -> None:
+    """A first check of a big lab reads every other chunk of notes in a worker process; what
+    it finds is what one process finds (small chunks here, to go that way on a small lab)."""
+    import shutil
+
+    from mllm_lab import details
+
+    for number in range(7):
+        assert in_lab("new", "concept", f"Note {number}", "-c", "fundamentals").ok
+        note = lab / f"notes/fundamentals/note-{number}.md"
+        note.write_text(read(note) + f"\n[gone](missing-{number}.md)\n[[Note {number + 1}]]\n")
+    copy = tmp_path / "copy"
+    shutil.copytree(lab, copy, symlinks=True, ignore=shutil.ignore_patterns(".lab"))
+    shutil.rmtree(lab / ".lab", ignore_errors=True)
+    one = in_lab("check")
+    monkeypatch.setattr(details, "PARALLEL_FROM", 3)
+    monkeypatch.setattr(details, "CHUNK", 2)
+    monkeypatch.setattr(details.os, "cpu_count", lambda: 2)
+    two = in_lab("check", cwd=copy)
+    assert (two.code, two.out) == (one.code, one.out) and "missing-6.md" in one.out
+    with sqlite3.connect(copy / ".lab" / "detail.sqlite") as db:
+        assert db.execute("SELECT count(*) FROM detail").fetchone()[0] >= 7
