@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 from mllm_lab.messages import tr
 
@@ -175,16 +176,21 @@ _KEYWORDS: tuple[tuple[str, str], ...] = tuple(
         key=lambda entry: (-len(entry[0]), entry[0]),
     )
 )
-_MATCHER = re.compile(
-    "|".join(f"(?P<k{i}>{_pattern(keyword)})" for i, (keyword, _) in enumerate(_KEYWORDS))
-)
+
+
+@lru_cache(maxsize=1)
+def _matcher() -> re.Pattern[str]:
+    """One alternation of every keyword (4 ms to compile: made when a title is looked at)."""
+    return re.compile(
+        "|".join(f"(?P<k{i}>{_pattern(keyword)})" for i, (keyword, _) in enumerate(_KEYWORDS))
+    )
 
 
 def mentions(title: str) -> list[tuple[int, str, str]]:
     """(position, keyword, kind) for each keyword in the normalized title, left to right and not
     overlapping; where several start at one position, the longest."""
     found = []
-    for match in _MATCHER.finditer(normalize(title)):
+    for match in _matcher().finditer(normalize(title)):
         group = match.lastgroup
         assert group is not None
         keyword, kind = _KEYWORDS[int(group[1:])]
