@@ -30,7 +30,7 @@ def read_folder(state: Path, folder: str) -> list[bytes]:
     return found
 
 
-def write_state(state: Path, name: str, text: str) -> None:
+def write_state(state: Path, name: str, text: str | bytes) -> None:
     with contextlib.suppress(OSError, WriteFailed):
         state.mkdir(exist_ok=True)
         ignore = state / ".gitignore"

@@ -135,10 +135,12 @@ def _write_temp(folder: Path, name: str, data: bytes, mode: int, sync: bool = Tr
     return tmp
 
 
-def write_atomic(path: Path, text: str, *, shown: str | None = None, sync: bool = True) -> None:
+def write_atomic(
+    path: Path, text: str | bytes, *, shown: str | None = None, sync: bool = True
+) -> None:
     """One file (a cache, a config) replaced atomically: temp file beside it, fsync, rename.
     `sync=False` skips the fsync: for caches, which a crash may leave torn (their readers
-    check them) but which are then only made again."""
+    check them) but which are then only made again. `text` may be bytes already encoded."""
     shown = shown or str(path)
     tmp: Path | None = None
     try:
@@ -146,7 +148,7 @@ def write_atomic(path: Path, text: str, *, shown: str | None = None, sync: bool 
         tmp = _write_temp(
             folder=path.parent,
             name=f".{path.name}.{os.getpid()}.lab-tmp",
-            data=_encode(text),
+            data=text if isinstance(text, bytes) else _encode(text),
             mode=mode,
             sync=sync,
         )
