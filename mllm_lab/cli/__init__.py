@@ -26,6 +26,11 @@ def main() -> None:
         if complete.main():
             return
     _usable_streams()
+    if sys.argv[1:] in (["--version"], ["-V"]):  # answered without importing Typer
+        from mllm_lab import __version__
+
+        sys.stdout.write(f"lab (mllm-lab) {__version__}\n")
+        return
     try:
         from mllm_lab.cli.app import app
 
