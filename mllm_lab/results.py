@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,9 @@ _CODE_SUFFIXES = (".py", ".yaml", ".j2", ".toml", ".md")
 
 
 def _stamps(folder: str, out: list[Any], suffixes: tuple[str, ...] | None = _CODE_SUFFIXES) -> None:
+    """The stamps of the files under `folder` with these suffixes (None: every file, hidden
+    ones too, as a template may include a partial of any name)."""
+    skipped = ("__pycache__",) if suffixes is None else (".", "__pycache__")
     stack = [folder]
     while stack:
         try:
@@ -34,7 +38,7 @@ def _stamps(folder: str, out: list[Any], suffixes: tuple[str, ...] | None = _COD
         except OSError:
             continue
         for entry in entries:
-            if entry.name.startswith((".", "__pycache__")):
+            if entry.name.startswith(skipped):
                 continue
             if entry.is_dir():
                 stack.append(entry.path)
@@ -138,9 +142,16 @@ class PerFile:
         self.kept: dict[str, Any] = kept if hit and isinstance(kept, dict) else {}
         self.now: dict[str, Any] = {}
 
-    def get(self, path: str, stamp: Any) -> Any | None:
+    def get(self, path: str, stamp: Any, shape: Callable[[Any], bool]) -> Any | None:
+        """The file's facts if they were made at `stamp` and have the `shape` the caller
+        makes (an entry of another shape is made again, never trusted)."""
         entry = self.kept.get(path)
         if stamp is None or not isinstance(entry, list) or len(entry) != 2 or entry[0] != stamp:
+            return None
+        try:
+            if not shape(entry[1]):
+                return None
+        except (TypeError, ValueError, KeyError, IndexError, AttributeError):
             return None
         self.now[path] = entry
         return entry[1]

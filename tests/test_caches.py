@@ -138,7 +138,7 @@ def test_a_damaged_details_store_is_rebuilt(in_lab: Run, lab: Path) -> None:
     store = lab / ".lab" / "detail.sqlite"
     assert store.exists()
     store.write_bytes(b"this is not a database" * 100)
-    for entry in (lab / ".lab" / "results").glob("check-*.json"):
+    for entry in (lab / ".lab" / "results").glob("check*.json"):
         entry.unlink()
     assert in_lab("check").out == first
     with sqlite3.connect(store) as db:
@@ -321,21 +321,26 @@ def test_check_keeps_each_notes_problems_only_while_what_they_depend_on_holds(
 def test_facts_kept_per_file_are_given_back_only_at_the_same_stamp(tmp_path: Path) -> None:
     from mllm_lab.results import PerFile
 
+    def anything(value: object) -> bool:
+        return True
+
     kept = PerFile(tmp_path, "facts", "key-1")
-    assert kept.get("a.md", [1, 2, 3]) is None
+    assert kept.get("a.md", [1, 2, 3], anything) is None
     kept.put("a.md", [1, 2, 3], {"links": 2})
     kept.put("b.md", [4, 5, 6], [])
     kept.put("c.md", None, ["never kept: no stamp"])
     kept.save()
     again = PerFile(tmp_path, "facts", "key-1")
-    assert again.get("a.md", [1, 2, 3]) == {"links": 2}
-    assert again.get("b.md", [4, 5, 7]) is None  # the file changed since
-    assert again.get("c.md", None) is None
+    assert again.get("a.md", [1, 2, 3], anything) == {"links": 2}
+    assert again.get("a.md", [1, 2, 3], lambda value: isinstance(value, list)) is None  # shape
+    assert again.get("a.md", [1, 2, 3], lambda value: value["missing"]) is None  # raises: no
+    assert again.get("b.md", [4, 5, 7], anything) is None  # the file changed since
+    assert again.get("c.md", None, anything) is None
     again.save()  # only a.md was met: b.md is dropped
-    assert PerFile(tmp_path, "facts", "key-1").get("b.md", [4, 5, 6]) is None
-    assert PerFile(tmp_path, "facts", "key-2").get("a.md", [1, 2, 3]) is None  # another key
+    assert PerFile(tmp_path, "facts", "key-1").get("b.md", [4, 5, 6], anything) is None
+    assert PerFile(tmp_path, "facts", "key-2").get("a.md", [1, 2, 3], anything) is None
     (tmp_path / "results" / "facts.json").write_text('{"key": "key-1"}\n[1, 2]', "utf-8")
-    assert PerFile(tmp_path, "facts", "key-1").get("a.md", [1, 2, 3]) is None  # damaged
+    assert PerFile(tmp_path, "facts", "key-1").get("a.md", [1, 2, 3], anything) is None
 
 
 def test_new_paper_takes_a_listed_paper_off_the_list_and_leaves_the_list_alone_otherwise(
@@ -374,3 +379,94 @@ def test_details_read_by_two_processes_are_the_details_read_by_one(
     assert (two.code, two.out) == (one.code, one.out) and "missing-6.md" in one.out
     with sqlite3.connect(copy / ".lab" / "detail.sqlite") as db:
         assert db.execute("SELECT count(*) FROM detail").fetchone()[0] >= 7
+
+
+def _cold(lab: Path, tmp_path: Path, *args: str) -> tuple[int, str]:
+    """`lab ARGS` on a copy of the lab without .lab/: what no cache can have changed."""
+    import shutil
+
+    copy = tmp_path / "cold"
+    shutil.rmtree(copy, ignore_errors=True)
+    shutil.copytree(lab, copy, symlinks=True, ignore=shutil.ignore_patterns(".lab"))
+    done = Run(copy)(*args)
+    return done.code, done.out
+
+
+def test_a_template_that_writes_today_gives_the_same_sections_tomorrow(
+    in_lab: Run, lab: Path, tmp_path: Path, monkeypatch
+) -> None:
+    template = lab / "templates/zh/paper.md.j2"
+    text = read(template)
+    template.write_text(text.replace("## 个人评价", "## 记录于 {{ today }}\n\n## 个人评价", 1))
+    assert in_lab("new", "paper", "llava").ok
+    first = in_lab("check")
+    monkeypatch.setenv("LAB_TODAY", "2026-11-26")
+    for args in (("check",), ("review", "--dry-run", "--seed", "1")):
+        warm = in_lab(*args)
+        assert (warm.code, warm.out) == _cold(lab, tmp_path, *args), args
+    assert in_lab("check").out == first.out
+
+
+def test_a_partial_with_a_hidden_name_is_followed(in_lab: Run, lab: Path) -> None:
+    assert in_lab("new", "concept", "Self-Attention", "-c", "fundamentals").ok
+    partial = lab / "templates/zh/.extra.j2"
+    partial.write_text("## 额外小节\n", "utf-8")
+    template = lab / "templates/zh/concept.md.j2"
+    template.write_text(read(template) + '\n{% include "zh/.extra.j2" %}\n', "utf-8")
+    assert "## 额外小节" in in_lab("check").out
+    partial.write_text("## 另一个小节\n", "utf-8")
+    found = in_lab("check").out
+    assert "## 另一个小节" in found and "## 额外小节" not in found
+
+
+def test_a_views_record_or_kept_facts_of_another_shape_are_not_trusted(
+    in_lab: Run, lab: Path, tmp_path: Path
+) -> None:
+    """What lab keeps in .lab/ may be damaged with a valid checksum (another version of lab, a
+    hand edit): an entry of another shape is made again, never trusted, never a traceback."""
+    import hashlib
+    import json
+
+    assert in_lab("new", "concept", "Self-Attention", "-c", "fundamentals").ok
+    note = lab / CONCEPT
+    note.write_text(read(note) + "\n[gone](missing.md)\n", "utf-8")
+    touch_later(note)
+    args = ("review", "--dry-run", "--seed", "1")
+    assert in_lab("check").code == 1 and in_lab(*args).ok
+    results = lab / ".lab" / "results"
+    for name, bad in (
+        ("check_files.json", {}),
+        ("check_files.json", [[1, ["nope", {}]]]),
+        ("check_files.json", "x"),
+        ("review_notes.json", [[], [], True]),
+        ("review_notes.json", [[1], [], True, []]),
+    ):
+        head, _, body = (results / name).read_bytes().partition(b"\n")
+        entries = json.loads(body)
+        path = next(path for path in entries if path.startswith("notes/"))
+        entries[path][1] = bad
+        data = json.dumps(entries).encode()
+        header = json.loads(head) | {"sum": hashlib.sha1(data).hexdigest()}
+        (results / name).write_bytes(json.dumps(header).encode() + b"\n" + data)
+        for entry in results.glob("check-*.json"):  # the whole-check result, made again
+            entry.unlink()
+        for entry in results.glob("review-*.json"):
+            entry.unlink()
+        for command in (("check",), args):
+            warm = in_lab(*command)
+            assert (warm.code, warm.out) == _cold(lab, tmp_path, *command), (name, bad, command)
+    for bad_record in ("[]", "5", "null", '"x"'):
+        (lab / ".lab" / "views.json").write_text(bad_record, "utf-8")
+        for command in (("check",), ("sync", "--check"), args):
+            warm = in_lab(*command)
+            assert (warm.code, warm.out) == _cold(lab, tmp_path, *command), (bad_record, command)
+
+
+def test_the_facts_kept_per_file_outlive_many_sets_of_options(in_lab: Run, lab: Path) -> None:
+    assert in_lab("new", "concept", "Self-Attention", "-c", "fundamentals").ok
+    assert in_lab("review", "--dry-run", "--seed", "99").ok
+    facts = lab / ".lab" / "results" / "review_notes.json"
+    made = facts.stat()
+    for seed in range(20):  # each seed is a result of its own, pruned to the latest 16
+        assert in_lab("review", "--dry-run", "--seed", str(100 + seed)).ok
+    assert (facts.stat().st_ino, facts.stat().st_mtime_ns) == (made.st_ino, made.st_mtime_ns)

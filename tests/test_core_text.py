@@ -156,6 +156,24 @@ def test_the_list_of_phrases_read_in_context_is_made_from_the_installed_pypinyin
     assert lines[0] == f"# pypinyin {pypinyin.__version__}"
     assert [line for line in lines[1:] if line] == special_phrases()
     assert "重新" in lines and slugify("重新训练 LoRA") == "chong-xin-xun-lian-lora"
+    assert slugify("鸭绿江") == "ya-lu-jiang"  # lǜ is lv, not lu: a reading of its own
+
+
+def test_every_phrase_left_off_the_list_reads_as_its_characters_do() -> None:
+    """The list's promise, checked against pypinyin itself: each phrase of its dictionary that
+    is not listed reads, with the dictionary, as its characters read one by one."""
+    from pypinyin import lazy_pinyin
+    from pypinyin.phrases_dict import phrases_dict
+
+    from mllm_lab.core.slugs import PHRASES_FILE
+
+    listed = set(PHRASES_FILE.read_text("utf-8").split("\n")[1:])
+    differ = [
+        phrase
+        for phrase in phrases_dict
+        if phrase not in listed and lazy_pinyin(phrase) != [lazy_pinyin(c)[0] for c in phrase]
+    ]
+    assert differ == []
 
 
 def test_titles_without_those_phrases_are_read_the_same_without_the_phrase_dictionary() -> None:

@@ -86,22 +86,22 @@ def special_phrases() -> list[str]:
     """The phrases pypinyin's phrase dictionary reads otherwise than each character's first
     reading (tones aside): what data/pinyin-phrases.txt lists (tests/test_core_text.py
     makes it anew and compares)."""
+    from pypinyin import Style
     from pypinyin.phrases_dict import phrases_dict
     from pypinyin.pinyin_dict import pinyin_dict
+    from pypinyin.style import convert
+
+    def plain(reading: str) -> str:  # as lazy_pinyin writes it: no tone, ü as v
+        return str(convert(reading, Style.NORMAL, True))
 
     found = []
     for phrase, readings in phrases_dict.items():
         if len(readings) != len(phrase) or any(
-            _toneless(reading[0]) != _toneless(pinyin_dict.get(ord(char), "").split(",")[0])
+            plain(reading[0]) != plain(pinyin_dict.get(ord(char), "").split(",")[0])
             for char, reading in zip(phrase, readings, strict=True)
         ):
             found.append(phrase)
     return sorted(found)
-
-
-def _toneless(reading: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", reading)
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 def _ascii(text: str) -> str:

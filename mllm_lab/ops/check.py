@@ -90,7 +90,7 @@ def _lint(
     return sorted(found, key=lambda f: (f.path, f.line, f.message))
 
 
-FILES = "check-files"
+FILES = "check_files"  # no "-": results._prune groups the per-option slots by what precedes one
 
 
 class _FileChecks:
@@ -131,10 +131,17 @@ class _FileChecks:
         from mllm_lab.messages import Msg
         from mllm_lab.models import Finding
 
-        kept = self.kept.get(path, stamp)
-        if kept is None:
+        made: list[Finding] = []
+
+        def findings(value: Any) -> bool:  # a kept entry of another shape is made again
+            made[:] = [Finding(path, line, Msg.from_json(what)) for line, what in value]
+            return isinstance(value, list) and all(
+                type(f.line) is int and isinstance(f.message, str) for f in made
+            )
+
+        if self.kept.get(path, stamp, findings) is None:
             return False
-        self.found.extend(Finding(path, line, Msg.from_json(what)) for line, what in kept)
+        self.found.extend(made)
         return True
 
     def add(self, path: str, stamp: Any, problems: list[Finding], outside: int) -> None:

@@ -49,7 +49,7 @@ class Bodies:
     targets: dict[str, list[str]]  # map note -> the map notes it points to
 
 
-NOTE_FACTS = "review-notes"
+NOTE_FACTS = "review_notes"  # no "-": see FILES in ops/check.py
 
 
 def read_bodies(ws: Workspace, data: LabData, shown: list[Note]) -> Bodies:
@@ -77,7 +77,7 @@ def read_bodies(ws: Workspace, data: LabData, shown: list[Note]) -> Bodies:
     for path in study:
         record = files.get(path)
         stamp = [record.mtime_ns, record.size, record.inode] if record else None
-        found = kept.get(path, stamp)
+        found = kept.get(path, stamp, _facts_shape)
         if found is None:
             todo[path] = stamp
         else:
@@ -103,6 +103,17 @@ def read_bodies(ws: Workspace, data: LabData, shown: list[Note]) -> Bodies:
             if study[path].kind is kinds.CONCEPT and (interview or claimed):
                 bodies.sources.append((study[path], interview, claimed))
     return bodies
+
+
+def _facts_shape(value: Any) -> bool:
+    """Whether a kept entry is note_facts' list (one of another shape is made again)."""
+    if not isinstance(value, list) or len(value) != 4 or not isinstance(value[2], bool):
+        return False
+    empty, pointed, _interview, claimed = value
+    return all(
+        isinstance(items, list) and all(isinstance(item, str) for item in items)
+        for items in (empty, pointed, claimed)
+    )
 
 
 def note_facts(

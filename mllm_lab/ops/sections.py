@@ -21,6 +21,14 @@ SECTIONED = tuple(kind for kind in kinds.KINDS if kind.sections_required)
 
 
 def sample_context(ws: Workspace, kind: NoteKind) -> dict[str, Any]:
+    """What a template is rendered with to read its sections off: the sample day stands for
+    today too, so that the sections (kept by the templates' stamps) do not change overnight."""
+    context = _sample_context(ws, kind)
+    context["today"] = SAMPLE_DAY.isoformat()
+    return context
+
+
+def _sample_context(ws: Workspace, kind: NoteKind) -> dict[str, Any]:
     if kind is kinds.PAPER:
         return paper_context(ws, Paper(key="sample", title="Sample", created=SAMPLE_DAY))
     if kind is kinds.CONCEPT:

@@ -141,7 +141,9 @@ def load_state(ws: Workspace) -> dict[str, Any]:
         state = json.loads(read_state(ws.lab.state, STATE) or b"{}")
     except ValueError:
         return {}
-    views_state = state.get("views") if isinstance(state, dict) else None
+    if not isinstance(state, dict):
+        return {}
+    views_state = state.get("views")
     if state.get("root") != str(ws.lab.root) or not isinstance(views_state, dict):
         return {}
     return {k: v for k, v in views_state.items() if isinstance(v, dict)}
