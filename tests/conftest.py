@@ -6,6 +6,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -64,6 +65,36 @@ class Result:
     @property
     def ok(self) -> bool:
         return self.code == 0
+
+
+def machine_settings(examples: int, steps: int) -> Any:
+    """Hypothesis settings for a state machine of whole commands (slow steps, no deadline)."""
+    from hypothesis import HealthCheck, settings
+
+    return settings(
+        max_examples=examples,
+        stateful_step_count=steps,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+    )
+
+
+def machine_template(prefix: str, *commands: list[str]) -> Path:
+    """For a module of Hypothesis state machines: one lab made with `lab init` under TMPDIR
+    (today and colour pinned), `commands` run in it and its .lab/ removed; each machine
+    copies it. The caller removes its parent folder when the module is done."""
+    base = Path(os.environ.get("TMPDIR", "/tmp")) / f"{prefix}-{os.getpid()}"
+    shutil.rmtree(base, ignore_errors=True)
+    base.mkdir(parents=True)
+    os.environ["LAB_TODAY"] = TODAY
+    os.environ["NO_COLOR"] = "1"
+    template = base / "template"
+    assert CliRunner().invoke(app, ["init", str(template)]).exit_code == 0
+    for args in commands:
+        done = Run(template)(*args)
+        assert done.code == 0, (args, done)
+    shutil.rmtree(template / ".lab", ignore_errors=True)
+    return template
 
 
 @pytest.fixture

@@ -18,8 +18,7 @@ import re
 import shutil
 from pathlib import Path
 
-from conftest import Run, read, tree
-from hypothesis import HealthCheck, settings
+from conftest import Run, machine_settings, machine_template, read, tree
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
@@ -215,12 +214,7 @@ class LabMachine(RuleBasedStateMachine):
             assert key in keys or f"papers/{note.name}:" in problems, (note.name, keys)
 
 
-LabMachine.TestCase.settings = settings(
-    max_examples=EXAMPLES,
-    stateful_step_count=25,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-)
+LabMachine.TestCase.settings = machine_settings(EXAMPLES, steps=25)
 
 
 class TestLab(LabMachine.TestCase):  # type: ignore[name-defined,misc]
@@ -228,18 +222,7 @@ class TestLab(LabMachine.TestCase):  # type: ignore[name-defined,misc]
 
 
 def setup_module() -> None:
-    from typer.testing import CliRunner
-
-    from mllm_lab.cli.app import app
-
-    base = Path(os.environ.get("TMPDIR", "/tmp")) / f"stateful-{os.getpid()}"
-    shutil.rmtree(base, ignore_errors=True)
-    base.mkdir(parents=True)
-    os.environ["LAB_TODAY"] = "2026-11-25"
-    os.environ["NO_COLOR"] = "1"
-    template = base / "template"
-    assert CliRunner().invoke(app, ["init", str(template)]).exit_code == 0
-    os.environ["STATEFUL_TEMPLATE"] = str(template)
+    os.environ["STATEFUL_TEMPLATE"] = str(machine_template("stateful"))
 
 
 def teardown_module() -> None:

@@ -14,8 +14,7 @@ import os
 import shutil
 from pathlib import Path
 
-from conftest import Run, read
-from hypothesis import HealthCheck, settings
+from conftest import Run, machine_settings, machine_template, read
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
@@ -185,12 +184,7 @@ class WarmMachine(RuleBasedStateMachine):
             assert (warm.code, warm.out) == (fresh.code, fresh.out), args
 
 
-WarmMachine.TestCase.settings = settings(
-    max_examples=EXAMPLES,
-    stateful_step_count=10,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-)
+WarmMachine.TestCase.settings = machine_settings(EXAMPLES, steps=10)
 
 
 class TestWarmEqualsCold(WarmMachine.TestCase):  # type: ignore[name-defined,misc]
@@ -198,41 +192,14 @@ class TestWarmEqualsCold(WarmMachine.TestCase):  # type: ignore[name-defined,mis
 
 
 def setup_module() -> None:
-    from typer.testing import CliRunner
-
-    from mllm_lab.cli.app import app
-
-    base = Path(os.environ.get("TMPDIR", "/tmp")) / f"warm-{os.getpid()}"
-    shutil.rmtree(base, ignore_errors=True)
-    base.mkdir(parents=True)
-    os.environ["LAB_TODAY"] = "2026-11-25"
-    os.environ["NO_COLOR"] = "1"
-    template = base / "template"
-    runner = CliRunner()
-    assert runner.invoke(app, ["init", str(template)]).exit_code == 0
-    old = Path.cwd()
-    os.chdir(template)
-    try:
-        for args in (
-            ["new", "concept", "Self Attention", "-c", "fundamentals"],
-            [
-                "new",
-                "concept",
-                "Cross Attention",
-                "-c",
-                "fundamentals",
-                "--related",
-                "self-attention",
-            ],
-            ["new", "concept", "注意力 机制", "-c", "training"],
-            ["new", "paper", "clip"],
-            ["new", "paper", "vit"],
-        ):
-            result = runner.invoke(app, args)
-            assert result.exit_code == 0, (args, result.output)
-    finally:
-        os.chdir(old)
-    shutil.rmtree(template / ".lab", ignore_errors=True)
+    template = machine_template(
+        "warm",
+        ["new", "concept", "Self Attention", "-c", "fundamentals"],
+        ["new", "concept", "Cross Attention", "-c", "fundamentals", "--related", "self-attention"],
+        ["new", "concept", "注意力 机制", "-c", "training"],
+        ["new", "paper", "clip"],
+        ["new", "paper", "vit"],
+    )
     os.environ["WARM_TEMPLATE"] = str(template)
 
 
