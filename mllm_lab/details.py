@@ -14,7 +14,9 @@ import contextlib
 import json
 import os
 import sqlite3
+from collections import deque
 from collections.abc import Collection, Iterator, Mapping
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -140,15 +142,22 @@ def _computed(root: str, todo: list[tuple[str, list[int]]]) -> Iterator[Computed
     if len(todo) < PARALLEL_FROM or (os.cpu_count() or 1) < 2:
         yield from _chunk(root, todo)
         return
+    import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     chunks = [todo[start : start + CHUNK] for start in range(0, len(todo), CHUNK)]
-    with ProcessPoolExecutor(1) as pool:
-        theirs = [pool.submit(_chunk, root, chunk) for chunk in chunks[1::2]]
-        for number, mine in enumerate(chunks[0::2]):
+    # a fresh interpreter, not a fork of this one: it would copy the lab's data as it touched it
+    spawn = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(1, mp_context=spawn) as pool:
+        theirs = iter(chunks[1::2])
+        # two of the worker's chunks asked for at a time: its answers never pile up here
+        pending = deque(pool.submit(_chunk, root, chunk) for chunk in islice(theirs, 2))
+        for mine in chunks[0::2]:
             yield from _chunk(root, mine)
-            if number < len(theirs):
-                yield from theirs[number].result()
+            if pending:
+                done = pending.popleft().result()
+                pending.extend(pool.submit(_chunk, root, chunk) for chunk in islice(theirs, 1))
+                yield from done
 
 
 def _chunk(root: str, todo: list[tuple[str, list[int]]]) -> list[Computed]:
