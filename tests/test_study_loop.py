@@ -13,7 +13,7 @@ from mermaid_check import check as check_mermaid
 from mllm_lab import kinds
 from mllm_lab.core.conceptmap import flowchart, relations
 from mllm_lab.core.labdata import build
-from mllm_lab.core.links import edges
+from mllm_lab.core.links import WikiIndex, edges, targets
 from mllm_lab.core.review import map_notes
 from mllm_lab.parse import note_detail, parse_note
 
@@ -161,7 +161,14 @@ def records() -> dict[str, list]:
 def test_concept_map_mermaid_from_known_linked_notes() -> None:
     data = build(records())
     notes = map_notes(data, None)
-    links = edges(notes, {path: note_detail(text, path) for path, text in texts().items()})
+    details = {path: note_detail(text, path) for path, text in texts().items()}
+    known, wiki = {note.path for note in notes}, WikiIndex(notes)
+    links = edges(
+        {
+            note.path: targets(note=note, detail=details.get(note.path, {}), wiki=wiki, known=known)
+            for note in notes
+        }
+    )
     assert links == [
         ("notes/fundamentals/attention.md", "notes/multimodal-arch/q-former.md"),
         ("notes/multimodal-arch/q-former.md", "notes/fundamentals/attention.md"),

@@ -122,13 +122,7 @@ def targets(
     return [path for path in found if path in known and path != note.path]
 
 
-def edges(notes: list[Note], details: Mapping[str, Mapping[str, Any]]) -> list[tuple[str, str]]:
-    """Links between notes, both ends known notes, each pair once, in a stable order."""
-    known = {note.path for note in notes}
-    wiki = WikiIndex(notes)
-    found: set[tuple[str, str]] = set()
-    for note in notes:
-        detail = details.get(note.path, {})
-        pointed = targets(note=note, detail=detail, wiki=wiki, known=known)
-        found |= {(note.path, target) for target in pointed}
-    return sorted(found)
+def edges(pointed: Mapping[str, Iterable[str]]) -> list[tuple[str, str]]:
+    """Links between notes, each pair once, in a stable order; `pointed`: each note's path and
+    the notes it points to (as `targets` finds them)."""
+    return sorted({(path, target) for path, found in pointed.items() for target in found})

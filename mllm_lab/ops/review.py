@@ -13,7 +13,7 @@ from mllm_lab import kinds
 from mllm_lab.core import fm, markdown
 from mllm_lab.core.conceptmap import MAX_EDGES, Edge, maps, relations
 from mllm_lab.core.labdata import LabData
-from mllm_lab.core.links import WikiIndex, href, targets
+from mllm_lab.core.links import WikiIndex, edges, href, targets
 from mllm_lab.core.review import (
     Question,
     directions,
@@ -141,8 +141,7 @@ def map_edges(data: LabData, notes: list[Note], targets: Mapping[str, list[str]]
     """The relations between `notes` a concept map draws, from the map notes each points to
     (`targets`) and what the lab knows of them."""
     keys = {p.key: p.note for p in data.papers if p.note}
-    pairs = sorted({(path, target) for path, found in targets.items() for target in found})
-    return relations(notes, pairs, keys)
+    return relations(notes, edges(targets), keys)
 
 
 def review_links(ws: Workspace, data: LabData) -> list[dict[str, str]]:
