@@ -470,3 +470,19 @@ def test_the_facts_kept_per_file_outlive_many_sets_of_options(in_lab: Run, lab: 
     for seed in range(20):  # each seed is a result of its own, pruned to the latest 16
         assert in_lab("review", "--dry-run", "--seed", str(100 + seed)).ok
     assert (facts.stat().st_ino, facts.stat().st_mtime_ns) == (made.st_ino, made.st_mtime_ns)
+
+
+def test_an_older_view_brought_back_is_stale_though_no_note_changed_since(
+    in_lab: Run, lab: Path, tmp_path: Path
+) -> None:
+    """A `git checkout` of papers/README.md as lab wrote it before `lab mark`: a view lab wrote,
+    but from other data than today's, found stale as a cold run finds it."""
+    assert in_lab("sync").ok
+    table = lab / "papers/README.md"
+    before = table.read_bytes()
+    assert in_lab("mark", "clip", "read").ok and in_lab("sync").ok
+    table.write_bytes(before)
+    touch_later(table)
+    warm = in_lab("sync", "--check")
+    assert "papers/README.md" in warm.out
+    assert (warm.code, warm.out) == _cold(lab, tmp_path, "sync", "--check")

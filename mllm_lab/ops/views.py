@@ -333,7 +333,10 @@ def current(ws: Workspace, state: dict[str, Any]) -> set[str]:
         kept = state.get(view.region, {})
         if view.region not in as_written:
             continue
-        if kept.get("data") == inputs_of(ws, view):
+        last = kept.get("file") == stamp_of(ws, view.path) or (
+            kept.get("sha") is not None and kept["sha"] == file_sha(ws, view.path)
+        )  # the file lab wrote last, not an older one a checkout brought back
+        if last and kept.get("data") == inputs_of(ws, view):
             found.add(view.region)
             continue
         made = known_records(ws) if made is None else made
