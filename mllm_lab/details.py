@@ -98,7 +98,7 @@ def each(
     for path in paths:
         made = files.get(path)
         if made is not None and not made.error and made.kind not in _NOT_NOTES:
-            wanted[path] = [made.mtime_ns, made.size, made.inode]
+            wanted[path] = made.stamp()
     db = _open(lab) if use_index and wanted else None
     done: set[str] = set()
     gone = False  # a row of a file no longer in the lab was seen

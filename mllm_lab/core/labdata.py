@@ -39,6 +39,10 @@ class Record(NamedTuple):
     error: Any  # [line, message] when the file cannot be read
     last_good: Any  # the digest from before it broke (its paper keeps its row)
 
+    def stamp(self) -> list[int]:
+        """[mtime_ns, size, inode]: what the caches kept per file compare."""
+        return [self.mtime_ns, self.size, self.inode]
+
 
 class NoteFields(NamedTuple):
     title: str

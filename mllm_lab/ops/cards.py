@@ -87,7 +87,7 @@ def _stamp(ws: Workspace, path: str) -> list[int] | None:
     record = ws.files().get(path)
     if record is None or record.error:
         return None
-    return [record.mtime_ns, record.size, record.inode]
+    return record.stamp()
 
 
 def _cached_rows(

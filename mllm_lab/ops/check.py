@@ -162,7 +162,7 @@ class _FileChecks:
             record = files.get(note.path)
             stamp: Any = None
             if record is not None:
-                stamp = [[record.mtime_ns, record.size, record.inode], note.path in broken]
+                stamp = [record.stamp(), note.path in broken]
             if not self.known(note.path, stamp):
                 todo[note.path] = (note, stamp)
 

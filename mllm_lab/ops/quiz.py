@@ -260,7 +260,7 @@ def _present(ws: Workspace, due: Sequence[str], notes: dict[str, str]) -> set[st
 
 def _stamp_of(files: dict[str, Any], path: str) -> list[int] | None:
     record = files.get(path)
-    return None if record is None else [record.mtime_ns, record.size, record.inode]
+    return None if record is None else record.stamp()
 
 
 def _lab_stamp(files: dict[str, Any]) -> list[int]:

@@ -76,7 +76,7 @@ def read_bodies(ws: Workspace, data: LabData, shown: list[Note]) -> Bodies:
     todo = {}
     for path in study:
         record = files.get(path)
-        stamp = [record.mtime_ns, record.size, record.inode] if record else None
+        stamp = record.stamp() if record else None
         found = kept.get(path, stamp, _facts_shape)
         if found is None:
             todo[path] = stamp
