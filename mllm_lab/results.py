@@ -22,7 +22,7 @@ from mllm_lab.state import read_state, write_state
 from mllm_lab.walk import changed_ns
 
 FOLDER = "results"
-FORMAT = 1
+FORMAT = 2  # 2: `lab list` keeps rows only up to a screenful
 PACKAGE = Path(__file__).resolve().parent
 _CODE_SUFFIXES = (".py", ".yaml", ".j2", ".toml", ".md")
 

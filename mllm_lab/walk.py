@@ -109,9 +109,12 @@ def walk(lab: Lab) -> Walk:
         pass
     slash = os.sep
     ignored = ignore_matcher(lab.config.ignore)
+    stat = os.stat
+    found = result.found.append
     for kind in kinds.KINDS:
         stack = [os.path.join(root, *kind.folder.split("/"))]
         suffix = kind.suffix
+        name_of_kind = kind.name
         while stack:
             try:
                 entries = list(os.scandir(stack.pop()))
@@ -140,16 +143,18 @@ def walk(lab: Lab) -> Walk:
                     relative = entry.path[prefix:].replace(slash, "/")
                     result.problems.append((relative, Msg.of("file.not_regular")))
                     continue
+                path = entry.path
                 try:
-                    st = entry.stat()
+                    st = stat(path)  # quicker than entry.stat(), which keeps a copy
                 except OSError:
                     continue
-                relative = entry.path[prefix:]
+                relative = path[prefix:]
                 if slash != "/":
                     relative = relative.replace(slash, "/")
                 if ignored and ignored(relative):
                     continue
-                result.found.append((relative, kind.name, changed_ns(st), st.st_size, st.st_ino))
+                mtime, ctime = st.st_mtime_ns, st.st_ctime_ns
+                found((relative, name_of_kind, ctime if ctime > mtime else mtime, st.st_size, st.st_ino))
     return result
 
 

@@ -214,3 +214,129 @@ def test_a_big_labs_text_renders_and_a_runaway_template_does_not(tmp_path: Path)
         render(folder, "loop.j2", {"text": "abcdefghij"})
     with pytest.raises(TemplateProblem, match="MB"):
         render(folder, "loop.j2", {"text": big[:100]})
+
+
+# --- one command's parser, not all 25 ------------------------------------------------------
+
+
+def _command_lines() -> list[list[str]]:
+    from mllm_lab.cli.app import _name_of, app
+
+    lines = [[_name_of(c)] for c in app.registered_commands]
+    for group in app.registered_groups:
+        sub = group.typer_instance
+        assert sub is not None and group.name
+        lines.append([group.name])
+        lines += [[group.name, _name_of(c)] for c in sub.registered_commands]
+    return lines
+
+
+@pytest.mark.parametrize("line", _command_lines(), ids=" ".join)
+def test_a_command_run_alone_has_the_help_and_errors_it_has_among_all(
+    line: list[str], lab: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from mllm_lab.cli.app import app, for_line
+
+    narrowed = for_line(line)
+    assert narrowed is not app and len(narrowed.registered_commands) + len(
+        narrowed.registered_groups
+    ) == 1
+    runner = CliRunner()
+    for args in ([*line, "--help"], [*line, "--no-such-option"], ["--root", str(lab), *line, "-h"]):
+        alone, among_all = runner.invoke(for_line(args), args), runner.invoke(app, args)
+        assert (alone.exit_code, alone.stdout, alone.stderr) == (
+            among_all.exit_code,
+            among_all.stdout,
+            among_all.stderr,
+        ), args
+
+
+@pytest.mark.parametrize(
+    "args",
+    [[], ["--help"], ["-V"], ["statu"], ["--root"], ["--root", "x"], ["--bogus", "status"]],
+    ids=repr,
+)
+def test_a_line_that_names_no_command_gets_every_command(args: list[str]) -> None:
+    from mllm_lab.cli.app import app, for_line
+
+    assert for_line(args) is app
+
+
+@pytest.mark.parametrize(
+    "args", [["status"], ["--root", "x", "status"], ["--root=x", "status"], ["status", "--root", "x"]]
+)
+def test_the_global_option_may_come_before_or_after_the_command(args: list[str]) -> None:
+    from mllm_lab.cli.app import for_line
+
+    assert [c.callback.__name__ for c in for_line(args).registered_commands] == ["status"]
+
+
+def test_the_installed_lab_runs_a_command_named_after_the_global_option(
+    lab: Path, tmp_path: Path
+) -> None:
+    import subprocess
+
+    from conftest import lab_executable
+
+    done = subprocess.run(
+        [lab_executable(), "--root", str(lab), "list", "papers", "--json"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("[")
+    typo = subprocess.run(
+        [lab_executable(), "--root", str(lab), "stauts"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert typo.returncode == 2 and "status" in typo.stderr
+
+
+# --- a long list ----------------------------------------------------------------------------
+
+
+def test_a_list_longer_than_a_screen_prints_every_row_cold_and_warm(lab: Path, run: Run) -> None:
+    from mllm_lab.core.cells import SCREENFUL
+
+    folder = lab / "notes" / "fundamentals"
+    for number in range(SCREENFUL + 5):
+        (folder / f"n-{number:03d}.md").write_text(
+            f"---\ntitle: Note {number}\ncategory: fundamentals\n---\n# Note {number}\n", "utf-8"
+        )
+    cold = run("list", "notes", "--topic", "fundamentals", cwd=lab)
+    warm = run("list", "notes", "--topic", "fundamentals", cwd=lab)
+    assert cold.ok and (cold.out, cold.err) == (warm.out, warm.err)
+    shown = [line for line in cold.out.splitlines() if "notes/fundamentals/n-" in line]
+    assert len(shown) == SCREENFUL + 5
+    assert "n-304.md  Note 304" in cold.out and "n-000.md  Note 0 " in cold.out
+
+
+# --- control characters in a long text --------------------------------------------------------
+
+
+@settings(max_examples=60)
+@given(
+    piece=st.text(
+        alphabet=st.sampled_from(
+            ["a", "中", "\n", "\t", "\r", "·", "©", "\x00", "\x1b", "\x7f", "\x85", "\x9f", "\xa0"]
+        ),
+        max_size=12,
+    ),
+    repeat=st.sampled_from([1, 7000]),
+)
+@example(piece="·" * 9, repeat=7000)
+@example(piece="中\x85", repeat=7000)
+def test_a_long_text_is_checked_for_control_characters_as_a_short_one_is(
+    piece: str, repeat: int
+) -> None:
+    from mllm_lab.cli.output import _CONTROL, shown
+
+    text = piece * repeat
+    assert shown(text) == _CONTROL.sub("\ufffd", text)

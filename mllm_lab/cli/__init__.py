@@ -32,9 +32,9 @@ def main() -> None:
         sys.stdout.write(f"lab (mllm-lab) {__version__}\n")
         return
     try:
-        from mllm_lab.cli.app import app
+        from mllm_lab.cli.app import for_line
 
-        app(prog_name="lab")
+        for_line(sys.argv[1:])(prog_name="lab")
     except BrokenPipeError:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())

@@ -164,11 +164,12 @@ def sync(
     Example: lab sync --check   (in a pre-commit hook or CI)    |    lab sync --repair
     """
     from mllm_lab.cli import output
-    from mllm_lab.ops.handedits import check as check_views
     from mllm_lab.ops.views import sync as do_sync
 
     ws = workspace()
     if check:
+        from mllm_lab.ops.handedits import check as check_views
+
         found = check_views(ws)
         if found:
             output.result("\n".join(str(f) for f in found))
@@ -242,10 +243,10 @@ def list_(
         output.print_json(found["items"])
         return
     output.warnings(found["warnings"], total=found["problems"], bare=found["bare"])
-    if not found["rows"]:
+    if not found["count"]:
         output.info(tr("cli.no_match", what=what))
         return
-    if output.rich_table(found["rows"]):
+    if found["rows"] and output.rich_table(found["rows"]):
         output.table(found["headers"], found["rows"])
     else:
         output.result(found["text"])

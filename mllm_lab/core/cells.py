@@ -7,6 +7,8 @@ import unicodedata
 from collections.abc import Sequence
 from functools import lru_cache
 
+SCREENFUL = 300  # rows a terminal table is drawn with Rich up to; longer ones are plain text
+
 
 def width(text: str) -> int:
     """Terminal cells, by Unicode's East Asian Width: wide and full-width characters (CJK,

@@ -13,9 +13,7 @@ from typing import TYPE_CHECKING
 
 from mllm_lab import kinds
 from mllm_lab.core import regions, views
-from mllm_lab.core.labdata import LabData
 from mllm_lab.core.markdown import split_row, unescape_cell
-from mllm_lab.core.repair import repair
 from mllm_lab.errors import DamagedRegion, HandEdited
 from mllm_lab.messages import Msg, tr
 from mllm_lab.models import PAPERS_README, READING_LIST, STATUS_ALIASES, Finding, Status
@@ -27,11 +25,11 @@ from mllm_lab.ops.views import (
     last_body,
     load_state,
     stored_bodies,
-    untouched,
 )
 from mllm_lab.ops.workspace import Workspace
 
 if TYPE_CHECKING:
+    from mllm_lab.core.labdata import LabData
     from mllm_lab.ops.transaction import Transaction
 
 
@@ -140,6 +138,8 @@ def _ticks_by_key(have: list[str], want: list[str], offset: int, path: str) -> l
 
 
 def _apply_ticks(tx: Transaction, ticks: list[Tick]) -> None:
+    if not ticks:
+        return
     from mllm_lab.core.papers import with_status
     from mllm_lab.ops.papers import save_status
 
@@ -167,6 +167,8 @@ def _regions_of(
         if not tx.repair:
             raise
     known = [body(tx.ws, tx.ws.data(), view), *stored_bodies(tx.ws)] if view else []
+    from mllm_lab.core.repair import repair
+
     fixed = repair(text, path, known)
     done = "; ".join(msg.render(tx.ws.lang) for msg in fixed.done)
     for removed in fixed.removed:
@@ -175,13 +177,11 @@ def _regions_of(
     return regions.parse(fixed.text, path)
 
 
-def take_in(tx: Transaction) -> None:
-    """Read and validate every view before anything is written; take in ticks; refuse (or,
-    with force, back up and regenerate) any other hand edit."""
+def take_in(tx: Transaction, as_written: set[str]) -> None:
+    """Read and validate every view but those `as_written` (byte for byte what lab wrote)
+    before anything is written; take in ticks; refuse (or, with force, back up and
+    regenerate) any other hand edit."""
     ws = tx.ws
-    state = load_state(ws)
-    as_written = untouched(ws, state)
-    tx.views_state = state
     ticks: list[Tick] = []
     for view in VIEWS:
         if view.region in as_written and not tx.repair:

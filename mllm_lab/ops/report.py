@@ -104,12 +104,13 @@ def _has_tag(tags: tuple[str, ...], tag: str | None) -> bool:
 
 
 def shown_list(ws: Workspace, what: str, filters: Filters, as_json: bool) -> dict[str, Any]:
-    """What `lab list` prints: {"items"} for --json, else {"headers", "rows", "text" (the
-    table as plain text), "warnings", "problems"} (the first few problems met while reading
-    the lab, and how many there are); kept while the lab's files are unchanged."""
+    """What `lab list` prints: {"items"} for --json, else {"headers", "count", "rows" (only
+    up to a screenful: a terminal draws those with Rich), "text" (the table as plain text),
+    "warnings", "problems"} (the first few problems met while reading the lab, and how many
+    there are); kept while the lab's files are unchanged."""
 
     def compute() -> dict[str, Any]:
-        from mllm_lab.core.cells import aligned
+        from mllm_lab.core.cells import SCREENFUL, aligned
         from mllm_lab.messages import words
 
         found = listing(ws, what, filters)
@@ -123,7 +124,8 @@ def shown_list(ws: Workspace, what: str, filters: Filters, as_json: bool) -> dic
         rows = found.rows
         return {
             "headers": headers,
-            "rows": rows,
+            "count": len(rows),
+            "rows": rows if len(rows) <= SCREENFUL else [],
             "text": aligned(headers, rows) if rows else "",
             "warnings": shown,
             "problems": total,

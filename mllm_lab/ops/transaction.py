@@ -22,7 +22,7 @@ from mllm_lab import storage
 from mllm_lab.errors import NoteExists
 from mllm_lab.messages import tr
 from mllm_lab.models import READING_LIST
-from mllm_lab.ops import handedits, views
+from mllm_lab.ops import views
 from mllm_lab.ops.workspace import Outcome, Workspace
 from mllm_lab.walk import kind_of
 
@@ -81,7 +81,12 @@ class Transaction:
                     storage.remove_strays(self.ws.lab.root, walked.strays)
                     walked.clear_strays()
             if self.views:
-                handedits.take_in(self)
+                self.views_state = views.load_state(self.ws)
+                as_written = views.untouched(self.ws, self.views_state)
+                if self.repair or any(view.region not in as_written for view in views.VIEWS):
+                    from mllm_lab.ops import handedits  # it parses views: only for touched ones
+
+                    handedits.take_in(self, as_written)
         except BaseException:
             self._release()
             raise

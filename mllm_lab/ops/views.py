@@ -13,10 +13,6 @@ import marshal
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from mllm_lab.core import regions, views
-from mllm_lab.core.labdata import LabData
-from mllm_lab.core.markdown import MARKERS
-from mllm_lab.core.roadmap import STAGES, TOPICS, category_name
 from mllm_lab.errors import LabError
 from mllm_lab.kinds import CATEGORIES
 from mllm_lab.messages import tr
@@ -33,7 +29,11 @@ from mllm_lab.state import prune_state, read_folder, read_state, write_state
 from mllm_lab.walk import changed_ns, kind_of
 
 if TYPE_CHECKING:
+    from mllm_lab.core.labdata import LabData
     from mllm_lab.ops.transaction import Transaction
+
+# The core's views, regions and roadmap are imported where a view is made or parsed: a no-op
+# `lab sync`, whose views are all current, needs none of them.
 
 
 @dataclass(frozen=True)
@@ -78,6 +78,8 @@ BODIES = "regions"
 
 
 def body(ws: Workspace, data: LabData, view: View) -> str:
+    from mllm_lab.core import views
+
     if view.region == "papers":
         return views.papers_table(data.papers, ws.lang, PAPERS_README)
     if view.region == "compare":
@@ -93,11 +95,15 @@ def body(ws: Workspace, data: LabData, view: View) -> str:
 
 
 def region_text(view: View, content: str, lang: str) -> str:
+    from mllm_lab.core import regions
+
     return regions.render_region(view.region, content, notice=view.notice(lang)).rstrip("\n")
 
 
 def lab_context(ws: Workspace, data: LabData) -> dict[str, Any]:
     """Everything the lab-level templates (README, CLAUDE.md, indexes) may use."""
+    from mllm_lab.core.markdown import MARKERS
+    from mllm_lab.core.roadmap import STAGES, TOPICS, category_name
     from mllm_lab.ops.sections import template_sections  # renders templates: only here
 
     lang = ws.lang
@@ -255,6 +261,8 @@ def state_stamp(ws: Workspace) -> list[Any]:
 
 
 def last_body(ws: Workspace, sha: str | None) -> str | None:
+    from mllm_lab.core import regions
+
     raw = read_state(ws.lab.state, f"{BODIES}/{sha}") if sha and sha.isalnum() else None
     text = raw.decode("utf-8", "replace") if raw is not None else None
     return text if text is not None and regions.body_sha(text) == sha else None
@@ -266,6 +274,8 @@ def stored_bodies(ws: Workspace) -> list[str]:
 
 
 def keep_body(ws: Workspace, text: str) -> None:
+    from mllm_lab.core import regions
+
     name = f"{BODIES}/{regions.body_sha(text)}"
     if read_state(ws.lab.state, name) is None:
         write_state(ws.lab.state, name, text)
@@ -298,6 +308,7 @@ def regenerate(tx: Transaction) -> None:
     tx.views_made = [view.region for view in todo]
     if not todo:
         return
+    from mllm_lab.core import regions
     from mllm_lab.ops.papers import refuse_unreadable_list
 
     data = tx.data
@@ -352,6 +363,8 @@ def remember(tx: Transaction) -> None:
     ws = tx.ws
     if not tx.views_made and not any(view.path in tx.pending for view in VIEWS):
         return
+    from mllm_lab.core import regions
+
     made = known_records(ws)
     before = load_state(ws)
     state: dict[str, Any] = {"root": str(ws.lab.root), "code": code_stamp(), "views": {}}

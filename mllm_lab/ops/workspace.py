@@ -118,7 +118,8 @@ class Workspace:
     def walked(self) -> Walk:
         """The lab's files and their stamps: walked once per command (and told what lab wrote)."""
         if self._walked is None:
-            self._walked = walk(self.lab)
+            with _no_gc():
+                self._walked = walk(self.lab)
         return self._walked
 
     def cached(
