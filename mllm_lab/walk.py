@@ -154,7 +154,15 @@ def walk(lab: Lab) -> Walk:
                 if ignored and ignored(relative):
                     continue
                 mtime, ctime = st.st_mtime_ns, st.st_ctime_ns
-                found((relative, name_of_kind, ctime if ctime > mtime else mtime, st.st_size, st.st_ino))
+                found(
+                    (
+                        relative,
+                        name_of_kind,
+                        ctime if ctime > mtime else mtime,
+                        st.st_size,
+                        st.st_ino,
+                    )
+                )
     return result
 
 

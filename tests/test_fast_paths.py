@@ -240,9 +240,10 @@ def test_a_command_run_alone_has_the_help_and_errors_it_has_among_all(
     from mllm_lab.cli.app import app, for_line
 
     narrowed = for_line(line)
-    assert narrowed is not app and len(narrowed.registered_commands) + len(
-        narrowed.registered_groups
-    ) == 1
+    assert (
+        narrowed is not app
+        and len(narrowed.registered_commands) + len(narrowed.registered_groups) == 1
+    )
     runner = CliRunner()
     for args in ([*line, "--help"], [*line, "--no-such-option"], ["--root", str(lab), *line, "-h"]):
         alone, among_all = runner.invoke(for_line(args), args), runner.invoke(app, args)
@@ -265,7 +266,8 @@ def test_a_line_that_names_no_command_gets_every_command(args: list[str]) -> Non
 
 
 @pytest.mark.parametrize(
-    "args", [["status"], ["--root", "x", "status"], ["--root=x", "status"], ["status", "--root", "x"]]
+    "args",
+    [["status"], ["--root", "x", "status"], ["--root=x", "status"], ["status", "--root", "x"]],
 )
 def test_the_global_option_may_come_before_or_after_the_command(args: list[str]) -> None:
     from mllm_lab.cli.app import for_line
