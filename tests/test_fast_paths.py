@@ -199,6 +199,51 @@ def test_restamping_a_walk_is_walking_again(lab: Path) -> None:
     assert walked.stamps({"concept"}) == fresh.stamps({"concept"})
 
 
+def _unremembered(lab: Path, kinds_wanted: set[str]) -> str:
+    walked = walk(Lab.at(lab))
+    walked.state = None
+    return walked.stamps(kinds_wanted)
+
+
+ALL_KINDS = {"paper", "reading-list", "concept", "weekly", "review", "experiment"}
+
+
+def test_digests_per_kind_remembered_from_an_earlier_walk_are_those_worked_out_afresh(
+    lab: Path,
+) -> None:
+    the_lab = Lab.at(lab)
+    first = walk(the_lab).stamps(ALL_KINDS)
+    assert (lab / ".lab/kind-stamps.json").is_file()
+    assert walk(the_lab).stamps(ALL_KINDS) == first == _unremembered(lab, ALL_KINDS)
+    note = lab / "notes/training/x.md"
+    note.write_text("---\ntitle: x\n---\n", "utf-8")
+    after = walk(the_lab).stamps({"concept"})
+    assert after == _unremembered(lab, {"concept"}) != _unremembered(lab, ALL_KINDS)
+    assert walk(the_lab).stamps(ALL_KINDS) == _unremembered(lab, ALL_KINDS)
+    st = note.stat()
+    os.utime(note, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000))
+    assert walk(the_lab).stamps({"concept"}) == _unremembered(lab, {"concept"}) != after
+    note.unlink()
+    assert walk(the_lab).stamps(ALL_KINDS) == first
+
+
+def test_remembered_digests_are_used_only_under_their_own_fingerprint(lab: Path) -> None:
+    import json
+
+    the_lab = Lab.at(lab)
+    walk(the_lab).stamps(ALL_KINDS)
+    memo = lab / ".lab/kind-stamps.json"
+    kept = json.loads(memo.read_text("utf-8"))
+    kept["kinds"]["concept"] = "planted"
+    memo.write_text(json.dumps(kept), "utf-8")
+    assert "concept=planted" in walk(the_lab).stamps({"concept"})  # what the memo is for
+    (lab / "notes/training/x.md").write_text("---\ntitle: x\n---\n", "utf-8")
+    assert walk(the_lab).stamps({"concept"}) == _unremembered(lab, {"concept"})
+    for broken in ("[]", "{", '{"version": 1, "fingerprint": 3, "kinds": []}', "\x00"):
+        memo.write_text(broken, "utf-8")
+        assert walk(the_lab).stamps(ALL_KINDS) == _unremembered(lab, ALL_KINDS)
+
+
 # --- the template limit -------------------------------------------------------------------
 
 
