@@ -387,3 +387,80 @@ def test_a_long_text_is_checked_for_control_characters_as_a_short_one_is(
 
     text = piece * repeat
     assert shown(text) == _CONTROL.sub("\ufffd", text)
+
+
+# --- lab's markup on a terminal, without Rich ------------------------------------------------
+
+_pieces = st.one_of(
+    st.sampled_from(
+        ["[bold]", "[dim]", "[red]", "[green]", "[yellow]", "[cyan]", "[bold red]", "[/]"]
+    ),
+    st.sampled_from(["\\[bold]", "\\\\", "\n", " ", "⚠", "██", "📖", "a:b", "[x]", "中文", "\r"]),
+    st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=6),
+)
+
+
+@settings(max_examples=300)
+@given(parts=st.lists(_pieces, max_size=12))
+@example(parts=["[cyan]", "a", "[bold]", "b", "[/]", "c\nd", "[/]"])
+def test_markup_in_labs_styles_is_printed_as_rich_prints_it(parts: list[str]) -> None:
+    import io
+
+    from rich.console import Console
+
+    from mllm_lab.cli.output import ansi
+
+    markup = "".join(parts)
+    ours = ansi(markup)
+    if ours is None:
+        return  # printed by Rich itself
+    terminal = Console(
+        file=io.StringIO(),
+        force_terminal=True,
+        highlight=False,
+        soft_wrap=True,
+        color_system="standard",
+        no_color=False,  # the tests' NO_COLOR=1 is not the terminal's
+    )
+    try:
+        terminal.print(markup)
+    except Exception:  # markup Rich refuses (a stray [/]): ours must not print it either
+        raise AssertionError(f"printed markup Rich refuses: {markup!r}") from None
+    assert ours + "\n" == terminal.file.getvalue()
+
+
+def test_lab_status_on_a_terminal_is_coloured_without_rich(lab: Path) -> None:
+    import pty
+    import subprocess
+    import sys
+
+    from conftest import lab_executable
+
+    code = (
+        "import sys, runpy; sys.argv = ['lab', 'status']; "
+        "sys.modules['rich'] = None; "  # an import of Rich would fail
+        f"runpy.run_path({lab_executable()!r}, run_name='__main__')"
+    )
+    leader, follower = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"} | {"TERM": "xterm"}
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        stdout=follower,
+        stderr=subprocess.PIPE,
+        cwd=lab,
+        env=env,
+        timeout=60,
+    )
+    os.close(follower)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(leader)
+    assert done.returncode == 0, done.stderr
+    assert b"\x1b[1m" in shown and b"\x1b[0m" in shown
