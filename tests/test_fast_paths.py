@@ -464,3 +464,67 @@ def test_lab_status_on_a_terminal_is_coloured_without_rich(lab: Path) -> None:
     os.close(leader)
     assert done.returncode == 0, done.stderr
     assert b"\x1b[1m" in shown and b"\x1b[0m" in shown
+
+
+# --- region markers found by searching for them ----------------------------------------------
+
+
+def _markers_line_by_line(text: str) -> tuple[object, ...]:
+    """The markers as found before: every line split off and looked at."""
+    from mllm_lab.core.blocks import CODE, blocks
+    from mllm_lab.core.regions import _MARKER, Marker
+
+    if "<!-- lab:" not in text:
+        return ()
+    kinds = blocks(text).kinds if "```" in text or "~~~" in text else None
+    found, offset = [], 0
+    for number, line in enumerate(text.split("\n")):
+        stop = offset + len(line) + 1
+        if line.startswith("<!-- lab:") and (kinds is None or kinds[number] != CODE):
+            match = _MARKER.match(line)
+            if match:
+                found.append(
+                    Marker(
+                        match["what"],
+                        match["name"],
+                        match["sha"],
+                        offset,
+                        min(stop, len(text)),
+                        number + 1,
+                    )
+                )
+        offset = stop
+    return tuple(found)
+
+
+_region_lines = st.sampled_from(
+    [
+        "<!-- lab:begin papers sha=0a1b · 自动生成 -->",
+        "<!-- lab:end papers -->",
+        "<!-- lab:end papers -->\r",
+        "<!-- lab:begin x -->",
+        " <!-- lab:end x -->",
+        "<!-- lab:end x --> tail",
+        "<!-- lab:nope -->",
+        "```",
+        "~~~~",
+        "```mermaid",
+        "    indented",
+        "> ```",
+        "- ```",
+        "",
+        "| a | b |",
+        "中文",
+    ]
+)
+
+
+@settings(max_examples=300)
+@given(lines=st.lists(_region_lines, max_size=14), newline=st.sampled_from(["", "\n", "\r\n"]))
+def test_markers_found_by_searching_are_those_found_line_by_line(
+    lines: list[str], newline: str
+) -> None:
+    from mllm_lab.core.regions import markers
+
+    text = "\n".join(lines) + newline
+    assert tuple(markers(text)) == _markers_line_by_line(text)
