@@ -1,5 +1,5 @@
 """Reading the lab: every note, the reading list and every notebook, parsed once and kept in an
-index (.lab/index.json) keyed by path, mtime, size and inode, so a command re-parses only what
+index (.lab/index.bin) keyed by path, mtime, size and inode, so a command re-parses only what
 changed. What only `lab check`, `lab review` and the prompts need from a note's body (headings,
 links, open questions) is computed on demand and kept apart (mllm_lab.details).
 
@@ -8,9 +8,12 @@ a corrupt, foreign or hand-edited one is rebuilt, never trusted."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import marshal
 import os
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +26,8 @@ from mllm_lab.parse import good_digest, make_record, parse_file
 from mllm_lab.state import append_state, read_state, truncate_state, write_state
 from mllm_lab.walk import Found, Walk, changed_ns, kind_of, walk
 
-INDEX_NAME = "index.json"
+INDEX_NAME = "index.bin"
+PYTHON = list(sys.version_info[:2])  # marshal's format may change between Python versions
 JOURNAL_NAME = "index.log"  # small changes are appended here instead of rewriting the index
 JOURNAL_LIMIT = 2000  # lines; past this the index is rewritten and the journal emptied
 Progress = Callable[[int, int], None]
@@ -38,8 +42,8 @@ def _checksum(data: bytes) -> str:
 
 
 def load_cache(lab: Lab, name: str) -> dict[str, Any]:
-    """A cache file's `files`, or {} when it is missing, foreign, of another version, or its
-    checksum does not match (someone or something changed it)."""
+    """A cache file's `files`, or {} when it is missing, foreign, of another version (of lab
+    or of Python), or its checksum does not match (someone or something changed it)."""
     try:
         with open(lab.state / name, "rb") as stream:  # the header, then the body: no copy of it
             head, body = stream.readline(), stream.read()
@@ -50,30 +54,36 @@ def load_cache(lab: Lab, name: str) -> dict[str, Any]:
         if (
             isinstance(header, dict)
             and header.get("version") == INDEX_VERSION
+            and header.get("python") == PYTHON
             and header.get("root") == str(lab.root)
             and header.get("sum") == _checksum(body)
         ):
-            text = body.decode("utf-8", "surrogatepass")
-            del body  # the bytes are not held while the objects are made (50,000 notes: 24 MB)
-            files = json.loads(text)
+            files = marshal.loads(body)
             if isinstance(files, dict):
                 return files
-    except ValueError:
+    except (ValueError, EOFError, TypeError):
         pass
     return {}
 
 
 def save_cache(lab: Lab, name: str, files: dict[str, Any]) -> None:
-    data = json.dumps(files, ensure_ascii=False, separators=(",", ":")).encode(
-        "utf-8", "surrogatepass"
-    )  # the text is not held beside its bytes (50,000 notes: 24 MB each)
+    """Keep `files` in marshal's format: read back twice as fast as JSON, with each repeated
+    string (a kind, a status) made once. What is kept is what JSON would give back (tuples as
+    lists), so a record read from the cache is the same whichever way it was kept."""
+    as_json = json.loads(json.dumps(files, ensure_ascii=False))
+    data = marshal.dumps(as_json)
+    del as_json
     header = {
         "version": INDEX_VERSION,
+        "python": PYTHON,
         "tool": "mllm-lab",
         "root": str(lab.root),
         "sum": _checksum(data),
     }
     write_state(lab.state, name, json.dumps(header).encode() + b"\n" + data)
+    legacy = lab.state / (name.removesuffix(".bin") + ".json")  # earlier versions kept it as JSON
+    with contextlib.suppress(OSError):
+        legacy.unlink()
 
 
 def _load_index(lab: Lab) -> tuple[dict[str, Any], int]:

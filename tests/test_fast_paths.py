@@ -528,3 +528,36 @@ def test_markers_found_by_searching_are_those_found_line_by_line(
 
     text = "\n".join(lines) + newline
     assert tuple(markers(text)) == _markers_line_by_line(text)
+
+
+# --- the index in marshal's format -------------------------------------------------------------
+
+
+def test_a_cache_gives_back_what_json_would_and_refuses_another_pythons(lab: Path) -> None:
+    import json
+
+    from mllm_lab.scan import load_cache, save_cache
+
+    the_lab = Lab.at(lab)
+    files = {"a.md": ("concept", 1, [2, (3, "中\udcff")], {"k": (None, True, 1.5)}), "b": []}
+    save_cache(the_lab, "test.bin", files)
+    assert load_cache(the_lab, "test.bin") == json.loads(json.dumps(files))
+    path = lab / ".lab/test.bin"
+    head, body = path.read_bytes().split(b"\n", 1)
+    header = json.loads(head)
+    for changed in ({"python": [3, 99]}, {"root": "/elsewhere"}, {"sum": "0" * 40}):
+        path.write_bytes(json.dumps(header | changed).encode() + b"\n" + body)
+        assert load_cache(the_lab, "test.bin") == {}
+    path.write_bytes(head + b"\n" + body[:-3])  # torn
+    assert load_cache(the_lab, "test.bin") == {}
+
+
+def test_the_index_kept_as_json_by_an_earlier_lab_is_replaced(lab: Path, run: Run) -> None:
+    import shutil
+
+    shutil.rmtree(lab / ".lab", ignore_errors=True)
+    (lab / ".lab").mkdir()
+    (lab / ".lab/index.json").write_text('{"version": 1}\n{}', "utf-8")
+    assert run("status", cwd=lab).ok
+    assert not (lab / ".lab/index.json").exists() and (lab / ".lab/index.bin").is_file()
+    assert run("list", "papers", "--json", cwd=lab).ok

@@ -3,7 +3,9 @@ notes, a damaged index, links that lead out of the lab, arbitrary Unicode."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import marshal
 import re
 import subprocess
 from pathlib import Path
@@ -16,6 +18,7 @@ from hypothesis import strategies as st
 from mllm_lab.core.markdown import split_row, unescape_cell
 from mllm_lab.core.views import papers_table
 from mllm_lab.models import Paper, Status
+from mllm_lab.scan import INDEX_NAME
 
 
 def lab(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -121,12 +124,12 @@ def test_broken_inputs_never_crash_and_are_reported_once(lab_dir: Path) -> None:
 )
 def test_a_corrupt_or_foreign_index_is_rebuilt(lab_dir: Path, damage: bytes) -> None:
     assert lab(lab_dir, "new", "paper", "blip-2").returncode == 0
-    (lab_dir / ".lab/index.json").write_bytes(damage)
+    (lab_dir / ".lab" / INDEX_NAME).write_bytes(damage)
     (lab_dir / ".lab/index.log").write_bytes(b'["papers/blip-2.md", [1, 2]\n{garbage\n')
     result = lab(lab_dir, "list", "papers", "--status", "reading", "--json")
     assert result.returncode == 0, result.stderr
     assert [p["key"] for p in json.loads(result.stdout)] == ["blip-2"]
-    header = json.loads((lab_dir / ".lab/index.json").read_bytes().split(b"\n")[0])
+    header = json.loads((lab_dir / ".lab" / INDEX_NAME).read_bytes().split(b"\n")[0])
     assert header["root"] == str(lab_dir.resolve())
 
 
@@ -138,10 +141,12 @@ def test_an_index_record_with_the_right_stamp_but_bad_contents_is_not_trusted(
 
     shutil.rmtree(lab_dir / ".lab")
     assert lab(lab_dir, "status").returncode == 0  # a cold run writes the whole index
-    header, body = (lab_dir / ".lab/index.json").read_bytes().split(b"\n", 1)
-    files = json.loads(body)
+    head, body = (lab_dir / ".lab" / INDEX_NAME).read_bytes().split(b"\n", 1)
+    files = marshal.loads(body)
     files["papers/blip-2.md"][4] = ["not", "a", "digest"]
-    (lab_dir / ".lab/index.json").write_bytes(header + b"\n" + json.dumps(files).encode())
+    body = marshal.dumps(files)
+    header = json.loads(head) | {"sum": hashlib.sha1(body).hexdigest()}  # a checksum that holds
+    (lab_dir / ".lab" / INDEX_NAME).write_bytes(json.dumps(header).encode() + b"\n" + body)
     result = lab(lab_dir, "list", "papers", "--status", "reading", "--json")
     assert result.returncode == 0, result.stderr
     assert [p["key"] for p in json.loads(result.stdout)] == ["blip-2"]

@@ -27,8 +27,8 @@ from mllm_lab.scan import load_cache, save_cache
 from mllm_lab.storage import read_text
 from mllm_lab.walk import changed_ns
 
-CARDS_CACHE = "cards.json"
-IDS_CACHE = "card-ids.json"
+CARDS_CACHE = "cards.bin"
+IDS_CACHE = "card-ids.bin"
 # The kinds whose template sections may hold a card (their unwritten form is no card).
 SECTION_KINDS = (kinds.CONCEPT, kinds.PAPER)
 PARALLEL_FROM = 1500  # notes to read before a second process pays for itself

@@ -39,8 +39,8 @@ from mllm_lab.ops.cards import card_ids, lab_cards, template_stamps
 from mllm_lab.ops.workspace import Workspace
 from mllm_lab.scan import load_cache, save_cache
 
-SCHEDULE_CACHE = "schedule.json"
-PRESENCE_CACHE = "card-presence.json"  # for `lab status`: which due cards are still in the notes
+SCHEDULE_CACHE = "schedule.bin"
+PRESENCE_CACHE = "card-presence.bin"  # for `lab status`: which due cards are still in the notes
 
 
 @dataclass(frozen=True)
