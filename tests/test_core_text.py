@@ -6,7 +6,7 @@ import re
 from datetime import date, timedelta
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from mllm_lab.core import markdown
@@ -212,6 +212,83 @@ def test_titles_without_those_phrases_are_read_the_same_without_the_phrase_dicti
     assert not loaded
     with_dictionary = [slugify(" ".join(p[0] for p in pinyin(t, style=0))) for t in titles]
     assert slugs == with_dictionary
+
+
+def test_the_table_of_readings_is_made_from_the_installed_pypinyin() -> None:
+    from mllm_lab.core.slugs import CHARS_FILE, char_readings
+
+    assert CHARS_FILE.read_text("utf-8") == char_readings()
+
+
+def _slug_by_pypinyin(title: str) -> str:
+    from unittest import mock
+
+    from mllm_lab.core import slugs
+
+    with mock.patch.object(slugs, "_by_character", lambda text: None):
+        return slugify(title)
+
+
+def test_characters_are_slugged_as_pypinyin_slugs_them() -> None:
+    """Every seventh character the table reads (the table itself is checked against pypinyin
+    character by character above), set between letters and dots."""
+    from mllm_lab.core.slugs import CHARS_FILE
+
+    chars = [line[0] for line in CHARS_FILE.read_text("utf-8").split("\n")[2:] if line]
+    assert len(chars) > 40000
+    titles = [f"a{char}b.{char}" for char in chars[::7]]
+    assert [slugify(t) for t in titles] == [_slug_by_pypinyin(t) for t in titles]
+
+
+_title_parts = st.sampled_from(
+    [
+        "概念",
+        "重新",
+        "的",
+        "长",
+        "鸭绿江",
+        "〇",
+        "\ue815",
+        "\u3402",  # a Chinese character pypinyin has no reading for
+        "\U00020000",
+        "𠀀",
+        "ǘ",
+        "é",
+        "·",
+        "v1.",
+        " ",
+        ".",
+        "-",
+        "LoRA",
+        "中文标题",
+        "朝",
+        "好",
+        "行",
+        "\u9fff",
+        "\u4dbf",
+    ]
+)
+
+
+@settings(max_examples=200)
+@given(parts=st.lists(_title_parts, min_size=1, max_size=8))
+@example(parts=["LoRA", "\u3402", "LoRA"])
+def test_a_title_is_slugged_as_pypinyin_slugs_it(parts: list[str]) -> None:
+    title = "".join(parts)
+    assert slugify(title) == _slug_by_pypinyin(title)
+
+
+def test_an_ordinary_chinese_title_is_slugged_without_importing_pypinyin() -> None:
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "from mllm_lab.core.slugs import slugify\n"
+        "print(slugify('Bench 概念 笔记 v1.2'), 'pypinyin' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.stdout.split() == ["bench-gai-nian-bi-ji-v1.2", "False"], done.stderr
 
 
 @given(st.text(alphabet="ab./-_ 注", max_size=12))

@@ -24,11 +24,19 @@ PHRASES_FILE = Path(__file__).resolve().parent.parent / "data" / "pinyin-phrases
 _phrases_loaded = False
 
 
+CHARS_FILE = Path(__file__).resolve().parent.parent / "data" / "pinyin-chars.txt"
+
+
 def _pinyin(text: str) -> str:
     """The pinyin of each character, polyphones read as pypinyin's phrase dictionary reads
     them in context. That dictionary is 0.2 s to load, so it is loaded only for a title that
     holds one of the few phrases it reads otherwise than character by character (see
-    data/pinyin-phrases.txt): every other title comes out the same without it."""
+    data/pinyin-phrases.txt): every other title comes out the same without it. Nor is
+    pypinyin itself imported for those (50 ms, most of it its table of characters): each
+    character's reading is looked up in data/pinyin-chars.txt, pypinyin's own readings."""
+    by_character = _by_character(text)
+    if by_character is not None:
+        return by_character
     global _phrases_loaded
     pypinyin = _import_pypinyin()
     if not _phrases_loaded and _needs_phrases(text, pypinyin.__version__):
@@ -37,6 +45,61 @@ def _pinyin(text: str) -> str:
         pypinyin.load_phrases_dict(phrases_dict)
         _phrases_loaded = True
     return " ".join(pypinyin.lazy_pinyin(text, errors="default"))
+
+
+def _by_character(text: str) -> str | None:
+    """`text` with each Chinese character read as pypinyin reads it alone, set apart by
+    spaces as lazy_pinyin sets its readings apart; None when `text` holds a phrase read
+    otherwise in context (or the data files are missing)."""
+    version, table, hans = _char_table()
+    made_with, phrases, longest = _special_phrases()
+    if not table or made_with != version or _holds_phrase(text, phrases, longest):
+        return None
+    out = []
+    for char in text:
+        if char.isascii():
+            out.append(char)
+            continue
+        at = table.find("\n" + char)
+        if at >= 0:
+            out.append(f" {table[at + 1 + len(char) : table.find(chr(10), at + 1)]} ")
+        elif hans.match(char):  # a Chinese character pypinyin has no reading for: kept
+            out.append(f" {char} ")
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+@lru_cache(maxsize=1)
+def _char_table() -> tuple[str, str, re.Pattern[str]]:
+    """(pypinyin version, "\n<char><reading>" lines, pypinyin's pattern of a Chinese
+    character) from data/pinyin-chars.txt."""
+    try:
+        text = CHARS_FILE.read_text("utf-8")
+    except OSError:
+        return "", "", re.compile("(?!)")
+    version, pattern, table = text.split("\n", 2)
+    return version.removeprefix("# pypinyin "), "\n" + table, re.compile(pattern)
+
+
+def char_readings() -> str:
+    """What data/pinyin-chars.txt holds: pypinyin's version, its pattern of a Chinese
+    character, then each character it reads and the reading lazy_pinyin gives it alone (tests/
+    test_core_text.py makes it anew and compares)."""
+    import pypinyin
+    from pypinyin.constants import RE_HANS
+    from pypinyin.pinyin_dict import pinyin_dict
+
+    lines = [
+        f"# pypinyin {pypinyin.__version__}",
+        RE_HANS.pattern.removeprefix("^(?:").removesuffix(")+$"),
+    ]
+    for code in sorted(pinyin_dict):
+        char = chr(code)
+        reading = pypinyin.lazy_pinyin(char, errors="default")
+        if RE_HANS.match(char) and reading != [char]:
+            lines.append(char + reading[0])
+    return "\n".join(lines) + "\n"
 
 
 def _import_pypinyin() -> Any:
@@ -64,6 +127,10 @@ def _needs_phrases(text: str, version: str) -> bool:
     made_with, phrases, longest = _special_phrases()
     if made_with != version:
         return True
+    return _holds_phrase(text, phrases, longest)
+
+
+def _holds_phrase(text: str, phrases: frozenset[str], longest: int) -> bool:
     return any(
         text[start : start + size] in phrases
         for size in range(2, longest + 1)
