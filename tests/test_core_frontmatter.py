@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 import yaml
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from mllm_lab.core import fm, fmedit
@@ -141,3 +141,65 @@ def test_a_frontmatter_list_with_a_comment_inside_is_refused_not_stripped() -> N
     assert "authors: [A One, B Two]" in fmedit.set_fields(
         plain, {"authors": ["A One", "B Two"]}, "x.md"
     )
+
+
+# --- a new note's frontmatter written without PyYAML ------------------------------------------
+
+_tricky = st.text(
+    alphabet=st.sampled_from(
+        [
+            *"aZ09 .,()/_+-:#'\"[]{}&*!|>%@`?~=<",
+            *["概", "念", "：", "，", "（", "）", "、", "。", "《", "》", "\u3000", "\u00a0"],
+            *["\ufeff", "\x85", "é", "🚀", "\t", "\n", "\u2028", "ｚ", "０"],
+        ]
+    ),
+    max_size=10,
+)
+_words = st.one_of(
+    _tricky,
+    st.sampled_from(["yes", "No", "null", "~", "1e3", "0x1F", "2026-11-25", "1_000", "=", "<<"]),
+    st.sampled_from(["BLIP-2 v1.2", "ALiBi 线性偏置位置编码：与 LLM 的结合", "a, b (c)", "x.y"]),
+)
+_values = st.one_of(
+    _words,
+    st.none(),
+    st.integers(-5, 10**12),
+    st.booleans(),
+    st.dates(),
+    st.lists(_words, max_size=3),
+)
+
+
+@given(
+    meta=st.dictionaries(
+        st.one_of(st.sampled_from(["title", "key", "tags", "stage", "y", "on", "_x"]), _tricky),
+        _values,
+        max_size=6,
+    )
+)
+@example(meta={"t": " a", "u": "a "})
+@example(meta={"t": "a: b"})
+@example(meta={"t": "a #b"})
+@example(meta={"tags": ["- x", "on"]})
+def test_frontmatter_written_without_pyyaml_is_what_pyyaml_writes(meta: dict[str, object]) -> None:
+    ours = fm._dump_simple(meta)
+    if ours is None:
+        return  # PyYAML writes it
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    theirs = yaml.dump(meta, Dumper=dumper, sort_keys=False, allow_unicode=True, width=2**31 - 1)
+    assert ours == theirs
+    assert fm.yaml_kit()[0].load(ours, Loader=fm.yaml_kit()[1]) == meta
+
+
+def test_a_new_notes_usual_frontmatter_is_written_without_pyyaml() -> None:
+    meta = {
+        "title": "ALiBi 线性偏置位置编码：与 LLM 的结合",
+        "category": "applications",
+        "stage": 5,
+        "tags": ["eval", "对齐"],
+        "related": [],
+        "summary": "",
+        "created": date(2024, 7, 31),
+    }
+    assert fm._dump_simple(meta) == fm.dump(meta)
+    assert fm._dump_simple({"title": "BLIP-2: Bootstrapping"}) is None  # ": " needs quotes
