@@ -7,6 +7,8 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mllm_lab import kinds as Kind
 from mllm_lab.core import fm
@@ -159,3 +161,47 @@ def test_both_languages_use_the_same_template_variables(lang: str) -> None:
         assert meta.find_undeclared_variables(env.parse(other.read_text("utf-8"))) == variables, (
             other
         )
+
+
+def _by_nbformat(source: str, metadata: dict[str, object]) -> str:
+    """The notebook as nbformat itself builds and writes it (how lab made it before)."""
+    from nbformat import v4
+
+    from mllm_lab.core.notebook import cells
+
+    notebook = v4.new_notebook()
+    notebook.metadata.update(
+        {
+            "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+            "language_info": {"name": "python"},
+            "mllm_lab": metadata,
+        }
+    )
+    for number, (kind, text) in enumerate(cells(source), start=1):
+        cell = v4.new_markdown_cell(text) if kind == "markdown" else v4.new_code_cell(text)
+        cell.id = f"cell-{number}"
+        notebook.cells.append(cell)
+    nbformat.validate(notebook)
+    return str(nbformat.writes(notebook)) + "\n"
+
+
+_percent_lines = st.sampled_from(
+    ["# %%", "# %% [markdown]", "# 标题 😀", "x = 1", "", "  y = '\\t'", "#", 'print("a\\\\b")']
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    lines=st.lists(st.one_of(_percent_lines, st.text(max_size=8)), max_size=10),
+    title=st.text(max_size=8),
+)
+def test_a_notebook_is_written_as_nbformat_writes_it_and_validates(
+    lines: list[str], title: str
+) -> None:
+    from mllm_lab.core.notebook import notebook_json
+
+    source = "\n".join(lines)
+    meta: dict[str, object] = {"title": title, "created": "2026-11-25", "kind": "toy"}
+    ours = notebook_json(source, meta)
+    assert ours == _by_nbformat(source, meta)
+    nbformat.validate(nbformat.reads(ours, as_version=4))
