@@ -182,6 +182,26 @@ _values = st.one_of(
 @example(meta={"t": "a #b"})
 @example(meta={"tags": ["- x", "on"]})
 def test_frontmatter_written_without_pyyaml_is_what_pyyaml_writes(meta: dict[str, object]) -> None:
+    _same_as_pyyaml(meta)
+
+
+@given(
+    entries=st.lists(
+        st.dictionaries(
+            st.sampled_from(["key", "title", "year", "tags", "x y"]), _values, max_size=4
+        ),
+        max_size=3,
+    )
+)
+@example(entries=[{"key": "a", "tags": ["x", "y"], "year": 2025}, {"key": "b"}])
+@example(entries=[{}])
+def test_reading_list_entries_written_without_pyyaml_are_what_pyyaml_writes(
+    entries: list[dict[str, object]],
+) -> None:
+    _same_as_pyyaml(entries)
+
+
+def _same_as_pyyaml(meta: object) -> None:
     ours = fm._dump_simple(meta)
     if ours is None:
         return  # PyYAML writes it

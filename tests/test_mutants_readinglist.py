@@ -244,3 +244,35 @@ def test_a_new_reading_list_reads_back(entries: list[dict[str, Any]]) -> None:
     text = rl.text_of(entries)
     assert text.startswith(rl.HEADER)
     assert rl.parse(text).entries == entries
+
+
+def _dash_by_pyyaml(text: str) -> str:
+    first = rl._papers_node(rl._node(text))[1].value[0]
+    line_start = text.rfind("\n", 0, first.start_mark.index) + 1
+    indent = text[line_start : first.start_mark.index]
+    return indent[: len(indent) - len(indent.lstrip(" "))]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "papers:\n- key: a\n  title: A\n",
+        "# list\npapers:\n  - key: a\n    title: A\n",
+        "papers:\n    -   key: a\n        title: A\n",
+        "papers:\n-\n  key: a\n",
+        "papers:\n  -\n    key: a\n",
+        "papers: [{key: a, title: A}]\n",
+        "papers:\r\n  - key: a\r\n    title: A\r\n",
+        "x: 1\npapers:\n - key: a\n   title: 'A: b'\n - key: b\n",
+        "papers:\n- {key: a}\n",
+    ],
+)
+def test_the_first_entrys_indentation_is_found_as_pyyaml_finds_it(text: str) -> None:
+    reading = rl.parse(text)
+    assert rl._dash_of_first(reading) == _dash_by_pyyaml(text)
+    try:
+        added = rl.append(reading, {"key": "c", "title": "C"})
+    except BrokenNote:  # a shape lab does not add to in place (flow style, `-` alone): refused
+        assert "papers:\n- key" not in text
+    else:
+        assert added.entries == [*reading.entries, {"key": "c", "title": "C"}]

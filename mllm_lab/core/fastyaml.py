@@ -21,7 +21,24 @@ _BOOLS = {
     **dict.fromkeys(("no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF"), False),
 }
 _RESERVED_KEYS = {word.casefold() for word in (*_BOOLS, "null", "y", "n")}
-_FIRST_UNSAFE = set("-?:,[]{}#&*!|>'\"%@`+.0123456789 \t")
+_FIRST_UNSAFE = set("-?:,[]{}#&*!|>'\"%@`+. \t")
+# Strings a YAML 1.1 or 1.2 reader takes for a null, bool, number, date or merge key (what
+# PyYAML resolves, and more): a plain value that starts with a digit is a string unless it
+# is one of these (`2026-W48`, `3D 视觉`, `2026-11-26 reading` are strings).
+NOT_A_STRING = re.compile(
+    r"""(?x)^(?:
+      ~|null|Null|NULL
+    | y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF
+    | [-+]?(?:0|[1-9][0-9_]*)
+    | [-+]?0[0-7_]+ | [-+]?0o[0-7_]+ | [-+]?0x[0-9a-fA-F_]+ | [-+]?0b[01_]+
+    | [-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?
+    | [-+]?(?:\.[0-9_]+|[0-9][0-9_]*(?:\.[0-9_]*)?)(?:[eE][-+]?[0-9]+)?
+    | [-+]?\.(?:inf|Inf|INF) | \.(?:nan|NaN|NAN)
+    | [0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:(?:[Tt]|[ \t]+)[0-9]{1,2}:[0-9]{2}:[0-9]{2}
+        (?:\.[0-9]*)?(?:[ \t]*(?:Z|[-+][0-9]{1,2}(?::[0-9]{2})?))?)?
+    | = | <<
+    )$"""
+)
 _FLOW_UNSAFE = set(",[]{}'\"#:")
 
 
@@ -43,6 +60,7 @@ def _plain(text: str, flow: bool = False) -> Any:
             raise _Fallback from None
     if (
         text[0] in _FIRST_UNSAFE
+        or (text[0].isdigit() and (not text[0].isascii() or NOT_A_STRING.match(text)))
         or text[-1] in " \t:"
         or ": " in text
         or ":\t" in text

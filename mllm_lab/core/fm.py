@@ -19,21 +19,7 @@ from typing import Any
 from mllm_lab.core import fastyaml
 from mllm_lab.errors import BrokenNote
 
-# Strings a YAML 1.1 or 1.2 reader takes for a null, bool, number, date or merge key.
-_NOT_A_STRING = re.compile(
-    r"""(?x)^(?:
-      ~|null|Null|NULL
-    | y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF
-    | [-+]?(?:0|[1-9][0-9_]*)
-    | [-+]?0[0-7_]+ | [-+]?0o[0-7_]+ | [-+]?0x[0-9a-fA-F_]+ | [-+]?0b[01_]+
-    | [-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?
-    | [-+]?(?:\.[0-9_]+|[0-9][0-9_]*(?:\.[0-9_]*)?)(?:[eE][-+]?[0-9]+)?
-    | [-+]?\.(?:inf|Inf|INF) | \.(?:nan|NaN|NAN)
-    | [0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:(?:[Tt]|[ \t]+)[0-9]{1,2}:[0-9]{2}:[0-9]{2}
-        (?:\.[0-9]*)?(?:[ \t]*(?:Z|[-+][0-9]{1,2}(?::[0-9]{2})?))?)?
-    | = | <<
-    )$"""
-)
+_NOT_A_STRING = fastyaml.NOT_A_STRING
 
 
 def one_line(text: str) -> str:
@@ -299,6 +285,15 @@ def _dump_simple(meta: Any) -> str | None:
     """What PyYAML writes for a flat mapping of plain strings, whole numbers, dates, nulls
     and lists of plain strings (a new note's frontmatter), without importing PyYAML (20 ms);
     None for anything else. tests/test_core_frontmatter.py compares the two."""
+    if type(meta) is list:  # a list of such mappings (a reading-list entry)
+        items = [_dump_simple(item) if type(item) is dict and item else None for item in meta]
+        if not items or any(item is None for item in items):
+            return None
+        lines = []
+        for item in items:
+            first, *rest = str(item).rstrip("\n").split("\n")
+            lines += [f"- {first}", *(f"  {line}" for line in rest)]
+        return "\n".join(lines) + "\n"
     if not isinstance(meta, dict):
         return None
     lines = []

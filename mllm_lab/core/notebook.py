@@ -60,7 +60,9 @@ def notebook_json(source: str, metadata: Mapping[str, object]) -> str:
         "nbformat": 4,
         "nbformat_minor": NBFORMAT_MINOR,
     }
-    text = json.dumps(notebook, indent=1, sort_keys=True, separators=(",", ": "), ensure_ascii=False)
+    text = json.dumps(
+        notebook, indent=1, sort_keys=True, separators=(",", ": "), ensure_ascii=False
+    )
     return text + "\n"
 
 

@@ -232,15 +232,26 @@ def append(reading: ReadingList, entry: dict[str, Any]) -> ReadingList:
             stop = text.find("\n", end)
             result = text[:start] + body + ("" if stop < 0 else text[stop + 1 :])
         return _check(text=result, expected=[entry], line=1, what="add")
-    first = _papers_node(_node(text))[1].value[0]
-    line_start = text.rfind("\n", 0, first.start_mark.index) + 1
-    indent = text[line_start : first.start_mark.index]
-    dash = indent[: len(indent) - len(indent.lstrip(" "))]
+    dash = _dash_of_first(reading)
     lines = [dash + item for item in block]
     result = text + ("" if text.endswith("\n") else newline) + newline.join(lines) + newline
     return _check(
         text=result, expected=[*reading.entries, entry], line=len(text.split("\n")), what="add"
     )
+
+
+def _dash_of_first(reading: ReadingList) -> str:
+    """The spaces before the first entry's `- `, when that line also holds its first key (as
+    lab writes it: no YAML parser needed); else where PyYAML finds the entry's first key."""
+    first_line = reading.text.split("\n", reading.lines[0])[reading.lines[0] - 1]
+    dash = first_line[: len(first_line) - len(first_line.lstrip(" "))]
+    rest = first_line[len(dash) :]
+    if rest.startswith("- ") and rest[2:].strip(" \r") and rest[2] != " ":
+        return dash
+    first = _papers_node(_node(reading.text))[1].value[0]
+    line_start = reading.text.rfind("\n", 0, first.start_mark.index) + 1
+    indent = reading.text[line_start : first.start_mark.index]
+    return indent[: len(indent) - len(indent.lstrip(" "))]
 
 
 def remove(reading: ReadingList, index: int) -> ReadingList:
