@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
+from functools import cached_property
 from typing import Any
 
 from mllm_lab import kinds
@@ -162,11 +163,11 @@ class Week:
         """The week's log in the lab (kinds.WEEKLY's pattern)."""
         return kinds.WEEKLY.pattern.format(week=self.name)
 
-    @property
+    @cached_property  # `contains` is asked of every note by `lab status` and `lab weekly`
     def monday(self) -> date:
         return date.fromisocalendar(self.year, self.number, 1)
 
-    @property
+    @cached_property
     def sunday(self) -> date:
         return date.fromisocalendar(self.year, self.number, 7)
 

@@ -11,7 +11,7 @@ from mllm_lab import kinds
 from mllm_lab.core.labdata import LabData
 from mllm_lab.core.papers import reading_events
 from mllm_lab.core.roadmap import STAGES, stage_name
-from mllm_lab.core.views import roadmap_order, stage_done
+from mllm_lab.core.views import roadmap_order
 from mllm_lab.models import Paper, Status, Week
 
 SCHEMA = "mllm-lab/status/1"
@@ -39,23 +39,29 @@ def status_report(data: LabData, today: date, lang: str, weekly_log: str | None)
     week = Week.of(today)
     counts = Counter(p.status for p in data.papers)
     notes = [n for n in data.notes if n.kind.study]
+    # one pass each over papers and notes (not one per stage: 50,000 notes)
+    total_by_stage = Counter(p.stage for p in data.papers)
+    read_by_stage = Counter(p.stage for p in data.papers if p.status is Status.READ)
+    notes_by_stage = Counter(n.stage for n in notes)
     stages = []
     for stage in STAGES:
-        group = [p for p in data.papers if p.stage == stage.number]
+        total, read = total_by_stage[stage.number], read_by_stage[stage.number]
         stages.append(
             {
                 "number": stage.number,
                 "name": stage.name(lang),
-                "papers_read": sum(p.status is Status.READ for p in group),
-                "papers_total": len(group),
-                "notes": sum(n.stage == stage.number for n in notes),
-                "done": stage_done(group),
+                "papers_read": read,
+                "papers_total": total,
+                "notes": notes_by_stage[stage.number],
+                "done": bool(total) and read == total,  # views.stage_done, counted
             }
         )
     reading = sorted(
         (p for p in data.papers if p.status is Status.READING),
         key=lambda p: (p.started or today, p.key),
     )
+    study_kinds = Counter(n.kind.name for n in notes)
+    started, finished = _changed_in(week, data.papers)
     return {
         "schema": SCHEMA,
         "today": today.isoformat(),
@@ -69,8 +75,8 @@ def status_report(data: LabData, today: date, lang: str, weekly_log: str | None)
         },
         "notes": {
             "total": len(notes),
-            "concept": sum(n.kind is kinds.CONCEPT for n in notes),
-            "paper": sum(n.kind is kinds.PAPER for n in notes),
+            "concept": study_kinds[kinds.CONCEPT.name],
+            "paper": study_kinds[kinds.PAPER.name],
             "experiments": len(data.experiments),
             "weekly_logs": sum(n.kind is kinds.WEEKLY for n in data.notes),
         },
@@ -85,8 +91,8 @@ def status_report(data: LabData, today: date, lang: str, weekly_log: str | None)
         "this_week": {
             "week": week.name,
             "notes_created": sum(week.contains(n.created) for n in notes),
-            "papers_started": _changed_in(week, data.papers, Status.READING),
-            "papers_finished": _changed_in(week, data.papers, Status.READ),
+            "papers_started": started,
+            "papers_finished": finished,
             "experiments_created": sum(week.contains(e.created) for e in data.experiments),
             "weekly_log": weekly_log,
         },
@@ -95,9 +101,14 @@ def status_report(data: LabData, today: date, lang: str, weekly_log: str | None)
     }
 
 
-def _changed_in(week: Week, papers: list[Paper], status: Status) -> int:
-    """Papers that became `status` in `week` (counted once, however often)."""
-    return sum(
-        any(state is status and week.contains(day) for day, state in reading_events(paper))
-        for paper in papers
-    )
+def _changed_in(week: Week, papers: list[Paper]) -> tuple[int, int]:
+    """Papers that were started, and papers that were finished, in `week` (each counted once,
+    however often)."""
+    started = finished = 0
+    for paper in papers:
+        if not (paper.history or paper.started or paper.finished):
+            continue  # no events at all: most unread papers
+        states = {state for day, state in reading_events(paper) if week.contains(day)}
+        started += Status.READING in states
+        finished += Status.READ in states
+    return started, finished
