@@ -301,7 +301,30 @@ def test_a_command_run_alone_has_the_help_and_errors_it_has_among_all(
 
 @pytest.mark.parametrize(
     "args",
-    [[], ["--help"], ["-V"], ["statu"], ["--root"], ["--root", "x"], ["--bogus", "status"]],
+    [[], ["--help"], ["-h"], ["--root", "LAB", "--help"], ["--root=LAB", "-h"], ["-h", "-V"]],
+    ids=repr,
+)
+def test_the_list_of_commands_is_shown_as_the_whole_app_shows_it(
+    args: list[str], lab: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from mllm_lab.cli.app import app, for_line
+
+    args = [a.replace("LAB", str(lab)) for a in args]
+    runner = CliRunner()
+    listing, whole = runner.invoke(for_line(args), args), runner.invoke(app, args)
+    assert (listing.exit_code, listing.stdout, listing.stderr) == (
+        whole.exit_code,
+        whole.stdout,
+        whole.stderr,
+    )
+    assert "new" in whole.stdout + whole.stderr and "status" in whole.stdout + whole.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["-V"], ["statu"], ["--root"], ["--root", "x"], ["--bogus", "status"], ["-h", "-V"]],
     ids=repr,
 )
 def test_a_line_that_names_no_command_gets_every_command(args: list[str]) -> None:

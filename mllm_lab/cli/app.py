@@ -4,11 +4,12 @@ exchange.py; each parses its options, calls one function in mllm_lab.ops and han
 result to cli.output."""
 
 import copy
+from collections.abc import Callable
 from typing import Annotated
 
 import typer
 from typer.main import get_command_name
-from typer.models import CommandInfo
+from typer.models import CommandInfo, TyperInfo
 
 from mllm_lab import __version__
 from mllm_lab.cli import compare, create, exchange, quiz, shell, study, track
@@ -93,9 +94,10 @@ def for_line(args: list[str]) -> typer.Typer:
     registered command before it runs one (10 ms for lab's 25, a tenth of a warm `lab status`),
     so a line that names a command exactly gets an app that holds that command alone. A line
     that names none, or names one wrongly, gets the whole app: its help, its "No such command"."""
-    name = _command_word(hoist_globals(list(args)))
+    line = hoist_globals(list(args))
+    name = _command_word(line)
     if name is None:
-        return app
+        return _listing() if _asks_for_root_help(line) else app
     commands = [c for c in app.registered_commands if _name_of(c) == name]
     groups = [g for g in app.registered_groups if g.name == name]
     if not commands and not groups:
@@ -104,6 +106,52 @@ def for_line(args: list[str]) -> typer.Typer:
     narrowed.registered_commands = commands
     narrowed.registered_groups = groups
     return narrowed
+
+
+def _asks_for_root_help(line: list[str]) -> bool:
+    """`lab`, `lab -h`, `lab --help`, with or without `--root PATH` before."""
+    if not line:
+        return True
+    if line[:1] == ["--root"]:
+        line = line[2:]
+    elif line[0].startswith("--root="):
+        line = line[1:]
+    return line in (["-h"], ["--help"])
+
+
+def _listing() -> typer.Typer:
+    """The app as `lab --help` shows it: each command by its name and help alone, no parser
+    built from its options (they are not shown there)."""
+    listing = copy.copy(app)
+    listing.registered_commands = [
+        CommandInfo(
+            name=_name_of(command),
+            callback=_stub(command),
+            help=command.help,
+            short_help=command.short_help,
+            hidden=command.hidden,
+            deprecated=command.deprecated,
+            context_settings=command.context_settings,
+        )
+        for command in app.registered_commands
+    ]
+    listing.registered_groups = [
+        TyperInfo(
+            typer.Typer(cls=LabGroup, help=group.typer_instance.info.help),
+            name=group.name,
+        )
+        for group in app.registered_groups
+        if group.typer_instance is not None
+    ]
+    return listing
+
+
+def _stub(command: CommandInfo) -> Callable[[], None]:
+    def stub() -> None:  # never run: the listing only shows help
+        raise AssertionError
+
+    stub.__doc__ = command.callback.__doc__ if command.callback else None
+    return stub
 
 
 def _command_word(args: list[str]) -> str | None:
