@@ -231,7 +231,9 @@ def _present(ws: Workspace, due: Sequence[str], notes: dict[str, str]) -> set[st
     cache = load_cache(ws.lab, PRESENCE_CACHE) if ws.use_index else {}
     valid = cache.get("templates") == templates and isinstance(cache.get("cards"), dict)
     known: dict[str, Any] = dict(cache["cards"]) if valid else {}
-    files, whole = ws.files(), None
+    # each file's stamp as walked (what the index's records hold too): the index is not loaded
+    files: dict[str, list[int]] = {f[0]: [f[2], f[3], f[4]] for f in ws.walked().found}
+    whole = None
     answers: dict[str, bool] = {}
     for card in due:
         entry = known.get(card)
@@ -258,18 +260,17 @@ def _present(ws: Workspace, due: Sequence[str], notes: dict[str, str]) -> set[st
     return {card for card in due if answers[card]}
 
 
-def _stamp_of(files: dict[str, Any], path: str) -> list[int] | None:
-    record = files.get(path)
-    return None if record is None else record.stamp()
+def _stamp_of(files: dict[str, list[int]], path: str) -> list[int] | None:
+    return files.get(path)
 
 
-def _lab_stamp(files: dict[str, Any]) -> list[int]:
+def _lab_stamp(files: dict[str, list[int]]) -> list[int]:
     """The lab's files in five numbers: a file added, removed, renamed or changed moves one."""
-    records = files.values()
+    stamps = files.values()
     return [
         len(files),
         sum(zlib.crc32(path.encode("utf-8", "surrogatepass")) for path in files),
-        sum(record.mtime_ns for record in records),
-        sum(record.size for record in records),
-        sum(record.inode for record in records),
+        sum(stamp[0] for stamp in stamps),
+        sum(stamp[1] for stamp in stamps),
+        sum(stamp[2] for stamp in stamps),
     ]
