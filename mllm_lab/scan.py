@@ -56,6 +56,7 @@ def load_cache(lab: Lab, name: str) -> dict[str, Any]:
             and header.get("version") == INDEX_VERSION
             and header.get("python") == PYTHON
             and header.get("root") == str(lab.root)
+            and header.get("place") == _place(lab)
             and header.get("sum") == _checksum(body)
         ):
             files = marshal.loads(body)
@@ -66,10 +67,22 @@ def load_cache(lab: Lab, name: str) -> dict[str, Any]:
     return {}
 
 
+def _place(lab: Lab) -> int | None:
+    """The inode of this machine's .lab/ folder. marshal is not meant for data from elsewhere,
+    and a repository could carry a .lab/ of its own (force-added past its .gitignore): a
+    cache is read only in the very folder it was written in, which no one can foresee."""
+    try:
+        return os.stat(lab.state).st_ino
+    except OSError:
+        return None
+
+
 def save_cache(lab: Lab, name: str, files: dict[str, Any]) -> None:
     """Keep `files` in marshal's format: read back twice as fast as JSON, with each repeated
     string (a kind, a status) made once. What is kept is what JSON would give back (tuples as
     lists), so a record read from the cache is the same whichever way it was kept."""
+    with contextlib.suppress(OSError):
+        lab.state.mkdir(exist_ok=True)  # before its inode is taken: the first cache makes it
     as_json = json.loads(json.dumps(files, ensure_ascii=False))
     data = marshal.dumps(as_json)
     del as_json
@@ -78,6 +91,7 @@ def save_cache(lab: Lab, name: str, files: dict[str, Any]) -> None:
         "python": PYTHON,
         "tool": "mllm-lab",
         "root": str(lab.root),
+        "place": _place(lab),
         "sum": _checksum(data),
     }
     write_state(lab.state, name, json.dumps(header).encode() + b"\n" + data)

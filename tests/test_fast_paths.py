@@ -584,3 +584,21 @@ def test_the_index_kept_as_json_by_an_earlier_lab_is_replaced(lab: Path, run: Ru
     assert run("status", cwd=lab).ok
     assert not (lab / ".lab/index.json").exists() and (lab / ".lab/index.bin").is_file()
     assert run("list", "papers", "--json", cwd=lab).ok
+
+
+def test_a_cache_from_another_lab_folder_is_not_read_even_under_the_same_root(lab: Path) -> None:
+    """A repository may carry a .lab/ of its own: marshal's data is read only in the .lab/
+    folder that wrote it."""
+    import shutil
+
+    from mllm_lab.scan import load_cache, save_cache
+
+    the_lab = Lab.at(lab)
+    save_cache(the_lab, "test.bin", {"a": [1]})
+    assert load_cache(the_lab, "test.bin") == {"a": [1]}
+    kept = (lab / ".lab/test.bin").read_bytes()
+    (lab / ".lab").rename(lab / "old-state")  # still there: its inode is not reused at once
+    (lab / ".lab").mkdir()  # the same path, another folder: as a clone would make it
+    (lab / ".lab/test.bin").write_bytes(kept)
+    assert load_cache(the_lab, "test.bin") == {}
+    shutil.rmtree(lab / "old-state")
