@@ -265,6 +265,10 @@ def _dash_by_pyyaml(text: str) -> str:
         "papers:\r\n  - key: a\r\n    title: A\r\n",
         "x: 1\npapers:\n - key: a\n   title: 'A: b'\n - key: b\n",
         "papers:\n- {key: a}\n",
+        "# list\rpapers:\r- key: a\r  title: A\r",  # CR alone ends lines for YAML
+        "# x\r# y\npapers:\n- authors:\n  - A\n  key: a\n",
+        "# a\u2028# line break to YAML\npapers:\n  - key: a\n",
+        "# \x85\npapers:\n- key: a\n",
     ],
 )
 def test_the_first_entrys_indentation_is_found_as_pyyaml_finds_it(text: str) -> None:

@@ -243,11 +243,16 @@ def append(reading: ReadingList, entry: dict[str, Any]) -> ReadingList:
 def _dash_of_first(reading: ReadingList) -> str:
     """The spaces before the first entry's `- `, when that line also holds its first key (as
     lab writes it: no YAML parser needed); else where PyYAML finds the entry's first key."""
-    first_line = reading.text.split("\n", reading.lines[0])[reading.lines[0] - 1]
-    dash = first_line[: len(first_line) - len(first_line.lstrip(" "))]
-    rest = first_line[len(dash) :]
-    if rest.startswith("- ") and rest[2:].strip(" \r") and rest[2] != " ":
-        return dash
+    text, number = reading.text, reading.lines[0]
+    lines = text.split("\n")
+    # the entry's line as YAML counts lines: only where "\n" alone breaks them
+    plain_breaks = not any(ch in text.replace("\r\n", "\n") for ch in "\r\x85\u2028\u2029")
+    if plain_breaks and 0 < number <= len(lines):
+        first_line = lines[number - 1]
+        dash = first_line[: len(first_line) - len(first_line.lstrip(" "))]
+        rest = first_line[len(dash) :]
+        if rest.startswith("- ") and rest[2:].strip(" \r") and rest[2] != " ":
+            return dash
     first = _papers_node(_node(reading.text))[1].value[0]
     line_start = reading.text.rfind("\n", 0, first.start_mark.index) + 1
     indent = reading.text[line_start : first.start_mark.index]
