@@ -115,7 +115,7 @@ def load(state: Path, name: str, wanted: str) -> tuple[bool, Any]:
             and header.get("sum") == hashlib.sha1(body).hexdigest()
         ):
             return True, json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         pass
     return False, None
 

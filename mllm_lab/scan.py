@@ -62,7 +62,7 @@ def load_cache(lab: Lab, name: str) -> dict[str, Any]:
             files = marshal.loads(body)
             if isinstance(files, dict):
                 return files
-    except (ValueError, EOFError, TypeError):
+    except (ValueError, EOFError, TypeError, RecursionError):
         pass
     return {}
 
@@ -114,7 +114,7 @@ def _load_index(lab: Lab) -> tuple[dict[str, Any], int]:
             continue
         try:
             path, made = json.loads(payload)
-        except (ValueError, TypeError):
+        except (ValueError, TypeError, RecursionError):
             continue
         if not isinstance(path, str):
             continue

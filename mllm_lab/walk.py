@@ -100,7 +100,7 @@ class Walk:
                 and all(isinstance(v, str) for v in kept["kinds"].values())
             ):
                 self._digests.update({k: v for k, v in kept["kinds"].items() if k != "all"})
-        except (ValueError, TypeError, KeyError, AttributeError):
+        except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
             pass
 
     def _note(self) -> None:

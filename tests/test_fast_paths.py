@@ -602,3 +602,16 @@ def test_a_cache_from_another_lab_folder_is_not_read_even_under_the_same_root(la
     (lab / ".lab/test.bin").write_bytes(kept)
     assert load_cache(the_lab, "test.bin") == {}
     shutil.rmtree(lab / "old-state")
+
+
+@pytest.mark.parametrize("name", ["kind-stamps.json", "views.json"])
+def test_lab_state_nested_past_the_recursion_limit_is_made_again(
+    lab: Path, run: Run, name: str
+) -> None:
+    assert run("sync", cwd=lab).ok
+    before = run("sync", "--check", cwd=lab)
+    (lab / ".lab" / name).write_text("[" * 100_000, "utf-8")
+    for args in (("sync",), ("sync", "--check"), ("check",), ("status",)):
+        result = run(*args, cwd=lab)
+        assert result.code in (0, 1) and "internal error" not in result.err, (args, result)
+    assert run("sync", "--check", cwd=lab).out == before.out

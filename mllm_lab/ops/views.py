@@ -145,7 +145,7 @@ def stamp_of(ws: Workspace, relative: str) -> list[int] | None:
 def load_state(ws: Workspace) -> dict[str, Any]:
     try:
         state = json.loads(read_state(ws.lab.state, STATE) or b"{}")
-    except ValueError:
+    except (ValueError, RecursionError):
         return {}
     if not isinstance(state, dict):
         return {}
@@ -166,7 +166,7 @@ def known_records(ws: Workspace) -> dict[str, str]:
             for kind, (stamps, records) in kinds.items()
             if stamps == ws.walked().stamps([kind]) and isinstance(records, str)
         }
-    except (ValueError, TypeError, KeyError, AttributeError):
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
         return {}
 
 
