@@ -418,7 +418,23 @@ _pieces = st.one_of(
     st.sampled_from(
         ["[bold]", "[dim]", "[red]", "[green]", "[yellow]", "[cyan]", "[bold red]", "[/]"]
     ),
-    st.sampled_from(["\\[bold]", "\\\\", "\n", " ", "⚠", "██", "📖", "a:b", "[x]", "中文", "\r"]),
+    st.sampled_from(
+        [
+            "\\[bold]",
+            "\\\\",
+            "\n",
+            " ",
+            "⚠",
+            "██",
+            "📖",
+            "a:b",
+            "[x]",
+            "中文",
+            "\r",
+            "\\[1+1\\]",
+            "[",
+        ]
+    ),
     st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=6),
 )
 
@@ -615,3 +631,28 @@ def test_lab_state_nested_past_the_recursion_limit_is_made_again(
         result = run(*args, cwd=lab)
         assert result.code in (0, 1) and "internal error" not in result.err, (args, result)
     assert run("sync", "--check", cwd=lab).out == before.out
+
+
+@settings(max_examples=300)
+@given(
+    text=st.lists(
+        st.sampled_from(["\\", "[", "]", "a", "/", "#", "@", " ", "bold", "1+1", "中"]), max_size=10
+    )
+    .map("".join)
+    .filter(lambda t: not t.endswith("\\"))
+)
+@example(text="Proof \\[1+1\\] and \\[x\\]")
+def test_user_text_in_markup_is_shown_as_it_is_by_rich_plain_text_and_ansi(text: str) -> None:
+    """A title holding `\\[` (LaTeX) or `[bold]` is shown as typed, on a terminal with or
+    without Rich and in plain text."""
+    from rich.markup import render
+
+    from mllm_lab.cli.output import ansi, escape, strip_markup
+
+    for markup, shown in (
+        (f"[bold]{escape(text)}[/] x", f"{text} x"),
+        (f"{escape(text)} y", f"{text} y"),
+    ):
+        assert render(markup, emoji=False).plain == shown
+        assert strip_markup(markup) == shown
+    assert ansi(f"{escape(text)} y") in (None, f"{text} y")

@@ -9,7 +9,7 @@ import json
 import os
 import re
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -29,6 +29,16 @@ ACTION_STYLE = {
 
 
 _TAG_LIKE = re.compile(r"(\\*)(\[[a-z#/@][^[]*?])")
+_BRACKET = re.compile(r"(\\*)(\[(?:[a-z#/@][^[]*?\])?)")  # a `[`, or a tag-like `[...]`
+
+
+def _escaped_bracket(match: re.Match[str]) -> str:
+    """Backslashes and a bracket as Rich reads them back: before a tag-like `[...]` a run of
+    backslashes is doubled and one more added; before any other `[`, one is added."""
+    slashes, bracket = match[1], match[2]
+    if len(bracket) > 1:
+        return f"{slashes}{slashes}\\{bracket}"
+    return f"{slashes}\\{bracket}" if slashes else bracket
 
 
 # Control characters a terminal would act on (an escape sequence in a hand-edited title can
@@ -60,21 +70,30 @@ def escape(text: str) -> str:
     """User text inside markup, escaped exactly as `rich.markup.escape` does (without
     importing Rich): a `[` that could start a tag gets a backslash. Control characters are
     shown as U+FFFD."""
-    text = _TAG_LIKE.sub(lambda m: f"{m[1]}{m[1]}\\{m[2]}", shown(text))
+    text = _BRACKET.sub(_escaped_bracket, shown(text))
     return text + "\\" if text.endswith("\\") and not text.endswith("\\\\") else text
 
 
 def strip_markup(markup: str) -> str:
-    """The plain text Rich shows for markup: tags dropped, escapes undone (a tag after an even
-    run of backslashes is a tag; after an odd run it is text)."""
+    """The plain text Rich shows for markup: tags dropped, escapes undone."""
+    return "".join(text for text, _tag in _pieces(markup) if text is not None)
 
-    def one(match: re.Match[str]) -> str:
+
+def _pieces(markup: str) -> Iterator[tuple[str | None, str | None]]:
+    """(text, None) and (None, tag), in order, as Rich's markup parser reads them: a tag after
+    an even run of backslashes is a tag (and half the run is text); after an odd run it is
+    text; elsewhere in the text, `\\[` is `[`."""
+    at = 0
+    for match in _TAG_LIKE.finditer(markup):
         slashes, tag = match[1], match[2]
-        if len(slashes) % 2 == 0:
-            return slashes[: len(slashes) // 2]
-        return slashes[: len(slashes) // 2] + tag
-
-    return _TAG_LIKE.sub(one, markup)
+        if match.start() > at:
+            yield markup[at : match.start()].replace("\\[", "["), None
+        if len(slashes) > 1:
+            yield slashes[: len(slashes) // 2], None
+        at = match.end()
+        yield (tag, None) if len(slashes) % 2 else (None, tag)
+    if at < len(markup):
+        yield markup[at:].replace("\\[", "["), None
 
 
 @lru_cache(maxsize=2)
@@ -115,8 +134,8 @@ def ansi(markup: str) -> str | None:
     (40 ms of a 130 ms `lab status`); None for anything else, which Rich prints."""
     if _RICH_ONLY.search(markup) or sys.platform == "win32":
         return None
-    if os.environ.get("TERM") in ("dumb", "unknown"):
-        return None
+    if os.environ.get("TERM") in ("dumb", "unknown") or "TTY_COMPATIBLE" in os.environ:
+        return None  # Rich's own judgement of the terminal
     out: list[str] = []
     styles: list[tuple[set[str], str]] = []  # (attributes, colour) of each open tag
 
@@ -133,13 +152,10 @@ def ansi(markup: str) -> str | None:
             if line:
                 out.append(f"\x1b[{';'.join(codes)}m{line}\x1b[0m" if codes else line)
 
-    at, pending = 0, ""  # text since the last tag: Rich styles a span in one piece
-    for match in _TAG_LIKE.finditer(markup):
-        slashes, tag = match[1], match[2]
-        pending += markup[at : match.start()] + slashes[: len(slashes) // 2]
-        at = match.end()
-        if len(slashes) % 2:
-            pending += tag
+    pending = ""  # text since the last tag: Rich styles a span in one piece
+    for piece, tag in _pieces(markup):
+        if tag is None:
+            pending += piece or ""
             continue
         text(pending)
         pending = ""
@@ -153,7 +169,7 @@ def ansi(markup: str) -> str | None:
             styles.append(({w for w in words if w in _ATTRIBUTES}, colours[-1] if colours else ""))
         else:
             return None
-    text(pending + markup[at:])
+    text(pending)
     return "".join(out)
 
 
