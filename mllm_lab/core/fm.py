@@ -19,8 +19,6 @@ from typing import Any
 from mllm_lab.core import fastyaml
 from mllm_lab.errors import BrokenNote
 
-_NOT_A_STRING = fastyaml.NOT_A_STRING
-
 
 def one_line(text: str) -> str:
     return " ".join(str(text).split())
@@ -28,7 +26,7 @@ def one_line(text: str) -> str:
 
 def ambiguous(text: str) -> bool:
     """True when `text`, written plain, would not load back as that string everywhere."""
-    return _NOT_A_STRING.match(text) is not None
+    return fastyaml.NOT_A_STRING.match(text) is not None
 
 
 @lru_cache(maxsize=1)

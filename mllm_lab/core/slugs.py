@@ -21,10 +21,8 @@ _LONE_DOTS = re.compile(r"(?<![a-z0-9])\.|\.(?![a-z0-9])")
 
 
 PHRASES_FILE = Path(__file__).resolve().parent.parent / "data" / "pinyin-phrases.txt"
-_phrases_loaded = False
-
-
 CHARS_FILE = Path(__file__).resolve().parent.parent / "data" / "pinyin-chars.txt"
+_phrases_loaded = False
 
 
 def _pinyin(text: str) -> str:
@@ -62,7 +60,8 @@ def _by_character(text: str) -> str | None:
             continue
         at = table.find("\n" + char)
         if at >= 0:
-            out.append(f" {table[at + 1 + len(char) : table.find(chr(10), at + 1)]} ")
+            reading = table[at + 1 + len(char) : table.find("\n", at + 1)]
+            out.append(f" {reading} ")
         elif hans.match(char):  # a Chinese character pypinyin has no reading for: kept
             out.append(f" {char} ")
         else:
