@@ -22,7 +22,7 @@ from mllm_lab.state import read_state, write_state
 from mllm_lab.walk import changed_ns
 
 FOLDER = "results"
-FORMAT = 2  # 2: `lab list` keeps rows only up to a screenful
+FORMAT = 3  # 2: `lab list` keeps rows only up to a screenful; 3: and its text raw
 PACKAGE = Path(__file__).resolve().parent
 _CODE_SUFFIXES = (".py", ".yaml", ".j2", ".toml", ".md")
 
@@ -102,7 +102,8 @@ def _prune(state: Path, name: str) -> None:
 
 
 def load(state: Path, name: str, wanted: str) -> tuple[bool, Any]:
-    """(True, the value) if the entry `name` was made under the key `wanted`; else (False, None)."""
+    """(True, the value) if the entry `name` was made under the key `wanted`; else (False, None).
+    A field saved raw (see `save`) comes back as bytes."""
     raw = read_state(state, _name(name))
     if raw is None:
         return False, None
@@ -114,18 +115,40 @@ def load(state: Path, name: str, wanted: str) -> tuple[bool, Any]:
             and header.get("key") == wanted
             and header.get("sum") == hashlib.sha1(body).hexdigest()
         ):
-            return True, json.loads(body)
-    except (ValueError, RecursionError):
+            kept = header.get("raw")
+            if kept is None:
+                return True, json.loads(body)
+            field, size = kept
+            if (
+                not isinstance(field, str)
+                or not isinstance(size, int)
+                or not 0 <= size <= len(body)
+            ):
+                return False, None
+            value = json.loads(body[: len(body) - size])
+            if not isinstance(value, dict):
+                return False, None
+            value[field] = body[len(body) - size :]
+            return True, value
+    except (ValueError, TypeError, RecursionError):
         pass
     return False, None
 
 
-def save(state: Path, name: str, made: str, value: Any) -> None:
-    """Keep `value` (plain JSON: dicts, lists, strings, numbers) as the entry `name`."""
+def save(state: Path, name: str, made: str, value: Any, raw: str | None = None) -> None:
+    """Keep `value` (plain JSON: dicts, lists, strings, numbers) as the entry `name`. `raw`:
+    a field of the dict `value` holding bytes (megabytes of a table's text), kept as they are
+    after the JSON instead of inside it, and given back as bytes without decoding them."""
+    extra = b""
+    header: dict[str, Any] = {"key": made}
+    if raw is not None and isinstance(value, dict) and isinstance(value.get(raw), bytes):
+        extra = value[raw]
+        value = {k: v for k, v in value.items() if k != raw}
+        header["raw"] = [raw, len(extra)]
     body = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    data = body.encode("utf-8", "surrogatepass")
-    header = json.dumps({"key": made, "sum": hashlib.sha1(data).hexdigest()})
-    write_state(state, _name(name), header + "\n" + body)
+    data = body.encode("utf-8", "surrogatepass") + extra
+    header["sum"] = hashlib.sha1(data).hexdigest()
+    write_state(state, _name(name), json.dumps(header).encode("utf-8") + b"\n" + data)
     _prune(state, name)
 
 

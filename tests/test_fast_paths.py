@@ -8,6 +8,7 @@ import dataclasses
 import os
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import Run
@@ -410,6 +411,113 @@ def test_a_long_text_is_checked_for_control_characters_as_a_short_one_is(
 
     text = piece * repeat
     assert shown(text) == _CONTROL.sub("\ufffd", text)
+
+
+@settings(max_examples=200)
+@given(
+    piece=st.text(
+        alphabet=st.sampled_from(
+            [
+                "a",
+                "中",
+                "\n",
+                "\t",
+                "·",
+                "©",
+                "\x00",
+                "\x1b",
+                "\x7f",
+                "\x85",
+                "\x9f",
+                "\xa0",
+                "\ud800",
+                "\udcff",
+                "\ue000",
+                "\uffff",
+                "\U0001f4d6",
+            ]
+        ),
+        max_size=12,
+    ),
+    repeat=st.sampled_from([1, 7000]),
+)
+@example(piece="\ud7ff\ue000", repeat=1)
+@example(piece="\udc80", repeat=1)
+def test_text_kept_as_bytes_is_printed_as_it_would_be_as_text(piece: str, repeat: int) -> None:
+    """`lab list` keeps its table as UTF-8 bytes and writes them to stdout as they are only
+    when the text as text would have come out the same: no control character, no surrogate."""
+    from mllm_lab.cli.output import _CONTROL, _clean_bytes
+
+    text = piece * repeat
+    as_text_clean = _CONTROL.search(text) is None and not any(
+        "\ud800" <= c <= "\udfff" for c in text
+    )
+    assert _clean_bytes(text.encode("utf-8", "surrogatepass")) == as_text_clean
+
+
+def test_a_result_in_bytes_reaches_stdout_as_the_same_text_would(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mllm_lab.cli import output
+
+    for text in ["中文 · a\tb", "x\x1b[31my", "a\x85b", "no newline at the end\n", ""]:
+        output.result(text)
+        as_text = capsys.readouterr().out
+        output.result(text.encode("utf-8"))
+        assert capsys.readouterr().out == as_text
+        assert "\x1b" not in as_text and "\x85" not in as_text
+
+
+def test_a_raw_field_is_kept_as_bytes_and_a_damaged_entry_is_not_used(tmp_path: Path) -> None:
+    from mllm_lab import results
+
+    value = {"count": 2, "text": "中文\nrow\n".encode(), "rows": [["a"]]}
+    results.save(tmp_path, "list-x", "key1", value, raw="text")
+    assert results.load(tmp_path, "list-x", "key1") == (True, value)
+    assert results.load(tmp_path, "list-x", "key2") == (False, None)
+    results.save(tmp_path, "plain-x", "key1", {"text": "as text"}, raw="text")  # not bytes
+    assert results.load(tmp_path, "plain-x", "key1") == (True, {"text": "as text"})
+    where = tmp_path / "results" / "list-x.json"
+    head, _, body = where.read_bytes().partition(b"\n")
+    import hashlib
+    import json
+
+    for raw in (["text", len(body) + 1], ["text", -1], [3, 2], ["text", "2"], "text"):
+        header = {"key": "key1", "raw": raw, "sum": hashlib.sha1(body).hexdigest()}
+        where.write_bytes(json.dumps(header).encode() + b"\n" + body)
+        assert results.load(tmp_path, "list-x", "key1") == (False, None), raw
+    where.write_bytes(head + b"\n" + body[:-1] + b"X")  # damaged after the header
+    assert results.load(tmp_path, "list-x", "key1") == (False, None)
+
+
+@pytest.mark.parametrize(
+    "env",
+    [{}, {"LC_ALL": "C", "LANG": "C"}, {"PYTHONIOENCODING": "ascii"}],
+    ids=["utf-8", "c-locale", "ascii"],
+)
+def test_a_long_list_prints_the_same_from_its_kept_bytes_in_a_real_process(
+    lab: Path, sh: Any, env: dict[str, str]
+) -> None:
+    folder = lab / "notes" / "fundamentals"
+    for number in range(305):
+        title = f"笔记 {number}" + ("\\x85 bell" if number == 7 else "")  # YAML escape
+        (folder / f"n-{number:03d}.md").write_text(
+            f'---\ntitle: "{title}"\ncategory: fundamentals\n---\n# x\n', "utf-8"
+        )
+    cold = sh("list", "notes", cwd=lab, env=env)
+    warm = sh("list", "notes", cwd=lab, env=env)
+    assert cold.returncode == 0, cold.stderr
+    assert (cold.stdout, cold.stderr) == (warm.stdout, warm.stderr)
+    if "PYTHONIOENCODING" in env:
+        assert "\\u7b14\\u8bb0 304" in warm.stdout  # escaped, not a crash
+    else:
+        assert "笔记 304" in warm.stdout and "笔记 7\ufffd bell" in warm.stdout
+    kept = [p for p in (lab / ".lab" / "results").iterdir() if p.name.startswith("list-")]
+    assert any(b'"raw": ["text"' in p.read_bytes().split(b"\n", 1)[0] for p in kept)
+    (folder / "n-007.md").write_text("---\ntitle: plain\ncategory: fundamentals\n---\n", "utf-8")
+    assert (
+        sh("list", "notes", cwd=lab, env=env).stdout == sh("list", "notes", cwd=lab, env=env).stdout
+    )
 
 
 # --- lab's markup on a terminal, without Rich ------------------------------------------------

@@ -57,13 +57,13 @@ def shown(text: str) -> str:
 def _clean(text: str) -> bool:
     """No character _CONTROL matches. A long text (`lab list notes` prints megabytes) is
     checked on its UTF-8 bytes, three times quicker than the regular expression: C0 controls
-    and DEL are single bytes, and C1 controls (U+0080-U+009F) need a \xc2 lead byte."""
+    and DEL are single bytes, and C1 controls (U+0080-U+009F) are \xc2 then \x80-\x9f."""
     if len(text) < 65536:
         return _CONTROL.search(text) is None
     data = text.encode("utf-8", "surrogatepass")
     if len(data.translate(None, _C0_BYTES)) != len(data):
         return False
-    return b"\xc2" not in data or _CONTROL.search(text) is None
+    return _C1_BYTES.search(data) is None
 
 
 def escape(text: str) -> str:
@@ -190,12 +190,41 @@ def info(message: str) -> None:
     say(escape(message))
 
 
-def result(text: str) -> None:
+def result(text: str | bytes) -> None:
     """A result on stdout, printed verbatim (no markup, no wrapping; control characters shown
-    as U+FFFD)."""
+    as U+FFFD). UTF-8 bytes free of control characters go to a UTF-8 stdout as they are."""
+    if isinstance(text, bytes):
+        if not _utf8_stdout() or not _clean_bytes(text):
+            result(text.decode("utf-8", "surrogatepass"))
+            return
+        sys.stdout.flush()
+        sys.stdout.buffer.write(text if text.endswith(b"\n") else text + b"\n")
+        sys.stdout.buffer.flush()
+        return
     text = shown(text)
     sys.stdout.write(text if text.endswith("\n") else text + "\n")
     sys.stdout.flush()
+
+
+def _utf8_stdout() -> bool:
+    """stdout writes text as UTF-8 with no newline translation: bytes that hold no surrogate
+    (the only characters its error handler acts on) may bypass it."""
+    encoding = (getattr(sys.stdout, "encoding", None) or "").lower().replace("-", "")
+    return encoding == "utf8" and os.linesep == "\n" and hasattr(sys.stdout, "buffer")
+
+
+def _clean_bytes(data: bytes) -> bool:
+    """UTF-8 holding no character _CONTROL matches and no lone surrogate, checked on the
+    bytes: C0 controls and DEL are single bytes, a C1 control is \xc2 then \x80-\x9f, and a
+    surrogate (written with surrogatepass) is \xed then \xa0-\xbf."""
+    if len(data.translate(None, _C0_BYTES)) != len(data):
+        return False
+    return _C1_BYTES.search(data) is None and _SURROGATE_BYTES.search(data) is None
+
+
+# Each a literal byte then a range: searched many times quicker than one alternation
+_C1_BYTES = re.compile(b"\xc2[\x80-\x9f]")  # C1 controls in UTF-8 (\xc2 only ever leads)
+_SURROGATE_BYTES = re.compile(b"\xed[\xa0-\xbf]")
 
 
 def outcomes(items: Iterable[Any], quiet_unchanged: bool = True) -> None:

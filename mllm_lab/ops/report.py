@@ -105,9 +105,10 @@ def _has_tag(tags: tuple[str, ...], tag: str | None) -> bool:
 
 def shown_list(ws: Workspace, what: str, filters: Filters, as_json: bool) -> dict[str, Any]:
     """What `lab list` prints: {"items"} for --json, else {"headers", "count", "rows" (only
-    up to a screenful: a terminal draws those with Rich), "text" (the table as plain text),
-    "warnings", "problems"} (the first few problems met while reading the lab, and how many
-    there are); kept while the lab's files are unchanged."""
+    up to a screenful: a terminal draws those with Rich), "text" (the table as plain text, in
+    UTF-8: megabytes at 50,000 notes, kept and given back without decoding), "warnings",
+    "problems"} (the first few problems met while reading the lab, and how many there are);
+    kept while the lab's files are unchanged."""
 
     def compute() -> dict[str, Any]:
         from mllm_lab.core.cells import SCREENFUL, aligned
@@ -126,14 +127,14 @@ def shown_list(ws: Workspace, what: str, filters: Filters, as_json: bool) -> dic
             "headers": headers,
             "count": len(rows),
             "rows": rows if len(rows) <= SCREENFUL else [],
-            "text": aligned(headers, rows) if rows else "",
+            "text": (aligned(headers, rows) if rows else "").encode("utf-8", "surrogatepass"),
             "warnings": shown,
             "problems": total,
             "bare": bare,
         }
 
     options = [what, *(getattr(filters, name) for name in FILTER_NAMES), as_json]
-    return ws.cached("list", compute, *options)
+    return ws.cached("list", compute, *options, raw="text")
 
 
 # which filters each list applies; any other given is refused, never ignored

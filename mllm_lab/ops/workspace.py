@@ -128,12 +128,14 @@ class Workspace:
         compute: Callable[[], T],
         *parts: object,
         valid: Callable[[T], bool] | None = None,
+        raw: str | None = None,
     ) -> T:
         """`compute()`, or the value it gave last time when nothing it depends on changed:
         the lab's files, lab's code, today, the lab and its settings, `parts` (the command's
         options, other files' stamps) and, if given, whatever `valid(value)` checks. The
         value must be plain JSON (dicts, lists, strings, numbers), so that what is given
-        back is exactly what was computed."""
+        back is exactly what was computed; `raw` names a field of bytes kept as they are
+        (results.save)."""
         if not self.use_index:
             return compute()
         made = results.key(
@@ -149,7 +151,7 @@ class Workspace:
         if hit and (valid is None or valid(value)):
             return value  # type: ignore[no-any-return]
         value = compute()
-        results.save(self.lab.state, where, made, value)
+        results.save(self.lab.state, where, made, value, raw=raw)
         return value
 
     def templates_stamp(self) -> str:
