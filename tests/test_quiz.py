@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -218,6 +218,43 @@ def test_status_counts_the_cards_due_today(
     (cards_lab / "notes/fundamentals/attention.md").write_bytes((cards_lab / CONCEPT).read_bytes())
     (cards_lab / CONCEPT).unlink()  # renamed: a card id is its note's path and question
     assert json.loads(in_lab("status", "--json").out)["cards"]["due"] == 0
+
+
+def test_the_cards_due_line_follows_the_log_the_day_and_the_timezone(
+    in_lab: Run, cards_lab: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The due count is kept between runs: an answer appended, the next day, another
+    timezone or a lab's own template each give the count made afresh (no .lab/ at all)."""
+    import shutil
+
+    interview = card_id(CONCEPT, "[interview]")
+    summary = card_id(PAPER, "[summary]")
+    log_path = cards_lab / LOG_PATH
+    log_path.write_text(review(interview, NOON - timedelta(days=7), 1), "utf-8")
+
+    def due(moment: datetime) -> dict[str, object]:
+        monkeypatch.setenv("LAB_NOW", moment.isoformat())
+        kept = json.loads(in_lab("status", "--json").out)["cards"]
+        again = json.loads(in_lab("status", "--json").out)["cards"]
+        shutil.rmtree(cards_lab / ".lab")
+        fresh = json.loads(in_lab("status", "--json").out)["cards"]
+        assert kept == again == fresh, (kept, again, fresh)
+        return fresh
+
+    assert due(NOON) == {"due": 1, "reviewed_today": 0, "log": LOG_PATH}
+    with log_path.open("a", encoding="utf-8") as log:
+        log.write(review(interview, NOON - timedelta(hours=1), 4))  # Easy: due in days
+        log.write(review(summary, NOON - timedelta(hours=2), 1, PAPER))
+    assert due(NOON) == {"due": 1, "reviewed_today": 2, "log": LOG_PATH}
+    assert due(NOON + timedelta(days=1))["reviewed_today"] == 0
+    # 23:30 at +08:00 is still today there, but already tomorrow at +09:00
+    late = datetime.fromisoformat("2026-11-25T23:30:00+08:00")
+    assert due(late)["reviewed_today"] == 2
+    assert due(late.astimezone(timezone(timedelta(hours=9))))["reviewed_today"] == 0
+    # the same date in two timezones: an answer at 02:00 +08:00 was yesterday in UTC
+    log_path.write_text(review(interview, NOON - timedelta(hours=10), 3), "utf-8")
+    assert due(NOON)["reviewed_today"] == 1
+    assert due(NOON.replace(tzinfo=timezone.utc))["reviewed_today"] == 0
 
 
 def test_status_finds_a_named_card_that_moved_to_another_note(

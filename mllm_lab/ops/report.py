@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -38,15 +39,27 @@ def _status(ws: Workspace) -> dict[str, Any]:
 
 def cards_due(ws: Workspace) -> dict[str, Any]:
     """The quiz's line of `lab status`; without a review log nothing is due (and the quiz's
-    modules are not even imported). Not kept with the report: it changes with the clock."""
+    modules are not even imported). Kept apart from the report, by what it depends on: the
+    notes (the walk), the log's stamp, the lab's templates (they shape the cards) and the day
+    where the learner is (what is due by the end of it, what was reviewed in it)."""
     from mllm_lab.models import QUIZ_LOG
-
-    if not ws.exists(QUIZ_LOG):
-        return {"due": 0, "reviewed_today": 0, "log": None}
-    from mllm_lab.ops.quiz import due_summary  # only a lab with a review log needs it
     from mllm_lab.ops.workspace import now
+    from mllm_lab.walk import changed_ns
 
-    return due_summary(ws, now())
+    try:
+        st = os.stat(ws.lab.path(QUIZ_LOG))
+    except OSError:
+        return {"due": 0, "reviewed_today": 0, "log": None}
+    moment = now()
+
+    def compute() -> dict[str, Any]:
+        from mllm_lab.ops.quiz import due_summary  # only a lab with a review log needs it
+
+        return due_summary(ws, moment)
+
+    log = [changed_ns(st), st.st_size, st.st_ino]
+    day = [moment.date().isoformat(), repr(moment.tzinfo)]
+    return ws.cached("cards-due", compute, log, day, ws.templates_stamp())
 
 
 def next_steps(ws: Workspace, count: int) -> list[list[str]]:
