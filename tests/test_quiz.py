@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -254,7 +254,7 @@ def test_the_cards_due_line_follows_the_log_the_day_and_the_timezone(
     # the same date in two timezones: an answer at 02:00 +08:00 was yesterday in UTC
     log_path.write_text(review(interview, NOON - timedelta(hours=10), 3), "utf-8")
     assert due(NOON)["reviewed_today"] == 1
-    assert due(NOON.replace(tzinfo=timezone.utc))["reviewed_today"] == 0
+    assert due(NOON.replace(tzinfo=UTC))["reviewed_today"] == 0
 
 
 def test_status_finds_a_named_card_that_moved_to_another_note(
