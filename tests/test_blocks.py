@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from mllm_lab.core import blocks
@@ -48,6 +48,10 @@ LINES = st.one_of(
     st.builds(lambda w: f"- {w}", WORDS),
     st.builds(lambda w: f"> {w}", WORDS),
     st.sampled_from(["---", "===", "***", "- ```", "> ```", "1. ## x", "| a | b |", "|---|---|"]),
+    st.sampled_from(
+        ["- `x`", "1) item", "2. ~~old~~", "--", "-- x", "- - -", "+ a", "* b", "10. c", ">"]
+    ),
+    st.sampled_from(["#hashtag", "#######", "#\tx", "#", "## `code` ~x~", "-\t", "9"]),
 )
 
 
@@ -57,6 +61,8 @@ def fenced(parsed: blocks.Blocks) -> set[int]:
 
 @settings(max_examples=int(os.environ.get("BLOCKS_EXAMPLES", "600")), deadline=None)
 @given(st.lists(LINES, max_size=14))
+@example(["Intro", "---"])  # a setext heading: handed over, never missed
+@example(["1. ## x", "- `x`", "#hashtag", "## `code` ~x~"])
 def test_the_scanner_agrees_with_markdown_it(lines: list[str]) -> None:
     text = "\n".join(lines)
     fast = blocks._scan(text.split("\n"))

@@ -298,3 +298,42 @@ def test_a_notes_name_is_its_file_name_without_the_extension(path: str) -> None:
     from mllm_lab.core.labdata import stem
 
     assert stem(path) == posixpath.splitext(posixpath.basename(path))[0]
+
+
+_QUESTION_LINES = st.sampled_from(
+    [
+        "- [ ] 读懂 Q-Former 的查询数",
+        "* [ ] why 32 queries",
+        "- [x] done already",
+        "TODO: 推导 softmax 的梯度",
+        "这里没看懂 ❓",
+        "<!-- TODO in a comment -->",
+        "```",
+        "- [ ] in code, if a fence is open",
+        "plain prose",
+        "",
+        "## 疑问",
+    ]
+)
+
+
+@settings(max_examples=300)
+@given(st.lists(_QUESTION_LINES, max_size=10))
+@example(["- [ ] only a task, no marker word"])
+@example(["<!-- 卡住 -->", "prose"])
+def test_open_questions_are_the_lines_the_pattern_matches_outside_code_and_comments(
+    lines: list[str],
+) -> None:
+    """An unticked task or a line with a marker word, outside comments and code: what the
+    quick look at the whole body (no task, no marker: nothing) must never skip."""
+    body = "\n".join(lines)
+    parsed = markdown._blanked(body)
+    expected = []
+    for index, line in enumerate(parsed.lines):
+        match = markdown._QUESTION.match(line) if parsed.is_text(index) else None
+        text = (match["task"] or match["any"] or "").strip().lstrip("-*+ ").strip() if match else ""
+        if text:
+            expected.append((index + 1, text[:200]))
+    assert markdown.open_questions(body) == expected
+    if "- [ ] only a task, no marker word" in lines[:1]:
+        assert expected == [(1, "only a task, no marker word")]

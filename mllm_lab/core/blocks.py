@@ -27,6 +27,7 @@ _OTHER_HTML = re.compile(r"^ {0,3}<[A-Za-z/?!]")
 _TABBED = re.compile(r"^ {0,3}\t")
 _NESTED_FENCE = re.compile(r"^ {0,3}(?:[-*+]|[0-9]{1,9}[.)]|>)[ \t>]*(?:`{3,}|~{3,})")
 _CLOSING_HASHES = re.compile(r"(?:^|[ \t]+)#+[ \t]*$")
+_ITEM_OR_QUOTE = frozenset("-*+>0123456789")  # what a list item or a quote starts with
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,22 @@ class _Scanner:
             self.fence = None
 
     def _top(self, index: int, line: str) -> None:
+        first = line[0]
+        if first == "#":  # no pattern below but _ATX can match a line that starts so
+            if heading := _ATX.match(line):
+                self.headings.append(
+                    Heading(len(heading[1]), heading_title(heading[2] or ""), index)
+                )
+                self.paragraph = False
+            else:
+                self.paragraph = True
+            return
+        if first in _ITEM_OR_QUOTE and "`" not in line and "~" not in line:
+            # a list item or a quote with no fence in it: only a setext underline could matter
+            if first == "-" and self.paragraph and _SETEXT.match(line):
+                raise _NeedsParser
+            self.paragraph = True
+            return
         if _TABBED.match(line) and ("`" in line or "~" in line or "#" in line):
             raise _NeedsParser
         if _NESTED_FENCE.match(line):  # a fence inside a list item or quote

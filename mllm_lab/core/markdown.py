@@ -272,7 +272,9 @@ _QUESTION = re.compile(
 def open_questions(body: str) -> list[tuple[int, str]]:
     """Open problems the learner wrote down: unticked `- [ ]` items and lines marked TODO, ❓,
     疑问, 不理解, 卡住…; comments and code are skipped. (line in body, text)."""
-    found = []
+    found: list[tuple[int, str]] = []
+    if "[ ]" not in body and not any(marker in body for marker in MARKERS):
+        return found  # most notes: no line could match, none is looked at
     parsed = _blanked(body)
     for index, line in enumerate(parsed.lines):
         match = _QUESTION.match(line) if parsed.is_text(index) else None
