@@ -99,9 +99,20 @@ def test_week_and_date_are_exclusive_and_dates_are_checked() -> None:
 
 
 @given(st.text())
+@example("&amp; and &lt;b&gt; as written")  # entities must survive as text
+@example("a&#124;b")
+@example("a|b")
+@example("a<b>c")
+@example("x\\y")
+@example("line\nbreak")
+@example("cr\ronly")
+@example("bell\x07")
+@example("C:\\path\\ \\| x")
+@example("<br> line\r\nbreak\x1b[31m")
 def test_table_cell_escaping_round_trips_and_never_breaks_a_row(text: str) -> None:
     cell = markdown.escape_cell(text)
     assert "|" not in cell and "\n" not in cell and "\r" not in cell and "\x00" not in cell
+    assert not set(cell.replace("<br>", "")) & set("<>\\")  # no tag, no escape can act
     shown = re.sub("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", "\ufffd", text)  # as GitHub shows them
     assert markdown.unescape_cell(cell) == shown
     assert markdown.split_row(markdown.row(["a", cell, "b"])) == ["a", cell.strip(" \t"), "b"]
@@ -337,3 +348,26 @@ def test_open_questions_are_the_lines_the_pattern_matches_outside_code_and_comme
     assert markdown.open_questions(body) == expected
     if "- [ ] only a task, no marker word" in lines[:1]:
         assert expected == [(1, "only a task, no marker word")]
+
+
+_URL_PIECES = st.text(
+    alphabet=st.sampled_from(list("aZ09_.~-/:?#[]@!$&'*+,;=%() <>|\"\\`^{}\n中é\udcff")),
+    max_size=12,
+)
+
+
+@settings(max_examples=400)
+@given(_URL_PIECES)
+@example("notes/fundamentals/a b.md")
+@example("https://arxiv.org/abs/2301.12597")
+def test_paths_and_urls_are_encoded_as_quote_encodes_them(text: str) -> None:
+    """Most paths and URLs need no encoding and skip quote(): the result is the same."""
+    from urllib.parse import quote
+
+    from mllm_lab.core.links import encode_path
+
+    assert encode_path(text) == quote(text, safe="/", errors="surrogateescape")
+    expected = quote(text, safe=markdown._URL_SAFE, errors="surrogateescape")
+    if expected:
+        wrapped = f"<{expected}>" if "(" in expected or ")" in expected else expected
+        assert markdown.link("t", text) == f"[t]({wrapped})"

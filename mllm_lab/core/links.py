@@ -9,6 +9,7 @@ parentheses, `%` and non-ASCII letters included). `resolve_relative` is its inve
 from __future__ import annotations
 
 import posixpath
+import re
 from collections.abc import Container, Iterable, Mapping
 from typing import Any
 from urllib.parse import quote, unquote
@@ -33,7 +34,12 @@ def encode_path(path: str) -> str:
     """A relative path as a link destination: everything but ASCII letters, digits, `-._~`
     and `/` percent-encoded (UTF-8), so no character can end the link, start an anchor (`#`)
     or a query (`?`), read as a scheme (`:`), an entity (`&`) or an escape (`\\`)."""
+    if _AS_IT_IS.fullmatch(path):  # what quote() would give back unchanged: most paths
+        return path
     return quote(path, safe="/", errors="surrogateescape")
+
+
+_AS_IT_IS = re.compile(r"[A-Za-z0-9_.~/-]*")  # quote()'s always-safe characters, and "/"
 
 
 def href(from_file: str, to_path: str) -> str:

@@ -31,6 +31,9 @@ _UNCELL_RE = re.compile("|".join(re.escape(k) for k in _CELL_UNESCAPES))
 CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
+_CELL_OR_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f&|<>\\\\\r\n]")
+
+
 def without_controls(text: str) -> str:
     """`text` with each control character shown as � (as GitHub shows them), so that no file
     lab writes becomes one it refuses to read as binary."""
@@ -40,6 +43,8 @@ def without_controls(text: str) -> str:
 def escape_cell(text: str) -> str:
     """Text that stays inside one GFM table cell: no `|` or line break can split the table,
     and control characters show as �."""
+    if _CELL_OR_CONTROL.search(text) is None:  # most cells: one look, nothing to change
+        return text
     text = without_controls(text)
     if _CELL_RE.search(text) is None:
         return text
@@ -59,6 +64,7 @@ def escape_link_text(text: str) -> str:
 # (which GFM takes inside <...>); spaces, `<`, `>`, `|` (a table cell's end), quotes,
 # backslashes and non-ASCII letters are percent-encoded.
 _URL_SAFE = ":/?#[]@!$&'*+,;=%~()"
+_URL_AS_IT_IS = re.compile(r"[A-Za-z0-9_.~\-:/?#\[\]@!$&'*+,;=%()]*")  # quote() would keep it
 
 
 def link(text: str, target: str | None) -> str:
@@ -66,7 +72,8 @@ def link(text: str, target: str | None) -> str:
     A relative target must come from `links.href`, which has already encoded it."""
     if not target:
         return escape_link_text(text)
-    target = quote(target, safe=_URL_SAFE, errors="surrogateescape")
+    if not _URL_AS_IT_IS.fullmatch(target):
+        target = quote(target, safe=_URL_SAFE, errors="surrogateescape")
     if "(" in target or ")" in target:
         target = f"<{target}>"
     return f"[{escape_link_text(text)}]({target})"
