@@ -764,3 +764,41 @@ def test_user_text_in_markup_is_shown_as_it_is_by_rich_plain_text_and_ansi(text:
         assert render(markup, emoji=False).plain == shown
         assert strip_markup(markup) == shown
     assert ansi(f"{escape(text)} y") in (None, f"{text} y")
+
+
+# --- views confirmed by their records are noted --------------------------------------------
+
+
+def _rewrite_same_bytes(path: Path) -> None:
+    """What `git checkout` does to a file it restores: the same bytes, a new stamp."""
+    data = path.read_bytes()
+    fresh = path.with_name(path.name + ".tmp")
+    fresh.write_bytes(data)
+    os.replace(fresh, path)
+
+
+def test_views_found_current_by_their_records_are_noted_for_the_next_command(
+    lab: Path, run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a checkout gives the notes and the views new stamps (same bytes), the first
+    command confirms the views by what the index holds; it notes their stamps, so the next
+    command finds them current by stamps alone, and nothing is written."""
+    from mllm_lab.ops import views
+    from mllm_lab.ops.workspace import Workspace
+
+    assert run("new", "paper", "Stamp test", "--year", "2025", cwd=lab).ok
+    assert run("new", "concept", "Stamps", "-c", "training", cwd=lab).ok
+    for path in [*lab.glob("papers/*.md"), *lab.glob("notes/**/*.md"), lab / "README.md"]:
+        _rewrite_same_bytes(path)
+    before = {p: p.read_bytes() for p in lab.rglob("*.md")}
+    synced = run("sync", cwd=lab)
+    assert synced.ok and "最新" in synced.out + synced.err, synced
+    assert {p: p.read_bytes() for p in lab.rglob("*.md")} == before
+
+    def no_records(*args: object, **kwargs: object) -> str:
+        raise AssertionError("the views were checked by their records again")
+
+    monkeypatch.setattr(views, "records_of", no_records)
+    ws = Workspace.open(str(lab))
+    assert views.current(ws, views.load_state(ws)) == {view.region for view in views.VIEWS}
+    assert run("weekly", cwd=lab).ok  # writes a log, made from none of the views' inputs

@@ -66,6 +66,7 @@ class Transaction:
         self._dirty: set[str] = set()
         self.views_state: Any = None  # owned by ops.views
         self.views_made: list[str] = []  # the views regenerated (ops.views)
+        self.views_confirmed: list[str] = []  # found current by their records (ops.views)
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -254,11 +255,13 @@ class Transaction:
         self._after_commit()
 
     def _views_checked(self) -> bool:
-        """The views this transaction regenerated came out as they are on disk, from inputs
-        it does not change (nothing of theirs is pending): what lab knows of them may be noted
-        even when nothing is written (`lab sync` with nothing to do, a dry run)."""
+        """The views this transaction regenerated (or found current by their records) came
+        out as they are on disk, from inputs it does not change (nothing of theirs is
+        pending): what lab knows of them may be noted even when nothing is written (`lab sync`
+        with nothing to do, a dry run)."""
         written = {kind_of(path) for path in self.pending}
-        made = [view for view in views.VIEWS if view.region in self.views_made]
+        checked = {*self.views_made, *self.views_confirmed}
+        made = [view for view in views.VIEWS if view.region in checked]
         return bool(made) and not any(
             view.path in self.pending or view.inputs & written for view in made
         )

@@ -289,7 +289,7 @@ def stale(tx: Transaction) -> list[View]:
     current (see `current`), those made from a kind of file it writes, and those it writes."""
     if tx.repair:
         return list(VIEWS)
-    fresh = current(tx.ws, tx.views_state)
+    fresh = current(tx.ws, tx.views_state, confirmed=tx.views_confirmed)
     written = {kind_of(path) for path in tx.pending}
     return [
         view
@@ -334,9 +334,10 @@ def regenerate(tx: Transaction) -> None:
             keep_body(ws, made)
 
 
-def current(ws: Workspace, state: dict[str, Any]) -> set[str]:
+def current(ws: Workspace, state: dict[str, Any], confirmed: list[str] | None = None) -> set[str]:
     """Views whose file is untouched since `lab` wrote it from the very same inputs: the
-    same files by their stamps or, failing that, the same frontmatter by the index."""
+    same files by their stamps or, failing that, the same frontmatter by the index (those
+    are added to `confirmed`: noting their stamps now spares the next command that check)."""
     as_written = untouched(ws, state)
     made: dict[str, str] | None = None
     found = set()
@@ -353,15 +354,21 @@ def current(ws: Workspace, state: dict[str, Any]) -> set[str]:
         made = known_records(ws) if made is None else made
         if [records_of(ws, view, made), file_sha(ws, view.path)] in _written(kept):
             found.add(view.region)
+            if confirmed is not None:
+                confirmed.append(view.region)
     return found
 
 
 def remember(tx: Transaction) -> None:
     """After a commit: what each view was generated from, so an unchanged view is not even
     regenerated, and which region bodies are worth keeping. Nothing to do when no view was
-    regenerated or written: what lab knows of them still holds."""
+    regenerated, confirmed by their records or written: what lab knows of them still holds."""
     ws = tx.ws
-    if not tx.views_made and not any(view.path in tx.pending for view in VIEWS):
+    if (
+        not tx.views_made
+        and not tx.views_confirmed
+        and not any(view.path in tx.pending for view in VIEWS)
+    ):
         return
     from mllm_lab.core import regions
 
