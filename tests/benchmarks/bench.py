@@ -27,7 +27,10 @@ How it keeps honest:
   root needed to drop it): "cold" means no index, not a cold disk.
 - Commands that write do the same work every run: `mark` toggles a paper between two statuses
   (each run writes); the others run on the lab's git baseline and are undone after every run
-  (`git checkout`/`git clean`, then an untimed `lab status` so the index is warm again).
+  (`git checkout`/`git clean`, then an untimed `lab sync`, which writes no file: the lab is
+  as a previous `lab` command leaves it, its index warm and its views' stamps noted). The
+  row "after a git checkout" runs `lab status` instead: the first write after a checkout
+  gave the views new stamps, when lab checks them against what the index holds.
 - Peak memory: one extra run of each command with the process tree sampled every 2 ms; the
   table shows RSS summed over `lab` and all its worker processes (an upper bound: shared pages
   count once per process), PSS summed in parentheses; judged on the RSS sum, < 200 MB.
@@ -121,14 +124,15 @@ class Bench:
 
     def after(self, case: Case) -> None:
         if case.writes == "reset" or case.edit:
-            self.reset()
+            self.reset(case.warm_with)
 
-    def reset(self) -> None:
-        """Back to the git baseline; an untimed `lab status` makes the index warm again."""
+    def reset(self, warm_with: str = "sync") -> None:
+        """Back to the git baseline; an untimed `lab sync` (or `warm_with`) makes the index
+        warm again."""
         if git(self.root, "status", "--porcelain", "--untracked-files=all"):
             git(self.root, "checkout", "-q", "--", ".")
             git(self.root, "clean", "-fdq")
-            run([self.lab, "status"], self.root, self.env)
+            run([self.lab, warm_with], self.root, self.env)
 
     def check(self, row: Row, done: Run, expect: str | None, what: str) -> None:
         text = done.stdout + done.stderr
@@ -157,7 +161,7 @@ class Bench:
             row.skipped = f"{floor.needs} is not installed"
             return row
         expect = case.expect.format(**self.fields()) if case.expect else None
-        self.reset()
+        self.reset(case.warm_with)
         if case.quiz_log:
             write_quiz_log(self.root, case.quiz_log)
         for number in range(self.runs + 1):  # the first pair is the untimed warm-up

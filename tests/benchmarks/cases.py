@@ -38,6 +38,7 @@ class Case:
     quiz_log: int = (
         0  # reviews in reviews/quiz-log.jsonl while this row runs (bench.write_quiz_log)
     )
+    warm_with: str = "sync"  # the untimed command after each reset (bench.Bench.reset)
 
 
 QUIZ_LOG = 5000  # reviews in the quiz rows' log: about three months of daily study
@@ -67,6 +68,7 @@ CASES: tuple[Case, ...] = (
     Case("lab next, a note edited", "next", "stat", 1.5, edit=True, expect=r"(?m)^1\. "),
     Case("lab weekly", "weekly", "stat", 1.5, writes="reset", expect=r"created|已创建"),
     Case("lab new paper", NEW_PAPER, "stat", 2.0, writes="reset", expect=r"papers/"),
+    Case("lab new paper, after a git checkout", NEW_PAPER, "stat", 2.0, writes="reset", warm_with="status", expect=r"papers/", note="the views' files restored by git: checked against the index"),
     Case("lab new concept", "new concept 'Bench 概念 {nonce}' -c training", "stat", 2.0, writes="reset", expect=r"notes/training/"),
     Case("lab new experiment", "new experiment 'Bench toy {nonce}'", "stat", 2.0, writes="reset", expect=r"experiments/notebooks/", note="target set here (not in the issue): like new"),
     Case("lab add paper", "add paper 'Bench listed {nonce}' --year 2025", "stat", 2.0, writes="reset", expect=r"\S", note="target set here: like new"),
