@@ -101,38 +101,44 @@ def _prune(state: Path, name: str) -> None:
         pass
 
 
-def load(state: Path, name: str, wanted: str) -> tuple[bool, Any]:
+def load(state: Path, name: str, wanted: str, raw: str | None = None) -> tuple[bool, Any]:
     """(True, the value) if the entry `name` was made under the key `wanted`; else (False, None).
-    A field saved raw (see `save`) comes back as bytes."""
-    raw = read_state(state, _name(name))
-    if raw is None:
+    `raw`: the field the caller saves raw (see `save`), given back as bytes; an entry that
+    names another field is not used (where the field lies is part of the checksum)."""
+    data = read_state(state, _name(name))
+    if data is None:
         return False, None
-    head, _, body = raw.partition(b"\n")
+    head, _, body = data.partition(b"\n")
     try:
         header = json.loads(head)
-        if (
-            isinstance(header, dict)
-            and header.get("key") == wanted
-            and header.get("sum") == hashlib.sha1(body).hexdigest()
-        ):
-            kept = header.get("raw")
-            if kept is None:
+        if not isinstance(header, dict) or header.get("key") != wanted:
+            return False, None
+        kept = header.get("raw")
+        if kept is None:
+            if header.get("sum") == _sum(body):
                 return True, json.loads(body)
-            field, size = kept
-            if (
-                not isinstance(field, str)
-                or not isinstance(size, int)
-                or not 0 <= size <= len(body)
-            ):
-                return False, None
-            value = json.loads(body[: len(body) - size])
-            if not isinstance(value, dict):
-                return False, None
-            value[field] = body[len(body) - size :]
-            return True, value
+            return False, None
+        field, size = kept
+        if (
+            field != raw
+            or type(size) is not int
+            or not 0 <= size <= len(body)
+            or header.get("sum") != _sum(body, field, size)
+        ):
+            return False, None
+        value = json.loads(body[: len(body) - size])
+        if not isinstance(value, dict):
+            return False, None
+        value[field] = body[len(body) - size :]
+        return True, value
     except (ValueError, TypeError, RecursionError):
-        pass
-    return False, None
+        return False, None
+
+
+def _sum(data: bytes, field: str | None = None, size: int = 0) -> str:
+    """The checksum of an entry's body and, for a raw field, of where that field lies."""
+    digest = hashlib.sha1(data if field is None else f"{field}:{size}\n".encode() + data)
+    return digest.hexdigest()
 
 
 def save(state: Path, name: str, made: str, value: Any, raw: str | None = None) -> None:
@@ -147,7 +153,7 @@ def save(state: Path, name: str, made: str, value: Any, raw: str | None = None) 
         header["raw"] = [raw, len(extra)]
     body = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
     data = body.encode("utf-8", "surrogatepass") + extra
-    header["sum"] = hashlib.sha1(data).hexdigest()
+    header["sum"] = _sum(data, *header["raw"]) if "raw" in header else _sum(data)
     write_state(state, _name(name), json.dumps(header).encode("utf-8") + b"\n" + data)
     _prune(state, name)
 

@@ -469,25 +469,55 @@ def test_a_result_in_bytes_reaches_stdout_as_the_same_text_would(
 
 
 def test_a_raw_field_is_kept_as_bytes_and_a_damaged_entry_is_not_used(tmp_path: Path) -> None:
+    import json
+
     from mllm_lab import results
 
     value = {"count": 2, "text": "中文\nrow\n".encode(), "rows": [["a"]]}
     results.save(tmp_path, "list-x", "key1", value, raw="text")
-    assert results.load(tmp_path, "list-x", "key1") == (True, value)
-    assert results.load(tmp_path, "list-x", "key2") == (False, None)
-    results.save(tmp_path, "plain-x", "key1", {"text": "as text"}, raw="text")  # not bytes
-    assert results.load(tmp_path, "plain-x", "key1") == (True, {"text": "as text"})
+    assert results.load(tmp_path, "list-x", "key1", raw="text") == (True, value)
+    assert results.load(tmp_path, "list-x", "key2", raw="text") == (False, None)
+    assert results.load(tmp_path, "list-x", "key1") == (False, None)  # not asked for raw
+    assert results.load(tmp_path, "list-x", "key1", raw="rows") == (False, None)
+    results.save(tmp_path, "plain-x", "key1", {"items": [1]}, raw="text")  # nothing raw
+    assert results.load(tmp_path, "plain-x", "key1", raw="text") == (True, {"items": [1]})
     where = tmp_path / "results" / "list-x.json"
     head, _, body = where.read_bytes().partition(b"\n")
-    import hashlib
-    import json
-
-    for raw in (["text", len(body) + 1], ["text", -1], [3, 2], ["text", "2"], "text"):
-        header = {"key": "key1", "raw": raw, "sum": hashlib.sha1(body).hexdigest()}
-        where.write_bytes(json.dumps(header).encode() + b"\n" + body)
-        assert results.load(tmp_path, "list-x", "key1") == (False, None), raw
+    header = json.loads(head)
+    # where the raw field lies is part of the checksum: a header changed alone is refused
+    for raw in (
+        ["text", 0],
+        ["text", len(body) + 1],
+        ["text", -1],
+        ["rows", header["raw"][1]],
+        [3, 2],
+        ["text", "2"],
+        ["text", True],
+        "text",
+        ["text"],
+    ):
+        where.write_bytes(json.dumps({**header, "raw": raw}).encode() + b"\n" + body)
+        assert results.load(tmp_path, "list-x", "key1", raw="text") == (False, None), raw
     where.write_bytes(head + b"\n" + body[:-1] + b"X")  # damaged after the header
-    assert results.load(tmp_path, "list-x", "key1") == (False, None)
+    assert results.load(tmp_path, "list-x", "key1", raw="text") == (False, None)
+    plain = tmp_path / "results" / "plain-x.json"  # a raw field claimed by a plain entry
+    head, _, body = plain.read_bytes().partition(b"\n")
+    forged = {**json.loads(head), "raw": ["items", 0]}
+    plain.write_bytes(json.dumps(forged).encode() + b"\n" + body)
+    assert results.load(tmp_path, "plain-x", "key1", raw="items") == (False, None)
+
+
+def test_a_forged_raw_text_is_never_written_to_a_terminal_as_it_is(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Bytes that are not what lab writes (not UTF-8, an 8-bit control) are shown with
+    U+FFFD, whatever the checksum says; nothing crashes."""
+    from mllm_lab.cli import output
+
+    for forged in (b"\xff\x1b[31m\n", b"\x9b31mRED\n", b"\xc2\x9b1m\n", b"ok \xed\xa0"):
+        output.result(forged)
+        shown = capsys.readouterr().out
+        assert "\x1b" not in shown and "\x9b" not in shown and "\ufffd" in shown, forged
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,7 @@ is in tests/test_quiz_pty.py."""
 from __future__ import annotations
 
 import json
+import os
 import re
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -255,6 +256,18 @@ def test_the_cards_due_line_follows_the_log_the_day_and_the_timezone(
     log_path.write_text(review(interview, NOON - timedelta(hours=10), 3), "utf-8")
     assert due(NOON)["reviewed_today"] == 1
     assert due(NOON.replace(tzinfo=UTC))["reviewed_today"] == 0
+    # rewritten in place, same size, its future mtime given back (touch -d, cp -p, rsync -t)
+    log_path.write_text(review(interview, NOON - timedelta(days=1), 4), "utf-8")
+    future = (4_102_444_800, 4_102_444_800)  # 2100-01-01
+    os.utime(log_path, future)
+    assert due(NOON)["due"] == 0  # Easy yesterday: not due yet
+    in_lab("status", "--json")  # kept again
+    with log_path.open("r+b") as log:
+        again = log.read().replace(b'"rating": 4', b'"rating": 1')
+        log.seek(0)
+        log.write(again)
+    os.utime(log_path, future)
+    assert due(NOON)["due"] == 1  # Again yesterday: due today
 
 
 def test_status_finds_a_named_card_that_moved_to_another_note(

@@ -44,7 +44,6 @@ def cards_due(ws: Workspace) -> dict[str, Any]:
     where the learner is (what is due by the end of it, what was reviewed in it)."""
     from mllm_lab.models import QUIZ_LOG
     from mllm_lab.ops.workspace import now
-    from mllm_lab.walk import changed_ns
 
     try:
         st = os.stat(ws.lab.path(QUIZ_LOG))
@@ -57,7 +56,8 @@ def cards_due(ws: Workspace) -> dict[str, Any]:
 
         return due_summary(ws, moment)
 
-    log = [changed_ns(st), st.st_size, st.st_ino]
+    # both times: a log rewritten in place and given back a future mtime still has a new ctime
+    log = [st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino]
     day = [moment.date().isoformat(), repr(moment.tzinfo)]
     return ws.cached("cards-due", compute, log, day, ws.templates_stamp())
 

@@ -147,7 +147,7 @@ class Workspace:
             *parts,
         )
         where = results.slot(name, parts)
-        hit, value = results.load(self.lab.state, where, made)
+        hit, value = results.load(self.lab.state, where, made, raw=raw)
         if hit and (valid is None or valid(value)):
             return value  # type: ignore[no-any-return]
         value = compute()
