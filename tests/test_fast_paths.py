@@ -580,6 +580,8 @@ _pieces = st.one_of(
 @settings(max_examples=300)
 @given(parts=st.lists(_pieces, max_size=12))
 @example(parts=["[cyan]", "a", "[bold]", "b", "[/]", "c\nd", "[/]"])
+@example(parts=["[bold]", "\\[bold]", "[bold]", "[/]", "\\[bold]", "\n"])  # an empty span
+@example(parts=["[bold]", "a", "[bold]", "[/]", "b"])  # the same, on one line: kept apart
 def test_markup_in_labs_styles_is_printed_as_rich_prints_it(parts: list[str]) -> None:
     import io
 

@@ -152,8 +152,11 @@ def ansi(markup: str) -> str | None:
             if line:
                 out.append(f"\x1b[{';'.join(codes)}m{line}\x1b[0m" if codes else line)
 
+    pieces = list(_pieces(markup))
+    if any(piece and "\n" in piece for piece, _tag in pieces):
+        pieces = _without_empty_spans(pieces)  # Rich drops them when it splits the lines
     pending = ""  # text since the last tag: Rich styles a span in one piece
-    for piece, tag in _pieces(markup):
+    for piece, tag in pieces:
         if tag is None:
             pending += piece or ""
             continue
@@ -171,6 +174,21 @@ def ansi(markup: str) -> str | None:
             return None
     text(pending)
     return "".join(out)
+
+
+def _without_empty_spans(
+    pieces: list[tuple[str | None, str | None]],
+) -> list[tuple[str | None, str | None]]:
+    """The pieces without tags that open and close around no text (nested ones too)."""
+    kept: list[tuple[str | None, str | None]] = []
+    for piece, tag in pieces:
+        if tag == "[/]" and kept and kept[-1][1] is not None and kept[-1][1] != "[/]":
+            kept.pop()  # an open tag with nothing since: the span is empty
+            continue
+        if tag is None and not piece:
+            continue
+        kept.append((piece, tag))
+    return kept
 
 
 def one_line(message: str) -> str:
