@@ -310,3 +310,48 @@ def test_the_quick_bound_before_the_matcher_changes_no_ratio(a: str, b: str) -> 
     matcher = SequenceMatcher(None, a, b, autojunk=False)
     bounded = matcher.real_quick_ratio() < 0.6 or matcher.quick_ratio() < 0.6
     assert _ratio(a, b, 0.6) == (0.0 if bounded else matcher.ratio())
+
+
+# --- the quick paths hold to what they stand in for -----------------------------------------
+
+_NAMES = st.text(alphabet=st.sampled_from(list("abcXYZ019 -_.:/ßﬁİK中文é\u00a0\t")), max_size=14)
+
+
+@settings(max_examples=500, deadline=None)
+@given(_NAMES, _NAMES, st.sampled_from([0.5, 0.6, 0.8]))
+def test_the_ratio_is_difflibs_wherever_it_is_not_cut_off(a: str, b: str, floor: float) -> None:
+    from difflib import SequenceMatcher
+
+    from mllm_lab.core.resolve import _ratio
+
+    full = SequenceMatcher(None, a, b, autojunk=False)
+    ours = _ratio(a, b, floor)
+    if full.quick_ratio() >= floor and full.real_quick_ratio() >= floor:
+        assert ours == full.ratio()
+    else:
+        assert ours == 0.0
+
+
+@settings(max_examples=500, deadline=None)
+@given(_NAMES, _NAMES, _NAMES)
+def test_an_exact_match_is_the_casefolded_or_squashed_key_or_title(
+    query: str, key: str, title: str
+) -> None:
+    """The tiers as first written: casefolded, or squashed (punctuation and case aside)."""
+    import re
+
+    from mllm_lab.core.resolve import Match, _squash, exact_match
+
+    def squash(text: str) -> str:
+        return re.sub(r"[\W_]+", "", text.casefold())
+
+    assert _squash(query) == squash(query)
+    paper = Paper(key=key or "k", title=title)
+    folded, squashed = query.casefold(), squash(query)
+    expected = None
+    if paper.key.casefold() == folded or (squashed and squash(paper.key) == squashed):
+        expected = Match.KEY
+    elif " ".join(title.casefold().split()) == folded or (squashed and squash(title) == squashed):
+        expected = Match.TITLE
+    if "/" not in query and not any(c.isdigit() for c in query):  # no URL, DOI or arXiv id
+        assert exact_match(query, paper) == expected
