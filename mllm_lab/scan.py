@@ -30,6 +30,7 @@ INDEX_NAME = "index.bin"
 PYTHON = list(sys.version_info[:2])  # marshal's format may change between Python versions
 JOURNAL_NAME = "index.log"  # small changes are appended here instead of rewriting the index
 JOURNAL_LIMIT = 2000  # lines; past this the index is rewritten and the journal emptied
+JOURNAL_BYTES = 256 * 1024  # and past this plus an eighth of the index's size
 Progress = Callable[[int, int], None]
 __all__ = ["Walk", "kind_of", "make_record", "parse_file", "walk"]  # used through this module
 
@@ -44,11 +45,16 @@ def _checksum(data: bytes) -> str:
 def load_cache(lab: Lab, name: str) -> dict[str, Any]:
     """A cache file's `files`, or {} when it is missing, foreign, of another version (of lab
     or of Python), or its checksum does not match (someone or something changed it)."""
+    return _read_cache(lab, name)[0]
+
+
+def _read_cache(lab: Lab, name: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(files, header) as load_cache reads them; ({}, {}) when they cannot be used."""
     try:
         with open(lab.state / name, "rb") as stream:  # the header, then the body: no copy of it
             head, body = stream.readline(), stream.read()
     except OSError:
-        return {}
+        return {}, {}
     try:
         header = json.loads(head)
         if (
@@ -61,10 +67,10 @@ def load_cache(lab: Lab, name: str) -> dict[str, Any]:
         ):
             files = marshal.loads(body)
             if isinstance(files, dict):
-                return files
+                return files, header
     except (ValueError, EOFError, TypeError, RecursionError):
         pass
-    return {}
+    return {}, {}
 
 
 def _place(lab: Lab) -> int | None:
@@ -77,7 +83,7 @@ def _place(lab: Lab) -> int | None:
         return None
 
 
-def save_cache(lab: Lab, name: str, files: dict[str, Any]) -> None:
+def save_cache(lab: Lab, name: str, files: dict[str, Any], **extra: str) -> None:
     """Keep `files` in marshal's format: read back twice as fast as JSON, with each repeated
     string (a kind, a status) made once. What is kept is what JSON would give back (tuples as
     lists), so a record read from the cache is the same whichever way it was kept."""
@@ -93,6 +99,8 @@ def save_cache(lab: Lab, name: str, files: dict[str, Any]) -> None:
         "root": str(lab.root),
         "place": _place(lab),
         "sum": _checksum(data),
+        "size": len(data),
+        **extra,
     }
     write_state(lab.state, name, json.dumps(header).encode() + b"\n" + data)
     legacy = lab.state / (name.removesuffix(".bin") + ".json")  # earlier versions kept it as JSON
@@ -100,13 +108,22 @@ def save_cache(lab: Lab, name: str, files: dict[str, Any]) -> None:
         legacy.unlink()
 
 
-def _load_index(lab: Lab) -> tuple[dict[str, Any], int]:
-    """The index with its journal applied, and the journal's length. A torn, foreign or
-    altered line (each carries its checksum) is skipped: its file is parsed again."""
-    files = load_cache(lab, INDEX_NAME)
+@dataclass
+class _Index:
+    files: dict[str, Any]
+    lines: int  # in the journal
+    content: str | None  # the content stamp (see `scan`), None when unknown
+    bloated: bool  # the journal takes longer to read than the index would to write again
+
+
+def _load_index(lab: Lab) -> _Index:
+    """The index with its journal applied. A torn, foreign or altered line (each carries its
+    checksum) is skipped: its file is parsed again."""
+    files, header = _read_cache(lab, INDEX_NAME)
+    content = header.get("content") if isinstance(header.get("content"), str) else None
     raw = read_state(lab.state, JOURNAL_NAME)
     if raw is None:
-        return files, 0
+        return _Index(files, 0, content, False)
     lines = raw.split(b"\n")
     for line in lines:
         total, _, payload = line.partition(b" ")
@@ -116,31 +133,50 @@ def _load_index(lab: Lab) -> tuple[dict[str, Any], int]:
             path, made = json.loads(payload)
         except (ValueError, TypeError, RecursionError):
             continue
+        if path is None:  # a content line (earlier lab skips it: its path is not a string)
+            stamp = made.get("content") if isinstance(made, dict) else None
+            content = stamp if isinstance(stamp, str) else None
+            continue
         if not isinstance(path, str):
             continue
+        content = None  # a record changed, and no content line (yet) says what that means
         if made is None:
             files.pop(path, None)
         else:
             files[path] = made
-    return files, len(lines)
+    # a record of the reading list is all of it: a few writes to it make a journal of megabytes
+    bloated = len(raw) > JOURNAL_BYTES + int(header.get("size") or 0) // 8
+    return _Index(files, len(lines), content, bloated)
 
 
-def journal(lab: Lab, changes: dict[str, Any]) -> None:
+def journal(lab: Lab, changes: dict[str, Any], content: str | None = None) -> None:
     """Append changed records to the journal in one write (a torn one fails its checksum and
-    is ignored when read)."""
-    if not changes:
+    is ignored when read), then, if given, the content stamp they leave the index with."""
+    lines: list[list[Any]] = [[path, made] for path, made in changes.items()]
+    if content is not None:
+        lines.append([None, {"content": content}])
+    if not lines:
         return
     out = []
-    for path, made in changes.items():
-        payload = json.dumps([path, made], ensure_ascii=False, separators=(",", ":"))
+    for line in lines:
+        payload = json.dumps(line, ensure_ascii=False, separators=(",", ":"))
         data = payload.encode("utf-8", "surrogatepass")
         out.append(_checksum(data)[:12].encode() + b" " + data + b"\n")
     append_state(lab.state, JOURNAL_NAME, b"".join(out))
 
 
-def _save_index(lab: Lab, files: dict[str, Any]) -> None:
-    save_cache(lab, INDEX_NAME, files)
+def _save_index(lab: Lab, files: dict[str, Any], content: str | None = None) -> None:
+    save_cache(lab, INDEX_NAME, files, **({"content": content} if content else {}))
     truncate_state(lab.state, JOURNAL_NAME)
+
+
+def new_content(lab: Lab) -> str:
+    """A content stamp no index has had: lab wrote notes (see `scan`); noted in the journal."""
+    import uuid
+
+    content = f"w-{uuid.uuid4().hex}"
+    journal(lab, {}, content)
+    return content
 
 
 # --- scanning ------------------------------------------------------------------------------
@@ -207,14 +243,34 @@ class Snapshot:
     problems: list[tuple[str, Msg]]  # (path, why) for files that were skipped
     strays: list[str]
     changed: bool
+    content: str | None = None  # the content stamp (see `scan`); None without the index
+
+
+SAME_CONTENT_LIMIT = 200  # files re-read at most, for their records to be compared with the old
+
+
+def _same_content(before: Any, after: Record) -> bool:
+    """The file's record says what it said before (its stamp aside): a body edited, a file
+    touched or checked out again."""
+    old = _as_record(before)
+    if old is None or old.kind != after.kind:
+        return False
+    as_kept = json.dumps([old.digest, old.error, old.last_good], ensure_ascii=False)
+    return as_kept == json.dumps([after.digest, after.error, after.last_good], ensure_ascii=False)
 
 
 def scan(
     lab: Lab, use_index: bool = True, progress: Progress | None = None, walked: Walk | None = None
 ) -> Snapshot:
     """The parsed lab, re-parsing only files whose stamp changed since the index was saved
-    (`walked`: the lab's files, if the caller has walked them already)."""
-    old, journal_lines = _load_index(lab) if use_index else ({}, 0)
+    (`walked`: the lab's files, if the caller has walked them already).
+
+    The index also keeps a content stamp: the walk's fingerprint when its records last
+    changed. A re-read file whose record is the same as before (a body edited, a file touched
+    or checked out again) leaves it as it was, so results made from the records alone (the
+    status report, the lists) still hold and are not made again."""
+    index = _load_index(lab) if use_index else _Index({}, 0, None, False)
+    old, content = index.files, index.content
     walked = walked if walked is not None else walk(lab)
     files: dict[str, Record] = {}
     todo: list[Found] = []
@@ -237,13 +293,31 @@ def scan(
         files[item[0]] = made
     gone = [path for path in old if path not in files]
     changed = bool(todo) or bool(gone)
-    if changed and use_index:
+    if not use_index:
+        return Snapshot(files, walked.problems, walked.strays, changed)
+    same = (
+        content is not None
+        and not gone
+        and len(todo) <= SAME_CONTENT_LIMIT
+        and all(_same_content(old.get(item[0]), files[item[0]]) for item in todo)
+    )
+    if not same:
+        content = walked.fingerprint()
+    if changed or index.bloated:
         few = len(todo) + len(gone) <= max(100, len(files) // 50)
-        if old and few and journal_lines + len(todo) + len(gone) < JOURNAL_LIMIT:
-            journal(lab, {**{item[0]: files[item[0]] for item in todo}, **dict.fromkeys(gone)})
+        if (
+            old
+            and few
+            and not index.bloated
+            and index.lines + len(todo) + len(gone) < JOURNAL_LIMIT
+        ):
+            changes = {**{item[0]: files[item[0]] for item in todo}, **dict.fromkeys(gone)}
+            journal(lab, changes, content)
         else:
-            _save_index(lab, files)
-    return Snapshot(files=files, problems=walked.problems, strays=walked.strays, changed=changed)
+            _save_index(lab, files, content)
+    elif not same:  # an index without a content stamp (an earlier lab's): it has one now
+        journal(lab, {}, content)
+    return Snapshot(files, walked.problems, walked.strays, changed, content)
 
 
 def rebuild(lab: Lab, use_index: bool = True, progress: Progress | None = None) -> Snapshot:
@@ -276,4 +350,4 @@ def refresh(
     parsed = digest if digest is not None else parse_file(lab.root, relative, kind)
     files[relative] = make_record(found, parsed, _last_good(files.get(relative)))
     if use_index:
-        journal(lab, {relative: files[relative]})
+        journal(lab, {relative: files[relative]})  # the caller notes the new content stamp

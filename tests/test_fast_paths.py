@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import shutil
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -834,3 +835,76 @@ def test_views_found_current_by_their_records_are_noted_for_the_next_command(
     ws = Workspace.open(str(lab))
     assert views.current(ws, views.load_state(ws)) == {view.region for view in views.VIEWS}
     assert run("weekly", cwd=lab).ok  # writes a log, made from none of the views' inputs
+
+
+# --- results made from records alone hold after a body is edited ----------------------------
+
+
+def test_results_made_from_records_hold_after_a_body_edit_and_no_longer_after_a_field_edit(
+    lab: Path, run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mllm_lab.ops import report
+
+    assert run("new", "concept", "Attention", "-c", "training", cwd=lab).ok
+    note = lab / "notes" / "training" / "attention.md"
+    first = {what: run(*what, cwd=lab).out for what in (("status",), ("list", "notes"), ("next",))}
+
+    def not_again(*args: object, **kwargs: object) -> None:
+        raise AssertionError("made again from the records")
+
+    monkeypatch.setattr(report, "_status", not_again)
+    monkeypatch.setattr(report, "listing", not_again)
+    note.write_text(note.read_text("utf-8") + "\n更多笔记：softmax 的温度。\n", "utf-8")
+    for path in lab.rglob("*.md"):  # and every file touched, as a checkout does
+        os.utime(path, (1_900_000_000, 1_900_000_000))
+    for what, out in first.items():
+        assert run(*what, cwd=lab).out == out, what
+    monkeypatch.undo()
+    note.write_text(note.read_text("utf-8").replace("title: Attention", "title: Attn"), "utf-8")
+    listed = run("list", "notes", cwd=lab).out
+    assert "Attn" in listed and listed != first[("list", "notes")]
+    shutil.rmtree(lab / ".lab")
+    assert run("list", "notes", cwd=lab).out == listed
+
+
+def test_a_record_changed_in_the_journal_without_a_content_line_leaves_the_content_unknown(
+    lab: Path, run: Run
+) -> None:
+    """A journal written by an earlier lab, or cut short after a record: the results made
+    from the records are made again, never trusted."""
+    from mllm_lab.lab import Lab
+    from mllm_lab.scan import _load_index, journal
+
+    assert run("status", cwd=lab).ok
+    the_lab = Lab.find(str(lab))
+    index = _load_index(the_lab)
+    assert index.content is not None and not index.bloated
+    path = next(iter(index.files))
+    journal(the_lab, {path: index.files[path]})
+    assert _load_index(the_lab).content is None
+    journal(the_lab, {}, "stamp-x")
+    assert _load_index(the_lab).content == "stamp-x"
+
+
+def test_a_journal_of_megabytes_is_folded_into_the_index_by_the_next_scan(
+    lab: Path, run: Run
+) -> None:
+    """A record of the reading list is the whole list: each `lab add paper` journals all of
+    it. The journal is read by every command after an edit, so past a size it is folded in."""
+    from mllm_lab.lab import Lab
+    from mllm_lab.scan import JOURNAL_NAME, _load_index, journal
+
+    assert run("status", cwd=lab).ok
+    the_lab = Lab.find(str(lab))
+    index = _load_index(the_lab)
+    path = next(iter(index.files))
+    big = [*index.files[path][:6], ["x" * 100_000]]  # a long record of a file since gone
+    for _ in range(4):
+        journal(the_lab, {"notes/training/gone.md": big})
+        journal(the_lab, {"notes/training/gone.md": None}, index.content)
+    assert _load_index(the_lab).bloated and _load_index(the_lab).content == index.content
+    before = run("list", "notes", cwd=lab).out
+    (lab / "notes" / "README.md").touch()  # not a note: changes nothing the index holds
+    assert run("status", cwd=lab).ok
+    assert not (the_lab.state / JOURNAL_NAME).exists() or not _load_index(the_lab).bloated
+    assert run("list", "notes", cwd=lab).out == before

@@ -19,7 +19,7 @@ LISTS = ("papers", "notes", "experiments", "weeks")
 
 def status(ws: Workspace) -> dict[str, Any]:
     """What `lab status` shows (and `--json` prints); kept while the lab's files are unchanged."""
-    report = dict(ws.cached("status", lambda: _status(ws)))
+    report = dict(ws.cached("status", lambda: _status(ws), records_only=True))
     report["cards"] = cards_due(ws)
     return report
 
@@ -73,7 +73,7 @@ def next_steps(ws: Workspace, count: int) -> list[list[str]]:
             for step in steps(data=ws.data(), today=ws.today, lang=ws.lang, count=count)
         ]
 
-    return ws.cached("next", compute, count)
+    return ws.cached("next", compute, count, records_only=True)
 
 
 @dataclass(frozen=True)
@@ -147,7 +147,7 @@ def shown_list(ws: Workspace, what: str, filters: Filters, as_json: bool) -> dic
         }
 
     options = [what, *(getattr(filters, name) for name in FILTER_NAMES), as_json]
-    return ws.cached("list", compute, *options, raw="text")
+    return ws.cached("list", compute, *options, raw="text", records_only=True)
 
 
 # which filters each list applies; any other given is refused, never ignored

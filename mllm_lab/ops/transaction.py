@@ -271,9 +271,10 @@ class Transaction:
         what the views were generated from."""
         self.ws.walked().restamp(self.ws.lab.root, self.pending)
         if self.ws._snapshot is not None:
-            from mllm_lab.scan import refresh
+            from mllm_lab.scan import new_content, refresh
 
             files = self.ws.files()
+            wrote = False
             for path, pending in self.pending.items():
                 if pending.digest is not None:
                     refresh(
@@ -283,6 +284,9 @@ class Transaction:
                         digest=pending.digest,
                         use_index=self.ws.use_index,
                     )
+                    wrote = True
+            if wrote:  # records changed: results made from them no longer hold
+                self.ws._snapshot.content = new_content(self.ws.lab) if self.ws.use_index else None
         if self.views:
             views.remember(self)
         if self.ws._data is not None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import hashlib
+import json
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -46,6 +48,7 @@ def today() -> date:
     return date.today()
 
 
+CONTENT_FILE = "content.json"  # the content stamp of the last walk seen (Workspace.content_stamp)
 _STARTED = time.monotonic()
 
 
@@ -129,18 +132,21 @@ class Workspace:
         *parts: object,
         valid: Callable[[T], bool] | None = None,
         raw: str | None = None,
+        records_only: bool = False,
     ) -> T:
         """`compute()`, or the value it gave last time when nothing it depends on changed:
         the lab's files, lab's code, today, the lab and its settings, `parts` (the command's
         options, other files' stamps) and, if given, whatever `valid(value)` checks. The
         value must be plain JSON (dicts, lists, strings, numbers), so that what is given
         back is exactly what was computed; `raw` names a field of bytes kept as they are
-        (results.save)."""
+        (results.save). `records_only`: the value is made from the index's records alone
+        (no note's body), so it is kept by the content stamp instead of the files' stamps:
+        it still holds after a body is edited or a file touched."""
         if not self.use_index:
             return compute()
         made = results.key(
             name,
-            self.walked().fingerprint(),
+            self.content_stamp() if records_only else self.walked().fingerprint(),
             self.today.isoformat(),
             str(self.lab.root),
             self.lab.config,
@@ -153,6 +159,27 @@ class Workspace:
         value = compute()
         results.save(self.lab.state, where, made, value, raw=raw)
         return value
+
+    def content_stamp(self) -> str:
+        """What the index's records are, as scan.scan stamps them, with the files the walk
+        skipped; found by the walk's fingerprint in .lab/content.json without loading the
+        index when this walk has been seen before."""
+        walked = self.walked()
+        fingerprint = walked.fingerprint()
+        if self._snapshot is None:
+            with contextlib.suppress(ValueError, TypeError, AttributeError, RecursionError):
+                kept = json.loads(read_state(self.lab.state, CONTENT_FILE) or b"{}")
+                if kept.get("walk") == fingerprint and isinstance(kept.get("stamp"), str):
+                    return str(kept["stamp"])
+        snapshot = self.snapshot()
+        content = snapshot.content or fingerprint
+        skipped = json.dumps([[path, why.as_json()] for path, why in walked.problems])
+        stamp = hashlib.sha1(f"{content}:{skipped}".encode("utf-8", "surrogatepass")).hexdigest()
+        if self._snapshot is snapshot and snapshot.content:
+            write_state(
+                self.lab.state, CONTENT_FILE, json.dumps({"walk": fingerprint, "stamp": stamp})
+            )
+        return stamp
 
     def templates_stamp(self) -> str:
         """The stamps of the lab's own templates (they override the defaults)."""
@@ -200,7 +227,7 @@ class Workspace:
         def compute() -> list[Any]:
             return list(in_brief(self.data().findings))
 
-        shown, total, bare = self.cached("findings", compute)
+        shown, total, bare = self.cached("findings", compute, records_only=True)
         return shown, total, bare
 
     def keep_keys(self) -> None:
