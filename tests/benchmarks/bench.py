@@ -16,7 +16,10 @@ How it keeps honest:
   on the same lab for `lab new paper`, when Hugo is installed (else the row says so).
 - `lab` keeps results while the lab's files are unchanged (.lab/results/). Rows marked "a
   note edited" change one concept note before every run, so they measure the work itself
-  with the index warm for every other note: what a command costs right after an edit.
+  with the index warm for every other note: what a command costs right after an edit. The
+  edit adds a line to the note's body; `status`, `list` and `next` keep their results by
+  what the index holds, which a body edit leaves as it was, so one row ("a note's
+  frontmatter edited") changes the note's summary instead, and the status is made again.
 - Each command alternates with its own floor in one series, F C F C ... (after one untimed
   warm-up of each), so load that comes and goes hits both alike; the table gives the medians
   with min-max and the ratio of the medians.
@@ -119,8 +122,21 @@ class Bench:
         if case.cold:
             shutil.rmtree(self.root / ".lab", ignore_errors=True)
         if case.edit:
-            with open(self.root / str(self.manifest["edit_path"]), "a", encoding="utf-8") as note:
-                note.write(EDIT.format(nonce=uuid.uuid4().hex[:8]))
+            path = self.root / str(self.manifest["edit_path"])
+            nonce = uuid.uuid4().hex[:8]
+            if case.edit == "field":  # the note's summary: its record changes too
+                text = path.read_text("utf-8")
+                head, rule, rest = text.partition("\n---")
+                lines = [
+                    f"summary: bench edit {nonce}" if line.startswith("summary:") else line
+                    for line in head.split("\n")
+                ]
+                if not any(line.startswith("summary:") for line in head.split("\n")):
+                    lines.insert(1, f"summary: bench edit {nonce}")
+                path.write_text("\n".join(lines) + rule + rest, "utf-8")
+            else:
+                with open(path, "a", encoding="utf-8") as note:
+                    note.write(EDIT.format(nonce=nonce))
 
     def after(self, case: Case) -> None:
         if case.writes == "reset" or case.edit:

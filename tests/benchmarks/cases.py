@@ -29,7 +29,7 @@ class Case:
     cold: bool = False  # delete .lab/ before every run
     cores: int | None = None  # pin command and floor to this many cores with taskset
     writes: str | None = None
-    edit: bool = False
+    edit: bool | str = False  # True: a line added to its body; "field": its summary changed
     tty: bool = False  # on a pseudo-terminal with colour
     env: tuple[tuple[str, str], ...] = ()
     ok: tuple[int, ...] = (0,)  # exit codes that mean it ran
@@ -59,6 +59,7 @@ CASES: tuple[Case, ...] = (
     Case("lab status [tty]", "status", "stat", 1.5, tty=True, expect=r"\x1b\["),
     Case("lab status --json", "status --json", "stat", 1.5, expect=r'"schema"'),
     Case("lab status, a note edited", "status", "stat", 1.5, edit=True, expect=r"\S"),
+    Case("lab status, a note's frontmatter edited", "status", "stat", 1.5, edit="field", expect=r"\S", note="the index's records change: the report is made again"),
     Case("lab list papers", "list papers", "stat", 1.5, expect=r"\S"),
     Case("lab list papers [tty]", "list papers", "stat", 1.5, tty=True, expect=r"\S"),
     Case("lab list notes", "list notes", "stat", 1.5, expect=r"notes/"),
