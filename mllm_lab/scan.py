@@ -125,6 +125,7 @@ def _load_index(lab: Lab) -> _Index:
     if raw is None:
         return _Index(files, 0, content, False)
     lines = raw.split(b"\n")
+    noted, since = content, 0  # the last content line's stamp, and record lines since it
     for line in lines:
         total, _, payload = line.partition(b" ")
         if total.decode("ascii", "replace") != _checksum(payload)[:12]:
@@ -134,27 +135,47 @@ def _load_index(lab: Lab) -> _Index:
         except (ValueError, TypeError, RecursionError):
             continue
         if path is None:  # a content line (earlier lab skips it: its path is not a string)
-            stamp = made.get("content") if isinstance(made, dict) else None
-            content = stamp if isinstance(stamp, str) else None
+            content = _content_of(made, noted, since)
+            noted, since = content, 0
             continue
         if not isinstance(path, str):
             continue
         content = None  # a record changed, and no content line (yet) says what that means
+        since += 1
         if made is None:
             files.pop(path, None)
         else:
             files[path] = made
     # a record of the reading list is all of it: a few writes to it make a journal of megabytes
-    bloated = len(raw) > JOURNAL_BYTES + int(header.get("size") or 0) // 8
+    size = header.get("size")
+    bloated = len(raw) > JOURNAL_BYTES + (size if type(size) is int else 0) // 8
     return _Index(files, len(lines), content, bloated)
 
 
-def journal(lab: Lab, changes: dict[str, Any], content: str | None = None) -> None:
+def _content_of(line: Any, noted: str | None, since: int) -> str | None:
+    """The stamp a content line leaves. One that keeps a stamp (`from`: a scan found the
+    records it re-read unchanged) holds only if nothing came between: the stamp it read is
+    the last one noted, and the only records since are the `records` it wrote with it (a
+    command that wrote notes meanwhile makes it unknown)."""
+    if not isinstance(line, dict) or not isinstance(line.get("content"), str):
+        return None
+    if "from" in line and (line["from"] != noted or line.get("records") != since):
+        return None
+    return str(line["content"])
+
+
+def journal(
+    lab: Lab, changes: dict[str, Any], content: str | None = None, kept: bool = False
+) -> None:
     """Append changed records to the journal in one write (a torn one fails its checksum and
-    is ignored when read), then, if given, the content stamp they leave the index with."""
+    is ignored when read), then, if given, the content stamp they leave the index with;
+    `kept`: the stamp the index had, its records re-read and found unchanged."""
     lines: list[list[Any]] = [[path, made] for path, made in changes.items()]
     if content is not None:
-        lines.append([None, {"content": content}])
+        note: dict[str, Any] = {"content": content}
+        if kept:
+            note.update({"from": content, "records": len(changes)})
+        lines.append([None, note])
     if not lines:
         return
     out = []
@@ -312,7 +333,7 @@ def scan(
             and index.lines + len(todo) + len(gone) < JOURNAL_LIMIT
         ):
             changes = {**{item[0]: files[item[0]] for item in todo}, **dict.fromkeys(gone)}
-            journal(lab, changes, content)
+            journal(lab, changes, content, kept=same)
         else:
             _save_index(lab, files, content)
     elif not same:  # an index without a content stamp (an earlier lab's): it has one now

@@ -908,3 +908,44 @@ def test_a_journal_of_megabytes_is_folded_into_the_index_by_the_next_scan(
     assert run("status", cwd=lab).ok
     assert not (the_lab.state / JOURNAL_NAME).exists() or not _load_index(the_lab).bloated
     assert run("list", "notes", cwd=lab).out == before
+
+
+def test_a_content_stamp_kept_by_a_scan_holds_only_if_no_write_came_between(
+    lab: Path, run: Run
+) -> None:
+    """A read-only command that re-read a body-edited note keeps the stamp it loaded; a
+    command that wrote notes while it read (its lines land first) makes the stamp unknown."""
+    from mllm_lab.lab import Lab
+    from mllm_lab.scan import _load_index, journal, new_content
+
+    assert run("new", "concept", "Attention", "-c", "training", cwd=lab).ok
+    assert run("status", cwd=lab).ok
+    the_lab = Lab.find(str(lab))
+    index = _load_index(the_lab)
+    loaded = index.content
+    a, b = sorted(index.files)[:2]
+    journal(the_lab, {a: index.files[a]}, loaded, kept=True)  # nothing between: kept
+    assert _load_index(the_lab).content == loaded
+    journal(the_lab, {b: index.files[b]})  # a write lands between the read and the note
+    written = new_content(the_lab)
+    assert _load_index(the_lab).content == written
+    journal(the_lab, {a: index.files[a]}, loaded, kept=True)  # read before that write
+    assert _load_index(the_lab).content is None
+    journal(the_lab, {a: index.files[a]}, "fresh")  # a new stamp always holds
+    assert _load_index(the_lab).content == "fresh"
+
+
+def test_an_index_header_with_a_size_of_another_type_is_read_without_a_crash(
+    lab: Path, run: Run
+) -> None:
+    import json
+
+    assert run("status", cwd=lab).ok
+    index = lab / ".lab" / "index.bin"
+    head, _, body = index.read_bytes().partition(b"\n")
+    for size in ("12", None, [1], 1.5, True):
+        header = {**json.loads(head), "size": size}
+        index.write_bytes(json.dumps(header).encode() + b"\n" + body)
+        (lab / "notes" / "README.md").touch()
+        shown = run("list", "notes", cwd=lab)
+        assert shown.ok, (size, shown)
