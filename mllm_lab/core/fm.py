@@ -275,7 +275,21 @@ def dump(meta: Any) -> str:
 # A string PyYAML writes plain (no quotes): letters, digits and Chinese, with spaces and a few
 # marks inside; `ambiguous` strings aside. Anything else is left to PyYAML itself.
 _WORD = r"0-9A-Za-z\u3001-\u303f\u4e00-\u9fff\uff01-\uff5e"  # and CJK and full-width marks
-_PLAIN = re.compile(rf"[{_WORD}](?:[{_WORD} .,()/_+\-]*[{_WORD}.)])?")
+_ASCII_WORD = r"0-9A-Za-z"
+_PLAIN_ASCII = re.compile(rf"[{_ASCII_WORD}](?:[{_ASCII_WORD} .,()/_+\-]*[{_ASCII_WORD}.)])?")
+
+
+@lru_cache(maxsize=1)
+def _plain_any() -> re.Pattern[str]:  # 5 ms to compile its CJK ranges: only when one is met
+    return re.compile(rf"[{_WORD}](?:[{_WORD} .,()/_+\-]*[{_WORD}.)])?")
+
+
+def _plain(value: str) -> bool:
+    """PyYAML writes `value` plain (an ASCII one needs no CJK ranges to be looked at)."""
+    pattern = _PLAIN_ASCII if value.isascii() else _plain_any()
+    return pattern.fullmatch(value) is not None
+
+
 _KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -307,7 +321,7 @@ def _dump_simple(meta: Any) -> str | None:
         elif type(value) is str:
             if value == "":
                 lines.append(f"{key}: ''")
-            elif _PLAIN.fullmatch(value) and not ambiguous(value):
+            elif _plain(value) and not ambiguous(value):
                 lines.append(f"{key}: {value}")
             else:
                 return None
@@ -315,7 +329,7 @@ def _dump_simple(meta: Any) -> str | None:
             if not value:
                 lines.append(f"{key}: []")
                 continue
-            if not all(type(v) is str and _PLAIN.fullmatch(v) and not ambiguous(v) for v in value):
+            if not all(type(v) is str and _plain(v) and not ambiguous(v) for v in value):
                 return None
             lines.append(f"{key}:")
             lines += [f"- {item}" for item in value]
