@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
-from mllm_lab.core.regions import body_sha, find_region, render_region, replace_region
+from mllm_lab.core.regions import (
+    body_sha,
+    closing_fence,
+    find_region,
+    render_region,
+    replace_region,
+)
 
 # Text that cannot itself contain a marker line for region "r".
 outside = st.text().filter(lambda t: "lab:begin r" not in t and "lab:end r" not in t)
-body_text = st.text().filter(lambda t: "lab:end r" not in t and "lab:begin r" not in t)
+# A body as lab writes one: no fence left open (a table, a list, a closed Mermaid block).
+body_text = st.text().filter(
+    lambda t: (
+        "lab:end r" not in t
+        and "lab:begin r" not in t
+        and closing_fence(t + ("\n" if t else "")) is None
+    )
+)
 
 
 def test_region_replaced_between_markers_only() -> None:
@@ -56,6 +69,8 @@ def test_outside_text_is_kept_byte_for_byte_and_update_is_idempotent(
 
 
 @given(outside, body_text)
+@example(text="```", body="")  # a text that ends inside a fence: the fence is closed first
+@example(text="~~~~ py\nx\n", body="row\n")
 def test_appending_keeps_every_existing_byte(text: str, body: str) -> None:
     result = replace_region(text, "r", body)
     assert result.startswith(text)

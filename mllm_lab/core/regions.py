@@ -251,11 +251,30 @@ def insert_region(
     head, tail = text[:point], text[point:]
     if head and not head.endswith("\n"):
         head += newline
+    closer = closing_fence(head)
+    if closer is not None:  # markers after an open fence would be code, never found again
+        head += closer + newline
     if head.strip() and not head.replace("\r\n", "\n").endswith("\n\n"):
         head += newline
     region = render_region(name=name, body=body, newline=newline, notice=notice)
     gap = newline if tail.strip() and not tail.startswith(("\n", "\r\n")) else ""
     return head + region + gap + tail
+
+
+def closing_fence(text: str) -> str | None:
+    """The line that closes a code fence `text` leaves open at its end (`text` ends with a
+    line break or is empty), or None: a line after it would be read as code."""
+    probe = blocks(text + "x")
+    if probe.kinds[-1] != CODE:
+        return None
+    from markdown_it import MarkdownIt  # only for a text that ends inside a fence
+
+    fences = [
+        token
+        for token in MarkdownIt("commonmark").parse(text + "x")
+        if token.type == "fence" and token.level == 0
+    ]
+    return fences[-1].markup if fences else None
 
 
 def replace_region(
