@@ -73,6 +73,11 @@ def _read_cache(lab: Lab, name: str) -> tuple[dict[str, Any], dict[str, Any]]:
     return {}, {}
 
 
+def as_json(value: Any) -> Any:
+    """`value` as JSON gives it back: tuples as lists."""
+    return json.loads(json.dumps(value, ensure_ascii=False))
+
+
 def _place(lab: Lab) -> int | None:
     """The inode of this machine's .lab/ folder. marshal is not meant for data from elsewhere,
     and a repository could carry a .lab/ of its own (force-added past its .gitignore): a
@@ -83,15 +88,21 @@ def _place(lab: Lab) -> int | None:
         return None
 
 
-def save_cache(lab: Lab, name: str, files: dict[str, Any], **extra: str) -> None:
+def save_cache(
+    lab: Lab,
+    name: str,
+    files: dict[str, Any],
+    *,
+    shaped: bool = False,
+    extra: dict[str, str] | None = None,
+) -> None:
     """Keep `files` in marshal's format: read back twice as fast as JSON, with each repeated
     string (a kind, a status) made once. What is kept is what JSON would give back (tuples as
-    lists), so a record read from the cache is the same whichever way it was kept."""
+    lists), so a record read from the cache is the same whichever way it was kept. `shaped`:
+    the caller made `files` so already (as_json on what is new, the rest read from a cache)."""
     with contextlib.suppress(OSError):
         lab.state.mkdir(exist_ok=True)  # before its inode is taken: the first cache makes it
-    as_json = json.loads(json.dumps(files, ensure_ascii=False))
-    data = marshal.dumps(as_json)
-    del as_json
+    data = marshal.dumps(files if shaped else as_json(files))
     header = {
         "version": INDEX_VERSION,
         "python": PYTHON,
@@ -100,7 +111,7 @@ def save_cache(lab: Lab, name: str, files: dict[str, Any], **extra: str) -> None
         "place": _place(lab),
         "sum": _checksum(data),
         "size": len(data),
-        **extra,
+        **(extra or {}),
     }
     write_state(lab.state, name, json.dumps(header).encode() + b"\n" + data)
     legacy = lab.state / (name.removesuffix(".bin") + ".json")  # earlier versions kept it as JSON
@@ -187,7 +198,7 @@ def journal(
 
 
 def _save_index(lab: Lab, files: dict[str, Any], content: str | None = None) -> None:
-    save_cache(lab, INDEX_NAME, files, **({"content": content} if content else {}))
+    save_cache(lab, INDEX_NAME, files, extra={"content": content} if content else None)
     truncate_state(lab.state, JOURNAL_NAME)
 
 

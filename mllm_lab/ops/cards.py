@@ -23,7 +23,7 @@ from mllm_lab.core.fm import body_of
 from mllm_lab.errors import BrokenNote, LabError
 from mllm_lab.models import Finding, Note
 from mllm_lab.ops.workspace import Workspace
-from mllm_lab.scan import load_cache, save_cache
+from mllm_lab.scan import as_json, load_cache, save_cache
 from mllm_lab.storage import read_text
 from mllm_lab.walk import changed_ns
 
@@ -140,12 +140,15 @@ def _save(
     read: Mapping[str, list[Row]],
     text: bool,
 ) -> None:
-    """`stored` with what was `read`, saved as cache `name` (`made`: templates, signatures)."""
+    """`stored` with what was `read`, saved as cache `name` (`made`: templates, signatures).
+    What `stored` held came from the cache, as JSON gives it back; only what is new is made
+    so (one note's rows, not a megabyte of them, after an edit)."""
     for path, rows in read.items():
-        stored[path] = [*(_stamp(ws, path) or []), [row if text else row[:5] for row in rows]]
+        entry = [*(_stamp(ws, path) or []), [row if text else row[:5] for row in rows]]
+        stored[path] = as_json(entry)
     files = ws.files()
     kept = {path: entry for path, entry in stored.items() if path in files}
-    save_cache(ws.lab, name, {**made, "notes": kept})
+    save_cache(ws.lab, name, {**as_json(made), "notes": kept}, shaped=True)
 
 
 def template_stamps(ws: Workspace) -> list[Any]:
