@@ -949,3 +949,31 @@ def test_an_index_header_with_a_size_of_another_type_is_read_without_a_crash(
         (lab / "notes" / "README.md").touch()
         shown = run("list", "notes", cwd=lab)
         assert shown.ok, (size, shown)
+
+
+def test_the_cards_cache_saved_after_an_edit_is_the_one_a_cold_run_saves(
+    lab: Path, run: Run
+) -> None:
+    """Only a note's new rows are shaped as JSON gives them back before the cache is saved;
+    the rest comes from the cache: the whole is what a cold run keeps."""
+    import json
+
+    from mllm_lab.lab import Lab
+    from mllm_lab.ops.cards import CARDS_CACHE, IDS_CACHE
+    from mllm_lab.scan import load_cache
+
+    assert run("new", "concept", "Attention", "-c", "training", cwd=lab).ok
+    assert run("new", "concept", "Softmax", "-c", "training", cwd=lab).ok
+    note = lab / "notes" / "training" / "attention.md"
+    assert run("quiz", "--json", cwd=lab).ok
+    note.write_text(
+        note.read_text("utf-8") + "\nQ: 为什么要缩放？\n\nA: 方差随维度增大。\n", "utf-8"
+    )
+    assert run("quiz", "--json", cwd=lab).ok and run("check", cwd=lab).code in (0, 1)
+    the_lab = Lab.find(str(lab))
+    warm = {name: load_cache(the_lab, name) for name in (CARDS_CACHE, IDS_CACHE)}
+    shutil.rmtree(lab / ".lab")
+    assert run("quiz", "--json", cwd=lab).ok and run("check", cwd=lab).code in (0, 1)
+    cold = {name: load_cache(the_lab, name) for name in (CARDS_CACHE, IDS_CACHE)}
+    assert warm == cold and warm[IDS_CACHE]["notes"]
+    assert warm == json.loads(json.dumps(warm))  # as JSON gives it back: no tuple anywhere
