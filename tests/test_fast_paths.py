@@ -977,3 +977,28 @@ def test_the_cards_cache_saved_after_an_edit_is_the_one_a_cold_run_saves(
     cold = {name: load_cache(the_lab, name) for name in (CARDS_CACHE, IDS_CACHE)}
     assert warm == cold and warm[IDS_CACHE]["notes"]
     assert warm == json.loads(json.dumps(warm))  # as JSON gives it back: no tuple anywhere
+
+
+def test_views_are_current_by_the_content_stamp_after_a_body_edit(
+    lab: Path, run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mllm_lab.ops import views
+    from mllm_lab.ops.workspace import Workspace
+
+    assert run("new", "concept", "Attention", "-c", "training", cwd=lab).ok
+    assert run("new", "paper", "Stamp test", "--year", "2025", cwd=lab).ok
+    note = lab / "notes" / "training" / "attention.md"
+    note.write_text(note.read_text("utf-8") + "\n正文里又写了一段。\n", "utf-8")
+
+    def no_records(*args: object, **kwargs: object) -> str:
+        raise AssertionError("the views were checked by their records")
+
+    monkeypatch.setattr(views, "records_of", no_records)
+    ws = Workspace.open(str(lab))
+    assert views.current(ws, views.load_state(ws)) == {view.region for view in views.VIEWS}
+    monkeypatch.undo()
+    note.write_text(note.read_text("utf-8").replace("title: Attention", "title: Attn"), "utf-8")
+    ws = Workspace.open(str(lab))
+    assert "notes-index" not in views.current(ws, views.load_state(ws))  # its records changed
+    synced = run("sync", cwd=lab)
+    assert synced.ok and "Attn" in (lab / "notes" / "README.md").read_text("utf-8")
