@@ -5,12 +5,28 @@ transaction (ops.quiz.record), never here."""
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
+
+from mllm_lab.errors import BrokenNote
+from mllm_lab.models import QUIZ_LOG
 
 
 def read(path: Path) -> str:
-    """The log's text; "" when there is no log yet."""
+    """The log's text; "" when there is no log yet. Opened without blocking, so a pipe or a
+    device named like the log is refused instead of hanging the command."""
     try:
-        return path.read_bytes().decode("utf-8", errors="replace")
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except (FileNotFoundError, NotADirectoryError):
         return ""
+    try:
+        mode = os.fstat(fd).st_mode
+    except OSError:
+        os.close(fd)
+        raise
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        raise BrokenNote(QUIZ_LOG, 1, "file.folder" if stat.S_ISDIR(mode) else "file.not_a_file")
+    with os.fdopen(fd, "rb") as handle:
+        return handle.read().decode("utf-8", errors="replace")

@@ -6,9 +6,11 @@ from __future__ import annotations
 import hashlib
 import json
 import marshal
+import os
 import re
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import Run, lab_executable, read
@@ -214,3 +216,22 @@ def test_a_terminal_escape_in_a_hand_edited_title_is_never_printed_raw(
         assert result.ok, result
         assert "\x1b" not in result.out + result.err and "\x07" not in result.out
     assert "\ufffd[31mRED" in in_lab("list", "papers").out
+
+
+@pytest.mark.parametrize("shape", ["fifo", "folder"])
+def test_a_review_log_that_is_not_a_file_is_refused_not_waited_on(
+    lab: Path, sh: Any, shape: str
+) -> None:
+    """A pipe named like the review log used to hang `lab status` and `lab quiz` (reading it
+    waits for a writer): now it is refused with its path, like a folder."""
+    log = lab / "reviews" / "quiz-log.jsonl"
+    log.parent.mkdir(exist_ok=True)
+    if shape == "fifo":
+        os.mkfifo(log)
+    else:
+        log.mkdir()
+    for command in (("status",), ("quiz", "--stats")):
+        done = sh(*command, cwd=lab, timeout=20)
+        assert done.returncode == 1, done
+        assert done.stderr.startswith("错误：reviews/quiz-log.jsonl:1: "), done.stderr
+        assert "Traceback" not in done.stderr

@@ -116,6 +116,7 @@ MESSAGES: dict[str, Any] = {
     "file.loop": "symlink loop; skipped",
     "file.folder": "is a folder, not a file",
     "file.not_regular": "not a regular file (a pipe or device?); skipped",
+    "file.not_a_file": "not a regular file (a pipe or device?)",
     "file.unreadable": "cannot read: {problem}",
     "file.outside": "symlink points outside the lab; skipped",
     "file.dangling": "symlink to a file that does not exist; skipped",

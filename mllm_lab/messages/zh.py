@@ -115,6 +115,7 @@ MESSAGES: dict[str, Any] = {
     "file.loop": "符号链接循环；已跳过",
     "file.folder": "是文件夹，不是文件",
     "file.not_regular": "不是普通文件（管道或设备？）；已跳过",
+    "file.not_a_file": "不是普通文件（管道或设备？）",
     "file.unreadable": "无法读取：{problem}",
     "file.outside": "符号链接指向 lab 之外；已跳过",
     "file.dangling": "符号链接指向的文件不存在；已跳过",
