@@ -72,6 +72,25 @@ def test_paper_keys_complete_from_the_index_and_never_files(keyed_lab: Path) -> 
     assert (keyed_lab / ".lab" / KEYS_FILE).is_file()
 
 
+def test_the_keys_file_after_each_write_is_the_one_a_cold_run_writes(en_lab: Path) -> None:
+    """A write makes the lines of the papers it changed and keeps the others' (the same paper
+    objects): the file must still be exactly what every paper's line makes."""
+    run = Run(en_lab)
+    keys = en_lab / ".lab" / KEYS_FILE
+    for args in (
+        ["add", "paper", "NeoVLM:  Sparse\tVisual Tokens"],
+        ["new", "paper", "neovlm"],  # the entry becomes a note: its line moves
+        ["mark", "blip-2", "read"],
+        ["new", "paper", "A Paper Of My Own", "--key", "mine"],
+    ):
+        assert run(*args).ok, args
+        warm = keys.read_text("utf-8")
+        shutil.rmtree(en_lab / ".lab")
+        assert run("sync").ok
+        assert keys.read_text("utf-8") == warm, args
+    assert "neovlm\tNeoVLM: Sparse Visual Tokens\n" in warm and "mine\tA Paper Of My Own\n" in warm
+
+
 def test_every_kind_of_value_completes(keyed_lab: Path) -> None:
     assert bash_complete("lab list ", keyed_lab) == ["papers", "notes", "experiments", "weeks"]
     assert bash_complete("lab list papers --status r", keyed_lab) == ["reading", "read"]

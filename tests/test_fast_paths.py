@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from mllm_lab import kinds
 from mllm_lab.core import fm, readinglist
 from mllm_lab.core.advice import uncovered_topics
-from mllm_lab.core.labdata import build
+from mllm_lab.core.labdata import build, patch
 from mllm_lab.core.roadmap import STAGES
 from mllm_lab.errors import BrokenNote, TemplateProblem
 from mllm_lab.lab import Lab
@@ -164,6 +164,43 @@ def test_notes_and_papers_built_fast_equal_those_made_the_usual_way(lab: Path) -
     assert note.tags == ("a", "b") and note.created == date(2026, 11, 25)
     with pytest.raises(dataclasses.FrozenInstanceError):
         note.title = "x"  # type: ignore[misc]
+
+
+def test_the_lab_patched_after_each_write_is_the_lab_built_afresh(lab: Path) -> None:
+    """patch() keeps what the reading list added while its record is the very one the lab was
+    built from; a new record of it (rewritten, broken) is taken again, and a note written
+    meanwhile may now hide one of its entries."""
+    listed = "papers/reading-list.yaml"
+    run = Run(lab)
+    assert run("new", "paper", "blip-2").ok
+    assert run("add", "paper", "Listed One", "--key", "listed-one").ok
+    the_lab = Lab.at(lab)
+    before = scan(the_lab, use_index=False).files
+    data = build(before)
+    assert data.from_list is not None and "listed-one" in {p.key for p in data.from_list.papers}
+    steps = [
+        ("papers/blip-2.md", lambda text: text.replace("status: unread", "status: read")),
+        ("papers/listed-one.md", lambda _: "---\nkey: listed-one\ntitle: Now A Note\n---\n"),
+        (listed, lambda text: text.replace("Listed One", "Listed Once")),
+        ("papers/blip-2.md", lambda text: text + "\nmore words\n"),
+        (listed, lambda _: "papers: [oops\n"),
+        ("papers/listed-one.md", None),
+    ]
+    for path, edit in steps:
+        where = lab / path
+        if edit is None:
+            where.unlink()
+        else:
+            where.write_text(edit(where.read_text() if where.exists() else ""))
+        now = scan(the_lab, use_index=False).files
+        records = {path: now[path]} if path in now else {}
+        records[listed] = now[listed] if path == listed else before[listed]  # the same object
+        data = patch(data, records, [path])
+        assert data == build(now), path
+        assert [p.key for p in data.papers] == [p.key for p in build(now).papers]
+        before = {**now, listed: records[listed]}
+    assert data.reading_list_problem is not None
+    assert {p.key for p in data.papers} == {"blip-2"}  # a broken list read afresh keeps none
 
 
 # --- the walk's fingerprint -----------------------------------------------------------------

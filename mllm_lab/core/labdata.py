@@ -165,6 +165,7 @@ class LabData:
     note_keys: dict[str, str] = field(default_factory=dict)  # paper note path -> its `key`
     listed: list[tuple[str, int]] = field(default_factory=list)  # reading-list keys and lines
     reading_list_problem: Finding | None = None  # the reading list cannot be read at all
+    from_list: _FromList | None = None  # what the reading list's record added (for patch)
 
     def paper_notes(self) -> dict[str, Paper]:
         return {p.note: p for p in self.papers if p.note}
@@ -174,6 +175,18 @@ class LabData:
 
     def study_notes(self) -> list[Note]:
         return [note for note in self.notes if note.kind.study]
+
+
+@dataclass(frozen=True)
+class _FromList:
+    """What the reading list's record adds to the lab: kept with the lab's data, so that a
+    command that writes a note but not the list does not turn every entry into a Paper again."""
+
+    record: Any  # the very record it was made from
+    papers: list[Paper]
+    findings: list[Finding]
+    keys: list[tuple[str, int]]
+    problem: Finding | None
 
 
 @dataclass
@@ -189,6 +202,7 @@ class _Parts:
     keys: dict[str, str] = field(default_factory=dict)
     list_keys: list[tuple[str, int]] = field(default_factory=list)
     list_problem: Finding | None = None
+    from_list: _FromList | None = None
 
 
 def _broken_paper(path: str, problem: Finding, last_good: Any, key: str | None = None) -> Paper:
@@ -205,6 +219,9 @@ def _broken_paper(path: str, problem: Finding, last_good: Any, key: str | None =
 def _add(parts: _Parts, path: str, record: Any) -> None:
     """What one index record (a Record, or the JSON list it is stored as) adds to the lab."""
     kind, _mtime, _size, _inode, digest, error, last_good = record
+    if kind == "reading-list":
+        _take_list(parts, _from_list(path, record))
+        return
     if error:
         problem = Finding(path, int(error[0]), Msg.from_json(error[1]))
         parts.findings.append(problem)
@@ -213,19 +230,8 @@ def _add(parts: _Parts, path: str, record: Any) -> None:
             parts.papers.append(
                 _broken_paper(path=path, problem=problem, last_good=last_good, key=hint)
             )
-        elif kind == "reading-list":
-            parts.list_problem = problem
-            if last_good is not None:
-                parts.listed += [
-                    replace(paper_of(row), problem=problem) for row in ListDigest(*last_good).papers
-                ]
         return
-    if kind == "reading-list":
-        listed = ListDigest(*digest)
-        parts.listed += [paper_of(row) for row in listed.papers]
-        parts.findings += [Finding(path, line, Msg.from_json(m)) for line, m in listed.findings]
-        parts.list_keys += [(key, line) for key, line in listed.keys]
-    elif kind == kinds.EXPERIMENT.name:
+    if kind == kinds.EXPERIMENT.name:
         notebook = NotebookDigest(*digest)
         parts.experiments.append(
             Experiment(
@@ -269,6 +275,31 @@ def _add(parts: _Parts, path: str, record: Any) -> None:
             parts.lint += [Finding(path, line, Msg.from_json(m)) for line, m in lint]
 
 
+def _from_list(path: str, record: Any) -> _FromList:
+    _kind, _mtime, _size, _inode, digest, error, last_good = record
+    if error:
+        problem = Finding(path, int(error[0]), Msg.from_json(error[1]))
+        kept = ListDigest(*last_good).papers if last_good is not None else []
+        papers = [replace(paper_of(row), problem=problem) for row in kept]
+        return _FromList(record, papers, [problem], [], problem)
+    listed = ListDigest(*digest)
+    return _FromList(
+        record=record,
+        papers=[paper_of(row) for row in listed.papers],
+        findings=[Finding(path, line, Msg.from_json(m)) for line, m in listed.findings],
+        keys=[(key, line) for key, line in listed.keys],
+        problem=None,
+    )
+
+
+def _take_list(parts: _Parts, made: _FromList) -> None:
+    parts.listed += made.papers
+    parts.findings += made.findings
+    parts.list_keys += made.keys
+    parts.list_problem = made.problem
+    parts.from_list = made
+
+
 def _one_per_key(parts: _Parts) -> list[Paper]:
     """Papers from notes, one per key: two notes holding one key keep the first (by path),
     marked broken, and both files are named until one of them is changed."""
@@ -307,6 +338,7 @@ def _combine(parts: _Parts) -> LabData:
         note_keys=parts.keys,
         listed=parts.list_keys,
         reading_list_problem=parts.list_problem,
+        from_list=parts.from_list,
     )
 
 
@@ -333,6 +365,10 @@ def patch(data: LabData, records: Mapping[str, Any], changed: Iterable[str]) -> 
         keys={k: v for k, v in data.note_keys.items() if k not in changed},
     )
     for path in sorted(changed):
-        if path in records:
+        if path not in records:
+            continue
+        if path == READING_LIST and data.from_list and data.from_list.record is records[path]:
+            _take_list(parts, data.from_list)  # the same record: the same papers
+        else:
             _add(parts, path, records[path])
     return _combine(parts)

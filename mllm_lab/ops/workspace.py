@@ -103,6 +103,7 @@ class Workspace:
     _walked: Walk | None = None
     _snapshot: Snapshot | None = None
     _data: LabData | None = None
+    _key_lines: KeyLines = field(default_factory=lambda: KeyLines())
     notices: list[str] = field(default_factory=list)  # what the command should tell the user
 
     @classmethod
@@ -233,7 +234,7 @@ class Workspace:
     def keep_keys(self) -> None:
         """Keep the paper keys for shell completion (see remember_keys)."""
         if self._data is not None:
-            remember_keys(self.lab, self._data.papers)
+            remember_keys(self.lab, self._data.papers, self._key_lines)
 
     def details(self, paths: Iterable[str]) -> dict[str, dict[str, Any]]:
         """Headings, links, open questions and question sections of a few notes, by path."""
@@ -278,9 +279,33 @@ class Workspace:
         self._data = None
 
 
-def remember_keys(lab: Lab, papers: Iterable[Paper]) -> None:
+def remember_keys(lab: Lab, papers: Iterable[Paper], known: KeyLines | None = None) -> None:
     """.lab/keys.tsv: each paper's key and title, all that completing a key needs to read
-    (cli/complete.py); written only when it changed."""
-    text = "".join(f"{p.key}\t{' '.join(p.title.split())}\n" for p in papers)
+    (cli/complete.py); written only when it changed. `known`: the lines made last time in this
+    process, by paper: a write patches a few papers and keeps the others, so their lines are
+    not made again, and the file is not read again when the text is the one last seen."""
+    known = known if known is not None else KeyLines()
+    made: dict[int, tuple[Paper, str]] = {}
+    lines = []
+    for paper in papers:
+        hit = known.lines.get(id(paper))
+        if hit is None or hit[0] is not paper:
+            hit = (paper, f"{paper.key}\t{' '.join(paper.title.split())}\n")
+        made[id(paper)] = hit
+        lines.append(hit[1])
+    text = "".join(lines)
+    known.lines = made
+    if text == known.text:
+        return
     if read_state(lab.state, KEYS_FILE) != text.encode("utf-8"):
         write_state(lab.state, KEYS_FILE, text)
+    known.text = text
+
+
+@dataclass
+class KeyLines:
+    """What remember_keys made last: each paper's line (the paper kept with it, so that its id
+    stays its own) and the text then found in, or written to, .lab/keys.tsv."""
+
+    lines: dict[int, tuple[Paper, str]] = field(default_factory=dict)
+    text: str | None = None
