@@ -17,7 +17,15 @@ from realistic import CONTRASTIVE, LOG, LORA, QFORMER, SINK, build, dead_links, 
 
 from mllm_lab.core import markdown
 from mllm_lab.core.check import links as check_links
-from mllm_lab.core.links import WikiIndex, encode_path, href, relative_path, resolve_relative
+from mllm_lab.core.labdata import stem
+from mllm_lab.core.links import (
+    WikiIndex,
+    encode_path,
+    href,
+    relative_path,
+    resolve_relative,
+    without_extension,
+)
 from mllm_lab.tree import walk
 
 # Any file name a file system allows: not empty, no "/" or NUL, not "." or "..".
@@ -293,3 +301,10 @@ def test_an_unreadable_markdown_file_is_reported_not_skipped(in_lab: Run, lab: P
     found = in_lab("check")
     assert found.code == 1
     assert "resources/latin1.md:1:" in found.out and "UTF-8" in found.out
+
+
+@given(st.text(alphabet="./aß ", max_size=10).map(lambda tail: f"notes/{tail}"))
+def test_a_path_without_its_extension_as_posixpath_and_the_index_cut_it(path: str) -> None:
+    base = without_extension(path)
+    assert base == posixpath.splitext(path)[0]
+    assert base[base.rfind("/") + 1 :] == stem(path)

@@ -14,7 +14,6 @@ from collections.abc import Container, Iterable, Mapping
 from typing import Any
 from urllib.parse import quote, unquote
 
-from mllm_lab.core.labdata import stem
 from mllm_lab.models import Note
 
 
@@ -53,6 +52,13 @@ def resolve_relative(from_path: str, target: str) -> str:
     return posixpath.normpath(posixpath.join(posixpath.dirname(from_path), target))
 
 
+def without_extension(path: str) -> str:
+    """posixpath.splitext(path)[0], made by hand: a big lab's wiki index takes it for every
+    note (a name of dots alone has no extension: `.md` stays `.md`)."""
+    slash, dot = path.rfind("/"), path.rfind(".")
+    return path[:dot] if dot > slash and path[slash + 1 : dot].lstrip(".") else path
+
+
 class WikiIndex:
     """[[wiki link]] targets by note title, file name or path (case-insensitive); made when
     the first wiki link is resolved (most notes have none)."""
@@ -67,7 +73,8 @@ class WikiIndex:
             names: dict[str, set[str]] = {}
             for note in self.notes:
                 path = note.path
-                for name in (note.title, stem(path), path, posixpath.splitext(path)[0]):
+                base = without_extension(path)
+                for name in (note.title, base[base.rfind("/") + 1 :], path, base):
                     key = name.casefold().strip()
                     if key in names:
                         names[key].add(path)

@@ -107,13 +107,14 @@ def read_bodies(ws: Workspace, data: LabData, shown: list[Note]) -> Bodies:
 
 def _facts_shape(value: Any) -> bool:
     """Whether a kept entry is note_facts' list (one of another shape is made again)."""
-    if not isinstance(value, list) or len(value) != 4 or not isinstance(value[2], bool):
+    if type(value) is not list or len(value) != 4 or type(value[2]) is not bool:
         return False
     empty, pointed, _interview, claimed = value
-    return all(
-        isinstance(items, list) and all(isinstance(item, str) for item in items)
-        for items in (empty, pointed, claimed)
-    )
+    return _strings(empty) and _strings(pointed) and _strings(claimed)
+
+
+def _strings(items: Any) -> bool:
+    return type(items) is list and (not items or all(type(item) is str for item in items))
 
 
 def note_facts(
