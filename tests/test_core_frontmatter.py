@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import date
+from unittest import mock
 
 import pytest
 import yaml
-from hypothesis import example, given
+from hypothesis import event, example, given, settings
 from hypothesis import strategies as st
 
 from mllm_lab.core import fm, fmedit
@@ -223,3 +226,117 @@ def test_a_new_notes_usual_frontmatter_is_written_without_pyyaml() -> None:
     }
     assert fm._dump_simple(meta) == fm.dump(meta)
     assert fm._dump_simple({"title": "BLIP-2: Bootstrapping"}) is None  # ": " needs quotes
+
+
+# --- an edit made without PyYAML -------------------------------------------------------------
+
+_raw_values = st.sampled_from(
+    [
+        "unread",
+        "read",
+        "null",
+        "~",
+        "'x y'",
+        "'it''s'",
+        "2026-01-02",
+        "[a, b]",
+        "[]",
+        "x  ",
+        "a #c",
+        "12",
+        "yes",
+        '"q"',
+        "é 中文",
+        "a: b",
+        "|",
+    ]
+)
+_item_lines = st.lists(
+    st.sampled_from(["- a", "- 2026-01-02 read", "  - b", "", "# c", "- 'q'", "-  x"]), max_size=3
+)
+_fm_lines = st.lists(
+    st.one_of(
+        st.tuples(
+            st.sampled_from(["status", "started", "history", "tags", "title", "on"]),
+            st.one_of(
+                _raw_values.map(lambda v: f": {v}"), st.just(":"), st.just(":  "), st.just(" : x")
+            ),
+        ).map("".join),
+        _item_lines.map("\n".join),
+        st.sampled_from(["# note", "", "  indented: x"]),
+    ),
+    max_size=6,
+).map(lambda lines: "\n".join(line for line in lines if line is not None))
+_updates = st.dictionaries(
+    st.sampled_from(["status", "started", "finished", "history", "tags", "title"]),
+    st.one_of(
+        _words,
+        st.none(),
+        st.dates(),
+        st.integers(0, 3000),
+        st.booleans(),
+        st.lists(st.sampled_from(["a", "2026-01-02 read", "b c", "q"]), max_size=3),
+    ),
+    max_size=3,
+)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(body=_fm_lines, updates=_updates, crlf=st.booleans(), last_newline=st.booleans())
+@example(
+    body="status: unread\nstarted: null\nhistory:\n- 2026-01-01 reading",
+    updates={
+        "status": "read",
+        "started": date(2026, 1, 2),
+        "history": ["2026-01-01 reading", "2026-01-02 read"],
+    },
+    crlf=False,
+    last_newline=True,
+)
+@example(
+    body="status: unread",
+    updates={"finished": date(2026, 1, 2), "history": ["2026-01-02 read"]},
+    crlf=True,
+    last_newline=True,
+)
+@example(
+    body="started:\nhistory:\n  - a\n\n# c",
+    updates={"started": date(2026, 1, 2), "history": ["a", "b c"]},
+    crlf=False,
+    last_newline=True,
+)
+@example(
+    body="history:\n  - a\nstatus: x",
+    updates={"history": ["a", "b c"], "status": "y"},
+    crlf=True,
+    last_newline=False,
+)
+def test_an_edit_made_without_pyyaml_is_the_one_made_with_it(
+    body: str, updates: dict[str, object], crlf: bool, last_newline: bool
+) -> None:
+    text = body + ("\n" if last_newline and body else "")
+    text = text.replace("\n", "\r\n") if crlf else text
+    fast = fmedit._plain_edit(text, dict(updates))
+    with mock.patch.object(fmedit, "_plain_edit", lambda *_: None):
+        try:
+            slow: str | None = fmedit.edit_mapping(text, dict(updates), "n.md")
+        except (fmedit.CannotEdit, BrokenNote):
+            slow = None
+    event("made without PyYAML" if fast is not None else "left to PyYAML")
+    if fast is not None:
+        assert fast == slow
+
+
+def test_a_status_change_is_made_without_importing_pyyaml() -> None:
+    text = "---\nkey: x\nstatus: unread\nstarted: null\nfinished: null\n---\nbody\n"
+    code = (
+        "import sys\nfrom datetime import date\nfrom mllm_lab.core import fmedit\n"
+        f"out = fmedit.set_fields({text!r}, {{'status': 'read', 'started': date(2026, 1, 2),"
+        " 'finished': date(2026, 1, 2), 'history': ['2026-01-02 read']})\n"
+        "assert 'yaml' not in sys.modules, 'PyYAML was imported'\nprint(out, end='')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout == (
+        "---\nkey: x\nstatus: read\nstarted: 2026-01-02\nfinished: 2026-01-02\n"
+        "history:\n- 2026-01-02 read\n---\nbody\n"
+    )

@@ -11,8 +11,8 @@ import re
 from datetime import date
 from typing import Any
 
-_KEY = re.compile(r"([A-Za-z_][A-Za-z0-9_-]*)[ \t]*:(?:[ \t]+(.*))?$")
-_ITEM = re.compile(r"( *)- (.*)$")
+KEY_LINE = re.compile(r"([A-Za-z_][A-Za-z0-9_-]*)[ \t]*:(?:[ \t]+(.*))?$")
+ITEM_LINE = re.compile(r"( *)- (.*)$")
 _INT = re.compile(r"-?(?:0|[1-9][0-9]*)")
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _NULLS = {"", "~", "null", "Null", "NULL"}
@@ -111,7 +111,7 @@ def load(lines: list[str]) -> dict[str, Any] | None:
                 continue
             if not line.strip(" \t"):
                 return None  # a tab in a blank line: YAML has opinions, let it decide
-            match = _KEY.match(line)
+            match = KEY_LINE.match(line)
             if match is None or match[1].casefold() in _RESERVED_KEYS:
                 return None
             key, value = match[1], match[2]
@@ -123,7 +123,7 @@ def load(lines: list[str]) -> dict[str, Any] | None:
             items: list[Any] = []
             indent: str | None = None
             while index < len(lines):
-                item = _ITEM.match(lines[index])
+                item = ITEM_LINE.match(lines[index])
                 if item is None:
                     if not lines[index].strip(" "):
                         index += 1
