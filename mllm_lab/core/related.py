@@ -193,23 +193,24 @@ def find_related(
     pointed = [path for path in dict.fromkeys(linked) if path in by_path]
     for path in pointed:
         give(path, LINKED, "link")
-    names = _names(study, keys or {})
     wanted_tags = {t.casefold() for t in tags}
     named = [*sorted(wanted_tags), *sorted(t for t, weight in terms.items() if weight > 0)]
+    names = _names(study, keys or {}, set(named))
     for name in named:
         for path in names.get(name, ()):
             give(path, NAMED, f"named:{name}")
     own = (slug or "").casefold()
-    tag_weight = _tag_weights(study)
+    tag_weight = _tag_weights(study) if wanted_tags else {}
     by_weight = sorted(terms, key=lambda t: (-terms[t], t))
     for note in study:
-        theirs = {t.casefold() for t in note.tags}
-        if own and own in theirs:
-            give(note.path, NAMED, f"named:{own}")
-        for tag in sorted(wanted_tags & theirs):
-            give(note.path, TAG * tag_weight[tag], f"tag:{tag}")
-        shared = words.get(note.title, ())
-        for term in (t for t in by_weight if t in shared):
+        if own or wanted_tags:  # a new note without tags: no note's tags are looked at
+            theirs = {t.casefold() for t in note.tags}
+            if own and own in theirs:
+                give(note.path, NAMED, f"named:{own}")
+            for tag in sorted(wanted_tags & theirs):
+                give(note.path, TAG * tag_weight[tag], f"tag:{tag}")
+        shared = words.get(note.title)
+        for term in (t for t in by_weight if shared and t in shared):
             give(note.path, terms[term], f"term:{term}")
     ranked = sorted(scores, key=lambda path: (-scores[path].score, path))
     chosen = [p for p in ranked if p in pointed] + [p for p in ranked if p not in pointed][:limit]
@@ -236,11 +237,19 @@ def _words_of(titles: Iterable[str], query: set[str]) -> dict[str, set[str]]:
     return found
 
 
-def _names(notes: Sequence[Note], keys: Mapping[str, str]) -> dict[str, set[str]]:
-    """Notes by the names a tag can give them: a paper's key, a note's file name."""
+def _names(notes: Sequence[Note], keys: Mapping[str, str], wanted: set[str]) -> dict[str, set[str]]:
+    """Notes by the `wanted` names a tag can give them: a paper's key, a note's file name
+    (a file name is worked out only for a path that holds one of the names)."""
     names: dict[str, set[str]] = {}
     for key, path in keys.items():
-        names.setdefault(key.casefold(), set()).add(path)
+        if key.casefold() in wanted:
+            names.setdefault(key.casefold(), set()).add(path)
+    if not wanted:
+        return names
     for note in notes:
-        names.setdefault(stem(note.path).casefold(), set()).add(note.path)
+        low = note.path.casefold()
+        if any(name in low for name in wanted):
+            name = stem(note.path).casefold()
+            if name in wanted:
+                names.setdefault(name, set()).add(note.path)
     return names
