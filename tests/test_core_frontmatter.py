@@ -263,7 +263,8 @@ _fm_lines = st.lists(
             ),
         ).map("".join),
         _item_lines.map("\n".join),
-        st.sampled_from(["# note", "", "  indented: x"]),
+        st.sampled_from(["# note", "", "  indented: x", "status:\tx", "started: \tnull"]),
+        st.sampled_from(["# c\u2028status: x", "# c\rhistory: []", "# \x1b[31m", "#\ttab"]),
     ),
     max_size=6,
 ).map(lambda lines: "\n".join(line for line in lines if line is not None))
@@ -310,6 +311,10 @@ _updates = st.dictionaries(
     updates={"history": ["a", "b c"], "status": "y"},
     crlf=True,
     last_newline=False,
+)
+@example(body="status:\tunread", updates={"status": "read"}, crlf=False, last_newline=True)
+@example(
+    body="# c\u2028status: x\nkey: k", updates={"status": "read"}, crlf=False, last_newline=True
 )
 def test_an_edit_made_without_pyyaml_is_the_one_made_with_it(
     body: str, updates: dict[str, object], crlf: bool, last_newline: bool

@@ -102,6 +102,10 @@ line = st.one_of(
     st.builds(lambda v: f"  - {v}", atoms),
     st.builds(lambda v: f"  {v}", atoms),
     st.sampled_from(["", "# comment", "   ", "key:value", "- ", "-", "\t- a"]),
+    st.builds(
+        lambda b, k, v: f"# c{b}{k}: {v}", st.sampled_from("\r\x85\u2028\u2029"), keys, atoms
+    ),
+    st.sampled_from(["# \x1b[31m", "# \x00", "# \ufffe", "#\ttab", "# é 中文 \xa0"]),
 )
 
 
@@ -109,11 +113,14 @@ line = st.one_of(
 @given(st.lists(line, max_size=8))
 @example(["title: 'BLIP-2: \"x\" #y | [z] - w'", "tags:", "- a", "- b", "year: 2023"])
 @example(["created: 2026-02-30"])
+@example(["# pasted\u2028status: read", "status: unread"])  # PyYAML: a line break, a duplicate
+@example(["# c\rtitle: x"])
+@example([f"{'k' * 1100}: x"])  # PyYAML: no simple key that long
 def test_fast_reader_matches_pyyaml_or_steps_aside(lines: list[str]) -> None:
     fast = load(lines)
     if fast is None:
         return
-    expected = yaml.load("\n".join(lines), Loader=Loader)
+    expected = yaml.load("\n".join(lines), Loader=Loader)  # raises if PyYAML refuses it
     assert fast == (
         {} if expected is None else expected
     )  # an empty frontmatter is an empty mapping

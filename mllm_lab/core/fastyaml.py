@@ -40,6 +40,12 @@ NOT_A_STRING = re.compile(
     )$"""
 )
 _FLOW_UNSAFE = set(",[]{}'\"#:")
+# In a comment: a character PyYAML refuses, or a line break only YAML counts (CR alone, NEL,
+# U+2028, U+2029), after which PyYAML reads the rest of the "comment" as a line of its own.
+_NOT_IN_A_COMMENT = re.compile(
+    "[^\t\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
+)
+_LONGEST_KEY = 1000  # PyYAML refuses a simple key past 1,024 characters
 
 
 class _Fallback(Exception):
@@ -107,12 +113,18 @@ def load(lines: list[str]) -> dict[str, Any] | None:
         while index < len(lines):
             line = lines[index]
             index += 1
+            if line.startswith("#") and _NOT_IN_A_COMMENT.search(line):
+                return None
             if not line.strip(" ") or line.startswith("#"):
                 continue
             if not line.strip(" \t"):
                 return None  # a tab in a blank line: YAML has opinions, let it decide
             match = KEY_LINE.match(line)
-            if match is None or match[1].casefold() in _RESERVED_KEYS:
+            if (
+                match is None
+                or match[1].casefold() in _RESERVED_KEYS
+                or match.end(1) > _LONGEST_KEY
+            ):
                 return None
             key, value = match[1], match[2]
             if key in result:

@@ -153,7 +153,12 @@ def _plain_edit(text: str, updates: dict[str, Any]) -> str | None:
         if raw is None:  # `key:` with nothing after the colon
             colon = starts[at] + lines[at].index(":")
             edits.append((colon + 1, colon + 1, f" {scalar(value)}"))
-        elif raw and raw == raw.rstrip(" \t") and "#" not in raw:
+        elif (
+            raw
+            and raw == raw.rstrip(" \t")
+            and "#" not in raw
+            and "\t" not in lines[at][: match.start(2)]
+        ):  # PyYAML rewrites `key:<tab>value` whole
             edits.append((starts[at] + match.start(2), starts[at] + match.end(2), scalar(value)))
         else:
             return None
