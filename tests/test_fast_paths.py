@@ -917,7 +917,7 @@ def test_a_record_changed_in_the_journal_without_a_content_line_leaves_the_conte
     index = _load_index(the_lab)
     assert index.content is not None and not index.bloated
     path = next(iter(index.files))
-    journal(the_lab, {path: index.files[path]})
+    journal(the_lab, {path: index.record(path)})
     assert _load_index(the_lab).content is None
     journal(the_lab, {}, "stamp-x")
     assert _load_index(the_lab).content == "stamp-x"
@@ -935,7 +935,7 @@ def test_a_journal_of_megabytes_is_folded_into_the_index_by_the_next_scan(
     the_lab = Lab.find(str(lab))
     index = _load_index(the_lab)
     path = next(iter(index.files))
-    big = [*index.files[path][:6], ["x" * 100_000]]  # a long record of a file since gone
+    big = [*index.files[path][:4], None, None, ["x" * 100_000]]  # a long record, file gone
     for _ in range(4):
         journal(the_lab, {"notes/training/gone.md": big})
         journal(the_lab, {"notes/training/gone.md": None}, index.content)
@@ -961,14 +961,14 @@ def test_a_content_stamp_kept_by_a_scan_holds_only_if_no_write_came_between(
     index = _load_index(the_lab)
     loaded = index.content
     a, b = sorted(index.files)[:2]
-    journal(the_lab, {a: index.files[a]}, loaded, kept=True)  # nothing between: kept
+    journal(the_lab, {a: index.record(a)}, loaded, kept=True)  # nothing between: kept
     assert _load_index(the_lab).content == loaded
-    journal(the_lab, {b: index.files[b]})  # a write lands between the read and the note
+    journal(the_lab, {b: index.record(b)})  # a write lands between the read and the note
     written = new_content(the_lab)
     assert _load_index(the_lab).content == written
-    journal(the_lab, {a: index.files[a]}, loaded, kept=True)  # read before that write
+    journal(the_lab, {a: index.record(a)}, loaded, kept=True)  # read before that write
     assert _load_index(the_lab).content is None
-    journal(the_lab, {a: index.files[a]}, "fresh")  # a new stamp always holds
+    journal(the_lab, {a: index.record(a)}, "fresh")  # a new stamp always holds
     assert _load_index(the_lab).content == "fresh"
 
 

@@ -141,14 +141,43 @@ def test_an_index_record_with_the_right_stamp_but_bad_contents_is_not_trusted(
     assert lab(lab_dir, "new", "paper", "blip-2").returncode == 0
     import shutil
 
+    from mllm_lab.lab import Lab
+    from mllm_lab.scan import _load_index, _save_index
+
     shutil.rmtree(lab_dir / ".lab")
     assert lab(lab_dir, "status").returncode == 0  # a cold run writes the whole index
-    head, body = (lab_dir / ".lab" / INDEX_NAME).read_bytes().split(b"\n", 1)
-    files = marshal.loads(body)
+    the_lab = Lab.find(str(lab_dir))
+    index = _load_index(the_lab)
+    files = {path: list(index.record(path) or []) for path in index.files}
     files["papers/blip-2.md"][4] = ["not", "a", "digest"]
-    body = marshal.dumps(files)
-    header = json.loads(head) | {"sum": hashlib.sha1(body).hexdigest()}  # a checksum that holds
-    (lab_dir / ".lab" / INDEX_NAME).write_bytes(json.dumps(header).encode() + b"\n" + body)
+    _save_index(the_lab, files, index.content)  # its checksums hold
+    result = lab(lab_dir, "list", "papers", "--status", "reading", "--json")
+    assert result.returncode == 0, result.stderr
+    assert [p["key"] for p in json.loads(result.stdout)] == ["blip-2"]
+
+
+@pytest.mark.parametrize("where", [(10**9, 10), (0, 10**9), (-40, 3), ("x", 2)])
+def test_an_index_entry_whose_bytes_do_not_read_is_parsed_again(
+    lab_dir: Path, where: tuple[object, int]
+) -> None:
+    """The stamps are read first and each record only when asked for: a stored entry that
+    points at bytes that do not read (checksums that hold all the same) is parsed again."""
+    assert lab(lab_dir, "new", "paper", "blip-2").returncode == 0
+    assert lab(lab_dir, "mark", "blip-2", "reading").returncode == 0
+    import shutil
+
+    shutil.rmtree(lab_dir / ".lab")
+    assert lab(lab_dir, "status").returncode == 0
+    index = lab_dir / ".lab" / INDEX_NAME
+    head, body = index.read_bytes().split(b"\n", 1)
+    header = json.loads(head)
+    split = header["stamps"]
+    stamps, records = marshal.loads(body[:split]), body[split:]
+    stamps["papers/blip-2.md"][4:6] = list(where)
+    made = marshal.dumps(stamps)
+    header |= {"stamps": len(made), "sum": hashlib.sha1(made).hexdigest()}
+    index.write_bytes(json.dumps(header).encode() + b"\n" + made + records)
+    (lab_dir / "notes" / "README.md").touch()  # the walk changes: the index is read
     result = lab(lab_dir, "list", "papers", "--status", "reading", "--json")
     assert result.returncode == 0, result.stderr
     assert [p["key"] for p in json.loads(result.stdout)] == ["blip-2"]

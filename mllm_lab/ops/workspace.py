@@ -196,7 +196,11 @@ class Workspace:
         return self._snapshot
 
     def files(self) -> dict[str, Record]:
-        return self.snapshot().files
+        snapshot = self.snapshot()
+        if not snapshot.decoded:
+            with _no_gc():  # the records are read from the index now: as _no_gc says
+                return snapshot.files
+        return snapshot.files
 
     @property
     def problems(self) -> list[tuple[str, Msg]]:
@@ -215,7 +219,7 @@ class Workspace:
                     self._data = build(files)
                 except (TypeError, ValueError, KeyError, IndexError, AttributeError):
                     self._snapshot = rebuild(self.lab, self.use_index, self.progress)
-                    self._data = build(self._snapshot.files)
+                    self._data = build(self.files())
             self.keep_keys()
         return self._data
 
