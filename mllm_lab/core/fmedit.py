@@ -93,13 +93,7 @@ def edit_mapping(text: str, updates: dict[str, Any], path: str, first_line: int 
                 raise CannotEdit("a comment among its lines would be lost")
             tail = newline if text[start:end].endswith("\n") else ""
             edits.append((key_node.start_mark.index, end, f"{key}: {new}{tail}"))
-    result = text
-    for start, end, new in sorted(edits, reverse=True):
-        result = result[:start] + new + result[end:]
-    if appended:
-        if result and not result.endswith("\n"):
-            result += newline
-        result += newline.join(appended) + newline
+    result = _applied(text, edits, appended, newline)
     try:
         after = load_yaml(result, path, first_line)
     except BrokenNote as problem:
@@ -162,13 +156,7 @@ def _plain_edit(text: str, updates: dict[str, Any]) -> str | None:
             edits.append((starts[at] + match.start(2), starts[at] + match.end(2), scalar(value)))
         else:
             return None
-    result = text
-    for start, end, new in sorted(edits, reverse=True):
-        result = result[:start] + new + result[end:]
-    if appended:
-        if result and not result.endswith("\n"):
-            result += newline
-        result += newline.join(appended) + newline
+    result = _applied(text, edits, appended, newline)
     after = fastyaml.load([line.rstrip("\r") for line in result.split("\n")])
     return result if after and after == {**before, **updates} else None  # {}: YAML reads null
 
@@ -187,6 +175,19 @@ def _last_item(lines: list[str], at: int) -> int:
         elif lines[index].strip(" "):
             break
     return last
+
+
+def _applied(
+    text: str, edits: list[tuple[int, int, str]], appended: list[str], newline: str
+) -> str:
+    """`text` with each (start, end, new) edit made, then the `appended` fields at its end."""
+    for start, end, new in sorted(edits, reverse=True):
+        text = text[:start] + new + text[end:]
+    if appended:
+        if text and not text.endswith("\n"):
+            text += newline
+        text += newline.join(appended) + newline
+    return text
 
 
 def block_field(key: str, value: Any, indent: str, newline: str) -> str:
