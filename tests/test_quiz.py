@@ -470,6 +470,19 @@ def test_lab_check_names_a_card_id_used_twice_and_a_broken_log_line(
     assert re.search(r"^reviews/quiz-log\.jsonl:1: ", result.out, re.M)
 
 
+def test_card_ids_used_twice_are_found_from_the_rows_as_from_the_cards(cards_lab: Path) -> None:
+    """`lab check` finds a card id used twice from the cached rows, without making the cards:
+    the same findings, in the same order, as the cards give."""
+    from mllm_lab.ops.cards import card_duplicates, lab_cards
+
+    named = "<!-- card: scaling -->\nQ: 为什么缩放？\nA: 防止饱和。\n"
+    for where in (cards_lab / PAPER, cards_lab / CONCEPT):
+        where.write_text(read(where) + "\n" + named + "\n" + named + "\n", "utf-8")
+    found = card_duplicates(ws_of(cards_lab))
+    assert len(found) == 3 and found == lab_cards(ws_of(cards_lab), text=False).problems
+    assert [f.path for f in found] == [CONCEPT, PAPER, PAPER]
+
+
 @given(st.text(max_size=200))
 @settings(
     max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]

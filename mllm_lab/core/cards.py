@@ -377,15 +377,19 @@ def _quoted(lines: list[str]) -> list[str]:
 def duplicates(cards: Iterable[Card], lang: str) -> list[Finding]:
     """A card whose id another card already has (the same question twice in a note, or one
     explicit id used twice): `path:line` of the second, naming the first."""
-    seen: dict[str, Card] = {}
+    return duplicate_ids((card.id, card.path, card.line) for card in cards)
+
+
+def duplicate_ids(places: Iterable[tuple[str, str, int]]) -> list[Finding]:
+    """The same for each card's (id, path, line), in the cards' order: `lab check` looks for
+    them without making a Card of each."""
+    seen: dict[str, tuple[int, str, int]] = {}
     found = []
-    for card in cards:
-        first = seen.setdefault(card.id, card)
-        if first is not card:
-            other = f"{first.path}:{first.line}"
-            found.append(
-                Finding.of(card.path, card.line, "card.duplicate", id=card.id, other=other)
-            )
+    for number, (card_id, path, line) in enumerate(places):
+        first = seen.setdefault(card_id, (number, path, line))
+        if first[0] != number:
+            other = f"{first[1]}:{first[2]}"
+            found.append(Finding.of(path, line, "card.duplicate", id=card_id, other=other))
     return found
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from mllm_lab import __version__, kinds
-from mllm_lab.core.cards import Card, CardKind, duplicates, note_cards
+from mllm_lab.core.cards import Card, CardKind, duplicate_ids, duplicates, note_cards
 from mllm_lab.core.fm import body_of
 from mllm_lab.errors import BrokenNote, LabError
 from mllm_lab.models import Finding, Note
@@ -51,6 +51,14 @@ def lab_cards(ws: Workspace, *, text: bool = True, paths: Iterable[str] | None =
     stages = {note.path: note.stage for note in data.notes}
     cards = [_card(notes[path], row, stages) for path in wanted for row in rows.get(path, [])]
     return LabCards(cards, duplicates(cards, ws.lang))
+
+
+def card_duplicates(ws: Workspace) -> list[Finding]:
+    """What lab_cards(ws).problems holds, from the cached rows alone: no Card is made."""
+    notes = {note.path: note for note in ws.data().notes}
+    wanted = sorted(notes)
+    rows = _cached_rows(ws=ws, notes=notes, wanted=wanted, text=False)
+    return duplicate_ids((row[0], path, row[2]) for path in wanted for row in rows.get(path, []))
 
 
 def card_ids(ws: Workspace, paths: Iterable[str] | None = None) -> set[str]:

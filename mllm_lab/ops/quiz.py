@@ -35,7 +35,7 @@ from mllm_lab.core.schedule import (
     stats,
 )
 from mllm_lab.models import Finding
-from mllm_lab.ops.cards import card_ids, lab_cards, template_stamps
+from mllm_lab.ops.cards import card_duplicates, card_ids, lab_cards, template_stamps
 from mllm_lab.ops.workspace import Workspace
 from mllm_lab.scan import load_cache, save_cache
 
@@ -97,7 +97,7 @@ def study(ws: Workspace, *, text: bool = True) -> Study:
 def card_problems(ws: Workspace) -> list[Finding]:
     """For `lab check`: a card id used twice, and each line of the review log that cannot be
     read (the rest of the log still counts)."""
-    found = lab_cards(ws, text=False).problems
+    found = card_duplicates(ws)
     log = parse_log(quizlog.read(ws.lab.path(LOG_PATH)), LOG_PATH, ws.lang)
     return [*found, *log.problems]
 
