@@ -139,7 +139,7 @@ def _decoded(entry: Any, records: bytes) -> Record | None:
     """The record an index entry stands for: a journaled one as it is, a stored one read from
     its bytes (only then: a command after a body edit compares a stamp or two, not 10,000
     records); None for an entry of another shape or bytes that do not read."""
-    if entry.__class__ is list and len(entry) == _STORED:
+    if _stored(entry, len(records)):
         kind, mtime, size, inode, at, length = entry
         try:
             digest, error, last_good = marshal.loads(memoryview(records)[at : at + length])
@@ -147,6 +147,15 @@ def _decoded(entry: Any, records: bytes) -> Record | None:
             return None
         return Record(kind, mtime, size, inode, digest, error, last_good)
     return _as_record(entry)
+
+
+def _stored(entry: Any, size: int) -> bool:
+    """A stored entry whose record lies within the index's `size` bytes of records (one of
+    another shape, from a damaged index, is parsed again, never sliced or copied)."""
+    if entry.__class__ is not list or len(entry) != _STORED:
+        return False
+    at, length = entry[4], entry[5]
+    return type(at) is int and type(length) is int and at >= 0 and 0 < length <= size - at
 
 
 def _read_index(lab: Lab) -> tuple[dict[str, Any], bytes, dict[str, Any]]:
@@ -258,7 +267,8 @@ def _save_index(
     would give it back (tuples as lists), as the journal's records are."""
     with contextlib.suppress(OSError):
         lab.state.mkdir(exist_ok=True)  # before its inode is taken: the first index makes it
-    fresh = [path for path, entry in files.items() if not _is_stored(entry)]
+    files = {path: e for path, e in files.items() if len(e) != _STORED or _stored(e, len(records))}
+    fresh = [path for path, entry in files.items() if len(entry) != _STORED]
     shaped = dict(zip(fresh, as_json([list(files[path][4:7]) for path in fresh]), strict=True))
     stamps: dict[str, list[Any]] = {}
     parts: list[bytes] = []
@@ -286,14 +296,13 @@ def _save_index(
         "size": len(head) + len(body),
         **({"content": content} if content else {}),
     }
-    write_state(lab.state, INDEX_NAME, json.dumps(header).encode() + b"\n" + head + body)
+    # The journal goes first: a kill between the two leaves the old index without it, which
+    # stamps correct (the files it named are parsed again), never the new index under an old
+    # journal whose content line would bring back a stamp of results since made stale.
     truncate_state(lab.state, JOURNAL_NAME)
+    write_state(lab.state, INDEX_NAME, json.dumps(header).encode() + b"\n" + head + body)
     with contextlib.suppress(OSError):
         (lab.state / "index.json").unlink()  # earlier versions kept it as JSON
-
-
-def _is_stored(entry: Any) -> bool:
-    return entry.__class__ is list and len(entry) == _STORED
 
 
 def new_content(lab: Lab) -> str:
@@ -416,7 +425,10 @@ def _same_content(before: Any, after: Record) -> bool:
     old = _as_record(before)
     if old is None or old.kind != after.kind:
         return False
-    as_kept = json.dumps([old.digest, old.error, old.last_good], ensure_ascii=False)
+    try:
+        as_kept = json.dumps([old.digest, old.error, old.last_good], ensure_ascii=False)
+    except (TypeError, ValueError, RecursionError):  # a damaged index: not the same
+        return False
     return as_kept == json.dumps([after.digest, after.error, after.last_good], ensure_ascii=False)
 
 
@@ -437,10 +449,12 @@ def scan(
     todo: list[Found] = []
     for item in walked.found:
         relative, kind, mtime, size, inode = item
-        entry = old.get(relative)
+        entry: Any = old.get(relative)
         if (
-            entry.__class__ is list
-            and len(entry) in (_STORED, _SIZE)
+            (
+                _stored(entry, len(index.records))
+                or (entry.__class__ is list and len(entry) == _SIZE)
+            )
             and entry[0] == kind
             and entry[1] == mtime
             and entry[2] == size

@@ -9,6 +9,7 @@ import marshal
 import os
 import re
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -156,14 +157,19 @@ def test_an_index_record_with_the_right_stamp_but_bad_contents_is_not_trusted(
     assert [p["key"] for p in json.loads(result.stdout)] == ["blip-2"]
 
 
-@pytest.mark.parametrize("where", [(10**9, 10), (0, 10**9), (-40, 3), ("x", 2)])
+@pytest.mark.parametrize(
+    "where",
+    [(10**9, 10), (0, 10**9), (-40, 3), ("x", 2), (1.5, 3), (0, "x"), (None, 1), "another"],
+)
 def test_an_index_entry_whose_bytes_do_not_read_is_parsed_again(
-    lab_dir: Path, where: tuple[object, int]
+    lab_dir: Path, where: tuple[object, object] | str
 ) -> None:
     """The stamps are read first and each record only when asked for: a stored entry that
-    points at bytes that do not read (checksums that hold all the same) is parsed again."""
+    points at bytes that do not read, or past the records (checksums that hold all the
+    same), is parsed again; and the index rewritten by a later scan holds no such entry."""
     assert lab(lab_dir, "new", "paper", "blip-2").returncode == 0
-    assert lab(lab_dir, "mark", "blip-2", "reading").returncode == 0
+    assert lab(lab_dir, "new", "paper", "clip").returncode == 0
+    assert lab(lab_dir, "mark", "clip", "unread").returncode == 0
     import shutil
 
     shutil.rmtree(lab_dir / ".lab")
@@ -173,6 +179,9 @@ def test_an_index_entry_whose_bytes_do_not_read_is_parsed_again(
     header = json.loads(head)
     split = header["stamps"]
     stamps, records = marshal.loads(body[:split]), body[split:]
+    if where == "another":  # counted back from the end, onto another paper's record
+        at, length = stamps["papers/clip.md"][4:6]
+        where = (at - len(records), length)
     stamps["papers/blip-2.md"][4:6] = list(where)
     made = marshal.dumps(stamps)
     header |= {"stamps": len(made), "sum": hashlib.sha1(made).hexdigest()}
@@ -181,6 +190,81 @@ def test_an_index_entry_whose_bytes_do_not_read_is_parsed_again(
     result = lab(lab_dir, "list", "papers", "--status", "reading", "--json")
     assert result.returncode == 0, result.stderr
     assert [p["key"] for p in json.loads(result.stdout)] == ["blip-2"]
+    for number in range(120):  # more than 100 changes: the scan rewrites the index
+        (lab_dir / "notes" / "fundamentals" / f"n{number}.md").write_text(
+            f"---\ntitle: N{number}\n---\n", "utf-8"
+        )
+    warm = [lab(lab_dir, "status"), lab(lab_dir, "mark", "clip", "read"), lab(lab_dir, "status")]
+    assert [r.returncode for r in warm] == [0, 0, 0], [r.stderr for r in warm]
+    shutil.rmtree(lab_dir / ".lab")
+    assert lab(lab_dir, "status").stdout == warm[2].stdout
+
+
+@pytest.mark.parametrize("killed_at", ["truncate_state", "write_state"])
+def test_a_kill_while_the_index_is_rewritten_leaves_no_stale_result(
+    lab_dir: Path, killed_at: str
+) -> None:
+    """The index is rewritten (the journal emptied, the new index written): a kill between
+    the two must not leave results kept under a stamp that no longer holds."""
+    import shutil
+
+    assert lab(lab_dir, "new", "paper", "blip-2").returncode == 0
+    assert lab(lab_dir, "new", "paper", "clip").returncode == 0
+    notes = lab_dir / "notes" / "fundamentals"
+    for number in range(110):
+        (notes / f"n{number}.md").write_text(f"---\ntitle: N{number}\n---\n", "utf-8")
+    shutil.rmtree(lab_dir / ".lab")
+    assert lab(lab_dir, "status").returncode == 0
+    assert lab(lab_dir, "mark", "blip-2", "read").returncode == 0  # journals a content line
+    assert lab(lab_dir, "status").returncode == 0
+    for number in range(110):
+        with (notes / f"n{number}.md").open("a", encoding="utf-8") as note:
+            note.write("more\n")
+    clip = lab_dir / "papers" / "clip.md"
+    clip.write_text(read(clip).replace("status: reading", "status: read"), "utf-8")
+    kill = (
+        "import os, signal, sys\nimport mllm_lab.scan as scan\n"
+        f"real = scan.{killed_at}\n"
+        "def killed(state, name, *rest):\n"
+        "    if name in (scan.INDEX_NAME, scan.JOURNAL_NAME):\n"
+        "        os.kill(os.getpid(), signal.SIGKILL)\n"
+        "    return real(state, name, *rest)\n"
+        f"scan.{killed_at} = killed\n"
+        "sys.argv = ['lab', 'catalog']\nfrom mllm_lab.cli import main\nmain()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", kill], cwd=lab_dir, capture_output=True)
+    assert done.returncode == -9, done.stderr
+    warm = lab(lab_dir, "status")
+    assert warm.returncode == 0, warm.stderr
+    shutil.rmtree(lab_dir / ".lab")
+    assert warm.stdout == lab(lab_dir, "status").stdout
+
+
+def test_a_record_of_bytes_in_a_damaged_index_is_parsed_again(lab_dir: Path) -> None:
+    import shutil
+
+    assert lab(lab_dir, "new", "paper", "blip-2").returncode == 0
+    shutil.rmtree(lab_dir / ".lab")
+    assert lab(lab_dir, "status").returncode == 0
+    index = lab_dir / ".lab" / INDEX_NAME
+    head, body = index.read_bytes().split(b"\n", 1)
+    header = json.loads(head)
+    stamps, records = marshal.loads(body[: header["stamps"]]), body[header["stamps"] :]
+    damaged = marshal.dumps([b"abc", None, None])
+    stamps["papers/blip-2.md"][4:6] = [len(records), len(damaged)]
+    made, records = marshal.dumps(stamps), records + damaged
+    header |= {
+        "stamps": len(made),
+        "sum": hashlib.sha1(made).hexdigest(),
+        "records": hashlib.sha1(records).hexdigest(),
+    }
+    index.write_bytes(json.dumps(header).encode() + b"\n" + made + records)
+    paper = lab_dir / "papers" / "blip-2.md"
+    paper.write_text(read(paper) + "\nmore words\n", "utf-8")  # re-read: compared with it
+    result = lab(lab_dir, "status")
+    assert result.returncode == 0, result.stderr
+    shutil.rmtree(lab_dir / ".lab")
+    assert lab(lab_dir, "status").stdout == result.stdout
 
 
 def test_state_folder_linked_outside_the_lab_is_refused(lab_dir: Path, tmp_path: Path) -> None:
