@@ -157,6 +157,26 @@ def test_an_index_record_with_the_right_stamp_but_bad_contents_is_not_trusted(
     assert [p["key"] for p in json.loads(result.stdout)] == ["blip-2"]
 
 
+def _index_parts(lab_dir: Path) -> tuple[dict[str, Any], dict[str, Any], bytes]:
+    """The index's header, stamps and records, as `lab` wrote them."""
+    head, body = (lab_dir / ".lab" / INDEX_NAME).read_bytes().split(b"\n", 1)
+    header = json.loads(head)
+    return header, marshal.loads(body[: header["stamps"]]), body[header["stamps"] :]
+
+
+def _write_index(lab_dir: Path, header: dict[str, Any], stamps: Any, records: bytes) -> None:
+    """An index of these stamps and records whose checksums hold (a hand-made damage)."""
+    made = marshal.dumps(stamps)
+    header = header | {
+        "stamps": len(made),
+        "sum": hashlib.sha1(made).hexdigest(),
+        "records": hashlib.sha1(records).hexdigest(),
+    }
+    (lab_dir / ".lab" / INDEX_NAME).write_bytes(
+        json.dumps(header).encode() + b"\n" + made + records
+    )
+
+
 @pytest.mark.parametrize(
     "where",
     [(10**9, 10), (0, 10**9), (-40, 3), ("x", 2), (1.5, 3), (0, "x"), (None, 1), "another"],
@@ -174,18 +194,12 @@ def test_an_index_entry_whose_bytes_do_not_read_is_parsed_again(
 
     shutil.rmtree(lab_dir / ".lab")
     assert lab(lab_dir, "status").returncode == 0
-    index = lab_dir / ".lab" / INDEX_NAME
-    head, body = index.read_bytes().split(b"\n", 1)
-    header = json.loads(head)
-    split = header["stamps"]
-    stamps, records = marshal.loads(body[:split]), body[split:]
+    header, stamps, records = _index_parts(lab_dir)
     if where == "another":  # counted back from the end, onto another paper's record
         at, length = stamps["papers/clip.md"][4:6]
         where = (at - len(records), length)
     stamps["papers/blip-2.md"][4:6] = list(where)
-    made = marshal.dumps(stamps)
-    header |= {"stamps": len(made), "sum": hashlib.sha1(made).hexdigest()}
-    index.write_bytes(json.dumps(header).encode() + b"\n" + made + records)
+    _write_index(lab_dir, header, stamps, records)
     (lab_dir / "notes" / "README.md").touch()  # the walk changes: the index is read
     result = lab(lab_dir, "list", "papers", "--status", "reading", "--json")
     assert result.returncode == 0, result.stderr
@@ -246,19 +260,10 @@ def test_a_record_of_bytes_in_a_damaged_index_is_parsed_again(lab_dir: Path) -> 
     assert lab(lab_dir, "new", "paper", "blip-2").returncode == 0
     shutil.rmtree(lab_dir / ".lab")
     assert lab(lab_dir, "status").returncode == 0
-    index = lab_dir / ".lab" / INDEX_NAME
-    head, body = index.read_bytes().split(b"\n", 1)
-    header = json.loads(head)
-    stamps, records = marshal.loads(body[: header["stamps"]]), body[header["stamps"] :]
+    header, stamps, records = _index_parts(lab_dir)
     damaged = marshal.dumps([b"abc", None, None])
     stamps["papers/blip-2.md"][4:6] = [len(records), len(damaged)]
-    made, records = marshal.dumps(stamps), records + damaged
-    header |= {
-        "stamps": len(made),
-        "sum": hashlib.sha1(made).hexdigest(),
-        "records": hashlib.sha1(records).hexdigest(),
-    }
-    index.write_bytes(json.dumps(header).encode() + b"\n" + made + records)
+    _write_index(lab_dir, header, stamps, records + damaged)
     paper = lab_dir / "papers" / "blip-2.md"
     paper.write_text(read(paper) + "\nmore words\n", "utf-8")  # re-read: compared with it
     result = lab(lab_dir, "status")
