@@ -50,27 +50,56 @@ def load_cache(lab: Lab, name: str) -> dict[str, Any]:
 
 def _read_cache(lab: Lab, name: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """(files, header) as load_cache reads them; ({}, {}) when they cannot be used."""
+    opened = _open_cache(lab, name)
+    if opened is not None:
+        header, body = opened
+        with contextlib.suppress(ValueError, EOFError, TypeError, RecursionError):
+            if header.get("sum") == _checksum(body):
+                files = marshal.loads(body)
+                if isinstance(files, dict):
+                    return files, header
+    return {}, {}
+
+
+def _open_cache(lab: Lab, name: str) -> tuple[dict[str, Any], bytes] | None:
+    """(header, body) of a cache file this lab wrote here, under this version of lab and of
+    Python; None for a missing, foreign or unreadable one (the caller checks its checksums)."""
     try:
         with open(lab.state / name, "rb") as stream:  # the header, then the body: no copy of it
             head, body = stream.readline(), stream.read()
-    except OSError:
-        return {}, {}
-    try:
         header = json.loads(head)
-        if (
-            isinstance(header, dict)
-            and header.get("version") == INDEX_VERSION
-            and header.get("python") == PYTHON
-            and header.get("root") == str(lab.root)
-            and header.get("place") == _place(lab)
-            and header.get("sum") == _checksum(body)
-        ):
-            files = marshal.loads(body)
-            if isinstance(files, dict):
-                return files, header
-    except (ValueError, EOFError, TypeError, RecursionError):
-        pass
-    return {}, {}
+    except (OSError, ValueError, RecursionError):
+        return None
+    if (
+        isinstance(header, dict)
+        and header.get("version") == INDEX_VERSION
+        and header.get("python") == PYTHON
+        and header.get("root") == str(lab.root)
+        and header.get("place") == _place(lab)
+    ):
+        return header, body
+    return None
+
+
+def _header(lab: Lab, **fields: Any) -> bytes:
+    """A cache file's header line: what _open_cache checks, then `fields`."""
+    with contextlib.suppress(OSError):
+        lab.state.mkdir(exist_ok=True)  # before its inode is taken: the first cache makes it
+    header = {
+        "version": INDEX_VERSION,
+        "python": PYTHON,
+        "tool": "mllm-lab",
+        "root": str(lab.root),
+        "place": _place(lab),
+        **fields,
+    }
+    return json.dumps(header).encode() + b"\n"
+
+
+def _drop_legacy(lab: Lab, name: str) -> None:
+    """Earlier versions kept a cache as JSON, under another name."""
+    with contextlib.suppress(OSError):
+        (lab.state / (name.removesuffix(".bin") + ".json")).unlink()
 
 
 def as_json(value: Any) -> Any:
@@ -88,35 +117,15 @@ def _place(lab: Lab) -> int | None:
         return None
 
 
-def save_cache(
-    lab: Lab,
-    name: str,
-    files: dict[str, Any],
-    *,
-    shaped: bool = False,
-    extra: dict[str, str] | None = None,
-) -> None:
+def save_cache(lab: Lab, name: str, files: dict[str, Any], *, shaped: bool = False) -> None:
     """Keep `files` in marshal's format: read back twice as fast as JSON, with each repeated
     string (a kind, a status) made once. What is kept is what JSON would give back (tuples as
     lists), so a record read from the cache is the same whichever way it was kept. `shaped`:
     the caller made `files` so already (as_json on what is new, the rest read from a cache)."""
-    with contextlib.suppress(OSError):
-        lab.state.mkdir(exist_ok=True)  # before its inode is taken: the first cache makes it
     data = marshal.dumps(files if shaped else as_json(files))
-    header = {
-        "version": INDEX_VERSION,
-        "python": PYTHON,
-        "tool": "mllm-lab",
-        "root": str(lab.root),
-        "place": _place(lab),
-        "sum": _checksum(data),
-        "size": len(data),
-        **(extra or {}),
-    }
-    write_state(lab.state, name, json.dumps(header).encode() + b"\n" + data)
-    legacy = lab.state / (name.removesuffix(".bin") + ".json")  # earlier versions kept it as JSON
-    with contextlib.suppress(OSError):
-        legacy.unlink()
+    head = _header(lab, sum=_checksum(data), size=len(data))
+    write_state(lab.state, name, head + data)
+    _drop_legacy(lab, name)
 
 
 INDEX_LAYOUT = 2  # the stamps first, then each record's own marshal: see _save_index
@@ -161,29 +170,20 @@ def _stored(entry: Any, size: int) -> bool:
 def _read_index(lab: Lab) -> tuple[dict[str, Any], bytes, dict[str, Any]]:
     """(entries, records, header) of the index; ({}, b"", {}) when it cannot be used (see
     load_cache: missing, foreign, of another version, a checksum that does not hold)."""
-    try:
-        with open(lab.state / INDEX_NAME, "rb") as stream:
-            head, body = stream.readline(), stream.read()
-    except OSError:
-        return {}, b"", {}
-    try:
-        header = json.loads(head)
-        split = header.get("stamps") if isinstance(header, dict) else None
-        if (
-            type(split) is int
-            and header.get("version") == INDEX_VERSION
-            and header.get("layout") == INDEX_LAYOUT
-            and header.get("python") == PYTHON
-            and header.get("root") == str(lab.root)
-            and header.get("place") == _place(lab)
-            and header.get("sum") == _checksum(body[:split])
-            and header.get("records") == _checksum(body[split:])
-        ):
-            files = marshal.loads(body[:split])
-            if isinstance(files, dict):
-                return files, body[split:], header
-    except (ValueError, EOFError, TypeError, RecursionError):
-        pass
+    opened = _open_cache(lab, INDEX_NAME)
+    if opened is not None:
+        header, body = opened
+        split = header.get("stamps")
+        with contextlib.suppress(ValueError, EOFError, TypeError, RecursionError):
+            if (
+                type(split) is int
+                and header.get("layout") == INDEX_LAYOUT
+                and header.get("sum") == _checksum(body[:split])
+                and header.get("records") == _checksum(body[split:])
+            ):
+                files = marshal.loads(body[:split])
+                if isinstance(files, dict):
+                    return files, body[split:], header
     return {}, b"", {}
 
 
@@ -265,8 +265,6 @@ def _save_index(
     tenth of the time) and the record of the file it re-read. A stored entry's bytes
     (`records`: those it was read from) are kept as they are; a new record is kept as JSON
     would give it back (tuples as lists), as the journal's records are."""
-    with contextlib.suppress(OSError):
-        lab.state.mkdir(exist_ok=True)  # before its inode is taken: the first index makes it
     files = {path: e for path, e in files.items() if len(e) != _STORED or _stored(e, len(records))}
     fresh = [path for path, entry in files.items() if len(entry) != _STORED]
     shaped = dict(zip(fresh, as_json([list(files[path][4:7]) for path in fresh]), strict=True))
@@ -283,26 +281,21 @@ def _save_index(
         parts.append(bytes(blob))
         at += len(blob)
     head, body = marshal.dumps(stamps), b"".join(parts)
-    header = {
-        "version": INDEX_VERSION,
-        "layout": INDEX_LAYOUT,
-        "python": PYTHON,
-        "tool": "mllm-lab",
-        "root": str(lab.root),
-        "place": _place(lab),
-        "stamps": len(head),
-        "sum": _checksum(head),
-        "records": _checksum(body),
-        "size": len(head) + len(body),
+    header = _header(
+        lab,
+        layout=INDEX_LAYOUT,
+        stamps=len(head),
+        sum=_checksum(head),
+        records=_checksum(body),
+        size=len(head) + len(body),
         **({"content": content} if content else {}),
-    }
+    )
     # The journal goes first: a kill between the two leaves the old index without it, which
     # stamps correct (the files it named are parsed again), never the new index under an old
     # journal whose content line would bring back a stamp of results since made stale.
     truncate_state(lab.state, JOURNAL_NAME)
-    write_state(lab.state, INDEX_NAME, json.dumps(header).encode() + b"\n" + head + body)
-    with contextlib.suppress(OSError):
-        (lab.state / "index.json").unlink()  # earlier versions kept it as JSON
+    write_state(lab.state, INDEX_NAME, header + head + body)
+    _drop_legacy(lab, INDEX_NAME)
 
 
 def new_content(lab: Lab) -> str:

@@ -203,15 +203,16 @@ def find_related(
     tag_weight = _tag_weights(study) if wanted_tags else {}
     by_weight = sorted(terms, key=lambda t: (-terms[t], t))
     for note in study:
-        if own or wanted_tags:  # a new note without tags: no note's tags are looked at
+        if own or wanted_tags:  # neither a slug nor tags: no note's tags are looked at
             theirs = {t.casefold() for t in note.tags}
             if own and own in theirs:
                 give(note.path, NAMED, f"named:{own}")
             for tag in sorted(wanted_tags & theirs):
                 give(note.path, TAG * tag_weight[tag], f"tag:{tag}")
         shared = words.get(note.title)
-        for term in (t for t in by_weight if shared and t in shared):
-            give(note.path, terms[term], f"term:{term}")
+        if shared:
+            for term in (t for t in by_weight if t in shared):
+                give(note.path, terms[term], f"term:{term}")
     ranked = sorted(scores, key=lambda path: (-scores[path].score, path))
     chosen = [p for p in ranked if p in pointed] + [p for p in ranked if p not in pointed][:limit]
     return [

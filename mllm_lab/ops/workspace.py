@@ -95,6 +95,15 @@ class Outcome:
 
 
 @dataclass
+class KeyLines:
+    """What remember_keys made last: each paper's line (the paper kept with it, so that its id
+    stays its own) and the text then found in, or written to, .lab/keys.tsv."""
+
+    lines: dict[int, tuple[Paper, str]] = field(default_factory=dict)
+    text: str | None = None
+
+
+@dataclass
 class Workspace:
     lab: Lab
     today: date = field(default_factory=today)
@@ -103,7 +112,7 @@ class Workspace:
     _walked: Walk | None = None
     _snapshot: Snapshot | None = None
     _data: LabData | None = None
-    _key_lines: KeyLines = field(default_factory=lambda: KeyLines())
+    _key_lines: KeyLines = field(default_factory=KeyLines)
     notices: list[str] = field(default_factory=list)  # what the command should tell the user
 
     @classmethod
@@ -304,12 +313,3 @@ def remember_keys(lab: Lab, papers: Iterable[Paper], known: KeyLines | None = No
     if read_state(lab.state, KEYS_FILE) != text.encode("utf-8"):
         write_state(lab.state, KEYS_FILE, text)
     known.text = text
-
-
-@dataclass
-class KeyLines:
-    """What remember_keys made last: each paper's line (the paper kept with it, so that its id
-    stays its own) and the text then found in, or written to, .lab/keys.tsv."""
-
-    lines: dict[int, tuple[Paper, str]] = field(default_factory=dict)
-    text: str | None = None
