@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import sqlite3
 from collections import deque
 from collections.abc import Collection, Iterator, Mapping
@@ -22,6 +21,7 @@ from typing import Any
 
 from mllm_lab import kinds
 from mllm_lab.core.labdata import INDEX_VERSION
+from mllm_lab.cores import usable_cores
 from mllm_lab.errors import BrokenNote
 from mllm_lab.lab import Lab
 from mllm_lab.parse import note_detail
@@ -139,7 +139,7 @@ def _computed(root: str, todo: list[tuple[str, list[int]]]) -> Iterator[Computed
     """The details of notes read now, in chunks: with many notes and a second core, every
     other chunk is read by one worker process while this one reads the rest (a first check
     of a big lab reads every body). A note that cannot be read is left out."""
-    if len(todo) < PARALLEL_FROM or (os.cpu_count() or 1) < 2:
+    if len(todo) < PARALLEL_FROM or usable_cores() < 2:
         yield from _chunk(root, todo)
         return
     import multiprocessing

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from mllm_lab.core.labdata import INDEX_VERSION, Record
+from mllm_lab.cores import usable_cores
 from mllm_lab.lab import Lab
 from mllm_lab.messages import Msg
 from mllm_lab.parse import good_digest, make_record, parse_file
@@ -310,12 +311,16 @@ def new_content(lab: Lab) -> str:
 # --- scanning ------------------------------------------------------------------------------
 
 
+PARALLEL_FROM = 2000  # files to parse before worker processes pay for their start
+
+
 def _parse_many(
     root: Path, todo: list[Found], old: dict[str, Any], progress: Progress | None
 ) -> list[Record]:
-    """Parse files; a big cold scan is split over worker processes (one per core, up to 4)."""
-    workers = min(4, os.cpu_count() or 1)
-    if len(todo) < 2000 or workers < 2:
+    """Parse files; a big cold scan is shared with worker processes, one per usable core
+    beyond this process's own (up to 4 in all): this one parses a share too, not idling."""
+    cores = min(4, usable_cores())
+    if len(todo) < PARALLEL_FROM or cores < 2:
         records = []
         for number, found in enumerate(todo, start=1):
             parsed = parse_file(root, found[0], found[1])
@@ -325,9 +330,10 @@ def _parse_many(
         return records
     from concurrent.futures import ProcessPoolExecutor  # only a big cold scan needs workers
 
-    chunks = [todo[i::workers] for i in range(workers)]
-    with ProcessPoolExecutor(workers) as pool:
-        parts = list(pool.map(parse_chunk, [str(root)] * workers, chunks))
+    chunks = [todo[i::cores] for i in range(cores)]
+    with ProcessPoolExecutor(cores - 1) as pool:
+        theirs = [pool.submit(parse_chunk, str(root), chunk) for chunk in chunks[1:]]
+        parts = [parse_chunk(str(root), chunks[0]), *(part.result() for part in theirs)]
     by_path = {relative: made for part in parts for relative, made in part}
     if progress:
         progress(len(todo), len(todo))

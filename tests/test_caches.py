@@ -10,6 +10,7 @@ import sqlite3
 import time
 from pathlib import Path
 
+import pytest
 from conftest import Run, read
 
 from mllm_lab.core import fm
@@ -374,7 +375,7 @@ def test_details_read_by_two_processes_are_the_details_read_by_one(
     one = in_lab("check")
     monkeypatch.setattr(details, "PARALLEL_FROM", 3)
     monkeypatch.setattr(details, "CHUNK", 2)
-    monkeypatch.setattr(details.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(details, "usable_cores", lambda: 2)
     two = in_lab("check", cwd=copy)
     assert (two.code, two.out) == (one.code, one.out) and "missing-6.md" in one.out
     with sqlite3.connect(copy / ".lab" / "detail.sqlite") as db:
@@ -486,3 +487,48 @@ def test_an_older_view_brought_back_is_stale_though_no_note_changed_since(
     warm = in_lab("sync", "--check")
     assert "papers/README.md" in warm.out
     assert (warm.code, warm.out) == _cold(lab, tmp_path, "sync", "--check")
+
+
+def test_a_scan_shared_with_workers_gives_what_one_process_gives(
+    in_lab: Run, lab: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A big cold scan is split between this process and one worker per further usable core
+    (its CPU affinity, not the machine's count). Whatever the split, every file gets the
+    record one process gives it, a broken paper note keeps its last good digest, and on one
+    usable core no worker process is started."""
+    import concurrent.futures
+
+    from mllm_lab import scan as scanning
+    from mllm_lab.lab import Lab
+    from mllm_lab.walk import walk
+
+    for name in ("blip-2", "clip", "vit"):
+        assert in_lab("new", "paper", name).ok
+    for number in range(4):
+        assert in_lab("new", "concept", f"Note {number}", "-c", "training").ok
+    assert in_lab("status").ok  # the index, with each paper's good digest
+    edit(lab / "papers/clip.md", "status:", "status: [unclosed\nstatus:")
+    found = walk(Lab.at(lab)).found
+    old = scanning._load_index(Lab.at(lab)).files
+    before = {item[0]: scanning._as_record(old[item[0]]) for item in found if item[0] in old}
+    assert len(found) >= 8 and before["papers/clip.md"] is not None
+
+    def parsed(cores: int) -> list[object]:
+        monkeypatch.setattr(scanning, "usable_cores", lambda: cores)
+        return scanning._parse_many(lab, list(found), before, None)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(scanning, "PARALLEL_FROM", 1)
+    alone = parsed(1)
+    paths = [item[0] for item in found]
+    assert [paths[n] for n, record in enumerate(alone) if record.digest is None] == [  # type: ignore[attr-defined]
+        "papers/clip.md"
+    ]
+    clip = alone[paths.index("papers/clip.md")]
+    assert clip.error is not None and clip.last_good == before["papers/clip.md"].digest  # type: ignore[attr-defined]
+    assert parsed(2) == alone and parsed(3) == alone
+
+    def no_pool(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a worker process on one usable core")
+
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", no_pool)
+    assert parsed(1) == alone

@@ -345,3 +345,47 @@ def test_a_status_change_is_made_without_importing_pyyaml() -> None:
         "---\nkey: x\nstatus: read\nstarted: 2026-01-02\nfinished: 2026-01-02\n"
         "history:\n- 2026-01-02 read\n---\nbody\n"
     )
+
+
+def _split_line_by_line(text: str) -> tuple[str, list[str], str, int] | str | None:
+    """The frontmatter split as lab made it line by line before it searched for the closing
+    fence: the reference the search must agree with."""
+    prefix = fm.BOM if text.startswith(fm.BOM) else ""
+    first_end = text.find("\n", len(prefix))
+    first = text[len(prefix) : first_end if first_end >= 0 else len(text)].rstrip("\r")
+    if not fm.FENCE.match(first):
+        return None
+    lines: list[str] = []
+    offset = first_end + 1 if first_end >= 0 else len(text)
+    while offset < len(text):
+        end = text.find("\n", offset)
+        line = text[offset : end if end >= 0 else len(text)].rstrip("\r")
+        offset = end + 1 if end >= 0 else len(text)
+        if fm.CLOSE.match(line):
+            return prefix, lines, text[offset:], len(lines) + 3
+        lines.append(line)
+    return "unclosed"
+
+
+@settings(max_examples=800, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(["---", "...", "--", "----", " ", "\t", "\r", "\n", "a: b", "#", "x"]),
+        max_size=14,
+    ),
+    st.booleans(),
+)
+@example(["---", "\n", "a: b", "\r", "\n", "---", "\r", "\r"], False)
+@example(["---", "\n", "---", "\r", " ", "\r", "\n", "x"], False)
+@example(["---"], True)
+def test_the_closing_fence_is_found_where_a_line_by_line_reading_finds_it(
+    pieces: list[str], bom: bool
+) -> None:
+    text = ("\ufeff" if bom else "") + "".join(pieces)
+    try:
+        split = fm._split(text)
+    except ValueError:
+        assert _split_line_by_line(text) == "unclosed"
+        return
+    got = None if split is None else (split.prefix, split.fm_lines, split.body, split.body_line)
+    assert got == _split_line_by_line(text)

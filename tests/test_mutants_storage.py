@@ -85,6 +85,34 @@ def test_a_file_lab_cannot_read_is_named_with_its_line(tmp_path: Path) -> None:
         read_text(tmp_path / "missing.md")
 
 
+def test_read_text_reads_to_the_end_whatever_the_stat_said(tmp_path: Path) -> None:
+    """One read when the file is the size its stat gave; a file that grew, shrank or comes in
+    parts is read to its end, never cut at the size the stat gave, and never past the limit."""
+    data = bytes(range(256)) * 40  # 10,240 bytes
+    for told in (0, 1, 100, len(data) - 1, len(data), len(data) + 1, 10 * len(data)):
+        read, write = os.pipe()  # a pipe gives the bytes in the parts they were written in
+        try:
+            for start in range(0, len(data), 3000):
+                os.write(write, data[start : start + 3000])
+            os.close(write)
+            assert storage._read_fd(read, told, 1 << 20) == data, told
+        finally:
+            os.close(read)
+    read, write = os.pipe()
+    try:
+        os.write(write, data)
+        os.close(write)
+        assert storage._read_fd(read, 0, 5001) == data[:5001]  # the limit, and one byte more
+    finally:
+        os.close(read)
+    path = tmp_path / "n.md"
+    for size in (0, 1, 4095, 4096):
+        path.write_bytes(b"a" * size)
+        assert read_text(path, limit=4096) == "a" * size
+    path.write_bytes(b"a" * 4097)
+    assert broken(path, shown="n.md", limit=4096)[1] == "n.md:1: file is larger than 0 MB; skipped"
+
+
 # --- reasons and single files ----------------------------------------------------------------
 
 

@@ -42,9 +42,9 @@ NOT_A_STRING = re.compile(
 _FLOW_UNSAFE = set(",[]{}'\"#:")
 # In a comment: a character PyYAML refuses, or a line break only YAML counts (CR alone, NEL,
 # U+2028, U+2029), after which PyYAML reads the rest of the "comment" as a line of its own.
-_NOT_IN_A_COMMENT = re.compile(
-    "[^\t\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
-)
+# (Spelled as the characters refused, not as the complement of those allowed: the complement's
+# charset takes 5 ms to compile, a tenth of a warm command's own time.)
+_NOT_IN_A_COMMENT = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufffe\uffff]")
 _LONGEST_KEY = 1000  # PyYAML refuses a simple key past 1,024 characters
 
 

@@ -152,6 +152,8 @@ def _bad_date_line(text: str) -> int:
 
 FENCE = re.compile(r"^---[ \t]*$")
 CLOSE = re.compile(r"^(?:---|\.\.\.)[ \t]*$")
+# The closing fence as a line of a whole text (the line's CRs are not part of it, as in CLOSE).
+_CLOSE_LINE = re.compile(r"^(?:---|\.\.\.)[ \t]*\r*$", re.M)
 _TOP_KEY = re.compile(r"^(?P<key>[^\s#:'\"\-][^:\n]*?|'[^']*'|\"[^\"]*\")[ \t]*:(?:[ \t]|$)")
 BOM = "\ufeff"
 
@@ -182,22 +184,21 @@ def _split(text: str) -> _Split | None:
     first = text[start : first_end if first_end >= 0 else len(text)].rstrip("\r")
     if not FENCE.match(first):
         return None
-    fm_lines: list[str] = []
     offset = first_end + 1 if first_end >= 0 else len(text)
-    while offset < len(text):  # line by line: a 5 MB note is not split whole
-        end = text.find("\n", offset)
-        line = text[offset : end if end >= 0 else len(text)].rstrip("\r")
-        offset = end + 1 if end >= 0 else len(text)
-        if CLOSE.match(line):
-            return _Split(
-                prefix=prefix,
-                newline=newline,
-                fm_lines=fm_lines,
-                body=text[offset:],
-                body_line=len(fm_lines) + 3,
-            )
-        fm_lines.append(line)
-    raise ValueError("unclosed")
+    close = _CLOSE_LINE.search(text, offset)  # a search, not a split: a 5 MB note stays whole
+    if close is None:
+        raise ValueError("unclosed")
+    fm_lines = text[offset : close.start()].split("\n")[:-1] if close.start() > offset else []
+    if "\r" in text[offset : close.start()]:
+        fm_lines = [line.rstrip("\r") for line in fm_lines]
+    end = close.end()
+    return _Split(
+        prefix=prefix,
+        newline=newline,
+        fm_lines=fm_lines,
+        body=text[end + 1 :] if end < len(text) else "",
+        body_line=len(fm_lines) + 3,
+    )
 
 
 def key_lines(fm_lines: list[str]) -> dict[str, int]:

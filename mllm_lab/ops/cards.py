@@ -20,6 +20,7 @@ from typing import Any
 from mllm_lab import __version__, kinds
 from mllm_lab.core.cards import Card, CardKind, duplicate_ids, duplicates, note_cards
 from mllm_lab.core.fm import body_of
+from mllm_lab.cores import usable_cores
 from mllm_lab.errors import BrokenNote, LabError
 from mllm_lab.models import Finding, Note
 from mllm_lab.ops.workspace import Workspace
@@ -198,7 +199,7 @@ def _read_all(
     """Rows of each note that can be read (one that cannot is reported by the scan already).
     Many notes are split with one worker process while this one reads the other half: both
     cores, and one process less in memory than a pool of two."""
-    if len(notes) < PARALLEL_FROM or (os.cpu_count() or 1) < 2:
+    if len(notes) < PARALLEL_FROM or usable_cores() < 2:
         return dict(read_chunk(root=str(root), notes=list(notes), signatures=signatures))
     from concurrent.futures import ProcessPoolExecutor  # only a big cold read needs a worker
 
