@@ -39,7 +39,10 @@ __all__ = ["Walk", "kind_of", "make_record", "parse_file", "walk"]  # used throu
 # --- the index files -----------------------------------------------------------------------
 
 
-def _checksum(data: bytes) -> str:
+Buffer = bytes | memoryview
+
+
+def _checksum(data: Buffer) -> str:
     return hashlib.sha1(data).hexdigest()
 
 
@@ -139,13 +142,13 @@ class _Index:
     lines: int  # in the journal
     content: str | None  # the content stamp (see `scan`), None when unknown
     bloated: bool  # the journal takes longer to read than the index would to write again
-    records: bytes = b""  # the stored entries' records, each at its offset
+    records: Buffer = b""  # the stored entries' records, each at its offset
 
     def record(self, path: str) -> Record | None:
         return _decoded(self.files.get(path), self.records)
 
 
-def _decoded(entry: Any, records: bytes) -> Record | None:
+def _decoded(entry: Any, records: Buffer) -> Record | None:
     """The record an index entry stands for: a journaled one as it is, a stored one read from
     its bytes (only then: a command after a body edit compares a stamp or two, not 10,000
     records); None for an entry of another shape or bytes that do not read."""
@@ -168,23 +171,24 @@ def _stored(entry: Any, size: int) -> bool:
     return type(at) is int and type(length) is int and at >= 0 and 0 < length <= size - at
 
 
-def _read_index(lab: Lab) -> tuple[dict[str, Any], bytes, dict[str, Any]]:
+def _read_index(lab: Lab) -> tuple[dict[str, Any], Buffer, dict[str, Any]]:
     """(entries, records, header) of the index; ({}, b"", {}) when it cannot be used (see
     load_cache: missing, foreign, of another version, a checksum that does not hold)."""
     opened = _open_cache(lab, INDEX_NAME)
     if opened is not None:
         header, body = opened
         split = header.get("stamps")
+        whole = memoryview(body)  # its parts are read where they lie, not copied
         with contextlib.suppress(ValueError, EOFError, TypeError, RecursionError):
             if (
                 type(split) is int
                 and header.get("layout") == INDEX_LAYOUT
-                and header.get("sum") == _checksum(body[:split])
-                and header.get("records") == _checksum(body[split:])
+                and header.get("sum") == _checksum(whole[:split])
+                and header.get("records") == _checksum(whole[split:])
             ):
-                files = marshal.loads(body[:split])
+                files = marshal.loads(whole[:split])
                 if isinstance(files, dict):
-                    return files, body[split:], header
+                    return files, whole[split:], header
     return {}, b"", {}
 
 
@@ -259,7 +263,7 @@ def journal(
 
 
 def _save_index(
-    lab: Lab, files: dict[str, Any], content: str | None = None, records: bytes = b""
+    lab: Lab, files: dict[str, Any], content: str | None = None, records: Buffer = b""
 ) -> None:
     """The index: a header, the stamps of every file with where its record is, then the
     records, each marshalled apart. A command after a body edit reads the stamps alone (a
@@ -386,7 +390,7 @@ class Snapshot:
         content: str | None = None,
         *,
         root: Path | None = None,
-        records: bytes = b"",
+        records: Buffer = b"",
     ) -> None:
         self._entries: dict[str, Any] | None = files
         self._files: dict[str, Record] | None = None

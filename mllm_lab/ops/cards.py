@@ -20,6 +20,7 @@ from typing import Any
 from mllm_lab import __version__, kinds
 from mllm_lab.core.cards import Card, CardKind, duplicate_ids, duplicates, note_cards
 from mllm_lab.core.fm import body_of
+from mllm_lab.core.labdata import Record
 from mllm_lab.cores import usable_cores
 from mllm_lab.errors import BrokenNote, LabError
 from mllm_lab.models import Finding, Note
@@ -92,8 +93,8 @@ def _card(note: Note, row: Row, stages: Mapping[str, int | None]) -> Card:
 # --- the cache -----------------------------------------------------------------------------
 
 
-def _stamp(ws: Workspace, path: str) -> list[int] | None:
-    record = ws.files().get(path)
+def _stamp(files: Mapping[str, Record], path: str) -> list[int] | None:
+    record = files.get(path)
     if record is None or record.error:
         return None
     return record.stamp()
@@ -108,8 +109,9 @@ def _cached_rows(
     stored, signatures = _load(ws, CARDS_CACHE if text else IDS_CACHE, templates)
     result: dict[str, list[Row]] = {}
     stale: list[str] = []
+    files = ws.files()  # once: 10,000 calls of ws.files() cost 50 ms
     for path in wanted:
-        stamp, entry = _stamp(ws, path), stored.get(path)
+        stamp, entry = _stamp(files, path), stored.get(path)
         if stamp is not None and isinstance(entry, list) and entry[:3] == stamp:
             result[path] = entry[3]
         elif stamp is not None:
@@ -152,10 +154,10 @@ def _save(
     """`stored` with what was `read`, saved as cache `name` (`made`: templates, signatures).
     What `stored` held came from the cache, as JSON gives it back; only what is new is made
     so (one note's rows, not a megabyte of them, after an edit)."""
-    for path, rows in read.items():
-        entry = [*(_stamp(ws, path) or []), [row if text else row[:5] for row in rows]]
-        stored[path] = as_json(entry)
     files = ws.files()
+    for path, rows in read.items():
+        entry = [*(_stamp(files, path) or []), [row if text else row[:5] for row in rows]]
+        stored[path] = as_json(entry)
     kept = {path: entry for path, entry in stored.items() if path in files}
     save_cache(ws.lab, name, {**as_json(made), "notes": kept}, shaped=True)
 
