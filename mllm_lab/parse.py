@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from mllm_lab import kinds
-from mllm_lab.core import fm, markdown, readinglist, regions
+from mllm_lab.core import fm, markdown
 from mllm_lab.core.digest import digest_note, digest_reading_list
 from mllm_lab.core.labdata import NotebookDigest, Record
 from mllm_lab.core.weeks import as_date
@@ -59,6 +59,8 @@ def parse_note(text: str, relative: str, kind: kinds.NoteKind) -> list[Any]:
 
 
 def parse_reading_list(text: str) -> list[Any]:
+    from mllm_lab.core import readinglist  # not needed to parse a note again after an edit
+
     reading = readinglist.parse(text)
     return list(digest_reading_list(reading.entries, reading.lines))
 
@@ -112,6 +114,8 @@ def note_detail(text: str, relative: str) -> dict[str, Any]:
     title = parsed.meta.get("title")
     title = title if isinstance(title, str) else h1
     found_links, unrendered = markdown.scan_links(parsed.body)
+    from mllm_lab.core import regions  # only for the details: not when a scan parses a note
+
     damaged = None
     try:
         regions.parse(text, relative)

@@ -333,11 +333,18 @@ def _parse_many(
                 progress(number, len(todo))
         return records
     from concurrent.futures import ProcessPoolExecutor  # only a big cold scan needs workers
+    from concurrent.futures.process import BrokenProcessPool
 
     chunks = [todo[i::cores] for i in range(cores)]
-    with ProcessPoolExecutor(cores - 1) as pool:
-        theirs = [pool.submit(parse_chunk, str(root), chunk) for chunk in chunks[1:]]
-        parts = [parse_chunk(str(root), chunks[0]), *(part.result() for part in theirs)]
+    mine: list[tuple[str, Record]] | None = None
+    try:
+        with ProcessPoolExecutor(cores - 1) as pool:
+            theirs = [pool.submit(parse_chunk, str(root), chunk) for chunk in chunks[1:]]
+            mine = parse_chunk(str(root), chunks[0])
+            parts = [mine, *(part.result() for part in theirs)]
+    except BrokenProcessPool:  # a worker killed (out of memory, a kill): this process parses it
+        parts = [mine or parse_chunk(str(root), chunks[0])]
+        parts += [parse_chunk(str(root), chunk) for chunk in chunks[1:]]
     by_path = {relative: made for part in parts for relative, made in part}
     if progress:
         progress(len(todo), len(todo))

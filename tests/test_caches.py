@@ -532,3 +532,29 @@ def test_a_scan_shared_with_workers_gives_what_one_process_gives(
 
     monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", no_pool)
     assert parsed(1) == alone
+
+
+def test_a_scan_whose_worker_dies_is_finished_by_this_process(
+    in_lab: Run, lab: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker killed mid-scan (out of memory, a kill) does not fail the command with an
+    internal error: this process parses the worker's share itself (hostile pass)."""
+    from mllm_lab import scan as scanning
+    from mllm_lab.lab import Lab
+    from mllm_lab.walk import walk
+
+    for number in range(4):
+        assert in_lab("new", "concept", f"Note {number}", "-c", "training").ok
+    found = list(walk(Lab.at(lab)).found)
+    alone = scanning._parse_many(lab, found, {}, None)
+    here, parse_file = os.getpid(), scanning.parse_file
+
+    def dies_in_a_worker(*args: object) -> object:
+        if os.getpid() != here:
+            os._exit(9)
+        return parse_file(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(scanning, "parse_file", dies_in_a_worker)
+    monkeypatch.setattr(scanning, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(scanning, "usable_cores", lambda: 2)
+    assert scanning._parse_many(lab, found, {}, None) == alone

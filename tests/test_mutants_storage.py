@@ -113,6 +113,23 @@ def test_read_text_reads_to_the_end_whatever_the_stat_said(tmp_path: Path) -> No
     assert broken(path, shown="n.md", limit=4096)[1] == "n.md:1: file is larger than 0 MB; skipped"
 
 
+def test_read_text_never_takes_a_short_read_of_the_old_size_for_the_end(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file system that answers in parts (FUSE, NFS) and a stat that is out of date: the
+    first part, exactly the size the stat gave, is not the end of the file (hostile pass)."""
+    path = tmp_path / "n.md"
+    path.write_bytes(b"x" * 10_000)
+    real = os.read
+    monkeypatch.setattr(storage.os, "read", lambda fd, n: real(fd, min(n, 4096)))
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        assert storage._read_fd(fd, 4096, 1 << 20) == b"x" * 10_000
+    finally:
+        os.close(fd)
+    assert read_text(path) == "x" * 10_000
+
+
 # --- reasons and single files ----------------------------------------------------------------
 
 
