@@ -16,7 +16,6 @@ import sqlite3
 from collections import deque
 from collections.abc import Collection, Iterator, Mapping
 from itertools import islice
-from pathlib import Path
 from typing import Any
 
 from mllm_lab import kinds
@@ -164,7 +163,7 @@ def _chunk(root: str, todo: list[tuple[str, list[int]]]) -> list[Computed]:
     found = []
     for path, stamp in todo:
         try:
-            detail = note_detail(read_text(Path(root) / path, path), path)
+            detail = note_detail(read_text(f"{root}/{path}", path), path)
         except (BrokenNote, OSError, ValueError, RecursionError):
             continue
         found.append((path, stamp, detail, json.dumps(detail, ensure_ascii=False)))

@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 
 from mllm_lab.errors import WriteFailed
-from mllm_lab.storage import write_atomic
+from mllm_lab.storage import Pieces, write_atomic
 
 KEYS_FILE = "keys.tsv"  # each paper's key and title, for shell completion (cli/complete.py)
 
@@ -30,7 +30,7 @@ def read_folder(state: Path, folder: str) -> list[bytes]:
     return found
 
 
-def write_state(state: Path, name: str, text: str | bytes) -> None:
+def write_state(state: Path, name: str, text: str | bytes | Pieces) -> None:
     with contextlib.suppress(OSError, WriteFailed):
         state.mkdir(exist_ok=True)
         ignore = state / ".gitignore"

@@ -39,7 +39,7 @@ POINTS_ENV = "LAB_WRITE_POINTS"  # tests: print each write point's name to stder
 # --- reading -------------------------------------------------------------------------------
 
 
-def read_text(path: Path, shown: str | None = None, limit: int = MAX_READ_BYTES) -> str:
+def read_text(path: Path | str, shown: str | None = None, limit: int = MAX_READ_BYTES) -> str:
     """A text file as written (CRLF kept). A file that is too big, not UTF-8, binary, or a
     symlink loop is a BrokenNote naming the line of the problem, never a traceback."""
     shown = shown or str(path)
@@ -135,15 +135,21 @@ def _fsync_dir(folder: Path) -> None:
             os.close(fd)
 
 
-def _write_temp(folder: Path, name: str, data: bytes, mode: int, sync: bool = True) -> Path:
+Pieces = Sequence[bytes | bytearray | memoryview]  # written one after another, not joined
+
+
+def _write_temp(
+    folder: Path, name: str, data: bytes | Pieces, mode: int, sync: bool = True
+) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     tmp = folder / name
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
         try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
+            for piece in (data,) if isinstance(data, bytes) else data:
+                view = memoryview(piece)
+                while view:
+                    view = view[os.write(fd, view) :]
             if sync:
                 os.fsync(fd)
         finally:
@@ -157,11 +163,12 @@ def _write_temp(folder: Path, name: str, data: bytes, mode: int, sync: bool = Tr
 
 
 def write_atomic(
-    path: Path, text: str | bytes, *, shown: str | None = None, sync: bool = True
+    path: Path, text: str | bytes | Pieces, *, shown: str | None = None, sync: bool = True
 ) -> None:
     """One file (a cache, a config) replaced atomically: temp file beside it, fsync, rename.
     `sync=False` skips the fsync: for caches, which a crash may leave torn (their readers
-    check them) but which are then only made again. `text` may be bytes already encoded."""
+    check them) but which are then only made again. `text` may be bytes already encoded, or
+    pieces of bytes (a big cache is not copied into one)."""
     shown = shown or str(path)
     tmp: Path | None = None
     try:
@@ -169,7 +176,7 @@ def write_atomic(
         tmp = _write_temp(
             folder=path.parent,
             name=f".{path.name}.{os.getpid()}.lab-tmp",
-            data=text if isinstance(text, bytes) else _encode(text),
+            data=_encode(text) if isinstance(text, str) else text,
             mode=mode,
             sync=sync,
         )

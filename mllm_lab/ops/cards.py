@@ -25,7 +25,8 @@ from mllm_lab.cores import usable_cores
 from mllm_lab.errors import BrokenNote, LabError
 from mllm_lab.models import Finding, Note
 from mllm_lab.ops.workspace import Workspace
-from mllm_lab.scan import as_json, load_cache, save_cache
+from mllm_lab.parse import as_json
+from mllm_lab.scan import load_cache, save_cache
 from mllm_lab.storage import read_text
 from mllm_lab.walk import changed_ns
 
@@ -218,7 +219,7 @@ def read_chunk(
     found = []
     for note in notes:
         try:
-            body, line = body_of(read_text(Path(root) / note.path, note.path), note.path)
+            body, line = body_of(read_text(f"{root}/{note.path}", note.path), note.path)
         except (BrokenNote, OSError):
             continue
         cards = note_cards(note, body, body_line=line, template=signatures.get(note.kind.name))
