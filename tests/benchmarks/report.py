@@ -69,13 +69,18 @@ def spread(times: list[float]) -> str:
     return f"{ms(statistics.median(times))} ms ({ms(min(times))}-{ms(max(times))})"
 
 
+def cell(text: str) -> str:
+    """Text in a Markdown table cell: a `|` in it (`read|unread`) would start another column."""
+    return text.replace("|", "\\|")
+
+
 def table(rows: list[Row]) -> list[str]:
     lines = [
         "| command | median (min-max) | floor | ratio | target | pass/FAIL | peak MB |",
         "|---|---|---|---:|---:|---|---:|",
     ]
     for row in rows:
-        case, name = row.case, row.case.name
+        case, name = row.case, cell(row.case.name)
         target = f"<= {case.target:g}x" if case.target is not None else "-"
         if row.skipped or (row.error and not row.times):
             why = f" ({row.skipped})" if row.skipped else ""
@@ -114,7 +119,7 @@ def growth(results: dict[int, list[Row]]) -> list[str]:
             floor_power = math.log(row.floor_median / other.floor_median) / math.log(big / small)
             verdict = "pass" if power <= 1.0 else "FAIL"
             lines.append(
-                f"| {row.case.name} | {ms(other.median)} ms | {ms(row.median)} ms | {power:.2f} | {floor_power:.2f} | {verdict} |"
+                f"| {cell(row.case.name)} | {ms(other.median)} ms | {ms(row.median)} ms | {power:.2f} | {floor_power:.2f} | {verdict} |"
             )
     return lines
 
