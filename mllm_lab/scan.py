@@ -14,6 +14,7 @@ import json
 import marshal
 import os
 import sys
+from array import array
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +26,7 @@ from mllm_lab.lab import Lab
 from mllm_lab.messages import Msg
 from mllm_lab.parse import as_json, good_digest, make_record, parse_file
 from mllm_lab.state import append_state, read_state, truncate_state, write_state
-from mllm_lab.walk import Found, Walk, changed_ns, kind_of, walk
+from mllm_lab.walk import STAMP_RUN, Found, Walk, changed_ns, kind_of, walk
 
 INDEX_NAME = "index.bin"
 PYTHON = list(sys.version_info[:2])  # marshal's format may change between Python versions
@@ -74,15 +75,19 @@ def _open_cache(lab: Lab, name: str) -> tuple[dict[str, Any], bytes] | None:
         header = json.loads(head)
     except (OSError, ValueError, RecursionError):
         return None
-    if (
+    return (header, body) if _ours(lab, header) else None
+
+
+def _ours(lab: Lab, header: Any) -> bool:
+    """A cache file's header says this lab wrote it here, under this version of lab and of
+    Python."""
+    return (
         isinstance(header, dict)
         and header.get("version") == INDEX_VERSION
         and header.get("python") == PYTHON
         and header.get("root") == str(lab.root)
         and header.get("place") == _place(lab)
-    ):
-        return header, body
-    return None
+    )
 
 
 def _header(lab: Lab, **fields: Any) -> bytes:
@@ -127,76 +132,271 @@ def save_cache(lab: Lab, name: str, files: dict[str, Any], *, shaped: bool = Fal
     _drop_legacy(lab, name)
 
 
-INDEX_LAYOUT = 2  # the stamps first, then each record's own marshal: see _save_index
-_STORED = 6  # an index entry's length: [kind, mtime_ns, size, inode, offset, length]
+INDEX_LAYOUT = 3  # the stamps first, then the records each marshalled apart: see _save_index
+_NUMBERS = 5  # per file in the stamps: mtime_ns, size, inode, and its record's offset, length
+CHUNK = 1 << 20  # the records are checksummed a mebibyte at a time: see _Records
+
+
+class _Records:
+    """The index's records, read from its file only when one is asked for and checked a chunk
+    at a time against the header's checksums: a command after a body edit reads the record it
+    compares, not 23 MB of them at 50,000 notes. The file is opened again for each read and
+    must be the one the stamps came from (inode, size, mtime); when it is not (replaced
+    since), or a chunk fails its checksum, the records in it are None: parsed again."""
+
+    def __init__(
+        self,
+        path: Path | None = None,
+        identity: tuple[int, int, int] | None = None,
+        start: int = 0,
+        size: int = 0,
+        sums: list[str] | None = None,
+    ) -> None:
+        self.path, self.identity, self.start, self.size = path, identity, start, size
+        self.sums = sums or []
+        self._chunks: dict[int, memoryview | None] = {}
+
+    @classmethod
+    def of(cls, data: Buffer) -> _Records:
+        """Records already in memory (a test's, or a scan's own)."""
+        records = cls(size=len(data), sums=_chunk_sums(data))
+        view = memoryview(data)
+        for number in range(len(records.sums)):
+            records._chunks[number] = view[number * CHUNK : (number + 1) * CHUNK]
+        return records
+
+    def get(self, at: int, length: int) -> Buffer | None:
+        if not (
+            type(at) is int and type(length) is int and at >= 0 and 0 < length <= self.size - at
+        ):
+            return None
+        first, last = at // CHUNK, (at + length - 1) // CHUNK
+        self._load([n for n in range(first, last + 1) if n not in self._chunks])
+        chunks = [self._chunks.get(n) for n in range(first, last + 1)]
+        if any(chunk is None for chunk in chunks):
+            return None
+        offset = at - first * CHUNK
+        if first == last:
+            return chunks[0][offset : offset + length]  # type: ignore[index]
+        return b"".join(chunks)[offset : offset + length]  # type: ignore[arg-type]
+
+    def load_all(self) -> None:
+        """Every chunk, in one read: a command that reads most records."""
+        self._load([n for n in range(len(self.sums)) if n not in self._chunks])
+
+    def _load(self, numbers: list[int]) -> None:
+        if not numbers:
+            return
+        data = self._read(numbers[0], numbers[-1])
+        for number in numbers:
+            chunk = None
+            if data is not None:
+                at = (number - numbers[0]) * CHUNK
+                piece = data[at : at + CHUNK]
+                if _checksum(piece) == self.sums[number]:
+                    chunk = piece
+            self._chunks[number] = chunk
+
+    def _read(self, first: int, last: int) -> memoryview | None:
+        """Chunks first..last from the file, if it is still the one the stamps came from."""
+        if self.path is None or last >= len(self.sums):
+            return None
+        begin = first * CHUNK
+        wanted = min(self.size, (last + 1) * CHUNK) - begin
+        try:
+            fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+        except OSError:
+            return None
+        try:
+            st = os.fstat(fd)
+            if (st.st_ino, st.st_size, st.st_mtime_ns) != self.identity:
+                return None
+            os.lseek(fd, self.start + begin, os.SEEK_SET)
+            data = bytearray()
+            while len(data) < wanted:
+                piece = os.read(fd, wanted - len(data))
+                if not piece:
+                    return None
+                data += piece
+            return memoryview(data)
+        except OSError:
+            return None
+        finally:
+            os.close(fd)
+
+
+def _chunk_sums(data: Buffer) -> list[str]:
+    view = memoryview(data)
+    return [_checksum(view[at : at + CHUNK]) for at in range(0, len(view), CHUNK)]
+
+
+_MISSING = object()
 
 
 @dataclass
 class _Index:
-    files: dict[str, Any]  # path -> a stored entry (see _STORED) or a journaled record
+    """The index with its journal applied: the stamps as stored (each file's place in
+    `paths`, `kinds` and `numbers`), the digests of their runs (see Walk.runs; [] when not
+    known), the records journaled since (None: gone), and the records."""
+
+    paths: list[str]
+    kinds: list[Any]
+    numbers: Any  # unsigned 64-bit numbers, _NUMBERS per file (a memoryview cast to "Q")
+    runs: list[bytes]
+    journaled: dict[str, Any]
     lines: int  # in the journal
     content: str | None  # the content stamp (see `scan`), None when unknown
     bloated: bool  # the journal takes longer to read than the index would to write again
-    records: Buffer = b""  # the stored entries' records, each at its offset
+    records: _Records
+    _position: dict[str, int] | None = None
 
-    def record(self, path: str) -> Record | None:
-        return _decoded(self.files.get(path), self.records)
+    @property
+    def position(self) -> dict[str, int]:
+        """Each stored file's place: made only when a file is not where the walk found it."""
+        if self._position is None:
+            self._position = dict(zip(self.paths, range(len(self.paths)), strict=True))
+        return self._position
 
+    def place(self, path: str, hint: int = -1) -> int | None:
+        """Where the index stores `path`: most often where the walk found it (`hint`)."""
+        if 0 <= hint < len(self.paths) and self.paths[hint] == path:
+            return hint
+        return self.position.get(path)
 
-def _decoded(entry: Any, records: Buffer) -> Record | None:
-    """The record an index entry stands for: a journaled one as it is, a stored one read from
-    its bytes (only then: a command after a body edit compares a stamp or two, not 10,000
-    records); None for an entry of another shape or bytes that do not read."""
-    if _stored(entry, len(records)):
-        kind, mtime, size, inode, at, length = entry
+    def record(self, path: str, hint: int = -1) -> Record | None:
+        made = self.journaled.get(path, _MISSING)
+        if made is not _MISSING:
+            return _as_record(made)
+        place = self.place(path, hint)
+        return None if place is None else self.stored(place)
+
+    def stored(self, place: int) -> Record | None:
+        """A stored file's record, read from its bytes (None when they do not read)."""
+        numbers = self.numbers[place * _NUMBERS : place * _NUMBERS + _NUMBERS]
+        blob = self.records.get(numbers[3], numbers[4])
+        if blob is None:
+            return None
         try:
-            digest, error, last_good = marshal.loads(memoryview(records)[at : at + length])
+            digest, error, last_good = marshal.loads(blob)
         except (ValueError, EOFError, TypeError):
             return None
-        return Record(kind, mtime, size, inode, digest, error, last_good)
-    return _as_record(entry)
+        return Record(
+            self.kinds[place], numbers[0], numbers[1], numbers[2], digest, error, last_good
+        )
 
+    def stamp(self, place: int) -> Found:
+        numbers = self.numbers[place * _NUMBERS : place * _NUMBERS + 3]
+        return (self.paths[place], self.kinds[place], numbers[0], numbers[1], numbers[2])
 
-def _stored(entry: Any, size: int) -> bool:
-    """A stored entry whose record lies within the index's `size` bytes of records (one of
-    another shape, from a damaged index, is parsed again, never sliced or copied)."""
-    if entry.__class__ is not list or len(entry) != _STORED:
-        return False
-    at, length = entry[4], entry[5]
-    return type(at) is int and type(length) is int and at >= 0 and 0 < length <= size - at
+    def holds(self, path: str) -> bool:
+        made = self.journaled.get(path, _MISSING)
+        return self.place(path) is not None if made is _MISSING else made is not None
 
+    def held(self) -> list[str]:
+        """Every file the index holds a record of."""
+        journaled = self.journaled
+        return [path for path in self.paths if path not in journaled] + [
+            path for path, made in journaled.items() if made is not None
+        ]
 
-def _read_index(lab: Lab) -> tuple[dict[str, Any], Buffer, dict[str, Any]]:
-    """(entries, records, header) of the index; ({}, b"", {}) when it cannot be used (see
-    load_cache: missing, foreign, of another version, a checksum that does not hold)."""
-    opened = _open_cache(lab, INDEX_NAME)
-    if opened is not None:
-        header, body = opened
-        split = header.get("stamps")
-        whole = memoryview(body)  # its parts are read where they lie, not copied
-        with contextlib.suppress(ValueError, EOFError, TypeError, RecursionError):
+    def known(self, item: Found, hint: int) -> tuple[Any, bool]:
+        """(what the index knows of a walked file: a journaled Record or a stored file's
+        place, None when its stamp changed since; whether the index stores the file)."""
+        relative, kind, mtime, size, inode = item
+        place = self.place(relative, hint)
+        made: Any = self.journaled.get(relative, _MISSING) if self.journaled else _MISSING
+        if made is not _MISSING:
             if (
-                type(split) is int
-                and header.get("layout") == INDEX_LAYOUT
-                and header.get("sum") == _checksum(whole[:split])
-                and header.get("records") == _checksum(whole[split:])
+                made is not None
+                and made[0] == kind
+                and made[1] == mtime
+                and made[2] == size
+                and made[3] == inode
             ):
-                files = marshal.loads(whole[:split])
-                if isinstance(files, dict):
-                    return files, whole[split:], header
-    return {}, b"", {}
+                return _record(made), place is not None
+            return None, place is not None
+        if place is None:
+            return None, False
+        at, numbers = place * _NUMBERS, self.numbers
+        if (
+            self.kinds[place] == kind
+            and numbers[at] == mtime
+            and numbers[at + 1] == size
+            and numbers[at + 2] == inode
+        ):
+            return place, True
+        return None, True
+
+
+def _empty_index() -> _Index:
+    return _Index([], [], memoryview(b"").cast("Q"), [], {}, 0, None, False, _Records())
+
+
+def _read_index(lab: Lab) -> tuple[_Index, dict[str, Any]]:
+    """The stored index (its records still on disk) and its header; an empty one when it
+    cannot be used (see load_cache: missing, foreign, of another version, a checksum that does
+    not hold, stamps of another shape)."""
+    where = lab.state / INDEX_NAME
+    try:
+        with open(where, "rb") as stream:
+            head = stream.readline()
+            header = json.loads(head)
+            split = header.get("stamps") if isinstance(header, dict) else None
+            if (
+                not _ours(lab, header)
+                or header.get("layout") != INDEX_LAYOUT
+                or type(split) is not int
+            ):
+                return _empty_index(), {}
+            stamps = stream.read(split)
+            st = os.fstat(stream.fileno())
+    except (OSError, ValueError, RecursionError):
+        return _empty_index(), {}
+    sums, size = header.get("records"), header.get("size")
+    with contextlib.suppress(ValueError, EOFError, TypeError, RecursionError, OverflowError):
+        if (
+            header.get("sum") == _checksum(stamps)
+            and header.get("chunk") == CHUNK
+            and isinstance(sums, list)
+            and all(isinstance(s, str) for s in sums)
+            and type(size) is int
+            and len(sums) == -(-(size - split) // CHUNK)
+            and len(head) + size == st.st_size
+        ):
+            paths, kinds_of, numbers, runs = marshal.loads(stamps)
+            if (
+                paths.__class__ is list
+                and kinds_of.__class__ is list
+                and numbers.__class__ is bytes
+                and runs.__class__ is list
+                and len(paths) == len(kinds_of)
+                and len(numbers) == 8 * _NUMBERS * len(paths)
+            ):
+                records = _Records(
+                    where,
+                    (st.st_ino, st.st_size, st.st_mtime_ns),
+                    len(head) + split,
+                    size - split,
+                    sums,
+                )
+                cast = memoryview(numbers).cast("Q")
+                index = _Index(paths, kinds_of, cast, runs, {}, 0, None, False, records)
+                return index, header
+    return _empty_index(), {}
 
 
 def _load_index(lab: Lab) -> _Index:
     """The index with its journal applied. A torn, foreign or altered line (each carries its
     checksum) is skipped: its file is parsed again."""
-    files, records, header = _read_index(lab)
+    index, header = _read_index(lab)
     content = header.get("content") if isinstance(header.get("content"), str) else None
     raw = read_state(lab.state, JOURNAL_NAME)
     if raw is None:
-        return _Index(files, 0, content, False, records)
+        index.content = content
+        return index
     lines = raw.split(b"\n")
     noted, since = content, 0  # the last content line's stamp, and record lines since it
+    journaled = index.journaled
     for line in lines:
         total, _, payload = line.partition(b" ")
         if total.decode("ascii", "replace") != _checksum(payload)[:12]:
@@ -213,14 +413,13 @@ def _load_index(lab: Lab) -> _Index:
             continue
         content = None  # a record changed, and no content line (yet) says what that means
         since += 1
-        if made.__class__ is list and len(made) == _SIZE:
-            files[path] = made
-        else:  # gone, or a line of another shape: parsed again if it is there
-            files.pop(path, None)
+        # gone, or a line of another shape (None): parsed again if it is there
+        journaled[path] = made if made.__class__ is list and len(made) == _SIZE else None
     # a record of the reading list is all of it: a few writes to it make a journal of megabytes
     size = header.get("size")
-    bloated = len(raw) > JOURNAL_BYTES + (size if type(size) is int else 0) // 8
-    return _Index(files, len(lines), content, bloated, records)
+    index.bloated = len(raw) > JOURNAL_BYTES + (size if type(size) is int else 0) // 8
+    index.lines, index.content = len(lines), content
+    return index
 
 
 def _content_of(line: Any, noted: str | None, since: int) -> str | None:
@@ -258,32 +457,59 @@ def journal(
 
 
 def _save_index(
-    lab: Lab, files: dict[str, Any], content: str | None = None, records: Buffer = b""
+    lab: Lab,
+    files: dict[str, Any],
+    content: str | None = None,
+    index: _Index | None = None,
+    walked: Walk | None = None,
 ) -> None:
     """The index: a header, the stamps of every file with where its record is, then the
-    records, each marshalled apart. A command after a body edit reads the stamps alone (a
-    tenth of the time) and the record of the file it re-read. A stored entry's bytes
-    (`records`: those it was read from) are kept as they are; a new record is kept as it is,
-    which is as JSON would give it back (tuples as lists), as the journal's records are."""
-    stamps: dict[str, list[Any]] = {}
+    records, each marshalled apart. A command after a body edit reads the stamps alone and the
+    record of the file it re-read. A stored file's record (an int in `files`: its place in
+    `index`, the one it was read from) is kept as its bytes are; a new record is kept as it
+    is, which is as JSON would give it back (tuples as lists), as the journal's records are.
+    The stamps are lists (paths, kinds, five unsigned 64-bit numbers a file), read back in a
+    seventh of the time a list per file takes; and when `files` are the files of `walked`,
+    stored in its order, the digests of its runs of stamps (see Walk.runs)."""
+    paths: list[str] = []
+    kinds_of: list[Any] = []
+    numbers = array("Q")
     body = bytearray()  # the records, one after another: no list of them joined into a copy
-    view = memoryview(records)
-    for path, entry in files.items():
-        if len(entry) == _STORED:
-            if not _stored(entry, len(records)):
+    if index is not None:
+        index.records.load_all()
+    order = [item[0] for item in walked.found] if walked is not None else list(files)
+    for path in order:
+        entry = files[path]
+        if entry.__class__ is int:
+            if index is None:
                 continue
-            blob: bytes | memoryview = view[entry[4] : entry[4] + entry[5]]
+            at = entry * _NUMBERS
+            blob = index.records.get(index.numbers[at + 3], index.numbers[at + 4])
+            if blob is None:  # bytes that do not read: the file is parsed again next time
+                continue
+            stamp = index.stamp(entry)[1:]
         else:  # as JSON gives it back already: make_record made it so, or it came from JSON
             blob = marshal.dumps(list(entry[4:7]))
-        stamps[path] = [*entry[:4], len(body), len(blob)]
+            stamp = tuple(entry[:4])
+        size = len(numbers)
+        try:
+            numbers.extend((*stamp[1:4], len(body), len(blob)))
+        except (OverflowError, TypeError):  # a stamp no file has: parsed again next time
+            del numbers[size:]
+            continue
+        paths.append(path)
+        kinds_of.append(stamp[0])
         body += blob
-    head = marshal.dumps(stamps)
+    whole = walked is not None and len(paths) == len(walked.found) == len(files)
+    runs = walked.runs() if whole and walked is not None else []
+    head = marshal.dumps((paths, kinds_of, numbers.tobytes(), runs))
     header = _header(
         lab,
         layout=INDEX_LAYOUT,
         stamps=len(head),
         sum=_checksum(head),
-        records=_checksum(body),
+        chunk=CHUNK,
+        records=_chunk_sums(body),
         size=len(head) + len(body),
         **({"content": content} if content else {}),
     )
@@ -396,15 +622,15 @@ class Snapshot:
         content: str | None = None,
         *,
         root: Path | None = None,
-        records: Buffer = b"",
+        index: _Index | None = None,
     ) -> None:
-        self._entries: dict[str, Any] | None = files
+        self._entries: dict[str, Any] | None = files  # a Record, or a place in `index`
         self._files: dict[str, Record] | None = None
         self.problems = problems  # (path, why) for files that were skipped
         self.strays = strays
         self.changed = changed
         self.content = content  # the content stamp (see `scan`); None without the index
-        self._root, self._records = root, records
+        self._root, self._index = root, index
 
     @property
     def decoded(self) -> bool:
@@ -414,14 +640,17 @@ class Snapshot:
     def files(self) -> dict[str, Record]:
         if self._files is None:
             assert self._entries is not None
+            index = self._index or _empty_index()
+            index.records.load_all()
             files: dict[str, Record] = {}
             for path, entry in self._entries.items():
-                record = entry if entry.__class__ is Record else _decoded(entry, self._records)
+                record = entry if entry.__class__ is not int else index.stored(entry)
                 if record is None:  # bytes that do not read (a damaged index): parsed again
-                    found = (path, entry[0], entry[1], entry[2], entry[3])
-                    record = make_record(found, parse_file(self._root or Path(), path, entry[0]))
+                    _, kind, mtime, size, inode = index.stamp(entry)
+                    found = (path, kind, mtime, size, inode)
+                    record = make_record(found, parse_file(self._root or Path(), path, kind))
                 files[path] = record
-            self._files, self._entries, self._records = files, None, b""
+            self._files, self._entries, self._index = files, None, None
         return self._files
 
 
@@ -441,6 +670,13 @@ def _same_content(before: Any, after: Record) -> bool:
     return as_kept == json.dumps([after.digest, after.error, after.last_good], ensure_ascii=False)
 
 
+def _same_runs(walked: Walk, index: _Index) -> set[int]:
+    """The runs of files (see Walk.runs) the walk found as the index stored them."""
+    if not index.runs:
+        return set()
+    return {n for n, (a, b) in enumerate(zip(walked.runs(), index.runs, strict=False)) if a == b}
+
+
 def scan(
     lab: Lab, use_index: bool = True, progress: Progress | None = None, walked: Walk | None = None
 ) -> Snapshot:
@@ -451,57 +687,72 @@ def scan(
     changed. A re-read file whose record is the same as before (a body edited, a file touched
     or checked out again) leaves it as it was, so results made from the records alone (the
     status report, the lists) still hold and are not made again."""
-    index = _load_index(lab) if use_index else _Index({}, 0, None, False)
-    old, content = index.files, index.content
+    index = _load_index(lab) if use_index else _empty_index()
+    content = index.content
     walked = walked if walked is not None else walk(lab)
-    files: dict[str, Any] = {}  # a Record, or an index entry whose record is read when asked
-    todo: list[Found] = []
-    for item in walked.found:
-        relative, kind, mtime, size, inode = item
-        entry: Any = old.get(relative)
-        if (
-            (
-                _stored(entry, len(index.records))
-                or (entry.__class__ is list and len(entry) == _SIZE)
-            )
-            and entry[0] == kind
-            and entry[1] == mtime
-            and entry[2] == size
-            and entry[3] == inode
-        ):
-            files[relative] = entry if len(entry) == _STORED else _record(entry)
-        else:
-            todo.append(item)
-    before = {item[0]: index.record(item[0]) for item in todo}
+    files: dict[str, Any] = {}  # a Record, or a stored file's place in the index (read if asked)
+    todo: list[tuple[int, Found]] = []  # (where the walk found it, the file) to parse
+    found, paths = walked.found, index.paths
+    seen = 0  # files the index stores that the walk found again
+    same = _same_runs(walked, index)
+    for start in range(0, len(found), STAMP_RUN):
+        end = min(start + STAMP_RUN, len(found))
+        if start // STAMP_RUN in same:  # the same files, stamps and places as when saved
+            files.update(zip(paths[start:end], range(start, end), strict=True))
+            seen += end - start
+            continue
+        for place in range(start, end):
+            entry, stored = index.known(found[place], place)
+            seen += stored
+            if entry is None:
+                todo.append((place, found[place]))
+            else:
+                files[found[place][0]] = entry
+    for path in index.journaled:  # taken with its run by the stamp it was saved with: the
+        taken = files.get(path)  # journal's record is the one that holds, if any does
+        if taken.__class__ is int:
+            del files[path]
+            entry, _ = index.known(found[taken], taken)
+            if entry is None:
+                todo.append((taken, found[taken]))
+            else:
+                files[path] = entry
+    before = {item[0]: index.record(item[0], place) for place, item in todo}
+    parsed = [item for _, item in todo]
     for item, made in zip(
-        todo, _parse_many(root=lab.root, todo=todo, old=before, progress=progress), strict=True
+        parsed, _parse_many(root=lab.root, todo=parsed, old=before, progress=progress), strict=True
     ):
         files[item[0]] = made
-    gone = [path for path in old if path not in files]
+    if seen == len(paths) and all(
+        path in files for path, made in index.journaled.items() if made is not None
+    ):
+        gone = []  # every file the index holds was found again: no need to look for them
+    else:
+        gone = [path for path in index.held() if path not in files]
     changed = bool(todo) or bool(gone)
     if not use_index:
         return Snapshot(files, walked.problems, walked.strays, changed)
-    same = (
+    kept = (
         content is not None
         and not gone
         and len(todo) <= SAME_CONTENT_LIMIT
-        and all(_same_content(before[item[0]], files[item[0]]) for item in todo)
+        and all(_same_content(before[item[0]], files[item[0]]) for item in parsed)
     )
-    if not same:
+    if not kept:
         content = walked.fingerprint()
     if changed or index.bloated:
         few = len(todo) + len(gone) <= max(100, len(files) // 50)
         if (
-            old
+            (paths or index.journaled)
             and few
             and not index.bloated
             and index.lines + len(todo) + len(gone) < JOURNAL_LIMIT
         ):
-            changes = {**{item[0]: files[item[0]] for item in todo}, **dict.fromkeys(gone)}
-            journal(lab, changes, content, kept=same)
+            changes = {**{item[0]: files[item[0]] for item in parsed}, **dict.fromkeys(gone)}
+            journal(lab, changes, content, kept=kept)
         else:
-            _save_index(lab, files, content, index.records)
-    elif not same:  # an index without a content stamp (an earlier lab's): it has one now
+            _save_index(lab, files, content, index, walked)
+    elif not kept:  # an index without a content stamp (an earlier lab's): it has one now
         journal(lab, {}, content)
     return Snapshot(
         files,
@@ -510,7 +761,7 @@ def scan(
         changed,
         content,
         root=lab.root,
-        records=index.records,
+        index=index,
     )
 
 

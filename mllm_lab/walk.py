@@ -28,6 +28,7 @@ KIND_STAMPS_VERSION = 1
 # A file found by `walk`: (lab-relative path, kind, mtime_ns, size, inode). A plain tuple:
 # 10,000 of them are made by every command.
 Found = tuple[str, str, int, int, int]
+STAMP_RUN = 512  # files whose stamps one digest covers: see Walk.runs
 # Temp files a killed run of an older `lab` left beside notes (tempfile.mkstemp's names).
 _STRAY = re.compile(r"^\..+\.[a-z0-9_]{8}\.tmp$")
 
@@ -53,19 +54,32 @@ class Walk:
     strays: list[str]  # temp files left by a killed older run
     state: Path | None = None  # where the digests per kind are remembered (.lab/)
     _digests: dict[Any, str] = field(default_factory=dict, repr=False)
+    _runs: list[bytes] | None = field(default=None, repr=False)
     _fresh: bool = field(default=True, repr=False)  # as walked: nothing restamped since
     _recalled: bool = field(default=False, repr=False)
 
     def fingerprint(self) -> str:
         """A digest of every file's stamp (path, kind, mtime, size, inode), the files that
         were skipped and why, and the strays: equal fingerprints mean the lab's files are as
-        they were (to the index's own standard: a file is re-read when its stamp changes).
-        marshal version 2 writes no back-references, so equal values give equal bytes."""
+        they were (to the index's own standard: a file is re-read when its stamp changes)."""
         if "all" not in self._digests:
             problems = json.dumps([[path, why.as_json()] for path, why in self.problems])
-            data = marshal.dumps((self.found, problems, self.strays), 2)
+            data = b"".join(self.runs()) + marshal.dumps((problems, self.strays), 2)
             self._digests["all"] = hashlib.sha1(data).hexdigest()
         return self._digests["all"]
+
+    def runs(self) -> list[bytes]:
+        """A digest of the stamps of each run of STAMP_RUN files, in walk order. The index
+        keeps those it was saved with, so a scan takes a run whose digest is the same as a
+        whole, without comparing its stamps one by one. marshal version 2 writes no
+        back-references, so equal values give equal bytes."""
+        if self._runs is None:
+            found = self.found
+            self._runs = [
+                hashlib.sha1(marshal.dumps(found[at : at + STAMP_RUN], 2)).digest()
+                for at in range(0, len(found), STAMP_RUN)
+            ]
+        return self._runs
 
     def stamps(self, kind_names: Iterable[str]) -> str:
         """A digest of the stamps of every file of these kinds, in path order (so a file
@@ -132,6 +146,7 @@ class Walk:
             except OSError:
                 continue
             self.found.append((path, kind, changed_ns(st), st.st_size, st.st_ino))
+        self._runs = None
         for name in ("all", *changed.values()):
             self._digests.pop(name, None)
 

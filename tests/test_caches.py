@@ -509,8 +509,8 @@ def test_a_scan_shared_with_workers_gives_what_one_process_gives(
     assert in_lab("status").ok  # the index, with each paper's good digest
     edit(lab / "papers/clip.md", "status:", "status: [unclosed\nstatus:")
     found = walk(Lab.at(lab)).found
-    old = scanning._load_index(Lab.at(lab)).files
-    before = {item[0]: scanning._as_record(old[item[0]]) for item in found if item[0] in old}
+    index = scanning._load_index(Lab.at(lab))
+    before = {item[0]: index.record(item[0]) for item in found if index.holds(item[0])}
     assert len(found) >= 8 and before["papers/clip.md"] is not None
 
     def parsed(cores: int) -> list[object]:

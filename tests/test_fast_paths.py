@@ -916,7 +916,7 @@ def test_a_record_changed_in_the_journal_without_a_content_line_leaves_the_conte
     the_lab = Lab.find(str(lab))
     index = _load_index(the_lab)
     assert index.content is not None and not index.bloated
-    path = next(iter(index.files))
+    path = next(iter(index.held()))
     journal(the_lab, {path: index.record(path)})
     assert _load_index(the_lab).content is None
     journal(the_lab, {}, "stamp-x")
@@ -934,8 +934,13 @@ def test_a_journal_of_megabytes_is_folded_into_the_index_by_the_next_scan(
     assert run("status", cwd=lab).ok
     the_lab = Lab.find(str(lab))
     index = _load_index(the_lab)
-    path = next(iter(index.files))
-    big = [*index.files[path][:4], None, None, ["x" * 100_000]]  # a long record, file gone
+    path = next(iter(index.held()))
+    big = [
+        *list(index.record(path) or [])[:4],
+        None,
+        None,
+        ["x" * 100_000],
+    ]  # a long record, file gone
     for _ in range(4):
         journal(the_lab, {"notes/training/gone.md": big})
         journal(the_lab, {"notes/training/gone.md": None}, index.content)
@@ -960,7 +965,7 @@ def test_a_content_stamp_kept_by_a_scan_holds_only_if_no_write_came_between(
     the_lab = Lab.find(str(lab))
     index = _load_index(the_lab)
     loaded = index.content
-    a, b = sorted(index.files)[:2]
+    a, b = sorted(index.held())[:2]
     journal(the_lab, {a: index.record(a)}, loaded, kept=True)  # nothing between: kept
     assert _load_index(the_lab).content == loaded
     journal(the_lab, {b: index.record(b)})  # a write lands between the read and the note
