@@ -3,38 +3,54 @@ place. The commands themselves live in create.py, track.py, study.py, quiz.py an
 exchange.py; each parses its options, calls one function in mllm_lab.ops and hands the
 result to cli.output."""
 
-import copy
 from collections.abc import Callable
-from typing import Annotated
+from functools import cache
+from importlib import import_module
+from typing import Annotated, Any
 
 import typer
 from typer.main import get_command_name
 from typer.models import CommandInfo, TyperInfo
 
 from mllm_lab import __version__
-from mllm_lab.cli import compare, create, exchange, quiz, shell, study, track
 from mllm_lab.cli.common import GLOBAL_OPTIONS, ROOT, SETTINGS, LabGroup, group, hoist_globals
 
-app = typer.Typer(
-    cls=LabGroup,
-    context_settings=SETTINGS,
-    no_args_is_help=True,
-    add_completion=False,  # `lab alias` prints completion that never offers files for values
-    help="lab: your multimodal-LLM study lab — notes, papers, progress.\n\n"
-    "Example: lab new paper blip-2 && lab mark blip-2 read && lab status",
-    rich_markup_mode=None,
+GROUPS = (
+    ("new", "Create a note from a template.\n\nExample: lab new paper blip-2"),
+    ("add", "Put something on a list without a note.\n\nExample: lab add paper dpo"),
+    (
+        "export",
+        "Write the lab's papers or cards in another tool's format.\n\n"
+        "Example: lab export bibtex --status read -o refs.bib",
+    ),
+    ("import", "Bring papers in from another tool.\n\nExample: lab import bibtex refs.bib"),
 )
-new_app = group("Create a note from a template.\n\nExample: lab new paper blip-2")
-add_app = group("Put something on a list without a note.\n\nExample: lab add paper dpo")
-export_app = group(
-    "Write the lab's papers or cards in another tool's format.\n\n"
-    "Example: lab export bibtex --status read -o refs.bib"
+# (group, command, module in mllm_lab.cli, function), in the order `lab --help` lists them.
+COMMANDS = (
+    (None, "init", "create", "init"),
+    ("new", "paper", "create", "new_paper"),
+    ("new", "concept", "create", "new_concept"),
+    ("new", "experiment", "create", "new_experiment"),
+    (None, "weekly", "create", "weekly"),
+    ("add", "paper", "track", "add_paper"),
+    (None, "mark", "track", "mark"),
+    (None, "sync", "track", "sync"),
+    (None, "status", "track", "status"),
+    (None, "list", "track", "list_"),
+    (None, "prompt", "study", "prompt"),
+    (None, "review", "study", "review"),
+    (None, "related", "study", "related"),
+    (None, "check", "study", "check"),
+    (None, "next", "study", "next_"),
+    (None, "alias", "shell", "alias"),
+    (None, "catalog", "compare", "catalog"),
+    (None, "compare", "compare", "compare"),
+    (None, "quiz", "quiz", "quiz"),
+    ("export", "anki", "exchange", "export_anki"),
+    ("export", "bibtex", "exchange", "export_bibtex"),
+    ("import", "bibtex", "exchange", "import_bibtex"),
 )
-import_app = group("Bring papers in from another tool.\n\nExample: lab import bibtex refs.bib")
-app.add_typer(new_app, name="new")
-app.add_typer(add_app, name="add")
-app.add_typer(export_app, name="export")
-app.add_typer(import_app, name="import")
+WORDS = {group_name or name for group_name, name, _module, _function in COMMANDS}
 
 
 def _version(value: bool) -> None:
@@ -43,7 +59,6 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
 def main(
     root: Annotated[
         str | None,
@@ -65,47 +80,54 @@ def main(
     ROOT["root"] = root
 
 
-app.command()(create.init)
-new_app.command("paper")(create.new_paper)
-new_app.command("concept")(create.new_concept)
-new_app.command("experiment")(create.new_experiment)
-app.command()(create.weekly)
-add_app.command("paper")(track.add_paper)
-app.command()(track.mark)
-app.command()(track.sync)
-app.command()(track.status)
-app.command("list")(track.list_)
-app.command()(study.prompt)
-app.command()(study.review)
-app.command()(study.related)
-app.command()(study.check)
-app.command("next")(study.next_)
-app.command()(shell.alias)
-app.command()(compare.catalog)
-app.command()(compare.compare)
-app.command()(quiz.quiz)
-export_app.command("anki")(exchange.export_anki)
-export_app.command("bibtex")(exchange.export_bibtex)
-import_app.command("bibtex")(exchange.import_bibtex)
+def _made(only: str | None = None) -> typer.Typer:
+    """The app with every command, or with only the command or group named `only`: only
+    its module is imported (the others' imports are a few milliseconds of every command)."""
+    made = typer.Typer(
+        cls=LabGroup,
+        context_settings=SETTINGS,
+        no_args_is_help=True,
+        add_completion=False,  # `lab alias` prints completion that never offers files for values
+        help="lab: your multimodal-LLM study lab — notes, papers, progress.\n\n"
+        "Example: lab new paper blip-2 && lab mark blip-2 read && lab status",
+        rich_markup_mode=None,
+    )
+    made.callback()(main)
+    groups = {}
+    for name, help_text in GROUPS:
+        if only in (None, name):
+            groups[name] = group(help_text)
+            made.add_typer(groups[name], name=name)
+    for group_name, name, module, function in COMMANDS:
+        if only in (None, group_name or name):
+            callback = getattr(import_module(f"mllm_lab.cli.{module}"), function)
+            (groups[group_name] if group_name else made).command(name)(callback)
+    return made
+
+
+@cache
+def whole() -> typer.Typer:
+    """The app with every command: for help, a line that names none, and the tests."""
+    return _made()
+
+
+def __getattr__(name: str) -> Any:
+    if name == "app":
+        return whole()
+    raise AttributeError(name)
 
 
 def for_line(args: list[str]) -> typer.Typer:
     """The app with only the command the line names. Typer builds the parser of every
     registered command before it runs one (10 ms for lab's 25, a tenth of a warm `lab status`),
-    so a line that names a command exactly gets an app that holds that command alone. A line
-    that names none, or names one wrongly, gets the whole app: its help, its "No such command"."""
+    and their modules take a few milliseconds more to import, so a line that names a command
+    exactly gets an app that holds that command alone. A line that names none, or names one
+    wrongly, gets the whole app: its help, its "No such command"."""
     line = hoist_globals(list(args))
     name = _command_word(line)
     if name is None:
-        return _listing() if _asks_for_root_help(line) else app
-    commands = [c for c in app.registered_commands if _name_of(c) == name]
-    groups = [g for g in app.registered_groups if g.name == name]
-    if not commands and not groups:
-        return app
-    narrowed = copy.copy(app)
-    narrowed.registered_commands = commands
-    narrowed.registered_groups = groups
-    return narrowed
+        return _listing() if _asks_for_root_help(line) else whole()
+    return _made(only=name) if name in WORDS else whole()
 
 
 def _asks_for_root_help(line: list[str]) -> bool:
@@ -122,7 +144,8 @@ def _asks_for_root_help(line: list[str]) -> bool:
 def _listing() -> typer.Typer:
     """The app as `lab --help` shows it: each command by its name and help alone, no parser
     built from its options (they are not shown there)."""
-    listing = copy.copy(app)
+    app = whole()
+    listing = _made(only="")  # the root alone: its name, help and options
     listing.registered_commands = [
         CommandInfo(
             name=_name_of(command),

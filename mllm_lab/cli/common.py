@@ -1,6 +1,6 @@
 """What every command shares: the group that turns errors into one line, the session's lab and
 language, the options several commands take, and the output of a created note. Command
-modules import this module; mllm_lab.cli.app imports the command modules and registers them,
+modules import this module; mllm_lab.cli.app imports the command modules and registers them (only the one a line names),
 so nothing imports in a circle."""
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from mllm_lab import messages
 from mllm_lab.cli.complete import values
 from mllm_lab.errors import BadInput, LabError
 from mllm_lab.messages import tr
-from mllm_lab.messages.usage import translate
 
 SETTINGS = {"help_option_names": ["-h", "--help"]}
 ROOT: dict[str, str | None] = {"root": None}
@@ -107,6 +106,8 @@ class LabGroup(TyperGroup):
                 if getattr(problem, "exit_code", None) == 2 and hasattr(problem, "format_message"):
                     path = getattr(getattr(problem, "ctx", None), "command_path", "lab")
                     where = " ".join(["lab", *path.split()[1:]])  # as typed, whatever argv[0]
+                    from mllm_lab.messages.usage import translate  # only for a usage error
+
                     text = translate(problem.format_message().rstrip("."), messages.current())
                     fail(tr("error.usage", problem=text, where=where), 2)
                 raise

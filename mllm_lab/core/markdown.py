@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import html
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -167,6 +166,8 @@ def destination(raw: str) -> str:
     if "\\" in raw:
         raw = _ESCAPED.sub(r"\1", raw)
     if "&" in raw:
+        import html  # its entity table takes a millisecond to import: only for a link with "&"
+
         raw = html.unescape(raw)
     return raw
 

@@ -9,7 +9,6 @@ from dataclasses import replace
 from datetime import date
 from typing import Any
 
-from mllm_lab.core.arxivid import parse_arxiv_id
 from mllm_lab.core.weeks import as_date
 from mllm_lab.errors import InvalidValue
 from mllm_lab.models import (
@@ -316,4 +315,6 @@ def status_problems(paper: Paper, today: date) -> list[Finding]:
 def arxiv_id(text: str) -> str | None:
     """The arXiv id in an id or URL (`2301.12597v2`, `arXiv:hep-th/9901001`, an abs or pdf
     link), without its version; None for anything else."""
+    from mllm_lab.core.arxivid import parse_arxiv_id  # a paper's id: not a concept note's parse
+
     return parse_arxiv_id(text)
