@@ -108,7 +108,10 @@ def load(state: Path, name: str, wanted: str, raw: str | None = None) -> tuple[b
     data = read_state(state, _name(name))
     if data is None:
         return False, None
-    head, _, body = data.partition(b"\n")
+    cut = data.find(b"\n")
+    if cut < 0:
+        return False, None
+    head, body = data[:cut], memoryview(data)[cut + 1 :]  # megabytes: read where they lie
     try:
         header = json.loads(head)
         if not isinstance(header, dict) or header.get("key") != wanted:
@@ -116,7 +119,7 @@ def load(state: Path, name: str, wanted: str, raw: str | None = None) -> tuple[b
         kept = header.get("raw")
         if kept is None:
             if header.get("sum") == _sum(body):
-                return True, json.loads(body)
+                return True, json.loads(bytes(body))
             return False, None
         field, size = kept
         if (
@@ -126,18 +129,19 @@ def load(state: Path, name: str, wanted: str, raw: str | None = None) -> tuple[b
             or header.get("sum") != _sum(body, field, size)
         ):
             return False, None
-        value = json.loads(body[: len(body) - size])
+        value = json.loads(bytes(body[: len(body) - size]))
         if not isinstance(value, dict):
             return False, None
-        value[field] = body[len(body) - size :]
+        value[field] = bytes(body[len(body) - size :])
         return True, value
     except (ValueError, TypeError, RecursionError):
         return False, None
 
 
-def _sum(data: bytes, field: str | None = None, size: int = 0) -> str:
+def _sum(data: bytes | memoryview, field: str | None = None, size: int = 0) -> str:
     """The checksum of an entry's body and, for a raw field, of where that field lies."""
-    digest = hashlib.sha1(data if field is None else f"{field}:{size}\n".encode() + data)
+    digest = hashlib.sha1(b"" if field is None else f"{field}:{size}\n".encode())
+    digest.update(data)
     return digest.hexdigest()
 
 

@@ -445,10 +445,11 @@ def test_a_list_longer_than_a_screen_prints_every_row_cold_and_warm(lab: Path, r
 def test_a_long_text_is_checked_for_control_characters_as_a_short_one_is(
     piece: str, repeat: int
 ) -> None:
-    from mllm_lab.cli.output import _CONTROL, shown
+    from mllm_lab.cli.output import shown
+    from mllm_lab.core.cells import TERMINAL_CONTROL
 
     text = piece * repeat
-    assert shown(text) == _CONTROL.sub("\ufffd", text)
+    assert shown(text) == TERMINAL_CONTROL.sub("\ufffd", text)
 
 
 @settings(max_examples=200)
@@ -484,13 +485,13 @@ def test_a_long_text_is_checked_for_control_characters_as_a_short_one_is(
 def test_text_kept_as_bytes_is_printed_as_it_would_be_as_text(piece: str, repeat: int) -> None:
     """`lab list` keeps its table as UTF-8 bytes and writes them to stdout as they are only
     when the text as text would have come out the same: no control character, no surrogate."""
-    from mllm_lab.cli.output import _CONTROL, _clean_bytes
+    from mllm_lab.core.cells import TERMINAL_CONTROL, terminal_clean_bytes
 
     text = piece * repeat
-    as_text_clean = _CONTROL.search(text) is None and not any(
+    as_text_clean = TERMINAL_CONTROL.search(text) is None and not any(
         "\ud800" <= c <= "\udfff" for c in text
     )
-    assert _clean_bytes(text.encode("utf-8", "surrogatepass")) == as_text_clean
+    assert terminal_clean_bytes(text.encode("utf-8", "surrogatepass")) == as_text_clean
 
 
 def test_a_result_in_bytes_reaches_stdout_as_the_same_text_would(
@@ -504,6 +505,30 @@ def test_a_result_in_bytes_reaches_stdout_as_the_same_text_would(
         output.result(text.encode("utf-8"))
         assert capsys.readouterr().out == as_text
         assert "\x1b" not in as_text and "\x85" not in as_text
+
+
+@pytest.mark.parametrize(
+    "title", ["Plain title", "Escape \\x1b[31mred", "C1 \\x85 next", "中文 ✅"]
+)  # as YAML writes them in double quotes: the title holds the control character
+def test_a_list_checked_once_when_made_prints_as_an_unchecked_one(
+    in_lab: Run, lab: Path, title: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`lab list` checks its table for control characters once, when it makes it, and says so
+    in the result it keeps: what reaches stdout, made now or read back, is what the check at
+    every print gave, escapes shown as U+FFFD."""
+    from mllm_lab.cli import output
+
+    note = lab / "notes" / "training" / "odd.md"
+    note.parent.mkdir(parents=True, exist_ok=True)
+    note.write_text(f'---\ntitle: "{title}"\ncategory: training\n---\n\n# T\n', "utf-8")
+    made, kept = in_lab("list", "notes"), in_lab("list", "notes")
+    real = output.result
+    monkeypatch.setattr(output, "result", lambda text, checked=False: real(text))
+    unchecked = in_lab("list", "notes")
+    assert made.code == kept.code == unchecked.code == 0
+    assert made.out == kept.out == unchecked.out
+    assert "\x1b" not in made.out and "\x85" not in made.out
+    assert ("\ufffd" in made.out) == (title.startswith(("Escape", "C1")))
 
 
 def test_a_raw_field_is_kept_as_bytes_and_a_damaged_entry_is_not_used(tmp_path: Path) -> None:

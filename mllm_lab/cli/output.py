@@ -13,7 +13,14 @@ from collections.abc import Iterable, Iterator, Sequence
 from functools import lru_cache
 from typing import Any
 
-from mllm_lab.core.cells import SCREENFUL, aligned, width
+from mllm_lab.core.cells import (
+    SCREENFUL,
+    TERMINAL_CONTROL,
+    aligned,
+    terminal_clean,
+    terminal_clean_bytes,
+    width,
+)
 from mllm_lab.messages import tr
 from mllm_lab.models import WARNINGS_SHOWN
 
@@ -41,29 +48,9 @@ def _escaped_bracket(match: re.Match[str]) -> str:
     return f"{slashes}\\{bracket}" if slashes else bracket
 
 
-# Control characters a terminal would act on (an escape sequence in a hand-edited title can
-# recolour or retitle the terminal): shown as U+FFFD. Tabs and line breaks are kept.
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-
-
-_C0_BYTES = bytes([*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])  # _CONTROL's C0 and DEL
-
-
 def shown(text: str) -> str:
     """Text as it may reach a terminal."""
-    return text if _clean(text) else _CONTROL.sub("\ufffd", text)
-
-
-def _clean(text: str) -> bool:
-    """No character _CONTROL matches. A long text (`lab list notes` prints megabytes) is
-    checked on its UTF-8 bytes, three times quicker than the regular expression: C0 controls
-    and DEL are single bytes, and C1 controls (U+0080-U+009F) are \xc2 then \x80-\x9f."""
-    if len(text) < 65536:
-        return _CONTROL.search(text) is None
-    data = text.encode("utf-8", "surrogatepass")
-    if len(data.translate(None, _C0_BYTES)) != len(data):
-        return False
-    return _C1_BYTES.search(data) is None
+    return text if terminal_clean(text) else TERMINAL_CONTROL.sub("\ufffd", text)
 
 
 def escape(text: str) -> str:
@@ -208,11 +195,12 @@ def info(message: str) -> None:
     say(escape(message))
 
 
-def result(text: str | bytes) -> None:
+def result(text: str | bytes, checked: bool = False) -> None:
     """A result on stdout, printed verbatim (no markup, no wrapping; control characters shown
-    as U+FFFD). UTF-8 bytes free of control characters go to a UTF-8 stdout as they are."""
+    as U+FFFD). UTF-8 bytes free of control characters go to a UTF-8 stdout as they are;
+    `checked`: the caller knows they are (terminal_clean_bytes said so when they were made)."""
     if isinstance(text, bytes):
-        if not _utf8_stdout() or not _clean_bytes(text):
+        if not _utf8_stdout() or not (checked or terminal_clean_bytes(text)):
             try:
                 result(text.decode("utf-8", "surrogatepass"))
             except UnicodeDecodeError:  # not what lab wrote: shown, never acted on
@@ -232,23 +220,6 @@ def _utf8_stdout() -> bool:
     (the only characters its error handler acts on) may bypass it."""
     encoding = (getattr(sys.stdout, "encoding", None) or "").lower().replace("-", "")
     return encoding == "utf8" and os.linesep == "\n" and hasattr(sys.stdout, "buffer")
-
-
-def _clean_bytes(data: bytes) -> bool:
-    """Valid UTF-8 holding no character _CONTROL matches and no lone surrogate, checked on
-    the bytes: C0 controls and DEL are single bytes, a C1 control is \xc2 then \x80-\x9f.
-    (Valid UTF-8 also means no stray byte a terminal could read as an 8-bit control.)"""
-    if len(data.translate(None, _C0_BYTES)) != len(data):
-        return False
-    if not data.isascii():
-        try:
-            data.decode("utf-8")  # strict: a surrogate, or any byte out of place, fails
-        except UnicodeDecodeError:
-            return False
-    return _C1_BYTES.search(data) is None
-
-
-_C1_BYTES = re.compile(b"\xc2[\x80-\x9f]")  # C1 controls in UTF-8 (\xc2 only ever leads)
 
 
 def outcomes(items: Iterable[Any], quiet_unchanged: bool = True) -> None:

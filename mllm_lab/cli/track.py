@@ -249,4 +249,4 @@ def list_(
     if found["rows"] and output.rich_table(found["rows"]):
         output.table(found["headers"], found["rows"])
     else:
-        output.result(found["text"])
+        output.result(found["text"], checked=found.get("clean") is True)

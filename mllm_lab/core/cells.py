@@ -3,11 +3,45 @@ table as aligned plain text (what `lab list` prints when piped or longer than a 
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Sequence
 from functools import lru_cache
 
 SCREENFUL = 300  # rows a terminal table is drawn with Rich up to; longer ones are plain text
+
+# Control characters a terminal would act on (an escape sequence in a hand-edited title can
+# recolour or retitle the terminal): shown as U+FFFD. Tabs and line breaks are kept.
+TERMINAL_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_C0_BYTES = bytes([*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])  # its C0 and DEL
+_C1_BYTES = re.compile(b"\xc2[\x80-\x9f]")  # its C1 controls in UTF-8 (\xc2 only ever leads)
+
+
+def terminal_clean(text: str) -> bool:
+    """No character TERMINAL_CONTROL matches. A long text (`lab list notes` prints
+    megabytes) is checked on its UTF-8 bytes, three times quicker than the regular
+    expression: C0 controls and DEL are single bytes, and C1 controls (U+0080-U+009F) are
+    \xc2 then \x80-\x9f."""
+    if len(text) < 65536:
+        return TERMINAL_CONTROL.search(text) is None
+    data = text.encode("utf-8", "surrogatepass")
+    if len(data.translate(None, _C0_BYTES)) != len(data):
+        return False
+    return _C1_BYTES.search(data) is None
+
+
+def terminal_clean_bytes(data: bytes) -> bool:
+    """Valid UTF-8 holding no character TERMINAL_CONTROL matches and no lone surrogate,
+    checked on the bytes. (Valid UTF-8 also means no stray byte a terminal could read as an
+    8-bit control.)"""
+    if len(data.translate(None, _C0_BYTES)) != len(data):
+        return False
+    if not data.isascii():
+        try:
+            data.decode("utf-8")  # strict: a surrogate, or any byte out of place, fails
+        except UnicodeDecodeError:
+            return False
+    return _C1_BYTES.search(data) is None
 
 
 def width(text: str) -> int:

@@ -119,12 +119,13 @@ def _has_tag(tags: tuple[str, ...], tag: str | None) -> bool:
 def shown_list(ws: Workspace, what: str, filters: Filters, as_json: bool) -> dict[str, Any]:
     """What `lab list` prints: {"items"} for --json, else {"headers", "count", "rows" (only
     up to a screenful: a terminal draws those with Rich), "text" (the table as plain text, in
-    UTF-8: megabytes at 50,000 notes, kept and given back without decoding), "warnings",
+    UTF-8: megabytes at 50,000 notes, kept and given back without decoding), "clean" (the
+    text may go to a terminal as it is: checked once, when made), "warnings",
     "problems"} (the first few problems met while reading the lab, and how many there are);
     kept while the lab's files are unchanged."""
 
     def compute() -> dict[str, Any]:
-        from mllm_lab.core.cells import SCREENFUL, aligned
+        from mllm_lab.core.cells import SCREENFUL, aligned, terminal_clean_bytes
         from mllm_lab.messages import words
 
         found = listing(ws, what, filters)
@@ -136,11 +137,13 @@ def shown_list(ws: Workspace, what: str, filters: Filters, as_json: bool) -> dic
         columns = words("list.columns", ws.lang)
         headers = [columns.get(h, h) for h in found.headers]
         rows = found.rows
+        text = (aligned(headers, rows) if rows else "").encode("utf-8", "surrogatepass")
         return {
             "headers": headers,
             "count": len(rows),
             "rows": rows if len(rows) <= SCREENFUL else [],
-            "text": (aligned(headers, rows) if rows else "").encode("utf-8", "surrogatepass"),
+            "text": text,
+            "clean": terminal_clean_bytes(text),  # checked once, not at every print
             "warnings": shown,
             "problems": total,
             "bare": bare,
