@@ -155,21 +155,15 @@ class _Records:
         self.path, self.identity, self.start, self.size = path, identity, start, size
         self.sums = sums or []
         self._chunks: dict[int, memoryview | None] = {}
-
-    @classmethod
-    def of(cls, data: Buffer) -> _Records:
-        """Records already in memory (a test's, or a scan's own)."""
-        records = cls(size=len(data), sums=_chunk_sums(data))
-        view = memoryview(data)
-        for number in range(len(records.sums)):
-            records._chunks[number] = view[number * CHUNK : (number + 1) * CHUNK]
-        return records
+        self.whole: memoryview | None = None  # all of them, once load_all found every chunk good
 
     def get(self, at: int, length: int) -> Buffer | None:
         if not (
             type(at) is int and type(length) is int and at >= 0 and 0 < length <= self.size - at
         ):
             return None
+        if self.whole is not None:
+            return self.whole[at : at + length]
         first, last = at // CHUNK, (at + length - 1) // CHUNK
         self._load([n for n in range(first, last + 1) if n not in self._chunks])
         chunks = [self._chunks.get(n) for n in range(first, last + 1)]
@@ -181,12 +175,15 @@ class _Records:
         return b"".join(chunks)[offset : offset + length]  # type: ignore[arg-type]
 
     def load_all(self) -> None:
-        """Every chunk, in one read: a command that reads most records."""
-        self._load([n for n in range(len(self.sums)) if n not in self._chunks])
+        """Every chunk, in one read: a command that reads most records (see `whole`)."""
+        if self.whole is None and self.sums:
+            data = self._load(list(range(len(self.sums))))
+            if data is not None and all(chunk is not None for chunk in self._chunks.values()):
+                self.whole = data
 
-    def _load(self, numbers: list[int]) -> None:
+    def _load(self, numbers: list[int]) -> memoryview | None:
         if not numbers:
-            return
+            return None
         data = self._read(numbers[0], numbers[-1])
         for number in numbers:
             chunk = None
@@ -196,6 +193,7 @@ class _Records:
                 if _checksum(piece) == self.sums[number]:
                     chunk = piece
             self._chunks[number] = chunk
+        return data
 
     def _read(self, first: int, last: int) -> memoryview | None:
         """Chunks first..last from the file, if it is still the one the stamps came from."""

@@ -63,14 +63,18 @@ def _check_records(
         bad_chunk = damaged // 16
     aligned = [(at, 16) for at in range(0, len(data), 16)]  # every chunk whole, besides
     across = [(at, 20) for at in range(8, len(data), 16)]  # and every boundary crossed
-    for at, length in [*asks, *aligned, *across]:
-        got = records.get(at, length)
-        inside = at >= 0 and length > 0 and at + length <= len(data)
-        touches_bad = bad_chunk is not None and at // 16 <= bad_chunk <= (at + length - 1) // 16
-        if not inside or touches_bad:
-            assert got is None, (at, length)
-        else:
-            assert bytes(got or b"") == data[at : at + length], (at, length)
+    for loaded in (False, True):  # a chunk at a time, then all of them in one read
+        if loaded:
+            records.load_all()
+            assert (records.whole is not None) == (bad_chunk is None and len(data) > 0)
+        for at, length in [*asks, *aligned, *across]:
+            got = records.get(at, length)
+            inside = at >= 0 and length > 0 and at + length <= len(data)
+            touches_bad = bad_chunk is not None and at // 16 <= bad_chunk <= (at + length - 1) // 16
+            if not inside or touches_bad:
+                assert got is None, (at, length)
+            else:
+                assert bytes(got or b"") == data[at : at + length], (at, length)
 
 
 def test_a_records_file_replaced_since_the_stamps_were_read_gives_no_record(
