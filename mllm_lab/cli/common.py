@@ -1,7 +1,7 @@
 """What every command shares: the group that turns errors into one line, the session's lab and
 language, the options several commands take, and the output of a created note. Command
-modules import this module; mllm_lab.cli.app imports the command modules and registers them (only the one a line names),
-so nothing imports in a circle."""
+modules import this module; mllm_lab.cli.app imports the command modules (only the one a
+line names) and registers them, so nothing imports in a circle."""
 
 from __future__ import annotations
 
