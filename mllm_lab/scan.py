@@ -244,7 +244,7 @@ class _Index:
     journaled: dict[str, Any]
     lines: int  # in the journal
     content: str | None  # the content stamp (see `scan`), None when unknown
-    bloated: bool  # the journal takes longer to read than the index would to write again
+    bloated: bool  # the journal takes longer to read than the index would to write, or is damaged
     records: _Records
     _position: dict[str, int] | None = None
 
@@ -395,19 +395,25 @@ def _load_index(lab: Lab) -> _Index:
     lines = raw.split(b"\n")
     noted, since = content, 0  # the last content line's stamp, and record lines since it
     journaled = index.journaled
+    damaged = False  # a line that does not read: what a content line after it says is unknown
     for line in lines:
+        if not line:
+            continue
         total, _, payload = line.partition(b" ")
         if total.decode("ascii", "replace") != _checksum(payload)[:12]:
+            damaged = True
             continue
         try:
             path, made = json.loads(payload)
         except (ValueError, TypeError, RecursionError):
+            damaged = True
             continue
         if path is None:  # a content line (earlier lab skips it: its path is not a string)
             content = _content_of(made, noted, since)
             noted, since = content, 0
             continue
         if not isinstance(path, str):
+            damaged = True
             continue
         content = None  # a record changed, and no content line (yet) says what that means
         since += 1
@@ -416,7 +422,11 @@ def _load_index(lab: Lab) -> _Index:
     # a record of the reading list is all of it: a few writes to it make a journal of megabytes
     size = header.get("size")
     index.bloated = len(raw) > JOURNAL_BYTES + (size if type(size) is int else 0) // 8
-    index.lines, index.content = len(lines), content
+    # A damaged line may have been a record the stamp after it was made with: that stamp,
+    # and the results kept under it, no longer hold (the file is parsed again by its stamp);
+    # and the next scan folds the journal into the index, so the damage costs one recompute.
+    index.bloated = index.bloated or damaged
+    index.lines, index.content = len(lines), None if damaged else content
     return index
 
 

@@ -167,3 +167,35 @@ def test_a_body_edit_reads_the_stamps_and_one_chunk_of_records(
     snapshot = scanning.scan(Lab.at(lab))
     assert snapshot.content == before
     assert reads == [(at // 64, (at + length - 1) // 64)]
+
+
+def test_a_damaged_journal_line_makes_the_stamps_after_it_unknown(
+    in_lab: Run, lab: Path, tmp_path: Path
+) -> None:
+    """A record line of the journal damaged after a content line was written with it: that
+    content stamp no longer says what the index holds, so the results kept under it are not
+    used (a paper's title edited, the edit's record damaged, the note put back: the list
+    shows the title the note has); the next scan folds the journal into the index."""
+    assert in_lab("new", "paper", "clip").ok
+    assert in_lab("list", "papers", "--json").ok  # the index saved, the journal empty
+    note = lab / "papers" / "clip.md"
+    original = note.read_bytes()
+    note.write_text(note.read_text("utf-8").replace("title: ", "title: EDITED ", 1), "utf-8")
+    assert "EDITED" in in_lab("list", "papers", "--json").out  # a record line, a content line
+    journal = lab / ".lab" / scanning.JOURNAL_NAME
+    raw = bytearray(journal.read_bytes())
+    raw[raw.index(b"EDITED")] = ord("e")
+    journal.write_bytes(bytes(raw))
+    note.write_bytes(original)
+    warm = in_lab("list", "papers", "--json")
+    assert "EDITED" not in warm.out and warm.out == _cold_out(
+        lab, tmp_path, "list", "papers", "--json"
+    )
+    assert journal.read_bytes() == b""  # folded into the index
+
+
+def _cold_out(lab: Path, tmp_path: Path, *args: str) -> str:
+    copy = tmp_path / "cold-out"
+    shutil.rmtree(copy, ignore_errors=True)
+    shutil.copytree(lab, copy, symlinks=True, ignore=shutil.ignore_patterns(".lab"))
+    return Run(copy)(*args).out
