@@ -246,6 +246,7 @@ class _Index:
     content: str | None  # the content stamp (see `scan`), None when unknown
     bloated: bool  # the journal takes longer to read than the index would to write, or is damaged
     records: _Records
+    generation: str | None = None  # this index's own, from its header (see _save_index)
     _position: dict[str, int] | None = None
 
     @property
@@ -388,6 +389,8 @@ def _load_index(lab: Lab) -> _Index:
     checksum) is skipped: its file is parsed again."""
     index, header = _read_index(lab)
     content = header.get("content") if isinstance(header.get("content"), str) else None
+    generation = header.get("generation")
+    index.generation = generation if isinstance(generation, str) else None
     raw = read_state(lab.state, JOURNAL_NAME)
     if raw is None:
         index.content = content
@@ -409,6 +412,9 @@ def _load_index(lab: Lab) -> _Index:
             damaged = True
             continue
         if path is None:  # a content line (earlier lab skips it: its path is not a string)
+            if not isinstance(made, dict) or made.get("index") != index.generation:
+                damaged = True  # written for another index: this one does not hold it
+                continue
             content = _content_of(made, noted, since)
             noted, since = content, 0
             continue
@@ -443,14 +449,23 @@ def _content_of(line: Any, noted: str | None, since: int) -> str | None:
 
 
 def journal(
-    lab: Lab, changes: dict[str, Any], content: str | None = None, kept: bool = False
+    lab: Lab,
+    changes: dict[str, Any],
+    content: str | None = None,
+    kept: bool = False,
+    generation: Any = _MISSING,
 ) -> None:
     """Append changed records to the journal in one write (a torn one fails its checksum and
     is ignored when read), then, if given, the content stamp they leave the index with;
-    `kept`: the stamp the index had, its records re-read and found unchanged."""
+    `kept`: the stamp the index had, its records re-read and found unchanged. The content
+    line names the index it holds for (`generation`: that of the index the caller read; by
+    default, the one on disk now): under another index, or an older one put back, it is
+    not believed."""
     lines: list[list[Any]] = [[path, made] for path, made in changes.items()]
     if content is not None:
-        note: dict[str, Any] = {"content": content}
+        if generation is _MISSING:
+            generation = _generation(lab)
+        note: dict[str, Any] = {"content": content, "index": generation}
         if kept:
             note.update({"from": content, "records": len(changes)})
         lines.append([None, note])
@@ -470,7 +485,7 @@ def _save_index(
     content: str | None = None,
     index: _Index | None = None,
     walked: Walk | None = None,
-) -> None:
+) -> str:
     """The index: a header, the stamps of every file with where its record is, then the
     records, each marshalled apart. A command after a body edit reads the stamps alone and the
     record of the file it re-read. A stored file's record (an int in `files`: its place in
@@ -478,7 +493,8 @@ def _save_index(
     is, which is as JSON would give it back (tuples as lists), as the journal's records are.
     The stamps are lists (paths, kinds, five unsigned 64-bit numbers a file), read back in a
     seventh of the time a list per file takes; and when `files` are the files of `walked`,
-    stored in its order, the digests of its runs of stamps (see Walk.runs)."""
+    stored in its order, the digests of its runs of stamps (see Walk.runs). Gives the new
+    index's generation: what the journal's content lines name (see `journal`)."""
     paths: list[str] = []
     kinds_of: list[Any] = []
     numbers = array("Q")
@@ -519,6 +535,7 @@ def _save_index(
         chunk=CHUNK,
         records=_chunk_sums(body),
         size=len(head) + len(body),
+        generation=(generation := os.urandom(8).hex()),  # what content lines are written for
         **({"content": content} if content else {}),
     )
     # The journal goes first: a kill between the two leaves the old index without it, which
@@ -527,15 +544,28 @@ def _save_index(
     truncate_state(lab.state, JOURNAL_NAME)
     write_state(lab.state, INDEX_NAME, (header, head, body))
     _drop_legacy(lab, INDEX_NAME)
+    return generation
 
 
-def new_content(lab: Lab) -> str:
-    """A content stamp no index has had: lab wrote notes (see `scan`); noted in the journal."""
+def new_content(lab: Lab, generation: Any = _MISSING) -> str:
+    """A content stamp no index has had: lab wrote notes (see `scan`); noted in the journal
+    (`generation`: of the index the caller read, see `journal`)."""
     import uuid
 
     content = f"w-{uuid.uuid4().hex}"
-    journal(lab, {}, content)
+    journal(lab, {}, content, generation=generation)
     return content
+
+
+def _generation(lab: Lab) -> str | None:
+    """The generation of the index on disk now (see _save_index); None without one."""
+    try:
+        with open(lab.state / INDEX_NAME, "rb") as stream:
+            header = json.loads(stream.readline())
+    except (OSError, ValueError, RecursionError):
+        return None
+    generation = header.get("generation") if isinstance(header, dict) else None
+    return generation if isinstance(generation, str) else None
 
 
 # --- scanning ------------------------------------------------------------------------------
@@ -638,6 +668,7 @@ class Snapshot:
         self.strays = strays
         self.changed = changed
         self.content = content  # the content stamp (see `scan`); None without the index
+        self.generation = index.generation if index is not None else None  # see journal
         self._root, self._index = root, index
 
     @property
@@ -757,11 +788,11 @@ def scan(
             and index.lines + len(todo) + len(gone) < JOURNAL_LIMIT
         ):
             changes = {**{item[0]: files[item[0]] for item in parsed}, **dict.fromkeys(gone)}
-            journal(lab, changes, content, kept=kept)
+            journal(lab, changes, content, kept=kept, generation=index.generation)
         else:
-            _save_index(lab, files, content, index, walked)
+            index.generation = _save_index(lab, files, content, index, walked)
     elif not kept:  # an index without a content stamp (an earlier lab's): it has one now
-        journal(lab, {}, content)
+        journal(lab, {}, content, generation=index.generation)
     return Snapshot(
         files,
         walked.problems,
@@ -777,7 +808,7 @@ def rebuild(lab: Lab, use_index: bool = True, progress: Progress | None = None) 
     """Parse every file again and replace the index (it could not be trusted)."""
     snapshot = scan(lab, use_index=False, progress=progress)
     if use_index:
-        _save_index(lab, snapshot.files)
+        snapshot.generation = _save_index(lab, snapshot.files)
     return snapshot
 
 

@@ -180,7 +180,7 @@ def test_a_damaged_journal_line_makes_the_stamps_after_it_unknown(
     assert in_lab("list", "papers", "--json").ok  # the index saved, the journal empty
     note = lab / "papers" / "clip.md"
     original = note.read_bytes()
-    note.write_text(note.read_text("utf-8").replace("title: ", "title: EDITED ", 1), "utf-8")
+    _prefix_title(note, "EDITED")
     assert "EDITED" in in_lab("list", "papers", "--json").out  # a record line, a content line
     journal = lab / ".lab" / scanning.JOURNAL_NAME
     raw = bytearray(journal.read_bytes())
@@ -199,3 +199,62 @@ def _cold_out(lab: Path, tmp_path: Path, *args: str) -> str:
     shutil.rmtree(copy, ignore_errors=True)
     shutil.copytree(lab, copy, symlinks=True, ignore=shutil.ignore_patterns(".lab"))
     return Run(copy)(*args).out
+
+
+def test_an_older_index_put_back_under_a_newer_journal_is_not_believed(
+    in_lab: Run, lab: Path, tmp_path: Path
+) -> None:
+    """A copy of an older .lab/index.bin put back (a backup, a sync tool) under the journal
+    of a newer one: the journal's content stamp was written for the newer index, so results
+    kept under it are not used: every title is the note's own."""
+    assert in_lab("new", "paper", "clip").ok and in_lab("new", "paper", "vit").ok
+    shutil.rmtree(lab / ".lab")
+    assert in_lab("list", "papers", "--json").ok
+    older = (lab / ".lab" / scanning.INDEX_NAME).read_bytes()
+    clip, vit = lab / "papers" / "clip.md", lab / "papers" / "vit.md"
+    original = clip.read_bytes()
+    _prefix_title(clip, "EDITED")
+    (lab / ".lab" / scanning.INDEX_NAME).unlink()
+    (lab / ".lab" / scanning.JOURNAL_NAME).unlink(missing_ok=True)
+    assert in_lab("list", "papers", "--json").ok  # a newer index, with clip's edit
+    _prefix_title(vit, "ALSO")
+    assert in_lab("list", "papers", "--json").ok  # its journal: vit's record, a content line
+    (lab / ".lab" / scanning.INDEX_NAME).write_bytes(older)
+    clip.write_bytes(original)
+    warm = in_lab("list", "papers", "--json")
+    assert "EDITED" not in warm.out and "ALSO" in warm.out
+    assert warm.out == _cold_out(lab, tmp_path, "list", "papers", "--json")
+
+
+def test_a_content_line_written_for_another_index_is_not_believed(in_lab: Run, lab: Path) -> None:
+    """Two read-only commands at once: one read the index, the other rewrote it meanwhile;
+    the first one's content line, written for the index it read, lands in the new index's
+    journal. It is not believed, and the next scan folds the journal in."""
+    assert in_lab("new", "paper", "clip").ok
+    shutil.rmtree(lab / ".lab")
+    assert in_lab("status").ok
+    the_lab = Lab.at(lab)
+    read_first = scanning._load_index(the_lab)
+    assert read_first.generation and read_first.content
+    files = {path: list(read_first.record(path) or []) for path in read_first.held()}
+    scanning._save_index(the_lab, files, read_first.content)  # the other command's rewrite
+    rewritten = scanning._load_index(the_lab)
+    assert rewritten.generation != read_first.generation and rewritten.content
+    scanning.journal(the_lab, {}, "stamp-of-the-first", generation=read_first.generation)
+    after = scanning._load_index(the_lab)
+    assert after.content is None and after.bloated
+    scanning.journal(the_lab, {}, "stamp-of-this-one", generation=rewritten.generation)
+    assert scanning._load_index(the_lab).content is None  # the damage stays until folded
+    (lab / "papers" / "clip.md").touch()  # the walk changes: the next command reads the index
+    assert in_lab("status").ok
+    assert scanning._load_index(the_lab).lines <= 1  # folded: the journal is empty
+
+
+def _prefix_title(note: Path, word: str) -> None:
+    """`word` put before the note's title, inside its quotes if it has them."""
+    text = note.read_text("utf-8")
+    for start in ("title: '", 'title: "', "title: "):
+        if start in text:
+            note.write_text(text.replace(start, f"{start}{word} ", 1), "utf-8")
+            return
+    raise AssertionError(note)

@@ -286,7 +286,10 @@ class Transaction:
                     )
                     wrote = True
             if wrote:  # records changed: results made from them no longer hold
-                self.ws._snapshot.content = new_content(self.ws.lab) if self.ws.use_index else None
+                snapshot = self.ws._snapshot
+                snapshot.content = (
+                    new_content(self.ws.lab, snapshot.generation) if self.ws.use_index else None
+                )
         if self.views:
             views.remember(self)
         if self.ws._data is not None:
