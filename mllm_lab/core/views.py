@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
+from typing import Any
 
 from mllm_lab import kinds
 from mllm_lab.core.links import href
@@ -59,24 +60,85 @@ def paper_row(paper: Paper, readme: str) -> str:
     )
 
 
-def papers_table(papers: Iterable[Paper], lang: str, readme: str = "papers/README.md") -> str:
-    """One table per topic, in roadmap order, with counts per topic and in total."""
+def papers_table(
+    papers: Iterable[Paper],
+    lang: str,
+    readme: str = "papers/README.md",
+    before: tuple[Iterable[Paper], str] | None = None,
+) -> str:
+    """One table per topic, in roadmap order, with counts per topic and in total. `before`:
+    papers and the body this function made of them; a topic none of whose papers changed
+    keeps its text (a `lab mark` renders one topic's rows, not all 20,000 of a big lab)."""
     pool = sorted(papers, key=roadmap_order)
     if not pool:
         return tr("view.empty", lang) + "\n"
     by_topic: dict[str, list[Paper]] = defaultdict(list)
     for paper in pool:
         by_topic[paper.topic].append(paper)
+    changed, kept = _sections(pool, *before) if before is not None else (set(), {})
     headers = list(words("view.headers", lang))
     out: list[str] = []
     for topic in sorted(by_topic, key=topic_order):
         group = by_topic[topic]
-        out += [f"### {escape_link_text(topic_name(topic, lang))}", "", _counts(group, lang), ""]
-        out += [row(headers), "|:---:|---|---|:---:|---|---|---|"]
-        out += [paper_row(paper, readme) for paper in group]
-        out.append("")
-    out.append(tr("view.total", lang) + _counts(pool, lang))
-    return "\n".join(out) + "\n"
+        heading = f"### {escape_link_text(topic_name(topic, lang))}"
+        if topic not in changed and heading in kept:
+            out.append(kept[heading])
+            continue
+        lines = [heading, "", _counts(group, lang), ""]
+        lines += [row(headers), "|:---:|---|---|:---:|---|---|---|"]
+        lines += [paper_row(paper, readme) for paper in group]
+        out.append("\n".join(lines) + "\n\n")
+    return "".join(out) + tr("view.total", lang) + _counts(pool, lang) + "\n"
+
+
+def _sections(
+    pool: list[Paper], papers: Iterable[Paper], body: str
+) -> tuple[set[str], dict[str, str]]:
+    """The topics whose papers are not the very ones of `pool` (both lists are alive, so an id
+    names one paper), and the sections of `body` (papers_table's of `papers`) by their
+    heading line, each up to the next heading or the total's line."""
+    old = list(papers)
+    now, then = {id(paper) for paper in pool}, {id(paper) for paper in old}
+    changed = {paper.topic for paper in old if id(paper) not in now}
+    changed |= {paper.topic for paper in pool if id(paper) not in then}
+    starts = []
+    at = 0 if body.startswith("### ") else -1
+    while at >= 0:
+        starts.append(at)
+        at = body.find("\n### ", at)
+        at = at + 1 if at >= 0 else -1
+    total = body.rfind("\n", 0, len(body) - 1) + 1  # the total's line, the last one
+    sections: dict[str, str] = {}
+    twice = set()
+    for begin, end in zip(starts, [*starts[1:], total], strict=False):
+        section = body[begin:end]
+        heading = section[: section.find("\n")]
+        if heading in sections:
+            twice.add(heading)
+        if section.endswith("\n\n"):
+            sections[heading] = section
+    return changed, {h: s for h, s in sections.items() if h not in twice}
+
+
+_NOT_READING: dict[str, Any] = {  # where a paper stands in its reading, set aside
+    "status": Status.UNREAD,
+    "started": None,
+    "finished": None,
+    "history": (),
+    "line": 0,
+}
+
+
+def same_but_reading(before: Sequence[Paper], after: Sequence[Paper]) -> bool:
+    """The same papers, in the same order, but for where each stands in its reading (status,
+    dates, history, the line they are written on): what the comparison view shows is the
+    same."""
+    if len(before) != len(after):
+        return False
+    return all(
+        old is new or old == new or replace(old, **_NOT_READING) == replace(new, **_NOT_READING)
+        for old, new in zip(before, after, strict=True)
+    )
 
 
 def stage_done(papers: Sequence[Paper]) -> bool:

@@ -21,6 +21,7 @@ from mllm_lab.models import (
     LAB_README,
     NOTES_README,
     PAPERS_README,
+    Paper,
     Status,
 )
 from mllm_lab.ops.workspace import Workspace
@@ -75,14 +76,19 @@ VIEWS = (
 )
 STATE = "views.json"
 BODIES = "regions"
+Before = tuple[list[Paper], str]  # papers, and the body a view made of them
 
 
-def body(ws: Workspace, data: LabData, view: View) -> str:
+def body(ws: Workspace, data: LabData, view: View, before: Before | None = None) -> str:
+    """The view's body made from `data`. `before`: the papers of an earlier lab and the body
+    made from them, which the tables reuse where their papers are the same."""
     from mllm_lab.core import views
 
     if view.region == "papers":
-        return views.papers_table(data.papers, ws.lang, PAPERS_README)
+        return views.papers_table(data.papers, ws.lang, PAPERS_README, before=before)
     if view.region == "compare":
+        if before is not None and views.same_but_reading(before[0], data.papers):
+            return before[1]
         from mllm_lab.core.compare import compare_region
         from mllm_lab.core.facets import catalog_facets
 
@@ -290,12 +296,13 @@ def keep_body(ws: Workspace, text: str) -> None:
 # --- regenerating --------------------------------------------------------------------------
 
 
-def stale(tx: Transaction) -> list[View]:
+def stale(tx: Transaction, fresh: set[str] | None = None) -> list[View]:
     """The views this transaction must regenerate: all of them on repair; else those not
-    current (see `current`), those made from a kind of file it writes, and those it writes."""
+    current (see `current`; `fresh` is given those that are), those made from a kind of file
+    it writes, and those it writes."""
     if tx.repair:
         return list(VIEWS)
-    fresh = current(tx.ws, tx.views_state, confirmed=tx.views_confirmed)
+    fresh = current(tx.ws, tx.views_state, confirmed=tx.views_confirmed) if fresh is None else fresh
     written = {kind_of(path) for path in tx.pending}
     return [
         view
@@ -308,9 +315,11 @@ def regenerate(tx: Transaction) -> None:
     """The views from the data as the transaction leaves it; unchanged files are not written.
     A view that is current and made from nothing the transaction writes is left alone (and
     the lab's data is not even built when that is every view: the reading list, which every
-    view checked when it was last written, has not changed since)."""
+    view checked when it was last written, has not changed since). A view that was current
+    before the transaction is made again from its own body where the papers are the same."""
     ws = tx.ws
-    todo = stale(tx)
+    fresh = set() if tx.repair else current(ws, tx.views_state, confirmed=tx.views_confirmed)
+    todo = stale(tx, fresh)
     tx.views_made = [view.region for view in todo]
     if not todo:
         return
@@ -319,9 +328,11 @@ def regenerate(tx: Transaction) -> None:
 
     data = tx.data
     refuse_unreadable_list(data)
+    earlier = _earlier_bodies(tx, [view for view in todo if view.region in fresh])
     context = None
     for view in todo:
-        made = body(ws, data, view)
+        before = earlier.get(view.region)
+        made = body(ws, data, view, before=(ws.data().papers, before) if before else None)
         text = tx.read(view.path)
         if text is None:
             context = context or lab_context(ws, data)
@@ -338,6 +349,24 @@ def regenerate(tx: Transaction) -> None:
         tx.write(view.path, new)
         if not tx.dry_run:
             keep_body(ws, made)
+
+
+def _earlier_bodies(tx: Transaction, views: list[View]) -> dict[str, str]:
+    """The bodies of `views` (current before the transaction) as their files hold them, where
+    lab wrote them so (their sha), and their files are not among the transaction's writes."""
+    from mllm_lab.core import regions
+
+    found = {}
+    for view in views:
+        if view.region not in ("papers", "compare") or view.path in tx.pending:
+            continue
+        try:
+            region = regions.find_region(tx.ws.read(view.path), view.region, view.path)
+        except (OSError, LabError):
+            continue
+        if region is not None and not region.hand_edited and region.sha is not None:
+            found[view.region] = region.body.replace("\r\n", "\n")
+    return found
 
 
 def current(ws: Workspace, state: dict[str, Any], confirmed: list[str] | None = None) -> set[str]:
