@@ -11,7 +11,7 @@ from urllib.parse import unquote
 
 import pytest
 from conftest import Run, read
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from realistic import CONTRASTIVE, LOG, LORA, QFORMER, SINK, build, dead_links, hrefs
 
@@ -26,6 +26,8 @@ from mllm_lab.core.links import (
     resolve_relative,
     without_extension,
 )
+from mllm_lab.kinds import CONCEPT
+from mllm_lab.models import Note
 from mllm_lab.tree import walk
 
 # Any file name a file system allows: not empty, no "/" or NUL, not "." or "..".
@@ -308,3 +310,32 @@ def test_a_path_without_its_extension_as_posixpath_and_the_index_cut_it(path: st
     base = without_extension(path)
     assert base == posixpath.splitext(path)[0]
     assert base[base.rfind("/") + 1 :] == stem(path)
+
+
+NAMES = st.sampled_from(["Self-Attention", "self-attention", "ß", "SS", "a.b", "a", " a ", "x.md"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    titles=st.lists(st.one_of(NAMES, st.text(max_size=6)), max_size=8),
+    targets=st.lists(st.one_of(NAMES, st.text(max_size=6)), min_size=1, max_size=8),
+)
+def test_a_wiki_link_looked_up_by_going_through_the_notes_finds_what_the_table_finds(
+    titles: list[str], targets: list[str]
+) -> None:
+    """The first links are resolved by a pass over the notes, later ones by the table of every
+    name: the same answers either way (titles, file names, paths, with and without `.md`)."""
+    notes = [
+        Note(
+            path=f"notes/fundamentals/{name or 'n'}-{n}.md".replace(" ", "-"),
+            kind=CONCEPT,
+            title=title,
+        )
+        for n, (name, title) in enumerate(
+            zip(["a", "a.b", "self-attention", "ß"] * 2, titles, strict=False)
+        )
+    ]
+    targets += [note.path for note in notes[:1]] + [note.path[:-3] for note in notes[1:2]]
+    scanned, tabled = WikiIndex(notes), WikiIndex(notes)
+    assert tabled.names is not None  # the table made before any lookup
+    assert [scanned.resolve(t) for t in targets] == [tabled.resolve(t) for t in targets]

@@ -60,12 +60,22 @@ def without_extension(path: str) -> str:
 
 
 class WikiIndex:
-    """[[wiki link]] targets by note title, file name or path (case-insensitive); made when
-    the first wiki link is resolved (most notes have none)."""
+    """[[wiki link]] targets by note title, file name or path (case-insensitive). The first
+    few links are looked up by going through the notes; a table of every name is made only
+    when more come (`lab check` after one note's edit resolves that note's links alone)."""
+
+    SCANS = 4  # lookups answered by going through the notes, before the table is made
 
     def __init__(self, notes: Iterable[Note]) -> None:
         self.notes = notes
         self._names: dict[str, set[str]] | None = None
+        self._scans = 0
+
+    @staticmethod
+    def _keys(note: Note) -> tuple[str, ...]:
+        base = without_extension(note.path)
+        names = (note.title, base[base.rfind("/") + 1 :], note.path, base)
+        return tuple(name.casefold().strip() for name in names)
 
     @property
     def names(self) -> dict[str, set[str]]:
@@ -73,9 +83,7 @@ class WikiIndex:
             names: dict[str, set[str]] = {}
             for note in self.notes:
                 path = note.path
-                base = without_extension(path)
-                for name in (note.title, base[base.rfind("/") + 1 :], path, base):
-                    key = name.casefold().strip()
+                for key in self._keys(note):
                     if key in names:
                         names[key].add(path)
                     else:
@@ -85,7 +93,15 @@ class WikiIndex:
 
     def resolve(self, target: str) -> set[str]:
         name = target.strip().casefold()
-        return self.names.get(name) or self.names.get(posixpath.splitext(name)[0]) or set()
+        stem = posixpath.splitext(name)[0]
+        if self._names is None and self._scans < self.SCANS:
+            self._scans += 1
+            found = self._scan(name)
+            return found or (self._scan(stem) if stem != name else set())
+        return self.names.get(name) or self.names.get(stem) or set()
+
+    def _scan(self, name: str) -> set[str]:
+        return {note.path for note in self.notes if name in self._keys(note)}
 
 
 def related_target(note_path: str, entry: str, known: Container[str]) -> str | None:

@@ -64,6 +64,7 @@ class Transaction:
         self._lock: Any = None
         self._data: LabData | None = None
         self._dirty: set[str] = set()
+        self._disk: dict[str, str | None] = {}  # files read, as they were (under the lock)
         self.views_state: Any = None  # owned by ops.views
         self.views_made: list[str] = []  # the views regenerated (ops.views)
         self.views_confirmed: list[str] = []  # found current by their records (ops.views)
@@ -118,7 +119,9 @@ class Transaction:
         """The file's text as this transaction leaves it (None: it does not exist)."""
         if path in self.pending:
             return self.pending[path].text
-        return self.ws.read(path) if self.ws.exists(path) else None
+        if path not in self._disk:  # a view file is looked at several times: read it once
+            self._disk[path] = self.ws.read(path) if self.ws.exists(path) else None
+        return self._disk[path]
 
     def exists(self, path: str) -> bool:
         return path in self.pending or self.ws.exists(path)

@@ -361,7 +361,7 @@ def _earlier_bodies(tx: Transaction, views: list[View]) -> dict[str, str]:
         if view.region not in ("papers", "compare") or view.path in tx.pending:
             continue
         try:
-            region = regions.find_region(tx.ws.read(view.path), view.region, view.path)
+            region = regions.find_region(tx.read(view.path) or "", view.region, view.path)
         except (OSError, LabError):
             continue
         if region is not None and not region.hand_edited and region.sha is not None:
@@ -436,7 +436,9 @@ def remember(tx: Transaction) -> None:
     keep = set()
     for view in VIEWS:
         with contextlib.suppress(OSError, LabError):
-            region = regions.find_region(ws.read(view.path), view.region, view.path)
+            written = tx.pending.get(view.path) if not tx.dry_run else None
+            text = written.text if written is not None else ws.read(view.path)
+            region = regions.find_region(text, view.region, view.path)
             if region is not None and region.sha:
                 keep.add(region.sha)
     prune_state(ws.lab.state, BODIES, keep)
