@@ -19,6 +19,10 @@ from conftest import TODAY, Run, lab_executable
 from mllm_lab.catalog import catalog
 from mllm_lab.cli import complete, specgen
 from mllm_lab.cli.complete import ALIASES, DIRS, catalog_keys
+from mllm_lab.lab import Lab
+from mllm_lab.models import Paper
+from mllm_lab.ops import workspace
+from mllm_lab.ops.workspace import KeyLines, remember_keys
 from mllm_lab.state import KEYS_FILE
 
 BIN = str(Path(lab_executable()).parent)
@@ -81,6 +85,7 @@ def test_the_keys_file_after_each_write_is_the_one_a_cold_run_writes(en_lab: Pat
         ["add", "paper", "NeoVLM:  Sparse\tVisual Tokens"],
         ["new", "paper", "neovlm"],  # the entry becomes a note: its line moves
         ["mark", "blip-2", "read"],
+        ["weekly"],  # changes no paper: its lines are not made again
         ["new", "paper", "A Paper Of My Own", "--key", "mine"],
     ):
         assert run(*args).ok, args
@@ -89,6 +94,21 @@ def test_the_keys_file_after_each_write_is_the_one_a_cold_run_writes(en_lab: Pat
         assert run("sync").ok
         assert keys.read_text("utf-8") == warm, args
     assert "neovlm\tNeoVLM: Sparse Visual Tokens\n" in warm and "mine\tA Paper Of My Own\n" in warm
+
+
+def test_the_keys_file_is_made_again_only_when_a_paper_changed(
+    en_lab: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lab = Lab.find(str(en_lab))
+    papers = [Paper("a", "A"), Paper("b", "B")]
+    known = KeyLines()
+    remember_keys(lab, papers, known)
+    assert (lab.state / KEYS_FILE).read_text("utf-8") == "a\tA\nb\tB\n"
+    monkeypatch.setattr(workspace, "read_state", lambda *a: pytest.fail("read again"))
+    remember_keys(lab, list(papers), known)  # the very same papers: nothing is made or read
+    monkeypatch.undo()
+    remember_keys(lab, [papers[0], Paper("b", "B two")], known)
+    assert (lab.state / KEYS_FILE).read_text("utf-8") == "a\tA\nb\tB two\n"
 
 
 def test_every_kind_of_value_completes(keyed_lab: Path) -> None:

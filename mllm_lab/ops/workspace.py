@@ -101,6 +101,7 @@ class KeyLines:
 
     lines: dict[int, tuple[Paper, str]] = field(default_factory=dict)
     text: str | None = None
+    papers: list[Paper] = field(default_factory=list)  # the very papers `text` was made of
 
 
 @dataclass
@@ -298,6 +299,13 @@ def remember_keys(lab: Lab, papers: Iterable[Paper], known: KeyLines | None = No
     process, by paper: a write patches a few papers and keeps the others, so their lines are
     not made again, and the file is not read again when the text is the one last seen."""
     known = known if known is not None else KeyLines()
+    papers = list(papers)
+    if (
+        known.text is not None
+        and len(papers) == len(known.papers)
+        and all(paper is last for paper, last in zip(papers, known.papers, strict=True))
+    ):
+        return  # a write that changed no paper (`lab weekly`): the same lines
     made: dict[int, tuple[Paper, str]] = {}
     lines = []
     for paper in papers:
@@ -309,7 +317,8 @@ def remember_keys(lab: Lab, papers: Iterable[Paper], known: KeyLines | None = No
     text = "".join(lines)
     known.lines = made
     if text == known.text:
+        known.papers = papers
         return
     if read_state(lab.state, KEYS_FILE) != text.encode("utf-8"):
         write_state(lab.state, KEYS_FILE, text)
-    known.text = text
+    known.text, known.papers = text, papers
