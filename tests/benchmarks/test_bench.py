@@ -89,3 +89,28 @@ def test_the_report_goes_between_the_markers_or_into_its_own_file(tmp_path: Path
     with pytest.raises(SystemExit, match="one bench marker"):
         write_markdown(broken, "x")
     assert broken.read_text() == "<!-- bench:begin -->\n"
+
+
+def test_hugos_copy_of_the_notes_differs_only_in_the_url_key(tmp_path: Path) -> None:
+    sys.path.insert(0, str(HERE))
+    try:
+        from bench import hugo_content
+        from make_lab import git
+    finally:
+        sys.path.remove(str(HERE))
+    root = tmp_path / "lab"
+    (root / "papers").mkdir(parents=True)
+    (root / ".lab").mkdir()
+    note = "---\ntitle: A\nurl: https://arxiv.org/abs/1\n---\n\nurl: in the body stays\n"
+    (root / "papers" / "a.md").write_text(note, "utf-8")
+    (root / ".lab" / "x.md").write_text("not a note", "utf-8")
+    (root / "lab.toml").write_text("", "utf-8")
+    git(root, "init", "-q")
+    git(root, "add", "-A")
+    git(root, "-c", "user.name=b", "-c", "user.email=b@b", "commit", "-qm", "base")
+    copy = hugo_content(tmp_path / "cache", root)
+    assert (copy / "papers" / "a.md").read_text("utf-8") == note.replace("\nurl:", "\nlink:", 1)
+    assert not (copy / ".lab").exists() and not (copy / "lab.toml").exists()
+    (root / "papers" / "a.md").write_text(note.replace("title: A", "title: B"), "utf-8")
+    git(root, "-c", "user.name=b", "-c", "user.email=b@b", "commit", "-qam", "next")
+    assert "title: B" in (hugo_content(tmp_path / "cache", root) / "papers" / "a.md").read_text()
