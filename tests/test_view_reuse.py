@@ -16,8 +16,9 @@ from hypothesis import strategies as st
 from mllm_lab.core import views
 from mllm_lab.core.compare import compare_region
 from mllm_lab.core.facets import catalog_facets
-from mllm_lab.core.views import papers_table, same_but_reading
-from mllm_lab.models import CONNECTORS, Paper, Status
+from mllm_lab.core.views import notes_index, papers_table, same_but_reading
+from mllm_lab.kinds import CONCEPT, PAPER
+from mllm_lab.models import CONNECTORS, Note, Paper, Status
 
 TOPICS = ["foundation", "multimodal", "vla", "training", "not-a-topic", "other"]
 TITLES = st.one_of(
@@ -99,6 +100,66 @@ def test_papers_the_same_but_for_their_reading_show_the_same_comparison(
         assert made[0] == made[1]
 
 
+CATEGORIES = ["fundamentals", "training", "applications", "my-own", "### x"]
+
+
+@st.composite
+def notes(draw: st.DrawFn) -> list[Note]:
+    made = []
+    for n in range(draw(st.integers(0, 20))):
+        category = draw(st.sampled_from(CATEGORIES))
+        made.append(
+            Note(
+                path=f"notes/{category}/n{n}.md",
+                kind=draw(st.sampled_from([CONCEPT, CONCEPT, PAPER])),
+                title=draw(TITLES),
+                category=category,
+                summary=draw(st.sampled_from(["", "1. x", "### y", "a - b"])),
+                created=draw(st.one_of(st.none(), st.just(date(2026, 1, n % 28 + 1)))),
+            )
+        )
+    return made
+
+
+@st.composite
+def notes_changed(draw: st.DrawFn, before: list[Note]) -> list[Note]:
+    after = list(before)
+    for step in range(draw(st.integers(0, 4))):
+        action = draw(st.sampled_from(["add", "remove", "category", "title", "copy"]))
+        if action == "add" or not after:
+            category = draw(st.sampled_from(CATEGORIES))
+            after.append(
+                Note(
+                    path=f"notes/{category}/new{step}.md",
+                    kind=CONCEPT,
+                    title=draw(TITLES),
+                    category=category,
+                )
+            )
+            continue
+        at = draw(st.integers(0, len(after) - 1))
+        if action == "remove":
+            del after[at]
+        elif action == "category":
+            after[at] = replace(after[at], category=draw(st.sampled_from(CATEGORIES)))
+        elif action == "title":
+            after[at] = replace(after[at], title=draw(TITLES))
+        else:
+            after[at] = replace(after[at])
+    return after
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data(), before=notes(), lang=st.sampled_from(["zh", "en"]))
+def test_the_notes_index_made_from_its_last_body_is_the_one_made_from_scratch(
+    data: st.DataObject, before: list[Note], lang: str
+) -> None:
+    """Categories before a changed one keep their numbers, those after it are numbered again."""
+    body = notes_index(before, lang)
+    after = data.draw(notes_changed(before))
+    assert notes_index(after, lang, before=(before, body)) == notes_index(after, lang)
+
+
 def test_only_where_a_paper_stands_in_its_reading_is_set_aside() -> None:
     paper = Paper(key="a", title="A", topic="multimodal", year=2023, note="papers/a.md")
     read_now = replace(paper, status=Status.READ, finished=date(2026, 1, 2), history=("x",), line=9)
@@ -123,24 +184,31 @@ def test_a_stale_body_is_not_trusted_for_a_topic_whose_papers_changed() -> None:
     assert papers_table(after, "en", before=(before, mangled)) == papers_table(after, "en")
 
 
-def test_lab_mark_leaves_the_views_as_a_full_regeneration_makes_them(
+def test_writes_leave_the_views_as_a_full_regeneration_makes_them(
     in_lab: Run, lab: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    reused = []
-    whole = views._sections
-    monkeypatch.setattr(views, "_sections", lambda *a: reused.append(1) or whole(*a))
+    reused: list[str] = []
+    for name in ("_sections", "_category_sections"):
+        whole = getattr(views, name)
+        monkeypatch.setattr(views, name, lambda *a, w=whole, n=name: reused.append(n) or w(*a))
     for key in ("blip-2", "llava", "flamingo"):
         assert in_lab("new", "paper", key).ok
     assert in_lab("add", "paper", "clip").ok
-    for key, status in (
-        ("llava", "read"),
-        ("clip", "reading"),
-        ("blip-2", "reading"),
-        ("llava", "unread"),
+    for args in (
+        ["mark", "llava", "read"],
+        ["mark", "clip", "reading"],
+        ["new", "concept", "Q-Former", "-c", "multimodal-arch"],
+        ["new", "concept", "LoRA", "-c", "training"],
+        ["new", "concept", "Attention", "-c", "fundamentals"],  # numbers after it move
+        ["mark", "blip-2", "reading"],
+        ["new", "paper", "A Paper Of My Own", "--new", "--topic", "vla"],
+        ["mark", "llava", "unread"],
     ):
-        assert in_lab("mark", key, status).ok
-        marked = read(lab / "papers/README.md"), read(lab / "README.md")
+        assert in_lab(*args).ok, args
+        views_now = [read(lab / p) for p in ("papers/README.md", "README.md", "notes/README.md")]
         (lab / ".lab/views.json").unlink()  # nothing is current: every view made from scratch
         assert in_lab("sync").ok
-        assert (read(lab / "papers/README.md"), read(lab / "README.md")) == marked
-    assert len(reused) >= 4  # each mark made the table from its last body
+        assert [
+            read(lab / p) for p in ("papers/README.md", "README.md", "notes/README.md")
+        ] == views_now
+    assert reused.count("_sections") >= 5 and reused.count("_category_sections") >= 2

@@ -101,23 +101,29 @@ def _sections(
     now, then = {id(paper) for paper in pool}, {id(paper) for paper in old}
     changed = {paper.topic for paper in old if id(paper) not in now}
     changed |= {paper.topic for paper in pool if id(paper) not in then}
+    total = body.rfind("\n", 0, len(body) - 1) + 1  # the total's line, the last one
+    return changed, _sections_of(body[:total])
+
+
+def _sections_of(text: str) -> dict[str, str]:
+    """`text` cut before each `### ` heading line: each piece by its heading, when it ends
+    with a blank line (a heading found twice is neither's)."""
     starts = []
-    at = 0 if body.startswith("### ") else -1
+    at = 0 if text.startswith("### ") else -1
     while at >= 0:
         starts.append(at)
-        at = body.find("\n### ", at)
+        at = text.find("\n### ", at)
         at = at + 1 if at >= 0 else -1
-    total = body.rfind("\n", 0, len(body) - 1) + 1  # the total's line, the last one
     sections: dict[str, str] = {}
     twice = set()
-    for begin, end in zip(starts, [*starts[1:], total], strict=False):
-        section = body[begin:end]
+    for begin, end in zip(starts, [*starts[1:], len(text)], strict=False):
+        section = text[begin:end]
         heading = section[: section.find("\n")]
         if heading in sections:
             twice.add(heading)
         if section.endswith("\n\n"):
             sections[heading] = section
-    return changed, {h: s for h, s in sections.items() if h not in twice}
+    return {h: s for h, s in sections.items() if h not in twice}
 
 
 _NOT_READING: dict[str, Any] = {  # where a paper stands in its reading, set aside
@@ -166,28 +172,74 @@ def progress(papers: Iterable[Paper], notes: Iterable[Note], lang: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def notes_index(notes: Iterable[Note], lang: str, index: str = "notes/README.md") -> str:
-    """Concept notes by category, numbered straight through like a library's navigation page."""
+def notes_index(
+    notes: Iterable[Note],
+    lang: str,
+    index: str = "notes/README.md",
+    before: tuple[Iterable[Note], str] | None = None,
+) -> str:
+    """Concept notes by category, numbered straight through like a library's navigation page.
+    `before`: notes and the body this function made of them; a category none of whose notes
+    changed keeps its lines, numbered again if the categories before it grew or shrank."""
     by_category: dict[str, list[Note]] = defaultdict(list)
     for note in notes:
         if note.kind is kinds.CONCEPT:
             by_category[note.category or "other"].append(note)
     if not by_category:
         return tr("view.notes_empty", lang) + "\n"
+    changed, kept = _category_sections(by_category, *before) if before else (set(), {})
     order = [c for c in CATEGORIES if c in by_category] + sorted(set(by_category) - set(CATEGORIES))
     out: list[str] = []
     number = 0
     for category in order:
-        group = sorted(by_category[category], key=lambda n: (n.created or date.min, n.path))
         name = escape_link_text(category_name(category, lang))
-        out += [tr("view.category_heading", lang, name=name, key=category), ""]
+        heading = tr("view.category_heading", lang, name=name, key=category)
+        count = len(by_category[category])
+        if category not in changed and heading in kept:
+            section = _numbered_from(kept[heading], number + 1, count)
+            if section is not None:
+                out.append(section)
+                number += count
+                continue
+        group = sorted(by_category[category], key=lambda n: (n.created or date.min, n.path))
+        lines = [heading, ""]
         for note in group:
             number += 1
             summary = note.summary or tr("view.no_summary", lang)
             target = href(index, note.path)
-            out.append(f"{number}. {link(note.title, target)} - {escape_link_text(summary)}")
-        out.append("")
-    return "\n".join(out)
+            lines.append(f"{number}. {link(note.title, target)} - {escape_link_text(summary)}")
+        out.append("\n".join(lines) + "\n\n")
+    return "".join(out)[:-1]
+
+
+def _category_sections(
+    by_category: dict[str, list[Note]], notes: Iterable[Note], body: str
+) -> tuple[set[str], dict[str, str]]:
+    """The categories whose concept notes are not the very ones of `by_category` (both alive:
+    an id names one note), and the sections of `body` (notes_index's of `notes`) by their
+    heading line, each ending with its blank line."""
+    old = [note for note in notes if note.kind is kinds.CONCEPT]
+    now = {id(note) for group in by_category.values() for note in group}
+    then = {id(note) for note in old}
+    changed = {note.category or "other" for note in old if id(note) not in now}
+    changed |= {c for c, group in by_category.items() for n in group if id(n) not in then}
+    return changed, _sections_of(body + "\n")
+
+
+def _numbered_from(section: str, first: int, count: int) -> str | None:
+    """A kept category section with its items numbered from `first`; None when it does not
+    hold `count` numbered items."""
+    lines = section.split("\n")
+    items = lines[2:-2]
+    if len(items) != count or lines[1] or lines[-2:] != ["", ""]:
+        return None
+    numbers = [item.partition(". ") for item in items]
+    if any(not number.isdigit() or not dot for number, dot, _ in numbers):
+        return None
+    if count and int(numbers[0][0]) == first:
+        return section
+    made = [f"{first + at}. {rest}" for at, (_, _, rest) in enumerate(numbers)]
+    return "\n".join([*lines[:2], *made, "", ""])
 
 
 @dataclass(frozen=True)

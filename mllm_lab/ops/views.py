@@ -21,7 +21,6 @@ from mllm_lab.models import (
     LAB_README,
     NOTES_README,
     PAPERS_README,
-    Paper,
     Status,
 )
 from mllm_lab.ops.workspace import Workspace
@@ -76,18 +75,19 @@ VIEWS = (
 )
 STATE = "views.json"
 BODIES = "regions"
-Before = tuple[list[Paper], str]  # papers, and the body a view made of them
+Before = tuple["LabData", str]  # a lab, and the body a view made of it
 
 
 def body(ws: Workspace, data: LabData, view: View, before: Before | None = None) -> str:
-    """The view's body made from `data`. `before`: the papers of an earlier lab and the body
-    made from them, which the tables reuse where their papers are the same."""
+    """The view's body made from `data`. `before`: an earlier lab and the body made from it,
+    which the view reuses where its papers or notes are the same."""
     from mllm_lab.core import views
 
     if view.region == "papers":
-        return views.papers_table(data.papers, ws.lang, PAPERS_README, before=before)
+        earlier = (before[0].papers, before[1]) if before else None
+        return views.papers_table(data.papers, ws.lang, PAPERS_README, before=earlier)
     if view.region == "compare":
-        if before is not None and views.same_but_reading(before[0], data.papers):
+        if before is not None and views.same_but_reading(before[0].papers, data.papers):
             return before[1]
         from mllm_lab.core.compare import compare_region
         from mllm_lab.core.facets import catalog_facets
@@ -97,7 +97,8 @@ def body(ws: Workspace, data: LabData, view: View, before: Before | None = None)
         )
     if view.region == "progress":
         return views.progress(data.papers, data.notes, ws.lang)
-    return views.notes_index(data.notes, ws.lang, NOTES_README)
+    earlier_notes = (before[0].notes, before[1]) if before else None
+    return views.notes_index(data.notes, ws.lang, NOTES_README, before=earlier_notes)
 
 
 def region_text(view: View, content: str, lang: str) -> str:
@@ -332,7 +333,7 @@ def regenerate(tx: Transaction) -> None:
     context = None
     for view in todo:
         before = earlier.get(view.region)
-        made = body(ws, data, view, before=(ws.data().papers, before) if before else None)
+        made = body(ws, data, view, before=(ws.data(), before) if before else None)
         text = tx.read(view.path)
         if text is None:
             context = context or lab_context(ws, data)
@@ -358,7 +359,7 @@ def _earlier_bodies(tx: Transaction, views: list[View]) -> dict[str, str]:
 
     found = {}
     for view in views:
-        if view.region not in ("papers", "compare") or view.path in tx.pending:
+        if view.region == "progress" or view.path in tx.pending:
             continue
         try:
             region = regions.find_region(tx.read(view.path) or "", view.region, view.path)
