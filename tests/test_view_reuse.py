@@ -16,9 +16,12 @@ from hypothesis import strategies as st
 from mllm_lab.core import views
 from mllm_lab.core.compare import compare_region
 from mllm_lab.core.facets import catalog_facets
+from mllm_lab.core.labdata import Record
 from mllm_lab.core.views import notes_index, papers_table, same_but_reading
 from mllm_lab.kinds import CONCEPT, PAPER
 from mllm_lab.models import CONNECTORS, Note, Paper, Status
+from mllm_lab.ops import views as ops_views
+from mllm_lab.ops.views import Pieces
 
 TOPICS = ["foundation", "multimodal", "vla", "training", "not-a-topic", "other"]
 TITLES = st.one_of(
@@ -212,3 +215,55 @@ def test_writes_leave_the_views_as_a_full_regeneration_makes_them(
             read(lab / p) for p in ("papers/README.md", "README.md", "notes/README.md")
         ] == views_now
     assert reused.count("_sections") >= 5 and reused.count("_category_sections") >= 2
+
+
+def _records(count: int, stamp: int = 1) -> dict[str, Record]:
+    return {
+        f"papers/p{n}.md": Record("paper", stamp + n, 100 + n, 1000 + n, [["T", n]], None, None)
+        for n in range(count)
+    }
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    count=st.integers(1, 1500),
+    changes=st.lists(
+        st.tuples(st.sampled_from(["edit", "add", "drop", "break"]), st.integers(0, 10**6)),
+        max_size=5,
+    ),
+)
+def test_a_kinds_records_digest_from_kept_pieces_is_the_digest_made_afresh(
+    count: int, changes: list[tuple[str, int]]
+) -> None:
+    """The digest of a kind's records, worked out from the pieces an earlier command noted,
+    is the one worked out from nothing; only the pieces holding a changed file are digested."""
+    files = _records(count)
+    earlier = Pieces()
+    view_digest = ops_views._kind_digest(files, "paper", earlier)
+    assert view_digest == ops_views._kind_digest(files, "paper", Pieces())
+    for action, n in changes:
+        path = sorted(files)[n % len(files)] if files else "papers/x.md"
+        if action == "edit" and path in files:
+            files[path] = files[path]._replace(mtime_ns=files[path].mtime_ns + 7, digest=[["U", n]])
+        elif action == "add":
+            files[f"papers/new{n}.md"] = Record("paper", 5, 5, n, [["N", n]], None, None)
+        elif action == "drop" and len(files) > 1:
+            files.pop(path, None)
+        elif action == "break" and path in files:  # same stamp, but what it keeps from before
+            files[path] = files[path]._replace(error=[1, "x"], last_good=[["old", n]])
+    kept = Pieces(known=dict(earlier.used))
+    assert ops_views._kind_digest(files, "paper", kept) == ops_views._kind_digest(
+        files, "paper", Pieces()
+    )
+    fresh = {key for key in kept.used if key not in earlier.used}
+    assert len(fresh) <= 2 * len(changes) + 1
+
+
+def test_a_record_made_before_its_file_had_a_stamp_is_never_taken_from_the_pieces() -> None:
+    files = _records(3, stamp=0)  # the first file's mtime is 0: its piece is not kept
+    made = Pieces()
+    ops_views._kind_digest(files, "paper", made)
+    files["papers/p0.md"] = files["papers/p0.md"]._replace(digest=[["changed"]])
+    assert ops_views._kind_digest(files, "paper", Pieces(made.used)) == ops_views._kind_digest(
+        files, "paper", Pieces()
+    )
