@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from mllm_lab.core.blocks import CODE, blocks
@@ -37,13 +37,19 @@ _MARKER_AT = re.compile(_MARKER.pattern[1:])  # for match(text, pos, endpos): `^
 class Region:
     name: str
     sha: str | None
-    body: str  # text between the marker lines, newlines as in the file
     begin: int  # offset of the begin marker line
     body_start: int
     body_end: int  # offset of the end marker line
     end: int  # offset just past the end marker line (and its newline)
     line: int  # 1-based line number of the begin marker
     end_line: int  # 1-based line number of the end marker
+    text: str = field(default="", repr=False, compare=False)  # the whole file's
+
+    @property
+    def body(self) -> str:
+        """The text between the marker lines, newlines as in the file (cut when asked for: a
+        big index's table is megabytes, and most callers want only where it is)."""
+        return self.text[self.body_start : self.body_end]
 
     @property
     def hand_edited(self) -> bool:
@@ -165,7 +171,7 @@ def parse(text: str, path: str) -> dict[str, Region]:
         regions[marker.name] = Region(
             name=marker.name,
             sha=open_marker.sha,
-            body=text[open_marker.stop : marker.start],
+            text=text,
             begin=open_marker.start,
             body_start=open_marker.stop,
             body_end=marker.start,

@@ -223,6 +223,7 @@ class Transaction:
 
             digest = parse_file(root=self.ws.lab.root, relative=path, kind=kind, text=text)
         self.pending[path] = Pending(text=text, exclusive=exclusive, existed=existed, digest=digest)
+        self._disk.pop(path, None)  # its old text is not read again (a view file: megabytes)
         if kind:
             self._dirty.add(path)
 

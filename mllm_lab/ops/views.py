@@ -388,11 +388,14 @@ def regenerate(tx: Transaction) -> None:
 
     data = tx.data
     refuse_unreadable_list(data)
-    earlier = _earlier_bodies(tx, [view for view in todo if view.region in fresh])
+    written = set(tx.pending)  # before any view: a view file among them is not as lab wrote it
     context = None
     for view in todo:
-        before = earlier.get(view.region)
+        before = (
+            _earlier_body(tx, view) if view.region in fresh and view.path not in written else None
+        )
         made = body(ws, data, view, before=(ws.data(), before) if before else None)
+        before = None  # megabytes at 50,000 notes: not kept while the file is made
         text = tx.read(view.path)
         if text is None:
             context = context or lab_context(ws, data)
@@ -411,22 +414,21 @@ def regenerate(tx: Transaction) -> None:
             keep_body(ws, made)
 
 
-def _earlier_bodies(tx: Transaction, views: list[View]) -> dict[str, str]:
-    """The bodies of `views` (current before the transaction) as their files hold them, where
-    lab wrote them so (their sha), and their files are not among the transaction's writes."""
+def _earlier_body(tx: Transaction, view: View) -> str | None:
+    """The view's body as its file holds it, if lab wrote it so (its sha): the view was current
+    before the transaction, so this is what its data made. (Another region of the same file
+    may have been made again since; this one has not.)"""
     from mllm_lab.core import regions
 
-    found = {}
-    for view in views:
-        if view.region == "progress" or view.path in tx.pending:
-            continue
-        try:
-            region = regions.find_region(tx.read(view.path) or "", view.region, view.path)
-        except (OSError, LabError):
-            continue
-        if region is not None and not region.hand_edited and region.sha is not None:
-            found[view.region] = region.body.replace("\r\n", "\n")
-    return found
+    if view.region == "progress":
+        return None
+    try:
+        region = regions.find_region(tx.read(view.path) or "", view.region, view.path)
+    except (OSError, LabError):
+        return None
+    if region is None or region.sha is None or region.hand_edited:
+        return None
+    return region.body.replace("\r\n", "\n")
 
 
 def current(ws: Workspace, state: dict[str, Any], confirmed: list[str] | None = None) -> set[str]:
