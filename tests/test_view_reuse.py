@@ -80,7 +80,7 @@ def changed(draw: st.DrawFn, before: list[Paper]) -> list[Paper]:
     return after
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(data=st.data(), before=papers(), lang=st.sampled_from(["zh", "en"]))
 def test_the_table_made_from_its_last_body_is_the_table_made_from_scratch(
     data: st.DataObject, before: list[Paper], lang: str
@@ -90,7 +90,7 @@ def test_the_table_made_from_its_last_body_is_the_table_made_from_scratch(
     assert papers_table(after, lang, before=(before, body)) == papers_table(after, lang)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(data=st.data(), before=papers())
 def test_papers_the_same_but_for_their_reading_show_the_same_comparison(
     data: st.DataObject, before: list[Paper]
@@ -152,7 +152,7 @@ def notes_changed(draw: st.DrawFn, before: list[Note]) -> list[Note]:
     return after
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(data=st.data(), before=notes(), lang=st.sampled_from(["zh", "en"]))
 def test_the_notes_index_made_from_its_last_body_is_the_one_made_from_scratch(
     data: st.DataObject, before: list[Note], lang: str

@@ -4,10 +4,12 @@ complaint, apart from the broken links it plants on purpose."""
 
 from __future__ import annotations
 
+import importlib
 import os
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -15,13 +17,19 @@ HERE = Path(__file__).resolve().parent
 LAB = str(Path(sys.executable).with_name("lab"))
 
 
-@pytest.mark.slow
-def test_generated_lab_is_clean_and_committed(tmp_path: Path) -> None:
+def bench_module(name: str) -> ModuleType:
+    """A module of the benchmark's folder (a script's folder, not a package)."""
     sys.path.insert(0, str(HERE))
     try:
-        from make_lab import build, git
+        return importlib.import_module(name)
     finally:
         sys.path.remove(str(HERE))
+
+
+@pytest.mark.slow
+def test_generated_lab_is_clean_and_committed(tmp_path: Path) -> None:
+    make_lab = bench_module("make_lab")
+    build, git = make_lab.build, make_lab.git
     root = tmp_path / "lab"
     manifest = build(root, 2600)
     assert git(root, "status", "--porcelain", "--untracked-files=all") == ""
@@ -70,11 +78,7 @@ def test_bench_quick_smoke(tmp_path: Path) -> None:
 
 
 def test_the_report_goes_between_the_markers_or_into_its_own_file(tmp_path: Path) -> None:
-    sys.path.insert(0, str(HERE))
-    try:
-        from report import write_markdown
-    finally:
-        sys.path.remove(str(HERE))
+    write_markdown = bench_module("report").write_markdown
     readme = tmp_path / "README.md"
     readme.write_bytes(b"intro\r\n<!-- bench:begin -->\nold\n<!-- bench:end -->\r\nafter\n")
     write_markdown(readme, "| new |\n")
@@ -92,12 +96,7 @@ def test_the_report_goes_between_the_markers_or_into_its_own_file(tmp_path: Path
 
 
 def test_hugos_copy_of_the_notes_differs_only_in_the_url_key(tmp_path: Path) -> None:
-    sys.path.insert(0, str(HERE))
-    try:
-        from bench import hugo_content
-        from make_lab import git
-    finally:
-        sys.path.remove(str(HERE))
+    hugo_content, git = bench_module("bench").hugo_content, bench_module("make_lab").git
     root = tmp_path / "lab"
     (root / "papers").mkdir(parents=True)
     (root / ".lab").mkdir()
