@@ -4,6 +4,7 @@ titles that look like the table's own headings or hold line breaks."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -267,3 +268,19 @@ def test_a_record_made_before_its_file_had_a_stamp_is_never_taken_from_the_piece
     assert ops_views._kind_digest(files, "paper", Pieces(made.used)) == ops_views._kind_digest(
         files, "paper", Pieces()
     )
+
+
+def test_damaged_piece_digests_in_the_views_record_are_not_believed(in_lab: Run, lab: Path) -> None:
+    """A hand-edited or damaged .lab/views.json: its pieces are skipped, never a crash."""
+    assert in_lab("new", "paper", "blip-2").ok
+    state_path = lab / ".lab/views.json"
+    state = json.loads(state_path.read_text("utf-8"))
+    assert state["pieces"]
+    state["pieces"] = {key: "z" * 40 for key in state["pieces"]} | {"x": 7, "y": "ab"}
+    state.pop("kinds")  # every kind's digest worked out again, from the pieces
+    state_path.write_text(json.dumps(state), "utf-8")
+    assert in_lab("mark", "blip-2", "read").ok
+    marked = read(lab / "papers/README.md")
+    state_path.unlink()
+    assert in_lab("sync").ok
+    assert read(lab / "papers/README.md") == marked

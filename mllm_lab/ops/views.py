@@ -303,10 +303,14 @@ def known_pieces(ws: Workspace) -> Pieces:
         state = json.loads(read_state(ws.lab.state, STATE) or b"{}")
         kept = state.get("pieces") if state.get("code") == code_stamp() else None
         if isinstance(kept, dict):
-            return Pieces({k: v for k, v in kept.items() if isinstance(v, str) and len(v) == 40})
+            return Pieces({k: v for k, v in kept.items() if isinstance(v, str) and _sha1_hex(v)})
     except (ValueError, TypeError, AttributeError, RecursionError):
         pass
     return Pieces()
+
+
+def _sha1_hex(text: str) -> bool:
+    return len(text) == 40 and all(c in "0123456789abcdef" for c in text)
 
 
 def _plain(value: Any) -> Any:
