@@ -5,10 +5,10 @@ Jinja: 10,000 rows take milliseconds)."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 from mllm_lab import kinds
 from mllm_lab.core.links import href
@@ -19,6 +19,7 @@ from mllm_lab.kinds import CATEGORIES
 from mllm_lab.messages import tr, words
 from mllm_lab.models import Experiment, Note, Paper, Status, Week
 
+T = TypeVar("T")
 KEY_COLUMN = 1
 DATE_COLUMNS = (5, 6)  # started, finished
 BROKEN = "⚠️"
@@ -94,15 +95,20 @@ def papers_table(
 def _sections(
     pool: list[Paper], papers: Iterable[Paper], body: str
 ) -> tuple[set[str], dict[str, str]]:
-    """The topics whose papers are not the very ones of `pool` (both lists are alive, so an id
-    names one paper), and the sections of `body` (papers_table's of `papers`) by their
-    heading line, each up to the next heading or the total's line."""
-    old = list(papers)
-    now, then = {id(paper) for paper in pool}, {id(paper) for paper in old}
-    changed = {paper.topic for paper in old if id(paper) not in now}
-    changed |= {paper.topic for paper in pool if id(paper) not in then}
+    """The topics whose papers are not the very ones of `pool`, and the sections of `body`
+    (papers_table's of `papers`) by their heading line, each up to the next heading or the
+    total's line."""
+    changed = _changed_groups(list(papers), pool, lambda paper: paper.topic)
     total = body.rfind("\n", 0, len(body) - 1) + 1  # the total's line, the last one
     return changed, _sections_of(body, total)
+
+
+def _changed_groups(old: list[T], new: list[T], group: Callable[[T], str]) -> set[str]:
+    """The groups holding an item of one list that is not the very same object in the other
+    (both lists are alive, so an id names one item)."""
+    now, then = {id(item) for item in new}, {id(item) for item in old}
+    changed = {group(item) for item in old if id(item) not in now}
+    return changed | {group(item) for item in new if id(item) not in then}
 
 
 def _sections_of(text: str, stop: int, tail: str = "") -> dict[str, str]:
@@ -216,14 +222,12 @@ def notes_index(
 def _category_sections(
     by_category: dict[str, list[Note]], notes: Iterable[Note], body: str
 ) -> tuple[set[str], dict[str, str]]:
-    """The categories whose concept notes are not the very ones of `by_category` (both alive:
-    an id names one note), and the sections of `body` (notes_index's of `notes`) by their
-    heading line, each ending with its blank line."""
+    """The categories whose concept notes are not the very ones of `by_category`, and the
+    sections of `body` (notes_index's of `notes`) by their heading line, each ending with its
+    blank line."""
     old = [note for note in notes if note.kind is kinds.CONCEPT]
-    now = {id(note) for group in by_category.values() for note in group}
-    then = {id(note) for note in old}
-    changed = {note.category or "other" for note in old if id(note) not in now}
-    changed |= {c for c, group in by_category.items() for n in group if id(n) not in then}
+    new = [note for group in by_category.values() for note in group]
+    changed = _changed_groups(old, new, lambda note: note.category or "other")
     return changed, _sections_of(body, len(body), tail="\n")
 
 
