@@ -281,6 +281,41 @@ def test_a_lost_begin_goes_back_where_a_known_body_starts(
         assert done(fixed)[0].startswith(f"p.md:{end_line}: added the missing `lab:begin r`")
 
 
+@settings(max_examples=100, deadline=None)
+@given(
+    before=lines_of_text,
+    rows=st.lists(st.text(alphabet="abc中文|", min_size=1, max_size=8), min_size=5, max_size=30),
+    ticked=st.data(),
+    mine=st.text(alphabet="xyz注 ", min_size=1, max_size=8),
+)
+def test_a_lost_begin_goes_back_where_the_body_starts_after_ticks_and_a_line_of_mine(
+    before: str, rows: list[str], ticked: st.DataObject, mine: str
+) -> None:
+    """Found by the stateful test: with a row ticked and a line written above the end marker,
+    the begin marker went right above the end and the whole table showed twice."""
+    body = "".join(f"| {row} |\n" for row in rows)
+    lines = body.splitlines(keepends=True)
+    allowed = max(1, len(lines) // 5)
+    for at in ticked.draw(st.sets(st.integers(1, len(lines) - 1), max_size=allowed - 1)):
+        lines[at] = "| ✅ " + lines[at]
+    edited = "".join(lines) + f"USER {mine}\n"
+    fixed = repair(before + edited + end("r") + "after\n", "p.md", bodies=[body])
+    assert fixed.text == before + begin("r") + edited + end("r") + "after\n"
+    assert "where the region lab wrote began" in done(fixed)[0]
+
+
+def test_adopt_takes_back_a_body_with_a_line_added_in_the_middle() -> None:
+    body = "".join(f"row {n}\n" for n in range(10))
+    edited = body.replace("row 4\n", "row 4\nmine\n").replace("row 7", "row 7 ticked")
+    adopted = adopt("before\n" + edited + "after\n", "r", [body])
+    region = find_region(adopted, "r")
+    assert region is not None and region.body == edited
+    assert adopted.startswith("before\n<!-- lab:begin r") and adopted.endswith("after\n")
+    # more changed than one line in five is not lab's any more: left alone
+    far = "".join(f"row {n}{' x' if n % 3 else ''}\n" for n in range(10))
+    assert adopt(far, "r", [body]) == far
+
+
 def test_a_lost_begin_with_no_known_body_goes_right_before_the_end() -> None:
     text = "mine\nrows\n" + end("r") + "after\n"
     fixed = repair(text, "p.md", bodies=["other\n", ""])

@@ -113,16 +113,25 @@ class LabMachine(RuleBasedStateMachine):
             emoji = data.draw(st.sampled_from(["⬜", "📖", "✅"]))
             self.edit("papers/README.md", read(path).replace(row, f"| {emoji} " + row[4:], 1))
 
-    @rule(view=st.sampled_from(sorted(VIEWS)), words=WORDS)
-    def write_inside_a_region(self, view: str, words: str) -> None:
+    @rule(view=st.sampled_from(sorted(VIEWS)), words=WORDS, middle=st.booleans())
+    def write_inside_a_region(self, view: str, words: str, middle: bool) -> None:
+        """A line above the end marker, or halfway between the markers."""
         path = self.root / view
-        if path.exists() and f"<!-- lab:end {VIEWS[view]} -->" in read(path):
-            self.edit(
-                view,
-                read(path).replace(
-                    f"<!-- lab:end {VIEWS[view]} -->", f"{words}\n<!-- lab:end {VIEWS[view]} -->", 1
-                ),
-            )
+        end = f"<!-- lab:end {VIEWS[view]} -->"
+        if not path.exists() or end not in read(path):
+            return
+        lines = read(path).split("\n")
+        stop = next(n for n, line in enumerate(lines) if line.startswith(end))
+        start = next(
+            (
+                n
+                for n, line in enumerate(lines[:stop])
+                if line.startswith(f"<!-- lab:begin {VIEWS[view]}")
+            ),
+            stop - 1,
+        )
+        lines.insert((start + 1 + stop) // 2 if middle else stop, words)
+        self.edit(view, "\n".join(lines))
 
     @rule(
         view=st.sampled_from(sorted(VIEWS)),

@@ -20,6 +20,7 @@ import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from difflib import SequenceMatcher
 from functools import lru_cache
 
 from mllm_lab.core.blocks import CODE, blocks
@@ -336,9 +337,36 @@ def adopt(text: str, name: str, bodies: Sequence[str], notice: str = NOTICE) -> 
     return text
 
 
+def nearly(block: Sequence[str], wanted: Sequence[str]) -> int:
+    """How many lines of `wanted` are in `block`, in order, when `block` is `wanted` edited by
+    hand a little (ticked rows, a line added): the first line the same, and at most one line
+    in five of `wanted` changed or dropped and at most as many added. 0 when it is not."""
+    count = len(wanted)
+    if not count or not block or block[0].rstrip("\n") != wanted[0].rstrip("\n"):
+        return 0
+    allowed = max(1, count // 5)
+    if len(block) == count:  # the usual case, ticks only: line by line
+        same = sum(a.rstrip("\n") == b.rstrip("\n") for a, b in zip(block, wanted, strict=True))
+        return same if same >= count - allowed else 0
+    if abs(len(block) - count) > allowed:
+        return 0
+    matcher = SequenceMatcher(
+        None, [a.rstrip("\n") for a in block], [b.rstrip("\n") for b in wanted], autojunk=False
+    )
+    same = sum(match.size for match in matcher.get_matching_blocks())
+    return same if same >= count - allowed and len(block) - same <= allowed else 0
+
+
+def closest_block(count: int, likeness: dict[int, int]) -> int | None:
+    """Of the block sizes that are nearly a body of `count` lines, the one holding most of its
+    lines; of those, the one closest to `count` in size."""
+    found = [size for size, same in likeness.items() if same]
+    return min(found, key=lambda size: (-likeness[size], abs(size - count)), default=None)
+
+
 def _near_block(text: str, body: str) -> tuple[int, int] | None:
-    """[start, stop) of the one block of whole lines in `text` that is `body` with at most
-    one line in five changed, first and last lines the same; None if none or several."""
+    """[start, stop) of the one block of whole lines in `text` that is `body` nearly (see
+    `nearly`), first and last lines the same; None if none or several."""
     wanted = body.splitlines(keepends=True)
     lines = text.splitlines(keepends=True)
     count = len(wanted)
@@ -347,13 +375,19 @@ def _near_block(text: str, body: str) -> tuple[int, int] | None:
     offsets = [0]
     for line in lines:
         offsets.append(offsets[-1] + len(line))
+    allowed = max(1, count // 5)
     found = []
-    for index in range(len(lines) - count + 1):
-        if lines[index] != wanted[0] or lines[index + count - 1] != wanted[-1]:
+    for index, line in enumerate(lines):
+        if line != wanted[0]:
             continue
-        block = lines[index : index + count]
-        if sum(a == b for a, b in zip(block, wanted, strict=True)) >= count - max(1, count // 5):
-            found.append((offsets[index], offsets[index + count]))
+        likeness = {
+            size: nearly(lines[index : index + size], wanted)
+            for size in range(max(2, count - allowed), count + allowed + 1)
+            if size <= len(lines) - index and lines[index + size - 1] == wanted[-1]
+        }
+        size = closest_block(count, likeness)
+        if size is not None:
+            found.append((offsets[index], offsets[index + size]))
     return found[0] if len(found) == 1 else None
 
 

@@ -10,8 +10,10 @@ from dataclasses import dataclass
 from mllm_lab.core.regions import (
     NOTICE,
     Marker,
+    closest_block,
     end_by_sha,
     markers,
+    nearly,
     newline_of,
     offset_of,
     parse,
@@ -126,17 +128,20 @@ def _fix_swapped_ends(text: str, marker: Marker, found: list[Marker]) -> Fixed |
 
 
 def _near_suffix(before: str, body: str) -> int | None:
-    """Where `body` starts in `before`, if `before` ends with as many lines as `body` has, the
-    first the same and at most one in five changed (ticked rows); else None."""
+    """Where `body` starts in `before` if `before` ends with it edited by hand a little (see
+    `nearly`: ticked rows, a line written above the end marker); else None. Of several such
+    starts, the one holding most of its lines."""
     lines, wanted = before.splitlines(keepends=True), body.splitlines(keepends=True)
     count = len(wanted)
-    if not count or len(lines) < count:
+    if not count:
         return None
-    block = lines[-count:]
-    same = sum(a.rstrip("\n") == b.rstrip("\n") for a, b in zip(block, wanted, strict=True))
-    if block[0].rstrip("\n") != wanted[0].rstrip("\n") or same < count - max(1, count // 5):
-        return None
-    return len(before) - len("".join(block))
+    allowed = max(1, count // 5)
+    likeness = {
+        size: nearly(lines[-size:], wanted)
+        for size in range(max(1, count - allowed), min(len(lines), count + allowed) + 1)
+    }
+    size = closest_block(count, likeness)
+    return None if size is None else len(before) - len("".join(lines[-size:]))
 
 
 def _swap_lines(text: str, first: Marker, last: Marker) -> str:

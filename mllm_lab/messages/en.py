@@ -85,6 +85,7 @@ MESSAGES: dict[str, Any] = {
     "error.filter_none": "{flag} does not apply to `lab list {what}`: it takes no filters",
     "error.filter": "{flag} does not apply to `lab list {what}`; it takes {valid}",
     "remedy.sync_force": "move your text outside the lab:begin/lab:end markers, or run `lab sync --force` to regenerate it (the old region is kept in .lab-trash/)",
+    "remedy.repair_force": "move your text outside the lab:begin/lab:end markers, or run `lab sync --repair --force` to put the markers back and regenerate the region (the old region is kept in .lab-trash/)",
     "remedy.weekly": "move it below the lab:end marker and run `lab weekly` again; nothing was changed",
     "reason.no_space": "no space left on the disk",
     "reason.permission": "permission denied",

@@ -85,6 +85,7 @@ MESSAGES: dict[str, Any] = {
     "error.filter_none": "{flag} 不适用于 `lab list {what}`：它不接受筛选条件",
     "error.filter": "{flag} 不适用于 `lab list {what}`；可用：{valid}",
     "remedy.sync_force": "把你的文字移到 lab:begin/lab:end 标记之外，或运行 `lab sync --force` 重新生成（旧区域保存在 .lab-trash/）",
+    "remedy.repair_force": "把你的文字移到 lab:begin/lab:end 标记之外，或运行 `lab sync --repair --force` 修复标记并重新生成区域（旧区域保存在 .lab-trash/）",
     "remedy.weekly": "把它移到 lab:end 标记下面，再运行 `lab weekly`；没有任何改动",
     "reason.no_space": "磁盘空间不足",
     "reason.permission": "没有权限",

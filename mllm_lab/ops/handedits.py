@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from difflib import SequenceMatcher
 from typing import TYPE_CHECKING
 
 from mllm_lab import kinds
@@ -177,6 +178,19 @@ def _regions_of(
     return regions.parse(fixed.text, path)
 
 
+def _as_found(edit: HandEdited, as_found: str, marked: str, repaired: bool) -> HandEdited:
+    """A hand edit found once markers were put back (`marked`), told at its line in the file
+    as it is, for nothing is written. After a repair, `--force` alone would stop at the
+    damaged markers: the remedy says `--repair --force`."""
+    line = edit.line
+    matcher = SequenceMatcher(None, as_found.split("\n"), marked.split("\n"), autojunk=False)
+    for tag, first, _, second, second_end in matcher.get_opcodes():
+        if tag == "equal" and second < edit.line <= second_end:
+            line = edit.line - second + first
+    remedy = Msg.of("remedy.repair_force") if repaired else edit.remedy
+    return HandEdited(edit.path, line, edit.what, remedy)
+
+
 def take_in(tx: Transaction, as_written: set[str]) -> None:
     """Read and validate every view but those `as_written` (byte for byte what lab wrote)
     before anything is written; take in ticks; refuse (or, with force, back up and
@@ -186,10 +200,12 @@ def take_in(tx: Transaction, as_written: set[str]) -> None:
     for view in VIEWS:
         if view.region in as_written and not tx.repair:
             continue
-        text = tx.read(view.path)
-        if text is None:
+        as_found = tx.read(view.path)
+        if as_found is None:
             continue
-        region = _regions_of(tx=tx, path=view.path, text=text, view=view).get(view.region)
+        region = _regions_of(tx=tx, path=view.path, text=as_found, view=view).get(view.region)
+        text = tx.read(view.path) or as_found  # with its markers repaired, if they were
+        repaired = text != as_found
         if region is None:  # both markers deleted: take back what lab wrote, ticks and all
             known = [body(ws, ws.data(), view), *stored_bodies(ws)]
             adopted = regions.adopt(
@@ -197,6 +213,7 @@ def take_in(tx: Transaction, as_written: set[str]) -> None:
             )
             if adopted != text:
                 tx.write(view.path, adopted)
+                text = adopted
                 region = regions.parse(adopted, view.path).get(view.region)
         if region is None or not region.hand_edited:
             continue
@@ -210,16 +227,18 @@ def take_in(tx: Transaction, as_written: set[str]) -> None:
             ticks += hand_ticks(
                 region=region, last=last, now=body(ws, ws.data(), view), path=view.path
             )
-        except HandEdited:
+        except HandEdited as edit:
             if not tx.force:
-                raise
+                raise (
+                    edit if text == as_found else _as_found(edit, as_found, text, repaired)
+                ) from None
             tx.write(view.path, text, detail=tx.keep(view.path, region.body))
     _apply_ticks(tx, ticks)
     if tx.repair:  # the generated lists of weekly logs have markers too
         for note in ws.data().by_kind(kinds.WEEKLY):
-            text = tx.read(note.path)
-            if text is not None and "<!-- lab:" in text:
-                _regions_of(tx, note.path, text)
+            log = tx.read(note.path)
+            if log is not None and "<!-- lab:" in log:
+                _regions_of(tx, note.path, log)
 
 
 # --- lab sync --check ------------------------------------------------------------------------
