@@ -171,7 +171,9 @@ def _chunk(root: str, todo: list[tuple[str, list[int]]]) -> list[Computed]:
 
 
 def _store(db: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> bool:
-    """Write rows made now; True if any was written."""
+    """Write rows made now; True if any was written. A row SQLite cannot hold (a file name
+    that is not UTF-8) is left out: that note's detail is made again next time."""
+    rows = [row for row in rows if _storable(row[0]) and _storable(row[-1])]
     if not rows:
         return False
     try:
@@ -183,6 +185,14 @@ def _store(db: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> bool:
         with contextlib.suppress(sqlite3.Error):
             db.execute("ROLLBACK")
         return False
+
+
+def _storable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _forget_gone(db: sqlite3.Connection, keep: Mapping[str, Any]) -> None:

@@ -224,3 +224,27 @@ def test_hostile_lab_toml_is_one_line(lab: Path) -> None:
         assert result.returncode == 1, (text, result.stderr)
         assert result.stderr.startswith(("error: ", "错误：")) and "lab.toml" in result.stderr
         assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_note_whose_file_name_is_not_utf8_is_checked_not_crashed(lab: Path) -> None:
+    """A note copied in under a Latin-1 file name: `lab check` ended in an internal error
+    (exit 70) while storing its detail. Its detail is now made again each time instead."""
+    note = lab / "notes" / "training" / "contrastive.md"
+    made = subprocess.run(
+        [lab_executable(), "new", "concept", "Contrastive", "-c", "training"],
+        cwd=lab,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert made.returncode == 0, made.stderr
+    bad = os.fsencode(note.parent) + b"/bad\xffname.md"
+    with open(bad, "wb") as copy:
+        copy.write(note.read_bytes() + b"\n[a lost link](nowhere.md)\n")
+    for _ in range(2):  # cold, then with what the first run stored
+        checked = subprocess.run(
+            [lab_executable(), "check"], cwd=lab, capture_output=True, text=True, timeout=60
+        )
+        assert checked.returncode == 1, checked.stderr
+        assert "Traceback" not in checked.stderr and "内部错误" not in checked.stderr
+        assert "nowhere.md" in checked.stdout + checked.stderr
