@@ -242,7 +242,11 @@ def new_concept(
     path = f"notes/{category}/{name}.md"
     with ws.transaction(dry_run=dry_run) as tx:
         data = tx.data
-        asked = resolve_entries(data, related, set(ws.files()) | _other_files(ws, related))
+        asked = (
+            resolve_entries(data, related, set(ws.files()) | _other_files(ws, related))
+            if related
+            else []
+        )
         found = find_related_notes(ws, data, title=title, tags=tags, path=path)
         listed = items(path, [*asked, *(r.path for r in found)], data)
         context = concept_context(
