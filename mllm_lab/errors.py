@@ -102,6 +102,14 @@ class DamagedRegion(LabError):
         super().__init__("error.damaged_region", path=path, line=line, what=what)
 
 
+class Unrepairable(LabError):
+    """Damaged markers `lab sync --repair` cannot put right without guessing."""
+
+    def __init__(self, path: str, line: int, name: str, what: Msg) -> None:
+        self.path, self.line, self.what = path, line, what
+        super().__init__("error.unrepairable", path=path, line=line, name=name, what=what)
+
+
 class BrokenNote(LabError):
     """A file `lab` cannot read in the shape it expects, at `path:line`."""
 

@@ -14,6 +14,7 @@ from mllm_lab.core.regions import (
     NOTICE,
     adopt,
     body_sha,
+    copy_outside,
     find_region,
     markers,
     newline_of,
@@ -22,7 +23,7 @@ from mllm_lab.core.regions import (
     replace_region,
 )
 from mllm_lab.core.repair import Repair, repair
-from mllm_lab.errors import DamagedRegion
+from mllm_lab.errors import DamagedRegion, Unrepairable
 
 # user text and bodies that hold no marker, fence or HTML comment of their own
 plain = st.text(alphabet=st.sampled_from("ab yz中文\n\t#|-*.1"), max_size=40)
@@ -268,7 +269,8 @@ def test_a_lost_begin_goes_back_where_a_known_body_starts(
     begin_line = region[: region.index(newline) + len(newline)]
     lost = before + region[len(begin_line) :] + after
     fixed = repair(lost, "p.md", bodies=["not it\n", body])
-    restored = f"<!-- lab:begin r · {NOTICE} -->{newline}"
+    sha = f" sha={body_sha(body)}" if body else ""  # what lab wrote: not a hand edit
+    restored = f"<!-- lab:begin r{sha} · {NOTICE} -->{newline}"
     assert fixed.text == before + restored + region[len(begin_line) :] + after
     line = before.count("\n") + 1
     end_line = line + body.count("\n")
@@ -300,7 +302,7 @@ def test_a_lost_begin_goes_back_where_the_body_starts_after_ticks_and_a_line_of_
         lines[at] = "| ✅ " + lines[at]
     edited = "".join(lines) + f"USER {mine}\n"
     fixed = repair(before + edited + end("r") + "after\n", "p.md", bodies=[body])
-    assert fixed.text == before + begin("r") + edited + end("r") + "after\n"
+    assert fixed.text == before + begin("r", body_sha(body)) + edited + end("r") + "after\n"
     assert "where the region lab wrote began" in done(fixed)[0]
 
 
@@ -386,10 +388,19 @@ def test_repair_fixes_one_problem_after_another_and_leaves_good_text_alone() -> 
 
 def test_damage_repair_cannot_fix_is_refused_not_looped_on(monkeypatch: pytest.MonkeyPatch) -> None:
     text = "a\n" + end("r")
+    # a fix that changes nothing: the same damage again is refused at once, at its line
     monkeypatch.setattr(repair_module, "_fix", lambda text, damage, bodies: (text, damage.what, []))
-    with pytest.raises(DamagedRegion) as caught:
+    with pytest.raises(Unrepairable) as caught:
         repair(text, "p.md")
-    assert caught.value.line == 1
+    assert caught.value.line == 2
+    assert "region `r` pair up no way lab can tell" in str(caught.value)
+    assert "lab sync --repair" not in str(caught.value)  # it would send the user round
+    # fixes that never end: refused after 1000 passes
+    monkeypatch.setattr(
+        repair_module, "_fix", lambda text, damage, bodies: (text + "x", damage.what, [])
+    )
+    with pytest.raises(Unrepairable) as caught:
+        repair(text, "p.md")
     assert caught.value.what.render("en") == "too many damaged markers to repair"
 
 
@@ -405,3 +416,14 @@ def test_swapped_end_markers_of_two_regions_go_back_and_the_text_between_stays()
         "the lines between the two regions stay yours"
     ]
     assert result.removed == []
+
+
+def test_copy_outside_finds_lab_lines_outside_every_region_only() -> None:
+    body = "".join(f"| row number {n} |\n" for n in range(6))
+    inside = "mine\n" + render_region("r", body) + "after\n"
+    assert copy_outside(inside, body) is None  # the body in its own region
+    outside = "mine\n" + render_region("r", "") + "\n" + body[: len(body) * 2 // 3] + "end\n"
+    assert copy_outside(outside, body) == 5  # 4 of its 6 lines, from line 5
+    few = "mine\n" + body.split("\n")[0] + "\n"
+    assert copy_outside(few, body) is None  # one row quoted is the user's
+    assert copy_outside("| a |\n| b |\n", "| a |\n| b |\n") is None  # too few lines to tell

@@ -347,7 +347,8 @@ def nearly(block: Sequence[str], wanted: Sequence[str]) -> int:
     allowed = max(1, count // 5)
     if len(block) == count:  # the usual case, ticks only: line by line
         same = sum(a.rstrip("\n") == b.rstrip("\n") for a, b in zip(block, wanted, strict=True))
-        return same if same >= count - allowed else 0
+        if same >= count - allowed:
+            return same
     if abs(len(block) - count) > allowed:
         return 0
     matcher = SequenceMatcher(
@@ -391,6 +392,30 @@ def _near_block(text: str, body: str) -> tuple[int, int] | None:
     return found[0] if len(found) == 1 else None
 
 
+def copy_outside(text: str, body: str, share: float = 0.5) -> int | None:
+    """The 1-based line where what looks like a copy of `body` starts outside every region
+    of `text`: at least `share` of the body's own lines (those it holds once, of 8 characters
+    or more, at least 3 of them) found there. Markers put back in the wrong place leave lab's
+    old text outside them, and the view would then show twice."""
+    wanted = [line.strip() for line in body.replace("\r\n", "\n").split("\n")]
+    counts: dict[str, int] = {}
+    for line in wanted:
+        counts[line] = counts.get(line, 0) + 1
+    own = [line for line in wanted if len(line) >= 8 and counts[line] == 1]
+    if len(own) < 3:
+        return None
+    try:
+        spans = [(r.line, r.end_line) for r in parse(text, "<text>").values()]
+    except DamagedRegion:
+        spans = []
+    outside: dict[str, int] = {}
+    for number, line in enumerate(text.split("\n"), start=1):
+        if not any(first <= number <= last for first, last in spans):
+            outside.setdefault(line.strip(), number)
+    found = [outside[line] for line in own if line in outside]
+    return min(found) if len(found) >= share * len(own) else None
+
+
 def end_by_sha(text: str, begin: Marker) -> int | None:
     """Where a lost end marker stood: the point after which the text since the begin marker
     hashes to the sha the begin marker recorded."""
@@ -407,6 +432,11 @@ def end_by_sha(text: str, begin: Marker) -> int | None:
         position = stop
         if digest.hexdigest()[:12] == begin.sha:
             return position
+        if position == len(text) and not text.endswith("\n"):  # the end marker was the last line
+            ended = digest.copy()
+            ended.update(b"\n")
+            if ended.hexdigest()[:12] == begin.sha:
+                return position
     return None
 
 

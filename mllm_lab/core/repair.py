@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from mllm_lab.core.regions import (
     NOTICE,
     Marker,
+    body_sha,
     closest_block,
     end_by_sha,
     markers,
@@ -18,7 +19,7 @@ from mllm_lab.core.regions import (
     offset_of,
     parse,
 )
-from mllm_lab.errors import DamagedRegion
+from mllm_lab.errors import DamagedRegion, Unrepairable
 from mllm_lab.messages import Msg
 
 
@@ -39,15 +40,25 @@ def repair(text: str, path: str = "<text>", bodies: Sequence[str] = ()) -> Repai
     now): a lost begin marker goes back where such a body starts."""
     done: list[Msg] = []
     removed: list[str] = []
+    seen = {text}
+    first: DamagedRegion | None = None  # lines are told as in the file as it is
     for _ in range(1000):  # each pass fixes one problem
         try:
             parse(text, path)
             return Repair(text, done, removed)
         except DamagedRegion as damage:
-            text, note, cut = _fix(text, damage, bodies)
+            first = first or damage
+            try:
+                text, note, cut = _fix(text, damage, bodies)
+            except _Guess as guess:
+                raise Unrepairable(path, first.line, damage.name, guess.what) from None
+            if text in seen:  # one fix undoes another: no repair without a guess
+                what = Msg.of("region.repair_cycle", name=damage.name)
+                raise Unrepairable(path, first.line, damage.name, what) from None
+            seen.add(text)
             done.append(Msg.of("repair.at", path=path, line=damage.line, what=note))
             removed += cut
-    raise DamagedRegion(path=path, line=1, what=Msg.of("region.too_many"), name="", problem="many")
+    raise Unrepairable(path, 1, "", Msg.of("region.too_many"))
 
 
 Fixed = tuple[str, Msg, list[str]]  # the new text, what was done, generated text removed
@@ -61,12 +72,16 @@ def _fix(text: str, damage: DamagedRegion, bodies: Sequence[str]) -> Fixed:
         None,
     )
     if damage.problem == "nested":
+        if damage.outer != marker.name:  # the outer region may have lost its end (a ticked row)
+            lost_end = _lost_end_of_outer(text, marker, found, bodies)
+            if lost_end is not None:
+                return lost_end
         return _fix_nested(text=text, marker=marker, end=end, outer=damage.outer)
     if damage.problem == "duplicate":
         return _fix_duplicate(text, marker, end)
     if damage.problem == "no-begin":
         return _fix_no_begin(text=text, marker=marker, found=found, bodies=bodies)
-    return _fix_no_end(text, marker)
+    return _fix_no_end(text, marker, bodies)
 
 
 def _fix_no_begin(text: str, marker: Marker, found: list[Marker], bodies: Sequence[str]) -> Fixed:
@@ -76,6 +91,9 @@ def _fix_no_begin(text: str, marker: Marker, found: list[Marker], bodies: Sequen
     if swapped_ends is not None:
         return swapped_ends
     name = marker.name
+    closed = _closed_before(found, marker)
+    if closed is not None:
+        return _fix_second_end(text, closed, marker, bodies)
     later = [m for m in found if m.name == name and m.start > marker.start]
     if later and later[0].kind == "begin" and not any(m.kind == "end" for m in later[1:]):
         begin = later[0]
@@ -84,20 +102,88 @@ def _fix_no_begin(text: str, marker: Marker, found: list[Marker], bodies: Sequen
     newline = newline_of(text)
     before = text[: marker.start].replace("\r\n", "\n")
     at = marker.start
+    sha = ""  # of the body found: the region is as lab wrote it, or shows what was edited
     for body in bodies:
         wanted = body.replace("\r\n", "\n")
         if wanted and before.endswith(wanted):
-            at = offset_of(text, len(before) - len(wanted))
+            at, sha = offset_of(text, len(before) - len(wanted)), f" sha={body_sha(wanted)}"
             break
     else:  # a body edited since (a hand tick): where nearly all its lines end the text
         for body in bodies:
-            start = _near_suffix(before, body.replace("\r\n", "\n"))
+            wanted = body.replace("\r\n", "\n")
+            start = _near_suffix(before, wanted)
             if start is not None:
-                at = offset_of(text, start)
+                at, sha = offset_of(text, start), f" sha={body_sha(wanted)}"
                 break
-    begin_text = f"<!-- lab:begin {name} · {NOTICE} -->{newline}"
+    begin_text = f"<!-- lab:begin {name}{sha} · {NOTICE} -->{newline}"
     note = "repair.begin_restored" if at != marker.start else "repair.no_begin"
     return text[:at] + begin_text + text[at:], Msg.of(note, name=name, line=_line_at(text, at)), []
+
+
+def _lost_end_of_outer(
+    text: str, marker: Marker, found: list[Marker], bodies: Sequence[str]
+) -> Fixed | None:
+    """A region that begins inside another: if the other's body as lab wrote it (edited a
+    little: ticks) ends before this begin, the other lost its end marker there: put it back."""
+    outer = [m for m in found if m.start < marker.start][-1]  # its begin: nothing in between
+    if outer.kind != "begin":
+        return None
+    fixed, note, _ = _fix_no_end(text[: marker.start], outer, bodies)
+    if note.name != "repair.end_restored":
+        return None
+    return fixed + text[marker.start :], note, []
+
+
+def _closed_before(found: list[Marker], marker: Marker) -> tuple[Marker, Marker] | None:
+    """The region of the same name closed before `marker`, an end with no begin of its own,
+    when nothing stands between them: (its begin, its end)."""
+    before = [m for m in found if m.start < marker.start]
+    if len(before) < 2:
+        return None
+    begin, end = before[-2:]
+    if begin.kind == "begin" and end.kind == "end" and begin.name == end.name == marker.name:
+        return begin, end
+    return None
+
+
+def _fix_second_end(
+    text: str, closed: tuple[Marker, Marker], marker: Marker, bodies: Sequence[str]
+) -> Fixed:
+    """Two end markers for one begin (a bad merge, an end pasted into the table): the one
+    that leaves the body lab wrote (by its sha, or nearly a known body) is kept."""
+    begin, first = closed
+    if not text[first.stop : marker.start].strip():  # the end marker twice: one is enough
+        return (
+            _drop(text, marker),
+            Msg.of("repair.stray_end", name=marker.name, line=marker.line),
+            [],
+        )
+    whole = text[begin.stop : first.start] + text[first.stop : marker.start]
+    part = text[begin.stop : first.start]
+
+    def is_body(candidate: str) -> bool:
+        candidate = candidate.replace("\r\n", "\n")
+        if begin.sha is not None and body_sha(candidate) == begin.sha:
+            return True
+        lines = candidate.splitlines(keepends=True)
+        return any(
+            nearly(lines, body.replace("\r\n", "\n").splitlines(keepends=True)) for body in bodies
+        )
+
+    if is_body(whole) and not is_body(part):
+        done = Msg.of("repair.stray_end", name=marker.name, line=first.line)
+        return _drop(text, first), done, []
+    if is_body(part) and not is_body(whole):
+        done = Msg.of("repair.stray_end", name=marker.name, line=marker.line)
+        return _drop(text, marker), done, []
+    raise _Guess(Msg.of("region.two_ends", name=marker.name, first=first.line, last=marker.line))
+
+
+class _Guess(Exception):
+    """Markers that can be paired up more than one way, or none lab can tell."""
+
+    def __init__(self, what: Msg) -> None:
+        self.what = what
 
 
 def _fix_swapped_ends(text: str, marker: Marker, found: list[Marker]) -> Fixed | None:
@@ -144,6 +230,22 @@ def _near_suffix(before: str, body: str) -> int | None:
     return None if size is None else len(before) - len("".join(lines[-size:]))
 
 
+def _near_prefix(after: str, body: str) -> int | None:
+    """Where `body` ends in `after` if `after` starts with it edited by hand a little (see
+    `nearly`, read from the last line up); else None."""
+    lines, wanted = after.splitlines(keepends=True), body.splitlines(keepends=True)
+    count = len(wanted)
+    if not count:
+        return None
+    allowed = max(1, count // 5)
+    likeness = {
+        size: nearly(lines[:size][::-1], wanted[::-1])
+        for size in range(max(1, count - allowed), min(len(lines), count + allowed) + 1)
+    }
+    size = closest_block(count, likeness)
+    return None if size is None else len("".join(lines[:size]))
+
+
 def _swap_lines(text: str, first: Marker, last: Marker) -> str:
     """`text` with the two marker lines exchanged, each line ending left where it was."""
     (one, one_eol), (other, other_eol) = _split_line(text, first), _split_line(text, last)
@@ -187,12 +289,20 @@ def _fix_duplicate(text: str, marker: Marker, end: Marker | None) -> Fixed:
     return text[: marker.start] + text[end.stop :], done, [text[marker.stop : end.start]]
 
 
-def _fix_no_end(text: str, marker: Marker) -> Fixed:
-    """Put the end marker back where the region lab wrote ended (its sha says where), or
-    right after the begin marker when that cannot be known."""
+def _fix_no_end(text: str, marker: Marker, bodies: Sequence[str] = ()) -> Fixed:
+    """Put the end marker back where the region lab wrote ended (its sha says where, or,
+    after a hand tick, where nearly all of a known body's lines end), or right after the
+    begin marker when that cannot be known."""
     newline = newline_of(text)
     end_text = f"<!-- lab:end {marker.name} -->{newline}"
     at = end_by_sha(text, marker)
+    if at is None:
+        after = text[marker.stop :].replace("\r\n", "\n")
+        for body in bodies:
+            stop = _near_prefix(after, body.replace("\r\n", "\n"))
+            if stop is not None:
+                at = offset_of(text, len(text[: marker.stop].replace("\r\n", "\n")) + stop)
+                break
     if at is None:
         return (
             text[: marker.stop] + end_text + text[marker.stop :],

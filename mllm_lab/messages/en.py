@@ -5,6 +5,7 @@ from typing import Any
 
 MESSAGES: dict[str, Any] = {
     # --- errors ------------------------------------------------------------------------------
+    "error.unrepairable": "{path}:{line}: the markers cannot be repaired without a guess: {what}; put `<!-- lab:begin {name} -->` and `<!-- lab:end {name} -->` back around lab's lines by hand (or delete those lines and the stray markers), then run `lab sync`",
     "error.at": "{path}:{line}: {what}",
     "error.not_a_lab": "{start}: not inside a lab (no lab.toml here or above); run `lab init` to create one, or pass --root / set LAB_ROOT",
     "error.invalid_value": "unknown {what} {value}; valid: {valid}",
@@ -170,6 +171,9 @@ MESSAGES: dict[str, Any] = {
     "check.missing_view": "missing; run `lab sync` to create it",
     "check.ticked": "status of `{key}` changed by hand; run `lab sync` to take it in",
     # --- regions -------------------------------------------------------------------------------
+    "region.two_ends": "two `lab:end {name}` (lines {first} and {last}) and lab cannot tell which one ends the region it wrote",
+    "region.copy_outside": "these lines are region `{name}` as lab wrote it, outside its markers, and it would show twice",
+    "region.repair_cycle": "the damaged markers of region `{name}` pair up no way lab can tell",
     "region.second_begin": "a second `lab:begin {name}` before `lab:end {name}`",
     "region.inside": "region `{name}` begins inside region `{outer}` (line {line})",
     "region.duplicate": "a second region `{name}` (the first is at line {line})",
@@ -182,6 +186,7 @@ MESSAGES: dict[str, Any] = {
     "region.row_differs": "this row differs from what the notes give; edit the note or run `lab sync --force`",
     "region.tick_unknown": "a status was changed for `{key}`, which the lab no longer has",
     "region.weekly_text": "text was written inside the generated list",
+    "repair.stray_end": "removed a stray `lab:end {name}` at line {line}; the other one ends the region lab wrote",
     "repair.at": "{path}:{line}: {what}",
     "repair.second_begin": "removed a second `lab:begin {name}` inside the open region",
     "repair.stray_begin": "removed a stray `lab:begin {name}`, which began nothing",

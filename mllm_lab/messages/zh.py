@@ -5,6 +5,7 @@ from typing import Any
 
 MESSAGES: dict[str, Any] = {
     # --- 错误 ------------------------------------------------------------------------------------
+    "error.unrepairable": "{path}:{line}: 无法在不猜测的情况下修复标记：{what}；请手动把 `<!-- lab:begin {name} -->` 和 `<!-- lab:end {name} -->` 放回 lab 生成的行的上下两侧（或删除这些行和多余的标记），再运行 `lab sync`",
     "error.at": "{path}:{line}: {what}",
     "error.not_a_lab": "{start}：不在任何 lab 里（这里及上级目录都没有 lab.toml）；用 `lab init` 新建一个，或用 --root / LAB_ROOT 指定",
     "error.invalid_value": "未知的{what} {value}；可选：{valid}",
@@ -169,6 +170,9 @@ MESSAGES: dict[str, Any] = {
     "check.missing_view": "缺失；运行 `lab sync` 生成",
     "check.ticked": "`{key}` 的状态被手动修改；运行 `lab sync` 采纳",
     # --- 生成区域 ----------------------------------------------------------------------------------
+    "region.two_ends": "有两个 `lab:end {name}`（第 {first} 行和第 {last} 行），lab 无法判断哪一个是它写入的区域的结尾",
+    "region.copy_outside": "从这里开始的行是 lab 为区域 `{name}` 生成的内容，却在标记之外，修复后会出现两次",
+    "region.repair_cycle": "区域 `{name}` 的损坏标记无法确定如何配对",
     "region.second_begin": "在 `lab:end {name}` 之前又出现一个 `lab:begin {name}`",
     "region.inside": "区域 `{name}` 开始于区域 `{outer}`（第 {line} 行）之内",
     "region.duplicate": "第二个区域 `{name}`（第一个在第 {line} 行）",
@@ -181,6 +185,7 @@ MESSAGES: dict[str, Any] = {
     "region.row_differs": "这一行与笔记给出的内容不一致；请修改笔记，或运行 `lab sync --force`",
     "region.tick_unknown": "`{key}` 的状态被修改了，但 lab 里已经没有这篇论文",
     "region.weekly_text": "生成的列表里写入了文字",
+    "repair.stray_end": "删除了第 {line} 行多余的 `lab:end {name}`；另一个才是 lab 写入的区域的结尾",
     "repair.at": "{path}:{line}: {what}",
     "repair.second_begin": "删除了已打开区域内多出的 `lab:begin {name}`",
     "repair.stray_begin": "删除了多余的 `lab:begin {name}`（它没有开始任何区域）",

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from mllm_lab import kinds
 from mllm_lab.core import regions, views
 from mllm_lab.core.markdown import split_row, unescape_cell
-from mllm_lab.errors import DamagedRegion, HandEdited
+from mllm_lab.errors import DamagedRegion, HandEdited, Unrepairable
 from mllm_lab.messages import Msg, tr
 from mllm_lab.models import PAPERS_README, READING_LIST, STATUS_ALIASES, Finding, Status
 from mllm_lab.ops.views import (
@@ -167,15 +167,29 @@ def _regions_of(
     except DamagedRegion:
         if not tx.repair:
             raise
-    known = [body(tx.ws, tx.ws.data(), view), *stored_bodies(tx.ws)] if view else []
+    # every region of the file: a damaged marker of another view sharing it is repaired too
+    made = {v.region: body(tx.ws, tx.ws.data(), v) for v in VIEWS if v.path == path} if view else {}
     from mllm_lab.core.repair import repair
 
-    fixed = repair(text, path, known)
+    fixed = repair(text, path, [*made.values(), *stored_bodies(tx.ws)] if view else [])
+    refuse_copies(path, fixed.text, made)
     done = "; ".join(msg.render(tx.ws.lang) for msg in fixed.done)
     for removed in fixed.removed:
         done += "; " + tx.keep(path, removed)
     tx.write(path, fixed.text, detail=tr("repair.markers", tx.ws.lang, what=done))
     return regions.parse(fixed.text, path)
+
+
+def refuse_copies(path: str, text: str, made: dict[str, str]) -> None:
+    """Unrepairable when `text` holds, outside its markers, what looks like a region as lab
+    makes it now (`made`, by region name): markers put back in the wrong place or lost
+    (the text moved), and the view would show twice. Only the region lab could not find
+    is meant: its own body is inside its markers."""
+    for name, wanted in made.items():
+        line = regions.copy_outside(text, wanted)
+        if line is not None:
+            what = Msg.of("region.copy_outside", name=name)
+            raise Unrepairable(path, line, name, what)
 
 
 def _as_found(edit: HandEdited, as_found: str, marked: str, repaired: bool) -> HandEdited:
@@ -197,13 +211,16 @@ def take_in(tx: Transaction, as_written: set[str]) -> None:
     regenerate) any other hand edit."""
     ws = tx.ws
     ticks: list[Tick] = []
+    found = {view.path: tx.read(view.path) for view in VIEWS}  # two views may share a file
     for view in VIEWS:
         if view.region in as_written and not tx.repair:
             continue
-        as_found = tx.read(view.path)
+        as_found = found[view.path]
         if as_found is None:
             continue
-        region = _regions_of(tx=tx, path=view.path, text=as_found, view=view).get(view.region)
+        region = _regions_of(
+            tx=tx, path=view.path, text=tx.read(view.path) or as_found, view=view
+        ).get(view.region)
         text = tx.read(view.path) or as_found  # with its markers repaired, if they were
         repaired = text != as_found
         if region is None:  # both markers deleted: take back what lab wrote, ticks and all
@@ -215,6 +232,8 @@ def take_in(tx: Transaction, as_written: set[str]) -> None:
                 tx.write(view.path, adopted)
                 text = adopted
                 region = regions.parse(adopted, view.path).get(view.region)
+            else:  # not found as lab wrote it: a new region must not repeat an old copy
+                refuse_copies(view.path, text, {view.region: known[0]})
         if region is None or not region.hand_edited:
             continue
         last = last_body(ws, region.sha)

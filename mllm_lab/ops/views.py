@@ -407,9 +407,14 @@ def regenerate(tx: Transaction) -> None:
         else:
             if regions.find_region(text, view.region, view.path) is None:
                 known = [body(ws, ws.data(), view), *stored_bodies(ws)]
-                text = regions.adopt(
+                adopted = regions.adopt(
                     text=text, name=view.region, bodies=known, notice=view.notice(ws.lang)
                 )
+                if adopted == text:  # not found as lab wrote it: a new region must not repeat it
+                    from mllm_lab.ops.handedits import refuse_copies
+
+                    refuse_copies(view.path, text, {view.region: known[0]})
+                text = adopted
             new = regions.replace_region(
                 text=text, name=view.region, body=made, notice=view.notice(ws.lang), path=view.path
             )

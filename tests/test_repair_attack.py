@@ -1,0 +1,205 @@
+"""Damaged markers found by a hostile-user pass over `lab sync --repair` (2026-11-27). Before
+these fixes each case ended with a view shown twice while `lab sync --check` was clean, or
+with messages that sent the user round in a loop. Each case follows the messages the way a
+user would and checks: every paper listed once, nothing the user wrote lost, and a refusal
+that names the line of the file as it is on disk."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from conftest import Run, read, tree
+
+PAPERS = "papers/README.md"
+
+
+def lines_of(lab: Path, path: str = PAPERS) -> list[str]:
+    return read(lab / path).split("\n")
+
+
+def write_lines(lab: Path, lines: list[str], path: str = PAPERS) -> None:
+    (lab / path).write_text("\n".join(lines), "utf-8")
+
+
+def at(lines: list[str], prefix: str) -> int:
+    """The 0-based index of the first line that starts with `prefix`."""
+    return next(n for n, line in enumerate(lines) if line.startswith(prefix))
+
+
+def tick(lines: list[str], key: str) -> None:
+    row = at(lines, f"| ⬜ | {key} |")
+    lines[row] = lines[row].replace("| ⬜ |", "| ✅ |", 1)
+
+
+def rows_of(lab: Path, key: str) -> int:
+    return len(re.findall(rf"^\| \S+ \| {re.escape(key)} \|", read(lab / PAPERS), re.M))
+
+
+def test_a_lost_begin_after_a_row_deleted_and_a_line_added_goes_back_where_the_table_began(
+    in_lab: Run, lab: Path
+) -> None:
+    lines = lines_of(lab)
+    tick(lines, "transformer")
+    del lines[at(lines, "| ⬜ | gpt-2 |")]
+    lines.insert(at(lines, "| ⬜ | llava |"), "MY NOTE")
+    del lines[at(lines, "<!-- lab:begin papers")]
+    write_lines(lab, lines)
+    mine = lines.index("MY NOTE") + 1
+    refused = in_lab("sync", "--repair")  # the begin was found: the line of mine is refused
+    assert refused.code == 1 and f"{PAPERS}:{mine}:" in refused.err
+    assert "`lab sync --repair --force`" in refused.err
+    assert in_lab("sync", "--repair", "--force").ok
+    assert rows_of(lab, "transformer") == 1 and rows_of(lab, "gpt-2") == 1
+    assert in_lab("sync", "--check").ok
+
+
+def test_both_markers_lost_and_a_row_moved_down_is_taken_back_not_appended(
+    in_lab: Run, lab: Path
+) -> None:
+    lines = lines_of(lab)
+    row = lines.pop(at(lines, "| ⬜ | gpt-1 |"))
+    lines.insert(at(lines, "| ⬜ | clip |"), row)
+    lines = [
+        line
+        for line in lines
+        if not line.startswith(("<!-- lab:begin papers", "<!-- lab:end papers"))
+    ]
+    write_lines(lab, lines)
+    in_lab("sync", "--force")
+    assert rows_of(lab, "gpt-1") == 1 and rows_of(lab, "transformer") == 1
+    assert in_lab("sync", "--check").ok
+
+
+def test_a_lost_end_after_a_tick_goes_back_where_the_table_ended_and_the_tick_is_taken_in(
+    in_lab: Run, lab: Path
+) -> None:
+    lines = lines_of(lab)
+    tick(lines, "transformer")
+    del lines[at(lines, "<!-- lab:end papers")]
+    write_lines(lab, lines)
+    damaged = in_lab("sync")
+    assert damaged.code == 1 and "--repair" in damaged.err
+    repaired = in_lab("sync", "--repair")
+    assert repaired.ok and "transformer -> 已读" in repaired.err
+    text = read(lab / PAPERS)
+    assert rows_of(lab, "transformer") == 1 and text.count("## 架构对比") == 1
+    assert re.search(r"^\| ✅ \| transformer \|", text, re.M)
+    assert in_lab("sync", "--check").ok
+
+
+def test_a_line_in_the_second_region_of_a_file_is_refused_at_its_line_with_a_way_out(
+    in_lab: Run, lab: Path
+) -> None:
+    """The compare region after the papers region, its end lost and a line written in the
+    middle of it: the refusal named a line of the repaired text and `lab sync --force`, which
+    stopped at the markers and said `lab sync --repair`: round and round."""
+    lines = lines_of(lab)
+    begin, end = at(lines, "<!-- lab:begin compare"), at(lines, "<!-- lab:end compare")
+    lines.insert((begin + end) // 2, "MY LINE")
+    del lines[end + 1]
+    write_lines(lab, lines)
+    before = tree(lab)
+    refused = in_lab("sync", "--repair")
+    assert refused.code == 1 and tree(lab) == before
+    assert refused.err.startswith(
+        f"错误：{PAPERS}:{lines.index('MY LINE') + 1}: 生成区域被手动修改过"
+    )
+    assert "`lab sync --repair --force`" in refused.err
+    forced = in_lab("sync", "--repair", "--force")
+    assert forced.ok and read(lab / PAPERS).count("## 架构对比") == 1
+    assert "MY LINE" not in read(lab / PAPERS)
+    assert in_lab("sync", "--check").ok
+
+
+def test_a_line_written_above_a_lost_end_stays_outside_the_region(in_lab: Run, lab: Path) -> None:
+    lines = lines_of(lab)
+    end = at(lines, "<!-- lab:end compare")
+    lines[end] = "MY LINE"
+    write_lines(lab, lines)
+    assert in_lab("sync", "--repair").ok
+    text = read(lab / PAPERS)
+    assert "<!-- lab:end compare -->\nMY LINE" in text and text.count("## 架构对比") == 1
+    assert in_lab("sync", "--check").ok
+
+
+def test_a_lost_begin_of_compare_or_progress_alone_is_repaired_as_lab_wrote_it(
+    in_lab: Run, lab: Path
+) -> None:
+    """Only the begin marker deleted: put back with the sha of the body it was found by, so
+    an untouched body is not a hand edit; compare's body is looked for too, not only the
+    papers table that shares its file."""
+    for path, name, heading in (
+        (PAPERS, "compare", "## 架构对比"),
+        ("README.md", "progress", None),
+    ):
+        lines = lines_of(lab, path)
+        del lines[at(lines, f"<!-- lab:begin {name}")]
+        write_lines(lab, lines, path)
+        assert in_lab("sync", "--repair").ok
+        assert in_lab("sync", "--check").ok
+        text = read(lab / path)
+        assert text.count(f"<!-- lab:begin {name}") == 1
+        if heading:
+            assert text.count(heading) == 1
+
+
+def test_an_extra_end_marker_inside_the_table_is_dropped_a_conflict_is_refused(
+    in_lab: Run, lab: Path
+) -> None:
+    lines = lines_of(lab)
+    end = at(lines, "<!-- lab:end papers")
+    lines.insert(end, lines[end])  # the end marker line twice
+    write_lines(lab, lines)
+    assert in_lab("sync", "--repair").ok and in_lab("sync", "--check").ok
+    assert read(lab / PAPERS).count("<!-- lab:end papers") == 1
+    lines = lines_of(lab)
+    lines.insert(at(lines, "<!-- lab:begin papers") + 20, "<!-- lab:end papers -->")
+    write_lines(lab, lines)
+    repaired = in_lab("sync", "--repair")
+    assert repaired.ok and "多余的 `lab:end papers`" in repaired.err
+    assert rows_of(lab, "llava") == 1 and in_lab("sync", "--check").ok
+    # a merge conflict over the table's last lines: which end is right cannot be told
+    lines = lines_of(lab)
+    end = at(lines, "<!-- lab:end papers")
+    lines[end - 2 : end + 1] = [
+        "<<<<<<< HEAD",
+        *lines[end - 2 : end + 1],
+        "=======",
+        "",
+        "**合计**：已读 1 / 35",
+        "<!-- lab:end papers -->",
+        ">>>>>>> other",
+    ]
+    write_lines(lab, lines)
+    before = tree(lab)
+    for args in (("sync", "--repair"), ("sync", "--repair", "--force")):
+        refused = in_lab(*args)
+        assert refused.code == 1 and tree(lab) == before
+        assert len(refused.err.strip().splitlines()) == 1
+        assert "两个 `lab:end papers`" in refused.err and "lab sync --repair" not in refused.err
+
+
+def test_a_begin_pasted_below_its_end_is_refused_not_a_second_table(in_lab: Run, lab: Path) -> None:
+    lines = lines_of(lab)
+    begin = lines.pop(at(lines, "<!-- lab:begin papers"))
+    lines.insert(at(lines, "<!-- lab:end papers") + 1, begin)
+    write_lines(lab, lines)
+    before = tree(lab)
+    refused = in_lab("sync", "--repair")
+    assert refused.code == 1 and tree(lab) == before
+    first_row = at(lines, "### ") + 1
+    assert refused.err.startswith(f"错误：{PAPERS}:{first_row}: 无法在不猜测的情况下修复标记")
+    assert rows_of(lab, "llava") == 1
+
+
+def test_a_lost_end_that_was_the_last_line_without_a_newline_goes_back(
+    in_lab: Run, lab: Path
+) -> None:
+    text = read(lab / "README.md")
+    lost = text[: text.index("<!-- lab:end progress -->")].rstrip("\n")  # the file ends there
+    (lab / "README.md").write_text(lost, "utf-8")
+    repaired = in_lab("sync", "--repair")
+    assert repaired.ok and "lab 上次写入的区域结尾处" in repaired.err
+    assert read(lab / "README.md").count("<!-- lab:begin progress") == 1
+    assert in_lab("sync", "--check").ok
