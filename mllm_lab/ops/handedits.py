@@ -211,11 +211,11 @@ def take_in(tx: Transaction, as_written: set[str]) -> None:
     regenerate) any other hand edit."""
     ws = tx.ws
     ticks: list[Tick] = []
-    found = {view.path: tx.read(view.path) for view in VIEWS}  # two views may share a file
+    found: dict[str, str | None] = {}  # each file before any of its views: two may share one
     for view in VIEWS:
         if view.region in as_written and not tx.repair:
             continue
-        as_found = found[view.path]
+        as_found = found.setdefault(view.path, tx.read(view.path))
         if as_found is None:
             continue
         region = _regions_of(
