@@ -509,22 +509,32 @@ def test_1_a_lost_begin_after_a_tick_and_a_line_of_mine_is_refused_then_repaired
     begin marker deleted; `sync --repair` put the begin right above the end, and the whole
     table showed twice. The line of mine is a hand edit: repair says so at its line, and
     `--repair --force` (not `--force`, which stops at the markers) keeps it in .lab-trash/."""
-    table = lab / "papers/README.md"
-    text = re.sub(r"^\| ⬜ \| blip-2 \|", "| ✅ | blip-2 |", read(table), flags=re.M)
+    text = re.sub(r"^\| ⬜ \| blip-2 \|", "| ✅ | blip-2 |", read(lab / PAPERS_VIEW), flags=re.M)
     text = text.replace("<!-- lab:end papers -->", "USER words\n<!-- lab:end papers -->")
     text = re.sub(r"^<!-- lab:begin papers.*\n", "", text, flags=re.M)
-    table.write_text(text, "utf-8")
-    line = text.split("\n").index("USER words") + 1
+    refused_at_my_line_then_forced(in_lab, lab, text, "USER words", ["sync", "--repair"])
+
+
+PAPERS_VIEW = "papers/README.md"
+
+
+def refused_at_my_line_then_forced(
+    in_lab: Run, lab: Path, text: str, mine: str, command: list[str]
+) -> None:
+    """`text` written to the papers view: `command` refuses at the line `mine` with nothing
+    changed and names itself with `--force` as the remedy, which then keeps that line in
+    .lab-trash/ and lists each paper once."""
+    (lab / PAPERS_VIEW).write_text(text, "utf-8")
+    line = text.split("\n").index(mine) + 1
     before = tree(lab)
-    refused = in_lab("sync", "--repair")
+    refused = in_lab(*command)
     assert refused.code == 1 and tree(lab) == before
-    assert refused.err.startswith(f"错误：papers/README.md:{line}: 生成区域被手动修改过")
-    assert "`lab sync --repair --force`" in refused.err
-    forced = in_lab("sync", "--repair", "--force")
-    assert forced.ok, forced
-    text = read(table)
-    assert text.count("| blip-2 |") == 1 and text.count("| clip |") == 1
-    assert "USER words" not in text and "USER words" in "".join(trashed(lab).values())
+    assert refused.err.startswith(f"错误：{PAPERS_VIEW}:{line}: 生成区域被手动修改过")
+    assert f"`lab {' '.join([*command, '--force'])}`" in refused.err
+    assert in_lab(*command, "--force").ok
+    text = read(lab / PAPERS_VIEW)
+    assert text.count("| blip-2 |") == 1 and text.count("| llava |") == 1
+    assert mine not in text and mine in "".join(trashed(lab).values())
     assert in_lab("sync", "--check").ok
 
 
@@ -534,22 +544,10 @@ def test_1_both_markers_lost_with_a_line_of_mine_in_the_table_is_refused_then_fo
     """Both markers deleted, a row ticked and a line written in the middle of the table: the
     table is still found (the line is a hand edit, refused at its line); `--force` keeps the
     line in .lab-trash/ and the table shows once."""
-    table = lab / "papers/README.md"
-    text = re.sub(r"^\| ⬜ \| blip-2 \|", "| ✅ | blip-2 |", read(table), flags=re.M)
+    text = re.sub(r"^\| ⬜ \| blip-2 \|", "| ✅ | blip-2 |", read(lab / PAPERS_VIEW), flags=re.M)
     text = re.sub(r"^(\| ⬜ \| llava \|.*\n)", r"\1MIDDLE words\n", text, flags=re.M)
     text = re.sub(r"^<!-- lab:(begin|end) papers.*\n", "", text, flags=re.M)
-    table.write_text(text, "utf-8")
-    line = text.split("\n").index("MIDDLE words") + 1
-    before = tree(lab)
-    refused = in_lab("sync")
-    assert refused.code == 1 and tree(lab) == before
-    assert refused.err.startswith(f"错误：papers/README.md:{line}: 生成区域被手动修改过")
-    assert "`lab sync --force`" in refused.err
-    assert in_lab("sync", "--force").ok
-    text = read(table)
-    assert text.count("| blip-2 |") == 1 and text.count("| llava |") == 1
-    assert "MIDDLE words" not in text and "MIDDLE words" in "".join(trashed(lab).values())
-    assert in_lab("sync", "--check").ok
+    refused_at_my_line_then_forced(in_lab, lab, text, "MIDDLE words", ["sync"])
 
 
 def test_1_both_markers_lost_after_a_hand_tick_the_table_is_taken_back_with_the_tick(
