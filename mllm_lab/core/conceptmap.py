@@ -13,6 +13,7 @@ on some graphs whose edges cross between subgraphs ("Cannot set properties of un
 
 from __future__ import annotations
 
+import heapq
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -112,8 +113,10 @@ def _degrees(edges: Iterable[Edge]) -> Counter[str]:
 
 def _top(notes: Sequence[Note], degree: Counter[str], count: int) -> list[Note]:
     """The `count` most connected notes (ties: papers first, then by path), in path order."""
-    ranked = sorted(notes, key=lambda n: (-degree[n.path], n.kind is not kinds.PAPER, n.path))
-    return sorted(ranked[:count], key=lambda n: n.path)
+    ranked = heapq.nsmallest(
+        count, notes, key=lambda n: (-degree[n.path], n.kind is not kinds.PAPER, n.path)
+    )
+    return sorted(ranked, key=lambda n: n.path)
 
 
 def _label(title: str) -> str:

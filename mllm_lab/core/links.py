@@ -96,12 +96,20 @@ class WikiIndex:
         stem = posixpath.splitext(name)[0]
         if self._names is None and self._scans < self.SCANS:
             self._scans += 1
-            found = self._scan(name)
-            return found or (self._scan(stem) if stem != name else set())
+            return self._scan(name, stem)
         return self.names.get(name) or self.names.get(stem) or set()
 
-    def _scan(self, name: str) -> set[str]:
-        return {note.path for note in self.notes if name in self._keys(note)}
+    def _scan(self, name: str, stem: str) -> set[str]:
+        """The notes `name` names, else those its stem names: in one pass over the notes."""
+        named: set[str] = set()
+        by_stem: set[str] = set()
+        for note in self.notes:
+            keys = self._keys(note)
+            if name in keys:
+                named.add(note.path)
+            elif stem != name and stem in keys:
+                by_stem.add(note.path)
+        return named or by_stem
 
 
 def related_target(note_path: str, entry: str, known: Container[str]) -> str | None:

@@ -167,7 +167,8 @@ class Workspace:
         hit, value = results.load(self.lab.state, where, made, raw=raw)
         if hit and (valid is None or valid(value)):
             return value  # type: ignore[no-any-return]
-        value = compute()
+        with _no_gc():  # many objects, few cycles: the collector's passes are pure cost
+            value = compute()
         results.save(self.lab.state, where, made, value, raw=raw)
         return value
 
