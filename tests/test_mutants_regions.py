@@ -15,6 +15,7 @@ from mllm_lab.core.regions import (
     adopt,
     body_sha,
     copy_outside,
+    displaced,
     find_region,
     markers,
     newline_of,
@@ -418,12 +419,18 @@ def test_swapped_end_markers_of_two_regions_go_back_and_the_text_between_stays()
     assert result.removed == []
 
 
-def test_copy_outside_finds_lab_lines_outside_every_region_only() -> None:
+def test_copy_outside_and_displaced_find_lab_lines_left_outside_the_markers() -> None:
     body = "".join(f"| row number {n} |\n" for n in range(6))
-    inside = "mine\n" + render_region("r", body) + "after\n"
-    assert copy_outside(inside, body) is None  # the body in its own region
-    outside = "mine\n" + render_region("r", "") + "\n" + body[: len(body) * 2 // 3] + "end\n"
-    assert copy_outside(outside, body) == 5  # 4 of its 6 lines, from line 5
-    few = "mine\n" + body.split("\n")[0] + "\n"
-    assert copy_outside(few, body) is None  # one row quoted is the user's
+    # no region: a copy anywhere, if it holds half of the body's own lines
+    assert copy_outside("mine\n" + body[: len(body) * 2 // 3] + "end\n", body) == 2
+    assert copy_outside("mine\n" + body.split("\n")[0] + "\n", body) is None  # a row quoted
     assert copy_outside("| a |\n| b |\n", "| a |\n| b |\n") is None  # too few lines to tell
+    # a region: only lines right next to its markers count (a marker put in the wrong place)
+    assert displaced("mine\n" + render_region("r", body) + "after\n", "r", body) is None
+    above = "mine\n" + body + "\n" + render_region("r", "") + "after\n"
+    assert displaced(above, "r", body) == 2
+    rows = body.splitlines(keepends=True)
+    below = "mine\n" + render_region("r", "".join(rows[:2])) + "\n" + "".join(rows[2:]) + "z\n"
+    assert displaced(below, "r", body) == 7  # 4 of 6 rows below the end marker
+    far = body + "".join(f"my own line {n}\n" for n in range(8)) + render_region("r", body)
+    assert displaced(far, "r", body) is None  # the user's copy, away from the markers

@@ -188,7 +188,7 @@ def test_a_begin_pasted_below_its_end_is_refused_not_a_second_table(in_lab: Run,
     before = tree(lab)
     refused = in_lab("sync", "--repair")
     assert refused.code == 1 and tree(lab) == before
-    first_row = at(lines, "### ") + 1
+    first_row = at(lines, "| ⬜ |") + 1  # headings and table headers are not lab's own lines
     assert refused.err.startswith(f"错误：{PAPERS}:{first_row}: 无法在不猜测的情况下修复标记")
     assert rows_of(lab, "llava") == 1
 
@@ -203,3 +203,68 @@ def test_a_lost_end_that_was_the_last_line_without_a_newline_goes_back(
     assert repaired.ok and "lab 上次写入的区域结尾处" in repaired.err
     assert read(lab / "README.md").count("<!-- lab:begin progress") == 1
     assert in_lab("sync", "--check").ok
+
+
+# --- a second pass: refusals that were false, and views shown twice silently ---------------
+
+
+def test_a_copy_of_the_progress_list_in_my_intro_does_not_block_a_repair(
+    in_lab: Run, lab: Path
+) -> None:
+    readme = read(lab / "README.md")
+    begin = readme.index("<!-- lab:begin progress")
+    listed = readme[readme.index("\n", begin) + 1 : readme.index("<!-- lab:end progress")]
+    mine = readme.replace("\n## ", f"\n{listed}\n## ", 1)  # pasted into the intro
+    (lab / "README.md").write_text(mine.replace("<!-- lab:end progress -->\n", ""), "utf-8")
+    assert in_lab("sync", "--repair").ok
+    text = read(lab / "README.md")
+    assert text.count("<!-- lab:end progress") == 1 and text.count(listed) == 2
+    assert in_lab("sync", "--check").ok
+    # both markers lost now: two copies, and which one lab wrote cannot be told
+    (lab / "README.md").write_text(mine.replace("<!-- lab:end progress -->\n", ""), "utf-8")
+    lost = re.sub(r"^<!-- lab:(begin|end) progress.*\n", "", read(lab / "README.md"), flags=re.M)
+    (lab / "README.md").write_text(lost, "utf-8")
+    before = tree(lab)
+    refused = in_lab("sync")
+    assert refused.code == 1 and tree(lab) == before
+    assert (
+        refused.err.startswith("错误：README.md:") and "无法在不猜测的情况下修复标记" in refused.err
+    )
+
+
+def test_an_end_marker_moved_up_into_the_table_is_refused_not_a_half_table_twice(
+    in_lab: Run, lab: Path
+) -> None:
+    """The end marker cut and pasted in the middle of the table, a row below it ticked: the
+    markers pair up, so the table was regenerated whole inside them, its lower half stayed
+    below (shown twice) and the tick below the marker was lost."""
+    lines = lines_of(lab)
+    end = lines.pop(at(lines, "<!-- lab:end papers"))
+    tick(lines, "dpo")
+    moved = at(lines, "### 多模态模型")
+    lines.insert(moved, end)
+    write_lines(lab, lines)
+    first = next(n for n in range(moved + 1, len(lines)) if lines[n].startswith("已读")) + 1
+    before = tree(lab)
+    for args in (("sync",), ("mark", "clip", "read")):
+        refused = in_lab(*args)
+        assert refused.code == 1 and tree(lab) == before
+        assert refused.err.startswith(f"错误：{PAPERS}:{first}: 无法在不猜测的情况下修复标记")
+    checked = in_lab("sync", "--check")
+    assert checked.code == 1 and f"{PAPERS}:{first}:" in checked.out
+
+
+def test_init_in_a_repository_that_holds_the_lists_without_markers_takes_them_back(
+    tmp_path: Path,
+) -> None:
+    made = Run(tmp_path)("init", "first")
+    assert made.ok
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    old = read(tmp_path / "first" / "README.md")
+    (repo / "README.md").write_text(re.sub(r"^<!-- lab:.*\n", "", old, flags=re.M), "utf-8")
+    assert Run(repo)("init", ".").ok
+    text = read(repo / "README.md")
+    assert text.count("<!-- lab:begin progress") == 1
+    assert text.count("阶段一：Transformer 与 LLM 基础 —") == 1
+    assert Run(repo)("sync", "--check").ok

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
@@ -308,14 +309,11 @@ def adopt(text: str, name: str, bodies: Sequence[str], notice: str = NOTICE) -> 
     taken = [(region.begin, region.end) for region in parse(text, "<text>").values()]
     for body in bodies:
         wanted = body.replace("\r\n", "\n")
-        at = normalised.find(wanted) if wanted.strip() else -1
-        while at >= 0 and (
-            (at > 0 and normalised[at - 1] != "\n")
-            or any(begin <= offset_of(text, at) < end for begin, end in taken)
-        ):
-            at = normalised.find(wanted, at + 1)
+        at = _whole_lines_at(normalised, text, wanted, taken, 0)
         if at < 0 or not wanted.endswith("\n"):
             continue
+        if _whole_lines_at(normalised, text, wanted, taken, at + 1) >= 0:
+            return text  # two copies: which one lab wrote cannot be told
         start, stop = offset_of(text, at), offset_of(text, at + len(wanted))
         region = render_region(
             name=name, body=text[start:stop], newline=newline_of(text), notice=notice
@@ -335,6 +333,19 @@ def adopt(text: str, name: str, bodies: Sequence[str], notice: str = NOTICE) -> 
         end_line = f"<!-- lab:end {name} -->{newline}"
         return text[:start] + begin_line + text[start:stop] + end_line + text[stop:]
     return text
+
+
+def _whole_lines_at(
+    normalised: str, text: str, wanted: str, taken: list[tuple[int, int]], start: int
+) -> int:
+    """Where `wanted` is found from `start` as whole lines outside the `taken` regions; -1."""
+    at = normalised.find(wanted, start) if wanted.strip() else -1
+    while at >= 0 and (
+        (at > 0 and normalised[at - 1] != "\n")
+        or any(begin <= offset_of(text, at) < end for begin, end in taken)
+    ):
+        at = normalised.find(wanted, at + 1)
+    return at
 
 
 def nearly(block: Sequence[str], wanted: Sequence[str]) -> int:
@@ -377,14 +388,15 @@ def _near_block(text: str, body: str) -> tuple[int, int] | None:
     for line in lines:
         offsets.append(offsets[-1] + len(line))
     allowed = max(1, count // 5)
+    lasts = [n for n, line in enumerate(lines) if line == wanted[-1]]  # where a block may end
     found = []
     for index, line in enumerate(lines):
         if line != wanted[0]:
             continue
+        low = bisect_left(lasts, index + max(2, count - allowed) - 1)
+        high = bisect_right(lasts, index + count + allowed - 1)
         likeness = {
-            size: nearly(lines[index : index + size], wanted)
-            for size in range(max(2, count - allowed), count + allowed + 1)
-            if size <= len(lines) - index and lines[index + size - 1] == wanted[-1]
+            last + 1 - index: nearly(lines[index : last + 1], wanted) for last in lasts[low:high]
         }
         size = closest_block(count, likeness)
         if size is not None:
@@ -392,28 +404,64 @@ def _near_block(text: str, body: str) -> tuple[int, int] | None:
     return found[0] if len(found) == 1 else None
 
 
-def copy_outside(text: str, body: str, share: float = 0.5) -> int | None:
-    """The 1-based line where what looks like a copy of `body` starts outside every region
-    of `text`: at least `share` of the body's own lines (those it holds once, of 8 characters
-    or more, at least 3 of them) found there. Markers put back in the wrong place leave lab's
-    old text outside them, and the view would then show twice."""
-    wanted = [line.strip() for line in body.replace("\r\n", "\n").split("\n")]
+def _own_lines(body: str) -> set[str]:
+    """The lines that tell a body apart: held once, of 8 characters or more, and not a table's
+    header or rule row or a heading (a user's own table in the same file has those too)."""
+    lines = [line.strip() for line in body.replace("\r\n", "\n").split("\n")]
     counts: dict[str, int] = {}
-    for line in wanted:
+    for line in lines:
         counts[line] = counts.get(line, 0) + 1
-    own = [line for line in wanted if len(line) >= 8 and counts[line] == 1]
+    rules = [bool(line) and "-" in line and set(line) <= set("|:- ") for line in lines]
+    own = set()
+    for number, line in enumerate(lines):
+        rule = rules[number]
+        header = number + 1 < len(lines) and rules[number + 1]
+        if len(line) >= 8 and counts[line] == 1 and not (rule or header or line.startswith("#")):
+            own.add(line)
+    return own
+
+
+def copy_outside(text: str, body: str, share: float = 0.5) -> int | None:
+    """When `text` holds no region for `body`: the 1-based line where what looks like a copy
+    of it starts, if at least `share` of its own lines (see _own_lines, 3 at least) are in
+    the text. The view would then be written twice."""
+    own = _own_lines(body)
     if len(own) < 3:
         return None
-    try:
-        spans = [(r.line, r.end_line) for r in parse(text, "<text>").values()]
-    except DamagedRegion:
-        spans = []
-    outside: dict[str, int] = {}
+    found: dict[str, int] = {}
     for number, line in enumerate(text.split("\n"), start=1):
-        if not any(first <= number <= last for first, last in spans):
-            outside.setdefault(line.strip(), number)
-    found = [outside[line] for line in own if line in outside]
-    return min(found) if len(found) >= share * len(own) else None
+        if line.strip() in own:
+            found.setdefault(line.strip(), number)
+    return min(found.values()) if len(found) >= share * len(own) else None
+
+
+def displaced(text: str, name: str, body: str, share: float = 0.2) -> int | None:
+    """The 1-based line where lines of `body` start right outside region `name` of `text`
+    (just above its begin marker or just below its end, blank lines and up to five others
+    in a row between them: a topic's heading, counts and table header): a marker put back or moved to the wrong place leaves lab's lines
+    there, and the view would show twice. A copy the user keeps elsewhere in the file is not
+    next to the markers. None if fewer than `share` of the body's own lines (3 at least)."""
+    own = _own_lines(body)
+    region = find_region(text, name)
+    if region is None or len(own) < 3:
+        return None
+    lines = text.split("\n")
+    wanted = max(3, share * len(own))
+    for step, start in ((1, region.end_line), (-1, region.line - 2)):  # 0-based: below, above
+        seen: set[str] = set()
+        first, misses, number = None, 0, start
+        while 0 <= number < len(lines) and misses < 6 and not _MARKER.match(lines[number]):
+            line = lines[number].strip()
+            if line in own:
+                seen.add(line)
+                first = number if first is None or step == -1 else first
+                misses = 0
+            elif line:
+                misses += 1
+            number += step
+        if len(seen) >= wanted and first is not None:
+            return first + 1
+    return None
 
 
 def end_by_sha(text: str, begin: Marker) -> int | None:

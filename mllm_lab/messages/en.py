@@ -165,6 +165,7 @@ MESSAGES: dict[str, Any] = {
     "check.duplicate_slug": "duplicate slug `{slug}` (also {other}); [[{slug}]] is ambiguous",
     "check.listed_with_note": "`{key}` also has a note ({note}), whose status counts; remove this entry",
     "check.listed_twice": "`{key}` is listed twice",
+    "check.unrepairable": "the markers cannot be repaired without a guess: {what}; put `<!-- lab:begin {name} -->` and `<!-- lab:end {name} -->` back around lab's lines by hand (or delete those lines and the stray markers), then run `lab sync`",
     "check.damaged": "damaged generated region: {what}; run `lab sync --repair` to fix the markers (nothing outside them is changed), then `lab sync`",
     "check.hand_edited": "the generated region was edited by hand ({what}); {remedy}",
     "check.stale": "stale; run `lab sync`",

@@ -181,15 +181,21 @@ def _regions_of(
 
 
 def refuse_copies(path: str, text: str, made: dict[str, str]) -> None:
-    """Unrepairable when `text` holds, outside its markers, what looks like a region as lab
-    makes it now (`made`, by region name): markers put back in the wrong place or lost
-    (the text moved), and the view would show twice. Only the region lab could not find
-    is meant: its own body is inside its markers."""
+    """Unrepairable when lab's lines of a region (`made`, its body now, by region name) would
+    stay outside its markers and the view show twice: right next to the markers (a marker
+    put back or moved to the wrong place), or anywhere in the file when the region is not
+    there at all (both markers lost and the region not found)."""
     for name, wanted in made.items():
-        line = regions.copy_outside(text, wanted)
+        line = displaced_line(text, name, wanted)
         if line is not None:
             what = Msg.of("region.copy_outside", name=name)
             raise Unrepairable(path, line, name, what)
+
+
+def displaced_line(text: str, name: str, body: str) -> int | None:
+    if regions.find_region(text, name) is None:
+        return regions.copy_outside(text, body)
+    return regions.displaced(text, name, body)
 
 
 def _as_found(edit: HandEdited, as_found: str, marked: str, repaired: bool) -> HandEdited:
@@ -236,16 +242,16 @@ def take_in(tx: Transaction, as_written: set[str]) -> None:
                 refuse_copies(view.path, text, {view.region: known[0]})
         if region is None or not region.hand_edited:
             continue
+        now = body(ws, ws.data(), view)
+        refuse_copies(view.path, text, {view.region: now})  # an end marker moved into it
         last = last_body(ws, region.sha)
         try:
             if view.region != "papers":
-                want = last if last is not None else body(ws, ws.data(), view)
+                want = last if last is not None else now
                 raise HandEdited(
                     view.path, edited_line(region, want), Msg.of("region.not_as_written")
                 )
-            ticks += hand_ticks(
-                region=region, last=last, now=body(ws, ws.data(), view), path=view.path
-            )
+            ticks += hand_ticks(region=region, last=last, now=now, path=view.path)
         except HandEdited as edit:
             if not tx.force:
                 raise (
@@ -267,12 +273,17 @@ def _view_problem(ws: Workspace, data: LabData, view: View) -> list[Finding]:
     """What is wrong with one view: missing, damaged markers, a hand edit, or stale."""
     if not ws.exists(view.path):
         return [Finding.of(view.path, 1, "check.missing_view")]
+    text = ws.read(view.path)
     try:
-        region = regions.parse(ws.read(view.path), view.path).get(view.region)
+        region = regions.parse(text, view.path).get(view.region)
     except DamagedRegion as damage:
         return [Finding.of(view.path, damage.line, "check.damaged", what=damage.what)]
     made = body(ws, data, view)
     if region is not None and region.hand_edited:
+        line = regions.displaced(text, view.region, made)
+        if line is not None:
+            what = Msg.of("region.copy_outside", name=view.region)
+            return [Finding.of(view.path, line, "check.unrepairable", what=what, name=view.region)]
         try:
             if view.region != "papers":
                 last = last_body(ws, region.sha)

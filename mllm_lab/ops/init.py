@@ -114,6 +114,15 @@ def _place_regions(tx: Transaction, at: str | None) -> None:
         text = tx.read(view.path)
         if text is None or regions.find_region(text, view.region, view.path) is not None:
             continue
+        made = body(ws, tx.data, view)
+        adopted = regions.adopt(
+            text=text, name=view.region, bodies=[made], notice=view.notice(ws.lang)
+        )
+        if adopted != text:  # the repository already holds lab's lines (its markers were lost)
+            tx.write(
+                view.path, adopted, detail=tr("init.region_placed", ws.lang, region=view.region)
+            )
+            continue
         where = at if view.path == LAB_README else None
         if where is not None and regions.insertion_point(text, where) is None:
             titles = ", ".join(h.title for h in blocks(text).headings) or "-"
@@ -121,7 +130,7 @@ def _place_regions(tx: Transaction, at: str | None) -> None:
         placed = regions.insert_region(
             text=text,
             name=view.region,
-            body=body(ws, tx.data, view),
+            body=made,
             notice=view.notice(ws.lang),
             at=where,
         )
