@@ -4,7 +4,7 @@ duplicate or nested region taken apart; what is taken out is given back to be ba
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from mllm_lab.core.regions import (
@@ -218,15 +218,7 @@ def _near_suffix(before: str, body: str) -> int | None:
     `nearly`: ticked rows, a line written above the end marker); else None. Of several such
     starts, the one holding most of its lines."""
     lines, wanted = before.splitlines(keepends=True), body.splitlines(keepends=True)
-    count = len(wanted)
-    if not count:
-        return None
-    allowed = max(1, count // 5)
-    likeness = {
-        size: nearly(lines[-size:], wanted)
-        for size in range(max(1, count - allowed), min(len(lines), count + allowed) + 1)
-    }
-    size = closest_block(count, likeness)
+    size = _near_size(len(lines), wanted, lambda size: lines[-size:])
     return None if size is None else len(before) - len("".join(lines[-size:]))
 
 
@@ -234,16 +226,21 @@ def _near_prefix(after: str, body: str) -> int | None:
     """Where `body` ends in `after` if `after` starts with it edited by hand a little (see
     `nearly`, read from the last line up); else None."""
     lines, wanted = after.splitlines(keepends=True), body.splitlines(keepends=True)
+    size = _near_size(len(lines), wanted[::-1], lambda size: lines[:size][::-1])
+    return None if size is None else len("".join(lines[:size]))
+
+
+def _near_size(available: int, wanted: list[str], block: Callable[[int], list[str]]) -> int | None:
+    """The size of the `block` (of `available` lines at most) that is nearly `wanted`."""
     count = len(wanted)
     if not count:
         return None
     allowed = max(1, count // 5)
     likeness = {
-        size: nearly(lines[:size][::-1], wanted[::-1])
-        for size in range(max(1, count - allowed), min(len(lines), count + allowed) + 1)
+        size: nearly(block(size), wanted)
+        for size in range(max(1, count - allowed), min(available, count + allowed) + 1)
     }
-    size = closest_block(count, likeness)
-    return None if size is None else len("".join(lines[:size]))
+    return closest_block(count, likeness)
 
 
 def _swap_lines(text: str, first: Marker, last: Marker) -> str:
