@@ -9,7 +9,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from mllm_lab.core import fm
-from mllm_lab.core.fastyaml import load
+from mllm_lab.core.fastyaml import load, load_with_lines
 
 Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -124,6 +124,23 @@ def test_fast_reader_matches_pyyaml_or_steps_aside(lines: list[str]) -> None:
     assert fast == (
         {} if expected is None else expected
     )  # an empty frontmatter is an empty mapping
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.lists(line, max_size=8))
+@example(["title : x", "tags:", "- a", "year: 2023"])
+@example(["", "# c", "key: k", "  ", "status:"])
+def test_a_note_read_by_the_fast_reader_has_its_keys_on_the_same_lines(lines: list[str]) -> None:
+    """fm.parse takes the keys' lines from the fast reader instead of fm.key_lines's regex: both
+    must name the same line for every key (a refusal's `path:line` is read from them)."""
+    fast = load_with_lines(lines)
+    if fast is None:
+        return
+    text = "---\n" + "".join(line + "\n" for line in lines) + "---\nbody\n"
+    parsed = fm.parse(text, "n.md")
+    assert parsed.meta == fast[0]
+    assert parsed.key_lines == fm.key_lines(lines)
+    assert set(parsed.key_lines) == set(fast[0])
 
 
 scalars = st.one_of(st.text(), st.integers(), st.none(), st.booleans(), st.dates())

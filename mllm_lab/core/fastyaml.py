@@ -107,7 +107,15 @@ def _scalar(text: str) -> Any:
 
 def load(lines: list[str]) -> dict[str, Any] | None:
     """The mapping these frontmatter lines hold, or None when they need a full YAML parser."""
+    found = load_with_lines(lines)
+    return None if found is None else found[0]
+
+
+def load_with_lines(lines: list[str]) -> tuple[dict[str, Any], dict[str, int]] | None:
+    """The mapping, and the 0-based index of the line each key is on (what fm.key_lines
+    works out again with a regex per line otherwise), or None as `load`."""
     result: dict[str, Any] = {}
+    where: dict[str, int] = {}
     try:
         index = 0
         while index < len(lines):
@@ -129,6 +137,7 @@ def load(lines: list[str]) -> dict[str, Any] | None:
             key, value = match[1], match[2]
             if key in result:
                 return None  # a duplicate key: PyYAML's loader reports it with its line
+            where[key] = index - 1
             if value is not None and value.strip(" \t"):
                 result[key] = _scalar(value)
                 continue
@@ -152,4 +161,4 @@ def load(lines: list[str]) -> dict[str, Any] | None:
             result[key] = items if indent is not None else None
     except _Fallback:
         return None
-    return result
+    return result, where

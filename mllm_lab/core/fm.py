@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, time
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from mllm_lab.core import fastyaml
 from mllm_lab.errors import BrokenNote
@@ -167,8 +167,7 @@ class Parsed:
     has_frontmatter: bool = False
 
 
-@dataclass(frozen=True)
-class _Split:
+class _Split(NamedTuple):  # made for every note a scan reads: a tuple is made quicker
     prefix: str  # BOM, if any
     newline: str
     fm_lines: list[str]  # without line endings
@@ -188,17 +187,13 @@ def _split(text: str) -> _Split | None:
     close = _CLOSE_LINE.search(text, offset)  # a search, not a split: a 5 MB note stays whole
     if close is None:
         raise ValueError("unclosed")
-    fm_lines = text[offset : close.start()].split("\n")[:-1] if close.start() > offset else []
-    if "\r" in text[offset : close.start()]:
+    written = text[offset : close.start()]
+    fm_lines = written.split("\n")[:-1] if written else []
+    if "\r" in written:
         fm_lines = [line.rstrip("\r") for line in fm_lines]
     end = close.end()
-    return _Split(
-        prefix=prefix,
-        newline=newline,
-        fm_lines=fm_lines,
-        body=text[end + 1 :] if end < len(text) else "",
-        body_line=len(fm_lines) + 3,
-    )
+    body = text[end + 1 :] if end < len(text) else ""
+    return _Split(prefix, newline, fm_lines, body, len(fm_lines) + 3)
 
 
 def key_lines(fm_lines: list[str]) -> dict[str, int]:
@@ -209,16 +204,6 @@ def key_lines(fm_lines: list[str]) -> dict[str, int]:
         if match:
             result.setdefault(match["key"].strip("'\""), index + 2)
     return result
-
-
-def load_lines(fm_lines: list[str], path: str = "<note>") -> Any:
-    """The frontmatter mapping: the fast reader when it can, PyYAML otherwise."""
-    fast = fastyaml.load(fm_lines)
-    if fast is not None:
-        return fast
-    return load_yaml(
-        text="\n".join(fm_lines) + "\n", path=path, first_line=2, what="yaml.frontmatter_invalid"
-    )
 
 
 def body_of(text: str, path: str) -> tuple[str, int]:
@@ -243,7 +228,16 @@ def parse(text: str, path: str) -> Parsed:
     if split is None:
         body = text[1:] if text.startswith(BOM) else text
         return Parsed({}, body, 1)
-    meta = load_lines(split.fm_lines, path)
+    fast = fastyaml.load_with_lines(split.fm_lines)  # PyYAML only when it gives up
+    if fast is not None:  # every key a plain word on a line of its own: their lines are known
+        meta, lines = fast[0], {key: index + 2 for key, index in fast[1].items()}
+        return Parsed(meta, split.body, split.body_line, lines, has_frontmatter=True)
+    meta = load_yaml(
+        text="\n".join(split.fm_lines) + "\n",
+        path=path,
+        first_line=2,
+        what="yaml.frontmatter_invalid",
+    )
     if meta is None:
         meta = {}
     if not isinstance(meta, dict):
