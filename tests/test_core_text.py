@@ -132,6 +132,33 @@ def test_sections_skip_fenced_code_and_know_empty_ones() -> None:
     assert markdown.section_signature(found[2].content, "T") != ""
 
 
+def test_a_sections_fingerprint_is_the_same_in_every_process() -> None:
+    """The title "C#" is part of its Mermaid label "C#35;": the two spellings were masked in
+    the order of a set of strings, which hash randomisation changes from process to process,
+    so a section holding the label had one fingerprint in one `lab` and another in the next
+    (and the stored details called it written or not by chance)."""
+    import subprocess
+    import sys
+
+    code = (
+        "from mllm_lab.core.markdown import section_signature as s, mermaid_label as m;"
+        "print(s('flowchart LR\\n  a[' + m('C#') + '] --> b[x]\\n', 'C#'))"
+    )
+    seen = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            env={**__import__("os").environ, "PYTHONHASHSEED": str(seed)},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in range(12)
+    }
+    assert len(seen) == 1
+    masked = markdown.section_signature('flowchart LR\n  a["\x00"] --> b[x]\n', "")
+    assert seen == {masked + "\n"}
+
+
 def test_links_relative_and_wiki_with_lines() -> None:
     body = "see [a](../a.md) and [web](https://x.org)\n`[code](no.md)`\n[[Self Attention|alias]] [b](<b c.md#part>)\n"
     assert [(link.target, link.line, link.wiki) for link in markdown.links(body)] == [

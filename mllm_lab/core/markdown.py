@@ -272,6 +272,7 @@ def mermaid_label(text: str) -> str:
 
 # The words that mark a line as an open problem (CLAUDE.md lists them), besides `- [ ]`.
 MARKERS = ("TODO", "FIXME", "❓", "疑问", "不理解", "没搞懂", "没看懂", "卡住")
+_MAY_ASK = re.compile("|".join(map(re.escape, (*MARKERS, "[ ]"))))
 _QUESTION = re.compile(
     r"^\s*[-*+]\s+\[ \]\s+(?P<task>.+)$|(?P<any>.*(?:" + "|".join(map(re.escape, MARKERS)) + r").*)"
 )
@@ -285,6 +286,10 @@ def open_questions(body: str) -> list[tuple[int, str]]:
         return found  # most notes: no line could match, none is looked at
     parsed = _blanked(body)
     for index, line in enumerate(parsed.lines):
+        # _QUESTION backtracks through every marker at every character: only a line holding
+        # one (or "[ ]") can match, and a substring search finds out for a fraction of that
+        if not _MAY_ASK.search(line):
+            continue
         match = _QUESTION.match(line) if parsed.is_text(index) else None
         if match:
             text = (match["task"] or match["any"] or "").strip().lstrip("-*+ ").strip()
@@ -296,15 +301,26 @@ def open_questions(body: str) -> list[tuple[int, str]]:
 _SCAFFOLD = re.compile(r"^\s*(?:[|:\-\s]*|(?:[-*+]|\d+\.)?\s*(?:\*\*[^*]+\*\*\s*[：:]?\s*)?)\s*$")
 
 
+@lru_cache(maxsize=64)
+def _spellings(title: str) -> tuple[str, ...]:
+    """The title as written and as a Mermaid label writes it, the longer masked first: "C#"
+    is part of its label "C#35;", and masking it first would leave "35;" behind. (These were
+    a set, masked in the order of their hashes, which differs from one process to the next.)"""
+    return tuple(sorted({title, mermaid_label(title)[1:-1]} - {""}, key=lambda s: (-len(s), s)))
+
+
 def section_signature(content: str, title: str) -> str:
     """A fingerprint of what the learner wrote in a section: "" when nothing is written yet
     (only comments, empty table cells, empty list items or bold labels). The note's own title
     is masked, so a section left exactly as its template rendered it matches the template's."""
-    text = strip_comments(content)
-    for spelled in {title, mermaid_label(title)[1:-1]} - {""}:
+    text = _COMMENT.sub("", content) if "<!--" in content else content
+    for spelled in _spellings(title):
         text = text.replace(spelled, "\x00")
-    lines = [" ".join(line.split()) for line in text.split("\n")]
-    kept = [line for line in lines if line and not _SCAFFOLD.match(line)]
+    kept = [
+        normal
+        for line in text.split("\n")
+        if (normal := " ".join(line.split())) and not _SCAFFOLD.match(normal)
+    ]
     if not kept:
         return ""
     return hashlib.sha1("\n".join(kept).encode("utf-8", "surrogatepass")).hexdigest()[:10]
