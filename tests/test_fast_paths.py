@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import shutil
+from collections import Counter
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -201,6 +202,117 @@ def test_the_lab_patched_after_each_write_is_the_lab_built_afresh(lab: Path) -> 
         before = {**now, listed: records[listed]}
     assert data.reading_list_problem is not None
     assert {p.key for p in data.papers} == {"blip-2"}  # a broken list read afresh keeps none
+
+
+# --- notes made only when asked for -------------------------------------------------------
+
+_FILES = [
+    "papers/a.md",
+    "papers/b.md",
+    "papers/reading-list.yaml",
+    "notes/attention/x.md",
+    "notes/attention/y.md",
+    "notes/training/z.md",
+    "weekly-log/2026-W47.md",
+    "reviews/2026-11.md",
+]
+_TEXTS = st.sampled_from(
+    [
+        None,  # deleted
+        "---\ntitle: X\nstage: 2\n---\n# X\n",
+        "---\ntitle: Y\nstage: 3\ntags: [a]\n---\n",
+        "---\ntitle: Y\nstage: nine\n---\n",  # a finding
+        "---\ntitle: [unclosed\n---\n",  # does not parse
+        "---\nkey: a\ntitle: Paper A\nstatus: read\nstage: 2\n---\n",
+        "---\nkey: b\ntitle: Paper B\nstatus: reading\n---\n",
+        "no frontmatter at all\n",
+        "papers:\n  - key: a\n    title: Listed A\n  - key: c\n    title: Listed C\n",
+        "papers: [oops\n",
+    ]
+)
+
+
+def _records(files: dict[str, str]) -> dict[str, Any]:
+    from mllm_lab.parse import make_record, parse_file
+    from mllm_lab.walk import kind_of
+
+    made = {}
+    for path, text in files.items():
+        kind = kind_of(path)
+        assert kind is not None
+        made[path] = make_record((path, kind, 1, len(text), 1), parse_file("/", path, kind, text))
+    return made
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.dictionaries(st.sampled_from(_FILES), _TEXTS, min_size=1),
+    st.lists(st.tuples(st.sampled_from(_FILES), _TEXTS), min_size=1, max_size=6),
+    st.booleans(),
+)
+def test_the_lab_with_notes_made_later_is_the_lab_made_at_once(
+    first: dict[str, str | None], writes: list[tuple[str, str | None]], look: bool
+) -> None:
+    """Concept notes, weekly logs and reviews are made into Notes only when a command asks
+    for the notes. Built so and patched after each write (a note changed, broken, deleted,
+    a paper or the reading list written), the lab is the lab made at once from its files:
+    the same notes, problems, papers, and study notes by stage."""
+    files = {path: text for path, text in first.items() if text is not None}
+    data = build(_records(files))
+    for path, text in writes:
+        if look:
+            assert data.notes is not None  # made now: a patch must keep or drop them rightly
+        if text is None:
+            files.pop(path, None)
+        else:
+            files[path] = text
+        records = _records(files)
+        data = patch(
+            data,
+            {p: r for p, r in records.items() if p in (path,)}
+            | (
+                {"papers/reading-list.yaml": records["papers/reading-list.yaml"]}
+                if "papers/reading-list.yaml" in records
+                else {}
+            ),
+            [path],
+        )
+        fresh = build(records)
+        assert data.findings == fresh.findings
+        assert data.notes_by_stage() == fresh.notes_by_stage()
+        assert data == fresh
+        expected = Counter(note.stage for note in fresh.notes if note.kind.study)
+        assert +data.notes_by_stage() == +expected
+
+
+def test_marking_a_paper_makes_no_note_of_the_concept_notes(
+    lab: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`lab mark` writes a paper note, the papers table and the README's progress: none of
+    those needs a Note made of each concept note (at 50,000 notes, 35,000 of them)."""
+    from mllm_lab.core import labdata
+
+    run = Run(lab)
+    assert run("new", "paper", "blip-2").ok
+    for number in range(3):
+        assert run("new", "concept", f"Idea {number}", "-c", "training").ok
+    made: list[int] = []
+    real = labdata.LabData._deferred_made
+
+    def counted(self: labdata.LabData) -> Any:
+        if self._made is None and self.deferred:
+            made.append(len(self.deferred))
+        return real(self)
+
+    monkeypatch.setattr(labdata.LabData, "_deferred_made", counted)
+    marked = run("mark", "blip-2", "read")
+    assert marked.ok, marked.output
+    assert made == []
+    progress = (lab / "README.md").read_text("utf-8")
+    assert "阶段三：多模态对齐与融合 — 1/10 篇论文已读 · 1 篇笔记" in progress  # blip-2, read
+    assert "阶段四：训练方法 — 0/6 篇论文已读 · 3 篇笔记" in progress  # the concept notes
+    assert run("new", "concept", "Idea 3", "-c", "training").ok  # the notes index needs them
+    assert made
 
 
 # --- the walk's fingerprint -----------------------------------------------------------------

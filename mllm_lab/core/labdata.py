@@ -10,9 +10,11 @@ No I/O here."""
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from datetime import date
+from operator import attrgetter
 from typing import Any, NamedTuple, TypeVar
 
 from mllm_lab import kinds
@@ -155,17 +157,78 @@ def stem(path: str) -> str:
 # --- the lab -------------------------------------------------------------------------------
 
 
-@dataclass
+# Kinds whose files add notes and problems only (no paper, key or experiment): their records
+# are kept as they are and made into Notes the first time a command asks for the notes, so a
+# command that changes papers alone (mark, new paper, add paper) does not make 35,000 Notes of
+# a 50,000-note lab. What every command needs of them (problems, study notes by stage) is
+# read off the records as the lab is built.
+NOTES_ONLY = frozenset(
+    kind.name for kind in kinds.KINDS if kind is not kinds.PAPER and kind is not kinds.EXPERIMENT
+)
+_BY_PATH = attrgetter("path")
+_BY_PLACE = attrgetter("path", "line")
+
+
+@dataclass(eq=False)
 class LabData:
     papers: list[Paper] = field(default_factory=list)
-    notes: list[Note] = field(default_factory=list)
     experiments: list[Experiment] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)  # shown as warnings by every command
-    lint: list[Finding] = field(default_factory=list)  # shown by `lab check` only
     note_keys: dict[str, str] = field(default_factory=dict)  # paper note path -> its `key`
     listed: list[tuple[str, int]] = field(default_factory=list)  # reading-list keys and lines
     reading_list_problem: Finding | None = None  # the reading list cannot be read at all
     from_list: _FromList | None = None  # what the reading list's record added (for patch)
+    noted: list[Paper] = field(default_factory=list)  # every note's paper, those a key clash hid
+    own_notes: list[Note] = field(default_factory=list)  # notes of the other kinds, by path
+    own_lint: list[Finding] = field(default_factory=list)
+    deferred: dict[str, Any] = field(default_factory=dict)  # NOTES_ONLY records, by path
+    deferred_stages: Counter[int | None] = field(default_factory=Counter)  # their study notes
+    _made: tuple[list[Note], list[Finding]] | None = field(default=None, repr=False)
+    _notes: list[Note] | None = field(default=None, repr=False)
+
+    @property
+    def notes(self) -> list[Note]:
+        """Every note, by path."""
+        if self._notes is None:
+            made = self._deferred_made()[0]
+            self._notes = sorted([*self.own_notes, *made], key=_BY_PATH) if made else self.own_notes
+        return self._notes
+
+    @property
+    def lint(self) -> list[Finding]:  # shown by `lab check` only
+        return sorted([*self.own_lint, *self._deferred_made()[1]], key=_BY_PLACE)
+
+    def _deferred_made(self) -> tuple[list[Note], list[Finding]]:
+        if self._made is None:
+            parts = _Parts()
+            for path, record in self.deferred.items():
+                _add(parts, path, record)
+            self._made = (parts.notes, parts.lint)
+        return self._made
+
+    def notes_by_stage(self) -> Counter[int | None]:
+        """How many study notes (those that count on the roadmap) each stage has."""
+        counts = Counter(note.stage for note in self.own_notes if note.kind.study)
+        counts.update(self.deferred_stages)
+        return counts
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, LabData):
+            return NotImplemented
+        return self._compared() == other._compared()
+
+    def _compared(self) -> tuple[Any, ...]:
+        return (
+            self.papers,
+            self.notes,
+            self.experiments,
+            self.findings,
+            self.lint,
+            self.note_keys,
+            self.listed,
+            self.reading_list_problem,
+            self.from_list,
+        )
 
     def paper_notes(self) -> dict[str, Paper]:
         return {p.note: p for p in self.papers if p.note}
@@ -275,6 +338,39 @@ def _add(parts: _Parts, path: str, record: Any) -> None:
             parts.lint += [Finding(path, line, Msg.from_json(m)) for line, m in lint]
 
 
+def _defer(
+    parts: _Parts,
+    deferred: dict[str, Any],
+    stages: Counter[int | None],
+    path: str,
+    record: Any,
+) -> None:
+    """A NOTES_ONLY record kept for later (see NOTES_ONLY): what every command needs of it now
+    (its problems, its study note's stage), and its fields unpacked as _add unpacks them, so
+    that a damaged index fails here, where the lab is parsed again, and not later."""
+    kind, _mtime, _size, _inode, digest, error, _last_good = record
+    deferred[path] = record
+    if error:
+        parts.findings.append(Finding(path, int(error[0]), Msg.from_json(error[1])))
+        return
+    note, _paper, _key, findings, _lint = digest
+    _title, _category, stage, tags, related, _summary, created = note
+    if type(tags) is not list or type(related) is not list or not isinstance(created, str | None):
+        raise TypeError("a record of another layout")
+    if kinds.BY_NAME[kind].study:
+        stages[stage] += 1
+    if findings:
+        parts.findings += [Finding(path, line, Msg.from_json(m)) for line, m in findings]
+
+
+def _study_stage(record: Any) -> tuple[bool, int | None]:
+    """(whether the record makes a study note, its stage)."""
+    kind, _mtime, _size, _inode, digest, error, _last_good = record
+    if error or not kinds.BY_NAME[kind].study:
+        return False, None
+    return True, digest[0][2]
+
+
 def _from_list(path: str, record: Any) -> _FromList:
     _kind, _mtime, _size, _inode, digest, error, last_good = record
     if error:
@@ -319,7 +415,11 @@ def _one_per_key(parts: _Parts) -> list[Paper]:
     return list(first.values())
 
 
-def _combine(parts: _Parts) -> LabData:
+def _combine(
+    parts: _Parts,
+    deferred: dict[str, Any] | None = None,
+    stages: Counter[int | None] | None = None,
+) -> LabData:
     """A paper with a note counts once, from its note; the reading list adds the others."""
     papers = _one_per_key(parts)
     noted = {paper.key.casefold() for paper in papers}
@@ -327,48 +427,79 @@ def _combine(parts: _Parts) -> LabData:
         if paper.key.casefold() not in noted:
             papers.append(paper)
             noted.add(paper.key.casefold())
-    parts.notes.sort(key=lambda note: note.path)
-    parts.findings.sort(key=lambda f: (f.path, f.line))
+    parts.notes.sort(key=_BY_PATH)
+    parts.findings.sort(key=_BY_PLACE)
     return LabData(
         papers=papers,
-        notes=parts.notes,
         experiments=parts.experiments,
         findings=parts.findings,
-        lint=parts.lint,
         note_keys=parts.keys,
         listed=parts.list_keys,
         reading_list_problem=parts.list_problem,
         from_list=parts.from_list,
+        noted=parts.papers,
+        own_notes=parts.notes,
+        own_lint=parts.lint,
+        deferred=deferred if deferred is not None else {},
+        deferred_stages=stages if stages is not None else Counter(),
     )
 
 
 def build(records: Mapping[str, Any]) -> LabData:
     """The lab from the index records."""
     parts = _Parts()
+    deferred: dict[str, Any] = {}
+    stages: Counter[int | None] = Counter()
     for path, record in records.items():
-        _add(parts, path, record)
-    return _combine(parts)
+        if record[0] in NOTES_ONLY:
+            _defer(parts, deferred, stages, path, record)
+        else:
+            _add(parts, path, record)
+    return _combine(parts, deferred, stages)
 
 
 def patch(data: LabData, records: Mapping[str, Any], changed: Iterable[str]) -> LabData:
     """`data` with the files in `changed` taken from `records` again (a file missing from
     `records` was deleted): what a command that wrote a few files sees afterwards, without
     building the whole lab again. The reading list is always taken again: which of its
-    entries count depends on which papers have notes."""
+    entries count depends on which papers have notes. Records kept for later (NOTES_ONLY)
+    stay so: the notes made of them are kept too when none of them changed."""
     changed = set(changed) | ({READING_LIST} if READING_LIST in records else set())
     parts = _Parts(
-        notes=[n for n in data.notes if n.path not in changed],
-        papers=[p for p in data.papers if p.note is not None and p.note not in changed],
+        notes=[n for n in data.own_notes if n.path not in changed],
+        # every note's paper, not only those shown: a paper hidden by a key clash comes back
+        # when the note that won is changed; the clashes are all worked out again
+        papers=[p for p in data.noted if p.note not in changed],
         experiments=[e for e in data.experiments if e.path not in changed],
-        findings=[f for f in data.findings if f.path not in changed],
-        lint=[f for f in data.lint if f.path not in changed],
+        findings=[
+            f
+            for f in data.findings
+            if f.path not in changed and f.msg.name != "paper.duplicate_key"
+        ],
+        lint=[f for f in data.own_lint if f.path not in changed],
         keys={k: v for k, v in data.note_keys.items() if k not in changed},
     )
+    deferred, stages = data.deferred, data.deferred_stages
+    if any(
+        path in deferred or (path in records and records[path][0] in NOTES_ONLY) for path in changed
+    ):
+        stages = Counter(stages)
+        for path in changed & deferred.keys():
+            study, stage = _study_stage(deferred[path])
+            if study:
+                stages[stage] -= 1
+        stages = +stages  # no stage left at 0
+        deferred = {path: record for path, record in deferred.items() if path not in changed}
     for path in sorted(changed):
         if path not in records:
             continue
         if path == READING_LIST and data.from_list and data.from_list.record is records[path]:
             _take_list(parts, data.from_list)  # the same record: the same papers
+        elif records[path][0] in NOTES_ONLY:
+            _defer(parts, deferred, stages, path, records[path])
         else:
             _add(parts, path, records[path])
-    return _combine(parts)
+    patched = _combine(parts, deferred, stages)
+    if deferred is data.deferred:  # none of them changed: the notes made of them still hold
+        patched._made = data._made
+    return patched

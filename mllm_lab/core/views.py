@@ -5,7 +5,7 @@ Jinja: 10,000 rows take milliseconds)."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any, TypeVar
@@ -159,21 +159,22 @@ def stage_done(papers: Sequence[Paper]) -> bool:
     return bool(papers) and all(p.status is Status.READ for p in papers)
 
 
-def progress(papers: Iterable[Paper], notes: Iterable[Note], lang: str) -> str:
+def progress(papers: Iterable[Paper], notes_by_stage: Mapping[int | None, int], lang: str) -> str:
+    """Each stage's papers read and study notes (LabData.notes_by_stage), ticked when done."""
     papers_by_stage: dict[int | None, list[Paper]] = defaultdict(list)
-    notes_by_stage: dict[int | None, int] = defaultdict(int)
     for paper in papers:
         papers_by_stage[paper.stage].append(paper)
-    for note in notes:
-        if note.kind.study:
-            notes_by_stage[note.stage] += 1
     lines = []
     for stage in STAGES:
         group = papers_by_stage[stage.number]
         read = sum(p.status is Status.READ for p in group)
         box = "x" if stage_done(group) else " "
         counts = tr(
-            "view.progress", lang, read=read, total=len(group), notes=notes_by_stage[stage.number]
+            "view.progress",
+            lang,
+            read=read,
+            total=len(group),
+            notes=notes_by_stage.get(stage.number, 0),
         )
         lines.append(f"- [{box}] {stage.name(lang)} — {counts}")
     return "\n".join(lines) + "\n"

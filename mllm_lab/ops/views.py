@@ -97,7 +97,7 @@ def body(ws: Workspace, data: LabData, view: View, before: Before | None = None)
             papers=data.papers, table=catalog_facets(), lang=ws.lang, readme=PAPERS_README
         )
     if view.region == "progress":
-        return views.progress(data.papers, data.notes, ws.lang)
+        return views.progress(data.papers, data.notes_by_stage(), ws.lang)
     earlier_notes = (before[0].notes, before[1]) if before else None
     return views.notes_index(data.notes, ws.lang, NOTES_README, before=earlier_notes)
 
