@@ -230,6 +230,13 @@ def test_a_copy_of_the_progress_list_in_my_intro_does_not_block_a_repair(
     assert (
         refused.err.startswith("错误：README.md:") and "无法在不猜测的情况下修复标记" in refused.err
     )
+    # the pre-commit hook says the same, at the same line: it said "README.md:1: stale, run
+    # `lab sync`", and `lab sync` then refused
+    where = refused.err.removeprefix("错误：").split(" ", 1)[0]
+    checked = in_lab("sync", "--check")
+    assert checked.code == 1 and tree(lab) == before
+    assert checked.out.startswith(where) and "无法在不猜测的情况下修复标记" in checked.out
+    assert "已过期" not in checked.out
 
 
 def test_an_end_marker_moved_up_into_the_table_is_refused_not_a_half_table_twice(

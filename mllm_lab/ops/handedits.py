@@ -279,7 +279,22 @@ def _view_problem(ws: Workspace, data: LabData, view: View) -> list[Finding]:
     except DamagedRegion as damage:
         return [Finding.of(view.path, damage.line, "check.damaged", what=damage.what)]
     made = body(ws, data, view)
-    if region is not None and region.hand_edited:
+    if region is None:  # both markers lost: what `lab sync` would make of the file
+        adopted = regions.adopt(
+            text=text,
+            name=view.region,
+            bodies=[made, *stored_bodies(ws)],
+            notice=view.notice(ws.lang),
+        )
+        try:
+            if adopted == text:
+                refuse_copies(view.path, text, {view.region: made})
+        except Unrepairable as refusal:
+            name = view.region
+            what = refusal.what
+            return [Finding.of(view.path, refusal.line, "check.unrepairable", what=what, name=name)]
+        return [Finding.of(view.path, 1, "check.stale")]  # `lab sync` puts the region back
+    if region.hand_edited:
         line = regions.displaced(text, view.region, made)
         if line is not None:
             what = Msg.of("region.copy_outside", name=view.region)
@@ -300,8 +315,8 @@ def _view_problem(ws: Workspace, data: LabData, view: View) -> list[Finding]:
             ]
         if ticks:
             return [Finding.of(view.path, t.line, "check.ticked", key=t.key) for t in ticks]
-    if region is None or region.body.replace("\r\n", "\n") != made:
-        return [Finding.of(view.path, region.line if region else 1, "check.stale")]
+    if region.body.replace("\r\n", "\n") != made:
+        return [Finding.of(view.path, region.line, "check.stale")]
     return []
 
 
