@@ -15,13 +15,13 @@ import marshal
 import os
 import sys
 from array import array
-from collections.abc import Callable
+from collections.abc import Callable, ItemsView, Iterator, Mapping, MutableMapping, ValuesView
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mllm_lab.core.labdata import INDEX_VERSION, Record
-from mllm_lab.cores import usable_cores
+from mllm_lab.core.labdata import BRIEF_BROKEN, INDEX_VERSION, Record, brief
+from mllm_lab.cores import paused_gc, usable_cores
 from mllm_lab.lab import Lab
 from mllm_lab.messages import Msg
 from mllm_lab.parse import as_json, good_digest, make_record, parse_file
@@ -132,8 +132,9 @@ def save_cache(lab: Lab, name: str, files: dict[str, Any], *, shaped: bool = Fal
     _drop_legacy(lab, name)
 
 
-INDEX_LAYOUT = 3  # the stamps first, then the records each marshalled apart: see _save_index
-_NUMBERS = 5  # per file in the stamps: mtime_ns, size, inode, and its record's offset, length
+INDEX_LAYOUT = 4  # the stamps first, then the records each marshalled apart: see _save_index
+_NUMBERS = 6  # per file in the stamps: mtime_ns, size, inode, its record's offset and length,
+# and the record's brief (labdata.brief)
 CHUNK = 1 << 20  # the records are checksummed a mebibyte at a time: see _Records
 
 
@@ -165,6 +166,14 @@ class _Records:
         if self.whole is not None:
             return self.whole[at : at + length]
         first, last = at // CHUNK, (at + length - 1) // CHUNK
+        if first == last:  # most records: one chunk, often read already (a paper note's)
+            if first not in self._chunks:
+                self._load([first])
+            chunk = self._chunks[first]
+            if chunk is None:
+                return None
+            offset = at - first * CHUNK
+            return chunk[offset : offset + length]
         self._load([n for n in range(first, last + 1) if n not in self._chunks])
         chunks = [self._chunks.get(n) for n in range(first, last + 1)]
         if any(chunk is None for chunk in chunks):
@@ -282,6 +291,9 @@ class _Index:
         return Record(
             self.kinds[place], numbers[0], numbers[1], numbers[2], digest, error, last_good
         )
+
+    def brief(self, place: int) -> int:
+        return int(self.numbers[place * _NUMBERS + 5])
 
     def stamp(self, place: int) -> Found:
         numbers = self.numbers[place * _NUMBERS : place * _NUMBERS + 3]
@@ -481,7 +493,7 @@ def journal(
 
 def _save_index(
     lab: Lab,
-    files: dict[str, Any],
+    files: Mapping[str, Any],
     content: str | None = None,
     index: _Index | None = None,
     walked: Walk | None = None,
@@ -491,7 +503,7 @@ def _save_index(
     record of the file it re-read. A stored file's record (an int in `files`: its place in
     `index`, the one it was read from) is kept as its bytes are; a new record is kept as it
     is, which is as JSON would give it back (tuples as lists), as the journal's records are.
-    The stamps are lists (paths, kinds, five unsigned 64-bit numbers a file), read back in a
+    The stamps are lists (paths, kinds, six unsigned 64-bit numbers a file), read back in a
     seventh of the time a list per file takes; and when `files` are the files of `walked`,
     stored in its order, the digests of its runs of stamps (see Walk.runs). Gives the new
     index's generation: what the journal's content lines name (see `journal`)."""
@@ -511,13 +523,13 @@ def _save_index(
             blob = index.records.get(index.numbers[at + 3], index.numbers[at + 4])
             if blob is None:  # bytes that do not read: the file is parsed again next time
                 continue
-            stamp = index.stamp(entry)[1:]
+            stamp, said = index.stamp(entry)[1:], index.brief(entry)
         else:  # as JSON gives it back already: make_record made it so, or it came from JSON
             blob = marshal.dumps(list(entry[4:7]))
-            stamp = tuple(entry[:4])
+            stamp, said = tuple(entry[:4]), brief(entry)
         size = len(numbers)
         try:
-            numbers.extend((*stamp[1:4], len(body), len(blob)))
+            numbers.extend((*stamp[1:4], len(body), len(blob), said))
         except (OverflowError, TypeError):  # a stamp no file has: parsed again next time
             del numbers[size:]
             continue
@@ -645,11 +657,100 @@ def _last_good(cached: Any) -> Any:
     return record.digest if good_digest(record.kind, record.digest) else record.last_good
 
 
+class Files(MutableMapping[str, Record]):
+    """The lab's records by path. A record still stored in the index is read from it when it
+    is first asked for, and all of them at once by `read_all` (or anything that goes over
+    them all: items, values): a command that changes papers alone reads the paper notes'
+    records, and of the concept notes only what the index keeps beside their stamps (`kind`,
+    `brief`), not 35,000 records at 50,000 notes."""
+
+    def __init__(
+        self, entries: dict[str, Any], root: Path | None = None, index: _Index | None = None
+    ) -> None:
+        self._entries = entries  # a Record, or a place in `index`
+        self._root = root or Path()
+        self._index = index  # None once every record is read
+
+    def __getitem__(self, path: str) -> Record:
+        entry = self._entries[path]
+        if entry.__class__ is int:
+            entry = self._entries[path] = self._read(path, entry)
+        return entry  # type: ignore[no-any-return]
+
+    def __setitem__(self, path: str, record: Record) -> None:
+        self._entries[path] = record
+
+    def __delitem__(self, path: str) -> None:
+        del self._entries[path]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._entries)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __contains__(self, path: object) -> bool:
+        return path in self._entries
+
+    def items(self) -> ItemsView[str, Record]:
+        self.read_all()
+        return self._entries.items()
+
+    def values(self) -> ValuesView[Record]:
+        self.read_all()
+        return self._entries.values()
+
+    def kind(self, path: str) -> str:
+        entry = self._entries[path]
+        if entry.__class__ is int:
+            return self._index.kinds[entry]  # type: ignore[no-any-return,union-attr]
+        return entry.kind  # type: ignore[no-any-return]
+
+    def brief(self, path: str) -> int:
+        entry = self._entries[path]
+        if entry.__class__ is int:
+            return self._index.brief(entry)  # type: ignore[union-attr]
+        return brief(entry)
+
+    def broken(self, path: str) -> bool:
+        """The file does not read (its record keeps why, and what it held before)."""
+        return bool(self.brief(path) & BRIEF_BROKEN)
+
+    def stamp(self, path: str) -> tuple[str, int, int, int]:
+        """The file's kind and stamp (mtime_ns, size, inode), its record left unread."""
+        entry = self._entries[path]
+        if entry.__class__ is int:
+            return self._index.stamp(entry)[1:]  # type: ignore[union-attr]
+        return entry[0], entry[1], entry[2], entry[3]
+
+    def read_all(self) -> None:
+        index = self._index
+        if index is None:
+            return
+        with paused_gc():  # 50,000 records that live until the command ends
+            index.records.load_all()
+            entries = self._entries
+            for path, entry in entries.items():
+                if entry.__class__ is int:
+                    entries[path] = self._read(path, entry)
+        self._index = None
+
+    def _read(self, path: str, place: int) -> Record:
+        assert self._index is not None
+        record = self._index.stored(place)
+        if record is None:  # bytes that do not read (a damaged index): parsed again
+            _, kind, mtime, size, inode = self._index.stamp(place)
+            record = make_record(
+                (path, kind, mtime, size, inode), parse_file(self._root, path, kind)
+            )
+        return record
+
+
 class Snapshot:
     """The lab's files as scanned: their records (`files`), the files the walk skipped and
     why, stray temporary files, whether anything changed since the index was saved, and the
-    content stamp. Records still stored in the index are read from it when `files` is first
-    asked for: a command whose result is kept by the content stamp never reads them."""
+    content stamp. Records still stored in the index are read from it when they are asked for
+    (see Files): a command whose result is kept by the content stamp never reads them."""
 
     def __init__(
         self,
@@ -662,35 +763,12 @@ class Snapshot:
         root: Path | None = None,
         index: _Index | None = None,
     ) -> None:
-        self._entries: dict[str, Any] | None = files  # a Record, or a place in `index`
-        self._files: dict[str, Record] | None = None
+        self.files = Files(files, root, index)
         self.problems = problems  # (path, why) for files that were skipped
         self.strays = strays
         self.changed = changed
         self.content = content  # the content stamp (see `scan`); None without the index
         self.generation = index.generation if index is not None else None  # see journal
-        self._root, self._index = root, index
-
-    @property
-    def decoded(self) -> bool:
-        return self._files is not None
-
-    @property
-    def files(self) -> dict[str, Record]:
-        if self._files is None:
-            assert self._entries is not None
-            index = self._index or _empty_index()
-            index.records.load_all()
-            files: dict[str, Record] = {}
-            for path, entry in self._entries.items():
-                record = entry if entry.__class__ is not int else index.stored(entry)
-                if record is None:  # bytes that do not read (a damaged index): parsed again
-                    _, kind, mtime, size, inode = index.stamp(entry)
-                    found = (path, kind, mtime, size, inode)
-                    record = make_record(found, parse_file(self._root or Path(), path, kind))
-                files[path] = record
-            self._files, self._entries, self._index = files, None, None
-        return self._files
 
 
 SAME_CONTENT_LIMIT = 200  # files re-read at most, for their records to be compared with the old
@@ -814,7 +892,7 @@ def rebuild(lab: Lab, use_index: bool = True, progress: Progress | None = None) 
 
 def refresh(
     lab: Lab,
-    files: dict[str, Record],
+    files: MutableMapping[str, Record],
     relative: str,
     digest: tuple[Any, Any] | None = None,
     use_index: bool = True,

@@ -25,6 +25,7 @@ from mllm_lab.core.roadmap import STAGES
 from mllm_lab.errors import BrokenNote, TemplateProblem
 from mllm_lab.lab import Lab
 from mllm_lab.models import Note
+from mllm_lab.ops.workspace import Workspace
 from mllm_lab.render import render
 from mllm_lab.scan import scan
 from mllm_lab.walk import walk
@@ -249,16 +250,20 @@ def _records(files: dict[str, str]) -> dict[str, Any]:
     st.dictionaries(st.sampled_from(_FILES), _TEXTS, min_size=1),
     st.lists(st.tuples(st.sampled_from(_FILES), _TEXTS), min_size=1, max_size=6),
     st.booleans(),
+    st.booleans(),
 )
 def test_the_lab_with_notes_made_later_is_the_lab_made_at_once(
-    first: dict[str, str | None], writes: list[tuple[str, str | None]], look: bool
+    first: dict[str, str | None], writes: list[tuple[str, str | None]], look: bool, brief: bool
 ) -> None:
     """Concept notes, weekly logs and reviews are made into Notes only when a command asks
-    for the notes. Built so and patched after each write (a note changed, broken, deleted,
-    a paper or the reading list written), the lab is the lab made at once from its files:
-    the same notes, problems, papers, and study notes by stage."""
+    for the notes, and their records are read only then when the records can be read one at
+    a time (`brief`: scan.Files, the index's way). Built so and patched after each write (a
+    note changed, broken, deleted, a paper or the reading list written), the lab is the lab
+    made at once from its files: the same notes, problems, papers, and study notes by stage."""
+    from mllm_lab.scan import Files
+
     files = {path: text for path, text in first.items() if text is not None}
-    data = build(_records(files))
+    data = build(Files(_records(files)) if brief else _records(files))
     for path, text in writes:
         if look:
             assert data.notes is not None  # made now: a patch must keep or drop them rightly
@@ -313,6 +318,43 @@ def test_marking_a_paper_makes_no_note_of_the_concept_notes(
     assert "阶段四：训练方法 — 0/6 篇论文已读 · 3 篇笔记" in progress  # the concept notes
     assert run("new", "concept", "Idea 3", "-c", "training").ok  # the notes index needs them
     assert made
+
+
+def test_marking_a_paper_reads_no_record_of_a_sound_concept_note(
+    lab: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What `lab mark` needs of the concept notes (their stage, that they have no problem) is
+    kept in the index beside their stamps: it reads the records of the paper notes, and of a
+    concept note only one with a problem, to say it. The lab it sees is the lab built cold."""
+    from mllm_lab import scan as scanning
+
+    run = Run(lab)
+    assert run("new", "paper", "blip-2").ok
+    for number in range(3):
+        assert run("new", "concept", f"Idea {number}", "-c", "training").ok
+    odd = lab / "notes" / "training" / "odd.md"
+    odd.write_text("---\ntitle: Odd\ncategory: training\nstage: nine\n---\n# Odd\n", "utf-8")
+    shutil.rmtree(lab / ".lab")
+    assert run("status").ok  # the whole index written afresh: every record stored in it
+    assert run("sync").ok  # and what the views were made from noted again
+    read: list[str] = []
+    real = scanning.Files._read
+
+    def counted(self: scanning.Files, path: str, place: int) -> Any:
+        read.append(path)
+        return real(self, path, place)
+
+    monkeypatch.setattr(scanning.Files, "_read", counted)
+    marked = run("mark", "blip-2", "read")
+    assert marked.ok, marked.output
+    assert "notes/training/odd.md:4" in marked.err  # its problem, read off its record
+    assert "papers/blip-2.md" in read
+    assert [path for path in read if path.startswith("notes/")] == ["notes/training/odd.md"]
+    progress = (lab / "README.md").read_text("utf-8")
+    assert "阶段四：训练方法 — 0/6 篇论文已读 · 3 篇笔记" in progress  # odd has no stage
+    monkeypatch.setattr(scanning.Files, "_read", real)
+    warm = Workspace.open(str(lab))
+    assert warm.data() == build(scan(Lab.at(lab), use_index=False).files)
 
 
 # --- the walk's fingerprint -----------------------------------------------------------------

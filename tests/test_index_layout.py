@@ -113,7 +113,7 @@ def test_a_damaged_chunk_of_records_costs_only_its_own_files(
     where = lab / ".lab" / scanning.INDEX_NAME
     head, _, body = where.read_bytes().partition(b"\n")
     header = json.loads(head)
-    assert header["layout"] == 3 and len(header["records"]) > 3
+    assert header["layout"] == scanning.INDEX_LAYOUT and len(header["records"]) > 3
     raw = bytearray(body)
     raw[header["stamps"] + 64 + 10] ^= 0xFF  # in the second chunk
     where.write_bytes(head + b"\n" + bytes(raw))
@@ -122,7 +122,8 @@ def test_a_damaged_chunk_of_records_costs_only_its_own_files(
         path
         for path, place in index.position.items()
         if (lambda at, n: at // 64 <= 1 <= (at + n - 1) // 64)(
-            index.numbers[5 * place + 3], index.numbers[5 * place + 4]
+            index.numbers[scanning._NUMBERS * place + 3],
+            index.numbers[scanning._NUMBERS * place + 4],
         )
     }
     assert in_chunk and len(in_chunk) < len(index.position)
@@ -135,6 +136,7 @@ def test_a_damaged_chunk_of_records_costs_only_its_own_files(
 
     monkeypatch.setattr(scanning, "parse_file", counted)
     files = scanning.scan(Lab.at(lab)).files
+    files.read_all()
     assert sorted(parsed) == sorted(in_chunk)
     monkeypatch.setattr(scanning, "parse_file", real)
     assert {path: list(record)[4:] for path, record in files.items()} == _index_cold(lab, tmp_path)
@@ -152,7 +154,7 @@ def test_a_body_edit_reads_the_stamps_and_one_chunk_of_records(
     assert in_lab("status").ok
     index = scanning._load_index(Lab.at(lab))
     before, place = index.content, index.position["papers/clip.md"]
-    at, length = index.numbers[5 * place + 3], index.numbers[5 * place + 4]
+    at, length = index.numbers[scanning._NUMBERS * place + 3 : scanning._NUMBERS * place + 5]
     assert len(index.records.sums) > 8
     with (lab / "papers" / "clip.md").open("a", encoding="utf-8") as note:
         note.write("\nmore words\n")

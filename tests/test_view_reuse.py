@@ -23,6 +23,7 @@ from mllm_lab.kinds import CONCEPT, PAPER
 from mllm_lab.models import CONNECTORS, Note, Paper, Status
 from mllm_lab.ops import views as ops_views
 from mllm_lab.ops.views import Pieces
+from mllm_lab.scan import Files
 
 TOPICS = ["foundation", "multimodal", "vla", "training", "not-a-topic", "other"]
 TITLES = st.one_of(
@@ -218,11 +219,13 @@ def test_writes_leave_the_views_as_a_full_regeneration_makes_them(
     assert reused.count("_sections") >= 5 and reused.count("_category_sections") >= 2
 
 
-def _records(count: int, stamp: int = 1) -> dict[str, Record]:
-    return {
-        f"papers/p{n}.md": Record("paper", stamp + n, 100 + n, 1000 + n, [["T", n]], None, None)
-        for n in range(count)
-    }
+def _records(count: int, stamp: int = 1) -> Files:
+    return Files(
+        {
+            f"papers/p{n}.md": Record("paper", stamp + n, 100 + n, 1000 + n, [["T", n]], None, None)
+            for n in range(count)
+        }
+    )
 
 
 @settings(max_examples=60, deadline=None)

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields, replace
 from datetime import date
 from operator import attrgetter
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple, Protocol, TypeVar, runtime_checkable
 
 from mllm_lab import kinds
 from mllm_lab.kinds import NoteKind
@@ -182,6 +182,8 @@ class LabData:
     own_notes: list[Note] = field(default_factory=list)  # notes of the other kinds, by path
     own_lint: list[Finding] = field(default_factory=list)
     deferred: dict[str, Any] = field(default_factory=dict)  # NOTES_ONLY records, by path
+    # (an int: not read yet, only its brief; the record is in `source`, the lab's records)
+    source: Briefed | None = field(default=None, repr=False)
     deferred_stages: Counter[int | None] = field(default_factory=Counter)  # their study notes
     _made: tuple[list[Note], list[Finding]] | None = field(default=None, repr=False)
     _notes: list[Note] | None = field(default=None, repr=False)
@@ -201,8 +203,13 @@ class LabData:
     def _deferred_made(self) -> tuple[list[Note], list[Finding]]:
         if self._made is None:
             parts = _Parts()
+            source = self.source
+            unread = [path for path, record in self.deferred.items() if record.__class__ is int]
+            if unread:
+                assert source is not None
+                source.read_all()  # at once: most of them are wanted
             for path, record in self.deferred.items():
-                _add(parts, path, record)
+                _add(parts, path, record if record.__class__ is not int else source[path])  # type: ignore[index]
             self._made = (parts.notes, parts.lint)
         return self._made
 
@@ -338,6 +345,46 @@ def _add(parts: _Parts, path: str, record: Any) -> None:
             parts.lint += [Finding(path, line, Msg.from_json(m)) for line, m in lint]
 
 
+# A NOTES_ONLY record in brief, as the index keeps it beside the file's stamp (see brief):
+# whether it is broken or has problems (then the record itself is read), whether it makes a
+# study note, and that note's stage.
+BRIEF_BROKEN, BRIEF_PROBLEMS, BRIEF_STUDY = 1, 2, 4
+_BRIEF_STAGE = 8  # the stage + 1 (0: none), times this
+_BRIEF_STAGES = 1 << 16
+
+
+def brief(record: Any) -> int:
+    """What every command needs of a NOTES_ONLY record, as one number (see BRIEF_*): the
+    index keeps it, so that a command that changes papers alone reads no concept note's
+    record. Any record that does not fit is marked as having problems: it is read."""
+    kind, _mtime, _size, _inode, digest, error, _last_good = record
+    if error:
+        return BRIEF_BROKEN
+    try:
+        stage, findings = digest[0][2], digest[3]
+        study = kinds.BY_NAME[kind].study
+    except (TypeError, IndexError, KeyError):
+        return BRIEF_PROBLEMS
+    if findings or not (stage is None or (type(stage) is int and 0 <= stage < _BRIEF_STAGES - 1)):
+        return BRIEF_PROBLEMS
+    return (BRIEF_STUDY if study else 0) + (0 if stage is None else stage + 1) * _BRIEF_STAGE
+
+
+@runtime_checkable
+class Briefed(Protocol):
+    """Records that can say a record's brief without reading it (scan.Files)."""
+
+    def __getitem__(self, path: str) -> Any: ...
+
+    def __iter__(self) -> Iterator[str]: ...
+
+    def kind(self, path: str) -> str: ...
+
+    def brief(self, path: str) -> int: ...
+
+    def read_all(self) -> None: ...
+
+
 def _defer(
     parts: _Parts,
     deferred: dict[str, Any],
@@ -363,8 +410,30 @@ def _defer(
         parts.findings += [Finding(path, line, Msg.from_json(m)) for line, m in findings]
 
 
+def _defer_briefly(
+    parts: _Parts,
+    deferred: dict[str, Any],
+    stages: Counter[int | None],
+    path: str,
+    records: Briefed,
+) -> None:
+    """As _defer, from the record's brief when it says all: the record stays unread (its
+    brief in `deferred`: read from the lab's records when the notes are made)."""
+    said = records.brief(path)
+    if said & (BRIEF_BROKEN | BRIEF_PROBLEMS):
+        _defer(parts, deferred, stages, path, records[path])
+        return
+    deferred[path] = said
+    study, stage = _study_stage(said)
+    if study:
+        stages[stage] += 1
+
+
 def _study_stage(record: Any) -> tuple[bool, int | None]:
-    """(whether the record makes a study note, its stage)."""
+    """(whether the record, or its brief, makes a study note, its stage)."""
+    if record.__class__ is int:
+        said = record // _BRIEF_STAGE
+        return bool(record & BRIEF_STUDY), said - 1 if said else None
     kind, _mtime, _size, _inode, digest, error, _last_good = record
     if error or not kinds.BY_NAME[kind].study:
         return False, None
@@ -419,6 +488,7 @@ def _combine(
     parts: _Parts,
     deferred: dict[str, Any] | None = None,
     stages: Counter[int | None] | None = None,
+    source: Briefed | None = None,
 ) -> LabData:
     """A paper with a note counts once, from its note; the reading list adds the others."""
     papers = _one_per_key(parts)
@@ -442,14 +512,24 @@ def _combine(
         own_lint=parts.lint,
         deferred=deferred if deferred is not None else {},
         deferred_stages=stages if stages is not None else Counter(),
+        source=source,
     )
 
 
 def build(records: Mapping[str, Any]) -> LabData:
-    """The lab from the index records."""
+    """The lab from the index records. Records that can be read one at a time (Briefed) are:
+    a NOTES_ONLY record whose brief says all is not read."""
     parts = _Parts()
     deferred: dict[str, Any] = {}
     stages: Counter[int | None] = Counter()
+    if isinstance(records, Briefed):
+        kind_of = records.kind
+        for path in records:
+            if kind_of(path) in NOTES_ONLY:
+                _defer_briefly(parts, deferred, stages, path, records)
+            else:
+                _add(parts, path, records[path])
+        return _combine(parts, deferred, stages, records)
     for path, record in records.items():
         if record[0] in NOTES_ONLY:
             _defer(parts, deferred, stages, path, record)
@@ -499,7 +579,7 @@ def patch(data: LabData, records: Mapping[str, Any], changed: Iterable[str]) -> 
             _defer(parts, deferred, stages, path, records[path])
         else:
             _add(parts, path, records[path])
-    patched = _combine(parts, deferred, stages)
+    patched = _combine(parts, deferred, stages, data.source)
     if deferred is data.deferred:  # none of them changed: the notes made of them still hold
         patched._made = data._made
     return patched

@@ -32,6 +32,7 @@ from mllm_lab.walk import changed_ns, kind_of
 if TYPE_CHECKING:
     from mllm_lab.core.labdata import LabData
     from mllm_lab.ops.transaction import Transaction
+    from mllm_lab.scan import Files
 
 # The core's views, regions and roadmap are imported where a view is made or parsed: a no-op
 # `lab sync`, whose views are all current, needs none of them.
@@ -260,11 +261,12 @@ PIECE = 256  # a piece of a kind's files (in path order) ends after a path whose
 # multiple of it: a file added or removed changes its own piece alone
 
 
-def _kind_digest(files: dict[str, Any], kind: str, pieces: Pieces) -> str:
+def _kind_digest(files: Files, kind: str, pieces: Pieces) -> str:
     """The records of every file of `kind`, in path order, digested a piece at a time: a
     piece whose files have the stamps they had is not digested again (a `lab mark` at 50,000
-    notes digests 256 of the 15,000 paper notes' records)."""
-    paths = sorted(path for path, record in files.items() if record.kind == kind)
+    notes digests 256 of the 15,000 paper notes' records, and reads no other record)."""
+    kind_of = files.kind
+    paths = sorted(path for path in files if kind_of(path) == kind)
     digest = hashlib.sha1()
     piece: list[str] = []
     for at, path in enumerate(paths):
@@ -275,12 +277,11 @@ def _kind_digest(files: dict[str, Any], kind: str, pieces: Pieces) -> str:
     return digest.hexdigest()
 
 
-def _piece_digest(files: dict[str, Any], paths: list[str], pieces: Pieces) -> bytes:
+def _piece_digest(files: Files, paths: list[str], pieces: Pieces) -> bytes:
     stamps: list[Any] = []
     for path in paths:
-        record = files[path]
-        kept = _plain(record[5:]) if record.error else []
-        stamps.append([path, record.kind, record.mtime_ns, record.size, record.inode, kept])
+        kept = _plain(files[path][5:]) if files.broken(path) else []
+        stamps.append([path, *files.stamp(path), kept])
     # a record made for a write before its file had a stamp (0) names no content
     stamped = all(stamp[2] for stamp in stamps)
     key = hashlib.sha1(marshal.dumps(stamps, 2)).hexdigest() if stamped else None

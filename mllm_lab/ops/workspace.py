@@ -5,7 +5,6 @@ Reading goes through here (and so through storage's one `read_text`); writing go
 from __future__ import annotations
 
 import contextlib
-import gc
 import hashlib
 import json
 import os
@@ -17,6 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from mllm_lab import results, storage
 from mllm_lab.core.weeks import parse_date
+from mllm_lab.cores import paused_gc
 from mllm_lab.errors import BadInput
 from mllm_lab.lab import Lab
 from mllm_lab.lock import locked
@@ -25,10 +25,10 @@ from mllm_lab.state import KEYS_FILE, read_state, write_state
 from mllm_lab.walk import Walk, walk
 
 if TYPE_CHECKING:
-    from mllm_lab.core.labdata import LabData, Record
+    from mllm_lab.core.labdata import LabData
     from mllm_lab.models import Paper
     from mllm_lab.ops.transaction import Transaction
-    from mllm_lab.scan import Progress, Snapshot
+    from mllm_lab.scan import Files, Progress, Snapshot
 
 # The index and the parsers (mllm_lab.scan, core.labdata) are imported when a command first
 # needs the lab's data: a command answered from the result cache never does.
@@ -70,21 +70,6 @@ def now() -> datetime:
     else:
         return datetime.now().astimezone()
     return start + timedelta(seconds=time.monotonic() - _STARTED)
-
-
-@contextlib.contextmanager
-def _no_gc() -> Iterator[None]:
-    """Pause the cyclic garbage collector while the index is loaded and the lab built: that
-    makes ~200,000 objects which all live until the command ends and hold no cycles, so the
-    collector's passes over them are pure cost (about a tenth of a warm command)."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.freeze()  # and keep them out of later passes too: they live until the command ends
-        if was_enabled:
-            gc.enable()
 
 
 @dataclass(frozen=True)
@@ -132,7 +117,7 @@ class Workspace:
     def walked(self) -> Walk:
         """The lab's files and their stamps: walked once per command (and told what lab wrote)."""
         if self._walked is None:
-            with _no_gc():
+            with paused_gc():
                 self._walked = walk(self.lab)
         return self._walked
 
@@ -167,7 +152,7 @@ class Workspace:
         hit, value = results.load(self.lab.state, where, made, raw=raw)
         if hit and (valid is None or valid(value)):
             return value  # type: ignore[no-any-return]
-        with _no_gc():  # many objects, few cycles: the collector's passes are pure cost
+        with paused_gc():  # many objects, few cycles: the collector's passes are pure cost
             value = compute()
         results.save(self.lab.state, where, made, value, raw=raw)
         return value
@@ -202,16 +187,13 @@ class Workspace:
         if self._snapshot is None:
             from mllm_lab.scan import scan
 
-            with _no_gc():
+            with paused_gc():
                 self._snapshot = scan(self.lab, self.use_index, self.progress, self.walked())
         return self._snapshot
 
-    def files(self) -> dict[str, Record]:
-        snapshot = self.snapshot()
-        if not snapshot.decoded:
-            with _no_gc():  # the records are read from the index now: as _no_gc says
-                return snapshot.files
-        return snapshot.files
+    def files(self) -> Files:
+        """Every lab file's record, each read from the index when asked for (see Files)."""
+        return self.snapshot().files
 
     @property
     def problems(self) -> list[tuple[str, Msg]]:
@@ -225,7 +207,7 @@ class Workspace:
             from mllm_lab.scan import rebuild
 
             files = self.files()
-            with _no_gc():
+            with paused_gc():
                 try:
                     self._data = build(files)
                 except (TypeError, ValueError, KeyError, IndexError, AttributeError):
