@@ -670,6 +670,7 @@ class Files(MutableMapping[str, Record]):
         self._entries = entries  # a Record, or a place in `index`
         self._root = root or Path()
         self._index = index  # None once every record is read
+        self._by_kind: dict[str, list[str]] | None = None
 
     def __getitem__(self, path: str) -> Record:
         entry = self._entries[path]
@@ -678,10 +679,15 @@ class Files(MutableMapping[str, Record]):
         return entry  # type: ignore[no-any-return]
 
     def __setitem__(self, path: str, record: Record) -> None:
+        if self._by_kind is not None and (
+            path not in self._entries or self.kind(path) != record.kind
+        ):
+            self._by_kind = None
         self._entries[path] = record
 
     def __delitem__(self, path: str) -> None:
         del self._entries[path]
+        self._by_kind = None
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._entries)
@@ -706,15 +712,34 @@ class Files(MutableMapping[str, Record]):
             return self._index.kinds[entry]  # type: ignore[no-any-return,union-attr]
         return entry.kind  # type: ignore[no-any-return]
 
-    def brief(self, path: str) -> int:
-        entry = self._entries[path]
-        if entry.__class__ is int:
-            return self._index.brief(entry)  # type: ignore[union-attr]
-        return brief(entry)
+    def by_kind(self) -> dict[str, list[str]]:
+        """The paths of each kind, in the order of the walk."""
+        if self._by_kind is None:
+            kind_of = self._index.kinds if self._index is not None else []
+            grouped: dict[str, list[str]] = {}
+            for path, entry in self._entries.items():
+                kind = kind_of[entry] if entry.__class__ is int else entry.kind
+                if kind in grouped:
+                    grouped[kind].append(path)
+                else:
+                    grouped[kind] = [path]
+            self._by_kind = grouped
+        return self._by_kind
+
+    def briefs(self, paths: list[str]) -> list[int]:
+        """The brief of each file's record (labdata.brief), stored ones left unread."""
+        entries, numbers = self._entries, self._index.numbers if self._index else None
+        return [
+            numbers[entry * _NUMBERS + 5] if entry.__class__ is int else brief(entry)  # type: ignore[index]
+            for entry in map(entries.__getitem__, paths)
+        ]
 
     def broken(self, path: str) -> bool:
         """The file does not read (its record keeps why, and what it held before)."""
-        return bool(self.brief(path) & BRIEF_BROKEN)
+        entry = self._entries[path]
+        if entry.__class__ is int:
+            return bool(self._index.brief(entry) & BRIEF_BROKEN)  # type: ignore[union-attr]
+        return bool(entry.error)
 
     def stamp(self, path: str) -> tuple[str, int, int, int]:
         """The file's kind and stamp (mtime_ns, size, inode), its record left unread."""

@@ -357,6 +357,39 @@ def test_marking_a_paper_reads_no_record_of_a_sound_concept_note(
     assert warm.data() == build(scan(Lab.at(lab), use_index=False).files)
 
 
+def test_a_new_concept_note_makes_a_note_of_each_other_one_once(
+    lab: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`lab new concept` needs every note (for related notes and the notes index) before it
+    writes and after: the notes made before stay the very objects after, so the new note is
+    the only one made again, and the index keeps the lines of the categories it did not
+    touch."""
+    from mllm_lab.core import labdata
+
+    run = Run(lab)
+    for number in range(4):
+        assert run("new", "concept", f"Idea {number}", "-c", "training").ok
+    assert run("new", "concept", "Other", "-c", "fundamentals").ok
+    made: list[str] = []
+    real = labdata._add
+
+    def counted(parts: Any, path: str, record: Any) -> None:
+        if path.startswith("notes/"):
+            made.append(path)
+        real(parts, path, record)
+
+    monkeypatch.setattr(labdata, "_add", counted)
+    assert run("new", "concept", "Idea 4", "-c", "training").ok
+    assert sorted(made) == sorted(
+        [f"notes/training/idea-{n}.md" for n in range(4)]
+        + ["notes/fundamentals/other.md", "notes/training/idea-4.md"]
+    )
+    monkeypatch.setattr(labdata, "_add", real)
+    index = (lab / "notes" / "README.md").read_text("utf-8")
+    assert "Idea 4" in index and index.count("](") >= 6
+    assert run("sync", "--check").ok  # the index is the one made from nothing
+
+
 # --- the walk's fingerprint -----------------------------------------------------------------
 
 

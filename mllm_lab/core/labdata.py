@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from datetime import date
 from operator import attrgetter
@@ -376,11 +376,9 @@ class Briefed(Protocol):
 
     def __getitem__(self, path: str) -> Any: ...
 
-    def __iter__(self) -> Iterator[str]: ...
+    def by_kind(self) -> dict[str, list[str]]: ...
 
-    def kind(self, path: str) -> str: ...
-
-    def brief(self, path: str) -> int: ...
+    def briefs(self, paths: list[str]) -> list[int]: ...
 
     def read_all(self) -> None: ...
 
@@ -414,19 +412,21 @@ def _defer_briefly(
     parts: _Parts,
     deferred: dict[str, Any],
     stages: Counter[int | None],
-    path: str,
+    paths: list[str],
     records: Briefed,
 ) -> None:
-    """As _defer, from the record's brief when it says all: the record stays unread (its
-    brief in `deferred`: read from the lab's records when the notes are made)."""
-    said = records.brief(path)
-    if said & (BRIEF_BROKEN | BRIEF_PROBLEMS):
-        _defer(parts, deferred, stages, path, records[path])
-        return
-    deferred[path] = said
-    study, stage = _study_stage(said)
-    if study:
-        stages[stage] += 1
+    """As _defer for each of `paths`, from its record's brief when that says all: the record
+    stays unread (its brief in `deferred`: read from `records` when the notes are made)."""
+    study: list[int] = []
+    for path, said in zip(paths, records.briefs(paths), strict=True):
+        if said & (BRIEF_BROKEN | BRIEF_PROBLEMS):
+            _defer(parts, deferred, stages, path, records[path])
+            continue
+        deferred[path] = said
+        if said & BRIEF_STUDY:
+            study.append(said)
+    for said, count in Counter(study).items():
+        stages[_study_stage(said)[1]] += count
 
 
 def _study_stage(record: Any) -> tuple[bool, int | None]:
@@ -523,12 +523,12 @@ def build(records: Mapping[str, Any]) -> LabData:
     deferred: dict[str, Any] = {}
     stages: Counter[int | None] = Counter()
     if isinstance(records, Briefed):
-        kind_of = records.kind
-        for path in records:
-            if kind_of(path) in NOTES_ONLY:
-                _defer_briefly(parts, deferred, stages, path, records)
+        for kind, paths in records.by_kind().items():
+            if kind in NOTES_ONLY:
+                _defer_briefly(parts, deferred, stages, paths, records)
             else:
-                _add(parts, path, records[path])
+                for path in paths:
+                    _add(parts, path, records[path])
         return _combine(parts, deferred, stages, records)
     for path, record in records.items():
         if record[0] in NOTES_ONLY:
@@ -582,4 +582,14 @@ def patch(data: LabData, records: Mapping[str, Any], changed: Iterable[str]) -> 
     patched = _combine(parts, deferred, stages, data.source)
     if deferred is data.deferred:  # none of them changed: the notes made of them still hold
         patched._made = data._made
+    elif data._made is not None:  # those of the unchanged ones still do (the same objects,
+        # which tells the notes index which of its categories it can keep)
+        notes, lint = data._made
+        again = _Parts()
+        for path in sorted(changed & deferred.keys()):
+            _add(again, path, deferred[path])
+        patched._made = (
+            [note for note in notes if note.path not in changed] + again.notes,
+            [finding for finding in lint if finding.path not in changed] + again.lint,
+        )
     return patched

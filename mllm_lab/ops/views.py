@@ -265,8 +265,7 @@ def _kind_digest(files: Files, kind: str, pieces: Pieces) -> str:
     """The records of every file of `kind`, in path order, digested a piece at a time: a
     piece whose files have the stamps they had is not digested again (a `lab mark` at 50,000
     notes digests 256 of the 15,000 paper notes' records, and reads no other record)."""
-    kind_of = files.kind
-    paths = sorted(path for path in files if kind_of(path) == kind)
+    paths = sorted(files.by_kind().get(kind, ()))
     digest = hashlib.sha1()
     piece: list[str] = []
     for at, path in enumerate(paths):
