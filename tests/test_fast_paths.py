@@ -5,6 +5,7 @@ fingerprint, and a template limit that a big lab's own text cannot hit."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import shutil
 from collections import Counter
@@ -223,6 +224,9 @@ _TEXTS = st.sampled_from(
         "---\ntitle: X\nstage: 2\n---\n# X\n",
         "---\ntitle: Y\nstage: 3\ntags: [a]\n---\n",
         "---\ntitle: Y\nstage: nine\n---\n",  # a finding
+        "---\ntitle: C\nstage: 1\ncreated: 2026-11-24\n---\n",  # this week
+        "---\ntitle: D\ncreated: 2026-11-30\n---\n",  # the next
+        "---\ntitle: E\nstage: 2\ncreated: 24 Nov\n---\n",  # a day that is not one
         "---\ntitle: [unclosed\n---\n",  # does not parse
         "---\nkey: a\ntitle: Paper A\nstatus: read\nstage: 2\n---\n",
         "---\nkey: b\ntitle: Paper B\nstatus: reading\n---\n",
@@ -285,6 +289,13 @@ def test_the_lab_with_notes_made_later_is_the_lab_made_at_once(
         fresh = build(records)
         assert data.findings == fresh.findings
         assert data.notes_by_stage() == fresh.notes_by_stage()
+        assert data.note_facts() == Counter(
+            (n.kind.name, n.stage, n.created.toordinal() if n.created else 0) for n in fresh.notes
+        )
+        monday, sunday = date(2026, 11, 23), date(2026, 11, 29)
+        assert data.notes_created(monday, sunday) == [
+            n for n in fresh.notes if n.created and monday <= n.created <= sunday
+        ]
         assert data == fresh
         expected = Counter(note.stage for note in fresh.notes if note.kind.study)
         assert +data.notes_by_stage() == +expected
@@ -388,6 +399,86 @@ def test_a_new_concept_note_makes_a_note_of_each_other_one_once(
     index = (lab / "notes" / "README.md").read_text("utf-8")
     assert "Idea 4" in index and index.count("](") >= 6
     assert run("sync", "--check").ok  # the index is the one made from nothing
+
+
+def test_a_brief_names_every_kind_kept_for_later_by_a_number_of_its_own() -> None:
+    """The index stores a kind's number in each brief: a kind added to NOTES_ONLY must be
+    numbered in a new index layout, not shift the numbers of the others."""
+    from mllm_lab.core import labdata
+    from mllm_lab.scan import INDEX_LAYOUT
+
+    assert set(labdata._BRIEF_KINDS) == labdata.NOTES_ONLY
+    assert labdata._BRIEF_KINDS == ("concept", "review", "weekly") and INDEX_LAYOUT == 4
+
+
+def _records_read(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The paths whose records are read from the index from now on."""
+    from mllm_lab import scan as scanning
+
+    read: list[str] = []
+    real = scanning.Files._read
+
+    def counted(self: scanning.Files, path: str, place: int) -> Any:
+        read.append(path)
+        return real(self, path, place)
+
+    monkeypatch.setattr(scanning.Files, "_read", counted)
+    return read
+
+
+def _old_concept(lab: Path, name: str, stage: int, created: str) -> None:
+    (lab / "notes" / "training" / f"{name}.md").write_text(
+        f"---\ntitle: {name}\ncategory: training\nstage: {stage}\ncreated: {created}\n---\n",
+        "utf-8",
+    )
+
+
+def test_the_weekly_log_reads_the_records_of_the_weeks_notes_alone(
+    lab: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`lab weekly` lists the notes created this week: the index's brief of each record holds
+    its creation day, so the records of notes made in other weeks are not read."""
+    run = Run(lab)
+    assert run("new", "concept", "Fresh Idea", "-c", "training").ok  # today, 2026-11-25
+    for number in range(3):
+        _old_concept(lab, f"old-{number}", 4, "2026-10-0" + str(number + 1))
+    shutil.rmtree(lab / ".lab")
+    assert run("status").ok and run("sync").ok
+    read = _records_read(monkeypatch)
+    made = run("weekly")
+    assert made.ok, made.output
+    assert [path for path in read if path.startswith("notes/")] == ["notes/training/fresh-idea.md"]
+    log = (lab / "weekly-log" / "2026-W48.md").read_text("utf-8")
+    assert "Fresh Idea" in log and "old-0" not in log
+
+
+def test_status_after_a_frontmatter_edit_counts_notes_without_reading_them(
+    lab: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`lab status` after an edit counts the notes by stage, kind and week from the briefs the
+    index keeps: it reads no concept note's record, and says what a cold count says."""
+    run = Run(lab)
+    assert run("new", "paper", "blip-2").ok
+    assert run("new", "concept", "Fresh Idea", "-c", "training").ok
+    for number in range(3):
+        _old_concept(lab, f"old-{number}", 4, "2026-10-0" + str(number + 1))
+    shutil.rmtree(lab / ".lab")
+    assert run("status").ok
+    note = lab / "papers" / "blip-2.md"
+    text = note.read_text("utf-8")
+    assert "status: reading" in text  # a new paper note is being read
+    note.write_text(text.replace("status: reading", "status: unread"), "utf-8")
+    read = _records_read(monkeypatch)
+    warm = run("status", "--json")
+    assert warm.ok, warm.output
+    assert read and [path for path in read if path.startswith("notes/")] == []
+    shutil.rmtree(lab / ".lab")
+    cold = run("status", "--json")
+    assert json.loads(warm.out) == json.loads(cold.out)
+    report = json.loads(warm.out)
+    assert report["notes"]["concept"] == 4 and report["this_week"]["notes_created"] == 2
+    assert report["papers"]["unread"] >= 1 and report["papers"]["reading"] == 0
+    assert [s["notes"] for s in report["stages"]] == [0, 0, 1, 4, 0]
 
 
 # --- the walk's fingerprint -----------------------------------------------------------------

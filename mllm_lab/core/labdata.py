@@ -184,7 +184,7 @@ class LabData:
     deferred: dict[str, Any] = field(default_factory=dict)  # NOTES_ONLY records, by path
     # (an int: not read yet, only its brief; the record is in `source`, the lab's records)
     source: Briefed | None = field(default=None, repr=False)
-    deferred_stages: Counter[int | None] = field(default_factory=Counter)  # their study notes
+    deferred_facts: Counter[Fact] = field(default_factory=Counter)  # their notes' facts
     _made: tuple[list[Note], list[Finding]] | None = field(default=None, repr=False)
     _notes: list[Note] | None = field(default=None, repr=False)
 
@@ -215,9 +215,38 @@ class LabData:
 
     def notes_by_stage(self) -> Counter[int | None]:
         """How many study notes (those that count on the roadmap) each stage has."""
-        counts = Counter(note.stage for note in self.own_notes if note.kind.study)
-        counts.update(self.deferred_stages)
+        counts: Counter[int | None] = Counter()
+        for (kind, stage, _day), count in self.note_facts().items():
+            if kinds.BY_NAME[kind].study:
+                counts[stage] += count
         return counts
+
+    def note_facts(self) -> Counter[Fact]:
+        """How many notes there are of each kind, stage and creation day: what `lab status`
+        counts, without making a Note of each."""
+        facts = Counter(
+            (note.kind.name, note.stage, note.created.toordinal() if note.created else 0)
+            for note in self.own_notes
+        )
+        facts.update(self.deferred_facts)
+        return facts
+
+    def notes_created(self, first: date, last: date) -> list[Note]:
+        """The notes created from `first` to `last`, by path (a week's, for its log): of the
+        notes kept for later, only those made then are made now."""
+        if self._made is None and self.source is not None:
+            low, high = first.toordinal(), last.toordinal()
+            parts = _Parts()
+            for path, kept in self.deferred.items():
+                if kept.__class__ is int:
+                    if not low <= kept >> _DAY_SHIFT <= high:
+                        continue
+                    kept = self.source[path]
+                _add(parts, path, kept)
+            notes = sorted([*self.own_notes, *parts.notes], key=_BY_PATH)
+        else:
+            notes = self.notes
+        return [note for note in notes if note.created and first <= note.created <= last]
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, LabData):
@@ -346,28 +375,46 @@ def _add(parts: _Parts, path: str, record: Any) -> None:
 
 
 # A NOTES_ONLY record in brief, as the index keeps it beside the file's stamp (see brief):
-# whether it is broken or has problems (then the record itself is read), whether it makes a
-# study note, and that note's stage.
-BRIEF_BROKEN, BRIEF_PROBLEMS, BRIEF_STUDY = 1, 2, 4
-_BRIEF_STAGE = 8  # the stage + 1 (0: none), times this
-_BRIEF_STAGES = 1 << 16
+# whether it is broken or has problems (then the record itself is read), and the note's kind,
+# stage and creation day, each in its own bits.
+BRIEF_BROKEN, BRIEF_PROBLEMS = 1, 2
+_BRIEF_KINDS = ("concept", "review", "weekly")  # numbered from 1; a change needs a new layout
+_KIND_SHIFT, _STAGE_SHIFT, _DAY_SHIFT = 2, 5, 13  # kind 3 bits, the stage + 1 8 bits, the day
+_STAGES = 254  # stages 0-253 (the roadmap has 1-5); any other is read
+
+Fact = tuple[str, "int | None", int]  # a note's kind, stage and creation day (ordinal, 0: none)
 
 
 def brief(record: Any) -> int:
     """What every command needs of a NOTES_ONLY record, as one number (see BRIEF_*): the
     index keeps it, so that a command that changes papers alone reads no concept note's
-    record. Any record that does not fit is marked as having problems: it is read."""
+    record, and one that counts notes (status) or wants a week's (weekly) reads only those.
+    A record that does not fit is marked as having problems: it is read."""
     kind, _mtime, _size, _inode, digest, error, _last_good = record
     if error:
         return BRIEF_BROKEN
     try:
-        stage, findings = digest[0][2], digest[3]
-        study = kinds.BY_NAME[kind].study
-    except (TypeError, IndexError, KeyError):
+        stage, created, findings = digest[0][2], digest[0][6], digest[3]
+        code = _BRIEF_KINDS.index(kind) + 1
+        day = _fromiso(created).toordinal() if created else 0
+    except (TypeError, IndexError, ValueError, AttributeError):
         return BRIEF_PROBLEMS
-    if findings or not (stage is None or (type(stage) is int and 0 <= stage < _BRIEF_STAGES - 1)):
+    if findings or not (stage is None or (type(stage) is int and 0 <= stage < _STAGES)):
         return BRIEF_PROBLEMS
-    return (BRIEF_STUDY if study else 0) + (0 if stage is None else stage + 1) * _BRIEF_STAGE
+    stage_bits = 0 if stage is None else stage + 1
+    return code << _KIND_SHIFT | stage_bits << _STAGE_SHIFT | day << _DAY_SHIFT
+
+
+def _brief_fact(said: int) -> Fact:
+    stage = (said >> _STAGE_SHIFT) & 0xFF
+    kind = _BRIEF_KINDS[((said >> _KIND_SHIFT) & 7) - 1]
+    return kind, stage - 1 if stage else None, said >> _DAY_SHIFT
+
+
+def _fact(kind: str, note: Any) -> Fact:
+    """The fact of a note's fields (NoteFields, as a list)."""
+    created = note[6]
+    return kind, note[2], _fromiso(created).toordinal() if created else 0
 
 
 @runtime_checkable
@@ -386,24 +433,23 @@ class Briefed(Protocol):
 def _defer(
     parts: _Parts,
     deferred: dict[str, Any],
-    stages: Counter[int | None],
+    facts: Counter[Fact],
     path: str,
     record: Any,
 ) -> None:
     """A NOTES_ONLY record kept for later (see NOTES_ONLY): what every command needs of it now
-    (its problems, its study note's stage), and its fields unpacked as _add unpacks them, so
-    that a damaged index fails here, where the lab is parsed again, and not later."""
+    (its problems, its note's fact), and its fields unpacked as _add unpacks them, so that a
+    damaged index fails here, where the lab is parsed again, and not later."""
     kind, _mtime, _size, _inode, digest, error, _last_good = record
     deferred[path] = record
     if error:
         parts.findings.append(Finding(path, int(error[0]), Msg.from_json(error[1])))
         return
     note, _paper, _key, findings, _lint = digest
-    _title, _category, stage, tags, related, _summary, created = note
+    _title, _category, _stage, tags, related, _summary, created = note
     if type(tags) is not list or type(related) is not list or not isinstance(created, str | None):
         raise TypeError("a record of another layout")
-    if kinds.BY_NAME[kind].study:
-        stages[stage] += 1
+    facts[_fact(kind, note)] += 1
     if findings:
         parts.findings += [Finding(path, line, Msg.from_json(m)) for line, m in findings]
 
@@ -411,33 +457,29 @@ def _defer(
 def _defer_briefly(
     parts: _Parts,
     deferred: dict[str, Any],
-    stages: Counter[int | None],
+    facts: Counter[Fact],
     paths: list[str],
     records: Briefed,
 ) -> None:
     """As _defer for each of `paths`, from its record's brief when that says all: the record
     stays unread (its brief in `deferred`: read from `records` when the notes are made)."""
-    study: list[int] = []
+    sound: list[int] = []
     for path, said in zip(paths, records.briefs(paths), strict=True):
         if said & (BRIEF_BROKEN | BRIEF_PROBLEMS):
-            _defer(parts, deferred, stages, path, records[path])
+            _defer(parts, deferred, facts, path, records[path])
             continue
         deferred[path] = said
-        if said & BRIEF_STUDY:
-            study.append(said)
-    for said, count in Counter(study).items():
-        stages[_study_stage(said)[1]] += count
+        sound.append(said)
+    for said, count in Counter(sound).items():
+        facts[_brief_fact(said)] += count
 
 
-def _study_stage(record: Any) -> tuple[bool, int | None]:
-    """(whether the record, or its brief, makes a study note, its stage)."""
-    if record.__class__ is int:
-        said = record // _BRIEF_STAGE
-        return bool(record & BRIEF_STUDY), said - 1 if said else None
-    kind, _mtime, _size, _inode, digest, error, _last_good = record
-    if error or not kinds.BY_NAME[kind].study:
-        return False, None
-    return True, digest[0][2]
+def _fact_of(kept: Any) -> Fact | None:
+    """The fact of a record kept for later, or of its brief (None: it makes no note)."""
+    if kept.__class__ is int:
+        return _brief_fact(kept)
+    kind, _mtime, _size, _inode, digest, error, _last_good = kept
+    return None if error else _fact(kind, digest[0])
 
 
 def _from_list(path: str, record: Any) -> _FromList:
@@ -487,7 +529,7 @@ def _one_per_key(parts: _Parts) -> list[Paper]:
 def _combine(
     parts: _Parts,
     deferred: dict[str, Any] | None = None,
-    stages: Counter[int | None] | None = None,
+    facts: Counter[Fact] | None = None,
     source: Briefed | None = None,
 ) -> LabData:
     """A paper with a note counts once, from its note; the reading list adds the others."""
@@ -511,7 +553,7 @@ def _combine(
         own_notes=parts.notes,
         own_lint=parts.lint,
         deferred=deferred if deferred is not None else {},
-        deferred_stages=stages if stages is not None else Counter(),
+        deferred_facts=facts if facts is not None else Counter(),
         source=source,
     )
 
@@ -521,21 +563,21 @@ def build(records: Mapping[str, Any]) -> LabData:
     a NOTES_ONLY record whose brief says all is not read."""
     parts = _Parts()
     deferred: dict[str, Any] = {}
-    stages: Counter[int | None] = Counter()
+    facts: Counter[Fact] = Counter()
     if isinstance(records, Briefed):
         for kind, paths in records.by_kind().items():
             if kind in NOTES_ONLY:
-                _defer_briefly(parts, deferred, stages, paths, records)
+                _defer_briefly(parts, deferred, facts, paths, records)
             else:
                 for path in paths:
                     _add(parts, path, records[path])
-        return _combine(parts, deferred, stages, records)
+        return _combine(parts, deferred, facts, records)
     for path, record in records.items():
         if record[0] in NOTES_ONLY:
-            _defer(parts, deferred, stages, path, record)
+            _defer(parts, deferred, facts, path, record)
         else:
             _add(parts, path, record)
-    return _combine(parts, deferred, stages)
+    return _combine(parts, deferred, facts)
 
 
 def patch(data: LabData, records: Mapping[str, Any], changed: Iterable[str]) -> LabData:
@@ -559,16 +601,16 @@ def patch(data: LabData, records: Mapping[str, Any], changed: Iterable[str]) -> 
         lint=[f for f in data.own_lint if f.path not in changed],
         keys={k: v for k, v in data.note_keys.items() if k not in changed},
     )
-    deferred, stages = data.deferred, data.deferred_stages
+    deferred, facts = data.deferred, data.deferred_facts
     if any(
         path in deferred or (path in records and records[path][0] in NOTES_ONLY) for path in changed
     ):
-        stages = Counter(stages)
+        facts = Counter(facts)
         for path in changed & deferred.keys():
-            study, stage = _study_stage(deferred[path])
-            if study:
-                stages[stage] -= 1
-        stages = +stages  # no stage left at 0
+            fact = _fact_of(deferred[path])
+            if fact is not None:
+                facts[fact] -= 1
+        facts = +facts  # no fact left at 0
         deferred = {path: record for path, record in deferred.items() if path not in changed}
     for path in sorted(changed):
         if path not in records:
@@ -576,10 +618,10 @@ def patch(data: LabData, records: Mapping[str, Any], changed: Iterable[str]) -> 
         if path == READING_LIST and data.from_list and data.from_list.record is records[path]:
             _take_list(parts, data.from_list)  # the same record: the same papers
         elif records[path][0] in NOTES_ONLY:
-            _defer(parts, deferred, stages, path, records[path])
+            _defer(parts, deferred, facts, path, records[path])
         else:
             _add(parts, path, records[path])
-    patched = _combine(parts, deferred, stages, data.source)
+    patched = _combine(parts, deferred, facts, data.source)
     if deferred is data.deferred:  # none of them changed: the notes made of them still hold
         patched._made = data._made
     elif data._made is not None:  # those of the unchanged ones still do (the same objects,

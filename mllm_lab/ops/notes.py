@@ -333,7 +333,7 @@ def done_body(ws: Workspace, data: LabData, week: Week) -> str:
     return views.done_this_week(
         week=week,
         papers=data.papers,
-        notes=data.notes,
+        notes=data.notes_created(week.monday, week.sunday),
         experiments=data.experiments,
         lang=ws.lang,
         log_path=week.log_path,

@@ -150,7 +150,10 @@ def _log_problems(ws: Workspace, log_path: str) -> list[dict[str, Any]]:
 def _weekly_context(ws: Workspace, data: LabData, week: Week) -> dict[str, Any]:
 
     activity = week_activity(
-        week=week, papers=data.papers, notes=data.notes, experiments=data.experiments
+        week=week,
+        papers=data.papers,
+        notes=data.notes_created(week.monday, week.sunday),
+        experiments=data.experiments,
     )
     done = [
         tr(
