@@ -132,7 +132,7 @@ def save_cache(lab: Lab, name: str, files: dict[str, Any], *, shaped: bool = Fal
     _drop_legacy(lab, name)
 
 
-INDEX_LAYOUT = 4  # the stamps first, then the records each marshalled apart: see _save_index
+INDEX_LAYOUT = 5  # the stamps first, then the records each marshalled apart: see _save_index
 _NUMBERS = 6  # per file in the stamps: mtime_ns, size, inode, its record's offset and length,
 # and the record's brief (labdata.brief)
 CHUNK = 1 << 20  # the records are checksummed a mebibyte at a time: see _Records
