@@ -20,6 +20,7 @@ from mllm_lab.core.check import links as check_links
 from mllm_lab.core.labdata import stem
 from mllm_lab.core.links import (
     WikiIndex,
+    edges,
     encode_path,
     href,
     relative_path,
@@ -339,3 +340,17 @@ def test_a_wiki_link_looked_up_by_going_through_the_notes_finds_what_the_table_f
     scanned, tabled = WikiIndex(notes), WikiIndex(notes)
     assert tabled.names is not None  # the table made before any lookup
     assert [scanned.resolve(t) for t in targets] == [tabled.resolve(t) for t in targets]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.dictionaries(
+        st.text(alphabet="ab/.-é", max_size=5), st.lists(st.text(alphabet="ab/.-é", max_size=5))
+    )
+)
+def test_the_links_between_notes_are_each_pair_once_in_order(
+    pointed: dict[str, list[str]],
+) -> None:
+    """edges() gives every (note, target) pair once, sorted as the pairs themselves sort
+    (it sorts a note at a time)."""
+    assert edges(pointed) == sorted({(p, t) for p, found in pointed.items() for t in found})

@@ -162,4 +162,6 @@ def targets(
 def edges(pointed: Mapping[str, Iterable[str]]) -> list[tuple[str, str]]:
     """Links between notes, each pair once, in a stable order; `pointed`: each note's path and
     the notes it points to (as `targets` finds them)."""
-    return sorted({(path, target) for path, found in pointed.items() for target in found})
+    # sorted a note at a time: the same order as sorting every pair, without comparing
+    # hundreds of thousands of tuples at 50,000 notes
+    return [(path, target) for path in sorted(pointed) for target in sorted(set(pointed[path]))]
