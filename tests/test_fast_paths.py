@@ -348,14 +348,8 @@ def test_marking_a_paper_reads_no_record_of_a_sound_concept_note(
     shutil.rmtree(lab / ".lab")
     assert run("status").ok  # the whole index written afresh: every record stored in it
     assert run("sync").ok  # and what the views were made from noted again
-    read: list[str] = []
     real = scanning.Files._read
-
-    def counted(self: scanning.Files, path: str, place: int) -> Any:
-        read.append(path)
-        return real(self, path, place)
-
-    monkeypatch.setattr(scanning.Files, "_read", counted)
+    read = _records_read(monkeypatch)
     marked = run("mark", "blip-2", "read")
     assert marked.ok, marked.output
     assert "notes/training/odd.md:4" in marked.err  # its problem, read off its record
