@@ -661,8 +661,8 @@ class Files(MutableMapping[str, Record]):
     """The lab's records by path. A record still stored in the index is read from it when it
     is first asked for, and all of them at once by `read_all` (or anything that goes over
     them all: items, values): a command that changes papers alone reads the paper notes'
-    records, and of the concept notes only what the index keeps beside their stamps (`kind`,
-    `brief`), not 35,000 records at 50,000 notes."""
+    records, and of the concept notes only what the index keeps beside their stamps (their
+    kinds, `by_kind`, and briefs, `briefs`), not 35,000 records at 50,000 notes."""
 
     def __init__(
         self, entries: dict[str, Any], root: Path | None = None, index: _Index | None = None
@@ -679,9 +679,7 @@ class Files(MutableMapping[str, Record]):
         return entry  # type: ignore[no-any-return]
 
     def __setitem__(self, path: str, record: Record) -> None:
-        if self._by_kind is not None and (
-            path not in self._entries or self.kind(path) != record.kind
-        ):
+        if path not in self._entries:  # a file's kind is its place's: only a new path moves
             self._by_kind = None
         self._entries[path] = record
 
@@ -705,12 +703,6 @@ class Files(MutableMapping[str, Record]):
     def values(self) -> ValuesView[Record]:
         self.read_all()
         return self._entries.values()
-
-    def kind(self, path: str) -> str:
-        entry = self._entries[path]
-        if entry.__class__ is int:
-            return self._index.kinds[entry]  # type: ignore[no-any-return,union-attr]
-        return entry.kind  # type: ignore[no-any-return]
 
     def by_kind(self) -> dict[str, list[str]]:
         """The paths of each kind, in the order of the walk."""

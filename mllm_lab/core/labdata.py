@@ -204,8 +204,7 @@ class LabData:
         if self._made is None:
             parts = _Parts()
             source = self.source
-            unread = [path for path, record in self.deferred.items() if record.__class__ is int]
-            if unread:
+            if any(record.__class__ is int for record in self.deferred.values()):
                 assert source is not None
                 source.read_all()  # at once: most of them are wanted
             for path, record in self.deferred.items():
