@@ -740,6 +740,14 @@ class Files(MutableMapping[str, Record]):
             return self._index.stamp(entry)[1:]  # type: ignore[union-attr]
         return entry[0], entry[1], entry[2], entry[3]
 
+    def stamp_of(self, path: str) -> list[int] | None:
+        """[mtime_ns, size, inode] as the record's stamp() gives it (what the caches kept per
+        file compare), None for a file not held; its record left unread."""
+        if path not in self._entries:
+            return None
+        _kind, mtime, size, inode = self.stamp(path)
+        return [mtime, size, inode]
+
     def read_all(self) -> None:
         index = self._index
         if index is None:

@@ -5,6 +5,8 @@ for completion and the views a transaction leaves alone are checked the same way
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import sqlite3
 import time
@@ -139,7 +141,7 @@ def test_a_damaged_details_store_is_rebuilt(in_lab: Run, lab: Path) -> None:
     store = lab / ".lab" / "detail.sqlite"
     assert store.exists()
     store.write_bytes(b"this is not a database" * 100)
-    for entry in (lab / ".lab" / "results").glob("check*.json"):
+    for entry in (lab / ".lab" / "results").glob("check*"):
         entry.unlink()
     assert in_lab("check").out == first
     with sqlite3.connect(store) as db:
@@ -340,7 +342,20 @@ def test_facts_kept_per_file_are_given_back_only_at_the_same_stamp(tmp_path: Pat
     again.save()  # only a.md was met: b.md is dropped
     assert PerFile(tmp_path, "facts", "key-1").get("b.md", [4, 5, 6], anything) is None
     assert PerFile(tmp_path, "facts", "key-2").get("a.md", [1, 2, 3], anything) is None
-    (tmp_path / "results" / "facts.json").write_text('{"key": "key-1"}\n[1, 2]', "utf-8")
+    stored = tmp_path / "results" / "facts.bin"
+    whole = stored.read_bytes()
+    header, body = whole.split(b"\n", 1)
+    for damaged in (
+        b'{"key": "key-1"}\n' + body,  # no checksum
+        header + b"\n" + body[:-1],  # cut short
+        header + b"\n" + body[:-1] + bytes([body[-1] ^ 1]),  # a bit flipped
+        header.replace(b'"sum": "', b'"sum": "0') + b"\n" + body,
+    ):
+        stored.write_bytes(damaged)
+        assert PerFile(tmp_path, "facts", "key-1").get("a.md", [1, 2, 3], anything) is None
+    garbage = b"\xff not marshal"  # a right checksum over bytes marshal cannot read
+    header = json.dumps({"key": "key-1", "sum": hashlib.sha1(garbage).hexdigest()}).encode()
+    stored.write_bytes(header + b"\n" + garbage)
     assert PerFile(tmp_path, "facts", "key-1").get("a.md", [1, 2, 3], anything) is None
 
 
@@ -425,8 +440,7 @@ def test_a_views_record_or_kept_facts_of_another_shape_are_not_trusted(
 ) -> None:
     """What lab keeps in .lab/ may be damaged with a valid checksum (another version of lab, a
     hand edit): an entry of another shape is made again, never trusted, never a traceback."""
-    import hashlib
-    import json
+    import marshal
 
     assert in_lab("new", "concept", "Self-Attention", "-c", "fundamentals").ok
     note = lab / CONCEPT
@@ -436,17 +450,17 @@ def test_a_views_record_or_kept_facts_of_another_shape_are_not_trusted(
     assert in_lab("check").code == 1 and in_lab(*args).ok
     results = lab / ".lab" / "results"
     for name, bad in (
-        ("check_files.json", {}),
-        ("check_files.json", [[1, ["nope", {}]]]),
-        ("check_files.json", "x"),
-        ("review_notes.json", [[], [], True]),
-        ("review_notes.json", [[1], [], True, []]),
+        ("check_files.bin", {}),
+        ("check_files.bin", [[1, ["nope", {}]]]),
+        ("check_files.bin", "x"),
+        ("review_notes.bin", [[], [], True]),
+        ("review_notes.bin", [[1], [], True, []]),
     ):
         head, _, body = (results / name).read_bytes().partition(b"\n")
-        entries = json.loads(body)
+        entries = marshal.loads(body)
         path = next(path for path in entries if path.startswith("notes/"))
         entries[path][1] = bad
-        data = json.dumps(entries).encode()
+        data = marshal.dumps(entries)
         header = json.loads(head) | {"sum": hashlib.sha1(data).hexdigest()}
         (results / name).write_bytes(json.dumps(header).encode() + b"\n" + data)
         for entry in results.glob("check-*.json"):  # the whole-check result, made again
@@ -466,7 +480,7 @@ def test_a_views_record_or_kept_facts_of_another_shape_are_not_trusted(
 def test_the_facts_kept_per_file_outlive_many_sets_of_options(in_lab: Run, lab: Path) -> None:
     assert in_lab("new", "concept", "Self-Attention", "-c", "fundamentals").ok
     assert in_lab("review", "--dry-run", "--seed", "99").ok
-    facts = lab / ".lab" / "results" / "review_notes.json"
+    facts = lab / ".lab" / "results" / "review_notes.bin"
     made = facts.stat()
     for seed in range(20):  # each seed is a result of its own, pruned to the latest 16
         assert in_lab("review", "--dry-run", "--seed", str(100 + seed)).ok

@@ -340,6 +340,8 @@ def test_a_wiki_link_looked_up_by_going_through_the_notes_finds_what_the_table_f
     scanned, tabled = WikiIndex(notes), WikiIndex(notes)
     assert tabled.names is not None  # the table made before any lookup
     assert [scanned.resolve(t) for t in targets] == [tabled.resolve(t) for t in targets]
+    together = WikiIndex(notes).resolve_all(targets)  # one pass for all of them
+    assert together == {t: tabled.resolve(t) for t in targets}
 
 
 @settings(max_examples=200, deadline=None)

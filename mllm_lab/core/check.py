@@ -40,8 +40,7 @@ def _sections(note: Note, detail: Detail, required: Mapping[NoteKind, Headings])
     ]
 
 
-def _wiki_link(path: str, target: str, line: int, wiki: WikiIndex) -> Finding | None:
-    matches = wiki.resolve(target)
+def _wiki_link(path: str, target: str, line: int, matches: set[str]) -> Finding | None:
     if not matches:
         return Finding.of(path, line, "check.wiki_broken", target=target)
     if len(matches) > 1:
@@ -65,9 +64,11 @@ def links(
         Finding.of(path, line, "check.link_spaces", target=target)
         for target, line in found.get("unrendered", [])
     ]
-    for target, line, is_wiki in found.get("links", []):
+    written = found.get("links", [])
+    wikis = wiki.resolve_all(target for target, _line, is_wiki in written if is_wiki)
+    for target, line, is_wiki in written:
         if is_wiki:
-            result.append(_wiki_link(path=path, target=target, line=line, wiki=wiki))
+            result.append(_wiki_link(path=path, target=target, line=line, matches=wikis[target]))
             continue
         resolved = resolve_relative(path, target)
         if resolved == ".." or resolved.startswith("../") or posixpath.isabs(resolved):

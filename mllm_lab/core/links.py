@@ -61,10 +61,11 @@ def without_extension(path: str) -> str:
 
 class WikiIndex:
     """[[wiki link]] targets by note title, file name or path (case-insensitive). The first
-    few links are looked up by going through the notes; a table of every name is made only
-    when more come (`lab check` after one note's edit resolves that note's links alone)."""
+    few notes' links are looked up by going through the notes, a note's links in one pass; a
+    table of every name is made only when more come (`lab check` after one note's edit
+    resolves that note's links alone)."""
 
-    SCANS = 4  # lookups answered by going through the notes, before the table is made
+    SCANS = 4  # passes over the notes for lookups, before the table is made
 
     def __init__(self, notes: Iterable[Note]) -> None:
         self.notes = notes
@@ -92,24 +93,35 @@ class WikiIndex:
         return self._names
 
     def resolve(self, target: str) -> set[str]:
-        name = target.strip().casefold()
-        stem = posixpath.splitext(name)[0]
+        return self.resolve_all([target])[target]
+
+    def resolve_all(self, targets: Iterable[str]) -> dict[str, set[str]]:
+        """The notes each target names, else those its stem names (a file named with another
+        extension): a note's links are looked up together, in one pass over the notes."""
+        wanted = {}
+        for target in targets:
+            name = target.strip().casefold()
+            wanted[target] = (name, posixpath.splitext(name)[0])
+        if not wanted:
+            return {}
         if self._names is None and self._scans < self.SCANS:
             self._scans += 1
-            return self._scan(name, stem)
-        return self.names.get(name) or self.names.get(stem) or set()
+            names = self._scan({key for pair in wanted.values() for key in pair})
+        else:
+            names = self.names
+        return {
+            target: names.get(name) or names.get(stem) or set()
+            for target, (name, stem) in wanted.items()
+        }
 
-    def _scan(self, name: str, stem: str) -> set[str]:
-        """The notes `name` names, else those its stem names: in one pass over the notes."""
-        named: set[str] = set()
-        by_stem: set[str] = set()
+    def _scan(self, keys: set[str]) -> dict[str, set[str]]:
+        """The part of the table of every name that `keys` looks up, made in one pass."""
+        found: dict[str, set[str]] = {}
         for note in self.notes:
-            keys = self._keys(note)
-            if name in keys:
-                named.add(note.path)
-            elif stem != name and stem in keys:
-                by_stem.add(note.path)
-        return named or by_stem
+            for key in self._keys(note):
+                if key in keys:
+                    found.setdefault(key, set()).add(note.path)
+        return found
 
 
 def related_target(note_path: str, entry: str, known: Container[str]) -> str | None:
@@ -145,9 +157,11 @@ def targets(
     """The known files a note points to, in the order written: its body's links (a wiki
     link only when it names one note), then its `related:` entries."""
     found: dict[str, None] = {}
-    for target, _line, is_wiki in detail.get("links", []):
+    written = detail.get("links", [])
+    wikis = wiki.resolve_all(target for target, _line, is_wiki in written if is_wiki)
+    for target, _line, is_wiki in written:
         if is_wiki:
-            resolved = wiki.resolve(target)
+            resolved = wikis[target]
             if len(resolved) == 1:
                 found[next(iter(resolved))] = None
         else:

@@ -20,13 +20,12 @@ from typing import Any
 from mllm_lab import __version__, kinds
 from mllm_lab.core.cards import Card, CardKind, duplicate_ids, duplicates, note_cards
 from mllm_lab.core.fm import body_of
-from mllm_lab.core.labdata import Record
 from mllm_lab.cores import usable_cores
 from mllm_lab.errors import BrokenNote, LabError
 from mllm_lab.models import Finding, Note
 from mllm_lab.ops.workspace import Workspace
 from mllm_lab.parse import as_json
-from mllm_lab.scan import load_cache, save_cache
+from mllm_lab.scan import Files, load_cache, save_cache
 from mllm_lab.storage import read_text
 from mllm_lab.walk import changed_ns
 
@@ -94,11 +93,8 @@ def _card(note: Note, row: Row, stages: Mapping[str, int | None]) -> Card:
 # --- the cache -----------------------------------------------------------------------------
 
 
-def _stamp(files: Mapping[str, Record], path: str) -> list[int] | None:
-    record = files.get(path)
-    if record is None or record.error:
-        return None
-    return record.stamp()
+def _stamp(files: Files, path: str) -> list[int] | None:
+    return None if path not in files or files.broken(path) else files.stamp_of(path)
 
 
 def _cached_rows(

@@ -159,10 +159,8 @@ class _FileChecks:
         broken = broken_notes(self.data)
         todo: dict[str, tuple[Note, Any]] = {}
         for note in self.data.notes:
-            record = files.get(note.path)
-            stamp: Any = None
-            if record is not None:
-                stamp = [record.stamp(), note.path in broken]
+            made = files.stamp_of(note.path)
+            stamp = None if made is None else [made, note.path in broken]
             if not self.known(note.path, stamp):
                 todo[note.path] = (note, stamp)
 

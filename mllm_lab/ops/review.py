@@ -75,8 +75,7 @@ def read_bodies(ws: Workspace, data: LabData, shown: list[Note]) -> Bodies:
     facts: dict[str, list[Any]] = {}
     todo = {}
     for path in study:
-        record = files.get(path)
-        stamp = record.stamp() if record else None
+        stamp = files.stamp_of(path)
         found = kept.get(path, stamp, _facts_shape)
         if found is None:
             todo[path] = stamp
