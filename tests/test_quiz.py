@@ -170,6 +170,46 @@ def test_stats_from_a_log(in_lab: Run, cards_lab: Path, monkeypatch: pytest.Monk
     assert data["retention"] == pytest.approx(2 / 3)
 
 
+def test_stats_keep_the_card_ids_while_no_note_changed(
+    in_lab: Run, cards_lab: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`lab quiz --stats` keeps its cards' ids by the lab's files: run again, it makes no card,
+    and an answer added to the log counts at once. A card added to a note, an id taken twice
+    (the first card counts, in the stage filter too) and a stage filter come out as a run
+    without .lab/ gives them."""
+    import shutil
+
+    monkeypatch.setenv("LAB_NOW", NOON.isoformat())
+    made: list[bool] = []
+    real = ops_quiz.lab_cards
+    monkeypatch.setattr(ops_quiz, "lab_cards", lambda *a, **k: made.append(True) or real(*a, **k))
+
+    def stats(*options: str) -> tuple[str, str]:
+        result = in_lab("quiz", "--stats", *options)
+        assert result.ok, result
+        return result.out, result.err
+
+    def cold(*options: str) -> tuple[str, str]:
+        shutil.rmtree(cards_lab / ".lab")
+        return stats(*options)
+
+    first = stats()
+    assert made == [True] and stats() == first and made == [True]
+    (cards_lab / LOG_PATH).write_text(review(card_id(CONCEPT, "[interview]"), NOON), "utf-8")
+    assert json.loads(stats("--json")[0])["reviews_today"] == 1 and made == [True]
+    assert stats()[0].splitlines()[0] == "复习卡片：共 3 张 · 新卡片 2 张 · 今天到期 1 张"
+
+    named = "<!-- card: scaling -->\nQ: 为什么缩放？\nA: 防止饱和。\n"
+    paper, concept = cards_lab / PAPER, cards_lab / CONCEPT
+    concept.write_text(read(concept) + "\n" + named, "utf-8")  # stage 1, first
+    paper.write_text(read(paper) + "\n" + named + "\nQ: 新的问题？\nA: 新的回答。\n", "utf-8")
+    for options in ((), ("--stage", "3"), ("--stage", "1")):
+        warm = stats(*options)
+        assert "卡片 id `scaling`" in warm[1]
+        assert warm == cold(*options), options
+    assert stats("--stage", "3")[0].splitlines()[0].startswith("复习卡片：共 2 张")
+
+
 def test_english_lab_speaks_english(run: Run, en_lab: Path) -> None:
     assert run("new", "concept", "Attention", "-c", "fundamentals", cwd=en_lab).ok
     write_section(

@@ -84,16 +84,15 @@ def _interactive() -> bool:
 
 def _stats(ws: Any, *, clock: datetime, which: Any, json_output: bool) -> None:
     from mllm_lab.cli import output
-    from mllm_lab.ops.quiz import study
+    from mllm_lab.ops.quiz import study_stats
 
-    found = study(ws, text=False)
-    summary = found.stats(clock, which)
+    summary, problems = study_stats(ws, clock, which)
     if json_output:
         output.print_json(
             {"schema": "mllm-lab/quiz-stats/1", "now": clock.isoformat(), **asdict(summary)}
         )
         return
-    output.problems(found.problems)
+    output.problems(problems)
     if summary.retention is None:
         retention = tr("quiz.stats.no_retention")
     else:

@@ -94,6 +94,33 @@ def study(ws: Workspace, *, text: bool = True) -> Study:
     )
 
 
+def study_stats(ws: Workspace, now: datetime, which: Filter) -> tuple[Stats, list[Finding]]:
+    """`lab quiz --stats`: the stats of the cards `which` takes, and the problems study()
+    finds. The cards' ids are kept (.lab/results/) while no note or template changed, so
+    only the log is read again: a sitting appends to it, which leaves the ids as they were."""
+    from mllm_lab.messages import Msg
+
+    def compute() -> dict[str, Any]:
+        found = lab_cards(ws, text=False)
+        unique: dict[str, Card] = {}
+        for card in found.cards:  # as study() takes them: the first card of an id counts
+            unique.setdefault(card.id, card)
+        return {
+            "ids": [card.id for card in which.apply(unique.values())],
+            "problems": [[f.path, f.line, f.msg.as_json()] for f in found.problems],
+        }
+
+    kept = ws.cached(
+        "quiz-ids", compute, list(which.stages), list(which.tags), ws.lang, template_stamps(ws)
+    )
+    raw = quizlog.read(ws.lab.path(LOG_PATH))
+    log = parse_log(raw, LOG_PATH, ws.lang)
+    states, _notes = schedule(ws, raw, log)
+    found = [Finding(path, line, Msg.from_json(what)) for path, line, what in kept["problems"]]
+    summary = stats(kept["ids"], reviews=log.reviews, schedule=states, now=now)
+    return summary, [*found, *log.problems]
+
+
 def card_problems(ws: Workspace) -> list[Finding]:
     """For `lab check`: a card id used twice, and each line of the review log that cannot be
     read (the rest of the log still counts)."""
