@@ -21,7 +21,7 @@ from typing import Any
 
 from mllm_lab import __version__
 from mllm_lab.cores import paused_gc
-from mllm_lab.state import read_state, write_state
+from mllm_lab.state import PYTHON, read_state, write_state
 from mllm_lab.walk import changed_ns
 
 FOLDER = "results"
@@ -174,7 +174,9 @@ class PerFile:
 
     Kept with marshal, not JSON, in results/<name>.bin: at 50,000 notes the entry is 20 MB,
     and encoding it again after one note changed took 450 ms as JSON, 45-95 ms with marshal.
-    Like every entry it carries a checksum, checked before a byte of it is decoded."""
+    Like every entry it carries a checksum, checked before a byte of it is decoded, and the
+    Python version that wrote it. (As with the index: the checksum finds damage, not a file
+    made on purpose, and marshal trusts the sizes such a file gives.)"""
 
     def __init__(self, state: Path, name: str, made: str, use: bool = True) -> None:
         self.state, self.name, self.made, self.use = state, name, made, use
@@ -202,9 +204,14 @@ class PerFile:
 
     def save(self) -> None:
         if self.use and self.now != self.kept:
-            body = marshal.dumps(self.now)
-            header = json.dumps({"key": self.made, "sum": _sum(body)}).encode("utf-8")
-            write_state(self.state, f"{FOLDER}/{self.name}.bin", header + b"\n" + body)
+            try:
+                body = marshal.dumps(self.now)
+            except ValueError:  # a value marshal cannot hold (a str subclass): made again
+                return
+            header = {"key": self.made, "python": PYTHON, "sum": _sum(body)}
+            write_state(
+                self.state, f"{FOLDER}/{self.name}.bin", json.dumps(header).encode() + b"\n" + body
+            )
             with contextlib.suppress(OSError):  # the JSON entry of lab 0.1.0 and before
                 (self.state / FOLDER / f"{self.name}.json").unlink()
 
@@ -220,9 +227,9 @@ def _load_marshal(state: Path, name: str, wanted: str) -> Any:
         header = json.loads(data[:cut])
         if not isinstance(header, dict) or header.get("key") != wanted:
             return None
-        if header.get("sum") != _sum(body):
+        if header.get("python") != PYTHON or header.get("sum") != _sum(body):
             return None
         with paused_gc():  # tens of thousands of lists that live until the command ends
             return marshal.loads(body)
-    except (ValueError, TypeError, EOFError, RecursionError):
+    except (ValueError, TypeError, EOFError, RecursionError, MemoryError):
         return None

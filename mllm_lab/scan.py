@@ -13,7 +13,6 @@ import hashlib
 import json
 import marshal
 import os
-import sys
 from array import array
 from collections.abc import Callable, ItemsView, Iterator, Mapping, MutableMapping, ValuesView
 from dataclasses import dataclass
@@ -25,11 +24,10 @@ from mllm_lab.cores import paused_gc, usable_cores
 from mllm_lab.lab import Lab
 from mllm_lab.messages import Msg
 from mllm_lab.parse import as_json, good_digest, make_record, parse_file
-from mllm_lab.state import append_state, read_state, truncate_state, write_state
+from mllm_lab.state import PYTHON, append_state, read_state, truncate_state, write_state
 from mllm_lab.walk import STAMP_RUN, Found, Walk, changed_ns, kind_of, walk
 
 INDEX_NAME = "index.bin"
-PYTHON = list(sys.version_info[:2])  # marshal's format may change between Python versions
 JOURNAL_NAME = "index.log"  # small changes are appended here instead of rewriting the index
 JOURNAL_LIMIT = 2000  # lines; past this the index is rewritten and the journal emptied
 JOURNAL_BYTES = 256 * 1024  # and past this plus an eighth of the index's size

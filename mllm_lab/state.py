@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 from pathlib import Path
 
 from mllm_lab.errors import WriteFailed
 from mllm_lab.storage import Pieces, write_atomic
+
+PYTHON = list(sys.version_info[:2])  # marshal's format may change between Python versions
 
 KEYS_FILE = "keys.tsv"  # each paper's key and title, for shell completion (cli/complete.py)
 

@@ -9,6 +9,7 @@ import hashlib
 import json
 import os
 import sqlite3
+import sys
 import time
 from pathlib import Path
 
@@ -354,9 +355,25 @@ def test_facts_kept_per_file_are_given_back_only_at_the_same_stamp(tmp_path: Pat
         stored.write_bytes(damaged)
         assert PerFile(tmp_path, "facts", "key-1").get("a.md", [1, 2, 3], anything) is None
     garbage = b"\xff not marshal"  # a right checksum over bytes marshal cannot read
-    header = json.dumps({"key": "key-1", "sum": hashlib.sha1(garbage).hexdigest()}).encode()
-    stored.write_bytes(header + b"\n" + garbage)
+    python = list(sys.version_info[:2])
+    header = {"key": "key-1", "python": python, "sum": hashlib.sha1(garbage).hexdigest()}
+    stored.write_bytes(json.dumps(header).encode() + b"\n" + garbage)
     assert PerFile(tmp_path, "facts", "key-1").get("a.md", [1, 2, 3], anything) is None
+    stored.write_bytes(whole)
+    assert PerFile(tmp_path, "facts", "key-1").get("a.md", [1, 2, 3], anything) == {"links": 2}
+    other = json.loads(header_line := whole.split(b"\n", 1)[0]) | {"python": [python[0], 99]}
+    stored.write_bytes(whole.replace(header_line, json.dumps(other).encode(), 1))
+    assert PerFile(tmp_path, "facts", "key-1").get("a.md", [1, 2, 3], anything) is None
+
+    class Named(str):
+        pass
+
+    stored.write_bytes(whole)
+    odd = PerFile(tmp_path, "facts", "key-1")
+    odd.put("a.md", [4, 5, 6], [Named("marshal cannot hold this")])
+    odd.save()  # not kept, no traceback: the file stays as it was, made again next time
+    assert stored.read_bytes() == whole
+    assert PerFile(tmp_path, "facts", "key-1").get("a.md", [4, 5, 6], anything) is None
 
 
 def test_new_paper_takes_a_listed_paper_off_the_list_and_leaves_the_list_alone_otherwise(
