@@ -79,14 +79,9 @@ class Study:
 def study(ws: Workspace, *, text: bool = True) -> Study:
     """Cards (with their questions and answers, unless `text` is False) and schedule."""
     found = lab_cards(ws, text=text)
-    unique: dict[str, Card] = {}
-    for card in found.cards:  # an id taken twice is a problem (reported); the first card counts
-        unique.setdefault(card.id, card)
-    raw = quizlog.read(ws.lab.path(LOG_PATH))
-    log = parse_log(raw, LOG_PATH, ws.lang)
-    states, _notes = schedule(ws, raw, log)
+    log, states = _log_and_schedule(ws)
     return Study(
-        cards=list(unique.values()),
+        cards=_first_of_each_id(found.cards),
         log=log,
         states=states,
         problems=[*found.problems, *log.problems],
@@ -102,23 +97,33 @@ def study_stats(ws: Workspace, now: datetime, which: Filter) -> tuple[Stats, lis
 
     def compute() -> dict[str, Any]:
         found = lab_cards(ws, text=False)
-        unique: dict[str, Card] = {}
-        for card in found.cards:  # as study() takes them: the first card of an id counts
-            unique.setdefault(card.id, card)
         return {
-            "ids": [card.id for card in which.apply(unique.values())],
+            "ids": [card.id for card in which.apply(_first_of_each_id(found.cards))],
             "problems": [[f.path, f.line, f.msg.as_json()] for f in found.problems],
         }
 
     kept = ws.cached(
         "quiz-ids", compute, list(which.stages), list(which.tags), ws.lang, template_stamps(ws)
     )
-    raw = quizlog.read(ws.lab.path(LOG_PATH))
-    log = parse_log(raw, LOG_PATH, ws.lang)
-    states, _notes = schedule(ws, raw, log)
+    log, states = _log_and_schedule(ws)
     found = [Finding(path, line, Msg.from_json(what)) for path, line, what in kept["problems"]]
     summary = stats(kept["ids"], reviews=log.reviews, schedule=states, now=now)
     return summary, [*found, *log.problems]
+
+
+def _first_of_each_id(cards: Iterable[Card]) -> list[Card]:
+    """An id taken twice is a problem (reported); the first card of it counts."""
+    unique: dict[str, Card] = {}
+    for card in cards:
+        unique.setdefault(card.id, card)
+    return list(unique.values())
+
+
+def _log_and_schedule(ws: Workspace) -> tuple[Log, dict[str, CardState]]:
+    raw = quizlog.read(ws.lab.path(LOG_PATH))
+    log = parse_log(raw, LOG_PATH, ws.lang)
+    states, _notes = schedule(ws, raw, log)
+    return log, states
 
 
 def card_problems(ws: Workspace) -> list[Finding]:
