@@ -141,10 +141,12 @@ def load(state: Path, name: str, wanted: str, raw: str | None = None) -> tuple[b
         return False, None
 
 
-def _sum(data: bytes | memoryview, field: str | None = None, size: int = 0) -> str:
-    """The checksum of an entry's body and, for a raw field, of where that field lies."""
+def _sum(data: bytes | memoryview | list[bytes], field: str | None = None, size: int = 0) -> str:
+    """The checksum of an entry's body (in pieces, or whole) and, for a raw field, of where
+    that field lies."""
     digest = hashlib.sha1(b"" if field is None else f"{field}:{size}\n".encode())
-    digest.update(data)
+    for piece in data if isinstance(data, list) else [data]:
+        digest.update(piece)
     return digest.hexdigest()
 
 
@@ -159,9 +161,9 @@ def save(state: Path, name: str, made: str, value: Any, raw: str | None = None) 
         value = {k: v for k, v in value.items() if k != raw}
         header["raw"] = [raw, len(extra)]
     body = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    data = body.encode("utf-8", "surrogatepass") + extra
+    data = [body.encode("utf-8", "surrogatepass"), extra]  # written as they are: no copy
     header["sum"] = _sum(data, *header["raw"]) if "raw" in header else _sum(data)
-    write_state(state, _name(name), json.dumps(header).encode("utf-8") + b"\n" + data)
+    write_state(state, _name(name), [json.dumps(header).encode("utf-8") + b"\n", *data])
     _prune(state, name)
 
 

@@ -210,6 +210,90 @@ def test_stats_keep_the_card_ids_while_no_note_changed(
     assert stats("--stage", "3")[0].splitlines()[0].startswith("复习卡片：共 2 张")
 
 
+def shown_as_study_gives(lab: Path, now: datetime, which: Any, new: Any, limit: Any) -> Any:
+    """What `lab quiz --json` printed before due_now: every card made by study(), queued,
+    cut to --limit, and the stats of the filtered cards."""
+    from dataclasses import replace
+
+    from mllm_lab.core.schedule import quiz_json, stats
+
+    found = ops_quiz.study(ws_of(lab))
+    due = found.queue(now, which, new)
+    if limit is not None:
+        kept = due.due[:limit]
+        due = replace(due, due=kept, new=due.new[: limit - len(kept)])
+    ids = [card.id for card in which.apply(found.cards)]
+    summary = stats(ids, reviews=found.log.reviews, schedule=found.states, now=now)
+    return quiz_json(due, schedule=found.states, summary=summary, now=now)
+
+
+def shown_by_due_now(lab: Path, now: datetime, which: Any, new: Any, limit: Any) -> Any:
+    from mllm_lab.core.schedule import quiz_json
+
+    found = ops_quiz.due_now(ws_of(lab), now, which, new=new, limit=limit)
+    return quiz_json(found.queue, schedule=found.states, summary=found.stats, now=now)
+
+
+def test_json_keeps_the_cards_while_no_note_changed(
+    in_lab: Run, cards_lab: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`lab quiz --json` keeps the lab's cards by its files: run again, it makes no card, and
+    an answer added to the log counts at once. After edits (an answer's text, a note's tags,
+    a card added, an id taken twice) and with every option, what it shows, warm or without
+    .lab/, is what study() gives: the same cards, texts, order and stats."""
+    import shutil
+
+    from mllm_lab.ops.quiz import Filter
+
+    monkeypatch.setenv("LAB_NOW", NOON.isoformat())
+    made: list[bool] = []
+    real = ops_quiz.card_rows
+    monkeypatch.setattr(ops_quiz, "card_rows", lambda *a, **k: made.append(True) or real(*a, **k))
+
+    def listed(*options: str) -> dict[str, Any]:
+        result = in_lab("quiz", "--json", *options)
+        assert result.ok, result
+        data = json.loads(result.out)
+        del data["now"]  # the pinned clock plus the time the command has run
+        return data  # type: ignore[no-any-return]
+
+    first = listed()
+    assert made == [True] and listed() == first and made == [True]
+    interview = card_id(CONCEPT, "[interview]")
+    (cards_lab / LOG_PATH).write_text(review(interview, NOON - timedelta(days=3), 1), "utf-8")
+    due = listed()
+    assert [card["id"] for card in due["due"]] == [interview] and made == [True]
+    assert due["due"][0]["answer"] == INTERVIEW and due["stats"]["due_today"] == 1
+
+    concept, paper = cards_lab / CONCEPT, cards_lab / PAPER
+    concept.write_text(
+        read(concept).replace(INTERVIEW, "改过的回答：𝑄𝐾ᵀ/√d，带 emoji 🧠。").replace(
+            "tags:\n- attention\n", "tags:\n- attention\n- 新标签\n"
+        ),
+        "utf-8",
+    )
+    named = "<!-- card: scaling -->\nQ: 为什么缩放？\nA: 防止饱和。\n"
+    concept.write_text(read(concept) + "\n" + named, "utf-8")
+    paper.write_text(read(paper) + "\n" + named + "\nQ: 新的问题？\nA: 新的回答。\n", "utf-8")
+    cases: list[tuple[tuple[str, ...], Filter, int | None, int | None]] = [
+        ((), Filter(), None, None),
+        (("--stage", "3"), Filter(stages=(3,)), None, None),
+        (("--tag", "新标签"), Filter(tags=("新标签",)), None, None),
+        (("--limit", "1"), Filter(), None, 1),
+        (("--new", "1", "--limit", "2"), Filter(), 1, 2),
+    ]
+    for options, which, new, limit in cases:
+        warm = listed(*options)
+        expected = shown_as_study_gives(cards_lab, NOON, which, new, limit)
+        del expected["now"]
+        assert warm == expected, options
+        shutil.rmtree(cards_lab / ".lab")
+        assert listed(*options) == expected, options
+    tagged = listed("--tag", "新标签")
+    assert tagged["due"][0]["answer"] == "改过的回答：𝑄𝐾ᵀ/√d，带 emoji 🧠。"
+    assert tagged["due"][0]["tags"] == ["attention", "新标签"]
+
+
 def test_english_lab_speaks_english(run: Run, en_lab: Path) -> None:
     assert run("new", "concept", "Attention", "-c", "fundamentals", cwd=en_lab).ok
     write_section(
@@ -540,6 +624,10 @@ def test_any_text_in_a_note_lists_or_exports_without_a_traceback(
     assert listed.ok, listed
     data = json.loads(listed.out)
     assert all(card["path"] == "notes/fundamentals/any.md" for card in data["new"])
+    which, now = ops_quiz.Filter(), datetime.now(UTC)
+    expected = shown_as_study_gives(lab, now, which, None, None)
+    assert shown_by_due_now(lab, now, which, None, None) == expected  # kept in .lab/ now
+    assert shown_by_due_now(lab, now, which, None, None) == expected  # and read back
     target = tmp_path_factory.mktemp("anki") / "any.apkg"
     exported = Run(lab)("export", "anki", str(target))
     assert exported.ok, exported

@@ -115,19 +115,12 @@ def _stats(ws: Any, *, clock: datetime, which: Any, json_output: bool) -> None:
 
 
 def _json(ws: Any, clock: datetime, which: Any, *, new: int | None, limit: int | None) -> None:
-    from dataclasses import replace
-
     from mllm_lab.cli import output
     from mllm_lab.core.schedule import quiz_json
-    from mllm_lab.ops.quiz import study
+    from mllm_lab.ops.quiz import due_now
 
-    found = study(ws)
-    due = found.queue(clock, which, new)
-    if limit is not None:  # as a sitting would take them: due cards first
-        kept = due.due[:limit]
-        due = replace(due, due=kept, new=due.new[: limit - len(kept)])
-    summary = found.stats(clock, which)
-    output.print_json(quiz_json(due, schedule=found.states, summary=summary, now=clock))
+    found = due_now(ws, clock, which, new=new, limit=limit)
+    output.print_json(quiz_json(found.queue, schedule=found.states, summary=found.stats, now=clock))
 
 
 # --- the sitting ---------------------------------------------------------------------------

@@ -13,6 +13,7 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from typing import Protocol
 
 from mllm_lab import kinds
 from mllm_lab.core.blocks import CODE, Blocks, blocks
@@ -393,7 +394,21 @@ def duplicate_ids(places: Iterable[tuple[str, str, int]]) -> list[Finding]:
     return found
 
 
-def roadmap_order(card: Card) -> tuple[int, str, int]:
+class Placed(Protocol):
+    """Where a card stands, all that scheduling and ordering need: a Card, or the row of one
+    kept in .lab/ (ops.quiz.due_now)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def path(self) -> str: ...
+    @property
+    def line(self) -> int: ...
+    @property
+    def stage(self) -> int | None: ...
+
+
+def roadmap_order(card: Placed) -> tuple[int, str, int]:
     """Sort key: stage by stage along the roadmap (cards without one last), then where they
     stand."""
     return (card.stage if card.stage is not None else 99, card.path, card.line)

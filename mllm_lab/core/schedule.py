@@ -4,13 +4,13 @@ Pure and deterministic: `now` is always passed in, and FSRS's random interval fu
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from mllm_lab.core.cards import Card, roadmap_order
+from mllm_lab.core.cards import Card, Placed, roadmap_order
 from mllm_lab.core.reviewlog import LOG_PATH, Log, Rating, Review, format_review, parse_log
 
 if TYPE_CHECKING:
@@ -158,17 +158,26 @@ def preview(
 # --- the day's queue -----------------------------------------------------------------------
 
 
+def selector(
+    stages: Iterable[int] = (), tags: Iterable[str] = ()
+) -> Callable[[int | None, Iterable[str]], bool]:
+    """Whether `select` takes a card of this stage in a note with these tags."""
+    wanted_stages, wanted_tags = set(stages), {t.casefold() for t in tags}
+
+    def takes(stage: int | None, card_tags: Iterable[str]) -> bool:
+        return (not wanted_stages or stage in wanted_stages) and (
+            not wanted_tags or any(t.casefold() in wanted_tags for t in card_tags)
+        )
+
+    return takes
+
+
 def select(
     cards: Iterable[Card], stages: Iterable[int] = (), tags: Iterable[str] = ()
 ) -> list[Card]:
     """Cards of any of `stages` that carry any of `tags` (case-insensitive); empty: all."""
-    wanted_stages, wanted_tags = set(stages), {t.casefold() for t in tags}
-    return [
-        card
-        for card in cards
-        if (not wanted_stages or card.stage in wanted_stages)
-        and (not wanted_tags or any(t.casefold() in wanted_tags for t in card.tags))
-    ]
+    takes = selector(stages, tags)
+    return [card for card in cards if takes(card.stage, card.tags)]
 
 
 def local_day(moment: datetime, now: datetime) -> date:
@@ -181,20 +190,23 @@ def _check_now(now: datetime) -> None:
         raise ValueError("`now` must be timezone-aware")
 
 
+C = TypeVar("C", bound=Placed)
+
+
 @dataclass(frozen=True)
-class Queue:
-    due: tuple[Card, ...]  # seen before and due now, earliest due first
-    new: tuple[Card, ...]  # never seen, as many as today's limit leaves, in roadmap order
+class Queue(Generic[C]):
+    due: tuple[C, ...]  # seen before and due now, earliest due first
+    new: tuple[C, ...]  # never seen, as many as today's limit leaves, in roadmap order
     new_left: int  # new cards today's limit still allows
 
 
 def queue(
-    cards: Sequence[Card],
+    cards: Sequence[C],
     schedule: Mapping[str, CardState],
     now: datetime,
     settings: Settings = Settings(),
     new_limit: int | None = None,
-) -> Queue:
+) -> Queue[C]:
     """What to study at `now`. Filter `cards` with `select` first; the new-card limit counts
     the cards first reviewed today across the whole log, unless `new_limit` says how many new
     cards to take now (`lab quiz --new N`)."""
@@ -316,7 +328,7 @@ def _card_json(card: Card, state: CardState | None) -> dict[str, Any]:
 
 
 def quiz_json(
-    found: Queue, schedule: Mapping[str, CardState], summary: Stats, now: datetime
+    found: Queue[Card], schedule: Mapping[str, CardState], summary: Stats, now: datetime
 ) -> dict[str, Any]:
     """One JSON document, schema `mllm-lab/quiz/1`."""
     return {

@@ -26,7 +26,7 @@ class Session:
     @classmethod
     def of(
         cls,
-        found: Queue,
+        found: Queue[Card],
         states: Mapping[str, CardState],
         limit: int | None = None,
         settings: Settings | None = None,

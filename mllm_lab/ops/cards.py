@@ -46,13 +46,26 @@ class LabCards:
 def lab_cards(ws: Workspace, *, text: bool = True, paths: Iterable[str] | None = None) -> LabCards:
     """The cards of the lab's notes (of `paths` only, when given). Without `text`, questions
     and answers are left empty: counting and scheduling need only the ids."""
-    data = ws.data()
-    notes = {note.path: note for note in data.notes}
+    cards = [_card(note, row, stage) for note, row, stage in card_rows(ws, text=text, paths=paths)]
+    return LabCards(cards, duplicates(cards, ws.lang))
+
+
+def card_rows(
+    ws: Workspace, *, text: bool = True, paths: Iterable[str] | None = None
+) -> list[tuple[Note, Row, int | None]]:
+    """What lab_cards makes its Cards of, in the same order: each card's note, its row and
+    its stage (a self-test card's is that of the note it links to, if that has one)."""
+    notes = {note.path: note for note in ws.data().notes}
     wanted = sorted(notes if paths is None else {p for p in paths if p in notes})
     rows = _cached_rows(ws=ws, notes=notes, wanted=wanted, text=text)
-    stages = {note.path: note.stage for note in data.notes}
-    cards = [_card(notes[path], row, stages) for path in wanted for row in rows.get(path, [])]
-    return LabCards(cards, duplicates(cards, ws.lang))
+    found = []
+    for path in wanted:
+        note = notes[path]
+        for row in rows.get(path, []):
+            source = notes.get(row[4]) if row[4] is not None else None
+            stage = source.stage if source is not None and source.stage is not None else row[3]
+            found.append((note, row, stage))
+    return found
 
 
 def card_duplicates(ws: Workspace) -> list[Finding]:
@@ -72,10 +85,8 @@ def card_ids(ws: Workspace, paths: Iterable[str] | None = None) -> set[str]:
     return {row[0] for found in rows.values() for row in found}
 
 
-def _card(note: Note, row: Row, stages: Mapping[str, int | None]) -> Card:
-    card_id, kind, line, stage, source = row[:5]
-    if source is not None and stages.get(source) is not None:
-        stage = stages[source]
+def _card(note: Note, row: Row, stage: int | None) -> Card:
+    card_id, kind, line, _stage, source = row[:5]
     return Card(
         id=card_id,
         kind=CardKind(kind),
