@@ -107,6 +107,20 @@ def test_ctrl_c_keeps_every_answer_given(cards_lab: Path) -> None:
     assert [line["rating"] for line in log_lines(cards_lab)] == [3]
 
 
+def test_keys_typed_ahead_are_not_lost(cards_lab: Path) -> None:
+    """Enter and a rating typed in one go (a quick learner, or a paste): the rating waits in
+    the terminal's queue while the answer is shown, and counts. Each key read switches the
+    terminal to cbreak mode; a switch that flushed pending input dropped it, and a Ctrl-C
+    pressed as the next question was shown as well."""
+    child = spawn(cards_lab)
+    child.expect("显示答案")
+    child.send("\r3")
+    child.expect("注意力分数为什么要除以", timeout=30)
+    child.send("q")
+    assert finish(child) == 0
+    assert [line["rating"] for line in log_lines(cards_lab)] == [3]
+
+
 def test_nothing_due_says_when_the_next_card_is(cards_lab: Path) -> None:
     child = spawn(cards_lab, "--stage", "5")
     child.expect("还没有卡片")
