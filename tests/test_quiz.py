@@ -267,9 +267,9 @@ def test_json_keeps_the_cards_while_no_note_changed(
 
     concept, paper = cards_lab / CONCEPT, cards_lab / PAPER
     concept.write_text(
-        read(concept).replace(INTERVIEW, "改过的回答：𝑄𝐾ᵀ/√d，带 emoji 🧠。").replace(
-            "tags:\n- attention\n", "tags:\n- attention\n- 新标签\n"
-        ),
+        read(concept)
+        .replace(INTERVIEW, "改过的回答：𝑄𝐾ᵀ/√d，带 emoji 🧠。")
+        .replace("tags:\n- attention\n", "tags:\n- attention\n- 新标签\n"),
         "utf-8",
     )
     named = "<!-- card: scaling -->\nQ: 为什么缩放？\nA: 防止饱和。\n"
@@ -489,6 +489,34 @@ def test_a_changed_template_counts_a_section_as_unwritten_again(cards_lab: Path)
     )
     kinds = [c.kind.value for c in lab_cards(ws_of(cards_lab)).cards]
     assert kinds == ["interview", "explicit"]  # the summary now equals the template's text
+
+
+def test_a_changed_partial_of_a_template_counts_too(in_lab: Run, cards_lab: Path) -> None:
+    """A card section may come from a partial the template includes: changing the partial
+    alone changes which sections are unwritten, for the kept cards as for a run without
+    .lab/ (found by a hostile-user helper: the caches stamped the template files alone)."""
+    import shutil
+
+    def kinds() -> list[str]:
+        listed = in_lab("quiz", "--json")
+        assert listed.ok, listed
+        return [card["kind"] for card in json.loads(listed.out)["new"]]
+
+    template, partial = cards_lab / "templates/zh/paper.md.j2", cards_lab / "templates/zh/_tldr.j2"
+    partial.write_text(SUMMARY + "\n", "utf-8")
+    template.write_text(
+        read(template).replace(
+            "## 一句话总结\n", '## 一句话总结\n\n{% include "zh/_tldr.j2" %}\n', 1
+        ),
+        "utf-8",
+    )
+    assert kinds() == ["interview", "explicit"]  # the summary is the template's text
+    assert len(lab_cards(ws_of(cards_lab)).cards) == 2
+    partial.write_text("另一段占位文字\n", "utf-8")
+    assert kinds() == ["interview", "explicit", "summary"]
+    assert len(lab_cards(ws_of(cards_lab)).cards) == 3
+    shutil.rmtree(cards_lab / ".lab")
+    assert kinds() == ["interview", "explicit", "summary"]
 
 
 def test_a_self_test_card_takes_the_stage_of_the_note_it_links_now(cards_lab: Path) -> None:

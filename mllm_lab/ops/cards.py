@@ -172,17 +172,17 @@ def _save(
 
 def template_stamps(ws: Workspace) -> list[Any]:
     """What the unwritten form of the card sections depends on: the lab's language, lab's
-    version, and each template file that may be used (the lab's own and the packaged one)."""
+    version, every file of the lab's own templates (a card section may include a partial of
+    any name) and each packaged template that may be used."""
     from mllm_lab.render import default_templates  # a path only: Jinja is not imported
 
-    stamps: list[Any] = [ws.lang, __version__]
+    stamps: list[Any] = [ws.lang, __version__, ws.templates_stamp()]
     for kind in SECTION_KINDS:
-        for folder in (ws.lab.root / "templates", default_templates()):
-            try:
-                st = os.stat(folder / ws.lang / kind.template)
-                stamps.append([changed_ns(st), st.st_size, st.st_ino])
-            except OSError:
-                stamps.append(None)
+        try:
+            st = os.stat(default_templates() / ws.lang / kind.template)
+            stamps.append([changed_ns(st), st.st_size, st.st_ino])
+        except OSError:
+            stamps.append(None)
     return stamps
 
 
