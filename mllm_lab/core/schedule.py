@@ -274,24 +274,26 @@ def stats(
     end_of_today = end_of_day(now)
     ids = set(ids)
     seen = [schedule[i] for i in ids if i in schedule]
-    recalled = _recalls(ordered, now)
+    days = [local_day(review.time, now) for review in ordered]  # once: a long log's thousands
+    recalled = _recalls(ordered, days, now)
+    past = [day for review, day in zip(ordered, days, strict=True) if review.time <= now]
     return Stats(
         cards=len(ids),
         new=len(ids) - len(seen),
         due_today=sum(s.due < end_of_today for s in seen),
-        reviews_today=sum(local_day(r.time, now) == today for r in ordered if r.time <= now),
+        reviews_today=past.count(today),
         retention=(sum(recalled) / len(recalled)) if recalled else None,
         recalls=len(recalled),
-        streak=_streak({local_day(r.time, now) for r in ordered if r.time <= now}, today),
+        streak=_streak(set(past), today),
     )
 
 
-def _recalls(ordered: Sequence[Review], now: datetime) -> list[bool]:
-    """For each recall in the 30 days up to `now`: remembered or not."""
+def _recalls(ordered: Sequence[Review], days: Sequence[date], now: datetime) -> list[bool]:
+    """For each recall in the 30 days up to `now`: remembered or not (`days`: each review's
+    local day)."""
     last: dict[str, date] = {}
     found = []
-    for review in ordered:
-        day = local_day(review.time, now)
+    for review, day in zip(ordered, days, strict=True):
         before = last.get(review.card)
         last[review.card] = day
         if before is not None and before < day and now - timedelta(days=30) < review.time <= now:
