@@ -53,6 +53,14 @@ def cards_lab(in_lab: Run, lab: Path) -> Path:
     return lab
 
 
+def calls_of(monkeypatch: pytest.MonkeyPatch, name: str) -> list[bool]:
+    """One True for each call of ops.quiz's `name` from now on (the cards made or read)."""
+    made: list[bool] = []
+    real = getattr(ops_quiz, name)
+    monkeypatch.setattr(ops_quiz, name, lambda *a, **k: made.append(True) or real(*a, **k))
+    return made
+
+
 def ws_of(lab: Path) -> Workspace:
     return Workspace(Lab.find(str(lab)))
 
@@ -180,9 +188,7 @@ def test_stats_keep_the_card_ids_while_no_note_changed(
     import shutil
 
     monkeypatch.setenv("LAB_NOW", NOON.isoformat())
-    made: list[bool] = []
-    real = ops_quiz.lab_cards
-    monkeypatch.setattr(ops_quiz, "lab_cards", lambda *a, **k: made.append(True) or real(*a, **k))
+    made = calls_of(monkeypatch, "lab_cards")
 
     def stats(*options: str) -> tuple[str, str]:
         result = in_lab("quiz", "--stats", *options)
@@ -246,9 +252,7 @@ def test_json_keeps_the_cards_while_no_note_changed(
     from mllm_lab.ops.quiz import Filter
 
     monkeypatch.setenv("LAB_NOW", NOON.isoformat())
-    made: list[bool] = []
-    real = ops_quiz.card_rows
-    monkeypatch.setattr(ops_quiz, "card_rows", lambda *a, **k: made.append(True) or real(*a, **k))
+    made = calls_of(monkeypatch, "card_rows")
 
     def listed(*options: str) -> dict[str, Any]:
         result = in_lab("quiz", "--json", *options)
