@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from mllm_lab.anki import FIELDS, ROOT_DECK, deck_name, export, note_guid, stable_id, to_html
-from mllm_lab.core.cards import Card, CardKind
+from mllm_lab.core.card import Card, CardKind
 from mllm_lab.core.roadmap import stage_name
 
 T0 = 1_795_000_000.0  # a fixed export time

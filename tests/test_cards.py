@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 
 from mllm_lab import kinds
 from mllm_lab.core import fm
-from mllm_lab.core.cards import Card, CardKind, card_id, duplicates, note_cards, roadmap_order
+from mllm_lab.core.card import Card, CardKind, roadmap_order
+from mllm_lab.core.cards import card_id, duplicates, note_cards
 from mllm_lab.core.markdown import section_signature
 from mllm_lab.core.review import Question
 from mllm_lab.core.roadmap import stage_name

@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mllm_lab import messages, quizlog
-from mllm_lab.core.cards import Card, CardKind
+from mllm_lab.core.card import Card, CardKind
 from mllm_lab.core.schedule import (
     Rating,
     Review,

@@ -12,37 +12,14 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from enum import StrEnum
-from typing import Protocol
 
 from mllm_lab import kinds
 from mllm_lab.core.blocks import CODE, Blocks, blocks
+from mllm_lab.core.card import Card, CardKind
 from mllm_lab.core.markdown import section_signature, strip_comments
 from mllm_lab.core.roadmap import STAGES
 from mllm_lab.messages import tr
 from mllm_lab.models import Finding, Note
-
-
-class CardKind(StrEnum):
-    INTERVIEW = "interview"  # a concept note's interview answer
-    SUMMARY = "summary"  # a paper note's one-sentence summary
-    SELFTEST = "selftest"  # an answered self-test question of a review note
-    EXPLICIT = "explicit"  # a Q:/A: pair or a [!question] callout, in any note
-
-
-@dataclass(frozen=True)
-class Card:
-    id: str
-    kind: CardKind
-    question: str  # Markdown
-    answer: str  # Markdown
-    path: str  # lab-relative path of the note
-    line: int  # 1-based line in the file where the card starts
-    stage: int | None = None
-    tags: tuple[str, ...] = ()
-    title: str = ""  # the note's title
-    source: str | None = None  # the note a self-test question links to: its stage is the card's
-
 
 # Which headings hold which cards, and the language of the question each one gets.
 HEADINGS: dict[CardKind, dict[str, str]] = {
@@ -392,23 +369,3 @@ def duplicate_ids(places: Iterable[tuple[str, str, int]]) -> list[Finding]:
             other = f"{first[1]}:{first[2]}"
             found.append(Finding.of(path, line, "card.duplicate", id=card_id, other=other))
     return found
-
-
-class Placed(Protocol):
-    """Where a card stands, all that scheduling and ordering need: a Card, or the row of one
-    kept in .lab/ (ops.quiz.due_now)."""
-
-    @property
-    def id(self) -> str: ...
-    @property
-    def path(self) -> str: ...
-    @property
-    def line(self) -> int: ...
-    @property
-    def stage(self) -> int | None: ...
-
-
-def roadmap_order(card: Placed) -> tuple[int, str, int]:
-    """Sort key: stage by stage along the roadmap (cards without one last), then where they
-    stand."""
-    return (card.stage if card.stage is not None else 99, card.path, card.line)

@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from mllm_lab.core.cards import Card, Placed, roadmap_order
+from mllm_lab.core.card import Card, Placed, roadmap_order
 from mllm_lab.core.reviewlog import LOG_PATH, Log, Rating, Review, format_review, parse_log
 
 if TYPE_CHECKING:

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from mllm_lab.core.cards import Card
+from mllm_lab.core.card import Card
 from mllm_lab.core.schedule import CardState, Queue, Rating, Review, Settings, apply, preview
 
 

@@ -15,19 +15,21 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mllm_lab import __version__, kinds
-from mllm_lab.core.cards import Card, CardKind, duplicate_ids, duplicates, note_cards
-from mllm_lab.core.fm import body_of
+from mllm_lab.core.card import Card, CardKind
 from mllm_lab.cores import usable_cores
-from mllm_lab.errors import BrokenNote, LabError
+from mllm_lab.errors import LabError
 from mllm_lab.models import Finding, Note
 from mllm_lab.ops.workspace import Workspace
-from mllm_lab.parse import as_json
-from mllm_lab.scan import Files, load_cache, save_cache
-from mllm_lab.storage import read_text
 from mllm_lab.walk import changed_ns
+
+if TYPE_CHECKING:
+    from mllm_lab.scan import Files
+
+# Finding cards in notes (core.cards), the index (scan) and their caches are imported where
+# they are used: `lab quiz --json` with its cards kept needs template_stamps alone.
 
 CARDS_CACHE = "cards.bin"
 IDS_CACHE = "card-ids.bin"
@@ -46,6 +48,8 @@ class LabCards:
 def lab_cards(ws: Workspace, *, text: bool = True, paths: Iterable[str] | None = None) -> LabCards:
     """The cards of the lab's notes (of `paths` only, when given). Without `text`, questions
     and answers are left empty: counting and scheduling need only the ids."""
+    from mllm_lab.core.cards import duplicates
+
     cards = [_card(note, row, stage) for note, row, stage in card_rows(ws, text=text, paths=paths)]
     return LabCards(cards, duplicates(cards, ws.lang))
 
@@ -73,6 +77,8 @@ def card_duplicates(ws: Workspace) -> list[Finding]:
     notes = {note.path: note for note in ws.data().notes}
     wanted = sorted(notes)
     rows = _cached_rows(ws=ws, notes=notes, wanted=wanted, text=False)
+    from mllm_lab.core.cards import duplicate_ids
+
     return duplicate_ids((row[0], path, row[2]) for path in wanted for row in rows.get(path, []))
 
 
@@ -144,6 +150,8 @@ def _cached_rows(
 def _load(ws: Workspace, name: str, templates: list[Any]) -> tuple[dict[str, Any], Any]:
     """A cache's entries by note path, and the template signatures it was made with; empty
     when it was made with other templates (or cannot be trusted)."""
+    from mllm_lab.scan import load_cache
+
     cache = load_cache(ws.lab, name) if ws.use_index else {}
     if cache.get("templates") != templates or not isinstance(cache.get("notes"), dict):
         return {}, None
@@ -162,6 +170,9 @@ def _save(
     """`stored` with what was `read`, saved as cache `name` (`made`: templates, signatures).
     What `stored` held came from the cache, as JSON gives it back; only what is new is made
     so (one note's rows, not a megabyte of them, after an edit)."""
+    from mllm_lab.parse import as_json
+    from mllm_lab.scan import save_cache
+
     files = ws.files()
     for path, rows in read.items():
         entry = [*(_stamp(files, path) or []), [row if text else row[:5] for row in rows]]
@@ -223,6 +234,11 @@ def _read_all(
 def read_chunk(
     root: str, notes: list[Note], signatures: Mapping[str, Mapping[str, str]]
 ) -> list[tuple[str, list[Row]]]:
+    from mllm_lab.core.cards import note_cards
+    from mllm_lab.core.fm import body_of
+    from mllm_lab.errors import BrokenNote
+    from mllm_lab.storage import read_text
+
     found = []
     for note in notes:
         try:

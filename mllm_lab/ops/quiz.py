@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from mllm_lab import quizlog
-from mllm_lab.core.cards import Card, CardKind
+from mllm_lab.core.card import Card, CardKind
 from mllm_lab.core.schedule import (
     LOG_PATH,
     CardState,
