@@ -12,7 +12,8 @@ import zlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, NamedTuple
+from operator import attrgetter
+from typing import Any, NamedTuple, TypeVar
 
 from mllm_lab import quizlog
 from mllm_lab.core.card import Card, CardKind
@@ -46,6 +47,7 @@ from mllm_lab.ops.cards import (
 from mllm_lab.ops.workspace import Workspace
 from mllm_lab.scan import load_cache, save_cache
 
+T = TypeVar("T")
 SCHEDULE_CACHE = "schedule.bin"
 PRESENCE_CACHE = "card-presence.bin"  # for `lab status`: which due cards are still in the notes
 
@@ -196,7 +198,6 @@ def _card_columns(ws: Workspace, which: Filter) -> dict[str, Any]:
     a list per card took a quarter of a second, the cards' cache with every text a third.
     Made from the cards' rows, as lab_cards would make its Cards: no Card is made here."""
     takes = which.selector()
-    seen: set[str] = set()
     numbers: dict[str, int] = {}  # the notes'
     tag_lists: dict[tuple[str, ...], int] = {}
     ids: list[str] = []
@@ -210,11 +211,8 @@ def _card_columns(ws: Workspace, which: Filter) -> dict[str, Any]:
     tagged: list[int] = []
     text = bytearray()
     at = [0]
-    for note, row, stage in card_rows(ws, text=True):
+    for note, row, stage in _first_of_each_id(card_rows(ws, text=True), lambda found: found[1][0]):
         card_id, kind, line, _stage, source, question, answer = row
-        if card_id in seen:  # an id taken twice: the first card counts (a reported problem)
-            continue
-        seen.add(card_id)
         if not takes(stage, note.tags):
             continue
         if note.path not in numbers:
@@ -247,11 +245,12 @@ def _card_columns(ws: Workspace, which: Filter) -> dict[str, Any]:
     }
 
 
-def _first_of_each_id(cards: Iterable[Card]) -> list[Card]:
-    """An id taken twice is a problem (reported); the first card of it counts."""
-    unique: dict[str, Card] = {}
+def _first_of_each_id(cards: Iterable[T], id_of: Callable[[T], str] = attrgetter("id")) -> list[T]:
+    """An id taken twice is a problem (reported); the first card of it counts (`id_of`: a
+    card's id, of a Card or of what stands for one)."""
+    unique: dict[str, T] = {}
     for card in cards:
-        unique.setdefault(card.id, card)
+        unique.setdefault(id_of(card), card)
     return list(unique.values())
 
 
