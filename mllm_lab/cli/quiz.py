@@ -279,8 +279,8 @@ def _wait_for(keys: tuple[str, ...]) -> str | None:
 def _read_key() -> str:
     """One key press, without waiting for Enter (cbreak mode for just this read, so Ctrl-C
     and Ctrl-Z still work); "" at the end of input. The mode changes at once (TCSANOW), not
-    after flushing pending input as tty.setcbreak does by default: keys typed ahead, and a
-    Ctrl-C not yet seen by the terminal, are kept."""
+    after flushing pending input as tty.setcbreak does by default: keys typed ahead are
+    kept."""
     if os.name == "nt":
         import msvcrt
 
