@@ -109,7 +109,7 @@ def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
-# made once: json.loads with a hook makes a decoder per call, a tenth of a long log's parse
+# made once: json.loads with a hook makes a decoder per call, half of a long log's parse
 _DECODER = json.JSONDecoder(object_pairs_hook=_no_duplicate_keys)
 _RATINGS = {int(rating): rating for rating in Rating}
 

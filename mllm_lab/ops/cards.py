@@ -74,11 +74,11 @@ def card_rows(
 
 def card_duplicates(ws: Workspace) -> list[Finding]:
     """What lab_cards(ws).problems holds, from the cached rows alone: no Card is made."""
+    from mllm_lab.core.cards import duplicate_ids
+
     notes = {note.path: note for note in ws.data().notes}
     wanted = sorted(notes)
     rows = _cached_rows(ws=ws, notes=notes, wanted=wanted, text=False)
-    from mllm_lab.core.cards import duplicate_ids
-
     return duplicate_ids((row[0], path, row[2]) for path in wanted for row in rows.get(path, []))
 
 
