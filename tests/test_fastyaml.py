@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import date
+from unittest.mock import patch
 
 import yaml
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from mllm_lab.core import fm
+from mllm_lab.core import fastyaml, fm
 from mllm_lab.core.fastyaml import load, load_with_lines
 
 Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -174,3 +175,27 @@ def test_lab_notes_take_the_fast_path() -> None:
         "created": date(2026, 11, 25),
     }
     assert load(fm.dump(meta).rstrip("\n").split("\n")) == meta
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(st.lists(line, max_size=6), min_size=1, max_size=6))
+@example([["status: read", "year: 2023"], ["status: read", "year: 2023"]])
+@example([["tags: [a, b]"], ["tags: [a, b]"]])  # a flow list is a new list each time
+def test_values_read_before_read_the_same_again(notes: list[list[str]]) -> None:
+    """The reader remembers what each value text reads as (most repeat from note to note),
+    and forgets all of it past a bound: a value read the first time, the second time, or
+    after the forgetting gives what PyYAML gives, of the same type, and a list is never
+    shared between two notes."""
+    fastyaml._KNOWN.clear()
+    with patch.object(fastyaml, "_KNOWN_MAX", 3):  # forgets every few values
+        rounds = [[load(lines) for lines in notes] for _ in range(2)]
+    for lines, first, again in zip(notes, *rounds, strict=True):
+        assert repr(first) == repr(again)
+        if first is None:
+            continue
+        expected = yaml.load("\n".join(lines), Loader=Loader)
+        assert repr(first) == repr({} if expected is None else expected)
+    lists = [
+        v for made in rounds for meta in made if meta for v in meta.values() if type(v) is list
+    ]
+    assert len({id(value) for value in lists}) == len(lists)
