@@ -1449,3 +1449,79 @@ def test_a_command_ends_without_freeing_its_objects_and_loses_nothing(lab: Path)
         )
         assert done.returncode == 0 and done.stdout, done.stderr
         assert ("usual exit" in done.stderr) == usual, how
+
+
+def _builds(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """One item per time the lab's data is built from now on."""
+    from mllm_lab.core import labdata
+
+    made: list[int] = []
+    real = labdata.build
+
+    def counted(records: Any) -> Any:
+        made.append(1)
+        return real(records)
+
+    monkeypatch.setattr(labdata, "build", counted)
+    return made
+
+
+def _report(run: Run, where: Path | None = None) -> dict[str, Any]:
+    done = run("status", "--json", cwd=where)
+    assert done.ok, done
+    report = json.loads(done.out)
+    report.pop("lab")  # its root
+    return report
+
+
+def test_status_holds_while_only_what_it_does_not_show_changed(
+    lab: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A concept note's title, tags or summary edited: `lab status` (and the problems every
+    command shows) are answered from what they read of the records, the notes' briefs and
+    the papers' stamps, without building the lab. Every edit that changes what they show
+    (a stage, a creation day, a problem, another problem, a paper, this week's log gone and
+    another log made the same day) gives what a cold run gives."""
+    run = Run(lab)
+    assert run("new", "paper", "blip-2").ok
+    assert run("new", "concept", "Fresh Idea", "-c", "training").ok
+    assert run("weekly").ok
+    _old_concept(lab, "old-0", 4, "2026-10-01")
+    assert run("status").ok
+    note, paper = lab / "notes" / "training" / "old-0.md", lab / "papers" / "blip-2.md"
+
+    def edit(path: Path, old: str, new: str) -> None:
+        text = path.read_text("utf-8")
+        assert old in text, (old, text)
+        path.write_text(text.replace(old, new, 1), "utf-8")
+
+    builds = _builds(monkeypatch)
+    edit(note, "title: old-0\n", "title: Renamed\ntags: [x, y]\nsummary: said\n")
+    assert _report(run) == _report(run)  # the second one is warm
+    assert builds == []
+
+    def same_as_cold() -> None:
+        warm = _report(run)
+        cold = tmp_path / "cold"
+        shutil.rmtree(cold, ignore_errors=True)
+        shutil.copytree(lab, cold, ignore=shutil.ignore_patterns(".lab"))
+        assert warm == _report(run, cold)
+
+    edit(note, "stage: 4", "stage: 2")
+    same_as_cold()
+    edit(note, "created: 2026-10-01", "created: 2026-11-24")
+    same_as_cold()
+    edit(note, "title: Renamed", "title: A: B: C")
+    same_as_cold()
+    edit(note, "title: A: B: C", "title: Renamed\nstatus: [")
+    same_as_cold()
+    edit(note, "title: Renamed\nstatus: [", "title: Renamed")
+    same_as_cold()
+    edit(paper, "title: '", "title: 'Retitled ")
+    same_as_cold()
+    log = lab / "weekly-log" / "2026-W48.md"
+    other = lab / "weekly-log" / "2026-W47.md"
+    other.write_text(log.read_text("utf-8").replace("2026-W48", "2026-W47"), "utf-8")
+    log.unlink()
+    assert _report(run)["this_week"]["weekly_log"] is None
+    same_as_cold()

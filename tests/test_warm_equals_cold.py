@@ -2,14 +2,15 @@
 content, the results) must never change an answer: a Hypothesis state machine makes the hand
 edits and commands that change what those depend on (a note's body, a link's target deleted
 or created, a title a wiki link names, a required heading, a view file written again with the
-same bytes, a link into a folder lab does not walk) and after every step compares `lab check`,
-`lab sync --check`, `lab review --dry-run` and `lab prompt review`, run warm, with the same
-commands run cold on a copy without `.lab/`.
+same bytes, a link into a folder lab does not walk, a frontmatter field set by hand) and after
+every step compares `lab check`, `lab sync --check`, `lab review --dry-run`, `lab prompt review`
+and `lab status --json`, run warm, with the same commands run cold on a copy without `.lab/`.
 
 Examples: WARM_EXAMPLES (default 6) runs of up to 10 steps each."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -92,6 +93,37 @@ class WarmMachine(RuleBasedStateMachine):
         if path.exists():
             lines = read(path).split("\n")
             lines = [f"title: '{title}'" if line.startswith("title:") else line for line in lines]
+            path.write_text("\n".join(lines), "utf-8")
+            later(path)
+
+    @rule(
+        note=st.sampled_from(NOTES[:3]),
+        line=st.sampled_from(
+            [
+                "stage: 2",
+                "stage: 4",
+                "created: 2026-11-24",
+                "created: 2026-10-01",
+                "tags: [x, 注意力]",
+                "summary: said so",
+                "title: A: B: C",  # a problem
+                "created: 2026/11/30",  # another problem
+                "stage: 9",  # and another
+            ]
+        ),
+    )
+    def refield(self, note: str, line: str) -> None:
+        """A frontmatter field set by hand: what `lab status` counts (a stage, a creation
+        day, a problem) or what it does not (tags, a summary)."""
+        path = self.file(note)
+        if path.exists():
+            key = line.split(":", 1)[0] + ":"
+            lines = read(path).split("\n")
+            at = next((n for n, old in enumerate(lines[1:], 1) if old.startswith(key)), None)
+            if at is None or lines[1:at].count("---"):
+                lines.insert(1, line)
+            else:
+                lines[at] = line
             path.write_text("\n".join(lines), "utf-8")
             later(path)
 
@@ -182,6 +214,11 @@ class WarmMachine(RuleBasedStateMachine):
         ):
             warm, fresh = self.run(*args), cold(*args)
             assert (warm.code, warm.out) == (fresh.code, fresh.out), args
+        warm, fresh = self.run("status", "--json"), cold("status", "--json")
+        assert warm.code == fresh.code == 0, (warm, fresh)
+        mine, theirs = json.loads(warm.out), json.loads(fresh.out)
+        assert mine.pop("lab")["root"] != theirs.pop("lab")["root"]  # two copies
+        assert mine == theirs
 
 
 WarmMachine.TestCase.settings = machine_settings(EXAMPLES, steps=10)

@@ -19,7 +19,12 @@ LISTS = ("papers", "notes", "experiments", "weeks")
 
 def status(ws: Workspace) -> dict[str, Any]:
     """What `lab status` shows (and `--json` prints); kept while the lab's files are unchanged."""
-    report = dict(ws.cached("status", lambda: _status(ws), records_only=True))
+    from mllm_lab.models import Week
+
+    log = Week.of(ws.today).log_path
+    # whether the week's log exists is not in the counts: a log deleted and another made on
+    # the same day leaves them as they were
+    report = dict(ws.cached("status", lambda: _status(ws), ws.exists(log), counts_only=True))
     report["cards"] = cards_due(ws)
     return report
 

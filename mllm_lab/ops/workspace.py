@@ -129,6 +129,7 @@ class Workspace:
         valid: Callable[[T], bool] | None = None,
         raw: str | None = None,
         records_only: bool = False,
+        counts_only: bool = False,
     ) -> T:
         """`compute()`, or the value it gave last time when nothing it depends on changed:
         the lab's files, lab's code, today, the lab and its settings, `parts` (the command's
@@ -137,25 +138,66 @@ class Workspace:
         back is exactly what was computed; `raw` names a field of bytes kept as they are
         (results.save). `records_only`: the value is made from the index's records alone
         (no note's body), so it is kept by the content stamp instead of the files' stamps:
-        it still holds after a body is edited or a file touched."""
+        it still holds after a body is edited or a file touched. `counts_only`: besides,
+        it reads of the notes other than papers only what their briefs say (counts_stamp),
+        so it also holds after such a note's title, tags or summary changed (a second
+        entry, kept by that stamp, is looked at when the first does not hold)."""
         if not self.use_index:
             return compute()
+        context = (self.today.isoformat(), str(self.lab.root), self.lab.config, *parts)
         made = results.key(
             name,
-            self.content_stamp() if records_only else self.walked().fingerprint(),
-            self.today.isoformat(),
-            str(self.lab.root),
-            self.lab.config,
-            *parts,
+            self.content_stamp() if records_only or counts_only else self.walked().fingerprint(),
+            *context,
         )
         where = results.slot(name, parts)
         hit, value = results.load(self.lab.state, where, made, raw=raw)
         if hit and (valid is None or valid(value)):
             return value  # type: ignore[no-any-return]
-        with paused_gc():  # many objects, few cycles: the collector's passes are pure cost
-            value = compute()
+        counted = counted_where = None
+        if counts_only:  # the content changed: what the counts read may not have
+            counted = results.key(name, "counts", self.counts_stamp(), *context)
+            counted_where = results.slot(f"{name}_counts", parts)
+            hit, value = results.load(self.lab.state, counted_where, counted, raw=raw)
+        if not (hit and (valid is None or valid(value))):
+            with paused_gc():  # many objects, few cycles: the collector's passes are pure cost
+                value = compute()
+            if counted is not None and counted_where is not None:
+                results.save(self.lab.state, counted_where, counted, value, raw=raw)
         results.save(self.lab.state, where, made, value, raw=raw)
-        return value
+        return value  # type: ignore[no-any-return]
+
+    def counts_stamp(self) -> str:
+        """What `lab status` (the lab's counts and problems) reads of the index's records:
+        the files of the kinds a note's brief does not stand for (papers, experiments, the
+        reading list) by their stamps, and the records of those that do not read; the other
+        notes by their briefs (kind, stage, creation day), and the records of those with
+        problems. Equal means status would say the same, though a concept note's title,
+        tags, summary or body changed."""
+        from mllm_lab.core.labdata import BRIEF_BROKEN, BRIEF_PROBLEMS, NOTES_ONLY
+
+        walked, files = self.walked(), self.files()
+        counted: dict[int, int] = {}
+        read: list[Any] = []
+        by_kind = files.by_kind()
+        for kind in sorted(by_kind):
+            paths = by_kind[kind]
+            if kind in NOTES_ONLY:
+                for path, said in zip(paths, files.briefs(paths), strict=True):
+                    if said & (BRIEF_BROKEN | BRIEF_PROBLEMS):
+                        read.append([path, list(files[path])])
+                    else:
+                        counted[said] = counted.get(said, 0) + 1
+            else:
+                read += [[path, list(files[path])] for path in paths if files.broken(path)]
+        others = sorted(kind for kind in by_kind if kind not in NOTES_ONLY)
+        problems = [[path, why.as_json()] for path, why in walked.problems]
+        text = json.dumps(
+            [walked.stamps(others), sorted(counted.items()), read, problems],
+            default=str,
+            ensure_ascii=False,
+        )
+        return hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()
 
     def content_stamp(self) -> str:
         """What the index's records are, as scan.scan stamps them, with the files the walk
