@@ -123,8 +123,10 @@ class Bench:
             shutil.rmtree(self.root / ".lab", ignore_errors=True)
         if case.edit:
             path = self.root / str(self.manifest["edit_path"])
+            if case.edit == "paper field":  # a paper note's: what status counts is read again
+                path = self.root / "papers" / f"{self.manifest['mark_key']}.md"
             nonce = uuid.uuid4().hex[:8]
-            if case.edit == "field":  # the note's summary: its record changes too
+            if case.edit in ("field", "paper field"):  # the note's summary: its record changes
                 text = path.read_text("utf-8")
                 head, rule, rest = text.partition("\n---")
                 lines = [

@@ -20,9 +20,10 @@ class Case:
     """One row: `lab` + args against a floor. In args, {key} is a paper note's key, {toggle}
     alternates read/unread run by run, {nonce} is new every run, {prefix} is what completion
     completes. `writes`: None (reads only), "toggle" (each run writes by alternating), or
-    "reset" (undo the run's writes with git after each run). `edit`: one concept note is
-    changed before every run (and restored after), so a result cache cannot answer: the
-    command does its work with the index warm for every other note."""
+    "reset" (undo the run's writes with git after each run). `edit`: one concept note (or,
+    "paper field", the paper note `mark` changes) is changed before every run (and restored
+    after), so a result cache made of the files' stamps cannot answer: the command does its
+    work with the index warm for every other note."""
 
     name: str
     args: str
@@ -31,7 +32,8 @@ class Case:
     cold: bool = False  # delete .lab/ before every run
     cores: int | None = None  # pin command and floor to this many cores with taskset
     writes: str | None = None
-    edit: bool | str = False  # True: a line added to its body; "field": its summary changed
+    edit: bool | str = False  # True: a line added to its body; "field": its summary changed;
+    # "paper field": the summary of the paper note `lab mark` changes, not the concept note's
     tty: bool = False  # on a pseudo-terminal with colour
     env: tuple[tuple[str, str], ...] = ()
     ok: tuple[int, ...] = (0,)  # exit codes that mean it ran
@@ -61,7 +63,8 @@ CASES: tuple[Case, ...] = (
     Case("lab status [tty]", "status", "stat", 1.5, tty=True, expect=r"\x1b\["),
     Case("lab status --json", "status --json", "stat", 1.5, expect=r'"schema"'),
     Case("lab status, a note edited", "status", "stat", 1.5, edit=True, expect=r"\S"),
-    Case("lab status, a note's frontmatter edited", "status", "stat", 1.5, edit="field", expect=r"\S", note="the index's records change: the report is made again"),
+    Case("lab status, a note's frontmatter edited", "status", "stat", 1.5, edit="field", expect=r"\S", note="a concept note's summary: its record changes, not what status counts"),
+    Case("lab status, a paper's frontmatter edited", "status", "stat", 1.5, edit="paper field", expect=r"\S", note="the report is made again"),
     Case("lab list papers", "list papers", "stat", 1.5, expect=r"\S"),
     Case("lab list papers [tty]", "list papers", "stat", 1.5, tty=True, expect=r"\S"),
     Case("lab list notes", "list notes", "stat", 1.5, expect=r"notes/"),
