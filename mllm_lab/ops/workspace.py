@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import marshal
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -174,30 +175,32 @@ class Workspace:
         notes by their briefs (kind, stage, creation day), and the records of those with
         problems. Equal means status would say the same, though a concept note's title,
         tags, summary or body changed."""
+        from collections import Counter
+
         from mllm_lab.core.labdata import BRIEF_BROKEN, BRIEF_PROBLEMS, NOTES_ONLY
 
         walked, files = self.walked(), self.files()
-        counted: dict[int, int] = {}
+        counted: Counter[int] = Counter()
         read: list[Any] = []
         by_kind = files.by_kind()
         for kind in sorted(by_kind):
             paths = by_kind[kind]
+            said = files.briefs(paths)
+            tally = Counter(said)  # 35,000 briefs counted at C speed, not one by one
             if kind in NOTES_ONLY:
-                for path, said in zip(paths, files.briefs(paths), strict=True):
-                    if said & (BRIEF_BROKEN | BRIEF_PROBLEMS):
-                        read.append([path, list(files[path])])
-                    else:
-                        counted[said] = counted.get(said, 0) + 1
-            else:
-                read += [[path, list(files[path])] for path in paths if files.broken(path)]
+                odd = {b for b in tally if b & (BRIEF_BROKEN | BRIEF_PROBLEMS)}
+                counted.update({b: n for b, n in tally.items() if b not in odd})
+            else:  # a paper's, an experiment's, the reading list's brief: read it, or broken
+                odd = {b for b in tally if b & BRIEF_BROKEN}
+            if odd:
+                read += [[p, list(files[p])] for p, b in zip(paths, said, strict=True) if b in odd]
         others = sorted(kind for kind in by_kind if kind not in NOTES_ONLY)
         problems = [[path, why.as_json()] for path, why in walked.problems]
-        text = json.dumps(
-            [walked.stamps(others), sorted(counted.items()), read, problems],
-            default=str,
-            ensure_ascii=False,
-        )
-        return hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()
+        digest = hashlib.sha1(walked.stamps(others).encode())
+        digest.update(marshal.dumps(sorted(counted.items()), 2))
+        text = json.dumps([read, problems], default=str, ensure_ascii=False)
+        digest.update(text.encode("utf-8", "surrogatepass"))
+        return digest.hexdigest()
 
     def content_stamp(self) -> str:
         """What the index's records are, as scan.scan stamps them, with the files the walk
