@@ -557,6 +557,8 @@ def test_a_scan_shared_with_workers_gives_what_one_process_gives(
     clip = alone[paths.index("papers/clip.md")]
     assert clip.error is not None and clip.last_good == before["papers/clip.md"].digest  # type: ignore[attr-defined]
     assert parsed(2) == alone and parsed(3) == alone
+    monkeypatch.setattr(scanning, "WORKER_PIECE", 2)  # a worker's share sent back two at a time
+    assert parsed(2) == alone and parsed(3) == alone
 
     def no_pool(*args: object, **kwargs: object) -> None:
         raise AssertionError("a worker process on one usable core")
