@@ -273,3 +273,17 @@ def test_titles_cannot_break_the_table(in_lab: Run, lab: Path, title: str) -> No
     assert all(len(re.findall(r"(?<!\\)\|", line)) == 8 for line in rows)
     assert in_lab("mark", "odd", "read").ok
     assert row(lab, "odd").startswith("| ✅ | odd |")
+
+
+def test_a_papers_unknown_stage_is_one_problem(in_lab: Run, lab: Path) -> None:
+    """The note's stage and the paper's are one field: its problem is named once, by status
+    as by check (status listed it twice, once for each reading)."""
+    assert in_lab("new", "paper", "clip").ok
+    note = lab / "papers" / "clip.md"
+    text = note.read_text("utf-8")
+    note.write_text(re.sub(r"(?m)^stage: .*$", "stage: 9", text, count=1), "utf-8")
+    problems = json.loads(in_lab("status", "--json").out)["problems"]
+    named = [p for p in problems if p.startswith("papers/clip.md:")]
+    assert len(named) == 1 and "9" in named[0], problems
+    checked = [line for line in in_lab("check").out.splitlines() if "papers/clip.md:" in line]
+    assert [line.split(": ", 1)[1] for line in checked] == [named[0].split(": ", 1)[1]]

@@ -153,7 +153,8 @@ def digest_note(
         paper, found = paper_from_meta(
             meta=meta, path=path, lines=lines, default_key=stem(path), note=path
         )
-        problems.findings += found
+        # a field both checks read (a paper's stage) is named once
+        problems.findings += [finding for finding in found if finding not in problems.findings]
         _facets(meta, problems)
         row = paper_row(paper) if paper else None
         key = str(meta.get("key") or stem(path))
