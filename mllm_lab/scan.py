@@ -684,6 +684,13 @@ class Files(MutableMapping[str, Record]):
             entry = self._entries[path] = self._read(path, entry)
         return entry  # type: ignore[no-any-return]
 
+    def peek(self, path: str) -> Record:
+        """The file's record, as `files[path]` gives it, but not kept when it is read from the
+        index: the paper notes' records, once the lab is built of them, would hold 35 MB of
+        a 50,000-note lab for the rest of the command."""
+        entry = self._entries[path]
+        return self._read(path, entry) if entry.__class__ is int else entry
+
     def __setitem__(self, path: str, record: Record) -> None:
         if path not in self._entries:  # a file's kind is its place's: only a new path moves
             self._by_kind = None
@@ -745,6 +752,27 @@ class Files(MutableMapping[str, Record]):
         if entry.__class__ is int:
             return self._index.stamp(entry)[1:]  # type: ignore[union-attr]
         return entry[0], entry[1], entry[2], entry[3]
+
+    def stamps(self, paths: list[str]) -> list[tuple[int, int, int, bool]]:
+        """(mtime_ns, size, inode, broken) of each file, as `stamp` and `broken` say them, in
+        one pass: the views' records digests go over every file of a kind."""
+        entries, index = self._entries, self._index
+        numbers = index.numbers if index is not None else None
+        made: list[tuple[int, int, int, bool]] = []
+        for entry in map(entries.__getitem__, paths):
+            if entry.__class__ is int:
+                at = entry * _NUMBERS
+                made.append(
+                    (
+                        numbers[at],  # type: ignore[index]
+                        numbers[at + 1],  # type: ignore[index]
+                        numbers[at + 2],  # type: ignore[index]
+                        bool(numbers[at + 5] & BRIEF_BROKEN),  # type: ignore[index]
+                    )
+                )
+            else:
+                made.append((entry[1], entry[2], entry[3], bool(entry.error)))
+        return made
 
     def stamp_of(self, path: str) -> list[int] | None:
         """[mtime_ns, size, inode] as the record's stamp() gives it (what the caches kept per

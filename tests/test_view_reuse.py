@@ -287,3 +287,51 @@ def test_damaged_piece_digests_in_the_views_record_are_not_believed(in_lab: Run,
     state_path.unlink()
     assert in_lab("sync").ok
     assert read(lab / "papers/README.md") == marked
+
+
+def test_a_view_a_write_left_alone_keeps_its_last_body_for_a_lost_pair_of_markers(
+    in_lab: Run, lab: Path
+) -> None:
+    """`lab mark` does not read the notes index (it notes the region it found there last):
+    the body kept for it is still there when a bad merge later deletes both of its markers
+    and a note's title has changed meanwhile, so the index is taken back, not written twice."""
+    assert in_lab("new", "paper", "blip-2").ok
+    assert in_lab("new", "concept", "Q-Former", "-c", "multimodal-arch").ok
+    assert in_lab("new", "concept", "LoRA", "-c", "training").ok
+    for status in ("read", "reading", "unread"):
+        assert in_lab("mark", "blip-2", status).ok
+    state = json.loads((lab / ".lab/views.json").read_text("utf-8"))
+    index = lab / "notes/README.md"
+    region = state["views"]["notes-index"]["region"]
+    assert region and f"sha={region}" in read(index)
+    text = read(index)
+    lines = [line for line in text.split("\n") if "<!-- lab:" not in line]
+    index.write_text("\n".join(lines), "utf-8")  # both markers lost in a merge
+    note = next((lab / "notes/training").glob("*.md"))
+    note.write_text(read(note).replace("title: LoRA", "title: LoRA 低秩适配", 1), "utf-8")
+    assert in_lab("sync").ok
+    after = read(index)
+    assert after.count("<!-- lab:begin notes-index") == 1
+    assert after.count("[LoRA") == 1 and "[LoRA 低秩适配]" in after
+    assert after.count("[Q-Former]") == 1
+
+
+def test_the_stamps_read_in_one_pass_are_those_read_one_file_at_a_time(
+    in_lab: Run, lab: Path
+) -> None:
+    """From the index, a broken note among them: the stamps and breaks the records digests
+    go by, and each record read without being kept is the record kept."""
+    from mllm_lab.lab import Lab
+    from mllm_lab.ops.workspace import Workspace
+
+    for key in ("blip-2", "llava", "clip"):
+        assert in_lab("new", "paper", key).ok
+    broken = lab / "papers/llava.md"
+    broken.write_text(read(broken).replace("title:", "title: LLaVA: a: b\nx:", 1), "utf-8")
+    assert in_lab("status").ok  # the index saved, the broken note's record in it
+    files = Workspace(Lab.at(lab)).files()
+    paths = sorted(files.by_kind()["paper"])
+    assert files.stamps(paths) == [(*files.stamp(p)[1:], files.broken(p)) for p in paths]
+    assert [files.broken(p) for p in paths] == [p == "papers/llava.md" for p in paths]
+    peeked = [files.peek(p) for p in paths]
+    assert peeked == [files[p] for p in paths] and files.stamps(paths)[0][0] > 0

@@ -266,24 +266,38 @@ def _kind_digest(files: Files, kind: str, pieces: Pieces) -> str:
     piece whose files have the stamps they had is not digested again (a `lab mark` at 50,000
     notes digests 256 of the 15,000 paper notes' records, and reads no other record)."""
     paths = sorted(files.by_kind().get(kind, ()))
+    stamps = files.stamps(paths)
     digest = hashlib.sha1()
-    piece: list[str] = []
+    start = 0
     for at, path in enumerate(paths):
-        piece.append(path)
         if at == len(paths) - 1 or not zlib.crc32(path.encode("utf-8", "surrogatepass")) % PIECE:
-            digest.update(_piece_digest(files, piece, pieces))
-            piece = []
+            piece = slice(start, at + 1)
+            digest.update(_piece_digest(files, kind, paths[piece], stamps[piece], pieces))
+            start = at + 1
     return digest.hexdigest()
 
 
-def _piece_digest(files: Files, paths: list[str], pieces: Pieces) -> bytes:
-    stamps: list[Any] = []
-    for path in paths:
-        kept = _plain(files[path][5:]) if files.broken(path) else []
-        stamps.append([path, *files.stamp(path), kept])
+def _piece_digest(
+    files: Files,
+    kind: str,
+    paths: list[str],
+    stamps: list[tuple[int, int, int, bool]],
+    pieces: Pieces,
+) -> bytes:
     # a record made for a write before its file had a stamp (0) names no content
-    stamped = all(stamp[2] for stamp in stamps)
-    key = hashlib.sha1(marshal.dumps(stamps, 2)).hexdigest() if stamped else None
+    stamped = all(stamp[0] for stamp in stamps)
+    if not any(stamp[3] for stamp in stamps):  # the usual piece: no file in it is broken
+        said: list[Any] = [kind, paths, stamps]
+    else:
+        said = [
+            kind,
+            paths,
+            [
+                [*stamp[:3], _plain(files[path][5:]) if stamp[3] else []]
+                for path, stamp in zip(paths, stamps, strict=True)
+            ],
+        ]
+    key = hashlib.sha1(marshal.dumps(said, 2)).hexdigest() if stamped else None
     if key is not None and key in pieces.known:
         pieces.used[key] = pieces.known[key]
         return bytes.fromhex(pieces.known[key])
@@ -393,11 +407,20 @@ def regenerate(tx: Transaction) -> None:
     data = tx.data
     refuse_unreadable_list(data)
     written = set(tx.pending)  # before any view: a view file among them is not as lab wrote it
+    reused = [view for view in todo if view.region in fresh and view.path not in written]
+    # a region below another one of its file is taken now, from the file as it is, not
+    # from the text made once the one above is replaced (megabytes to parse again)
+    shared = {
+        view.region: _earlier_body(tx, view)
+        for view in reused
+        if any(other.path == view.path for other in todo[: todo.index(view)])
+    }
     context = None
     for view in todo:
-        before = (
-            _earlier_body(tx, view) if view.region in fresh and view.path not in written else None
-        )
+        if view.region in shared:
+            before = shared.pop(view.region)
+        else:
+            before = _earlier_body(tx, view) if view in reused else None
         made = body(ws, data, view, before=(ws.data(), before) if before else None)
         before = None  # megabytes at 50,000 notes: not kept while the file is made
         text = tx.read(view.path)
@@ -486,38 +509,52 @@ def remember(tx: Transaction) -> None:
         and not any(view.path in tx.pending for view in VIEWS)
     ):
         return
-    from mllm_lab.core import regions
-
     made, pieces = known_records(ws), known_pieces(ws)
     before = load_state(ws)
     content = content_key(ws)
     state: dict[str, Any] = {"root": str(ws.lab.root), "code": code_stamp(), "views": {}}
     for view in VIEWS:
-        records, sha = records_of(ws, view, made, pieces), file_sha(ws, view.path)
-        earlier = before.get(view.region, {}).get("history")
+        kept = before.get(view.region, {})
+        stamp = stamp_of(ws, view.path)
+        # a file this command did not write, as lab last noted it: its sha and region are
+        # those noted then (the notes index of a 50,000-note lab is 5 MB to read and parse)
+        same = view.path not in tx.pending and stamp is not None and kept.get("file") == stamp
+        sha = kept.get("sha") if same else None
+        sha = sha if isinstance(sha, str) else file_sha(ws, view.path)
+        region = kept.get("region") if same else None
+        records = records_of(ws, view, made, pieces)
+        earlier = kept.get("history")
         pairs = [[records, sha], *(e for e in earlier or [] if _pair(e))]
         state["views"][view.region] = {
             "data": inputs_of(ws, view),
             "content": content,
             "records": records,
-            "file": stamp_of(ws, view.path),
+            "file": stamp,
             "sha": sha,
+            "region": region if isinstance(region, str) else _region_sha(tx, view),
             "history": [list(p) for p in dict.fromkeys(map(tuple, pairs))][:HISTORY],
         }
     state["kinds"] = {kind: [ws.walked().stamps([kind]), records] for kind, records in made.items()}
     # the pieces of this command first, then older ones (a kind not digested now keeps its own)
-    kept = {**pieces.used, **{k: v for k, v in pieces.known.items() if k not in pieces.used}}
-    state["pieces"] = dict(list(kept.items())[:KEPT_PIECES])
+    digests = {**pieces.used, **{k: v for k, v in pieces.known.items() if k not in pieces.used}}
+    state["pieces"] = dict(list(digests.items())[:KEPT_PIECES])
     write_state(ws.lab.state, STATE, json.dumps(state))
-    keep = set()
-    for view in VIEWS:
-        with contextlib.suppress(OSError, LabError):
-            written = tx.pending.get(view.path) if not tx.dry_run else None
-            text = written.text if written is not None else ws.read(view.path)
-            region = regions.find_region(text, view.region, view.path)
-            if region is not None and region.sha:
-                keep.add(region.sha)
+    keep = {noted["region"] for noted in state["views"].values() if noted["region"]}
     prune_state(ws.lab.state, BODIES, keep)
+
+
+def _region_sha(tx: Transaction, view: View) -> str:
+    """The sha in the begin marker of the view's region as its file now holds it ("": none,
+    or the file does not read): the body lab keeps for it is not pruned."""
+    from mllm_lab.core import regions
+
+    with contextlib.suppress(OSError, LabError):
+        written = tx.pending.get(view.path)
+        text = written.text if written is not None and not tx.dry_run else tx.ws.read(view.path)
+        region = regions.find_region(text, view.region, view.path)
+        if region is not None and region.sha:
+            return region.sha
+    return ""
 
 
 # --- lab sync ------------------------------------------------------------------------------
