@@ -298,7 +298,7 @@ def replace_region(
     rendered = render_region(name=name, body=body, newline=newline, notice=notice)
     if not text[region.body_end : region.end].endswith("\n"):  # end marker is the last line
         rendered = rendered[: -len(newline)]
-    return text[: region.begin] + rendered + text[region.end :]
+    return "".join((text[: region.begin], rendered, text[region.end :]))  # one copy of megabytes
 
 
 def adopt(text: str, name: str, bodies: Sequence[str], notice: str = NOTICE) -> str:

@@ -293,7 +293,7 @@ def _piece_digest(
             kind,
             paths,
             [
-                [*stamp[:3], _plain(files[path][5:]) if stamp[3] else []]
+                [*stamp[:3], _plain(files.peek(path)[5:]) if stamp[3] else []]
                 for path, stamp in zip(paths, stamps, strict=True)
             ],
         ]
@@ -302,7 +302,7 @@ def _piece_digest(
         pieces.used[key] = pieces.known[key]
         return bytes.fromhex(pieces.known[key])
     chunk = [
-        [path, *(_plain(v) if isinstance(v, tuple) else v for v in files[path][4:])]
+        [path, *(_plain(v) if isinstance(v, tuple) else v for v in files.peek(path)[4:])]
         for path in paths
     ]
     made = hashlib.sha1(marshal.dumps(chunk, 2)).hexdigest()
