@@ -38,7 +38,14 @@ def uncovered_topics(notes: list[Note], lang: str) -> list[tuple[Stage, str]]:
     ]
 
 
-def next_steps(data: LabData, today: date, lang: str, count: int = 5) -> list[Step]:
+def next_steps(
+    data: LabData,
+    today: date,
+    lang: str,
+    count: int = 5,
+    uncovered: list[tuple[Stage, str]] | None = None,
+) -> list[Step]:
+    """`uncovered`: uncovered_topics of the lab's notes, when the caller has them already."""
     finish: list[Step] = []
     reading = sorted(
         (p for p in data.papers if p.status is Status.READING),
@@ -77,7 +84,9 @@ def next_steps(data: LabData, today: date, lang: str, count: int = 5) -> list[St
             key=None,
             stage=stage.number,
         )
-        for stage, topic in uncovered_topics(data.notes, lang)[:count]
+        for stage, topic in (
+            uncovered if uncovered is not None else uncovered_topics(data.notes, lang)
+        )[:count]
     ]
     # open work first, then reading and writing interleaved: two papers, one topic, and so on
     steps = finish[:2]

@@ -74,9 +74,16 @@ class WikiIndex:
 
     @staticmethod
     def _keys(note: Note) -> tuple[str, ...]:
-        base = without_extension(note.path)
-        names = (note.title, base[base.rfind("/") + 1 :], note.path, base)
-        return tuple(name.casefold().strip() for name in names)
+        """The note's title, file name, path and path without extension, as looked up
+        (written out, not a generator: every note's, for one note's links)."""
+        path = note.path
+        base = without_extension(path)
+        return (
+            note.title.casefold().strip(),
+            base[base.rfind("/") + 1 :].casefold().strip(),
+            path.casefold().strip(),
+            base.casefold().strip(),
+        )
 
     @property
     def names(self) -> dict[str, set[str]]:

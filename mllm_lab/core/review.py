@@ -14,7 +14,7 @@ from mllm_lab import kinds
 from mllm_lab.core.advice import next_steps, stuck, uncovered_topics
 from mllm_lab.core.labdata import LabData
 from mllm_lab.core.markdown import section_signature, strip_comments
-from mllm_lab.core.roadmap import STAGES
+from mllm_lab.core.roadmap import STAGES, Stage
 from mllm_lab.kinds import CATEGORIES
 from mllm_lab.messages import tr
 from mllm_lab.models import Note
@@ -43,6 +43,7 @@ def weak_spots(
     lang: str,
     empty_sections: Mapping[str, list[str]],
     link: Callable[[str], str],
+    uncovered: list[tuple[Stage, str]] | None = None,
 ) -> list[str]:
     """Thin stages and categories, roadmap topics with no note, papers stuck in reading,
     and notes whose sections are still as the template left them."""
@@ -57,7 +58,8 @@ def weak_spots(
     thin = [f"notes/{c}/ ({per_category[c]})" for c in CATEGORIES if per_category[c] < FEW]
     if thin:
         spots.append(_w("categories_few", lang, few=FEW, items=sep.join(thin)))
-    uncovered = uncovered_topics(data.notes, lang)
+    if uncovered is None:
+        uncovered = uncovered_topics(data.notes, lang)
     for stage in STAGES:
         topics = [topic for owner, topic in uncovered if owner is stage]
         if topics:
@@ -161,6 +163,9 @@ def questions(
     return drawn
 
 
-def directions(data: LabData, today: date, lang: str) -> list[tuple[str, str]]:
+def directions(
+    data: LabData, today: date, lang: str, uncovered: list[tuple[Stage, str]] | None = None
+) -> list[tuple[str, str]]:
     """Three next directions: (what, why), in roadmap order."""
-    return [(step.what, step.why) for step in next_steps(data, today, lang, count=3)]
+    steps = next_steps(data, today, lang, count=3, uncovered=uncovered)
+    return [(step.what, step.why) for step in steps]

@@ -11,6 +11,7 @@ from typing import Any
 
 from mllm_lab import kinds
 from mllm_lab.core import fm, markdown
+from mllm_lab.core.advice import uncovered_topics
 from mllm_lab.core.conceptmap import MAX_EDGES, Edge, maps, relations
 from mllm_lab.core.labdata import LabData
 from mllm_lab.core.links import WikiIndex, edges, href, targets
@@ -113,7 +114,9 @@ def _facts_shape(value: Any) -> bool:
 
 
 def _strings(items: Any) -> bool:
-    return type(items) is list and (not items or all(type(item) is str for item in items))
+    """A list of strings. (The join fails on anything else, TypeError, caught by the cache's
+    get: 50,000 notes' entries are looked at after one note was edited.)"""
+    return type(items) is list and type("".join(items)) is str
 
 
 def note_facts(
@@ -188,6 +191,7 @@ def review_text(ws: Workspace, *, since: date | None, seed: int | None) -> str:
         return href(path, target) if target and "://" not in target else target
 
     bodies = read_bodies(ws, data, notes)
+    uncovered = uncovered_topics(data.notes, ws.lang)  # for the weak spots and the directions
     diagrams = maps(notes, map_edges(data, notes, bodies.targets), ws.lang)
     drawn: list[Question] = questions(
         notes=bodies.sources,
@@ -222,8 +226,9 @@ def review_text(ws: Workspace, *, since: date | None, seed: int | None) -> str:
             lang=ws.lang,
             empty_sections=bodies.empty,
             link=link,
+            uncovered=uncovered,
         ),
         "questions": drawn,
-        "directions": directions(data, ws.today, ws.lang),
+        "directions": directions(data, ws.today, ws.lang, uncovered),
     }
     return ws.render(f"{ws.lang}/review.md.j2", context)
