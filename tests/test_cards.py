@@ -8,7 +8,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from mllm_lab import kinds
@@ -379,3 +379,31 @@ def test_any_question_has_one_stable_id(question: str, before: str, after: str) 
     assert len(alone) == 1 and [c.id for c in edited] == [alone[0].id]
     assert alone[0].id == card_id("notes/x.md", question.strip())
     assert re.fullmatch(r"[0-9a-f]{16}", alone[0].id)
+
+
+CARD_LINE = st.tuples(
+    st.sampled_from(["", " ", "   ", "    ", "\t"]),
+    st.sampled_from(["", "**"]),
+    st.sampled_from(["Q", "问", "問", "A", ">", "> ", ">\t", "x"]),
+    st.sampled_from([":", "：", "[!", "**:", ""]),
+    st.sampled_from(["", "x", "question] t"]),
+).map("".join)
+
+
+@given(st.lists(CARD_LINE, max_size=6).map("\n".join))
+@example("Q:x")
+@example("**Q：x")
+@example("问:x")
+@example(" 问：x")
+@example("問:x")
+@example("問：x")
+@example("> [!question] t")
+@example(">[!faq]")
+def test_the_lines_that_may_start_a_card_are_those_the_pattern_finds(body: str) -> None:
+    """A note is searched for explicit cards only when it holds one of the marks a card's
+    first line holds: skipping the search loses no card."""
+    from mllm_lab.core import cards
+
+    lines = body.split("\n")
+    expected = [i for i, line in enumerate(lines) if cards._CARD_START.match(line)]
+    assert cards._starts(body) == expected

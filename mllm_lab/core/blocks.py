@@ -50,108 +50,91 @@ class Blocks:
 def heading_title(raw: str) -> str:
     """An ATX heading's text as CommonMark gives it: spaces and the closing #s removed."""
     text = raw.strip(" \t")
-    if set(text) <= {"#"}:
+    if not text.endswith("#"):  # no closing sequence: the pattern below needs a "#" at the end
+        return text
+    if not text.strip("#"):
         return ""
     return _CLOSING_HASHES.sub("", text).strip(" \t")
 
 
-class _NeedsParser(Exception):
-    """The document has something the scanner does not model."""
-
-
-class _Scanner:
-    """Line by line, as a CommonMark parser would see top-level blocks."""
-
-    def __init__(self, count: int) -> None:
-        self.kinds = bytearray(count)
-        self.headings: list[Heading] = []
-        self.fence: tuple[str, int] | None = None  # the open fence's character and length
-        self.raw_close: str | None = None  # the tag that closes an open <pre>-like block
-        self.in_comment = False
-        self.paragraph = False
-
-    def line(self, index: int, line: str) -> None:
-        if self.fence is not None:
-            self._in_fence(index, line)
-        elif self.in_comment:
-            self.kinds[index] = HTML
-            self.in_comment = "-->" not in line
-        elif self.raw_close is not None:
-            self.kinds[index] = HTML
-            if self.raw_close in line.lower():
-                self.raw_close = None
-        elif line[:1] == "|" or line[:1].isalpha():  # a table row, prose: no block starts so
-            self.paragraph = True
-        elif not line.strip(" \t"):
-            self.paragraph = False
-        else:
-            self._top(index, line)
-
-    def _in_fence(self, index: int, line: str) -> None:
-        assert self.fence is not None
-        self.kinds[index] = CODE
-        char, length = self.fence
-        stripped = line.lstrip(" ")
-        closes = stripped.startswith(char * length) and not stripped.rstrip(" \t").strip(char)
-        if len(line) - len(stripped) <= 3 and closes:
-            self.fence = None
-
-    def _top(self, index: int, line: str) -> None:
-        first = line[0]
+def _scan(lines: list[str]) -> tuple[bytearray, list[Heading]] | None:
+    """The fast path, or None when the document has something the scanner does not model:
+    line by line, as a CommonMark parser sees top-level blocks. (One loop with its state in
+    local variables: a method call per line made it twice as slow.)"""
+    kinds = bytearray(len(lines))
+    headings: list[Heading] = []
+    fence = ""  # what closes the open fence: its character, as many times as it was opened
+    raw_close = ""  # the tag that closes an open <pre>-like block
+    in_comment = paragraph = False
+    for index, line in enumerate(lines):
+        if fence:
+            kinds[index] = CODE
+            stripped = line.lstrip(" ")
+            if (
+                stripped.startswith(fence)
+                and len(line) - len(stripped) <= 3
+                and not stripped.rstrip(" \t").strip(fence[0])
+            ):
+                fence = ""
+            continue
+        if in_comment:
+            kinds[index] = HTML
+            in_comment = "-->" not in line
+            continue
+        if raw_close:
+            kinds[index] = HTML
+            if raw_close in line.lower():
+                raw_close = ""
+            continue
+        first = line[:1]
+        if first == "|" or first.isalpha():  # a table row, prose: no block starts so
+            paragraph = True
+            continue
+        if not line.strip(" \t"):
+            paragraph = False
+            continue
         if first == "#":  # no pattern below but _ATX can match a line that starts so
             if heading := _ATX.match(line):
-                self.headings.append(
-                    Heading(len(heading[1]), heading_title(heading[2] or ""), index)
-                )
-                self.paragraph = False
+                headings.append(Heading(len(heading[1]), heading_title(heading[2] or ""), index))
+                paragraph = False
             else:
-                self.paragraph = True
-            return
+                paragraph = True
+            continue
         if first in _ITEM_OR_QUOTE and "`" not in line and "~" not in line:
             # a list item or a quote with no fence in it: only a setext underline could matter
-            if first == "-" and self.paragraph and _SETEXT.match(line):
-                raise _NeedsParser
-            self.paragraph = True
-            return
+            if first == "-" and paragraph and _SETEXT.match(line):
+                return None
+            paragraph = True
+            continue
         if _TABBED.match(line) and ("`" in line or "~" in line or "#" in line):
-            raise _NeedsParser
+            return None
         if _NESTED_FENCE.match(line):  # a fence inside a list item or quote
-            raise _NeedsParser
+            return None
         match = _FENCE.match(line)
         if match and not (match[1][0] == "`" and "`" in match[2]):
-            self.fence = (match[1][0], len(match[1]))
-            self.kinds[index], self.paragraph = CODE, False
+            fence = match[1]
+            kinds[index], paragraph = CODE, False
         elif (
             _INDENTED_FENCE.match(line)
             or _INDENTED_ATX.match(line)
             or (_OTHER_HTML.match(line) and not (_COMMENT.match(line) or _RAW_HTML.match(line)))
         ):
-            raise _NeedsParser
+            return None
         elif _COMMENT.match(line):
-            self.kinds[index], self.paragraph = HTML, False
-            self.in_comment = "-->" not in line[line.index("<!--") + 4 :]
+            kinds[index], paragraph = HTML, False
+            in_comment = "-->" not in line[line.index("<!--") + 4 :]
         elif raw := _RAW_HTML.match(line):
-            self.kinds[index], self.paragraph = HTML, False
+            kinds[index], paragraph = HTML, False
             close = f"</{raw[1].lower()}>"
-            self.raw_close = None if close in line.lower() else close
+            raw_close = "" if close in line.lower() else close
         elif heading := _ATX.match(line):
-            self.headings.append(Heading(len(heading[1]), heading_title(heading[2] or ""), index))
-            self.paragraph = False
-        elif self.paragraph and _SETEXT.match(line):
-            raise _NeedsParser
-        elif not line.startswith("    ") or self.paragraph:  # indented code is never a block here
-            self.paragraph = True
-
-
-def _scan(lines: list[str]) -> tuple[bytearray, list[Heading]] | None:
-    """The fast path, or None when the document needs a full parser."""
-    scanner = _Scanner(len(lines))
-    try:
-        for index, line in enumerate(lines):
-            scanner.line(index, line)
-    except _NeedsParser:
-        return None
-    return scanner.kinds, scanner.headings
+            headings.append(Heading(len(heading[1]), heading_title(heading[2] or ""), index))
+            paragraph = False
+        elif paragraph and _SETEXT.match(line):
+            return None
+        elif not line.startswith("    ") or paragraph:  # indented code is never a block here
+            paragraph = True
+    return kinds, headings
 
 
 @lru_cache(maxsize=1)
@@ -183,8 +166,14 @@ def _full(lines: list[str]) -> tuple[bytearray, list[Heading]]:
     return kinds, headings
 
 
+def _lines(text: str) -> list[str]:
+    """The text's lines, each without the "\r" of a CRLF line end."""
+    lines = text.split("\n")
+    return [line[:-1] if line.endswith("\r") else line for line in lines] if "\r" in text else lines
+
+
 def blocks(text: str) -> Blocks:
-    lines = [line[:-1] if line.endswith("\r") else line for line in text.split("\n")]
+    lines = _lines(text)
     found = _scan(lines)
     kinds, headings = found if found is not None else _full(lines)
     return Blocks(lines, bytes(kinds), headings)
@@ -192,6 +181,6 @@ def blocks(text: str) -> Blocks:
 
 def full_parse(text: str) -> Blocks:
     """markdown-it-py's answer, always (for tests that hold the scanner to it)."""
-    lines = [line[:-1] if line.endswith("\r") else line for line in text.split("\n")]
+    lines = _lines(text)
     kinds, headings = _full(lines)
     return Blocks(lines, bytes(kinds), headings)

@@ -47,6 +47,13 @@ _SOURCE = re.compile(
 )
 _STAGE_NAMES = {stage.name(lang): stage.number for stage in STAGES for lang in ("zh", "en")}
 _CARD_START = re.compile(r"^ {0,3}(?:(?:\*\*)?(?:Q|问|問)[:：]|>[ \t]?\[!)", re.M)
+# What every line _CARD_START matches holds: a note without any of these is not searched
+# (a pattern anchored at line starts is still tried at every character of the note).
+_CARD_MARKS = ("Q:", "Q：", "问:", "问：", "問:", "問：", "[!")
+
+
+def _may_start_cards(body: str) -> bool:
+    return any(mark in body for mark in _CARD_MARKS)
 
 
 def normalise(question: str) -> str:
@@ -122,7 +129,8 @@ def note_cards(
     unwritten); `stages` maps note paths to stages, for self-test questions that link a note."""
     kind = _SOURCE_KIND.get(note.kind.name)
     titles = HEADINGS[kind] if kind is not None else {}
-    if not _CARD_START.search(body) and not any(title in body for title in titles):
+    starts = _may_start_cards(body) and _CARD_START.search(body) is not None
+    if not starts and not any(title in body for title in titles):
         return []  # most notes: no parse needed
     doc = _Doc(note, blocks(body), body_line)
     found = _explicit_cards(doc, body)
@@ -233,7 +241,10 @@ def _clean(text: str) -> str:
 
 def _starts(body: str) -> list[int]:
     """Indexes of the lines that may start an explicit card, found in one pass over the text."""
-    found, line, offset = [], 0, 0
+    found: list[int] = []
+    if not _may_start_cards(body):
+        return found
+    line, offset = 0, 0
     for match in _CARD_START.finditer(body):
         line += body.count("\n", offset, match.start())
         offset = match.start()

@@ -119,7 +119,7 @@ class Section:
 def sections(body: str) -> list[Section]:
     """Top-level headings, as a CommonMark parser finds them, each with the text up to the
     next heading of any level."""
-    found = blocks(body)
+    found = _blocks(body)
     lines = found.lines
     result = []
     for number, heading in enumerate(found.headings):
@@ -203,11 +203,19 @@ def unrendered_links(body: str) -> list[Link]:
 
 
 @lru_cache(maxsize=2)
+def _blocks(text: str) -> Blocks:
+    """A note's details read its sections, links and open questions one after the other, so
+    the blocks of the last two texts are remembered (Blocks are not changed by their readers):
+    a body without comments is scanned once for all three."""
+    return blocks(text)
+
+
 def _blanked(body: str) -> Blocks:
     """The body's blocks with comments blanked out (their line breaks kept): what links and
-    open questions are read from. Both read the same note one after the other, so the last
-    two are remembered (Blocks are not changed by their readers)."""
-    return blocks(_COMMENT.sub(lambda m: "\n" * m[0].count("\n"), body))
+    open questions are read from."""
+    if "<!--" in body:
+        body = _COMMENT.sub(lambda m: "\n" * m[0].count("\n"), body)
+    return _blocks(body)
 
 
 def links(body: str) -> list[Link]:
