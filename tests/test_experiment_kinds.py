@@ -23,7 +23,7 @@ from mllm_lab.core.experiments import KINDS, ExperimentKind
 from mllm_lab.core.markdown import sections
 from mllm_lab.core.notebook import notebook_json
 from mllm_lab.lab import Config, Lab
-from mllm_lab.ops.notes import experiment_context
+from mllm_lab.ops.experiments import experiment_context
 from mllm_lab.ops.workspace import Workspace
 from mllm_lab.render import default_templates, render
 

@@ -215,7 +215,7 @@ def new_experiment(
 
     Example: lab new experiment "Minimal CLIP contrastive loss" --script
     """
-    from mllm_lab.ops.notes import new_experiment as make
+    from mllm_lab.ops.experiments import new_experiment as make
 
     editor = editor_command(edit)
     show_created(

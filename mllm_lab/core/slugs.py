@@ -253,3 +253,25 @@ def unique_key(base: str, taken: set[str]) -> str:
         key = base[: MAX_KEY - len(suffix)].rstrip("-.") + suffix
         number += 1
     return key
+
+
+MAX_TITLE = 300  # characters; the longest titles in the catalog are about 120
+
+
+def title_of(query: str) -> str:
+    """A title typed by the user, on one line: runs of spaces and line breaks become one space.
+    One with nothing visible in it, or with a control character (a NUL, an escape), is refused:
+    written into a heading it would make the note unreadable."""
+    if not any(ch.isprintable() and not ch.isspace() for ch in query):
+        raise BadInput("error.title_empty")
+    from mllm_lab.core.markdown import CONTROL
+
+    control = CONTROL.search(query)
+    if control:
+        raise BadInput(
+            "error.title_control", code=f"U+{ord(control[0]):04X}", position=control.start() + 1
+        )
+    title = " ".join(query.split())
+    if len(title) > MAX_TITLE:
+        raise BadInput("error.title_long", n=len(title), most=MAX_TITLE)
+    return title

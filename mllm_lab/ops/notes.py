@@ -5,17 +5,15 @@ from __future__ import annotations
 
 import contextlib
 import posixpath
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
 from mllm_lab.core import fm, readinglist, regions, views
-from mllm_lab.core.experiments import NAMES as EXPERIMENT_KINDS
-from mllm_lab.core.experiments import ExperimentKind, infer_kind, kind_named
 from mllm_lab.core.labdata import LabData
 from mllm_lab.core.papers import check_stage, paper_to_meta, parse_status, with_status
 from mllm_lab.core.roadmap import category_name, stage_name, topic_name
-from mllm_lab.core.slugs import check_slug, slugify
+from mllm_lab.core.slugs import check_slug, slugify, title_of
 from mllm_lab.errors import (
     BadInput,
     BrokenNote,
@@ -28,6 +26,7 @@ from mllm_lab.errors import (
 from mllm_lab.kinds import CATEGORIES
 from mllm_lab.messages import Msg, tr
 from mllm_lab.models import CATEGORY_STAGE, FACET_FIELDS, READING_LIST, Paper, Status, Week
+from mllm_lab.ops.experiments import one_line
 from mllm_lab.ops.lookup import Fetched
 from mllm_lab.ops.papers import (
     PaperFacts,
@@ -37,25 +36,11 @@ from mllm_lab.ops.papers import (
     new_paper_from_query,
     reading_list,
     resolve,
-    title_of,
 )
 from mllm_lab.ops.related import Item, items, resolve_entries
 from mllm_lab.ops.related import find as find_related_notes
 from mllm_lab.ops.related import region as related_region
-from mllm_lab.ops.workspace import Outcome, Workspace
-
-
-@dataclass(frozen=True)
-class Created:
-    path: str
-    text: str
-    outcomes: list[Outcome]
-    extra: dict[str, str] | None = None  # other files written (path -> text), e.g. --script
-
-
-def one_line(text: str) -> str:
-    return " ".join(text.split())
-
+from mllm_lab.ops.workspace import Created, Outcome, Workspace
 
 # --- paper ---------------------------------------------------------------------------------
 
@@ -276,54 +261,6 @@ def _other_files(ws: Workspace, entries: tuple[str, ...]) -> set[str]:
 
 
 # --- experiment ----------------------------------------------------------------------------
-
-
-def experiment_context(ws: Workspace, title: str, slug: str, created: date) -> dict[str, Any]:
-    return {
-        "title": one_line(title),
-        "slug": slug,
-        "today": created.isoformat(),
-        "notebook_path": f"experiments/notebooks/{slug}.ipynb",
-        "script_path": f"experiments/scripts/{slug}.py",
-    }
-
-
-def experiment_kind(kind: str | None, title: str) -> ExperimentKind:
-    """The kind asked for with --kind, else the one the title names, else the skeleton."""
-    if kind is None:
-        return kind_named(infer_kind(title))
-    try:
-        return kind_named(kind)
-    except ValueError:
-        raise InvalidValue("kind", kind, EXPERIMENT_KINDS) from None
-
-
-def new_experiment(
-    ws: Workspace,
-    title: str,
-    *,
-    kind: str | None = None,
-    script: bool,
-    slug: str | None,
-    force: bool,
-    dry_run: bool,
-) -> Created:
-    from mllm_lab.core.notebook import notebook_json  # nbformat: only for notebooks
-
-    title = title_of(title)
-    chosen = experiment_kind(kind, title)
-    name = check_slug(slug) if slug else slugify(title)
-    context = experiment_context(ws=ws, title=title, slug=name, created=ws.today)
-    source = ws.render(chosen.template(ws.lang), context)
-    meta = {"title": title, "created": ws.today.isoformat(), "slug": name, "kind": chosen.name}
-    notebook = notebook_json(source, meta)
-    path = context["notebook_path"]
-    extra = {context["script_path"]: source} if script else {}
-    with ws.transaction(dry_run=dry_run) as tx:
-        tx.create(path, notebook, force=force, rename="--slug")
-        for other, text in extra.items():
-            tx.create(other, text, force=force, rename="--slug")
-    return Created(path=path, text=notebook, outcomes=tx.outcomes, extra=extra)
 
 
 # --- weekly --------------------------------------------------------------------------------

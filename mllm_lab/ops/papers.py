@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 
 from mllm_lab.core import fmedit, readinglist
 from mllm_lab.core.labdata import LabData
-from mllm_lab.core.markdown import CONTROL
 from mllm_lab.core.papers import (
     arxiv_id,
     check_stage,
@@ -29,7 +28,7 @@ from mllm_lab.core.resolve import (
     suggest,
 )
 from mllm_lab.core.roadmap import TOPIC_BY_KEY
-from mllm_lab.core.slugs import check_slug, short_key, slugify, unique_key
+from mllm_lab.core.slugs import check_slug, short_key, slugify, title_of, unique_key
 from mllm_lab.errors import BadInput, BrokenNote, InvalidValue, PaperNotFound
 from mllm_lab.models import READING_LIST, Paper, Status
 from mllm_lab.ops.workspace import Outcome, Workspace
@@ -219,26 +218,6 @@ def apply_facts(paper: Paper, facts: PaperFacts) -> Paper:
     if facts.status is not None:
         changes["status"] = parse_status(facts.status)
     return replace(paper, **changes)
-
-
-MAX_TITLE = 300  # characters; the longest titles in the catalog are about 120
-
-
-def title_of(query: str) -> str:
-    """A title typed by the user, on one line: runs of spaces and line breaks become one space.
-    One with nothing visible in it, or with a control character (a NUL, an escape), is refused:
-    written into a heading it would make the note unreadable."""
-    if not any(ch.isprintable() and not ch.isspace() for ch in query):
-        raise BadInput("error.title_empty")
-    control = CONTROL.search(query)
-    if control:
-        raise BadInput(
-            "error.title_control", code=f"U+{ord(control[0]):04X}", position=control.start() + 1
-        )
-    title = " ".join(query.split())
-    if len(title) > MAX_TITLE:
-        raise BadInput("error.title_long", n=len(title), most=MAX_TITLE)
-    return title
 
 
 def new_paper_from_query(

@@ -26,9 +26,8 @@ from mllm_lab.core.review import (
 from mllm_lab.kinds import NoteKind
 from mllm_lab.messages import tr
 from mllm_lab.models import Note, Status
-from mllm_lab.ops.notes import Created
 from mllm_lab.ops.sections import sample_context
-from mllm_lab.ops.workspace import Workspace
+from mllm_lab.ops.workspace import Created, Workspace
 
 
 def template_signatures(ws: Workspace, kind: NoteKind) -> dict[str, str]:

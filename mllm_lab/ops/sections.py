@@ -12,7 +12,8 @@ from mllm_lab.core.markdown import sections
 from mllm_lab.core.notebook import cells
 from mllm_lab.kinds import NoteKind
 from mllm_lab.models import Paper, Week
-from mllm_lab.ops.notes import concept_context, experiment_context, paper_context, weekly_context
+from mllm_lab.ops.experiments import experiment_context
+from mllm_lab.ops.notes import concept_context, paper_context, weekly_context
 from mllm_lab.ops.workspace import Workspace
 
 SAMPLE_DAY = date(2026, 1, 5)

@@ -80,6 +80,16 @@ class Outcome:
     detail: str = ""
 
 
+@dataclass(frozen=True)
+class Created:
+    """What a `lab new …` or `lab weekly` wrote, or would write with --dry-run."""
+
+    path: str
+    text: str
+    outcomes: list[Outcome]
+    extra: dict[str, str] | None = None  # other files written (path -> text), e.g. --script
+
+
 @dataclass
 class KeyLines:
     """What remember_keys made last: each paper's line (the paper kept with it, so that its id
