@@ -51,6 +51,9 @@ class Tree:
     folders: set[str] = field(default_factory=set)
     skipped: set[str] = field(default_factory=set)  # folders not walked
     symlinks: set[str] = field(default_factory=set)  # files that are symbolic links
+    _skipped_prefixes: tuple[set[str], tuple[str, ...]] = field(
+        default=(set(), ()), init=False, repr=False, compare=False
+    )
 
     def exists(self, relative: str) -> bool:
         """Whether a lab-relative path names a file or folder of the lab."""
@@ -66,7 +69,14 @@ class Tree:
         if not self.skipped:
             return False
         relative = relative.rstrip("/") or "."
-        return relative in self.skipped or relative.startswith(tuple(s + "/" for s in self.skipped))
+        return relative in self.skipped or relative.startswith(self._inside_skipped())
+
+    def _inside_skipped(self) -> tuple[str, ...]:
+        """What the paths inside a folder not walked start with (made once per set of such
+        folders: `lab check` asks for every link of every note)."""
+        if self._skipped_prefixes[0] != self.skipped:
+            self._skipped_prefixes = (set(self.skipped), tuple(s + "/" for s in self.skipped))
+        return self._skipped_prefixes[1]
 
     def markdown(self) -> list[str]:
         """The lab's Markdown files: those at its top level and in its own folders

@@ -356,3 +356,16 @@ def test_the_links_between_notes_are_each_pair_once_in_order(
     """edges() gives every (note, target) pair once, sorted as the pairs themselves sort
     (it sorts a note at a time)."""
     assert edges(pointed) == sorted({(p, t) for p, found in pointed.items() for t in found})
+
+
+@given(
+    st.text(st.sampled_from("ab/. "), max_size=10),
+    st.text(st.sampled_from("ab/.%2 #"), max_size=10),
+)
+def test_a_link_resolves_as_joining_it_to_its_files_folder_would(path: str, target: str) -> None:
+    """The links of one folder's notes are resolved once for them all (by the folder as the
+    file's path spells it): each resolves as posixpath would, for any spelling of the path."""
+    expected = posixpath.normpath(
+        posixpath.join(posixpath.dirname(path), unquote(target.strip(), errors="surrogateescape"))
+    )
+    assert resolve_relative(path, target) == expected

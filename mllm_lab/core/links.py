@@ -11,6 +11,7 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Container, Iterable, Mapping
+from functools import lru_cache
 from typing import Any
 from urllib.parse import quote, unquote
 
@@ -48,8 +49,16 @@ def href(from_file: str, to_path: str) -> str:
 
 def resolve_relative(from_path: str, target: str) -> str:
     """The lab-relative path a relative link points to (may be outside: starts with ..)."""
+    return _resolve_in(from_path[: from_path.rfind("/") + 1], target)
+
+
+@lru_cache(maxsize=4096)
+def _resolve_in(folder: str, target: str) -> str:
+    """Notes of one folder link the same files: a check of every note resolves 80,000 links
+    of a 10,000-note lab, most of them resolved before. (`folder`: the file's folder with its
+    trailing "/", which posixpath.join then adds nothing to.)"""
     target = unquote(target.strip(), errors="surrogateescape")
-    return posixpath.normpath(posixpath.join(posixpath.dirname(from_path), target))
+    return posixpath.normpath(posixpath.join(folder, target))
 
 
 def without_extension(path: str) -> str:
