@@ -100,9 +100,13 @@ def _related(note: Note, detail: Detail, exists: Callable[[str], bool]) -> list[
 
 
 def _duplicate_slugs(data: LabData) -> list[Finding]:
+    notes = data.study_notes()
+    names = [stem(note.path) for note in notes]
+    if len(set(names)) == len(names):  # the usual lab: no name twice, no list per name made
+        return []
     by_slug: dict[str, list[Note]] = defaultdict(list)
-    for note in data.study_notes():
-        by_slug[stem(note.path)].append(note)
+    for note, name in zip(notes, names, strict=True):
+        by_slug[name].append(note)
     return [
         Finding.of(note.path, 1, "check.duplicate_slug", slug=slug, other=notes[0].path)
         for slug, notes in by_slug.items()

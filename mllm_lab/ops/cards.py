@@ -124,11 +124,14 @@ def _cached_rows(
     result: dict[str, list[Row]] = {}
     stale: list[str] = []
     files = ws.files()  # once: 10,000 calls of ws.files() cost 50 ms
-    for path in wanted:
-        stamp, entry = _stamp(files, path), stored.get(path)
-        if stamp is not None and isinstance(entry, list) and entry[:3] == stamp:
+    held = [path for path in wanted if path in files]
+    for path, (mtime, size, inode, broken) in zip(held, files.stamps(held), strict=True):
+        if broken:
+            continue
+        entry = stored.get(path)
+        if isinstance(entry, list) and entry[:3] == [mtime, size, inode]:
             result[path] = entry[3]
-        elif stamp is not None:
+        else:
             stale.append(path)
     if not stale:
         return result

@@ -34,7 +34,7 @@ def lint(ws: Workspace, progress: Callable[[int, int], None] | None = None) -> l
     def compute() -> dict[str, Any]:
         looked: dict[str, bool] = {}
         read: dict[str, list[int] | None] = {}
-        found = _lint(ws, progress, tree, looked, read)
+        found = _lint(ws, progress, tree, listing, looked, read)
         return {
             "problems": [[f.path, f.line, f.message] for f in found],
             "listing": listing,
@@ -63,6 +63,7 @@ def _lint(
     ws: Workspace,
     progress: Callable[[int, int], None] | None,
     tree: Tree,
+    listing: str,
     looked: dict[str, bool],
     read: dict[str, list[int] | None],
 ) -> list[Finding]:
@@ -74,7 +75,7 @@ def _lint(
 
     data = ws.data()
     found = lab_problems(data)
-    checks = _FileChecks(ws, data, tree, looked)
+    checks = _FileChecks(ws, data, tree, listing, looked)
     checks.notes()
     checks.others(read)
     checks.kept.save()
@@ -100,7 +101,9 @@ class _FileChecks:
     one note was edited reads and checks that note alone. A file with a link into a folder
     that is not walked is checked every time (that folder's files are not in the listing)."""
 
-    def __init__(self, ws: Workspace, data: LabData, tree: Tree, looked: dict[str, bool]) -> None:
+    def __init__(
+        self, ws: Workspace, data: LabData, tree: Tree, listing: str, looked: dict[str, bool]
+    ) -> None:
         from mllm_lab import results
         from mllm_lab.core.links import WikiIndex
 
@@ -110,7 +113,7 @@ class _FileChecks:
         made = results.key(
             FILES,
             str(ws.lab.root),
-            _listing(tree),
+            listing,
             hashlib.sha1(names.encode("utf-8", "surrogatepass")).hexdigest(),
             [[kind.name, headings] for kind, headings in self.required.items()],
         )
