@@ -138,13 +138,14 @@ def _computed(root: str, todo: list[tuple[str, list[int]]]) -> Iterator[Computed
     """The details of notes read now, in chunks: with many notes and a second core, every
     other chunk is read by one worker process while this one reads the rest (a first check
     of a big lab reads every body). A note that cannot be read is left out."""
+    chunks = [todo[start : start + CHUNK] for start in range(0, len(todo), CHUNK)]
     if len(todo) < PARALLEL_FROM or usable_cores() < 2:
-        yield from _chunk(root, todo)
+        for chunk in chunks:  # a chunk at a time: every note's detail at once held 117 MB of
+            yield from _chunk(root, chunk)  # a 10,000-note lab until the last was read
         return
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    chunks = [todo[start : start + CHUNK] for start in range(0, len(todo), CHUNK)]
     # a fresh interpreter, not a fork of this one: it would copy the lab's data as it touched it
     spawn = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(1, mp_context=spawn) as pool:

@@ -414,6 +414,32 @@ def test_details_read_by_two_processes_are_the_details_read_by_one(
         assert db.execute("SELECT count(*) FROM detail").fetchone()[0] >= 7
 
 
+def test_cards_read_by_two_processes_are_the_cards_read_by_one(
+    in_lab: Run, lab: Path, tmp_path: Path, monkeypatch
+) -> None:
+    """A first quiz of a big lab reads half of the notes' cards in a worker process (a fresh
+    interpreter); the cards it finds, and the order they are asked in, are one process's."""
+    import shutil
+
+    from mllm_lab.ops import cards
+
+    for number in range(5):
+        assert in_lab("new", "concept", f"Note {number}", "-c", "fundamentals").ok
+        note = lab / f"notes/fundamentals/note-{number}.md"
+        note.write_text(read(note) + f"\nQ: What is {number}?\nA: The number {number}.\n")
+    copy = tmp_path / "copy"
+    shutil.copytree(lab, copy, symlinks=True, ignore=shutil.ignore_patterns(".lab"))
+    shutil.rmtree(lab / ".lab", ignore_errors=True)
+    one = in_lab("quiz", "--json")
+    monkeypatch.setattr(cards, "PARALLEL_FROM", 2)
+    monkeypatch.setattr(cards, "usable_cores", lambda: 2)
+    two = in_lab("quiz", "--json", cwd=copy)
+    mine, theirs = json.loads(one.out), json.loads(two.out)
+    del mine["now"], theirs["now"]  # the clock's fraction of a second
+    assert (two.code, theirs) == (one.code, mine)
+    assert [card["answer"] for card in mine["new"]] == [f"The number {n}." for n in range(5)]
+
+
 def _cold(lab: Path, tmp_path: Path, *args: str) -> tuple[int, str]:
     """`lab ARGS` on a copy of the lab without .lab/: what no cache can have changed."""
     import shutil

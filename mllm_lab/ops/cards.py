@@ -225,9 +225,12 @@ def _read_all(
     cores, and one process less in memory than a pool of two."""
     if len(notes) < PARALLEL_FROM or usable_cores() < 2:
         return dict(read_chunk(root=str(root), notes=list(notes), signatures=signatures))
+    import multiprocessing
     from concurrent.futures import ProcessPoolExecutor  # only a big cold read needs a worker
 
-    with ProcessPoolExecutor(1) as pool:
+    # a fresh interpreter, as for the notes' details: a fork of this process held as much as
+    # it did (the lab's data), which it then copied page by page as it touched it
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
         half = list(notes[1::2])
         theirs = pool.submit(read_chunk, root=str(root), notes=half, signatures=signatures)
         mine = read_chunk(root=str(root), notes=list(notes[0::2]), signatures=signatures)
