@@ -388,22 +388,31 @@ def test_new_paper_takes_a_listed_paper_off_the_list_and_leaves_the_list_alone_o
     assert "key: clip" not in read(listing) and (lab / "papers/clip.md").exists()
 
 
+def _notes_and_a_cold_copy(in_lab: Run, lab: Path, tmp_path: Path, count: int, extra: str) -> Path:
+    """`count` concept notes, each with `extra` appended ({n}: its number, {next}: the next
+    one's); then a copy of the lab without .lab/, and the lab's own .lab/ removed."""
+    import shutil
+
+    for number in range(count):
+        assert in_lab("new", "concept", f"Note {number}", "-c", "fundamentals").ok
+        note = lab / f"notes/fundamentals/note-{number}.md"
+        note.write_text(read(note) + extra.format(n=number, next=number + 1))
+    copy = tmp_path / "copy"
+    shutil.copytree(lab, copy, symlinks=True, ignore=shutil.ignore_patterns(".lab"))
+    shutil.rmtree(lab / ".lab", ignore_errors=True)
+    return copy
+
+
 def test_details_read_by_two_processes_are_the_details_read_by_one(
     in_lab: Run, lab: Path, tmp_path: Path, monkeypatch
 ) -> None:
     """A first check of a big lab reads every other chunk of notes in a worker process; what
     it finds is what one process finds (small chunks here, to go that way on a small lab)."""
-    import shutil
-
     from mllm_lab import details
 
-    for number in range(7):
-        assert in_lab("new", "concept", f"Note {number}", "-c", "fundamentals").ok
-        note = lab / f"notes/fundamentals/note-{number}.md"
-        note.write_text(read(note) + f"\n[gone](missing-{number}.md)\n[[Note {number + 1}]]\n")
-    copy = tmp_path / "copy"
-    shutil.copytree(lab, copy, symlinks=True, ignore=shutil.ignore_patterns(".lab"))
-    shutil.rmtree(lab / ".lab", ignore_errors=True)
+    copy = _notes_and_a_cold_copy(
+        in_lab, lab, tmp_path, 7, "\n[gone](missing-{n}.md)\n[[Note {next}]]\n"
+    )
     one = in_lab("check")
     monkeypatch.setattr(details, "PARALLEL_FROM", 3)
     monkeypatch.setattr(details, "CHUNK", 2)
@@ -419,17 +428,11 @@ def test_cards_read_by_two_processes_are_the_cards_read_by_one(
 ) -> None:
     """A first quiz of a big lab reads half of the notes' cards in a worker process (a fresh
     interpreter); the cards it finds, and the order they are asked in, are one process's."""
-    import shutil
-
     from mllm_lab.ops import cards
 
-    for number in range(5):
-        assert in_lab("new", "concept", f"Note {number}", "-c", "fundamentals").ok
-        note = lab / f"notes/fundamentals/note-{number}.md"
-        note.write_text(read(note) + f"\nQ: What is {number}?\nA: The number {number}.\n")
-    copy = tmp_path / "copy"
-    shutil.copytree(lab, copy, symlinks=True, ignore=shutil.ignore_patterns(".lab"))
-    shutil.rmtree(lab / ".lab", ignore_errors=True)
+    copy = _notes_and_a_cold_copy(
+        in_lab, lab, tmp_path, 5, "\nQ: What is {n}?\nA: The number {n}.\n"
+    )
     one = in_lab("quiz", "--json")
     monkeypatch.setattr(cards, "PARALLEL_FROM", 2)
     monkeypatch.setattr(cards, "usable_cores", lambda: 2)
