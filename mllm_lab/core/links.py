@@ -54,9 +54,9 @@ def resolve_relative(from_path: str, target: str) -> str:
 
 @lru_cache(maxsize=4096)
 def _resolve_in(folder: str, target: str) -> str:
-    """Notes of one folder link the same files: a check of every note resolves 80,000 links
-    of a 10,000-note lab, most of them resolved before. (`folder`: the file's folder with its
-    trailing "/", which posixpath.join then adds nothing to.)"""
+    """Notes of one folder link the same files: a check of every note of the benchmark's
+    10,000-note lab resolves 77,000 links, 43% of them resolved before. (`folder`: the file's
+    folder with its trailing "/", which posixpath.join then adds nothing to.)"""
     target = unquote(target.strip(), errors="surrogateescape")
     return posixpath.normpath(posixpath.join(folder, target))
 
