@@ -4,13 +4,12 @@ its templates, and its labels in mllm_lab/messages.py."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 CATEGORIES = ("fundamentals", "vision-language", "multimodal-arch", "training", "applications")
 
 
-@dataclass(frozen=True)
-class NoteKind:
+class NoteKind(NamedTuple):
     name: str
     folder: str  # where its files live, lab-relative
     suffix: str  # file name ending

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from mllm_lab.errors import BadInput, NotALab, OutsideLab
 from mllm_lab.models import CONFIG_FILE, LANGS, STATE_DIR
@@ -13,10 +13,12 @@ from mllm_lab.models import CONFIG_FILE, LANGS, STATE_DIR
 ROOT_ENV = "LAB_ROOT"
 
 
-@dataclass(frozen=True)
-class Config:
+DEFAULT_NAME = "LLM Learning Lab"
+
+
+class Config(NamedTuple):
     lang: str = "zh"
-    name: str = "LLM Learning Lab"
+    name: str = DEFAULT_NAME
     ignore: tuple[str, ...] = ()  # gitignore-style patterns of files lab leaves alone
 
 
@@ -31,7 +33,7 @@ def parse_config(text: str, path: str) -> Config:
     lang = lab.get("lang", "zh")
     if lang not in LANGS:
         raise BadInput("error.config_lang", path=path, value=repr(lang), valid=", ".join(LANGS))
-    name = lab.get("name", Config.name)
+    name = lab.get("name", DEFAULT_NAME)
     if not isinstance(name, str) or not name.strip():
         raise BadInput("error.config_name", path=path)
     ignore = lab.get("ignore", [])
@@ -65,8 +67,7 @@ def config_text(config: Config) -> str:
     )
 
 
-@dataclass(frozen=True)
-class Lab:
+class Lab(NamedTuple):
     root: Path
     config: Config
 

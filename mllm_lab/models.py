@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 from functools import cached_property
-from typing import Any
+from typing import Any, NamedTuple
 
 from mllm_lab import kinds
 from mllm_lab.kinds import NoteKind
@@ -81,8 +81,7 @@ CATEGORY_STAGE = {
 }
 
 
-@dataclass(frozen=True)
-class Paper:
+class Paper(NamedTuple):
     key: str
     title: str
     status: Status = Status.UNREAD
@@ -124,8 +123,7 @@ class Paper:
         return {name: value for name, value in found.items() if value}
 
 
-@dataclass(frozen=True)
-class Note:
+class Note(NamedTuple):
     """A Markdown note of any kind: concept, paper, weekly log or review."""
 
     path: str  # lab-relative, with forward slashes
@@ -139,8 +137,7 @@ class Note:
     created: date | None = None
 
 
-@dataclass(frozen=True)
-class Experiment:
+class Experiment(NamedTuple):
     path: str
     title: str
     created: date | None = None
@@ -187,8 +184,7 @@ class Week:
             return False
 
 
-@dataclass(frozen=True)
-class Finding:
+class Finding(NamedTuple):
     """One problem found in the lab, reported as `path:line: message`."""
 
     path: str

@@ -21,9 +21,9 @@ import shutil
 import stat
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import NamedTuple
 
 from mllm_lab.errors import BrokenNote, NoteExists, WriteFailed
 
@@ -194,8 +194,7 @@ def _encode(text: str) -> bytes:
     return text.encode("utf-8", "surrogatepass")
 
 
-@dataclass(frozen=True)
-class Change:
+class Change(NamedTuple):
     """One file of a commit: `path` is lab-relative; `exclusive` means it must not exist yet."""
 
     path: str

@@ -4,7 +4,6 @@ lab that already has some of the papers, and exporting papers that read back the
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -436,7 +435,7 @@ def test_export_of_the_imported_lab_reads_back_the_same() -> None:
 
 
 def test_export_chooses_types_keys_and_arxiv_fields() -> None:
-    papers = [LAB[3], LAB[2], LAB[5], replace(LAB[3], key="clip-copy")]
+    papers = [LAB[3], LAB[2], LAB[5], LAB[3]._replace(key="clip-copy")]
     text = export_bibtex(papers, bibkeys={"blip-2": "li2023blip2"})
     assert "@misc{radford2021clip," in text  # arXiv only: misc
     assert "@inproceedings{li2023blip2," in text  # its own key, a conference
@@ -577,7 +576,7 @@ def test_a_catalog_key_the_lab_gave_to_another_paper_is_not_reused() -> None:
 
 
 def test_a_citation_key_another_paper_has_is_not_given_twice() -> None:
-    owner = replace(LAB[0], key="mine", title="Some other paper", arxiv=None, bibkey="li2023blip2")
+    owner = LAB[0]._replace(key="mine", title="Some other paper", arxiv=None, bibkey="li2023blip2")
     (planned,) = plan_import([BY_KEY["li2023blip2"]], [owner, LAB[2]])
     assert planned.action is Action.UPDATE and planned.key == "blip-2"
     assert planned.paper is not None and planned.paper.bibkey is None
@@ -614,8 +613,8 @@ def test_arxivs_own_doi_is_not_kept_as_the_papers_doi() -> None:
 def test_a_broken_lab_paper_is_skipped_not_written() -> None:
     from mllm_lab.models import Finding
 
-    broken = replace(
-        LAB[2], problem=Finding.of("papers/blip-2.md", 4, "field.missing", field="title")
+    broken = LAB[2]._replace(
+        problem=Finding.of("papers/blip-2.md", 4, "field.missing", field="title")
     )
     (planned,) = plan_import([BY_KEY["li2023blip2"]], [broken])
     assert (planned.action, planned.reason, planned.detail) == (

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -369,8 +368,8 @@ def test_any_facet_text_keeps_the_views_tables_and_diagram_valid(
 
 def test_a_notes_facets_are_its_own_and_a_listed_paper_takes_the_catalogs() -> None:
     table = F.catalog_facets()
-    noted = replace(CATALOG["llava"], note="papers/llava.md", connector="MLP (2-layer)")
-    bare_note = replace(CATALOG["blip-2"], note="papers/blip-2.md")
+    noted = CATALOG["llava"]._replace(note="papers/llava.md", connector="MLP (2-layer)")
+    bare_note = CATALOG["blip-2"]._replace(note="papers/blip-2.md")
     listed = CATALOG["flamingo"]
     entries = F.lab_entries([noted, bare_note, listed], table)
     assert entries[0].facets is not None and entries[0].facets.connector == "MLP (2-layer)"

@@ -5,7 +5,6 @@ titles that look like the table's own headings or hold line breaks."""
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -70,15 +69,15 @@ def changed(draw: st.DrawFn, before: list[Paper]) -> list[Paper]:
         if action == "remove":
             del after[at]
         elif action == "status":
-            after[at] = replace(
-                after[at], status=draw(st.sampled_from(list(Status))), started=date(2026, 1, 2)
+            after[at] = after[at]._replace(
+                status=draw(st.sampled_from(list(Status))), started=date(2026, 1, 2)
             )
         elif action == "topic":
-            after[at] = replace(after[at], topic=draw(st.sampled_from(TOPICS)))
+            after[at] = after[at]._replace(topic=draw(st.sampled_from(TOPICS)))
         elif action == "title":
-            after[at] = replace(after[at], title=draw(TITLES))
+            after[at] = after[at]._replace(title=draw(TITLES))
         else:  # an equal paper, another object
-            after[at] = replace(after[at])
+            after[at] = after[at]._replace()
     return after
 
 
@@ -146,11 +145,11 @@ def notes_changed(draw: st.DrawFn, before: list[Note]) -> list[Note]:
         if action == "remove":
             del after[at]
         elif action == "category":
-            after[at] = replace(after[at], category=draw(st.sampled_from(CATEGORIES)))
+            after[at] = after[at]._replace(category=draw(st.sampled_from(CATEGORIES)))
         elif action == "title":
-            after[at] = replace(after[at], title=draw(TITLES))
+            after[at] = after[at]._replace(title=draw(TITLES))
         else:
-            after[at] = replace(after[at])
+            after[at] = after[at]._replace()
     return after
 
 
@@ -167,12 +166,12 @@ def test_the_notes_index_made_from_its_last_body_is_the_one_made_from_scratch(
 
 def test_only_where_a_paper_stands_in_its_reading_is_set_aside() -> None:
     paper = Paper(key="a", title="A", topic="multimodal", year=2023, note="papers/a.md")
-    read_now = replace(paper, status=Status.READ, finished=date(2026, 1, 2), history=("x",), line=9)
+    read_now = paper._replace(status=Status.READ, finished=date(2026, 1, 2), history=("x",), line=9)
     assert same_but_reading([paper], [read_now])
     for other in (
-        replace(paper, year=2024),
-        replace(paper, title="B"),
-        replace(paper, connector="Q-Former"),
+        paper._replace(year=2024),
+        paper._replace(title="B"),
+        paper._replace(connector="Q-Former"),
     ):
         assert not same_but_reading([paper], [other])
     assert not same_but_reading([paper], [paper, paper])
@@ -182,7 +181,7 @@ def test_a_stale_body_is_not_trusted_for_a_topic_whose_papers_changed() -> None:
     """Only the sections of topics whose papers are the same objects are taken over; a body
     laid out otherwise (a heading missing) gives its topics fresh sections."""
     before = [Paper(key="a", title="A", topic="training"), Paper(key="b", title="B", topic="vla")]
-    after = [replace(before[0], status=Status.READ), before[1]]
+    after = [before[0]._replace(status=Status.READ), before[1]]
     body = papers_table(before, "en")
     assert papers_table(after, "en", before=(before, body)) == papers_table(after, "en")
     mangled = body.replace("### ", "#### ")

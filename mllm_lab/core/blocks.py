@@ -11,9 +11,8 @@ test holds the scanner to markdown-it-py's answers."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 TEXT, CODE, HTML, INDENTED = 0, 1, 2, 3  # INDENTED: an indented code block
 _FENCE = re.compile(r"^(`{3,}|~{3,})(.*)$")
@@ -30,15 +29,13 @@ _CLOSING_HASHES = re.compile(r"(?:^|[ \t]+)#+[ \t]*$")
 _ITEM_OR_QUOTE = frozenset("-*+>0123456789")  # what a list item or a quote starts with
 
 
-@dataclass(frozen=True)
-class Heading:
+class Heading(NamedTuple):
     level: int
     title: str
     line: int  # 0-based line index
 
 
-@dataclass(frozen=True)
-class Blocks:
+class Blocks(NamedTuple):
     lines: list[str]  # the document's lines, "\r" stripped
     kinds: bytes  # one of TEXT, CODE, HTML per line
     headings: list[Heading]  # top-level headings, in order

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field
 from datetime import date
 from operator import attrgetter
 from typing import Any, NamedTuple, Protocol, TypeVar, runtime_checkable
@@ -78,7 +78,7 @@ class NotebookDigest(NamedTuple):
 
 
 T = TypeVar("T")
-PAPER_FIELDS = tuple(f.name for f in fields(Paper))
+PAPER_FIELDS = Paper._fields
 # What parse.note_detail keeps of a note's body (in .lab/detail.sqlite, under the same version).
 DETAIL_FIELDS = (
     "damaged",
@@ -131,19 +131,7 @@ def paper_of(row: list[Any]) -> Paper:
     values[_STATUS_AT] = _STATUS[values[_STATUS_AT]]
     if len(values) != len(PAPER_FIELDS):
         raise ValueError("a paper row of another layout")
-    return _made(Paper, dict(zip(PAPER_FIELDS, values, strict=True)))
-
-
-_new = object.__new__
-
-
-def _made(cls: type[T], values: dict[str, Any]) -> T:
-    """An instance of a frozen dataclass from all its field values, as its __init__ would
-    make it but without a guarded setattr per field: a lab of 50,000 notes builds 65,000 of
-    them per command. (Only for classes without __post_init__ or defaults to apply.)"""
-    made = _new(cls)
-    made.__dict__.update(values)
-    return made
+    return Paper._make(values)
 
 
 _fromiso = date.fromisoformat
@@ -284,8 +272,7 @@ class LabData:
         return [note for note in self.notes if note.kind.study]
 
 
-@dataclass(frozen=True)
-class _FromList:
+class _FromList(NamedTuple):
     """What the reading list's record adds to the lab: kept with the lab's data, so that a
     command that writes a note but not the list does not turn every entry into a Paper again."""
 
@@ -318,7 +305,7 @@ def _broken_paper(path: str, problem: Finding, last_good: Any, key: str | None =
     if last_good is not None:
         row = NoteDigest(*last_good).paper
         if row is not None:
-            return replace(paper_of(row), problem=problem, note=path)
+            return paper_of(row)._replace(problem=problem, note=path)
     name = key or stem(path)
     return Paper(key=name, title=name, note=path, problem=problem)
 
@@ -352,19 +339,16 @@ def _add(parts: _Parts, path: str, record: Any) -> None:
         note, paper, key, findings, lint = digest  # a NoteDigest, unpacked: the hot path
         title, category, stage, tags, related, summary, created = note  # NoteFields
         parts.notes.append(
-            _made(
-                Note,
-                {
-                    "path": path,
-                    "kind": kinds.BY_NAME[kind],
-                    "title": title,
-                    "category": category,
-                    "stage": stage,
-                    "tags": tuple(tags),
-                    "related": tuple(related),
-                    "summary": summary,
-                    "created": _fromiso(created) if created else None,
-                },
+            Note(
+                path,
+                kinds.BY_NAME[kind],
+                title,
+                category,
+                stage,
+                tuple(tags),
+                tuple(related),
+                summary,
+                _fromiso(created) if created else None,
             )
         )
         if paper:
@@ -497,7 +481,7 @@ def _from_list(path: str, record: Any) -> _FromList:
     if error:
         problem = Finding(path, int(error[0]), Msg.from_json(error[1]))
         kept = ListDigest(*last_good).papers if last_good is not None else []
-        papers = [replace(paper_of(row), problem=problem) for row in kept]
+        papers = [paper_of(row)._replace(problem=problem) for row in kept]
         return _FromList(record, papers, [problem], [], problem)
     listed = ListDigest(*digest)
     return _FromList(
@@ -532,7 +516,7 @@ def _one_per_key(parts: _Parts) -> list[Paper]:
         )
         parts.findings.append(clash)
         if not kept.problem:
-            first[key] = replace(kept, problem=clash)
+            first[key] = kept._replace(problem=clash)
     return list(first.values())
 
 

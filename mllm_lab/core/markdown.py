@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 from urllib.parse import quote
 
 from mllm_lab.core.blocks import Blocks, blocks
@@ -108,8 +108,7 @@ _WIKI_LINK = re.compile(r"\[\[(?P<target>[^\]|#\n]+)(?:#[^\]|\n]*)?(?:\|[^\]\n]*
 _CODE_SPAN = re.compile(r"(`+)(?:(?!\1).)+?\1")
 
 
-@dataclass(frozen=True)
-class Section:
+class Section(NamedTuple):
     level: int
     title: str
     line: int  # 1-based, counted in the body
@@ -152,8 +151,7 @@ def first_sentence(body: str, limit: int = 120) -> str:
     return ""
 
 
-@dataclass(frozen=True)
-class Link:
+class Link(NamedTuple):
     target: str
     line: int  # 1-based, counted in the body
     wiki: bool = False

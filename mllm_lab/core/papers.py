@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import replace
 from datetime import date
 from typing import Any
 
@@ -237,7 +236,7 @@ def with_status(paper: Paper, status: Status, today: date) -> Paper:
         paper.finished,
     ):
         return paper
-    return replace(paper, status=status, started=started, finished=finished, history=entries)
+    return paper._replace(status=status, started=started, finished=finished, history=entries)
 
 
 def history_of(paper: Paper) -> list[tuple[date, Status]]:

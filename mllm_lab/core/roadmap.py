@@ -4,14 +4,13 @@ words that show a note covers a roadmap topic."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from mllm_lab.kinds import CATEGORIES
 from mllm_lab.messages import tr, words
 
 
-@dataclass(frozen=True)
-class Stage:
+class Stage(NamedTuple):
     number: int
     # lowercase words that show a note covers a topic (for "topics not yet covered")
     keywords: tuple[tuple[str, ...], ...]
@@ -78,8 +77,7 @@ STAGES: tuple[Stage, ...] = (
 STAGE_BY_NUMBER = {stage.number: stage for stage in STAGES}
 
 
-@dataclass(frozen=True)
-class Topic:
+class Topic(NamedTuple):
     key: str
     stage: int  # default stage of a paper in this topic
 

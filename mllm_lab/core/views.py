@@ -6,9 +6,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
 from datetime import date
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from mllm_lab import kinds
 from mllm_lab.core.links import href
@@ -150,7 +149,7 @@ def same_but_reading(before: Sequence[Paper], after: Sequence[Paper]) -> bool:
     if len(before) != len(after):
         return False
     return all(
-        old is new or old == new or replace(old, **_NOT_READING) == replace(new, **_NOT_READING)
+        old is new or old == new or old._replace(**_NOT_READING) == new._replace(**_NOT_READING)
         for old, new in zip(before, after, strict=True)
     )
 
@@ -250,8 +249,7 @@ def _numbered_from(section: str, first: int, count: int) -> str | None:
     return "\n".join([*lines[:2], *made, "", ""])
 
 
-@dataclass(frozen=True)
-class Activity:
+class Activity(NamedTuple):
     day: date
     kind: str  # started, finished, concept, paper_note, experiment
     title: str

@@ -9,10 +9,9 @@ when shown, in the session's language: the lab's, once a command has found its l
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from functools import cache
 from importlib import import_module
-from typing import Any
+from typing import Any, NamedTuple
 
 LANGS = ("zh", "en")
 _session: list[str] = []
@@ -63,12 +62,11 @@ def tr(name: str, lang: str | None = None, /, **params: Any) -> str:
     return str(entry).format(**shown)
 
 
-@dataclass(frozen=True)
-class Msg:
+class Msg(NamedTuple):
     """A message to be shown later, in whatever language is in use then."""
 
     name: str
-    params: tuple[tuple[str, Any], ...] = field(default=())
+    params: tuple[tuple[str, Any], ...] = ()
 
     @classmethod
     def of(cls, name: str, /, **params: Any) -> Msg:

@@ -8,7 +8,7 @@ from pathlib import Path
 from mllm_lab import kinds
 from mllm_lab.core import readinglist
 from mllm_lab.errors import BadInput, InvalidValue
-from mllm_lab.lab import Config, Lab, config_text
+from mllm_lab.lab import DEFAULT_NAME, Config, Lab, config_text
 from mllm_lab.messages import tr
 from mllm_lab.models import (
     CONFIG_FILE,
@@ -80,7 +80,7 @@ def init_lab(
     except OSError as error:
         raise BadInput("error.cannot_create", path=str(path), problem=error.strerror) from None
     exists = (root / CONFIG_FILE).exists()
-    lab = Lab.at(root) if exists else Lab(root, Config(lang=lang, name=name or Config.name))
+    lab = Lab.at(root) if exists else Lab(root, Config(lang=lang, name=name or DEFAULT_NAME))
     ws = Workspace(lab, today())
     with ws.transaction(views=False) as tx:
         _create(tx, CONFIG_FILE, config_text(lab.config))

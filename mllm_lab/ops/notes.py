@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import posixpath
-from dataclasses import replace
 from datetime import date
 from typing import Any
 
@@ -52,8 +51,7 @@ def with_catalog_facets(paper: Paper) -> Paper:
     known = catalog_facets().get(paper.key)
     if paper.facets or known is None:
         return paper
-    return replace(
-        paper,
+    return paper._replace(
         vision_encoder=known.vision_encoder,
         connector=known.connector,
         llm=known.llm,
@@ -120,22 +118,22 @@ def new_paper(
             key = check_new_key(key, known, lab)
         paper = found or new_paper_from_query(query, key, lab, fetched)
         if key is not None:
-            paper = replace(paper, key=key)
+            paper = paper._replace(key=key)
         path = f"papers/{check_slug(paper.key)}.md"
         if known is not None and known.note and known.note != path:
             raise BadInput("error.note_elsewhere", key=known.key, path=known.note)
-        paper = with_catalog_facets(apply_facts(paper, replace(facts, status=None)))
+        paper = with_catalog_facets(apply_facts(paper, facts._replace(status=None)))
         if known is not None:
-            base = replace(
-                paper, status=known.status, started=known.started, finished=known.finished
+            base = paper._replace(
+                status=known.status, started=known.started, finished=known.finished
             )
             default = known.status if known.status is not Status.UNREAD else Status.READING
         else:
-            base = replace(paper, status=Status.UNREAD, started=None, finished=None)
+            base = paper._replace(status=Status.UNREAD, started=None, finished=None)
             default = Status.READING
         status = parse_status(facts.status) if facts.status else default
         created = known.created if known is not None and known.note and known.created else ws.today
-        paper = replace(with_status(base, status, ws.today), created=created, note=path)
+        paper = with_status(base, status, ws.today)._replace(created=created, note=path)
         context = paper_context(ws, paper)
         if fetched is not None and found is None:
             context["paper"]["abstract"] = fetched.abstract

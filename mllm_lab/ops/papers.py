@@ -4,8 +4,7 @@ papers/reading-list.yaml. `mark` and `add` change it, inside the one transaction
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from mllm_lab.core import fmedit, readinglist
 from mllm_lab.core.labdata import LabData
@@ -118,8 +117,7 @@ def find_in_lab(query: str, papers: list[Paper]) -> Paper:
     return paper
 
 
-@dataclass(frozen=True)
-class Marked:
+class Marked(NamedTuple):
     before: Paper
     after: Paper
     outcomes: list[Outcome]
@@ -173,8 +171,7 @@ def _pool(query: str, lab_papers: Iterable[Paper]) -> tuple[list[Paper], set[str
     return lab_first(lab, catalog()), {paper.key for paper in lab}
 
 
-@dataclass(frozen=True)
-class PaperFacts:
+class PaperFacts(NamedTuple):
     """What the user gave on the command line; None means "not given"."""
 
     arxiv: str | None = None
@@ -217,7 +214,7 @@ def apply_facts(paper: Paper, facts: PaperFacts) -> Paper:
         changes["tags"] = tuple(t.strip() for t in facts.tags.split(",") if t.strip())
     if facts.status is not None:
         changes["status"] = parse_status(facts.status)
-    return replace(paper, **changes)
+    return paper._replace(**changes)
 
 
 def new_paper_from_query(
@@ -237,9 +234,9 @@ def new_paper_from_query(
         key = short_key(title, taken) if known or not arxiv else unique_key(slugify(arxiv), taken)
     paper = Paper(key=check_slug(key), title=title, topic="other", status=Status.UNREAD)
     if arxiv:
-        paper = replace(paper, arxiv=arxiv, url=f"https://arxiv.org/abs/{arxiv}")
+        paper = paper._replace(arxiv=arxiv, url=f"https://arxiv.org/abs/{arxiv}")
     if fetched is not None and fetched.found:
-        paper = replace(paper, authors=fetched.authors, year=fetched.year)
+        paper = paper._replace(authors=fetched.authors, year=fetched.year)
     return paper
 
 
@@ -281,10 +278,10 @@ def add_paper(
             return found, tx.outcomes, False
         paper = found or new_paper_from_query(query, key, lab, fetched)
         if key is not None:
-            paper = replace(paper, key=key)
+            paper = paper._replace(key=key)
         paper = apply_facts(paper, facts)
         if paper.status is not Status.UNREAD:
-            paper = with_status(replace(paper, status=Status.UNREAD), paper.status, ws.today)
+            paper = with_status(paper._replace(status=Status.UNREAD), paper.status, ws.today)
         listed = readinglist.append(reading_list(tx), list_entry(paper))
         tx.write(READING_LIST, listed.text)
     return paper, tx.outcomes, True

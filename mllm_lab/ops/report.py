@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     from mllm_lab.models import Paper
@@ -81,8 +80,7 @@ def next_steps(ws: Workspace, count: int) -> list[list[str]]:
     return ws.cached("next", compute, count, records_only=True)
 
 
-@dataclass(frozen=True)
-class Filters:
+class Filters(NamedTuple):
     status: str | None = None
     topic: str | None = None
     stage: int | None = None
@@ -95,8 +93,7 @@ class Filters:
         return {facet: value for facet, value in wanted.items() if value is not None}
 
 
-@dataclass(frozen=True)
-class Listing:
+class Listing(NamedTuple):
     """What `lab list` shows: rows for the table or items for --json, each made on demand."""
 
     headers: list[str]

@@ -12,7 +12,7 @@ import json
 import marshal
 import zlib
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from mllm_lab.errors import LabError
 from mllm_lab.kinds import CATEGORIES
@@ -38,8 +38,7 @@ if TYPE_CHECKING:
 # `lab sync`, whose views are all current, needs none of them.
 
 
-@dataclass(frozen=True)
-class View:
+class View(NamedTuple):
     region: str
     path: str
     template: str  # renders the whole file when it does not exist yet

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from mllm_lab import results, storage
 from mllm_lab.core.weeks import parse_date
@@ -73,15 +73,13 @@ def now() -> datetime:
     return start + timedelta(seconds=time.monotonic() - _STARTED)
 
 
-@dataclass(frozen=True)
-class Outcome:
+class Outcome(NamedTuple):
     path: str
     action: str  # created, updated, unchanged, kept, would create, would update, removed
     detail: str = ""
 
 
-@dataclass(frozen=True)
-class Created:
+class Created(NamedTuple):
     """What a `lab new …` or `lab weekly` wrote, or would write with --dry-run."""
 
     path: str

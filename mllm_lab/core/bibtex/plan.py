@@ -185,14 +185,14 @@ def _create(entry: BibEntry, context: _Context) -> Planned:
     free, with what the entry adds; else one made from the entry under a new short key."""
     known = _find(context.catalog, entry)
     if len(known) == 1 and known[0].key.casefold() not in context.used:
-        base = replace(known[0], status=Status.UNREAD, created=context.today)
+        base = known[0]._replace(status=Status.UNREAD, created=context.today)
         paper, _changes = merge(base, entry, _free_bibkey(entry, base.key, context))
         return Planned(Action.CREATE, entry, paper=paper)
     assert entry.title is not None
     key = new_key(entry.title, context.used | context.reserved)
     paper = _new_paper(entry, key, context.today)
     bibkey = _free_bibkey(entry, key, context)
-    return Planned(Action.CREATE, entry, paper=replace(paper, bibkey=bibkey))
+    return Planned(Action.CREATE, entry, paper=paper._replace(bibkey=bibkey))
 
 
 def _new_paper(entry: BibEntry, key: str, today: date | None) -> Paper:
@@ -274,4 +274,4 @@ def merge(
         changes["url"] = url
     if paper.bibkey is None and bibkey:
         changes["bibkey"] = bibkey
-    return replace(paper, **changes), tuple(changes)
+    return paper._replace(**changes), tuple(changes)
