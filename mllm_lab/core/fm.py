@@ -11,7 +11,6 @@ stay byte for byte, and an edit that cannot be made that way is refused, never r
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from datetime import date, time
 from functools import lru_cache
 from typing import Any, NamedTuple
@@ -158,12 +157,11 @@ _TOP_KEY = re.compile(r"^(?P<key>[^\s#:'\"\-][^:\n]*?|'[^']*'|\"[^\"]*\")[ \t]*:
 BOM = "\ufeff"
 
 
-@dataclass(frozen=True)
-class Parsed:
+class Parsed(NamedTuple):
     meta: dict[str, Any]
     body: str
     body_line: int  # 1-based line of the first body line
-    key_lines: dict[str, int] = field(default_factory=dict)
+    key_lines: dict[str, int]
     has_frontmatter: bool = False
 
 
@@ -227,7 +225,7 @@ def parse(text: str, path: str) -> Parsed:
         raise BrokenNote(path, 1, "fm.unclosed") from None
     if split is None:
         body = text[1:] if text.startswith(BOM) else text
-        return Parsed({}, body, 1)
+        return Parsed({}, body, 1, {})
     fast = fastyaml.load_with_lines(split.fm_lines)  # PyYAML only when it gives up
     if fast is not None:  # every key a plain word on a line of its own: their lines are known
         meta, lines = fast[0], {key: index + 2 for key, index in fast[1].items()}

@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from functools import lru_cache
+from typing import NamedTuple
 
 from mllm_lab.core.blocks import CODE, blocks
 from mllm_lab.errors import DamagedRegion
@@ -61,8 +62,7 @@ class Region:
         return self.sha != body_sha(self.body)
 
 
-@dataclass(frozen=True)
-class Marker:
+class Marker(NamedTuple):
     kind: str  # begin or end
     name: str
     sha: str | None
