@@ -4,7 +4,18 @@ its templates, and its labels in mllm_lab/messages.py."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import NamedTuple
+
+PACKAGE = Path(__file__).resolve().parent
+
+
+def default_templates() -> Path:
+    """Where lab's own templates are (a lab's templates/ overrides them): inside the wheel in
+    the package; in a source checkout, beside it."""
+    packaged = PACKAGE / "templates"
+    return packaged if packaged.is_dir() else PACKAGE.parent / "templates"
+
 
 CATEGORIES = ("fundamentals", "vision-language", "multimodal-arch", "training", "applications")
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from mllm_lab import kinds
+from mllm_lab.caches import as_json
 from mllm_lab.core import fm, markdown
 from mllm_lab.core.digest import digest_note, digest_reading_list
 from mllm_lab.core.labdata import NotebookDigest, Record
@@ -200,11 +201,6 @@ def parse_file(
         msg = Msg.of("file.unreadable", problem=error.strerror or type(error).__name__)
     hint = _KEY_LINE.search(text[:4000]) if text and kind == kinds.PAPER.name else None
     return None, [line, msg.as_json(), hint[1] if hint else None]
-
-
-def as_json(value: Any) -> Any:
-    """`value` as JSON gives it back: tuples as lists."""
-    return json.loads(json.dumps(value, ensure_ascii=False))
 
 
 def json_as_is(value: Any) -> bool:

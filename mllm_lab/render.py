@@ -22,18 +22,11 @@ from mllm_lab.core.markdown import (
     without_controls,
 )
 from mllm_lab.errors import TemplateProblem
+from mllm_lab.kinds import default_templates
 from mllm_lab.messages import Msg
 
 if TYPE_CHECKING:
     from jinja2 import Environment
-
-PACKAGE = Path(__file__).resolve().parent
-
-
-def default_templates() -> Path:
-    """Inside the wheel the templates sit in the package; in a source checkout, beside it."""
-    packaged = PACKAGE / "templates"
-    return packaged if packaged.is_dir() else PACKAGE.parent / "templates"
 
 
 def _yaml_scalar(value: object) -> str:

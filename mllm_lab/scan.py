@@ -9,7 +9,6 @@ a corrupt, foreign or hand-edited one is rebuilt, never trusted."""
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import marshal
 import os
@@ -19,12 +18,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mllm_lab.core.labdata import BRIEF_BROKEN, INDEX_VERSION, Record, brief
+from mllm_lab.caches import (
+    Buffer,
+    checksum,
+    drop_legacy,
+    header_line,
+    is_ours,
+)
+from mllm_lab.core.labdata import BRIEF_BROKEN, Record, brief
 from mllm_lab.cores import paused_gc, usable_cores
 from mllm_lab.lab import Lab
 from mllm_lab.messages import Msg
-from mllm_lab.parse import as_json, good_digest, make_record, parse_file
-from mllm_lab.state import PYTHON, append_state, read_state, truncate_state, write_state
+from mllm_lab.parse import good_digest, make_record, parse_file
+from mllm_lab.state import append_state, read_state, truncate_state, write_state
 from mllm_lab.walk import STAMP_RUN, Found, Walk, changed_ns, kind_of, walk
 
 INDEX_NAME = "index.bin"
@@ -36,98 +42,6 @@ __all__ = ["Walk", "kind_of", "make_record", "parse_file", "walk"]  # used throu
 
 
 # --- the index files -----------------------------------------------------------------------
-
-
-Buffer = bytes | bytearray | memoryview
-
-
-def _checksum(data: Buffer) -> str:
-    return hashlib.sha1(data).hexdigest()
-
-
-def load_cache(lab: Lab, name: str) -> dict[str, Any]:
-    """A cache file's `files`, or {} when it is missing, foreign, of another version (of lab
-    or of Python), or its checksum does not match (someone or something changed it)."""
-    return _read_cache(lab, name)[0]
-
-
-def _read_cache(lab: Lab, name: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(files, header) as load_cache reads them; ({}, {}) when they cannot be used."""
-    opened = _open_cache(lab, name)
-    if opened is not None:
-        header, body = opened
-        with contextlib.suppress(ValueError, EOFError, TypeError, RecursionError):
-            if header.get("sum") == _checksum(body):
-                files = marshal.loads(body)
-                if isinstance(files, dict):
-                    return files, header
-    return {}, {}
-
-
-def _open_cache(lab: Lab, name: str) -> tuple[dict[str, Any], bytes] | None:
-    """(header, body) of a cache file this lab wrote here, under this version of lab and of
-    Python; None for a missing, foreign or unreadable one (the caller checks its checksums)."""
-    try:
-        with open(lab.state / name, "rb") as stream:  # the header, then the body: no copy of it
-            head, body = stream.readline(), stream.read()
-        header = json.loads(head)
-    except (OSError, ValueError, RecursionError):
-        return None
-    return (header, body) if _ours(lab, header) else None
-
-
-def _ours(lab: Lab, header: Any) -> bool:
-    """A cache file's header says this lab wrote it here, under this version of lab and of
-    Python."""
-    return (
-        isinstance(header, dict)
-        and header.get("version") == INDEX_VERSION
-        and header.get("python") == PYTHON
-        and header.get("root") == str(lab.root)
-        and header.get("place") == _place(lab)
-    )
-
-
-def _header(lab: Lab, **fields: Any) -> bytes:
-    """A cache file's header line: what _open_cache checks, then `fields`."""
-    with contextlib.suppress(OSError):
-        lab.state.mkdir(exist_ok=True)  # before its inode is taken: the first cache makes it
-    header = {
-        "version": INDEX_VERSION,
-        "python": PYTHON,
-        "tool": "mllm-lab",
-        "root": str(lab.root),
-        "place": _place(lab),
-        **fields,
-    }
-    return json.dumps(header).encode() + b"\n"
-
-
-def _drop_legacy(lab: Lab, name: str) -> None:
-    """Earlier versions kept a cache as JSON, under another name."""
-    with contextlib.suppress(OSError):
-        (lab.state / (name.removesuffix(".bin") + ".json")).unlink()
-
-
-def _place(lab: Lab) -> int | None:
-    """The inode of this machine's .lab/ folder. marshal is not meant for data from elsewhere,
-    and a repository could carry a .lab/ of its own (force-added past its .gitignore): a
-    cache is read only in the very folder it was written in, which no one can foresee."""
-    try:
-        return os.stat(lab.state).st_ino
-    except OSError:
-        return None
-
-
-def save_cache(lab: Lab, name: str, files: dict[str, Any], *, shaped: bool = False) -> None:
-    """Keep `files` in marshal's format: read back twice as fast as JSON, with each repeated
-    string (a kind, a status) made once. What is kept is what JSON would give back (tuples as
-    lists), so a record read from the cache is the same whichever way it was kept. `shaped`:
-    the caller made `files` so already (as_json on what is new, the rest read from a cache)."""
-    data = marshal.dumps(files if shaped else as_json(files))
-    head = _header(lab, sum=_checksum(data), size=len(data))
-    write_state(lab.state, name, head + data)
-    _drop_legacy(lab, name)
 
 
 INDEX_LAYOUT = 5  # the stamps first, then the records each marshalled apart: see _save_index
@@ -197,7 +111,7 @@ class _Records:
             if data is not None:
                 at = (number - numbers[0]) * CHUNK
                 piece = data[at : at + CHUNK]
-                if _checksum(piece) == self.sums[number]:
+                if checksum(piece) == self.sums[number]:
                     chunk = piece
             self._chunks[number] = chunk
         return data
@@ -232,7 +146,7 @@ class _Records:
 
 def _chunk_sums(data: Buffer) -> list[str]:
     view = memoryview(data)
-    return [_checksum(view[at : at + CHUNK]) for at in range(0, len(view), CHUNK)]
+    return [checksum(view[at : at + CHUNK]) for at in range(0, len(view), CHUNK)]
 
 
 _MISSING = object()
@@ -352,7 +266,7 @@ def _read_index(lab: Lab) -> tuple[_Index, dict[str, Any]]:
             header = json.loads(head)
             split = header.get("stamps") if isinstance(header, dict) else None
             if (
-                not _ours(lab, header)
+                not is_ours(lab, header)
                 or header.get("layout") != INDEX_LAYOUT
                 or type(split) is not int
             ):
@@ -364,7 +278,7 @@ def _read_index(lab: Lab) -> tuple[_Index, dict[str, Any]]:
     sums, size = header.get("records"), header.get("size")
     with contextlib.suppress(ValueError, EOFError, TypeError, RecursionError, OverflowError):
         if (
-            header.get("sum") == _checksum(stamps)
+            header.get("sum") == checksum(stamps)
             and header.get("chunk") == CHUNK
             and isinstance(sums, list)
             and all(isinstance(s, str) for s in sums)
@@ -413,7 +327,7 @@ def _load_index(lab: Lab) -> _Index:
         if not line:
             continue
         total, _, payload = line.partition(b" ")
-        if total.decode("ascii", "replace") != _checksum(payload)[:12]:
+        if total.decode("ascii", "replace") != checksum(payload)[:12]:
             damaged = True
             continue
         try:
@@ -485,7 +399,7 @@ def journal(
     for line in lines:
         payload = json.dumps(line, ensure_ascii=False, separators=(",", ":"))
         data = payload.encode("utf-8", "surrogatepass")
-        out.append(_checksum(data)[:12].encode() + b" " + data + b"\n")
+        out.append(checksum(data)[:12].encode() + b" " + data + b"\n")
     append_state(lab.state, JOURNAL_NAME, b"".join(out))
 
 
@@ -537,11 +451,11 @@ def _save_index(
     whole = walked is not None and len(paths) == len(walked.found) == len(files)
     runs = walked.runs() if whole and walked is not None else []
     head = marshal.dumps((paths, kinds_of, numbers.tobytes(), runs))
-    header = _header(
+    header = header_line(
         lab,
         layout=INDEX_LAYOUT,
         stamps=len(head),
-        sum=_checksum(head),
+        sum=checksum(head),
         chunk=CHUNK,
         records=_chunk_sums(body),
         size=len(head) + len(body),
@@ -553,7 +467,7 @@ def _save_index(
     # journal whose content line would bring back a stamp of results since made stale.
     truncate_state(lab.state, JOURNAL_NAME)
     write_state(lab.state, INDEX_NAME, (header, head, body))
-    _drop_legacy(lab, INDEX_NAME)
+    drop_legacy(lab, INDEX_NAME)
     return generation
 
 

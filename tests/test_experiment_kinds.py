@@ -22,10 +22,11 @@ import pytest
 from mllm_lab.core.experiments import KINDS, ExperimentKind
 from mllm_lab.core.markdown import sections
 from mllm_lab.core.notebook import notebook_json
+from mllm_lab.kinds import default_templates
 from mllm_lab.lab import Config, Lab
 from mllm_lab.ops.experiments import experiment_context
 from mllm_lab.ops.workspace import Workspace
-from mllm_lab.render import default_templates, render
+from mllm_lab.render import render
 
 # A title that would break a template that pasted it into code unescaped.
 TITLE = 'Toy "{{ kind }}" 实验 \\ {x}'

@@ -1049,7 +1049,7 @@ def test_markers_found_by_searching_are_those_found_line_by_line(
 def test_a_cache_gives_back_what_json_would_and_refuses_another_pythons(lab: Path) -> None:
     import json
 
-    from mllm_lab.scan import load_cache, save_cache
+    from mllm_lab.caches import load_cache, save_cache
 
     the_lab = Lab.at(lab)
     files = {"a.md": ("concept", 1, [2, (3, "中\udcff")], {"k": (None, True, 1.5)}), "b": []}
@@ -1081,7 +1081,7 @@ def test_a_cache_from_another_lab_folder_is_not_read_even_under_the_same_root(la
     folder that wrote it."""
     import shutil
 
-    from mllm_lab.scan import load_cache, save_cache
+    from mllm_lab.caches import load_cache, save_cache
 
     the_lab = Lab.at(lab)
     save_cache(the_lab, "test.bin", {"a": [1]})
@@ -1296,9 +1296,9 @@ def test_the_cards_cache_saved_after_an_edit_is_the_one_a_cold_run_saves(
     the rest comes from the cache: the whole is what a cold run keeps."""
     import json
 
+    from mllm_lab.caches import load_cache
     from mllm_lab.lab import Lab
     from mllm_lab.ops.cards import CARDS_CACHE, IDS_CACHE
-    from mllm_lab.scan import load_cache
 
     assert run("new", "concept", "Attention", "-c", "training", cwd=lab).ok
     assert run("new", "concept", "Softmax", "-c", "training", cwd=lab).ok
@@ -1377,7 +1377,8 @@ def _typed(value: Any) -> Any:
 def test_a_record_json_gives_back_as_it_is_is_kept_without_the_round_trip(value: Any) -> None:
     """The index keeps a new record as JSON gives it back; a record that JSON gives back as it
     is (what a parse makes) is kept without the round trip. Never one that JSON changes."""
-    from mllm_lab.parse import as_json, json_as_is
+    from mllm_lab.caches import as_json
+    from mllm_lab.parse import json_as_is
 
     try:
         round_trip = as_json(value)

@@ -219,7 +219,6 @@ def test_stats_keep_the_card_ids_while_no_note_changed(
 def shown_as_study_gives(lab: Path, now: datetime, which: Any, new: Any, limit: Any) -> Any:
     """What `lab quiz --json` printed before due_now: every card made by study(), queued,
     cut to --limit, and the stats of the filtered cards."""
-    from dataclasses import replace
 
     from mllm_lab.core.schedule import quiz_json, stats
 
@@ -227,7 +226,7 @@ def shown_as_study_gives(lab: Path, now: datetime, which: Any, new: Any, limit: 
     due = found.queue(now, which, new)
     if limit is not None:
         kept = due.due[:limit]
-        due = replace(due, due=kept, new=due.new[: limit - len(kept)])
+        due = due._replace(due=kept, new=due.new[: limit - len(kept)])
     ids = [card.id for card in which.apply(found.cards)]
     summary = stats(ids, reviews=found.log.reviews, schedule=found.states, now=now)
     return quiz_json(due, schedule=found.states, summary=summary, now=now)
@@ -434,6 +433,58 @@ def test_each_answer_is_one_complete_line_even_after_a_cut_one(cards_lab: Path) 
     (problem,) = log.problems
     assert str(problem).startswith("reviews/quiz-log.jsonl:2: ")
     assert not list((cards_lab / ".lab" / "tmp").glob("*"))
+
+
+_LOG_TEXT = st.text(st.characters(codec="utf-8"), max_size=12)
+_REVIEWS = st.builds(
+    Review,
+    card=_LOG_TEXT,
+    time=st.datetimes(
+        datetime(1969, 12, 30),
+        datetime(3000, 1, 2),
+        timezones=st.builds(
+            timezone,
+            st.timedeltas(-timedelta(hours=23, minutes=59), timedelta(hours=23, minutes=59)),
+        ),
+    ),
+    rating=st.sampled_from(list(Rating)),
+    duration_ms=st.none() | st.integers(-5, 10**12),
+    note=st.none() | _LOG_TEXT,
+)
+
+
+def _read_line(read_one: Any, line: str) -> Review | str:
+    from mllm_lab.core import reviewlog
+
+    try:
+        return read_one(line)
+    except reviewlog._BadLine as bad:
+        return f"{bad.message} {bad.values}"
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    review=_REVIEWS,
+    cut=st.integers(0, 200),
+    insert=st.sampled_from(["", " ", '"', "\\", "\n", "\t", "x", "0", ",", "}", '"rating": 2, ']),
+)
+def test_a_log_line_as_lab_writes_it_is_read_as_the_json_decoder_reads_it(
+    review: Review, cut: int, insert: str
+) -> None:
+    """The log's fast reading (a line as format_review writes it, taken apart by a pattern)
+    gives the very review, or the very problem, that decoding the line as JSON gives: for
+    lines lab writes and for the same lines cut into or edited by hand."""
+    from mllm_lab.core import reviewlog
+
+    written = format_review(review).strip()
+    for line in (written, written[:cut] + insert + written[cut:]):
+        line = line.strip()
+        fast, decoded = (_read_line(f, line) for f in (reviewlog._review, reviewlog._decoded))
+        assert fast == decoded
+        if isinstance(fast, Review) and isinstance(decoded, Review):
+            assert fast.time.utcoffset() == decoded.time.utcoffset()
+    if 1970 <= review.time.year < 3000 and review.card.strip() and (review.duration_ms or 0) >= 0:
+        assert parse_log(written + "\n").reviews == (review._replace(note=review.note or None),)
 
 
 def test_a_broken_log_line_is_a_warning_and_the_rest_count(in_lab: Run, cards_lab: Path) -> None:

@@ -107,7 +107,7 @@ CARD_IDS = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1).filt
 OFFSETS = st.integers(-23 * 60 - 59, 23 * 60 + 59).map(lambda m: timezone(timedelta(minutes=m)))
 TIMES = st.datetimes(datetime(1971, 1, 1), datetime(2998, 12, 31), timezones=OFFSETS)
 REVIEWS = st.builds(
-    Review, CARD_IDS, TIMES, st.sampled_from(Rating), st.none() | st.integers(0, 10**9)
+    Review, CARD_IDS, TIMES, st.sampled_from(Rating), st.none() | st.integers(0, 10**9), st.none()
 )
 
 
@@ -220,6 +220,25 @@ def test_retention_counts_only_the_last_30_days() -> None:
     assert (result.retention, result.recalls, result.streak) == (None, 0, 0)
 
 
+def test_the_30_days_of_retention_end_at_now_and_leave_out_their_first_instant() -> None:
+    """A recall exactly 30 days before now is out; one exactly at now is in, also when the
+    log writes it in another timezone; one a second after now is not a recall yet."""
+    in_utc = (NOW - 30 * DAY).astimezone(UTC)
+    reviews = [
+        review("a", NOW - 40 * DAY),
+        review("a", in_utc, Rating.AGAIN),  # the window's first instant: out
+        review("b", NOW - 40 * DAY),
+        review("b", (NOW - 30 * DAY + timedelta(seconds=1)).astimezone(UTC), Rating.AGAIN),
+        review("c", NOW - 2 * DAY),
+        review("c", NOW.astimezone(UTC)),  # now: in
+        review("d", NOW - 2 * DAY),
+        review("d", NOW + timedelta(seconds=1), Rating.AGAIN),  # after now: out
+    ]
+    result = stats("abcd", reviews, build(reviews), NOW)
+    assert (result.recalls, result.retention) == (2, pytest.approx(1 / 2))
+    assert result.reviews_today == 1  # c's; d's is still to come
+
+
 def test_the_streak_counts_days_in_the_learners_timezone() -> None:
     days = [NOW - n * DAY for n in (1, 2, 3, 5)]
     reviews = [review("a", moment) for moment in days]
@@ -260,11 +279,10 @@ def test_a_line_cut_short_is_reported_and_the_others_count(tmp_path: Path) -> No
 
 
 def test_a_review_card_is_due_all_the_day_it_falls_due() -> None:
-    from dataclasses import replace
 
     state = build([review("a", NOW - 3 * DAY, Rating.EASY)])["a"]
     assert state.state == "review"
     for hours, expected in [(-1, True), (6, True), (24, False)]:
-        moved = {"a": replace(state, due=NOW + timedelta(hours=hours))}
+        moved = {"a": state._replace(due=NOW + timedelta(hours=hours))}
         assert bool(queue([card("a")], moved, NOW).due) is expected, hours
         assert bool(due_today(["a"], moved, NOW)) is expected, hours

@@ -7,7 +7,6 @@ import os
 import sys
 import time
 import unicodedata
-from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
@@ -89,7 +88,7 @@ def _stats(ws: Any, *, clock: datetime, which: Any, json_output: bool) -> None:
     summary, problems = study_stats(ws, clock, which)
     if json_output:
         output.print_json(
-            {"schema": "mllm-lab/quiz-stats/1", "now": clock.isoformat(), **asdict(summary)}
+            {"schema": "mllm-lab/quiz-stats/1", "now": clock.isoformat(), **summary._asdict()}
         )
         return
     output.problems(problems)

@@ -4,9 +4,8 @@ finds cards in notes (core.cards): what a command that only shows or schedules c
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 
 class CardKind(StrEnum):
@@ -16,8 +15,7 @@ class CardKind(StrEnum):
     EXPLICIT = "explicit"  # a Q:/A: pair or a [!question] callout, in any note
 
 
-@dataclass(frozen=True)
-class Card:
+class Card(NamedTuple):
     id: str
     kind: CardKind
     question: str  # Markdown

@@ -11,7 +11,7 @@ import posixpath
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from mllm_lab import kinds
 from mllm_lab.core.blocks import CODE, Blocks, blocks
@@ -198,7 +198,7 @@ def _selftest_cards(
         text = strip_comments(item["text"] if item else "").strip()
         question, stage, source = _question_and_stage(doc.note.path, text, stages)
         card = doc.asked(kind=CardKind.SELFTEST, question=question, answer=answer, index=index)
-        result.append(replace(card, source=source, stage=card.stage if stage is None else stage))
+        result.append(card._replace(source=source, stage=card.stage if stage is None else stage))
     return result
 
 

@@ -6,10 +6,10 @@ problem at `path:line`; the others still count. Pure: text in, reviews out."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import re
 from datetime import datetime
 from enum import IntEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from mllm_lab.models import QUIZ_LOG, Finding
 
@@ -23,8 +23,7 @@ class Rating(IntEnum):
     EASY = 4
 
 
-@dataclass(frozen=True)
-class Review:
+class Review(NamedTuple):
     card: str
     time: datetime  # timezone-aware, as written
     rating: Rating
@@ -32,8 +31,7 @@ class Review:
     note: str | None = None  # the note the card stood in (a hint: ids are what count)
 
 
-@dataclass(frozen=True)
-class Log:
+class Log(NamedTuple):
     reviews: tuple[Review, ...]
     problems: tuple[Finding, ...]  # one per line that could not be read; the rest still count
 
@@ -73,7 +71,31 @@ def parse_log(text: str, path: str = LOG_PATH, lang: str = "en") -> Log:
     return Log(tuple(reviews), tuple(problems))
 
 
+# A line as format_review writes it, no string holding an escape: most of a long log. It is
+# taken apart without the JSON decoder, which calls a Python hook per line to find duplicate
+# keys (a line so written has none); anything else is decoded.
+_STRING = r'"([^"\\\x00-\x1f]*)"'
+_AS_WRITTEN = re.compile(
+    rf'\{{"card": {_STRING}, "time": {_STRING}, "rating": ([1-4])'
+    rf'(?:, "duration_ms": (0|[1-9][0-9]*))?(?:, "note": {_STRING})?\}}'
+)
+
+
 def _review(line: str) -> Review:
+    written = _AS_WRITTEN.fullmatch(line)
+    if written is None or not written[1].strip():
+        return _decoded(line)
+    card, when, rating, duration, note = written.groups()
+    return Review(
+        card,
+        _aware(when),
+        _RATINGS[int(rating)],
+        int(duration) if duration is not None else None,
+        note or None,
+    )
+
+
+def _decoded(line: str) -> Review:
     try:
         entry = _DECODER.decode(line)
     except ValueError as error:  # JSONDecodeError, and lone surrogates

@@ -4,11 +4,11 @@ Pure and deterministic: `now` is always passed in, and FSRS's random interval fu
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar
 
 from mllm_lab.core.card import Card, Placed, roadmap_order
 from mllm_lab.core.reviewlog import LOG_PATH, Log, Rating, Review, format_review, parse_log
@@ -22,8 +22,7 @@ __all__ = ["LOG_PATH", "Log", "Rating", "Review", "format_review", "parse_log"] 
 # --- schedules -----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(NamedTuple):
     desired_retention: float = 0.9
     new_per_day: int = 20  # new cards a day, across the lab
     maximum_interval: int = 36500  # days
@@ -33,8 +32,7 @@ class Settings:
     learn_ahead: timedelta = timedelta(minutes=20)
 
 
-@dataclass(frozen=True)
-class CardState:
+class CardState(NamedTuple):
     card: str
     due: datetime  # UTC
     state: str  # learning, review or relearning
@@ -193,8 +191,7 @@ def _check_now(now: datetime) -> None:
 C = TypeVar("C", bound=Placed)
 
 
-@dataclass(frozen=True)
-class Queue(Generic[C]):
+class Queue(NamedTuple, Generic[C]):
     due: tuple[C, ...]  # seen before and due now, earliest due first
     new: tuple[C, ...]  # never seen, as many as today's limit leaves, in roadmap order
     new_left: int  # new cards today's limit still allows
@@ -236,8 +233,10 @@ def queue(
 # --- stats ---------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Stats:
+RECENT = timedelta(days=30)  # the reviews retention is judged by
+
+
+class Stats(NamedTuple):
     cards: int  # cards in the notes
     new: int  # of them, never reviewed
     due_today: int  # of them, reviewed before and due by the end of today
@@ -274,9 +273,11 @@ def stats(
     end_of_today = end_of_day(now)
     ids = set(ids)
     seen = [schedule[i] for i in ids if i in schedule]
-    days = [local_day(review.time, now) for review in ordered]  # once: a long log's thousands
-    recalled = _recalls(ordered, days, now)
-    past = [day for review, day in zip(ordered, days, strict=True) if review.time <= now]
+    times = [review.time for review in ordered]  # in time order: the windows are found by bisection
+    days = [local_day(time, now) for time in times]  # once: a long log's thousands
+    up_to_now = bisect_right(times, now)
+    recalled = _recalls(ordered, days, range(bisect_right(times, now - RECENT), up_to_now))
+    past = days[:up_to_now]
     return Stats(
         cards=len(ids),
         new=len(ids) - len(seen),
@@ -288,15 +289,15 @@ def stats(
     )
 
 
-def _recalls(ordered: Sequence[Review], days: Sequence[date], now: datetime) -> list[bool]:
-    """For each recall in the 30 days up to `now`: remembered or not (`days`: each review's
-    local day)."""
+def _recalls(ordered: Sequence[Review], days: Sequence[date], window: range) -> list[bool]:
+    """For each recall among the reviews at `window`'s places (those of the 30 days up to
+    now): remembered or not (`days`: each review's local day)."""
     last: dict[str, date] = {}
     found = []
-    for review, day in zip(ordered, days, strict=True):
+    for at, (review, day) in enumerate(zip(ordered, days, strict=True)):
         before = last.get(review.card)
         last[review.card] = day
-        if before is not None and before < day and now - timedelta(days=30) < review.time <= now:
+        if before is not None and before < day and at in window:
             found.append(review.rating is not Rating.AGAIN)
     return found
 
@@ -338,5 +339,5 @@ def quiz_json(
         "now": now.isoformat(),
         "due": [_card_json(card, schedule.get(card.id)) for card in found.due],
         "new": [_card_json(card, None) for card in found.new],
-        "stats": asdict(summary),
+        "stats": summary._asdict(),
     }

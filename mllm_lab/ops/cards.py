@@ -153,7 +153,7 @@ def _cached_rows(
 def _load(ws: Workspace, name: str, templates: list[Any]) -> tuple[dict[str, Any], Any]:
     """A cache's entries by note path, and the template signatures it was made with; empty
     when it was made with other templates (or cannot be trusted)."""
-    from mllm_lab.scan import load_cache
+    from mllm_lab.caches import load_cache
 
     cache = load_cache(ws.lab, name) if ws.use_index else {}
     if cache.get("templates") != templates or not isinstance(cache.get("notes"), dict):
@@ -173,8 +173,7 @@ def _save(
     """`stored` with what was `read`, saved as cache `name` (`made`: templates, signatures).
     What `stored` held came from the cache, as JSON gives it back; only what is new is made
     so (one note's rows, not a megabyte of them, after an edit)."""
-    from mllm_lab.parse import as_json
-    from mllm_lab.scan import save_cache
+    from mllm_lab.caches import as_json, save_cache
 
     files = ws.files()
     for path, rows in read.items():
@@ -188,12 +187,10 @@ def template_stamps(ws: Workspace) -> list[Any]:
     """What the unwritten form of the card sections depends on: the lab's language, lab's
     version, every file of the lab's own templates (a card section may include a partial of
     any name) and each packaged template that may be used."""
-    from mllm_lab.render import default_templates  # a path only: Jinja is not imported
-
     stamps: list[Any] = [ws.lang, __version__, ws.templates_stamp()]
     for kind in SECTION_KINDS:
         try:
-            st = os.stat(default_templates() / ws.lang / kind.template)
+            st = os.stat(kinds.default_templates() / ws.lang / kind.template)
             stamps.append([changed_ns(st), st.st_size, st.st_ino])
         except OSError:
             stamps.append(None)

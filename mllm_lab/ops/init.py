@@ -22,7 +22,6 @@ from mllm_lab.ops.papers import list_entry
 from mllm_lab.ops.transaction import Transaction
 from mllm_lab.ops.views import lab_context
 from mllm_lab.ops.workspace import Outcome, Workspace, today
-from mllm_lab.render import default_templates
 
 LAB_FILES = (
     (LAB_README, "lab/README.md.j2"),
@@ -39,7 +38,7 @@ GITIGNORE = (
 
 def _template_files(lang: str) -> list[tuple[Path, str]]:
     """The default templates of one language, as (source file, lab-relative destination)."""
-    base = default_templates()
+    base = kinds.default_templates()
     found = []
     for folder in (base / lang, base / "prompts" / lang):
         if folder.is_dir():

@@ -10,12 +10,12 @@ from __future__ import annotations
 import hashlib
 import zlib
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from operator import attrgetter
 from typing import Any, NamedTuple, TypeVar
 
 from mllm_lab import quizlog
+from mllm_lab.caches import load_cache, save_cache
 from mllm_lab.core.card import Card, CardKind
 from mllm_lab.core.schedule import (
     LOG_PATH,
@@ -45,15 +45,13 @@ from mllm_lab.ops.cards import (
     template_stamps,
 )
 from mllm_lab.ops.workspace import Workspace
-from mllm_lab.scan import load_cache, save_cache
 
 T = TypeVar("T")
 SCHEDULE_CACHE = "schedule.bin"
 PRESENCE_CACHE = "card-presence.bin"  # for `lab status`: which due cards are still in the notes
 
 
-@dataclass(frozen=True)
-class Filter:
+class Filter(NamedTuple):
     stages: tuple[int, ...] = ()
     tags: tuple[str, ...] = ()
 
@@ -64,8 +62,7 @@ class Filter:
         return selector(stages=self.stages, tags=self.tags)
 
 
-@dataclass(frozen=True)
-class Study:
+class Study(NamedTuple):
     """The lab's cards and their schedule at the start of a command."""
 
     cards: list[Card]
@@ -129,8 +126,7 @@ class CardPlace(NamedTuple):
     number: int  # in the kept columns
 
 
-@dataclass(frozen=True)
-class DueNow:
+class DueNow(NamedTuple):
     queue: Queue[Card]  # with --limit applied: what a sitting would show, in its order
     states: dict[str, CardState]
     stats: Stats
