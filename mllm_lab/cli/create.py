@@ -243,7 +243,7 @@ def weekly(
     Example: lab weekly    |    lab weekly --date 2027-01-01   (-> 2026-W53)
     """
     from mllm_lab.core.weeks import pick_week
-    from mllm_lab.ops.notes import weekly as make
+    from mllm_lab.ops.weekly import weekly as make
 
     ws = workspace()
     editor = editor_command(edit)

@@ -1,5 +1,5 @@
-"""`lab new paper|concept|experiment` and `lab weekly`: render a template, write the file
-without ever replacing one (unless --force), then bring the views up to date."""
+"""`lab new paper|concept`: render a template, write the file without ever replacing one
+(unless --force), then bring the views up to date."""
 
 from __future__ import annotations
 
@@ -8,15 +8,13 @@ import posixpath
 from datetime import date
 from typing import Any
 
-from mllm_lab.core import fm, readinglist, regions, views
-from mllm_lab.core.labdata import LabData
+from mllm_lab.core import fm, readinglist
 from mllm_lab.core.papers import check_stage, paper_to_meta, parse_status, with_status
 from mllm_lab.core.roadmap import category_name, stage_name, topic_name
 from mllm_lab.core.slugs import check_slug, slugify, title_of
 from mllm_lab.errors import (
     BadInput,
     BrokenNote,
-    HandEdited,
     InvalidValue,
     LabError,
     OutsideLab,
@@ -24,7 +22,7 @@ from mllm_lab.errors import (
 )
 from mllm_lab.kinds import CATEGORIES
 from mllm_lab.messages import Msg, tr
-from mllm_lab.models import CATEGORY_STAGE, FACET_FIELDS, READING_LIST, Paper, Status, Week
+from mllm_lab.models import CATEGORY_STAGE, FACET_FIELDS, READING_LIST, Paper, Status
 from mllm_lab.ops.experiments import one_line
 from mllm_lab.ops.lookup import Fetched
 from mllm_lab.ops.papers import (
@@ -39,7 +37,7 @@ from mllm_lab.ops.papers import (
 from mllm_lab.ops.related import Item, items, resolve_entries
 from mllm_lab.ops.related import find as find_related_notes
 from mllm_lab.ops.related import region as related_region
-from mllm_lab.ops.workspace import Created, Outcome, Workspace
+from mllm_lab.ops.workspace import Created, Workspace
 
 # --- paper ---------------------------------------------------------------------------------
 
@@ -256,68 +254,3 @@ def _other_files(ws: Workspace, entries: tuple[str, ...]) -> set[str]:
             if path and ws.lab.path(path).is_file():
                 found.add(path)
     return found
-
-
-# --- experiment ----------------------------------------------------------------------------
-
-
-# --- weekly --------------------------------------------------------------------------------
-
-
-def done_body(ws: Workspace, data: LabData, week: Week) -> str:
-    return views.done_this_week(
-        week=week,
-        papers=data.papers,
-        notes=data.notes_created(week.monday, week.sunday),
-        experiments=data.experiments,
-        lang=ws.lang,
-        log_path=week.log_path,
-    )
-
-
-def weekly_context(ws: Workspace, week: Week, done: str) -> dict[str, Any]:
-    meta = {"week": week.name, "start": week.monday, "end": week.sunday, "created": ws.today}
-    return {
-        "frontmatter": fm.dump(meta),
-        "week": week.name,
-        "monday": week.monday.isoformat(),
-        "sunday": week.sunday.isoformat(),
-        "done": regions.render_region("done", done, notice=tr("notice.done", ws.lang)).rstrip("\n"),
-        "today": ws.today.isoformat(),
-    }
-
-
-def weekly(ws: Workspace, week: Week, *, dry_run: bool = False) -> Created:
-    """Create the week's log, or refresh only its generated "done" list."""
-    path = week.log_path
-    with ws.transaction(dry_run=dry_run) as tx:
-        done = done_body(ws, tx.data, week)
-        old = tx.read(path)
-        if old is None:
-            text = ws.render(f"{ws.lang}/weekly.md.j2", weekly_context(ws, week, done))
-            tx.create(path, text)
-            return Created(path, text, tx.outcomes)
-        region = regions.parse(old, path).get("done")
-        if region is None:
-            tx.outcomes.append(Outcome(path, "kept", tr("tx.no_done_region", ws.lang)))
-            return Created(path, old, tx.outcomes)
-        if region.hand_edited:
-            raise HandEdited(
-                path=path,
-                line=region.line + 1 + _first_changed(region.body),
-                what=Msg.of("region.weekly_text"),
-                remedy=Msg.of("remedy.weekly"),
-            )
-        new = regions.replace_region(
-            text=old, name="done", body=done, notice=tr("notice.done", ws.lang), path=path
-        )
-        tx.write(path, new)
-    return Created(path, new, tx.outcomes)
-
-
-def _first_changed(body: str) -> int:
-    """Where a hand edit in a generated list most likely is: its first non-list line."""
-    for number, line in enumerate(body.replace("\r\n", "\n").split("\n")):
-        if line.strip() and not line.lstrip().startswith("- "):
-            return number
-    return 0

@@ -13,7 +13,8 @@ from mllm_lab.core.notebook import cells
 from mllm_lab.kinds import NoteKind
 from mllm_lab.models import Paper, Week
 from mllm_lab.ops.experiments import experiment_context
-from mllm_lab.ops.notes import concept_context, paper_context, weekly_context
+from mllm_lab.ops.notes import concept_context, paper_context
+from mllm_lab.ops.weekly import weekly_context
 from mllm_lab.ops.workspace import Workspace
 
 SAMPLE_DAY = date(2026, 1, 5)

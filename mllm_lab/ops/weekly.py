@@ -1,0 +1,75 @@
+"""`lab weekly`: the week's log, made from its template with a generated "done this week"
+list, or that list alone brought up to date. Apart from ops/notes.py, which imports the
+paper lookups and the related-notes search that a weekly log does not need."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from mllm_lab.core import fm, regions, views
+from mllm_lab.errors import HandEdited
+from mllm_lab.messages import Msg, tr
+from mllm_lab.models import Week
+from mllm_lab.ops.workspace import Created, Outcome, Workspace
+
+if TYPE_CHECKING:
+    from mllm_lab.core.labdata import LabData
+
+
+def done_body(ws: Workspace, data: LabData, week: Week) -> str:
+    return views.done_this_week(
+        week=week,
+        papers=data.papers,
+        notes=data.notes_created(week.monday, week.sunday),
+        experiments=data.experiments,
+        lang=ws.lang,
+        log_path=week.log_path,
+    )
+
+
+def weekly_context(ws: Workspace, week: Week, done: str) -> dict[str, Any]:
+    meta = {"week": week.name, "start": week.monday, "end": week.sunday, "created": ws.today}
+    return {
+        "frontmatter": fm.dump(meta),
+        "week": week.name,
+        "monday": week.monday.isoformat(),
+        "sunday": week.sunday.isoformat(),
+        "done": regions.render_region("done", done, notice=tr("notice.done", ws.lang)).rstrip("\n"),
+        "today": ws.today.isoformat(),
+    }
+
+
+def weekly(ws: Workspace, week: Week, *, dry_run: bool = False) -> Created:
+    """Create the week's log, or refresh only its generated "done" list."""
+    path = week.log_path
+    with ws.transaction(dry_run=dry_run) as tx:
+        done = done_body(ws, tx.data, week)
+        old = tx.read(path)
+        if old is None:
+            text = ws.render(f"{ws.lang}/weekly.md.j2", weekly_context(ws, week, done))
+            tx.create(path, text)
+            return Created(path, text, tx.outcomes)
+        region = regions.parse(old, path).get("done")
+        if region is None:
+            tx.outcomes.append(Outcome(path, "kept", tr("tx.no_done_region", ws.lang)))
+            return Created(path, old, tx.outcomes)
+        if region.hand_edited:
+            raise HandEdited(
+                path=path,
+                line=region.line + 1 + _first_changed(region.body),
+                what=Msg.of("region.weekly_text"),
+                remedy=Msg.of("remedy.weekly"),
+            )
+        new = regions.replace_region(
+            text=old, name="done", body=done, notice=tr("notice.done", ws.lang), path=path
+        )
+        tx.write(path, new)
+    return Created(path, new, tx.outcomes)
+
+
+def _first_changed(body: str) -> int:
+    """Where a hand edit in a generated list most likely is: its first non-list line."""
+    for number, line in enumerate(body.replace("\r\n", "\n").split("\n")):
+        if line.strip() and not line.lstrip().startswith("- "):
+            return number
+    return 0
