@@ -27,23 +27,18 @@ def checksum(data: Buffer) -> str:
 def load_cache(lab: Lab, name: str) -> dict[str, Any]:
     """A cache file's `files`, or {} when it is missing, foreign, of another version (of lab
     or of Python), or its checksum does not match (someone or something changed it)."""
-    return read_cache(lab, name)[0]
-
-
-def read_cache(lab: Lab, name: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(files, header) as load_cache reads them; ({}, {}) when they cannot be used."""
-    opened = open_cache(lab, name)
+    opened = _open_cache(lab, name)
     if opened is not None:
         header, body = opened
         with contextlib.suppress(ValueError, EOFError, TypeError, RecursionError):
             if header.get("sum") == checksum(body):
                 files = marshal.loads(body)
                 if isinstance(files, dict):
-                    return files, header
-    return {}, {}
+                    return files
+    return {}
 
 
-def open_cache(lab: Lab, name: str) -> tuple[dict[str, Any], bytes] | None:
+def _open_cache(lab: Lab, name: str) -> tuple[dict[str, Any], bytes] | None:
     """(header, body) of a cache file this lab wrote here, under this version of lab and of
     Python; None for a missing, foreign or unreadable one (the caller checks its checksums)."""
     try:
@@ -68,7 +63,7 @@ def is_ours(lab: Lab, header: Any) -> bool:
 
 
 def header_line(lab: Lab, **fields: Any) -> bytes:
-    """A cache file's header line: what open_cache checks, then `fields`."""
+    """A cache file's header line: what _open_cache checks, then `fields`."""
     with contextlib.suppress(OSError):
         lab.state.mkdir(exist_ok=True)  # before its inode is taken: the first cache makes it
     header = {

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mllm_lab import __version__, kinds
+from mllm_lab.caches import as_json, load_cache, save_cache
 from mllm_lab.core.card import Card, CardKind
 from mllm_lab.cores import usable_cores
 from mllm_lab.errors import LabError
@@ -153,8 +154,6 @@ def _cached_rows(
 def _load(ws: Workspace, name: str, templates: list[Any]) -> tuple[dict[str, Any], Any]:
     """A cache's entries by note path, and the template signatures it was made with; empty
     when it was made with other templates (or cannot be trusted)."""
-    from mllm_lab.caches import load_cache
-
     cache = load_cache(ws.lab, name) if ws.use_index else {}
     if cache.get("templates") != templates or not isinstance(cache.get("notes"), dict):
         return {}, None
@@ -173,8 +172,6 @@ def _save(
     """`stored` with what was `read`, saved as cache `name` (`made`: templates, signatures).
     What `stored` held came from the cache, as JSON gives it back; only what is new is made
     so (one note's rows, not a megabyte of them, after an edit)."""
-    from mllm_lab.caches import as_json, save_cache
-
     files = ws.files()
     for path, rows in read.items():
         entry = [*(_stamp(files, path) or []), [row if text else row[:5] for row in rows]]
