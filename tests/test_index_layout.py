@@ -63,10 +63,14 @@ def _check_records(
         bad_chunk = damaged // 16
     aligned = [(at, 16) for at in range(0, len(data), 16)]  # every chunk whole, besides
     across = [(at, 20) for at in range(8, len(data), 16)]  # and every boundary crossed
-    for loaded in (False, True):  # a chunk at a time, then all of them in one read
-        if loaded:
+    # a chunk at a time, then all of them in one read, then read again once let go
+    for way in ("chunks", "all", "released"):
+        if way == "all":
             records.load_all()
             assert (records.whole is not None) == (bad_chunk is None and len(data) > 0)
+        if way == "released":
+            records.release()
+            assert records.whole is None
         for at, length in [*asks, *aligned, *across]:
             got = records.get(at, length)
             inside = at >= 0 and length > 0 and at + length <= len(data)
@@ -88,6 +92,21 @@ def test_a_records_file_replaced_since_the_stamps_were_read_gives_no_record(
     assert records.get(0, 10) is None
     records.load_all()
     assert records.get(50, 5) is None
+
+
+def test_records_let_go_are_read_again_only_from_the_file_they_came_from(
+    tmp_path: Path,
+) -> None:
+    """After `release` (the lab's data is built), a record asked for is read again: from the
+    same file it is the same bytes, from a file replaced since it is none."""
+    records = _records_file(tmp_path, b"0123456789" * 10)
+    assert bytes(records.get(10, 10) or b"") == b"0123456789"
+    records.release()
+    assert bytes(records.get(10, 10) or b"") == b"0123456789"
+    records.release()
+    shutil.copy2(tmp_path / "records.bin", tmp_path / "new.bin")
+    os.replace(tmp_path / "new.bin", tmp_path / "records.bin")
+    assert records.get(10, 10) is None
 
 
 def _index_cold(lab: Path, tmp_path: Path) -> dict[str, list[object]]:

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from operator import attrgetter
-from typing import Any, NamedTuple, Protocol, TypeVar, runtime_checkable
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 from mllm_lab import kinds
 from mllm_lab.cores import paused_gc
@@ -77,7 +77,6 @@ class NotebookDigest(NamedTuple):
     topic: str
 
 
-T = TypeVar("T")
 PAPER_FIELDS = Paper._fields
 # What parse.note_detail keeps of a note's body (in .lab/detail.sqlite, under the same version).
 DETAIL_FIELDS = (
@@ -206,6 +205,8 @@ class LabData:
                     if record.__class__ is int:
                         record = source.peek(path)  # type: ignore[union-attr]
                     _add(parts, path, record)
+            if source is not None:
+                source.release()
             self._made = (parts.notes, parts.lint)
         return self._made
 
@@ -422,6 +423,8 @@ class Briefed(Protocol):
     def briefs(self, paths: list[str]) -> list[int]: ...
 
     def read_all(self) -> None: ...
+
+    def release(self) -> None: ...  # the bytes the records were read from let go
 
 
 def _defer(

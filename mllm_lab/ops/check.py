@@ -74,20 +74,24 @@ def _lint(
     from mllm_lab.ops.quiz import card_problems
 
     data = ws.data()
+    # the cards first: their cache, tens of megabytes at 50,000 notes, is read and let go
+    # before the other checks hold theirs
+    read[QUIZ_LOG] = stamp_of(ws, QUIZ_LOG)
+    cards = card_problems(ws)
     found = lab_problems(data)
+    found.update(cards)
     checks = _FileChecks(ws, data, tree, listing, looked)
     checks.notes()
     checks.others(read)
     checks.kept.save()
     found.update(checks.found)
+    del checks  # its kept problems of every file
     found.update(Finding(path, 1, message) for path, message in ws.problems)
     found.update(
         f for paper in data.papers if not paper.problem for f in status_problems(paper, ws.today)
     )
     found.update(notebook_findings(ws, [e.path for e in data.experiments], progress))
     found.update(view_check(ws))
-    read[QUIZ_LOG] = stamp_of(ws, QUIZ_LOG)
-    found.update(card_problems(ws))
     return sorted(found, key=lambda f: (f.path, f.line, f.message))
 
 

@@ -266,6 +266,7 @@ class Workspace:
                 except (TypeError, ValueError, KeyError, IndexError, AttributeError):
                     self._snapshot = rebuild(self.lab, self.use_index, self.progress)
                     self._data = build(self.files())
+            self.files().release()  # the data holds what it needs of the records now
             self.keep_keys()
         return self._data
 
