@@ -44,7 +44,8 @@ __all__ = ["Walk", "kind_of", "make_record", "parse_file", "walk"]  # used throu
 # --- the index files -----------------------------------------------------------------------
 
 
-INDEX_LAYOUT = 5  # the stamps first, then the records each marshalled apart: see _save_index
+INDEX_LAYOUT = 6  # the stamps first, then the records each marshalled apart: see _save_index
+# (6: a paper note's brief is a digest of what status reads of it, labdata._paper_brief)
 _NUMBERS = 6  # per file in the stamps: mtime_ns, size, inode, its record's offset and length,
 # and the record's brief (labdata.brief)
 CHUNK = 1 << 20  # the records are checksummed a mebibyte at a time: see _Records

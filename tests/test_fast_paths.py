@@ -401,7 +401,38 @@ def test_a_brief_names_every_kind_kept_for_later_by_a_number_of_its_own() -> Non
     from mllm_lab.scan import INDEX_LAYOUT
 
     assert set(labdata._BRIEF_KINDS) == labdata.NOTES_ONLY
-    assert labdata._BRIEF_KINDS == ("concept", "review", "weekly") and INDEX_LAYOUT == 5
+    assert labdata._BRIEF_KINDS == ("concept", "review", "weekly") and INDEX_LAYOUT == 6
+
+
+def test_a_paper_notes_brief_is_what_status_reads_of_its_record(lab: Path) -> None:
+    """Its tags, summary and lint leave a paper note's brief as it was; its title, status,
+    dates or problems change it. It fits the index's 64 bits, flagged as not a notes brief."""
+    from mllm_lab.core import labdata
+    from mllm_lab.parse import parse_text
+
+    assert Run(lab)("new", "paper", "blip-2").ok
+    text = (lab / "papers" / "blip-2.md").read_text("utf-8")
+
+    def said(old: str = "", new: str = "") -> int:
+        digest = parse_text(text.replace(old, new, 1), "papers/blip-2.md", "paper")
+        return labdata.brief(labdata.Record("paper", 1, 2, 3, digest, None, None))
+
+    first = said()
+    assert first < 2**64 and first & labdata.BRIEF_PROBLEMS
+    assert not first & labdata.BRIEF_BROKEN
+    assert said("tags: []", "tags: [a, b]") == first
+    assert said("tags: []", "tags: [] # a comment, then: summary") == first
+    assert said("\n---\n", "\nsummary: x\n---\n") == first  # below the status line
+    assert said("\n---\n", "\nmade_up_field: 1\n---\n") == first  # lint only
+    for old, new in (
+        ("title: '", "title: 'Re "),
+        ("status: reading", "status: read"),
+        ("started: 2026", "started: 2025"),
+        ("year: 2023", "year: '2023x'"),  # a problem status names
+        ("stage: 3", "stage: 2"),
+    ):
+        assert old in text, old
+        assert said(old, new) != first, (old, new)
 
 
 def _records_read(monkeypatch: pytest.MonkeyPatch) -> list[str]:
@@ -1499,6 +1530,13 @@ def test_status_holds_while_only_what_it_does_not_show_changed(
     edit(note, "title: old-0\n", "title: Renamed\ntags: [x, y]\nsummary: said\n")
     assert _report(run) == _report(run)  # the second one is warm
     assert builds == []
+    edit(paper, "tags: []\n", "tags: []\nsummary: 'a paper: said'\n")  # below the key
+    before = _report(run)
+    assert builds == [1]
+    edit(paper, "summary: 'a paper: said'", "summary: said again")
+    edit(paper, "tags: []", "tags: [mine, yours]")
+    assert _report(run) == before  # a paper note's tags and summary: not what status reads
+    assert builds == [1]
 
     def same_as_cold() -> None:
         warm = _report(run)
@@ -1514,6 +1552,9 @@ def test_status_holds_while_only_what_it_does_not_show_changed(
         (note, "title: A: B: C", "title: Renamed\nstatus: ["),  # broken another way
         (note, "title: Renamed\nstatus: [", "title: Renamed"),
         (paper, "title: '", "title: 'Retitled "),
+        (paper, "status: reading", "status: read"),
+        (paper, "stage: ", "stage: 1\nold_stage: "),
+        (paper, "summary: said again", "summary: [not, text]"),  # a problem: status names it
     ):
         edit(path, old, new)
         same_as_cold()

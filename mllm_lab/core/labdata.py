@@ -10,6 +10,7 @@ No I/O here."""
 from __future__ import annotations
 
 import hashlib
+import marshal
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -383,9 +384,11 @@ def brief(record: Any) -> int:
     index keeps it, so that a command that changes papers alone reads no concept note's
     record, and one that counts notes (status) or wants a week's (weekly) reads only those.
     A record that does not fit is marked as having problems: it is read."""
-    kind, _mtime, _size, _inode, digest, error, _last_good = record
+    kind, _mtime, _size, _inode, digest, error, last_good = record
     if error:
         return BRIEF_BROKEN
+    if kind == kinds.PAPER.name:
+        return _paper_brief(digest, last_good)
     try:
         stage, created, findings = digest[0][2], digest[0][6], digest[3]
         code = _BRIEF_KINDS.index(kind) + 1
@@ -396,6 +399,29 @@ def brief(record: Any) -> int:
         return BRIEF_PROBLEMS
     stage_bits = 0 if stage is None else stage + 1
     return code << _KIND_SHIFT | stage_bits << _STAGE_SHIFT | day << _DAY_SHIFT
+
+
+_TAGS_AT = PAPER_FIELDS.index("tags")
+
+
+def _paper_brief(digest: Any, last_good: Any) -> int:
+    """A paper note's record in brief: a digest of all that `lab status` may read of it,
+    which is all of it but the note's tags and summary, the paper's tags and the lint (what
+    a learner edits most). The index keeps it, so a paper's summary edited in place leaves
+    the status as it was (a line added above its `status:` moves the line status names in
+    a key clash). BRIEF_PROBLEMS is set: no reader takes it for a NOTES_ONLY brief."""
+    try:
+        note, paper, key, findings, _lint = digest
+        title, category, stage, _tags, related, _summary, created = note
+        row = list(paper) if paper is not None else None
+        if row is not None:
+            row[_TAGS_AT] = None
+        said = [title, category, stage, related, created, row, key, findings, last_good]
+        # version 2: the same bytes for equal values, whichever objects they share
+        sha = hashlib.sha1(marshal.dumps(said, 2)).hexdigest()
+    except (TypeError, ValueError, IndexError):
+        return BRIEF_PROBLEMS
+    return int(sha[:15], 16) << 2 | BRIEF_PROBLEMS  # 62 bits: the index keeps 64
 
 
 def _brief_fact(said: int) -> Fact:

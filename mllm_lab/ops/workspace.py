@@ -178,21 +178,24 @@ class Workspace:
 
     def counts_stamp(self) -> str:
         """What `lab status` (the lab's counts and problems) reads of the index's records:
-        the files of the kinds a note's brief does not stand for (papers, experiments, the
-        reading list) by their stamps, and the records of those that do not read; the other
-        notes by their briefs (kind, stage, creation day), and the records of those with
-        problems. Equal means status would say the same, though a concept note's title,
-        tags, summary or body changed."""
+        the experiments and the reading list by their stamps; the paper notes by their
+        briefs (all but their tags and summary: labdata._paper_brief); the other notes by
+        their briefs (kind, stage, creation day); and the records of those that do not read
+        or, for the other notes, have problems. Equal means status would say the same,
+        though a concept note's title, tags, summary or body changed, or a paper note's
+        tags, summary or body."""
         from collections import Counter
 
         from mllm_lab.core.labdata import BRIEF_BROKEN, BRIEF_PROBLEMS, NOTES_ONLY
+        from mllm_lab.kinds import PAPER
 
         walked, files = self.walked(), self.files()
         counted: Counter[int] = Counter()
         read: list[Any] = []
         by_kind = files.by_kind()
+        papers: list[Any] = []
         for kind in sorted(by_kind):
-            paths = by_kind[kind]
+            paths = by_kind[kind] if kind != PAPER.name else sorted(by_kind[kind])
             said = files.briefs(paths)
             tally = Counter(said)  # 35,000 briefs counted at C speed, not one by one
             if kind in NOTES_ONLY:
@@ -200,12 +203,15 @@ class Workspace:
                 counted.update({b: n for b, n in tally.items() if b not in odd})
             else:  # a paper's, an experiment's, the reading list's brief: read it, or broken
                 odd = {b for b in tally if b & BRIEF_BROKEN}
+            if kind == PAPER.name:  # each paper note by what status reads of it
+                papers = [paths, said]
             if odd:
                 read += [[p, list(files[p])] for p, b in zip(paths, said, strict=True) if b in odd]
-        others = sorted(kind for kind in by_kind if kind not in NOTES_ONLY)
+        others = sorted(kind for kind in by_kind if kind not in NOTES_ONLY and kind != PAPER.name)
         problems = [[path, why.as_json()] for path, why in walked.problems]
         digest = hashlib.sha1(walked.stamps(others).encode())
         digest.update(marshal.dumps(sorted(counted.items()), 2))
+        digest.update(marshal.dumps(papers, 2))
         text = json.dumps([read, problems], default=str, ensure_ascii=False)
         digest.update(text.encode("utf-8", "surrogatepass"))
         return digest.hexdigest()
