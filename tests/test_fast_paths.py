@@ -435,6 +435,41 @@ def test_a_paper_notes_brief_is_what_status_reads_of_its_record(lab: Path) -> No
         assert said(old, new) != first, (old, new)
 
 
+def test_the_templates_sections_are_rendered_once_until_a_template_changes(
+    lab: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What a section left as its template wrote it looks like is kept by the templates'
+    stamps: a review after a note edit does not render the note templates again (nor import
+    Jinja for them), and a template edited since is rendered again."""
+    from mllm_lab.ops import review as reviewing
+
+    run = Run(lab)
+    assert run("new", "concept", "Fresh Idea", "-c", "training").ok
+    first = reviewing.template_signatures(Workspace.open(str(lab)), kinds.CONCEPT)
+    assert first and reviewing.template_signatures(Workspace.open(str(lab)), kinds.PAPER)
+    rendered: list[str] = []
+    real = reviewing.sample_context
+
+    def counted(ws: Any, kind: Any) -> Any:
+        rendered.append(kind.name)
+        return real(ws, kind)
+
+    monkeypatch.setattr(reviewing, "sample_context", counted)
+    note = lab / "notes" / "training" / "fresh-idea.md"
+    note.write_text(note.read_text("utf-8") + "\nmore\n", "utf-8")
+    assert run("review", "--dry-run").ok
+    assert rendered == []
+    assert reviewing.template_signatures(Workspace.open(str(lab)), kinds.CONCEPT) == first
+    template = lab / "templates" / "zh" / "concept.md.j2"
+    template.parent.mkdir(parents=True, exist_ok=True)
+    default = kinds.default_templates() / "zh" / "concept.md.j2"
+    text = default.read_text("utf-8")
+    assert "\n## " in text
+    template.write_text(text.replace("\n## ", "\n## 新的一节\n\n占位\n\n## ", 1), "utf-8")
+    changed = reviewing.template_signatures(Workspace.open(str(lab)), kinds.CONCEPT)
+    assert rendered == ["concept"] and "新的一节" in changed and "新的一节" not in first
+
+
 def _records_read(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The paths whose records are read from the index from now on."""
     from mllm_lab import scan as scanning

@@ -31,13 +31,26 @@ from mllm_lab.ops.workspace import Created, Workspace
 
 
 def template_signatures(ws: Workspace, kind: NoteKind) -> dict[str, str]:
-    """Each section of a kind's template as rendered: a note section equal to it is unwritten."""
+    """Each section of a kind's template as rendered: a note section equal to it is unwritten.
+    Kept by the templates' stamps and the language, as the headings `lab check` wants are:
+    the sample a template is rendered with depends on nothing else, and rendering it costs
+    Jinja's import (50 ms) to a review or a check after one note was edited."""
+    from mllm_lab import results
+
+    name = f"signatures_{kind.name}"  # no "-": see FILES in ops/check.py
+    made = results.key(name, str(ws.lab.root), ws.lang, ws.templates_stamp())
+    hit, kept = results.load(ws.lab.state, name, made) if ws.use_index else (False, None)
+    if hit and isinstance(kept, dict) and all(type(v) is str for v in kept.values()):
+        return kept
     body = ws.render(f"{ws.lang}/{kind.template}", sample_context(ws, kind))
     parsed = fm.parse(body, "template")
-    return {
+    found = {
         s.title: markdown.section_signature(s.content, "Sample")
         for s in markdown.sections(parsed.body)
     }
+    if ws.use_index:
+        results.save(ws.lab.state, name, made, found)
+    return found
 
 
 @dataclass
