@@ -1532,6 +1532,50 @@ def _builds(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return made
 
 
+def test_weekly_again_builds_nothing_until_its_list_or_a_problem_changed(
+    lab: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`lab weekly` run again after bodies were written answers its "done" list and the
+    problems every command names from what it kept: the lab's data is not built. A note of
+    the week added, or a problem, is there at once, as a run without the index has it."""
+    run = Run(lab)
+    assert run("new", "paper", "blip-2").ok
+    assert run("new", "concept", "Fresh Idea", "-c", "training").ok
+    assert run("weekly").ok and run("weekly").ok  # made, then its list kept with it there
+    log = lab / "weekly-log" / "2026-W48.md"
+    builds = _builds(monkeypatch)
+    note = lab / "notes" / "training" / "fresh-idea.md"
+    note.write_text(note.read_text("utf-8") + "\nwritten\n", "utf-8")
+    again = run("weekly")
+    assert again.ok, again
+    assert builds == []
+
+    def same_as_cold() -> None:
+        warm = run("weekly")
+        assert warm.ok, warm
+        cold = tmp_path / "cold"
+        shutil.rmtree(cold, ignore_errors=True)
+        shutil.copytree(lab, cold, ignore=shutil.ignore_patterns(".lab"))
+        made = run("weekly", cwd=cold)
+        assert made.ok, made
+        assert log.read_text("utf-8") == (cold / "weekly-log" / "2026-W48.md").read_text("utf-8")
+        said = [
+            [line for line in r.err.splitlines() if not line.startswith(" ")] for r in (warm, made)
+        ]
+        assert said[0] == said[1]  # the problems named, not the files each run wrote
+
+    _old_concept(lab, "late-idea", 2, "2026-11-24")
+    same_as_cold()
+    assert "late-idea" in log.read_text("utf-8")
+    _old_concept(lab, "odd-idea", 2, "2026-11-24")
+    broken = lab / "notes" / "training" / "odd-idea.md"
+    broken.write_text(broken.read_text("utf-8").replace("stage: 2", "stage: [2"), "utf-8")
+    same_as_cold()
+    assert "odd-idea.md" in run("weekly").err
+    broken.unlink()
+    same_as_cold()
+
+
 def _report(run: Run, where: Path | None = None) -> dict[str, Any]:
     done = run("status", "--json", cwd=where)
     assert done.ok, done

@@ -23,7 +23,7 @@ def status(ws: Workspace) -> dict[str, Any]:
     log = Week.of(ws.today).log_path
     # whether the week's log exists is not in the counts: a log deleted and another made on
     # the same day leaves them as they were
-    report = dict(ws.cached("status", lambda: _status(ws), ws.exists(log), counts_only=True))
+    report = dict(ws.cached("status", lambda: _status(ws), ws.exists(log), briefly=ws.counts_stamp))
     report["cards"] = cards_due(ws)
     return report
 

@@ -4,6 +4,7 @@ paper lookups and the related-notes search that a weekly log does not need."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from mllm_lab.core import fm, regions, views
@@ -16,15 +17,23 @@ if TYPE_CHECKING:
     from mllm_lab.core.labdata import LabData
 
 
-def done_body(ws: Workspace, data: LabData, week: Week) -> str:
-    return views.done_this_week(
-        week=week,
-        papers=data.papers,
-        notes=data.notes_created(week.monday, week.sunday),
-        experiments=data.experiments,
-        lang=ws.lang,
-        log_path=week.log_path,
-    )
+def done_body(ws: Workspace, data: Callable[[], LabData], week: Week) -> str:
+    """The week's "done" list, made from the lab's records alone (titles, dates, statuses):
+    kept while they are what they were, so a `lab weekly` run again after notes' bodies
+    were written does not build the lab's data (`data` is asked for only to make it)."""
+
+    def compute() -> str:
+        lab = data()
+        return views.done_this_week(
+            week=week,
+            papers=lab.papers,
+            notes=lab.notes_created(week.monday, week.sunday),
+            experiments=lab.experiments,
+            lang=ws.lang,
+            log_path=week.log_path,
+        )
+
+    return ws.cached("done", compute, week.name, ws.lang, records_only=True)
 
 
 def weekly_context(ws: Workspace, week: Week, done: str) -> dict[str, Any]:
@@ -43,7 +52,7 @@ def weekly(ws: Workspace, week: Week, *, dry_run: bool = False) -> Created:
     """Create the week's log, or refresh only its generated "done" list."""
     path = week.log_path
     with ws.transaction(dry_run=dry_run) as tx:
-        done = done_body(ws, tx.data, week)
+        done = done_body(ws, lambda: tx.data, week)
         old = tx.read(path)
         if old is None:
             text = ws.render(f"{ws.lang}/weekly.md.j2", weekly_context(ws, week, done))

@@ -138,7 +138,7 @@ class Workspace:
         valid: Callable[[T], bool] | None = None,
         raw: str | None = None,
         records_only: bool = False,
-        counts_only: bool = False,
+        briefly: Callable[[], str] | None = None,
     ) -> T:
         """`compute()`, or the value it gave last time when nothing it depends on changed:
         the lab's files, lab's code, today, the lab and its settings, `parts` (the command's
@@ -147,16 +147,16 @@ class Workspace:
         back is exactly what was computed; `raw` names a field of bytes kept as they are
         (results.save). `records_only`: the value is made from the index's records alone
         (no note's body), so it is kept by the content stamp instead of the files' stamps:
-        it still holds after a body is edited or a file touched. `counts_only`: besides,
-        it reads of the notes other than papers only what their briefs say (counts_stamp),
-        so it also holds after such a note's title, tags or summary changed (a second
-        entry, kept by that stamp, is looked at when the first does not hold)."""
+        it still holds after a body is edited or a file touched. `briefly`: besides, a stamp
+        of the little the value reads of the records (counts_stamp, findings_stamp), so it
+        also holds after what that stamp leaves out changed, a note's title or summary (a
+        second entry, kept by that stamp, is looked at when the first does not hold)."""
         if not self.use_index:
             return compute()
         context = (self.today.isoformat(), str(self.lab.root), self.lab.config, *parts)
         made = results.key(
             name,
-            self.content_stamp() if records_only or counts_only else self.walked().fingerprint(),
+            self.content_stamp() if records_only or briefly else self.walked().fingerprint(),
             *context,
         )
         where = results.slot(name, parts)
@@ -164,8 +164,8 @@ class Workspace:
         if hit and (valid is None or valid(value)):
             return value  # type: ignore[no-any-return]
         counted = counted_where = None
-        if counts_only:  # the content changed: what the counts read may not have
-            counted = results.key(name, "counts", self.counts_stamp(), *context)
+        if briefly is not None:  # the content changed: what the value reads may not have
+            counted = results.key(name, "counts", briefly(), *context)
             counted_where = results.slot(f"{name}_counts", parts)
             hit, value = results.load(self.lab.state, counted_where, counted, raw=raw)
         if not (hit and (valid is None or valid(value))):
@@ -178,12 +178,23 @@ class Workspace:
 
     def counts_stamp(self) -> str:
         """What `lab status` (the lab's counts and problems) reads of the index's records:
+        see _brief_stamp."""
+        return self._brief_stamp(counts=True)
+
+    def findings_stamp(self) -> str:
+        """What the lab's problems are made from (the problems of status, without its
+        counts): a note added, or one whose stage or creation day changed, leaves it as it
+        was, as long as no problem came or went."""
+        return self._brief_stamp(counts=False)
+
+    def _brief_stamp(self, counts: bool) -> str:
+        """What `lab status` (the lab's counts and problems) reads of the index's records:
         the experiments and the reading list by their stamps; the paper notes by their
-        briefs (all but their tags and summary: labdata._paper_brief); the other notes by
-        their briefs (kind, stage, creation day); and the records of those that do not read
-        or, for the other notes, have problems. Equal means status would say the same,
-        though a concept note's title, tags, summary or body changed, or a paper note's
-        tags, summary or body."""
+        briefs (all but their tags and summary: labdata._paper_brief); with `counts`, the
+        other notes by their briefs (kind, stage, creation day); and the records of those
+        that do not read or, for the other notes, have problems. Equal means status would
+        say the same (without `counts`: name the same problems), though a concept note's
+        title, tags, summary or body changed, or a paper note's tags, summary or body."""
         from collections import Counter
 
         from mllm_lab.core.labdata import BRIEF_BROKEN, BRIEF_PROBLEMS, NOTES_ONLY
@@ -210,7 +221,8 @@ class Workspace:
         others = sorted(kind for kind in by_kind if kind not in NOTES_ONLY and kind != PAPER.name)
         problems = [[path, why.as_json()] for path, why in walked.problems]
         digest = hashlib.sha1(walked.stamps(others).encode())
-        digest.update(marshal.dumps(sorted(counted.items()), 2))
+        if counts:  # a NOTES_ONLY brief without BRIEF_PROBLEMS says its record has none
+            digest.update(marshal.dumps(sorted(counted.items()), 2))
         digest.update(marshal.dumps(papers, 2))
         text = json.dumps([read, problems], default=str, ensure_ascii=False)
         digest.update(text.encode("utf-8", "surrogatepass"))
@@ -285,7 +297,7 @@ class Workspace:
         def compute() -> list[Any]:
             return list(in_brief(self.data().findings))
 
-        shown, total, bare = self.cached("findings", compute, records_only=True)
+        shown, total, bare = self.cached("findings", compute, briefly=self.findings_stamp)
         return shown, total, bare
 
     def keep_keys(self) -> None:
