@@ -73,6 +73,7 @@ CASES: tuple[Case, ...] = (
     Case("lab next", "next", "stat", 1.5, expect=r"(?m)^1\. "),
     Case("lab next, a note edited", "next", "stat", 1.5, edit=True, expect=r"(?m)^1\. "),
     Case("lab weekly", "weekly", "stat", 1.5, writes="reset", expect=r"created|已创建"),
+    Case("lab weekly, a note's frontmatter edited", "weekly", "stat", 1.5, writes="reset", edit="field", expect=r"created|已创建", note="its done list (kept by what the index holds) is made again"),
     Case("lab new paper", NEW_PAPER, "stat", 2.0, writes="reset", expect=r"papers/"),
     Case("lab new paper, after a git checkout", NEW_PAPER, "stat", 2.0, writes="reset", warm_with="status", expect=r"papers/", note="the views' files restored by git: checked against the index"),
     Case("lab new concept", "new concept 'Bench 概念 {nonce}' -c training", "stat", 2.0, writes="reset", expect=r"notes/training/"),
