@@ -189,7 +189,7 @@ def definite(query: str, papers: Sequence[Paper], *, exact_only: bool = False) -
     same = [paper for paper in papers if paper.key.casefold() == folded]
     if len(same) == 1:  # the usual case, `lab mark blip-2`: the key tier is the best one, and
         return same[0]  # of several key matches the one spelled like the query wins
-    exact = [(paper, how) for paper in papers if (how := exact_match(text, paper)) is not None]
+    exact = _exact_matches(text, papers)
     if exact:
         best = min(TIER[how] for _, how in exact)
         chosen = list({paper.key: paper for paper, how in exact if TIER[how] == best}.values())
@@ -202,13 +202,43 @@ def definite(query: str, papers: Sequence[Paper], *, exact_only: bool = False) -
         raise AmbiguousPaper(query, [described(paper) for paper in chosen])
     if exact_only:
         return None
-    starting = list({paper.key: paper for paper in papers if _starts(text, paper)}.values())
+    squashed, squash = _squash(text), _squash
+    starting = list(
+        {
+            paper.key: paper
+            for paper in papers  # _starts, inlined: one call less for each of 20,000 papers
+            if paper.key.casefold().startswith(folded)
+            or " ".join(paper.title.casefold().split()).startswith(folded)
+            or (squashed and squash(paper.key).startswith(squashed))
+        }.values()
+    )
     if len(starting) == 1:
         return starting[0]
     if starting:
         starting.sort(key=lambda paper: len(paper.key))
         raise AmbiguousPaper(query, [described(paper) for paper in starting])
     return None
+
+
+def _exact_matches(text: str, papers: Sequence[Paper]) -> list[tuple[Paper, Match]]:
+    """exact_match of `text` against each paper. A query that is no DOI, arXiv id or URL
+    (a new paper's title, most often) can only name a key or a title: those two are compared
+    in one pass, without a call per paper."""
+    folded, squashed, doi, arxiv = _forms(text)
+    if doi is not None or arxiv is not None or "/" in text:
+        return [(paper, how) for paper in papers if (how := exact_match(text, paper)) is not None]
+    squash = _squash
+    if squashed:
+        return [
+            (paper, Match.KEY if squash(paper.key) == squashed else Match.TITLE)
+            for paper in papers
+            if squash(paper.key) == squashed or squash(paper.title) == squashed
+        ]
+    return [
+        (paper, Match.KEY if paper.key.casefold() == folded else Match.TITLE)
+        for paper in papers
+        if paper.key.casefold() == folded or " ".join(paper.title.casefold().split()) == folded
+    ]
 
 
 def resolve_one(query: str, papers: Sequence[Paper]) -> Paper:
@@ -276,12 +306,13 @@ def _starts(query: str, paper: Paper) -> bool:
 
 @lru_cache(maxsize=65536)  # each paper's key and title, squashed by several tiers in a row
 def _squash(text: str) -> str:
-    if text.isascii():  # the same, a third quicker: ASCII's casefold is lower(), \w is [a-z0-9_]
-        return text.lower().translate(_ASCII_NOT_ALNUM)
+    if text.isascii():  # the same, quicker: ASCII's casefold is lower(), \w is [a-z0-9_], and
+        # bytes.translate deletes in C (1 µs a title, where str.translate with a dict took 4)
+        return text.lower().encode("ascii").translate(None, _ASCII_NOT_ALNUM).decode("ascii")
     return re.sub(r"[\W_]+", "", text.casefold())
 
 
-_ASCII_NOT_ALNUM = {code: None for code in range(128) if not chr(code).isalnum()}
+_ASCII_NOT_ALNUM = bytes(code for code in range(128) if not chr(code).isalnum())
 
 
 def _url(text: str) -> str:
