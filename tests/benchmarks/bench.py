@@ -77,6 +77,7 @@ from runner import Run, run
 
 TERM = "xterm-256color"
 EDIT = "\n<!-- bench: an edit, {nonce} -->\n"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"  # real.bib, for `lab import bibtex`
 
 
 class Bench:
@@ -98,6 +99,8 @@ class Bench:
             "toggle": ("read", "unread")[self.counter % 2],
             "nonce": f"{self.counter}-{uuid.uuid4().hex[:6]}",
             "prefix": str(self.manifest["complete_prefix"]),
+            "note": str(self.manifest["edit_path"]),
+            "bib": str(FIXTURES / "real.bib"),
         }
 
     def pin(self, cores: int | None) -> list[str] | None:
