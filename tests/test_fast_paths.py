@@ -1576,6 +1576,38 @@ def test_weekly_again_builds_nothing_until_its_list_or_a_problem_changed(
     same_as_cold()
 
 
+def test_the_catalog_looked_at_again_builds_nothing_and_shows_each_status_as_it_is(
+    lab: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`lab catalog` marks the papers the lab has with their status: kept by what the index
+    holds, so it is not worked out again from every paper of the lab, and a status changed
+    since (by `lab mark` or by hand) is the one shown."""
+    run = Run(lab)
+    assert run("new", "paper", "blip-2").ok
+
+    def statuses() -> dict[str, str | None]:
+        listed = run("catalog", "--json")
+        assert listed.ok, listed
+        return {record["key"]: record["status"] for record in json.loads(listed.out)}
+
+    def status_of(key: str) -> str | None:
+        return statuses()[key]
+
+    absent = sorted(key for key, status in statuses().items() if status is None)[0]
+    assert status_of("blip-2") == "reading"
+    builds = _builds(monkeypatch)
+    note = lab / "papers" / "blip-2.md"
+    note.write_text(note.read_text("utf-8") + "\nmore of my notes\n", "utf-8")
+    assert status_of("blip-2") == "reading" and builds == []
+    assert run("mark", "blip-2", "read").ok
+    assert status_of("blip-2") == "read"
+    edit = note.read_text("utf-8").replace("status: read\n", "status: unread\n", 1)
+    note.write_text(edit, "utf-8")
+    assert status_of("blip-2") == "unread"
+    assert run("add", "paper", absent).ok
+    assert status_of(absent) == "unread"
+
+
 def _report(run: Run, where: Path | None = None) -> dict[str, Any]:
     done = run("status", "--json", cwd=where)
     assert done.ok, done

@@ -14,7 +14,7 @@ from mllm_lab.core.resolve import TIER, WORD_SCORE, resolve_one
 from mllm_lab.core.roadmap import stage_name, topic_name
 from mllm_lab.errors import InvalidValue
 from mllm_lab.messages import tr
-from mllm_lab.models import READING_LIST, Paper
+from mllm_lab.models import READING_LIST, Paper, Status
 from mllm_lab.ops.papers import refuse_unreadable_list
 from mllm_lab.ops.workspace import Workspace
 
@@ -39,7 +39,7 @@ def lab_papers(ws: Workspace | None) -> list[Paper]:
 class CatalogView:
     hits: list[Hit]
     one: Hit | None  # the paper the query names exactly, shown with all its facts
-    lab: dict[str, Paper]  # the lab's papers by casefolded key
+    lab: dict[str, Paper]  # the lab's papers the catalog holds, by casefolded key (status, note)
 
     def others(self) -> list[Hit]:
         """Close matches besides the one shown ("llava": llava-1.5, video-llava, ...)."""
@@ -52,13 +52,35 @@ def browse(
 ) -> CatalogView:
     from mllm_lab.catalog import catalog
 
-    mine = {paper.key.casefold(): paper for paper in lab_papers(ws)}
+    mine = _catalog_papers_of(ws, catalog())
     hits = search(catalog(), query, topic=topic, stage=stage, lab_keys=mine)
     definite = [hit for hit in hits if hit.definite]
     one = None
     if definite and (len(definite) == 1 or TIER[definite[0].match] < TIER[definite[1].match]):
         one = definite[0]
     return CatalogView(hits=hits, one=one, lab=mine)
+
+
+def _catalog_papers_of(ws: Workspace | None, known: Sequence[Paper]) -> dict[str, Paper]:
+    """The lab's papers the catalog holds too, by casefolded key, with what `lab catalog`
+    shows of them (status and note): kept by what the index holds, so a catalog looked at
+    again does not build the lab's data for the status of its 80 papers."""
+    if ws is None:
+        return {}
+    keys = {paper.key.casefold() for paper in known}
+
+    def compute() -> list[list[Any]]:
+        return [
+            [paper.key, paper.status.value, paper.note]
+            for paper in lab_papers(ws)
+            if paper.key.casefold() in keys
+        ]
+
+    rows = ws.cached("catalog_papers", compute, records_only=True)
+    return {
+        key.casefold(): Paper(key=key, title="", status=Status(status), note=note)
+        for key, status, note in rows
+    }
 
 
 def catalog_record(view: CatalogView, hit: Hit) -> dict[str, Any]:
