@@ -1675,3 +1675,117 @@ def test_status_holds_while_only_what_it_does_not_show_changed(
     log.unlink()
     assert _report(run)["this_week"]["weekly_log"] is None
     same_as_cold()
+
+
+def _cold(run: Run, lab: Path, tmp_path: Path, *args: str) -> str:
+    """What `lab ARGS` prints in a copy of the lab without its index (and nothing kept)."""
+    cold = tmp_path / "cold"
+    shutil.rmtree(cold, ignore_errors=True)
+    shutil.copytree(lab, cold, ignore=shutil.ignore_patterns(".lab"))
+    made = run(*args, cwd=cold)
+    assert made.ok, made
+    return made.out
+
+
+def test_an_export_asked_again_builds_nothing_and_cites_each_paper_as_it_now_is(
+    lab: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`lab export bibtex` keeps its text by what the index holds: after a body edit it is
+    not made again, and after a title, a status or a paper changed it is what a run without
+    the index prints."""
+    run = Run(lab)
+    assert run("new", "paper", "blip-2").ok and run("mark", "clip", "read").ok
+
+    def exported(*options: str) -> str:
+        done = run("export", "bibtex", *options)
+        assert done.ok, done
+        assert done.out == _cold(run, lab, tmp_path, "export", "bibtex", *options)
+        return done.out
+
+    first = exported()
+    note = lab / "papers" / "blip-2.md"
+    builds = _builds(monkeypatch)
+    note.write_text(note.read_text("utf-8") + "\nmore of my notes\n", "utf-8")
+    assert run("export", "bibtex").out == first and builds == []
+    text = note.read_text("utf-8")
+    title = next(line for line in text.splitlines() if line.startswith("title:"))
+    note.write_text(text.replace(title, "title: 'Renamed by hand: BLIP-2'", 1), "utf-8")
+    assert "title = {{Renamed} {by} {hand:} {BLIP-2}}" in exported()
+    assert "clip" in exported("--status", "read") and "blip" not in exported("--status", "read")
+    assert run("mark", "clip", "unread").ok
+    assert run("export", "bibtex", "--status", "read").out == ""
+    assert run("add", "paper", "llava").ok
+    assert "llava" in exported()
+
+
+def test_related_asked_again_builds_nothing_and_follows_a_link_written_since(
+    lab: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`lab related NOTE` keeps its answer by the files' stamps: asked again it builds no lab
+    data, and a link written into the note since is in the answer, as a cold run has it."""
+    run = Run(lab)
+    assert run("new", "concept", "Fresh Idea", "-c", "training").ok
+    assert run("new", "concept", "Quiet Topic", "-c", "fundamentals").ok
+    fresh = "notes/training/fresh-idea.md"
+
+    def related() -> list[dict[str, Any]]:
+        done = run("related", fresh, "--json")
+        assert done.ok, done
+        assert done.out == _cold(run, lab, tmp_path, "related", fresh, "--json")
+        return list(json.loads(done.out))
+
+    assert "notes/fundamentals/quiet-topic.md" not in [r["path"] for r in related()]
+    builds = _builds(monkeypatch)
+    assert run("related", fresh).ok and builds == []
+    note = lab / fresh
+    note.write_text(note.read_text("utf-8") + "\nSee [quiet](../fundamentals/quiet-topic.md).\n")
+    found = {r["path"]: r["reasons"] for r in related()}
+    assert found["notes/fundamentals/quiet-topic.md"] == ["link"]
+
+
+def test_a_comparison_made_again_builds_nothing_and_shows_a_facet_edited_by_hand(
+    lab: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`lab compare` keeps what it reads of the lab's papers by what the index holds: a body
+    edit builds nothing, a facet written in a note's frontmatter is the one compared, and a
+    query finds the lab's paper by its title as a cold run does."""
+    run = Run(lab)
+    assert run("new", "paper", "blip-2").ok
+
+    def compared(*args: str) -> list[dict[str, Any]]:
+        done = run("compare", "--json", *args)
+        assert done.ok, done
+        assert done.out == _cold(run, lab, tmp_path, "compare", "--json", *args)
+        return list(json.loads(done.out))
+
+    assert compared("blip-2")[0]["source"] == "lab"
+    note = lab / "papers" / "blip-2.md"
+    builds = _builds(monkeypatch)
+    note.write_text(note.read_text("utf-8") + "\nmore of my notes\n", "utf-8")
+    assert run("compare").ok and builds == []
+    text = note.read_text("utf-8")
+    connector = next(line for line in text.splitlines() if line.startswith("connector:"))
+    note.write_text(text.replace(connector, "connector: linear projection", 1), "utf-8")
+    (entry,) = compared("blip-2")
+    assert entry["facets"]["connector"] == "linear projection"
+    title = next(line for line in text.splitlines() if line.startswith("title:"))
+    note.write_text(note.read_text("utf-8").replace(title, "title: Zebra Bridges", 1), "utf-8")
+    assert compared("zebra bridges")[0]["key"] == "blip-2"
+    assert "blip-2" in [e["key"] for e in compared("--connector", "linear")]
+    assert "blip-2" not in [e["key"] for e in compared("--connector", "q-former")]
+
+
+def test_init_run_again_builds_nothing_and_a_lost_readme_comes_back_filled_in(
+    lab: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`lab init .` in a lab makes only what is missing: with nothing missing it builds no
+    lab data; a README deleted by mistake comes back with the lab's papers in its table."""
+    run = Run(lab)
+    assert run("new", "paper", "blip-2").ok
+    files = {p: p.read_bytes() for p in lab.rglob("*") if p.is_file() and ".lab" not in p.parts}
+    builds = _builds(monkeypatch)
+    assert run("init", ".").ok and builds == []
+    assert {p: p.read_bytes() for p in files} == files
+    (lab / "papers" / "README.md").unlink()
+    assert run("init", ".").ok
+    assert "blip-2" in (lab / "papers" / "README.md").read_text("utf-8")

@@ -103,19 +103,18 @@ def export_bibtex(
     Example: lab export bibtex --status read -o refs.bib    |    lab export bibtex blip-2 llava
     """
     from mllm_lab.cli import output
-    from mllm_lab.ops.exchange import bibtex_text, chosen_papers, write_bibtex
+    from mllm_lab.ops.exchange import bibtex_export, write_bibtex
 
     ws = workspace()
-    papers = chosen_papers(ws, keys=keys or [], status=status, stage=stage)
-    if not papers:
+    count, text = bibtex_export(ws, keys=keys or [], status=status, stage=stage)
+    if not count:
         output.info(tr("bibtex.no_papers"))
         return
-    text = bibtex_text(papers)
     if out is None:
         output.result(text)
         return
     write_bibtex(out, str(out), text, force=force)
-    output.info(tr("bibtex.written", n=len(papers), path=str(out)))
+    output.info(tr("bibtex.written", n=count, path=str(out)))
 
 
 def export_anki(

@@ -135,7 +135,7 @@ def related(
     if write:
         output.outcomes(ops.refresh(ws, note, limit=count, dry_run=dry_run), quiet_unchanged=False)
         return
-    _note, found = ops.for_note(ws, note, count)
+    found = ops.for_note(ws, note, count)
     if json_output:
         output.print_json(
             [

@@ -159,7 +159,7 @@ def compare(
     from mllm_lab.catalog import catalog
 
     table = F.catalog_facets()
-    mine = lab_papers(ws)
+    mine = _compared_papers_of(ws)
     taken = {paper.key.casefold() for paper in mine}
     others = [paper for paper in catalog() if paper.key.casefold() not in taken]
     entries = F.lab_entries(mine, table) + F.with_facets(others, table)
@@ -178,6 +178,25 @@ def compare(
         if value is not None:
             chosen = F.by_facet(chosen, facet, value)
     return Comparison(chosen, {e.paper.key: sources[e.paper.key] for e in chosen})
+
+
+_COMPARED = (  # what a comparison shows of a paper, and what a query may name it by
+    *("key", "title", "year", "venue", "note", "arxiv", "doi", "url"),
+    *("vision_encoder", "connector", "llm", "resolution"),
+)
+
+
+def _compared_papers_of(ws: Workspace | None) -> list[Paper]:
+    """The lab's papers with what `lab compare` reads of them (_COMPARED): kept by what the
+    index holds, so a comparison made again does not build the lab's data."""
+    if ws is None:
+        return []
+
+    def compute() -> list[list[Any]]:
+        return [[getattr(paper, field) for field in _COMPARED] for paper in lab_papers(ws)]
+
+    rows = ws.cached("compared_papers", compute, records_only=True)
+    return [Paper(**dict(zip(_COMPARED, row, strict=True))) for row in rows]
 
 
 def check_format(value: str) -> str:

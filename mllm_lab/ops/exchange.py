@@ -126,6 +126,20 @@ def bibtex_text(papers: Sequence[Paper]) -> str:
     return f"{BIB_HEADER}\n\n{export_bibtex(papers)}" if papers else f"{BIB_HEADER}\n"
 
 
+def bibtex_export(
+    ws: Workspace, *, keys: Sequence[str], status: str | None, stage: int | None
+) -> tuple[int, str]:
+    """How many papers `lab export bibtex` cites, and its text: made from the papers' records
+    alone, so kept by what the index holds (an export asked for again builds no lab data)."""
+
+    def compute() -> list[Any]:
+        papers = chosen_papers(ws, keys=keys, status=status, stage=stage)
+        return [len(papers), bibtex_text(papers)]
+
+    count, text = ws.cached("bibtex", compute, list(keys), status, stage, records_only=True)
+    return count, text
+
+
 def write_bibtex(path: Path, shown: str, text: str, *, force: bool) -> None:
     """The export written to `path` at once (temp file, fsync, rename)."""
     check_target(path, shown, force=force, ours="bib")

@@ -90,9 +90,10 @@ def init_lab(
         for source, target in _template_files(lab.lang):
             _create(tx, target, source.read_text("utf-8"))
         _starter_reading_list(tx)
-        context = lab_context(ws, tx.data)
+        missing = [(target, template) for target, template in LAB_FILES if not tx.exists(target)]
+        context = lab_context(ws, tx.data) if missing else {}  # a re-run builds no lab data
         for target, template in LAB_FILES:
-            if not tx.exists(target):
+            if (target, template) in missing:
                 tx.create(target, ws.render(f"{lab.lang}/{template}", context))
             else:
                 tx.outcomes.append(Outcome(target, "kept"))

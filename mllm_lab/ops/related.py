@@ -7,6 +7,7 @@ from __future__ import annotations
 import posixpath
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from mllm_lab.core import regions
 from mllm_lab.core.labdata import LabData, stem
@@ -181,11 +182,18 @@ def _region_paths(body: str, note_path: str) -> list[str]:
     return [resolve_relative(note_path, item.target) for item in links(body) if not item.wiki]
 
 
-def for_note(ws: Workspace, target: str, limit: int) -> tuple[Note, list[Related]]:
-    """`lab related NOTE`: the note, and the notes related to it, best first."""
-    data = ws.data()
-    note = find_note(data, target)
-    return note, find(ws, data, title=note.title, tags=note.tags, note=note, limit=limit)
+def for_note(ws: Workspace, target: str, limit: int) -> list[Related]:
+    """`lab related NOTE`: the notes related to it, best first. Kept by the files' stamps
+    (the note's links are read from its body), so asked again it builds no lab data."""
+
+    def compute() -> list[list[Any]]:
+        data = ws.data()
+        note = find_note(data, target)
+        found = find(ws, data, title=note.title, tags=note.tags, note=note, limit=limit)
+        return [[r.path, r.title, r.score, list(r.reasons)] for r in found]
+
+    rows = ws.cached("related", compute, target, limit)
+    return [Related(path, title, score, tuple(reasons)) for path, title, score, reasons in rows]
 
 
 def why(found: Related, lang: str, most: int = 3) -> str:

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 
 from bibtexparser.entrypoint import write_string
 from bibtexparser.library import Library
+from bibtexparser.middlewares import default_unparse_stack
 from bibtexparser.model import Block, Entry, Field
 from bibtexparser.writer import BibtexFormat
 
@@ -24,17 +25,19 @@ _CONFERENCE = re.compile(
     r"interspeech|icassp|colm|aistats|uai)\b",
     re.I,
 )
-_ESCAPES = {
-    "\\": r"\textbackslash{}",
-    "{": r"\{",
-    "}": r"\}",
-    "%": r"\%",
-    "&": r"\&",
-    "#": r"\#",
-    "_": r"\_",
-    "$": r"\$",
-    "~": r"\textasciitilde{}",
-}
+_ESCAPES = str.maketrans(
+    {
+        "\\": r"\textbackslash{}",
+        "{": r"\{",
+        "}": r"\}",
+        "%": r"\%",
+        "&": r"\&",
+        "#": r"\#",
+        "_": r"\_",
+        "$": r"\$",
+        "~": r"\textasciitilde{}",
+    }
+)
 # LaTeX ligatures that would come back as other characters: -- –, `` “, '' ”, ?` ¿, !` ¡.
 _LIGATURES = re.compile(r"(?<=-)(?=-)|(?<=`)(?=`)|(?<=')(?=')|(?<=[?!])(?=`)")
 _KEY_SAFE = re.compile(r"[^\s,{}()=#%\"'\\~]+")
@@ -43,7 +46,7 @@ _DOI_URL = re.compile(r"^https?://(?:dx\.)?doi\.org/(10\..+)$", re.I)
 
 def escape_latex(text: str) -> str:
     """Plain text -> BibTeX-safe LaTeX that decodes back to the same text."""
-    escaped = "".join(_ESCAPES.get(char, char) for char in text)
+    escaped = text.translate(_ESCAPES)
     return _LIGATURES.sub("{}", escaped)
 
 
@@ -159,4 +162,9 @@ def export_bibtex(papers: Iterable[Paper], bibkeys: Mapping[str, str] | None = N
     style.indent = "  "
     style.trailing_comma = True
     style.block_separator = "\n"
-    return write_string(Library(entries), bibtex_format=style) if entries else ""
+    # The entries are ours, made just now: the writer may add its braces in place instead of
+    # deep-copying every entry first (most of the time of a large export).
+    stack = default_unparse_stack(allow_inplace_modification=True)
+    return (
+        write_string(Library(entries), unparse_stack=stack, bibtex_format=style) if entries else ""
+    )
