@@ -10,6 +10,7 @@ import hashlib
 import html
 import itertools
 import os
+import re
 import sqlite3
 import tempfile
 import zipfile
@@ -89,7 +90,30 @@ def _markdown() -> Any:
 
 
 def to_html(markdown: str) -> str:
-    return str(_markdown().render(markdown)).strip()
+    plain = _prose_html(markdown)
+    return plain if plain is not None else str(_markdown().render(markdown)).strip()
+
+
+# what starts an inline rule or a table, and any white space but a space or a line break
+_MARKUP = re.compile(r"[\\`*_\[\]<>!&$~|\x00]|[^\S \n]")
+_BLOCK_START = frozenset("#>-+=0123456789")  # a heading, quote, list, rule or underline
+_PARAGRAPHS = re.compile("\n{2,}")
+
+
+def _prose_html(text: str) -> str | None:
+    """What markdown-it renders for paragraphs of plain prose, made without it (most cards
+    are such, and rendering them was most of an export's time); None for any text with
+    something markdown could read as markup, which goes through markdown-it."""
+    if not text or _MARKUP.search(text):
+        return None
+    paragraphs = []
+    for paragraph in _PARAGRAPHS.split(text.strip("\n")):
+        lines = paragraph.split("\n")
+        for line in lines:
+            if not line or line[0] == " " or line[-1] == " " or line[0] in _BLOCK_START:
+                return None
+        paragraphs.append("<p>" + paragraph.replace('"', "&quot;") + "</p>")
+    return "\n".join(paragraphs)
 
 
 # --- the package ---------------------------------------------------------------------------

@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from mllm_lab.anki import FIELDS, ROOT_DECK, deck_name, export, note_guid, stable_id, to_html
 from mllm_lab.core.card import Card, CardKind
@@ -142,3 +144,35 @@ def test_export_replaces_the_file_whole_and_leaves_no_temporary_files(tmp_path: 
 )
 def test_markdown_to_anki_html(markdown: str, expected: str) -> None:
     assert to_html(markdown) == expected
+
+
+_PROSE = [*"ab Z9 1.)-+=#>\n\n\"':%@^{}()", *"用句话「」。"]
+_MARKUP = [*"\t\u00a0\u3000\r", *"\\`*_[]<>!&$~|"]
+_prose = st.text(st.sampled_from(_PROSE), max_size=40) | st.text(
+    st.sampled_from(_PROSE + _MARKUP), max_size=40
+)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(_prose)
+@example('用 3-5 句话向面试官解释「ALiBi」。\n\n第二段 "引号" 与 it\'s\nnext line')
+@example("one\n\n\n\ntwo")
+def test_prose_made_without_markdown_it_is_what_markdown_it_makes(text: str) -> None:
+    """Cards of plain prose skip markdown-it (most of an export's time): whatever text takes
+    that path gets the HTML markdown-it gives it."""
+    from mllm_lab.anki import _markdown, _prose_html
+
+    made = _prose_html(text)
+    if made is not None:
+        assert made == str(_markdown().render(text)).strip()
+
+
+def test_card_prose_takes_the_path_without_markdown_it() -> None:
+    from mllm_lab.anki import _prose_html
+
+    prose = '用 3-5 句话向面试官解释「Q-Former」。\n\nIt\'s the "bridge": 32 queries, 2023.'
+    assert _prose_html(prose) == (
+        "<p>用 3-5 句话向面试官解释「Q-Former」。</p>\n"
+        "<p>It's the &quot;bridge&quot;: 32 queries, 2023.</p>"
+    )
+    assert _prose_html("**bold**") is None and _prose_html("- item") is None

@@ -101,6 +101,42 @@ def test_a_reading_list_lab_writes_takes_the_fast_path(listed: list[dict[str, ob
     assert fast is not None and fast.entries == listed
 
 
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(entries, max_size=3),
+    st.lists(entries, max_size=4),
+    st.sampled_from(["", "# 组会推荐\n", "papers: []\n", "papers:\n", "  - key: x\n"]),
+    st.booleans(),
+)
+def test_entries_appended_together_are_those_appended_one_by_one(
+    listed: list[dict[str, object]], added: list[dict[str, object]], head: str, crlf: bool
+) -> None:
+    """`lab import bibtex` appends its new papers in one edit: the same text as appending
+    each in turn, or the same refusal."""
+    text = head + (readinglist.text_of(listed) if listed else "")
+    if crlf:
+        text = text.replace("\n", "\r\n")
+
+    def outcome(edit: Any) -> str:
+        try:
+            return str(edit().text)
+        except BrokenNote as error:
+            return f"refused at line {error.line}"
+
+    def one_by_one() -> Any:
+        reading = readinglist.parse(text)
+        for entry in added:
+            reading = readinglist.append(reading, entry)
+        return reading
+
+    try:
+        readinglist.parse(text)
+    except BrokenNote:
+        return
+    together = outcome(lambda: readinglist.extend(readinglist.parse(text), added))
+    assert together == outcome(one_by_one)
+
+
 def test_the_catalog_takes_the_fast_path() -> None:
     from mllm_lab.catalog import CATALOG
 

@@ -5,6 +5,7 @@ elsewhere stay byte for byte. Every edit is read back and compared before it is 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -213,9 +214,17 @@ def set_fields(reading: ReadingList, index: int, updates: dict[str, Any]) -> Rea
 
 def append(reading: ReadingList, entry: dict[str, Any]) -> ReadingList:
     """The reading list with `entry` added at the end, in the file's own indentation."""
+    return extend(reading, [entry])
+
+
+def extend(reading: ReadingList, entries: Sequence[dict[str, Any]]) -> ReadingList:
+    """The reading list with `entries` added at the end, in order: what appending each in turn
+    gives, read back once (an import of many papers does not read the list once per paper)."""
+    if not entries:
+        return reading
     text = reading.text
     newline = "\r\n" if "\r\n" in text else "\n"
-    block = fm.dump([entry]).rstrip("\n").split("\n")
+    block = fm.dump(list(entries)).rstrip("\n").split("\n")
     if not reading.entries:
         data, node = _document(text)
         found = _papers_node(node) if node is not None and isinstance(data, dict) else None
@@ -231,12 +240,12 @@ def append(reading: ReadingList, entry: dict[str, Any]) -> ReadingList:
             end = value_node.end_mark.index
             stop = text.find("\n", end)
             result = text[:start] + body + ("" if stop < 0 else text[stop + 1 :])
-        return _check(text=result, expected=[entry], line=1, what="add")
+        return _check(text=result, expected=list(entries), line=1, what="add")
     dash = _dash_of_first(reading)
     lines = [dash + item for item in block]
     result = text + ("" if text.endswith("\n") else newline) + newline.join(lines) + newline
     return _check(
-        text=result, expected=[*reading.entries, entry], line=len(text.split("\n")), what="add"
+        text=result, expected=[*reading.entries, *entries], line=len(text.split("\n")), what="add"
     )
 
 

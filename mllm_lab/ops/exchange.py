@@ -81,22 +81,25 @@ def _changed_fields(planned: Planned) -> dict[str, Any]:
 def _apply(tx: Transaction, plan: Sequence[Planned]) -> None:
     listed = reading_list(tx)
     before = listed.text
+    added: list[dict[str, Any]] = []  # new entries, appended together before the list is read
     for planned in plan:
         paper = planned.paper
         if planned.action is Action.SKIP or paper is None:
             continue
         if planned.action is Action.CREATE:
-            listed = readinglist.append(listed, list_entry(paper))
+            added.append(list_entry(paper))
         elif paper.note:
             text = tx.read(paper.note)
             if text is None:
                 raise BrokenNote(paper.note, 1, "error.gone")
             tx.write(paper.note, fmedit.set_fields(text, _changed_fields(planned), paper.note))
         else:
+            listed, added = readinglist.extend(listed, added), []
             index = readinglist.find(listed, paper.key)
             if index is None:
                 raise BrokenNote(READING_LIST, 1, "error.gone")
             listed = readinglist.set_fields(listed, index, _changed_fields(planned))
+    listed = readinglist.extend(listed, added)
     if listed.text != before:
         tx.write(READING_LIST, listed.text)
 
