@@ -137,6 +137,55 @@ def test_entries_appended_together_are_those_appended_one_by_one(
     assert together == outcome(one_by_one)
 
 
+@settings(max_examples=800, deadline=None)
+@given(
+    st.lists(entries, min_size=1, max_size=4),
+    st.lists(st.tuples(st.integers(0, 40), extras), max_size=3),
+    st.data(),
+)
+@example(
+    [{"key": "a", "title": "x", "authors": ["p", "q"]}, {"key": "b", "title": "y"}],
+    [(5, "# 组会推荐")],
+    None,
+)
+def test_an_entry_edited_alone_is_edited_as_in_the_whole_list(
+    listed: list[dict[str, object]], inserts: list[tuple[int, str]], data: Any
+) -> None:
+    """`lab mark` on a paper of a reading list lab can read without PyYAML composes only
+    that paper's lines: the edit (or the refusal) is the one composing the whole list gives."""
+    from dataclasses import replace
+
+    lines = readinglist.text_of(listed).split("\n")
+    for at, extra in inserts:
+        lines.insert(min(at, len(lines)), extra)
+    text = "\n".join(lines)
+    try:
+        reading = readinglist.parse(text)
+    except BrokenNote:
+        return
+    if not reading.plain or not reading.entries:
+        return
+    if data is None:
+        index, updates = 0, {"status": "read", "authors": ["p", "q", "r"], "year": None}
+    else:
+        index = data.draw(st.integers(0, len(reading.entries) - 1))
+        updates = data.draw(
+            st.dictionaries(
+                st.sampled_from(["title", "status", "authors", "year", "started", "tags", "x"]),
+                st.one_of(st.none(), texts, st.lists(texts, max_size=3), st.integers(0, 3000)),
+                max_size=3,
+            )
+        )
+
+    def edited(reading: readinglist.ReadingList) -> str:
+        try:
+            return readinglist.set_fields(reading, index, updates).text
+        except BrokenNote as error:
+            return f"refused at line {error.line}: {error}"
+
+    assert edited(reading) == edited(replace(reading, plain=False))
+
+
 def test_the_catalog_takes_the_fast_path() -> None:
     from mllm_lab.catalog import CATALOG
 

@@ -27,6 +27,7 @@ class ReadingList:
     text: str
     entries: list[dict[str, Any]]
     lines: list[int]  # 1-based line of each entry's `- `
+    plain: bool = False  # read by read_plain: each entry's lines are YAML of their own
 
 
 def text_of(entries: list[dict[str, Any]]) -> str:
@@ -78,7 +79,41 @@ def read_plain(text: str) -> ReadingList | None:
         if not entry:
             return None
         entries.append(entry)
-    return ReadingList(text, entries, lines)
+    return ReadingList(text, entries, lines, plain=True)
+
+
+def _entry_node(reading: ReadingList, index: int) -> Any:
+    """The composed node of entry `index`, its marks where they are in the whole list. Of a
+    list as lab writes it, only that entry's lines are composed (PyYAML's composer takes a
+    quarter of a second for the list of a 10,000-note lab)."""
+    if not reading.plain:
+        return _papers_node(_node(reading.text))[1].value[index]
+    text, lines = reading.text, reading.lines
+    start = _line_start(text, lines[index])
+    end = _line_start(text, lines[index + 1]) if index + 1 < len(lines) else len(text)
+    head = "papers:\n"
+    item = _papers_node(_node(head + text[start:end]))[1].value[0]
+    yaml = fm.yaml_kit()[0]
+    offset, line_offset = start - len(head), lines[index] - 2
+
+    def moved(mark: Any) -> Any:
+        return yaml.Mark(
+            mark.name, mark.index + offset, mark.line + line_offset, mark.column, None, None
+        )
+
+    nodes = [item]
+    while nodes:  # a node's marks are replaced, not changed: nodes may share a mark
+        node = nodes.pop()
+        node.start_mark, node.end_mark = moved(node.start_mark), moved(node.end_mark)
+        if isinstance(node.value, list):
+            for child in node.value:
+                nodes += child if isinstance(child, tuple) else [child]
+    return item
+
+
+def _line_start(text: str, line: int) -> int:
+    """Where 1-based `line` of `text` starts."""
+    return len(text) - len(text.split("\n", line - 1)[-1])
 
 
 def _papers_node(node: Any) -> Any:
@@ -93,7 +128,7 @@ def parse(text: str) -> ReadingList:
     (An edit's result is read back, then read again when it is written: the last few are
     remembered; each caller gets its own entries.)"""
     read = _parse(text)
-    return ReadingList(text, [dict(entry) for entry in read.entries], list(read.lines))
+    return ReadingList(text, [dict(entry) for entry in read.entries], list(read.lines), read.plain)
 
 
 @lru_cache(maxsize=4)
@@ -146,7 +181,7 @@ def _check(text: str, expected: list[dict[str, Any]], line: int, what: str) -> R
 def set_fields(reading: ReadingList, index: int, updates: dict[str, Any]) -> ReadingList:
     """Entry `index` with `updates` applied (a None value removes that field)."""
     text = reading.text
-    item = _papers_node(_node(text))[1].value[index]
+    item = _entry_node(reading, index)
     line = reading.lines[index]
     entry = dict(reading.entries[index])
     yaml = fm.yaml_kit()[0]
