@@ -57,7 +57,9 @@ def changed(draw: st.DrawFn, before: list[Paper]) -> list[Paper]:
     """`before` with a few papers changed (new objects); the others are the same objects."""
     after = list(before)
     for _ in range(draw(st.integers(0, 4))):
-        action = draw(st.sampled_from(["status", "topic", "add", "remove", "title", "copy"]))
+        action = draw(
+            st.sampled_from(["status", "topic", "add", "remove", "title", "copy", "line", "ended"])
+        )
         if action == "add" or not after:
             after.append(
                 Paper(
@@ -76,6 +78,10 @@ def changed(draw: st.DrawFn, before: list[Paper]) -> list[Paper]:
             after[at] = after[at]._replace(topic=draw(st.sampled_from(TOPICS)))
         elif action == "title":
             after[at] = after[at]._replace(title=draw(TITLES))
+        elif action == "line":  # its status's line moved (an entry above it grew)
+            after[at] = after[at]._replace(line=after[at].line + draw(st.integers(1, 5)))
+        elif action == "ended":
+            after[at] = after[at]._replace(finished=date(2026, 1, 3))
         else:  # an equal paper, another object
             after[at] = after[at]._replace()
     return after
@@ -186,6 +192,28 @@ def test_a_stale_body_is_not_trusted_for_a_topic_whose_papers_changed() -> None:
     assert papers_table(after, "en", before=(before, body)) == papers_table(after, "en")
     mangled = body.replace("### ", "#### ")
     assert papers_table(after, "en", before=(before, mangled)) == papers_table(after, "en")
+
+
+def test_a_reading_list_read_again_renders_only_the_topic_of_the_paper_marked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """After `lab mark` on a paper of the reading list every list paper is a new object and
+    those below it have their status a few lines further down: only the marked paper's
+    topic is rendered again, and the table is the one made from scratch."""
+    from mllm_lab.core import views
+
+    before = [
+        Paper(key=f"p{n}", title=f"T{n}", topic=TOPICS[n % 3], line=4 * n + 2) for n in range(30)
+    ]
+    body = papers_table(before, "en")
+    after = [paper._replace(line=paper.line + 4 * (n > 6)) for n, paper in enumerate(before)]
+    after[6] = after[6]._replace(status=Status.READ, started=date(2026, 11, 27))
+    rendered: list[str] = []
+    real = views.paper_row
+    monkeypatch.setattr(views, "paper_row", lambda p, r: rendered.append(p.topic) or real(p, r))
+    made_again = papers_table(after, "en", before=(before, body))
+    assert rendered == [TOPICS[0]] * 10
+    assert made_again == papers_table(after, "en")
 
 
 def test_writes_leave_the_views_as_a_full_regeneration_makes_them(

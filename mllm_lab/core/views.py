@@ -4,7 +4,8 @@ Jinja: 10,000 rows take milliseconds)."""
 
 from __future__ import annotations
 
-from collections import defaultdict
+import contextlib
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date
 from typing import Any, NamedTuple, TypeVar
@@ -98,17 +99,29 @@ def _sections(
     """The topics whose papers are not the very ones of `pool`, and the sections of `body`
     (papers_table's of `papers`) by their heading line, each up to the next heading or the
     total's line."""
-    changed = _changed_groups(list(papers), pool, lambda paper: paper.topic)
+    changed = _changed_groups(
+        list(papers), pool, lambda paper: paper.topic, lambda paper: paper._replace(line=1)
+    )
     total = body.rfind("\n", 0, len(body) - 1) + 1  # the total's line, the last one
     return changed, _sections_of(body, total)
 
 
-def _changed_groups(old: list[T], new: list[T], group: Callable[[T], str]) -> set[str]:
-    """The groups holding an item of one list that is not the very same object in the other
-    (both lists are alive, so an id names one item)."""
+def _changed_groups(
+    old: list[T], new: list[T], group: Callable[[T], str], shown: Callable[[T], T] | None = None
+) -> set[str]:
+    """The groups holding an item of one list that is not in the other: not the very same
+    object (both lists are alive, so an id names one item), nor one equal to it in what the
+    view shows of it (`shown`, which keeps what `group` reads). The papers of a reading list
+    read again after one entry changed are new objects, most shown as before."""
     now, then = {id(item) for item in new}, {id(item) for item in old}
-    changed = {group(item) for item in old if id(item) not in now}
-    return changed | {group(item) for item in new if id(item) not in then}
+    gone = [item for item in old if id(item) not in now]
+    came = [item for item in new if id(item) not in then]
+    with contextlib.suppress(TypeError):  # unhashable: each item made again is a change
+        if shown is not None:
+            gone, came = [shown(item) for item in gone], [shown(item) for item in came]
+        gone_count, came_count = Counter(gone), Counter(came)
+        gone, came = list(gone_count - came_count), list(came_count - gone_count)
+    return {group(item) for item in gone} | {group(item) for item in came}
 
 
 def _sections_of(text: str, stop: int, tail: str = "") -> dict[str, str]:
