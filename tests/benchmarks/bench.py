@@ -99,6 +99,7 @@ class Bench:
         self.counter += 1
         return {
             "key": str(self.manifest["mark_key"]),
+            "listed": str(self.manifest["list_key"]),
             "toggle": ("read", "unread")[self.counter % 2],
             "nonce": f"{self.counter}-{uuid.uuid4().hex[:6]}",
             "prefix": str(self.manifest["complete_prefix"]),
@@ -325,6 +326,8 @@ def prepare_lab(
         git(root, "add", "-A")
         git(root, "commit", "-q", "-m", "baseline: views as this version of lab writes them")
     run([lab, "status"], root, env)
+    listed = (root / "papers" / "reading-list.yaml").read_text("utf-8")
+    manifest["list_key"] = re.search(r"(?m)^- key: (\S+)$", listed)[1]  # type: ignore[index]
     manifest["edit_path"] = min(
         path.relative_to(root).as_posix() for path in (root / "notes" / "training").glob("*.md")
     )

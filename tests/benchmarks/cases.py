@@ -17,13 +17,13 @@ MEMORY_LIMIT_MB = 200.0
 
 @dataclass(frozen=True)
 class Case:
-    """One row: `lab` + args against a floor. In args, {key} is a paper note's key, {toggle}
-    alternates read/unread run by run, {nonce} is new every run, {prefix} is what completion
-    completes. `writes`: None (reads only), "toggle" (each run writes by alternating), or
-    "reset" (undo the run's writes with git after each run). `edit`: one concept note (or,
-    "paper field", the paper note `mark` changes) is changed before every run (and restored
-    after), so a result cache made of the files' stamps cannot answer: the command does its
-    work with the index warm for every other note."""
+    """One row: `lab` + args against a floor. In args, {key} is a paper note's key, {listed} a
+    reading-list paper's, {toggle} alternates read/unread run by run, {nonce} is new every
+    run, {prefix} is what completion completes. `writes`: None (reads only), "toggle" (each
+    run writes by alternating), or "reset" (undo the run's writes with git after each run).
+    `edit`: one concept note (or, "paper field", the paper note `mark` changes) is changed
+    before every run (and restored after), so a result cache made of the files' stamps
+    cannot answer: the command does its work with the index warm for every other note."""
 
     name: str
     args: str
@@ -69,6 +69,7 @@ CASES: tuple[Case, ...] = (
     Case("lab list papers [tty]", "list papers", "stat", 1.5, tty=True, expect=r"\S"),
     Case("lab list notes", "list notes", "stat", 1.5, expect=r"notes/"),
     Case("lab mark KEY read|unread", "mark {key} {toggle}", "stat", 1.5, writes="toggle", expect=r"->"),
+    Case("lab mark, a paper of the reading list", "mark {listed} {toggle}", "stat", 1.5, writes="toggle", expect=r"->", note="its entry in papers/reading-list.yaml"),
     Case("lab sync (no-op)", "sync", "stat", 1.5, expect=r"up to date|都是最新"),
     Case("lab next", "next", "stat", 1.5, expect=r"(?m)^1\. "),
     Case("lab next, a note edited", "next", "stat", 1.5, edit=True, expect=r"(?m)^1\. "),
