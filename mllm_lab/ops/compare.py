@@ -15,7 +15,6 @@ from mllm_lab.core.roadmap import stage_name, topic_name
 from mllm_lab.errors import InvalidValue
 from mllm_lab.messages import tr
 from mllm_lab.models import READING_LIST, Paper, Status
-from mllm_lab.ops.papers import refuse_unreadable_list
 from mllm_lab.ops.workspace import Workspace
 
 FORMATS = ("table", "md")
@@ -25,6 +24,8 @@ SHOWN_ALSO = 5  # other matches named under one paper's facts
 def lab_papers(ws: Workspace | None) -> list[Paper]:
     """The lab's papers (none outside a lab); refused while the reading list is unreadable,
     since its papers could not be told apart from the catalog's."""
+    from mllm_lab.ops.papers import refuse_unreadable_list  # only when the lab is built
+
     if ws is None:
         return []
     data = ws.data()

@@ -81,7 +81,9 @@ def _changed_fields(planned: Planned) -> dict[str, Any]:
 def _apply(tx: Transaction, plan: Sequence[Planned]) -> None:
     listed = reading_list(tx)
     before = listed.text
-    added: list[dict[str, Any]] = []  # new entries, appended together before the list is read
+    # New entries go last, in one edit: an update names a paper the lab had before (the plan
+    # finds no other), so no update needs them in the list first.
+    added: list[dict[str, Any]] = []
     for planned in plan:
         paper = planned.paper
         if planned.action is Action.SKIP or paper is None:
@@ -94,7 +96,6 @@ def _apply(tx: Transaction, plan: Sequence[Planned]) -> None:
                 raise BrokenNote(paper.note, 1, "error.gone")
             tx.write(paper.note, fmedit.set_fields(text, _changed_fields(planned), paper.note))
         else:
-            listed, added = readinglist.extend(listed, added), []
             index = readinglist.find(listed, paper.key)
             if index is None:
                 raise BrokenNote(READING_LIST, 1, "error.gone")
