@@ -14,7 +14,7 @@ from mllm_lab.core.resolve import TIER, WORD_SCORE, resolve_one
 from mllm_lab.core.roadmap import stage_name, topic_name
 from mllm_lab.errors import InvalidValue
 from mllm_lab.messages import tr
-from mllm_lab.models import READING_LIST, Paper, Status
+from mllm_lab.models import FACET_FIELDS, READING_LIST, Paper, Status
 from mllm_lab.ops.workspace import Workspace
 
 FORMATS = ("table", "md")
@@ -160,7 +160,7 @@ def compare(
     from mllm_lab.catalog import catalog
 
     table = F.catalog_facets()
-    mine = _compared_papers_of(ws)
+    mine = _compared_papers_of(ws, every=bool(queries))
     taken = {paper.key.casefold() for paper in mine}
     others = [paper for paper in catalog() if paper.key.casefold() not in taken]
     entries = F.lab_entries(mine, table) + F.with_facets(others, table)
@@ -187,16 +187,29 @@ _COMPARED = (  # what a comparison shows of a paper, and what a query may name i
 )
 
 
-def _compared_papers_of(ws: Workspace | None) -> list[Paper]:
+def _compared_papers_of(ws: Workspace | None, every: bool) -> list[Paper]:
     """The lab's papers with what `lab compare` reads of them (_COMPARED): kept by what the
-    index holds, so a comparison made again does not build the lab's data."""
+    index holds, so a comparison made again does not build the lab's data. Unless `every`
+    (a query, which may name any paper), only those a comparison of every paper with facets
+    can show or set aside: those with facets of their own, and those the catalog has."""
     if ws is None:
         return []
 
     def compute() -> list[list[Any]]:
-        return [[getattr(paper, field) for field in _COMPARED] for paper in lab_papers(ws)]
+        from mllm_lab.catalog import catalog
 
-    rows = ws.cached("compared_papers", compute, records_only=True)
+        known = {key.casefold() for key in F.catalog_facets()}
+        known |= {paper.key.casefold() for paper in catalog()}
+        return [
+            [getattr(paper, field) for field in _COMPARED]
+            for paper in lab_papers(ws)
+            if every
+            or paper.key.casefold() in known
+            or any(getattr(paper, field) for field in FACET_FIELDS)
+        ]
+
+    name = "compared_papers" if every else "compared_papers_with_facets"
+    rows = ws.cached(name, compute, records_only=True)
     return [Paper(**dict(zip(_COMPARED, row, strict=True))) for row in rows]
 
 
