@@ -1844,10 +1844,11 @@ def test_a_comparison_made_again_builds_nothing_and_shows_a_facet_edited_by_hand
         return list(json.loads(done.out))
 
     assert compared("blip-2")[0]["source"] == "lab"
+    assert "blip-2" in [entry["key"] for entry in compared()]
     note = lab / "papers" / "blip-2.md"
     builds = _builds(monkeypatch)
     note.write_text(note.read_text("utf-8") + "\nmore of my notes\n", "utf-8")
-    assert run("compare").ok and builds == []
+    assert run("compare").ok and run("compare", "llava").ok and builds == []
     text = note.read_text("utf-8")
     connector = next(line for line in text.splitlines() if line.startswith("connector:"))
     note.write_text(text.replace(connector, "connector: linear projection", 1), "utf-8")
@@ -1858,6 +1859,8 @@ def test_a_comparison_made_again_builds_nothing_and_shows_a_facet_edited_by_hand
     assert compared("zebra bridges")[0]["key"] == "blip-2"
     assert "blip-2" in [e["key"] for e in compared("--connector", "linear")]
     assert "blip-2" not in [e["key"] for e in compared("--connector", "q-former")]
+    assert run("add", "paper", "flamingo").ok  # on the list: the catalog's facets, the lab's
+    assert {e["key"]: e["source"] for e in compared()}["flamingo"] == "lab"
 
 
 def test_init_run_again_builds_nothing_and_a_lost_readme_comes_back_filled_in(
