@@ -99,15 +99,13 @@ def _sections(
     """The topics whose papers are not the very ones of `pool`, and the sections of `body`
     (papers_table's of `papers`) by their heading line, each up to the next heading or the
     total's line."""
-    changed = _changed_groups(
-        list(papers), pool, lambda paper: paper.topic, lambda paper: paper._replace(line=1)
-    )
+    changed = _changed_groups(list(papers), pool, lambda paper: paper.topic, _shown_row)
     total = body.rfind("\n", 0, len(body) - 1) + 1  # the total's line, the last one
     return changed, _sections_of(body, total)
 
 
 def _changed_groups(
-    old: list[T], new: list[T], group: Callable[[T], str], shown: Callable[[T], T] | None = None
+    old: list[T], new: list[T], group: Callable[[T], str], shown: Callable[[T], Any] | None = None
 ) -> set[str]:
     """The groups holding an item of one list that is not in the other: not the very same
     object (both lists are alive, so an id names one item), nor one equal to it in what the
@@ -117,11 +115,21 @@ def _changed_groups(
     gone = [item for item in old if id(item) not in now]
     came = [item for item in new if id(item) not in then]
     with contextlib.suppress(TypeError):  # unhashable: each item made again is a change
-        if shown is not None:
-            gone, came = [shown(item) for item in gone], [shown(item) for item in came]
-        gone_count, came_count = Counter(gone), Counter(came)
-        gone, came = list(gone_count - came_count), list(came_count - gone_count)
+        look = shown or (lambda item: item)
+        gone_looks, came_looks = [look(item) for item in gone], [look(item) for item in came]
+        left = Counter(gone_looks) - Counter(came_looks)
+        right = Counter(came_looks) - Counter(gone_looks)
+        gone = [item for item, seen in zip(gone, gone_looks, strict=True) if seen in left]
+        came = [item for item, seen in zip(came, came_looks, strict=True) if seen in right]
     return {group(item) for item in gone} | {group(item) for item in came}
+
+
+def _shown_row(paper: Paper) -> tuple[Any, ...]:
+    """A paper but for the line its status is on, which the table does not show."""
+    return paper[:_LINE] + paper[_LINE + 1 :]
+
+
+_LINE = Paper._fields.index("line")
 
 
 def _sections_of(text: str, stop: int, tail: str = "") -> dict[str, str]:
