@@ -293,3 +293,60 @@ def test_import_then_export_in_real_processes(
         "oquab2023dinov2",
         "darcet2023vitneedreg",
     ]
+
+
+UPDATE_AND_NEW = """
+@inproceedings{radford2021clip,
+  title = {Learning Transferable Visual Models From Natural Language Supervision},
+  author = {Radford, Alec and Kim, Jong Wook and Hallacy, Chris},
+  booktitle = {ICML},
+  year = {2021},
+  doi = {10.5555/clip.test},
+}
+@misc{brandnew2024,
+  title = {A Completely New Paper About Zebras},
+  author = {Doe, Jane},
+  year = {2024},
+}
+"""
+
+
+def test_a_list_new_papers_cannot_be_added_to_is_refused_at_its_own_last_line(
+    in_lab: Run, lab: Path, tmp_path: Path
+) -> None:
+    """A key after the papers (`extra: 1`): the new paper cannot go at the end. The refusal
+    names the line after the file's last one as it is on disk, though the same import also
+    updates a paper of the list (which adds lines above), and nothing is written."""
+    bib = tmp_path / "mine.bib"
+    bib.write_text(UPDATE_AND_NEW, "utf-8")
+    assert "更新 clip" in in_lab("import", "bibtex", str(bib), "--dry-run").out
+    reading = lab / "papers" / "reading-list.yaml"
+    reading.write_text(read(reading) + "extra: 1\n", "utf-8")
+    before = tree(lab)
+    result = in_lab("import", "bibtex", str(bib))
+    assert result.code == 1
+    lines = len(read(reading).splitlines())
+    assert f"papers/reading-list.yaml:{lines + 1}: " in result.err
+    assert tree(lab) == before
+
+
+@pytest.mark.parametrize(
+    ("empty", "kept"),
+    [
+        ("papers: []  # 还没有\n# 以后再读\n", ["papers:  # 还没有", "# 以后再读"]),
+        ("papers:  # none yet\nname: my lab\n", ["papers:  # none yet", "name: my lab"]),
+    ],
+)
+def test_papers_imported_into_an_empty_list_keep_what_is_around_it(
+    in_lab: Run, lab: Path, empty: str, kept: list[str]
+) -> None:
+    """An empty reading list with a comment on its `papers:` line and text after it: the new
+    papers go under that line, and every word around them stays."""
+    reading = lab / "papers" / "reading-list.yaml"
+    reading.write_text("# 我的清单\n" + empty, "utf-8")
+    result = in_lab("import", "bibtex", str(FIXTURE))
+    assert result.ok, result
+    text = read(reading)
+    assert all(line in text.splitlines() for line in ["# 我的清单", *kept])
+    assert text.index(kept[0]) < text.index("- key: ") < text.index(kept[1])
+    assert len(parse_list(text).entries) >= 11

@@ -160,7 +160,7 @@ def test_set_fields_refuses_what_it_cannot_edit_on_one_line() -> None:
         ("papers:\n", "papers:\n- key: c\n  title: C\n"),
         (
             "# mine\npapers: []  # none yet\n# end\n",
-            "# mine\npapers:\n- key: c\n  title: C\n# end\n",
+            "# mine\npapers:  # none yet\n- key: c\n  title: C\n# end\n",  # its comment kept
         ),
         ("papers: []", "papers:\n- key: c\n  title: C\n"),
         ("# only\n", "# only\npapers:\n- key: c\n  title: C\n"),

@@ -253,8 +253,9 @@ def append(reading: ReadingList, entry: dict[str, Any]) -> ReadingList:
 
 
 def extend(reading: ReadingList, entries: Sequence[dict[str, Any]]) -> ReadingList:
-    """The reading list with `entries` added at the end, in order: what appending each in turn
-    gives, read back once (an import of many papers does not read the list once per paper)."""
+    """The reading list with `entries` added at the end, in order, read back once (an import
+    of many papers does not read the list once per paper). Into an empty list they go under
+    its `papers:` key, wherever it is, the comment on that key's line kept."""
     if not entries:
         return reading
     text = reading.text
@@ -274,6 +275,8 @@ def extend(reading: ReadingList, entries: Sequence[dict[str, Any]]) -> ReadingLi
             start = text.rfind("\n", 0, key_node.start_mark.index) + 1
             end = value_node.end_mark.index
             stop = text.find("\n", end)
+            comment = text[end : len(text) if stop < 0 else stop].rstrip("\r")  # `# none yet`
+            body = newline.join([f"papers:{comment.rstrip()}", *block]) + newline
             result = text[:start] + body + ("" if stop < 0 else text[stop + 1 :])
         return _check(text=result, expected=list(entries), line=1, what="add")
     dash = _dash_of_first(reading)

@@ -81,16 +81,15 @@ def _changed_fields(planned: Planned) -> dict[str, Any]:
 def _apply(tx: Transaction, plan: Sequence[Planned]) -> None:
     listed = reading_list(tx)
     before = listed.text
-    # New entries go last, in one edit: an update names a paper the lab had before (the plan
-    # finds no other), so no update needs them in the list first.
-    added: list[dict[str, Any]] = []
+    # The new papers first, in one edit at the end of the list: an update names a paper the
+    # lab had before (the plan finds no other), and a refusal names a line as it is on disk.
+    created = [p.paper for p in plan if p.action is Action.CREATE and p.paper is not None]
+    listed = readinglist.extend(listed, [list_entry(paper) for paper in created])
     for planned in plan:
         paper = planned.paper
-        if planned.action is Action.SKIP or paper is None:
+        if planned.action is not Action.UPDATE or paper is None:
             continue
-        if planned.action is Action.CREATE:
-            added.append(list_entry(paper))
-        elif paper.note:
+        if paper.note:
             text = tx.read(paper.note)
             if text is None:
                 raise BrokenNote(paper.note, 1, "error.gone")
@@ -100,7 +99,6 @@ def _apply(tx: Transaction, plan: Sequence[Planned]) -> None:
             if index is None:
                 raise BrokenNote(READING_LIST, 1, "error.gone")
             listed = readinglist.set_fields(listed, index, _changed_fields(planned))
-    listed = readinglist.extend(listed, added)
     if listed.text != before:
         tx.write(READING_LIST, listed.text)
 
