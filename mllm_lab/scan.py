@@ -15,6 +15,7 @@ import os
 from array import array
 from collections.abc import Callable, ItemsView, Iterator, Mapping, MutableMapping, ValuesView
 from dataclasses import dataclass
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -176,6 +177,7 @@ class _Index:
     records: _Records
     generation: str | None = None  # this index's own, from its header (see _save_index)
     _position: dict[str, int] | None = None
+    _briefs: list[int] | None = None
 
     @property
     def position(self) -> dict[str, int]:
@@ -210,6 +212,12 @@ class _Index:
         return Record(
             self.kinds[place], numbers[0], numbers[1], numbers[2], digest, error, last_good
         )
+
+    def brief_column(self) -> list[int]:
+        """Every stored file's brief, by place (see labdata.brief)."""
+        if self._briefs is None:
+            self._briefs = self.numbers[5::_NUMBERS].tolist()
+        return self._briefs
 
     def brief(self, place: int) -> int:
         return int(self.numbers[place * _NUMBERS + 5])
@@ -658,12 +666,26 @@ class Files(MutableMapping[str, Record]):
         return self._by_kind
 
     def briefs(self, paths: list[str]) -> list[int]:
-        """The brief of each file's record (labdata.brief), stored ones left unread."""
-        entries, numbers = self._entries, self._index.numbers if self._index else None
-        return [
-            numbers[entry * _NUMBERS + 5] if entry.__class__ is int else brief(entry)  # type: ignore[index]
-            for entry in map(entries.__getitem__, paths)
-        ]
+        """The brief of each file's record (labdata.brief), stored ones left unread. Taken
+        at C speed (itemgetter over the index's column of briefs): status counts 35,000
+        concept notes by them after every edit; only the records read or made since (a
+        few) are briefed one by one."""
+        if not paths:
+            return []
+        entries = self._entries
+        got = list(itemgetter(*paths)(entries)) if len(paths) > 1 else [entries[paths[0]]]
+        fresh = [at for at, entry in enumerate(got) if entry.__class__ is not int]
+        if self._index is None or len(fresh) == len(got):
+            return [brief(entry) for entry in got]
+        records = [got[at] for at in fresh]
+        stored = next(entry for entry in got if entry.__class__ is int)
+        for at in fresh:
+            got[at] = stored  # a place that exists: its brief is replaced below
+        column = self._index.brief_column()
+        said = list(itemgetter(*got)(column)) if len(got) > 1 else [column[got[0]]]
+        for at, record in zip(fresh, records, strict=True):
+            said[at] = brief(record)
+        return said
 
     def broken(self, path: str) -> bool:
         """The file does not read (its record keeps why, and what it held before)."""

@@ -508,7 +508,7 @@ def test_a_brief_names_every_kind_kept_for_later_by_a_number_of_its_own() -> Non
 
 
 def test_a_paper_notes_brief_is_what_status_reads_of_its_record(lab: Path) -> None:
-    """Its tags, summary and lint leave a paper note's brief as it was; its title, status,
+    """Its title, tags, summary and lint leave a paper note's brief as it was; its status,
     dates or problems change it. It fits the index's 64 bits, flagged as not a notes brief."""
     from mllm_lab.core import labdata
     from mllm_lab.parse import parse_text
@@ -527,8 +527,8 @@ def test_a_paper_notes_brief_is_what_status_reads_of_its_record(lab: Path) -> No
     assert said("tags: []", "tags: [] # a comment, then: summary") == first
     assert said("\n---\n", "\nsummary: x\n---\n") == first  # below the status line
     assert said("\n---\n", "\nmade_up_field: 1\n---\n") == first  # lint only
+    assert said("title: '", "title: 'Re ") == first  # status takes a shown one's again
     for old, new in (
-        ("title: '", "title: 'Re "),
         ("status: reading", "status: read"),
         ("started: 2026", "started: 2025"),
         ("year: 2023", "year: '2023x'"),  # a problem status names
@@ -1778,6 +1778,58 @@ def test_status_holds_while_only_what_it_does_not_show_changed(
     log.unlink()
     assert _report(run)["this_week"]["weekly_log"] is None
     same_as_cold()
+
+
+def test_a_paper_retitled_by_hand_is_shown_retitled_without_the_lab_built_again(
+    lab: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A paper note's title is not in what status counts by: after a title edit the report is
+    the kept one with the titles of the papers it shows (reading now, next) read again from
+    their notes, the same as a run without the index gives. A title status does not show
+    changes nothing it prints; a title that breaks the frontmatter is a problem it names."""
+    run = Run(lab)
+    assert run("new", "paper", "blip-2").ok  # reading now
+    assert run("new", "paper", "gpt-1").ok and run("mark", "gpt-1", "unread").ok  # next
+    assert run("new", "paper", "gpt-2").ok and run("mark", "gpt-2", "read").ok
+    before = _report(run)
+    shown = {p["key"]: p["title"] for p in (*before["reading_now"], *before["next"])}
+    assert {"blip-2", "gpt-1"} <= shown.keys() and "gpt-2" not in shown, shown
+    builds = _builds(monkeypatch)
+
+    def retitle(key: str, title: str) -> None:
+        path = lab / "papers" / f"{key}.md"
+        lines = path.read_text("utf-8").split("\n")
+        at = next(n for n, line in enumerate(lines) if line.startswith("title:"))
+        lines[at] = f"title: {title}"
+        path.write_text("\n".join(lines), "utf-8")
+
+    def titles(report: dict[str, Any]) -> dict[str, str]:
+        return {p["key"]: p["title"] for p in (*report["reading_now"], *report["next"])}
+
+    def same_as_cold() -> dict[str, Any]:
+        warm = _report(run)
+        cold = tmp_path / "cold"
+        shutil.rmtree(cold, ignore_errors=True)
+        shutil.copytree(lab, cold, ignore=shutil.ignore_patterns(".lab"))
+        assert warm == _report(run, cold)
+        return warm
+
+    retitle("blip-2", "'BLIP-2, as I call it'")
+    retitle("gpt-1", '"GPT-1 — 再读一遍"')
+    retitle("gpt-2", "Language Models are Unsupervised Multitask Learners (mine)")
+    after = _report(run)
+    assert builds == []
+    assert titles(after) == {**shown, "blip-2": "BLIP-2, as I call it", "gpt-1": "GPT-1 — 再读一遍"}
+    assert {k: v for k, v in after.items() if k not in ("reading_now", "next")} == {
+        k: v for k, v in before.items() if k not in ("reading_now", "next")
+    }
+    assert same_as_cold() == after  # (the run without the index builds it)
+    retitle("gpt-1", "GPT-1: the paper: again")  # not YAML: a problem, and its last good row
+    broken = _report(run)
+    assert any(p.startswith("papers/gpt-1.md:") for p in broken["problems"]), broken["problems"]
+    assert titles(broken)["gpt-1"] == "GPT-1 — 再读一遍"
+    retitle("gpt-1", "GPT-1 at last")
+    assert titles(same_as_cold())["gpt-1"] == "GPT-1 at last"
 
 
 def _cold(run: Run, lab: Path, tmp_path: Path, *args: str) -> str:

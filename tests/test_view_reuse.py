@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from conftest import Run, read
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mllm_lab.core import views
@@ -22,7 +22,7 @@ from mllm_lab.kinds import CONCEPT, PAPER
 from mllm_lab.models import CONNECTORS, Note, Paper, Status
 from mllm_lab.ops import views as ops_views
 from mllm_lab.ops.views import Pieces
-from mllm_lab.scan import Files
+from mllm_lab.scan import Files, _empty_index
 
 TOPICS = ["foundation", "multimodal", "vla", "training", "not-a-topic", "other"]
 TITLES = st.one_of(
@@ -362,3 +362,35 @@ def test_the_stamps_read_in_one_pass_are_those_read_one_file_at_a_time(
     assert [files.broken(p) for p in paths] == [p == "papers/llava.md" for p in paths]
     peeked = [files.peek(p) for p in paths]
     assert peeked == [files[p] for p in paths] and files.stamps(paths)[0][0] > 0
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_the_briefs_taken_together_are_those_of_each_record(
+    in_lab: Run, lab: Path, data: st.DataObject
+) -> None:
+    """`Files.briefs` takes the stored briefs at C speed and briefs the records read or made
+    since one by one: any paths, in any order, with any of them read, edited or new, give
+    the brief of each one's record, as labdata.brief makes it."""
+    from mllm_lab.core.labdata import brief
+    from mllm_lab.lab import Lab
+    from mllm_lab.ops.workspace import Workspace
+
+    if not (lab / "papers/llava.md").exists():
+        for key in ("blip-2", "llava", "clip"):
+            assert in_lab("new", "paper", key).ok
+        assert in_lab("new", "concept", "Fresh Idea", "-c", "training").ok
+        assert in_lab("status").ok  # the index saved
+    files = Workspace(Lab.at(lab)).files()
+    every = sorted(files)
+    expected = {path: brief(files.peek(path)) for path in every}
+    for path in data.draw(st.lists(st.sampled_from(every), unique=True), label="read"):
+        assert files[path] is not None  # kept as a record from now on
+    for path in data.draw(st.lists(st.sampled_from(every), unique=True), label="edited"):
+        record = files[path]
+        files[path] = record._replace(mtime_ns=record.mtime_ns + 1)  # a record made since
+    asked = data.draw(st.lists(st.sampled_from(every)), label="asked")
+    assert files.briefs(asked) == [expected[path] for path in asked]
+    records = {path: files[path] for path in every}  # every one read: no index, or an empty one
+    assert Files(records).briefs(asked) == [expected[path] for path in asked]
+    assert Files(records, index=_empty_index()).briefs(asked) == [expected[p] for p in asked]

@@ -402,21 +402,26 @@ def brief(record: Any) -> int:
 
 
 _TAGS_AT = PAPER_FIELDS.index("tags")
+TITLE_AT = PAPER_FIELDS.index("title")
 
 
 def _paper_brief(digest: Any, last_good: Any) -> int:
-    """A paper note's record in brief: a digest of all that `lab status` may read of it,
-    which is all of it but the note's tags and summary, the paper's tags and the lint (what
-    a learner edits most). The index keeps it, so a paper's summary edited in place leaves
-    the status as it was (a line added above its `status:` moves the line status names in
-    a key clash). BRIEF_PROBLEMS is set: no reader takes it for a NOTES_ONLY brief."""
+    """A paper note's record in brief: a digest of all that `lab status` counts by, which
+    is all of it but the titles (the note's and the paper's), the tags, the note's summary
+    and the lint (what a learner edits most). The index keeps it, so a paper's title or
+    summary edited in place leaves the counts as they were; status takes the titles of the
+    few papers it shows from their records again (report.status). A line added above its
+    `status:` moves the line status names in a key clash: it changes the brief. An index
+    kept by an older lab holds briefs with the titles in: they differ from those made now,
+    which can only make a kept status be made again. BRIEF_PROBLEMS is set: no reader
+    takes it for a NOTES_ONLY brief."""
     try:
         note, paper, key, findings, _lint = digest
-        title, category, stage, _tags, related, _summary, created = note
+        _title, category, stage, _tags, related, _summary, created = note
         row = list(paper) if paper is not None else None
         if row is not None:
-            row[_TAGS_AT] = None
-        said = [title, category, stage, related, created, row, key, findings, last_good]
+            row[_TAGS_AT] = row[TITLE_AT] = None
+        said = [category, stage, related, created, row, key, findings, last_good]
         # version 2: the same bytes for equal values, whichever objects they share
         sha = hashlib.sha1(marshal.dumps(said, 2)).hexdigest()
     except (TypeError, ValueError, IndexError):

@@ -139,6 +139,7 @@ class Workspace:
         raw: str | None = None,
         records_only: bool = False,
         briefly: Callable[[], str] | None = None,
+        refresh: Callable[[T], T | None] | None = None,
     ) -> T:
         """`compute()`, or the value it gave last time when nothing it depends on changed:
         the lab's files, lab's code, today, the lab and its settings, `parts` (the command's
@@ -150,7 +151,9 @@ class Workspace:
         it still holds after a body is edited or a file touched. `briefly`: besides, a stamp
         of the little the value reads of the records (counts_stamp, findings_stamp), so it
         also holds after what that stamp leaves out changed, a note's title or summary (a
-        second entry, kept by that stamp, is looked at when the first does not hold)."""
+        second entry, kept by that stamp, is looked at when the first does not hold).
+        `refresh(value)`: a value of that second entry with what the brief stamp leaves out
+        but the value shows taken again (None: it cannot be, the value is made again)."""
         if not self.use_index:
             return compute()
         context = (self.today.isoformat(), str(self.lab.root), self.lab.config, *parts)
@@ -168,6 +171,9 @@ class Workspace:
             counted = results.key(name, "counts", briefly(), *context)
             counted_where = results.slot(f"{name}_counts", parts)
             hit, value = results.load(self.lab.state, counted_where, counted, raw=raw)
+            if hit and refresh is not None and (valid is None or valid(value)):
+                refreshed = refresh(value)
+                hit, value = refreshed is not None, refreshed
         if not (hit and (valid is None or valid(value))):
             with paused_gc():  # many objects, few cycles: the collector's passes are pure cost
                 value = compute()
@@ -222,7 +228,8 @@ class Workspace:
         problems = [[path, why.as_json()] for path, why in walked.problems]
         digest = hashlib.sha1(walked.stamps(others).encode())
         if counts:  # a NOTES_ONLY brief without BRIEF_PROBLEMS says its record has none
-            digest.update(marshal.dumps(sorted(counted.items()), 2))
+            briefs = sorted(counted)  # ints sort at C speed; (brief, count) pairs do not
+            digest.update(marshal.dumps([briefs, list(map(counted.__getitem__, briefs))], 2))
         digest.update(marshal.dumps(papers, 2))
         text = json.dumps([read, problems], default=str, ensure_ascii=False)
         digest.update(text.encode("utf-8", "surrogatepass"))

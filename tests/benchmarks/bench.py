@@ -20,9 +20,10 @@ How it keeps honest:
   edit adds a line to the note's body; `status`, `list` and `next` keep their results by
   what the index holds, which a body edit leaves as it was, so one row ("a note's
   frontmatter edited") changes a concept note's summary instead, which status keeps its
-  counts through, and another ("a paper's frontmatter edited") a paper note's title, which
-  status shows: the report is made again. (A paper's summary is not what status reads: a
-  summary line added there left the report as it was from the second run on.)
+  counts through, and another ("a paper's frontmatter edited") the title of a paper note
+  that status shows (the first paper being read): status keeps its counts through it too,
+  and reads that title again from the note's record. (A paper's summary is not what status
+  reads: a summary line added there left the report as it was from the second run on.)
 - Each command alternates with its own floor in one series, F C F C ... (after one untimed
   warm-up of each), so load that comes and goes hits both alike; the table gives the medians
   with min-max and the ratio of the medians.
@@ -130,8 +131,8 @@ class Bench:
             shutil.rmtree(self.root / ".lab", ignore_errors=True)
         if case.edit:
             path = self.root / str(self.manifest["edit_path"])
-            if case.edit == "paper field":  # a paper note's: what status counts is read again
-                path = self.root / "papers" / f"{self.manifest['mark_key']}.md"
+            if case.edit == "paper field":  # a paper note status shows (it reads its title)
+                path = self.root / str(self.manifest["shown_note"])
             nonce = uuid.uuid4().hex[:8]
             if case.edit == "paper field":  # its title, which status shows: made again
                 text = path.read_text("utf-8")
@@ -325,7 +326,10 @@ def prepare_lab(
     if git(root, "status", "--porcelain", "--untracked-files=all"):
         git(root, "add", "-A")
         git(root, "commit", "-q", "-m", "baseline: views as this version of lab writes them")
-    run([lab, "status"], root, env)
+    report = json.loads(run([lab, "status", "--json"], root, env).stdout)
+    shown = [p["note"] for p in (*report["reading_now"], *report["next"]) if p["note"]]
+    # a paper note whose title status shows: the "paper field" edit retitles it
+    manifest["shown_note"] = shown[0] if shown else f"papers/{manifest['mark_key']}.md"
     listed = (root / "papers" / "reading-list.yaml").read_text("utf-8")
     manifest["list_key"] = re.search(r"(?m)^- key: (\S+)$", listed)[1]  # type: ignore[index]
     manifest["edit_path"] = min(

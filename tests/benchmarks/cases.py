@@ -33,7 +33,7 @@ class Case:
     cores: int | None = None  # pin command and floor to this many cores with taskset
     writes: str | None = None
     edit: bool | str = False  # True: a line added to its body; "field": its summary changed;
-    # "paper field": the title of the paper note `lab mark` changes, not the concept note's
+    # "paper field": the title of a paper note status shows, not the concept note's
     tty: bool = False  # on a pseudo-terminal with colour
     env: tuple[tuple[str, str], ...] = ()
     ok: tuple[int, ...] = (0,)  # exit codes that mean it ran
@@ -64,7 +64,7 @@ CASES: tuple[Case, ...] = (
     Case("lab status --json", "status --json", "stat", 1.5, expect=r'"schema"'),
     Case("lab status, a note edited", "status", "stat", 1.5, edit=True, expect=r"\S"),
     Case("lab status, a note's frontmatter edited", "status", "stat", 1.5, edit="field", expect=r"\S", note="a concept note's summary: its record changes, not what status counts"),
-    Case("lab status, a paper's frontmatter edited", "status", "stat", 1.5, edit="paper field", expect=r"\S", note="its title: the report is made again"),
+    Case("lab status, a paper's frontmatter edited", "status", "stat", 1.5, edit="paper field", expect=r"\S", note="the title of a paper it shows: read again from its note"),
     Case("lab list papers", "list papers", "stat", 1.5, expect=r"\S"),
     Case("lab list papers [tty]", "list papers", "stat", 1.5, tty=True, expect=r"\S"),
     Case("lab list notes", "list notes", "stat", 1.5, expect=r"notes/"),
