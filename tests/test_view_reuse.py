@@ -364,7 +364,9 @@ def test_the_stamps_read_in_one_pass_are_those_read_one_file_at_a_time(
     assert peeked == [files[p] for p in paths] and files.stamps(paths)[0][0] > 0
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(data=st.data())
 def test_the_briefs_taken_together_are_those_of_each_record(
     in_lab: Run, lab: Path, data: st.DataObject
