@@ -36,7 +36,7 @@ def status(ws: Workspace) -> dict[str, Any]:
     return report
 
 
-_SEEN = "seen"  # kept with the report, not shown: the stamps of the notes of the papers shown
+_SEEN = "seen"  # kept with the report, not shown: the stamp of each shown paper's note, in order
 
 
 def _shown(report: dict[str, Any]) -> list[dict[str, Any]]:
@@ -51,18 +51,20 @@ def _titles_again(ws: Workspace, report: dict[str, Any]) -> dict[str, Any] | Non
     as expected: the report is made again."""
     from mllm_lab.core.labdata import TITLE_AT
 
-    files, seen = ws.files(), report[_SEEN]
+    files, shown, seen = ws.files(), _shown(report), report[_SEEN]
+    if len(seen) != len(shown):
+        return None
     try:
-        for shown in _shown(report):
-            note = shown["note"]
+        for at, paper in enumerate(shown):
+            note, stamp = paper["note"], seen[at]
             # a paper of the reading list: its file's stamp is in the counts stamp
-            if note is None or files.stamp_of(note) == seen[note]:
+            if note is None or files.stamp_of(note) == stamp:
                 continue
             _kind, _mtime, _size, _inode, digest, error, _last_good = files[note]
             row = None if error else digest[1]
             if row is not None:  # without a row its title is its last good one's, or its key
-                shown["title"] = row[TITLE_AT]
-            seen[note] = files.stamp_of(note)
+                paper["title"] = row[TITLE_AT]
+            seen[at] = files.stamp_of(note)
     except (KeyError, TypeError, IndexError, ValueError):
         return None
     return report
@@ -79,7 +81,7 @@ def _status(ws: Workspace) -> dict[str, Any]:
     )
     report["lab"] = {"root": str(ws.lab.root), "name": ws.lab.config.name, "lang": ws.lang}
     files = ws.files()
-    report[_SEEN] = {p["note"]: files.stamp_of(p["note"]) for p in _shown(report) if p["note"]}
+    report[_SEEN] = [files.stamp_of(p["note"]) if p["note"] else None for p in _shown(report)]
     return report
 
 
