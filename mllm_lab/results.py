@@ -200,6 +200,18 @@ class PerFile:
         self.now[path] = entry
         return entry[1]
 
+    def none_at(self, path: str, stamp: Any) -> bool:
+        """The file had no facts (an empty list) at `stamp`: kept, and True. The usual case,
+        met 50,000 times by a check after one note was edited, made without a call to
+        `shape`."""
+        entry = self.kept.get(path)
+        if stamp is None or entry.__class__ is not list or len(entry) != 2:
+            return False
+        if entry[1] != [] or entry[0] != stamp:
+            return False
+        self.now[path] = entry
+        return True
+
     def put(self, path: str, stamp: Any, facts: Any) -> None:
         if stamp is not None:
             self.now[path] = [stamp, facts]

@@ -620,3 +620,30 @@ def test_a_scan_whose_worker_dies_is_finished_by_this_process(
     monkeypatch.setattr(scanning, "PARALLEL_FROM", 1)
     monkeypatch.setattr(scanning, "usable_cores", lambda: 2)
     assert scanning._parse_many(lab, found, {}, None) == alone
+
+
+def test_a_file_kept_without_problems_is_taken_as_it_was_only_at_its_stamp(
+    tmp_path: Path,
+) -> None:
+    """PerFile.none_at, the check's quick path for the usual note (no problems): taken, and
+    kept by `save`, only when the file has the very stamp it had and no facts; a file with
+    facts, another stamp, no stamp or an entry of another shape is left to `get`."""
+    from mllm_lab.results import PerFile
+
+    state = tmp_path / "state"
+    state.mkdir()
+    first = PerFile(state, "facts", "key-1")
+    first.put("clean.md", [[1, 2, 3], False], [])
+    first.put("dirty.md", [[4, 5, 6], False], [[3, ["note.problem", {}]]])
+    first.save()
+    again = PerFile(state, "facts", "key-1")
+    assert again.none_at("clean.md", [[1, 2, 3], False])
+    assert not again.none_at("clean.md", [[1, 2, 4], False])  # edited since
+    assert not again.none_at("clean.md", [[1, 2, 3], True])  # broken since
+    assert not again.none_at("clean.md", None)
+    assert not again.none_at("dirty.md", [[4, 5, 6], False])  # has problems: `get` makes them
+    assert not again.none_at("gone.md", [[7, 8, 9], False])
+    again.kept["odd.md"] = [[1, 2, 3], False, []]  # not [stamp, facts]
+    assert not again.none_at("odd.md", [[1, 2, 3], False])
+    again.save()  # only what was met is kept: the clean file, taken at its stamp
+    assert PerFile(state, "facts", "key-1").kept == {"clean.md": [[[1, 2, 3], False], []]}

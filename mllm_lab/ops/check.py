@@ -165,11 +165,16 @@ class _FileChecks:
         files = self.ws.files()
         broken = broken_notes(self.data)
         todo: dict[str, tuple[Note, Any]] = {}
-        for note in self.data.notes:
-            made = files.stamp_of(note.path)
-            stamp = None if made is None else [made, note.path in broken]
-            if not self.known(note.path, stamp):
-                todo[note.path] = (note, stamp)
+        notes = self.data.notes
+        paths = [note.path for note in notes]
+        # the stamps in one pass (every note is held: its record made it)
+        stamps = files.stamps(paths) if all(map(files.__contains__, paths)) else None
+        for at, note in enumerate(notes):
+            path = note.path
+            made = list(stamps[at][:3]) if stamps is not None else files.stamp_of(path)
+            stamp = None if made is None else [made, path in broken]
+            if not (self.kept.none_at(path, stamp) or self.known(path, stamp)):
+                todo[path] = (note, stamp)
 
         def one(path: str, detail: Mapping[str, Any]) -> None:
             note, stamp = todo.pop(path)
