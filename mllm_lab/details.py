@@ -112,16 +112,16 @@ def each(
         except (sqlite3.Error, ValueError):
             pass
     new: list[tuple[Any, ...]] = []
-    stored = False
     todo = [(path, stamp) for path, stamp in wanted.items() if path not in done]
     for path, stamp, detail, text in _computed(str(lab.root), todo):
         new.append((path, *stamp, text))
         if len(new) >= BATCH and db is not None:  # a first pass over a big lab: a batch at a time
-            stored = _store(db, new) or stored
+            _store(db, new)
             new = []
         yield path, detail
     if db is not None:
-        if _store(db, new) or stored or gone:
+        _store(db, new)
+        if gone:  # seen only when the whole store is read: a few notes stored sweep nothing
             _forget_gone(db, keep=files)
         db.close()
 

@@ -647,3 +647,30 @@ def test_a_file_kept_without_problems_is_taken_as_it_was_only_at_its_stamp(
     assert not again.none_at("odd.md", [[1, 2, 3], False])
     again.save()  # only what was met is kept: the clean file, taken at its stamp
     assert PerFile(state, "facts", "key-1").kept == {"clean.md": [[[1, 2, 3], False], []]}
+
+
+def test_a_check_after_one_edit_stores_that_note_and_sweeps_nothing(
+    in_lab: Run, lab: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The details store is swept of deleted notes' rows when it is read whole (a deletion
+    changes the names a check depends on: it reads it whole); after one note's edit the
+    check stores that note's details and does not go through 50,000 rows to sweep."""
+    from mllm_lab import details
+
+    assert in_lab("new", "concept", "Self-Attention", "-c", "fundamentals").ok
+    assert in_lab("new", "concept", "Cross-Attention", "-c", "fundamentals").ok
+    assert in_lab("check").code in (0, 1)
+    swept: list[int] = []
+    real = details._forget_gone
+    monkeypatch.setattr(details, "_forget_gone", lambda db, keep: swept.append(1) or real(db, keep))
+    note = lab / CONCEPT
+    note.write_text(read(note) + "\n[gone](missing.md)\n", "utf-8")
+    touch_later(note)
+    found = in_lab("check")
+    assert found.code == 1 and "missing.md" in found.out and swept == []
+    st = note.stat()
+    with sqlite3.connect(lab / ".lab" / "detail.sqlite") as db:
+        row = db.execute("SELECT mtime, size FROM detail WHERE path = ?", (CONCEPT,)).fetchone()
+    assert list(row) == [st.st_mtime_ns, st.st_size]
+    (lab / "notes/fundamentals/cross-attention.md").unlink()
+    assert in_lab("check").code == 1 and swept == [1]

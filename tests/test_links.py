@@ -344,6 +344,37 @@ def test_a_wiki_link_looked_up_by_going_through_the_notes_finds_what_the_table_f
     assert together == {t: tabled.resolve(t) for t in targets}
 
 
+FOLDED = st.text(alphabet="aAßSsİi̇ΣσςKK. -/é", max_size=6)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    names=st.lists(st.tuples(FOLDED, FOLDED, st.sampled_from([".md", ".MD", ""])), max_size=6),
+    keys=st.lists(FOLDED, max_size=4),
+    also=st.lists(st.integers(0, 5), max_size=3),
+)
+def test_the_pass_for_a_few_links_finds_each_key_every_note_has(
+    names: list[tuple[str, str, str]], keys: list[str], also: list[int]
+) -> None:
+    """WikiIndex._scan skips the keys made of a note's path when its casefolded path holds
+    none of the keys looked up: what it finds is what matching every key of every note
+    finds, whatever the case folding does (ß, İ, the Kelvin sign, a final sigma)."""
+    notes = [
+        Note(path=f"notes/{folder}/{name}{ext}", kind=CONCEPT, title=name.upper() or "t")
+        for folder, name, ext in names
+    ]
+    wanted = set(keys)
+    for at in also:  # keys that notes do have: their titles, names, paths
+        if at < len(notes):
+            wanted |= set(WikiIndex._keys(notes[at]))
+    every: dict[str, set[str]] = {}
+    for note in notes:
+        for key in WikiIndex._keys(note):
+            if key in wanted:
+                every.setdefault(key, set()).add(note.path)
+    assert WikiIndex(notes)._scan(wanted) == every
+
+
 @settings(max_examples=200, deadline=None)
 @given(
     st.dictionaries(
