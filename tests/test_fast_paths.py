@@ -976,14 +976,26 @@ def test_a_raw_field_is_kept_as_bytes_and_a_damaged_entry_is_not_used(tmp_path: 
 
     from mllm_lab import results
 
-    value = {"count": 2, "text": "中文\nrow\n".encode(), "rows": [["a"]]}
+    class Name(str):
+        """A str subclass: marshal cannot hold it, so the entry is kept as JSON."""
+
+    value = {"count": 2, "text": "中文\nrow\n".encode(), "rows": [("a",)]}
+    results.save(tmp_path, "packed-x", "key1", value, raw="text")  # marshal: tuples and all
+    assert results.load(tmp_path, "packed-x", "key1", raw="text") == (True, value)
+    assert results.load(tmp_path, "packed-x", "key1") == (False, None)  # not asked for raw
+    packed = tmp_path / "results" / "packed-x.json"
+    head, _, body = packed.read_bytes().partition(b"\n")
+    for field in (None, "rows"):  # the raw field's name is in the checksum
+        packed.write_bytes(json.dumps({**json.loads(head), "field": field}).encode() + b"\n" + body)
+        assert results.load(tmp_path, "packed-x", "key1", raw="rows") == (False, None)
+    value = {"count": 2, "text": "中文\nrow\n".encode(), "rows": [["a"]], "name": Name("n")}
     results.save(tmp_path, "list-x", "key1", value, raw="text")
     assert results.load(tmp_path, "list-x", "key1", raw="text") == (True, value)
     assert results.load(tmp_path, "list-x", "key2", raw="text") == (False, None)
     assert results.load(tmp_path, "list-x", "key1") == (False, None)  # not asked for raw
     assert results.load(tmp_path, "list-x", "key1", raw="rows") == (False, None)
-    results.save(tmp_path, "plain-x", "key1", {"items": [1]}, raw="text")  # nothing raw
-    assert results.load(tmp_path, "plain-x", "key1", raw="text") == (True, {"items": [1]})
+    results.save(tmp_path, "plain-x", "key1", {"items": [Name("1")]}, raw="text")  # nothing raw
+    assert results.load(tmp_path, "plain-x", "key1", raw="text") == (True, {"items": ["1"]})
     where = tmp_path / "results" / "list-x.json"
     head, _, body = where.read_bytes().partition(b"\n")
     header = json.loads(head)
@@ -1046,7 +1058,7 @@ def test_a_long_list_prints_the_same_from_its_kept_bytes_in_a_real_process(
     else:
         assert "笔记 304" in warm.stdout and "笔记 7\ufffd bell" in warm.stdout
     kept = [p for p in (lab / ".lab" / "results").iterdir() if p.name.startswith("list-")]
-    assert any(b'"raw": ["text"' in p.read_bytes().split(b"\n", 1)[0] for p in kept)
+    assert any(b'"field": "text"' in p.read_bytes().split(b"\n", 1)[0] for p in kept)
     (folder / "n-007.md").write_text("---\ntitle: plain\ncategory: fundamentals\n---\n", "utf-8")
     assert (
         sh("list", "notes", cwd=lab, env=env).stdout == sh("list", "notes", cwd=lab, env=env).stdout
