@@ -739,3 +739,40 @@ def test_lab_now_alone_pins_today_as_well(in_lab: Run, cards_lab: Path, monkeypa
     monkeypatch.setenv("LAB_NOW", "2031-05-04T09:30:00+08:00")
     assert in_lab("weekly").ok
     assert (cards_lab / "weekly-log/2031-W18.md").exists()
+
+
+def test_a_note_edited_below_its_cards_leaves_the_ids_cache_unwritten_until_it_pays(
+    cards_lab: Path, in_lab: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`lab check` reads an edited note's cards again; when they are the ones kept (an edit
+    below them) the ids cache, megabytes at 50,000 notes, is not written again, and the
+    check says what a run without it says. A card added, or more than RESTAMP such notes,
+    and it is saved."""
+    import os
+    import shutil
+
+    from mllm_lab.ops import cards
+
+    named = "<!-- card: scaling -->\nQ: 为什么缩放？\nA: 防止饱和。\n"
+    for where in (cards_lab / PAPER, cards_lab / CONCEPT):
+        where.write_text(read(where) + "\n" + named + "\n", "utf-8")
+    first = in_lab("check")
+    assert "scaling" in first.out and first.code == 1
+    cache = cards_lab / ".lab" / IDS_CACHE
+    kept = cache.read_bytes()
+    os.utime(cache, ns=(1, 1))
+    concept = cards_lab / CONCEPT
+    concept.write_text(read(concept) + "\nmore of my own words\n", "utf-8")
+    again = in_lab("check")
+    assert again.out == first.out and cache.stat().st_mtime_ns == 1  # not written
+    assert cache.read_bytes() == kept
+    cold = cards_lab.parent / "cold"
+    shutil.copytree(cards_lab, cold, ignore=shutil.ignore_patterns(".lab"))
+    assert Run(cold)("check").out == again.out
+    concept.write_text(read(concept) + "\nQ: 又一个？\nA: 是的。\n", "utf-8")  # a card more
+    assert in_lab("check").code == 1 and cache.stat().st_mtime_ns != 1
+    os.utime(cache, ns=(1, 1))
+    monkeypatch.setattr(cards, "RESTAMP", 1)
+    for where in (cards_lab / PAPER, concept):
+        where.write_text(read(where) + "\nbelow the cards\n", "utf-8")
+    assert in_lab("check").code == 1 and cache.stat().st_mtime_ns != 1  # two read again

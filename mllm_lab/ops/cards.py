@@ -140,7 +140,7 @@ def _cached_rows(
     read = _read_all(ws.lab.root, [notes[path] for path in stale], signatures)
     for path, rows in read.items():
         result[path] = [row if text else row[:5] for row in rows]
-    if ws.use_index:
+    if ws.use_index and (len(read) > RESTAMP or _rows_changed(stored, result, read)):
         made = {"templates": templates, "signatures": signatures}
         _save(
             ws, CARDS_CACHE if text else IDS_CACHE, made=made, stored=stored, read=read, text=text
@@ -149,6 +149,23 @@ def _cached_rows(
             ids, _ = _load(ws, IDS_CACHE, templates)
             _save(ws, IDS_CACHE, made=made, stored=ids, read=read, text=False)
     return result
+
+
+RESTAMP = 32  # notes read again whose rows are as kept, before the cache is saved anew
+
+
+def _rows_changed(
+    stored: Mapping[str, Any], result: Mapping[str, list[Row]], read: Iterable[str]
+) -> bool:
+    """Whether a note read again has rows other than those kept (or none kept). A note
+    edited below its cards (the usual edit) has the same ones: the cache, megabytes at
+    50,000 notes, is not written again for it; it is read again next time, until RESTAMP
+    such notes make the save worth it."""
+    for path in read:
+        entry = stored.get(path)
+        if not isinstance(entry, list) or len(entry) != 4 or entry[3] != as_json(result[path]):
+            return True
+    return False
 
 
 def _load(ws: Workspace, name: str, templates: list[Any]) -> tuple[dict[str, Any], Any]:
