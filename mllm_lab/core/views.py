@@ -96,7 +96,8 @@ def papers_table(
 def _sections(
     pool: list[Paper], papers: Iterable[Paper], body: str
 ) -> tuple[set[str], dict[str, str]]:
-    """The topics whose papers are not the very ones of `pool`, and the sections of `body`
+    """The topics whose papers are not those of `pool` (as _changed_groups compares them:
+    the same objects, or the same rows but for their status line), and the sections of `body`
     (papers_table's of `papers`) by their heading line, each up to the next heading or the
     total's line."""
     changed = _changed_groups(list(papers), pool, lambda paper: paper.topic, _shown_row)
@@ -245,9 +246,9 @@ def notes_index(
 def _category_sections(
     by_category: dict[str, list[Note]], notes: Iterable[Note], body: str
 ) -> tuple[set[str], dict[str, str]]:
-    """The categories whose concept notes are not the very ones of `by_category`, and the
-    sections of `body` (notes_index's of `notes`) by their heading line, each ending with its
-    blank line."""
+    """The categories whose concept notes are not those of `by_category` (the same objects,
+    or equal ones: _changed_groups), and the sections of `body` (notes_index's of `notes`) by
+    their heading line, each ending with its blank line."""
     old = [note for note in notes if note.kind is kinds.CONCEPT]
     new = [note for group in by_category.values() for note in group]
     changed = _changed_groups(old, new, lambda note: note.category or "other")
