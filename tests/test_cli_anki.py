@@ -116,3 +116,23 @@ def test_english_decks_in_a_real_process(
     assert "out/en.apkg: 1 card, a deck per roadmap stage" in done.stderr
     package = read_package(en_lab / "out/en.apkg")
     assert package["decks"] >= {f"{ROOT_DECK}::Stage 4: Training methods"}
+
+
+def test_an_anki_export_runs_without_the_bibtex_side(cards_lab: Path) -> None:
+    """`lab export anki` does not import bibtexparser, the resolver or the reading list's
+    editing (60 ms of imports it has no use for): an import of bibtexparser would fail."""
+    import subprocess
+    import sys
+
+    from conftest import lab_executable
+
+    code = (
+        "import sys, runpy; sys.argv = ['lab', 'export', 'anki', 'cards.apkg']; "
+        "sys.modules['bibtexparser'] = None; "
+        f"runpy.run_path({lab_executable()!r}, run_name='__main__')"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=cards_lab, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert (cards_lab / "cards.apkg").is_file() and read_package(cards_lab / "cards.apkg")

@@ -14,17 +14,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mllm_lab import storage
-from mllm_lab.core import fmedit, readinglist
-from mllm_lab.core.bibtex import Action, Planned, Problem, export_bibtex, parse_bibtex, plan_import
-from mllm_lab.core.papers import parse_status
-from mllm_lab.core.resolve import resolve_one
-from mllm_lab.core.views import roadmap_order
 from mllm_lab.errors import BadInput, BrokenNote
 from mllm_lab.models import READING_LIST, Paper
-from mllm_lab.ops.papers import list_entry, reading_list, refuse_unreadable_list
 from mllm_lab.ops.workspace import Outcome, Workspace
 
+# The BibTeX side (bibtexparser, the resolver, the reading list's editing) is imported by the
+# functions that use it: `lab export anki` does without it (60 ms of imports).
 if TYPE_CHECKING:
+    from mllm_lab.core.bibtex import Action, Planned, Problem
     from mllm_lab.ops.transaction import Transaction
 
 # The first line of every .bib file `lab export bibtex -o` writes: such a file may be written
@@ -59,6 +56,8 @@ def import_bibtex(ws: Workspace, path: Path, shown: str, *, dry_run: bool) -> Im
     """Every entry of the file planned against the lab (create, update or skip, with the
     reason), then applied in one transaction; a dry run plans and writes nothing."""
     from mllm_lab.catalog import catalog  # parses the catalog's YAML: only when asked
+    from mllm_lab.core.bibtex import parse_bibtex, plan_import
+    from mllm_lab.ops.papers import refuse_unreadable_list
 
     entries, problems = parse_bibtex(read_input(path, shown))
     with ws.transaction(dry_run=dry_run) as tx:
@@ -79,6 +78,10 @@ def _changed_fields(planned: Planned) -> dict[str, Any]:
 
 
 def _apply(tx: Transaction, plan: Sequence[Planned]) -> None:
+    from mllm_lab.core import fmedit, readinglist
+    from mllm_lab.core.bibtex import Action
+    from mllm_lab.ops.papers import list_entry, reading_list
+
     listed = reading_list(tx)
     before = listed.text
     # The new papers first, in one edit at the end of the list: an update names a paper the
@@ -111,6 +114,10 @@ def chosen_papers(
 ) -> list[Paper]:
     """The papers to cite: those the keys name (through the one resolver, in the order given),
     else all of them in roadmap order; then only those of `status` and `stage`."""
+    from mllm_lab.core.papers import parse_status
+    from mllm_lab.core.resolve import resolve_one
+    from mllm_lab.core.views import roadmap_order
+
     papers = ws.data().papers
     if keys:
         chosen = list({(p := resolve_one(key, papers)).key: p for key in keys}.values())
@@ -125,6 +132,8 @@ def chosen_papers(
 
 
 def bibtex_text(papers: Sequence[Paper]) -> str:
+    from mllm_lab.core.bibtex import export_bibtex
+
     return f"{BIB_HEADER}\n\n{export_bibtex(papers)}" if papers else f"{BIB_HEADER}\n"
 
 
