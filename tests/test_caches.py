@@ -66,6 +66,13 @@ def test_a_damaged_or_foreign_result_is_made_again(in_lab: Run, lab: Path) -> No
     for entry in (lab / ".lab" / "results").glob("status-*.json"):
         entry.write_bytes(b"\x00not json")
     assert in_lab("status", "--json").out == good
+    # entries of another shape with a checksum that holds: made again, never a traceback
+    for body in (b"[1, 2]", json.dumps({"schema": "x", "papers": {}}).encode()):
+        for entry in (lab / ".lab" / "results").glob("status*.json"):
+            head = json.loads(entry.read_bytes().partition(b"\n")[0])
+            forged = {"key": head["key"], "sum": hashlib.sha1(body).hexdigest()}
+            entry.write_bytes(json.dumps(forged).encode() + b"\n" + body)
+        assert in_lab("status", "--json").out == good
 
 
 def test_each_list_is_kept_apart(in_lab: Run, lab: Path) -> None:

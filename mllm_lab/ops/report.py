@@ -27,6 +27,7 @@ def status(ws: Workspace) -> dict[str, Any]:
         "status",
         lambda: _status(ws),
         ws.exists(log),
+        valid=lambda value: isinstance(value, dict) and isinstance(value.get(_SEEN), list),
         briefly=ws.counts_stamp,
         refresh=lambda value: _titles_again(ws, value),
     )
