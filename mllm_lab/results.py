@@ -76,6 +76,7 @@ def key(*parts: Any) -> str:
     return hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+RESTAMP = 32  # files read again whose facts are as kept, before a cache is saved anew
 KEEP = 16  # entries kept per kind of result (one per set of options, the latest ones)
 
 
@@ -209,6 +210,8 @@ class PerFile:
         kept = _load_marshal(state, f"{FOLDER}/{name}.bin", made) if use else None
         self.kept: dict[str, Any] = kept if isinstance(kept, dict) else {}
         self.now: dict[str, Any] = {}
+        self.restamped = 0  # files `put` again with the facts kept for them, at a new stamp
+        self.changed = False  # a file `put` with other facts than those kept, or none kept
 
     def get(self, path: str, stamp: Any, shape: Callable[[Any], bool]) -> Any | None:
         """The file's facts if they were made at `stamp` and have the `shape` the caller
@@ -239,17 +242,29 @@ class PerFile:
     def put(self, path: str, stamp: Any, facts: Any) -> None:
         if stamp is not None:
             self.now[path] = [stamp, facts]
+            entry = self.kept.get(path)
+            if entry.__class__ is list and len(entry) == 2 and entry[1] == facts:
+                self.restamped += 1
+            else:
+                self.changed = True
 
-    def save(self) -> None:
-        if self.use and self.now != self.kept:
+    def save(self, restamp: int = 0) -> None:
+        """Write the entry if it changed. `restamp`: while no more than that many files were
+        `put` again with the facts kept for them (a note edited in a way that changed none of
+        its facts) and nothing else changed, the entry, megabytes at 50,000 notes, is left as
+        it was: those few files are worked out again next time."""
+        if not self.use:
+            return
+        if not self.changed and self.restamped <= restamp and len(self.now) == len(self.kept):
+            return
+        if self.now != self.kept:
             try:
                 body = marshal.dumps(self.now)
             except ValueError:  # a value marshal cannot hold (a str subclass): made again
                 return
             header = {"key": self.made, "python": PYTHON, "sum": _sum(body)}
-            write_state(
-                self.state, f"{FOLDER}/{self.name}.bin", json.dumps(header).encode() + b"\n" + body
-            )
+            head = json.dumps(header).encode() + b"\n"
+            write_state(self.state, f"{FOLDER}/{self.name}.bin", [head, body])  # no copy
             with contextlib.suppress(OSError):  # the JSON entry of lab 0.1.0 and before
                 (self.state / FOLDER / f"{self.name}.json").unlink()
 

@@ -8,10 +8,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import sqlite3
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import Run, read
@@ -682,3 +684,124 @@ def test_a_check_after_one_edit_stores_that_note_and_sweeps_nothing(
     assert list(row) == [st.st_mtime_ns, st.st_size]
     (lab / "notes/fundamentals/cross-attention.md").unlink()
     assert in_lab("check").code == 1 and swept == [1]
+
+
+def test_facts_put_again_as_they_were_leave_the_entry_unwritten_up_to_a_count(
+    tmp_path: Path,
+) -> None:
+    """A file worked out again with the facts kept for it (only its stamp moved) does not
+    make the entry, megabytes in a big lab, be written again while `restamp` allows it;
+    other facts, a file gone or too many such files do."""
+    from mllm_lab.results import PerFile
+
+    def anything(value: object) -> bool:
+        return True
+
+    stored = tmp_path / "results" / "facts.bin"
+    first = PerFile(tmp_path, "facts", "k")
+    first.put("a.md", [1], ["x"])
+    first.put("b.md", [2], ["y"])
+    first.save(restamp=5)  # nothing kept yet: written
+    whole = stored.read_bytes()
+
+    def again(**facts: list[str]) -> PerFile:
+        kept = PerFile(tmp_path, "facts", "k")
+        for name, value in facts.items():
+            path = f"{name}.md"
+            if kept.get(path, [1] if name == "a" else [2], anything) is None:
+                kept.put(path, [9], value)
+        return kept
+
+    kept = again(a=["x"], b=["y"])  # both as they were: nothing to write
+    kept.save(restamp=0)
+    assert stored.read_bytes() == whole
+    stored.unlink()
+    stored.write_bytes(whole)
+    kept = PerFile(tmp_path, "facts", "k")
+    kept.put("a.md", [9], ["x"])  # a new stamp, the same facts
+    assert kept.get("b.md", [2], anything) == ["y"]
+    kept.save(restamp=1)
+    assert stored.read_bytes() == whole  # left as it was: a.md is worked out next time
+    assert PerFile(tmp_path, "facts", "k").get("a.md", [9], anything) is None
+    kept.save(restamp=0)  # no allowance: written
+    assert PerFile(tmp_path, "facts", "k").get("a.md", [9], anything) == ["x"]
+    stored.write_bytes(whole)
+    kept = PerFile(tmp_path, "facts", "k")
+    kept.put("a.md", [9], ["other"])  # other facts: always written
+    assert kept.get("b.md", [2], anything) == ["y"]
+    kept.save(restamp=32)
+    assert PerFile(tmp_path, "facts", "k").get("a.md", [9], anything) == ["other"]
+    stored.write_bytes(whole)
+    kept = PerFile(tmp_path, "facts", "k")
+    kept.put("a.md", [9], ["x"])  # b.md is gone: the entry drops it
+    kept.save(restamp=32)
+    assert PerFile(tmp_path, "facts", "k").get("b.md", [2], anything) is None
+    stored.write_bytes(whole)
+    kept = PerFile(tmp_path, "facts", "k")
+    kept.put("a.md", [8], ["x"])
+    kept.put("b.md", [8], ["y"])  # two restamped, one allowed: written
+    kept.save(restamp=1)
+    assert PerFile(tmp_path, "facts", "k").get("b.md", [8], anything) == ["y"]
+
+
+def _facts_entry(lab: Path) -> Path:
+    return lab / ".lab" / "results" / "review_notes.bin"
+
+
+def test_a_review_after_an_edit_that_changes_none_of_its_facts_is_not_made_again(
+    in_lab: Run, lab: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The review text is also kept by what it is made from: the lab's records and the facts
+    read off the notes' bodies. A body edit that changes none of them gives the same text
+    without the maps and questions worked out again; one that changes a fact, a field or the
+    day makes it again; each text is the one a lab without caches makes."""
+    from mllm_lab.ops import review as reviewing
+
+    for title in ("Self-Attention", "Cross-Attention", "Layer Norm"):
+        assert in_lab("new", "concept", title, "-c", "fundamentals").ok
+    edited = lab / "notes/fundamentals/cross-attention.md"  # the first of them by path
+    edit(edited, "## 常见误区\n", "## 常见误区\n\n- **误区**：注意力就是加权平均的全部\n")
+    made: list[int] = []
+    real = reviewing._made
+
+    def counted(*args: Any, **kwargs: Any) -> str:
+        made.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(reviewing, "_made", counted)
+
+    def cold() -> str:
+        shutil.rmtree(lab / ".lab", ignore_errors=True)
+        return in_lab("review", "--dry-run", "--seed", "2").out
+
+    def review() -> str:
+        made.clear()
+        done = in_lab("review", "--dry-run", "--seed", "2")
+        assert done.ok, done
+        return done.out
+
+    first = review()
+    assert made == [1] and "注意力就是加权平均的全部" in first
+    entry = _facts_entry(lab)
+    written = entry.read_bytes()
+    # this note is read again, the others' facts are kept: the same text
+    edit(edited, "注意力就是加权平均的全部\n", "注意力就是加权平均的全部\n\n<!-- 再读一遍 -->\n")
+    assert review() == first and made == []
+    assert entry.read_bytes() == written  # only a stamp moved: the entry is left as it was
+    assert review() == first and made == []
+    edit(edited, "<!-- 再读一遍 -->", "<!-- 又读了一遍 -->")
+    assert review() == first and made == []
+    assert cold() == first
+    edit(edited, "加权平均的全部", "加权平均的一部分")  # a fact changed
+    changed = review()
+    assert made == [1] and "加权平均的一部分" in changed and changed != first
+    assert entry.read_bytes() != written
+    assert cold() == changed
+    note = lab / "notes/fundamentals/layer-norm.md"
+    edit(note, "title: Layer Norm", "title: Layer Normalization")  # a field changed
+    retitled = review()
+    assert made == [1] and "Layer Normalization" in retitled
+    assert cold() == retitled
+    monkeypatch.setenv("LAB_TODAY", "2026-12-01")
+    later = review()
+    assert made == [1] and "2026-12-01" in later

@@ -24,6 +24,7 @@ from mllm_lab.cores import usable_cores
 from mllm_lab.errors import LabError
 from mllm_lab.models import Finding, Note
 from mllm_lab.ops.workspace import Workspace
+from mllm_lab.results import RESTAMP
 from mllm_lab.walk import changed_ns
 
 if TYPE_CHECKING:
@@ -149,9 +150,6 @@ def _cached_rows(
             ids, _ = _load(ws, IDS_CACHE, templates)
             _save(ws, IDS_CACHE, made=made, stored=ids, read=read, text=False)
     return result
-
-
-RESTAMP = 32  # notes read again whose rows are as kept, before the cache is saved anew
 
 
 def _rows_changed(

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+import marshal
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -105,7 +106,8 @@ def read_bodies(ws: Workspace, data: LabData, shown: list[Note]) -> Bodies:
                 note, read.get(path, {}), templates[note.kind], wiki, known, ws.lang
             )
             kept.put(path, stamp, facts[path])
-        kept.save()
+        kept.save(restamp=results.RESTAMP)
+        facts = {path: facts[path] for path in study}  # in the notes' order, read or kept
     bodies = Bodies(empty={}, sources=[], targets={})
     for path, (empty, pointed, interview, claimed) in facts.items():
         if empty:
@@ -203,6 +205,75 @@ def review_text(ws: Workspace, *, since: date | None, seed: int | None) -> str:
         return href(path, target) if target and "://" not in target else target
 
     bodies = read_bodies(ws, data, notes)
+    kept = _kept_by_content(ws, bodies, since, seed)
+    if kept is not None and kept.text is not None:
+        return kept.text
+    text = _made(ws, path, data, notes, bodies, link, since=since, seed=seed)
+    if kept is not None:
+        kept.keep(text)
+    return text
+
+
+@dataclass
+class _ByContent:
+    """The review text kept by what it is made from: the lab's records (the content stamp)
+    and what read_bodies read off the notes."""
+
+    ws: Workspace
+    where: str
+    key: str
+    text: str | None
+
+    def keep(self, text: str) -> None:
+        from mllm_lab import results
+
+        results.save(self.ws.lab.state, self.where, self.key, text)
+
+
+def _kept_by_content(
+    ws: Workspace, bodies: Bodies, since: date | None, seed: int | None
+) -> _ByContent | None:
+    """The review text kept under the lab's records and the facts its notes' bodies gave
+    (None: not kept). A body edit that leaves those facts as they were (a line added to a
+    section already written, a comment, a typo fixed) gives the text again: the maps, the
+    questions and the weak spots are not worked out again over every note. The review's
+    own entry (by the files' stamps) is looked at first; this one when that missed."""
+    from mllm_lab import results
+
+    if not ws.use_index:
+        return None
+    sources = [[note.path, interview, claimed] for note, interview, claimed in bodies.sources]
+    try:  # version 2: the same bytes for equal values, whichever objects they share
+        facts = marshal.dumps([bodies.empty, sources, bodies.targets], 2)
+    except ValueError:  # a value marshal cannot hold: not kept
+        return None
+    options = [since.isoformat() if since else None, seed]
+    key = results.key(
+        "review_content",
+        ws.content_stamp(),
+        hashlib.sha1(facts).hexdigest(),
+        ws.today.isoformat(),
+        str(ws.lab.root),
+        ws.lab.config,
+        ws.templates_stamp(),
+        *options,
+    )
+    where = results.slot("review_content", options)
+    hit, text = results.load(ws.lab.state, where, key)
+    return _ByContent(ws, where, key, text if hit and type(text) is str else None)
+
+
+def _made(
+    ws: Workspace,
+    path: str,
+    data: LabData,
+    notes: list[Note],
+    bodies: Bodies,
+    link: Callable[[str], str],
+    *,
+    since: date | None,
+    seed: int | None,
+) -> str:
     uncovered = uncovered_topics(data.notes, ws.lang)  # for the weak spots and the directions
     diagrams = maps(notes, map_edges(data, notes, bodies.targets), ws.lang)
     drawn: list[Question] = questions(
