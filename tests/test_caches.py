@@ -805,3 +805,24 @@ def test_a_review_after_an_edit_that_changes_none_of_its_facts_is_not_made_again
     monkeypatch.setenv("LAB_TODAY", "2026-12-01")
     later = review()
     assert made == [1] and "2026-12-01" in later
+
+
+def test_the_facts_a_review_keeps_hold_each_text_once(in_lab: Run, lab: Path) -> None:
+    """Notes that leave the same sections unwritten keep each section's name once: marshal
+    refers back to it, so the entry is read back into one object per name, not one per note
+    (megabytes at 50,000 notes)."""
+    import marshal
+
+    for title in ("Self-Attention", "Cross-Attention", "Layer Norm", "RoPE"):
+        assert in_lab("new", "concept", title, "-c", "fundamentals").ok
+    assert in_lab("review", "--dry-run").ok
+    whole = _facts_entry(lab).read_bytes()
+    kept = marshal.loads(whole.split(b"\n", 1)[1])
+    unwritten = [
+        text
+        for path, (_stamp, (empty, _pointed, _interview, _claimed)) in kept.items()
+        if path.startswith("notes/fundamentals/")
+        for text in empty
+    ]
+    assert unwritten.count("常见误区") == 4
+    assert len({id(text) for text in unwritten}) == len(set(unwritten))

@@ -100,11 +100,20 @@ def read_bodies(ws: Workspace, data: LabData, shown: list[Note]) -> Bodies:
         wiki, known = WikiIndex(shown), set(on_map)
         every = not kept.kept or len(todo) > FEW
         read = dict(ws.each_detail(list(todo), every=every))
+        # one object per text: the paths and sentences many notes share are kept (marshal
+        # refers to an object met again) and read back once, not once per note
+        shared: dict[str, str] = {}
         for path, stamp in todo.items():
             note = study[path]
-            facts[path] = note_facts(
+            empty, pointed, interview, claimed = note_facts(
                 note, read.get(path, {}), templates[note.kind], wiki, known, ws.lang
             )
+            facts[path] = [
+                [shared.setdefault(text, text) for text in empty],
+                [shared.setdefault(text, text) for text in pointed],
+                interview,
+                [shared.setdefault(text, text) for text in claimed],
+            ]
             kept.put(path, stamp, facts[path])
         kept.save(restamp=results.RESTAMP)
         facts = {path: facts[path] for path in study}  # in the notes' order, read or kept
