@@ -7,7 +7,6 @@ that a command that reads a cache (`lab quiz`) does not import the parsers."""
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import marshal
 import os
@@ -15,13 +14,14 @@ from typing import Any
 
 from mllm_lab.core.labdata import INDEX_VERSION
 from mllm_lab.lab import Lab
+from mllm_lab.sha import sha1
 from mllm_lab.state import PYTHON, write_state
 
 Buffer = bytes | bytearray | memoryview
 
 
 def checksum(data: Buffer) -> str:
-    return hashlib.sha1(data).hexdigest()
+    return sha1(data).hexdigest()
 
 
 def load_cache(lab: Lab, name: str) -> dict[str, Any]:

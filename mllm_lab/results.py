@@ -10,7 +10,6 @@ a damaged or foreign one is recomputed, never trusted; failing to write one cost
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import marshal
 import os
@@ -21,6 +20,7 @@ from typing import Any
 
 from mllm_lab import __version__
 from mllm_lab.cores import paused_gc
+from mllm_lab.sha import sha1
 from mllm_lab.state import PYTHON, read_state, write_state
 from mllm_lab.walk import changed_ns
 
@@ -60,7 +60,7 @@ def code_stamp() -> str:
     found: list[Any] = [__version__]
     _stamps(str(PACKAGE), found)
     _stamps(str(PACKAGE.parent / "templates"), found)  # the defaults, in a source checkout
-    return hashlib.sha1(json.dumps(found).encode("utf-8", "surrogatepass")).hexdigest()
+    return sha1(json.dumps(found).encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def folder_stamp(folder: Path) -> str:
@@ -68,12 +68,12 @@ def folder_stamp(folder: Path) -> str:
     a partial of any name)."""
     found: list[Any] = []
     _stamps(str(folder), found, suffixes=None)
-    return hashlib.sha1(json.dumps(found).encode("utf-8", "surrogatepass")).hexdigest()
+    return sha1(json.dumps(found).encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def key(*parts: Any) -> str:
     text = json.dumps([FORMAT, code_stamp(), *parts], default=str, ensure_ascii=False)
-    return hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()
+    return sha1(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 RESTAMP = 32  # files read again whose facts are as kept, before a cache is saved anew
@@ -84,7 +84,7 @@ def slot(name: str, options: Any) -> str:
     """Where the result of `name` with these options is kept: each set of options has its
     own entry (`lab list papers` and `lab list notes` do not evict each other)."""
     text = json.dumps(options, default=str, ensure_ascii=False)
-    return f"{name}-{hashlib.sha1(text.encode('utf-8', 'surrogatepass')).hexdigest()[:12]}"
+    return f"{name}-{sha1(text.encode('utf-8', 'surrogatepass')).hexdigest()[:12]}"
 
 
 def _name(name: str) -> str:
@@ -154,8 +154,10 @@ def load(state: Path, name: str, wanted: str, raw: str | None = None) -> tuple[b
 def _sum(data: bytes | memoryview | list[bytes], field: str | None = None, size: int = 0) -> str:
     """The checksum of an entry's body (in pieces, or whole) and, for a raw field, of where
     that field lies."""
-    digest = hashlib.sha1(b"" if field is None else f"{field}:{size}\n".encode())
-    for piece in data if isinstance(data, list) else [data]:
+    pieces = data if isinstance(data, list) else [data]
+    head = b"" if field is None else f"{field}:{size}\n".encode()
+    digest = sha1(head, size=len(head) + sum(map(len, pieces)))
+    for piece in pieces:
         digest.update(piece)
     return digest.hexdigest()
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import hashlib
 import json
 import os
 import shutil
@@ -296,6 +295,8 @@ def _link(tmp: Path, target: Path, shown: str) -> None:
 def _fingerprint(path: Path) -> str | None:
     """A hash of a file's bytes (None: it does not exist), to notice a change by someone else."""
     try:
+        import hashlib  # OpenSSL's import (5-7 ms) only where it is used
+
         return hashlib.sha256(path.read_bytes()).hexdigest()
     except FileNotFoundError:
         return None

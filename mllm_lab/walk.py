@@ -5,7 +5,6 @@ result cache (mllm_lab.results) imports nothing else."""
 from __future__ import annotations
 
 import errno
-import hashlib
 import json
 import marshal
 import os
@@ -20,6 +19,7 @@ from mllm_lab import kinds
 from mllm_lab.lab import Lab
 from mllm_lab.messages import Msg
 from mllm_lab.models import READING_LIST
+from mllm_lab.sha import expect, sha1
 from mllm_lab.state import read_state, write_state
 
 READING_LIST_KIND = "reading-list"
@@ -65,7 +65,7 @@ class Walk:
         if "all" not in self._digests:
             problems = json.dumps([[path, why.as_json()] for path, why in self.problems])
             data = b"".join(self.runs()) + marshal.dumps((problems, self.strays), 2)
-            self._digests["all"] = hashlib.sha1(data).hexdigest()
+            self._digests["all"] = sha1(data).hexdigest()
         return self._digests["all"]
 
     def runs(self) -> list[bytes]:
@@ -75,10 +75,12 @@ class Walk:
         back-references, so equal values give equal bytes."""
         if self._runs is None:
             found = self.found
-            self._runs = [
-                hashlib.sha1(marshal.dumps(found[at : at + STAMP_RUN], 2)).digest()
+            pieces = [
+                marshal.dumps(found[at : at + STAMP_RUN], 2)
                 for at in range(0, len(found), STAMP_RUN)
             ]
+            expect(sum(map(len, pieces)))
+            self._runs = [sha1(piece).digest() for piece in pieces]
         return self._runs
 
     def stamps(self, kind_names: Iterable[str]) -> str:
@@ -96,7 +98,7 @@ class Walk:
         for name in names:
             if name not in self._digests:
                 files = sorted((f for f in self.found if f[1] == name), key=itemgetter(0))
-                self._digests[name] = hashlib.sha1(marshal.dumps(files, 2)).hexdigest()
+                self._digests[name] = sha1(marshal.dumps(files, 2)).hexdigest()
                 worked_out = True
         if worked_out:
             self._note()

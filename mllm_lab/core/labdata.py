@@ -9,7 +9,6 @@ No I/O here."""
 
 from __future__ import annotations
 
-import hashlib
 import marshal
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -30,6 +29,7 @@ from mllm_lab.models import (
     Paper,
     Status,
 )
+from mllm_lab.sha import sha1
 
 
 class Record(NamedTuple):
@@ -105,7 +105,7 @@ def _version() -> int:
     layout = repr(
         [*(record._fields for record in records), PAPER_FIELDS, DETAIL_FIELDS, PARSE_REVISION]
     )
-    return int(hashlib.sha1(layout.encode()).hexdigest()[:8], 16)
+    return int(sha1(layout.encode()).hexdigest()[:8], 16)
 
 
 INDEX_VERSION = _version()
@@ -423,7 +423,7 @@ def _paper_brief(digest: Any, last_good: Any) -> int:
             row[_TAGS_AT] = row[TITLE_AT] = None
         said = [category, stage, related, created, row, key, findings, last_good]
         # version 2: the same bytes for equal values, whichever objects they share
-        sha = hashlib.sha1(marshal.dumps(said, 2)).hexdigest()
+        sha = sha1(marshal.dumps(said, 2)).hexdigest()
     except (TypeError, ValueError, IndexError):
         return BRIEF_PROBLEMS
     return int(sha[:15], 16) << 2 | BRIEF_PROBLEMS  # 62 bits: the index keeps 64

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 from functools import lru_cache
 from typing import NamedTuple
 from urllib.parse import quote
 
 from mllm_lab.core.blocks import Blocks, blocks
+from mllm_lab.sha import sha1
 
 # A backslash as an entity: before punctuation it is an escape (`C:\` would swallow the `]` of
 # a link, `\*` would show as `*`), so the text shows as written.
@@ -263,7 +263,7 @@ _MERMAID_ENTITIES = {'"': "#quot;", "<": "#lt;", ">": "#gt;", "#": "#35;", "`": 
 def mermaid_id(text: str, prefix: str = "n") -> str:
     """An identifier Mermaid accepts for any text: ASCII word characters plus a short hash."""
     ascii_part = re.sub(r"[^A-Za-z0-9]+", "_", text).strip("_")[:24]
-    digest = hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()[:6]
+    digest = sha1(text.encode("utf-8", "surrogatepass")).hexdigest()[:6]
     return f"{prefix}_{ascii_part}_{digest}" if ascii_part else f"{prefix}_{digest}"
 
 
@@ -329,4 +329,4 @@ def section_signature(content: str, title: str) -> str:
     ]
     if not kept:
         return ""
-    return hashlib.sha1("\n".join(kept).encode("utf-8", "surrogatepass")).hexdigest()[:10]
+    return sha1("\n".join(kept).encode("utf-8", "surrogatepass")).hexdigest()[:10]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import sys
@@ -12,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from mllm_lab.errors import BadInput, OutsideLab
+from mllm_lab.sha import sha1
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:[.-][a-z0-9]+)*$")
 MAX_LEN = 64
@@ -198,7 +198,7 @@ def slugify(title: str) -> str:
         text = text[:MAX_LEN].rsplit("-", 1)[0] if "-" in text[:MAX_LEN] else text[:MAX_LEN]
         text = text.strip("-.")
     if not text:
-        digest = hashlib.sha1(title.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+        digest = sha1(title.encode("utf-8", "surrogatepass")).hexdigest()[:8]
         return f"note-{digest}"
     return text
 

@@ -5,7 +5,6 @@ Reading goes through here (and so through storage's one `read_text`); writing go
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import marshal
 import os
@@ -22,6 +21,7 @@ from mllm_lab.errors import BadInput
 from mllm_lab.lab import Lab
 from mllm_lab.lock import locked
 from mllm_lab.messages import Msg, tr
+from mllm_lab.sha import sha1
 from mllm_lab.state import KEYS_FILE, read_state, write_state
 from mllm_lab.walk import Walk, walk
 
@@ -226,13 +226,16 @@ class Workspace:
                 read += [[p, list(files[p])] for p, b in zip(paths, said, strict=True) if b in odd]
         others = sorted(kind for kind in by_kind if kind not in NOTES_ONLY and kind != PAPER.name)
         problems = [[path, why.as_json()] for path, why in walked.problems]
-        digest = hashlib.sha1(walked.stamps(others).encode())
+        pieces = [walked.stamps(others).encode()]
         if counts:  # a NOTES_ONLY brief without BRIEF_PROBLEMS says its record has none
             briefs = sorted(counted)  # ints sort at C speed; (brief, count) pairs do not
-            digest.update(marshal.dumps([briefs, list(map(counted.__getitem__, briefs))], 2))
-        digest.update(marshal.dumps(papers, 2))
+            pieces.append(marshal.dumps([briefs, list(map(counted.__getitem__, briefs))], 2))
+        pieces.append(marshal.dumps(papers, 2))
         text = json.dumps([read, problems], default=str, ensure_ascii=False)
-        digest.update(text.encode("utf-8", "surrogatepass"))
+        pieces.append(text.encode("utf-8", "surrogatepass"))
+        digest = sha1(size=sum(map(len, pieces)))
+        for piece in pieces:
+            digest.update(piece)
         return digest.hexdigest()
 
     def content_stamp(self) -> str:
@@ -249,7 +252,7 @@ class Workspace:
         snapshot = self.snapshot()
         content = snapshot.content or fingerprint
         skipped = json.dumps([[path, why.as_json()] for path, why in walked.problems])
-        stamp = hashlib.sha1(f"{content}:{skipped}".encode("utf-8", "surrogatepass")).hexdigest()
+        stamp = sha1(f"{content}:{skipped}".encode("utf-8", "surrogatepass")).hexdigest()
         if self._snapshot is snapshot and snapshot.content:
             write_state(
                 self.lab.state, CONTENT_FILE, json.dumps({"walk": fingerprint, "stamp": stamp})
