@@ -551,13 +551,15 @@ def test_the_templates_sections_are_rendered_once_until_a_template_changes(
     first = reviewing.template_signatures(Workspace.open(str(lab)), kinds.CONCEPT)
     assert first and reviewing.template_signatures(Workspace.open(str(lab)), kinds.PAPER)
     rendered: list[str] = []
-    real = reviewing.sample_context
+    from mllm_lab.ops import sections
+
+    real = sections.sample_context
 
     def counted(ws: Any, kind: Any) -> Any:
         rendered.append(kind.name)
         return real(ws, kind)
 
-    monkeypatch.setattr(reviewing, "sample_context", counted)
+    monkeypatch.setattr(sections, "sample_context", counted)
     note = lab / "notes" / "training" / "fresh-idea.md"
     note.write_text(note.read_text("utf-8") + "\nmore\n", "utf-8")
     assert run("review", "--dry-run").ok

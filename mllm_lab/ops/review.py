@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import marshal
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mllm_lab import kinds
 from mllm_lab.core import fm, markdown
-from mllm_lab.core.advice import uncovered_topics
-from mllm_lab.core.conceptmap import MAX_EDGES, Edge, maps, relations
 from mllm_lab.core.labdata import LabData
 from mllm_lab.core.links import WikiIndex, edges, href, targets
 from mllm_lab.core.review import (
@@ -27,8 +24,11 @@ from mllm_lab.core.review import (
 from mllm_lab.kinds import NoteKind
 from mllm_lab.messages import tr
 from mllm_lab.models import Note, Status
-from mllm_lab.ops.sections import sample_context
 from mllm_lab.ops.workspace import Created, Workspace
+from mllm_lab.sha import sha1
+
+if TYPE_CHECKING:
+    from mllm_lab.core.conceptmap import Edge
 
 
 def template_signatures(ws: Workspace, kind: NoteKind) -> dict[str, str]:
@@ -43,6 +43,8 @@ def template_signatures(ws: Workspace, kind: NoteKind) -> dict[str, str]:
     hit, kept = results.load(ws.lab.state, name, made) if ws.use_index else (False, None)
     if hit and isinstance(kept, dict) and all(type(v) is str for v in kept.values()):
         return kept
+    from mllm_lab.ops.sections import sample_context  # the writing side: 36 ms of imports
+
     body = ws.render(f"{ws.lang}/{kind.template}", sample_context(ws, kind))
     parsed = fm.parse(body, "template")
     found = {
@@ -82,7 +84,7 @@ def read_bodies(ws: Workspace, data: LabData, shown: list[Note]) -> Bodies:
         str(ws.lab.root),
         ws.lang,
         ws.templates_stamp(),
-        hashlib.sha1(names.encode("utf-8", "surrogatepass")).hexdigest(),
+        sha1(names.encode("utf-8", "surrogatepass")).hexdigest(),
     )
     kept = results.PerFile(ws.lab.state, NOTE_FACTS, made, ws.use_index)
     files = ws.files()
@@ -166,12 +168,14 @@ def note_facts(
 def map_edges(data: LabData, notes: list[Note], targets: Mapping[str, list[str]]) -> list[Edge]:
     """The relations between `notes` a concept map draws, from the map notes each points to
     (`targets`) and what the lab knows of them."""
+    from mllm_lab.core.conceptmap import relations
     keys = {p.key: p.note for p in data.papers if p.note}
     return relations(notes, edges(targets), keys)
 
 
 def review_links(ws: Workspace, data: LabData) -> list[dict[str, str]]:
     """For the review prompt: the relations the overview map draws (title -> title)."""
+    from mllm_lab.core.conceptmap import MAX_EDGES, maps
     notes = map_notes(data, None)
     diagram_edges = map_edges(data, notes, read_bodies(ws, data, notes).targets)
     shown = set(maps(notes, diagram_edges, ws.lang)[0].paths)
@@ -260,7 +264,7 @@ def _kept_by_content(
     key = results.key(
         "review_content",
         ws.content_stamp(),
-        hashlib.sha1(facts).hexdigest(),
+        sha1(facts).hexdigest(),
         ws.today.isoformat(),
         str(ws.lab.root),
         ws.lab.config,
@@ -283,6 +287,9 @@ def _made(
     since: date | None,
     seed: int | None,
 ) -> str:
+    from mllm_lab.core.advice import uncovered_topics  # what a kept review does not need
+    from mllm_lab.core.conceptmap import maps
+
     uncovered = uncovered_topics(data.notes, ws.lang)  # for the weak spots and the directions
     diagrams = maps(notes, map_edges(data, notes, bodies.targets), ws.lang)
     drawn: list[Question] = questions(
