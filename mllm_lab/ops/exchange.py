@@ -187,13 +187,17 @@ def export_anki(ws: Workspace, path: Path, shown: str, *, force: bool) -> Any:
     import time
 
     from mllm_lab import anki
+    from mllm_lab.cores import paused_gc
     from mllm_lab.ops.cards import lab_cards
 
     if path.suffix.lower() != ".apkg":
         raise BadInput("anki.bad_suffix", path=shown)
     check_target(path, shown, force=force, ours="apkg")
-    found = lab_cards(ws)
-    ws.forget()  # the cards hold all the package needs: the lab's data goes (60 MB at 50,000)
-    if not found.cards:
-        return None
-    return anki.export(found.cards, path, lang=ws.lang, timestamp=time.time())
+    # the cards and genanki's notes, 100,000 objects at 50,000 notes, hold no cycles and live
+    # until the package is written: the collector's passes over them took a fifth of the time
+    with paused_gc():
+        found = lab_cards(ws)
+        ws.forget()  # the cards hold all the package needs: the lab's data goes (60 MB at 50k)
+        if not found.cards:
+            return None
+        return anki.export(found.cards, path, lang=ws.lang, timestamp=time.time())
