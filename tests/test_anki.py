@@ -178,6 +178,22 @@ def test_card_prose_takes_the_path_without_markdown_it() -> None:
     assert _prose_html("**bold**") is None and _prose_html("- item") is None
 
 
+def test_prose_is_any_text_without_markup_or_white_space_but_spaces_and_line_breaks() -> None:
+    """The markup test spells out the white space it refuses: every character, one at a time,
+    is refused exactly when it is markup or str.isspace() takes it (bar a space and a line
+    break), as `[^\\S \\n]` does."""
+    from mllm_lab.anki import _MARKUP
+
+    markup = set("\\`*_[]<>!&$~|\x00")
+    wrong = [
+        hex(code)
+        for code in range(0x110000)
+        if bool(_MARKUP.search(chr(code)))
+        != (chr(code) in markup or (chr(code).isspace() and chr(code) not in " \n"))
+    ]
+    assert wrong == []
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.text(max_size=60))
 @example("attn")
