@@ -169,6 +169,7 @@ def map_edges(data: LabData, notes: list[Note], targets: Mapping[str, list[str]]
     """The relations between `notes` a concept map draws, from the map notes each points to
     (`targets`) and what the lab knows of them."""
     from mllm_lab.core.conceptmap import relations
+
     keys = {p.key: p.note for p in data.papers if p.note}
     return relations(notes, edges(targets), keys)
 
@@ -176,6 +177,7 @@ def map_edges(data: LabData, notes: list[Note], targets: Mapping[str, list[str]]
 def review_links(ws: Workspace, data: LabData) -> list[dict[str, str]]:
     """For the review prompt: the relations the overview map draws (title -> title)."""
     from mllm_lab.core.conceptmap import MAX_EDGES, maps
+
     notes = map_notes(data, None)
     diagram_edges = map_edges(data, notes, read_bodies(ws, data, notes).targets)
     shown = set(maps(notes, diagram_edges, ws.lang)[0].paths)
