@@ -182,53 +182,66 @@ def walk(lab: Lab) -> Walk:
         suffix = kind.suffix
         name_of_kind = kind.name
         while stack:
+            folder = stack.pop()
+            # the folder opened once and each file stat-ed by its name in it: the kernel
+            # resolves one name per file, not the whole path (a tenth of the walk at 50,000)
+            fd = _open_folder(folder)
             try:
-                entries = list(os.scandir(stack.pop()))
+                entries = list(os.scandir(folder if fd is None else fd))
             except OSError:
+                _close(fd)
                 continue
-            for entry in entries:
-                name = entry.name
-                if name[0] == ".":
-                    if _STRAY.match(name):
-                        result.strays.append(entry.path[prefix:].replace(slash, "/"))
-                    continue
-                if entry.is_symlink() and not _inside(entry.path, root, slash):
-                    result.problems.append(
-                        (entry.path[prefix:].replace(slash, "/"), Msg.of(_link_problem(entry.path)))
+            try:
+                for entry in entries:
+                    name = entry.name
+                    if name[0] == ".":
+                        if _STRAY.match(name):
+                            result.strays.append(
+                                f"{folder}{slash}{name}"[prefix:].replace(slash, "/")
+                            )
+                        continue
+                    if entry.is_symlink():
+                        path = f"{folder}{slash}{name}"
+                        if not _inside(path, root, slash):
+                            result.problems.append(
+                                (path[prefix:].replace(slash, "/"), Msg.of(_link_problem(path)))
+                            )
+                            continue
+                    if entry.is_dir():
+                        path = f"{folder}{slash}{name}"
+                        if kind.subfolders and not (
+                            ignored and ignored(path[prefix:].replace(slash, "/") + "/")
+                        ):
+                            stack.append(path)
+                        continue
+                    if not name.endswith(suffix) or name.lower() == "readme.md":
+                        continue
+                    path = f"{folder}{slash}{name}"
+                    if not entry.is_file():  # a pipe or device named like a note
+                        relative = path[prefix:].replace(slash, "/")
+                        result.problems.append((relative, Msg.of("file.not_regular")))
+                        continue
+                    try:
+                        st = stat(path) if fd is None else stat(name, dir_fd=fd)
+                    except OSError:
+                        continue
+                    relative = path[prefix:]
+                    if slash != "/":
+                        relative = relative.replace(slash, "/")
+                    if ignored and ignored(relative):
+                        continue
+                    mtime, ctime = st.st_mtime_ns, st.st_ctime_ns
+                    found(
+                        (
+                            relative,
+                            name_of_kind,
+                            ctime if ctime > mtime else mtime,
+                            st.st_size,
+                            st.st_ino,
+                        )
                     )
-                    continue
-                if entry.is_dir():
-                    if kind.subfolders and not (
-                        ignored and ignored(entry.path[prefix:].replace(slash, "/") + "/")
-                    ):
-                        stack.append(entry.path)
-                    continue
-                if not name.endswith(suffix) or name.lower() == "readme.md":
-                    continue
-                if not entry.is_file():  # a pipe or device named like a note
-                    relative = entry.path[prefix:].replace(slash, "/")
-                    result.problems.append((relative, Msg.of("file.not_regular")))
-                    continue
-                path = entry.path
-                try:
-                    st = stat(path)  # quicker than entry.stat(), which keeps a copy
-                except OSError:
-                    continue
-                relative = path[prefix:]
-                if slash != "/":
-                    relative = relative.replace(slash, "/")
-                if ignored and ignored(relative):
-                    continue
-                mtime, ctime = st.st_mtime_ns, st.st_ctime_ns
-                found(
-                    (
-                        relative,
-                        name_of_kind,
-                        ctime if ctime > mtime else mtime,
-                        st.st_size,
-                        st.st_ino,
-                    )
-                )
+            finally:
+                _close(fd)
     return result
 
 
@@ -252,6 +265,24 @@ def ignore_matcher(patterns: tuple[str, ...]) -> Callable[[str], bool] | None:
         match = re.compile("|".join(parts)).match
         return lambda path: match(path) is not None
     return lambda path: bool(spec.match_file(path))
+
+
+# Where the OS can list a folder and stat a name by an open descriptor (not Windows).
+_BY_FD = os.scandir in os.supports_fd and os.stat in os.supports_dir_fd
+
+
+def _open_folder(path: str) -> int | None:
+    if not _BY_FD:
+        return None
+    try:
+        return os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return None  # os.scandir says why, or lists it by its path after all
+
+
+def _close(fd: int | None) -> None:
+    if fd is not None:
+        os.close(fd)
 
 
 def _inside(path: str, root: str, slash: str) -> bool:

@@ -668,6 +668,60 @@ def test_the_fingerprint_changes_with_any_file_and_only_then(lab: Path) -> None:
     assert walk(the_lab).fingerprint() == first
 
 
+def test_walking_by_folder_descriptors_finds_what_walking_by_paths_finds(
+    lab: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The walk stats each file by its name in an open folder (walk._BY_FD); where the OS
+    cannot, by its path. Both see the same files, stamps, strays and problems: nested and
+    ignored folders, a symlinked note and folder inside the lab, links out of it, dangling
+    and looping ones, a pipe named like a note, a stray temp file, a README."""
+    import mllm_lab.walk as walk_module
+
+    (lab / "lab.toml").write_text(
+        (lab / "lab.toml").read_text("utf-8") + '\nignore = ["notes/drafts/"]\n', "utf-8"
+    )
+    deep = lab / "notes/training/deeper/deepest"
+    deep.mkdir(parents=True)
+    (deep / "d.md").write_text("---\ntitle: d\n---\n", "utf-8")
+    (lab / "notes/drafts").mkdir()
+    (lab / "notes/drafts/ignored.md").write_text("---\ntitle: i\n---\n", "utf-8")
+    (lab / "notes/training/README.md").write_text("# not a note\n", "utf-8")
+    (lab / "notes/training/.x.md.abcd1234.tmp").write_text("", "utf-8")
+    (lab / "notes/training/linked.md").symlink_to(deep / "d.md")
+    (lab / "notes/linked-folder").symlink_to(deep, target_is_directory=True)
+    outside = tmp_path / "outside.md"
+    outside.write_text("---\ntitle: o\n---\n", "utf-8")
+    (lab / "notes/training/out.md").symlink_to(outside)
+    (lab / "notes/training/gone.md").symlink_to(tmp_path / "missing.md")
+    (lab / "notes/training/loop.md").symlink_to(lab / "notes/training/loop.md")
+    os.mkfifo(lab / "notes/training/pipe.md")
+    the_lab = Lab.at(lab)
+
+    def seen() -> tuple[Any, ...]:
+        walked = walk(the_lab)
+        problems = sorted((path, why.as_json()) for path, why in walked.problems)
+        return sorted(walked.found), problems, sorted(walked.strays)
+
+    by_descriptor = seen()
+    monkeypatch.setattr(walk_module, "_BY_FD", False)
+    assert seen() == by_descriptor
+    found, problems, strays = by_descriptor
+    paths = {item[0] for item in found}
+    assert {
+        "notes/training/deeper/deepest/d.md",
+        "notes/training/linked.md",
+        "notes/linked-folder/d.md",
+    } <= paths
+    assert not paths & {"notes/drafts/ignored.md", "notes/training/README.md"}
+    assert [path for path, _ in problems] == [
+        "notes/training/gone.md",
+        "notes/training/loop.md",
+        "notes/training/out.md",
+        "notes/training/pipe.md",
+    ]
+    assert strays == ["notes/training/.x.md.abcd1234.tmp"]
+
+
 def test_restamping_a_walk_is_walking_again(lab: Path) -> None:
     the_lab = Lab.at(lab)
     walked = walk(the_lab)
