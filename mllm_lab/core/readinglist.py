@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 from mllm_lab.core import fastyaml, fm, fmedit
@@ -127,11 +126,80 @@ def parse(text: str) -> ReadingList:
     """The reading list, or BrokenNote naming the line where its shape is not the expected one.
     (An edit's result is read back, then read again when it is written: the last few are
     remembered; each caller gets its own entries.)"""
-    read = _parse(text)
-    return ReadingList(text, [dict(entry) for entry in read.entries], list(read.lines), read.plain)
+    read = _READ.get(text)
+    if read is None:
+        read = _remember(_parse(text))
+    return _own(read)
 
 
-@lru_cache(maxsize=4)
+def _own(read: ReadingList) -> ReadingList:
+    return ReadingList(read.text, [dict(e) for e in read.entries], list(read.lines), read.plain)
+
+
+_READ: dict[str, ReadingList] = {}  # the last few lists read, by their text
+_KEPT = 4
+
+
+def _remember(read: ReadingList) -> ReadingList:
+    if read.text not in _READ and len(_READ) >= _KEPT:
+        del _READ[next(iter(_READ))]
+    _READ[read.text] = read
+    return read
+
+
+def _edited(before: ReadingList, text: str, start: int, stop: int) -> ReadingList | None:
+    """`text` read back, when it is `before.text` with its lines from `start` to `stop` (each
+    where an entry's `- ` line begins, or the end) replaced, and both are lists as lab writes
+    them (read_plain): the entries of the replaced lines read, the others taken as they were
+    read, their lines moved. (Of such a list each entry is its own lines: those before
+    `start` and from `stop` on read the same wherever they are.) None when that does not
+    hold: the whole text is read."""
+    old = before.text
+    added = len(text) - len(old)
+    end = stop + added
+    if not before.plain or not 0 <= start <= stop <= len(old) or end < start:
+        return None
+    if text[:start] != old[:start] or text[end:] != old[stop:]:
+        return None
+    if not (_entry_starts(old, start) and _entry_starts(old, stop)):
+        return None
+    window = text[start:end]
+    if window and (not window.startswith("- ") or not window.endswith("\n")):
+        return None
+    read = read_plain("papers:\n" + window) if window else ReadingList("", [], [], plain=True)
+    if read is None:
+        return None
+    first = old.count("\n", 0, start) + 1  # the line `start` begins
+    last = old.count("\n", start, stop) + first  # the line `stop` begins
+    moved = text.count("\n", start, end) - (last - first)
+    kept = [n for n, line in enumerate(before.lines) if line < first]
+    after = [n for n, line in enumerate(before.lines) if line >= last]
+    return ReadingList(
+        text,
+        [dict(before.entries[n]) for n in kept]
+        + read.entries
+        + [dict(before.entries[n]) for n in after],
+        [before.lines[n] for n in kept]
+        + [line - 2 + first for line in read.lines]
+        + [before.lines[n] + moved for n in after],
+        plain=True,
+    )
+
+
+def _entry_starts(text: str, at: int) -> bool:
+    """An entry's `- ` line begins at `at` in a list read_plain read (where any such line is
+    an entry's), or `at` is its end, after a last line break."""
+    if at <= 0 or text[at - 1] != "\n":
+        return False
+    return at == len(text) or text.startswith("- ", at)
+
+
+def _next_entry(text: str, at: int) -> int:
+    """Where the entry after the one whose line begins at `at` begins, or the end."""
+    found = text.find("\n- ", at)
+    return len(text) if found < 0 else found + 1
+
+
 def _parse(text: str) -> ReadingList:
     fast = read_plain(text)
     if fast is not None:
@@ -168,9 +236,18 @@ def _refuse(line: int, what: str) -> BrokenNote:
     return BrokenNote(PATH, line, "list.cannot_edit", what=Msg.of(f"list.{what}"))
 
 
-def _check(text: str, expected: list[dict[str, Any]], line: int, what: str) -> ReadingList:
+def _check(
+    text: str,
+    expected: list[dict[str, Any]],
+    line: int,
+    what: str,
+    edit: tuple[ReadingList, int, int] | None = None,
+) -> ReadingList:
+    """`text` read back, refused unless it holds `expected`. `edit`: the list it was made
+    from and where its lines were replaced (_edited): only those are read again."""
     try:
-        after = parse(text)
+        made = _READ.get(text) or (_edited(*edit[:1], text, *edit[1:]) if edit else None)
+        after = _own(_remember(made)) if made is not None else parse(text)
     except BrokenNote:
         raise _refuse(line, what) from None
     if after.entries != expected:
@@ -244,7 +321,9 @@ def set_fields(reading: ReadingList, index: int, updates: dict[str, Any]) -> Rea
     for start, end, new in (edits[i] for i in order):
         result = result[:start] + new + result[end:]
     expected = [*reading.entries[:index], entry, *reading.entries[index + 1 :]]
-    return _check(text=result, expected=expected, line=line, what="update")
+    start = text.rfind("\n", 0, item.start_mark.index) + 1
+    edit = (reading, start, _next_entry(text, start)) if reading.plain else None
+    return _check(text=result, expected=expected, line=line, what="update", edit=edit)
 
 
 def append(reading: ReadingList, entry: dict[str, Any]) -> ReadingList:
@@ -283,7 +362,11 @@ def extend(reading: ReadingList, entries: Sequence[dict[str, Any]]) -> ReadingLi
     lines = [dash + item for item in block]
     result = text + ("" if text.endswith("\n") else newline) + newline.join(lines) + newline
     return _check(
-        text=result, expected=[*reading.entries, *entries], line=len(text.split("\n")), what="add"
+        text=result,
+        expected=[*reading.entries, *entries],
+        line=text.count("\n") + 1,
+        what="add",
+        edit=(reading, len(text), len(text)),
     )
 
 
