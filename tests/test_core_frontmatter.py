@@ -225,7 +225,107 @@ def test_a_new_notes_usual_frontmatter_is_written_without_pyyaml() -> None:
         "created": date(2024, 7, 31),
     }
     assert fm._dump_simple(meta) == fm.dump(meta)
-    assert fm._dump_simple({"title": "BLIP-2: Bootstrapping"}) is None  # ": " needs quotes
+    assert fm._dump_simple({"title": "BLIP-2: Bootstrapping"}) == "title: 'BLIP-2: Bootstrapping'\n"
+
+
+_quoted_titles = st.builds(
+    lambda head, mark, tail: head + mark + tail,
+    st.text(max_size=12),
+    st.sampled_from(
+        [
+            ": ",
+            " #",
+            ":",
+            "'",
+            '"',
+            "- ",
+            "# ",
+            "[",
+            "{",
+            "&",
+            "*",
+            "!",
+            "|",
+            ">",
+            "%",
+            "@",
+            "`",
+            ",",
+            "\t",
+            "\u3000",
+        ]
+    ),
+    st.text(max_size=12),
+)
+
+
+@given(title=_quoted_titles, authors=st.lists(_quoted_titles, max_size=2))
+@example(title="BLIP-2: Bootstrapping Language-Image Pre-training", authors=["O'Brien: A"])
+@example(title="'quoted' title:", authors=["- x", "#1 paper"])
+@example(title=" a: b ", authors=["a\tb: c"])
+def test_a_title_with_a_colon_is_single_quoted_as_pyyaml_quotes_it(
+    title: str, authors: list[str]
+) -> None:
+    """The usual paper title (`BLIP-2: …`) is written without importing PyYAML, quoted as
+    PyYAML quotes it; what only PyYAML knows how to write (a tab, a line break, a control
+    character) is still left to it."""
+    _same_as_pyyaml({"title": title, "authors": authors})
+    _same_as_pyyaml([{"key": "k", "title": title}])
+    if ": " in title and title.isprintable() and max(title) <= "\uffff":
+        assert fm._dump_simple({"title": title}) is not None
+
+
+_field_values = st.one_of(
+    st.text(
+        alphabet=st.sampled_from(
+            " :#?-'\"!&*[]{}|>%@`,.0123456789eE+_abcXYZ/=éñ中：\t\xa0\U0001f600"
+        ),
+        max_size=14,
+    ),
+    st.from_regex(r"[0-9]{1,5}\.[0-9]{0,5}", fullmatch=True),
+    st.from_regex(r"https?://[a-z0-9./?=&#:%_-]{0,20}", fullmatch=True),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=st.one_of(_field_values, _quoted_titles))
+@example(value="2508.18265")  # an arXiv id: a float to PyYAML, so quoted
+@example(value="https://arxiv.org/abs/2508.18265")
+@example(value="How Far Are We to GPT-4V? Closing the Gap")
+@example(value="It's a ---")
+@example(value="--- not a document")
+@example(value="? x")
+@example(value="Timothée Darcet")
+def test_a_papers_fields_are_written_as_pyyaml_and_lab_s_own_dumper_write_them(
+    value: str,
+) -> None:
+    """An arXiv id, a URL, a title with `?`, `'`, `: ` or `#` in it: written without PyYAML
+    exactly as PyYAML's dumpers (libyaml's, the pure one, and lab's own, which quotes what
+    some reader takes for another type) write them, or left to PyYAML."""
+    meta = {"t": value, "l": [value]}
+    ours = fm._dump_simple(meta)
+    if ours is None:
+        return
+    yaml_, loader, dumper = fm.yaml_kit()
+    for theirs in (getattr(yaml, "CSafeDumper", yaml.SafeDumper), yaml.SafeDumper, dumper):
+        assert ours == yaml.dump(
+            meta, Dumper=theirs, sort_keys=False, allow_unicode=True, width=2**31 - 1
+        )
+    assert yaml_.load(ours, Loader=loader) == meta
+
+
+def test_the_usual_fields_of_a_paper_need_no_pyyaml() -> None:
+    entry = {
+        "key": "internvl-2.5",
+        "title": "Expanding Performance Boundaries of Open-Source Multimodal Models: InternVL 2.5",
+        "arxiv": "2412.05271",
+        "url": "https://arxiv.org/abs/2412.05271",
+        "authors": ["Zhe Chen et al."],
+        "year": 2024,
+    }
+    assert fm._dump_simple([entry]) == fm.yaml_kit()[0].dump(
+        [entry], Dumper=fm.yaml_kit()[2], sort_keys=False, allow_unicode=True, width=2**31 - 1
+    )
 
 
 # --- an edit made without PyYAML -------------------------------------------------------------

@@ -265,31 +265,51 @@ def dump(meta: Any) -> str:
     return text if text.endswith("\n") else text + "\n"
 
 
-# A string PyYAML writes plain (no quotes): letters, digits and Chinese, with spaces and a few
-# marks inside; `ambiguous` strings aside. Anything else is left to PyYAML itself.
-_WORD = r"0-9A-Za-z\u3001-\u303f\u4e00-\u9fff\uff01-\uff5e"  # and CJK and full-width marks
-_ASCII_WORD = r"0-9A-Za-z"
-_PLAIN_ASCII = re.compile(rf"[{_ASCII_WORD}](?:[{_ASCII_WORD} .,()/_+\-]*[{_ASCII_WORD}.)])?")
-
-
-@lru_cache(maxsize=1)
-def _plain_any() -> re.Pattern[str]:  # 5 ms to compile its CJK ranges: only when one is met
-    return re.compile(rf"[{_WORD}](?:[{_WORD} .,()/_+\-]*[{_WORD}.)])?")
-
-
-def _plain(value: str) -> bool:
-    """PyYAML writes `value` plain (an ASCII one needs no CJK ranges to be looked at)."""
-    pattern = _PLAIN_ASCII if value.isascii() else _plain_any()
-    return pattern.fullmatch(value) is not None
-
-
 _KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_FIRST_INDICATORS = frozenset("#,[]{}&*!|>'\"%@`")
+_DECIMAL = re.compile(r"[0-9]+\.[0-9]+")  # PyYAML reads it as a float: an arXiv id, quoted
+
+
+def _block_plain(value: str) -> bool:
+    """PyYAML's own test (Emitter.analyze_scalar) of a one-line string of printable
+    characters for the plain style in a block mapping or sequence: no indicator first, no
+    ": " or " #" inside, no ":" or space at an end, no document marker; and `ambiguous`
+    strings (which some reader takes for a number, a date, a bool…) aside."""
+    first = value[0]
+    return not (
+        first in _FIRST_INDICATORS
+        or (first in "?:-" and value[1:2] in ("", " "))
+        or first == " "
+        or value[-1] == " "
+        or ": " in value
+        or value[-1] == ":"
+        or " #" in value
+        or value.startswith(("---", "..."))
+        or ambiguous(value)
+    )
+
+
+def _simple_string(value: str) -> str | None:
+    """`value` as PyYAML writes it in a block mapping or sequence (plain, or single-quoted
+    with '' for a quote: a paper's title with a colon), or None when only PyYAML knows: a
+    tab, a line break, a character str.isprintable refuses or one past the Basic Multilingual
+    Plane (libyaml escapes those), a string some reader takes for another type."""
+    if value == "":
+        return "''"
+    if not value.isprintable() or max(value) > "\uffff":
+        return None
+    if _block_plain(value):
+        return value
+    if ambiguous(value) and not _DECIMAL.fullmatch(value):
+        return None  # PyYAML may write it plain, lab's own dumper quotes it
+    return "'" + value.replace("'", "''") + "'"
 
 
 def _dump_simple(meta: Any) -> str | None:
-    """What PyYAML writes for a flat mapping of plain strings, whole numbers, dates, nulls
-    and lists of plain strings (a new note's frontmatter), without importing PyYAML (20 ms);
-    None for anything else. tests/test_core_frontmatter.py compares the two."""
+    """What PyYAML writes for a flat mapping of simple strings (_simple_string), whole
+    numbers, dates, nulls and lists of such strings (a new note's frontmatter), without
+    importing PyYAML (20 ms); None for anything else. tests/test_core_frontmatter.py
+    compares the two."""
     if type(meta) is list:  # a list of such mappings (a reading-list entry)
         items = [_dump_simple(item) if type(item) is dict and item else None for item in meta]
         if not items or any(item is None for item in items):
@@ -312,20 +332,19 @@ def _dump_simple(meta: Any) -> str | None:
         elif type(value) is date:
             lines.append(f"{key}: {value.isoformat()}")
         elif type(value) is str:
-            if value == "":
-                lines.append(f"{key}: ''")
-            elif _plain(value) and not ambiguous(value):
-                lines.append(f"{key}: {value}")
-            else:
+            written = _simple_string(value)
+            if written is None:
                 return None
+            lines.append(f"{key}: {written}")
         elif type(value) is list:
             if not value:
                 lines.append(f"{key}: []")
                 continue
-            if not all(type(v) is str and _plain(v) and not ambiguous(v) for v in value):
+            items = [_simple_string(v) if type(v) is str else None for v in value]
+            if any(item is None for item in items):
                 return None
             lines.append(f"{key}:")
-            lines += [f"- {item}" for item in value]
+            lines += [f"- {item}" for item in items]
         else:
             return None
     return "\n".join(lines) + "\n" if lines else None
