@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import Run, read, tree
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from mllm_lab.core import resolve
 from mllm_lab.core.resolve import TIER, definite, exact_match, resolve_one
 from mllm_lab.core.slugs import MAX_KEY, SLUG_RE, short_key
 from mllm_lab.errors import AmbiguousPaper, PaperNotFound
@@ -355,3 +356,39 @@ def test_an_exact_match_is_the_casefolded_or_squashed_key_or_title(
         expected = Match.TITLE
     if "/" not in query and not any(c.isdigit() for c in query):  # no URL, DOI or arXiv id
         assert exact_match(query, paper) == expected
+
+
+# --- squashed titles matched without squashing each one --------------------------------------
+
+_noise = st.text(alphabet=st.sampled_from(" -_:.,'!?()[]/+&é–中\t"), max_size=3)
+
+
+@st.composite
+def _spelled(draw: st.DrawFn) -> tuple[str, str]:
+    """A squashed query and a text: often one spelling of it (its characters in any case,
+    with punctuation, spaces or other letters between), else anything."""
+    query = draw(st.text(alphabet=st.sampled_from("abcXYZ019éß中-: "), min_size=1, max_size=8))
+    squashed = resolve._squash(query)
+    if draw(st.booleans()):
+        chars = [draw(st.sampled_from([c, c.upper()])) for c in squashed]
+        text = draw(_noise) + "".join(c + draw(_noise) for c in chars)
+        if draw(st.booleans()):  # one letter or digit more, anywhere: no longer a spelling
+            at = draw(st.integers(0, len(text)))
+            text = text[:at] + draw(st.sampled_from("a0Z9é")) + text[at:]
+    else:
+        text = draw(st.text(max_size=12))
+    return squashed, text
+
+
+@given(case=_spelled())
+@example(case=("blip2", "BLIP-2"))
+@example(case=("blip2", "BLIP–2"))  # an en dash: not ASCII, squashed as before
+@example(case=("abc", "ａｂｃ"))  # full-width letters casefold, are \w, are not ASCII
+@example(case=("ss", "ß"))
+@example(case=("blip2", "BLIP-2x"))
+@example(case=("blip2", "BLIP-2-0"))
+def test_a_squashed_query_is_matched_as_squashing_each_text_would(case: tuple[str, str]) -> None:
+    squashed, text = case
+    if not squashed:
+        return
+    assert resolve._squashes_to(squashed)(text) == (resolve._squash(text) == squashed)
