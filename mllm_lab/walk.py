@@ -178,19 +178,28 @@ def walk(lab: Lab) -> Walk:
     stat = os.stat
     found = result.found.append
     for kind in kinds.KINDS:
-        stack = [os.path.join(root, *kind.folder.split("/"))]
+        parts = kind.folder.split("/")
+        between = [os.path.join(root, *parts[:n]) for n in range(1, len(parts))]
+        stack = [(os.path.join(root, *parts), _folder_ids([root, *between]))]
         suffix = kind.suffix
         name_of_kind = kind.name
         while stack:
-            folder = stack.pop()
+            folder, above = stack.pop()
             # the folder opened once and each file stat-ed by its name in it: the kernel
             # resolves one name per file, not the whole path (a tenth of the walk at 50,000)
             fd = _open_folder(folder)
             try:
+                here = _folder_id(folder, fd)
+                if here in above:  # a symlinked folder that leads back to one it is inside
+                    relative = folder[prefix:].replace(slash, "/")
+                    result.problems.append((relative, Msg.of("file.loop")))
+                    _close(fd)
+                    continue
                 entries = list(os.scandir(folder if fd is None else fd))
             except OSError:
                 _close(fd)
                 continue
+            inside = above | {here}
             try:
                 for entry in entries:
                     name = entry.name
@@ -212,7 +221,7 @@ def walk(lab: Lab) -> Walk:
                         if kind.subfolders and not (
                             ignored and ignored(path[prefix:].replace(slash, "/") + "/")
                         ):
-                            stack.append(path)
+                            stack.append((path, inside))
                         continue
                     if not name.endswith(suffix) or name.lower() == "readme.md":
                         continue
@@ -278,6 +287,26 @@ def _open_folder(path: str) -> int | None:
         return os.open(path, os.O_RDONLY | os.O_DIRECTORY)
     except OSError:
         return None  # os.scandir says why, or lists it by its path after all
+
+
+FolderId = tuple[int, int]  # (st_dev, st_ino)
+
+
+def _folder_id(path: str, fd: int | None) -> FolderId:
+    st = os.stat(path) if fd is None else os.fstat(fd)
+    return st.st_dev, st.st_ino
+
+
+def _folder_ids(paths: list[str]) -> frozenset[FolderId]:
+    """The lab's folder and those between it and a kind's folder: a symlink into any of them
+    from below is a loop (nothing the walk can list ends)."""
+    found = set()
+    for path in paths:
+        try:
+            found.add(_folder_id(path, None))
+        except OSError:
+            continue
+    return frozenset(found)
 
 
 def _close(fd: int | None) -> None:

@@ -674,7 +674,9 @@ def test_walking_by_folder_descriptors_finds_what_walking_by_paths_finds(
     """The walk stats each file by its name in an open folder (walk._BY_FD); where the OS
     cannot, by its path. Both see the same files, stamps, strays and problems: nested and
     ignored folders, a symlinked note and folder inside the lab, links out of it, dangling
-    and looping ones, a pipe named like a note, a stray temp file, a README."""
+    and looping ones, folders linked to one they are inside (each a loop, skipped: walked by
+    name, such a link never meets the kernel's limit on links in a path, and the walk went
+    round it for ever), a pipe named like a note, a stray temp file, a README."""
     import mllm_lab.walk as walk_module
 
     (lab / "lab.toml").write_text(
@@ -695,6 +697,9 @@ def test_walking_by_folder_descriptors_finds_what_walking_by_paths_finds(
     (lab / "notes/training/gone.md").symlink_to(tmp_path / "missing.md")
     (lab / "notes/training/loop.md").symlink_to(lab / "notes/training/loop.md")
     os.mkfifo(lab / "notes/training/pipe.md")
+    (lab / "notes/training/self").symlink_to(".")  # folders that lead back up: loops
+    (lab / "notes/training/deeper/up").symlink_to("../..")
+    (lab / "notes/training/root").symlink_to("../..")
     the_lab = Lab.at(lab)
 
     def seen() -> tuple[Any, ...]:
@@ -713,11 +718,14 @@ def test_walking_by_folder_descriptors_finds_what_walking_by_paths_finds(
         "notes/linked-folder/d.md",
     } <= paths
     assert not paths & {"notes/drafts/ignored.md", "notes/training/README.md"}
-    assert [path for path, _ in problems] == [
-        "notes/training/gone.md",
-        "notes/training/loop.md",
-        "notes/training/out.md",
-        "notes/training/pipe.md",
+    assert problems == [
+        ("notes/training/deeper/up", ["file.loop", {}]),
+        ("notes/training/gone.md", ["file.dangling", {}]),
+        ("notes/training/loop.md", ["file.loop", {}]),
+        ("notes/training/out.md", ["file.outside", {}]),
+        ("notes/training/pipe.md", ["file.not_regular", {}]),
+        ("notes/training/root", ["file.loop", {}]),
+        ("notes/training/self", ["file.loop", {}]),
     ]
     assert strays == ["notes/training/.x.md.abcd1234.tmp"]
 
