@@ -318,8 +318,8 @@ _ASCII_NOT_ALNUM = bytes(code for code in range(128) if not chr(code).isalnum())
 def _squashes_to(squashed: str) -> Callable[[str], bool]:
     """A test of `_squash(text) == squashed`. An ASCII text is matched as it is, by a pattern
     of the squashed characters with anything but a letter or digit between them, which
-    fails at the first character that differs: a new paper's title is held against 20,000
-    keys and titles, most of them never squashed (40 ms at 50,000 notes, a third of it so)."""
+    fails at the first character that differs. A new paper's title is held against every
+    key and title (40,000 at 50,000 notes), which were each squashed: 56 ms, now 28."""
     if not squashed.isascii():  # an ASCII text squashes to ASCII: only another can match
         return lambda text: not text.isascii() and _squash(text) == squashed
     gap = "[^a-z0-9]*"
