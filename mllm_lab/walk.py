@@ -56,7 +56,7 @@ class Walk:
     state: Path | None = None  # where the digests per kind are remembered (.lab/)
     _digests: dict[Any, str] = field(default_factory=dict, repr=False)
     _runs: list[bytes] | None = field(default=None, repr=False)
-    _fresh: bool = field(default=True, repr=False)  # as walked: nothing restamped since
+    _fresh: bool = field(default=True, repr=False)  # in walk order: nothing added since
     _recalled: bool = field(default=False, repr=False)
 
     def fingerprint(self) -> str:
@@ -136,18 +136,34 @@ class Walk:
         )
 
     def restamp(self, root: Path, paths: Iterable[str]) -> None:
-        """Take in the new stamps of files lab has just written (or removed)."""
+        """Take in the new stamps of files lab has just written (or removed). A file that was
+        there keeps its place, so that after a command that only changed files (`lab mark`)
+        the list is the one the next walk finds, and the digests per kind noted for it spare
+        that walk working them out again (45 ms at 50,000 notes). A new file goes last, where
+        a walk would not put it: nothing is noted for that list (see _note)."""
         changed = {path: kind for path in paths if (kind := kind_of(path)) is not None}
         if not changed:
             return
-        self._fresh = False
-        self.found = [f for f in self.found if f[0] not in changed]
+        stamps: dict[str, Found | None] = {}
         for path, kind in changed.items():
             try:
                 st = os.stat(root / path)
             except OSError:
+                stamps[path] = None
                 continue
-            self.found.append((path, kind, changed_ns(st), st.st_size, st.st_ino))
+            stamps[path] = (path, kind, changed_ns(st), st.st_size, st.st_ino)
+        kept: list[Found] = []
+        for found in self.found:
+            if found[0] in stamps:
+                new = stamps.pop(found[0])
+                if new is None:
+                    continue
+                found = new
+            kept.append(found)
+        added = [found for found in stamps.values() if found is not None]
+        if added:
+            self._fresh = False
+        self.found = kept + added
         self._runs = None
         for name in ("all", *changed.values()):
             self._digests.pop(name, None)

@@ -76,6 +76,30 @@ def body_sha(body: str) -> str:
     return hashlib.sha256(normalised.encode("utf-8", "surrogatepass")).hexdigest()[:12]
 
 
+def region_sha(body: str) -> str:
+    """The sha render_region writes in the begin marker of a region of this body. The last
+    one is remembered for the very same body (by identity: megabytes at 50,000 notes are
+    not compared), which a view's region and the copy of it lab keeps both ask for."""
+    global _last_region
+    if _last_region[0] is body:
+        return _last_region[1]
+    normalised = body.replace("\r\n", "\n")
+    if normalised and not normalised.endswith("\n"):
+        normalised += "\n"
+    sha = body_sha(normalised)
+    _last_region = (body, sha)
+    return sha
+
+
+_last_region: tuple[str | None, str] = (None, "")
+
+
+def forget_region_sha() -> None:
+    """Let go of the last body region_sha hashed."""
+    global _last_region
+    _last_region = (None, "")
+
+
 def newline_of(text: str) -> str:
     """The file's line ending: CRLF if its first line ends so, else LF."""
     first = text.find("\n")
@@ -211,7 +235,7 @@ def render_region(name: str, body: str, newline: str = "\n", notice: str = NOTIC
     body = body.replace("\r\n", "\n")
     if body and not body.endswith("\n"):
         body += "\n"
-    begin = f"<!-- lab:begin {name} sha={body_sha(body)} · {notice} -->"
+    begin = f"<!-- lab:begin {name} sha={region_sha(body)} · {notice} -->"
     text = f"{begin}\n{body}<!-- lab:end {name} -->\n"
     return text.replace("\n", newline) if newline != "\n" else text
 

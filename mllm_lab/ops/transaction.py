@@ -23,6 +23,7 @@ from mllm_lab.errors import NoteExists
 from mllm_lab.messages import tr
 from mllm_lab.models import READING_LIST
 from mllm_lab.ops import views
+from mllm_lab.ops.views import Digests
 from mllm_lab.ops.workspace import Outcome, Workspace
 from mllm_lab.walk import kind_of
 
@@ -68,6 +69,8 @@ class Transaction:
         self.views_state: Any = None  # owned by ops.views
         self.views_made: list[str] = []  # the views regenerated (ops.views)
         self.views_confirmed: list[str] = []  # found current by their records (ops.views)
+        self.views_digests = Digests()  # records digests worked out (ops.views)
+        self.views_shas: dict[str, str] = {}  # the sha of each region regenerated (ops.views)
 
     # --- lifecycle -------------------------------------------------------------------------
 
