@@ -392,3 +392,87 @@ def test_a_squashed_query_is_matched_as_squashing_each_text_would(case: tuple[st
     if not squashed:
         return
     assert resolve._squashes_to(squashed)(text) == (resolve._squash(text) == squashed)
+
+
+# --- the prefix tier and `near`, taken without normalising every key and title -------------
+
+_ODD_TEXT = st.text(
+    alphabet=st.sampled_from(
+        [
+            *"abcxyzABCXYZ0189  -_:.()'\t\n",
+            "ß",
+            "ﬁ",
+            "\u212a",
+            "\u017f",
+            "\u0130",
+            "é",
+            "中",
+            "\xa0",
+        ]
+    ),
+    max_size=24,
+)
+
+
+def _reference_starting(text: str, papers: list[Paper]) -> list[Paper]:
+    """The prefix tier as definite had it: every key and title normalised."""
+    folded, squashed = text.casefold(), resolve._squash(text)
+    return list(
+        {
+            paper.key: paper
+            for paper in papers
+            if paper.key.casefold().startswith(folded)
+            or " ".join(paper.title.casefold().split()).startswith(folded)
+            or (squashed and resolve._squash(paper.key).startswith(squashed))
+        }.values()
+    )
+
+
+def _reference_near(query: str, papers: list[Paper], cutoff: float) -> list[Paper]:
+    folded = " ".join(query.casefold().split())
+    if not folded:
+        return []
+    scored = []
+    for paper in papers:
+        key, title = paper.key.casefold(), " ".join(paper.title.casefold().split())
+        score = max(resolve._ratio(folded, key, cutoff), resolve._ratio(folded, title, cutoff))
+        if score >= cutoff:
+            scored.append((score, paper))
+    scored.sort(key=lambda found: -found[0])
+    return [paper for _, paper in scored]
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    keys=st.lists(_ODD_TEXT.filter(str.strip), min_size=1, max_size=12, unique=True),
+    titles=st.lists(_ODD_TEXT, min_size=12, max_size=12),
+    query=_ODD_TEXT,
+    picked=st.integers(0, 11),
+    cut=st.integers(0, 24),
+    cutoff=st.sampled_from([resolve.NEAR_CUTOFF, 0.5, 0.9, 0.8000000000000001]),
+)
+def test_the_prefix_tier_and_near_find_what_normalising_every_paper_finds(
+    keys: list[str], titles: list[str], query: str, picked: int, cut: int, cutoff: float
+) -> None:
+    papers = [Paper(key=key, title=title) for key, title in zip(keys, titles, strict=False)]
+    known = papers[picked % len(papers)]
+    for asked in (query, known.key[:cut], known.title[:cut], known.title + "x", known.key + "s"):
+        text = " ".join(asked.split())
+        if text:
+            expected = _reference_starting(text, papers)
+            if not any(exact_match(text, paper) for paper in papers):
+                try:
+                    found = definite(text, papers)
+                except AmbiguousPaper:
+                    assert len(expected) > 1
+                else:
+                    assert ([found] if found else []) == (expected if len(expected) == 1 else [])
+        assert resolve.near(asked, papers, cutoff) == _reference_near(asked, papers, cutoff)
+
+
+def test_near_keeps_a_title_exactly_at_the_cutoff() -> None:
+    """2 * 10 / (10 + 15) is the cutoff itself in floating point: such a title is scored."""
+    query = "abcdefghij"
+    title = "abcdefghijklmno"  # 15 characters, 10 of them the query's
+    papers = [Paper(key="zzzzzzzzzzzzzzzzzzzzzzzzzzzzzz", title=title)]
+    assert resolve.near(query, papers, 0.8) == _reference_near(query, papers, 0.8) == papers
