@@ -11,7 +11,7 @@ from typing import Any
 
 from mllm_lab import kinds
 from mllm_lab.caches import as_json
-from mllm_lab.core import fm, markdown
+from mllm_lab.core import fm
 from mllm_lab.core.digest import digest_note, digest_reading_list
 from mllm_lab.core.labdata import NotebookDigest, Record
 from mllm_lab.core.weeks import as_date
@@ -38,6 +38,8 @@ def _summary(body: str) -> str:
     if start < 0:
         return ""
     following = _NEXT_HEADING.search(body, start)
+    from mllm_lab.core import markdown  # a note with a summary of its own never needs it
+
     return markdown.first_sentence(body[start : following.start() if following else start + 4000])
 
 
@@ -108,6 +110,8 @@ def note_detail(text: str, relative: str) -> dict[str, Any]:
     """What `lab check`, `lab review` and the weekly prompt need from a note's body, with the
     file's line numbers: headings (with a fingerprint of what is written under each), links,
     open questions, and the text of the sections self-test questions are drawn from."""
+    from mllm_lab.core import markdown  # not when a scan parses a note again after an edit
+
     parsed = fm.parse(text, relative)
     offset = parsed.body_line - 1
     found = markdown.sections(parsed.body)
@@ -141,6 +145,8 @@ def links_of(text: str, relative: str) -> dict[str, list[list[Any]]]:
     """The links of any Markdown file (a README, a resource list), with the file's line
     numbers, as note_detail gives them for notes: {"links": [target, line, is_wiki],
     "unrendered": [target, line]}."""
+    from mllm_lab.core import markdown
+
     try:
         parsed = fm.parse(text, relative)
         body, offset = parsed.body, parsed.body_line - 1

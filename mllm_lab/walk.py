@@ -216,43 +216,40 @@ def walk(lab: Lab) -> Walk:
                 _close(fd)
                 continue
             inside = above | {here}
+            # the folder's lab-relative path once, each file's name added to it
+            here_relative = folder[prefix:].replace(slash, "/") + "/"
             try:
                 for entry in entries:
                     name = entry.name
                     if name[0] == ".":
                         if _STRAY.match(name):
-                            result.strays.append(
-                                f"{folder}{slash}{name}"[prefix:].replace(slash, "/")
-                            )
+                            result.strays.append(here_relative + name)
                         continue
                     if entry.is_symlink():
                         path = f"{folder}{slash}{name}"
                         if not _inside(path, root, slash):
                             result.problems.append(
-                                (path[prefix:].replace(slash, "/"), Msg.of(_link_problem(path)))
+                                (here_relative + name, Msg.of(_link_problem(path)))
                             )
                             continue
                     if entry.is_dir():
-                        path = f"{folder}{slash}{name}"
                         if kind.subfolders and not (
-                            ignored and ignored(path[prefix:].replace(slash, "/") + "/")
+                            ignored and ignored(here_relative + name + "/")
                         ):
-                            stack.append((path, inside))
+                            stack.append((f"{folder}{slash}{name}", inside))
                         continue
-                    if not name.endswith(suffix) or name.lower() == "readme.md":
+                    if not name.endswith(suffix) or (
+                        len(name) == 9 and name.lower() == "readme.md"
+                    ):
                         continue
-                    path = f"{folder}{slash}{name}"
+                    relative = here_relative + name
                     if not entry.is_file():  # a pipe or device named like a note
-                        relative = path[prefix:].replace(slash, "/")
                         result.problems.append((relative, Msg.of("file.not_regular")))
                         continue
                     try:
-                        st = stat(path) if fd is None else stat(name, dir_fd=fd)
+                        st = stat(f"{folder}{slash}{name}") if fd is None else stat(name, dir_fd=fd)
                     except OSError:
                         continue
-                    relative = path[prefix:]
-                    if slash != "/":
-                        relative = relative.replace(slash, "/")
                     if ignored and ignored(relative):
                         continue
                     mtime, ctime = st.st_mtime_ns, st.st_ctime_ns
