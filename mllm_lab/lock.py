@@ -12,6 +12,21 @@ from mllm_lab.errors import BadInput, LabBusy, WriteFailed
 from mllm_lab.storage import reason_of
 
 LOCK_ENV = "LAB_LOCK_TIMEOUT"
+_HELD: set[int] = set()  # descriptors of the locks this process holds
+
+
+def _forget_in_child() -> None:
+    """A process forked while the lock is held (a cold scan's workers) closes its copy of
+    the lock's descriptor: flock(2) belongs to the open file, so a worker left alive by a
+    `kill -9` of the command would hold the lock for every later command."""
+    for fd in _HELD:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    _HELD.clear()
+
+
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_forget_in_child)
 
 
 def lock_timeout() -> float:
@@ -30,7 +45,8 @@ def locked(lock_path: Path) -> Iterator[None]:
     """Hold the lab's lock: one writer at a time; others wait up to $LAB_LOCK_TIMEOUT seconds.
 
     On POSIX this is flock(2) on .lab/lock, released by the kernel even if the process is
-    killed; elsewhere the filelock library does the same job."""
+    killed (a process it forks does not keep it: _forget_in_child); elsewhere the filelock
+    library does the same job."""
     timeout = lock_timeout()
     try:
         lock_path.parent.mkdir(parents=True, exist_ok=True)
@@ -62,6 +78,8 @@ def locked(lock_path: Path) -> Iterator[None]:
                 if time.monotonic() - started >= timeout:
                     raise LabBusy(str(lock_path), time.monotonic() - started) from None
                 time.sleep(0.01)
+        _HELD.add(fd)
         yield
     finally:
+        _HELD.discard(fd)
         os.close(fd)  # closing the descriptor releases the lock

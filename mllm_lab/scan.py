@@ -12,6 +12,7 @@ import contextlib
 import json
 import marshal
 import os
+import sys
 from array import array
 from collections.abc import Callable, ItemsView, Iterator, Mapping, MutableMapping, ValuesView
 from dataclasses import dataclass
@@ -541,7 +542,7 @@ def _parse_many(
     ]
     mine: list[tuple[str, Record]] | None = None
     try:
-        with ProcessPoolExecutor(cores - 1) as pool:
+        with ProcessPoolExecutor(cores - 1, initializer=_worker, initargs=(os.getpid(),)) as pool:
             theirs = [pool.submit(_parse_marshalled, str(root), piece) for piece in pieces]
             mine = parse_chunk(str(root), chunks[0])
             parts = [mine, *(_unmarshalled(part.result()) for part in theirs)]
@@ -557,6 +558,29 @@ def _parse_many(
         else by_path[found[0]]
         for found in todo
     ]
+
+
+def _worker(parent: int) -> None:
+    """A scan's worker (forked) ends with the command: on Linux the kernel kills it when the
+    command dies (a `kill -9` left it waiting for ever on a pipe that the other workers
+    still held open), and it does not keep the command's output open either (a script
+    reading that output waited for it too)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the command died before that took hold
+        os._exit(1)
+    with contextlib.suppress(OSError):
+        quiet = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(quiet, fd)
+        os.close(quiet)
+
+
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
 def parse_chunk(root: str, chunk: list[Found]) -> list[tuple[str, Record]]:
