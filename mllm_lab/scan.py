@@ -529,8 +529,14 @@ def _parse_many(
             if progress and number % 200 == 0:
                 progress(number, len(todo))
         return records
+    import multiprocessing
     from concurrent.futures import ProcessPoolExecutor  # only a big cold scan needs workers
     from concurrent.futures.process import BrokenProcessPool
+
+    # forked on Linux, as Python 3.11 does by default (3.14 starts workers from a server): a
+    # worker's parent is then this process, which it checks it has not lost already
+    forked = sys.platform.startswith("linux")
+    context = multiprocessing.get_context("fork") if forked else None
 
     chunks = [todo[i::cores] for i in range(cores)]
     # the workers' shares in pieces: a worker holds one piece's records at a time, not its
@@ -542,7 +548,12 @@ def _parse_many(
     ]
     mine: list[tuple[str, Record]] | None = None
     try:
-        with ProcessPoolExecutor(cores - 1, initializer=_worker, initargs=(os.getpid(),)) as pool:
+        with ProcessPoolExecutor(
+            cores - 1,
+            mp_context=context,
+            initializer=_worker,
+            initargs=(os.getpid() if forked else 0,),
+        ) as pool:
             theirs = [pool.submit(_parse_marshalled, str(root), piece) for piece in pieces]
             mine = parse_chunk(str(root), chunks[0])
             parts = [mine, *(_unmarshalled(part.result()) for part in theirs)]
@@ -571,7 +582,7 @@ def _worker(parent: int) -> None:
 
         with contextlib.suppress(OSError, AttributeError):
             ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    if os.getppid() != parent:  # the command died before that took hold
+    if parent and os.getppid() != parent:  # the command died before that took hold
         os._exit(1)
     with contextlib.suppress(OSError):
         quiet = os.open(os.devnull, os.O_RDWR)
