@@ -104,7 +104,7 @@ def exact_match(query: str, paper: Paper) -> Match | None:
         return Match.URL
     if squashed:
         return Match.TITLE if _squash(paper.title) == squashed else None
-    return Match.TITLE if " ".join(paper.title.casefold().split()) == folded else None
+    return Match.TITLE if _normal(paper.title) == folded else None
 
 
 @lru_cache(maxsize=16)
@@ -247,7 +247,7 @@ def _exact_matches(text: str, papers: Sequence[Paper]) -> list[tuple[Paper, Matc
     return [
         (paper, Match.KEY if paper.key.casefold() == folded else Match.TITLE)
         for paper in papers
-        if paper.key.casefold() == folded or " ".join(paper.title.casefold().split()) == folded
+        if paper.key.casefold() == folded or _normal(paper.title) == folded
     ]
 
 
@@ -288,7 +288,7 @@ def near(query: str, papers: Sequence[Paper], cutoff: float = NEAR_CUTOFF) -> li
     """Papers a query for a *new* paper is suspiciously close to, best first: its whole text
     is nearly a known key or title (`lava` for llava, `blipp` for blip), a likely typo. Shared
     words alone do not count: a new title may well share words with known ones."""
-    folded = " ".join(query.casefold().split())
+    folded = _normal(query)
     if not folded:
         return []
     # difflib's ratio is at most 2 * shorter / (both lengths), which _ratio looks at first:
@@ -327,7 +327,7 @@ def _starts(query: str, paper: Paper) -> bool:
     folded, squashed = query.casefold(), _squash(query)
     return (
         paper.key.casefold().startswith(folded)
-        or " ".join(paper.title.casefold().split()).startswith(folded)
+        or _normal(paper.title).startswith(folded)
         or bool(squashed and _squash(paper.key).startswith(squashed))
     )
 
