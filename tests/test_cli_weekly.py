@@ -88,3 +88,60 @@ def test_week_by_date_or_name_uses_iso_year(
 def test_malformed_week_or_date_is_refused(in_lab: Run, args: list[str], message: str) -> None:
     result = in_lab("weekly", *args)
     assert result.code == 1 and message in result.err
+
+
+BROKEN_NOTE = "---\ntitle: [broken\n---\n\n正文\n"
+
+
+def test_weekly_names_the_labs_problems_as_status_does(in_lab: Run, lab: Path) -> None:
+    """A new log adds no problem: what weekly says of the lab's is what it said before it
+    wrote, the same a command run afterwards says."""
+    (lab / "notes/training").mkdir(parents=True, exist_ok=True)
+    (lab / "notes/training/bad.md").write_text(BROKEN_NOTE, "utf-8")
+    assert in_lab("sync").ok
+    made = in_lab("weekly")
+    assert made.ok, made
+    assert (lab / "weekly-log/2026-W48.md").exists()
+    assert "notes/training/bad.md:3:" in made.err
+    after = in_lab("sync")
+    warned = [line for line in made.err.splitlines() if line.startswith("警告")]
+    assert warned and warned == [line for line in after.err.splitlines() if line.startswith("警告")]
+
+
+def test_a_log_made_with_a_problem_is_named_at_once(in_lab: Run, lab: Path) -> None:
+    """The lab's own template for the log gives it a field lab refuses: weekly says so
+    with the log's path:line as soon as it is written, as the next command would."""
+    template = lab / "templates/zh/weekly.md.j2"
+    template.parent.mkdir(parents=True, exist_ok=True)
+    default = Path(__file__).resolve().parents[1] / "templates/zh/weekly.md.j2"
+    text = read(default)
+    assert text.startswith("---\n")
+    template.write_text("---\nstage: 9\n" + text[4:], "utf-8")
+    assert in_lab("sync").ok
+    made = in_lab("weekly")
+    assert made.ok, made
+    assert "weekly-log/2026-W48.md:2:" in made.err and "9" in made.err
+    assert "weekly-log/2026-W48.md:2:" in in_lab("sync").err
+
+
+def test_weekly_does_not_read_the_lab_again_after_writing_its_log(
+    in_lab: Run, lab: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The problems said are those of the lab as read before the write (a new log adds
+    none): no stamp of the index's records is worked out after it (60 ms at 50,000 notes)."""
+    from mllm_lab.ops.workspace import Workspace
+
+    assert in_lab("status").ok
+    assert in_lab("sync").ok
+    stamps: list[str] = []
+    original = Workspace.findings_stamp
+
+    def counted(self: Workspace) -> str:
+        stamps.append("findings")
+        return original(self)
+
+    monkeypatch.setattr(Workspace, "findings_stamp", counted)
+    assert in_lab("weekly").ok
+    assert stamps == []
+    assert in_lab("weekly").ok  # a log refreshed: the lab, changed since, is read first
+    assert stamps == ["findings"]

@@ -53,6 +53,8 @@ def weekly(ws: Workspace, week: Week, *, dry_run: bool = False) -> Created:
     path = week.log_path
     with ws.transaction(dry_run=dry_run) as tx:
         done = done_body(ws, lambda: tx.data, week)
+        if not dry_run:  # what to say of the lab's problems, while it is as last read (a
+            ws.shown_findings()  # new log adds none: see Transaction._adds_no_findings)
         old = tx.read(path)
         if old is None:
             text = ws.render(f"{ws.lang}/weekly.md.j2", weekly_context(ws, week, done))

@@ -108,6 +108,7 @@ class Workspace:
     _snapshot: Snapshot | None = None
     _data: LabData | None = None
     _key_lines: KeyLines = field(default_factory=KeyLines)
+    _findings: tuple[list[str], int, int] | None = None  # shown_findings', until a write
     notices: list[str] = field(default_factory=list)  # what the command should tell the user
 
     @classmethod
@@ -301,14 +302,17 @@ class Workspace:
     def shown_findings(self) -> tuple[list[str], int, int]:
         """The problems met reading the lab, in brief (models.in_brief); kept with the results
         (a `lab sync` with nothing to do does not build the lab's data just to say that
-        nothing is wrong)."""
+        nothing is wrong), and for the rest of the command unless a write changes them (see
+        Transaction._after_commit)."""
         from mllm_lab.models import in_brief
 
         def compute() -> list[Any]:
             return list(in_brief(self.data().findings))
 
-        shown, total, bare = self.cached("findings", compute, briefly=self.findings_stamp)
-        return shown, total, bare
+        if self._findings is None:
+            shown, total, bare = self.cached("findings", compute, briefly=self.findings_stamp)
+            self._findings = (shown, total, bare)
+        return self._findings
 
     def keep_keys(self) -> None:
         """Keep the paper keys for shell completion (see remember_keys)."""
@@ -356,6 +360,7 @@ class Workspace:
         self._walked = None
         self._snapshot = None
         self._data = None
+        self._findings = None
 
 
 def remember_keys(lab: Lab, papers: Iterable[Paper], known: KeyLines | None = None) -> None:
