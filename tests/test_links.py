@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import posixpath
+import re
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -90,6 +91,24 @@ def test_urls_keep_their_reserved_characters_and_lose_what_breaks_a_link() -> No
         "[w](<https://en.wikipedia.org/wiki/Transformer_(deep%20learning)>)"
     )
     assert markdown.link("q", "https://x.org/a?b=1&c=%20|d") == "[q](https://x.org/a?b=1&c=%20%7Cd)"
+
+
+# The link pattern as it was before its runs of plain characters were made possessive: the
+# quicker one must find the very same links, texts and targets in any line.
+_LINK_ONE_CHARACTER_AT_A_TIME = re.compile(
+    r"(?<!\\)!?\[(?P<text>(?:\\.|\[[^\]\n]*\]|[^\[\]\\\n])*)\]"
+    r"\((?P<target><(?:\\.|[^<>\\\n])*>|(?:\\.|[^()\s\\]|\((?:\\.|[^()\s\\])*\))+)"
+    r"(?:\s+(?:\"[^\"]*\"|'[^']*'|\([^)]*\)))?\s*\)"
+)
+
+
+@settings(max_examples=500)
+@given(st.text(alphabet="[]()<>!\\\"' \ta./#\n多", max_size=60))
+def test_the_link_pattern_finds_what_it_found_one_character_at_a_time(line: str) -> None:
+    def found(pattern: re.Pattern[str]) -> list[tuple[tuple[int, int], str, str]]:
+        return [(m.span(), m["text"], m["target"]) for m in pattern.finditer(line)]
+
+    assert found(markdown._MD_LINK) == found(_LINK_ONE_CHARACTER_AT_A_TIME)
 
 
 def test_what_lab_reads_as_links() -> None:
