@@ -91,6 +91,40 @@ def test_any_title_and_tags_give_a_ranked_list(
     assert scores == sorted(scores, reverse=True) and all(s > 0 for s in scores)
 
 
+_NAME_PARTS = st.text(alphabet="aAßs.*(-", max_size=4)
+
+
+@given(
+    title=st.text(alphabet="aAßs.*( -", max_size=12),
+    tags=st.lists(_NAME_PARTS, max_size=3),
+    slug=_NAME_PARTS,
+    notes=st.lists(
+        st.tuples(_NAME_PARTS, st.text(alphabet="aAßs.*( -", max_size=12), st.lists(_NAME_PARTS)),
+        max_size=6,
+    ),
+)
+def test_every_note_is_given_each_reason_it_has(
+    title: str, tags: list[str], slug: str, notes: list[tuple[str, str, list[str]]]
+) -> None:
+    """Each note sharing a tag asked for, tagged with the new note's name, or named by a tag
+    is listed with that reason (casefolded, the empty tag and regex characters included)."""
+    lab = [
+        note(f"notes/c/{i}{name}.md", t, tuple(theirs)) for i, (name, t, theirs) in enumerate(notes)
+    ]
+    found = find_related(lab, title=title, tags=tuple(tags), slug=slug, limit=len(lab))
+    reasons = {r.path: set(r.reasons) for r in found}
+    wanted = {t.casefold() for t in tags}
+    for made in lab:
+        theirs = {t.casefold() for t in made.tags}
+        expected = {f"tag:{t}" for t in wanted & theirs}
+        if slug and slug.casefold() in theirs:
+            expected.add(f"named:{slug.casefold()}")
+        name = made.path.rsplit("/", 1)[1][: -len(".md")].casefold()
+        if name in wanted:
+            expected.add(f"named:{name}")
+        assert expected <= reasons.get(made.path, set()), made
+
+
 # --- lab new concept --related, lab related ------------------------------------------------
 
 
