@@ -453,6 +453,38 @@ def test_cards_read_by_two_processes_are_the_cards_read_by_one(
     assert [card["answer"] for card in mine["new"]] == [f"The number {n}." for n in range(5)]
 
 
+def test_a_check_reads_the_card_ids_in_two_processes_without_their_text(
+    in_lab: Run, lab: Path, tmp_path: Path, monkeypatch
+) -> None:
+    """`lab check` looks for card ids used twice in rows of the id and place alone (the
+    answers of 50,000 notes held 130 MB): read in two processes, a duplicate is found as one
+    process finds it, and the ids kept are those `lab quiz` gives the cards."""
+    from mllm_lab.ops import cards
+
+    named = "\n<!-- card: twice -->\nQ: Which {n}?\nA: The number {n}.\n"
+    copy = _notes_and_a_cold_copy(in_lab, lab, tmp_path, 5, named)
+    one = in_lab("check")
+    assert one.code == 1 and "twice" in one.out
+    rows: list[list[object]] = []
+    real = cards._read_all
+
+    def spy(*args: Any, **options: Any) -> Any:
+        found = real(*args, **options)
+        rows.extend(row for made in found.values() for row in made)
+        return found
+
+    monkeypatch.setattr(cards, "_read_all", spy)
+    monkeypatch.setattr(cards, "PARALLEL_FROM", 2)
+    monkeypatch.setattr(cards, "usable_cores", lambda: 2)
+    two = in_lab("check", cwd=copy)
+    assert (two.code, two.out) == (one.code, one.out)
+    assert rows and all(
+        len(row) == 5 for row in rows
+    )  # this process's half: no question, no answer
+    quiz = json.loads(in_lab("quiz", "--json", cwd=copy).out)
+    assert {card["id"] for card in quiz["new"]} >= {"twice"}
+
+
 def _cold(lab: Path, tmp_path: Path, *args: str) -> tuple[int, str]:
     """`lab ARGS` on a copy of the lab without .lab/: what no cache can have changed."""
     import shutil

@@ -528,9 +528,9 @@ def test_cards_are_cached_and_only_changed_notes_are_read_again(
 
     real = module.read_chunk
 
-    def spy(root: str, notes: list[Note], signatures: Any) -> Any:
+    def spy(root: str, notes: list[Note], signatures: Any, text: bool = True) -> Any:
         read_notes.extend(n.path for n in notes)
-        return real(root, notes, signatures)
+        return real(root, notes, signatures, text)
 
     monkeypatch.setattr(module, "read_chunk", spy)
     assert lab_cards(ws_of(cards_lab)).cards == first

@@ -138,9 +138,8 @@ def _cached_rows(
     if not stale:
         return result
     signatures = signatures or _signatures(ws)
-    read = _read_all(ws.lab.root, [notes[path] for path in stale], signatures)
-    for path, rows in read.items():
-        result[path] = [row if text else row[:5] for row in rows]
+    read = _read_all(ws.lab.root, [notes[path] for path in stale], signatures, text=text)
+    result.update(read)
     if ws.use_index and (len(read) > RESTAMP or _rows_changed(stored, result, read)):
         made = {"templates": templates, "signatures": signatures}
         _save(
@@ -227,13 +226,14 @@ def _signatures(ws: Workspace) -> dict[str, dict[str, str]]:
 
 
 def _read_all(
-    root: Path, notes: Sequence[Note], signatures: Mapping[str, Mapping[str, str]]
+    root: Path, notes: Sequence[Note], signatures: Mapping[str, Mapping[str, str]], text: bool
 ) -> dict[str, list[Row]]:
-    """Rows of each note that can be read (one that cannot is reported by the scan already).
-    Many notes are split with one worker process while this one reads the other half: both
-    cores, and one process less in memory than a pool of two."""
+    """Rows of each note that can be read (one that cannot is reported by the scan already),
+    without the question and answer unless `text`. Many notes are split with one worker
+    process while this one reads the other half: both cores, and one process less in memory
+    than a pool of two."""
     if len(notes) < PARALLEL_FROM or usable_cores() < 2:
-        return dict(read_chunk(root=str(root), notes=list(notes), signatures=signatures))
+        return dict(read_chunk(root=str(root), notes=list(notes), signatures=signatures, text=text))
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor  # only a big cold read needs a worker
 
@@ -241,14 +241,18 @@ def _read_all(
     # it did (the lab's data), which it then copied page by page as it touched it
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
         half = list(notes[1::2])
-        theirs = pool.submit(read_chunk, root=str(root), notes=half, signatures=signatures)
-        mine = read_chunk(root=str(root), notes=list(notes[0::2]), signatures=signatures)
+        theirs = pool.submit(
+            read_chunk, root=str(root), notes=half, signatures=signatures, text=text
+        )
+        mine = read_chunk(root=str(root), notes=list(notes[0::2]), signatures=signatures, text=text)
         return dict(mine + theirs.result())
 
 
 def read_chunk(
-    root: str, notes: list[Note], signatures: Mapping[str, Mapping[str, str]]
+    root: str, notes: list[Note], signatures: Mapping[str, Mapping[str, str]], text: bool = True
 ) -> list[tuple[str, list[Row]]]:
+    """Each note's rows; without `text`, only what a card's id and place need (the answers
+    of 50,000 notes held 130 MB while `lab check` looked for duplicate ids)."""
     from mllm_lab.core.cards import note_cards
     from mllm_lab.core.fm import body_of
     from mllm_lab.errors import BrokenNote
@@ -261,7 +265,7 @@ def read_chunk(
         except (BrokenNote, OSError):
             continue
         cards = note_cards(note, body, body_line=line, template=signatures.get(note.kind.name))
-        found.append((note.path, [_row(card) for card in cards]))
+        found.append((note.path, [_row(card) if text else _row(card)[:5] for card in cards]))
     return found
 
 
