@@ -111,6 +111,22 @@ def test_the_link_pattern_finds_what_it_found_one_character_at_a_time(line: str)
     assert found(markdown._MD_LINK) == found(_LINK_ONE_CHARACTER_AT_A_TIME)
 
 
+def test_a_long_text_is_read_for_links_as_a_short_one_and_not_remembered(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A generated index of a big lab is read once for its links: its blocks are not kept
+    for the rest of the command, and its links are what the same text gives when kept."""
+    body = "".join(f"- [Note {n}](notes/n-{n}.md)\n<!-- c -->\n" for n in range(40))
+    kept = markdown.scan_links(body)
+    markdown._kept_blocks.cache_clear()
+    monkeypatch.setattr(markdown, "KEPT_UP_TO", 100)
+    assert markdown.scan_links(body) == kept and len(kept[0]) == 40
+    assert markdown._kept_blocks.cache_info().currsize == 0
+    monkeypatch.setattr(markdown, "KEPT_UP_TO", len(body))
+    assert markdown.sections(body) == markdown.sections(body)
+    assert markdown._kept_blocks.cache_info().currsize == 1
+
+
 def test_what_lab_reads_as_links() -> None:
     body = (
         '[a \\] b](x%20y.md) ![img](pic.png) [t](<my notes.md> "title") [n](a(b).md)\n'

@@ -203,11 +203,20 @@ def unrendered_links(body: str) -> list[Link]:
     return scan_links(body)[1]
 
 
-@lru_cache(maxsize=2)
+KEPT_UP_TO = 1 << 20  # characters: a longer text's blocks are not remembered
+
+
 def _blocks(text: str) -> Blocks:
     """A note's details read its sections, links and open questions one after the other, so
     the blocks of the last two texts are remembered (Blocks are not changed by their readers):
-    a body without comments is scanned once for all three."""
+    a body without comments is scanned once for all three. Not those of a text longer than a
+    note (a generated index of 50,000 notes, read once for its links, held 20 MB until the
+    command ended)."""
+    return _kept_blocks(text) if len(text) <= KEPT_UP_TO else blocks(text)
+
+
+@lru_cache(maxsize=2)
+def _kept_blocks(text: str) -> Blocks:
     return blocks(text)
 
 
