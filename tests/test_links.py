@@ -111,6 +111,30 @@ def test_the_link_pattern_finds_what_it_found_one_character_at_a_time(line: str)
     assert found(markdown._MD_LINK) == found(_LINK_ONE_CHARACTER_AT_A_TIME)
 
 
+_WIKI_ONE_CHARACTER_AT_A_TIME = re.compile(
+    r"\[\[(?P<target>[^\]|#\n]+)(?:#[^\]|\n]*)?(?:\|[^\]\n]*)?\]\]"
+)
+
+
+@settings(max_examples=500)
+@given(st.text(alphabet="[]|#\\ \ta.\n多", max_size=60))
+def test_the_wiki_link_pattern_finds_what_it_found_with_backtracking(line: str) -> None:
+    def found(pattern: re.Pattern[str]) -> list[tuple[tuple[int, int], str]]:
+        return [(m.span(), m["target"]) for m in pattern.finditer(line)]
+
+    assert found(markdown._WIKI_LINK) == found(_WIKI_ONE_CHARACTER_AT_A_TIME)
+
+
+def test_a_line_of_brackets_is_read_as_no_link() -> None:
+    """A pasted run of "[" (no "]]", no "](") is no link; such a line of 20,000 took the
+    patterns 12 s of backtracking before either was searched only where it can match."""
+    body = "[" * 20000 + "\n" + "]] " + "[" * 2000 + "\n[[note]] [a](b.md)\n"
+    assert [(link.target, link.line) for link in markdown.links(body)] == [
+        ("b.md", 3),
+        ("note", 3),
+    ]
+
+
 def test_a_long_text_is_read_for_links_as_a_short_one_and_not_remembered(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
