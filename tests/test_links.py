@@ -12,7 +12,7 @@ from urllib.parse import unquote
 
 import pytest
 from conftest import Run, read
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from realistic import CONTRASTIVE, LOG, LORA, QFORMER, SINK, build, dead_links, hrefs
 
@@ -128,11 +128,38 @@ def test_the_wiki_link_pattern_finds_what_it_found_with_backtracking(line: str) 
 def test_a_line_of_brackets_is_read_as_no_link() -> None:
     """A pasted run of "[" (no "]]", no "](") is no link; such a line of 20,000 took the
     patterns 12 s of backtracking before either was searched only where it can match."""
-    body = "[" * 20000 + "\n" + "]] " + "[" * 2000 + "\n[[note]] [a](b.md)\n"
+    body = "[" * 20000 + "\n" + "]] " + "[" * 2000 + "\n[[note]] [a](b.md)\n" + "[x](" * 3000
     assert [(link.target, link.line) for link in markdown.links(body)] == [
         ("b.md", 3),
         ("note", 3),
     ]
+
+
+def _unrendered_walking_each_opening(line: str, spans: list[tuple[int, int]]) -> list[str]:
+    """markdown._unrendered as it was: a walk from each opening to its closing parenthesis."""
+    found = []
+    for opening in re.finditer(r"(?<!\\)\]\(", line):
+        start = opening.end()
+        if any(a <= start < b for a, b in spans) or line[start : start + 1] == "<":
+            continue
+        depth, end = 0, start
+        while end < len(line) and (line[end] != ")" or depth):
+            depth += {"(": 1, ")": -1}.get(line[end], 0)
+            end += 1
+        target = line[start:end].strip()
+        if end < len(line) and re.search(r"\s", target) and markdown._FILE_LIKE.search(target):
+            found.append(target)
+    return found
+
+
+@settings(max_examples=500)
+@given(st.text(alphabet='[]()x /.\\<$"', max_size=60))
+@example('[a](x/b "t c") [d](x/e f) [g](h (i j)/k) [l](m')
+def test_unrendered_links_are_found_as_by_a_walk_from_each_opening(line: str) -> None:
+    spans = [m.span() for m in markdown._MD_LINK.finditer(line)]
+    assert [link.target for link in markdown._unrendered(line, 0, spans)] == (
+        _unrendered_walking_each_opening(line, spans)
+    )
 
 
 def test_a_long_text_is_read_for_links_as_a_short_one_and_not_remembered(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from functools import lru_cache
 from typing import NamedTuple
 from urllib.parse import quote
@@ -186,18 +187,39 @@ def _unrendered(line: str, index: int, spans: list[tuple[int, int]]) -> list[Lin
     GitHub shows it as text. The target, up to its closing parenthesis, when it looks like a
     file or URL (a `/`, an extension, a scheme), not maths such as `$E[x](a + b)$`."""
     found = []
+    closing: dict[int, int] | None = None
+    starts = [a for a, _ in spans]
     for opening in _OPENING.finditer(line):
         start = opening.end()
-        if any(a <= start < b for a, b in spans) or line[start : start + 1] == "<":
+        at = bisect_right(starts, start) - 1  # the links found are in order, apart
+        if (at >= 0 and start < spans[at][1]) or line[start : start + 1] == "<":
             continue
-        depth, end = 0, start
-        while end < len(line) and (line[end] != ")" or depth):
-            depth += {"(": 1, ")": -1}.get(line[end], 0)
-            end += 1
+        closing = closing if closing is not None else _closing_parens(line)
+        end = closing.get(start, len(line))
         target = line[start:end].strip()
         if end < len(line) and re.search(r"\s", target) and _FILE_LIKE.search(target):
             found.append(Link(target, index + 1))
     return found
+
+
+def _closing_parens(line: str) -> dict[int, int]:
+    """For each position, where the `)` that closes a destination begun there stands (the
+    first `)` with as many `(` as `)` between): the first place after it where the count of
+    `(` less `)` falls below the count there, less one. Found for every position in one pass
+    (a stack of the positions still waiting for a lower count), not by a walk from each
+    opening, which a line of thousands of `[x](` made quadratic."""
+    closing: dict[int, int] = {}
+    waiting: list[tuple[int, int]] = []  # (position, count of "(" less ")" before it)
+    depth = 0
+    for at, char in enumerate(line):
+        waiting.append((at, depth))
+        if char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+            while waiting and waiting[-1][1] > depth:
+                closing[waiting.pop()[0]] = at
+    return closing
 
 
 def unrendered_links(body: str) -> list[Link]:
