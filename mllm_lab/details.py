@@ -99,7 +99,7 @@ def each(
     wanted = {}
     for path in paths:
         # the kind and stamp the index keeps beside each record: the record itself is not
-        # read (at 50,000 notes, every record read and kept held 90 MB for the whole check)
+        # read (at 50,000 notes, every record read and kept held 95 MB for the whole check)
         if path in files and not files.broken(path):
             kind, mtime, size, inode = files.stamp(path)
             if kind not in _NOT_NOTES:

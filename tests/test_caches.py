@@ -456,9 +456,9 @@ def test_cards_read_by_two_processes_are_the_cards_read_by_one(
 def test_a_check_reads_the_card_ids_in_two_processes_without_their_text(
     in_lab: Run, lab: Path, tmp_path: Path, monkeypatch
 ) -> None:
-    """`lab check` looks for card ids used twice in rows of the id and place alone (the
-    answers of 50,000 notes held 130 MB): read in two processes, a duplicate is found as one
-    process finds it, and the ids kept are those `lab quiz` gives the cards."""
+    """`lab check` looks for card ids used twice in rows of the id and place alone (with the
+    answers it peaked 70 MB higher at 50,000 notes): read in two processes, a duplicate is
+    found as one process finds it, and the ids kept are those `lab quiz` gives the cards."""
     from mllm_lab.ops import cards
 
     named = "\n<!-- card: twice -->\nQ: Which {n}?\nA: The number {n}.\n"
@@ -488,7 +488,7 @@ def test_a_check_reads_the_card_ids_in_two_processes_without_their_text(
 def test_the_details_of_every_note_leave_the_records_unread(in_lab: Run, lab: Path) -> None:
     """The details stream takes each note's kind and stamp from beside its record in the
     index: a check of every note reads no record (at 50,000 notes, every record read and kept
-    held 90 MB), and a note that does not read is still left out."""
+    held 95 MB), and a note that does not read is still left out."""
     from mllm_lab import scan
     from mllm_lab.lab import Lab
     from mllm_lab.ops.workspace import Workspace
