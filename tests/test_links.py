@@ -125,10 +125,26 @@ def test_the_wiki_link_pattern_finds_what_it_found_with_backtracking(line: str) 
     assert found(markdown._WIKI_LINK) == found(_WIKI_ONE_CHARACTER_AT_A_TIME)
 
 
+@settings(max_examples=300)
+@given(st.lists(st.sampled_from(["`" * 33, "`" * 34, "`", "[a](b.md)", "y", " "]), max_size=9))
+def test_a_line_with_a_long_run_of_backticks_hides_the_links_github_hides(
+    pieces: list[str],
+) -> None:
+    """A run of 33 or more backticks took the code-span pattern cubic time (1,000: 8 s), so
+    such a line finds its code spans by CommonMark's rule in one pass: the links it shows are
+    those markdown-it renders."""
+    from markdown_it import MarkdownIt
+
+    line = "x" + "".join(pieces) + "`" * 33
+    shown = MarkdownIt("commonmark").render(line).count('href="b.md"')
+    assert [link.target for link in markdown.links(line)] == ["b.md"] * shown
+
+
 def test_a_line_of_brackets_is_read_as_no_link() -> None:
     """A pasted run of "[" (no "]]", no "](") is no link; such a line of 20,000 took the
     patterns 12 s of backtracking before either was searched only where it can match."""
     body = "[" * 20000 + "\n" + "]] " + "[" * 2000 + "\n[[note]] [a](b.md)\n" + "[x](" * 3000
+    body += "\na[" + "`" * 1000
     assert [(link.target, link.line) for link in markdown.links(body)] == [
         ("b.md", 3),
         ("note", 3),
