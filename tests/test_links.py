@@ -125,6 +125,77 @@ def test_the_wiki_link_pattern_finds_what_it_found_with_backtracking(line: str) 
     assert found(markdown._WIKI_LINK) == found(_WIKI_ONE_CHARACTER_AT_A_TIME)
 
 
+_LINK_PIECES = st.sampled_from(
+    ["[", "]", "(", ")", "](", "![", "\\", "\\[", "!", "<", ">", '"', "'", " ", "\t", "a", "b.md",
+     "[[", "]]", "|", "#", "多", "[x]", "(c)", "[a](b)", "[[n]]"]
+)  # fmt: skip
+
+
+@settings(max_examples=800)
+@given(st.lists(_LINK_PIECES, max_size=40))
+def test_a_line_of_many_brackets_gives_the_links_the_pattern_finds(
+    pieces: list[str],
+) -> None:
+    """A line with more than MANY_BRACKETS "[" is walked, not searched with the pattern,
+    which took such a line quadratic time: the walk finds the same links, each with the same
+    place and target, for any line (here every line is walked)."""
+    line = "".join(pieces)
+    expected = [(*m.span(), m["target"]) for m in markdown._MD_LINK.finditer(line)]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(markdown, "MANY_BRACKETS", -1)
+        assert markdown._md_links(line) == expected
+    assert markdown._md_links(line) == expected  # as few brackets as it has
+
+
+@settings(max_examples=800)
+@given(st.lists(_LINK_PIECES, max_size=40))
+def test_the_wiki_links_found_going_on_where_the_search_stopped_are_the_patterns(
+    pieces: list[str],
+) -> None:
+    """Where a line has more than MANY_BRACKETS "[[" (here every line), the search for wiki
+    links goes on from where the pattern stopped looking: it finds what the pattern finds."""
+    line = "".join(pieces)
+    expected = [m["target"] for m in markdown._WIKI_LINK.finditer(line)]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(markdown, "MANY_BRACKETS", -1)
+        assert markdown._wiki_links(line) == expected
+
+
+@settings(max_examples=500)
+@given(st.lists(st.sampled_from(["<!--", "-->", "<!-->", "-", "\n", "a", "<", "!"]), max_size=30))
+def test_comments_are_taken_out_as_the_comment_pattern_takes_them(pieces: list[str]) -> None:
+    text = "".join(pieces)
+    pattern = re.compile(r"<!--.*?-->", re.DOTALL)
+    assert markdown.without_comments(text) == pattern.sub("", text)
+    kept = pattern.sub(lambda m: "\n" * m[0].count("\n"), text)
+    assert markdown.without_comments(text, keep_lines=True) == kept
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "](" + "[[]" * 20000,  # 37 s at 33,000 before the walk
+        "](" + "[" * 40000,
+        "]] " + "[" * 60000,  # 14 s at 99,000
+        "]] " + "[[a#" * 10000,
+        "a[" + "<!--" * 10000,  # the comment pattern: 0.4 s at 5,000
+        "[a](b (" * 5000 + "[c](d.md)",
+    ],
+    ids=["text-brackets", "brackets", "wiki-brackets", "wiki-anchors", "comments", "titles"],
+)
+def test_a_pasted_line_of_link_syntax_is_read_in_one_pass(line: str) -> None:
+    """Lines a paste can bring (a minified page, a dump of brackets) that the link patterns
+    took seconds to minutes over: their links are found, as on a short line, in one pass."""
+    body = f"intro [x](a.md)\n{line}\n[[last]] [y](b.md)\n"
+    expected = [("a.md", 1), ("b.md", 3)]
+    found = [(link.target, link.line) for link in markdown.links(body) if not link.wiki]
+    assert [pair for pair in found if pair[1] != 2] == expected
+    assert ("last", 3) in [(link.target, link.line) for link in markdown.links(body) if link.wiki]
+    assert [link.target for link in markdown.links(line) if not link.wiki] == (
+        ["d.md"] if line.endswith("(d.md)") else []
+    )
+
+
 @settings(max_examples=300)
 @given(st.lists(st.sampled_from(["`" * 33, "`" * 34, "`", "[a](b.md)", "y", " "]), max_size=9))
 def test_a_line_with_a_long_run_of_backticks_hides_the_links_github_hides(

@@ -95,15 +95,45 @@ def row(cells: list[str]) -> str:
 
 # --- sections and links --------------------------------------------------------------------
 
-_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
+
+def without_comments(text: str, keep_lines: bool = False) -> str:
+    """`text` without its HTML comments (`keep_lines`: each replaced by its line breaks), as
+    `<!--.*?-->` would find them, in one pass: that pattern scans to the end of the text from
+    every `<!--` that no `-->` closes (a pasted line of 5,000 took it 0.4 s)."""
+    start = text.find("<!--")
+    if start < 0:
+        return text
+    pieces, done = [], 0
+    while start >= 0:
+        end = text.find("-->", start + 4)
+        if end < 0:
+            break  # no comment closes after this one: none does after a later one either
+        end += 3
+        pieces.append(text[done:start])
+        if keep_lines:
+            pieces.append("\n" * text.count("\n", start, end))
+        done = end
+        start = text.find("<!--", end)
+    pieces.append(text[done:])
+    return "".join(pieces)
+
+
 # Runs of plain characters are taken whole (possessive `++`), not one character per turn of
 # an alternation: twice as quick, and the same matches, since a run never ends where the
 # pattern could go on (a `]`, `)`, `>` or space is never part of one).
+_ANGLED = r"<(?:[^<>\\\n]++|\\.)*>"  # a link's destination in <>
+_BARE = r"(?:[^()\s\\]++|\\.|\((?:[^()\s\\]++|\\.)*\))+"  # or not
 _MD_LINK = re.compile(
     r"(?<!\\)!?\[(?P<text>(?:[^\[\]\\\n]++|\\.|\[[^\]\n]*\])*)\]"
-    r"\((?P<target><(?:[^<>\\\n]++|\\.)*>|(?:[^()\s\\]++|\\.|\((?:[^()\s\\]++|\\.)*\))+)"
+    rf"\((?P<target>{_ANGLED}|{_BARE})"
     r"(?:\s+(?:\"[^\"]*\"|'[^']*'|\([^)]*\)))?\s*\)"
 )
+# what follows a link's text: "(" and its destination, in <> or not
+_DESTINATIONS = (re.compile(rf"\((?P<target>{_ANGLED})"), re.compile(rf"\((?P<target>{_BARE})"))
+_SPACES = re.compile(r"\s*")
+_TITLE_ENDS = {'"': '"', "'": "'", "(": ")"}
+_PLAIN_RUN = re.compile(r"[^\[\]\\\n]+")
+MANY_BRACKETS = 64  # a line with more "[" is searched for links by _md_links' own walk
 # a link reference definition: [label]: destination
 _REF_DEF = re.compile(r"^ {0,3}\[(?:\\.|[^\]\\])+\]:[ \t]*(?P<target><[^<>\n]*>|\S+)")
 _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
@@ -111,9 +141,126 @@ _ESCAPED = re.compile(r"\\([!-/:-@\[-`{-~])")
 # Possessive too: a target, anchor or label never ends where the pattern goes on (`#`, `|`,
 # `]`), and a line of 20,000 "[" took 12.5 s of backtracking (0.5 s so; none without "]]").
 _WIKI_LINK = re.compile(r"\[\[(?P<target>[^\]|#\n]++)(?:#[^\]|\n]*+)?(?:\|[^\]\n]*+)?\]\]")
+_WIKI_START = re.compile(_WIKI_LINK.pattern[: -len(r"\]\]")])  # a wiki link but its "]]"
 _CODE_SPAN = re.compile(r"(`+)(?:(?!\1).)+?\1")
 _TICKS = re.compile(r"`+")
 LONG_TICKS = "`" * 33  # a run this long takes _CODE_SPAN cubic time: 1,000 took 8 s
+
+
+def _md_links(line: str) -> list[tuple[int, int, str]]:
+    """(start, end, target) of each link `_MD_LINK.finditer(line)` finds. The pattern tries
+    every "[" and reads a text from each to where it ends, so a line of thousands of "[" took
+    it quadratic time (a pasted 99 KB line: 37 s). Such a line is walked instead: a text is a
+    chain of pieces (a run of plain characters, an escape, a `[...]`), each fixed by where it
+    begins, so where a text begun at a place ends is worked out once for every place, and
+    what may follow it (`](destination)`) once for every place a text ends."""
+    if line.count("[") <= MANY_BRACKETS or "\n" in line:
+        return [(match.start(), match.end(), match["target"]) for match in _MD_LINK.finditer(line)]
+    size = len(line)
+    closes = [at for at, char in enumerate(line) if char == "]"]
+    ends: dict[int, int] = {}  # where a text begun at a place stops
+
+    def piece_after(at: int) -> int | None:
+        char = line[at] if at < size else "]"
+        if char == "[":
+            close = bisect_right(closes, at)
+            return closes[close] + 1 if close < len(closes) else None
+        if char == "\\":
+            return at + 2 if at + 1 < size else None
+        if char == "]":
+            return None
+        run = _PLAIN_RUN.match(line, at)
+        return run.end() if run else None
+
+    def text_end(at: int) -> int:
+        walked = []
+        while at not in ends:
+            after = piece_after(at)
+            if after is None:
+                ends[at] = at
+                break
+            walked.append(at)
+            at = after
+        end = ends[at]
+        ends.update(dict.fromkeys(walked, end))
+        return end
+
+    tails: dict[int, tuple[int, str] | None] = {}
+    closers: dict[str, list[int]] = {}
+    found: list[tuple[int, int, str]] = []
+    searched = 0  # where the search goes on from, as finditer's
+    while (bracket := line.find("[", searched)) >= 0:
+        start, after_last = bracket, searched
+        searched = bracket + 1
+        before = line[bracket - 1] if bracket > 0 else ""
+        if before == "\\":
+            continue  # escaped: the pattern's look-behind
+        if before == "!" and bracket - 1 >= after_last and line[bracket - 2 : bracket - 1] != "\\":
+            start = bracket - 1  # an image: its "!" is part of the match
+        end = text_end(bracket + 1)
+        if end >= size or line[end] != "]":
+            continue
+        if end not in tails:
+            tails[end] = _link_tail(line, end + 1, closers)
+        tail = tails[end]
+        if tail is None:
+            continue
+        found.append((start, *tail))
+        searched = tail[0]
+    return found
+
+
+def _spaces_end(line: str, at: int) -> int:
+    spaces = _SPACES.match(line, at)
+    return spaces.end() if spaces else at
+
+
+def _link_tail(line: str, at: int, closers: dict[str, list[int]]) -> tuple[int, str] | None:
+    """(where it ends, the destination) of what _MD_LINK takes after a link's text, from
+    `at`: `(destination "title")`. The title's closing quote or parenthesis is looked up
+    among `closers` (each one's places in the line, found once), not searched for from each
+    title: a line of thousands of `[a](b (` made the pattern read to its end from each."""
+    for pattern in _DESTINATIONS:  # in <> first: the pattern tries the other if that fails
+        destination = pattern.match(line, at)
+        if destination is None:
+            continue
+        after = destination.end()
+        spaced = _spaces_end(line, after)
+        opener = line[spaced : spaced + 1]
+        if spaced > after and opener in _TITLE_ENDS:  # a title first, as the pattern tries it
+            closer = _TITLE_ENDS[opener]
+            if closer not in closers:
+                closers[closer] = [place for place, char in enumerate(line) if char == closer]
+            places = closers[closer]
+            found = bisect_right(places, spaced)
+            if found < len(places):
+                last = _spaces_end(line, places[found] + 1)
+                if line[last : last + 1] == ")":
+                    return last + 1, destination["target"]
+        if line[spaced : spaced + 1] == ")":
+            return spaced + 1, destination["target"]
+    return None
+
+
+def _wiki_links(line: str) -> list[str]:
+    """The targets `_WIKI_LINK.finditer(line)` finds. Where the pattern fails at a "[[", it
+    fails at every "[[" before the place where it stopped looking (each part of it runs to a
+    character none of the parts before it takes), so the search goes on from there: a line
+    of thousands of "[[" is not read again from each (20,000 "[" took 0.5 s)."""
+    if line.count("[[") <= MANY_BRACKETS:  # too few for the pattern to take long
+        return [match["target"] for match in _WIKI_LINK.finditer(line)]
+    found = []
+    searched = 0
+    while (bracket := line.find("[[", searched)) >= 0:
+        start = _WIKI_START.match(line, bracket)
+        if start is None:  # nothing between the brackets and the first "]", "|" or "#"
+            searched = bracket + 1
+        elif line.startswith("]]", start.end()):
+            found.append(start["target"])
+            searched = start.end() + 2
+        else:
+            searched = start.end()
+    return found
 
 
 def _without_code_spans(line: str) -> str:
@@ -165,7 +312,7 @@ def sections(body: str) -> list[Section]:
 
 
 def strip_comments(text: str) -> str:
-    return _COMMENT.sub("", text)
+    return without_comments(text)
 
 
 def first_sentence(body: str, limit: int = 120) -> str:
@@ -273,9 +420,7 @@ def _kept_blocks(text: str) -> Blocks:
 def _blanked(body: str) -> Blocks:
     """The body's blocks with comments blanked out (their line breaks kept): what links and
     open questions are read from."""
-    if "<!--" in body:
-        body = _COMMENT.sub(lambda m: "\n" * m[0].count("\n"), body)
-    return _blocks(body)
+    return _blocks(without_comments(body, keep_lines=True))
 
 
 def links(body: str) -> list[Link]:
@@ -301,10 +446,12 @@ def scan_links(body: str) -> tuple[list[Link], list[Link]]:
             line = _MATH.sub(lambda m: " " * len(m[0]), line)
         # every link holds "](": a line without one (a task box, a wiki link) is not searched
         # (nor a long run of "[", which takes the pattern quadratic time)
-        matches = list(_MD_LINK.finditer(line)) if "](" in line else []
-        written = [m["target"] for m in matches]
-        if line.count("](") > len(matches):
-            broken += _unrendered(line, index, [m.span() for m in matches])
+        written: list[str] = []
+        if "](" in line:
+            matches = _md_links(line)
+            written = [match[2] for match in matches]
+            if line.count("](") > len(matches):
+                broken += _unrendered(line, index, [(match[0], match[1]) for match in matches])
         definition = _REF_DEF.match(line) if "]:" in line else None
         if definition:
             written.append(definition["target"])
@@ -314,8 +461,8 @@ def scan_links(body: str) -> tuple[list[Link], list[Link]]:
                 continue
             result.append(Link(target.split("#", 1)[0].split("?", 1)[0], index + 1))
         if "[[" in line and "]]" in line:
-            for match in _WIKI_LINK.finditer(line):
-                result.append(Link(match["target"].strip(), index + 1, wiki=True))
+            for target in _wiki_links(line):
+                result.append(Link(target.strip(), index + 1, wiki=True))
     return [item for item in result if item.target], broken
 
 
@@ -383,7 +530,7 @@ def section_signature(content: str, title: str) -> str:
     """A fingerprint of what the learner wrote in a section: "" when nothing is written yet
     (only comments, empty table cells, empty list items or bold labels). The note's own title
     is masked, so a section left exactly as its template rendered it matches the template's."""
-    text = _COMMENT.sub("", content) if "<!--" in content else content
+    text = without_comments(content)
     for spelled in _spellings(title):
         text = text.replace(spelled, "\x00")
     kept = [

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from mllm_lab.core.blocks import blocks
-from mllm_lab.core.markdown import sections, split_row, unescape_cell
+from mllm_lab.core.markdown import sections, split_row, unescape_cell, without_comments
 
 _DELIMITER = re.compile(r"^\s*\|?\s*:?-{1,}:?\s*(?:\|\s*:?-{1,}:?\s*)*\|?\s*$")
 _ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+(?:\[[ xX]\]\s+)?(?P<text>.*\S)")
@@ -68,9 +68,7 @@ def section_problems(content: str, offset: int) -> list[Problem]:
 
 def strip_comments_keeping_lines(text: str) -> str:
     """`text` with HTML comments blanked, line numbers kept."""
-    if "<!--" not in text:
-        return text
-    return re.sub(r"<!--.*?-->", lambda m: "\n" * m[0].count("\n"), text, flags=re.DOTALL)
+    return without_comments(text, keep_lines=True)
 
 
 def weekly_problems(body: str, titles: Iterable[str]) -> list[Problem]:
