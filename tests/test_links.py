@@ -127,12 +127,13 @@ def test_the_wiki_link_pattern_finds_what_it_found_with_backtracking(line: str) 
 
 _LINK_PIECES = st.sampled_from(
     ["[", "]", "(", ")", "](", "![", "\\", "\\[", "!", "<", ">", '"', "'", " ", "\t", "a", "b.md",
-     "[[", "]]", "|", "#", "多", "[x]", "(c)", "[a](b)", "[[n]]"]
+     "[[", "]]", "|", "#", "多", "[x]", "(c)", "[a](b)", "[[n]]", ' "t"', " 't'", " (t)"]
 )  # fmt: skip
 
 
 @settings(max_examples=800)
 @given(st.lists(_LINK_PIECES, max_size=40))
+@example(['[a](b "t")', " ![c](<d e> 'u')", " [f](g (h)) [i](j (k) )", " [l](<m> (n) x)"])
 def test_a_line_of_many_brackets_gives_the_links_the_pattern_finds(
     pieces: list[str],
 ) -> None:

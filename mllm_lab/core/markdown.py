@@ -190,12 +190,12 @@ def _md_links(line: str) -> list[tuple[int, int, str]]:
     found: list[tuple[int, int, str]] = []
     searched = 0  # where the search goes on from, as finditer's
     while (bracket := line.find("[", searched)) >= 0:
-        start, after_last = bracket, searched
-        searched = bracket + 1
+        start, searched = bracket, bracket + 1
         before = line[bracket - 1] if bracket > 0 else ""
         if before == "\\":
             continue  # escaped: the pattern's look-behind
-        if before == "!" and bracket - 1 >= after_last and line[bracket - 2 : bracket - 1] != "\\":
+        # (a "!" before it is never part of a link found before: that one ended with ")")
+        if before == "!" and line[bracket - 2 : bracket - 1] != "\\":
             start = bracket - 1  # an image: its "!" is part of the match
         end = text_end(bracket + 1)
         if end >= size or line[end] != "]":
