@@ -134,6 +134,7 @@ _LINK_PIECES = st.sampled_from(
 @settings(max_examples=800)
 @given(st.lists(_LINK_PIECES, max_size=40))
 @example(['[a](b "t")', " ![c](<d e> 'u')", " [f](g (h)) [i](j (k) )", " [l](<m> (n) x)"])
+@example(["\\[a](b) ", "[c\\](d)](e) ", "\\![f](g) ", "[h\\", "](i)"])
 def test_a_line_of_many_brackets_gives_the_links_the_pattern_finds(
     pieces: list[str],
 ) -> None:
