@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from collections import Counter
 from datetime import date
@@ -17,7 +18,7 @@ from conftest import Run
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from mllm_lab import kinds
+from mllm_lab import kinds, parse
 from mllm_lab.core import fm, readinglist
 from mllm_lab.core.advice import uncovered_topics
 from mllm_lab.core.labdata import build, patch
@@ -2023,3 +2024,30 @@ def test_init_run_again_builds_nothing_and_a_lost_readme_comes_back_filled_in(
     (lab / "papers" / "README.md").unlink()
     assert run("init", ".").ok
     assert "blip-2" in (lab / "papers" / "README.md").read_text("utf-8")
+
+
+# --- a note's title --------------------------------------------------------------------------
+
+_H1_PATTERN = re.compile(r"^# +(.+?)[ #]*$", re.M)  # what parse found the title with
+
+
+@settings(max_examples=600)
+@given(
+    st.lists(
+        st.sampled_from(["#", " ", "a", "\n", "\r", "\t", "# ", "\n# ", "##", "  "]), max_size=25
+    ),
+    st.integers(0, 30),
+)
+@example(["# ", "#" * 30, ")", "\n"], 20)
+def test_a_notes_title_is_what_the_title_pattern_found(pieces: list[str], within: int) -> None:
+    """The first `# Title` within the first characters, found without the pattern (which a
+    run of "#" or spaces ended by another character made quadratic: 20,000 took 1.3 s)."""
+    body = "".join(pieces)
+    found = _H1_PATTERN.search(body, 0, within)
+    assert parse.h1(body, within) == (found[1] if found else "")
+
+
+def test_a_title_line_of_twenty_thousand_hashes_is_read_at_once() -> None:
+    body = "# " + "#" * 19990 + ")\n\n## S\n\ntext\n"
+    assert parse.h1(body) == "#" * 19990 + ")"
+    assert parse.h1("# a" + " #" * 9995 + ")\n") == "a" + " #" * 9995 + ")"

@@ -224,6 +224,9 @@ def test_a_line_of_brackets_is_read_as_no_link() -> None:
     ]
 
 
+_FILE_LIKE_AS_IT_WAS = re.compile(r"^[^\[\]]*(?:/|\.[A-Za-z0-9]{1,8}$|^[A-Za-z][A-Za-z0-9+.-]*:)")
+
+
 def _unrendered_walking_each_opening(line: str, spans: list[tuple[int, int]]) -> list[str]:
     """markdown._unrendered as it was: a walk from each opening to its closing parenthesis."""
     found = []
@@ -236,13 +239,13 @@ def _unrendered_walking_each_opening(line: str, spans: list[tuple[int, int]]) ->
             depth += {"(": 1, ")": -1}.get(line[end], 0)
             end += 1
         target = line[start:end].strip()
-        if end < len(line) and re.search(r"\s", target) and markdown._FILE_LIKE.search(target):
+        if end < len(line) and re.search(r"\s", target) and _FILE_LIKE_AS_IT_WAS.search(target):
             found.append(target)
     return found
 
 
 @settings(max_examples=500)
-@given(st.text(alphabet='[]()x /.\\<$"', max_size=60))
+@given(st.text(alphabet='[]()x /.\\<$"\xa0\u3000\x1c\tb:', max_size=60))
 @example('[a](x/b "t c") [d](x/e f) [g](h (i j)/k) [l](m')
 def test_unrendered_links_are_found_as_by_a_walk_from_each_opening(line: str) -> None:
     spans = [m.span() for m in markdown._MD_LINK.finditer(line)]
