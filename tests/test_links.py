@@ -245,8 +245,17 @@ def _unrendered_walking_each_opening(line: str, spans: list[tuple[int, int]]) ->
 
 
 @settings(max_examples=500)
-@given(st.text(alphabet='[]()x /.\\<$"\xa0\u3000\x1c\tb:', max_size=60))
+@given(
+    st.lists(
+        st.sampled_from(
+            ["[a](", "](", "x/b", "c.md", "http:", "y", " ", "\xa0", "\u3000", "\t", "\x1c", "(",
+             ")", "[", "]", "<", "$", '"', "\\"]
+        ),
+        max_size=24,
+    ).map("".join)
+)  # fmt: skip
 @example('[a](x/b "t c") [d](x/e f) [g](h (i j)/k) [l](m')
+@example("[a](x/b) q](x/c) [d](\xa0x/e f\u3000) [g](q r[x/) [h](x/ i")
 def test_unrendered_links_are_found_as_by_a_walk_from_each_opening(line: str) -> None:
     spans = [m.span() for m in markdown._MD_LINK.finditer(line)]
     assert [link.target for link in markdown._unrendered(line, 0, spans)] == (
