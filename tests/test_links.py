@@ -240,7 +240,7 @@ def _unrendered_walking_each_opening(line: str, spans: list[tuple[int, int]]) ->
             end += 1
         target = line[start:end].strip()
         if end < len(line) and re.search(r"\s", target) and _FILE_LIKE_AS_IT_WAS.search(target):
-            found.append(target)
+            found.append(target if len(target) <= 200 else target[:199] + "…")
     return found
 
 
@@ -261,6 +261,16 @@ def test_unrendered_links_are_found_as_by_a_walk_from_each_opening(line: str) ->
     assert [link.target for link in markdown._unrendered(line, 0, spans)] == (
         _unrendered_walking_each_opening(line, spans)
     )
+
+
+def test_nested_targets_with_a_space_are_each_named_in_a_few_words() -> None:
+    """A pasted line of thousands of nested `](a/ b` and their `)`: each target is named
+    (cut to 200 characters), not copied whole for each (quadratic memory)."""
+    line = "[z]" + "](a/ b" * 20000 + ")" * 20000
+    found = markdown.unrendered_links(line)
+    assert len(found) == 20000
+    assert max(len(link.target) for link in found) == 200
+    assert found[-1].target == "a/ b" and found[0].target == ("a/ b](" * 34)[:199] + "…"
 
 
 def test_a_long_text_is_read_for_links_as_a_short_one_and_not_remembered(

@@ -385,8 +385,20 @@ def _unrendered(line: str, index: int, spans: list[tuple[int, int]]) -> list[Lin
             last -= 1
         spaces = spaces or list(accumulate(map(str.isspace, line), initial=0))
         if spaces[last] > spaces[first] and _FILE_LIKE.match(line, first, last):
-            found.append(Link(line[first:last], index + 1))
+            found.append(Link(_shortened(line, first, last), index + 1))
     return found
+
+
+LONGEST_TARGET = 200  # characters of an unrendered target a finding shows
+
+
+def _shortened(line: str, first: int, last: int) -> str:
+    """line[first:last], cut to LONGEST_TARGET characters: a pasted line of thousands of
+    nested targets would otherwise keep a copy of most of itself for each (20,000 of them in
+    a 120 KB line: over a gigabyte)."""
+    if last - first <= LONGEST_TARGET:
+        return line[first:last]
+    return line[first : first + LONGEST_TARGET - 1] + "…"
 
 
 def _closing_parens(line: str) -> dict[int, int]:
