@@ -190,8 +190,17 @@ def _related_lines(text: str, parsed: fm.Parsed) -> list[list[Any]]:
     first = parsed.key_lines.get("related", 1)
     lines = text.split("\n", parsed.body_line)[first - 1 : parsed.body_line - 2]
     found = []
+    written: dict[str, int] = {}  # the line each item of a block list names: `- entry`
+    for n, raw in enumerate(lines):
+        item = raw.strip()
+        if item.startswith("- "):
+            written.setdefault(item[2:].strip().strip("'\""), first + n)
     for entry in entries:
-        line = next((first + n for n, raw in enumerate(lines) if entry in raw), first)
+        # an entry on a line of its own is found there, not on an earlier line that holds it
+        # within a longer one (and not by a search of every line for each of 20,000 entries)
+        line = written.get(entry)
+        if line is None:
+            line = next((first + n for n, raw in enumerate(lines) if entry in raw), first)
         found.append([entry, line])
     return found
 

@@ -2051,3 +2051,29 @@ def test_a_title_line_of_twenty_thousand_hashes_is_read_at_once() -> None:
     body = "# " + "#" * 19990 + ")\n\n## S\n\ntext\n"
     assert parse.h1(body) == "#" * 19990 + ")"
     assert parse.h1("# a" + " #" * 9995 + ")\n") == "a" + " #" * 9995 + ")"
+
+
+# --- a note's related entries --------------------------------------------------------------
+
+
+def _related(frontmatter: str) -> list[list[object]]:
+    return parse.note_detail(f"---\ntitle: T\n{frontmatter}---\n# T\n", "notes/t/x.md")["related"]
+
+
+def test_each_related_entry_is_found_on_its_own_line() -> None:
+    """An entry on a line of its own is named there, quoted or not, even when an earlier entry
+    holds it (`a.md` within `xa.md`); one written otherwise (a flow list) is searched for."""
+    assert _related("related:\n- xa.md\n- a.md\n-   'q.md'\n- \"r s.md\"\n") == [
+        ["xa.md", 4],
+        ["a.md", 5],
+        ["q.md", 6],
+        ["r s.md", 7],
+    ]
+    assert _related("related: [a.md, b.md]\n") == [["a.md", 3], ["b.md", 3]]
+
+
+def test_twenty_thousand_related_entries_are_each_found_once() -> None:
+    """Each entry was searched for through every line before it: 20,000 took 5.8 s."""
+    entries = [f"../training/n{i}.md" for i in range(20000)]
+    found = _related("related:\n" + "".join(f"- {entry}\n" for entry in entries))
+    assert found == [[entry, 4 + i] for i, entry in enumerate(entries)]
