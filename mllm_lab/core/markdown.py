@@ -140,7 +140,7 @@ _REF_DEF = re.compile(r"^ {0,3}\[(?:\\.|[^\]\\])+\]:[ \t]*(?P<target><[^<>\n]*>|
 _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
 _ESCAPED = re.compile(r"\\([!-/:-@\[-`{-~])")
 # Possessive too: a target, anchor or label never ends where the pattern goes on (`#`, `|`,
-# `]`), and a line of 20,000 "[" took 12.5 s of backtracking (0.5 s so; none without "]]").
+# `]`), and a line of 20,000 "[" took 12.5 s of backtracking (_wiki_links reads such a line).
 _WIKI_LINK = re.compile(r"\[\[(?P<target>[^\]|#\n]++)(?:#[^\]|\n]*+)?(?:\|[^\]\n]*+)?\]\]")
 _WIKI_START = re.compile(_WIKI_LINK.pattern[: -len(r"\]\]")])  # a wiki link but its "]]"
 _CODE_SPAN = re.compile(r"(`+)(?:(?!\1).)+?\1")
@@ -471,7 +471,6 @@ def scan_links(body: str) -> tuple[list[Link], list[Link]]:
         if "$" in line:
             line = _MATH.sub(lambda m: " " * len(m[0]), line)
         # every link holds "](": a line without one (a task box, a wiki link) is not searched
-        # (nor a long run of "[", which takes the pattern quadratic time)
         written: list[str] = []
         if "](" in line:
             matches = _md_links(line)
