@@ -109,31 +109,45 @@ def load(state: Path, name: str, wanted: str, raw: str | None = None) -> tuple[b
     """(True, the value) if the entry `name` was made under the key `wanted`; else (False, None).
     `raw`: the field the caller saves raw (see `save`), given back as bytes; an entry that
     names another field is not used (where the field lies is part of the checksum)."""
+    return _load(state, name, raw, lambda header: header.get("key") == wanted)[1:]
+
+
+def load_based(state: Path, name: str, base: str, raw: str | None = None) -> tuple[str, Any]:
+    """(its key, the value) of the entry `name` saved with this `base` (see `save`), whatever
+    its key; ("", None) when there is none."""
+    key, found, value = _load(state, name, raw, lambda header: header.get("base") == base)
+    return (key, value) if found else ("", None)
+
+
+def _load(
+    state: Path, name: str, raw: str | None, wanted: Callable[[dict[str, Any]], bool]
+) -> tuple[str, bool, Any]:
     data = read_state(state, _name(name))
     if data is None:
-        return False, None
+        return "", False, None
     cut = data.find(b"\n")
     if cut < 0:
-        return False, None
+        return "", False, None
     head, body = data[:cut], memoryview(data)[cut + 1 :]  # megabytes: read where they lie
     try:
         header = json.loads(head)
-        if not isinstance(header, dict) or header.get("key") != wanted:
-            return False, None
+        if not isinstance(header, dict) or not wanted(header):
+            return "", False, None
+        key = str(header.get("key"))
         if header.get("format") == "marshal":
             named = header.get("field")
             if named is not None and named != raw:
-                return False, None
+                return "", False, None
             summed = _sum(body, named) if isinstance(named, str) else _sum(body)
             if header.get("python") != PYTHON or header.get("sum") != summed:
-                return False, None
+                return "", False, None
             with paused_gc():
-                return True, marshal.loads(body)
+                return key, True, marshal.loads(body)
         kept = header.get("raw")
         if kept is None:
             if header.get("sum") == _sum(body):
-                return True, json.loads(bytes(body))
-            return False, None
+                return key, True, json.loads(bytes(body))
+            return "", False, None
         field, size = kept
         if (
             field != raw
@@ -141,14 +155,14 @@ def load(state: Path, name: str, wanted: str, raw: str | None = None) -> tuple[b
             or not 0 <= size <= len(body)
             or header.get("sum") != _sum(body, field, size)
         ):
-            return False, None
+            return "", False, None
         value = json.loads(bytes(body[: len(body) - size]))
         if not isinstance(value, dict):
-            return False, None
+            return "", False, None
         value[field] = bytes(body[len(body) - size :])
-        return True, value
+        return key, True, value
     except (ValueError, TypeError, EOFError, RecursionError, MemoryError):
-        return False, None
+        return "", False, None
 
 
 def _sum(data: bytes | memoryview | list[bytes], field: str | None = None, size: int = 0) -> str:
@@ -162,13 +176,17 @@ def _sum(data: bytes | memoryview | list[bytes], field: str | None = None, size:
     return digest.hexdigest()
 
 
-def save(state: Path, name: str, made: str, value: Any, raw: str | None = None) -> None:
+def save(
+    state: Path, name: str, made: str, value: Any, raw: str | None = None, base: str | None = None
+) -> None:
     """Keep `value` (plain data: dicts, lists, strings, numbers, bytes) as the entry `name`,
     with marshal: `lab status` at 50,000 notes keeps a 900 KB report, which JSON took 28 ms
     to write and 18 ms to read, marshal 3 and 8. Given back as it was made (tuples and all).
     A value marshal cannot hold (a str subclass) is kept as JSON instead; then `raw`: a
     field of the dict `value` holding bytes (megabytes of a table's text), kept as they are
-    after the JSON instead of inside it, and given back as bytes without decoding them."""
+    after the JSON instead of inside it, and given back as bytes without decoding them.
+    `base`: a key of what the value is made from but the files (see Workspace.cached's
+    `patch`), by which `load` finds the entry once its key no longer holds."""
     named = raw if isinstance(value, dict) and isinstance(value.get(raw), bytes) else None
     try:
         packed = marshal.dumps(value)
@@ -176,18 +194,23 @@ def save(state: Path, name: str, made: str, value: Any, raw: str | None = None) 
         pass
     else:  # the raw field's name is in the header and its checksum, as in the JSON form
         packed_header = {"key": made, "format": "marshal", "python": PYTHON, "field": named}
+        if base is not None:
+            packed_header["base"] = base
         packed_header["sum"] = _sum(packed, named) if named else _sum(packed)
         head = json.dumps(packed_header).encode("utf-8") + b"\n"
         write_state(state, _name(name), [head, packed])
         _prune(state, name)
         return
     extra = b""
-    header: dict[str, Any] = {"key": made}
+    header: dict[str, Any] = {"key": made} if base is None else {"key": made, "base": base}
     if raw is not None and isinstance(value, dict) and isinstance(value.get(raw), bytes):
         extra = value[raw]
         value = {k: v for k, v in value.items() if k != raw}
         header["raw"] = [raw, len(extra)]
-    body = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    try:
+        body = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    except (TypeError, ValueError):  # bytes besides the raw field: not kept, made again
+        return
     data = [body.encode("utf-8", "surrogatepass"), extra]  # written as they are: no copy
     header["sum"] = _sum(data, *header["raw"]) if "raw" in header else _sum(data)
     write_state(state, _name(name), [json.dumps(header).encode("utf-8") + b"\n", *data])

@@ -188,7 +188,7 @@ def test_stats_keep_the_card_ids_while_no_note_changed(
     import shutil
 
     monkeypatch.setenv("LAB_NOW", NOON.isoformat())
-    made = calls_of(monkeypatch, "lab_cards")
+    made = calls_of(monkeypatch, "card_rows")
 
     def stats(*options: str) -> tuple[str, str]:
         result = in_lab("quiz", "--stats", *options)

@@ -368,6 +368,14 @@ def _add(parts: _Parts, path: str, record: Any) -> None:
             parts.lint += [Finding(path, line, Msg.from_json(m)) for line, m in lint]
 
 
+def note_at(path: str, record: Any) -> Note | None:
+    """The Note one file's record makes, as the lab's notes hold it (None: the file makes no
+    note: it does not read, or it is a notebook or the reading list)."""
+    parts = _Parts()
+    _add(parts, path, record)
+    return parts.notes[0] if parts.notes else None
+
+
 # A NOTES_ONLY record in brief, as the index keeps it beside the file's stamp (see brief):
 # whether it is broken or has problems (then the record itself is read), and the note's kind,
 # stage and creation day, each in its own bits.

@@ -122,7 +122,7 @@ def _cached_rows(
     """Rows per note: from the cache where the note's stamp matches, read anew otherwise;
     the cache is saved when anything was read (and, for whole cards, the ids cache too)."""
     templates = template_stamps(ws)
-    stored, signatures = _load(ws, CARDS_CACHE if text else IDS_CACHE, templates)
+    stored, kept_signatures = _load(ws, CARDS_CACHE if text else IDS_CACHE, templates)
     result: dict[str, list[Row]] = {}
     stale: list[str] = []
     files = ws.files()  # once: 10,000 calls of ws.files() cost 50 ms
@@ -137,11 +137,11 @@ def _cached_rows(
             stale.append(path)
     if not stale:
         return result
-    signatures = signatures or _signatures(ws)
-    read = _read_all(ws.lab.root, [notes[path] for path in stale], signatures, text=text)
+    made_with = kept_signatures or signatures(ws)
+    read = _read_all(ws.lab.root, [notes[path] for path in stale], made_with, text=text)
     result.update(read)
     if ws.use_index and (len(read) > RESTAMP or _rows_changed(stored, result, read)):
-        made = {"templates": templates, "signatures": signatures}
+        made = {"templates": templates, "signatures": made_with}
         _save(
             ws, CARDS_CACHE if text else IDS_CACHE, made=made, stored=stored, read=read, text=text
         )
@@ -208,7 +208,7 @@ def template_stamps(ws: Workspace) -> list[Any]:
     return stamps
 
 
-def _signatures(ws: Workspace) -> dict[str, dict[str, str]]:
+def signatures(ws: Workspace) -> dict[str, dict[str, str]]:
     """Each card-holding kind's template sections as rendered (ops.review), by kind name. A
     template that does not render leaves every such section counting as written."""
     from mllm_lab.ops.review import template_signatures  # renders: Jinja is imported

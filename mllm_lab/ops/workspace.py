@@ -141,6 +141,7 @@ class Workspace:
         records_only: bool = False,
         briefly: Callable[[], str] | None = None,
         refresh: Callable[[T], T | None] | None = None,
+        patch: Callable[[T], T | None] | None = None,
     ) -> T:
         """`compute()`, or the value it gave last time when nothing it depends on changed:
         the lab's files, lab's code, today, the lab and its settings, `parts` (the command's
@@ -154,7 +155,10 @@ class Workspace:
         also holds after what that stamp leaves out changed, a note's title or summary (a
         second entry, kept by that stamp, is looked at when the first does not hold).
         `refresh(value)`: a value of that second entry with what the brief stamp leaves out
-        but the value shows taken again (None: it cannot be, the value is made again)."""
+        but the value shows taken again (None: it cannot be, the value is made again).
+        `patch(value)`: the value last kept for these options, whatever files it was made
+        from (the same code, day, lab and `parts`), brought up to the files as they are now
+        (None: it cannot be, the value is made again)."""
         if not self.use_index:
             return compute()
         context = (self.today.isoformat(), str(self.lab.root), self.lab.config, *parts)
@@ -164,9 +168,24 @@ class Workspace:
             *context,
         )
         where = results.slot(name, parts)
-        hit, value = results.load(self.lab.state, where, made, raw=raw)
-        if hit and (valid is None or valid(value)):
-            return value  # type: ignore[no-any-return]
+        base = results.key(name, "base", *context) if patch is not None else None
+        hit = False
+        value: Any = None
+        if patch is not None and base is not None:  # one read of the entry, whatever its key
+            kept_key, last = results.load_based(self.lab.state, where, base, raw=raw)
+            if kept_key == made and (valid is None or valid(last)):
+                return last  # type: ignore[no-any-return]
+            if kept_key:
+                with paused_gc():
+                    patched = patch(last)
+                del last  # megabytes: not held while the patched value is saved
+                if patched is not None and (valid is None or valid(patched)):
+                    results.save(self.lab.state, where, made, patched, raw=raw, base=base)
+                    return patched
+        else:
+            hit, value = results.load(self.lab.state, where, made, raw=raw)
+            if hit and (valid is None or valid(value)):
+                return value  # type: ignore[no-any-return]
         counted = counted_where = None
         if briefly is not None:  # the content changed: what the value reads may not have
             counted = results.key(name, "counts", briefly(), *context)
@@ -180,7 +199,7 @@ class Workspace:
                 value = compute()
             if counted is not None and counted_where is not None:
                 results.save(self.lab.state, counted_where, counted, value, raw=raw)
-        results.save(self.lab.state, where, made, value, raw=raw)
+        results.save(self.lab.state, where, made, value, raw=raw, base=base)
         return value  # type: ignore[no-any-return]
 
     def counts_stamp(self) -> str:

@@ -104,6 +104,8 @@ CASES: tuple[Case, ...] = (
     Case("lab status, quiz log", "status", "stat", 1.5, quiz_log=QUIZ_LOG, expect=r"复习卡片：今天到期 \d+ 张|cards due", note="counts the cards due"),
     Case("lab quiz --stats", "quiz --stats", "lab status", 2.0, quiz_log=QUIZ_LOG, expect=r"复习卡片：共 [\d,]+ 张|cards", note="target from issue 12: 2x a warm lab status"),
     Case("lab quiz --json (cards)", "quiz --json", "lab status", 2.0, quiz_log=QUIZ_LOG, expect=r'"schema": "mllm-lab/quiz/1"', note="card extraction from the cache; target from issue 12"),
+    Case("lab quiz --json, a note edited", "quiz --json", "lab status", 2.0, edit=True, quiz_log=QUIZ_LOG, expect=r'"schema": "mllm-lab/quiz/1"', note="the cards kept, patched with the edited note's"),
+    Case("lab quiz --stats, a note edited", "quiz --stats", "lab status", 2.0, edit=True, quiz_log=QUIZ_LOG, expect=r"复习卡片：共 [\d,]+ 张|cards"),
     Case("lab quiz --json, cold", "quiz --json", "read", None, cold=True, quiz_log=QUIZ_LOG, expect=r'"schema"', note="every note read for its cards: shown, not judged"),
     Case("complete `lab mark bl`", "", "hello completion", 1.3, env=COMPLETE, expect=r"(?m)^{prefix}[\w.-]+$", note="must offer the lab's paper keys"),
     Case("complete, vs python -c pass", "", "python -c pass", None, env=COMPLETE, note="for reference"),

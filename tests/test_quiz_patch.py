@@ -1,0 +1,317 @@
+"""`lab quiz --json` and `--stats` after notes were edited: the cards they kept (.lab/results/)
+are brought up to date by reading the changed notes alone (ops.quiz._patched_columns).
+Whatever the edits, what they show must be what study() gives from scratch, and a plain edit
+must not read the rest of the lab again."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import Run, read
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_quiz import CONCEPT, NOON, PAPER, QA, shown_as_study_gives, shown_by_due_now, ws_of
+from test_quiz import cards_lab as cards_lab  # the fixture
+
+from mllm_lab.core.schedule import stats
+from mllm_lab.lab import Lab
+from mllm_lab.ops import cards as ops_cards
+from mllm_lab.ops import quiz as ops_quiz
+from mllm_lab.ops.cards import template_stamps
+from mllm_lab.ops.quiz import Filter
+from mllm_lab.ops.workspace import Workspace
+
+EVERY = 10_000  # new cards a sitting may take: every card is shown, with its text and stage
+REVIEW = "reviews/review-2026-11-25.md"
+OTHER = "notes/fundamentals/other-note.md"
+SELF_TEST = (
+    "1. 「Self-Attention」是什么？（对照 [Self-Attention](../notes/fundamentals/self-attention.md)）"
+    "\n\n   答：加权求和。\n"
+)
+
+
+def concept_text(title: str, stage: int, tags: list[str], cards: str) -> str:
+    tag_lines = "".join(f"- {tag}\n" for tag in tags)
+    return (
+        f"---\ntitle: {title}\ncategory: fundamentals\nstage: {stage}\n"
+        f"tags:{' []' if not tags else ''}\n{tag_lines}created: 2026-11-20\n---\n\n"
+        f"# {title}\n\n{cards}\n"
+    )
+
+
+def shown(lab: Path, which: Filter = Filter()) -> Any:
+    found = shown_by_due_now(lab, NOON, which, EVERY, None)
+    del found["now"]
+    return found
+
+
+def kept_cards(lab: Path) -> Any:
+    """The cards `quiz --json` just kept, card by card, and its notes in their order."""
+    ws = ws_of(lab)
+    kept = ws.cached(
+        "quiz-cards",
+        lambda: pytest.fail("nothing kept"),
+        [],
+        [],
+        ws.lang,
+        template_stamps(ws),
+        raw="text",
+        patch=lambda _: pytest.fail("kept for other files"),
+    )
+    return expanded(kept)
+
+
+def made_cards(lab: Path) -> Any:
+    ws = Workspace(Lab.find(str(lab)), use_index=False)
+    return expanded(ops_quiz._card_columns(ws, Filter()))
+
+
+def expanded(kept: dict[str, Any]) -> Any:
+    at, text, notes = kept["at"], kept["text"], kept["note"]
+    cards = [
+        (
+            *(kept[name][number] for name in ("id", "kind", "line", "stage", "own", "source")),
+            text[at[2 * number] : at[2 * number + 1]],
+            text[at[2 * number + 1] : at[2 * number + 2]],
+            kept["paths"][notes[number]],
+            kept["title"][notes[number]],
+            kept["tags"][kept["tagged"][notes[number]]],
+        )
+        for number in range(len(kept["id"]))
+    ]
+    return cards, kept["paths"], sorted(kept["shadowed"])
+
+
+def expected(lab: Path, which: Filter = Filter()) -> Any:
+    found = shown_as_study_gives(lab, NOON, which, EVERY, None)
+    del found["now"]
+    return found
+
+
+def stats_shown(lab: Path, which: Filter = Filter()) -> Any:
+    summary, problems = ops_quiz.study_stats(ws_of(lab), NOON, which)
+    return summary, [(f.path, f.line, f.msg.as_json()) for f in problems]
+
+
+def stats_expected(lab: Path, which: Filter = Filter()) -> Any:
+    """`lab quiz --stats` as study() would give it: every card made, none kept."""
+    found = ops_quiz.study(ws_of(lab))
+    ids = [card.id for card in which.apply(found.cards)]
+    summary = stats(ids, reviews=found.log.reviews, schedule=found.states, now=NOON)
+    return summary, [(f.path, f.line, f.msg.as_json()) for f in found.problems]
+
+
+def card(name: str | None, number: int) -> str:
+    named = f"<!-- card: {name} -->\n" if name else ""
+    return f"\n{named}Q: 问题 {number}？\nA: 回答 {number}，含 emoji 🧠 与 $x^2$。\n"
+
+
+Edit = tuple[str, str, int]  # (what, which note, a number)
+NOTES = (CONCEPT, PAPER, OTHER, REVIEW)
+edits = st.lists(
+    st.tuples(
+        st.sampled_from(
+            [
+                "card",
+                "named",
+                "answer",
+                "stage",
+                "tags",
+                "title",
+                "break",
+                "mend",
+                "delete",
+                "restore",
+                "touch",
+                "notebook",
+                "drop-cards",
+                "unstage",
+            ]
+        ),
+        st.sampled_from(NOTES),
+        st.integers(0, 5),
+    ),
+    min_size=1,
+    max_size=8,
+)
+
+
+def apply(lab: Path, edit: Edit, kept: dict[str, str]) -> None:
+    """One hand edit, as a user makes them between two commands."""
+    what, relative, number = edit
+    path = lab / relative
+    if what == "restore":
+        if relative in kept and not path.exists():
+            path.write_text(kept[relative], "utf-8")
+        return
+    if what == "notebook":
+        (lab / "experiments").mkdir(exist_ok=True)
+        (lab / f"experiments/run-{number}.ipynb").write_text("{}", "utf-8")
+        return
+    if not path.exists():
+        return
+    text = read(path)
+    if what == "card":
+        text += card(None, number)
+    elif what == "named":  # a name from a few: an id taken twice, across notes too
+        text += card(f"shared-{number % 3}", number)
+    elif what == "answer":
+        text = text.replace("A: ", f"A: 改过 {number} ", 1)
+    elif what == "stage" and "stage: " in text:
+        old = text.split("stage: ", 1)[1].split("\n", 1)[0]
+        text = text.replace(f"stage: {old}", f"stage: {1 + number % 5}", 1)
+    elif what == "tags":
+        text = (
+            text.replace("tags:", f"tags:\n- 标签{number}", 1)
+            if "tags: []" not in text
+            else (text.replace("tags: []", f"tags:\n- 标签{number}", 1))
+        )
+    elif what == "title":
+        text = text.replace("title: ", f"title: 改{number} ", 1)
+    elif what == "break":
+        kept[relative] = text
+        text = text.replace("---\n", "---\ntitle: [unclosed\n", 1)
+    elif what == "mend":
+        text = kept.get(relative, text)
+    elif what == "delete":
+        kept[relative] = text
+        path.unlink()
+        return
+    elif what == "unstage":  # a linked note without a stage: the card keeps its own
+        text = re.sub(r"^stage: .*\n", "", text, count=1, flags=re.M)
+    elif what == "drop-cards":
+        text = text.split("\nQ: ", 1)[0] + "\n"
+    path.write_text(text, "utf-8")
+    if what == "touch":
+        path.touch()
+
+
+@pytest.fixture
+def patch_lab(cards_lab: Path) -> Path:
+    """cards_lab with a second concept note and a review note whose self-test card links the
+    first concept (so a stage edited there moves a card of another note)."""
+    (cards_lab / OTHER).write_text(
+        concept_text("Other", 2, ["attention"], QA + card(None, 100)), "utf-8"
+    )
+    (cards_lab / REVIEW).parent.mkdir(exist_ok=True)
+    (cards_lab / REVIEW).write_text(
+        "---\ntitle: Review\nkind: review\nstage: 3\ncreated: 2026-11-25\n---\n\n## 自测问题\n\n"
+        + SELF_TEST,
+        "utf-8",
+    )
+    return cards_lab
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(steps=st.lists(edits, min_size=1, max_size=3))
+def test_what_quiz_json_shows_after_any_edits_is_what_study_gives(
+    patch_lab: Path, tmp_path_factory: pytest.TempPathFactory, steps: list[list[Edit]]
+) -> None:
+    lab = tmp_path_factory.mktemp("patch") / "lab"
+    shutil.copytree(patch_lab, lab, symlinks=True)
+    kept: dict[str, str] = {}
+    assert shown(lab) == expected(lab)
+    for step in steps:  # some edits, then a command
+        for edit in step:
+            apply(lab, edit, kept)
+        assert shown(lab) == expected(lab), step
+        assert kept_cards(lab) == made_cards(lab), step  # as a run without .lab/ keeps them
+        assert shown(lab) == expected(lab), step  # the patched cards, kept, read back
+        assert stats_shown(lab) == stats_expected(lab), step  # --stats, without the texts
+    assert shown(lab, Filter(stages=(2,))) == expected(lab, Filter(stages=(2,)))
+    assert stats_shown(lab, Filter(stages=(2,))) == stats_expected(lab, Filter(stages=(2,)))
+
+
+def test_an_edited_note_is_read_alone(patch_lab: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """After one note's answer and stage were edited, `quiz --json` reads that note and no
+    other (card_rows, which builds the lab and loads every note's cards, is not called),
+    and the self-test card of the review note takes the new stage. So does `quiz --stats`."""
+    assert shown(patch_lab) == expected(patch_lab)
+    assert stats_shown(patch_lab) == stats_expected(patch_lab)
+    made: list[bool] = []
+    read_notes: list[str] = []
+    real_rows, real_chunk = ops_quiz.card_rows, ops_cards.read_chunk
+
+    def chunk(root: str, notes: list[Any], *args: Any, **kwargs: Any) -> Any:
+        read_notes.extend(note.path for note in notes)
+        return real_chunk(root, notes, *args, **kwargs)
+
+    def counted(edited: list[str], command: Any) -> Any:
+        made.clear()
+        read_notes.clear()
+        with monkeypatch.context() as patched:
+            patched.setattr(
+                ops_quiz, "card_rows", lambda *a, **k: made.append(True) or real_rows(*a, **k)
+            )
+            patched.setattr(ops_cards, "read_chunk", chunk)
+            found = command(patch_lab)
+        assert made == [] and read_notes == edited
+        return found
+
+    concept = patch_lab / CONCEPT
+    concept.write_text(
+        read(concept).replace("stage: 1", "stage: 4").replace("A: ", "A: 新 ", 1), "utf-8"
+    )
+    found = counted([CONCEPT], shown)
+    (selftest,) = [c for c in found["new"] if c["kind"] == "selftest"]
+    assert selftest["stage"] == 4 and selftest["path"] == REVIEW
+    assert any(c["answer"].startswith("新 ") for c in found["new"])
+    assert found == expected(patch_lab)
+    other = patch_lab / OTHER
+    other.write_text(read(other) + card(None, 7), "utf-8")
+    # --stats keeps its own cards, last made before both edits: it reads both notes
+    summary, problems = counted([OTHER, CONCEPT], stats_shown)
+    assert (summary, problems) == stats_expected(patch_lab)
+    assert summary.cards == len(found["new"]) + 1
+
+
+def test_a_card_id_taken_twice_makes_the_cards_anew(
+    patch_lab: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Which of two cards of one id counts depends on notes that did not change: such an
+    edit is not patched but made anew, and shows what study() shows."""
+    assert shown(patch_lab) == expected(patch_lab)
+    made: list[bool] = []
+    real_rows = ops_quiz.card_rows
+    monkeypatch.setattr(
+        ops_quiz, "card_rows", lambda *a, **k: made.append(True) or real_rows(*a, **k)
+    )
+    for relative, rows_made in ((OTHER, []), (CONCEPT, [True])):
+        note = patch_lab / relative
+        note.write_text(read(note) + card("twice", 1), "utf-8")
+        found = shown(patch_lab)
+        assert made == rows_made
+        assert found == expected(patch_lab)
+        made.clear()
+    # the card that counted goes: the other one, in a note that did not change, counts now
+    other = patch_lab / OTHER
+    other.write_text(read(other).replace("<!-- card: twice -->", ""), "utf-8")
+    found = shown(patch_lab)
+    assert made == [True] and found == expected(patch_lab)
+    (twice,) = [c for c in found["new"] if c["id"] == "twice"]
+    assert twice["path"] == CONCEPT
+
+
+def test_a_damaged_kept_entry_is_made_anew(patch_lab: Path, in_lab: Run) -> None:
+    """The entry kept for the patch is checked like any other: flipped bytes in it make the
+    cards anew, with no traceback."""
+    assert in_lab("quiz", "--json").ok
+    (entry,) = (patch_lab / ".lab/results").glob("quiz-cards-*.json")
+    data = bytearray(entry.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    entry.write_bytes(bytes(data))
+    concept = patch_lab / CONCEPT
+    concept.write_text(read(concept).replace("A: ", "A: 改 ", 1), "utf-8")
+    result = in_lab("quiz", "--json")
+    assert result.ok and not result.err, result
+    assert any(c["answer"].startswith("改 ") for c in json.loads(result.out)["new"])
+    assert shown(patch_lab) == expected(patch_lab)
