@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +24,10 @@ from mllm_lab.lab import Lab
 from mllm_lab.ops import cards as ops_cards
 from mllm_lab.ops import quiz as ops_quiz
 from mllm_lab.ops.cards import template_stamps
+from mllm_lab.ops.cardtext import Texts, TextStore
 from mllm_lab.ops.quiz import Filter
 from mllm_lab.ops.workspace import Workspace
+from mllm_lab.results import slot
 
 EVERY = 10_000  # new cards a sitting may take: every card is shown, with its text and stage
 REVIEW = "reviews/review-2026-11-25.md"
@@ -53,37 +56,36 @@ def shown(lab: Path, which: Filter = Filter()) -> Any:
 def kept_cards(lab: Path) -> Any:
     """The cards `quiz --json` just kept, card by card, and its notes in their order."""
     ws = ws_of(lab)
+    parts = ([], [], ws.lang, template_stamps(ws))
     kept = ws.cached(
         "quiz-cards",
         lambda: pytest.fail("nothing kept"),
-        [],
-        [],
-        ws.lang,
-        template_stamps(ws),
+        *parts,
         raw="text",
         patch=lambda _: pytest.fail("kept for other files"),
     )
-    return expanded(kept)
+    store = TextStore(ws.lab.state / "results" / f"{slot('quiz-cards', parts)}.text")
+    return expanded(kept, store)
 
 
 def made_cards(lab: Path) -> Any:
     ws = Workspace(Lab.find(str(lab)), use_index=False)
-    return expanded(ops_quiz._card_columns(ws, Filter()))
+    return expanded(ops_quiz._card_columns(ws, Filter()), None)
 
 
-def expanded(kept: dict[str, Any]) -> Any:
-    at, text, notes = kept["at"], kept["text"], kept["note"]
+def expanded(kept: dict[str, Any], store: TextStore | None) -> Any:
+    notes, texts = kept["note"], Texts(kept, store)
     cards = [
         (
             *(kept[name][number] for name in ("id", "kind", "line", "stage", "own", "source")),
-            text[at[2 * number] : at[2 * number + 1]],
-            text[at[2 * number + 1] : at[2 * number + 2]],
+            *texts(number),
             kept["paths"][notes[number]],
             kept["title"][notes[number]],
             kept["tags"][kept["tagged"][notes[number]]],
         )
         for number in range(len(kept["id"]))
     ]
+    texts.close()
     return cards, kept["paths"], sorted(kept["shadowed"])
 
 
@@ -315,3 +317,70 @@ def test_a_damaged_kept_entry_is_made_anew(patch_lab: Path, in_lab: Run) -> None
     assert result.ok and not result.err, result
     assert any(c["answer"].startswith("改 ") for c in json.loads(result.out)["new"])
     assert shown(patch_lab) == expected(patch_lab)
+
+
+# --- the cards' texts, in a file of their own (ops.cardtext) ---------------------------------
+
+
+def text_file(lab: Path) -> Path:
+    (found,) = (lab / ".lab/results").glob("quiz-cards-*.text")
+    return found
+
+
+def damage(path: Path, how: str) -> None:
+    data = bytearray(path.read_bytes())
+    if how == "flip":  # a byte of the last card's answer (no header, no other card's start)
+        data[-3] ^= 0x01
+    elif how == "cut":
+        del data[len(data) // 2 :]
+    elif how == "token":  # another lab's file, or one made anew by another process
+        data[:16] = b"0" * 16
+    elif how == "junk":  # what another process appended meanwhile: not damage at all
+        data += "另一个进程追加的文字\n".encode()
+    path.write_bytes(bytes(data))
+    if how == "gone":
+        path.unlink()
+
+
+@pytest.mark.parametrize("how", ["flip", "cut", "token", "junk", "gone"])
+def test_a_damaged_text_file_makes_the_cards_anew(patch_lab: Path, in_lab: Run, how: str) -> None:
+    """A card whose bytes are not what the columns say (a changed byte, a cut or replaced
+    file) is never shown: `quiz --json` makes its cards anew and shows what a run without
+    .lab/ shows, with no warning or traceback; text another process appended is harmless."""
+    assert in_lab("quiz", "--json").ok
+    reference = expected(patch_lab)
+    damage(text_file(patch_lab), how)
+    assert shown(patch_lab) == reference
+    result = in_lab("quiz", "--json", "--new", "100")
+    assert result.ok and not result.err, result
+    found = json.loads(result.out)
+    del found["now"]
+    assert found == reference
+    # and an edit after that is patched again, as if nothing had happened
+    concept = patch_lab / CONCEPT
+    concept.write_text(read(concept).replace("A: ", "A: 又改 ", 1), "utf-8")
+    assert shown(patch_lab) == expected(patch_lab)
+    assert kept_cards(patch_lab) == made_cards(patch_lab)
+
+
+def test_the_text_file_does_not_grow_without_bound(
+    patch_lab: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each edit appends its note's texts; the ones no card names any more are dropped when
+    the file would hold twice what the cards use (here without the megabyte of slack): the
+    cards are then made anew, in a new file."""
+    from mllm_lab.ops import cardtext
+
+    monkeypatch.setattr(cardtext, "SLACK", 0)
+    assert shown(patch_lab) == expected(patch_lab)
+    concept = patch_lab / CONCEPT
+    sizes = []
+    for number in range(12):
+        concept.write_text(read(concept).replace("A: ", f"A: 第{number}次 ", 1), "utf-8")
+        assert shown(patch_lab) == expected(patch_lab)
+        sizes.append(text_file(patch_lab).stat().st_size)
+    used = sum(
+        len(c["question"].encode()) + len(c["answer"].encode()) for c in shown(patch_lab)["new"]
+    )
+    assert max(sizes) <= 2 * used + 17 + 200
+    assert any(later < earlier for earlier, later in pairwise(sizes))  # made anew

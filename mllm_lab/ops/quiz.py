@@ -48,7 +48,9 @@ from mllm_lab.ops.cards import (
     signatures,
     template_stamps,
 )
+from mllm_lab.ops.cardtext import TEXT_COLUMNS, DamagedText, Texts, TextStore, piece
 from mllm_lab.ops.workspace import Workspace
+from mllm_lab.results import FOLDER, slot
 from mllm_lab.walk import Found
 
 T = TypeVar("T")
@@ -143,17 +145,46 @@ def due_now(
 ) -> DueNow:
     """`lab quiz --json`: what a sitting would take now, and the stats, as study() gives
     them, with a Card made only of each card shown. The cards are kept (.lab/results/) while
-    no note or template changed; only the text of the cards shown is decoded."""
-    kept = ws.cached(
+    no note or template changed, their texts in a file of their own (ops.cardtext): only the
+    text of the cards shown is read. Should that text not be what the columns say, the cards
+    are made anew, their texts kept with them."""
+    parts = (list(which.stages), list(which.tags), ws.lang, template_stamps(ws))
+    where = ws.lab.state / FOLDER / f"{slot('quiz-cards', parts)}.text"
+    store = TextStore(where) if ws.use_index else None
+    kept = _kept_cards(ws, which, parts, store)
+    try:
+        return _due_now(ws, kept, store, now, new=new, limit=limit)
+    except DamagedText:
+        kept = _kept_cards(ws, which, parts, None, anew=True)
+        return _due_now(ws, kept, None, now, new=new, limit=limit)
+
+
+def _kept_cards(
+    ws: Workspace,
+    which: Filter,
+    parts: tuple[Any, ...],
+    store: TextStore | None,
+    anew: bool = False,
+) -> dict[str, Any]:
+    return ws.cached(
         "quiz-cards",
-        lambda: _card_columns(ws, which),
-        list(which.stages),
-        list(which.tags),
-        ws.lang,
-        template_stamps(ws),
+        lambda: _card_columns(ws, which, store=store),
+        *parts,
         raw="text",
-        patch=lambda kept: _patched_columns(ws, which, kept),
+        patch=lambda kept: _patched_columns(ws, which, kept, store),
+        valid=(lambda _kept: False) if anew else None,
     )
+
+
+def _due_now(
+    ws: Workspace,
+    kept: dict[str, Any],
+    store: TextStore | None,
+    now: datetime,
+    *,
+    new: int | None,
+    limit: int | None,
+) -> DueNow:
     paths, notes = kept["paths"], kept["note"]
     places = [
         CardPlace(card_id, paths[notes[number]], line, stage, number)
@@ -167,14 +198,11 @@ def due_now(
     if limit is not None:  # as a sitting would take them: due cards first
         due = due[:limit]
         fresh = fresh[: limit - len(due)]
-    text, at = kept["text"], kept["at"]
+    texts = Texts(kept, store)
 
     def card(place: CardPlace) -> Card:
         number, note = place.number, notes[place.number]
-        question, answer = (
-            text[at[piece] : at[piece + 1]].decode("utf-8", "surrogatepass")
-            for piece in (2 * number, 2 * number + 1)
-        )
+        question, answer = texts(number)
         return Card(
             id=place.id,
             kind=CardKind(kept["kind"][number]),
@@ -188,24 +216,30 @@ def due_now(
             source=kept["source"][number],
         )
 
-    shown = Queue(tuple(map(card, due)), tuple(map(card, fresh)), found.new_left)
+    try:
+        shown = Queue(tuple(map(card, due)), tuple(map(card, fresh)), found.new_left)
+    finally:
+        texts.close()
     summary = stats(kept["id"], reviews=log.reviews, schedule=states, now=now)
     return DueNow(shown, states, summary)
 
 
-COLUMNS_LAYOUT = 2  # 2: with each card's own stage, the notes' stamps and the shadowed ids
+COLUMNS_LAYOUT = 3  # 2: each card's own stage, the notes' stamps, the shadowed ids; 3: texts
 CARD_COLUMNS = ("id", "kind", "line", "stage", "own", "source")
 PATCH_MOST = 64  # notes changed since the columns were kept, past which they are made anew
 NOTE_KINDS = frozenset(kind.name for kind in kinds.KINDS if kind is not kinds.EXPERIMENT)
 
 
-def _card_columns(ws: Workspace, which: Filter, text: bool = True) -> dict[str, Any]:
-    """The cards `which` takes (the first of each id), column by column; their questions and
-    answers as one run of UTF-8 (`at`: where each begins, a question, then its answer); and
-    their notes' paths, titles and tag lists (the distinct ones, by number). 50,000 cards
-    load in tens of milliseconds this way and only the text of the cards shown is decoded:
-    a list per card took a quarter of a second, the cards' cache with every text a third.
-    Made from the cards' rows, as lab_cards would make its Cards: no Card is made here.
+def _card_columns(
+    ws: Workspace, which: Filter, text: bool = True, store: TextStore | None = None
+) -> dict[str, Any]:
+    """The cards `which` takes (the first of each id), column by column; where each one's
+    question and answer lie (TEXT_COLUMNS), in `store`'s new file (`text_token`; `text_used`:
+    the bytes the columns name) or, without one, in the run of UTF-8 `text`; and their
+    notes' paths, titles and tag lists (the distinct ones, by number). 50,000 cards load in
+    tens of milliseconds this way and only the text of the cards shown is read: a list per
+    card took a quarter of a second, the cards' cache with every text a third. Made from the
+    cards' rows, as lab_cards would make its Cards: no Card is made here.
 
     Kept with them, for _patched_columns: each card's own stage (`own`, before the note it
     links gives it one), the stamps of the notes they were read from (`found`), the ids
@@ -224,7 +258,7 @@ def _card_columns(ws: Workspace, which: Filter, text: bool = True) -> dict[str, 
     titles: list[str] = []
     tagged: list[int] = []
     run = bytearray()
-    at = [0]
+    placed: dict[str, list[int]] = {name: [] for name in TEXT_COLUMNS}
     rows = card_rows(ws, text=text)
     seen: set[str] = set()
     shadowed: set[str] = set()
@@ -246,9 +280,8 @@ def _card_columns(ws: Workspace, which: Filter, text: bool = True) -> dict[str, 
         stages.append(stage)
         owns.append(own)
         sources.append(source)
-        for part in row[5:]:
-            run += part.encode("utf-8", "surrogatepass")
-            at.append(len(run))
+        if text:
+            _place(run, placed, *row[5:7])
     made = {
         **columns,
         "note": notes,
@@ -262,9 +295,20 @@ def _card_columns(ws: Workspace, which: Filter, text: bool = True) -> dict[str, 
         "signatures": signatures(ws),
     }
     if text:
-        return {**made, "at": at, "text": bytes(run)}
+        token = store.write(run) if store is not None else None
+        kept = {"text_token": token, "text_used": len(run)} if token else {"text": bytes(run)}
+        return {**made, **placed, **kept}
     places = ((row[0], note.path, row[2]) for note, row, _stage in rows)
     return {**made, "problems": [[f.path, f.line, f.msg.as_json()] for f in duplicate_ids(places)]}
+
+
+def _place(run: bytearray, placed: dict[str, list[int]], question: str, answer: str) -> None:
+    """A card's question and answer added to `run`, and where they lie to its columns."""
+    asked, said, crc = piece(question, answer)
+    for name, value in zip(TEXT_COLUMNS, (len(run), len(asked), len(said), crc), strict=True):
+        placed[name].append(value)
+    run += asked
+    run += said
 
 
 STAMPS_RUN = 512  # notes' stamps packed together (see _note_stamps)
@@ -304,7 +348,9 @@ class _Block(NamedTuple):
     rows: list[Row]  # [id, kind, line, own stage, source, question, answer]
 
 
-def _patched_columns(ws: Workspace, which: Filter, kept: Any) -> dict[str, Any] | None:
+def _patched_columns(
+    ws: Workspace, which: Filter, kept: Any, store: TextStore | None = None
+) -> dict[str, Any] | None:
     """`kept` (the columns _card_columns made from the lab as it was) brought up to the lab as
     it is: only the notes whose stamps changed since are read, their cards put in place of
     the ones they had, and the stage of each card that links one of them taken again. After
@@ -321,7 +367,7 @@ def _patched_columns(ws: Workspace, which: Filter, kept: Any) -> dict[str, Any] 
             return kept
         if len(changed) > PATCH_MOST:
             return None
-        blocks = _blocks(ws, changed, kept["signatures"], text="text" in kept)
+        blocks = _blocks(ws, changed, kept["signatures"], text="start" in kept)
         gone: set[str] = set()  # the ids of the changed notes' cards as they were
         for path in changed:
             number = _number(kept["paths"], path)
@@ -336,12 +382,32 @@ def _patched_columns(ws: Workspace, which: Filter, kept: Any) -> dict[str, Any] 
             or not set(kept["shadowed"]).isdisjoint([*new_ids, *gone])
         ):
             return None
-        made, fresh = _spliced(kept, blocks)
+        made, fresh, run = _spliced(kept, blocks)
         _stage_again(made, fresh, blocks, ws)
+        if "start" in made and not _text_kept(made, fresh, run, store):
+            return None
     except (TypeError, ValueError, KeyError, IndexError, AttributeError):
         return None
     made["found"] = now
     return made
+
+
+def _text_kept(
+    made: dict[str, Any], fresh: list[int], run: bytearray, store: TextStore | None
+) -> bool:
+    """The new cards' texts (`run`) appended to the file of the columns' texts, and their
+    `start`s moved to where they went. False: they cannot be (no file, another, one that
+    would hold too much no column names): the columns are made anew."""
+    used = sum(made["qsize"]) + sum(made["asize"])
+    token = made.get("text_token")
+    at = store.append(token, run, used) if store is not None and token else None
+    if at is None:
+        return False
+    starts = made["start"]
+    for number in fresh:
+        starts[number] += at
+    made["text_used"] = used
+    return True
 
 
 def _blocks(
@@ -379,45 +445,18 @@ def _cards_of(notes: list[int], number: int) -> tuple[int, int]:
     return bisect_left(notes, number), bisect_right(notes, number)
 
 
-class _TextRun:
-    """The questions and answers of spliced columns (see _card_columns' `text` and `at`):
-    the old cards' text taken where it lies (45 MB at 50,000 notes), the new cards' added."""
-
-    def __init__(self, at: list[int], text: bytes) -> None:
-        self.at, self.text = at, memoryview(text)
-        self.made_at = [0]
-        self.pieces: list[bytes | memoryview] = []
-        self.size = 0
-
-    def keep(self, first: int, last: int) -> None:
-        """The old cards first to last (not included), as they were."""
-        at = self.at
-        moved = self.size - at[2 * first]
-        span = at[2 * first + 1 : 2 * last + 1]
-        self.made_at += [offset + moved for offset in span] if moved else span
-        self.pieces.append(self.text[at[2 * first] : at[2 * last]])
-        self.size += at[2 * last] - at[2 * first]
-
-    def add(self, parts: list[str]) -> None:
-        """A new card's question and answer."""
-        for part in parts:
-            piece = part.encode("utf-8", "surrogatepass")
-            self.pieces.append(piece)
-            self.size += len(piece)
-            self.made_at.append(self.size)
-
-    def made(self) -> dict[str, Any]:
-        return {"at": self.made_at, "text": b"".join(self.pieces)}
-
-
-def _spliced(kept: dict[str, Any], blocks: dict[str, _Block]) -> tuple[dict[str, Any], list[int]]:
+def _spliced(
+    kept: dict[str, Any], blocks: dict[str, _Block]
+) -> tuple[dict[str, Any], list[int], bytearray]:
     """The columns with each block's cards in place of its note's old ones (in path order,
-    as _card_columns puts them, each at its own stage for now), and where those cards are."""
+    as _card_columns puts them, each at its own stage for now); where those cards are; and
+    their questions and answers, for the text file (each card's `start` is in that run)."""
     paths, notes = kept["paths"], kept["note"]
-    run = _TextRun(kept["at"], kept["text"]) if "text" in kept else None
-    made: dict[str, list[Any]] = {name: [] for name in (*CARD_COLUMNS, "paths", "title", "tagged")}
+    columns = (*CARD_COLUMNS, *(TEXT_COLUMNS if "start" in kept else ()))
+    made: dict[str, list[Any]] = {name: [] for name in (*columns, "paths", "title", "tagged")}
     tag_lists = {tuple(tags): number for number, tags in enumerate(kept["tags"])}
     made_notes: list[int] = []
+    run = bytearray()
     card = number = 0  # where the old columns are copied from
     fresh: list[int] = []  # where the changed notes' cards are put
     for path, block in [*sorted(blocks.items()), ("", None)]:  # then the cards after the last
@@ -431,13 +470,11 @@ def _spliced(kept: dict[str, Any], blocks: dict[str, _Block]) -> tuple[dict[str,
             )
         # the cards and notes before this one, as they were (their numbers moved along)
         shift = len(made["paths"]) - number
-        for name in CARD_COLUMNS:
+        for name in columns:
             made[name] += kept[name][card:first]
         made_notes += [n + shift for n in notes[card:first]] if shift else notes[card:first]
         for name in ("paths", "title", "tagged"):
             made[name] += kept[name][number:place]
-        if run is not None:
-            run.keep(card, first)
         if block is not None and block.note is not None and block.rows:
             note = block.note
             made["paths"].append(path)
@@ -453,17 +490,16 @@ def _spliced(kept: dict[str, Any], blocks: dict[str, _Block]) -> tuple[dict[str,
                 made["source"].append(source)
                 fresh.append(len(made_notes))
                 made_notes.append(len(made["paths"]) - 1)
-                if run is not None:
-                    run.add(row[5:7])
+                if "start" in made:
+                    _place(run, made, *row[5:7])
         card, number = last, place + (found is not None)
     spliced = {
         **kept,
         **made,
         "note": made_notes,
         "tags": [list(tags) for tags in tag_lists],
-        **(run.made() if run is not None else {}),
     }
-    return spliced, fresh
+    return spliced, fresh, run
 
 
 def _stage_again(
