@@ -234,12 +234,12 @@ def _card_columns(
     ws: Workspace, which: Filter, text: bool = True, store: TextStore | None = None
 ) -> dict[str, Any]:
     """The cards `which` takes (the first of each id), column by column; where each one's
-    question and answer lie (TEXT_COLUMNS), in `store`'s new file (`text_token`; `text_used`:
-    the bytes the columns name) or, without one, in the run of UTF-8 `text`; and their
-    notes' paths, titles and tag lists (the distinct ones, by number). 50,000 cards load in
-    tens of milliseconds this way and only the text of the cards shown is read: a list per
-    card took a quarter of a second, the cards' cache with every text a third. Made from the
-    cards' rows, as lab_cards would make its Cards: no Card is made here.
+    question and answer lie (TEXT_COLUMNS), in `store`'s new file (`text_token`) or, without
+    one, in the run of UTF-8 `text`; and their notes' paths, titles and tag lists (the
+    distinct ones, by number). 50,000 cards load in tens of milliseconds this way and only
+    the text of the cards shown is read: a list per card took a quarter of a second, the
+    cards' cache with every text a third. Made from the cards' rows, as lab_cards would make
+    its Cards: no Card is made here.
 
     Kept with them, for _patched_columns: each card's own stage (`own`, before the note it
     links gives it one), the stamps of the notes they were read from (`found`), the ids
@@ -296,7 +296,7 @@ def _card_columns(
     }
     if text:
         token = store.write(run) if store is not None else None
-        kept = {"text_token": token, "text_used": len(run)} if token else {"text": bytes(run)}
+        kept = {"text_token": token} if token else {"text": bytes(run)}
         return {**made, **placed, **kept}
     places = ((row[0], note.path, row[2]) for note, row, _stage in rows)
     return {**made, "problems": [[f.path, f.line, f.msg.as_json()] for f in duplicate_ids(places)]}
@@ -345,7 +345,7 @@ class _Block(NamedTuple):
     """A changed note's cards, as _card_columns would take them."""
 
     note: Note | None  # None: the note is gone (or no longer reads)
-    rows: list[Row]  # [id, kind, line, own stage, source, question, answer]
+    rows: list[Row]  # [id, kind, line, own stage, source] (+ [question, answer] with text)
 
 
 def _patched_columns(
@@ -406,7 +406,6 @@ def _text_kept(
     starts = made["start"]
     for number in fresh:
         starts[number] += at
-    made["text_used"] = used
     return True
 
 
