@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from datetime import date, datetime, timedelta
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -384,3 +385,36 @@ def test_the_text_file_does_not_grow_without_bound(
     )
     assert max(sizes) <= 2 * used + 17 + 200
     assert any(later < earlier for earlier, later in pairwise(sizes))  # made anew
+
+
+def test_the_next_day_patches_the_cards_kept_the_day_before(
+    patch_lab: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The kept cards do not depend on the day: the first `quiz --json` of a new day, after
+    an edit, reads the edited note alone, and shows what study() shows."""
+    from mllm_lab.core.schedule import quiz_json
+
+    tomorrow = NOON + timedelta(days=1)
+
+    def json_of(day: date, now: datetime) -> Any:
+        ws = Workspace(Lab.find(str(patch_lab)), today=day)
+        found = ops_quiz.due_now(ws, now, Filter(), new=EVERY, limit=None)
+        shown = quiz_json(found.queue, schedule=found.states, summary=found.stats, now=now)
+        del shown["now"]
+        return shown
+
+    json_of(NOON.date(), NOON)
+    concept = patch_lab / CONCEPT
+    concept.write_text(read(concept).replace("A: ", "A: 第二天 ", 1), "utf-8")
+    made: list[bool] = []
+    real_rows = ops_quiz.card_rows
+    with monkeypatch.context() as patched:
+        patched.setattr(
+            ops_quiz, "card_rows", lambda *a, **k: made.append(True) or real_rows(*a, **k)
+        )
+        found = json_of(tomorrow.date(), tomorrow)
+    assert made == []
+    reference = shown_as_study_gives(patch_lab, tomorrow, Filter(), EVERY, None)
+    del reference["now"]
+    assert found == reference
+    assert any(c["answer"].startswith("第二天 ") for c in found["new"])

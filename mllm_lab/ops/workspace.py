@@ -157,8 +157,9 @@ class Workspace:
         `refresh(value)`: a value of that second entry with what the brief stamp leaves out
         but the value shows taken again (None: it cannot be, the value is made again).
         `patch(value)`: the value last kept for these options, whatever files it was made
-        from (the same code, day, lab and `parts`), brought up to the files as they are now
-        (None: it cannot be, the value is made again)."""
+        from (the same code, lab and `parts`, on any day: the value must not depend on the
+        day), brought up to the files as they are now (None: it cannot be, the value is made
+        again)."""
         if not self.use_index:
             return compute()
         context = (self.today.isoformat(), str(self.lab.root), self.lab.config, *parts)
@@ -168,7 +169,8 @@ class Workspace:
             *context,
         )
         where = results.slot(name, parts)
-        base = results.key(name, "base", *context) if patch is not None else None
+        # the day left out: a new day's first `quiz --json` patches yesterday's cards
+        base = results.key(name, "base", *context[1:]) if patch is not None else None
         hit = False
         value: Any = None
         if patch is not None and base is not None:  # one read of the entry, whatever its key
