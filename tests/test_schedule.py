@@ -286,3 +286,25 @@ def test_a_review_card_is_due_all_the_day_it_falls_due() -> None:
         moved = {"a": state._replace(due=NOW + timedelta(hours=hours))}
         assert bool(queue([card("a")], moved, NOW).due) is expected, hours
         assert bool(due_today(["a"], moved, NOW)) is expected, hours
+
+
+@given(
+    places=st.lists(
+        st.tuples(st.sampled_from([None, 1, 2, 5]), st.sampled_from(["a", "b"]), st.integers(1, 3)),
+        max_size=40,
+    ),
+    limit=st.integers(0, 50),
+)
+def test_new_cards_come_in_roadmap_order_ties_as_they_stand(
+    places: list[tuple[int | None, str, int]], limit: int
+) -> None:
+    """The new cards a sitting takes are the first `limit` in roadmap order, as a full sort
+    gives them, ties (the same stage, path and line) in the order the cards stand."""
+    from mllm_lab.core.card import roadmap_order
+
+    cards = [
+        Card(f"c{n}", CardKind.EXPLICIT, "Q?", "A", f"notes/{path}.md", line, stage)
+        for n, (stage, path, line) in enumerate(places)
+    ]
+    taken = queue(cards, {}, NOW, new_limit=limit).new
+    assert taken == tuple(sorted(cards, key=roadmap_order)[:limit])
