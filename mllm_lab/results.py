@@ -92,15 +92,25 @@ def _name(name: str) -> str:
 
 
 def _prune(state: Path, name: str) -> None:
-    """Keep the KEEP latest entries of the kind `name` (the part before the slot's hash)."""
+    """Keep the KEEP latest entries of the kind `name` (the part before the slot's hash), each
+    with the files kept beside it under its name (another suffix: the texts of `lab quiz
+    --json`'s cards, ops.cardtext): an entry and its texts go together."""
     kind = name.rsplit("-", 1)[0] + "-"
     try:
-        entries = [e for e in os.scandir(state / FOLDER) if e.name.startswith(kind)]
-        if len(entries) <= KEEP:
+        slots: dict[str, list[os.DirEntry[str]]] = {}
+        for entry in os.scandir(state / FOLDER):
+            if entry.name.startswith(kind):
+                slots.setdefault(entry.name.split(".", 1)[0], []).append(entry)
+        if len(slots) <= KEEP:
             return
-        entries.sort(key=lambda e: e.stat().st_mtime_ns, reverse=True)
-        for entry in entries[KEEP:]:
-            os.unlink(entry.path)
+        latest = sorted(
+            slots.values(),
+            key=lambda files: max(file.stat().st_mtime_ns for file in files),
+            reverse=True,
+        )
+        for files in latest[KEEP:]:
+            for file in files:
+                os.unlink(file.path)
     except OSError:
         pass
 

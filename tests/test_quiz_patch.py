@@ -418,3 +418,41 @@ def test_the_next_day_patches_the_cards_kept_the_day_before(
     del reference["now"]
     assert found == reference
     assert any(c["answer"].startswith("第二天 ") for c in found["new"])
+
+
+def test_each_filter_keeps_its_cards_with_their_texts(
+    patch_lab: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nine sets of options in turn each keep their cards and texts: an entry and its text
+    file count as one of the 16 kept (the texts counted apart, only 8 sets stayed), and go
+    together when an older set is dropped."""
+    options = [Filter(), *(Filter(stages=(stage,)) for stage in range(1, 6))]
+    options += [Filter(tags=("attention",)), Filter(tags=("x",)), Filter((1,), ("attention",))]
+    for which in options:
+        shown(patch_lab, which)
+    made: list[bool] = []
+    real = ops_quiz._card_columns
+    monkeypatch.setattr(
+        ops_quiz, "_card_columns", lambda *a, **k: made.append(True) or real(*a, **k)
+    )
+    for which in options:
+        assert shown(patch_lab, which) == expected(patch_lab, which)
+    assert made == []
+    for number in range(20):  # many more sets: the oldest go, each with its texts
+        shown(patch_lab, Filter(tags=(f"t{number}",)))
+    results = patch_lab / ".lab/results"
+    entries = {p.stem for p in results.glob("quiz-cards-*.json")}
+    texts = {p.stem for p in results.glob("quiz-cards-*.text")}
+    assert len(entries) == 16 and texts <= entries
+
+
+def test_a_text_file_made_anew_does_not_keep_the_old_ones_mode(patch_lab: Path) -> None:
+    """A text file that could not be read (mode 000) is not the pattern of the next one."""
+    shown(patch_lab)
+    text_file(patch_lab).chmod(0)
+    concept = patch_lab / CONCEPT
+    concept.write_text(read(concept) + card("new-one", 1), "utf-8")
+    text_file(patch_lab).write_bytes(b"0" * 17)  # another token: the cards are made anew
+    text_file(patch_lab).chmod(0)
+    assert shown(patch_lab) == expected(patch_lab)
+    assert text_file(patch_lab).stat().st_mode & 0o400

@@ -51,6 +51,8 @@ class TextStore:
         token = secrets.token_hex(TOKEN // 2)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            with contextlib.suppress(OSError):  # not its mode either (one that cannot be read)
+                self.path.unlink()
             write_atomic(self.path, [f"{token}\n".encode(), data], sync=False)
         except (OSError, LabError):
             return None
