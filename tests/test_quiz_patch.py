@@ -456,3 +456,17 @@ def test_a_text_file_made_anew_does_not_keep_the_old_ones_mode(patch_lab: Path) 
     text_file(patch_lab).chmod(0)
     assert shown(patch_lab) == expected(patch_lab)
     assert text_file(patch_lab).stat().st_mode & 0o400
+
+
+def test_stats_stop_warning_once_the_second_card_of_an_id_is_gone(patch_lab: Path) -> None:
+    """A hostile pass found it: the card that lost its id to another was removed, and a warm
+    `quiz --stats` kept naming the duplicate."""
+    for relative in (OTHER, CONCEPT):
+        note = patch_lab / relative
+        note.write_text(read(note) + card("twice", 1), "utf-8")
+    assert stats_shown(patch_lab) == stats_expected(patch_lab)
+    assert stats_shown(patch_lab)[1]
+    concept = patch_lab / CONCEPT  # the later path: its card is the one that lost the id
+    concept.write_text(read(concept).replace("<!-- card: twice -->", ""), "utf-8")
+    assert stats_shown(patch_lab) == stats_expected(patch_lab)
+    assert stats_shown(patch_lab)[1] == []

@@ -367,6 +367,8 @@ def _patched_columns(
             return kept
         if len(changed) > PATCH_MOST:
             return None
+        if {problem[0] for problem in kept.get("problems", [])} & set(changed):
+            return None  # a card that another took the id of, in a changed note: said anew
         blocks = _blocks(ws, changed, kept["signatures"], text="start" in kept)
         gone: set[str] = set()  # the ids of the changed notes' cards as they were
         for path in changed:
