@@ -9,12 +9,13 @@ from __future__ import annotations
 import hashlib
 import html
 import itertools
+import json
 import os
 import re
 import sqlite3
 import tempfile
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -148,79 +149,149 @@ def _model(lang: str) -> Any:
     )
 
 
-@lru_cache(maxsize=1)
-def _note_class() -> Any:
-    import genanki  # only `lab export anki`
-
-    class Note(genanki.Note):  # type: ignore[misc]
-        def _check_invalid_html_tags_in_fields(self) -> None:
-            """Not done: the fields are markdown-it's HTML and escaped text, and genanki's
-            check runs its tag pattern to the end of the field from every tag with an
-            attribute (20,000 `$x$` on one line: 2.5 s, 4x for each doubling), to print a
-            warning about HTML a user wrote by hand into a raw HTML block."""
-
-    return Note
-
-
-def _note(card: Card, model: Any) -> Any:
+def _fields(card: Card) -> list[str]:
     source = html.escape(
         f"{card.title} · {card.path}:{card.line}" if card.title else f"{card.path}:{card.line}"
     )
+    return [to_html(card.question), to_html(card.answer), source, html.escape(card.id)]
+
+
+def _tags(card: Card) -> str:
+    """genanki's tag list: space-separated, a space before and after."""
     tags = [f"mllm-lab::{card.kind.value}", *("_".join(tag.split()) for tag in card.tags)]
-    return _note_class()(
-        model=model,
-        fields=[to_html(card.question), to_html(card.answer), source, html.escape(card.id)],
-        tags=[tag for tag in tags if tag],
-        guid=note_guid(card.id),
-        sort_field=card.question,
-    )
+    return " " + " ".join(tag for tag in tags if tag) + " "
 
 
-def build(cards: Sequence[Card], lang: str, root: str = ROOT_DECK) -> tuple[Any, Exported]:
-    """The genanki package: a deck per stage that has cards, each card once by id."""
-    import genanki  # only `lab export anki`
-
-    model = _model(lang)
-    decks: dict[int | None, Any] = {}
+def plan(cards: Iterable[Card]) -> tuple[list[Card], list[str]]:
+    """The cards in the package's order (by stage, the unstaged last, then by place), each
+    id once, and the ids left out because an earlier card had them."""
+    kept: list[Card] = []
     seen: set[str] = set()
     skipped = []
-    for card in sorted(cards, key=lambda c: (c.stage is None, c.stage or 0, c.path, c.line)):
+    for card in sorted(cards, key=order):
         if card.id in seen:
             skipped.append(card.id)
             continue
         seen.add(card.id)
-        if card.stage not in decks:
-            name = deck_name(card.stage, lang, root)
-            decks[card.stage] = genanki.Deck(stable_id(name), name, tr("anki.deck", lang))
-        decks[card.stage].add_note(_note(card, model))
-    counts = tuple((deck.name, len(deck.notes)) for deck in decks.values())
-    return genanki.Package(list(decks.values())), Exported(Path(), counts, tuple(skipped))
+        kept.append(card)
+    return kept, skipped
 
 
-def _write_collection(package: Any, collection: Path, timestamp: float) -> None:
-    """genanki's own writer leaves its temporary database behind; this one is ours to clean."""
+def order(card: Card) -> tuple[bool, int, str, int]:
+    return (card.stage is None, card.stage or 0, card.path, card.line)
+
+
+def _schema(script: str) -> tuple[str, str]:
+    """genanki's schema script as its tables and its indexes (each statement on a line of
+    its own, as genanki writes them), so that the indexes are made after the rows."""
+    statements = [line for line in script.split(";\n") if line.strip()]
+    indexes = [s for s in statements if s.strip().upper().startswith("CREATE INDEX")]
+    tables = [s for s in statements if s not in indexes]
+    return ";\n".join(tables) + ";\n", ";\n".join(indexes) + ";\n"
+
+
+def _write_collection(
+    cards: Iterable[Card], collection: Path, timestamp: float, lang: str, root: str
+) -> tuple[tuple[str, int], ...]:
+    """The Anki collection genanki's Package.write_to_db makes of a deck per stage holding
+    these cards' notes (in this order, each id once), row for row (tests/test_anki.py checks
+    it against genanki), written with one INSERT for all notes and one for all cards, and
+    no genanki Note made: at 50,000 cards genanki's note objects held 150 MB. The cards are
+    taken one at a time and their fields not kept."""
+    import genanki  # only `lab export anki`
+    from genanki.apkg_col import APKG_COL
+    from genanki.apkg_schema import APKG_SCHEMA
+
+    decks: dict[int | None, Any] = {}
+    counts: dict[int | None, int] = {}
+    ids = itertools.count(int(timestamp * 1000))  # note and card ids, as genanki makes them
+    mod = int(timestamp)
+    placed: list[tuple[int, int, int]] = []  # (card id, note id, deck id) of each card row
+
+    def notes() -> Iterator[tuple[Any, ...]]:
+        for card in cards:
+            if card.stage not in decks:
+                name = deck_name(card.stage, lang, root)
+                decks[card.stage] = genanki.Deck(stable_id(name), name, tr("anki.deck", lang))
+                counts[card.stage] = 0
+            counts[card.stage] += 1
+            fields = _fields(card)
+            note_id = next(ids)
+            yield (
+                note_id,
+                note_guid(card.id),
+                MODEL_ID,
+                mod,
+                -1,  # usn
+                _tags(card),
+                "\x1f".join(fields),
+                card.question or fields[0],  # genanki's sort field: the one given, else the first
+                0,  # csum
+                0,  # flags
+                "",  # data
+            )
+            if fields[0]:  # the one card of a note whose Question is not empty, as genanki
+                placed.append((next(ids), note_id, decks[card.stage].deck_id))
+
     connection = sqlite3.connect(collection)
     try:
-        connection.execute("PRAGMA journal_mode = OFF")  # a scratch file: no journal to sync
-        ids = itertools.count(int(timestamp * 1000))  # note and card ids, as genanki makes them
-        package.write_to_db(connection.cursor(), timestamp, ids)
+        # a scratch file, zipped and synced once done: no journal, nothing synced before
+        connection.execute("PRAGMA journal_mode = OFF")
+        connection.execute("PRAGMA synchronous = OFF")
+        cursor = connection.cursor()
+        tables, indexes = _schema(APKG_SCHEMA)
+        cursor.executescript(tables)
+        cursor.executescript(APKG_COL)
+        cursor.executemany("INSERT INTO notes VALUES(?,?,?,?,?,?,?,?,?,?,?)", notes())
+        cursor.executemany(
+            "INSERT INTO cards VALUES(?,?,?,0,?,-1,0,0,0,0,0,0,0,0,0,0,0,'')",
+            ((card_id, note_id, deck_id, mod) for card_id, note_id, deck_id in placed),
+        )
+        cursor.executescript(indexes)  # made once, not kept up to date row by row
+        if decks:
+            (kept_decks,) = cursor.execute("SELECT decks FROM col").fetchone()
+            (kept_models,) = cursor.execute("SELECT models FROM col").fetchone()
+            all_decks = json.loads(kept_decks)
+            all_decks.update({str(deck.deck_id): deck.to_json() for deck in decks.values()})
+            models = json.loads(kept_models)
+            # genanki writes the model anew with each deck: the last deck's id stays its "did"
+            last = list(decks.values())[-1].deck_id
+            models[str(MODEL_ID)] = _model(lang).to_json(timestamp, last)
+            cursor.execute(
+                "UPDATE col SET decks = ?, models = ?", (json.dumps(all_decks), json.dumps(models))
+            )
         connection.commit()
     finally:
         connection.close()
+    return tuple((deck.name, counts[stage]) for stage, deck in decks.items())
 
 
 def export(
-    cards: Sequence[Card], path: Path, *, lang: str, timestamp: float, root: str = ROOT_DECK
+    cards: Iterable[Card], path: Path, *, lang: str, timestamp: float, root: str = ROOT_DECK
 ) -> Exported:
     """Write the package to `path`, replacing it whole. `timestamp` (seconds since the epoch:
     pass the current time) marks the notes as modified then, so Anki's "update if newer"
     import takes them in."""
-    package, exported = build(cards, lang, root)
+    kept, skipped = plan(cards)
+    return export_planned(kept, skipped, path, lang=lang, timestamp=timestamp, root=root)
+
+
+def export_planned(
+    cards: Iterable[Card],
+    skipped: Iterable[str],
+    path: Path,
+    *,
+    lang: str,
+    timestamp: float,
+    root: str = ROOT_DECK,
+) -> Exported:
+    """export() of cards already in the package's order (see plan), each id once; `skipped`:
+    the ids plan left out. The cards are taken one at a time."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(prefix=".lab-anki-", dir=path.parent) as work:
             collection = Path(work) / "collection.anki2"
-            _write_collection(package, collection, timestamp)
+            decks = _write_collection(cards, collection, timestamp, lang, root)
             staged = Path(work) / "package.apkg"
             # the quickest level: at 50,000 cards 0.25 s instead of 0.6 s, for a package 30%
             # bigger (8.5 MB instead of 6.4)
@@ -233,4 +304,4 @@ def export(
     except (OSError, sqlite3.Error) as error:
         reason = getattr(error, "strerror", None) or str(error) or type(error).__name__
         raise WriteFailed(str(path), reason) from None
-    return Exported(path, exported.decks, exported.skipped)
+    return Exported(path, decks, tuple(skipped))

@@ -227,3 +227,111 @@ def test_a_note_guid_stays_what_it_was() -> None:
     """The guid of a card id, as genanki 0.13 made it when lab first exported: pinned, so a
     change of either side shows."""
     assert note_guid("attn") == "cw%?3cm?oQ"
+
+
+# --- the collection, row for row as genanki writes it ----------------------------------------
+
+
+def _genankis_collection(cards: list[Card], lang: str, db: Path) -> None:
+    """What lab wrote through genanki's own objects before it wrote the rows itself: a
+    genanki Note per card, a Deck per stage, Package.write_to_db."""
+    import html
+    import itertools
+    import warnings
+
+    import genanki
+
+    from mllm_lab.anki import _model, to_html
+    from mllm_lab.messages import tr
+
+    model = _model(lang)
+    decks: dict[int | None, Any] = {}
+    seen: set[str] = set()
+    for c in sorted(cards, key=lambda c: (c.stage is None, c.stage or 0, c.path, c.line)):
+        if c.id in seen:
+            continue
+        seen.add(c.id)
+        if c.stage not in decks:
+            name = deck_name(c.stage, lang)
+            decks[c.stage] = genanki.Deck(stable_id(name), name, tr("anki.deck", lang))
+        source = html.escape(f"{c.title} · {c.path}:{c.line}" if c.title else f"{c.path}:{c.line}")
+        tags = [f"mllm-lab::{c.kind.value}", *("_".join(tag.split()) for tag in c.tags)]
+        decks[c.stage].add_note(
+            genanki.Note(
+                model=model,
+                fields=[to_html(c.question), to_html(c.answer), source, html.escape(c.id)],
+                tags=[tag for tag in tags if tag],
+                guid=note_guid(c.id),
+                sort_field=c.question,
+            )
+        )
+    connection = sqlite3.connect(db)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        genanki.Package(list(decks.values())).write_to_db(
+            connection.cursor(), T0, itertools.count(int(T0 * 1000))
+        )
+    connection.commit()
+    connection.close()
+
+
+def _tables(db: Path) -> dict[str, Any]:
+    connection = sqlite3.connect(db)
+    try:
+        decks, models = connection.execute("SELECT decks, models FROM col").fetchone()
+        return {
+            "schema": sorted(connection.execute("SELECT type, name, sql FROM sqlite_master")),
+            "col": connection.execute("SELECT * FROM col").fetchone()[:9],
+            "decks": json.loads(decks),
+            "models": json.loads(models),
+            "notes": connection.execute("SELECT * FROM notes ORDER BY id").fetchall(),
+            "cards": connection.execute("SELECT * FROM cards ORDER BY id").fetchall(),
+        }
+    finally:
+        connection.close()
+
+
+def _lab_collection(cards: list[Card], lang: str, tmp: Path) -> Path:
+    path = export(cards, tmp / "lab.apkg", lang=lang, timestamp=T0).path
+    with zipfile.ZipFile(path) as archive:
+        (tmp / "lab.anki2").write_bytes(archive.read("collection.anki2"))
+    return tmp / "lab.anki2"
+
+
+_card_text = st.text(st.sampled_from([*"ab 1\n$`*<>&\"'", "问", "\t"]), max_size=12)
+_cards = st.lists(
+    st.builds(
+        Card,
+        id=st.sampled_from(["a", "b", "c", "d", "e", "f"]),
+        kind=st.sampled_from(list(CardKind)),
+        question=_card_text,
+        answer=_card_text,
+        path=st.sampled_from(["notes/a.md", "papers/b.md", "notes/t/c.md"]),
+        line=st.integers(1, 40),
+        stage=st.sampled_from([None, 1, 2, 3, 5]),
+        tags=st.lists(st.sampled_from(["q former", "vlm", "", " x\ty "]), max_size=2).map(tuple),
+        title=st.sampled_from(["", "BLIP-2", "注意 <b>"]),
+    ),
+    min_size=1,
+    max_size=8,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(_cards, st.sampled_from(["zh", "en"]))
+@example([card("empty", 2, "", "an answer"), *CARDS], "zh")
+def test_the_collection_is_genankis_row_for_row(cards: list[Card], lang: str) -> None:
+    """lab writes the notes and cards rows itself (one INSERT each for all, and no genanki
+    Note kept): every row, deck and model is what genanki's Package.write_to_db writes for
+    the same cards, a note whose question is empty holding no card, as genanki makes it."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as work:
+        tmp = Path(work)
+        _genankis_collection(cards, lang, tmp / "genanki.anki2")
+        assert _tables(_lab_collection(cards, lang, tmp)) == _tables(tmp / "genanki.anki2")
+
+
+def test_a_note_with_an_empty_question_is_a_note_without_a_card(tmp_path: Path) -> None:
+    tables = _tables(_lab_collection([card("empty", 2, "", "A."), CARDS[0]], "en", tmp_path))
+    assert len(tables["notes"]) == 2 and len(tables["cards"]) == 1

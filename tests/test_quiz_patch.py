@@ -17,6 +17,7 @@ import pytest
 from conftest import Run, read
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_anki import _tables
 from test_quiz import CONCEPT, NOON, PAPER, QA, shown_as_study_gives, shown_by_due_now, ws_of
 from test_quiz import cards_lab as cards_lab  # the fixture
 
@@ -470,3 +471,84 @@ def test_stats_stop_warning_once_the_second_card_of_an_id_is_gone(patch_lab: Pat
     concept.write_text(read(concept).replace("<!-- card: twice -->", ""), "utf-8")
     assert stats_shown(patch_lab) == stats_expected(patch_lab)
     assert stats_shown(patch_lab)[1] == []
+
+
+# --- `lab export anki`: the package made from the kept columns ------------------------------
+
+
+def exported(lab: Path, tmp: Path) -> Any:
+    """What `lab export anki` writes now: the package's rows, ids and times left out."""
+    from mllm_lab.ops.exchange import export_anki
+
+    done = export_anki(ws_of(lab), tmp / "lab.apkg", "lab.apkg", force=True)
+    return None if done is None else (_package_rows(done.path, tmp), done.skipped)
+
+
+def exported_from_every_card(lab: Path, tmp: Path) -> Any:
+    """The package made of lab_cards as study() makes them, from scratch (no .lab/)."""
+    from mllm_lab import anki
+    from mllm_lab.ops.cards import lab_cards
+
+    ws = Workspace(Lab.find(str(lab)), use_index=False)
+    found = lab_cards(ws).cards
+    if not found:
+        return None
+    done = anki.export(found, tmp / "every.apkg", lang=ws.lang, timestamp=1_795_000_000.0)
+    return _package_rows(done.path, tmp), done.skipped
+
+
+def _package_rows(path: Path, tmp: Path) -> Any:
+    import zipfile
+
+    with zipfile.ZipFile(path) as archive:
+        (tmp / "rows.anki2").write_bytes(archive.read("collection.anki2"))
+    found = _tables(tmp / "rows.anki2")
+    notes = [row[1:3] + row[4:] for row in found["notes"]]  # no id, no time
+    by_note = {row[0]: row[1] for row in found["notes"]}  # note id -> guid
+    cards = [(by_note[row[1]], row[2]) for row in found["cards"]]  # (guid, deck)
+    return notes, cards, found["decks"], sorted(found["models"])
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(steps=st.lists(edits, min_size=1, max_size=3))
+def test_an_anki_export_after_any_edits_holds_what_every_card_gives(
+    patch_lab: Path, tmp_path_factory: pytest.TempPathFactory, steps: list[list[Edit]]
+) -> None:
+    """`lab export anki` takes the cards from the columns `quiz --json` keeps (patched after
+    edits, made anew past them) and, when an id is taken twice, from every card: whatever
+    the edits, the package holds what one made of every card from scratch holds, in the
+    same order, with the same decks."""
+    lab = tmp_path_factory.mktemp("export") / "lab"
+    shutil.copytree(patch_lab, lab, symlinks=True)
+    out = tmp_path_factory.mktemp("out")
+    kept: dict[str, str] = {}
+    assert shown(lab) == expected(lab)  # the columns kept, as a quiz leaves them
+    for step in steps:
+        for edit in step:
+            apply(lab, edit, kept)
+        assert exported(lab, out) == exported_from_every_card(lab, out), step
+
+
+def test_an_export_after_a_quiz_reads_the_kept_texts_and_not_the_notes(
+    patch_lab: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """After `quiz --json` kept the cards, an export makes no card of the notes (card_rows
+    is not called) and reads the texts file once; a damaged texts file makes the cards anew
+    and the package is still the right one."""
+    assert shown(patch_lab) == expected(patch_lab)
+    made: list[bool] = []
+    real_rows = ops_quiz.card_rows
+    monkeypatch.setattr(
+        ops_quiz, "card_rows", lambda *a, **k: made.append(True) or real_rows(*a, **k)
+    )
+    right = exported_from_every_card(patch_lab, tmp_path)
+    assert exported(patch_lab, tmp_path) == right and made == []
+    [text] = (patch_lab / ".lab" / "results").glob("quiz-cards-*.text")
+    data = bytearray(text.read_bytes())
+    data[-3] ^= 0x55  # a flipped byte in the last card's answer
+    text.write_bytes(bytes(data))
+    assert exported(patch_lab, tmp_path) == right and made == [True]

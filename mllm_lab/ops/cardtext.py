@@ -85,11 +85,12 @@ class Texts:
     """Each card's question and answer, read when asked: from `text` (the columns hold their
     texts) or from the store's file made with `token`."""
 
-    def __init__(self, kept: dict[str, Any], store: TextStore | None) -> None:
+    def __init__(self, kept: dict[str, Any], store: TextStore | None, whole: bool = False) -> None:
         self.kept = kept
         self.store = store
         self.inline: bytes | None = kept.get("text")
         self.file: BinaryIO | None = None
+        self.whole = whole  # every text will be asked for: the file is read at once
 
     def __call__(self, number: int) -> tuple[str, str]:
         kept = self.kept
@@ -117,6 +118,13 @@ class Texts:
                 raise DamagedText("no file") from None
             if self.file.read(HEADER) != f"{self.kept.get('text_token')}\n".encode():
                 raise DamagedText("another file")
+            if self.whole:
+                try:
+                    # its size asked for: a read to the end grows its buffer, twice the memory
+                    self.inline = self.file.read(os.fstat(self.file.fileno()).st_size - HEADER)
+                except (OSError, ValueError):
+                    raise DamagedText("unreadable") from None
+                return self.inline[start : start + size]
         try:
             self.file.seek(HEADER + start)
             return self.file.read(size)

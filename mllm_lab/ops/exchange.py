@@ -183,21 +183,43 @@ def check_target(path: Path, shown: str, *, force: bool, ours: str) -> None:
 
 def export_anki(ws: Workspace, path: Path, shown: str, *, force: bool) -> Any:
     """Every card of the lab in an Anki package at `path` (anki.Exported); None when the lab
-    has no card yet (nothing is written)."""
+    has no card yet (nothing is written). The cards come from the columns `lab quiz --json`
+    keeps, one at a time, their texts read as they are written; when an id is taken twice,
+    from every card of the notes (anki.plan keeps the first of each id in its own order)."""
     import time
 
     from mllm_lab import anki
     from mllm_lab.cores import paused_gc
-    from mllm_lab.ops.cards import lab_cards
+    from mllm_lab.ops.cardtext import DamagedText
+    from mllm_lab.ops.quiz import Filter, card_columns, package_cards
 
     if path.suffix.lower() != ".apkg":
         raise BadInput("anki.bad_suffix", path=shown)
     check_target(path, shown, force=force, ours="apkg")
-    # the cards and genanki's notes, 100,000 objects at 50,000 notes, hold no cycles and live
-    # until the package is written: the collector's passes over them took a fifth of the time
+    # 100,000 objects at 50,000 notes that hold no cycles: the collector's passes over them
+    # took a fifth of the time
     with paused_gc():
-        found = lab_cards(ws)
-        ws.forget()  # the cards hold all the package needs: the lab's data goes (60 MB at 50k)
-        if not found.cards:
-            return None
-        return anki.export(found.cards, path, lang=ws.lang, timestamp=time.time())
+        for anew in (False, True):
+            kept, store = card_columns(ws, Filter(), anew=anew)
+            ws.forget()  # the columns hold all the package needs: the lab's data goes
+            if not kept["id"]:
+                return None
+            cards = package_cards(kept, store)
+            if cards is None:
+                break
+            try:
+                return anki.export_planned(cards, (), path, lang=ws.lang, timestamp=time.time())
+            except DamagedText:
+                continue
+        return _export_every_card(ws, path)
+
+
+def _export_every_card(ws: Workspace, path: Path) -> Any:
+    import time
+
+    from mllm_lab import anki
+    from mllm_lab.ops.cards import lab_cards
+
+    found = lab_cards(ws)
+    ws.forget()
+    return anki.export(found.cards, path, lang=ws.lang, timestamp=time.time())

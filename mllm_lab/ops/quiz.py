@@ -11,7 +11,7 @@ import hashlib
 import marshal
 import zlib
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from operator import attrgetter
 from typing import Any, NamedTuple, TypeVar
@@ -148,15 +148,67 @@ def due_now(
     no note or template changed, their texts in a file of their own (ops.cardtext): only the
     text of the cards shown is read. Should that text not be what the columns say, the cards
     are made anew, their texts kept with them."""
-    parts = (list(which.stages), list(which.tags), ws.lang, template_stamps(ws))
-    where = ws.lab.state / FOLDER / f"{slot('quiz-cards', parts)}.text"
-    store = TextStore(where) if ws.use_index else None
-    kept = _kept_cards(ws, which, parts, store)
+    kept, store = card_columns(ws, which)
     try:
         return _due_now(ws, kept, store, now, new=new, limit=limit)
     except DamagedText:
-        kept = _kept_cards(ws, which, parts, None, anew=True)
-        return _due_now(ws, kept, None, now, new=new, limit=limit)
+        kept, store = card_columns(ws, which, anew=True)
+        return _due_now(ws, kept, store, now, new=new, limit=limit)
+
+
+def card_columns(
+    ws: Workspace, which: Filter, *, anew: bool = False
+) -> tuple[dict[str, Any], TextStore | None]:
+    """The cards `which` takes, column by column (see _card_columns), as kept for `lab quiz
+    --json`, and the store their texts are in. `anew`: made again, their texts kept with
+    them (a text did not read as the columns say: DamagedText)."""
+    parts = (list(which.stages), list(which.tags), ws.lang, template_stamps(ws))
+    where = ws.lab.state / FOLDER / f"{slot('quiz-cards', parts)}.text"
+    store = TextStore(where) if ws.use_index and not anew else None
+    return _kept_cards(ws, which, parts, store, anew=anew), store
+
+
+def package_cards(kept: dict[str, Any], store: TextStore | None) -> Iterator[Card] | None:
+    """Every card of the columns, made one at a time in an Anki package's order (anki.order:
+    by stage, the unstaged last, then by place), as lab_cards would make them; None when an
+    id is taken twice (the columns hold the first one only, which is not the one a package
+    keeps). Raises DamagedText as the texts are read."""
+    if kept["shadowed"]:
+        return None
+    paths, notes, stages, lines = kept["paths"], kept["note"], kept["stage"], kept["line"]
+    numbers = sorted(
+        range(len(kept["id"])),
+        key=lambda n: (stages[n] is None, stages[n] or 0, paths[notes[n]], lines[n]),
+    )
+    return _cards_of_columns(kept, store, numbers)
+
+
+def _cards_of_columns(
+    kept: dict[str, Any], store: TextStore | None, numbers: Iterable[int]
+) -> Iterator[Card]:
+    texts = Texts(kept, store, whole=True)
+    try:
+        for number in numbers:
+            yield _card_of_columns(kept, texts, number)
+    finally:
+        texts.close()
+
+
+def _card_of_columns(kept: dict[str, Any], texts: Texts, number: int) -> Card:
+    note = kept["note"][number]
+    question, answer = texts(number)
+    return Card(
+        id=kept["id"][number],
+        kind=CardKind(kept["kind"][number]),
+        question=question,
+        answer=answer,
+        path=kept["paths"][note],
+        line=kept["line"][number],
+        stage=kept["stage"][number],
+        tags=tuple(kept["tags"][kept["tagged"][note]]),
+        title=kept["title"][note],
+        source=kept["source"][number],
+    )
 
 
 def _kept_cards(
