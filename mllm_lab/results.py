@@ -101,6 +101,8 @@ def _prune(state: Path, name: str) -> None:
         for entry in os.scandir(state / FOLDER):
             if entry.name.startswith(kind):
                 slots.setdefault(entry.name.split(".", 1)[0], []).append(entry)
+            elif _left_behind(entry.name):
+                os.unlink(entry.path)
         if len(slots) <= KEEP:
             return
         latest = sorted(
@@ -113,6 +115,23 @@ def _prune(state: Path, name: str) -> None:
                 os.unlink(file.path)
     except OSError:
         pass
+
+
+def _left_behind(name: str) -> bool:
+    """A temporary file (storage.write_atomic's `.NAME.PID.lab-tmp`) whose process is gone: a
+    command killed while it saved a result (the texts of 50,000 cards: 38 MB) left it."""
+    if not (name.startswith(".") and name.endswith(".lab-tmp")):
+        return False
+    pid = name[: -len(".lab-tmp")].rsplit(".", 1)[-1]
+    if not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except (OSError, OverflowError, ValueError):
+        return False
+    return False
 
 
 def load(state: Path, name: str, wanted: str, raw: str | None = None) -> tuple[bool, Any]:
