@@ -6,12 +6,14 @@ which Anki typesets itself."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import html
 import itertools
 import json
 import os
 import re
+import shutil
 import sqlite3
 import tempfile
 import zipfile
@@ -25,6 +27,7 @@ from mllm_lab.core.card import Card
 from mllm_lab.core.roadmap import stage_name
 from mllm_lab.errors import WriteFailed
 from mllm_lab.messages import tr
+from mllm_lab.storage import process_gone
 
 ROOT_DECK = "MLLM Lab"
 # Fixed for good: Anki matches note types by id, and a new id would make every note a new one.
@@ -276,6 +279,21 @@ def export(
     return export_planned(kept, skipped, path, lang=lang, timestamp=timestamp, root=root)
 
 
+WORK_PREFIX = ".lab-anki-"  # the folder an export works in, beside the package: + pid + "-"
+
+
+def _sweep(folder: Path) -> None:
+    """The work folders of earlier exports killed before they cleaned up (SIGKILL, SIGTERM: 8 MB
+    each at 15,000 cards), removed once the process named in them is gone."""
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(folder):
+            pid = entry.name[len(WORK_PREFIX) :].split("-", 1)[0]
+            if not entry.name.startswith(WORK_PREFIX) or not pid.isdigit():
+                continue
+            if entry.is_dir(follow_symlinks=False) and process_gone(int(pid)):
+                shutil.rmtree(entry.path, ignore_errors=True)
+
+
 def export_planned(
     cards: Iterable[Card],
     skipped: Iterable[str],
@@ -289,7 +307,9 @@ def export_planned(
     the ids plan left out. The cards are taken one at a time."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(prefix=".lab-anki-", dir=path.parent) as work:
+        _sweep(path.parent)
+        prefix = f"{WORK_PREFIX}{os.getpid()}-"
+        with tempfile.TemporaryDirectory(prefix=prefix, dir=path.parent) as work:
             collection = Path(work) / "collection.anki2"
             decks = _write_collection(cards, collection, timestamp, lang, root)
             staged = Path(work) / "package.apkg"

@@ -16,6 +16,7 @@ from mllm_lab.core.labdata import INDEX_VERSION
 from mllm_lab.lab import Lab
 from mllm_lab.sha import sha1
 from mllm_lab.state import PYTHON, write_state
+from mllm_lab.storage import open_regular
 
 Buffer = bytes | bytearray | memoryview
 
@@ -42,7 +43,7 @@ def _open_cache(lab: Lab, name: str) -> tuple[dict[str, Any], bytes] | None:
     """(header, body) of a cache file this lab wrote here, under this version of lab and of
     Python; None for a missing, foreign or unreadable one (the caller checks its checksums)."""
     try:
-        with open(lab.state / name, "rb") as stream:  # the header, then the body: no copy of it
+        with open_regular(lab.state / name) as stream:  # the header, then the body: no copy of it
             head, body = stream.readline(), stream.read()
         header = json.loads(head)
     except (OSError, ValueError, RecursionError):

@@ -22,6 +22,7 @@ from mllm_lab import __version__
 from mllm_lab.cores import paused_gc
 from mllm_lab.sha import sha1
 from mllm_lab.state import PYTHON, read_state, write_state
+from mllm_lab.storage import process_gone
 from mllm_lab.walk import changed_ns
 
 FOLDER = "results"
@@ -123,15 +124,7 @@ def _left_behind(name: str) -> bool:
     if not (name.startswith(".") and name.endswith(".lab-tmp")):
         return False
     pid = name[: -len(".lab-tmp")].rsplit(".", 1)[-1]
-    if not pid.isdigit():
-        return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except (OSError, OverflowError, ValueError):
-        return False
-    return False
+    return pid.isdigit() and process_gone(int(pid))
 
 
 def load(state: Path, name: str, wanted: str, raw: str | None = None) -> tuple[bool, Any]:

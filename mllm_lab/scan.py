@@ -33,6 +33,7 @@ from mllm_lab.lab import Lab
 from mllm_lab.messages import Msg
 from mllm_lab.parse import good_digest, make_record, parse_file
 from mllm_lab.state import append_state, read_state, truncate_state, write_state
+from mllm_lab.storage import open_regular
 from mllm_lab.walk import STAMP_RUN, Found, Walk, changed_ns, kind_of, walk
 
 INDEX_NAME = "index.bin"
@@ -277,7 +278,7 @@ def _read_index(lab: Lab) -> tuple[_Index, dict[str, Any]]:
     not hold, stamps of another shape)."""
     where = lab.state / INDEX_NAME
     try:
-        with open(where, "rb") as stream:
+        with open_regular(where) as stream:
             head = stream.readline()
             header = json.loads(head)
             split = header.get("stamps") if isinstance(header, dict) else None
@@ -500,7 +501,7 @@ def new_content(lab: Lab, generation: Any = _MISSING) -> str:
 def _generation(lab: Lab) -> str | None:
     """The generation of the index on disk now (see _save_index); None without one."""
     try:
-        with open(lab.state / INDEX_NAME, "rb") as stream:
+        with open_regular(lab.state / INDEX_NAME) as stream:
             header = json.loads(stream.readline())
     except (OSError, ValueError, RecursionError):
         return None

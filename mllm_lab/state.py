@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from mllm_lab.errors import WriteFailed
-from mllm_lab.storage import Pieces, write_atomic
+from mllm_lab.storage import Pieces, open_regular, write_atomic
 
 PYTHON = list(sys.version_info[:2])  # marshal's format may change between Python versions
 
@@ -19,7 +19,8 @@ KEYS_FILE = "keys.tsv"  # each paper's key and title, for shell completion (cli/
 
 def read_state(state: Path, name: str) -> bytes | None:
     try:
-        return (state / name).read_bytes()
+        with open_regular(state / name) as stream:
+            return stream.read()
     except OSError:
         return None
 

@@ -22,7 +22,7 @@ import time
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import NamedTuple
+from typing import BinaryIO, NamedTuple
 
 from mllm_lab.errors import BrokenNote, NoteExists, WriteFailed
 
@@ -36,6 +36,32 @@ POINTS_ENV = "LAB_WRITE_POINTS"  # tests: print each write point's name to stder
 
 
 # --- reading -------------------------------------------------------------------------------
+
+
+def process_gone(pid: int) -> bool:
+    """No process of this pid runs: a temporary file or folder named by it is left behind.
+    (A pid of another user's process, or none at all, is not ours to judge: False.)"""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except (OSError, OverflowError, ValueError):
+        return False
+    return False
+
+
+def open_regular(path: Path | str) -> BinaryIO:
+    """A file of lab's own state (.lab/) opened to read, refused (OSError) unless it is a
+    regular file: opened without blocking, so a pipe put in its place cannot hang a command."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", str(path))
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 def read_text(path: Path | str, shown: str | None = None, limit: int = MAX_READ_BYTES) -> str:

@@ -6,6 +6,7 @@ must not read the rest of the lab again."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 from datetime import date, datetime, timedelta
@@ -552,3 +553,23 @@ def test_an_export_after_a_quiz_reads_the_kept_texts_and_not_the_notes(
     data[-3] ^= 0x55  # a flipped byte in the last card's answer
     text.write_bytes(bytes(data))
     assert exported(patch_lab, tmp_path) == right and made == [True]
+
+
+@pytest.mark.parametrize("kept", ["quiz-cards-*.text", "quiz-cards-*.json", "../index.bin"])
+def test_a_pipe_in_place_of_what_lab_keeps_is_not_waited_on(
+    patch_lab: Path, sh: Any, tmp_path: Path, kept: str
+) -> None:
+    """A pipe put where lab keeps the cards' texts, the cards or the index (reading one waits
+    for a writer) used to hang `quiz --json` and `export anki`: it is passed over like a
+    damaged file, and what they give is what they give without it."""
+    results = patch_lab / ".lab" / "results"
+    assert sh("quiz", "--json", cwd=patch_lab).returncode == 0
+    right = exported_from_every_card(patch_lab, tmp_path)
+    [where] = results.glob(kept)
+    where.unlink()
+    os.mkfifo(where)
+    shown = sh("quiz", "--json", cwd=patch_lab, timeout=30)
+    assert shown.returncode == 0 and '"schema": "mllm-lab/quiz/1"' in shown.stdout, shown.stderr
+    done = sh("export", "anki", str(tmp_path / "lab.apkg"), "--force", cwd=patch_lab, timeout=30)
+    assert done.returncode == 0, done.stderr
+    assert (_package_rows(tmp_path / "lab.apkg", tmp_path), ()) == right

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from mllm_lab.errors import LabError
-from mllm_lab.storage import write_atomic
+from mllm_lab.storage import open_regular, write_atomic
 
 TOKEN = 16  # hex digits
 HEADER = TOKEN + 1  # the token and a newline
@@ -113,7 +113,7 @@ class Texts:
             if self.store is None:
                 raise DamagedText("no file")
             try:
-                self.file = open(self.store.path, "rb")  # noqa: SIM115 (closed by close())
+                self.file = open_regular(self.store.path)  # closed by close()
             except OSError:
                 raise DamagedText("no file") from None
             if self.file.read(HEADER) != f"{self.kept.get('text_token')}\n".encode():
