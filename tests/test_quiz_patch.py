@@ -9,6 +9,7 @@ import json
 import os
 import re
 import shutil
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from itertools import pairwise
 from pathlib import Path
@@ -196,6 +197,19 @@ def apply(lab: Path, edit: Edit, kept: dict[str, str]) -> None:
         path.touch()
 
 
+def edit_runs(examples: int) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """A test given `steps`: runs of one to three hand edits each (see `apply`)."""
+
+    def wrap(test: Callable[..., None]) -> Callable[..., None]:
+        return settings(
+            max_examples=examples,
+            deadline=None,
+            suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+        )(given(steps=st.lists(edits, min_size=1, max_size=3))(test))
+
+    return wrap
+
+
 @pytest.fixture
 def patch_lab(cards_lab: Path) -> Path:
     """cards_lab with a second concept note and a review note whose self-test card links the
@@ -212,12 +226,7 @@ def patch_lab(cards_lab: Path) -> Path:
     return cards_lab
 
 
-@settings(
-    max_examples=40,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
-@given(steps=st.lists(edits, min_size=1, max_size=3))
+@edit_runs(40)
 def test_what_quiz_json_shows_after_any_edits_is_what_study_gives(
     patch_lab: Path, tmp_path_factory: pytest.TempPathFactory, steps: list[list[Edit]]
 ) -> None:
@@ -510,12 +519,7 @@ def _package_rows(path: Path, tmp: Path) -> Any:
     return notes, cards, found["decks"], sorted(found["models"])
 
 
-@settings(
-    max_examples=25,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
-@given(steps=st.lists(edits, min_size=1, max_size=3))
+@edit_runs(25)
 def test_an_anki_export_after_any_edits_holds_what_every_card_gives(
     patch_lab: Path, tmp_path_factory: pytest.TempPathFactory, steps: list[list[Edit]]
 ) -> None:
