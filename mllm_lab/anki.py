@@ -80,10 +80,30 @@ def note_guid(card_id: str) -> str:
 
 @lru_cache(maxsize=1)
 def _base91() -> list[str]:
-    from genanki.util import BASE91_TABLE  # only `lab export anki`
+    table = list(genanki_module("util").BASE91_TABLE)
+    assert len(table) == 91
+    return table
 
-    assert len(BASE91_TABLE) == 91
-    return list(BASE91_TABLE)
+
+@lru_cache(maxsize=4)
+def genanki_module(name: str) -> Any:
+    """One of genanki's modules that hold plain data (apkg_schema, apkg_col: the collection's
+    SQL; util: the guid's digits), loaded from its file without genanki's package, whose
+    import (PyYAML, chevron, asyncio through cached_property) costs 37 ms: the export writes
+    the rows and the JSON itself (tests/test_anki.py checks both against genanki's)."""
+    import importlib.util
+
+    package = importlib.util.find_spec("genanki")  # found, not imported
+    folders = package.submodule_search_locations if package is not None else None
+    if not folders:
+        raise ImportError("genanki is not installed")
+    where = Path(next(iter(folders))) / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"mllm_lab._genanki_{name}", where)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"genanki has no {name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 # --- Markdown to Anki HTML -----------------------------------------------------------------
@@ -140,16 +160,71 @@ def _prose_html(text: str) -> str | None:
 # --- the package ---------------------------------------------------------------------------
 
 
-def _model(lang: str) -> Any:
-    import genanki  # only `lab export anki`
+# genanki's defaults for a note type (genanki.Model), which Anki's LaTeX rendering uses
+LATEX_PRE = (
+    "\\documentclass[12pt]{article}\n\\special{papersize=3in,5in}\n\\usepackage[utf8]{inputenc}\n"
+    "\\usepackage{amssymb,amsmath}\n\\pagestyle{empty}\n\\setlength{\\parindent}{0in}\n"
+    "\\begin{document}\n"
+)
+LATEX_POST = "\\end{document}"
 
-    return genanki.Model(
-        MODEL_ID,
-        tr("anki.model", lang),
-        fields=[{"name": name} for name in FIELDS],
-        templates=[{"name": "Card", "qfmt": QUESTION, "afmt": ANSWER}],
-        css=CSS,
-    )
+
+def model_json(lang: str, timestamp: float, deck_id: int) -> dict[str, Any]:
+    """The note type, as genanki.Model(MODEL_ID, ...).to_json(timestamp, deck_id) gives it:
+    its one card needs the Question field (`req`, which genanki works out by rendering the
+    template with chevron)."""
+    fields = [
+        {
+            "name": name,
+            "ord": number,
+            "font": "Liberation Sans",
+            "media": [],
+            "rtl": False,
+            "size": 20,
+            "sticky": False,
+        }
+        for number, name in enumerate(FIELDS)
+    ]
+    template = {"name": "Card", "qfmt": QUESTION, "afmt": ANSWER, "ord": 0}
+    template.update(bafmt="", bqfmt="", bfont="", bsize=0, did=None)
+    return {
+        "css": CSS,
+        "did": deck_id,
+        "flds": fields,
+        "id": str(MODEL_ID),
+        "latexPost": LATEX_POST,
+        "latexPre": LATEX_PRE,
+        "latexsvg": False,
+        "mod": int(timestamp),
+        "name": tr("anki.model", lang),
+        "req": [[0, "all", [0]]],
+        "sortf": 0,
+        "tags": [],
+        "tmpls": [template],
+        "type": 0,
+        "usn": -1,
+        "vers": [],
+    }
+
+
+def deck_json(deck_id: int, name: str, description: str) -> dict[str, Any]:
+    """A deck, as genanki.Deck(deck_id, name, description).to_json() gives it."""
+    return {
+        "collapsed": False,
+        "conf": 1,
+        "desc": description,
+        "dyn": 0,
+        "extendNew": 0,
+        "extendRev": 50,
+        "id": deck_id,
+        "lrnToday": [163, 2],
+        "mod": 1425278051,
+        "name": name,
+        "newToday": [163, 2],
+        "revToday": [163, 0],
+        "timeToday": [163, 23598],
+        "usn": -1,
+    }
 
 
 def _fields(card: Card) -> list[str]:
@@ -201,11 +276,7 @@ def _write_collection(
     it against genanki), written with one INSERT for all notes and one for all cards, and
     no genanki Note made: at 50,000 cards genanki's note objects held 150 MB. The cards are
     taken one at a time and their fields not kept."""
-    import genanki  # only `lab export anki`
-    from genanki.apkg_col import APKG_COL
-    from genanki.apkg_schema import APKG_SCHEMA
-
-    decks: dict[int | None, Any] = {}
+    decks: dict[int | None, tuple[int, str]] = {}  # by stage: id and name
     counts: dict[int | None, int] = {}
     ids = itertools.count(int(timestamp * 1000))  # note and card ids, as genanki makes them
     mod = int(timestamp)
@@ -215,7 +286,7 @@ def _write_collection(
         for card in cards:
             if card.stage not in decks:
                 name = deck_name(card.stage, lang, root)
-                decks[card.stage] = genanki.Deck(stable_id(name), name, tr("anki.deck", lang))
+                decks[card.stage] = (stable_id(name), name)
                 counts[card.stage] = 0
             counts[card.stage] += 1
             fields = _fields(card)
@@ -234,7 +305,7 @@ def _write_collection(
                 "",  # data
             )
             if fields[0]:  # the one card of a note whose Question is not empty, as genanki
-                placed.append((next(ids), note_id, decks[card.stage].deck_id))
+                placed.append((next(ids), note_id, decks[card.stage][0]))
 
     connection = sqlite3.connect(collection)
     try:
@@ -242,9 +313,9 @@ def _write_collection(
         connection.execute("PRAGMA journal_mode = OFF")
         connection.execute("PRAGMA synchronous = OFF")
         cursor = connection.cursor()
-        tables, indexes = _schema(APKG_SCHEMA)
+        tables, indexes = _schema(genanki_module("apkg_schema").APKG_SCHEMA)
         cursor.executescript(tables)
-        cursor.executescript(APKG_COL)
+        cursor.executescript(genanki_module("apkg_col").APKG_COL)
         cursor.executemany("INSERT INTO notes VALUES(?,?,?,?,?,?,?,?,?,?,?)", notes())
         cursor.executemany(
             "INSERT INTO cards VALUES(?,?,?,0,?,-1,0,0,0,0,0,0,0,0,0,0,0,'')",
@@ -255,18 +326,21 @@ def _write_collection(
             (kept_decks,) = cursor.execute("SELECT decks FROM col").fetchone()
             (kept_models,) = cursor.execute("SELECT models FROM col").fetchone()
             all_decks = json.loads(kept_decks)
-            all_decks.update({str(deck.deck_id): deck.to_json() for deck in decks.values()})
+            described = tr("anki.deck", lang)
+            all_decks.update(
+                {str(key): deck_json(key, name, described) for key, name in decks.values()}
+            )
             models = json.loads(kept_models)
             # genanki writes the model anew with each deck: the last deck's id stays its "did"
-            last = list(decks.values())[-1].deck_id
-            models[str(MODEL_ID)] = _model(lang).to_json(timestamp, last)
+            last = list(decks.values())[-1][0]
+            models[str(MODEL_ID)] = model_json(lang, timestamp, last)
             cursor.execute(
                 "UPDATE col SET decks = ?, models = ?", (json.dumps(all_decks), json.dumps(models))
             )
         connection.commit()
     finally:
         connection.close()
-    return tuple((deck.name, counts[stage]) for stage, deck in decks.items())
+    return tuple((name, counts[stage]) for stage, (_key, name) in decks.items())
 
 
 def export(

@@ -241,10 +241,10 @@ def _genankis_collection(cards: list[Card], lang: str, db: Path) -> None:
 
     import genanki
 
-    from mllm_lab.anki import _model, to_html
+    from mllm_lab.anki import to_html
     from mllm_lab.messages import tr
 
-    model = _model(lang)
+    model = _genankis_model(lang)
     decks: dict[int | None, Any] = {}
     seen: set[str] = set()
     for c in sorted(cards, key=lambda c: (c.stage is None, c.stage or 0, c.path, c.line)):
@@ -273,6 +273,62 @@ def _genankis_collection(cards: list[Card], lang: str, db: Path) -> None:
         )
     connection.commit()
     connection.close()
+
+
+def _genankis_model(lang: str) -> Any:
+    import genanki
+
+    from mllm_lab.anki import ANSWER, CSS, MODEL_ID, QUESTION
+    from mllm_lab.messages import tr
+
+    return genanki.Model(
+        MODEL_ID,
+        tr("anki.model", lang),
+        fields=[{"name": name} for name in FIELDS],
+        templates=[{"name": "Card", "qfmt": QUESTION, "afmt": ANSWER}],
+        css=CSS,
+    )
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_note_type_and_the_decks_are_genankis_json(lang: str) -> None:
+    """lab writes the note type's and the decks' JSON without importing genanki (37 ms of
+    imports): it is what genanki's Model and Deck give, `req` (which genanki works out by
+    rendering the template) included; so are the guid's digits, read from genanki's file."""
+    import genanki
+    from genanki.util import BASE91_TABLE
+
+    from mllm_lab.anki import _base91, deck_json, model_json
+
+    assert model_json(lang, T0, 42) == _genankis_model(lang).to_json(T0, 42)
+    name = deck_name(3, lang)
+    assert deck_json(7, name, "描述") == genanki.Deck(7, name, "描述").to_json()
+    assert _base91() == list(BASE91_TABLE)
+
+
+def test_an_export_does_not_import_genanki(tmp_path: Path) -> None:
+    """genanki's package is not imported (PyYAML, chevron and asyncio come with it): its
+    schema and collection row are read from its files."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from mllm_lab.anki import export\n"
+        "from test_anki import CARDS, T0\n"
+        f"export(CARDS, Path({str(tmp_path / 'lab.apkg')!r}), lang='zh', timestamp=T0)\n"
+        "assert 'genanki' not in sys.modules and 'yaml' not in sys.modules, sorted(sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=Path(__file__).parent,
+    )
+    assert done.returncode == 0, done.stderr
+    assert read_package(tmp_path / "lab.apkg")["notes"]
 
 
 def _tables(db: Path) -> dict[str, Any]:
