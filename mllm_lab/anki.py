@@ -12,7 +12,6 @@ import html
 import itertools
 import json
 import os
-import re
 import shutil
 import sqlite3
 import tempfile
@@ -27,6 +26,7 @@ from mllm_lab.core.card import Card
 from mllm_lab.core.roadmap import stage_name
 from mllm_lab.errors import WriteFailed
 from mllm_lab.messages import tr
+from mllm_lab.patterns import pattern
 from mllm_lab.storage import process_gone
 
 ROOT_DECK = "MLLM Lab"
@@ -136,9 +136,9 @@ def to_html(markdown: str) -> str:
 # (each character str.isspace() takes, spelled out: one class is three times quicker than
 # the same with `|[^\S \n]`, and prose is most of an export's text).
 _OTHER_SPACE = "\t\x0b\x0c\r\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
-_MARKUP = re.compile(f"[\\\\`*_\\[\\]<>!&$~|\\x00{_OTHER_SPACE}]")
+_MARKUP = pattern(f"[\\\\`*_\\[\\]<>!&$~|\\x00{_OTHER_SPACE}]")
 _BLOCK_START = frozenset("#>-+=0123456789")  # a heading, quote, list, rule or underline
-_PARAGRAPHS = re.compile("\n{2,}")
+_PARAGRAPHS = pattern("\n{2,}")
 
 
 def _prose_html(text: str) -> str | None:

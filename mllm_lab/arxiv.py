@@ -23,6 +23,7 @@ from typing import Any
 from mllm_lab import __version__
 from mllm_lab.core.arxivid import abs_url, parse_arxiv_id, split_arxiv_id
 from mllm_lab.messages import tr
+from mllm_lab.patterns import pattern
 
 DEFAULT_API = "http://export.arxiv.org/api/query"
 API_ENV = "LAB_ARXIV_API"  # another endpoint: a mirror, or a local server in tests
@@ -36,8 +37,8 @@ _ATOM = "{http://www.w3.org/2005/Atom}"
 _ARXIV = "{http://arxiv.org/schemas/atom}"
 # How withdrawals are worded on arXiv: in the comment ("This paper has been withdrawn by the
 # authors", "Withdrawn by arXiv administrators"), often also as the whole abstract.
-_WITHDRAWN_COMMENT = re.compile(r"\b(?:has|have|is|was|been)\s+withdrawn\b|^\s*withdrawn\b", re.I)
-_WITHDRAWN_SUMMARY = re.compile(r"^\s*(?:this|the)\b[^.]{0,60}\bwithdrawn\b", re.I)
+_WITHDRAWN_COMMENT = pattern(r"\b(?:has|have|is|was|been)\s+withdrawn\b|^\s*withdrawn\b", re.I)
+_WITHDRAWN_SUMMARY = pattern(r"^\s*(?:this|the)\b[^.]{0,60}\bwithdrawn\b", re.I)
 
 
 def _say(code: str, lang: str, **values: Any) -> str:

@@ -18,10 +18,11 @@ from mllm_lab.core.weeks import as_date
 from mllm_lab.errors import BrokenNote, DamagedRegion
 from mllm_lab.messages import LANGS, Msg, tr
 from mllm_lab.models import strings
+from mllm_lab.patterns import pattern
 from mllm_lab.storage import read_text
 from mllm_lab.walk import READING_LIST_KIND, Found
 
-_H1_START = re.compile(r"^# ", re.M)
+_H1_START = pattern(r"^# ", re.M)
 H1_WITHIN = 20000  # characters of the body: a title further down is not the note's
 
 
@@ -46,8 +47,8 @@ def h1(body: str, within: int = H1_WITHIN) -> str:
     return ""
 
 
-_H2 = re.compile(r"^## ", re.M)
-_NEXT_HEADING = re.compile(r"^#{1,6} ", re.M)
+_H2 = pattern(r"^## ", re.M)
+_NEXT_HEADING = pattern(r"^#{1,6} ", re.M)
 
 
 # --- parsing one file ----------------------------------------------------------------------
@@ -214,7 +215,7 @@ def parse_text(text: str, relative: str, kind: str) -> list[Any]:
     return parse_note(text, relative, kinds.BY_NAME[kind])
 
 
-_KEY_LINE = re.compile(r"^key:[ \t]*['\"]?([^'\"\s#]+)", re.M)
+_KEY_LINE = pattern(r"^key:[ \t]*['\"]?([^'\"\s#]+)", re.M)
 
 
 def parse_file(

@@ -19,6 +19,7 @@ from mllm_lab import kinds
 from mllm_lab.lab import Lab
 from mllm_lab.messages import Msg
 from mllm_lab.models import READING_LIST
+from mllm_lab.patterns import pattern
 from mllm_lab.sha import expect, sha1
 from mllm_lab.state import read_state, write_state
 
@@ -31,7 +32,7 @@ Found = tuple[str, str, int, int, int]
 STAMP_BYTES = 64  # at least what a file's stamp takes in a run's bytes (about 85 on the bench)
 STAMP_RUN = 512  # files whose stamps one digest covers: see Walk.runs
 # Temp files a killed run of an older `lab` left beside notes (tempfile.mkstemp's names).
-_STRAY = re.compile(r"^\..+\.[a-z0-9_]{8}\.tmp$")
+_STRAY = pattern(r"^\..+\.[a-z0-9_]{8}\.tmp$")
 
 
 def changed_ns(st: os.stat_result) -> int:

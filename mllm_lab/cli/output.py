@@ -22,6 +22,7 @@ from mllm_lab.core.cells import (
 )
 from mllm_lab.messages import tr
 from mllm_lab.models import WARNINGS_SHOWN
+from mllm_lab.patterns import pattern
 
 ACTION_STYLE = {
     "created": "green",
@@ -34,8 +35,8 @@ ACTION_STYLE = {
 }
 
 
-_TAG_LIKE = re.compile(r"(\\*)(\[[a-z#/@][^[]*?])")
-_BRACKET = re.compile(r"(\\*)(\[(?:[a-z#/@][^[]*?\])?)")  # a `[`, or a tag-like `[...]`
+_TAG_LIKE = pattern(r"(\\*)(\[[a-z#/@][^[]*?])")
+_BRACKET = pattern(r"(\\*)(\[(?:[a-z#/@][^[]*?\])?)")  # a `[`, or a tag-like `[...]`
 
 
 def _escaped_bracket(match: re.Match[str]) -> str:
@@ -112,7 +113,7 @@ def say(markup: str, stderr: bool = True) -> None:
 _ATTRIBUTES = {"bold": "1", "dim": "2"}
 _COLOURS = {"red": "31", "green": "32", "yellow": "33", "cyan": "36"}
 # what Rich changes: control characters (it expands tabs, drops \r) and :emoji: codes
-_RICH_ONLY = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]|:\S*?:")
+_RICH_ONLY = pattern(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]|:\S*?:")
 
 
 def ansi(markup: str) -> str | None:

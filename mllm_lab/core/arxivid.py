@@ -6,22 +6,24 @@ from __future__ import annotations
 
 import re
 
+from mllm_lab.patterns import pattern
+
 # New style (2007-04 on): YYMM.NNNN (to 2014) or YYMM.NNNNN (2015 on).
 _NEW = r"\d{4}\.\d{4,5}"
 # Old style (to 2007-03): archive[.SUBJECT-CLASS]/YYMMNNN, e.g. hep-th/9901001, math.GT/0309136.
 _OLD = r"[a-z]+(?:-[a-z]+)?(?:\.[A-Z]{2})?/\d{7}"
 _ID = rf"(?P<id>{_NEW}|{_OLD})(?:v(?P<version>\d+))?"
 
-_PREFIXES = re.compile(
+_PREFIXES = pattern(
     r"^(?:https?://)?(?:(?:www|export)\.)?arxiv\.org/(?:abs|pdf|html)/"
     r"|^(?:https?://)?(?:dx\.)?doi\.org/10\.48550/arxiv\."
     r"|^10\.48550/arxiv\."
     r"|^arxiv:\s*",
     re.IGNORECASE,
 )
-_WHOLE = re.compile(_ID + r"(?:\.pdf)?/?")
+_WHOLE = pattern(_ID + r"(?:\.pdf)?/?")
 # Inside free text (a BibTeX `journal`, `note` or `publisher`): only where arXiv is named.
-_IN_TEXT = re.compile(
+_IN_TEXT = pattern(
     rf"(?:arxiv\s*[:.]?\s*|arxiv\.org/(?:abs|pdf)/|10\.48550/arxiv\.|\babs/)(?P<id>{_NEW}|{_OLD})"
     r"(?:v\d+)?",
     re.IGNORECASE,

@@ -14,18 +14,20 @@ import re
 from functools import lru_cache
 from typing import Any, NamedTuple
 
+from mllm_lab.patterns import pattern
+
 TEXT, CODE, HTML, INDENTED = 0, 1, 2, 3  # INDENTED: an indented code block
-_FENCE = re.compile(r"^(`{3,}|~{3,})(.*)$")
-_INDENTED_FENCE = re.compile(r"^[ \t]+(?:`{3,}|~{3,})")  # in a list item, it may be a fence
-_ATX = re.compile(r"^(#{1,6})(?:[ \t]+(.*)|[ \t]*)$")
-_INDENTED_ATX = re.compile(r"^ {1,3}#{1,6}(?:[ \t]|$)")
-_SETEXT = re.compile(r"^ {0,3}(?:=+|-+)[ \t]*$")
-_RAW_HTML = re.compile(r"^ {0,3}<(pre|script|style|textarea)(?:[ \t>]|$)", re.I)
-_COMMENT = re.compile(r"^ {0,3}<!--")
-_OTHER_HTML = re.compile(r"^ {0,3}<[A-Za-z/?!]")
-_TABBED = re.compile(r"^ {0,3}\t")
-_NESTED_FENCE = re.compile(r"^ {0,3}(?:[-*+]|[0-9]{1,9}[.)]|>)[ \t>]*(?:`{3,}|~{3,})")
-_CLOSING_HASHES = re.compile(r"(?:^|[ \t]+)#+[ \t]*$")
+_FENCE = pattern(r"^(`{3,}|~{3,})(.*)$")
+_INDENTED_FENCE = pattern(r"^[ \t]+(?:`{3,}|~{3,})")  # in a list item, it may be a fence
+_ATX = pattern(r"^(#{1,6})(?:[ \t]+(.*)|[ \t]*)$")
+_INDENTED_ATX = pattern(r"^ {1,3}#{1,6}(?:[ \t]|$)")
+_SETEXT = pattern(r"^ {0,3}(?:=+|-+)[ \t]*$")
+_RAW_HTML = pattern(r"^ {0,3}<(pre|script|style|textarea)(?:[ \t>]|$)", re.I)
+_COMMENT = pattern(r"^ {0,3}<!--")
+_OTHER_HTML = pattern(r"^ {0,3}<[A-Za-z/?!]")
+_TABBED = pattern(r"^ {0,3}\t")
+_NESTED_FENCE = pattern(r"^ {0,3}(?:[-*+]|[0-9]{1,9}[.)]|>)[ \t>]*(?:`{3,}|~{3,})")
+_CLOSING_HASHES = pattern(r"(?:^|[ \t]+)#+[ \t]*$")
 _ITEM_OR_QUOTE = frozenset("-*+>0123456789")  # what a list item or a quote starts with
 
 

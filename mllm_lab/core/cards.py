@@ -20,6 +20,7 @@ from mllm_lab.core.markdown import section_signature, strip_comments
 from mllm_lab.core.roadmap import STAGES
 from mllm_lab.messages import tr
 from mllm_lab.models import Finding, Note
+from mllm_lab.patterns import pattern
 
 # Which headings hold which cards, and the language of the question each one gets.
 HEADINGS: dict[CardKind, dict[str, str]] = {
@@ -32,21 +33,21 @@ _SOURCE_KIND = {
     kinds.PAPER.name: CardKind.SUMMARY,
     kinds.REVIEW.name: CardKind.SELFTEST,
 }
-ID_COMMENT = re.compile(r"<!--\s*card:\s*([\w.-]{1,64})\s*-->")
-_Q = re.compile(r"^ {0,3}(?:\*\*)?(?:Q|问|問)[:：](?:\*\*)?[ \t]*(?P<text>.*)$")
-_A = re.compile(r"^ {0,3}(?:\*\*)?(?:A|答)[:：](?:\*\*)?[ \t]*(?P<text>.*)$")
-_CALLOUT = re.compile(r"^ {0,3}>[ \t]?\[!(?:question|faq)\][+-]?[ \t]*(?P<title>.*)$", re.I)
-_NESTED_ANSWER = re.compile(r"^ {0,3}>[ \t]?\[!answer\][+-]?[ \t]*(?P<text>.*)$", re.I)
-_RULE = re.compile(r"^ {0,3}(?:-[ \t]*){3,}$|^ {0,3}(?:\*[ \t]*){3,}$|^ {0,3}(?:_[ \t]*){3,}$")
-_QUOTE = re.compile(r"^ {0,3}>[ \t]?")
-_FENCE = re.compile(r"^ {0,3}(?:`{3,}|~{3,})")
-_ITEM = re.compile(r"^(?P<number>\d{1,9})[.)][ \t]+(?P<text>.*)$")
+ID_COMMENT = pattern(r"<!--\s*card:\s*([\w.-]{1,64})\s*-->")
+_Q = pattern(r"^ {0,3}(?:\*\*)?(?:Q|问|問)[:：](?:\*\*)?[ \t]*(?P<text>.*)$")
+_A = pattern(r"^ {0,3}(?:\*\*)?(?:A|答)[:：](?:\*\*)?[ \t]*(?P<text>.*)$")
+_CALLOUT = pattern(r"^ {0,3}>[ \t]?\[!(?:question|faq)\][+-]?[ \t]*(?P<title>.*)$", re.I)
+_NESTED_ANSWER = pattern(r"^ {0,3}>[ \t]?\[!answer\][+-]?[ \t]*(?P<text>.*)$", re.I)
+_RULE = pattern(r"^ {0,3}(?:-[ \t]*){3,}$|^ {0,3}(?:\*[ \t]*){3,}$|^ {0,3}(?:_[ \t]*){3,}$")
+_QUOTE = pattern(r"^ {0,3}>[ \t]?")
+_FENCE = pattern(r"^ {0,3}(?:`{3,}|~{3,})")
+_ITEM = pattern(r"^(?P<number>\d{1,9})[.)][ \t]+(?P<text>.*)$")
 # The template's "（对照 [note](link)）" / " (check against [note](link))" after a question.
-_SOURCE = re.compile(
+_SOURCE = pattern(
     r"\s*[（(](?P<inner>[^（）()]*\[[^\]]*\]\((?P<link>[^)\s]*)\)[^（）()]*)[）)]\s*$"
 )
 _STAGE_NAMES = {stage.name(lang): stage.number for stage in STAGES for lang in ("zh", "en")}
-_CARD_START = re.compile(r"^ {0,3}(?:(?:\*\*)?(?:Q|问|問)[:：]|>[ \t]?\[!)", re.M)
+_CARD_START = pattern(r"^ {0,3}(?:(?:\*\*)?(?:Q|问|問)[:：]|>[ \t]?\[!)", re.M)
 # What every line _CARD_START matches holds: a note without any of these is not searched
 # (a pattern anchored at line starts is still tried at every character of the note).
 _CARD_MARKS = ("Q:", "Q：", "问:", "问：", "問:", "問：", "[!")

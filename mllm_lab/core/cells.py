@@ -3,18 +3,19 @@ table as aligned plain text (what `lab list` prints when piped or longer than a 
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from collections.abc import Sequence
 from functools import lru_cache
+
+from mllm_lab.patterns import pattern
 
 SCREENFUL = 300  # rows a terminal table is drawn with Rich up to; longer ones are plain text
 
 # Control characters a terminal would act on (an escape sequence in a hand-edited title can
 # recolour or retitle the terminal): shown as U+FFFD. Tabs and line breaks are kept.
-TERMINAL_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+TERMINAL_CONTROL = pattern("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _C0_BYTES = bytes([*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])  # its C0 and DEL
-_C1_BYTES = re.compile(b"\xc2[\x80-\x9f]")  # its C1 controls in UTF-8 (\xc2 only ever leads)
+_C1_BYTES = pattern(b"\xc2[\x80-\x9f]")  # its C1 controls in UTF-8 (\xc2 only ever leads)
 
 
 def terminal_clean(text: str) -> bool:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from mllm_lab.messages import tr
+from mllm_lab.patterns import pattern
 
 LANGS = ("zh", "en")
 
@@ -144,7 +145,7 @@ def kind_named(name: str) -> ExperimentKind:
 # --- inference from a title -----------------------------------------------------------------
 
 _CJK = r"\u2e80-\u9fff\uf900-\ufaff"  # CJK radicals, punctuation, kana, ideographs, compatibility
-_SEPARATORS = re.compile(r"[\s\-_/·.:,;()\[\]]+")
+_SEPARATORS = pattern(r"[\s\-_/·.:,;()\[\]]+")
 
 
 @lru_cache(maxsize=1)

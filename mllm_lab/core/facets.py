@@ -20,6 +20,7 @@ from mllm_lab.core.markdown import escape_cell, mermaid_id, mermaid_label, row
 from mllm_lab.errors import InvalidValue
 from mllm_lab.messages import tr
 from mllm_lab.models import CONNECTORS, FACET_FIELDS, Paper
+from mllm_lab.patterns import pattern
 
 FACETS_FILE = Path(__file__).resolve().parents[1] / "data" / "facets.yaml"
 
@@ -219,7 +220,7 @@ def markdown_table(table: Table) -> str:
     return "\n".join(lines) + "\n"
 
 
-_MARKDOWN_PUNCT = re.compile(r"([`*_\[\]])")  # none of them is in the entities escape_cell writes
+_MARKDOWN_PUNCT = pattern(r"([`*_\[\]])")  # none of them is in the entities escape_cell writes
 
 
 def md_cell(text: str) -> str:

@@ -7,14 +7,15 @@ which is the difference between an instant and a slow first run on a 10,000-note
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from typing import Any
 
-KEY_LINE = re.compile(r"([A-Za-z_][A-Za-z0-9_-]*)[ \t]*:(?:[ \t]+(.*))?$")
-ITEM_LINE = re.compile(r"( *)- (.*)$")
-_INT = re.compile(r"-?(?:0|[1-9][0-9]*)")
-_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+from mllm_lab.patterns import pattern
+
+KEY_LINE = pattern(r"([A-Za-z_][A-Za-z0-9_-]*)[ \t]*:(?:[ \t]+(.*))?$")
+ITEM_LINE = pattern(r"( *)- (.*)$")
+_INT = pattern(r"-?(?:0|[1-9][0-9]*)")
+_DATE = pattern(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _NULLS = {"", "~", "null", "Null", "NULL"}
 _BOOLS = {
     **dict.fromkeys(("yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON"), True),
@@ -25,7 +26,7 @@ _FIRST_UNSAFE = set("-?:,[]{}#&*!|>'\"%@`+. \t")
 # Strings a YAML 1.1 or 1.2 reader takes for a null, bool, number, date or merge key (what
 # PyYAML resolves, and more): a plain value that starts with a digit is a string unless it
 # is one of these (`2026-W48`, `3D 视觉`, `2026-11-26 reading` are strings).
-NOT_A_STRING = re.compile(
+NOT_A_STRING = pattern(
     r"""(?x)^(?:
       ~|null|Null|NULL
     | y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF
@@ -44,7 +45,7 @@ _FLOW_UNSAFE = set(",[]{}'\"#:")
 # U+2028, U+2029), after which PyYAML reads the rest of the "comment" as a line of its own.
 # (Spelled as the characters refused, not as the complement of those allowed: the complement's
 # charset takes 5 ms to compile, a tenth of a warm command's own time.)
-_NOT_IN_A_COMMENT = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufffe\uffff]")
+_NOT_IN_A_COMMENT = pattern("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufffe\uffff]")
 _LONGEST_KEY = 1000  # PyYAML refuses a simple key past 1,024 characters
 
 

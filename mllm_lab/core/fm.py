@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 
 from mllm_lab.core import fastyaml
 from mllm_lab.errors import BrokenNote
+from mllm_lab.patterns import pattern
 
 
 def one_line(text: str) -> str:
@@ -126,7 +127,7 @@ def load_yaml(
         raise BrokenNote(path, first_line, what, problem="nested too deeply") from None
 
 
-_DATE_LIKE = re.compile(
+_DATE_LIKE = pattern(
     r"(?<![\w.-])([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})"
     r"(?:(?:[Tt]|[ \t]+)([0-9]{1,2}):([0-9]{2}):([0-9]{2})(?:\.[0-9]*)?"
     r"(?:[ \t]*(?:Z|[+-][0-9]{1,2}(?::?[0-9]{2})?))?)?(?![\w.-])"
@@ -149,11 +150,11 @@ def _bad_date_line(text: str) -> int:
 
 # --- split and parse -----------------------------------------------------------------------
 
-FENCE = re.compile(r"^---[ \t]*$")
-CLOSE = re.compile(r"^(?:---|\.\.\.)[ \t]*$")
+FENCE = pattern(r"^---[ \t]*$")
+CLOSE = pattern(r"^(?:---|\.\.\.)[ \t]*$")
 # The closing fence as a line of a whole text (the line's CRs are not part of it, as in CLOSE).
-_CLOSE_LINE = re.compile(r"^(?:---|\.\.\.)[ \t]*\r*$", re.M)
-_TOP_KEY = re.compile(r"^(?P<key>[^\s#:'\"\-][^:\n]*?|'[^']*'|\"[^\"]*\")[ \t]*:(?:[ \t]|$)")
+_CLOSE_LINE = pattern(r"^(?:---|\.\.\.)[ \t]*\r*$", re.M)
+_TOP_KEY = pattern(r"^(?P<key>[^\s#:'\"\-][^:\n]*?|'[^']*'|\"[^\"]*\")[ \t]*:(?:[ \t]|$)")
 BOM = "\ufeff"
 
 
@@ -265,9 +266,9 @@ def dump(meta: Any) -> str:
     return text if text.endswith("\n") else text + "\n"
 
 
-_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_KEY = pattern(r"[A-Za-z_][A-Za-z0-9_]*")
 _FIRST_INDICATORS = frozenset("#,[]{}&*!|>'\"%@`")
-_DECIMAL = re.compile(r"[0-9]+\.[0-9]+")  # PyYAML reads it as a float: an arXiv id, quoted
+_DECIMAL = pattern(r"[0-9]+\.[0-9]+")  # PyYAML reads it as a float: an arXiv id, quoted
 
 
 def _block_plain(value: str) -> bool:

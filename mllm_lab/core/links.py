@@ -9,13 +9,13 @@ parentheses, `%` and non-ASCII letters included). `resolve_relative` is its inve
 from __future__ import annotations
 
 import posixpath
-import re
 from collections.abc import Container, Iterable, Mapping
 from functools import lru_cache
 from typing import Any
 from urllib.parse import quote, unquote
 
 from mllm_lab.models import Note
+from mllm_lab.patterns import pattern
 
 
 def relative_path(from_file: str, to_path: str) -> str:
@@ -39,7 +39,7 @@ def encode_path(path: str) -> str:
     return quote(path, safe="/", errors="surrogateescape")
 
 
-_AS_IT_IS = re.compile(r"[A-Za-z0-9_.~/-]*")  # quote()'s always-safe characters, and "/"
+_AS_IT_IS = pattern(r"[A-Za-z0-9_.~/-]*")  # quote()'s always-safe characters, and "/"
 
 
 def href(from_file: str, to_path: str) -> str:

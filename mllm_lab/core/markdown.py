@@ -10,6 +10,7 @@ from typing import NamedTuple
 from urllib.parse import quote
 
 from mllm_lab.core.blocks import Blocks, blocks
+from mllm_lab.patterns import pattern
 from mllm_lab.sha import sha1
 
 # A backslash as an entity: before punctuation it is an escape (`C:\` would swallow the `]` of
@@ -23,16 +24,16 @@ _CELL_ESCAPES = {
     "\r": "&#13;",
     "\n": "<br>",
 }
-_CELL_RE = re.compile("|".join(re.escape(k) for k in _CELL_ESCAPES))
+_CELL_RE = pattern("|".join(re.escape(k) for k in _CELL_ESCAPES))
 _CELL_UNESCAPES = {v: k for k, v in _CELL_ESCAPES.items()}
-_UNCELL_RE = re.compile("|".join(re.escape(k) for k in _CELL_UNESCAPES))
+_UNCELL_RE = pattern("|".join(re.escape(k) for k in _CELL_UNESCAPES))
 
 
 # Control characters other than tab and line breaks: none is ever written into a file lab makes.
-CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+CONTROL = pattern("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
-_CELL_OR_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f&|<>\\\\\r\n]")
+_CELL_OR_CONTROL = pattern("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f&|<>\\\\\r\n]")
 
 
 def without_controls(text: str) -> str:
@@ -65,7 +66,7 @@ def escape_link_text(text: str) -> str:
 # (which GFM takes inside <...>); spaces, `<`, `>`, `|` (a table cell's end), quotes,
 # backslashes and non-ASCII letters are percent-encoded.
 _URL_SAFE = ":/?#[]@!$&'*+,;=%~()"
-_URL_AS_IT_IS = re.compile(r"[A-Za-z0-9_.~\-:/?#\[\]@!$&'*+,;=%()]*")  # quote() would keep it
+_URL_AS_IT_IS = pattern(r"[A-Za-z0-9_.~\-:/?#\[\]@!$&'*+,;=%()]*")  # quote() would keep it
 
 
 def link(text: str, target: str | None) -> str:
@@ -124,27 +125,28 @@ def without_comments(text: str, keep_lines: bool = False) -> str:
 # pattern could go on (a `]`, `)`, `>` or space is never part of one).
 _ANGLED = r"<(?:[^<>\\\n]++|\\.)*>"  # a link's destination in <>
 _BARE = r"(?:[^()\s\\]++|\\.|\((?:[^()\s\\]++|\\.)*\))+"  # or not
-_MD_LINK = re.compile(
+_MD_LINK = pattern(
     r"(?<!\\)!?\[(?P<text>(?:[^\[\]\\\n]++|\\.|\[[^\]\n]*\])*)\]"
     rf"\((?P<target>{_ANGLED}|{_BARE})"
     r"(?:\s+(?:\"[^\"]*\"|'[^']*'|\([^)]*\)))?\s*\)"
 )
 # what follows a link's text: "(" and its destination, in <> or not
-_DESTINATIONS = (re.compile(rf"\((?P<target>{_ANGLED})"), re.compile(rf"\((?P<target>{_BARE})"))
-_SPACES = re.compile(r"\s*")
+_ANGLED_DESTINATION = pattern(rf"\((?P<target>{_ANGLED})")
+_BARE_DESTINATION = pattern(rf"\((?P<target>{_BARE})")
+_SPACES = pattern(r"\s*")
 _TITLE_ENDS = {'"': '"', "'": "'", "(": ")"}
-_PLAIN_RUN = re.compile(r"[^\[\]\\\n]+")
+_PLAIN_RUN = pattern(r"[^\[\]\\\n]+")
 MANY_BRACKETS = 64  # a line with more "[" is searched for links by _md_links' own walk
 # a link reference definition: [label]: destination
-_REF_DEF = re.compile(r"^ {0,3}\[(?:\\.|[^\]\\])+\]:[ \t]*(?P<target><[^<>\n]*>|\S+)")
-_SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
-_ESCAPED = re.compile(r"\\([!-/:-@\[-`{-~])")
+_REF_DEF = pattern(r"^ {0,3}\[(?:\\.|[^\]\\])+\]:[ \t]*(?P<target><[^<>\n]*>|\S+)")
+_SCHEME = pattern(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
+_ESCAPED = pattern(r"\\([!-/:-@\[-`{-~])")
 # Possessive too: a target, anchor or label never ends where the pattern goes on (`#`, `|`,
 # `]`), and a line of 20,000 "[" took 12.5 s of backtracking (_wiki_links reads such a line).
-_WIKI_LINK = re.compile(r"\[\[(?P<target>[^\]|#\n]++)(?:#[^\]|\n]*+)?(?:\|[^\]\n]*+)?\]\]")
-_WIKI_START = re.compile(_WIKI_LINK.pattern[: -len(r"\]\]")])  # a wiki link but its "]]"
-_CODE_SPAN = re.compile(r"(`+)(?:(?!\1).)+?\1")
-_TICKS = re.compile(r"`+")
+_WIKI_LINK = pattern(r"\[\[(?P<target>[^\]|#\n]++)(?:#[^\]|\n]*+)?(?:\|[^\]\n]*+)?\]\]")
+_WIKI_START = pattern(_WIKI_LINK.pattern[: -len(r"\]\]")])  # a wiki link but its "]]"
+_CODE_SPAN = pattern(r"(`+)(?:(?!\1).)+?\1")
+_TICKS = pattern(r"`+")
 LONG_TICKS = "`" * 33  # a run this long takes _CODE_SPAN cubic time: 1,000 took 8 s
 
 
@@ -221,8 +223,8 @@ def _link_tail(line: str, at: int, closers: dict[str, list[int]]) -> tuple[int, 
     `at`: `(destination "title")`. The title's closing quote or parenthesis is looked up
     among `closers` (each one's places in the line, found once), not searched for from each
     title: a line of thousands of `[a](b (` made the pattern read to its end from each."""
-    for pattern in _DESTINATIONS:  # in <> first: the pattern tries the other if that fails
-        destination = pattern.match(line, at)
+    for destination_pattern in (_ANGLED_DESTINATION, _BARE_DESTINATION):  # in <> first
+        destination = destination_pattern.match(line, at)
         if destination is None:
             continue
         after = destination.end()
@@ -351,10 +353,10 @@ def destination(raw: str) -> str:
 
 
 # Inline maths as GitHub reads it: $ then no space, up to a $ after no space, not before a digit.
-_MATH = re.compile(r"\$\$[^\n]*?\$\$|\$(?=[^\s$])[^$\n]*?(?<=\S)\$(?!\d)")
+_MATH = pattern(r"\$\$[^\n]*?\$\$|\$(?=[^\s$])[^$\n]*?(?<=\S)\$(?!\d)")
 # (matched from a target's first character to its last: `$` is the target's end)
-_FILE_LIKE = re.compile(r"[^\[\]]*(?:/|\.[A-Za-z0-9]{1,8}$)|[A-Za-z][A-Za-z0-9+.-]*:")
-_OPENING = re.compile(r"(?<!\\)\]\(")
+_FILE_LIKE = pattern(r"[^\[\]]*(?:/|\.[A-Za-z0-9]{1,8}$)|[A-Za-z][A-Za-z0-9+.-]*:")
+_OPENING = pattern(r"(?<!\\)\]\(")
 
 
 def _unrendered(line: str, index: int, spans: list[tuple[int, int]]) -> list[Link]:
@@ -514,8 +516,8 @@ def mermaid_label(text: str) -> str:
 
 # The words that mark a line as an open problem (CLAUDE.md lists them), besides `- [ ]`.
 MARKERS = ("TODO", "FIXME", "❓", "疑问", "不理解", "没搞懂", "没看懂", "卡住")
-_MAY_ASK = re.compile("|".join(map(re.escape, (*MARKERS, "[ ]"))))
-_QUESTION = re.compile(
+_MAY_ASK = pattern("|".join(map(re.escape, (*MARKERS, "[ ]"))))
+_QUESTION = pattern(
     r"^\s*[-*+]\s+\[ \]\s+(?P<task>.+)$|(?P<any>.*(?:" + "|".join(map(re.escape, MARKERS)) + r").*)"
 )
 
@@ -540,7 +542,7 @@ def open_questions(body: str) -> list[tuple[int, str]]:
     return found
 
 
-_SCAFFOLD = re.compile(r"^\s*(?:[|:\-\s]*|(?:[-*+]|\d+\.)?\s*(?:\*\*[^*]+\*\*\s*[：:]?\s*)?)\s*$")
+_SCAFFOLD = pattern(r"^\s*(?:[|:\-\s]*|(?:[-*+]|\d+\.)?\s*(?:\*\*[^*]+\*\*\s*[：:]?\s*)?)\s*$")
 
 
 @lru_cache(maxsize=64)

@@ -8,8 +8,9 @@ import re
 from collections.abc import Mapping
 
 from mllm_lab.messages import Msg
+from mllm_lab.patterns import pattern
 
-_MARKER = re.compile(r"^# %%(?P<rest>.*)$")
+_MARKER = pattern(r"^# %%(?P<rest>.*)$")
 
 
 def cells(source: str) -> list[tuple[str, str]]:

@@ -3,7 +3,6 @@ status changes with their dates. Which paper a query names is core/resolve.py's 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from datetime import date
 from typing import Any
@@ -21,6 +20,7 @@ from mllm_lab.models import (
     Status,
     strings,
 )
+from mllm_lab.patterns import pattern
 
 
 def parse_status(value: object) -> Status:
@@ -276,7 +276,7 @@ def _history_entry(text: str) -> tuple[date, Status] | None:
         return None
 
 
-_HISTORY = re.compile(r"(\d{4}-\d{2}-\d{2}) (unread|reading|read)")
+_HISTORY = pattern(r"(\d{4}-\d{2}-\d{2}) (unread|reading|read)")
 
 
 def status_problems(paper: Paper, today: date) -> list[Finding]:

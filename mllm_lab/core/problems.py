@@ -10,10 +10,11 @@ from dataclasses import dataclass
 
 from mllm_lab.core.blocks import blocks
 from mllm_lab.core.markdown import sections, split_row, unescape_cell, without_comments
+from mllm_lab.patterns import pattern
 
-_DELIMITER = re.compile(r"^\s*\|?\s*:?-{1,}:?\s*(?:\|\s*:?-{1,}:?\s*)*\|?\s*$")
-_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+(?:\[[ xX]\]\s+)?(?P<text>.*\S)")
-_BOLD_LABEL = re.compile(r"^\*\*[^*]+\*\*\s*[：:]?\s*$")
+_DELIMITER = pattern(r"^\s*\|?\s*:?-{1,}:?\s*(?:\|\s*:?-{1,}:?\s*)*\|?\s*$")
+_ITEM = pattern(r"^\s*(?:[-*+]|\d+[.)])\s+(?:\[[ xX]\]\s+)?(?P<text>.*\S)")
+_BOLD_LABEL = pattern(r"^\*\*[^*]+\*\*\s*[：:]?\s*$")
 
 
 @dataclass(frozen=True)

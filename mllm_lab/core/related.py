@@ -15,9 +15,10 @@ from functools import lru_cache
 
 from mllm_lab.core.labdata import stem
 from mllm_lab.models import Note
+from mllm_lab.patterns import pattern
 
-_PARTS = re.compile(r"[-.]")
-_ASCII_WORD = re.compile(r"[a-z0-9]+(?:[-.][a-z0-9]+)*")
+_PARTS = pattern(r"[-.]")
+_ASCII_WORD = pattern(r"[a-z0-9]+(?:[-.][a-z0-9]+)*")
 
 
 @lru_cache(maxsize=1)

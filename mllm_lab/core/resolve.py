@@ -18,6 +18,7 @@ from mllm_lab.core.arxivid import arxiv_doi
 from mllm_lab.core.papers import arxiv_id
 from mllm_lab.errors import AmbiguousPaper, PaperNotFound
 from mllm_lab.models import Paper
+from mllm_lab.patterns import pattern
 
 
 class Match(StrEnum):
@@ -41,9 +42,9 @@ NEAR_CUTOFF = 0.8  # a new paper this close to a known one is probably a typo of
 PREFIX_SCORE = 0.95  # one of several papers whose key or title starts with the query
 WORD_SCORE = 0.85  # the query starts a word inside the key or title ("llava" in video-llava)
 WORD_FLOOR = 0.5  # a query word less like any word of a title than this counts as absent
-_DOI = re.compile(r"^(?:(?:https?://)?(?:dx\.)?doi\.org/|doi:\s*)?(10\.\d{4,9}/\S+)$", re.I)
-_DOI_URL = re.compile(r"^https?://(?:dx\.)?doi\.org/(10\.\S+)$", re.I)
-_WORD = re.compile(r"[a-z0-9]+(?:[.-][a-z0-9]+)*")
+_DOI = pattern(r"^(?:(?:https?://)?(?:dx\.)?doi\.org/|doi:\s*)?(10\.\d{4,9}/\S+)$", re.I)
+_DOI_URL = pattern(r"^https?://(?:dx\.)?doi\.org/(10\.\S+)$", re.I)
+_WORD = pattern(r"[a-z0-9]+(?:[.-][a-z0-9]+)*")
 # words that would make every title look alike ("... is all you need")
 _STOPWORDS = frozenset(
     [

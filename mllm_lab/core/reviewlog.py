@@ -6,12 +6,12 @@ problem at `path:line`; the others still count. Pure: text in, reviews out."""
 from __future__ import annotations
 
 import json
-import re
 from datetime import datetime
 from enum import IntEnum
 from typing import Any, NamedTuple
 
 from mllm_lab.models import QUIZ_LOG, Finding
+from mllm_lab.patterns import pattern
 
 LOG_PATH = QUIZ_LOG
 
@@ -75,7 +75,7 @@ def parse_log(text: str, path: str = LOG_PATH, lang: str = "en") -> Log:
 # taken apart without the JSON decoder, which calls a Python hook per line to find duplicate
 # keys (a line so written has none); anything else is decoded.
 _STRING = r'"([^"\\\x00-\x1f]*)"'
-_AS_WRITTEN = re.compile(
+_AS_WRITTEN = pattern(
     rf'\{{"card": {_STRING}, "time": {_STRING}, "rating": ([1-4])'
     rf'(?:, "duration_ms": (0|[1-9][0-9]*))?(?:, "note": {_STRING})?\}}'
 )

@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from mllm_lab.errors import BadInput, OutsideLab
+from mllm_lab.patterns import pattern
 from mllm_lab.sha import sha1
 
-SLUG_RE = re.compile(r"^[a-z0-9]+(?:[.-][a-z0-9]+)*$")
+SLUG_RE = pattern(r"^[a-z0-9]+(?:[.-][a-z0-9]+)*$")
 MAX_LEN = 64
 _CJK_RANGES = (("\u3400", "\u4dbf"), ("\u4e00", "\u9fff"), ("\uf900", "\ufaff"))
 
@@ -25,8 +26,8 @@ def _has_cjk(text: str) -> bool:
     )
 
 
-_SEPARATORS = re.compile(r"[^a-z0-9.]+")
-_LONE_DOTS = re.compile(r"(?<![a-z0-9])\.|\.(?![a-z0-9])")
+_SEPARATORS = pattern(r"[^a-z0-9.]+")
+_LONE_DOTS = pattern(r"(?<![a-z0-9])\.|\.(?![a-z0-9])")
 
 
 PHRASES_FILE = Path(__file__).resolve().parent.parent / "data" / "pinyin-phrases.txt"

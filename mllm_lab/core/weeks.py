@@ -7,8 +7,9 @@ from datetime import date
 
 from mllm_lab.errors import BadInput
 from mllm_lab.models import Week
+from mllm_lab.patterns import pattern
 
-_WEEK_RE = re.compile(r"^(\d{4})-?W(\d{1,2})$", re.IGNORECASE)
+_WEEK_RE = pattern(r"^(\d{4})-?W(\d{1,2})$", re.IGNORECASE)
 
 
 FIRST, LAST = date(1900, 1, 1), date(2999, 12, 31)  # dates a study lab can hold

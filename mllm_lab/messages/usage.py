@@ -7,35 +7,36 @@ from __future__ import annotations
 import re
 
 from mllm_lab.messages import tr
+from mllm_lab.patterns import pattern
 
 _VALUE = [
-    (re.compile(r"(?P<value>.+) is not in the range (?P<range>\S+?)\.?$"), "usage.range"),
-    (re.compile(r"(?P<value>.+) is not a valid int(?:eger)?(?: range)?\.?$"), "usage.not_int"),
-    (re.compile(r"(?P<value>.+) is not a valid float(?: range)?\.?$"), "usage.not_number"),
-    (re.compile(r"(?P<value>.+) is not one of (?P<choices>.+?)\.?$"), "usage.not_one_of"),
+    (pattern(r"(?P<value>.+) is not in the range (?P<range>\S+?)\.?$"), "usage.range"),
+    (pattern(r"(?P<value>.+) is not a valid int(?:eger)?(?: range)?\.?$"), "usage.not_int"),
+    (pattern(r"(?P<value>.+) is not a valid float(?: range)?\.?$"), "usage.not_number"),
+    (pattern(r"(?P<value>.+) is not one of (?P<choices>.+?)\.?$"), "usage.not_one_of"),
 ]
 _WHOLE = [
     (
-        re.compile(
+        pattern(
             r"No such option: (?P<name>\S+?)(?: Did you mean (?P<like>\S+?)\?)?"
             r"(?: \(Possible options: (?P<options>.+)\))?\.?$"
         ),
         "usage.no_option",
     ),
     (
-        re.compile(r"No such command '(?P<name>.+?)'\.?(?: Did you mean (?P<like>.+?)\?)?$"),
+        pattern(r"No such command '(?P<name>.+?)'\.?(?: Did you mean (?P<like>.+?)\?)?$"),
         "usage.no_command",
     ),
-    (re.compile(r"Missing argument '(?P<name>.+?)'\.?$"), "usage.missing_argument"),
-    (re.compile(r"Missing option '(?P<name>.+?)'\.?$"), "usage.missing_option"),
-    (re.compile(r"Got unexpected extra argument(?:\(s\)|s)? \((?P<extra>.*)\)\.?$"), "usage.extra"),
+    (pattern(r"Missing argument '(?P<name>.+?)'\.?$"), "usage.missing_argument"),
+    (pattern(r"Missing option '(?P<name>.+?)'\.?$"), "usage.missing_option"),
+    (pattern(r"Got unexpected extra argument(?:\(s\)|s)? \((?P<extra>.*)\)\.?$"), "usage.extra"),
     (
-        re.compile(r"Option '(?P<name>.+?)' requires (?:an argument|\d+ arguments)\.?$"),
+        pattern(r"Option '(?P<name>.+?)' requires (?:an argument|\d+ arguments)\.?$"),
         "usage.needs_value",
     ),
-    (re.compile(r"Option '(?P<name>.+?)' does not take a value\.?$"), "usage.takes_no_value"),
+    (pattern(r"Option '(?P<name>.+?)' does not take a value\.?$"), "usage.takes_no_value"),
 ]
-_INVALID = re.compile(r"Invalid value for (?P<param>'.+?'(?: / '.+?')*): (?P<detail>.+)$", re.S)
+_INVALID = pattern(r"Invalid value for (?P<param>'.+?'(?: / '.+?')*): (?P<detail>.+)$", re.S)
 
 
 def translate(problem: str, lang: str) -> str:
@@ -45,14 +46,14 @@ def translate(problem: str, lang: str) -> str:
     invalid = _INVALID.match(problem)
     if invalid:
         detail = invalid["detail"]
-        for pattern, name in _VALUE:
-            found = pattern.match(detail)
+        for value, name in _VALUE:
+            found = value.match(detail)
             if found:
                 detail = tr(name, lang, **found.groupdict())
                 break
         return tr("usage.invalid", lang, param=invalid["param"], detail=detail)
-    for pattern, name in _WHOLE:
-        found = pattern.match(problem)
+    for whole, name in _WHOLE:
+        found = whole.match(problem)
         if found:
             params = {k: v or "" for k, v in found.groupdict().items()}
             text = tr(name, lang, **params)

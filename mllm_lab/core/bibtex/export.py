@@ -18,8 +18,9 @@ from bibtexparser.writer import BibtexFormat
 from mllm_lab.core.bibtex.parse import OTHERS, is_preprint_venue
 from mllm_lab.core.slugs import slugify
 from mllm_lab.models import Paper
+from mllm_lab.patterns import pattern
 
-_CONFERENCE = re.compile(
+_CONFERENCE = pattern(
     r"\b(?:conference|proceedings|workshop|symposium|neurips|nips|icml|iclr|cvpr|iccv|eccv|"
     r"acl|emnlp|naacl|eacl|coling|aaai|ijcai|corl|rss|kdd|sigir|siggraph|wacv|bmvc|icra|iros|"
     r"interspeech|icassp|colm|aistats|uai)\b",
@@ -39,9 +40,9 @@ _ESCAPES = str.maketrans(
     }
 )
 # LaTeX ligatures that would come back as other characters: -- –, `` “, '' ”, ?` ¿, !` ¡.
-_LIGATURES = re.compile(r"(?<=-)(?=-)|(?<=`)(?=`)|(?<=')(?=')|(?<=[?!])(?=`)")
-_KEY_SAFE = re.compile(r"[^\s,{}()=#%\"'\\~]+")
-_DOI_URL = re.compile(r"^https?://(?:dx\.)?doi\.org/(10\..+)$", re.I)
+_LIGATURES = pattern(r"(?<=-)(?=-)|(?<=`)(?=`)|(?<=')(?=')|(?<=[?!])(?=`)")
+_KEY_SAFE = pattern(r"[^\s,{}()=#%\"'\\~]+")
+_DOI_URL = pattern(r"^https?://(?:dx\.)?doi\.org/(10\..+)$", re.I)
 
 
 def escape_latex(text: str) -> str:

@@ -31,6 +31,7 @@ from bibtexparser.model import (
 
 from mllm_lab.core.arxivid import find_arxiv_id, parse_arxiv_id
 from mllm_lab.messages import tr
+from mllm_lab.patterns import pattern
 
 if TYPE_CHECKING:
     from pylatexenc.latex2text import LatexNodes2Text
@@ -57,12 +58,12 @@ _MONTH_NAMES = (
 )
 # BibTeX's predefined macros: `month = jan` needs no @string.
 _BUILTIN_STRINGS = dict(zip(MONTHS, _MONTH_NAMES, strict=True))
-_NOT_A_VENUE = re.compile(r"^\s*(?:arxiv|corr|preprint)\b|arxiv\s+preprint|^\s*arxiv\s*:", re.I)
-_DOI_URL = re.compile(r"^(?:https?://)?(?:dx\.)?doi\.org/|^doi:\s*", re.I)
-_URL_MACRO = re.compile(r"^\\(?:url|href)\{([^}]*)\}")
-_UNESCAPED_PERCENT = re.compile(r"(?<!\\)%")
-_MARKS = re.compile(r'\\.|[{}"#]', re.S)  # an escaped character is skipped whole
-_LATEX = re.compile(r"[\\{}$~%&#_^]|--|``|''|[?!]`")  # what the decoder would change
+_NOT_A_VENUE = pattern(r"^\s*(?:arxiv|corr|preprint)\b|arxiv\s+preprint|^\s*arxiv\s*:", re.I)
+_DOI_URL = pattern(r"^(?:https?://)?(?:dx\.)?doi\.org/|^doi:\s*", re.I)
+_URL_MACRO = pattern(r"^\\(?:url|href)\{([^}]*)\}")
+_UNESCAPED_PERCENT = pattern(r"(?<!\\)%")
+_MARKS = pattern(r'\\.|[{}"#]', re.S)  # an escaped character is skipped whole
+_LATEX = pattern(r"[\\{}$~%&#_^]|--|``|''|[?!]`")  # what the decoder would change
 
 
 @dataclass(frozen=True)
