@@ -22,6 +22,8 @@ class _Pattern:
         self._home = home
 
     def __getattr__(self, name: str) -> Any:  # only until compiled: then the methods are set
+        if "_home" not in self.__dict__:  # made without __init__ (a copy being made)
+            raise AttributeError(name)
         compiled = re.compile(self.pattern, self._flags)
         for method in _METHODS:
             setattr(self, method, getattr(compiled, method))

@@ -4,6 +4,7 @@ compiles none of lab's patterns."""
 
 from __future__ import annotations
 
+import copy
 import re
 import subprocess
 import sys
@@ -53,6 +54,8 @@ def test_a_copy_kept_elsewhere_still_works() -> None:
     assert kept.sub("x", "a <b> c") == "a x c"
     assert kept.split("1<a>2") == ["1", "2"]
     assert kept.groups == 0 and kept.pattern == "<[a-z]+>"
+    assert copy.copy(kept).fullmatch("<abc>") is not None
+    assert copy.deepcopy(kept).fullmatch("<abc>") is not None
 
 
 @given(
