@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import marshal
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from mllm_lab.models import QUIZ_LOG
 from mllm_lab.ops.views import stamp_of, state_stamp
+from mllm_lab.sha import sha1
 
 if TYPE_CHECKING:
     from mllm_lab.core.labdata import LabData
@@ -56,7 +56,7 @@ def lint(ws: Workspace, progress: Callable[[int, int], None] | None = None) -> l
 def _listing(tree: Tree) -> str:
     """A digest of the names of every file and folder the tree holds."""
     names = "\n".join(sorted(tree.files)) + "\n\n" + "\n".join(sorted(tree.folders))
-    return hashlib.sha1(names.encode("utf-8", "surrogatepass")).hexdigest()
+    return sha1(names.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _lint(
@@ -119,7 +119,7 @@ class _FileChecks:
             FILES,
             str(ws.lab.root),
             listing,
-            hashlib.sha1(names).hexdigest(),
+            sha1(names).hexdigest(),
             [[kind.name, headings] for kind, headings in self.required.items()],
         )
         self.kept = results.PerFile(ws.lab.state, FILES, made, ws.use_index)

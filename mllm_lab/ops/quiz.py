@@ -7,7 +7,6 @@ those cards stood in, not the whole lab."""
 
 from __future__ import annotations
 
-import hashlib
 import marshal
 import zlib
 from bisect import bisect_left, bisect_right
@@ -51,6 +50,7 @@ from mllm_lab.ops.cards import (
 from mllm_lab.ops.cardtext import TEXT_COLUMNS, DamagedText, Texts, TextStore, piece
 from mllm_lab.ops.workspace import Workspace
 from mllm_lab.results import FOLDER, slot
+from mllm_lab.sha import sha1
 from mllm_lab.walk import Found
 
 T = TypeVar("T")
@@ -624,7 +624,7 @@ def record(ws: Workspace, review: Review) -> None:
 
 
 def _digest(text: str) -> str:
-    return hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()
+    return sha1(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _from_cache(cache: dict[str, Any], text: str, key: str) -> tuple[Any, Any, str] | None:

@@ -7,7 +7,6 @@ Hand edits in them are ops/handedits.py's business."""
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import marshal
 import zlib
@@ -26,6 +25,7 @@ from mllm_lab.models import (
 )
 from mllm_lab.ops.workspace import Workspace
 from mllm_lab.results import code_stamp
+from mllm_lab.sha import sha1
 from mllm_lab.state import prune_state, read_folder, read_state, write_state
 from mllm_lab.walk import changed_ns, kind_of
 
@@ -213,7 +213,7 @@ KEPT_PIECES = 4096  # piece digests kept: a few times what a 50,000-note lab has
 
 def file_sha(ws: Workspace, relative: str) -> str | None:
     try:
-        return hashlib.sha1(ws.lab.path(relative).read_bytes()).hexdigest()
+        return sha1(ws.lab.path(relative).read_bytes()).hexdigest()
     except (OSError, LabError):
         return None
 
@@ -222,13 +222,13 @@ def inputs_of(ws: Workspace, view: View) -> str:
     """A digest of lab's code, the language and the stamp of every file the view is made
     from (the files of its input kinds, as walked): equal means the body would be the same."""
     stamps = ws.walked().stamps(view.inputs)
-    return hashlib.sha1(f"{code_stamp()}:{ws.lang}:{stamps}".encode()).hexdigest()
+    return sha1(f"{code_stamp()}:{ws.lang}:{stamps}".encode()).hexdigest()
 
 
 def content_key(ws: Workspace) -> str:
     """lab's code, the language and the index's content stamp (Workspace.content_stamp): equal
     means every view's body would be the same, whatever the files' stamps say."""
-    return hashlib.sha1(f"{code_stamp()}:{ws.lang}:{ws.content_stamp()}".encode()).hexdigest()
+    return sha1(f"{code_stamp()}:{ws.lang}:{ws.content_stamp()}".encode()).hexdigest()
 
 
 def records_of(
@@ -243,7 +243,7 @@ def records_of(
         if kind not in made:
             made[kind] = _kind_digest(ws.files(), kind, pieces or Pieces())
         parts.append(f"{kind}={made[kind]}")
-    return hashlib.sha1(f"{code_stamp()}:{ws.lang}:{parts}".encode()).hexdigest()
+    return sha1(f"{code_stamp()}:{ws.lang}:{parts}".encode()).hexdigest()
 
 
 @dataclass
@@ -268,7 +268,7 @@ def _kind_digest(files: Files, kind: str, pieces: Pieces) -> str:
     notes digests some 64 of the 15,000 paper notes' records, and reads no other record)."""
     paths = sorted(files.by_kind().get(kind, ()))
     stamps = files.stamps(paths)
-    digest = hashlib.sha1()
+    digest = sha1()
     start = 0
     for at, path in enumerate(paths):
         if at == len(paths) - 1 or not zlib.crc32(path.encode("utf-8", "surrogatepass")) % PIECE:
@@ -298,7 +298,7 @@ def _piece_digest(
                 for path, stamp in zip(paths, stamps, strict=True)
             ],
         ]
-    key = hashlib.sha1(marshal.dumps(said, 2)).hexdigest() if stamped else None
+    key = sha1(marshal.dumps(said, 2)).hexdigest() if stamped else None
     if key is not None and key in pieces.known:
         pieces.used[key] = pieces.known[key]
         return bytes.fromhex(pieces.known[key])
@@ -306,7 +306,7 @@ def _piece_digest(
         [path, *(_plain(v) if isinstance(v, tuple) else v for v in files.peek(path)[4:])]
         for path in paths
     ]
-    made = hashlib.sha1(marshal.dumps(chunk, 2)).hexdigest()
+    made = sha1(marshal.dumps(chunk, 2)).hexdigest()
     if key is not None:
         pieces.used[key] = made
     return bytes.fromhex(made)
