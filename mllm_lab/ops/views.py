@@ -386,7 +386,7 @@ def keep_body(ws: Workspace, text: str) -> None:
     from mllm_lab.core import regions
 
     name = f"{BODIES}/{regions.region_sha(text)}"  # the same as body_sha for a view's body
-    if read_state(ws.lab.state, name) is None:
+    if not (ws.lab.state / name).is_file():  # kept already: not read (megabytes at 50,000)
         write_state(ws.lab.state, name, text)
 
 
