@@ -151,6 +151,18 @@ def lab_executable() -> str:
     return found
 
 
+def fresh_python(code: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """`code` run by a fresh interpreter (this one's) in the tests' folder, so that it can
+    import the test modules; its output captured as text."""
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=Path(__file__).parent,
+    )
+
+
 @pytest.fixture
 def sh() -> Callable[..., subprocess.CompletedProcess[str]]:
     """A real process of the installed `lab`."""

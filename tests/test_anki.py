@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import fresh_python
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -309,9 +310,6 @@ def test_the_note_type_and_the_decks_are_genankis_json(lang: str) -> None:
 def test_an_export_does_not_import_genanki(tmp_path: Path) -> None:
     """genanki's package is not imported (PyYAML, chevron and asyncio come with it): its
     schema and collection row are read from its files."""
-    import subprocess
-    import sys
-
     code = (
         "import sys\n"
         "from pathlib import Path\n"
@@ -320,13 +318,7 @@ def test_an_export_does_not_import_genanki(tmp_path: Path) -> None:
         f"export(CARDS, Path({str(tmp_path / 'lab.apkg')!r}), lang='zh', timestamp=T0)\n"
         "assert 'genanki' not in sys.modules and 'yaml' not in sys.modules, sorted(sys.modules)\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=Path(__file__).parent,
-    )
+    done = fresh_python(code, timeout=60)
     assert done.returncode == 0, done.stderr
     assert read_package(tmp_path / "lab.apkg")["notes"]
 

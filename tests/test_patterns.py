@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import copy
 import re
-import subprocess
-import sys
 import types
-from pathlib import Path
 
+from conftest import fresh_python
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -94,12 +92,6 @@ def test_importing_lab_compiles_none_of_its_patterns() -> None:
         "print(len(sys.modules))\n"
         "assert not compiled, compiled\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=Path(__file__).parent,
-    )
+    done = fresh_python(code)
     assert done.returncode == 0, done.stderr
     assert int(done.stdout) > 100  # every module was imported
