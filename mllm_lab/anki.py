@@ -7,7 +7,6 @@ which Anki typesets itself."""
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import html
 import itertools
 import json
@@ -27,6 +26,7 @@ from mllm_lab.core.roadmap import stage_name
 from mllm_lab.errors import WriteFailed
 from mllm_lab.messages import tr
 from mllm_lab.patterns import pattern
+from mllm_lab.sha import blake2b, sha256
 from mllm_lab.storage import process_gone
 
 ROOT_DECK = "MLLM Lab"
@@ -62,14 +62,14 @@ def deck_name(stage: int | None, lang: str, root: str = ROOT_DECK) -> str:
 
 def stable_id(text: str) -> int:
     """An Anki id for a name, the same in every export (in genanki's advised range)."""
-    digest = hashlib.blake2b(text.encode("utf-8"), digest_size=4).digest()
+    digest = blake2b(text.encode("utf-8"), digest_size=4).digest()
     return (1 << 30) + int.from_bytes(digest, "big") % (1 << 30)
 
 
 def note_guid(card_id: str) -> str:
     """genanki.guid_for("mllm-lab", card_id), made with one divmod a digit instead of two
     big-number operations and a len(): 50,000 of them are a tenth of a second less."""
-    number = int.from_bytes(hashlib.sha256(f"mllm-lab__{card_id}".encode()).digest()[:8], "big")
+    number = int.from_bytes(sha256(f"mllm-lab__{card_id}".encode()).digest()[:8], "big")
     table = _base91()
     digits = []
     while number:

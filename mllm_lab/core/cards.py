@@ -6,7 +6,6 @@ card: the caller passes the template's section signatures (ops.review.template_s
 
 from __future__ import annotations
 
-import hashlib
 import posixpath
 import re
 import unicodedata
@@ -21,6 +20,7 @@ from mllm_lab.core.roadmap import STAGES
 from mllm_lab.messages import tr
 from mllm_lab.models import Finding, Note
 from mllm_lab.patterns import pattern
+from mllm_lab.sha import blake2b
 
 # Which headings hold which cards, and the language of the question each one gets.
 HEADINGS: dict[CardKind, dict[str, str]] = {
@@ -65,7 +65,7 @@ def normalise(question: str) -> str:
 
 def card_id(path: str, question: str) -> str:
     key = f"{path}\x00{normalise(question)}".encode("utf-8", "surrogatepass")
-    digest = hashlib.blake2b(key, digest_size=8)
+    digest = blake2b(key, digest_size=8)
     return digest.hexdigest()
 
 
