@@ -162,7 +162,7 @@ def _chunk_sums(data: Buffer) -> list[str]:
 _MISSING = object()
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class _Index:
     """The index with its journal applied: the stamps as stored (each file's place in
     `paths`, `kinds` and `numbers`), the digests of their runs (see Walk.runs; [] when not

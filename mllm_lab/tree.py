@@ -44,15 +44,17 @@ LAB_FOLDERS = tuple(
 )
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class Tree:
+    """Every file and folder under a lab's root that `lab check` looks at."""
+
     root: Path
     files: set[str] = field(default_factory=set)  # lab-relative, "/"-separated
     folders: set[str] = field(default_factory=set)
     skipped: set[str] = field(default_factory=set)  # folders not walked
     symlinks: set[str] = field(default_factory=set)  # files that are symbolic links
     _skipped_prefixes: tuple[set[str], tuple[str, ...]] = field(
-        default=(set(), ()), init=False, repr=False, compare=False
+        default=(set(), ()), init=False
     )
 
     def exists(self, relative: str) -> bool:

@@ -49,16 +49,18 @@ def kind_of(relative: str) -> str | None:
     return kind.name if kind else None
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class Walk:
+    """The files of a lab as one walk found them, with what it skipped and why."""
+
     found: list[Found]
     problems: list[tuple[str, Msg]]  # (path, why) for files that were skipped
     strays: list[str]  # temp files left by a killed older run
     state: Path | None = None  # where the digests per kind are remembered (.lab/)
-    _digests: dict[Any, str] = field(default_factory=dict, repr=False)
-    _runs: list[bytes] | None = field(default=None, repr=False)
-    _fresh: bool = field(default=True, repr=False)  # in walk order: nothing added since
-    _recalled: bool = field(default=False, repr=False)
+    _digests: dict[Any, str] = field(default_factory=dict)
+    _runs: list[bytes] | None = None
+    _fresh: bool = True  # in walk order: nothing added since
+    _recalled: bool = False
 
     def fingerprint(self) -> str:
         """A digest of every file's stamp (path, kind, mtime, size, inode), the files that

@@ -84,6 +84,24 @@ def test_every_day_lies_in_the_week_named_for_it(day: date) -> None:
     assert parse_week(week.name) == week
 
 
+@given(st.dates(), st.dates())
+def test_weeks_are_values(one: date, other: date) -> None:
+    """Equal weeks are one key of a dict or a set; a week is never any other value, and at
+    the ends of the calendar it says it is not valid instead of failing."""
+    a, b = Week.of(one), Week.of(other)
+    assert (a == b) == (a.name == b.name) == (hash(a) == hash(b) and a.name == b.name)
+    assert len({a, b, Week.of(one)}) == (1 if a == b else 2)
+    assert a != (a.year, a.number) and a != a.name
+    assert eval(repr(a), {"Week": Week}) == a
+    assert a.contains(one) and not a.contains(None)
+
+
+def test_a_week_past_the_calendar_is_not_valid() -> None:
+    assert not Week(9999, 52).valid()  # its Sunday would be 10000-01-02
+    assert Week(9999, 51).valid()
+    assert not Week(1, 0).valid() and Week(1, 1).valid()
+
+
 @pytest.mark.parametrize("bad", ["2026-W54", "2025-W53", "2026W00", "26-W01", "week 3", ""])
 def test_malformed_or_missing_weeks_are_refused(bad: str) -> None:
     with pytest.raises(BadInput):

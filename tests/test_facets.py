@@ -5,7 +5,6 @@ the Mermaid timeline, held to a validator of the exact Mermaid subset it emits."
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 from itertools import pairwise
 
 import pytest
@@ -119,7 +118,7 @@ def test_compare_columns_is_the_transpose_of_rows() -> None:
 
 
 def test_markdown_escapes_pipes_line_breaks_and_emphasis() -> None:
-    odd = replace(F.catalog_facets()["octo"], llm="a | b\nc", trainable="*hf_model*")
+    odd = F.catalog_facets()["octo"]._replace(llm="a | b\nc", trainable="*hf_model*")
     entries = [F.Entry(BY_KEY["octo"].paper, odd), BY_KEY["llava-next"]]
     text = F.markdown_table(F.compare(entries, columns=(*F.TABLE_FIELDS, "trainable")))
     lines = text.splitlines()
@@ -131,7 +130,7 @@ def test_markdown_escapes_pipes_line_breaks_and_emphasis() -> None:
 @settings(max_examples=100, deadline=None)
 @given(st.text(min_size=1))
 def test_any_facet_text_keeps_the_table_shape(text: str) -> None:
-    odd = replace(F.catalog_facets()["llava"], connector_note=text, vision_encoder=text)
+    odd = F.catalog_facets()["llava"]._replace(connector_note=text, vision_encoder=text)
     table = F.compare([F.Entry(BY_KEY["llava"].paper, odd)], columns=F.FIELDS)
     # CommonMark ends a line at \n or \r only (str.splitlines would also split at \x85)
     lines = F.markdown_table(table).removesuffix("\n").split("\n")
@@ -329,6 +328,6 @@ def test_the_timeline_puts_flamingo_before_blip_2() -> None:
 @settings(max_examples=100, deadline=None)
 @given(st.text(min_size=1), st.text(min_size=1))
 def test_any_facet_text_gives_valid_mermaid(encoder: str, name: str) -> None:
-    odd = replace(F.catalog_facets()["llava"], vision_encoder=encoder, name=name)
+    odd = F.catalog_facets()["llava"]._replace(vision_encoder=encoder, name=name)
     text = F.timeline_mermaid([F.Entry(BY_KEY["llava"].paper, odd), BY_KEY["blip-2"]])
     assert mermaid_problems(text) == []

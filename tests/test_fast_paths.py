@@ -172,7 +172,6 @@ def test_an_entry_edited_alone_is_edited_as_in_the_whole_list(
 ) -> None:
     """`lab mark` on a paper of a reading list lab can read without PyYAML composes only
     that paper's lines: the edit (or the refusal) is the one composing the whole list gives."""
-    from dataclasses import replace
 
     lines = readinglist.text_of(listed).split("\n")
     for at, extra in inserts:
@@ -202,7 +201,7 @@ def test_an_entry_edited_alone_is_edited_as_in_the_whole_list(
         except BrokenNote as error:
             return f"refused at line {error.line}: {error}"
 
-    assert edited(reading) == edited(replace(reading, plain=False))
+    assert edited(reading) == edited(reading._replace(plain=False))
 
 
 def test_the_catalog_takes_the_fast_path() -> None:

@@ -3,8 +3,8 @@ papers, then roadmap topics that have no note yet. Each step says why."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
+from typing import NamedTuple
 
 from mllm_lab.core.labdata import LabData
 from mllm_lab.core.roadmap import STAGES, Stage, stage_name
@@ -15,8 +15,7 @@ from mllm_lab.models import Note, Paper, Status
 STUCK_DAYS = 14
 
 
-@dataclass(frozen=True)
-class Step:
+class Step(NamedTuple):
     kind: str  # finish, read or topic
     what: str
     why: str

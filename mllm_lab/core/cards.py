@@ -69,8 +69,10 @@ def card_id(path: str, question: str) -> str:
     return digest.hexdigest()
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class _Doc:
+    """One note being taken apart into cards, with the lines already used."""
+
     note: Note
     parsed: Blocks
     first: int  # file line of body line 0

@@ -5,8 +5,7 @@ Pure: papers and the lab's keys in, hits out; nothing is printed."""
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from mllm_lab.core.resolve import DEFINITE, Match, rank
 from mllm_lab.errors import InvalidValue
@@ -19,8 +18,7 @@ def label(what: Match | str, lang: str) -> str:
     return tr(f"catalog.match.{name}", lang)
 
 
-@dataclass(frozen=True)
-class Hit:
+class Hit(NamedTuple):
     paper: Paper
     match: Match
     score: float  # 1.0 unless the match is fuzzy

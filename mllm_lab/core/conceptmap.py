@@ -16,7 +16,6 @@ from __future__ import annotations
 import heapq
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from itertools import pairwise
 from typing import NamedTuple
 
@@ -51,8 +50,7 @@ class Edge(NamedTuple):  # a tuple: a big lab's map is drawn from 200,000 of the
     kind: str  # LINK, NAMES or TAG
 
 
-@dataclass(frozen=True)
-class Diagram:
+class Diagram(NamedTuple):
     title: str  # "" when the lab fits in one map
     caption: str
     mermaid: str

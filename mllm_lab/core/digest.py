@@ -24,8 +24,10 @@ from mllm_lab.models import (
 )
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class _Problems:
+    """The problems found in one note, with the line of each field named."""
+
     path: str
     lines: Mapping[str, int]
     findings: list[Finding] = field(default_factory=list)

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 from mllm_lab.messages import tr
 from mllm_lab.patterns import pattern
@@ -21,8 +21,7 @@ from mllm_lab.patterns import pattern
 LANGS = ("zh", "en")
 
 
-@dataclass(frozen=True)
-class ExperimentKind:
+class ExperimentKind(NamedTuple):
     name: str  # what `--kind` takes, and the template's file name
     keywords_en: tuple[str, ...]  # lower-case words and phrases; matched as whole words
     keywords_zh: tuple[str, ...]  # matched anywhere in the title

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, fields
 from functools import lru_cache
 from itertools import pairwise
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from mllm_lab.core import fastyaml
 from mllm_lab.core.fm import load_yaml
@@ -37,8 +36,7 @@ def label(field: str, lang: str) -> str:
     return tr(f"facet.{field}", lang)
 
 
-@dataclass(frozen=True)
-class Facets:
+class Facets(NamedTuple):
     key: str
     name: str
     vision_encoder: str
@@ -52,16 +50,14 @@ class Facets:
         return str(getattr(self, field))
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(NamedTuple):
     """A paper with its facets, or None when the catalog has none for it."""
 
     paper: Paper
     facets: Facets | None
 
 
-@dataclass(frozen=True)
-class Table:
+class Table(NamedTuple):
     header: tuple[str, ...]
     rows: tuple[tuple[str, ...], ...]
 
@@ -98,7 +94,7 @@ def parse(entries: Iterable[Mapping[str, Any]], where: str = "facets.yaml") -> d
             mistakes.append("listed twice")
         problems += [f"{where}: {key}: {mistake}" for mistake in mistakes]
         if not mistakes:
-            found[key] = Facets(**{f.name: str(entry[f.name]) for f in fields(Facets)})
+            found[key] = Facets(**{name: str(entry[name]) for name in Facets._fields})
     if problems:
         raise ValueError("\n".join(problems))
     return found

@@ -164,8 +164,10 @@ _BY_PATH = attrgetter("path")
 _BY_PLACE = attrgetter("path", "line")
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class LabData:
+    """What the lab's records say: its papers, experiments and problems (the notes on demand)."""
+
     papers: list[Paper] = field(default_factory=list)
     experiments: list[Experiment] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)  # shown as warnings by every command
@@ -178,10 +180,10 @@ class LabData:
     own_lint: list[Finding] = field(default_factory=list)
     deferred: dict[str, Any] = field(default_factory=dict)  # NOTES_ONLY records, by path
     # (an int: not read yet, only its brief; the record is in `source`, the lab's records)
-    source: Briefed | None = field(default=None, repr=False)
+    source: Briefed | None = None
     deferred_facts: Counter[Fact] = field(default_factory=Counter)  # their notes' facts
-    _made: tuple[list[Note], list[Finding]] | None = field(default=None, repr=False)
-    _notes: list[Note] | None = field(default=None, repr=False)
+    _made: tuple[list[Note], list[Finding]] | None = None
+    _notes: list[Note] | None = None
 
     @property
     def notes(self) -> list[Note]:
@@ -285,7 +287,7 @@ class _FromList(NamedTuple):
     problem: Finding | None
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class _Parts:
     """What one file adds to the lab."""
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from mllm_lab.core.blocks import blocks
 from mllm_lab.core.markdown import sections, split_row, unescape_cell, without_comments
@@ -17,8 +17,7 @@ _ITEM = pattern(r"^\s*(?:[-*+]|\d+[.)])\s+(?:\[[ xX]\]\s+)?(?P<text>.*\S)")
 _BOLD_LABEL = pattern(r"^\*\*[^*]+\*\*\s*[：:]?\s*$")
 
 
-@dataclass(frozen=True)
-class Problem:
+class Problem(NamedTuple):
     line: int  # in the body given
     text: str
     idea: str = ""  # the way forward already written beside it, if any

@@ -6,8 +6,7 @@ elsewhere stay byte for byte. Every edit is read back and compared before it is 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from mllm_lab.core import fastyaml, fm, fmedit
 from mllm_lab.errors import BrokenNote
@@ -21,8 +20,7 @@ HEADER = (
 )
 
 
-@dataclass(frozen=True)
-class ReadingList:
+class ReadingList(NamedTuple):
     text: str
     entries: list[dict[str, Any]]
     lines: list[int]  # 1-based line of each entry's `- `

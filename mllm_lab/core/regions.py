@@ -19,7 +19,6 @@ from __future__ import annotations
 import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from functools import lru_cache
 from typing import NamedTuple
@@ -37,8 +36,7 @@ _MARKER = pattern(
 _MARKER_AT = pattern(_MARKER.pattern[1:])  # for match(text, pos, endpos): `^` holds at 0 only
 
 
-@dataclass(frozen=True)
-class Region:
+class Region(NamedTuple):
     name: str
     sha: str | None
     begin: int  # offset of the begin marker line
@@ -47,7 +45,7 @@ class Region:
     end: int  # offset just past the end marker line (and its newline)
     line: int  # 1-based line number of the begin marker
     end_line: int  # 1-based line number of the end marker
-    text: str = field(default="", repr=False, compare=False)  # the whole file's
+    text: str = ""  # the whole file's
 
     @property
     def body(self) -> str:

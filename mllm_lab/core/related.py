@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 from mllm_lab.core.labdata import stem
 from mllm_lab.models import Note
@@ -115,8 +116,7 @@ def title_terms(title: str) -> set[str]:
     return words
 
 
-@dataclass(frozen=True)
-class Related:
+class Related(NamedTuple):
     path: str
     title: str
     score: float
@@ -152,8 +152,10 @@ def _tag_weights(notes: Sequence[Note]) -> dict[str, float]:
     return {tag: max(math.log((total + 1) / count), 0.1) for tag, count in df.items()}
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class _Score:
+    """How related one note is, and the reasons."""
+
     score: float = 0.0
     reasons: list[str] | None = None
 

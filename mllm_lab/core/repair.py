@@ -5,7 +5,7 @@ duplicate or nested region taken apart; what is taken out is given back to be ba
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from mllm_lab.core.regions import (
     NOTICE,
@@ -23,8 +23,7 @@ from mllm_lab.errors import DamagedRegion, Unrepairable
 from mllm_lab.messages import Msg
 
 
-@dataclass(frozen=True)
-class Repair:
+class Repair(NamedTuple):
     text: str
     done: list[Msg]  # what was done, one line each
     removed: list[str]  # generated text taken out from between markers (to back up)

@@ -7,8 +7,8 @@ import random
 import re
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import date
+from typing import NamedTuple
 
 from mllm_lab import kinds
 from mllm_lab.core.advice import next_steps, stuck, uncovered_topics
@@ -93,8 +93,7 @@ def _text(title: str) -> str:
     return title.replace("[", "\\[").replace("]", "\\]")
 
 
-@dataclass(frozen=True)
-class Question:
+class Question(NamedTuple):
     text: str
     source: str  # a Markdown link to the note it comes from, or ""
 

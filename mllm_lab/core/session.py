@@ -14,8 +14,10 @@ from mllm_lab.core.card import Card
 from mllm_lab.core.schedule import CardState, Queue, Rating, Review, Settings, apply, preview
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class Session:
+    """One sitting of `lab quiz`: the cards to come and every answer's effect."""
+
     waiting: list[Card]  # not shown yet: due cards first, then new ones
     states: dict[str, CardState]  # every card's schedule, updated by each answer
     settings: Settings = field(default_factory=Settings)

@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from mllm_lab import __version__, kinds
 from mllm_lab.caches import as_json, load_cache, save_cache
@@ -41,8 +40,7 @@ PARALLEL_FROM = 1500  # notes to read before a second process pays for itself
 Row = list[Any]  # [id, kind, line, stage, source] (+ [question, answer] in cards.json)
 
 
-@dataclass(frozen=True)
-class LabCards:
+class LabCards(NamedTuple):
     cards: list[Card]  # in the order the notes and the cards stand
     problems: list[Finding]  # a card id used twice
 

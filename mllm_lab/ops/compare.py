@@ -5,8 +5,7 @@ nothing is "in the lab"). Queries go through the one resolver (core/resolve.py).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from mllm_lab.core import facets as F
 from mllm_lab.core.catalog_search import Hit, hit_record, search
@@ -36,8 +35,7 @@ def lab_papers(ws: Workspace | None) -> list[Paper]:
 # --- lab catalog ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class CatalogView:
+class CatalogView(NamedTuple):
     hits: list[Hit]
     one: Hit | None  # the paper the query names exactly, shown with all its facts
     lab: dict[str, Paper]  # the lab's papers the catalog holds, by casefolded key (status, note)
@@ -146,8 +144,7 @@ def paper_facts(view: CatalogView, hit: Hit, lang: str) -> list[tuple[str, str]]
 # --- lab compare ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Comparison:
+class Comparison(NamedTuple):
     entries: list[F.Entry]
     sources: dict[str, str]  # key -> "lab" or "catalog"
 

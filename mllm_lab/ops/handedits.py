@@ -8,9 +8,8 @@ problems without writing anything."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from difflib import SequenceMatcher
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from mllm_lab import kinds
 from mllm_lab.core import regions, views
@@ -34,8 +33,7 @@ if TYPE_CHECKING:
     from mllm_lab.ops.transaction import Transaction
 
 
-@dataclass(frozen=True)
-class Tick:
+class Tick(NamedTuple):
     key: str
     status: Status
     line: int

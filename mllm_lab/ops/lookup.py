@@ -7,7 +7,7 @@ id alone, with one line saying so; an id arXiv does not have is refused."""
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from mllm_lab.core.papers import arxiv_id
 from mllm_lab.core.resolve import lab_first
@@ -15,8 +15,7 @@ from mllm_lab.errors import BadInput
 from mllm_lab.ops.workspace import Workspace
 
 
-@dataclass(frozen=True)
-class Fetched:
+class Fetched(NamedTuple):
     """What arXiv said about a paper, for a new paper's facts and its note."""
 
     title: str | None = None

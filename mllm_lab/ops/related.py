@@ -5,9 +5,8 @@ shows them and refreshes that region where the user has not written in it."""
 from __future__ import annotations
 
 import posixpath
-from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from mllm_lab.core import regions
 from mllm_lab.core.labdata import LabData, stem
@@ -94,8 +93,7 @@ def resolve_entries(data: LabData, entries: tuple[str, ...], files: set[str]) ->
     return list(dict.fromkeys(found))
 
 
-@dataclass(frozen=True)
-class Item:
+class Item(NamedTuple):
     title: str
     path: str
     link: str  # the href from the note that lists it

@@ -56,7 +56,7 @@ def template_signatures(ws: Workspace, kind: NoteKind) -> dict[str, str]:
     return found
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class Bodies:
     """What the review reads off its notes' bodies."""
 
@@ -229,7 +229,7 @@ def review_text(ws: Workspace, *, since: date | None, seed: int | None) -> str:
     return text
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class _ByContent:
     """The review text kept by what it is made from: the lab's records (the content stamp)
     and what read_bodies read off the notes."""

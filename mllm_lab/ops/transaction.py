@@ -34,8 +34,10 @@ if TYPE_CHECKING:
 # writes a note or needs the lab's data: logging a prompt or writing a review needs neither.
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class Pending:
+    """A file's new text, staged until the transaction commits."""
+
     text: str
     exclusive: bool  # must not exist yet
     existed: bool  # the file was there before (for the outcome's wording)

@@ -246,7 +246,7 @@ def records_of(
     return sha1(f"{code_stamp()}:{ws.lang}:{parts}".encode()).hexdigest()
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class Pieces:
     """The records digests of pieces of a kind's files, by a digest of their paths and stamps
     (and, for a file that does not read, what its record keeps from before): `known` as read
@@ -312,7 +312,7 @@ def _piece_digest(
     return bytes.fromhex(made)
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class Digests:
     """The records digests per kind (see records_of) and the pieces a command has worked out
     so far: `current` fills them before the transaction writes, and `remember` takes those of

@@ -88,7 +88,7 @@ class Created(NamedTuple):
     extra: dict[str, str] | None = None  # other files written (path -> text), e.g. --script
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class KeyLines:
     """What remember_keys made last: each paper's line (the paper kept with it, so that its id
     stays its own) and the text then found in, or written to, .lab/keys.tsv."""
@@ -98,8 +98,10 @@ class KeyLines:
     papers: list[Paper] = field(default_factory=list)  # the very papers `text` was made of
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class Workspace:
+    """What one command knows of its lab: the walk, the index, the lab's data, as it asks."""
+
     lab: Lab
     today: date = field(default_factory=today)
     use_index: bool = True

@@ -87,7 +87,7 @@ def _find(index: Identities, entry: BibEntry) -> list[Paper]:
     return found[1] if found else []
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class _Context:
     """What the planner knows while it goes through the file."""
 
