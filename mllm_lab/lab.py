@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import marshal
 import os
-import tomllib
 from pathlib import Path
 from typing import NamedTuple
 
@@ -11,6 +11,7 @@ from mllm_lab.errors import BadInput, NotALab, OutsideLab
 from mllm_lab.models import CONFIG_FILE, LANGS, STATE_DIR
 
 ROOT_ENV = "LAB_ROOT"
+CONFIG_MEMO = "config.marshal"  # in .lab/: lab.toml's text and the config it says
 
 
 DEFAULT_NAME = "LLM Learning Lab"
@@ -23,6 +24,8 @@ class Config(NamedTuple):
 
 
 def parse_config(text: str, path: str) -> Config:
+    import tomllib  # 3 ms of imports: only when lab.toml is not what .lab/ remembers
+
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
@@ -52,7 +55,45 @@ def read_config(path: Path) -> Config:
     except UnicodeDecodeError as error:
         line = raw.count(b"\n", 0, error.start) + 1
         raise BadInput("error.config_utf8", path=str(path), line=line) from None
-    return parse_config(text.removeprefix("\ufeff"), str(path))
+    text = text.removeprefix("\ufeff")
+    state = path.parent / STATE_DIR
+    config = _recalled(state, text)
+    if config is None:
+        config = parse_config(text, str(path))
+        _remember(state, text, config)
+    return config
+
+
+def _recalled(state: Path, text: str) -> Config | None:
+    """The config lab.toml's very text gave last time, as .lab/ remembers it (None: not
+    remembered, another text, or a memo in another shape)."""
+    from mllm_lab.state import read_state  # a pipe in the memo's place does not hang it
+
+    stored = read_state(state, CONFIG_MEMO)
+    if stored is None:
+        return None
+    try:
+        known, lang, name, ignore = marshal.loads(stored)
+    except (EOFError, ValueError, TypeError):
+        return None
+    if known != text or not isinstance(ignore, tuple):
+        return None
+    if not (isinstance(lang, str) and isinstance(name, str)) or lang not in LANGS:
+        return None
+    if not all(isinstance(pattern, str) for pattern in ignore):
+        return None
+    return Config(lang, name, ignore)
+
+
+def _remember(state: Path, text: str, config: Config) -> None:
+    """Keep the config with the text it came from in .lab/ (made if missing, as every command
+    that reads the lab makes it), unless .lab is a link: Lab.state says where a link may lead,
+    and this is before any Lab exists."""
+    if state.is_symlink():
+        return
+    from mllm_lab.state import write_state
+
+    write_state(state, CONFIG_MEMO, marshal.dumps((text, *config)))
 
 
 def config_text(config: Config) -> str:

@@ -84,7 +84,7 @@ def test_a_command_told_of_many_bytes_takes_openssl_from_the_first() -> None:
 
 def _imported_by(lab: Path, *argv: str) -> dict[str, bool]:
     """Which of hashlib and tomllib the second of two runs of `lab ARGV` imports (the first
-    makes the index and the kept reports)."""
+    makes the index, the kept reports and the config memo)."""
     import os
 
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
@@ -119,9 +119,9 @@ def _imported_by(lab: Path, *argv: str) -> dict[str, bool]:
     [("status",), ("weekly",), ("mark", "blip-2", "reading")],
     ids=["status", "weekly", "mark"],
 )
-def test_a_warm_command_on_a_small_lab_does_not_import_openssl(
+def test_a_warm_command_on_a_small_lab_imports_neither_openssl_nor_toml(
     lab: Path, argv: tuple[str, ...]
 ) -> None:
-    """The point of the module: a warm command on a lab of a few notes hashes a few KB,
-    region shas included."""
-    assert not _imported_by(lab, *argv)["hashlib"]
+    """The point of the module (and of the config memo, mllm_lab/lab.py): a warm command on a
+    lab of a few notes hashes a few KB, region shas included, and lab.toml is as last read."""
+    assert _imported_by(lab, *argv) == {"hashlib": False, "tomllib": False}
