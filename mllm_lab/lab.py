@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import marshal
+import json
 import os
 from pathlib import Path
 from typing import NamedTuple
@@ -11,7 +11,7 @@ from mllm_lab.errors import BadInput, NotALab, OutsideLab
 from mllm_lab.models import CONFIG_FILE, LANGS, STATE_DIR
 
 ROOT_ENV = "LAB_ROOT"
-CONFIG_MEMO = "config.marshal"  # in .lab/: lab.toml's text and the config it says
+CONFIG_MEMO = "config.json"  # in .lab/: lab.toml's text and the config it says
 
 
 DEFAULT_NAME = "LLM Learning Lab"
@@ -66,23 +66,25 @@ def read_config(path: Path) -> Config:
 
 def _recalled(state: Path, text: str) -> Config | None:
     """The config lab.toml's very text gave last time, as .lab/ remembers it (None: not
-    remembered, another text, or a memo in another shape)."""
+    remembered, another text, or a memo in another shape). JSON, not marshal: marshal takes
+    a damaged length at its word and allocates for it (gigabytes for five bytes)."""
     from mllm_lab.state import read_state  # a pipe in the memo's place does not hang it
 
     stored = read_state(state, CONFIG_MEMO)
     if stored is None:
         return None
     try:
-        known, lang, name, ignore = marshal.loads(stored)
-    except (EOFError, ValueError, TypeError):
+        memo = json.loads(stored)
+    except (ValueError, RecursionError):
         return None
-    if known != text or not isinstance(ignore, tuple):
+    if not isinstance(memo, dict) or memo.get("text") != text:
         return None
+    lang, name, ignore = memo.get("lang"), memo.get("name"), memo.get("ignore")
     if not (isinstance(lang, str) and isinstance(name, str)) or lang not in LANGS:
         return None
-    if not all(isinstance(pattern, str) for pattern in ignore):
+    if not isinstance(ignore, list) or not all(isinstance(p, str) for p in ignore):
         return None
-    return Config(lang, name, ignore)
+    return Config(lang, name, tuple(ignore))
 
 
 def _remember(state: Path, text: str, config: Config) -> None:
@@ -93,7 +95,8 @@ def _remember(state: Path, text: str, config: Config) -> None:
         return
     from mllm_lab.state import write_state
 
-    write_state(state, CONFIG_MEMO, marshal.dumps((text, *config)))
+    memo = {"text": text, "lang": config.lang, "name": config.name, "ignore": config.ignore}
+    write_state(state, CONFIG_MEMO, json.dumps(memo, ensure_ascii=False) + "\n")
 
 
 def config_text(config: Config) -> str:
