@@ -421,8 +421,8 @@ def test_an_edit_made_without_pyyaml_is_the_one_made_with_it(
 ) -> None:
     text = body + ("\n" if last_newline and body else "")
     text = text.replace("\n", "\r\n") if crlf else text
-    fast = fmedit._plain_edit(text, dict(updates))
-    with mock.patch.object(fmedit, "_plain_edit", lambda *_: None):
+    fast = fmedit.plain_edit(text, dict(updates))
+    with mock.patch.object(fmedit, "plain_edit", lambda *_: None):
         try:
             slow: str | None = fmedit.edit_mapping(text, dict(updates), "n.md")
         except (fmedit.CannotEdit, BrokenNote):

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from conftest import Run
-from hypothesis import example, given, settings
+from hypothesis import event, example, given, settings
 from hypothesis import strategies as st
 
 from mllm_lab import kinds, parse
@@ -202,6 +202,108 @@ def test_an_entry_edited_alone_is_edited_as_in_the_whole_list(
             return f"refused at line {error.line}: {error}"
 
     assert edited(reading) == edited(reading._replace(plain=False))
+
+
+listed_entries = st.fixed_dictionaries(
+    {"key": st.from_regex(r"[a-z][a-z0-9-]{0,8}", fullmatch=True), "title": texts},
+    optional={
+        "authors": st.lists(texts, min_size=1, max_size=3),
+        "status": st.sampled_from(["unread", "reading", "read"]),
+        "started": st.dates() | st.none(),
+        "finished": st.dates(),
+        "history": st.lists(st.sampled_from(["2026-01-02 reading", "2026-01-05 read"]), max_size=2),
+    },
+)
+
+
+@settings(max_examples=600, deadline=None)
+@given(
+    st.lists(listed_entries, min_size=1, max_size=4),
+    st.lists(st.tuples(st.integers(0, 40), extras), max_size=2),
+    st.data(),
+)
+@example(
+    [{"key": "a", "title": "x", "status": "unread", "history": ["2026-01-02 reading"]}],
+    [],
+    None,
+)
+def test_a_status_change_in_the_list_is_made_without_pyyaml_as_with_it(
+    listed: list[dict[str, object]], inserts: list[tuple[int, str]], data: Any
+) -> None:
+    """`lab mark` on a paper of the reading list: the entry's own lines edited as frontmatter
+    is, without PyYAML (readinglist._plain_fields), give the text PyYAML's way gives, or are
+    left to it; a list lab wrote always takes the fast way."""
+    listed = [{"key": entry["key"], **entry} for entry in listed]  # its key first, as lab writes
+    lines = readinglist.text_of(listed).split("\n")
+    for at, extra in inserts:
+        lines.insert(min(at, len(lines)), extra)
+    text = "\n".join(lines)
+    try:
+        reading = readinglist.parse(text)
+    except BrokenNote:
+        return
+    if not reading.plain or not reading.entries:
+        return
+    day = date(2026, 11, 25)
+    if data is None:
+        index, status = 0, "read"
+        others: dict[str, object] = {}
+    else:
+        index = data.draw(st.integers(0, len(reading.entries) - 1))
+        status = data.draw(st.sampled_from(["unread", "reading", "read"]))
+        others = data.draw(
+            st.dictionaries(
+                st.sampled_from(["title", "year", "tags", "authors"]),
+                st.one_of(st.none(), texts, st.lists(texts, max_size=3), st.integers(0, 3000)),
+                max_size=2,
+            )
+        )
+    old = reading.entries[index]
+    history = old.get("history")
+    started = None if status == "unread" else day  # as papers.with_status sets them
+    updates = {
+        "status": status,
+        "started": started,
+        "finished": day if status == "read" else None,
+        "history": [*(history if isinstance(history, list) else []), f"{day} {status}"],
+        **others,
+    }
+    fast = readinglist._plain_fields(reading, index, dict(updates))
+    event("made without PyYAML" if fast is not None else "left to PyYAML")
+    if not inserts and not others and history != []:  # `history: []` is a flow list
+        assert fast is not None  # a list as lab writes it, a status change as mark makes it
+
+    def edited(reading: readinglist.ReadingList) -> str:
+        try:
+            return readinglist.set_fields(reading, index, dict(updates)).text
+        except BrokenNote as error:
+            return f"refused at line {error.line}: {error}"
+
+    slow = edited(reading._replace(plain=False))
+    if fast is not None:
+        assert fast[0] == slow
+    assert edited(reading) == slow
+
+
+def test_marking_a_paper_of_the_list_does_not_import_pyyaml(lab: Path) -> None:
+    from conftest import fresh_python
+
+    listed = readinglist.text_of(
+        [{"key": "x", "title": "X: a paper", "status": "unread", "history": ["2026-01-02 unread"]}]
+    )
+    code = (
+        "import sys\nfrom datetime import date\nfrom mllm_lab.core import readinglist\n"
+        f"reading = readinglist.parse({listed!r})\n"
+        "out = readinglist.set_fields(reading, 0, {'status': 'read', 'started': date(2026, 1, 3),"
+        " 'finished': date(2026, 1, 3), 'history': ['2026-01-02 unread', '2026-01-03 read']})\n"
+        "print('yaml' in sys.modules)\nprint(out.text)\n"
+    )
+    done = fresh_python(code)
+    assert done.returncode == 0, done.stderr
+    said, _, text = done.stdout.partition("\n")
+    assert said == "False"
+    assert "  status: read\n" in text and "  - 2026-01-03 read\n" in text
+    assert readinglist.parse(text).entries[0]["finished"] == date(2026, 1, 3)
 
 
 def test_the_catalog_takes_the_fast_path() -> None:

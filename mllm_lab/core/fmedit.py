@@ -47,7 +47,7 @@ def edit_mapping(text: str, updates: dict[str, Any], path: str, first_line: int 
     """`text` (a YAML mapping) with the values of `updates` set: each changed value replaced
     where it stands, new keys appended. Raises CannotEdit if the result would not load back
     to exactly the old mapping plus the updates."""
-    fast = _plain_edit(text, updates)
+    fast = plain_edit(text, updates)
     if fast is not None:
         return fast
     yaml = yaml_kit()[0]
@@ -103,7 +103,7 @@ def edit_mapping(text: str, updates: dict[str, Any], path: str, first_line: int 
     return result
 
 
-def _plain_edit(text: str, updates: dict[str, Any]) -> str | None:
+def plain_edit(text: str, updates: dict[str, Any]) -> str | None:
     """The edit edit_mapping makes, made without PyYAML (20 ms to import) for the plain YAML
     fastyaml reads: a one-line value replaced, a block list grown, a new key appended. None
     when the mapping or an edit is anything else: edit_mapping then takes PyYAML's way.
@@ -126,7 +126,7 @@ def _plain_edit(text: str, updates: dict[str, Any]) -> str | None:
         if key not in before:
             appended.append(block_field(key, value, indent="", newline=newline))
             continue
-        at = next(i for i, line in enumerate(lines) if _top_key(line) == key)
+        at = next(i for i, line in enumerate(lines) if top_key(line) == key)
         match = fastyaml.KEY_LINE.match(lines[at])
         if match is None or not lines[at].startswith(f"{key}:"):  # `key :`: PyYAML's way
             return None
@@ -161,7 +161,7 @@ def _plain_edit(text: str, updates: dict[str, Any]) -> str | None:
     return result if after and after == {**before, **updates} else None  # {}: YAML reads null
 
 
-def _top_key(line: str) -> str | None:
+def top_key(line: str) -> str | None:
     match = fastyaml.KEY_LINE.match(line)
     return match[1] if match else None
 
