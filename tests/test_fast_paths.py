@@ -285,6 +285,44 @@ def test_a_status_change_in_the_list_is_made_without_pyyaml_as_with_it(
     assert edited(reading) == slow
 
 
+@settings(max_examples=500, deadline=None)
+@given(
+    st.lists(listed_entries, min_size=1, max_size=4),
+    st.lists(st.tuples(st.integers(0, 40), extras), max_size=2),
+    st.data(),
+)
+def test_an_entry_taken_out_without_pyyaml_is_taken_out_as_with_it(
+    listed: list[dict[str, object]], inserts: list[tuple[int, str]], data: Any
+) -> None:
+    """`lab new paper KEY` on a paper of the list takes its entry out: of a list lab can read
+    without PyYAML, its own lines alone (readinglist._own_lines), the text PyYAML's way gives
+    (or the same refusal); a list lab wrote always takes the fast way."""
+    listed = [{"key": entry["key"], **entry} for entry in listed]
+    lines = readinglist.text_of(listed).split("\n")
+    for at, extra in inserts:
+        lines.insert(min(at, len(lines)), extra)
+    text = "\n".join(lines)
+    try:
+        reading = readinglist.parse(text)
+    except BrokenNote:
+        return
+    if not reading.plain or not reading.entries:
+        return
+    index = data.draw(st.integers(0, len(reading.entries) - 1))
+    fast = readinglist._own_lines(reading, index)
+    event("made without PyYAML" if fast is not None else "left to PyYAML")
+    if not inserts:
+        assert fast is not None
+
+    def removed(reading: readinglist.ReadingList) -> str:
+        try:
+            return readinglist.remove(reading, index).text
+        except BrokenNote as error:
+            return f"refused at line {error.line}: {error}"
+
+    assert removed(reading) == removed(reading._replace(plain=False))
+
+
 def test_marking_a_paper_of_the_list_does_not_import_pyyaml(lab: Path) -> None:
     from conftest import fresh_python
 
