@@ -77,6 +77,7 @@ CASES: tuple[Case, ...] = (
     Case("lab weekly, a note's frontmatter edited", "weekly", "stat", 1.5, writes="reset", edit="field", expect=r"created|已创建", note="its done list (kept by what the index holds) is made again"),
     Case("lab new paper", NEW_PAPER, "stat", 2.0, writes="reset", expect=r"papers/"),
     Case("lab new paper, after a git checkout", NEW_PAPER, "stat", 2.0, writes="reset", warm_with="status", expect=r"papers/", note="the views' files restored by git: checked against the index"),
+    Case("lab new paper, a paper of the reading list", "new paper {listed}", "stat", 2.0, writes="reset", expect=r"papers/", note="its entry moves from the reading list into the new note"),
     Case("lab new concept", "new concept 'Bench 概念 {nonce}' -c training", "stat", 2.0, writes="reset", expect=r"notes/training/"),
     Case("lab new experiment", "new experiment 'Bench toy {nonce}'", "stat", 2.0, writes="reset", expect=r"experiments/notebooks/", note="target set here (not in the issue): like new"),
     Case("lab add paper", "add paper 'Bench listed {nonce}' --year 2025", "stat", 2.0, writes="reset", expect=r"\S", note="target set here: like new"),
