@@ -7,6 +7,7 @@ which Anki typesets itself."""
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import html
 import itertools
 import json
@@ -26,7 +27,7 @@ from mllm_lab.core.roadmap import stage_name
 from mllm_lab.errors import WriteFailed
 from mllm_lab.messages import tr
 from mllm_lab.patterns import pattern
-from mllm_lab.sha import blake2b, sha256
+from mllm_lab.sha import blake2b
 from mllm_lab.storage import process_gone
 
 ROOT_DECK = "MLLM Lab"
@@ -69,7 +70,7 @@ def stable_id(text: str) -> int:
 def note_guid(card_id: str) -> str:
     """genanki.guid_for("mllm-lab", card_id), made with one divmod a digit instead of two
     big-number operations and a len(): 50,000 of them are a tenth of a second less."""
-    number = int.from_bytes(sha256(f"mllm-lab__{card_id}".encode()).digest()[:8], "big")
+    number = int.from_bytes(hashlib.sha256(f"mllm-lab__{card_id}".encode()).digest()[:8], "big")
     table = _base91()
     digits = []
     while number:
