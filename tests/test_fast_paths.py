@@ -64,16 +64,32 @@ def slow(text: str) -> tuple[list[dict[str, object]], list[int]] | str:
     return [dict(e) for e in data["papers"]], [item.start_mark.line + 1 for item in items]
 
 
+def with_inserts(listed: list[dict[str, object]], inserts: list[tuple[int, str]]) -> str:
+    """The reading list lab writes of `listed`, with hand-written lines put in."""
+    lines = readinglist.text_of(listed).split("\n")
+    for at, extra in inserts:
+        lines.insert(min(at, len(lines)), extra)
+    return "\n".join(lines)
+
+
+def plain_list(
+    listed: list[dict[str, object]], inserts: list[tuple[int, str]]
+) -> readinglist.ReadingList | None:
+    """That list as lab reads it, when it reads without PyYAML and holds an entry."""
+    try:
+        reading = readinglist.parse(with_inserts(listed, inserts))
+    except BrokenNote:
+        return None
+    return reading if reading.plain and reading.entries else None
+
+
 @settings(max_examples=400, deadline=None)
 @given(st.lists(entries, max_size=4), st.lists(st.tuples(st.integers(0, 40), extras), max_size=3))
 @example([{"key": "a", "title": "x"}], [(3, "# 组会推荐")])
 def test_the_fast_reading_list_reader_gives_what_pyyaml_gives(
     listed: list[dict[str, object]], inserts: list[tuple[int, str]]
 ) -> None:
-    lines = readinglist.text_of(listed).split("\n")
-    for at, extra in inserts:
-        lines.insert(min(at, len(lines)), extra)
-    text = "\n".join(lines)
+    text = with_inserts(listed, inserts)
     fast = readinglist.read_plain(text)
     if fast is None:
         return
@@ -173,15 +189,8 @@ def test_an_entry_edited_alone_is_edited_as_in_the_whole_list(
     """`lab mark` on a paper of a reading list lab can read without PyYAML composes only
     that paper's lines: the edit (or the refusal) is the one composing the whole list gives."""
 
-    lines = readinglist.text_of(listed).split("\n")
-    for at, extra in inserts:
-        lines.insert(min(at, len(lines)), extra)
-    text = "\n".join(lines)
-    try:
-        reading = readinglist.parse(text)
-    except BrokenNote:
-        return
-    if not reading.plain or not reading.entries:
+    reading = plain_list(listed, inserts)
+    if reading is None:
         return
     if data is None:
         index, updates = 0, {"status": "read", "authors": ["p", "q", "r"], "year": None}
@@ -234,15 +243,8 @@ def test_a_status_change_in_the_list_is_made_without_pyyaml_as_with_it(
     is, without PyYAML (readinglist._plain_fields), give the text PyYAML's way gives, or are
     left to it; a list lab wrote always takes the fast way."""
     listed = [{"key": entry["key"], **entry} for entry in listed]  # its key first, as lab writes
-    lines = readinglist.text_of(listed).split("\n")
-    for at, extra in inserts:
-        lines.insert(min(at, len(lines)), extra)
-    text = "\n".join(lines)
-    try:
-        reading = readinglist.parse(text)
-    except BrokenNote:
-        return
-    if not reading.plain or not reading.entries:
+    reading = plain_list(listed, inserts)
+    if reading is None:
         return
     day = date(2026, 11, 25)
     if data is None:
@@ -298,15 +300,8 @@ def test_an_entry_taken_out_without_pyyaml_is_taken_out_as_with_it(
     without PyYAML, its own lines alone (readinglist._own_lines), the text PyYAML's way gives
     (or the same refusal); a list lab wrote always takes the fast way."""
     listed = [{"key": entry["key"], **entry} for entry in listed]
-    lines = readinglist.text_of(listed).split("\n")
-    for at, extra in inserts:
-        lines.insert(min(at, len(lines)), extra)
-    text = "\n".join(lines)
-    try:
-        reading = readinglist.parse(text)
-    except BrokenNote:
-        return
-    if not reading.plain or not reading.entries:
+    reading = plain_list(listed, inserts)
+    if reading is None:
         return
     index = data.draw(st.integers(0, len(reading.entries) - 1))
     fast = readinglist._own_lines(reading, index)
