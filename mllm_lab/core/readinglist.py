@@ -261,9 +261,9 @@ def set_fields(reading: ReadingList, index: int, updates: dict[str, Any]) -> Rea
         result, entry = plain
         start = _line_start(text, reading.lines[index])
         expected = [*reading.entries[:index], entry, *reading.entries[index + 1 :]]
-        lines = (reading, start, _next_entry(text, start))
+        replaced = (reading, start, _next_entry(text, start))
         return _check(
-            text=result, expected=expected, line=reading.lines[index], what="update", edit=lines
+            text=result, expected=expected, line=reading.lines[index], what="update", edit=replaced
         )
     item = _entry_node(reading, index)
     line = reading.lines[index]
