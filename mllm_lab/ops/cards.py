@@ -182,12 +182,13 @@ def _save(
     text: bool,
 ) -> None:
     """`stored` with what was `read`, saved as cache `name` (`made`: templates, signatures).
-    What `stored` held came from the cache, as JSON gives it back; only what is new is made
-    so (one note's rows, not a megabyte of them, after an edit)."""
+    What `stored` held came from the cache, as JSON gives it back; what was read is so
+    already: _row makes each row a list of strings, ints and Nones, and a stamp is a list of
+    ints. (Sent through JSON to make sure, the rows of 50,000 notes took 0.4 s and held a
+    second copy of every question and answer, 77 MB, until the command ended.)"""
     files = ws.files()
     for path, rows in read.items():
-        entry = [*(_stamp(files, path) or []), [row if text else row[:5] for row in rows]]
-        stored[path] = as_json(entry)
+        stored[path] = [*(_stamp(files, path) or []), [row[: None if text else 5] for row in rows]]
     kept = {path: entry for path, entry in stored.items() if path in files}
     save_cache(ws.lab, name, {**as_json(made), "notes": kept}, shaped=True)
 
