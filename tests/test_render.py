@@ -4,6 +4,7 @@ the sandbox refuses code; and a few helpers the output relies on."""
 from __future__ import annotations
 
 import posixpath
+import shutil
 from pathlib import Path
 
 import pytest
@@ -74,3 +75,124 @@ def test_plain_output_shows_what_rich_would(text: str) -> None:
 
     markup = f"[bold red]{escape(text)}[/] tail"
     assert strip_markup(markup) == Text.from_markup(markup).plain == f"{text} tail"
+
+
+# --- compiled templates kept in .lab/compiled/ ---------------------------------------------
+
+TEMPLATE = "{% for item in items %}{{ item * 2 }},{% endfor %} {{ title }}\n{{ missing }}\n"
+
+
+def _render_kept(lab: Path, **context: object) -> str:
+    """The lab's template zh/kept.md.j2 rendered as a command renders it, with a fresh
+    environment (a command is a fresh process)."""
+    from mllm_lab import render
+
+    render.environment.cache_clear()
+    return render.render(lab / "templates", "zh/kept.md.j2", dict(context), lab / ".lab")
+
+
+@pytest.fixture
+def kept_template(lab: Path) -> Path:
+    (lab / ".lab").mkdir(exist_ok=True)
+    template = lab / "templates/zh/kept.md.j2"
+    template.write_text(TEMPLATE, "utf-8")
+    return template
+
+
+def _compiled_files(lab: Path) -> list[Path]:
+    return sorted(p for p in (lab / ".lab/compiled").rglob("*") if p.is_file())
+
+
+def _parse_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    import jinja2.environment
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("compiled again")
+
+    monkeypatch.setattr(jinja2.environment.Environment, "_parse", refuse)
+
+
+def test_a_template_compiled_once_is_loaded_from_the_lab_after(
+    lab: Path, kept_template: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = _render_kept(lab, items=[1, 2], title="RoPE", missing="m")
+    assert first == "2,4, RoPE\nm\n" and len(_compiled_files(lab)) == 1
+    _parse_refused(monkeypatch)  # from here on a template compiled anew fails the test
+    assert _render_kept(lab, items=["ab"], title="ViT", missing="") == "abab, ViT\n\n"
+
+
+def test_an_edited_template_is_compiled_again(lab: Path, kept_template: Path) -> None:
+    assert _render_kept(lab, items=[], title="a", missing="") == " a\n\n"
+    kept_template.write_text("{{ title }} edited\n", "utf-8")
+    assert _render_kept(lab, title="a") == "a edited\n"
+
+
+def test_an_undefined_variable_names_its_line_when_the_template_was_loaded_compiled(
+    in_lab: Run, lab: Path, kept_template: Path
+) -> None:
+    template = lab / "templates/zh/concept.md.j2"
+    template.write_text("---\n{{ frontmatter }}---\n\n# {{ title }}\n{{ no_such }}\n", "utf-8")
+    for _ in range(2):  # compiled, then loaded: the same error, the same line
+        from mllm_lab import render
+
+        render.environment.cache_clear()
+        result = in_lab("new", "concept", "RoPE", "-c", "fundamentals")
+        assert result.code == 1
+        assert "模板 templates/zh/concept.md.j2:5：'no_such' is undefined" in result.err
+    assert _compiled_files(lab)
+
+
+@given(damage=st.binary(max_size=300), keep=st.integers(min_value=0, max_value=400))
+def test_a_damaged_compiled_template_is_compiled_again(
+    tmp_path_factory: pytest.TempPathFactory, damage: bytes, keep: int
+) -> None:
+    lab = tmp_path_factory.mktemp("lab")
+    (lab / ".lab").mkdir()
+    (lab / "templates/zh").mkdir(parents=True)
+    (lab / "templates/zh/kept.md.j2").write_text(TEMPLATE, "utf-8")
+    assert _render_kept(lab, items=[3], title="t", missing="") == "6, t\n\n"
+    [compiled] = _compiled_files(lab)
+    compiled.write_bytes(compiled.read_bytes()[:keep] + damage)
+    assert _render_kept(lab, items=[3], title="t", missing="") == "6, t\n\n"
+
+
+def test_compiled_templates_of_another_lab_folder_are_never_run(
+    lab: Path, kept_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A repository can carry a .lab/ of its own: code planted in it, with the header a
+    compiled template would have, is not loaded (the folder's name holds the inode of the
+    .lab/ it was written in)."""
+    import hashlib
+    import marshal
+
+    from jinja2.bccache import BytecodeCache
+
+    assert _render_kept(lab, items=[], title="x", missing="") == " x\n\n"
+    marker = tmp_path / "ran"
+    planted = compile(f"open({str(marker)!r}, 'w').close()", "kept.md.j2", "exec")
+    copy = tmp_path / "copy"
+    shutil.copytree(lab, copy)
+    # the file the copy's template would be kept in, with the header it would have
+    key = BytecodeCache().get_cache_key("zh/kept.md.j2", str(copy / "templates/zh/kept.md.j2"))
+    [copied] = _compiled_files(copy)
+    checksum = copied.read_bytes().split(b"\n", 1)[0]
+    body = marshal.dumps(planted)
+    (copied.parent / key).write_bytes(
+        checksum + b"\n" + hashlib.sha1(body).hexdigest().encode() + b"\n" + body
+    )
+    assert _render_kept(copy, items=[], title="y", missing="") == " y\n\n"
+    assert not marker.exists()
+    folders = {path.parent for path in _compiled_files(copy)}
+    assert len(folders) == 2  # its own, compiled in a folder named for the copy's .lab/
+
+
+@pytest.mark.parametrize("blocked", ["compiled", "state"])
+def test_templates_render_when_their_compiled_form_cannot_be_kept(
+    lab: Path, kept_template: Path, blocked: str
+) -> None:
+    if blocked == "compiled":  # a file where the folder would go
+        (lab / ".lab/compiled").write_text("", "utf-8")
+    else:  # no .lab/ at all
+        shutil.rmtree(lab / ".lab")
+    assert _render_kept(lab, items=[1], title="z", missing="") == "2, z\n\n"
+    assert _render_kept(lab, items=[1], title="z", missing="") == "2, z\n\n"
