@@ -15,7 +15,6 @@ import json
 import sqlite3
 from collections import deque
 from collections.abc import Collection, Iterator, Mapping
-from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 from mllm_lab import kinds
@@ -136,34 +135,43 @@ _NOT_NOTES = (kinds.EXPERIMENT.name, READING_LIST_KIND)
 BATCH = 2000
 PARALLEL_FROM = 1500  # notes to read before a second process pays for itself
 CHUNK = 250
+AHEAD = 3  # chunks the worker is given before it has answered
 
 Computed = tuple[str, list[int], Detail, str]  # path, stamp, detail, the detail as JSON
 
 
 def _computed(root: str, todo: list[tuple[str, list[int]]]) -> Iterator[Computed]:
-    """The details of notes read now, in chunks: with many notes and a second core, every
-    other chunk is read by one worker process while this one reads the rest (a first check
-    of a big lab reads every body). A note that cannot be read is left out."""
-    chunks = [todo[start : start + CHUNK] for start in range(0, len(todo), CHUNK)]
+    """The details of notes read now, in chunks: with many notes and a second core, one
+    worker process reads chunks from the front while this one reads from the back whenever
+    none of the worker's is ready (a first check of a big lab reads every body). This one
+    also does what the caller does with each detail (`lab check` checks each note), so a
+    fixed share would leave one process idle: split every other chunk, the worker waited
+    for 0.1 s of 3.1 s on 10,000 notes. A note that cannot be read is left out."""
+    chunks = deque(todo[start : start + CHUNK] for start in range(0, len(todo), CHUNK))
     if len(todo) < PARALLEL_FROM or usable_cores() < 2:
         for chunk in chunks:  # a chunk at a time: every note's detail at once held 117 MB of
             yield from _chunk(root, chunk)  # a 10,000-note lab until the last was read
         return
     import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures import Future, ProcessPoolExecutor
 
     # a fresh interpreter, not a fork of this one: it would copy the lab's data as it touched it
     spawn = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(1, mp_context=spawn) as pool:
-        theirs = iter(chunks[1::2])
-        # two of the worker's chunks asked for at a time: its answers never pile up here
-        pending = deque(pool.submit(_chunk, root, chunk) for chunk in islice(theirs, 2))
-        for mine in chunks[0::2]:
-            yield from _chunk(root, mine)
-            if pending:
+        pending: deque[Future[list[Computed]]] = deque()
+
+        def feed() -> None:  # AHEAD chunks asked of the worker: its answers never pile up here
+            while chunks and len(pending) < AHEAD:
+                pending.append(pool.submit(_chunk, root, chunks.popleft()))
+
+        feed()
+        while pending or chunks:
+            if pending and (pending[0].done() or not chunks):
                 done = pending.popleft().result()
-                pending.extend(pool.submit(_chunk, root, chunk) for chunk in islice(theirs, 1))
+                feed()
                 yield from done
+            else:
+                yield from _chunk(root, chunks.pop())
 
 
 def _chunk(root: str, todo: list[tuple[str, list[int]]]) -> list[Computed]:
