@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
-import os
 import shlex
 import signal
 import threading
@@ -57,7 +56,6 @@ _OPTIONS: dict[str, Any] = {
     "lstrip_blocks": True,
 }
 _INTERCEPTED = ("*", "**")
-COMPILED = "compiled"  # .lab/compiled/: templates compiled to Python, see _Compiled
 
 
 @lru_cache(maxsize=4)
@@ -122,7 +120,7 @@ def render(
     lab_templates: Path | None, name: str, context: dict[str, Any], state: Path | None = None
 ) -> str:
     """The template `name` rendered with `context`; `state`: the lab's .lab/ folder, where
-    compiled templates are kept (see _Compiled)."""
+    compiled templates are kept (see mllm_lab.compiled)."""
     from jinja2 import TemplateError, TemplateNotFound, TemplateSyntaxError
 
     env = environment(lab_templates, state)
@@ -230,60 +228,27 @@ def _template_line(error: BaseException) -> int | None:
 
 
 def _compiled(state: Path) -> Any:
-    """Jinja's bytecode cache, kept in .lab/compiled/<tag>/: a template compiled once is
-    loaded as Python code after (about 1 ms instead of 2-7 ms of lexing, parsing and
-    compiling, on every `lab new` or `lab weekly`). Jinja's own FileSystemBytecodeCache reads
-    its files with pickle and would run any code a file held; these are read only in the
-    folder they were written in: the tag is made of the inode of this machine's .lab/ (a
-    repository that carries a .lab/ of its own, force-added, cannot name it), lab's, Jinja's
-    and Python's versions and the options templates are compiled with. Each file is the
-    source's checksum (Jinja's), the code's SHA-1, then the code: anything else, or a file
-    that cannot be read or written, means the template is compiled as if none were kept."""
-    import marshal
+    """Jinja's bytecode cache, in .lab/compiled/ (mllm_lab.compiled says when a file there
+    is trusted); None when the folder cannot be lab's own."""
     import sys
-    import types
 
     import jinja2
     from jinja2.bccache import Bucket, BytecodeCache
 
-    from mllm_lab import __version__
-    from mllm_lab.errors import WriteFailed
-    from mllm_lab.sha import sha1
-    from mllm_lab.storage import open_regular, write_atomic
+    from mllm_lab import __version__, compiled
 
-    try:
-        place = os.stat(state).st_ino
-    except OSError:
+    made_with = [__version__, jinja2.__version__, sys.version, _OPTIONS, _INTERCEPTED]
+    found = compiled.folder_for(state, made_with)
+    if found is None:
         return None
-    made_with = [__version__, jinja2.__version__, sys.version, _OPTIONS, _INTERCEPTED, place]
-    tag = sha1(json.dumps(made_with, sort_keys=True).encode()).hexdigest()[:16]
-    folder = state / COMPILED / tag
+    folder: Path = found
 
     class Compiled(BytecodeCache):
         def load_bytecode(self, bucket: Bucket) -> None:
-            try:
-                with open_regular(folder / bucket.key) as stream:
-                    data = stream.read()
-            except OSError:
-                return
-            checksum, _, rest = data.partition(b"\n")
-            digest, _, body = rest.partition(b"\n")
-            if checksum != bucket.checksum.encode() or digest != sha1(body).hexdigest().encode():
-                return
-            try:
-                code = marshal.loads(body)
-            except (EOFError, ValueError, TypeError):
-                return
-            if isinstance(code, types.CodeType):
-                bucket.code = code
+            bucket.code = compiled.load(folder, bucket.key, bucket.checksum)
 
         def dump_bytecode(self, bucket: Bucket) -> None:
-            if bucket.code is None:
-                return
-            body = marshal.dumps(bucket.code)
-            head = f"{bucket.checksum}\n{sha1(body).hexdigest()}\n".encode()
-            with contextlib.suppress(OSError, WriteFailed):
-                folder.mkdir(parents=True, exist_ok=True)
-                write_atomic(folder / bucket.key, [head, body], sync=False)
+            if bucket.code is not None:
+                compiled.save(folder, bucket.key, bucket.checksum, bucket.code)
 
     return Compiled()

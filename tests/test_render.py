@@ -3,6 +3,7 @@ the sandbox refuses code; and a few helpers the output relies on."""
 
 from __future__ import annotations
 
+import os
 import posixpath
 import shutil
 from pathlib import Path
@@ -161,7 +162,7 @@ def test_compiled_templates_of_another_lab_folder_are_never_run(
 ) -> None:
     """A repository can carry a .lab/ of its own: code planted in it, with the header a
     compiled template would have, is not loaded (the folder's name holds the inode of the
-    .lab/ it was written in)."""
+    .lab/ it was written in), and the folder of another .lab/ is swept away."""
     import hashlib
     import marshal
 
@@ -182,8 +183,8 @@ def test_compiled_templates_of_another_lab_folder_are_never_run(
     )
     assert _render_kept(copy, items=[], title="y", missing="") == " y\n\n"
     assert not marker.exists()
-    folders = {path.parent for path in _compiled_files(copy)}
-    assert len(folders) == 2  # its own, compiled in a folder named for the copy's .lab/
+    [own] = _compiled_files(copy)  # compiled in a folder named for the copy's .lab/ alone
+    assert own.parent != copied.parent and not copied.parent.exists()
 
 
 @pytest.mark.parametrize("blocked", ["compiled", "state"])
@@ -196,3 +197,66 @@ def test_templates_render_when_their_compiled_form_cannot_be_kept(
         shutil.rmtree(lab / ".lab")
     assert _render_kept(lab, items=[1], title="z", missing="") == "2, z\n\n"
     assert _render_kept(lab, items=[1], title="z", missing="") == "2, z\n\n"
+
+
+def _plant(path: Path, marker: Path, checksum: bytes) -> None:
+    """Code that creates `marker`, kept at `path` as a compiled template would be."""
+    import hashlib
+    import marshal
+
+    body = marshal.dumps(compile(f"open({str(marker)!r}, 'w').close()", "kept.md.j2", "exec"))
+    path.write_bytes(checksum + b"\n" + hashlib.sha1(body).hexdigest().encode() + b"\n" + body)
+
+
+@pytest.mark.parametrize("how", ["linked folder", "linked file", "writable by others", "too big"])
+def test_code_lab_did_not_write_for_itself_is_never_run(
+    lab: Path,
+    kept_template: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    how: str,
+) -> None:
+    """Compiled templates run outside the sandbox: one is loaded only from lab's own folders
+    (not links), from lab's own file (not a link, writable by no one else, not oversized)."""
+    from mllm_lab import compiled
+
+    assert _render_kept(lab, items=[], title="x", missing="") == " x\n\n"
+    [kept] = _compiled_files(lab)
+    checksum = kept.read_bytes().split(b"\n", 1)[0]
+    marker = tmp_path / "ran"
+    elsewhere = tmp_path / "elsewhere"
+    if how == "linked folder":  # .lab/compiled is a link to a folder someone else may write
+        shutil.move(lab / ".lab/compiled", elsewhere)
+        (lab / ".lab/compiled").symlink_to(elsewhere, target_is_directory=True)
+        _plant(elsewhere / kept.parent.name / kept.name, marker, checksum)
+    elif how == "linked file":
+        elsewhere.mkdir()
+        _plant(elsewhere / "code", marker, checksum)
+        kept.unlink()
+        kept.symlink_to(elsewhere / "code")
+    elif how == "writable by others":
+        _plant(kept, marker, checksum)
+        kept.chmod(0o666)
+    else:
+        _plant(kept, marker, checksum)
+        monkeypatch.setattr(compiled, "MAX_BYTES", kept.stat().st_size - 1)
+    assert _render_kept(lab, items=[1], title="y", missing="") == "2, y\n\n"
+    assert not marker.exists()
+    if how == "linked folder":  # nothing was written through the link either
+        assert [p.name for p in (elsewhere / kept.parent.name).iterdir()] == [kept.name]
+    else:  # compiled again, kept in lab's own file in its place
+        assert not kept.is_symlink() and kept.stat().st_mode & 0o777 == 0o600
+
+
+def test_compiled_templates_are_private_whatever_the_umask(
+    lab: Path, kept_template: Path
+) -> None:
+    old = os.umask(0)
+    try:
+        shutil.rmtree(lab / ".lab/compiled", ignore_errors=True)
+        assert _render_kept(lab, items=[], title="x", missing="") == " x\n\n"
+    finally:
+        os.umask(old)
+    [kept] = _compiled_files(lab)
+    assert kept.stat().st_mode & 0o777 == 0o600
+    assert {p.stat().st_mode & 0o777 for p in (kept.parent, kept.parent.parent)} == {0o700}
