@@ -145,8 +145,8 @@ def _computed(root: str, todo: list[tuple[str, list[int]]]) -> Iterator[Computed
     worker process reads chunks from the front while this one reads from the back whenever
     none of the worker's is ready (a first check of a big lab reads every body). This one
     also does what the caller does with each detail (`lab check` checks each note), so a
-    fixed share would leave one process idle: split every other chunk, the worker waited
-    for 0.1 s of 3.1 s on 10,000 notes. A note that cannot be read is left out."""
+    fixed share leaves the worker idle: split every other chunk, this one waited for the
+    worker 0.1 s of 3.1 s on 10,000 notes. A note that cannot be read is left out."""
     chunks = deque(todo[start : start + CHUNK] for start in range(0, len(todo), CHUNK))
     if len(todo) < PARALLEL_FROM or usable_cores() < 2:
         for chunk in chunks:  # a chunk at a time: every note's detail at once held 117 MB of
