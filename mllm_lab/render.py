@@ -48,27 +48,15 @@ def _one_line(error: object) -> str:
     return " ".join(str(error).split())
 
 
-# how the environment compiles templates: part of the name of the folder they are kept in
-_OPTIONS: dict[str, Any] = {
-    "keep_trailing_newline": True,
-    "autoescape": False,
-    "trim_blocks": True,
-    "lstrip_blocks": True,
-}
-_INTERCEPTED = ("*", "**")
-
-
 @lru_cache(maxsize=4)
-def environment(lab_templates: Path | None, state: Path | None = None) -> Environment:
-    """The environment for a lab's templates; `state`: its .lab/ folder, where the templates
-    it compiles are kept (None: compiled on every use)."""
+def environment(lab_templates: Path | None) -> Environment:
     from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined
     from jinja2.sandbox import SandboxedEnvironment
 
     class Sandbox(SandboxedEnvironment):
         """Jinja's sandbox, which also refuses `"x" * 10**9` and `9 ** 10**9`."""
 
-        intercepted_binops = frozenset(_INTERCEPTED)
+        intercepted_binops = frozenset({"*", "**"})
 
         def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
             if operator == "**" and isinstance(right, int) and abs(right) > 64:
@@ -86,9 +74,11 @@ def environment(lab_templates: Path | None, state: Path | None = None) -> Enviro
     env = Sandbox(
         loader=ChoiceLoader([*search, FileSystemLoader(str(default_templates()))]),
         undefined=StrictUndefined,
+        keep_trailing_newline=True,
+        autoescape=False,
+        trim_blocks=True,
+        lstrip_blocks=True,
         finalize=_printable,
-        bytecode_cache=_compiled(state) if state is not None else None,
-        **_OPTIONS,
     )
     env.filters.update(
         yaml=_yaml_scalar,
@@ -116,14 +106,10 @@ def _shown(filename: str | None, name: str, lab_templates: Path | None) -> str:
     return f"{name} (default)"
 
 
-def render(
-    lab_templates: Path | None, name: str, context: dict[str, Any], state: Path | None = None
-) -> str:
-    """The template `name` rendered with `context`; `state`: the lab's .lab/ folder, where
-    compiled templates are kept (see mllm_lab.compiled)."""
+def render(lab_templates: Path | None, name: str, context: dict[str, Any]) -> str:
     from jinja2 import TemplateError, TemplateNotFound, TemplateSyntaxError
 
-    env = environment(lab_templates, state)
+    env = environment(lab_templates)
     filename = None
     try:
         template = env.get_template(name)
@@ -225,30 +211,3 @@ def _template_line(error: BaseException) -> int | None:
             line = tb.tb_lineno
         tb = tb.tb_next
     return line
-
-
-def _compiled(state: Path) -> Any:
-    """Jinja's bytecode cache, in .lab/compiled/ (mllm_lab.compiled says when a file there
-    is trusted); None when the folder cannot be lab's own."""
-    import sys
-
-    import jinja2
-    from jinja2.bccache import Bucket, BytecodeCache
-
-    from mllm_lab import __version__, compiled
-
-    made_with = [__version__, jinja2.__version__, sys.version, _OPTIONS, _INTERCEPTED]
-    found = compiled.folder_for(state, made_with)
-    if found is None:
-        return None
-    folder: Path = found
-
-    class Compiled(BytecodeCache):
-        def load_bytecode(self, bucket: Bucket) -> None:
-            bucket.code = compiled.load(folder, bucket.key, bucket.checksum)
-
-        def dump_bytecode(self, bucket: Bucket) -> None:
-            if bucket.code is not None:
-                compiled.save(folder, bucket.key, bucket.checksum, bucket.code)
-
-    return Compiled()

@@ -362,8 +362,7 @@ class Workspace:
     def render(self, name: str, context: dict[str, Any]) -> str:
         from mllm_lab.render import render  # Jinja, ~85 ms: only commands that render
 
-        state = self.lab.state if self.use_index else None  # compiled templates kept there
-        return render(self.lab.root / "templates", name, context, state)
+        return render(self.lab.root / "templates", name, context)
 
     def exists(self, relative: str) -> bool:
         return self.lab.path(relative).exists()
