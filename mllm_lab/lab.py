@@ -143,10 +143,14 @@ class Lab(NamedTuple):
 
     @property
     def state(self) -> Path:
-        """.lab/, where the index and lock live; refused if it is a link leading elsewhere."""
+        """.lab/, where the index and lock live; refused if it is a link leading elsewhere
+        (or round in a loop: `ln -s .lab .lab`)."""
         state = self.root / STATE_DIR
         if state.is_symlink():
-            resolved = state.resolve()
+            try:
+                resolved = state.resolve()
+            except (RuntimeError, OSError):  # a symlink loop
+                raise OutsideLab(STATE_DIR) from None
             if resolved != self.root and self.root not in resolved.parents:
                 raise OutsideLab(STATE_DIR)
         return state

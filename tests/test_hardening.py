@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Run, lab_executable, read
+from conftest import Run, lab_executable, read, tree
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -300,6 +300,23 @@ def test_state_folder_linked_outside_the_lab_is_refused(lab_dir: Path, tmp_path:
     result = lab(lab_dir, "mark", "vit", "read")
     assert result.returncode == 1 and ".lab: refused, this path leaves the lab" in result.stderr
     assert list(outside.iterdir()) == []
+
+
+@pytest.mark.parametrize("link", [".lab", "loop"])
+def test_state_folder_linked_round_in_a_loop_is_refused(lab_dir: Path, link: str) -> None:
+    """`ln -s .lab .lab`, or two links to each other: one line naming .lab, not an internal
+    error, and the files as they were."""
+    import shutil
+
+    shutil.rmtree(lab_dir / ".lab", ignore_errors=True)
+    (lab_dir / ".lab").symlink_to(".lab" if link == ".lab" else "loop")
+    if link == "loop":
+        (lab_dir / "loop").symlink_to(".lab")
+    before = tree(lab_dir)
+    result = lab(lab_dir, "mark", "vit", "read")
+    assert result.returncode == 1, result.stderr
+    assert ".lab: refused, this path leaves the lab" in result.stderr
+    assert "internal" not in result.stderr.lower() and tree(lab_dir) == before
 
 
 def test_view_linked_outside_the_lab_is_never_written_through(
