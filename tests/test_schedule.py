@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from mllm_lab import messages, quizlog
@@ -308,3 +308,61 @@ def test_new_cards_come_in_roadmap_order_ties_as_they_stand(
     ]
     taken = queue(cards, {}, NOW, new_limit=limit).new
     assert taken == tuple(sorted(cards, key=roadmap_order)[:limit])
+
+
+@given(
+    places=st.lists(
+        st.tuples(
+            st.sampled_from([None, 1, 2, 5, 99]),
+            st.sampled_from(["a", "b"]),
+            st.integers(1, 3),
+            st.sampled_from(["x", "y", "z", "w"]),  # the ids: some cards share one
+        ),
+        max_size=40,
+    ),
+    answers=st.lists(
+        st.tuples(
+            st.sampled_from(["x", "y", "z", "q"]), st.integers(-30 * 24, 0), st.sampled_from(Rating)
+        ),
+        max_size=12,
+    ),
+    later=st.integers(0, 40 * 24),
+    new_limit=st.none() | st.integers(0, 6),
+)
+@example(places=[(2, "a", 1, "x"), (None, "a", 1, "y")], answers=[], later=0, new_limit=1)
+def test_the_queue_takes_what_a_plain_reading_of_its_rules_takes(
+    places: list[tuple[int | None, str, int, str]],
+    answers: list[tuple[str, int, Rating]],
+    later: int,
+    new_limit: int | None,
+) -> None:
+    """queue, which files the unseen cards by stage to sort only the few it takes, takes the
+    cards this plain reading takes: due (in review, by the end of the day; learning, by the
+    minute plus learn_ahead) earliest first, then the first unseen in roadmap order."""
+    from mllm_lab.core.card import roadmap_order
+    from mllm_lab.core.schedule import end_of_day
+
+    cards = [
+        Card(card_id, CardKind.EXPLICIT, "Q?", "A", f"notes/{path}.md", line, stage)
+        for stage, path, line, card_id in places
+    ]
+    schedule = build([review(i, NOW + timedelta(hours=h), rating) for i, h, rating in answers])
+    now, settings = NOW + timedelta(hours=later), Settings(new_per_day=3)
+    found = queue(cards, schedule, now, settings, new_limit=new_limit)
+
+    def due_now(card: Card) -> bool:
+        state = schedule[card.id]
+        if state.state == "review":
+            return state.due < end_of_day(now)
+        return state.due <= now + settings.learn_ahead
+
+    due = sorted(
+        (c for c in cards if c.id in schedule and due_now(c)),
+        key=lambda c: (schedule[c.id].due, c.id),
+    )
+    today = [
+        s for s in schedule.values() if s.first_review.astimezone(now.tzinfo).date() == now.date()
+    ]
+    left = max(3 - len(today), 0) if new_limit is None else new_limit
+    unseen = sorted((c for c in cards if c.id not in schedule), key=roadmap_order)
+    assert found == (tuple(due), tuple(unseen[:left]), left)

@@ -42,7 +42,10 @@ class Placed(Protocol):
     def stage(self) -> int | None: ...
 
 
+UNSTAGED = 99  # where roadmap_order ranks a card without a stage: after every stage
+
+
 def roadmap_order(card: Placed) -> tuple[int, str, int]:
     """Sort key: stage by stage along the roadmap (cards without one last), then where they
     stand."""
-    return (card.stage if card.stage is not None else 99, card.path, card.line)
+    return (card.stage if card.stage is not None else UNSTAGED, card.path, card.line)

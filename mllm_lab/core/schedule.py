@@ -11,7 +11,7 @@ from functools import lru_cache
 from heapq import nsmallest
 from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar
 
-from mllm_lab.core.card import Card, Placed, roadmap_order
+from mllm_lab.core.card import UNSTAGED, Card, Placed
 from mllm_lab.core.reviewlog import LOG_PATH, Log, Rating, Review, format_review, parse_log
 
 if TYPE_CHECKING:
@@ -208,6 +208,40 @@ def queue(
     """What to study at `now`. Filter `cards` with `select` first; the new-card limit counts
     the cards first reviewed today across the whole log, unless `new_limit` says how many new
     cards to take now (`lab quiz --new N`)."""
+    found = queue_numbers(
+        [card.id for card in cards],
+        [card.stage for card in cards],
+        lambda number: (cards[number].path, cards[number].line),
+        schedule,
+        now,
+        settings,
+        new_limit,
+    )
+    return Queue(
+        tuple(cards[number] for number in found.due),
+        tuple(cards[number] for number in found.new),
+        found.new_left,
+    )
+
+
+class Numbers(NamedTuple):
+    due: tuple[int, ...]  # as Queue has them, by their numbers in the columns
+    new: tuple[int, ...]
+    new_left: int
+
+
+def queue_numbers(
+    ids: Sequence[str],
+    stages: Sequence[int | None],
+    place: Callable[[int], tuple[str, int]],
+    schedule: Mapping[str, CardState],
+    now: datetime,
+    settings: Settings = Settings(),
+    new_limit: int | None = None,
+) -> Numbers:
+    """`queue` of the cards given column by column (`place`: a card's path and line, by its
+    number), as the numbers of the cards it takes: `lab quiz --json` at 50,000 cards makes
+    no object for the cards it does not show."""
     _check_now(now)
     today = local_day(now, now)
     if new_limit is None:
@@ -218,19 +252,27 @@ def queue(
     # A card in review is due for the whole day it falls due (as `lab status` counts it, and
     # as Anki does): studying in the morning takes the cards due this afternoon. A card in
     # its learning steps is due to the minute, or `learn_ahead` early.
-    end = end_of_day(now)
+    end, soon = end_of_day(now), now + settings.learn_ahead
     due = []
-    for card in cards:
-        state = schedule.get(card.id)
-        if state is not None:
-            learning = state.state != "review"
-            if (state.due <= now + settings.learn_ahead) if learning else (state.due < end):
-                due.append((state.due, card.id, card))
+    unseen: dict[int, list[int]] = {}  # by stage, as roadmap_order ranks them
+    seen = schedule.get
+    for number, card_id in enumerate(ids):
+        state = seen(card_id)
+        if state is None:
+            if new_left:
+                stage = stages[number]
+                unseen.setdefault(UNSTAGED if stage is None else stage, []).append(number)
+        elif (state.due <= soon) if state.state != "review" else (state.due < end):
+            due.append((state.due, card_id, number))
     # the first new_left of the unseen cards in roadmap order, as sorted()[:new_left] gives
-    # them (ties in their order), without sorting 45,000 new cards of a big lab to take 20
-    unseen = nsmallest(new_left, (c for c in cards if c.id not in schedule), key=roadmap_order)
-    ordered = tuple(card for *_key, card in sorted(due, key=lambda d: d[:2]))
-    return Queue(ordered, tuple(unseen), new_left)
+    # them (ties in their order), stage by stage: not 45,000 new cards sorted to take 20
+    fresh: list[int] = []
+    for stage in sorted(unseen):
+        if len(fresh) >= new_left:
+            break
+        fresh += nsmallest(new_left - len(fresh), unseen[stage], key=place)
+    ordered = tuple(number for *_key, number in sorted(due, key=lambda d: d[:2]))
+    return Numbers(ordered, tuple(fresh), new_left)
 
 
 # --- stats ---------------------------------------------------------------------------------
@@ -275,7 +317,7 @@ def stats(
     today = local_day(now, now)
     end_of_today = end_of_day(now)
     ids = set(ids)
-    seen = [schedule[i] for i in ids if i in schedule]
+    seen = [state for i, state in schedule.items() if i in ids]  # the fewer: not every card
     times = [review.time for review in ordered]  # in time order: the windows are found by bisection
     days = [local_day(time, now) for time in times]  # once: a long log's thousands
     up_to_now = bisect_right(times, now)

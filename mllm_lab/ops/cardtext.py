@@ -125,9 +125,8 @@ class Texts:
                 except (OSError, ValueError):
                     raise DamagedText("unreadable") from None
                 return self.inline[start : start + size]
-        try:
-            self.file.seek(HEADER + start)
-            return self.file.read(size)
+        try:  # one system call, and only these bytes: a seek and a read filled a buffer
+            return os.pread(self.file.fileno(), size, HEADER + start)
         except (OSError, ValueError):
             raise DamagedText("unreadable") from None
 

@@ -30,6 +30,7 @@ from mllm_lab.core.schedule import (
     end_of_day,
     parse_log,
     queue,
+    queue_numbers,
     replay_order,
     select,
     selector,
@@ -122,16 +123,6 @@ def study_stats(ws: Workspace, now: datetime, which: Filter) -> tuple[Stats, lis
     found = [Finding(path, line, Msg.from_json(what)) for path, line, what in kept["problems"]]
     summary = stats(kept["id"], reviews=log.reviews, schedule=states, now=now)
     return summary, [*found, *log.problems]
-
-
-class CardPlace(NamedTuple):
-    """Where a card stands, as queue() needs it; the rest is in due_now's columns."""
-
-    id: str
-    path: str
-    line: int
-    stage: int | None
-    number: int  # in the kept columns
 
 
 class DueNow(NamedTuple):
@@ -237,32 +228,33 @@ def _due_now(
     new: int | None,
     limit: int | None,
 ) -> DueNow:
-    paths, notes = kept["paths"], kept["note"]
-    places = [
-        CardPlace(card_id, paths[notes[number]], line, stage, number)
-        for number, (card_id, line, stage) in enumerate(
-            zip(kept["id"], kept["line"], kept["stage"], strict=True)
-        )
-    ]
+    paths, notes, lines = kept["paths"], kept["note"], kept["line"]
     log, states = _log_and_schedule(ws)
-    found = queue(places, schedule=states, now=now, settings=Settings(), new_limit=new)
+    found = queue_numbers(
+        kept["id"],
+        kept["stage"],
+        lambda number: (paths[notes[number]], lines[number]),
+        schedule=states,
+        now=now,
+        new_limit=new,
+    )
     due, fresh = found.due, found.new
     if limit is not None:  # as a sitting would take them: due cards first
         due = due[:limit]
         fresh = fresh[: limit - len(due)]
     texts = Texts(kept, store)
 
-    def card(place: CardPlace) -> Card:
-        number, note = place.number, notes[place.number]
+    def card(number: int) -> Card:
+        note = notes[number]
         question, answer = texts(number)
         return Card(
-            id=place.id,
+            id=kept["id"][number],
             kind=CardKind(kept["kind"][number]),
             question=question,
             answer=answer,
-            path=place.path,
-            line=place.line,
-            stage=place.stage,
+            path=paths[note],
+            line=lines[number],
+            stage=kept["stage"][number],
             tags=tuple(kept["tags"][kept["tagged"][note]]),
             title=kept["title"][note],
             source=kept["source"][number],
