@@ -6,9 +6,12 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import os
 import shlex
 import signal
 import threading
+from collections.abc import Callable
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,6 +27,7 @@ from mllm_lab.core.markdown import (
 from mllm_lab.errors import TemplateProblem
 from mllm_lab.kinds import default_templates
 from mllm_lab.messages import Msg
+from mllm_lab.patterns import pattern
 
 if TYPE_CHECKING:
     from jinja2 import Environment
@@ -46,6 +50,18 @@ class _TooBig(Exception):
 
 def _one_line(error: object) -> str:
     return " ".join(str(error).split())
+
+
+FILTERS: dict[str, Callable[..., Any]] = {
+    "yaml": _yaml_scalar,
+    "cell": escape_cell,
+    "mdlink": link,
+    "json": json.dumps,
+    "mermaid_id": mermaid_id,
+    "mermaid_label": mermaid_label,
+    "pystr": repr,
+    "shell": shlex.quote,
+}
 
 
 @lru_cache(maxsize=4)
@@ -80,16 +96,7 @@ def environment(lab_templates: Path | None) -> Environment:
         lstrip_blocks=True,
         finalize=_printable,
     )
-    env.filters.update(
-        yaml=_yaml_scalar,
-        cell=escape_cell,
-        mdlink=link,
-        json=json.dumps,
-        mermaid_id=mermaid_id,
-        mermaid_label=mermaid_label,
-        pystr=repr,
-        shell=shlex.quote,
-    )
+    env.filters.update(FILTERS)
     return env
 
 
@@ -107,6 +114,9 @@ def _shown(filename: str | None, name: str, lab_templates: Path | None) -> str:
 
 
 def render(lab_templates: Path | None, name: str, context: dict[str, Any]) -> str:
+    plain = plain_render(lab_templates, name, context)
+    if plain is not None:
+        return plain
     from jinja2 import TemplateError, TemplateNotFound, TemplateSyntaxError
 
     env = environment(lab_templates)
@@ -141,6 +151,89 @@ def render(lab_templates: Path | None, name: str, context: dict[str, Any]) -> st
         shown = _shown(filename, name, lab_templates)
         problem = Msg.of("template.error", problem=_one_line(error))
         raise TemplateProblem(shown, _template_line(error), problem) from None
+
+
+# --- templates that only fill in values ------------------------------------------------------
+
+_TAG = pattern(r"\{[{%#]")  # where Jinja's lexer sees a tag begin
+_SPACE = r"[ \t\n]*"  # the source is read with universal newlines, as Jinja's loader reads it
+_NAME = r"[A-Za-z_][A-Za-z0-9_]*"
+_FILL = pattern(rf"\{{\{{{_SPACE}({_NAME})((?:{_SPACE}\|{_SPACE}{_NAME})*){_SPACE}\}}\}}")
+_FILTER_NAME = pattern(_NAME)
+# names an expression does not take from the context: Jinja's constants, operators and the
+# names it gives a meaning of its own
+_NOT_FROM_CONTEXT = frozenset(
+    {"true", "false", "none", "True", "False", "None", "and", "or", "not", "in", "is", "if"}
+    | {"else", "self", "super", "loop", "varargs", "kwargs", "caller"}
+)
+_PLAIN_VALUES = (str, int, float, date, type(None))
+
+
+def plain_render(lab_templates: Path | None, name: str, context: dict[str, Any]) -> str | None:
+    """What `render` gives for a template that is text and `{{ name }}` (or `{{ name | f }}`
+    with lab's own filters) alone, such as the weekly log's, made without Jinja, whose import
+    is a quarter of a `lab weekly`; None for anything else, which Jinja renders (or refuses,
+    with its own message): a tag or comment, any other expression, whitespace control, a
+    name the context lacks, a value other than text, numbers, dates and None, a filter that
+    fails, a file that does not read as UTF-8, output past the limit.
+    tests/test_render.py holds the two equal on any text."""
+    source = _template_source(lab_templates, name)
+    if source is None:
+        return None
+    parts: list[str] = []
+    at = 0
+    for tag in _TAG.finditer(source):
+        if tag.start() < at:  # inside a filled-in tag already read
+            continue
+        fill = _FILL.match(source, tag.start())
+        if fill is None:
+            return None
+        value = _filled(fill[1], fill[2], context)
+        if value is None:
+            return None
+        parts += (source[at : tag.start()], value)
+        at = fill.end()
+    parts.append(source[at:])
+    text = "".join(parts)
+    return text if len(text) <= _limit(context) else None
+
+
+def _template_source(lab_templates: Path | None, name: str) -> str | None:
+    """The template's text as Jinja's loaders find and read it (the lab's templates/, then
+    lab's own), or None where they would not: Jinja says why."""
+    pieces = [piece for piece in name.split("/") if piece and piece != "."]
+    if any(piece == ".." or os.sep in piece for piece in pieces):
+        return None
+    folders = [lab_templates] if lab_templates is not None and lab_templates.is_dir() else []
+    for folder in [*folders, default_templates()]:
+        where = os.path.join(folder, *pieces)
+        if os.path.isfile(where):
+            try:
+                with open(where, encoding="utf-8") as stream:
+                    return stream.read()
+            except (OSError, UnicodeDecodeError):
+                return None
+    return None
+
+
+def _filled(name: str, filters: str, context: dict[str, Any]) -> str | None:
+    """What `{{ name | filters }}` writes, as Jinja's finalize and str() make it; None when
+    Jinja should say it."""
+    if name in _NOT_FROM_CONTEXT or name not in context:
+        return None
+    value = context[name]
+    if not isinstance(value, _PLAIN_VALUES):
+        return None
+    for filter_name in _FILTER_NAME.findall(filters):
+        if filter_name not in FILTERS:
+            return None
+        try:
+            value = FILTERS[filter_name](value)
+        except Exception:  # Jinja renders it again and says what went wrong
+            return None
+        if not isinstance(value, _PLAIN_VALUES):
+            return None
+    return str(_printable(value))
 
 
 def _text_in(value: Any, depth: int = 0) -> int:
