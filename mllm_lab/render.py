@@ -182,9 +182,7 @@ def plain_render(lab_templates: Path | None, name: str, context: dict[str, Any])
         return None
     parts: list[str] = []
     at = 0
-    for tag in _TAG.finditer(source):
-        if tag.start() < at:  # inside a filled-in tag already read
-            continue
+    for tag in _TAG.finditer(source):  # none begins inside a filled-in one: it holds no {
         fill = _FILL.match(source, tag.start())
         if fill is None:
             return None
