@@ -268,7 +268,8 @@ def _due_now(
     return DueNow(shown, states, summary)
 
 
-COLUMNS_LAYOUT = 3  # 2: each card's own stage, the notes' stamps, the shadowed ids; 3: texts
+COLUMNS_LAYOUT = 4  # 2: each card's own stage, the notes' stamps, the shadowed ids; 3: texts;
+# 4: the notes that hold a card whose id an earlier card took
 CARD_COLUMNS = ("id", "kind", "line", "stage", "own", "source")
 PATCH_MOST = 64  # notes changed since the columns were kept, past which they are made anew
 NOTE_KINDS = frozenset(kind.name for kind in kinds.KINDS if kind is not kinds.EXPERIMENT)
@@ -287,8 +288,9 @@ def _card_columns(
 
     Kept with them, for _patched_columns: each card's own stage (`own`, before the note it
     links gives it one), the stamps of the notes they were read from (`found`), the ids
-    taken more than once (`shadowed`) and the template sections a note's own are compared
-    with (`signatures`). Without `text` (`lab quiz --stats`), no question or answer, and the
+    taken more than once (`shadowed`), the notes holding a card whose id an earlier card took
+    (`shadowed_in`: that card is in no column) and the template sections a note's own are
+    compared with (`signatures`). Without `text` (`lab quiz --stats`), no question or answer, and the
     cards whose id another card took first (`problems`, as lab_cards finds them)."""
     from mllm_lab.core.cards import duplicate_ids
 
@@ -306,8 +308,12 @@ def _card_columns(
     rows = card_rows(ws, text=text)
     seen: set[str] = set()
     shadowed: set[str] = set()
-    for _note, row, _stage in rows:
-        (shadowed if row[0] in seen else seen).add(row[0])
+    shadowed_in: set[str] = set()
+    for found, row, _stage in rows:
+        if row[0] in seen:
+            shadowed.add(row[0])
+            shadowed_in.add(found.path)
+        seen.add(row[0])
     for note, row, stage in _first_of_each_id(rows, lambda found: found[1][0]):
         card_id, kind, line, own, source = row[:5]
         if not takes(stage, note.tags):
@@ -336,6 +342,7 @@ def _card_columns(
         "layout": COLUMNS_LAYOUT,
         "found": _note_stamps(ws),
         "shadowed": sorted(shadowed),
+        "shadowed_in": sorted(shadowed_in),
         "signatures": signatures(ws),
     }
     if text:
@@ -411,7 +418,7 @@ def _patched_columns(
             return kept
         if len(changed) > PATCH_MOST:
             return None
-        if {problem[0] for problem in kept.get("problems", [])} & set(changed):
+        if not set(kept["shadowed_in"]).isdisjoint(changed):
             return None  # a card that another took the id of, in a changed note: said anew
         blocks = _blocks(ws, changed, kept["signatures"], text="start" in kept)
         gone: set[str] = set()  # the ids of the changed notes' cards as they were
