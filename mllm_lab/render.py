@@ -64,9 +64,21 @@ FILTERS: dict[str, Callable[..., Any]] = {
 }
 
 
-@lru_cache(maxsize=4)
+def folders(lab_templates: Path | None) -> tuple[str, ...]:
+    """Where templates are looked for, in order: the lab's templates/ (if it is a folder now),
+    then lab's own. Asked on every render, so that Jinja and plain_render look in the same
+    places even in a process that outlives a templates/ folder made or removed."""
+    lab = (str(lab_templates),) if lab_templates and lab_templates.is_dir() else ()
+    return (*lab, str(default_templates()))
+
+
 def environment(lab_templates: Path | None) -> Environment:
-    from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined
+    return _environment(folders(lab_templates))
+
+
+@lru_cache(maxsize=4)
+def _environment(search: tuple[str, ...]) -> Environment:
+    from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined, Undefined
     from jinja2.sandbox import SandboxedEnvironment
 
     class Sandbox(SandboxedEnvironment):
@@ -84,11 +96,20 @@ def environment(lab_templates: Path | None) -> Environment:
                     raise _TooBig(Msg.of("template.too_many"))
             return super().call_binop(context, operator, left, right)
 
-    search = (
-        [FileSystemLoader(str(lab_templates))] if lab_templates and lab_templates.is_dir() else []
-    )
+    def strict(applied: Callable[..., Any]) -> Callable[..., Any]:
+        """A filter given an undefined name says so, as Jinja says it elsewhere: `{{ x | cell }}`
+        gave a TypeError from inside the filter."""
+
+        def filtered(*values: Any, **named: Any) -> Any:
+            for value in (*values, *named.values()):
+                if isinstance(value, Undefined):
+                    value._fail_with_undefined_error()
+            return applied(*values, **named)
+
+        return filtered
+
     env = Sandbox(
-        loader=ChoiceLoader([*search, FileSystemLoader(str(default_templates()))]),
+        loader=ChoiceLoader([FileSystemLoader(folder) for folder in search]),
         undefined=StrictUndefined,
         keep_trailing_newline=True,
         autoescape=False,
@@ -96,7 +117,7 @@ def environment(lab_templates: Path | None) -> Environment:
         lstrip_blocks=True,
         finalize=_printable,
     )
-    env.filters.update(FILTERS)
+    env.filters.update({name: strict(applied) for name, applied in FILTERS.items()})
     return env
 
 
@@ -147,8 +168,10 @@ def render(lab_templates: Path | None, name: str, context: dict[str, Any]) -> st
         shown = _shown(error.filename, name, lab_templates)
         problem = Msg.of("template.error", problem=_one_line(error.message or "syntax error"))
         raise TemplateProblem(shown, error.lineno, problem) from None
-    except TemplateError as error:
-        shown = _shown(filename, name, lab_templates)
+    except (TemplateError, TypeError, ValueError) as error:  # ValueError: not UTF-8, too
+        # many digits; TypeError: a filter given what it cannot take (`{{ x | mdlink }}`)
+        where = filename or _template_path(folders(lab_templates), name)
+        shown = _shown(where, name, lab_templates)
         problem = Msg.of("template.error", problem=_one_line(error))
         raise TemplateProblem(shown, _template_line(error), problem) from None
 
@@ -199,18 +222,25 @@ def plain_render(lab_templates: Path | None, name: str, context: dict[str, Any])
 def _template_source(lab_templates: Path | None, name: str) -> str | None:
     """The template's text as Jinja's loaders find and read it (the lab's templates/, then
     lab's own), or None where they would not: Jinja says why."""
+    where = _template_path(folders(lab_templates), name)
+    if where is None:
+        return None
+    try:
+        with open(where, encoding="utf-8") as stream:
+            return stream.read()
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def _template_path(search: tuple[str, ...], name: str) -> str | None:
+    """The file Jinja's loaders take for `name` (None: none, or a name they refuse)."""
     pieces = [piece for piece in name.split("/") if piece and piece != "."]
     if any(piece == ".." or os.sep in piece for piece in pieces):
         return None
-    folders = [lab_templates] if lab_templates is not None and lab_templates.is_dir() else []
-    for folder in [*folders, default_templates()]:
+    for folder in search:
         where = os.path.join(folder, *pieces)
         if os.path.isfile(where):
-            try:
-                with open(where, encoding="utf-8") as stream:
-                    return stream.read()
-            except (OSError, UnicodeDecodeError):
-                return None
+            return where
     return None
 
 
@@ -231,7 +261,10 @@ def _filled(name: str, filters: str, context: dict[str, Any]) -> str | None:
             return None
         if not isinstance(value, _PLAIN_VALUES):
             return None
-    return str(_printable(value))
+    try:
+        return str(_printable(value))
+    except ValueError:  # an int of more digits than str() writes: Jinja says so
+        return None
 
 
 def _text_in(value: Any, depth: int = 0) -> int:

@@ -53,6 +53,49 @@ def test_template_syntax_error_names_file_and_line(in_lab: Run, lab: Path) -> No
     assert result.code == 1 and "模板 templates/zh/weekly.md.j2:2：" in result.err
 
 
+@pytest.mark.parametrize(
+    ("source", "said"),
+    [
+        (
+            b"# {{ title }}\n{{ zzz | cell }}\n",
+            "templates/zh/concept.md.j2:2：'zzz' is undefined",
+        ),
+        (b"# {{ title | mdlink }}\n", "templates/zh/concept.md.j2:1：link() missing"),
+        (b"# {{ title }}\n\xff\xfe\n", "templates/zh/concept.md.j2：'utf-8' codec can't decode"),
+    ],
+)
+def test_a_template_a_filter_or_a_decoder_fails_on_is_refused_in_one_line(
+    in_lab: Run, lab: Path, source: bytes, said: str
+) -> None:
+    """An undefined name given to a filter, a filter given what it cannot take and a file that
+    is not UTF-8 were internal errors (exit 70, a traceback's last line)."""
+    (lab / "templates/zh/concept.md.j2").write_bytes(source)
+    before = tree(lab)
+    result = in_lab("new", "concept", "RoPE", "-c", "fundamentals")
+    assert result.code == 1, result
+    assert f"模板 {said}" in result.err and len(result.err.strip().splitlines()) == 1
+    assert tree(lab) == before
+
+
+def test_jinja_and_the_plain_path_look_in_the_same_places_when_templates_appear(
+    tmp_path: Path,
+) -> None:
+    """In one process (a test run, an editor's plugin), a lab's templates/ made after a first
+    render is used by both ways of rendering, not by the plain one alone."""
+    from mllm_lab.errors import TemplateProblem
+    from mllm_lab.render import render
+
+    templates = tmp_path / "templates"
+    context = {"week": "W", "title": "T"}
+    with pytest.raises(TemplateProblem):  # Jinja, looking in lab's own templates alone
+        render(templates, "zh/paper.md.j2", {})
+    (templates / "zh").mkdir(parents=True)
+    (templates / "zh" / "weekly.md.j2").write_text("LAB {{ week }}\n", "utf-8")
+    (templates / "zh" / "paper.md.j2").write_text("LAB {% if title %}{{ title }}{% endif %}\n")
+    assert render(templates, "zh/weekly.md.j2", context) == "LAB W\n"  # no Jinja
+    assert render(templates, "zh/paper.md.j2", context) == "LAB T"  # Jinja (trim_blocks)
+
+
 paths = st.lists(st.from_regex(r"[a-z0-9]{1,3}", fullmatch=True), min_size=1, max_size=4).map(
     "/".join
 )
@@ -81,7 +124,7 @@ def test_plain_output_shows_what_rich_would(text: str) -> None:
 
 FILL_NAMES = ["title", "week", "count", "when", "nothing", "missing", "none", "self", "_x"]
 FILL_CONTEXT = {
-    "title": "CLIP: \"a\" | b\r\n{{ not a tag }}\x00",
+    "title": 'CLIP: "a" | b\r\n{{ not a tag }}\x00',
     "week": "2026-W48",
     "count": 3,
     "when": __import__("datetime").date(2026, 11, 25),
@@ -97,7 +140,9 @@ TEMPLATE_PIECES = st.one_of(
         lambda name, filters, left, right: "{{" + left + name + "".join(filters) + right + "}}",
         st.sampled_from([*FILL_NAMES, "listed", "true", "1", "title.upper()"]),
         st.lists(
-            st.sampled_from([" | mermaid_label", "|cell", " | yaml", "|pystr", "|upper", "|mdlink"]),
+            st.sampled_from(
+                [" | mermaid_label", "|cell", " | yaml", "|pystr", "|upper", "|mdlink"]
+            ),
             max_size=2,
         ),
         st.sampled_from(["", " ", "\n", "- ", "+", "\t"]),
@@ -112,7 +157,6 @@ def _by_jinja(templates: Path, name: str, context: dict[str, object]) -> str | N
 
     from mllm_lab.render import environment
 
-    environment.cache_clear()
     try:
         return str(environment(templates).get_template(name).render(context))
     except (TemplateError, TypeError, ValueError):
