@@ -176,12 +176,23 @@ def render(lab_templates: Path | None, name: str, context: dict[str, Any]) -> st
         raise TemplateProblem(shown, _template_line(error), problem) from None
 
 
-# --- templates that only fill in values ------------------------------------------------------
+# --- templates of values, ifs and loops: rendered without Jinja --------------------------------
 
 _TAG = pattern(r"\{[{%#]")  # where Jinja's lexer sees a tag begin
 _SPACE = r"[ \t\n]*"  # the source is read with universal newlines, as Jinja's loader reads it
+_GAP = r"[ \t\n]+"
 _NAME = r"[A-Za-z_][A-Za-z0-9_]*"
-_FILL = pattern(rf"\{{\{{{_SPACE}({_NAME})((?:{_SPACE}\|{_SPACE}{_NAME})*){_SPACE}\}}\}}")
+_PATH = rf"{_NAME}(?:\.{_NAME})*"
+_STRING = r"\"[^\"\\{}\n]*\"|'[^'\\{}\n]*'"  # no escapes, no braces, no newlines: read as written
+_FILL = pattern(
+    rf"\{{\{{{_SPACE}({_PATH})(?:{_GAP}or{_GAP}({_STRING})|((?:{_SPACE}\|{_SPACE}{_NAME})*))"
+    rf"{_SPACE}\}}\}}"
+)
+_STATEMENT = pattern(
+    rf"\{{%{_SPACE}(?:if{_GAP}(not{_GAP})?({_PATH})|for{_GAP}({_NAME}){_GAP}in{_GAP}({_PATH})"
+    rf"|(else|endif|endfor)){_SPACE}%\}}\n?"  # trim_blocks: the newline after a tag goes
+)
+_BLANK = pattern(r"\s+")  # what lstrip_blocks takes from before a tag, as Jinja's lexer does
 _FILTER_NAME = pattern(_NAME)
 # names an expression does not take from the context: Jinja's constants, operators and the
 # names it gives a meaning of its own
@@ -190,33 +201,166 @@ _NOT_FROM_CONTEXT = frozenset(
     | {"else", "self", "super", "loop", "varargs", "kwargs", "caller"}
 )
 _PLAIN_VALUES = (str, int, float, date, type(None))
+_TESTED_VALUES = (*_PLAIN_VALUES, list, tuple, dict)  # whose truth is Python's, as in Jinja
+
+
+class _NotPlain(Exception):
+    """A template, or a value in it, that plain_render leaves to Jinja."""
+
+
+@dataclasses.dataclass
+class _Block:
+    kind: str  # "if" or "for" (the template itself: "for" with no name)
+    path: str = ""
+    name: str = ""  # the for loop's variable; for an if, "not" if negated
+    body: list[Any] = dataclasses.field(default_factory=list)  # text, fills (tuples), blocks
+    other: list[Any] | None = None  # an if's else part
 
 
 def plain_render(lab_templates: Path | None, name: str, context: dict[str, Any]) -> str | None:
-    """What `render` gives for a template that is text and `{{ name }}` (or `{{ name | f }}`
-    with lab's own filters) alone, such as the weekly log's, made without Jinja, whose import
-    is a quarter of a `lab weekly`; None for anything else, which Jinja renders (or refuses,
-    with its own message): a tag or comment, any other expression, whitespace control, a
-    name the context lacks, a value other than text, numbers, dates and None, a filter that
-    fails, a file that does not read as UTF-8, output past the limit.
-    tests/test_render.py holds the two equal on any text."""
+    """What `render` gives for a template made only of text, `{{ a.b }}` (or `{{ a | f }}`
+    with lab's own filters, or `{{ a or "text" }}`), `{% if [not] a.b %}...{% else %}...{%
+    endif %}` and `{% for x in a.b %}...{% endfor %}` over a list, such as the default paper
+    note's, made without Jinja, whose import and compile are a fifth of a `lab new paper`;
+    None for anything else, which Jinja renders (or refuses, with its own message): another
+    tag or expression, a comment, whitespace control, a name the context lacks, an attribute
+    a dict does not hold as a key, a value other than text, numbers, dates and None (and for
+    an if or a loop, lists and dicts), a filter that fails, a file that does not read as
+    UTF-8, output past the limit. tests/test_render.py holds the two equal on any text."""
     source = _template_source(lab_templates, name)
     if source is None:
         return None
-    parts: list[str] = []
-    at = 0
-    for tag in _TAG.finditer(source):  # none begins inside a filled-in one: it holds no {
-        fill = _FILL.match(source, tag.start())
-        if fill is None:
-            return None
-        value = _filled(fill[1], fill[2], context)
-        if value is None:
-            return None
-        parts += (source[at : tag.start()], value)
-        at = fill.end()
-    parts.append(source[at:])
+    try:
+        template = _parsed(source)
+        parts: list[str] = []
+        _write(template.body, [context], parts)
+    except _NotPlain:
+        return None
     text = "".join(parts)
     return text if len(text) <= _limit(context) else None
+
+
+def _parsed(source: str) -> _Block:
+    """The template's text, fills and blocks, its whitespace taken as Jinja's lexer takes it
+    with trim_blocks and lstrip_blocks (tests/test_render.py compares the two)."""
+    template = _Block("for")
+    open_blocks = [template]
+    at = 0
+    line_starting = True  # the last tag ended a line (or there was none): see lstrip_blocks
+    while (tag := _TAG.search(source, at)) is not None:
+        text = source[at : tag.start()]
+        fill = _FILL.match(source, tag.start())
+        statement = None if fill else _STATEMENT.match(source, tag.start())
+        if statement is not None:  # lstrip_blocks: the blanks before it on its line go
+            line_start = text.rfind("\n") + 1
+            if (line_start > 0 or line_starting) and _BLANK.fullmatch(text, line_start):
+                text = text[:line_start]
+        block = open_blocks[-1]
+        parts = block.body if block.other is None else block.other
+        parts.append(text)
+        if fill is not None:
+            filters = _FILTER_NAME.findall(fill[3] or "")
+            if not _known(fill[1]) or any(name not in FILTERS for name in filters):
+                raise _NotPlain
+            parts.append((fill[1], fill[2], filters))
+            at, line_starting = fill.end(), False
+            continue
+        if statement is None:
+            raise _NotPlain
+        negated, tested, name, listed, word = statement.groups()
+        if not _known(tested or listed or "") or name in _NOT_FROM_CONTEXT:
+            raise _NotPlain  # Jinja refuses `for loop in` even where it is never run
+        if tested is not None:
+            opened = _Block("if", tested, "not" if negated else "")
+            parts.append(opened)
+            open_blocks.append(opened)
+        elif listed is not None:
+            opened = _Block("for", listed, name)
+            parts.append(opened)
+            open_blocks.append(opened)
+        elif word == "else" and block.kind == "if" and block.other is None:
+            block.other = []
+        elif (word == "endif" and block.kind == "if") or (
+            word == "endfor" and block.kind == "for" and len(open_blocks) > 1
+        ):
+            open_blocks.pop()
+        else:
+            raise _NotPlain
+        at, line_starting = statement.end(), statement.group().endswith("\n")
+    if len(open_blocks) > 1:
+        raise _NotPlain
+    template.body.append(source[at:])
+    return template
+
+
+def _write(parts: list[Any], scopes: list[dict[str, Any]], out: list[str]) -> None:
+    for part in parts:
+        if isinstance(part, str):
+            out.append(part)
+        elif isinstance(part, tuple):
+            out.append(_filled(part[0], part[1], part[2], scopes))
+        elif part.kind == "if":
+            value = _value(part.path, scopes)
+            if not isinstance(value, _TESTED_VALUES):
+                raise _NotPlain
+            chosen = part.body if bool(value) != (part.name == "not") else part.other
+            _write(chosen or [], scopes, out)
+        else:
+            items = _value(part.path, scopes)
+            if not isinstance(items, list | tuple):
+                raise _NotPlain
+            for item in items:
+                _write(part.body, [*scopes, {part.name: item}], out)
+
+
+def _known(path: str) -> bool:
+    """Whether each name of `a.b.c` is one the context could hold (not Jinja's own)."""
+    return not any(name in _NOT_FROM_CONTEXT for name in path.split("."))
+
+
+def _value(path: str, scopes: list[dict[str, Any]]) -> Any:
+    """What `a.b.c` is, as the sandbox's getattr finds it in dicts; _NotPlain where Jinja
+    would find something else (a method, an attribute) or nothing."""
+    first, *attributes = path.split(".")
+    scope = next((scope for scope in reversed(scopes) if first in scope), None)
+    if scope is None:
+        raise _NotPlain
+    value = scope[first]
+    for attribute in attributes:
+        if (
+            type(value) is not dict
+            or attribute.startswith("_")
+            or hasattr(dict, attribute)
+            or attribute not in value
+        ):
+            raise _NotPlain
+        value = value[attribute]
+    return value
+
+
+def _filled(
+    path: str, default: str | None, filters: list[str], scopes: list[dict[str, Any]]
+) -> str:
+    """What `{{ path or default }}` or `{{ path | filters }}` writes, as Jinja's finalize and
+    str() make it; _NotPlain when Jinja should say it."""
+    value = _value(path, scopes)
+    if default is not None:
+        if not isinstance(value, _TESTED_VALUES):
+            raise _NotPlain
+        value = value or default[1:-1]
+    if not isinstance(value, _PLAIN_VALUES):
+        raise _NotPlain
+    for filter_name in filters:
+        try:
+            value = FILTERS[filter_name](value)
+        except Exception:  # Jinja renders it again and says what went wrong
+            raise _NotPlain from None
+        if not isinstance(value, _PLAIN_VALUES):
+            raise _NotPlain
+    try:
+        return str(_printable(value))
+    except ValueError:  # an int of more digits than str() writes: Jinja says so
+        raise _NotPlain from None
 
 
 def _template_source(lab_templates: Path | None, name: str) -> str | None:
@@ -242,29 +386,6 @@ def _template_path(search: tuple[str, ...], name: str) -> str | None:
         if os.path.isfile(where):
             return where
     return None
-
-
-def _filled(name: str, filters: str, context: dict[str, Any]) -> str | None:
-    """What `{{ name | filters }}` writes, as Jinja's finalize and str() make it; None when
-    Jinja should say it."""
-    if name in _NOT_FROM_CONTEXT or name not in context:
-        return None
-    value = context[name]
-    if not isinstance(value, _PLAIN_VALUES):
-        return None
-    for filter_name in _FILTER_NAME.findall(filters):
-        if filter_name not in FILTERS:
-            return None
-        try:
-            value = FILTERS[filter_name](value)
-        except Exception:  # Jinja renders it again and says what went wrong
-            return None
-        if not isinstance(value, _PLAIN_VALUES):
-            return None
-    try:
-        return str(_printable(value))
-    except ValueError:  # an int of more digits than str() writes: Jinja says so
-        return None
 
 
 def _text_in(value: Any, depth: int = 0) -> int:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from conftest import Run, read, tree
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from mllm_lab.cli.output import escape, strip_markup
@@ -179,30 +179,171 @@ def test_a_template_of_text_and_values_renders_without_jinja_as_jinja_renders_it
         assert plain == _by_jinja(templates, "zh/t.md.j2", FILL_CONTEXT)
 
 
-def test_the_weekly_and_concept_templates_render_without_jinja(lab: Path) -> None:
-    """What makes `lab weekly` and `lab new concept` quicker: their default templates are text
-    and values (and a filter of lab's own), so Jinja is not imported to write them."""
+BLOCK_CONTEXT = {
+    "paper": {
+        "title": 'CLIP: "a" | b\x00',
+        "venue": "",
+        "year": 2025,
+        "nothing": None,
+        "zero": 0,
+        "items": "a key that is also a dict method's name",
+        "_hidden": "h",
+        "nested": {"deep": "d"},
+        "authors": ["A", "B"],
+    },
+    "facets": [{"label": "L1", "cell": "c | 1"}, {"label": "L2", "cell": ""}],
+    "pairs": ({"label": "t"},),
+    "empty": [],
+    "text": "text",
+    "when": __import__("datetime").date(2026, 11, 25),
+    "thing": object(),
+    "facet": "shadowed inside loops",
+}
+FOUND = [
+    "paper.title", "paper.venue", "paper.year", "paper.nothing", "paper.zero", "paper.nested.deep",
+    "paper.authors", "paper", "facets", "pairs", "empty", "text", "when", "facet", "facet.label",
+]  # fmt: skip
+NOT_FOUND = [  # or found otherwise than as a dict's key, or not a value plain_render takes
+    "paper.items", "paper._hidden", "paper.missing", "facet.missing", "loop.index",
+    "text.upper", "missing", "true", "thing", "paper.nested",
+]  # fmt: skip
+BLOCK_PATHS = FOUND * 3 + NOT_FOUND  # mostly names found, so that most templates render
+_LEAD = st.sampled_from(["", " ", "  ", "\t", "\n", "\n ", "x", "x ", "\u3000", "\r\n "])
+_TRAIL = st.sampled_from(["", "\n", " \n", "\n\n", "x", "\r\n"])
+_INSIDE = st.sampled_from([" "] * 8 + ["", "  ", "\n", "- ", " -", "+ "])
+
+
+def _tag(words: str) -> st.SearchStrategy[str]:
+    return st.builds(lambda a, b: "{%" + a + words + b + "%}", _INSIDE, _INSIDE)
+
+
+_FILLS = st.builds(
+    lambda a, path, rest, b: "{{" + a + path + rest + b + "}}",
+    _INSIDE,
+    st.sampled_from(BLOCK_PATHS),
+    st.sampled_from(["", "", "", ' or "—"', " or 'x'", " | cell", "|yaml", " or", ' or "{"']),
+    _INSIDE,
+)
+_PIECE = st.one_of(
+    st.text(alphabet="ab \t\n", max_size=4), st.text(alphabet="a{}%#", max_size=2), _FILLS
+)
+
+
+def _blocks(inner: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    body = st.lists(inner, max_size=3).map("".join)
+    placed = lambda tag: st.builds(lambda lead, t, trail: lead + t + trail, _LEAD, tag, _TRAIL)  # noqa: E731
+    path = st.sampled_from(BLOCK_PATHS)
+    lists = st.sampled_from(["facets", "pairs", "empty", "paper.authors"] * 3 + BLOCK_PATHS)
+    ifs = st.builds(
+        lambda opened, yes, other, no, closed: (
+            opened + yes + (other + no if other else "") + closed
+        ),
+        path.flatmap(
+            lambda p: st.sampled_from(["if ", "if not "]).flatmap(lambda w: placed(_tag(w + p)))
+        ),
+        body,
+        st.one_of(st.just(""), placed(_tag("else"))),
+        body,
+        placed(_tag("endif")),
+    )
+    loops = st.builds(
+        lambda opened, each, closed: opened + each + closed,
+        st.tuples(st.sampled_from(["facet", "facet", "x", "loop"]), lists).flatmap(
+            lambda np: placed(_tag(f"for {np[0]} in {np[1]}"))
+        ),
+        body,
+        placed(_tag("endfor")),
+    )
+    return st.one_of(ifs, loops)
+
+
+@settings(max_examples=400)
+@given(
+    source=st.lists(_blocks(st.recursive(_PIECE, _blocks, max_leaves=6)), max_size=3).map("".join)
+)
+@example(source="{{ paper.items }}")  # Jinja finds the dict's method, not the key
+@example(source="\u3000{% if text %}x\n\u3000{% endif %}")  # blanks lstrip_blocks takes
+@example(source="{% if empty %}{% for loop in facets %}{% endfor %}{% endif %}")  # refused unrun
+def test_a_template_of_ifs_and_loops_renders_without_jinja_as_jinja_renders_it(
+    tmp_path_factory: pytest.TempPathFactory, source: str
+) -> None:
+    """Blocks with blanks and newlines around their tags (trim_blocks, lstrip_blocks), fills
+    with `or` and filters, names that are missing, shadowed or not dicts' keys."""
     from mllm_lab.render import plain_render
 
-    context = {
+    templates = tmp_path_factory.mktemp("templates")
+    (templates / "zh").mkdir()
+    (templates / "zh" / "t.md.j2").write_bytes(source.encode("utf-8"))
+    plain = plain_render(templates, "zh/t.md.j2", BLOCK_CONTEXT)
+    if plain is not None:
+        assert plain == _by_jinja(templates, "zh/t.md.j2", BLOCK_CONTEXT)
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "a\n  {% if text %}\n  b {{ text }}\n  {% endif %}\nc",  # lstrip and trim on their lines
+        "{{ text }}  {% if text %}b{% endif %}\n",  # blanks after a fill stay
+        "{% if empty %}{% else %}  {% if not empty %}y{% endif %}{% endif %}",  # after a newline-less tag
+        "{% for facet in facets %}\n| {{ facet.label }} | {{ facet.cell }} |\n{% endfor %}{{ facet }}",
+        "{{ paper.venue or 'none' }} {{ paper.year or 'x' }} {{ paper.title | cell }}",
+        "\t{% if paper.nested %}\t{{ paper.nested.deep }}{% endif %}\t",
+    ],
+)
+def test_these_ifs_and_loops_render_without_jinja_as_jinja_renders_them(
+    tmp_path: Path, source: str
+) -> None:
+    from mllm_lab.render import plain_render
+
+    (tmp_path / "zh").mkdir()
+    (tmp_path / "zh" / "t.md.j2").write_text(source, "utf-8")
+    plain = plain_render(tmp_path, "zh/t.md.j2", BLOCK_CONTEXT)
+    assert plain is not None and plain == _by_jinja(tmp_path, "zh/t.md.j2", BLOCK_CONTEXT)
+
+
+def test_the_default_templates_of_notes_render_without_jinja(lab: Path) -> None:
+    """What makes `lab weekly`, `lab new concept` and `lab new paper` quicker: their default
+    templates are text, values and ifs and loops, so Jinja is not imported to write them."""
+    from mllm_lab.render import plain_render
+
+    context: dict[str, object] = {
         name: f"<{name}>"
         for name in ("frontmatter", "week", "monday", "sunday", "done", "today", "title")
     } | {"category": "c", "category_name": "C", "stage_name": "S", "related_region": "R"}
     for name in ("zh/weekly.md.j2", "en/weekly.md.j2", "zh/concept.md.j2", "en/concept.md.j2"):
         made = plain_render(lab / "templates", name, context)
         assert made is not None and made == _by_jinja(lab / "templates", name, context), name
-    assert plain_render(lab / "templates", "zh/paper.md.j2", context) is None  # it has tags
+    paper = {
+        "title": "T", "authors_text": "", "year": 2021, "venue": "ICML", "arxiv": "2103.00020",
+        "url": "https://arxiv.org/abs/2103.00020", "abstract": "", "stage_name": "S",
+        "topic_name": "M",
+    }  # fmt: skip
+    for facets in ([], [{"label": "L", "cell": "c"}]):
+        for abstract in ("", "An abstract."):
+            context = {"frontmatter": "key: t\n", "paper": paper | {"abstract": abstract}}
+            context["facets"] = facets
+            for name in ("zh/paper.md.j2", "en/paper.md.j2"):
+                made = plain_render(lab / "templates", name, context)
+                assert made is not None and made == _by_jinja(lab / "templates", name, context)
+                assert ("An abstract." in made) == bool(abstract)
+    assert plain_render(lab / "templates", "zh/review.md.j2", context) is None  # loop.index
 
 
 @pytest.mark.parametrize(
-    ("argv", "made"),
+    ("argv", "made", "holds"),
     [
-        (["weekly"], "weekly-log/2026-W48.md"),
-        (["new", "concept", "Flash 注意力", "-c", "training"], "notes/training/flash-zhu-yi-li.md"),
+        (["weekly"], "weekly-log/2026-W48.md", "<!-- lab:begin"),
+        (
+            ["new", "concept", "Flash 注意力", "-c", "training"],
+            "notes/training/flash-zhu-yi-li.md",
+            "<!-- lab:begin",
+        ),
+        (["new", "paper", "llava"], "papers/llava.md", "| 连接器 | linear projection |"),
+        (["new", "paper", "New One", "--year", "2025"], "papers/new-one.md", "作者待补充"),
     ],
 )
-def test_lab_weekly_and_new_concept_write_their_notes_without_importing_jinja(
-    lab: Path, argv: list[str], made: str, monkeypatch: pytest.MonkeyPatch
+def test_lab_weekly_new_concept_and_new_paper_write_their_notes_without_importing_jinja(
+    lab: Path, argv: list[str], made: str, holds: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The whole command, in a process where importing Jinja fails, writes what Jinja would."""
     import subprocess
@@ -221,7 +362,7 @@ def test_lab_weekly_and_new_concept_write_their_notes_without_importing_jinja(
     )
     assert done.returncode == 0, done.stderr
     text = read(lab / made)
-    assert "{{" not in text and "<!-- lab:begin" in text
+    assert "{{" not in text and "{%" not in text and holds in text
     (lab / made).unlink()
     monkeypatch.setattr("mllm_lab.render.plain_render", lambda *_args: None)  # Jinja renders
     again = Run(lab)(*argv)
