@@ -9,7 +9,7 @@ import pytest
 import yaml
 from reference_files import FILES, FIXTURE, reference_models, reference_papers, shared_reference
 
-from mllm_lab.catalog import CATALOG, catalog
+from mllm_lab.catalog import CATALOG, catalog, catalog_titles
 from mllm_lab.core.roadmap import TOPICS
 from mllm_lab.models import STAGE_NUMBERS as STAGES
 
@@ -191,3 +191,7 @@ def test_the_mapping_document_is_current(request: pytest.FixtureRequest) -> None
     if request.config.getoption("--update-golden"):
         DOC.write_text(made, "utf-8")
     assert DOC.read_text("utf-8") == made, "docs/catalog.md is stale: run with --update-golden"
+
+
+def test_the_catalog_titles_are_its_papers_titles() -> None:
+    assert catalog_titles() == [paper.title for paper in catalog()]

@@ -322,6 +322,7 @@ _title_parts = st.sampled_from(
         "行",
         "\u9fff",
         "\u4dbf",
+        "\udcff",  # a byte of an argument that is not UTF-8, as Python decodes argv
     ]
 )
 
@@ -329,6 +330,7 @@ _title_parts = st.sampled_from(
 @settings(max_examples=200)
 @given(parts=st.lists(_title_parts, min_size=1, max_size=8))
 @example(parts=["LoRA", "\u3402", "LoRA"])
+@example(parts=["概念", "\udcff"])
 def test_a_title_is_slugged_as_pypinyin_slugs_it(parts: list[str]) -> None:
     title = "".join(parts)
     assert slugify(title) == _slug_by_pypinyin(title)

@@ -23,9 +23,9 @@ REGION = "related"
 
 @lru_cache(maxsize=1)
 def _catalog_titles() -> tuple[str, ...]:
-    from mllm_lab.catalog import catalog  # YAML: only commands that look for related notes
+    from mllm_lab.catalog import catalog_titles  # only commands that look for related notes
 
-    return tuple(paper.title for paper in catalog())
+    return tuple(catalog_titles())
 
 
 def background(data: LabData) -> list[str]:
