@@ -142,38 +142,38 @@ def render(lab_templates: Path | None, name: str, context: dict[str, Any]) -> st
 
     env = environment(lab_templates)
     filename = None
+
+    def shown() -> str:  # the file, also when Jinja failed before it gave its name
+        return _shown(filename or _template_path(folders(lab_templates), name), name, lab_templates)
+
     try:
         template = env.get_template(name)
         filename = template.filename
         with _time_limit(MAX_SECONDS):
             return _bounded(template.generate(**context), _limit(context))
     except _TooBig as error:
-        shown = _shown(filename, name, lab_templates)
         raise TemplateProblem(
-            shown, _template_line(error), Msg.of("template.refused", problem=error.msg)
+            shown(), _template_line(error), Msg.of("template.refused", problem=error.msg)
         ) from None
-    except (OverflowError, MemoryError) as error:
-        shown = _shown(filename, name, lab_templates)
+    except (OverflowError, MemoryError, SyntaxError) as error:  # SyntaxError: Python's own
+        # limits on the code Jinja makes (99 ifs or 21 loops nested in one another)
         problem = Msg.of("template.error", problem=_one_line(error))
         raise TemplateProblem(
-            shown, _template_line(error), Msg.of("template.refused", problem=problem)
+            shown(), _template_line(error), Msg.of("template.refused", problem=problem)
         ) from None
     except RecursionError:
-        shown = _shown(filename, name, lab_templates)
-        raise TemplateProblem(shown, None, Msg.of("template.recursion")) from None
+        raise TemplateProblem(shown(), None, Msg.of("template.recursion")) from None
     except TemplateNotFound as error:  # the template itself, or one it includes
         missing = error.name if isinstance(error.name, str) else name
         raise TemplateProblem(missing, None, Msg.of("template.not_found")) from None
     except TemplateSyntaxError as error:
-        shown = _shown(error.filename, name, lab_templates)
+        where = _shown(error.filename, name, lab_templates)
         problem = Msg.of("template.error", problem=_one_line(error.message or "syntax error"))
-        raise TemplateProblem(shown, error.lineno, problem) from None
+        raise TemplateProblem(where, error.lineno, problem) from None
     except (TemplateError, TypeError, ValueError) as error:  # ValueError: not UTF-8, too
         # many digits; TypeError: a filter given what it cannot take (`{{ x | mdlink }}`)
-        where = filename or _template_path(folders(lab_templates), name)
-        shown = _shown(where, name, lab_templates)
         problem = Msg.of("template.error", problem=_one_line(error))
-        raise TemplateProblem(shown, _template_line(error), problem) from None
+        raise TemplateProblem(shown(), _template_line(error), problem) from None
 
 
 # --- templates of values, ifs and loops: rendered without Jinja --------------------------------
@@ -202,6 +202,9 @@ _NOT_FROM_CONTEXT = frozenset(
 )
 _PLAIN_VALUES = (str, int, float, date, type(None))
 _TESTED_VALUES = (*_PLAIN_VALUES, list, tuple, dict)  # whose truth is Python's, as in Jinja
+MAX_PLAIN_DEPTH = 8  # blocks inside one another: deeper, Jinja renders (or meets Python's limits)
+MAX_PLAIN_STEPS = 200_000  # parts written and loop turns (about 0.1 s): more, Jinja renders
+# within its time and size limits, and says so when they are passed
 
 
 class _NotPlain(Exception):
@@ -226,18 +229,19 @@ def plain_render(lab_templates: Path | None, name: str, context: dict[str, Any])
     tag or expression, a comment, whitespace control, a name the context lacks, an attribute
     a dict does not hold as a key, a value other than text, numbers, dates and None (and for
     an if or a loop, lists and dicts), a filter that fails, a file that does not read as
-    UTF-8, output past the limit. tests/test_render.py holds the two equal on any text."""
+    UTF-8, blocks nested deeper than MAX_PLAIN_DEPTH, loops that would take more than
+    MAX_PLAIN_STEPS or write past the limit (Jinja then refuses them in one line, in its time
+    limit). tests/test_render.py holds the two equal on any text."""
     source = _template_source(lab_templates, name)
     if source is None:
         return None
     try:
         template = _parsed(source)
         parts: list[str] = []
-        _write(template.body, [context], parts)
+        _write(template.body, [context], parts, _Budget(_limit(context), MAX_PLAIN_STEPS))
     except _NotPlain:
         return None
-    text = "".join(parts)
-    return text if len(text) <= _limit(context) else None
+    return "".join(parts)
 
 
 def _parsed(source: str) -> _Block:
@@ -270,12 +274,14 @@ def _parsed(source: str) -> _Block:
         negated, tested, name, listed, word = statement.groups()
         if not _known(tested or listed or "") or name in _NOT_FROM_CONTEXT:
             raise _NotPlain  # Jinja refuses `for loop in` even where it is never run
-        if tested is not None:
-            opened = _Block("if", tested, "not" if negated else "")
-            parts.append(opened)
-            open_blocks.append(opened)
-        elif listed is not None:
-            opened = _Block("for", listed, name)
+        if tested is not None or listed is not None:
+            if len(open_blocks) > MAX_PLAIN_DEPTH:
+                raise _NotPlain
+            opened = (
+                _Block("if", tested, "not" if negated else "")
+                if tested is not None
+                else _Block("for", listed, name)
+            )
             parts.append(opened)
             open_blocks.append(opened)
         elif word == "else" and block.kind == "if" and block.other is None:
@@ -293,24 +299,39 @@ def _parsed(source: str) -> _Block:
     return template
 
 
-def _write(parts: list[Any], scopes: list[dict[str, Any]], out: list[str]) -> None:
+@dataclasses.dataclass
+class _Budget:
+    chars: int  # characters the template may still write (see _limit)
+    steps: int  # parts and loop turns left
+
+
+def _write(parts: list[Any], scopes: list[dict[str, Any]], out: list[str], budget: _Budget) -> None:
     for part in parts:
+        budget.steps -= 1
+        if budget.steps < 0:
+            raise _NotPlain
         if isinstance(part, str):
-            out.append(part)
+            written = part
         elif isinstance(part, tuple):
-            out.append(_filled(part[0], part[1], part[2], scopes))
+            written = _filled(part[0], part[1], part[2], scopes)
         elif part.kind == "if":
             value = _value(part.path, scopes)
             if not isinstance(value, _TESTED_VALUES):
                 raise _NotPlain
             chosen = part.body if bool(value) != (part.name == "not") else part.other
-            _write(chosen or [], scopes, out)
+            _write(chosen or [], scopes, out, budget)
+            continue
         else:
             items = _value(part.path, scopes)
             if not isinstance(items, list | tuple):
                 raise _NotPlain
             for item in items:
-                _write(part.body, [*scopes, {part.name: item}], out)
+                _write(part.body, [*scopes, {part.name: item}], out, budget)
+            continue
+        budget.chars -= len(written)
+        if budget.chars < 0:
+            raise _NotPlain
+        out.append(written)
 
 
 def _known(path: str) -> bool:

@@ -301,6 +301,50 @@ def test_these_ifs_and_loops_render_without_jinja_as_jinja_renders_them(
     assert plain is not None and plain == _by_jinja(tmp_path, "zh/t.md.j2", BLOCK_CONTEXT)
 
 
+@pytest.mark.parametrize(
+    "source",
+    [
+        "{% if paper.title %}" * 99 + "x" + "{% endif %}" * 99,  # Python's 100 indents
+        "{% for f in facets %}" * 21 + "x" + "{% endfor %}" * 21,  # its 20 nested blocks
+        "{% if paper.title %}" * 1000 + "{% endif %}" * 1000,  # too deep for Jinja's parser
+    ],
+)
+def test_blocks_nested_past_pythons_limits_are_refused_in_one_line(
+    in_lab: Run, lab: Path, source: str
+) -> None:
+    """Found by a hostile review: the plain path wrote these (or, 1,000 deep, was an internal
+    error) where Jinja's compiled code is refused by Python (an internal error too)."""
+    (lab / "templates/zh/paper.md.j2").write_text(source, "utf-8")
+    before = tree(lab)
+    result = in_lab("new", "paper", "Deep Paper", "--year", "2024")
+    assert result.code == 1, result
+    assert "templates/zh/paper.md.j2" in result.err and len(result.err.strip().splitlines()) == 1
+    assert "内部错误" not in result.err
+    assert tree(lab) == before
+
+
+def test_loops_that_would_run_long_or_write_too_much_are_left_to_jinjas_limits(
+    tmp_path: Path,
+) -> None:
+    """The plain path has no clock: it stops at MAX_PLAIN_STEPS parts and loop turns, and as
+    soon as its output passes the limit, and leaves the template to Jinja, which refuses it."""
+    from mllm_lab.render import MAX_OUTPUT, MAX_PLAIN_STEPS, plain_render
+
+    (tmp_path / "zh").mkdir()
+    turns = int(MAX_PLAIN_STEPS ** (1 / 3)) + 2
+    context: dict[str, object] = {"xs": list(range(turns)), "big": "x" * (MAX_OUTPUT // 4)}
+    cases = {
+        "{% for a in xs %}{% for b in xs %}{% for c in xs %}{% endfor %}{% endfor %}{% endfor %}": None,
+        "{% for a in xs %}{% for b in xs %}{% endfor %}{% endfor %}": "",
+        "{% for a in xs %}{% for b in xs %}{{ big }}{% endfor %}{% endfor %}": None,
+        "{% for a in xs %}{{ big }}{% endfor %}": None,  # 4 x MAX_OUTPUT/4 x turns
+        "{{ big }}{{ big }}{{ big }}": "x" * (3 * (MAX_OUTPUT // 4)),
+    }
+    for source, made in cases.items():
+        (tmp_path / "zh" / "t.md.j2").write_text(source, "utf-8")
+        assert plain_render(tmp_path, "zh/t.md.j2", context) == made, source
+
+
 def test_the_default_templates_of_notes_render_without_jinja(lab: Path) -> None:
     """What makes `lab weekly`, `lab new concept` and `lab new paper` quicker: their default
     templates are text, values and ifs and loops, so Jinja is not imported to write them."""
