@@ -400,8 +400,8 @@ CARD_LINE = st.tuples(
 @example("> [!question] t")
 @example(">[!faq]")
 def test_the_lines_that_may_start_a_card_are_those_the_pattern_finds(body: str) -> None:
-    """A note is searched for explicit cards only when it holds one of the marks a card's
-    first line holds: skipping the search loses no card."""
+    """_starts, which looks only after line breaks (and at the first line), finds the lines
+    _CARD_START matches line by line: no card's first line is missed."""
     from mllm_lab.core import cards
 
     lines = body.split("\n")
