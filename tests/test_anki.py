@@ -224,6 +224,30 @@ def test_a_note_guid_is_the_one_genanki_gives(card_id: str) -> None:
     assert note_guid(card_id) == genanki.guid_for("mllm-lab", card_id)
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.integers(min_value=0, max_value=2**64 - 1))
+@example(0)
+@example(90)
+@example(91)
+@example(8280)
+@example(8281)
+@example(8281 * 91)
+@example(2**64 - 1)
+def test_base91_is_genankis_digit_by_digit(number: int) -> None:
+    """Two digits to a divmod give genanki's digits, without a leading zero digit (numbers of
+    an odd and an even count of digits, and 0)."""
+    from genanki.util import BASE91_TABLE
+
+    from mllm_lab.anki import base91
+
+    digits = []
+    rest = number
+    while rest > 0:
+        digits.append(BASE91_TABLE[rest % 91])
+        rest //= 91
+    assert base91(number) == "".join(reversed(digits))
+
+
 def test_a_note_guid_stays_what_it_was() -> None:
     """The guid of a card id, as genanki 0.13 made it when lab first exported: pinned, so a
     change of either side shows."""

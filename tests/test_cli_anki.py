@@ -136,3 +136,87 @@ def test_an_anki_export_runs_without_the_bibtex_side(cards_lab: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert (cards_lab / "cards.apkg").is_file() and read_package(cards_lab / "cards.apkg")
+
+
+def _export_in_a_process(lab: Path, target: str) -> bool:
+    """`lab export anki target` in a process of its own; whether it imported markdown-it."""
+    import subprocess
+    import sys
+
+    from conftest import lab_executable
+
+    code = (  # lab ends with os._exit (cli._end_now): the check goes in before it
+        "import os, sys, runpy; import mllm_lab.cli as cli; end = cli._end_now; "
+        "cli._end_now = lambda code: os._exit(9) if 'markdown_it' in sys.modules else end(code); "
+        f"sys.argv = ['lab', 'export', 'anki', {target!r}]; "
+        f"runpy.run_path({lab_executable()!r}, run_name='__main__')"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=lab, timeout=60
+    )
+    assert done.returncode in (0, 9), done.stderr
+    return done.returncode == 9
+
+
+def test_a_second_export_takes_the_markup_fields_from_the_first_without_markdown_it(
+    cards_lab: Path,
+) -> None:
+    """The fields markdown-it rendered (the explicit card's maths and code) are kept in .lab/:
+    the next export writes the same notes without importing markdown-it."""
+    assert _export_in_a_process(cards_lab, "first.apkg")
+    assert (cards_lab / ".lab/anki-html.bin").is_file()
+    assert not _export_in_a_process(cards_lab, "second.apkg")
+    first, second = read_package(cards_lab / "first.apkg"), read_package(cards_lab / "second.apkg")
+    assert second["notes"] == first["notes"]
+    assert any("\\(\\sqrt{d_k}\\)" in n["fields"][0] for n in second["notes"].values())
+
+
+def _kept_html(lab: Path) -> dict[str, str]:
+    from mllm_lab.caches import load_cache
+    from mllm_lab.lab import Lab
+
+    kept = load_cache(Lab.find(str(lab)), "anki-html.bin")
+    return dict(kept["html"])
+
+
+def _keep_html(lab: Path, html: dict[str, str], made: str) -> None:
+    from mllm_lab.caches import save_cache
+    from mllm_lab.lab import Lab
+
+    save_cache(Lab.find(str(lab)), "anki-html.bin", {"made": made, "html": html}, shaped=True)
+
+
+def test_renders_kept_are_used_only_when_made_by_this_code(in_lab: Run, cards_lab: Path) -> None:
+    """A render kept under this code's stamp stands for markdown-it's (the cache is used); one
+    kept under another stamp (an upgrade of lab or of markdown-it) is rendered again."""
+    from mllm_lab.anki import renderer_stamp
+
+    assert in_lab("export", "anki", "a.apkg").ok
+    kept = _kept_html(cards_lab)
+    question = next(text for text in kept if "sqrt{d_k}" in text)
+    marked = {**kept, question: "<p>KEPT</p>"}
+
+    def first_fields() -> list[str]:
+        notes = read_package(cards_lab / "a.apkg")["notes"].values()
+        return [n["fields"][0] for n in notes if "mllm-lab::explicit" in n["tags"]]
+
+    _keep_html(cards_lab, marked, made=renderer_stamp())
+    assert in_lab("export", "anki", "a.apkg").ok
+    assert first_fields() == ["<p>KEPT</p>"]
+    _keep_html(cards_lab, marked, made="another version")
+    assert in_lab("export", "anki", "a.apkg").ok
+    assert first_fields() == [kept[question]] and "KEPT" not in kept[question]
+    assert _kept_html(cards_lab) == kept  # rendered again and kept under this code's stamp
+
+
+def test_the_renders_kept_are_those_of_the_last_export(in_lab: Run, cards_lab: Path) -> None:
+    """A field no card has any more is not kept: the file holds the last export's renders."""
+    assert in_lab("export", "anki", "a.apkg").ok
+    before = _kept_html(cards_lab)
+    gone = [text for text in before if "d_k" in text]  # the explicit card's two fields
+    assert len(gone) == 2
+    text = read(cards_lab / CONCEPT)
+    (cards_lab / CONCEPT).write_text(text.replace(QA.rstrip("\n"), ""), "utf-8")
+    assert in_lab("export", "anki", "a.apkg").ok
+    after = _kept_html(cards_lab)
+    assert after and not set(gone) & set(after)

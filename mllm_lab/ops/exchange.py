@@ -21,6 +21,7 @@ from mllm_lab.ops.workspace import Outcome, Workspace
 # The BibTeX side (bibtexparser, the resolver, the reading list's editing) is imported by the
 # functions that use it: `lab export anki` does without it (60 ms of imports).
 if TYPE_CHECKING:
+    from mllm_lab.anki import Renders
     from mllm_lab.core.bibtex import Action, Planned, Problem
     from mllm_lab.ops.transaction import Transaction
 
@@ -196,6 +197,7 @@ def export_anki(ws: Workspace, path: Path, shown: str, *, force: bool) -> Any:
     if path.suffix.lower() != ".apkg":
         raise BadInput("anki.bad_suffix", path=shown)
     check_target(path, shown, force=force, ours="apkg")
+    renders = _kept_renders(ws)
     # 100,000 objects at 50,000 notes that hold no cycles: the collector's passes over them
     # took a fifth of the time
     with paused_gc():
@@ -208,13 +210,19 @@ def export_anki(ws: Workspace, path: Path, shown: str, *, force: bool) -> Any:
             if cards is None:
                 break
             try:
-                return anki.export_planned(cards, (), path, lang=ws.lang, timestamp=time.time())
+                done = anki.export_planned(
+                    cards, (), path, lang=ws.lang, timestamp=time.time(), renders=renders
+                )
             except DamagedText:
                 continue
-        return _export_every_card(ws, path)
+            _keep_renders(ws, renders)
+            return done
+        done = _export_every_card(ws, path, renders)
+        _keep_renders(ws, renders)
+        return done
 
 
-def _export_every_card(ws: Workspace, path: Path) -> Any:
+def _export_every_card(ws: Workspace, path: Path, renders: Renders) -> Any:
     import time
 
     from mllm_lab import anki
@@ -222,4 +230,30 @@ def _export_every_card(ws: Workspace, path: Path) -> Any:
 
     found = lab_cards(ws)
     ws.forget()
-    return anki.export(found.cards, path, lang=ws.lang, timestamp=time.time())
+    return anki.export(found.cards, path, lang=ws.lang, timestamp=time.time(), renders=renders)
+
+
+ANKI_HTML = "anki-html.bin"  # in .lab/: the fields markdown-it rendered (anki.Renders)
+
+
+def _kept_renders(ws: Workspace) -> Renders:
+    """What earlier exports rendered (anki.Renders), if this code and these markdown-it
+    packages rendered it."""
+    from mllm_lab import anki
+    from mllm_lab.caches import load_cache
+
+    kept = load_cache(ws.lab, ANKI_HTML) if ws.use_index else {}
+    made = kept.get("html")
+    if kept.get("made") != anki.renderer_stamp() or not isinstance(made, dict):
+        made = {}
+    return anki.Renders(made)
+
+
+def _keep_renders(ws: Workspace, renders: Renders) -> None:
+    """The renders this export used, for the next one (when they are not those kept)."""
+    from mllm_lab import anki
+    from mllm_lab.caches import save_cache
+
+    if ws.use_index and renders.changed():
+        kept = {"made": anki.renderer_stamp(), "html": renders.used}
+        save_cache(ws.lab, ANKI_HTML, kept, shaped=True)
