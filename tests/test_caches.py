@@ -916,3 +916,39 @@ def test_a_temporary_file_a_killed_command_left_in_the_results_goes(in_lab: Run,
     assert in_lab("new", "paper", "blip-2").ok  # the status kept no longer holds:
     assert in_lab("status").ok  # a new one is saved
     assert not dead.exists() and alive.exists() and other.exists()
+
+
+def test_a_first_review_lets_each_notes_detail_go_before_the_next(
+    in_lab: Run, lab: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The details a review reads of notes it has no facts for are taken one by one and let
+    go: a first review of 50,000 notes held every detail at once (586 MB). Each detail is a
+    dict that says, by a weak reference, whether it is still held when the next comes."""
+    import gc
+    import weakref
+
+    from mllm_lab.ops.workspace import Workspace
+
+    for title in ("Self-Attention", "Cross-Attention", "Layer Norm", "RoPE", "ViT"):
+        assert in_lab("new", "concept", title, "-c", "fundamentals").ok
+    shutil.rmtree(lab / ".lab")
+
+    class Detail(dict[str, Any]):
+        pass
+
+    each_detail = Workspace.each_detail
+    held: list[weakref.ref[Detail]] = []
+    alive_at_each: list[int] = []
+
+    def watched(self: Workspace, *args: Any, **kwargs: Any) -> Any:
+        for path, detail in each_detail(self, *args, **kwargs):
+            gc.collect()
+            alive_at_each.append(sum(ref() is not None for ref in held))
+            given = Detail(detail)
+            held.append(weakref.ref(given))
+            yield path, given
+
+    monkeypatch.setattr(Workspace, "each_detail", watched)
+    assert in_lab("review", "--dry-run").ok
+    assert len(alive_at_each) >= 5
+    assert max(alive_at_each) <= 1  # the one taken just before, at most
