@@ -102,6 +102,7 @@ CASES: tuple[Case, ...] = (
     Case("lab mark, cold, 2 cores", "mark {key} {toggle}", "read", 6.0, cold=True, cores=2, writes="toggle", expect=r"->"),
     Case("lab mark, cold, 1 core", "mark {key} {toggle}", "read", 8.0, cold=True, cores=1, writes="toggle", expect=r"->"),
     Case("lab check, cold, 2 cores", "check", "read", 6.0, cold=True, cores=2, ok=(0, 1), expect=PROBLEMS, note="parses every note's body"),
+    Case("lab review --dry-run, cold, 2 cores", "review --dry-run", "read", 6.0, cold=True, cores=2, expect=r"dry run|试运行", note="reads every study note's body, as check does"),
     Case("lab status, quiz log", "status", "stat", 1.5, quiz_log=QUIZ_LOG, expect=r"复习卡片：今天到期 \d+ 张|cards due", note="counts the cards due"),
     Case("lab quiz --stats", "quiz --stats", "lab status", 2.0, quiz_log=QUIZ_LOG, expect=r"复习卡片：共 [\d,]+ 张|cards", note="target from issue 12: 2x a warm lab status"),
     Case("lab quiz --json (cards)", "quiz --json", "lab status", 2.0, quiz_log=QUIZ_LOG, expect=r'"schema": "mllm-lab/quiz/1"', note="card extraction from the cache; target from issue 12"),
