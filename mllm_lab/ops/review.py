@@ -119,7 +119,7 @@ def read_bodies(ws: Workspace, data: LabData, shown: list[Note]) -> Bodies:
             kept.put(path, todo[path], facts[path])
 
         # each detail taken as it comes and let go: a first review of 50,000 notes held
-        # every one of them at once (587 MB)
+        # every one of them at once (586 MB)
         for path, detail in ws.each_detail(list(todo), every=every):
             if path in todo and path not in facts:
                 take(path, detail)
