@@ -156,11 +156,11 @@ def _rendered(markdown: str) -> str:
 
 
 def renderer_stamp() -> str:
-    """lab's code and the files of markdown-it-py and its plugins as installed (their spec is
-    found, not imported): renders made by other code are not used."""
+    """lab's code and every file of markdown-it-py and of its plugins as installed (found, not
+    imported): renders made by other code are not used, whichever file of it changed."""
     import importlib.util
 
-    from mllm_lab.results import code_stamp
+    from mllm_lab.results import code_stamp, folder_stamp
 
     parts: list[Any] = [code_stamp()]
     for name in ("markdown_it", "mdit_py_plugins"):
@@ -168,12 +168,8 @@ def renderer_stamp() -> str:
             spec = importlib.util.find_spec(name)
         except (ImportError, ValueError):  # a module entry that is None or has no spec
             spec = None
-        origin = spec.origin if spec is not None else None
-        try:
-            st = os.stat(origin) if origin else None
-        except OSError:
-            st = None
-        parts.append([origin, st.st_mtime_ns, st.st_size] if st else None)
+        folders = list(spec.submodule_search_locations or []) if spec is not None else []
+        parts.append([[folder, folder_stamp(Path(folder))] for folder in folders])
     return sha1(json.dumps(parts).encode("utf-8", "surrogatepass")).hexdigest()
 
 

@@ -434,3 +434,36 @@ def test_the_work_folder_of_a_killed_export_goes_with_the_next_one(tmp_path: Pat
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         ["lab.apkg", running.name, other.name]
     )
+
+
+def test_the_renderers_stamp_changes_with_any_file_of_markdown_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Renders kept from an earlier export are used only under the same stamp: a change to
+    any file of markdown-it or its plugins (a source install pulled, a patched module deep in
+    the package, not only its __init__.py) is a new stamp."""
+    import importlib.machinery
+    import importlib.util
+    import os
+
+    from mllm_lab.anki import renderer_stamp
+
+    packages = {name: tmp_path / name for name in ("markdown_it", "mdit_py_plugins")}
+    for folder in packages.values():
+        (folder / "rules_inline").mkdir(parents=True)
+        (folder / "__init__.py").write_text("__version__ = '1'\n", "utf-8")
+        (folder / "rules_inline" / "emphasis.py").write_text("TAG = 'em'\n", "utf-8")
+
+    def find_spec(name: str, package: str | None = None) -> Any:
+        folder = packages[name]
+        spec = importlib.machinery.ModuleSpec(name, None, is_package=True)
+        spec.submodule_search_locations = [str(folder)]
+        return spec
+
+    monkeypatch.setattr(importlib.util, "find_spec", find_spec)
+    before = renderer_stamp()
+    assert renderer_stamp() == before
+    deep = packages["mdit_py_plugins"] / "rules_inline" / "emphasis.py"
+    deep.write_text("TAG = 'i' \n", "utf-8")
+    os.utime(deep, ns=(1, 1))
+    assert renderer_stamp() != before
