@@ -11,15 +11,15 @@ the details are then computed from the files."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import sqlite3
-from collections import deque
 from collections.abc import Collection, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from mllm_lab import kinds
 from mllm_lab.core.labdata import INDEX_VERSION
-from mllm_lab.cores import usable_cores
+from mllm_lab.cores import in_two_processes, usable_cores
 from mllm_lab.errors import BrokenNote
 from mllm_lab.lab import Lab
 from mllm_lab.parse import note_detail
@@ -135,43 +135,23 @@ _NOT_NOTES = (kinds.EXPERIMENT.name, READING_LIST_KIND)
 BATCH = 2000
 PARALLEL_FROM = 1500  # notes to read before a second process pays for itself
 CHUNK = 250
-AHEAD = 3  # chunks the worker is given before it has answered
 
 Computed = tuple[str, list[int], Detail, str]  # path, stamp, detail, the detail as JSON
 
 
 def _computed(root: str, todo: list[tuple[str, list[int]]]) -> Iterator[Computed]:
-    """The details of notes read now, in chunks: with many notes and a second core, one
-    worker process reads chunks from the front while this one reads from the back whenever
-    none of the worker's is ready (a first check of a big lab reads every body). This one
-    also does what the caller does with each detail (`lab check` checks each note), so a
-    fixed share leaves the worker idle: split every other chunk, this one waited for the
-    worker 0.1 s of 3.1 s on 10,000 notes. A note that cannot be read is left out."""
-    chunks = deque(todo[start : start + CHUNK] for start in range(0, len(todo), CHUNK))
+    """The details of notes read now, in chunks: with many notes and a second core, a worker
+    process reads chunks too (cores.in_two_processes; a first check of a big lab reads every
+    body). This one also does what the caller does with each detail (`lab check` checks each
+    note), so a fixed share left the worker idle; taking chunks as they come, this one waited
+    for the worker 0.1 s of 3.1 s on 10,000 notes. A note that cannot be read is left out."""
+    chunks = [todo[start : start + CHUNK] for start in range(0, len(todo), CHUNK)]
+    work = functools.partial(_chunk, root)
     if len(todo) < PARALLEL_FROM or usable_cores() < 2:
         for chunk in chunks:  # a chunk at a time: every note's detail at once held 117 MB of
-            yield from _chunk(root, chunk)  # a 10,000-note lab until the last was read
+            yield from work(chunk)  # a 10,000-note lab until the last was read
         return
-    import multiprocessing
-    from concurrent.futures import Future, ProcessPoolExecutor
-
-    # a fresh interpreter, not a fork of this one: it would copy the lab's data as it touched it
-    spawn = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(1, mp_context=spawn) as pool:
-        pending: deque[Future[list[Computed]]] = deque()
-
-        def feed() -> None:  # AHEAD chunks asked of the worker: its answers never pile up here
-            while chunks and len(pending) < AHEAD:
-                pending.append(pool.submit(_chunk, root, chunks.popleft()))
-
-        feed()
-        while pending or chunks:
-            if pending and (pending[0].done() or not chunks):
-                done = pending.popleft().result()
-                feed()
-                yield from done
-            else:
-                yield from _chunk(root, chunks.pop())
+    yield from in_two_processes(work, chunks)
 
 
 def _chunk(root: str, todo: list[tuple[str, list[int]]]) -> list[Computed]:

@@ -447,12 +447,60 @@ def test_cards_read_by_two_processes_are_the_cards_read_by_one(
     )
     one = in_lab("quiz", "--json")
     monkeypatch.setattr(cards, "PARALLEL_FROM", 2)
+    monkeypatch.setattr(cards, "CHUNK", 2)  # three chunks: this process takes some too
     monkeypatch.setattr(cards, "usable_cores", lambda: 2)
     two = in_lab("quiz", "--json", cwd=copy)
     mine, theirs = json.loads(one.out), json.loads(two.out)
     del mine["now"], theirs["now"]  # the clock's fraction of a second
     assert (two.code, theirs) == (one.code, mine)
     assert [card["answer"] for card in mine["new"]] == [f"The number {n}." for n in range(5)]
+
+
+def test_two_processes_make_of_every_chunk_what_one_makes() -> None:
+    """cores.in_two_processes gives what `work` makes of each chunk exactly once, whatever
+    the number of chunks (none, fewer than the worker is given ahead, many) and their sizes;
+    a chunk that fails raises its error here, and the worker is let go."""
+    import functools
+    import operator
+
+    from mllm_lab.cores import AHEAD, in_two_processes
+
+    work = functools.partial(operator.mul, 2)  # a list doubled: each item twice
+    for count in (0, 1, AHEAD, AHEAD + 1, 25):
+        chunks = [list(range(start, start + start % 4)) for start in range(count)]
+        made = list(in_two_processes(work, chunks))
+        assert sorted(made) == sorted(item for chunk in chunks for item in chunk * 2)
+    with pytest.raises(TypeError):
+        list(in_two_processes(work, [[1], None, [2]]))
+
+
+def test_cards_read_in_two_processes_come_in_the_order_of_the_notes(
+    lab: Path, monkeypatch
+) -> None:
+    """Whichever process read a chunk, and whenever its answer came, the rows are given in
+    the order of the notes asked for, as one process gives them; a note that cannot be read
+    is left out."""
+    from mllm_lab.kinds import CONCEPT
+    from mllm_lab.models import Note
+    from mllm_lab.ops import cards
+
+    notes = []
+    for number in range(9):
+        path = f"notes/fundamentals/n{number}.md"
+        if number != 4:  # not there: left out
+            text = f"---\ntitle: N{number}\n---\n# N{number}\n\nQ: Which {number}?\nA: {number}.\n"
+            (lab / path).write_text(text, encoding="utf-8")
+        notes.append(Note(path=path, kind=CONCEPT, title=f"N{number}"))
+    one = cards._read_all(lab, notes, {}, text=True)
+    monkeypatch.setattr(cards, "PARALLEL_FROM", 2)
+    monkeypatch.setattr(cards, "CHUNK", 2)
+    monkeypatch.setattr(cards, "usable_cores", lambda: 2)
+    two = cards._read_all(lab, list(reversed(notes)), {}, text=True)
+    assert list(one) == [note.path for note in notes if note.path != notes[4].path]
+    assert list(two) == list(reversed(one)) and two == one
+    assert [row[6] for rows in one.values() for row in rows] == [
+        f"{n}." for n in range(9) if n != 4
+    ]
 
 
 def test_a_check_reads_the_card_ids_in_two_processes_without_their_text(
@@ -477,6 +525,7 @@ def test_a_check_reads_the_card_ids_in_two_processes_without_their_text(
 
     monkeypatch.setattr(cards, "_read_all", spy)
     monkeypatch.setattr(cards, "PARALLEL_FROM", 2)
+    monkeypatch.setattr(cards, "CHUNK", 1)
     monkeypatch.setattr(cards, "usable_cores", lambda: 2)
     two = in_lab("check", cwd=copy)
     assert (two.code, two.out) == (one.code, one.out)

@@ -11,6 +11,7 @@ invalidates them. Reading 10,000 notes costs seconds; a warm cache, milliseconds
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from mllm_lab import __version__, kinds
 from mllm_lab.caches import as_json, load_cache, save_cache
 from mllm_lab.core.card import Card, CardKind
-from mllm_lab.cores import usable_cores
+from mllm_lab.cores import in_two_processes, usable_cores
 from mllm_lab.errors import LabError
 from mllm_lab.models import Finding, Note
 from mllm_lab.ops.workspace import Workspace
@@ -37,6 +38,7 @@ IDS_CACHE = "card-ids.bin"
 # The kinds whose template sections may hold a card (their unwritten form is no card).
 SECTION_KINDS = (kinds.CONCEPT, kinds.PAPER)
 PARALLEL_FROM = 1500  # notes to read before a second process pays for itself
+CHUNK = 250
 Row = list[Any]  # [id, kind, line, stage, source] (+ [question, answer] in cards.json)
 
 
@@ -188,7 +190,7 @@ def _save(
     second copy of every question and answer, 77 MB, until the command ended.)"""
     files = ws.files()
     for path, rows in read.items():
-        stored[path] = [*(_stamp(files, path) or []), [row[: None if text else 5] for row in rows]]
+        stored[path] = [*(_stamp(files, path) or []), rows if text else [row[:5] for row in rows]]
     kept = {path: entry for path, entry in stored.items() if path in files}
     save_cache(ws.lab, name, {**as_json(made), "notes": kept}, shaped=True)
 
@@ -228,23 +230,15 @@ def _read_all(
     root: Path, notes: Sequence[Note], signatures: Mapping[str, Mapping[str, str]], text: bool
 ) -> dict[str, list[Row]]:
     """Rows of each note that can be read (one that cannot is reported by the scan already),
-    without the question and answer unless `text`. Many notes are split with one worker
-    process while this one reads the other half: both cores, and one process less in memory
-    than a pool of two."""
+    in the order of `notes`, without the question and answer unless `text`. Many notes are
+    read in chunks by this process and one worker (cores.in_two_processes): both cores, and
+    one process less in memory than a pool of two."""
+    work = functools.partial(read_chunk, str(root), signatures=signatures, text=text)
     if len(notes) < PARALLEL_FROM or usable_cores() < 2:
-        return dict(read_chunk(root=str(root), notes=list(notes), signatures=signatures, text=text))
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor  # only a big cold read needs a worker
-
-    # a fresh interpreter, as for the notes' details: a fork of this process held as much as
-    # it did (the lab's data), which it then copied page by page as it touched it
-    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        half = list(notes[1::2])
-        theirs = pool.submit(
-            read_chunk, root=str(root), notes=half, signatures=signatures, text=text
-        )
-        mine = read_chunk(root=str(root), notes=list(notes[0::2]), signatures=signatures, text=text)
-        return dict(mine + theirs.result())
+        return dict(work(list(notes)))
+    chunks = [list(notes[start : start + CHUNK]) for start in range(0, len(notes), CHUNK)]
+    found = dict(in_two_processes(work, chunks))
+    return {note.path: found[note.path] for note in notes if note.path in found}
 
 
 def read_chunk(
