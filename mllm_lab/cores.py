@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import os
+import sys
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, TypeVar
@@ -50,25 +51,62 @@ def in_two_processes(
     whatever this process does with each result between chunks. The worker is given AHEAD
     chunks at a time: its answers never pile up, in it or here (given half of the notes at
     once, a first `lab quiz` at 50,000 notes held 92 MB more while the answer came back).
+    A worker that dies (out of memory, a kill) leaves its chunks to this process.
     `work` goes to the worker: a module's function, or a functools.partial of one. The worker
     is a fresh interpreter, not a fork of this one, which it would copy page by page as it
     touched this one's data."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
 
     todo = deque(chunks)
-    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        pending: deque[Future[list[Result]]] = deque()
+    pending: deque[tuple[Future[list[Result]], Chunk]] = deque()  # given to the worker
+    spawn = multiprocessing.get_context("spawn")
+    try:
+        with ProcessPoolExecutor(
+            1, mp_context=spawn, initializer=end_with_parent, initargs=(os.getpid(),)
+        ) as pool:
 
-        def feed() -> None:
-            while todo and len(pending) < AHEAD:
-                pending.append(pool.submit(work, todo.popleft()))
+            def feed() -> None:
+                while todo and len(pending) < AHEAD:
+                    pending.append((pool.submit(work, todo[0]), todo[0]))
+                    todo.popleft()
 
-        feed()
-        while pending or todo:
-            if pending and (pending[0].done() or not todo):
-                done = pending.popleft().result()
-                feed()
-                yield from done
-            else:
-                yield from work(todo.pop())
+            feed()
+            while pending or todo:
+                if pending and (pending[0][0].done() or not todo):
+                    done = pending[0][0].result()
+                    pending.popleft()
+                    feed()
+                    yield from done
+                else:
+                    yield from work(todo.pop())
+    except BrokenProcessPool:
+        for _, chunk in pending:
+            yield from work(chunk)
+        for chunk in todo:
+            yield from work(chunk)
+
+
+def end_with_parent(parent: int) -> None:
+    """A worker process's start: it ends with the command that started it. On Linux the
+    kernel kills it when the command dies (a `kill -9` of a scan's command left its worker
+    waiting for ever on a pipe the other workers held open; a `kill` of a first `lab quiz`
+    left its worker running), and it does not keep the command's output open either (a
+    script reading that output waited for it too)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if parent and os.getppid() != parent:  # the command died before that took hold
+        os._exit(1)
+    with contextlib.suppress(OSError):
+        quiet = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(quiet, fd)
+        os.close(quiet)
+
+
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>

@@ -28,7 +28,7 @@ from mllm_lab.caches import (
     is_ours,
 )
 from mllm_lab.core.labdata import BRIEF_BROKEN, Record, brief
-from mllm_lab.cores import paused_gc, usable_cores
+from mllm_lab.cores import end_with_parent, paused_gc, usable_cores
 from mllm_lab.lab import Lab
 from mllm_lab.messages import Msg
 from mllm_lab.parse import good_digest, make_record, parse_file
@@ -552,7 +552,7 @@ def _parse_many(
         with ProcessPoolExecutor(
             cores - 1,
             mp_context=context,
-            initializer=_worker,
+            initializer=end_with_parent,
             initargs=(os.getpid() if forked else 0,),
         ) as pool:
             theirs = [pool.submit(_parse_marshalled, str(root), piece) for piece in pieces]
@@ -570,29 +570,6 @@ def _parse_many(
         else by_path[found[0]]
         for found in todo
     ]
-
-
-def _worker(parent: int) -> None:
-    """A scan's worker (forked) ends with the command: on Linux the kernel kills it when the
-    command dies (a `kill -9` left it waiting for ever on a pipe that the other workers
-    still held open), and it does not keep the command's output open either (a script
-    reading that output waited for it too)."""
-    if sys.platform.startswith("linux"):
-        import ctypes
-        import signal
-
-        with contextlib.suppress(OSError, AttributeError):
-            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    if parent and os.getppid() != parent:  # the command died before that took hold
-        os._exit(1)
-    with contextlib.suppress(OSError):
-        quiet = os.open(os.devnull, os.O_RDWR)
-        for fd in (0, 1, 2):
-            os.dup2(quiet, fd)
-        os.close(quiet)
-
-
-_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
 def parse_chunk(root: str, chunk: list[Found]) -> list[tuple[str, Record]]:

@@ -4,6 +4,7 @@ it out and fail) or the command's output (a script reading it would wait for eve
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import signal
@@ -111,3 +112,71 @@ def test_a_cold_scan_killed_leaves_no_worker_holding_the_lock_or_the_output(lab:
         assert after.returncode == 0, after.stderr
         return
     pytest.fail("the workers never started before the command ended")
+
+
+def _dies_in_a_worker(parent: int, chunk: list[int]) -> list[int]:
+    if os.getpid() != parent:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return [number * 10 for number in chunk]
+
+
+def test_chunks_given_to_a_worker_that_dies_are_worked_here() -> None:
+    """A first `lab quiz` or `lab check` whose card or detail worker was killed (out of
+    memory, a kill) was an internal error; the chunks the worker had are now worked in the
+    command's own process, and each result comes once."""
+    import functools
+
+    from mllm_lab.cores import in_two_processes
+
+    chunks = [[number, number + 1] for number in range(0, 40, 2)]
+    made = list(in_two_processes(functools.partial(_dies_in_a_worker, os.getpid()), chunks))
+    assert sorted(made) == [number * 10 for number in range(40)]
+
+
+_SLEEPS_IN_A_WORKER = """
+import functools, sys, time
+from mllm_lab.cores import in_two_processes
+
+def main() -> None:
+    print("started", flush=True)
+    list(in_two_processes(functools.partial(time.sleep), [60, 60, 60, 60]))
+
+if __name__ == "__main__":
+    main()
+"""
+
+
+def test_a_command_terminated_while_its_worker_works_leaves_nothing_behind(
+    tmp_path: Path,
+) -> None:
+    """`kill` (SIGTERM) of a first `lab quiz --json` while its worker read cards left the
+    worker running, holding the command's output: a script reading it waited for ever."""
+    script = tmp_path / "sleeps.py"
+    script.write_text(_SLEEPS_IN_A_WORKER, "utf-8")
+    command = subprocess.Popen(
+        [sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+    )
+    assert command.stdout is not None and command.stdout.readline() == b"started\n"
+    workers: list[int] = []
+    deadline = time.monotonic() + 30
+    while not workers and time.monotonic() < deadline:
+        workers = [
+            pid
+            for pid in _children(command.pid)
+            if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        ]
+        time.sleep(0.01)
+    assert workers, "the worker never started"
+    time.sleep(1)  # until it has started and taken a chunk
+    command.terminate()
+    try:
+        rest = command.communicate(timeout=10)[0]  # no worker keeps the output open
+    finally:
+        for pid in workers:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+    assert rest == b"" and command.returncode == -signal.SIGTERM
+    deadline = time.monotonic() + 5
+    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(_alive(pid) for pid in workers), workers
