@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from mllm_lab.core.card import Card
+from mllm_lab.core.labdata import shown
 from mllm_lab.core.roadmap import stage_name
 from mllm_lab.errors import WriteFailed
 from mllm_lab.messages import tr
@@ -293,8 +294,9 @@ def deck_json(deck_id: int, name: str, description: str) -> dict[str, Any]:
 
 
 def _fields(card: Card, renders: Renders | None = None) -> list[str]:
+    path = shown(card.path)
     source = html.escape(
-        f"{card.title} · {card.path}:{card.line}" if card.title else f"{card.path}:{card.line}"
+        f"{card.title} · {path}:{card.line}" if card.title else f"{path}:{card.line}"
     )
     question, answer = to_html(card.question, renders), to_html(card.answer, renders)
     return [question, answer, source, html.escape(card.id)]

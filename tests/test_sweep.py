@@ -5,8 +5,11 @@ later is swept too. Then the environment, the streams and the bytes of the argum
 
 from __future__ import annotations
 
+import functools
 import os
+import sqlite3
 import subprocess
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -248,3 +251,67 @@ def test_a_note_whose_file_name_is_not_utf8_is_checked_not_crashed(lab: Path) ->
         assert checked.returncode == 1, checked.stderr
         assert "Traceback" not in checked.stderr and "内部错误" not in checked.stderr
         assert "nowhere.md" in checked.stdout + checked.stderr
+
+
+def test_a_paper_note_whose_file_name_is_not_utf8_breaks_no_command(lab: Path) -> None:
+    """A paper note copied in under a Latin-1 file name with no `key:` (its key is then its
+    file name): every command ended in an internal error writing the keys completion reads,
+    and `lab export anki` another storing the card's source. The note is named as a problem,
+    its key is not offered to completion, and its card's source shows U+FFFD for the byte."""
+    run = functools.partial(subprocess.run, cwd=lab, capture_output=True, text=True, timeout=60)
+    assert run([lab_executable(), "new", "paper", "clip"]).returncode == 0
+    text = (lab / "papers" / "clip.md").read_text("utf-8")
+    unkeyed = "".join(line for line in text.splitlines(True) if not line.startswith("key:"))
+    with open(os.fsencode(lab / "papers") + b"/caf\xe9.md", "wb") as copy:
+        copy.write((unkeyed + "\nQ: What does CLIP align?\nA: Images and texts.\n").encode())
+    status = run([lab_executable(), "status"])
+    assert status.returncode == 0, status.stderr
+    keys = (lab / ".lab" / "keys.tsv").read_bytes().decode("utf-8")  # strict: all UTF-8
+    assert keys.startswith("clip\t") and "\ncaf" not in keys
+    checked = run([lab_executable(), "check"])
+    assert checked.returncode == 1
+    refused = [line for line in checked.stdout.splitlines() if "文件名不是 UTF-8" in line]
+    assert refused and refused[0].startswith("papers/caf\\udce9.md:1: ")
+    completed = run(
+        [lab_executable()],
+        env={**os.environ, "_LAB_COMPLETE": "complete_zsh", "_TYPER_COMPLETE_ARGS": "lab mark c"},
+    )
+    assert completed.returncode == 0 and "clip" in completed.stdout
+    exported = run([lab_executable(), "export", "anki", str(lab / "cards.apkg")])
+    assert exported.returncode == 0, exported.stderr
+    with zipfile.ZipFile(lab / "cards.apkg") as package:
+        package.extract("collection.anki2", lab)
+    with sqlite3.connect(lab / "collection.anki2") as collection:
+        fields = [row[0] for row in collection.execute("SELECT flds FROM notes")]
+    assert any("papers/caf\ufffd.md:" in field for field in fields), fields
+
+
+def test_notes_whose_file_names_are_not_utf8_leave_every_view_utf8(lab: Path) -> None:
+    """A paper note and a concept note copied in under Latin-1 file names, with no key or
+    title (each is then taken from the file name): the views showed those names as they were
+    escaped in memory and wrote bytes that are not UTF-8, after which every command refused
+    papers/README.md. A view shows U+FFFD for such a byte; its links keep the byte (%E9)."""
+    run = functools.partial(subprocess.run, cwd=lab, capture_output=True, text=True, timeout=60)
+    assert run([lab_executable(), "new", "paper", "clip"]).returncode == 0
+    assert (
+        run([lab_executable(), "new", "concept", "Contrastive", "-c", "training"]).returncode == 0
+    )
+    paper = (lab / "papers" / "clip.md").read_text("utf-8")
+    concept = (lab / "notes" / "training" / "contrastive.md").read_text("utf-8")
+    unkeyed = "".join(line for line in paper.splitlines(True) if not line.startswith("key:"))
+    untitled = "".join(
+        line for line in concept.splitlines(True) if not line.startswith(("title:", "# "))
+    )
+    with open(os.fsencode(lab / "papers") + b"/caf\xe9.md", "wb") as copy:
+        copy.write(unkeyed.encode())
+    with open(os.fsencode(lab / "notes" / "training") + b"/na\xefve.md", "wb") as copy:
+        copy.write(untitled.encode())
+    for command in (["sync"], ["mark", "clip", "read"], ["weekly"], ["status"], ["check"]):
+        done = run([lab_executable(), *command])
+        assert done.returncode in (0, 1) and "Traceback" not in done.stderr, (command, done)
+        assert "UTF-8 文本" not in done.stdout + done.stderr, (command, done)
+    for path in lab.rglob("*.md"):
+        if b"\xe9" not in os.fsencode(path) and b"\xef" not in os.fsencode(path):
+            path.read_bytes().decode("utf-8")  # strict: every file lab wrote is UTF-8
+    notes_index = (lab / "notes" / "README.md").read_text("utf-8")
+    assert "na\ufffdve" in notes_index and "na%EFve.md" in notes_index

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mllm_lab import kinds
-from mllm_lab.core.labdata import ListDigest, NoteDigest, NoteFields, paper_row, stem
+from mllm_lab.core.labdata import ListDigest, NoteDigest, NoteFields, paper_row, shown, stem
 from mllm_lab.core.papers import check_stage, facet_text, paper_from_meta
 from mllm_lab.core.weeks import as_date
 from mllm_lab.errors import InvalidValue
@@ -40,9 +40,9 @@ class _Problems:
 
 def _title(kind: NoteKind, path: str, meta: Mapping[str, Any], h1: str) -> str:
     if kind is kinds.WEEKLY:
-        return str(meta.get("week") or stem(path)).strip()
+        return str(meta.get("week") or shown(stem(path))).strip()
     title = meta.get("title") if isinstance(meta.get("title"), str | int | float) else None
-    return str(title or h1 or stem(path)).strip()
+    return str(title or h1 or shown(stem(path))).strip()
 
 
 def _category(path: str, meta: Mapping[str, Any], problems: _Problems) -> str:

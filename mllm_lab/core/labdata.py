@@ -29,6 +29,7 @@ from mllm_lab.models import (
     Paper,
     Status,
 )
+from mllm_lab.patterns import pattern
 from mllm_lab.sha import sha1
 
 
@@ -96,8 +97,9 @@ _STATUS_AT = PAPER_FIELDS.index("status")
 _STATUS = {status.value: status for status in Status}
 
 
-PARSE_REVISION = 2  # one more whenever a parse gives another digest of the same text (2: a
-# paper's unknown stage named once): records kept by an earlier parse are not used
+PARSE_REVISION = 3  # one more whenever a parse gives another digest of the same text (2: a
+# paper's unknown stage named once; 3: a paper keyed by a file name that is not UTF-8 refused):
+# records kept by an earlier parse are not used
 
 
 def _version() -> int:
@@ -139,6 +141,16 @@ _fromiso = date.fromisoformat
 
 def _date(text: str | None) -> date | None:
     return _fromiso(text) if text else None
+
+
+_LONE_SURROGATE = pattern("[\ud800-\udfff]")
+
+
+def shown(text: str) -> str:
+    """`text` as UTF-8 can hold it: a lone surrogate (a byte of a file name that is not UTF-8,
+    as os.fsdecode escapes it) becomes U+FFFD. For a name shown as text: a link keeps the
+    byte itself (href percent-encodes it)."""
+    return text if text.isascii() else _LONE_SURROGATE.sub("\ufffd", text)
 
 
 def stem(path: str) -> str:

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
+from mllm_lab.core.labdata import shown
 from mllm_lab.core.weeks import as_date
 from mllm_lab.errors import InvalidValue
 from mllm_lab.models import (
@@ -143,10 +144,13 @@ def paper_from_meta(
     created, started, finished = read.day("created"), read.day("started"), read.day("finished")
     authors, tags, history = read.strings("authors"), read.strings("tags"), read.history()
     facets = read.facets()
+    key = str(meta.get("key") or default_key).strip()
+    if shown(key) != key:  # from a file name that is not UTF-8
+        read.bad("key", "field.key_not_utf8")
     if read.findings or title is None or status is None:
         return None, read.findings
     paper = Paper(
-        key=str(meta.get("key") or default_key).strip(),
+        key=key,
         title=title,
         status=status,
         authors=authors,

@@ -11,6 +11,7 @@ from datetime import date
 from typing import Any, NamedTuple, TypeVar
 
 from mllm_lab import kinds
+from mllm_lab.core.labdata import shown
 from mllm_lab.core.links import href
 from mllm_lab.core.markdown import escape_cell, escape_link_text, link, row
 from mllm_lab.core.papers import reading_events
@@ -45,13 +46,13 @@ def roadmap_order(paper: Paper) -> tuple[int, int, str]:
 
 def paper_row(paper: Paper, readme: str) -> str:
     target = href(readme, paper.note) if paper.note else paper.link
-    title = link(paper.title, target)
+    title = link(shown(paper.title), target)
     if paper.problem:  # its note cannot be read: the last known row, marked
-        title += f" {BROKEN} {escape_link_text(str(paper.problem))}"
+        title += f" {BROKEN} {escape_link_text(shown(str(paper.problem)))}"
     return row(
         [
             BROKEN if paper.problem else paper.status.emoji,
-            escape_cell(paper.key),
+            escape_cell(shown(paper.key)),
             title,
             str(paper.year or ""),
             escape_cell(paper.venue or ""),

@@ -144,6 +144,7 @@ MESSAGES: dict[str, Any] = {
     "field.unknown_stage": "unknown stage {value}; valid: 1, 2, 3, 4, 5",
     "field.bad_history": 'a `history` entry must be "YYYY-MM-DD status" (unread, reading or read): {value}',
     "field.not_strings": "`{field}` must be a list of strings",
+    "field.key_not_utf8": "the file name is not UTF-8 and cannot be the paper's key: write a `key:` in the frontmatter",
     "note.unknown_category": "unknown category folder '{folder}'; valid: {valid}",
     "note.category_mismatch": "`category: {given}` but the note is in notes/{folder}/",
     "note.no_frontmatter": "no frontmatter (a --- block with {fields})",

@@ -143,6 +143,7 @@ MESSAGES: dict[str, Any] = {
     "field.unknown_stage": "未知阶段 {value}；可选：1、2、3、4、5",
     "field.bad_history": '`history` 的每一项必须是 "YYYY-MM-DD 状态"（unread、reading 或 read）：{value}',
     "field.not_strings": "`{field}` 必须是字符串列表",
+    "field.key_not_utf8": "文件名不是 UTF-8，不能当作论文的 key：请在 frontmatter 里写上 `key:`",
     "note.unknown_category": "未知的类别文件夹 '{folder}'；可选：{valid}",
     "note.category_mismatch": "`category: {given}`，但笔记在 notes/{folder}/ 里",
     "note.no_frontmatter": "没有 frontmatter（含 {fields} 的 --- 块）",

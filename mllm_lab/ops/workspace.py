@@ -391,6 +391,8 @@ def remember_keys(lab: Lab, papers: Iterable[Paper], known: KeyLines | None = No
     (cli/complete.py); written only when it changed. `known`: the lines made last time in this
     process, by paper: a write patches a few papers and keeps the others, so their lines are
     not made again, and the file is not read again when the text is the one last seen."""
+    from mllm_lab.core.labdata import shown
+
     known = known if known is not None else KeyLines()
     papers = list(papers)
     if (
@@ -404,7 +406,9 @@ def remember_keys(lab: Lab, papers: Iterable[Paper], known: KeyLines | None = No
     for paper in papers:
         hit = known.lines.get(id(paper))
         if hit is None or hit[0] is not paper:
-            hit = (paper, f"{paper.key}\t{' '.join(paper.title.split())}\n")
+            # a key from a file name that is not UTF-8 (a paper refused) cannot be typed
+            typed = shown(paper.key) == paper.key
+            hit = (paper, f"{paper.key}\t{' '.join(paper.title.split())}\n" if typed else "")
         made[id(paper)] = hit
         lines.append(hit[1])
     text = "".join(lines)
