@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import os
+import signal
 import sys
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -72,15 +73,24 @@ def in_two_processes(
                     pending.append((pool.submit(work, todo[0]), todo[0]))
                     todo.popleft()
 
-            feed()
-            while pending or todo:
-                if pending and (pending[0][0].done() or not todo):
-                    done = pending[0][0].result()
-                    pending.popleft()
+            others = set(multiprocessing.active_children())
+            try:
+                with held_interrupts():  # the worker starts here, and inherits the hold
                     feed()
-                    yield from done
-                else:
-                    yield from work(todo.pop())
+                while pending or todo:
+                    if pending and (pending[0][0].done() or not todo):
+                        done = pending[0][0].result()
+                        pending.popleft()
+                        feed()
+                        yield from done
+                    else:
+                        yield from work(todo.pop())
+            except BaseException:  # Ctrl-C, an error, the caller done: the worker's work is
+                # not wanted, and the pool would wait for it (for a spawned worker, until it
+                # had imported lab, when it found the pool gone and said so on stderr)
+                for worker in set(multiprocessing.active_children()) - others:
+                    worker.kill()
+                raise
     except BrokenProcessPool:
         for _, chunk in pending:
             yield from work(chunk)
@@ -96,7 +106,6 @@ def end_with_parent(parent: int) -> None:
     script reading that output waited for it too)."""
     if sys.platform.startswith("linux"):
         import ctypes
-        import signal
 
         with contextlib.suppress(OSError, AttributeError):
             ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
@@ -107,6 +116,24 @@ def end_with_parent(parent: int) -> None:
         for fd in (0, 1, 2):
             os.dup2(quiet, fd)
         os.close(quiet)
+    if hasattr(signal, "pthread_sigmask"):  # a Ctrl-C held since its start: felt now, quietly
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
+@contextlib.contextmanager
+def held_interrupts() -> Iterator[None]:
+    """Ctrl-C held (not lost) while worker processes start: they start with it held too, and
+    let it in once end_with_parent has made them quiet. A Ctrl-C while a spawned worker was
+    still importing lab printed that worker's KeyboardInterrupt traceback under the command's
+    own message. This process feels a held Ctrl-C as the block ends."""
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
 
 
 _PR_SET_PDEATHSIG = 1  # <linux/prctl.h>

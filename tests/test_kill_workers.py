@@ -180,3 +180,96 @@ def test_a_command_terminated_while_its_worker_works_leaves_nothing_behind(
     while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not any(_alive(pid) for pid in workers), workers
+
+
+_IMPORTED_SLOWLY_BY_ITS_WORKER = """
+import signal, sys, time
+from mllm_lab.cores import in_two_processes
+
+if __name__ == "__mp_main__":  # the worker imports this file first: as slowly as lab's modules
+    time.sleep(6)
+
+
+def sleepy(seconds):
+    time.sleep(seconds)
+    return [seconds]
+
+
+def main() -> None:
+    # as started from a shell: a test runner's worker may have left Ctrl-C ignored
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    print("started", flush=True)
+    try:
+        made = list(in_two_processes(sleepy, [0.2] * 8))
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        sys.exit(130)
+    print(len(made))
+
+
+if __name__ == "__main__":
+    main()
+"""
+
+
+def test_ctrl_c_while_the_worker_starts_prints_no_worker_traceback(tmp_path: Path) -> None:
+    """Ctrl-C goes to every process of the terminal's foreground group. One that landed while
+    a first `lab quiz` or `lab check`'s spawned worker still imported lab printed that
+    worker's KeyboardInterrupt traceback under the command's own message; held until the
+    worker was quiet, the pool then waited for the worker to finish importing, which found
+    the pool gone and printed that instead. Now: the command's message alone, at once."""
+    script = tmp_path / "slow_worker.py"
+    script.write_text(_IMPORTED_SLOWLY_BY_ITS_WORKER, "utf-8")
+    command = subprocess.Popen(
+        [sys.executable, str(script)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,  # a group of its own, as a shell gives a job
+    )
+    assert command.stdout is not None and command.stdout.readline() == b"started\n"
+    time.sleep(1)  # the worker is importing the script
+    workers = [
+        pid
+        for pid in _children(command.pid)
+        if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    ]
+    assert workers, "the worker never started"
+    for pid in workers:  # a Ctrl-C the worker alone is sent: held while it starts
+        os.kill(pid, signal.SIGINT)
+    time.sleep(0.5)
+    assert all(_alive(pid) for pid in workers), "a starting worker felt Ctrl-C"
+    os.killpg(command.pid, signal.SIGINT)  # the terminal's Ctrl-C, to all of them
+    started = time.monotonic()
+    try:
+        out, err = command.communicate(timeout=30)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(command.pid, signal.SIGKILL)
+    took = time.monotonic() - started
+    assert (command.returncode, out, err) == (130, b"", b"interrupted\n")
+    assert took < 2, f"{took:.1f} s: the command waited for its worker's import"
+    deadline = time.monotonic() + 5
+    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert workers and not any(_alive(pid) for pid in workers), workers
+
+
+def _fails_here(parent: int, seconds: float) -> list[float]:
+    if os.getpid() == parent:
+        raise ValueError("a note the command could not take")
+    time.sleep(seconds)
+    return [seconds]
+
+
+def test_an_error_in_the_command_does_not_wait_for_the_worker() -> None:
+    """The chunks given to the worker are not wanted once the command failed (or was done
+    with the results): its error is raised at once, not after the worker's chunks."""
+    import functools
+
+    from mllm_lab.cores import in_two_processes
+
+    started = time.monotonic()
+    with pytest.raises(ValueError, match="could not take"):
+        list(in_two_processes(functools.partial(_fails_here, os.getpid()), [10.0] * 5))
+    took = time.monotonic() - started
+    assert took < 8, f"{took:.1f} s: it waited for the worker's three 10 s chunks"
