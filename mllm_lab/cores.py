@@ -7,7 +7,6 @@ from __future__ import annotations
 import contextlib
 import gc
 import os
-import signal
 import sys
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -64,33 +63,28 @@ def in_two_processes(
     pending: deque[tuple[Future[list[Result]], Chunk]] = deque()  # given to the worker
     spawn = multiprocessing.get_context("spawn")
     try:
-        with ProcessPoolExecutor(
-            1, mp_context=spawn, initializer=end_with_parent, initargs=(os.getpid(),)
-        ) as pool:
+        with contextlib.ExitStack() as stack:
+            with quiet_output():  # the worker (and the resource tracker) inherit it
+                pool = stack.enter_context(
+                    ProcessPoolExecutor(
+                        1, mp_context=spawn, initializer=end_with_parent, initargs=(os.getpid(),)
+                    )
+                )
 
-            def feed() -> None:
-                while todo and len(pending) < AHEAD:
-                    pending.append((pool.submit(work, todo[0]), todo[0]))
-                    todo.popleft()
+                def feed() -> None:
+                    while todo and len(pending) < AHEAD:
+                        pending.append((pool.submit(work, todo[0]), todo[0]))
+                        todo.popleft()
 
-            others = set(multiprocessing.active_children())
-            try:
-                with held_interrupts():  # the worker starts here, and inherits the hold
+                feed()  # the worker starts here
+            while pending or todo:
+                if pending and (pending[0][0].done() or not todo):
+                    done = pending[0][0].result()
+                    pending.popleft()
                     feed()
-                while pending or todo:
-                    if pending and (pending[0][0].done() or not todo):
-                        done = pending[0][0].result()
-                        pending.popleft()
-                        feed()
-                        yield from done
-                    else:
-                        yield from work(todo.pop())
-            except BaseException:  # Ctrl-C, an error, the caller done: the worker's work is
-                # not wanted, and the pool would wait for it (for a spawned worker, until it
-                # had imported lab, when it found the pool gone and said so on stderr)
-                for worker in set(multiprocessing.active_children()) - others:
-                    worker.kill()
-                raise
+                    yield from done
+                else:
+                    yield from work(todo.pop())
     except BrokenProcessPool:
         for _, chunk in pending:
             yield from work(chunk)
@@ -106,6 +100,7 @@ def end_with_parent(parent: int) -> None:
     script reading that output waited for it too)."""
     if sys.platform.startswith("linux"):
         import ctypes
+        import signal
 
         with contextlib.suppress(OSError, AttributeError):
             ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
@@ -116,24 +111,36 @@ def end_with_parent(parent: int) -> None:
         for fd in (0, 1, 2):
             os.dup2(quiet, fd)
         os.close(quiet)
-    if hasattr(signal, "pthread_sigmask"):  # a Ctrl-C held since its start: felt now, quietly
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
 @contextlib.contextmanager
-def held_interrupts() -> Iterator[None]:
-    """Ctrl-C held (not lost) while worker processes start: they start with it held too, and
-    let it in once end_with_parent has made them quiet. A Ctrl-C while a spawned worker was
-    still importing lab printed that worker's KeyboardInterrupt traceback under the command's
-    own message. This process feels a held Ctrl-C as the block ends."""
-    if not hasattr(signal, "pthread_sigmask"):
+def quiet_output() -> Iterator[None]:
+    """This process's output (fds 1 and 2) pointed at /dev/null for a moment, while worker
+    processes are started: they are born with it. A spawned worker imports lab before
+    end_with_parent runs; a Ctrl-C then printed its KeyboardInterrupt traceback under the
+    command's own message, and the resource tracker that comes with a spawned pool warned of
+    "leaked semaphore objects" when the command was stopped with SIGTERM. Nothing is written
+    here meanwhile: the command is starting the pool."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(AttributeError, OSError, ValueError):
+            stream.flush()
+    kept: list[tuple[int, int]] = []
+    try:
+        quiet = os.open(os.devnull, os.O_WRONLY)
+    except OSError:
         yield
         return
-    before = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
+        for fd in (1, 2):
+            with contextlib.suppress(OSError):  # a closed stream stays closed
+                kept.append((fd, os.dup(fd)))
+                os.dup2(quiet, fd)
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, before)
+        for fd, copy in kept:
+            os.dup2(copy, fd)
+            os.close(copy)
+        os.close(quiet)
 
 
 _PR_SET_PDEATHSIG = 1  # <linux/prctl.h>

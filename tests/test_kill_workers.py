@@ -150,11 +150,13 @@ def test_a_command_terminated_while_its_worker_works_leaves_nothing_behind(
     tmp_path: Path,
 ) -> None:
     """`kill` (SIGTERM) of a first `lab quiz --json` while its worker read cards left the
-    worker running, holding the command's output: a script reading it waited for ever."""
+    worker running, holding the command's output: a script reading it waited for ever. And
+    the resource tracker of the worker's pool printed a warning of "leaked semaphore
+    objects" on the command's stderr once the command was gone."""
     script = tmp_path / "sleeps.py"
     script.write_text(_SLEEPS_IN_A_WORKER, "utf-8")
     command = subprocess.Popen(
-        [sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+        [sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
     assert command.stdout is not None and command.stdout.readline() == b"started\n"
     workers: list[int] = []
@@ -170,12 +172,12 @@ def test_a_command_terminated_while_its_worker_works_leaves_nothing_behind(
     time.sleep(1)  # until it has started and taken a chunk
     command.terminate()
     try:
-        rest = command.communicate(timeout=10)[0]  # no worker keeps the output open
+        rest, said = command.communicate(timeout=10)  # no worker keeps the output open
     finally:
         for pid in workers:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-    assert rest == b"" and command.returncode == -signal.SIGTERM
+    assert (rest, said, command.returncode) == (b"", b"", -signal.SIGTERM)
     deadline = time.monotonic() + 5
     while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -215,9 +217,8 @@ if __name__ == "__main__":
 def test_ctrl_c_while_the_worker_starts_prints_no_worker_traceback(tmp_path: Path) -> None:
     """Ctrl-C goes to every process of the terminal's foreground group. One that landed while
     a first `lab quiz` or `lab check`'s spawned worker still imported lab printed that
-    worker's KeyboardInterrupt traceback under the command's own message; held until the
-    worker was quiet, the pool then waited for the worker to finish importing, which found
-    the pool gone and printed that instead. Now: the command's message alone, at once."""
+    worker's KeyboardInterrupt traceback under the command's own message: the worker is now
+    born with its output at /dev/null. The command's message alone, at once."""
     script = tmp_path / "slow_worker.py"
     script.write_text(_IMPORTED_SLOWLY_BY_ITS_WORKER, "utf-8")
     command = subprocess.Popen(
@@ -234,10 +235,6 @@ def test_ctrl_c_while_the_worker_starts_prints_no_worker_traceback(tmp_path: Pat
         if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
     ]
     assert workers, "the worker never started"
-    for pid in workers:  # a Ctrl-C the worker alone is sent: held while it starts
-        os.kill(pid, signal.SIGINT)
-    time.sleep(0.5)
-    assert all(_alive(pid) for pid in workers), "a starting worker felt Ctrl-C"
     os.killpg(command.pid, signal.SIGINT)  # the terminal's Ctrl-C, to all of them
     started = time.monotonic()
     try:
@@ -252,24 +249,3 @@ def test_ctrl_c_while_the_worker_starts_prints_no_worker_traceback(tmp_path: Pat
     while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert workers and not any(_alive(pid) for pid in workers), workers
-
-
-def _fails_here(parent: int, seconds: float) -> list[float]:
-    if os.getpid() == parent:
-        raise ValueError("a note the command could not take")
-    time.sleep(seconds)
-    return [seconds]
-
-
-def test_an_error_in_the_command_does_not_wait_for_the_worker() -> None:
-    """The chunks given to the worker are not wanted once the command failed (or was done
-    with the results): its error is raised at once, not after the worker's chunks."""
-    import functools
-
-    from mllm_lab.cores import in_two_processes
-
-    started = time.monotonic()
-    with pytest.raises(ValueError, match="could not take"):
-        list(in_two_processes(functools.partial(_fails_here, os.getpid()), [10.0] * 5))
-    took = time.monotonic() - started
-    assert took < 8, f"{took:.1f} s: it waited for the worker's three 10 s chunks"
