@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import lab_executable
+from conftest import fresh_python, lab_executable
 
 from mllm_lab.cores import usable_cores
 from mllm_lab.lock import locked
@@ -249,3 +249,29 @@ def test_ctrl_c_while_the_worker_starts_prints_no_worker_traceback(tmp_path: Pat
     while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert workers and not any(_alive(pid) for pid in workers), workers
+
+
+def test_a_second_ctrl_c_in_a_clean_up_prints_no_traceback() -> None:
+    """Two quick Ctrl-Cs: the second landed while the first closed a generator that waited
+    for its worker (details, cards), and Python printed "Exception ignored in: <generator
+    ...>" with a KeyboardInterrupt traceback under lab's own message. lab drops exactly
+    those; any other exception Python cannot raise is still printed."""
+    code = (
+        "import sys\n"
+        "from mllm_lab import cli\n"
+        "sys.argv = ['lab', '--version']\n"
+        "cli.main()\n"
+        "def clean_up(error):\n"
+        "    try:\n"
+        "        yield 1\n"
+        "    finally:\n"
+        "        raise error\n"
+        "for error in (KeyboardInterrupt(), ValueError('still said')):\n"
+        "    left = clean_up(error)\n"
+        "    next(left)\n"
+        "    del left\n"
+    )
+    done = fresh_python(code, timeout=60)
+    assert done.returncode == 0 and done.stdout.startswith("lab (mllm-lab) ")
+    assert "ValueError: still said" in done.stderr
+    assert "KeyboardInterrupt" not in done.stderr and done.stderr.count("Exception ignored") == 1

@@ -19,6 +19,15 @@ def _usable_streams() -> None:
             stream.reconfigure(errors="backslashreplace")
 
 
+def _quiet_interrupts(unraisable: sys.UnraisableHookArgs) -> None:
+    """A second Ctrl-C that lands while a first one is unwinding the command, in a clean-up
+    Python cannot raise from (a generator closed as it is let go, waiting for its worker
+    process), printed "Exception ignored in: <generator object ...>" and a traceback under
+    the command's own message; it is dropped, as the first one already ends the command."""
+    if not isinstance(unraisable.exc_value, KeyboardInterrupt):
+        sys.__unraisablehook__(unraisable)
+
+
 def _end_now(code: object) -> None:
     """End the process with `code` once the output is out, without freeing the command's
     objects one by one (cli.common.OPENED keeps them): at 50,000 notes that takes 100 ms of a
@@ -42,6 +51,7 @@ def main() -> None:
         if complete.main():
             return
     _usable_streams()
+    sys.unraisablehook = _quiet_interrupts
     if sys.argv[1:] in (["--version"], ["-V"]):  # answered without importing Typer
         from mllm_lab import __version__
 
