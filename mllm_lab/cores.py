@@ -7,7 +7,9 @@ from __future__ import annotations
 import contextlib
 import gc
 import os
+import signal
 import sys
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, TypeVar
@@ -100,7 +102,6 @@ def end_with_parent(parent: int) -> None:
     script reading that output waited for it too)."""
     if sys.platform.startswith("linux"):
         import ctypes
-        import signal
 
         with contextlib.suppress(OSError, AttributeError):
             ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
@@ -120,27 +121,36 @@ def quiet_output() -> Iterator[None]:
     end_with_parent runs; a Ctrl-C then printed its KeyboardInterrupt traceback under the
     command's own message, and the resource tracker that comes with a spawned pool warned of
     "leaked semaphore objects" when the command was stopped with SIGTERM. Nothing is written
-    here meanwhile: the command is starting the pool."""
+    here meanwhile: the command is starting the pool. A Ctrl-C meanwhile is felt once the
+    output is back (raised in the middle of putting it back, it left stderr at /dev/null)."""
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(AttributeError, OSError, ValueError):
             stream.flush()
+    held: list[int] = []
+    main = threading.current_thread() is threading.main_thread()
+    before = (
+        signal.signal(signal.SIGINT, lambda number, _frame: held.append(number)) if main else None
+    )
     kept: list[tuple[int, int]] = []
+    quiet = -1
     try:
-        quiet = os.open(os.devnull, os.O_WRONLY)
-    except OSError:
-        yield
-        return
-    try:
-        for fd in (1, 2):
-            with contextlib.suppress(OSError):  # a closed stream stays closed
-                kept.append((fd, os.dup(fd)))
-                os.dup2(quiet, fd)
+        with contextlib.suppress(OSError):
+            quiet = os.open(os.devnull, os.O_WRONLY)
+            for fd in (1, 2):
+                with contextlib.suppress(OSError):  # a closed stream stays closed
+                    kept.append((fd, os.dup(fd)))
+                    os.dup2(quiet, fd)
         yield
     finally:
         for fd, copy in kept:
             os.dup2(copy, fd)
             os.close(copy)
-        os.close(quiet)
+        if quiet >= 0:
+            os.close(quiet)
+        if main:
+            signal.signal(signal.SIGINT, before)
+            if held:
+                signal.raise_signal(signal.SIGINT)  # as the handler in place says: as if now
 
 
 _PR_SET_PDEATHSIG = 1  # <linux/prctl.h>

@@ -275,3 +275,23 @@ def test_a_second_ctrl_c_in_a_clean_up_prints_no_traceback() -> None:
     assert done.returncode == 0 and done.stdout.startswith("lab (mllm-lab) ")
     assert "ValueError: still said" in done.stderr
     assert "KeyboardInterrupt" not in done.stderr and done.stderr.count("Exception ignored") == 1
+
+
+def test_a_ctrl_c_while_the_output_is_quiet_is_felt_once_it_is_back() -> None:
+    """quiet_output points fds 1 and 2 at /dev/null while a worker starts. A Ctrl-C raised
+    in the middle of putting them back left stderr at /dev/null (lab's own "interrupted"
+    message, and a terminal's cursor, were then lost): it is held until both are back."""
+    from mllm_lab.cores import quiet_output
+
+    def where(fd: int) -> tuple[int, int]:
+        found = os.fstat(fd)
+        return found.st_dev, found.st_ino
+
+    before = [where(1), where(2)]
+    null = os.stat(os.devnull)
+    felt_inside = False
+    with pytest.raises(KeyboardInterrupt), quiet_output():
+        assert where(1) == where(2) == (null.st_dev, null.st_ino)
+        signal.raise_signal(signal.SIGINT)
+        felt_inside = True  # not raised here: held
+    assert felt_inside and [where(1), where(2)] == before
