@@ -111,6 +111,83 @@ def test_the_keys_file_is_made_again_only_when_a_paper_changed(
     assert (lab.state / KEYS_FILE).read_text("utf-8") == "a\tA\nb\tB two\n"
 
 
+def test_the_keys_file_is_not_made_again_from_the_content_it_was_made_from(
+    en_lab: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """.lab/keys.json notes the index content the file was made from: another command that
+    builds the lab from the same content makes no line, and after a write only the changed
+    papers' lines are made; a file changed since (by hand, by another command) is made again."""
+    lab = Lab.find(str(en_lab))
+    keys = lab.state / KEYS_FILE
+    papers = [Paper("a", "A"), Paper("b", "B")]
+    remember_keys(lab, papers, KeyLines(), content="c1")
+    assert keys.read_text("utf-8") == "a\tA\nb\tB\n"
+
+    def no_line(paper: Paper) -> str:
+        raise AssertionError(f"a line made for {paper.key}")
+
+    with monkeypatch.context() as patched:  # a later command, from the same content
+        patched.setattr(workspace, "_key_line", no_line)
+        known = KeyLines()
+        remember_keys(lab, [Paper("a", "A"), Paper("b", "B")], known, content="c1")
+    assert known.current
+    # its write renamed paper b: the file is made again, and noted with the new content
+    remember_keys(lab, [known.papers[0], Paper("b", "B two")], known, content="c2")
+    assert keys.read_text("utf-8") == "a\tA\nb\tB two\n"
+    with monkeypatch.context() as patched:
+        patched.setattr(workspace, "_key_line", no_line)
+        remember_keys(lab, [Paper("a", "A"), Paper("b", "B two")], KeyLines(), content="c2")
+
+    keys.write_text("a\tA\n", "utf-8")  # cut by hand: not the file that was noted
+    remember_keys(lab, [Paper("a", "A"), Paper("b", "B two")], KeyLines(), content="c2")
+    assert keys.read_text("utf-8") == "a\tA\nb\tB two\n"
+
+    monkeypatch.setattr(workspace.results, "code_stamp", lambda: "another lab")
+    keys.write_bytes(b"")  # lab's code changed: the note no longer holds
+    remember_keys(lab, [Paper("a", "A"), Paper("b", "B two")], KeyLines(), content="c2")
+    assert keys.read_text("utf-8") == "a\tA\nb\tB two\n"
+
+
+def test_a_keys_file_replaced_by_another_command_is_not_noted_as_this_ones(
+    en_lab: Path,
+) -> None:
+    """A command that found the file current must not pair its new content with a file
+    another command wrote meanwhile (that one's papers): the next command makes it again."""
+    lab = Lab.find(str(en_lab))
+    keys = lab.state / KEYS_FILE
+    remember_keys(lab, [Paper("a", "A")], KeyLines(), content="c1")
+    known = KeyLines()
+    remember_keys(lab, [Paper("a", "A")], known, content="c1")
+    assert known.current
+    keys.unlink()
+    keys.write_text("stale\tOlder papers\n", "utf-8")  # another command's, meanwhile
+    remember_keys(lab, [*known.papers], known, content="c2")
+    remember_keys(lab, [Paper("a", "A")], KeyLines(), content="c2")
+    assert keys.read_text("utf-8") == "a\tA\n"
+
+
+def test_keys_follow_hand_edits_and_writes_end_to_end(keyed_lab: Path) -> None:
+    """Through the real commands: a title edited by hand, a paper added, one marked; each time
+    the file is what a lab without its state writes."""
+    run = Run(keyed_lab)
+    keys = keyed_lab / ".lab" / KEYS_FILE
+    assert run("status").ok
+    note = keyed_lab / "papers" / "blip-2.md"
+    text = note.read_text("utf-8")
+    title = next(line for line in text.splitlines() if line.startswith("title:"))
+    note.write_text(text.replace(title, "title: 'BLIP-2, edited by hand'", 1), "utf-8")
+    for args in (["mark", "blip-2", "reading"], ["add", "paper", "Later Paper"], ["status"]):
+        assert run(*args).ok, args
+        warm = keys.read_text("utf-8")
+        assert "blip-2\tBLIP-2, edited by hand\n" in warm
+        cold = keyed_lab.parent / "cold-copy"
+        shutil.rmtree(cold, ignore_errors=True)
+        shutil.copytree(keyed_lab, cold, ignore=shutil.ignore_patterns(".lab"))
+        assert Run(cold)("sync").ok
+        assert (cold / ".lab" / KEYS_FILE).read_text("utf-8") == warm, args
+    assert "later-paper\tLater Paper\n" in keys.read_text("utf-8")
+
+
 def test_every_kind_of_value_completes(keyed_lab: Path) -> None:
     assert bash_complete("lab list ", keyed_lab) == ["papers", "notes", "experiments", "weeks"]
     assert bash_complete("lab list papers --status r", keyed_lab) == ["reading", "read"]
