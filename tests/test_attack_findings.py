@@ -243,3 +243,120 @@ def test_a_tick_with_a_variation_selector_counts(en_lab: Path) -> None:
         "status: read"
         in read(en_lab / "papers/reading-list.yaml").split("key: dpo")[1].split("- key:")[0]
     )
+
+
+# --- a later hostile review (round 36) ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("field", "bad"),
+    [
+        ("year: 2017", "year: 2017a"),
+        ("status: unread", "status: maybe"),
+        ("status: unread", "status:"),
+        ("stage: 1", "stage: 9"),
+        ("title: Attention Is All You Need", "title: [a, b]"),
+    ],
+)
+def test_a_reading_list_entry_with_a_field_lab_cannot_read_keeps_a_marked_row(
+    en_lab: Path, field: str, bad: str
+) -> None:
+    """One typo in one entry used to take the paper out of every table, with exit 0 and a
+    warning: the entry keeps a row named by its key and marked with the problem, as a paper
+    note that does not read does; `lab mark` on it names the entry's line; once the typo is
+    fixed the row is the paper's own again."""
+    run = Run(en_lab)
+    listed, table = en_lab / "papers/reading-list.yaml", en_lab / "papers/README.md"
+    total = re.findall(r"\*\*Total\*\*.*", read(table))
+    entry = read(listed).index("- key: transformer")
+    text = read(listed)
+    at = text.index(field, entry)
+    listed.write_text(text[:at] + bad + text[at + len(field) :], "utf-8")
+    synced = run("sync")
+    assert synced.ok and "papers/reading-list.yaml:5:" in synced.err
+    assert re.search(
+        r"^\| ⚠️ \| transformer \| transformer ⚠️ papers/reading-list\.yaml:5: ", read(table), re.M
+    )
+    assert re.findall(r"\*\*Total\*\*.*", read(table)) == total  # the paper still counted
+    marked = run("mark", "transformer", "read")
+    assert marked.code == 1 and marked.err.startswith("error: papers/reading-list.yaml:5: ")
+    assert "reading-list entry of `transformer`" in marked.err
+    assert run("check").code == 1
+    listed.write_text(text, "utf-8")
+    assert run("sync").ok
+    assert "| ⬜ | transformer | [Attention Is All You Need]" in read(table)
+    assert run("mark", "transformer", "read").ok
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["new", "paper", "My Notes On X", "--key", "readme"],
+        ["new", "concept", "X", "-c", "training", "--slug", "readme"],
+        ["new", "concept", "README", "-c", "training"],
+    ],
+)
+def test_a_note_named_readme_which_lab_would_never_read_is_refused(
+    en_lab: Path, args: list[str]
+) -> None:
+    """A folder's readme.md (any case) is not a note to the walk: a note written under that
+    name was created with exit 0 and then seen by no command. It is refused, nothing written."""
+    run = Run(en_lab)
+    before = tree(en_lab)
+    result = run(*args)
+    assert result.code == 1 and "cannot name a note" in result.err, result.err
+    assert tree(en_lab) == before
+
+
+def test_a_paper_key_made_from_a_title_is_never_readme(en_lab: Path) -> None:
+    run = Run(en_lab)
+    assert run("add", "paper", "README").ok
+    assert "- key: readme-2\n" in read(en_lab / "papers/reading-list.yaml")
+    assert run("new", "paper", "readme-2").ok and (en_lab / "papers/readme-2.md").is_file()
+    assert "| readme-2 |" in read(en_lab / "papers/README.md")
+
+
+def _region_twice(table: Path, tick_in: str) -> None:
+    """papers/README.md after a bad merge: its table region twice, one copy ticked by hand."""
+    text = read(table)
+    begin = text.index("<!-- lab:begin papers")
+    end = text.index("<!-- lab:end papers -->") + len("<!-- lab:end papers -->\n")
+    region = text[begin:end]
+    ticked = region.replace("| ⬜ | transformer |", "| ✅ | transformer |")
+    assert ticked != region
+    first, second = (ticked, region) if tick_in == "first" else (region, ticked)
+    table.write_text(text[:begin] + first + "\n" + second + text[end:], "utf-8")
+
+
+@pytest.mark.parametrize("tick_in", ["first", "second"])
+def test_a_repaired_duplicate_region_keeps_the_copy_ticked_by_hand(
+    en_lab: Path, tick_in: str
+) -> None:
+    """`lab sync --repair` removed the second copy of a duplicated region whatever it held: a
+    tick made in that copy was lost. The copy with hand edits is kept, and its tick taken in."""
+    run = Run(en_lab)
+    table = en_lab / "papers/README.md"
+    _region_twice(table, tick_in)
+    assert run("sync").code == 1
+    repaired = run("sync", "--repair")
+    assert repaired.ok, repaired.err
+    assert read(table).count("<!-- lab:begin papers") == 1
+    assert "| ✅ | transformer |" in read(table)
+    listed = read(en_lab / "papers/reading-list.yaml")
+    assert "status: read" in listed.split("key: transformer")[1].split("- key:")[0]
+    assert len(list((en_lab / ".lab-trash").rglob("*"))) > 0
+
+
+def test_two_copies_of_a_region_both_ticked_differently_are_refused(en_lab: Path) -> None:
+    run = Run(en_lab)
+    table = en_lab / "papers/README.md"
+    _region_twice(table, "second")
+    text = read(table)
+    first_end = text.index("<!-- lab:end papers -->")
+    text = text[:first_end].replace("| ⬜ | gpt-1 |", "| ✅ | gpt-1 |") + text[first_end:]
+    table.write_text(text, "utf-8")
+    before = tree(en_lab)
+    repaired = run("sync", "--repair")
+    assert repaired.code == 1 and "papers/README.md:" in repaired.err
+    assert "both copies edited by hand" in repaired.err
+    assert tree(en_lab) == before

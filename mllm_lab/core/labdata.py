@@ -540,13 +540,33 @@ def _from_list(path: str, record: Any) -> _FromList:
         papers = [paper_of(row)._replace(problem=problem) for row in kept]
         return _FromList(record, papers, [problem], [], problem)
     listed = ListDigest(*digest)
+    papers = [paper_of(row) for row in listed.papers]
+    findings = [Finding(path, line, Msg.from_json(m)) for line, m in listed.findings]
     return _FromList(
         record=record,
-        papers=[paper_of(row) for row in listed.papers],
-        findings=[Finding(path, line, Msg.from_json(m)) for line, m in listed.findings],
+        papers=papers + _broken_entries(path, listed.keys, papers, findings),
+        findings=findings,
         keys=[(key, line) for key, line in listed.keys],
         problem=None,
     )
+
+
+def _broken_entries(
+    path: str, keys: list[Any], papers: list[Paper], findings: list[Finding]
+) -> list[Paper]:
+    """A row for each entry of the reading list that has a key but a field lab cannot read
+    (a year typed `2024a`, a status `maybe`): named by its key and marked with the problem,
+    as a paper note that does not read keeps its row. Without it the paper would leave every
+    table while the warning scrolls by."""
+    first_problem: dict[int, Finding] = {}
+    for finding in findings:
+        first_problem.setdefault(finding.line, finding)
+    rowed = {paper.line for paper in papers}  # an entry's row carries the entry's line
+    return [
+        Paper(key=key, title=key, line=line, problem=first_problem[line])
+        for key, line in keys
+        if key and line not in rowed and line in first_problem
+    ]
 
 
 def _take_list(parts: _Parts, made: _FromList) -> None:

@@ -77,7 +77,7 @@ def _fix(text: str, damage: DamagedRegion, bodies: Sequence[str]) -> Fixed:
                 return lost_end
         return _fix_nested(text=text, marker=marker, end=end, outer=damage.outer)
     if damage.problem == "duplicate":
-        return _fix_duplicate(text, marker, end)
+        return _fix_duplicate(text, marker, end, found)
     if damage.problem == "no-begin":
         return _fix_no_begin(text=text, marker=marker, found=found, bodies=bodies)
     return _fix_no_end(text, marker, bodies)
@@ -278,11 +278,38 @@ def _fix_nested(text: str, marker: Marker, end: Marker | None, outer: str) -> Fi
     return kept, done, []
 
 
-def _fix_duplicate(text: str, marker: Marker, end: Marker | None) -> Fixed:
+def _fix_duplicate(text: str, marker: Marker, end: Marker | None, found: list[Marker]) -> Fixed:
+    """A second copy of a region (a bad merge): the copy that holds hand edits (ticks) is
+    kept and the other removed; when both hold edits and differ, which to keep is not
+    guessed."""
     if end is None:  # a stray begin after the region: it begins nothing
         return _drop(text, marker), Msg.of("repair.stray_begin", name=marker.name), []
-    done = Msg.of("repair.duplicate", name=marker.name, first=marker.line, last=end.line)
-    return text[: marker.start] + text[end.stop :], done, [text[marker.stop : end.start]]
+    name = marker.name
+    first = next(m for m in found if m.kind == "begin" and m.name == name)
+    first_end = next(
+        (m for m in found if m.kind == "end" and m.name == name and m.start > first.start), None
+    )
+    second_body = text[marker.stop : end.start]
+    if first_end is not None and first_end.start < marker.start:
+        first_body = text[first.stop : first_end.start]
+        first_edited, second_edited = _edited(first, first_body), _edited(marker, second_body)
+        same = first_body.replace("\r\n", "\n") == second_body.replace("\r\n", "\n")
+        if second_edited and not same:
+            if first_edited:
+                raise _Guess(
+                    Msg.of("region.copies_differ", name=name, first=first.line, last=marker.line)
+                )
+            done = Msg.of(
+                "repair.duplicate_first", name=name, first=first.line, last=first_end.line
+            )
+            return text[: first.start] + text[first_end.stop :], done, [first_body]
+    done = Msg.of("repair.duplicate", name=name, first=marker.line, last=end.line)
+    return text[: marker.start] + text[end.stop :], done, [second_body]
+
+
+def _edited(begin: Marker, body: str) -> bool:
+    """The body is not what lab wrote under this begin marker (its sha says what that was)."""
+    return bool(body.strip()) if begin.sha is None else begin.sha != body_sha(body)
 
 
 def _fix_no_end(text: str, marker: Marker, bodies: Sequence[str] = ()) -> Fixed:

@@ -222,7 +222,14 @@ def check_slug(slug: str) -> str:
         raise OutsideLab(slug)
     if not SLUG_RE.match(slug):
         raise BadInput("error.bad_slug", value=repr(slug))
+    if slug.casefold() in RESERVED:
+        raise BadInput("error.slug_reserved", value=repr(slug))
     return slug
+
+
+# Names a note's file cannot have: walk.py and kinds.kind_of pass over `readme.md` in any case
+# (a folder's README), so a note of that name would never be read.
+RESERVED = frozenset({"readme"})
 
 
 MAX_KEY = 24
@@ -261,7 +268,7 @@ def unique_key(base: str, taken: set[str]) -> str:
     """`base`, or `base-2`, `base-3`… (cut to fit 24 chars): the first not in `taken`
     (casefolded keys)."""
     key, number = base, 2
-    while key.casefold() in taken:
+    while key.casefold() in taken or key.casefold() in RESERVED:
         suffix = f"-{number}"
         key = base[: MAX_KEY - len(suffix)].rstrip("-.") + suffix
         number += 1

@@ -219,7 +219,7 @@ def new_concept(
         raise InvalidValue("category", category, CATEGORIES)
     if stage is not None and stage not in (1, 2, 3, 4, 5):
         check_stage(stage)
-    name = check_slug(slug) if slug else slugify(title)
+    name = check_slug(slug or slugify(title))
     path = f"notes/{category}/{name}.md"
     with ws.transaction(dry_run=dry_run) as tx:
         data = tx.data

@@ -83,9 +83,8 @@ def refuse_broken(query: str, papers: Iterable[Paper]) -> None:
     for paper in papers:
         if paper.problem and exact_match(" ".join(query.split()), paper) is not None:
             where = paper.problem
-            raise BrokenNote(
-                where.path, where.line, "error.broken_paper", problem=where.msg, key=paper.key
-            )
+            name = "error.broken_paper" if paper.note else "error.broken_entry"
+            raise BrokenNote(where.path, where.line, name, problem=where.msg, key=paper.key)
 
 
 def refuse_unreadable_list(data: LabData) -> None:
