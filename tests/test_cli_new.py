@@ -254,6 +254,27 @@ def test_edit_opens_the_editor(in_lab: Run, lab: Path, monkeypatch, tmp_path: Pa
     assert read(log).strip() == str(lab / "notes/fundamentals/rope.md")
 
 
+@pytest.mark.parametrize(
+    ("script", "said"),
+    [("exit 3", "exited with status 3; the note is written"), ('rm "$1"', "run `lab sync`")],
+)
+def test_an_editor_that_fails_or_removes_the_note_is_said_with_exit_1(
+    en_lab: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, script: str, said: str
+) -> None:
+    """The note is written before the editor opens: an editor that exits non-zero (vim's
+    `:cq`) or removes the file made `lab new … --edit` exit 0 all the same."""
+    editor = tmp_path / "editor.sh"
+    editor.write_text(f"#!/bin/sh\n{script}\n", "utf-8")
+    editor.chmod(0o755)
+    monkeypatch.setenv("EDITOR", str(editor))
+    result = Run(en_lab)("new", "concept", "RoPE", "-c", "fundamentals", "--edit")
+    error = result.err.strip().splitlines()[-1]
+    assert result.code == 1 and error.startswith("error: the editor ") and said in error
+    assert error.endswith(" notes/fundamentals/rope.md") or "notes/fundamentals/rope.md;" in error
+    written = (en_lab / "notes/fundamentals/rope.md").is_file()
+    assert written == (script == "exit 3")
+
+
 @settings(
     max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )

@@ -239,7 +239,7 @@ def show_created(result: Any, dry_run: bool, editor: list[str] | None) -> None:
     output.outcomes([o for o in result.outcomes if o.path != result.path or o.detail])
     output.result(result.path)
     if editor:
-        open_in_editor(editor, workspace().lab.root / result.path)
+        open_in_editor(editor, workspace().lab.root, result.path)
 
 
 def editor_command(edit: bool) -> list[str] | None:
@@ -266,12 +266,19 @@ def editor_command(edit: bool) -> list[str] | None:
     return command
 
 
-def open_in_editor(command: list[str], path: Path) -> None:
+def open_in_editor(command: list[str], root: Path, relative: str) -> None:
+    """The new file in the user's editor. It is written already: an editor that fails (`:cq`
+    in vim) or removes the file is said, and the command exits 1, not 0."""
     import subprocess
 
+    path = root / relative
     try:
-        subprocess.call([*command, str(path)])
+        code = subprocess.call([*command, str(path)])
     except OSError as problem:
         raise BadInput(
             "error.editor_run", command=repr(command[0]), problem=problem.strerror
         ) from None
+    if not path.exists():
+        raise BadInput("error.editor_removed", command=repr(command[0]), path=relative)
+    if code != 0:
+        raise BadInput("error.editor_failed", command=repr(command[0]), code=code, path=relative)

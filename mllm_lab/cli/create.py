@@ -257,4 +257,4 @@ def weekly(
     output.warnings(shown, total=total, bare=bare)
     output.outcomes(created.outcomes, quiet_unchanged=False)
     if editor:
-        open_in_editor(editor, ws.lab.root / created.path)
+        open_in_editor(editor, ws.lab.root, created.path)

@@ -63,6 +63,8 @@ MESSAGES: dict[str, Any] = {
     "error.lock_timeout": "${name}={value}: expected a number of seconds, e.g. 60",
     "error.editor_quote": "${name}={value}: {problem}",
     "error.editor_blank": "${name} is blank",
+    "error.editor_failed": "the editor {command} exited with status {code}; the note is written: {path}",
+    "error.editor_removed": "the editor {command} removed {path}; run `lab sync` to take it out of the tables",
     "error.editor_run": "cannot run the editor {command} ({problem})",
     "error.nested_lab": "{path} is inside the lab at {outer}; a lab there would be scanned as part of it (use --nested if that is what you want)",
     "error.at_missing": "{path} has no heading `{heading}` for --at; its headings: {headings}",

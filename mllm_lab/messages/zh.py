@@ -63,6 +63,8 @@ MESSAGES: dict[str, Any] = {
     "error.lock_timeout": "${name}={value}：应是秒数，如 60",
     "error.editor_quote": "${name}={value}：{problem}",
     "error.editor_blank": "${name} 是空的",
+    "error.editor_failed": "编辑器 {command} 以状态 {code} 退出；笔记已写好：{path}",
+    "error.editor_removed": "编辑器 {command} 删除了 {path}；运行 `lab sync` 把它从表格中去掉",
     "error.editor_run": "无法运行编辑器 {command}（{problem}）",
     "error.nested_lab": "{path} 位于 {outer} 的 lab 之内；在这里新建 lab 会被外层 lab 当作它的一部分扫描（确实需要时加 --nested）",
     "error.at_missing": "{path} 里没有 --at 指定的标题 `{heading}`；现有标题：{headings}",
