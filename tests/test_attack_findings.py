@@ -249,43 +249,77 @@ def test_a_tick_with_a_variation_selector_counts(en_lab: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("field", "bad"),
+    ("field", "bad", "title", "counted"),
     [
-        ("year: 2017", "year: 2017a"),
-        ("status: unread", "status: maybe"),
-        ("status: unread", "status:"),
-        ("stage: 1", "stage: 9"),
-        ("title: Attention Is All You Need", "title: [a, b]"),
+        ("year: 2017", "year: 2017a", "Attention Is All You Need", True),
+        ("status: read", "status: maybe", "Attention Is All You Need", False),
+        ("status: read", "status:", "Attention Is All You Need", False),
+        ("stage: 1", "stage: 9", "Attention Is All You Need", False),
+        ("title: Attention Is All You Need", "title: [a, b]", "transformer", True),
     ],
 )
 def test_a_reading_list_entry_with_a_field_lab_cannot_read_keeps_a_marked_row(
-    en_lab: Path, field: str, bad: str
+    en_lab: Path, field: str, bad: str, title: str, counted: bool
 ) -> None:
     """One typo in one entry used to take the paper out of every table, with exit 0 and a
-    warning: the entry keeps a row named by its key and marked with the problem, as a paper
-    note that does not read does; `lab mark` on it names the entry's line; once the typo is
-    fixed the row is the paper's own again."""
+    warning: the entry keeps the row of the fields that read (its title, or its key), marked
+    with the problem, as a paper note that does not read keeps its last row; its status and
+    stage still count; `lab mark` on it names the entry's line; once the typo is fixed the
+    row is the paper's own again."""
     run = Run(en_lab)
-    listed, table = en_lab / "papers/reading-list.yaml", en_lab / "papers/README.md"
+    listed, table, readme = (
+        en_lab / "papers/reading-list.yaml",
+        en_lab / "papers/README.md",
+        en_lab / "README.md",
+    )
+    assert run("mark", "transformer", "read").ok
     total = re.findall(r"\*\*Total\*\*.*", read(table))
-    entry = read(listed).index("- key: transformer")
+    progress = re.findall(r"^- \[ \] .*", read(readme), re.M)
     text = read(listed)
-    at = text.index(field, entry)
+    at = text.index(field, text.index("- key: transformer"))
     listed.write_text(text[:at] + bad + text[at + len(field) :], "utf-8")
     synced = run("sync")
     assert synced.ok and "papers/reading-list.yaml:5:" in synced.err
-    assert re.search(
-        r"^\| ⚠️ \| transformer \| transformer ⚠️ papers/reading-list\.yaml:5: ", read(table), re.M
+    row = re.search(
+        r"^\| ⚠️ \| transformer \| (.*) ⚠️ papers/reading-list\.yaml:5: ", read(table), re.M
     )
-    assert re.findall(r"\*\*Total\*\*.*", read(table)) == total  # the paper still counted
-    marked = run("mark", "transformer", "read")
+    assert row is not None and row[1].startswith((f"[{title}]", title)), read(table)
+    if "status" not in field:  # a status that does not read is no status
+        assert re.findall(r"\*\*Total\*\*.*", read(table)) == total
+    assert (re.findall(r"^- \[ \] .*", read(readme), re.M) == progress) == counted
+    marked = run("mark", "transformer", "unread")
     assert marked.code == 1 and marked.err.startswith("error: papers/reading-list.yaml:5: ")
     assert "reading-list entry of `transformer`" in marked.err
+    exported = run("export", "bibtex", "transformer")
+    assert exported.code == 1 and "papers/reading-list.yaml:5: " in exported.err
+    every = run("export", "bibtex")
+    assert every.ok and "{transformer" not in every.out and "Vaswani" not in every.out
     assert run("check").code == 1
     listed.write_text(text, "utf-8")
     assert run("sync").ok
-    assert "| ⬜ | transformer | [Attention Is All You Need]" in read(table)
-    assert run("mark", "transformer", "read").ok
+    assert "| ✅ | transformer | [Attention Is All You Need]" in read(table)
+    assert run("mark", "transformer", "unread").ok
+
+
+def test_a_key_listed_twice_is_marked_where_it_is_shown(en_lab: Path) -> None:
+    """The first of two entries of one key is the one the table shows and `lab mark` writes:
+    when it does not read, mark is refused with its line rather than writing into one entry
+    while the table shows the other (exit 0, nothing changed to see)."""
+    run = Run(en_lab)
+    listed, table = en_lab / "papers/reading-list.yaml", en_lab / "papers/README.md"
+    with listed.open("a", encoding="utf-8") as stream:
+        stream.write("- key: dupk\n  title: Dup Bad\n  year: 2024a\n  status: read\n")
+        stream.write("- key: dupk\n  title: Dup Good\n  year: 2024\n  status: read\n")
+    assert run("sync").ok
+    assert re.search(r"^\| ⚠️ \| dupk \| Dup Bad ⚠️ ", read(table), re.M)
+    marked = run("mark", "dupk", "reading")
+    assert marked.code == 1 and "papers/reading-list.yaml:" in marked.err
+    text = read(listed)
+    listed.write_text(text.replace("  year: 2024a\n", "  year: 2023\n"), "utf-8")
+    assert run("mark", "dupk", "reading").ok
+    assert "| 📖 | dupk | Dup Bad |" in read(table)
+    first = read(listed).split("key: dupk")[1]
+    assert "status: reading" in first and "Dup Bad" in first
 
 
 @pytest.mark.parametrize(
@@ -355,8 +389,60 @@ def test_two_copies_of_a_region_both_ticked_differently_are_refused(en_lab: Path
     first_end = text.index("<!-- lab:end papers -->")
     text = text[:first_end].replace("| ⬜ | gpt-1 |", "| ✅ | gpt-1 |") + text[first_end:]
     table.write_text(text, "utf-8")
+    begins = [n for n, line in enumerate(read(table).split("\n"), 1) if "lab:begin papers" in line]
     before = tree(en_lab)
     repaired = run("sync", "--repair")
-    assert repaired.code == 1 and "papers/README.md:" in repaired.err
-    assert "both copies edited by hand" in repaired.err
+    assert repaired.code == 1 and f"papers/README.md:{begins[1]}:" in repaired.err
+    assert f"the copies at lines {begins[0]}, {begins[1]} were edited by hand and differ" in (
+        repaired.err
+    )
+    assert tree(en_lab) == before
+
+
+def test_three_copies_of_a_region_are_named_by_their_lines_in_the_file_as_it_is(
+    en_lab: Path,
+) -> None:
+    """The refusal names the edited copies where the user will look for them, not where they
+    would be once an untouched copy was taken out; with one edited copy, it is the one kept."""
+    run = Run(en_lab)
+    table = en_lab / "papers/README.md"
+    text = read(table)
+    begin = text.index("<!-- lab:begin papers")
+    end = text.index("<!-- lab:end papers -->") + len("<!-- lab:end papers -->\n")
+    region = text[begin:end]
+    two = region.replace("| ⬜ | gpt-2 |", "| ✅ | gpt-2 |")
+    three = region.replace("| ⬜ | gpt-3 |", "| ✅ | gpt-3 |")
+    table.write_text(text[:begin] + "\n".join([region, two, three]) + text[end:], "utf-8")
+    begins = [n for n, line in enumerate(read(table).split("\n"), 1) if "lab:begin papers" in line]
+    refused = run("sync", "--repair")
+    assert refused.code == 1 and f"the copies at lines {begins[1]}, {begins[2]} were" in refused.err
+    table.write_text(text[:begin] + "\n".join([region, region, three]) + text[end:], "utf-8")
+    assert run("sync", "--repair").ok
+    assert read(table).count("<!-- lab:begin papers") == 1 and "| ✅ | gpt-3 |" in read(table)
+
+
+@pytest.mark.parametrize(
+    ("ignore", "args", "path"),
+    [
+        (
+            '["papers/draft-*"]',
+            ["new", "paper", "Draft Thing", "--key", "draft-one"],
+            "papers/draft-one.md",
+        ),
+        ('["*.tmp.md"]', ["new", "paper", "Draft Thing", "--key", "foo.tmp"], "papers/foo.tmp.md"),
+        ('["notes/training/"]', ["new", "concept", "Y", "-c", "training"], "notes/training/y.md"),
+    ],
+)
+def test_a_note_that_ignore_leaves_out_is_refused(
+    en_lab: Path, ignore: str, args: list[str], path: str
+) -> None:
+    """`ignore` in lab.toml leaves files out of every command: a note written where it points
+    was created with exit 0, put in the table, and gone from it at the next `lab sync`."""
+    config = en_lab / "lab.toml"
+    config.write_text(read(config) + f"ignore = {ignore}\n", "utf-8")
+    run = Run(en_lab)
+    assert run("status").ok
+    before = tree(en_lab)
+    result = run(*args)
+    assert result.code == 1 and f"error: {path} is left out by `ignore` in lab.toml" in result.err
     assert tree(en_lab) == before

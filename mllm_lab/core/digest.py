@@ -170,8 +170,16 @@ def digest_reading_list(entries: list[dict[str, Any]], entry_lines: list[int]) -
     for entry, line in zip(entries, entry_lines, strict=True):
         lines = dict.fromkeys(entry, line)
         key = str(entry.get("key") or "").strip()
+        # an entry with a field lab cannot read keeps the row of those it can (labdata
+        # marks it with the problem): it does not leave every table
         paper, problems = paper_from_meta(
-            meta=entry, path=READING_LIST, lines=lines, default_key=key, note=None, line=line
+            meta=entry,
+            path=READING_LIST,
+            lines=lines,
+            default_key=key,
+            note=None,
+            line=line,
+            lenient=True,
         )
         if not key:
             problems.append(Finding.of(READING_LIST, line, "field.missing", field="key"))

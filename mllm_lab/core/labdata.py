@@ -97,9 +97,10 @@ _STATUS_AT = PAPER_FIELDS.index("status")
 _STATUS = {status.value: status for status in Status}
 
 
-PARSE_REVISION = 3  # one more whenever a parse gives another digest of the same text (2: a
-# paper's unknown stage named once; 3: a paper keyed by a file name that is not UTF-8 refused):
-# records kept by an earlier parse are not used
+PARSE_REVISION = 4  # one more whenever a parse gives another digest of the same text (2: a
+# paper's unknown stage named once; 3: a paper keyed by a file name that is not UTF-8 refused;
+# 4: a reading-list entry with a field that does not read keeps a row): records kept by an
+# earlier parse are not used
 
 
 def _version() -> int:
@@ -540,32 +541,28 @@ def _from_list(path: str, record: Any) -> _FromList:
         papers = [paper_of(row)._replace(problem=problem) for row in kept]
         return _FromList(record, papers, [problem], [], problem)
     listed = ListDigest(*digest)
-    papers = [paper_of(row) for row in listed.papers]
     findings = [Finding(path, line, Msg.from_json(m)) for line, m in listed.findings]
     return _FromList(
         record=record,
-        papers=papers + _broken_entries(path, listed.keys, papers, findings),
+        papers=_marked([paper_of(row) for row in listed.papers], findings),
         findings=findings,
         keys=[(key, line) for key, line in listed.keys],
         problem=None,
     )
 
 
-def _broken_entries(
-    path: str, keys: list[Any], papers: list[Paper], findings: list[Finding]
-) -> list[Paper]:
-    """A row for each entry of the reading list that has a key but a field lab cannot read
-    (a year typed `2024a`, a status `maybe`): named by its key and marked with the problem,
-    as a paper note that does not read keeps its row. Without it the paper would leave every
-    table while the warning scrolls by."""
-    first_problem: dict[int, Finding] = {}
+def _marked(papers: list[Paper], findings: list[Finding]) -> list[Paper]:
+    """The reading list's papers, each entry with a field lab cannot read marked with its
+    (first) problem: its row shows the fields that read and ⚠️, as a paper note that does not
+    read keeps its last row. An entry's findings and its row carry the entry's line."""
+    if not findings:
+        return papers
+    first: dict[int, Finding] = {}
     for finding in findings:
-        first_problem.setdefault(finding.line, finding)
-    rowed = {paper.line for paper in papers}  # an entry's row carries the entry's line
+        first.setdefault(finding.line, finding)
     return [
-        Paper(key=key, title=key, line=line, problem=first_problem[line])
-        for key, line in keys
-        if key and line not in rowed and line in first_problem
+        paper._replace(problem=first[paper.line]) if paper.line in first else paper
+        for paper in papers
     ]
 
 

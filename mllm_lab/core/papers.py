@@ -136,9 +136,12 @@ def paper_from_meta(
     default_key: str,
     note: str | None,
     line: int = 1,
+    lenient: bool = False,
 ) -> tuple[Paper | None, list[Finding]]:
     """A Paper, or None when any field is unusable (a paper is never half-read); the
-    findings name each problem with its line."""
+    findings name each problem with its line. `lenient`: a Paper all the same, of the fields
+    that read (an unusable one left at its default, the key for a title), to be shown marked
+    with its problem: a reading-list entry has no last good row to fall back on."""
     read = _Fields(meta=meta, path=path, lines=lines, line=line)
     title, status, year, stage = read.title(), read.status(), read.year(), read.stage()
     created, started, finished = read.day("created"), read.day("started"), read.day("finished")
@@ -147,12 +150,12 @@ def paper_from_meta(
     key = str(meta.get("key") or default_key).strip()
     if shown(key) != key:  # from a file name that is not UTF-8
         read.bad("key", "field.key_not_utf8")
-    if read.findings or title is None or status is None:
+    if (read.findings or title is None or status is None) and not lenient:
         return None, read.findings
     paper = Paper(
         key=key,
-        title=title,
-        status=status,
+        title=key if title is None else title,
+        status=status or Status.UNREAD,
         authors=authors,
         year=year,
         venue=read.text("venue"),
@@ -174,7 +177,7 @@ def paper_from_meta(
         note=note,
         line=lines.get("status", line),
     )
-    return paper, []
+    return paper, read.findings
 
 
 def paper_to_meta(paper: Paper) -> dict[str, Any]:

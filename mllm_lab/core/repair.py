@@ -279,32 +279,36 @@ def _fix_nested(text: str, marker: Marker, end: Marker | None, outer: str) -> Fi
 
 
 def _fix_duplicate(text: str, marker: Marker, end: Marker | None, found: list[Marker]) -> Fixed:
-    """A second copy of a region (a bad merge): the copy that holds hand edits (ticks) is
-    kept and the other removed; when both hold edits and differ, which to keep is not
-    guessed."""
+    """A region a bad merge left more than once: one copy is removed at a time, never the one
+    that holds hand edits (ticks); copies edited differently are refused, naming them, rather
+    than one being chosen."""
     if end is None:  # a stray begin after the region: it begins nothing
         return _drop(text, marker), Msg.of("repair.stray_begin", name=marker.name), []
     name = marker.name
-    first = next(m for m in found if m.kind == "begin" and m.name == name)
-    first_end = next(
-        (m for m in found if m.kind == "end" and m.name == name and m.start > first.start), None
-    )
-    second_body = text[marker.stop : end.start]
-    if first_end is not None and first_end.start < marker.start:
-        first_body = text[first.stop : first_end.start]
-        first_edited, second_edited = _edited(first, first_body), _edited(marker, second_body)
-        same = first_body.replace("\r\n", "\n") == second_body.replace("\r\n", "\n")
-        if second_edited and not same:
-            if first_edited:
-                raise _Guess(
-                    Msg.of("region.copies_differ", name=name, first=first.line, last=marker.line)
-                )
-            done = Msg.of(
-                "repair.duplicate_first", name=name, first=first.line, last=first_end.line
-            )
-            return text[: first.start] + text[first_end.stop :], done, [first_body]
-    done = Msg.of("repair.duplicate", name=name, first=marker.line, last=end.line)
-    return text[: marker.start] + text[end.stop :], done, [second_body]
+    copies = _copies(found, name) or []
+    if not any(begin is marker for begin, _ in copies):  # laid out otherwise: this copy goes
+        copies = []
+    edited = [(b, e) for b, e in copies if _edited(b, text[b.stop : e.start])]
+    if len({text[b.stop : e.start].replace("\r\n", "\n") for b, e in edited}) > 1:
+        lines = ", ".join(str(b.line) for b, _ in edited)
+        raise _Guess(Msg.of("region.copies_differ", name=name, lines=lines))
+    keeper = edited[0] if edited else copies[0] if copies else None
+    begin, stop = (marker, end)
+    if keeper is not None and keeper[0] is marker:  # this copy holds the edits: another goes
+        begin, stop = next((b, e) for b, e in copies if b is not marker)
+    done = Msg.of("repair.duplicate", name=name, first=begin.line, last=stop.line)
+    removed = text[begin.stop : stop.start]
+    return text[: begin.start] + text[stop.stop :], done, [removed]
+
+
+def _copies(found: list[Marker], name: str) -> list[tuple[Marker, Marker]] | None:
+    """The copies of region `name`, when its markers are begin, end, begin, end… (None when
+    they are not laid out so)."""
+    mine = [m for m in found if m.name == name]
+    kinds = [m.kind for m in mine]
+    if len(mine) % 2 or kinds != ["begin", "end"] * (len(mine) // 2):
+        return None
+    return list(zip(mine[::2], mine[1::2], strict=True))
 
 
 def _edited(begin: Marker, body: str) -> bool:

@@ -114,16 +114,22 @@ def chosen_papers(
     ws: Workspace, *, keys: Sequence[str], status: str | None, stage: int | None
 ) -> list[Paper]:
     """The papers to cite: those the keys name (through the one resolver, in the order given),
-    else all of them in roadmap order; then only those of `status` and `stage`."""
+    else all of them in roadmap order; then only those of `status` and `stage`. A paper whose
+    note or list entry does not read is not cited (its row is its last known one, or only what
+    reads): named by a key it is refused with that file's `path:line`, else left out, as the
+    warning that names it says."""
     from mllm_lab.core.papers import parse_status
     from mllm_lab.core.resolve import resolve_one
     from mllm_lab.core.views import roadmap_order
+    from mllm_lab.ops.papers import refuse_broken
 
     papers = ws.data().papers
     if keys:
+        for key in keys:
+            refuse_broken(key, papers)
         chosen = list({(p := resolve_one(key, papers)).key: p for key in keys}.values())
     else:
-        chosen = sorted(papers, key=roadmap_order)
+        chosen = sorted((paper for paper in papers if not paper.problem), key=roadmap_order)
     wanted = parse_status(status) if status else None
     return [
         paper

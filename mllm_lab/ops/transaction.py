@@ -19,7 +19,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from mllm_lab import storage
-from mllm_lab.errors import NoteExists
+from mllm_lab.errors import BadInput, NoteExists
 from mllm_lab.messages import tr
 from mllm_lab.models import READING_LIST
 from mllm_lab.ops import views
@@ -196,6 +196,7 @@ class Transaction:
         the file exists instead of refusing: it shows what would be written all the same.
         `rename`: the option that gives the file another name, for the refusal."""
         self.ws.lab.path(path)
+        _refuse_ignored(self.ws, path)
         old = self.read(path)
         if old is not None and not force:
             if self.dry_run:
@@ -322,3 +323,17 @@ class Transaction:
         if self.ws._data is not None:
             self.ws._data = self.data
             self.ws.keep_keys()
+
+
+def _refuse_ignored(ws: Workspace, path: str) -> None:
+    """A note `ignore` in lab.toml leaves out (the file, or a folder above it) would be written
+    and then read by no command: refused, naming the setting."""
+    if not ws.lab.config.ignore or kind_of(path) is None:
+        return
+    from mllm_lab.walk import ignore_matcher
+
+    ignored = ignore_matcher(ws.lab.config.ignore)
+    parts = path.split("/")
+    folders = ["/".join(parts[:depth]) + "/" for depth in range(1, len(parts))]
+    if ignored is not None and any(ignored(each) for each in [*folders, path]):
+        raise BadInput("error.ignored_path", path=path)
