@@ -446,3 +446,69 @@ def test_a_note_that_ignore_leaves_out_is_refused(
     result = run(*args)
     assert result.code == 1 and f"error: {path} is left out by `ignore` in lab.toml" in result.err
     assert tree(en_lab) == before
+
+
+def test_entries_on_one_line_are_marked_each_for_its_own_problem(en_lab: Path) -> None:
+    """A reading list in flow style holds every entry on one line: the problem of one entry
+    marks that entry's row, not its neighbour's."""
+    run = Run(en_lab)
+    listed, table = en_lab / "papers/reading-list.yaml", en_lab / "papers/README.md"
+    listed.write_text(
+        "papers: [{key: a1, title: A One, year: 2024a, status: read},"
+        " {key: b1, title: B One, status: reading}]\n",
+        "utf-8",
+    )
+    assert run("sync").ok
+    assert re.search(r"^\| ⚠️ \| a1 \| A One ⚠️ papers/reading-list\.yaml:1: ", read(table), re.M)
+    assert "| 📖 | b1 | B One |" in read(table)
+    assert run("prompt", "paper", "b1").ok
+
+
+def test_a_note_an_ignore_negation_takes_back_is_not_refused(en_lab: Path) -> None:
+    """The walk never asks `ignore` about a kind's own folder, so `!papers/keep-*.md` after
+    `papers/` gives those notes back: creating one is not refused."""
+    config = en_lab / "lab.toml"
+    config.write_text(read(config) + 'ignore = ["papers/", "!papers/keep-*.md"]\n', "utf-8")
+    run = Run(en_lab)
+    assert run("new", "paper", "Keep A", "--key", "keep-a").ok
+    assert "| keep-a |" in read(en_lab / "papers/README.md")
+    listed = run("list", "papers")
+    assert listed.ok and "keep-a" in listed.out
+    refused = run("new", "paper", "Drop A", "--key", "drop-a")
+    assert refused.code == 1 and "papers/drop-a.md is left out by `ignore`" in refused.err
+
+
+def test_an_export_says_which_papers_it_leaves_out(en_lab: Path, tmp_path: Path) -> None:
+    run = Run(en_lab)
+    listed = en_lab / "papers/reading-list.yaml"
+    text = read(listed)
+    listed.write_text(text.replace("  year: 2017\n", "  year: 2017a\n", 1), "utf-8")
+    out = tmp_path / "refs.bib"
+    result = run("export", "bibtex", "-o", str(out))
+    assert result.ok and "{transformer" not in read(out)
+    said = [line for line in result.err.splitlines() if "left out" in line]
+    assert said == [
+        "warning: papers/reading-list.yaml:5: `year` is not a year: '2017a'"
+        " (`transformer` is left out until it is fixed)"
+    ]
+
+
+def test_a_copy_without_its_sha_but_as_lab_wrote_it_is_no_hand_edit(en_lab: Path) -> None:
+    """Three copies of the README's progress after a bad merge, one of them without the sha
+    in its begin marker (CRLF, text of the user's between them): they are the same, so the
+    one whose sha holds is kept and no --force is needed."""
+    readme = en_lab / "README.md"
+    text = read(readme)
+    found = re.search(r"<!-- lab:begin progress.*?<!-- lab:end progress -->\n", text, re.S)
+    assert found is not None
+    region = found[0]
+    bare = re.sub(r" sha=[0-9a-f]+", "", region, count=1)
+    merged = text[: found.end()] + "\nhand A\n\n" + bare + "\nhand B\n\n" + region
+    readme.write_bytes((merged + text[found.end() :]).replace("\n", "\r\n").encode("utf-8"))
+    run = Run(en_lab)
+    repaired = run("sync", "--repair")
+    assert repaired.ok, repaired.err
+    after = readme.read_bytes().decode("utf-8")
+    assert after.count("<!-- lab:begin progress sha=") == 1 and "lab:begin progress ·" not in after
+    assert "hand A\r\n" in after and "hand B\r\n" in after
+    assert run("sync", "--check").ok

@@ -106,7 +106,9 @@ def export_bibtex(
     from mllm_lab.ops.exchange import bibtex_export, write_bibtex
 
     ws = workspace()
-    count, text = bibtex_export(ws, keys=keys or [], status=status, stage=stage)
+    count, text, left_out = bibtex_export(ws, keys=keys or [], status=status, stage=stage)
+    for key, problem in left_out:
+        output.warn(tr("bibtex.left_out", problem=problem, key=key))
     if not count:
         output.info(tr("bibtex.no_papers"))
         return

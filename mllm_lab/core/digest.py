@@ -9,7 +9,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mllm_lab import kinds
-from mllm_lab.core.labdata import ListDigest, NoteDigest, NoteFields, paper_row, shown, stem
+from mllm_lab.core.labdata import (
+    PROBLEM_AT,
+    ListDigest,
+    NoteDigest,
+    NoteFields,
+    paper_row,
+    shown,
+    stem,
+)
 from mllm_lab.core.papers import check_stage, facet_text, paper_from_meta
 from mllm_lab.core.weeks import as_date
 from mllm_lab.errors import InvalidValue
@@ -170,8 +178,9 @@ def digest_reading_list(entries: list[dict[str, Any]], entry_lines: list[int]) -
     for entry, line in zip(entries, entry_lines, strict=True):
         lines = dict.fromkeys(entry, line)
         key = str(entry.get("key") or "").strip()
-        # an entry with a field lab cannot read keeps the row of those it can (labdata
-        # marks it with the problem): it does not leave every table
+        # an entry with a field lab cannot read keeps the row of those it can, its first
+        # problem in the row's `problem` (as JSON; labdata makes it a Finding): it does not
+        # leave every table, and entries that share a line (flow style) stay apart
         paper, problems = paper_from_meta(
             meta=entry,
             path=READING_LIST,
@@ -187,5 +196,7 @@ def digest_reading_list(entries: list[dict[str, Any]], entry_lines: list[int]) -
         findings += _json(problems)
         keys.append([key, line])
         if paper is not None:
-            rows.append(paper_row(paper))
+            row = paper_row(paper)
+            row[PROBLEM_AT] = _json(problems[:1])[0] if problems else None
+            rows.append(row)
     return ListDigest(rows, findings, keys)

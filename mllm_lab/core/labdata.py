@@ -94,13 +94,14 @@ DETAIL_FIELDS = (
 _DATES = [PAPER_FIELDS.index(name) for name in ("created", "started", "finished")]
 _TUPLES = [PAPER_FIELDS.index(name) for name in ("authors", "tags", "history")]
 _STATUS_AT = PAPER_FIELDS.index("status")
+PROBLEM_AT = PAPER_FIELDS.index("problem")  # a reading-list row's: [line, message] (digest)
 _STATUS = {status.value: status for status in Status}
 
 
-PARSE_REVISION = 4  # one more whenever a parse gives another digest of the same text (2: a
+PARSE_REVISION = 5  # one more whenever a parse gives another digest of the same text (2: a
 # paper's unknown stage named once; 3: a paper keyed by a file name that is not UTF-8 refused;
-# 4: a reading-list entry with a field that does not read keeps a row): records kept by an
-# earlier parse are not used
+# 4: a reading-list entry with a field that does not read keeps a row; 5: its row holds its
+# problem): records kept by an earlier parse are not used
 
 
 def _version() -> int:
@@ -541,29 +542,25 @@ def _from_list(path: str, record: Any) -> _FromList:
         papers = [paper_of(row)._replace(problem=problem) for row in kept]
         return _FromList(record, papers, [problem], [], problem)
     listed = ListDigest(*digest)
-    findings = [Finding(path, line, Msg.from_json(m)) for line, m in listed.findings]
     return _FromList(
         record=record,
-        papers=_marked([paper_of(row) for row in listed.papers], findings),
-        findings=findings,
+        papers=[_listed_paper(path, row) for row in listed.papers],
+        findings=[Finding(path, line, Msg.from_json(m)) for line, m in listed.findings],
         keys=[(key, line) for key, line in listed.keys],
         problem=None,
     )
 
 
-def _marked(papers: list[Paper], findings: list[Finding]) -> list[Paper]:
-    """The reading list's papers, each entry with a field lab cannot read marked with its
-    (first) problem: its row shows the fields that read and ⚠️, as a paper note that does not
-    read keeps its last row. An entry's findings and its row carry the entry's line."""
-    if not findings:
-        return papers
-    first: dict[int, Finding] = {}
-    for finding in findings:
-        first.setdefault(finding.line, finding)
-    return [
-        paper._replace(problem=first[paper.line]) if paper.line in first else paper
-        for paper in papers
-    ]
+def _listed_paper(path: str, row: list[Any]) -> Paper:
+    """A reading-list row's Paper. An entry with a field lab cannot read has the fields that
+    do read and its first problem ([line, message]): it shows them marked ⚠️, as a paper
+    note that does not read keeps its last row."""
+    said = row[PROBLEM_AT]
+    if said is None:
+        return paper_of(row)
+    values = list(row)
+    values[PROBLEM_AT] = None
+    return paper_of(values)._replace(problem=Finding(path, int(said[0]), Msg.from_json(said[1])))
 
 
 def _take_list(parts: _Parts, made: _FromList) -> None:

@@ -288,11 +288,17 @@ def _fix_duplicate(text: str, marker: Marker, end: Marker | None, found: list[Ma
     copies = _copies(found, name) or []
     if not any(begin is marker for begin, _ in copies):  # laid out otherwise: this copy goes
         copies = []
-    edited = [(b, e) for b, e in copies if _edited(b, text[b.stop : e.start])]
-    if len({text[b.stop : e.start].replace("\r\n", "\n") for b, e in edited}) > 1:
+
+    def body(copy: tuple[Marker, Marker]) -> str:
+        return text[copy[0].stop : copy[1].start].replace("\r\n", "\n")
+
+    # as lab wrote it: its sha holds; a copy without one but the same body is no hand edit
+    written = [copy for copy in copies if not _edited(copy[0], body(copy))]
+    edited = [c for c in copies if c not in written and body(c) not in map(body, written)]
+    if len(set(map(body, edited))) > 1:
         lines = ", ".join(str(b.line) for b, _ in edited)
         raise _Guess(Msg.of("region.copies_differ", name=name, lines=lines))
-    keeper = edited[0] if edited else copies[0] if copies else None
+    keeper = edited[0] if edited else written[0] if written else copies[0] if copies else None
     begin, stop = (marker, end)
     if keeper is not None and keeper[0] is marker:  # this copy holds the edits: another goes
         begin, stop = next((b, e) for b, e in copies if b is not marker)

@@ -111,13 +111,18 @@ def _apply(tx: Transaction, plan: Sequence[Planned]) -> None:
 
 
 def chosen_papers(
-    ws: Workspace, *, keys: Sequence[str], status: str | None, stage: int | None
+    ws: Workspace,
+    *,
+    keys: Sequence[str],
+    status: str | None,
+    stage: int | None,
+    left_out: list[Paper] | None = None,
 ) -> list[Paper]:
     """The papers to cite: those the keys name (through the one resolver, in the order given),
     else all of them in roadmap order; then only those of `status` and `stage`. A paper whose
     note or list entry does not read is not cited (its row is its last known one, or only what
-    reads): named by a key it is refused with that file's `path:line`, else left out, as the
-    warning that names it says."""
+    reads): named by a key it is refused with that file's `path:line`, else left out (and put
+    in `left_out`, for the command to say)."""
     from mllm_lab.core.papers import parse_status
     from mllm_lab.core.resolve import resolve_one
     from mllm_lab.core.views import roadmap_order
@@ -129,13 +134,16 @@ def chosen_papers(
             refuse_broken(key, papers)
         chosen = list({(p := resolve_one(key, papers)).key: p for key in keys}.values())
     else:
-        chosen = sorted((paper for paper in papers if not paper.problem), key=roadmap_order)
+        chosen = sorted(papers, key=roadmap_order)
     wanted = parse_status(status) if status else None
-    return [
+    kept = [
         paper
         for paper in chosen
         if (wanted is None or paper.status is wanted) and (stage is None or paper.stage == stage)
     ]
+    if left_out is not None:
+        left_out += [paper for paper in kept if paper.problem]
+    return [paper for paper in kept if not paper.problem]
 
 
 def bibtex_text(papers: Sequence[Paper]) -> str:
@@ -146,16 +154,19 @@ def bibtex_text(papers: Sequence[Paper]) -> str:
 
 def bibtex_export(
     ws: Workspace, *, keys: Sequence[str], status: str | None, stage: int | None
-) -> tuple[int, str]:
-    """How many papers `lab export bibtex` cites, and its text: made from the papers' records
+) -> tuple[int, str, list[list[str]]]:
+    """How many papers `lab export bibtex` cites, its text, and [key, problem] of each paper
+    it leaves out (its note or list entry does not read): made from the papers' records
     alone, so kept by what the index holds (an export asked for again builds no lab data)."""
 
     def compute() -> list[Any]:
-        papers = chosen_papers(ws, keys=keys, status=status, stage=stage)
-        return [len(papers), bibtex_text(papers)]
+        left_out: list[Paper] = []
+        papers = chosen_papers(ws, keys=keys, status=status, stage=stage, left_out=left_out)
+        said = [[paper.key, str(paper.problem)] for paper in left_out]
+        return [len(papers), bibtex_text(papers), said]
 
-    count, text = ws.cached("bibtex", compute, list(keys), status, stage, records_only=True)
-    return count, text
+    count, text, left = ws.cached("bibtex", compute, list(keys), status, stage, records_only=True)
+    return count, text, left
 
 
 def write_bibtex(path: Path, shown: str, text: str, *, force: bool) -> None:

@@ -326,14 +326,19 @@ class Transaction:
 
 
 def _refuse_ignored(ws: Workspace, path: str) -> None:
-    """A note `ignore` in lab.toml leaves out (the file, or a folder above it) would be written
-    and then read by no command: refused, naming the setting."""
-    if not ws.lab.config.ignore or kind_of(path) is None:
+    """A note `ignore` in lab.toml leaves out would be written and then read by no command:
+    refused, naming the setting. Asked as the walk asks it: of the file, and of each folder
+    between its kind's folder and the file (a kind's own folder is always walked into)."""
+    from mllm_lab import kinds
+
+    kind = kinds.kind_of(path)
+    if not ws.lab.config.ignore or kind is None:
         return
     from mllm_lab.walk import ignore_matcher
 
     ignored = ignore_matcher(ws.lab.config.ignore)
     parts = path.split("/")
-    folders = ["/".join(parts[:depth]) + "/" for depth in range(1, len(parts))]
-    if ignored is not None and any(ignored(each) for each in [*folders, path]):
+    below = range(kind.folder.count("/") + 2, len(parts))
+    asked = [*("/".join(parts[:depth]) + "/" for depth in below), path]
+    if ignored is not None and any(ignored(each) for each in asked):
         raise BadInput("error.ignored_path", path=path)
