@@ -512,3 +512,38 @@ def test_a_copy_without_its_sha_but_as_lab_wrote_it_is_no_hand_edit(en_lab: Path
     assert after.count("<!-- lab:begin progress sha=") == 1 and "lab:begin progress ·" not in after
     assert "hand A\r\n" in after and "hand B\r\n" in after
     assert run("sync", "--check").ok
+
+
+@pytest.mark.parametrize("order", ["sha tick bare", "tick bare sha", "sha bare tick bare"])
+def test_one_ticked_copy_among_untouched_ones_is_kept_in_any_order(
+    en_lab: Path, order: str
+) -> None:
+    """Copies of the papers table after a bad merge: one ticked by hand, the others as lab
+    wrote them (one without its sha). All but the ticked one go in one repair, whatever their
+    order (removing them one at a time lost the copy a sha-less one was compared with, and
+    two copies were then said to differ, at lines of a half-repaired text)."""
+    table = en_lab / "papers/README.md"
+    text = read(table)
+    found = re.search(r"<!-- lab:begin papers.*?<!-- lab:end papers -->\n", text, re.S)
+    assert found is not None
+    region = found[0]
+    copies = {
+        "sha": region,
+        "bare": re.sub(r" sha=[0-9a-f]+", "", region, count=1),
+        "tick": region.replace("| ⬜ | transformer |", "| ✅ | transformer |"),
+    }
+    merged = "\nhand\n\n".join(copies[name] for name in order.split())
+    table.write_text(text[: found.start()] + merged + text[found.end() :], "utf-8")
+    begins = [n for n, line in enumerate(read(table).split("\n"), 1) if "lab:begin papers" in line]
+    run = Run(en_lab)
+    repaired = run("sync", "--repair")
+    assert repaired.ok, repaired.err
+    gone = [b for b, name in zip(begins, order.split(), strict=True) if name != "tick"]
+    assert f"papers/README.md:{begins[1]}: removed the other copies of region `papers`" in (
+        repaired.err
+    )
+    assert all(f"{line}-" in repaired.err for line in gone)
+    assert read(table).count("<!-- lab:begin papers") == 1
+    assert "| ✅ | transformer |" in read(table)
+    assert read(table).count("\nhand\n") == len(order.split()) - 1
+    assert run("sync", "--check").ok

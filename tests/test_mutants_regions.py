@@ -368,7 +368,7 @@ def test_a_region_pasted_twice_keeps_the_first_and_backs_up_the_second() -> None
     fixed = repair(text, "p.md")
     assert fixed.text == "u\n" + first + "mine\n" + "v\n"
     assert fixed.removed == ["two\n"]
-    assert done(fixed) == ["p.md:6: removed a copy of region `r` (lines 6-8)"]
+    assert done(fixed) == ["p.md:6: removed the other copies of region `r` (lines 6-8)"]
     # a stray begin after a whole region begins nothing
     stray = "u\n" + first + "mine\n" + begin("r") + "v\n"
     fixed = repair(stray, "p.md")

@@ -279,32 +279,37 @@ def _fix_nested(text: str, marker: Marker, end: Marker | None, outer: str) -> Fi
 
 
 def _fix_duplicate(text: str, marker: Marker, end: Marker | None, found: list[Marker]) -> Fixed:
-    """A region a bad merge left more than once: one copy is removed at a time, never the one
-    that holds hand edits (ticks); copies edited differently are refused, naming them, rather
-    than one being chosen."""
+    """A region a bad merge left more than once: every copy but one is removed at once (so
+    each is named by its lines in the file as it is), never the one that holds hand edits
+    (ticks); copies edited differently are refused, naming them, rather than one chosen."""
     if end is None:  # a stray begin after the region: it begins nothing
         return _drop(text, marker), Msg.of("repair.stray_begin", name=marker.name), []
     name = marker.name
     copies = _copies(found, name) or []
     if not any(begin is marker for begin, _ in copies):  # laid out otherwise: this copy goes
-        copies = []
+        copies = [(marker, end)]
+        keeper = None
+    else:
 
-    def body(copy: tuple[Marker, Marker]) -> str:
-        return text[copy[0].stop : copy[1].start].replace("\r\n", "\n")
+        def body(copy: tuple[Marker, Marker]) -> str:
+            return text[copy[0].stop : copy[1].start].replace("\r\n", "\n")
 
-    # as lab wrote it: its sha holds; a copy without one but the same body is no hand edit
-    written = [copy for copy in copies if not _edited(copy[0], body(copy))]
-    edited = [c for c in copies if c not in written and body(c) not in map(body, written)]
-    if len(set(map(body, edited))) > 1:
-        lines = ", ".join(str(b.line) for b, _ in edited)
-        raise _Guess(Msg.of("region.copies_differ", name=name, lines=lines))
-    keeper = edited[0] if edited else written[0] if written else copies[0] if copies else None
-    begin, stop = (marker, end)
-    if keeper is not None and keeper[0] is marker:  # this copy holds the edits: another goes
-        begin, stop = next((b, e) for b, e in copies if b is not marker)
-    done = Msg.of("repair.duplicate", name=name, first=begin.line, last=stop.line)
-    removed = text[begin.stop : stop.start]
-    return text[: begin.start] + text[stop.stop :], done, [removed]
+        # as lab wrote it: its sha holds; a copy without one but the same body is no hand edit
+        written = [copy for copy in copies if not _edited(copy[0], body(copy))]
+        edited = [c for c in copies if c not in written and body(c) not in map(body, written)]
+        if len(set(map(body, edited))) > 1:
+            lines = ", ".join(str(b.line) for b, _ in edited)
+            raise _Guess(Msg.of("region.copies_differ", name=name, lines=lines))
+        keeper = edited[0] if edited else written[0] if written else copies[0]
+    gone = [copy for copy in copies if copy is not keeper]
+    kept, at = [], 0
+    for begin, stop in gone:
+        kept.append(text[at : begin.start])
+        at = stop.stop
+    kept.append(text[at:])
+    lines = ", ".join(f"{begin.line}-{stop.line}" for begin, stop in gone)
+    done = Msg.of("repair.duplicate", name=name, lines=lines)
+    return "".join(kept), done, [text[begin.stop : stop.start] for begin, stop in gone]
 
 
 def _copies(found: list[Marker], name: str) -> list[tuple[Marker, Marker]] | None:

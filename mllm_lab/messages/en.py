@@ -199,7 +199,7 @@ MESSAGES: dict[str, Any] = {
     "repair.second_begin": "removed a second `lab:begin {name}` inside the open region",
     "repair.stray_begin": "removed a stray `lab:begin {name}`, which began nothing",
     "repair.unnested": "removed the markers of region `{name}` (lines {first}-{last}) from inside region `{outer}`",
-    "repair.duplicate": "removed a copy of region `{name}` (lines {first}-{last})",
+    "repair.duplicate": "removed the other copies of region `{name}` (lines {lines})",
     "repair.no_begin": "added the missing `lab:begin {name}` before the `lab:end`; the lines above it stay yours",
     "repair.swapped": "put back `lab:begin {name}` and `lab:end {name}`, which were swapped (lines {first} and {last})",
     "repair.ends_swapped": "put back `lab:end {first}` and `lab:end {second}`, which were swapped (lines {a} and {b}); the lines between the two regions stay yours",

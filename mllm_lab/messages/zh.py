@@ -198,7 +198,7 @@ MESSAGES: dict[str, Any] = {
     "repair.second_begin": "删除了已打开区域内多出的 `lab:begin {name}`",
     "repair.stray_begin": "删除了多余的 `lab:begin {name}`（它没有开始任何区域）",
     "repair.unnested": "从区域 `{outer}` 内删除了区域 `{name}` 的标记（第 {first}-{last} 行）",
-    "repair.duplicate": "删除了区域 `{name}` 的一份副本（第 {first}-{last} 行）",
+    "repair.duplicate": "删除了区域 `{name}` 的其余副本（第 {lines} 行）",
     "repair.no_begin": "在 `lab:end` 前补上了缺失的 `lab:begin {name}`；它上面的行仍然是你的",
     "repair.swapped": "交换回了颠倒的 `lab:begin {name}` 和 `lab:end {name}`（第 {first} 行和第 {last} 行）",
     "repair.ends_swapped": "交换回了颠倒的 `lab:end {first}` 和 `lab:end {second}`（第 {a} 行和第 {b} 行）；两个区域之间的行仍然是你的",
