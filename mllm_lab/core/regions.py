@@ -56,9 +56,15 @@ class Region(NamedTuple):
     @property
     def hand_edited(self) -> bool:
         """True when the body is not what the tool last wrote (or, with no sha, not empty)."""
-        if self.sha is None:
-            return bool(self.body.strip())
-        return self.sha != body_sha(self.body)
+        return edited_body(self.sha, self.body)
+
+
+def edited_body(sha: str | None, body: str) -> bool:
+    """A region's body is not what lab wrote under a begin marker of this sha (or, with no sha,
+    not empty)."""
+    if sha is None:
+        return bool(body.strip())
+    return sha != body_sha(body)
 
 
 class Marker(NamedTuple):

@@ -12,6 +12,7 @@ from mllm_lab.core.regions import (
     Marker,
     body_sha,
     closest_block,
+    edited_body,
     end_by_sha,
     markers,
     nearly,
@@ -295,7 +296,7 @@ def _fix_duplicate(text: str, marker: Marker, end: Marker | None, found: list[Ma
             return text[copy[0].stop : copy[1].start].replace("\r\n", "\n")
 
         # as lab wrote it: its sha holds; a copy without one but the same body is no hand edit
-        written = [copy for copy in copies if not _edited(copy[0], body(copy))]
+        written = [copy for copy in copies if not edited_body(copy[0].sha, body(copy))]
         edited = [c for c in copies if c not in written and body(c) not in map(body, written)]
         if len(set(map(body, edited))) > 1:
             lines = ", ".join(str(b.line) for b, _ in edited)
@@ -320,11 +321,6 @@ def _copies(found: list[Marker], name: str) -> list[tuple[Marker, Marker]] | Non
     if len(mine) % 2 or kinds != ["begin", "end"] * (len(mine) // 2):
         return None
     return list(zip(mine[::2], mine[1::2], strict=True))
-
-
-def _edited(begin: Marker, body: str) -> bool:
-    """The body is not what lab wrote under this begin marker (its sha says what that was)."""
-    return bool(body.strip()) if begin.sha is None else begin.sha != body_sha(body)
 
 
 def _fix_no_end(text: str, marker: Marker, bodies: Sequence[str] = ()) -> Fixed:
