@@ -217,6 +217,7 @@ class Finding(NamedTuple):
     path: str
     line: int
     msg: Msg
+    skipped: bool = False  # the file makes nothing for it: no note, or no paper for a paper note
 
     @classmethod
     def of(cls, path: str, line: int, name: str, /, **params: Any) -> Finding:
@@ -233,8 +234,21 @@ class Finding(NamedTuple):
 WARNINGS_SHOWN = 3  # problems a command names before summing them up in one line
 
 
-def in_brief(findings: list[Finding]) -> tuple[list[str], int, int]:
-    """What a command says of the problems it met while reading the lab: the first few as
-    text, how many there are, and how many of them are files without frontmatter."""
+class Brief(NamedTuple):
+    """What a command says of the problems it met while reading the lab (see in_brief)."""
+
+    shown: list[tuple[str, bool]]  # the first few, as text, and whether their file was skipped
+    total: int
+    skipped: int  # files left out (Finding.skipped)
+    bare: int  # paper notes without frontmatter
+
+
+def in_brief(findings: list[Finding]) -> Brief:
+    """The first few problems as text, how many there are, how many left their file out of
+    the lab (a note other than a paper's that does not read), and how many are paper notes
+    without frontmatter (a repository lab did not write). The others keep what still reads:
+    a paper's row, marked ⚠️; a note, without the field that does not read."""
+    shown = [(str(f), f.skipped) for f in findings[:WARNINGS_SHOWN]]
+    skipped = sum(f.skipped for f in findings)
     bare = sum(f.msg.name == "note.no_frontmatter" for f in findings)
-    return [str(f) for f in findings[:WARNINGS_SHOWN]], len(findings), bare
+    return Brief(shown, len(findings), skipped, bare)

@@ -78,6 +78,7 @@ def test_status_json_schema(in_lab: Run) -> None:
         "this_week",
         "next",
         "problems",
+        "skipped",
         "lab",
         "cards",
     }

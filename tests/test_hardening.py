@@ -87,10 +87,14 @@ def test_broken_inputs_never_crash_and_are_reported_once(lab_dir: Path) -> None:
         assert result.returncode == 0, (args, result.stderr)
         assert "Traceback" not in result.stderr
     status = lab(lab_dir, "status")
-    assert "⚠ 8 files with problems were skipped (see lab check)" in status.stdout
+    # each broken paper note keeps a row (marked ⚠️): none is skipped
+    assert "⚠ 8 problems found reading the lab (see lab check)" in status.stdout
     warned = lab(lab_dir, "list", "papers").stderr.splitlines()
     assert len(warned) == 1  # many problems: one line, `lab check` lists them
-    assert warned[0].startswith("warning: 8 files skipped (")
+    assert warned[0].startswith(
+        "warning: 8 problems found reading the lab (paper notes without frontmatter: 1, files"
+        " skipped: 0), first papers/badyaml.md:"
+    )
     assert "first papers/badyaml.md:" in warned[0] and "`lab check` lists them all" in warned[0]
     report = json.loads(lab(lab_dir, "status", "--json").stdout)
     assert {p.split(":")[0] for p in report["problems"]} == set(BROKEN)

@@ -253,8 +253,7 @@ def weekly(
         return
     from mllm_lab.cli import output
 
-    shown, total, bare = ws.shown_findings()
-    output.warnings(shown, total=total, bare=bare)
+    output.warnings(ws.shown_findings())
     output.outcomes(created.outcomes, quiet_unchanged=False)
     if editor:
         open_in_editor(editor, ws.lab.root, created.path)

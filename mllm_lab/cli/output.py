@@ -21,7 +21,7 @@ from mllm_lab.core.cells import (
     width,
 )
 from mllm_lab.messages import tr
-from mllm_lab.models import WARNINGS_SHOWN
+from mllm_lab.models import WARNINGS_SHOWN, Brief
 from mllm_lab.patterns import pattern
 
 ACTION_STYLE = {
@@ -325,7 +325,10 @@ def show_status(report: dict[str, Any]) -> None:
     if not report["next"]:
         out.append(f"  {tr('status.nothing')}")
     if report["problems"]:
-        out.append(f"[yellow]⚠ {tr('status.skipped_files', n=len(report['problems']))}[/]")
+        said = tr("status.problems", n=len(report["problems"]))
+        if report["skipped"]:
+            said += tr("status.files_skipped", n=report["skipped"])
+        out.append(f"[yellow]⚠ {escape(said + tr('status.see_check'))}[/]")
     rich_text("\n".join(out))
 
 
@@ -338,21 +341,21 @@ def problems(findings: Sequence[object]) -> None:
         warn(tr("cli.more_problems", n=len(findings) - WARNINGS_SHOWN))
 
 
-def warnings(shown: Sequence[str], total: int, bare: int) -> None:
-    """Problems found while reading the lab (models.in_brief: the first few as text, how many,
-    how many are files without frontmatter): a few shown as they are, many summarised in one
-    line (a repository full of notes lab did not write); `lab check` lists them all."""
-    if total <= WARNINGS_SHOWN:
-        for finding in shown:
-            warn(tr("cli.skipped", finding=finding))
+def warnings(brief: Brief) -> None:
+    """Problems found while reading the lab (models.in_brief): a few shown as they are (those
+    that left their file out say so), many summarised in one line (a repository full of notes
+    lab did not write); `lab check` lists them all."""
+    if brief.total <= WARNINGS_SHOWN:
+        for text, skipped in brief.shown:
+            warn(tr("cli.skipped", finding=text) if skipped else text)
         return
     warn(
         tr(
-            "cli.skipped_many",
-            n=total,
-            bare=bare,
-            other=total - bare,
-            first=shown[0],
+            "cli.problems_many",
+            n=brief.total,
+            skipped=brief.skipped,
+            bare=brief.bare,
+            first=brief.shown[0][0],
         )
     )
 

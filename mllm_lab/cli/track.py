@@ -66,8 +66,7 @@ def add_paper(
     ws = workspace()
     fetched = look_up(ws, title_or_key)
     paper, outcomes, added = add(ws, title_or_key, facts, key=key, new=new, fetched=fetched)
-    shown, total, bare = ws.shown_findings()
-    output.warnings(shown, total=total, bare=bare)
+    output.warnings(ws.shown_findings())
     output.outcomes(outcomes)
     if added:
         output.info(tr("cli.added", emoji=paper.status.emoji, key=paper.key, title=paper.title))
@@ -101,8 +100,7 @@ def mark(
 
     ws = workspace()
     marked = do_mark(ws, key, status)
-    shown, total, bare = ws.shown_findings()
-    output.warnings(shown, total=total, bare=bare)
+    output.warnings(ws.shown_findings())
     output.outcomes(marked.outcomes)
     before, after = marked.before, marked.after
     if before.status is after.status and before != after:
@@ -177,8 +175,7 @@ def sync(
         output.info(tr("cli.views_current"))
         return
     tx = do_sync(ws, force=force, repair=repair)
-    shown, total, bare = ws.shown_findings()
-    output.warnings(shown, total=total, bare=bare)
+    output.warnings(ws.shown_findings())
     output.outcomes(tx.outcomes)
     if all(o.action in ("unchanged", "kept") for o in tx.outcomes):
         output.info(tr("cli.views_current"))
@@ -242,7 +239,9 @@ def list_(
     if json_output:
         output.print_json(found["items"])
         return
-    output.warnings(found["warnings"], total=found["problems"], bare=found["bare"])
+    from mllm_lab.models import Brief
+
+    output.warnings(Brief(*found["warnings"]))
     if not found["count"]:
         output.info(tr("cli.no_match", what=what))
         return

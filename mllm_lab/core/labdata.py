@@ -334,8 +334,10 @@ def _add(parts: _Parts, path: str, record: Any) -> None:
     if kind == "reading-list":
         _take_list(parts, _from_list(path, record))
         return
-    if error:
-        problem = Finding(path, int(error[0]), Msg.from_json(error[1]))
+    if error:  # a paper note keeps a row (marked ⚠️); any other file makes nothing
+        problem = Finding(
+            path, int(error[0]), Msg.from_json(error[1]), skipped=kind != kinds.PAPER.name
+        )
         parts.findings.append(problem)
         if kind == kinds.PAPER.name:
             hint = error[2] if len(error) > 2 else None
@@ -495,7 +497,7 @@ def _defer(
     kind, _mtime, _size, _inode, digest, error, _last_good = record
     deferred[path] = record
     if error:
-        parts.findings.append(Finding(path, int(error[0]), Msg.from_json(error[1])))
+        parts.findings.append(Finding(path, int(error[0]), Msg.from_json(error[1]), skipped=True))
         return
     note, _paper, _key, findings, _lint = digest
     _title, _category, _stage, tags, related, _summary, created = note

@@ -12,7 +12,7 @@ from mllm_lab.core.labdata import LabData
 from mllm_lab.core.papers import reading_events
 from mllm_lab.core.roadmap import STAGES, stage_name
 from mllm_lab.core.views import roadmap_order
-from mllm_lab.models import Paper, Status, Week
+from mllm_lab.models import Paper, Status, Week, in_brief
 
 SCHEMA = "mllm-lab/status/1"
 
@@ -105,6 +105,7 @@ def status_report(data: LabData, today: date, lang: str, weekly_log: str | None)
         },
         "next": [_paper(p, lang) for p in next_papers(data.papers)],
         "problems": [str(finding) for finding in data.findings],
+        "skipped": in_brief(data.findings).skipped,  # problems that left their file out
     }
 
 

@@ -256,7 +256,7 @@ MESSAGES: dict[str, Any] = {
     "cli.no_clipboard": "--copy: no clipboard tool found (pbcopy, wl-copy, xclip, xsel, clip.exe)",
     "cli.no_editor": "--edit: set $VISUAL or $EDITOR to open the new file",
     "cli.skipped": "{finding} (skipped)",
-    "cli.skipped_many": "{n} files skipped ({bare} without frontmatter, {other} with other problems), first {first}; `lab check` lists them all, `ignore` in lab.toml leaves files out",
+    "cli.problems_many": "{n} problems found reading the lab (paper notes without frontmatter: {bare}, files skipped: {skipped}), first {first}; `lab check` lists them all, `ignore` in lab.toml leaves files out",
     "cli.more_problems": "and {n} more; `lab check` lists them all",
     "cli.warning": "warning: ",
     "cli.error": "error: ",
@@ -277,10 +277,12 @@ MESSAGES: dict[str, Any] = {
     "status.missing_log": "missing (lab weekly)",
     "status.next": "Next to read",
     "status.nothing": "(none)",
-    "status.skipped_files": {
-        "one": "{n} file with problems was skipped (see lab check)",
-        "other": "{n} files with problems were skipped (see lab check)",
+    "status.problems": {
+        "one": "{n} problem found reading the lab",
+        "other": "{n} problems found reading the lab",
     },
+    "status.files_skipped": {"one": ", {n} file skipped", "other": ", {n} files skipped"},
+    "status.see_check": " (see lab check)",
     # --- statuses -----------------------------------------------------------------------------
     "status.name.unread": "unread",
     "status.name.reading": "reading",

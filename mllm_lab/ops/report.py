@@ -167,9 +167,9 @@ def shown_list(ws: Workspace, what: str, filters: Filters, as_json: bool) -> dic
     """What `lab list` prints: {"items"} for --json, else {"headers", "count", "rows" (only
     up to a screenful: a terminal draws those with Rich), "text" (the table as plain text, in
     UTF-8: megabytes at 50,000 notes, kept and given back without decoding), "clean" (the
-    text may go to a terminal as it is: checked once, when made), "warnings",
-    "problems"} (the first few problems met while reading the lab, and how many there are);
-    kept while the lab's files are unchanged."""
+    text may go to a terminal as it is: checked once, when made), "warnings"} (what
+    models.in_brief says of the problems met while reading the lab); kept while the lab's
+    files are unchanged."""
 
     def compute() -> dict[str, Any]:
         from mllm_lab.core.cells import SCREENFUL, aligned, terminal_clean_bytes
@@ -180,7 +180,6 @@ def shown_list(ws: Workspace, what: str, filters: Filters, as_json: bool) -> dic
             return {"items": found.items}
         from mllm_lab.models import in_brief
 
-        shown, total, bare = in_brief(ws.data().findings)
         columns = words("list.columns", ws.lang)
         headers = [columns.get(h, h) for h in found.headers]
         rows = found.rows
@@ -191,9 +190,7 @@ def shown_list(ws: Workspace, what: str, filters: Filters, as_json: bool) -> dic
             "rows": rows if len(rows) <= SCREENFUL else [],
             "text": text,
             "clean": terminal_clean_bytes(text),  # checked once, not at every print
-            "warnings": shown,
-            "problems": total,
-            "bare": bare,
+            "warnings": list(in_brief(ws.data().findings)),
         }
 
     options = [what, *(getattr(filters, name) for name in FILTER_NAMES), as_json]
@@ -296,6 +293,12 @@ def _by_facets(papers: list[Paper], wanted: dict[str, str]) -> list[Paper]:
     return [entry.paper for entry in entries]
 
 
+# A paper whose note or entry does not read, in `lab list papers`: the tables' ⚠️ is one cell
+# wide by Unicode's widths (and Rich's) but drawn two wide by many terminals, which would
+# push the rest of its row one cell right; this is two wide everywhere.
+LISTED_BROKEN = "❗"
+
+
 def _papers(papers: list[Paper], filters: Filters, tag: str | None, lang: str) -> Listing:
     from mllm_lab.core.papers import parse_status
     from mllm_lab.core.roadmap import topic_name
@@ -316,7 +319,7 @@ def _papers(papers: list[Paper], filters: Filters, tag: str | None, lang: str) -
         headers=["", "key", "title", "year", "stage", "topic", "note"],
         objects=chosen,
         as_row=lambda p: [
-            p.status.emoji,
+            LISTED_BROKEN if p.problem else p.status.emoji,
             p.key,
             p.title,
             str(p.year or ""),
@@ -339,5 +342,6 @@ def _papers(papers: list[Paper], filters: Filters, tag: str | None, lang: str) -
             "note": p.note,
             "started": _iso(p.started),
             "finished": _iso(p.finished),
+            "problem": str(p.problem) if p.problem else None,  # its row keeps what reads
         },
     )

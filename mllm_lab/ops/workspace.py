@@ -27,7 +27,7 @@ from mllm_lab.walk import Walk, walk
 
 if TYPE_CHECKING:
     from mllm_lab.core.labdata import LabData
-    from mllm_lab.models import Paper
+    from mllm_lab.models import Brief, Paper
     from mllm_lab.ops.transaction import Transaction
     from mllm_lab.scan import Files, Progress, Snapshot
 
@@ -113,7 +113,7 @@ class Workspace:
     _snapshot: Snapshot | None = None
     _data: LabData | None = None
     _key_lines: KeyLines = field(default_factory=KeyLines)
-    _findings: tuple[list[str], int, int] | None = None  # shown_findings', until a write
+    _findings: Brief | None = None  # shown_findings', until a write
     notices: list[str] = field(default_factory=list)  # what the command should tell the user
 
     @classmethod
@@ -325,19 +325,21 @@ class Workspace:
             self.keep_keys()
         return self._data
 
-    def shown_findings(self) -> tuple[list[str], int, int]:
+    def shown_findings(self) -> Brief:
         """The problems met reading the lab, in brief (models.in_brief); kept with the results
         (a `lab sync` with nothing to do does not build the lab's data just to say that
         nothing is wrong), and for the rest of the command unless a write changes them (see
         Transaction._after_commit)."""
-        from mllm_lab.models import in_brief
+        from mllm_lab.models import Brief, in_brief
 
         def compute() -> list[Any]:
             return list(in_brief(self.data().findings))
 
         if self._findings is None:
-            shown, total, bare = self.cached("findings", compute, briefly=self.findings_stamp)
-            self._findings = (shown, total, bare)
+            shown, total, skipped, bare = self.cached(
+                "findings", compute, briefly=self.findings_stamp
+            )
+            self._findings = Brief([(text, out) for text, out in shown], total, skipped, bare)
         return self._findings
 
     def keep_keys(self) -> None:

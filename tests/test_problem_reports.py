@@ -1,0 +1,92 @@
+"""What commands say of the problems they meet while reading the lab: a note that does not
+read is said to be skipped only when it is left out; a paper whose note or reading-list entry
+does not read keeps its row, marked in `lab list papers` and named in its JSON."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from conftest import Run
+
+from mllm_lab.models import Finding, in_brief
+from mllm_lab.ops.report import LISTED_BROKEN
+
+
+def _break(lab: Path) -> None:
+    """A concept note whose YAML does not parse (left out), a paper note whose year does not
+    read and a reading-list entry whose year does not (both keep their rows)."""
+    (lab / "notes/fundamentals/bad.md").write_text("---\ntitle: [a\n---\n# Bad\n", "utf-8")
+    run = Run(lab)
+    assert run("new", "paper", "clip").ok
+    note = lab / "papers/clip.md"
+    note.write_text(note.read_text("utf-8").replace("year: 2021\n", "year: 2021a\n"), "utf-8")
+    listed = lab / "papers/reading-list.yaml"
+    text = listed.read_text("utf-8")
+    assert "  year: 2017\n" in text
+    listed.write_text(text.replace("  year: 2017\n", "  year: 2017x\n", 1), "utf-8")
+
+
+def test_only_a_problem_that_left_its_file_out_says_skipped(en_lab: Path) -> None:
+    _break(en_lab)
+    listed = Run(en_lab)("list", "papers")
+    assert listed.ok
+    warned = [line for line in listed.err.splitlines() if line.startswith("warning:")]
+    assert len(warned) == 3
+    bad = [line for line in warned if "notes/fundamentals/bad.md:" in line]
+    assert len(bad) == 1 and bad[0].endswith("(skipped)")
+    kept = [line for line in warned if "papers/" in line]
+    assert len(kept) == 2 and not any("skipped" in line for line in kept)
+    assert any(line.startswith("warning: papers/clip.md:") for line in kept)
+    assert any(line.startswith("warning: papers/reading-list.yaml:") for line in kept)
+
+
+def test_status_counts_problems_and_the_files_skipped_apart(en_lab: Path) -> None:
+    _break(en_lab)
+    status = Run(en_lab)("status")
+    assert status.ok
+    assert "⚠ 3 problems found reading the lab, 1 file skipped (see lab check)" in status.out
+    assert json.loads(Run(en_lab)("status", "--json").out)["skipped"] == 1
+    (en_lab / "notes/fundamentals/bad.md").unlink()
+    status = Run(en_lab)("status")
+    assert "⚠ 2 problems found reading the lab (see lab check)" in status.out
+    assert "skipped" not in status.out
+
+
+def test_a_paper_that_does_not_read_is_marked_in_the_list_and_its_json(en_lab: Path) -> None:
+    _break(en_lab)
+    run = Run(en_lab)
+    rows = {line.split()[1]: line.split()[0] for line in run("list", "papers").out.splitlines()[1:]}
+    assert rows["clip"] == LISTED_BROKEN and rows["transformer"] == LISTED_BROKEN
+    assert rows["vit"] == "⬜"
+    items = {item["key"]: item for item in json.loads(run("list", "papers", "--json").out)}
+    assert items["clip"]["problem"].startswith("papers/clip.md:")
+    assert "2021a" in items["clip"]["problem"]
+    assert items["transformer"]["problem"].startswith("papers/reading-list.yaml:")
+    assert items["vit"]["problem"] is None
+    assert items["clip"]["status"] == "reading"  # the fields that read are still there
+
+
+def test_many_problems_are_summed_up_with_what_was_skipped(en_lab: Path) -> None:
+    _break(en_lab)
+    for number in range(3):
+        (en_lab / f"papers/plain-{number}.md").write_text(f"# plain {number}\n", "utf-8")
+    warned = Run(en_lab)("list", "papers").err.strip().splitlines()
+    assert len(warned) == 1
+    assert warned[0].startswith(
+        "warning: 6 problems found reading the lab (paper notes without frontmatter: 3, files"
+        " skipped: 1), first notes/fundamentals/bad.md:"
+    )
+
+
+def test_in_brief_counts_what_was_skipped() -> None:
+    findings = [
+        Finding.of("notes/a.md", 2, "note.no_frontmatter", fields="x"),
+        Finding.of("notes/b.md", 3, "field.missing", field="title")._replace(skipped=True),
+        Finding.of("papers/c.md", 1, "field.missing", field="title"),
+        Finding.of("papers/d.md", 1, "field.missing", field="title")._replace(skipped=True),
+    ]
+    brief = in_brief(findings)
+    assert (brief.total, brief.skipped, brief.bare) == (4, 2, 1)
+    assert [skipped for _text, skipped in brief.shown] == [False, True, False]
+    assert brief.shown[1][0] == str(findings[1])
