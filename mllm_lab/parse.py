@@ -13,7 +13,7 @@ from mllm_lab import kinds
 from mllm_lab.caches import as_json
 from mllm_lab.core import fm
 from mllm_lab.core.digest import digest_note, digest_reading_list
-from mllm_lab.core.labdata import NotebookDigest, Record
+from mllm_lab.core.labdata import PROBLEM_AT, NotebookDigest, Record
 from mllm_lab.core.weeks import as_date
 from mllm_lab.errors import BrokenNote, DamagedRegion
 from mllm_lab.messages import LANGS, Msg, tr
@@ -264,8 +264,11 @@ def json_as_is(value: Any) -> bool:
 
 
 def good_digest(kind: str, digest: Any) -> bool:
-    """A digest worth remembering: it parsed, and a paper note's gave a paper."""
-    return digest is not None and (kind != kinds.PAPER.name or digest[1] is not None)
+    """A digest worth remembering: it parsed, and a paper note's gave a paper every field of
+    which reads."""
+    if digest is None or kind != kinds.PAPER.name:
+        return digest is not None
+    return digest[1] is not None and digest[1][PROBLEM_AT] is None
 
 
 def make_record(found: Found, parsed: tuple[Any, Any], last_good: Any = None) -> Record:

@@ -125,7 +125,7 @@ def test_many_unreadable_notes_are_one_warning_line_and_ignore_leaves_them_out(
     assert listed.ok
     warnings = [line for line in listed.err.splitlines() if line.startswith("warning:")]
     assert len(warnings) == 1 and len(listed.err.splitlines()) == 1
-    assert "12 problems found reading the lab (paper notes without frontmatter: 12," in warnings[0]
+    assert "12 problems found reading the lab (12 paper notes without frontmatter), first " in warnings[0]
     config = repo / "lab.toml"
     config.write_text(
         read(config) + 'ignore = ["papers/old note *", "drafts/", "对比学习*"]\n', "utf-8"

@@ -92,8 +92,8 @@ def test_broken_inputs_never_crash_and_are_reported_once(lab_dir: Path) -> None:
     warned = lab(lab_dir, "list", "papers").stderr.splitlines()
     assert len(warned) == 1  # many problems: one line, `lab check` lists them
     assert warned[0].startswith(
-        "warning: 8 problems found reading the lab (paper notes without frontmatter: 1, files"
-        " skipped: 0), first papers/badyaml.md:"
+        "warning: 8 problems found reading the lab (1 paper note without frontmatter), first"
+        " papers/badyaml.md:"
     )
     assert "first papers/badyaml.md:" in warned[0] and "`lab check` lists them all" in warned[0]
     report = json.loads(lab(lab_dir, "status", "--json").stdout)
@@ -109,8 +109,13 @@ def test_broken_inputs_never_crash_and_are_reported_once(lab_dir: Path) -> None:
     odd = [line for line in lines if line.startswith(("papers/bom.md", "papers/big.md"))]
     assert odd and all("missing section" in line for line in odd)
     listed = lab(lab_dir, "list", "papers", "--json")
-    keys = {p["key"] for p in json.loads(listed.stdout)}
-    assert {"bom", "big"} <= keys and not keys & {"d", "s"}
+    items = {p["key"]: p for p in json.loads(listed.stdout)}
+    assert {"bom", "big"} <= items.keys()
+    # a field that does not read (no earlier good reading to show): the fields that do, marked
+    assert items["d"]["problem"].startswith("papers/date.md:5: `started` is not a date")
+    assert items["s"]["problem"].startswith("papers/status.md:4: unknown status 'skimmed'")
+    assert (items["d"]["title"], items["d"]["status"], items["s"]["title"]) == ("D", "read", "S")
+    assert items["bom"]["problem"] is None
     marked = (lab_dir / "papers/bom.md").read_bytes()
     assert (
         marked.startswith("\ufeff---\r\n".encode())

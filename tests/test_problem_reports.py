@@ -5,6 +5,7 @@ does not read keeps its row, marked in `lab list papers` and named in its JSON."
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 from conftest import Run
@@ -74,8 +75,8 @@ def test_many_problems_are_summed_up_with_what_was_skipped(en_lab: Path) -> None
     warned = Run(en_lab)("list", "papers").err.strip().splitlines()
     assert len(warned) == 1
     assert warned[0].startswith(
-        "warning: 6 problems found reading the lab (paper notes without frontmatter: 3, files"
-        " skipped: 1), first notes/fundamentals/bad.md:"
+        "warning: 6 problems found reading the lab (3 paper notes without frontmatter, 1 file"
+        " skipped), first notes/fundamentals/bad.md:"
     )
 
 
@@ -90,3 +91,94 @@ def test_in_brief_counts_what_was_skipped() -> None:
     assert (brief.total, brief.skipped, brief.bare) == (4, 2, 1)
     assert [skipped for _text, skipped in brief.shown] == [False, True, False]
     assert brief.shown[1][0] == str(findings[1])
+
+
+def test_a_note_that_does_not_read_never_hides_a_paper_that_does(en_lab: Path) -> None:
+    run = Run(en_lab)
+    assert run("new", "paper", "clip").ok
+    # sorts first by name, holds the same key, and its YAML does not parse
+    (en_lab / "papers/a-clip.md").write_text("---\nkey: clip\ntitle: [oops\n---\n", "utf-8")
+    listed = run("list", "papers", "--json")
+    assert listed.ok
+    clip = next(item for item in json.loads(listed.out) if item["key"] == "clip")
+    assert clip["note"] == "papers/clip.md" and clip["status"] == "reading"
+    assert clip["title"].startswith("Learning Transferable Visual Models")
+    warned = [
+        line for line in run("list", "papers").err.splitlines() if line.startswith("warning:")
+    ]
+    clash = [line for line in warned if "papers/a-clip.md:1:" in line and "clip" in line]
+    assert clash and clash[0].endswith("(skipped)")
+
+
+def test_an_entry_without_a_key_and_an_unreadable_list_with_no_history_say_skipped(
+    en_lab: Path,
+) -> None:
+    run = Run(en_lab)
+    listed = en_lab / "papers/reading-list.yaml"
+    text = listed.read_text("utf-8")
+    listed.write_text(text + "- title: No Key Here\n  status: reading\n", "utf-8")
+    out = run("list", "papers")
+    line = next(line for line in out.err.splitlines() if "missing" in line)
+    assert line.startswith("warning: papers/reading-list.yaml:") and line.endswith("(skipped)")
+    assert "No Key Here" not in out.out
+    assert "1 file skipped" in run("status").out
+    listed.write_text(text.replace("papers:\n", "papers: [\n", 1), "utf-8")
+    shutil.rmtree(en_lab / ".lab")  # no earlier reading of the list to show its papers from
+    out = run("list", "papers")
+    warned = [line for line in out.err.splitlines() if line.startswith("warning:")]
+    assert len(warned) == 1 and warned[0].endswith("(skipped)")
+    listed.write_text(text, "utf-8")
+    assert run("list", "papers").ok
+    listed.write_text(text.replace("papers:\n", "papers: [\n", 1), "utf-8")
+    out = run("list", "papers")  # the list it last read: its papers are shown, marked
+    warned = [line for line in out.err.splitlines() if line.startswith("warning:")]
+    assert len(warned) == 1 and "skipped" not in warned[0]
+    assert "transformer" in out.out
+
+
+def test_a_paper_note_with_a_field_that_does_not_read_keeps_the_others_in_a_fresh_clone(
+    en_lab: Path,
+) -> None:
+    run = Run(en_lab)
+    assert run("new", "paper", "clip").ok
+    note = en_lab / "papers/clip-note.md"
+    (en_lab / "papers/clip.md").rename(note)  # a file named otherwise than its key
+    text = note.read_text("utf-8")
+    note.write_text(text.replace("\ncreated: ", "\ncreated: notadate #", 1), "utf-8")
+    shutil.rmtree(en_lab / ".lab")  # .lab/ is not committed: a fresh clone has no history
+    items = {item["key"]: item for item in json.loads(run("list", "papers", "--json").out)}
+    clip = items["clip"]
+    assert clip["note"] == "papers/clip-note.md" and clip["problem"].startswith(
+        "papers/clip-note.md:"
+    )
+    assert "`created` is not a date" in clip["problem"]
+    assert clip["title"].startswith("Learning Transferable Visual Models")
+    assert (clip["status"], clip["stage"], clip["year"]) == ("reading", 2, 2021)
+    assert json.loads(run("status", "--json").out)["papers"]["reading"] == 1
+    marked = run("mark", "clip", "read")
+    assert marked.code == 1 and "papers/clip-note.md:" in marked.err
+    assert note.read_text("utf-8").count("notadate") == 1  # nothing written
+    note.write_text(text, "utf-8")
+    assert run("mark", "clip", "read").ok
+    items = {item["key"]: item for item in json.loads(run("list", "papers", "--json").out)}
+    assert items["clip"]["problem"] is None and items["clip"]["status"] == "read"
+
+
+def test_a_paper_note_without_a_status_keeps_a_marked_row(en_lab: Path) -> None:
+    """It left every table before (its problem is one for `lab check` alone)."""
+    run = Run(en_lab)
+    assert run("new", "paper", "clip").ok
+    note = en_lab / "papers/clip.md"
+    text = note.read_text("utf-8")
+    note.write_text(
+        "".join(line for line in text.splitlines(True) if not line.startswith("status:"))
+    )
+    for fresh in (False, True):
+        if fresh:
+            shutil.rmtree(en_lab / ".lab")
+        items = {item["key"]: item for item in json.loads(run("list", "papers", "--json").out)}
+        assert items["clip"]["problem"] == "papers/clip.md:1: missing field `status`"
+        # its last status while lab has it, else the default
+        assert items["clip"]["status"] == ("unread" if fresh else "reading")
+    marked = run("mark", "clip", "read")
+    assert marked.code == 1 and "papers/clip.md:1: missing field `status`" in marked.err

@@ -349,15 +349,13 @@ def warnings(brief: Brief) -> None:
         for text, skipped in brief.shown:
             warn(tr("cli.skipped", finding=text) if skipped else text)
         return
-    warn(
-        tr(
-            "cli.problems_many",
-            n=brief.total,
-            skipped=brief.skipped,
-            bare=brief.bare,
-            first=brief.shown[0][0],
-        )
-    )
+    counted = [
+        tr(name, n=n)
+        for name, n in (("cli.bare", brief.bare), ("cli.files_skipped", brief.skipped))
+        if n
+    ]
+    among = tr("cli.among", counts=tr("cli.joiner").join(counted)) if counted else ""
+    warn(tr("cli.problems_many", n=brief.total, among=among, first=brief.shown[0][0]))
 
 
 class ProgressBar:

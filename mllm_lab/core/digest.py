@@ -22,6 +22,7 @@ from mllm_lab.core.papers import check_stage, facet_text, paper_from_meta
 from mllm_lab.core.weeks import as_date
 from mllm_lab.errors import InvalidValue
 from mllm_lab.kinds import CATEGORIES, NoteKind
+from mllm_lab.messages import Msg
 from mllm_lab.models import (
     CATEGORY_STAGE,
     CONNECTORS,
@@ -134,6 +135,12 @@ def _json(findings: list[Finding]) -> list[Any]:
     return [[f.line, f.msg.as_json()] for f in findings]
 
 
+_TITLE_OR_STATUS_MISSING = (
+    Msg.of("field.missing", field="title"),
+    Msg.of("field.missing", field="status"),
+)
+
+
 def digest_note(
     path: str,
     kind: NoteKind,
@@ -160,13 +167,20 @@ def digest_note(
     )
     row, key = None, None
     if kind is kinds.PAPER and has_frontmatter:
+        # a field that does not read leaves the row of those that do, its problem in the
+        # row: labdata shows the last good row instead when the index has one (it knows the
+        # field's last value), this one when it has none (a fresh clone)
         paper, found = paper_from_meta(
-            meta=meta, path=path, lines=lines, default_key=stem(path), note=path
+            meta=meta, path=path, lines=lines, default_key=stem(path), note=path, lenient=True
         )
         # a field both checks read (a paper's stage) is named once
         problems.findings += [finding for finding in found if finding not in problems.findings]
         _facets(meta, problems)
         row = paper_row(paper) if paper else None
+        if row is not None:  # no title or status (lint, for `lab check`) is a problem too
+            missing = [f for f in problems.lint if f.msg in _TITLE_OR_STATUS_MISSING]
+            said = (problems.findings or missing)[:1]
+            row[PROBLEM_AT] = _json(said)[0] if said else None
         key = str(meta.get("key") or stem(path))
     return NoteDigest(
         note=note, paper=row, key=key, findings=_json(problems.findings), lint=_json(problems.lint)

@@ -98,10 +98,10 @@ PROBLEM_AT = PAPER_FIELDS.index("problem")  # a reading-list row's: [line, messa
 _STATUS = {status.value: status for status in Status}
 
 
-PARSE_REVISION = 5  # one more whenever a parse gives another digest of the same text (2: a
+PARSE_REVISION = 6  # one more whenever a parse gives another digest of the same text (2: a
 # paper's unknown stage named once; 3: a paper keyed by a file name that is not UTF-8 refused;
 # 4: a reading-list entry with a field that does not read keeps a row; 5: its row holds its
-# problem): records kept by an earlier parse are not used
+# problem; 6: so does a paper note's): records kept by an earlier parse are not used
 
 
 def _version() -> int:
@@ -371,9 +371,14 @@ def _add(parts: _Parts, path: str, record: Any) -> None:
                 _fromiso(created) if created else None,
             )
         )
-        if paper:
-            parts.papers.append(paper_of(paper))
-        elif kind == kinds.PAPER.name and findings:  # a field is broken: keep its row
+        if paper is not None:
+            said = paper[PROBLEM_AT]
+            if said is None or last_good is None:  # the fields that read, marked if one does not
+                parts.papers.append(_listed_paper(path, paper))
+            else:  # a field does not read: the row it last had, marked
+                problem = Finding(path, int(said[0]), Msg.from_json(said[1]))
+                parts.papers.append(_broken_paper(path, problem, last_good, key=key))
+        elif kind == kinds.PAPER.name and findings:  # no frontmatter: its last row, or its key
             line, message = findings[0]
             parts.papers.append(
                 _broken_paper(path, Finding(path, line, Msg.from_json(message)), last_good)
@@ -538,8 +543,10 @@ def _fact_of(kept: Any) -> Fact | None:
 
 def _from_list(path: str, record: Any) -> _FromList:
     _kind, _mtime, _size, _inode, digest, error, last_good = record
-    if error:
-        problem = Finding(path, int(error[0]), Msg.from_json(error[1]))
+    if error:  # its papers are those it last gave, if any: else every entry is left out
+        problem = Finding(
+            path, int(error[0]), Msg.from_json(error[1]), skipped=last_good is None
+        )
         kept = ListDigest(*last_good).papers if last_good is not None else []
         papers = [paper_of(row)._replace(problem=problem) for row in kept]
         return _FromList(record, papers, [problem], [], problem)
@@ -547,10 +554,18 @@ def _from_list(path: str, record: Any) -> _FromList:
     return _FromList(
         record=record,
         papers=[_listed_paper(path, row) for row in listed.papers],
-        findings=[Finding(path, line, Msg.from_json(m)) for line, m in listed.findings],
+        findings=[_list_finding(path, line, m) for line, m in listed.findings],
         keys=[(key, line) for key, line in listed.keys],
         problem=None,
     )
+
+
+def _list_finding(path: str, line: int, said: Any) -> Finding:
+    """A problem of one reading-list entry: an entry without a key has no row (skipped); any
+    other keeps the row of the fields that read."""
+    msg = Msg.from_json(said)
+    keyless = msg.name == "field.missing" and dict(msg.params).get("field") == "key"
+    return Finding(path, line, msg, skipped=keyless)
 
 
 def _listed_paper(path: str, row: list[Any]) -> Paper:
@@ -574,10 +589,12 @@ def _take_list(parts: _Parts, made: _FromList) -> None:
 
 
 def _one_per_key(parts: _Parts) -> list[Paper]:
-    """Papers from notes, one per key: two notes holding one key keep the first (by path),
-    marked broken, and both files are named until one of them is changed."""
+    """Papers from notes, one per key: two notes holding one key keep the first (by path) of
+    those that read, marked broken, and both files are named until one of them is changed;
+    the other's paper is left out (skipped). A note that does not read never hides one that
+    does."""
     first: dict[str, Paper] = {}
-    for paper in sorted(parts.papers, key=lambda p: p.note or ""):
+    for paper in sorted(parts.papers, key=lambda p: (p.problem is not None, p.note or "")):
         key = paper.key.casefold()
         if key not in first:
             first[key] = paper
@@ -585,7 +602,7 @@ def _one_per_key(parts: _Parts) -> list[Paper]:
         kept = first[key]
         clash = Finding.of(
             paper.note or "", 1, "paper.duplicate_key", key=paper.key, other=kept.note or ""
-        )
+        )._replace(skipped=True)
         parts.findings.append(clash)
         if not kept.problem:
             first[key] = kept._replace(problem=clash)

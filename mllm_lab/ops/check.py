@@ -36,7 +36,7 @@ def lint(ws: Workspace, progress: Callable[[int, int], None] | None = None) -> l
         read: dict[str, list[int] | None] = {}
         found = _lint(ws, progress, tree, listing, looked, read)
         return {
-            "problems": [[f.path, f.line, f.message] for f in found],
+            "problems": [[f.path, f.line, _said(f)] for f in found],
             "listing": listing,
             "looked": sorted(looked.items()),
             "read": sorted(read.items()),
@@ -51,6 +51,13 @@ def lint(ws: Workspace, progress: Callable[[int, int], None] | None = None) -> l
 
     made = ws.cached("check", compute, ws.templates_stamp(), state_stamp(ws), valid=still)
     return made["problems"]  # type: ignore[no-any-return]
+
+
+def _said(finding: Finding) -> str:
+    """A problem's message, saying so when it left its file out of the lab."""
+    from mllm_lab.messages import tr
+
+    return tr("check.skipped", message=finding.message) if finding.skipped else finding.message
 
 
 def _listing(tree: Tree) -> str:
@@ -86,7 +93,7 @@ def _lint(
     checks.kept.save()
     found.update(checks.found)
     del checks  # its kept problems of every file
-    found.update(Finding(path, 1, message) for path, message in ws.problems)
+    found.update(Finding(path, 1, message, skipped=True) for path, message in ws.problems)
     found.update(
         f for paper in data.papers if not paper.problem for f in status_problems(paper, ws.today)
     )

@@ -50,7 +50,7 @@ def _titles_again(ws: Workspace, report: dict[str, Any]) -> dict[str, Any] | Non
     of their notes changed since it was made: a few records, not the lab built again (nor
     2,700 records read, the papers being read at 50,000 notes). None when a record is not
     as expected: the report is made again."""
-    from mllm_lab.core.labdata import TITLE_AT
+    from mllm_lab.core.labdata import PROBLEM_AT, TITLE_AT
 
     files, shown, seen = ws.files(), _shown(report), report[_SEEN]
     if len(seen) != len(shown):
@@ -63,6 +63,8 @@ def _titles_again(ws: Workspace, report: dict[str, Any]) -> dict[str, Any] | Non
                 continue
             _kind, _mtime, _size, _inode, digest, error, _last_good = files[note]
             row = None if error else digest[1]
+            if row is not None and row[PROBLEM_AT] is not None:
+                return None  # a field does not read: the row shown is not this one's alone
             if row is not None:  # without a row its title is its last good one's, or its key
                 paper["title"] = row[TITLE_AT]
             seen[at] = files.stamp_of(note)
