@@ -5,6 +5,7 @@ does not read keeps its row, marked in `lab list papers` and named in its JSON."
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -46,7 +47,7 @@ def test_status_counts_problems_and_the_files_skipped_apart(en_lab: Path) -> Non
     _break(en_lab)
     status = Run(en_lab)("status")
     assert status.ok
-    assert "⚠ 3 problems found reading the lab, 1 file skipped (see lab check)" in status.out
+    assert "⚠ 3 problems found reading the lab, 1 of them skipped (see lab check)" in status.out
     assert json.loads(Run(en_lab)("status", "--json").out)["skipped"] == 1
     (en_lab / "notes/fundamentals/bad.md").unlink()
     status = Run(en_lab)("status")
@@ -75,7 +76,7 @@ def test_many_problems_are_summed_up_with_what_was_skipped(en_lab: Path) -> None
     warned = Run(en_lab)("list", "papers").err.strip().splitlines()
     assert len(warned) == 1
     assert warned[0].startswith(
-        "warning: 6 problems found reading the lab (3 paper notes without frontmatter, 1 file"
+        "warning: 6 problems found reading the lab (3 paper notes without frontmatter, 1"
         " skipped), first notes/fundamentals/bad.md:"
     )
 
@@ -121,7 +122,7 @@ def test_an_entry_without_a_key_and_an_unreadable_list_with_no_history_say_skipp
     line = next(line for line in out.err.splitlines() if "missing" in line)
     assert line.startswith("warning: papers/reading-list.yaml:") and line.endswith("(skipped)")
     assert "No Key Here" not in out.out
-    assert "1 file skipped" in run("status").out
+    assert "1 of them skipped" in run("status").out
     listed.write_text(text.replace("papers:\n", "papers: [\n", 1), "utf-8")
     shutil.rmtree(en_lab / ".lab")  # no earlier reading of the list to show its papers from
     out = run("list", "papers")
@@ -182,3 +183,40 @@ def test_a_paper_note_without_a_status_keeps_a_marked_row(en_lab: Path) -> None:
         assert items["clip"]["status"] == ("unread" if fresh else "reading")
     marked = run("mark", "clip", "read")
     assert marked.code == 1 and "papers/clip.md:1: missing field `status`" in marked.err
+
+
+def test_a_tick_on_the_row_of_a_paper_that_does_not_read_is_refused(en_lab: Path) -> None:
+    run = Run(en_lab)
+    assert run("new", "paper", "clip").ok
+    note = en_lab / "papers/clip.md"
+    note.write_text(note.read_text("utf-8").replace("year: 2021\n", "year: 2021a\n"), "utf-8")
+    assert run("sync").ok
+    readme = en_lab / "papers/README.md"
+    text = readme.read_text("utf-8")
+    row = next(line for line in text.splitlines() if line.startswith("| ⚠️ | clip |"))
+    readme.write_text(text.replace(row, row.replace("| ⚠️ |", "| ✅ |", 1)), "utf-8")
+    broken = note.read_bytes()
+    synced = run("sync")
+    assert synced.code == 1 and "papers/clip.md:" in synced.err and "2021a" in synced.err
+    assert note.read_bytes() == broken
+
+
+def test_no_status_line_is_warned_of_and_a_pipe_is_checked_once(en_lab: Path) -> None:
+    run = Run(en_lab)
+    assert run("new", "paper", "clip").ok
+    note = en_lab / "papers/clip.md"
+    text = note.read_text("utf-8")
+    note.write_text(
+        "".join(line for line in text.splitlines(True) if not line.startswith("status:"))
+    )
+    listed = run("list", "papers")
+    assert "warning: papers/clip.md:1: missing field `status`" in listed.err
+    assert json.loads(run("status", "--json").out)["problems"] == [
+        "papers/clip.md:1: missing field `status`"
+    ]
+    os.mkfifo(en_lab / "notes/fundamentals/pipe.md")
+    lines = run("check").out.splitlines()
+    piped = [line for line in lines if line.startswith("notes/fundamentals/pipe.md:")]
+    assert piped == [
+        "notes/fundamentals/pipe.md:1: not a regular file (a pipe or device?) (skipped)"
+    ]

@@ -179,8 +179,9 @@ def digest_note(
         row = paper_row(paper) if paper else None
         if row is not None:  # no title or status (lint, for `lab check`) is a problem too
             missing = [f for f in problems.lint if f.msg in _TITLE_OR_STATUS_MISSING]
-            said = (problems.findings or missing)[:1]
-            row[PROBLEM_AT] = _json(said)[0] if said else None
+            if missing and not problems.findings:  # said by every command, as a bad field is
+                problems.findings.append(missing[0])
+            row[PROBLEM_AT] = _json(problems.findings[:1])[0] if problems.findings else None
         key = str(meta.get("key") or stem(path))
     return NoteDigest(
         note=note, paper=row, key=key, findings=_json(problems.findings), lint=_json(problems.lint)

@@ -264,7 +264,7 @@ MESSAGES: dict[str, Any] = {
         "one": "{n} paper note without frontmatter",
         "other": "{n} paper notes without frontmatter",
     },
-    "cli.files_skipped": {"one": "{n} file skipped", "other": "{n} files skipped"},
+    "cli.files_skipped": "{n} skipped",
     "cli.more_problems": "and {n} more; `lab check` lists them all",
     "cli.warning": "warning: ",
     "cli.error": "error: ",
@@ -289,7 +289,7 @@ MESSAGES: dict[str, Any] = {
         "one": "{n} problem found reading the lab",
         "other": "{n} problems found reading the lab",
     },
-    "status.files_skipped": {"one": ", {n} file skipped", "other": ", {n} files skipped"},
+    "status.files_skipped": ", {n} of them skipped",
     "status.see_check": " (see lab check)",
     # --- statuses -----------------------------------------------------------------------------
     "status.name.unread": "unread",

@@ -36,7 +36,7 @@ def lint(ws: Workspace, progress: Callable[[int, int], None] | None = None) -> l
         read: dict[str, list[int] | None] = {}
         found = _lint(ws, progress, tree, listing, looked, read)
         return {
-            "problems": [[f.path, f.line, _said(f)] for f in found],
+            "problems": _once(found),
             "listing": listing,
             "looked": sorted(looked.items()),
             "read": sorted(read.items()),
@@ -53,11 +53,19 @@ def lint(ws: Workspace, progress: Callable[[int, int], None] | None = None) -> l
     return made["problems"]  # type: ignore[no-any-return]
 
 
-def _said(finding: Finding) -> str:
-    """A problem's message, saying so when it left its file out of the lab."""
+def _once(found: list[Finding]) -> list[Problem]:
+    """Each problem once, as [path, line, message]: a file the walk skipped (a pipe) may also
+    be named, in the same words, by the read that failed on it."""
     from mllm_lab.messages import tr
 
-    return tr("check.skipped", message=finding.message) if finding.skipped else finding.message
+    said: dict[tuple[str, int, str], bool] = {}
+    for f in found:
+        place = (f.path, f.line, f.message)
+        said[place] = said.get(place, False) or f.skipped
+    return [
+        [path, line, tr("check.skipped", message=message) if skipped else message]
+        for (path, line, message), skipped in said.items()
+    ]
 
 
 def _listing(tree: Tree) -> str:

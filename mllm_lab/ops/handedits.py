@@ -140,12 +140,13 @@ def _apply_ticks(tx: Transaction, ticks: list[Tick]) -> None:
     if not ticks:
         return
     from mllm_lab.core.papers import with_status
-    from mllm_lab.ops.papers import save_status
+    from mllm_lab.ops.papers import refuse_broken, save_status
 
     for tick in ticks:
         paper = next((p for p in tx.data.papers if p.key == tick.key), None)
         if paper is None:
             raise HandEdited(PAPERS_README, tick.line, Msg.of("region.tick_unknown", key=tick.key))
+        refuse_broken(paper.key, [paper])  # as `lab mark` does: its note or entry, path:line
         detail = tr(
             "tx.took_in",
             tx.ws.lang,
