@@ -113,3 +113,30 @@ def test_hugos_copy_of_the_notes_differs_only_in_the_url_key(tmp_path: Path) -> 
     (root / "papers" / "a.md").write_text(note.replace("title: A", "title: B"), "utf-8")
     git(root, "-c", "user.name=b", "-c", "user.email=b@b", "commit", "-qam", "next")
     assert "title: B" in (hugo_content(tmp_path / "cache", root) / "papers" / "a.md").read_text()
+
+
+def test_every_command_every_prompt_and_every_list_is_timed() -> None:
+    """Issue 13: every command is in the benchmark (and each of the six prompts and the four
+    lists, whose work differs): a command added later without a row fails here."""
+    import typer.main
+
+    from mllm_lab.cli.app import app
+    from mllm_lab.ops.prompts import KINDS as PROMPTS
+    from mllm_lab.ops.report import LISTS
+
+    cases = bench_module("cases").CASES
+    timed = [case.args for case in cases]
+
+    def leaves(command: object, path: tuple[str, ...]) -> list[tuple[str, ...]]:
+        children = getattr(command, "commands", None)
+        if not children:
+            return [path]
+        return [leaf for name, child in children.items() for leaf in leaves(child, (*path, name))]
+
+    commands = leaves(typer.main.get_command(app), ())
+    assert len(commands) > 20
+    wanted = [" ".join(path) for path in commands]
+    wanted += [f"prompt {kind}" for kind in PROMPTS] + [f"list {what}" for what in LISTS]
+    missing = [name for name in wanted if not any(args.startswith(name) for args in timed)]
+    assert not missing, missing
+    assert any(case.env for case in cases)  # shell completion, which has no arguments
