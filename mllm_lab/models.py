@@ -252,3 +252,12 @@ def in_brief(findings: list[Finding]) -> Brief:
     skipped = sum(f.skipped for f in findings)
     bare = sum(f.msg.name == "note.no_frontmatter" for f in findings)
     return Brief(shown, len(findings), skipped, bare)
+
+
+def with_skipped_files(skipped: list[Finding], brief: Brief) -> Brief:
+    """`brief` (of what the lab's records say) with the files the walk skipped before it (a
+    pipe, a dangling symlink: the walk finds them every time, no record holds them)."""
+    if not skipped:
+        return brief
+    shown = [*((str(f), True) for f in skipped), *brief.shown][:WARNINGS_SHOWN]
+    return Brief(shown, brief.total + len(skipped), brief.skipped + len(skipped), brief.bare)

@@ -220,3 +220,26 @@ def test_no_status_line_is_warned_of_and_a_pipe_is_checked_once(en_lab: Path) ->
     assert piped == [
         "notes/fundamentals/pipe.md:1: not a regular file (a pipe or device?) (skipped)"
     ]
+
+
+def test_files_the_walk_skips_are_counted_by_status_and_warned_of(en_lab: Path) -> None:
+    run = Run(en_lab)
+    (en_lab / "notes/fundamentals/dangle.md").symlink_to("nothere.md")
+    os.mkfifo(en_lab / "notes/fundamentals/pipe.md")
+    assert (
+        "⚠ 2 problems found reading the lab, 2 of them skipped (see lab check)" in run("status").out
+    )
+    report = json.loads(run("status", "--json").out)
+    assert report["skipped"] == 2 and sorted(report["problems"]) == [
+        "notes/fundamentals/dangle.md:1: symlink to a file that does not exist",
+        "notes/fundamentals/pipe.md:1: not a regular file (a pipe or device?)",
+    ]
+    warned = [line for line in run("list", "notes").err.splitlines() if line.startswith("warning:")]
+    assert sorted(warned) == [
+        "warning: notes/fundamentals/dangle.md:1: symlink to a file that does not exist (skipped)",
+        "warning: notes/fundamentals/pipe.md:1: not a regular file (a pipe or device?) (skipped)",
+    ]
+    (en_lab / "notes/fundamentals/dangle.md").unlink()
+    (en_lab / "notes/fundamentals/pipe.md").unlink()
+    assert "problems found" not in run("status").out  # the kept report says nothing of them
+    assert json.loads(run("status", "--json").out)["skipped"] == 0

@@ -84,7 +84,6 @@ def _lint(
 ) -> list[Finding]:
     from mllm_lab.core.check import lab_problems
     from mllm_lab.core.papers import status_problems
-    from mllm_lab.models import Finding
     from mllm_lab.ops.handedits import check as view_check
     from mllm_lab.ops.quiz import card_problems
 
@@ -101,7 +100,7 @@ def _lint(
     checks.kept.save()
     found.update(checks.found)
     del checks  # its kept problems of every file
-    found.update(Finding(path, 1, message, skipped=True) for path, message in ws.problems)
+    found.update(ws.skipped_files())
     found.update(
         f for paper in data.papers if not paper.problem for f in status_problems(paper, ws.today)
     )

@@ -33,6 +33,9 @@ def status(ws: Workspace) -> dict[str, Any]:
     )
     report = dict(kept)
     del report[_SEEN]
+    skipped = ws.skipped_files()  # found by the walk every time: not kept with the report
+    report["problems"] = [*map(str, skipped), *report["problems"]]
+    report["skipped"] += len(skipped)
     report["cards"] = cards_due(ws)
     return report
 
@@ -195,8 +198,14 @@ def shown_list(ws: Workspace, what: str, filters: Filters, as_json: bool) -> dic
             "warnings": list(in_brief(ws.data().findings)),
         }
 
+    from mllm_lab.models import Brief, with_skipped_files
+
     options = [what, *(getattr(filters, name) for name in FILTER_NAMES), as_json]
-    return ws.cached("list", compute, *options, raw="text", records_only=True)
+    found = ws.cached("list", compute, *options, raw="text", records_only=True)
+    if as_json:
+        return found
+    brief = with_skipped_files(ws.skipped_files(), Brief(*found["warnings"]))
+    return {**found, "warnings": list(brief)}
 
 
 # which filters each list applies; any other given is refused, never ignored

@@ -27,7 +27,7 @@ from mllm_lab.walk import Walk, walk
 
 if TYPE_CHECKING:
     from mllm_lab.core.labdata import LabData
-    from mllm_lab.models import Brief, Paper
+    from mllm_lab.models import Brief, Finding, Paper
     from mllm_lab.ops.transaction import Transaction
     from mllm_lab.scan import Files, Progress, Snapshot
 
@@ -307,6 +307,13 @@ class Workspace:
     def problems(self) -> list[tuple[str, Msg]]:
         return self.snapshot().problems
 
+    def skipped_files(self) -> list[Finding]:
+        """The files the walk skipped (a pipe, a symlink loop or one that leads nowhere or out
+        of the lab), as problems: no record holds them, so no kept result does either."""
+        from mllm_lab.models import Finding
+
+        return [Finding(path, 1, why, skipped=True) for path, why in self.problems]
+
     def data(self) -> LabData:
         """The lab as data. Should a cached record not build (a damaged index), the lab is
         parsed again from its files."""
@@ -330,7 +337,7 @@ class Workspace:
         (a `lab sync` with nothing to do does not build the lab's data just to say that
         nothing is wrong), and for the rest of the command unless a write changes them (see
         Transaction._after_commit)."""
-        from mllm_lab.models import Brief, in_brief
+        from mllm_lab.models import Brief, in_brief, with_skipped_files
 
         def compute() -> list[Any]:
             return list(in_brief(self.data().findings))
@@ -339,7 +346,8 @@ class Workspace:
             shown, total, skipped, bare = self.cached(
                 "findings", compute, briefly=self.findings_stamp
             )
-            self._findings = Brief([(text, out) for text, out in shown], total, skipped, bare)
+            brief = Brief([(text, out) for text, out in shown], total, skipped, bare)
+            self._findings = with_skipped_files(self.skipped_files(), brief)
         return self._findings
 
     def keep_keys(self) -> None:
