@@ -281,6 +281,31 @@ def test_export_never_replaces_a_file_it_did_not_write(in_lab: Run, lab: Path) -
     assert read(mine).startswith("% Exported by `lab export bibtex`")
 
 
+def test_an_export_edited_by_hand_is_not_replaced_without_force(in_lab: Run, lab: Path) -> None:
+    refs = lab / "refs.bib"
+    assert in_lab("export", "bibtex", "-o", "refs.bib").ok
+    assert in_lab("export", "bibtex", "-o", "refs.bib").ok  # as lab wrote it: replaced
+    edited = read(refs) + "\n% my own\n@book{mine, title={Hand Entry}, year={1999}}\n"
+    refs.write_text(edited, "utf-8")
+    refused = in_lab("export", "bibtex", "-o", "refs.bib")
+    assert refused.code == 1 and refused.err.startswith(
+        "错误：refs.bib：`lab export bibtex` 写出后被改过"
+    )
+    assert read(refs) == edited
+    # an export an older lab wrote (no fingerprint line) is not taken for lab's own either
+    older = edited.split("\n", 1)[0] + "\n\n@misc{x, title={X}}\n"
+    refs.write_text(older, "utf-8")
+    assert in_lab("export", "bibtex", "-o", "refs.bib").code == 1 and read(refs) == older
+    assert in_lab("export", "bibtex", "-o", "refs.bib", "--force").ok
+    assert "Hand Entry" not in read(refs) and in_lab("export", "bibtex", "-o", "refs.bib").ok
+
+
+def test_output_dash_is_standard_output(in_lab: Run, lab: Path) -> None:
+    done = in_lab("export", "bibtex", "-o", "-")
+    assert done.ok and done.out.startswith("% Exported by `lab export bibtex`")
+    assert not (lab / "-").exists()
+
+
 def test_import_then_export_in_real_processes(
     sh: Callable[..., CompletedProcess[str]], lab: Path
 ) -> None:

@@ -30,6 +30,21 @@ def test_weekly_lists_what_happened_this_week(in_lab: Run, lab: Path) -> None:
         assert part in text
 
 
+def test_a_paper_marked_back_and_forth_in_a_day_is_listed_once_each_way(
+    in_lab: Run, lab: Path
+) -> None:
+    assert in_lab("new", "paper", "blip-2").ok
+    for _ in range(3):
+        assert in_lab("mark", "blip-2", "read").ok and in_lab("mark", "blip-2", "reading").ok
+    assert in_lab("mark", "blip-2", "read").ok
+    assert in_lab("weekly").ok
+    text = read(lab / "weekly-log/2026-W48.md")
+    assert text.count("📖 开始阅读：[BLIP-2") == 1 and text.count("✅ 读完：[BLIP-2") == 1
+    prompt = in_lab("prompt", "weekly", "--no-log")
+    # started, wrote the note, finished: once each
+    assert prompt.ok and prompt.out.count("BLIP-2: Bootstrapping") == 3, prompt.out
+
+
 def test_rerun_refreshes_only_the_generated_list(in_lab: Run, lab: Path) -> None:
     assert in_lab("new", "paper", "blip-2").ok
     assert in_lab("weekly").ok

@@ -275,3 +275,22 @@ def test_init_in_a_repository_that_holds_the_lists_without_markers_takes_them_ba
     assert text.count("<!-- lab:begin progress") == 1
     assert text.count("阶段一：Transformer 与 LLM 基础 —") == 1
     assert Run(repo)("sync", "--check").ok
+
+
+def test_a_concept_note_that_lost_its_related_end_marker_is_repaired(
+    in_lab: Run, lab: Path
+) -> None:
+    """It was a dead end: `lab related --write` sent the user to `lab sync --repair`, which
+    repaired the markers of the views and weekly logs only."""
+    assert in_lab("new", "paper", "blip-2").ok
+    assert in_lab("new", "concept", "Q-Former", "-c", "multimodal-arch", "--related", "blip-2").ok
+    note = lab / "notes/multimodal-arch/q-former.md"
+    written = read(note)
+    mine = written.replace("## ", "## 我的小节\n\n我写的字。\n\n## ", 1)
+    note.write_text(mine.replace("<!-- lab:end related -->\n", "", 1), "utf-8")
+    refused = in_lab("related", "notes/multimodal-arch/q-former.md", "--write")
+    assert refused.code == 1 and "lab sync --repair" in refused.err
+    repaired = in_lab("sync", "--repair")
+    assert repaired.ok and "notes/multimodal-arch/q-former.md" in repaired.err + repaired.out
+    assert read(note) == mine
+    assert in_lab("check").ok

@@ -90,7 +90,10 @@ def export_bibtex(
     out: Annotated[
         Path | None,
         typer.Option(
-            "--output", "-o", help="Write to this file, not stdout.", autocompletion=values("file")
+            "--output",
+            "-o",
+            help="Write to this file, not stdout (- is stdout).",
+            autocompletion=values("file"),
         ),
     ] = None,
     force: Annotated[
@@ -112,7 +115,7 @@ def export_bibtex(
     if not count:
         output.info(tr("bibtex.no_papers"))
         return
-    if out is None:
+    if out is None or str(out) == "-":  # `-o -`: standard output, as most tools read it
         output.result(text)
         return
     write_bibtex(out, str(out), text, force=force)

@@ -263,8 +263,9 @@ def reading_events(paper: Paper) -> list[tuple[date, Status]]:
     """When the paper was started (READING) and finished (READ), for weekly logs and this
     week's counts: from its history, which a later `unread` does not erase; a paper without
     one from the dates its status allows (a hand edit's leftover dates do not count)."""
-    if paper.history:
-        return [(day, state) for day, state in history_of(paper) if state is not Status.UNREAD]
+    if paper.history:  # each once: marked read, reading, read again the same day is one of each
+        events = (event for event in history_of(paper) if event[1] is not Status.UNREAD)
+        return list(dict.fromkeys(events))
     found = []
     if paper.started and paper.status is not Status.UNREAD:
         found.append((paper.started, Status.READING))

@@ -554,6 +554,7 @@ MESSAGES: dict[str, Any] = {
     "export.unreadable": "{path}: cannot be read (permission denied)",
     "export.folder": "{path}: is a folder; give a file name",
     "export.exists": "{path}: exists and was not written by an export of lab; use --force to replace it",
+    "export.edited": "{path}: changed since `lab export bibtex` wrote it (or written by an older lab); use --force to replace it, or another -o",
     "arxiv.found": "arXiv {arxiv}: “{title}” ({year})",
     "arxiv.not-found": "arXiv has no paper {arxiv}",
     "arxiv.invalid": "{arxiv!r} is not an arXiv id or URL (e.g. 2301.12597)",

@@ -543,6 +543,7 @@ MESSAGES: dict[str, Any] = {
     "export.unreadable": "{path}：无法读取（没有权限）",
     "export.folder": "{path}：是文件夹，请给出文件名",
     "export.exists": "{path}：已存在，且不是 lab 导出的文件；用 --force 覆盖",
+    "export.edited": "{path}：`lab export bibtex` 写出后被改过（或是旧版 lab 写的）；用 --force 覆盖，或换一个 -o",
     "arxiv.found": "arXiv {arxiv}：《{title}》（{year}）",
     "arxiv.not-found": "arXiv 上没有论文 {arxiv}",
     "arxiv.invalid": "{arxiv!r} 不是 arXiv 编号或链接（例如 2301.12597）",

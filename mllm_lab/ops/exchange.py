@@ -17,6 +17,7 @@ from mllm_lab import storage
 from mllm_lab.errors import BadInput, BrokenNote
 from mllm_lab.models import READING_LIST, Paper
 from mllm_lab.ops.workspace import Outcome, Workspace
+from mllm_lab.sha import sha1
 
 # The BibTeX side (bibtexparser, the resolver, the reading list's editing) is imported by the
 # functions that use it: `lab export anki` does without it (60 ms of imports).
@@ -28,6 +29,11 @@ if TYPE_CHECKING:
 # The first line of every .bib file `lab export bibtex -o` writes: such a file may be written
 # anew without --force (it is lab's own output); any other existing file is the user's.
 BIB_HEADER = "% Exported by `lab export bibtex` (mllm-lab); edit the papers in the lab, not here."
+BIB_SHA = "% sha: "  # the second line: a fingerprint of the rest, so a later export sees a hand edit
+
+
+def _bib_sha(rest: str) -> str:
+    return sha1(rest.encode("utf-8", "surrogatepass")).hexdigest()[:12]
 
 
 def read_input(path: Path, shown: str) -> str:
@@ -149,7 +155,8 @@ def chosen_papers(
 def bibtex_text(papers: Sequence[Paper]) -> str:
     from mllm_lab.core.bibtex import export_bibtex
 
-    return f"{BIB_HEADER}\n\n{export_bibtex(papers)}" if papers else f"{BIB_HEADER}\n"
+    rest = f"\n{export_bibtex(papers)}" if papers else ""
+    return f"{BIB_HEADER}\n{BIB_SHA}{_bib_sha(rest)}\n{rest}"
 
 
 def bibtex_export(
@@ -184,11 +191,15 @@ def check_target(path: Path, shown: str, *, force: bool, ours: str) -> None:
         return
     if ours == "bib":
         try:
-            first = path.read_text("utf-8", errors="replace").split("\n", 1)[0]
+            lines = path.read_text("utf-8", errors="replace").split("\n", 2)
         except OSError:
-            first = ""
-        if first.rstrip("\r") == BIB_HEADER:
-            return
+            lines = []
+        if lines and lines[0].rstrip("\r") == BIB_HEADER:
+            said = lines[1].rstrip("\r") if len(lines) == 3 else ""
+            if said == BIB_SHA + _bib_sha(lines[2]):
+                return
+            # an export edited since (or made before exports had a fingerprint)
+            raise BadInput("export.edited", path=shown)
     elif ours == "apkg" and zipfile.is_zipfile(path):
         with zipfile.ZipFile(path) as archive:
             if "collection.anki2" in archive.namelist():

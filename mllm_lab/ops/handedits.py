@@ -258,8 +258,9 @@ def take_in(tx: Transaction, as_written: set[str]) -> None:
                 ) from None
             tx.write(view.path, text, detail=tx.keep(view.path, region.body))
     _apply_ticks(tx, ticks)
-    if tx.repair:  # the generated lists of weekly logs have markers too
-        for note in ws.data().by_kind(kinds.WEEKLY):
+    if tx.repair:  # the generated lists of weekly logs and concept notes have markers too
+        data = ws.data()
+        for note in [*data.by_kind(kinds.WEEKLY), *data.by_kind(kinds.CONCEPT)]:
             log = tx.read(note.path)
             if log is not None and "<!-- lab:" in log:
                 _regions_of(tx, note.path, log)
