@@ -112,7 +112,8 @@ def test_a_word_lists_the_candidates_and_nothing_is_a_message(en_lab: Path) -> N
         "qwen2.5-vl",
     ]
     nothing = run("catalog", "zzqqxx")
-    assert nothing.ok and nothing.out == "" and "no catalog paper matches zzqqxx" in nothing.err
+    # as `lab compare` with an unknown paper, and grep with no match: exit 1
+    assert nothing.code == 1 and nothing.out == "" and "no catalog paper matches zzqqxx" in nothing.err
 
 
 def test_outside_a_lab_nothing_is_in_the_lab(run: Run) -> None:

@@ -187,3 +187,26 @@ def test_reading_list_is_valid_yaml_data(lab: Path) -> None:
     data = yaml.safe_load(read(lab / "papers/reading-list.yaml"))
     entry = next(p for p in data["papers"] if p["key"] == "blip-2")
     assert entry["status"] == "unread" and entry["arxiv"] == "2301.12597" and entry["stage"] == 3
+
+
+def test_another_language_for_an_existing_lab_is_refused_not_ignored(
+    run: Run, tmp_path: Path
+) -> None:
+    assert run("init", "lab", "--lang", "en").ok
+    before = tree(tmp_path / "lab")
+    refused = run("init", "lab", "--lang", "zh")
+    assert refused.code == 1
+    assert refused.err.strip() == (
+        "error: lab.toml:4: this lab's language is en; --lang zh does not change an existing"
+        " lab (change `lang` there)"
+    )
+    assert tree(tmp_path / "lab") == before
+    assert run("init", "lab", "--lang", "en").ok and run("init", "lab").ok  # same, or not given
+    assert tree(tmp_path / "lab") == before
+    assert 'lang = "zh"' in read_config(run, tmp_path)
+
+
+def read_config(run: Run, tmp_path: Path) -> str:
+    """A new lab's lab.toml, made without --lang: the language is zh."""
+    assert run("init", "fresh").ok
+    return read(tmp_path / "fresh/lab.toml")

@@ -98,6 +98,8 @@ def test_week_by_date_or_name_uses_iso_year(
         (["--week", "2025-W53"], "ISO 年 2025 只有第 01-52 周"),
         (["--week", "next"], "应为 YYYY-WXX"),
         (["--date", "2026-02-30"], "无效的 --date '2026-02-30'：应为 YYYY-MM-DD"),
+        (["--week", ""], "应为 YYYY-WXX"),  # not this week: an empty value is a mistake
+        (["--date", ""], "无效的 --date ''：应为 YYYY-MM-DD"),
     ],
 )
 def test_malformed_week_or_date_is_refused(in_lab: Run, args: list[str], message: str) -> None:

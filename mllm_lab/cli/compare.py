@@ -66,9 +66,10 @@ def catalog(
         if others:
             output.info(tr("catalog.also", keys=", ".join(hit.paper.key for hit in others)))
         return
-    if not view.hits:
-        output.info(tr("catalog.none", query=" ".join(query or ())))
-        return
+    if not view.hits:  # an error, as `lab compare` with an unknown paper (exit 1, like grep)
+        from mllm_lab.errors import BadInput
+
+        raise BadInput("catalog.none", query=" ".join(query or ()))
     output.table(list(words("catalog.headers")), ops.catalog_rows(view, lang))
     output.info(tr("catalog.count", n=len(view.hits)))
 

@@ -39,13 +39,13 @@ def init(
         ),
     ] = Path("."),
     lang: Annotated[
-        str,
+        str | None,
         typer.Option(
             "--lang",
-            help="Language of templates and generated text: zh or en.",
+            help="Language of templates and generated text: zh (default) or en.",
             autocompletion=values("lang"),
         ),
-    ] = "zh",
+    ] = None,
     name: Annotated[
         str | None, typer.Option("--name", help="The lab's name (README title).")
     ] = None,

@@ -45,11 +45,11 @@ def parse_week(text: str) -> Week:
 
 
 def pick_week(week: str | None, day: str | None, today: date) -> Week:
-    if week and day:
+    if week is not None and day is not None:
         raise BadInput("error.week_and_date")
-    if week:
+    if week is not None:  # an empty one too: refused by parse_week, not taken for this week
         return parse_week(week)
-    return Week.of(parse_date(day) if day else today)
+    return Week.of(parse_date(day) if day is not None else today)
 
 
 def as_date(value: object) -> date | None:

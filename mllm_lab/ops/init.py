@@ -54,9 +54,19 @@ def _create(tx: Transaction, path: str, text: str) -> None:
         tx.create(path, text)
 
 
+def _line_of(config: Path, key: str) -> str:
+    """`lab.toml:N`, N the line that sets `key` (1 when none does)."""
+    try:
+        lines = config.read_text("utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        lines = []
+    found = next((n for n, line in enumerate(lines, 1) if line.split("=")[0].strip() == key), 1)
+    return f"{CONFIG_FILE}:{found}"
+
+
 def init_lab(
     path: Path,
-    lang: str,
+    lang: str | None,
     name: str | None = None,
     *,
     nested: bool = False,
@@ -65,8 +75,10 @@ def init_lab(
     """Create a lab at `path`, or fill in what an existing one lacks. Inside another lab it is
     refused unless `nested`: the outer lab would scan the inner one's notes as its own. In an
     existing repository, lab's generated regions go into its README files where a reader
-    expects them (see regions.insertion_point), or right after the heading `at`."""
-    if lang not in LANGS:
+    expects them (see regions.insertion_point), or right after the heading `at`. `lang`
+    (zh when None) is a new lab's: given for an existing lab of another language, it is
+    refused, not ignored."""
+    if lang is not None and lang not in LANGS:
         raise InvalidValue("language", lang, LANGS)
     root = path.expanduser().resolve()
     if root.exists() and not root.is_dir():
@@ -79,7 +91,15 @@ def init_lab(
     except OSError as error:
         raise BadInput("error.cannot_create", path=str(path), problem=error.strerror) from None
     exists = (root / CONFIG_FILE).exists()
-    lab = Lab.at(root) if exists else Lab(root, Config(lang=lang, name=name or DEFAULT_NAME))
+    if exists:
+        lab = Lab.at(root)
+    else:  # Config's default language when none is given
+        config = Config(name=name or DEFAULT_NAME)
+        lab = Lab(root, config if lang is None else config._replace(lang=lang))
+    if exists and lang is not None and lang != lab.lang:
+        raise BadInput(
+            "error.init_lang", path=_line_of(root / CONFIG_FILE, "lang"), lang=lab.lang, given=lang
+        )
     ws = Workspace(lab, today())
     with ws.transaction(views=False) as tx:
         _create(tx, CONFIG_FILE, config_text(lab.config))
