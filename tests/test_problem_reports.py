@@ -9,6 +9,7 @@ import os
 import shutil
 from pathlib import Path
 
+import pytest
 from conftest import Run
 
 from mllm_lab.models import Finding, in_brief
@@ -243,3 +244,25 @@ def test_files_the_walk_skips_are_counted_by_status_and_warned_of(en_lab: Path) 
     (en_lab / "notes/fundamentals/pipe.md").unlink()
     assert "problems found" not in run("status").out  # the kept report says nothing of them
     assert json.loads(run("status", "--json").out)["skipped"] == 0
+
+
+def test_a_warm_status_names_skipped_files_without_reading_the_index(
+    en_lab: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The walk, which every command makes, knows them: the index is not loaded for them (10
+    ms of a 10,000-note `lab status`, which its kept report otherwise answers alone)."""
+    from mllm_lab.ops.workspace import Workspace
+
+    run = Run(en_lab)
+    (en_lab / "notes/fundamentals/dangle.md").symlink_to("nothere.md")
+    assert run("status").ok and run("list", "papers").ok  # their results kept
+
+    def unread(self: Workspace) -> None:
+        raise AssertionError("the index was read")
+
+    monkeypatch.setattr(Workspace, "snapshot", unread)
+    status = run("status")
+    assert status.ok and "1 problem found reading the lab, 1 of them skipped" in status.out
+    assert (
+        "dangle.md:1: symlink to a file that does not exist (skipped)" in run("list", "papers").err
+    )
