@@ -231,9 +231,12 @@ def walk(lab: Lab) -> Walk:
                     if entry.is_symlink():
                         path = f"{folder}{slash}{name}"
                         if not _inside(path, root, slash):
-                            result.problems.append(
-                                (here_relative + name, Msg.of(_link_problem(path)))
-                            )
+                            # named when it would have been a note, or a folder of them (a
+                            # figure linked from elsewhere is not), and `ignore` keeps it
+                            relative = here_relative + name
+                            note = name.endswith(suffix) or os.path.isdir(path)
+                            if note and not (ignored and ignored(relative)):
+                                result.problems.append((relative, Msg.of(_link_problem(path))))
                             continue
                     if entry.is_dir():
                         if kind.subfolders and not (
@@ -246,14 +249,14 @@ def walk(lab: Lab) -> Walk:
                     ):
                         continue
                     relative = here_relative + name
+                    if ignored and ignored(relative):
+                        continue
                     if not entry.is_file():  # a pipe or device named like a note
                         result.problems.append((relative, Msg.of("file.not_regular")))
                         continue
                     try:
                         st = stat(f"{folder}{slash}{name}") if fd is None else stat(name, dir_fd=fd)
                     except OSError:
-                        continue
-                    if ignored and ignored(relative):
                         continue
                     mtime, ctime = st.st_mtime_ns, st.st_ctime_ns
                     found(

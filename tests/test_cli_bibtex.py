@@ -375,3 +375,22 @@ def test_papers_imported_into_an_empty_list_keep_what_is_around_it(
     assert all(line in text.splitlines() for line in ["# 我的清单", *kept])
     assert text.index(kept[0]) < text.index("- key: ") < text.index(kept[1])
     assert len(parse_list(text).entries) >= 11
+
+
+def test_an_export_through_a_symlink_writes_the_file_it_names(in_lab: Run, lab: Path) -> None:
+    (lab / "proj").mkdir()
+    assert in_lab("export", "bibtex", "-o", "proj/refs.bib").ok
+    (lab / "refs.bib").symlink_to("proj/refs.bib")
+    assert in_lab("export", "bibtex", "blip-2", "-o", "refs.bib").ok
+    assert (lab / "refs.bib").is_symlink()  # the link stays a link
+    assert read(lab / "proj/refs.bib").count("\n@") == 1  # its target holds the new export
+
+
+def test_dot_slash_dash_is_a_file_and_a_bom_is_no_edit(in_lab: Run, lab: Path) -> None:
+    done = in_lab("export", "bibtex", "-o", "./-")
+    assert done.ok and done.out == "" and read(lab / "-").startswith("% Exported by")
+    refs = lab / "refs.bib"
+    assert in_lab("export", "bibtex", "-o", "refs.bib").ok
+    refs.write_bytes(b"\xef\xbb\xbf" + refs.read_bytes())  # an editor's byte order mark
+    assert in_lab("export", "bibtex", "blip-2", "-o", "refs.bib").ok
+    assert read(refs).count("\n@") == 1

@@ -30,6 +30,12 @@ def test_weekly_lists_what_happened_this_week(in_lab: Run, lab: Path) -> None:
         assert part in text
 
 
+def test_empty_week_or_since_values_are_refused_by_prompt_and_review(in_lab: Run) -> None:
+    for args in (["prompt", "weekly", "--week", ""], ["review", "--since", ""]):
+        refused = in_lab(*args)
+        assert refused.code == 1 and refused.err.startswith("错误：无效的"), (args, refused.err)
+
+
 def test_a_paper_marked_back_and_forth_in_a_day_is_listed_once_each_way(
     in_lab: Run, lab: Path
 ) -> None:

@@ -266,3 +266,22 @@ def test_a_warm_status_names_skipped_files_without_reading_the_index(
     assert (
         "dangle.md:1: symlink to a file that does not exist (skipped)" in run("list", "papers").err
     )
+
+
+def test_ignore_and_non_notes_keep_skipped_files_quiet(en_lab: Path) -> None:
+    run = Run(en_lab)
+    config = en_lab / "lab.toml"
+    config.write_text(config.read_text("utf-8") + 'ignore = ["notes/p.md", "*.lnk.md"]\n', "utf-8")
+    os.mkfifo(en_lab / "notes/p.md")  # left out by a file pattern
+    (en_lab / "notes/fundamentals/a.lnk.md").symlink_to("nothere.md")  # and by a glob
+    outside = en_lab.parent / "elsewhere"
+    (outside / "notes").mkdir(parents=True)
+    (outside / "fig.png").write_bytes(b"png")
+    (en_lab / "notes/fundamentals/fig.png").symlink_to(outside / "fig.png")  # not a note
+    (en_lab / "notes/linked").symlink_to(outside / "notes")  # a folder of notes: named
+    report = json.loads(run("status", "--json").out)
+    assert report["problems"] == ["notes/linked:1: symlink points outside the lab"]
+    assert report["skipped"] == 1
+    assert run("check").out.splitlines() == [
+        "notes/linked:1: symlink points outside the lab (skipped)"
+    ]

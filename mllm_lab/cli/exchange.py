@@ -88,10 +88,11 @@ def export_bibtex(
     ] = None,
     stage: Stage = None,
     out: Annotated[
-        Path | None,
+        str | None,  # not a Path, which reads `./-` (a file named -) as `-` (stdout)
         typer.Option(
             "--output",
             "-o",
+            metavar="<path>",
             help="Write to this file, not stdout (- is stdout).",
             autocompletion=values("file"),
         ),
@@ -115,10 +116,10 @@ def export_bibtex(
     if not count:
         output.info(tr("bibtex.no_papers"))
         return
-    if out is None or str(out) == "-":  # `-o -`: standard output, as most tools read it
+    if out is None or out == "-":  # `-o -`: standard output, as most tools read it
         output.result(text)
         return
-    write_bibtex(out, str(out), text, force=force)
+    write_bibtex(Path(out), out, text, force=force)
     output.info(tr("bibtex.written", n=count, path=str(out)))
 
 

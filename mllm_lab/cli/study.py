@@ -64,7 +64,7 @@ def prompt(
 
     ws = workspace()
     text = render_prompt(
-        ws, kind, target, week=parse_week(week) if week else None, category=category
+        ws, kind, target, week=parse_week(week) if week is not None else None, category=category
     )
     output.result(text)
     if copy:
@@ -77,7 +77,7 @@ def prompt(
         if kind == "weekly":
             from mllm_lab.models import Week
 
-            target = (parse_week(week) if week else Week.of(ws.today)).name
+            target = (parse_week(week) if week is not None else Week.of(ws.today)).name
         log_prompt(ws, kind, target)
 
 
@@ -102,7 +102,7 @@ def review(
     from mllm_lab.ops.review import review as make
 
     ws = workspace()
-    start = parse_date(since, "--since") if since else None
+    start = parse_date(since, "--since") if since is not None else None
     if start is not None and start > ws.today:
         raise BadInput("error.since_future", value=start.isoformat(), today=ws.today.isoformat())
     editor = editor_command(edit)

@@ -177,9 +177,16 @@ def bibtex_export(
 
 
 def write_bibtex(path: Path, shown: str, text: str, *, force: bool) -> None:
-    """The export written to `path` at once (temp file, fsync, rename)."""
+    """The export written to `path` at once (temp file, fsync, rename); through a symlink to
+    the file it names (renamed over, the link would become a file, its target left as it was)."""
+    path = through_link(path)
     check_target(path, shown, force=force, ours="bib")
     storage.write_atomic(path, text, shown=shown)
+
+
+def through_link(path: Path) -> Path:
+    """The file a symlink names (followed to the end), or `path` itself."""
+    return path.resolve() if path.is_symlink() else path
 
 
 def check_target(path: Path, shown: str, *, force: bool, ours: str) -> None:
@@ -194,7 +201,7 @@ def check_target(path: Path, shown: str, *, force: bool, ours: str) -> None:
             lines = path.read_text("utf-8", errors="replace").split("\n", 2)
         except OSError:
             lines = []
-        if lines and lines[0].rstrip("\r") == BIB_HEADER:
+        if lines and lines[0].rstrip("\r").lstrip("\ufeff") == BIB_HEADER:  # an editor's BOM
             said = lines[1].rstrip("\r") if len(lines) == 3 else ""
             if said == BIB_SHA + _bib_sha(lines[2]):
                 return
@@ -224,6 +231,7 @@ def export_anki(ws: Workspace, path: Path, shown: str, *, force: bool) -> Any:
 
     if path.suffix.lower() != ".apkg":
         raise BadInput("anki.bad_suffix", path=shown)
+    path = through_link(path)
     check_target(path, shown, force=force, ours="apkg")
     renders = _kept_renders(ws)
     # 100,000 objects at 50,000 notes that hold no cycles: the collector's passes over them
