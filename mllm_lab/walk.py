@@ -234,8 +234,14 @@ def walk(lab: Lab) -> Walk:
                             # named when it would have been a note, or a folder of them (a
                             # figure linked from elsewhere is not), and `ignore` keeps it
                             relative = here_relative + name
-                            note = name.endswith(suffix) or os.path.isdir(path)
-                            if note and not (ignored and ignored(relative)):
+                            folder_link = os.path.isdir(path)
+                            note = folder_link or (
+                                name.endswith(suffix) and name.lower() != "readme.md"
+                            )
+                            left_out = ignored and (
+                                ignored(relative) or (folder_link and ignored(relative + "/"))
+                            )
+                            if note and not left_out:
                                 result.problems.append((relative, Msg.of(_link_problem(path))))
                             continue
                     if entry.is_dir():

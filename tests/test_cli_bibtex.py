@@ -394,3 +394,22 @@ def test_dot_slash_dash_is_a_file_and_a_bom_is_no_edit(in_lab: Run, lab: Path) -
     refs.write_bytes(b"\xef\xbb\xbf" + refs.read_bytes())  # an editor's byte order mark
     assert in_lab("export", "bibtex", "blip-2", "-o", "refs.bib").ok
     assert read(refs).count("\n@") == 1
+
+
+def test_a_link_loop_or_an_empty_name_is_refused_in_one_line(in_lab: Run, lab: Path) -> None:
+    (lab / "x.bib").symlink_to("x.bib")
+    (lab / "a.apkg").symlink_to("b.apkg")
+    (lab / "b.apkg").symlink_to("a.apkg")
+    (lab / "user.txt").write_text("mine\n", "utf-8")
+    (lab / "bad.apkg").symlink_to("user.txt")
+    for args, said in (
+        (["export", "bibtex", "-o", "x.bib"], "x.bib：符号链接绕回了自身"),
+        (["export", "anki", "a.apkg"], "a.apkg：符号链接绕回了自身"),
+        (["export", "bibtex", "-o", ""], "文件名为空"),
+        (["export", "anki", ""], "文件名为空"),
+        (["export", "anki", "bad.apkg"], "bad.apkg"),  # the file it names is no package
+    ):
+        refused = in_lab(*args)
+        assert refused.code == 1 and refused.err.count("\n") == 1, (args, refused.err)
+        assert refused.err.startswith("错误：") and said in refused.err, (args, refused.err)
+    assert read(lab / "user.txt") == "mine\n"

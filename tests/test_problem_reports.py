@@ -110,6 +110,10 @@ def test_a_note_that_does_not_read_never_hides_a_paper_that_does(en_lab: Path) -
     ]
     clash = [line for line in warned if "papers/a-clip.md:1:" in line and "clip" in line]
     assert clash and clash[0].endswith("(skipped)")
+    marked = run("mark", "clip", "read")  # which note to write? refused, saying why
+    assert marked.code == 1 and marked.err.strip().endswith(
+        "two notes hold the key `clip`; give one of them another key first"
+    )
 
 
 def test_an_entry_without_a_key_and_an_unreadable_list_with_no_history_say_skipped(
@@ -271,7 +275,9 @@ def test_a_warm_status_names_skipped_files_without_reading_the_index(
 def test_ignore_and_non_notes_keep_skipped_files_quiet(en_lab: Path) -> None:
     run = Run(en_lab)
     config = en_lab / "lab.toml"
-    config.write_text(config.read_text("utf-8") + 'ignore = ["notes/p.md", "*.lnk.md"]\n', "utf-8")
+    config.write_text(
+        config.read_text("utf-8") + 'ignore = ["notes/p.md", "*.lnk.md", "gone/"]\n', "utf-8"
+    )
     os.mkfifo(en_lab / "notes/p.md")  # left out by a file pattern
     (en_lab / "notes/fundamentals/a.lnk.md").symlink_to("nothere.md")  # and by a glob
     outside = en_lab.parent / "elsewhere"
@@ -279,6 +285,8 @@ def test_ignore_and_non_notes_keep_skipped_files_quiet(en_lab: Path) -> None:
     (outside / "fig.png").write_bytes(b"png")
     (en_lab / "notes/fundamentals/fig.png").symlink_to(outside / "fig.png")  # not a note
     (en_lab / "notes/linked").symlink_to(outside / "notes")  # a folder of notes: named
+    (en_lab / "notes/training/gone").symlink_to(outside / "notes")  # unless ignored as a folder
+    (en_lab / "notes/training/README.md").symlink_to(outside / "fig.png")  # never a note
     report = json.loads(run("status", "--json").out)
     assert report["problems"] == ["notes/linked:1: symlink points outside the lab"]
     assert report["skipped"] == 1

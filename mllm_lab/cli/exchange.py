@@ -125,13 +125,14 @@ def export_bibtex(
 
 def export_anki(
     path: Annotated[
-        Path,
+        str,  # not a Path, which reads an empty name as `.`
         typer.Argument(
+            metavar="path",
             help=f"The package to write (default: ./{ANKI_DEFAULT}).",
             show_default=False,
             autocompletion=values("file"),
         ),
-    ] = Path(ANKI_DEFAULT),
+    ] = ANKI_DEFAULT,
     force: Annotated[
         bool, typer.Option("--force", help="Replace a file that is not an Anki package.")
     ] = False,
@@ -145,8 +146,8 @@ def export_anki(
     from mllm_lab.ops.exchange import export_anki as run_export
 
     ws = workspace()
-    shown = str(path)
-    exported = run_export(ws, path, shown, force=force)
+    shown = path
+    exported = run_export(ws, Path(path), shown, force=force)
     if exported is None:
         output.info(tr("quiz.no_cards"))
         return

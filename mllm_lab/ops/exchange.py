@@ -7,6 +7,7 @@ replacing only a file that an earlier export wrote unless --force."""
 
 from __future__ import annotations
 
+import os
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -179,14 +180,24 @@ def bibtex_export(
 def write_bibtex(path: Path, shown: str, text: str, *, force: bool) -> None:
     """The export written to `path` at once (temp file, fsync, rename); through a symlink to
     the file it names (renamed over, the link would become a file, its target left as it was)."""
-    path = through_link(path)
+    path = through_link(path, shown)
     check_target(path, shown, force=force, ours="bib")
     storage.write_atomic(path, text, shown=shown)
 
 
-def through_link(path: Path) -> Path:
-    """The file a symlink names (followed to the end), or `path` itself."""
-    return path.resolve() if path.is_symlink() else path
+def through_link(path: Path, shown: str) -> Path:
+    """The file a symlink names (followed to the end, made if it is missing), or `path`
+    itself; an empty name, or a loop of links, is refused."""
+    if not shown:
+        raise BadInput("export.no_name")
+    if not path.is_symlink():
+        return path
+    try:
+        return Path(os.path.realpath(path, strict=True))
+    except FileNotFoundError:  # a link to a file not made yet: made where it points
+        return Path(os.path.realpath(path))
+    except OSError:  # a loop
+        raise BadInput("export.link_loop", path=shown) from None
 
 
 def check_target(path: Path, shown: str, *, force: bool, ours: str) -> None:
@@ -229,9 +240,10 @@ def export_anki(ws: Workspace, path: Path, shown: str, *, force: bool) -> Any:
     from mllm_lab.ops.cardtext import DamagedText
     from mllm_lab.ops.quiz import Filter, card_columns, package_cards
 
-    if path.suffix.lower() != ".apkg":
+    named = path
+    path = through_link(path, shown)
+    if {named.suffix.lower(), path.suffix.lower()} != {".apkg"}:  # a link's name and its file
         raise BadInput("anki.bad_suffix", path=shown)
-    path = through_link(path)
     check_target(path, shown, force=force, ours="apkg")
     renders = _kept_renders(ws)
     # 100,000 objects at 50,000 notes that hold no cycles: the collector's passes over them

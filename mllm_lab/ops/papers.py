@@ -84,6 +84,8 @@ def refuse_broken(query: str, papers: Iterable[Paper]) -> None:
         if paper.problem and exact_match(" ".join(query.split()), paper) is not None:
             where = paper.problem
             name = "error.broken_paper" if paper.note else "error.broken_entry"
+            if where.msg.name == "paper.duplicate_key":  # its note reads: another holds its key
+                name = "error.key_twice"
             raise BrokenNote(where.path, where.line, name, problem=where.msg, key=paper.key)
 
 
