@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import Run
@@ -62,7 +63,7 @@ def test_a_paper_that_does_not_read_is_marked_in_the_list_and_its_json(en_lab: P
     rows = {line.split()[1]: line.split()[0] for line in run("list", "papers").out.splitlines()[1:]}
     assert rows["clip"] == LISTED_BROKEN and rows["transformer"] == LISTED_BROKEN
     assert rows["vit"] == "⬜"
-    items = {item["key"]: item for item in json.loads(run("list", "papers", "--json").out)}
+    items = _papers(run)
     assert items["clip"]["problem"].startswith("papers/clip.md:")
     assert "2021a" in items["clip"]["problem"]
     assert items["transformer"]["problem"].startswith("papers/reading-list.yaml:")
@@ -152,7 +153,7 @@ def test_a_paper_note_with_a_field_that_does_not_read_keeps_the_others_in_a_fres
     text = note.read_text("utf-8")
     note.write_text(text.replace("\ncreated: ", "\ncreated: notadate #", 1), "utf-8")
     shutil.rmtree(en_lab / ".lab")  # .lab/ is not committed: a fresh clone has no history
-    items = {item["key"]: item for item in json.loads(run("list", "papers", "--json").out)}
+    items = _papers(run)
     clip = items["clip"]
     assert clip["note"] == "papers/clip-note.md" and clip["problem"].startswith(
         "papers/clip-note.md:"
@@ -166,23 +167,32 @@ def test_a_paper_note_with_a_field_that_does_not_read_keeps_the_others_in_a_fres
     assert note.read_text("utf-8").count("notadate") == 1  # nothing written
     note.write_text(text, "utf-8")
     assert run("mark", "clip", "read").ok
-    items = {item["key"]: item for item in json.loads(run("list", "papers", "--json").out)}
+    items = _papers(run)
     assert items["clip"]["problem"] is None and items["clip"]["status"] == "read"
+
+
+def _clip_without_status(lab: Path) -> Run:
+    """The lab with the note of `clip`, its `status:` line taken out by hand."""
+    run = Run(lab)
+    assert run("new", "paper", "clip").ok
+    note = lab / "papers/clip.md"
+    lines = note.read_text("utf-8").splitlines(True)
+    note.write_text("".join(line for line in lines if not line.startswith("status:")), "utf-8")
+    return run
+
+
+def _papers(run: Run) -> dict[str, dict[str, Any]]:
+    """`lab list papers --json`, by key."""
+    return {item["key"]: item for item in json.loads(run("list", "papers", "--json").out)}
 
 
 def test_a_paper_note_without_a_status_keeps_a_marked_row(en_lab: Path) -> None:
     """It left every table before (its problem is one for `lab check` alone)."""
-    run = Run(en_lab)
-    assert run("new", "paper", "clip").ok
-    note = en_lab / "papers/clip.md"
-    text = note.read_text("utf-8")
-    note.write_text(
-        "".join(line for line in text.splitlines(True) if not line.startswith("status:"))
-    )
+    run = _clip_without_status(en_lab)
     for fresh in (False, True):
         if fresh:
             shutil.rmtree(en_lab / ".lab")
-        items = {item["key"]: item for item in json.loads(run("list", "papers", "--json").out)}
+        items = _papers(run)
         assert items["clip"]["problem"] == "papers/clip.md:1: missing field `status`"
         # its last status while lab has it, else the default
         assert items["clip"]["status"] == ("unread" if fresh else "reading")
@@ -207,13 +217,7 @@ def test_a_tick_on_the_row_of_a_paper_that_does_not_read_is_refused(en_lab: Path
 
 
 def test_no_status_line_is_warned_of_and_a_pipe_is_checked_once(en_lab: Path) -> None:
-    run = Run(en_lab)
-    assert run("new", "paper", "clip").ok
-    note = en_lab / "papers/clip.md"
-    text = note.read_text("utf-8")
-    note.write_text(
-        "".join(line for line in text.splitlines(True) if not line.startswith("status:"))
-    )
+    run = _clip_without_status(en_lab)
     listed = run("list", "papers")
     assert "warning: papers/clip.md:1: missing field `status`" in listed.err
     assert json.loads(run("status", "--json").out)["problems"] == [
