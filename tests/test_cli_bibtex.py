@@ -5,7 +5,9 @@ back. The BibTeX facts come from tests/fixtures/real.bib (its sources are named 
 from __future__ import annotations
 
 import json
+import os
 import re
+import stat
 from collections.abc import Callable
 from pathlib import Path
 from subprocess import CompletedProcess
@@ -413,3 +415,36 @@ def test_a_link_loop_or_an_empty_name_is_refused_in_one_line(in_lab: Run, lab: P
         assert refused.code == 1 and refused.err.count("\n") == 1, (args, refused.err)
         assert refused.err.startswith("错误：") and said in refused.err, (args, refused.err)
     assert read(lab / "user.txt") == "mine\n"
+
+
+def test_a_pipe_as_export_target_is_refused_at_once_even_with_force(
+    sh: Callable[..., CompletedProcess[str]], lab: Path
+) -> None:
+    """Reading it to see whether lab wrote it blocked for ever; --force renamed a file over it
+    (over /dev/null too, for root)."""
+    os.mkfifo(lab / "pipe.bib")
+    os.mkfifo(lab / "pipe.apkg")
+    (lab / "far.bib").symlink_to(lab / "pipe.bib")
+    for args in (
+        ["export", "bibtex", "-o", "pipe.bib"],
+        ["export", "bibtex", "-o", "far.bib", "--force"],
+        ["export", "anki", "pipe.apkg", "--force"],
+    ):
+        done = sh(*args, cwd=lab, timeout=20)
+        assert done.returncode == 1 and "不是普通文件（管道或设备？）" in done.stderr, args
+        assert done.stderr.count("\n") == 1
+    assert stat.S_ISFIFO(os.stat(lab / "pipe.bib").st_mode)
+    assert stat.S_ISFIFO(os.stat(lab / "pipe.apkg").st_mode)
+
+
+def test_a_link_that_cannot_be_followed_and_an_apkg_link_to_another_file_say_so(
+    in_lab: Run, lab: Path
+) -> None:
+    (lab / "f.txt").write_text("hi\n", "utf-8")
+    (lab / "y.bib").symlink_to("f.txt/x.bib")
+    (lab / "fake.apkg").symlink_to("f.txt")
+    refused = in_lab("export", "bibtex", "-o", "y.bib")
+    assert refused.code == 1 and "y.bib：符号链接无法跟随" in refused.err
+    refused = in_lab("export", "anki", "fake.apkg", "--force")
+    assert refused.code == 1 and "fake.apkg：指向" in refused.err and "f.txt" in refused.err
+    assert read(lab / "f.txt") == "hi\n"

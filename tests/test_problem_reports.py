@@ -113,7 +113,7 @@ def test_a_note_that_does_not_read_never_hides_a_paper_that_does(en_lab: Path) -
     assert clash and clash[0].endswith("(skipped)")
     marked = run("mark", "clip", "read")  # which note to write? refused, saying why
     assert marked.code == 1 and marked.err.strip().endswith(
-        "two notes hold the key `clip`; give one of them another key first"
+        "more than one note holds the key `clip`; give all but one another key first"
     )
 
 

@@ -7,6 +7,7 @@ replacing only a file that an earlier export wrote unless --force."""
 
 from __future__ import annotations
 
+import errno
 import os
 import zipfile
 from collections.abc import Sequence
@@ -196,8 +197,10 @@ def through_link(path: Path, shown: str) -> Path:
         return Path(os.path.realpath(path, strict=True))
     except FileNotFoundError:  # a link to a file not made yet: made where it points
         return Path(os.path.realpath(path))
-    except OSError:  # a loop
-        raise BadInput("export.link_loop", path=shown) from None
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise BadInput("export.link_loop", path=shown) from None
+        raise BadInput("export.bad_link", path=shown, problem=storage.reason_of(error)) from None
 
 
 def check_target(path: Path, shown: str, *, force: bool, ours: str) -> None:
@@ -205,6 +208,8 @@ def check_target(path: Path, shown: str, *, force: bool, ours: str) -> None:
     --force (it may be the user's own .bib or .apkg)."""
     if path.is_dir():
         raise BadInput("export.folder", path=shown)
+    if path.exists() and not path.is_file():  # a pipe would block the read below; a device
+        raise BadInput("export.not_a_file", path=shown)  # would be replaced, --force or not
     if not path.exists() or force:
         return
     if ours == "bib":
@@ -240,10 +245,12 @@ def export_anki(ws: Workspace, path: Path, shown: str, *, force: bool) -> Any:
     from mllm_lab.ops.cardtext import DamagedText
     from mllm_lab.ops.quiz import Filter, card_columns, package_cards
 
-    named = path
-    path = through_link(path, shown)
-    if {named.suffix.lower(), path.suffix.lower()} != {".apkg"}:  # a link's name and its file
+    target = through_link(path, shown)
+    if path.suffix.lower() != ".apkg":
         raise BadInput("anki.bad_suffix", path=shown)
+    if target.suffix.lower() != ".apkg":  # a link named .apkg to a file that is not
+        raise BadInput("anki.link_suffix", path=shown, target=str(target))
+    path = target
     check_target(path, shown, force=force, ours="apkg")
     renders = _kept_renders(ws)
     # 100,000 objects at 50,000 notes that hold no cycles: the collector's passes over them
