@@ -135,6 +135,11 @@ def _json(findings: list[Finding]) -> list[Any]:
     return [[f.line, f.msg.as_json()] for f in findings]
 
 
+def _mark(row: list[Any], problems: list[Finding]) -> None:
+    """A paper's row holds its first problem ([line, message]), if any: labdata shows it."""
+    row[PROBLEM_AT] = _json(problems[:1])[0] if problems else None
+
+
 _TITLE_OR_STATUS_MISSING = (
     Msg.of("field.missing", field="title"),
     Msg.of("field.missing", field="status"),
@@ -181,7 +186,7 @@ def digest_note(
             missing = [f for f in problems.lint if f.msg in _TITLE_OR_STATUS_MISSING]
             if missing and not problems.findings:  # said by every command, as a bad field is
                 problems.findings.append(missing[0])
-            row[PROBLEM_AT] = _json(problems.findings[:1])[0] if problems.findings else None
+            _mark(row, problems.findings)
         key = str(meta.get("key") or stem(path))
     return NoteDigest(
         note=note, paper=row, key=key, findings=_json(problems.findings), lint=_json(problems.lint)
@@ -212,6 +217,6 @@ def digest_reading_list(entries: list[dict[str, Any]], entry_lines: list[int]) -
         keys.append([key, line])
         if paper is not None:
             row = paper_row(paper)
-            row[PROBLEM_AT] = _json(problems[:1])[0] if problems else None
+            _mark(row, problems)
             rows.append(row)
     return ListDigest(rows, findings, keys)

@@ -94,7 +94,8 @@ DETAIL_FIELDS = (
 _DATES = [PAPER_FIELDS.index(name) for name in ("created", "started", "finished")]
 _TUPLES = [PAPER_FIELDS.index(name) for name in ("authors", "tags", "history")]
 _STATUS_AT = PAPER_FIELDS.index("status")
-PROBLEM_AT = PAPER_FIELDS.index("problem")  # a reading-list row's: [line, message] (digest)
+# a digest's paper row: [line, message] of its first problem, None when every field reads
+PROBLEM_AT = PAPER_FIELDS.index("problem")
 _STATUS = {status.value: status for status in Status}
 
 

@@ -20,7 +20,7 @@ from mllm_lab.cores import paused_gc
 from mllm_lab.errors import BadInput
 from mllm_lab.lab import Lab
 from mllm_lab.lock import locked
-from mllm_lab.messages import Msg, tr
+from mllm_lab.messages import tr
 from mllm_lab.sha import sha1
 from mllm_lab.state import KEYS_FILE, read_state, write_state
 from mllm_lab.walk import Walk, walk
@@ -302,10 +302,6 @@ class Workspace:
     def files(self) -> Files:
         """Every lab file's record, each read from the index when asked for (see Files)."""
         return self.snapshot().files
-
-    @property
-    def problems(self) -> list[tuple[str, Msg]]:
-        return self.snapshot().problems
 
     def skipped_files(self) -> list[Finding]:
         """The files the walk skipped (a pipe, a symlink loop or one that leads nowhere or out
