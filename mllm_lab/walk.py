@@ -196,6 +196,7 @@ def walk(lab: Lab) -> Walk:
     ignored = ignore_matcher(lab.config.ignore)
     stat = os.stat
     found = result.found.append
+    kind_folders: list[tuple[str, bool]] | None = None  # worked out at the first link met
     for kind in kinds.KINDS:
         parts = kind.folder.split("/")
         between = [os.path.join(root, *parts[:n]) for n in range(1, len(parts))]
@@ -230,7 +231,16 @@ def walk(lab: Lab) -> Walk:
                         continue
                     if entry.is_symlink():
                         path = f"{folder}{slash}{name}"
-                        if not _inside(path, root, slash):
+                        real = _real(path)
+                        if real is not None and _inside(real, root, slash):
+                            # a link to a file or folder the walk finds where it is: each
+                            # note once (a linked folder counted its notes twice, each slug
+                            # twice, and named the link as an unknown category)
+                            if kind_folders is None:
+                                kind_folders = _kind_folders(root)
+                            if _walked_at(real, kind_folders, slash):
+                                continue
+                        else:
                             # named when it would have been a note, or a folder of them (a
                             # figure linked from elsewhere is not), and `ignore` keeps it
                             relative = here_relative + name
@@ -339,12 +349,34 @@ def _close(fd: int | None) -> None:
         os.close(fd)
 
 
-def _inside(path: str, root: str, slash: str) -> bool:
+def _real(path: str) -> str | None:
     try:
-        real = os.path.realpath(path, strict=True)
+        return os.path.realpath(path, strict=True)
     except OSError:
-        return False
+        return None
+
+
+def _inside(real: str, root: str, slash: str) -> bool:
     return real == root or real.startswith(root + slash)
+
+
+def _kind_folders(root: str) -> list[tuple[str, bool]]:
+    """Where the walk looks for each kind's files, as real paths, and whether in subfolders."""
+    return [
+        (os.path.realpath(os.path.join(root, *kind.folder.split("/"))), kind.subfolders)
+        for kind in kinds.KINDS
+    ]
+
+
+def _walked_at(real: str, folders: list[tuple[str, bool]], slash: str) -> bool:
+    """Whether the walk reaches `real` (a file or folder) by a path without links: it is in
+    a kind's folder (any depth where the kind has subfolders), or is that folder."""
+    for folder, deep in folders:
+        if real == folder:
+            return True
+        if real.startswith(folder + slash) and (deep or os.path.dirname(real) == folder):
+            return True
+    return False
 
 
 def _link_problem(path: str) -> str:

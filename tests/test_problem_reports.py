@@ -297,3 +297,39 @@ def test_ignore_and_non_notes_keep_skipped_files_quiet(en_lab: Path) -> None:
     assert run("check").out.splitlines() == [
         "notes/linked:1: symlink points outside the lab (skipped)"
     ]
+
+
+def test_a_link_to_a_folder_or_note_the_walk_finds_anyway_counts_each_note_once(
+    en_lab: Path,
+) -> None:
+    """A symlinked folder (or note) inside the lab is read where it really is: its notes were
+    counted twice, each slug was "used twice" and the link was named as an unknown category."""
+    run = Run(en_lab)
+    assert run("new", "concept", "Alpha attention", "-c", "training").ok
+    assert run("new", "concept", "Beta", "-c", "training").ok
+    before = json.loads(run("status", "--json").out)
+    (en_lab / "notes/alias").symlink_to("training")
+    (en_lab / "notes/fundamentals/beta.md").symlink_to("../training/beta.md")
+    (en_lab / "notes/papers").symlink_to("../papers")  # paper notes are not concept notes
+    (en_lab / "resources/more").mkdir(parents=True)
+    (en_lab / "resources/more/gamma.md").write_text(
+        "---\ntitle: Gamma\ncategory: training\n---\n\n# Gamma\n", "utf-8"
+    )
+    (en_lab / "notes/training/more").symlink_to("../../resources/more")  # found only so
+    listed = run("list", "notes")
+    assert listed.ok and listed.err == ""
+    paths = [line.split()[0] for line in listed.out.splitlines()[1:]]
+    assert sorted(paths) == [
+        "notes/training/alpha-attention.md",
+        "notes/training/beta.md",
+        "notes/training/more/gamma.md",
+    ]
+    report = json.loads(run("status", "--json").out)
+    assert report["problems"] == [] and report["skipped"] == 0
+    assert report["papers"] == before["papers"]
+    # lab check finds only what the hand-made gamma note lacks and the views it makes stale
+    assert {line.split(":")[0] for line in run("check").out.splitlines()[:-1]} == {
+        "README.md",
+        "notes/README.md",
+        "notes/training/more/gamma.md",
+    }
