@@ -294,3 +294,36 @@ def test_a_concept_note_that_lost_its_related_end_marker_is_repaired(
     assert repaired.ok and "notes/multimodal-arch/q-former.md" in repaired.err + repaired.out
     assert read(note) == mine
     assert in_lab("check").ok
+
+
+def test_a_lost_begin_of_a_notes_list_goes_back_above_the_list_lab_wrote(
+    in_lab: Run, lab: Path
+) -> None:
+    """Put back right before the end, it left lab's list above it as the user's text, and
+    the next `lab weekly` or `lab related --write` wrote the list a second time."""
+    assert in_lab("new", "paper", "blip-2").ok
+    assert in_lab("new", "concept", "Q-Former", "-c", "multimodal-arch", "--related", "blip-2").ok
+    assert in_lab("new", "concept", "Q-Former 训练", "-c", "training").ok
+    assert in_lab("weekly").ok
+    note = lab / "notes/multimodal-arch/q-former.md"
+    log = next((lab / "weekly-log").glob("*.md"))
+    written = {path: read(path) for path in (note, log)}
+    assert "- [BLIP-2" in written[note] and "Q-Former 训练" in written[log]
+    for path, text in written.items():
+        kept = [line for line in text.split("\n") if not line.startswith("<!-- lab:begin ")]
+        path.write_text("\n".join(kept), "utf-8")
+    repaired = in_lab("sync", "--repair")
+    assert repaired.ok, repaired.err
+    for path, text in written.items():  # the marker is back where it was, with its sha
+        begin = next(line for line in text.split("\n") if line.startswith("<!-- lab:begin "))
+        back = begin.split(" · ")[0]
+        assert [line.split(" · ")[0] for line in read(path).split("\n")] == [
+            line.split(" · ")[0] for line in text.split("\n")
+        ], path
+        assert back in read(path)
+    assert in_lab("weekly").ok
+    assert read(log) == written[log]  # its list once, the marker as lab writes it
+    refreshed = in_lab("related", str(note.relative_to(lab)), "--write")
+    assert refreshed.ok and "edited" not in refreshed.out + refreshed.err
+    assert read(note).count("- [BLIP-2") == 1
+    assert "- [Q-Former 训练](../training/q-former-xun-lian.md)" in read(note)  # made since

@@ -7,8 +7,12 @@ problems without writing anything."""
 
 from __future__ import annotations
 
+import posixpath
 import re
+from collections.abc import Callable
 from difflib import SequenceMatcher
+from functools import partial
+from itertools import takewhile
 from typing import TYPE_CHECKING, NamedTuple
 
 from mllm_lab import kinds
@@ -16,7 +20,7 @@ from mllm_lab.core import regions, views
 from mllm_lab.core.markdown import split_row, unescape_cell
 from mllm_lab.errors import DamagedRegion, HandEdited, Unrepairable
 from mllm_lab.messages import Msg, tr
-from mllm_lab.models import PAPERS_README, READING_LIST, STATUS_ALIASES, Finding, Status
+from mllm_lab.models import PAPERS_README, READING_LIST, STATUS_ALIASES, Finding, Note, Status
 from mllm_lab.ops.views import (
     VIEWS,
     View,
@@ -159,8 +163,14 @@ def _apply_ticks(tx: Transaction, ticks: list[Tick]) -> None:
 
 
 def _regions_of(
-    tx: Transaction, path: str, text: str, view: View | None = None
+    tx: Transaction,
+    path: str,
+    text: str,
+    view: View | None = None,
+    generated: Callable[[str], list[str]] | None = None,
 ) -> dict[str, regions.Region]:
+    """The file's regions; with --repair, its damaged markers repaired first. A lost begin
+    marker goes back above a body lab made (a view's, or `generated(text)`: a note's list)."""
     try:
         return regions.parse(text, path)
     except DamagedRegion:
@@ -170,7 +180,10 @@ def _regions_of(
     made = {v.region: body(tx.ws, tx.ws.data(), v) for v in VIEWS if v.path == path} if view else {}
     from mllm_lab.core.repair import repair
 
-    fixed = repair(text, path, [*made.values(), *stored_bodies(tx.ws)] if view else [])
+    known = (
+        [*made.values(), *stored_bodies(tx.ws)] if view else generated(text) if generated else []
+    )
+    fixed = repair(text, path, known)
     refuse_copies(path, fixed.text, made)
     done = "; ".join(msg.render(tx.ws.lang) for msg in fixed.done)
     for removed in fixed.removed:
@@ -263,7 +276,47 @@ def take_in(tx: Transaction, as_written: set[str]) -> None:
         for note in [*data.by_kind(kinds.WEEKLY), *data.by_kind(kinds.CONCEPT)]:
             log = tx.read(note.path)
             if log is not None and "<!-- lab:" in log:
-                _regions_of(tx, note.path, log)
+                _regions_of(tx, note.path, log, generated=partial(_lists_of, ws, data, note))
+
+
+def _lists_of(ws: Workspace, data: LabData, note: Note, text: str) -> list[str]:
+    """The list lab wrote in a weekly log ("done this week") or a concept note (its related
+    notes), found right above the list's end marker in `text`: what a lost begin marker goes
+    back above. (Put back right before the end, it left lab's list outside the region as the
+    user's, and `lab weekly` or `lab related --write` wrote the list a second time.) Only a
+    list exactly as lab writes it is taken: one nearly so would come back as edited by hand."""
+    from mllm_lab.core.weeks import parse_week
+    from mllm_lab.errors import LabError
+
+    text = text.replace("\r\n", "\n")
+    if note.kind is kinds.CONCEPT:
+        from mllm_lab.ops.related import REGION, items, region_body, region_paths
+
+        end = text.find(f"<!-- lab:end {REGION} ")
+        if end < 0:  # the end marker lost: the repair does not look for a list above it
+            return []
+        lines = text[:end].split("\n")[:-1]  # the lines above the end marker, nearest last
+        listed = list(reversed([*takewhile(lambda line: line.startswith("- ["), reversed(lines))]))
+        # each line a link to a lab note, written as lab writes it: the list lab made
+        while listed:
+            body = "".join(f"{line}\n" for line in listed)
+            if region_body(items(note.path, region_paths(body, note.path), data)) == body:
+                return [body]
+            listed = listed[1:]
+        return []
+    try:
+        week = parse_week(posixpath.basename(note.path).removesuffix(".md"))
+    except LabError:  # a log not named by its week: lab made no list for it
+        return []
+    done = views.done_this_week(
+        week=week,
+        papers=data.papers,
+        notes=data.notes_created(week.monday, week.sunday),
+        experiments=data.experiments,
+        lang=ws.lang,
+        log_path=note.path,
+    )
+    return [done] if f"{done}<!-- lab:end done " in text else []
 
 
 # --- lab sync --check ------------------------------------------------------------------------

@@ -161,7 +161,7 @@ def refresh(ws: Workspace, target: str, *, limit: int, dry_run: bool) -> list[Ou
         known = {n.path for n in data.notes}
         asked = [p for e in note.related if (p := related_target(note.path, e, known))]
         written = set(linked(ws, data, note)) - set(asked)
-        listed = {i.path for i in items(note.path, _region_paths(found.body, note.path), data)}
+        listed = {i.path for i in items(note.path, region_paths(found.body, note.path), data)}
         elsewhere = written - listed
         more = [
             r.path
@@ -176,7 +176,7 @@ def refresh(ws: Workspace, target: str, *, limit: int, dry_run: bool) -> list[Ou
     return tx.outcomes
 
 
-def _region_paths(body: str, note_path: str) -> list[str]:
+def region_paths(body: str, note_path: str) -> list[str]:
     return [resolve_relative(note_path, item.target) for item in links(body) if not item.wiki]
 
 
