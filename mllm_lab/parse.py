@@ -47,7 +47,6 @@ def h1(body: str, within: int = H1_WITHIN) -> str:
     return ""
 
 
-_H2 = pattern(r"^## ", re.M)
 _NEXT_HEADING = pattern(r"^#{1,6} ", re.M)
 
 
@@ -56,10 +55,12 @@ _NEXT_HEADING = pattern(r"^#{1,6} ", re.M)
 
 def _summary(body: str) -> str:
     """The first sentence of the first `##` section: the one-line summary of the notes index."""
-    match = _H2.search(body)
-    if match is None:
+    # the first line that starts with "## ": found as `^## ` (multi-line) finds it, at an
+    # eighth of the cost (the pattern is tried at every character up to it)
+    heading = 0 if body.startswith("## ") else body.find("\n## ") + 1
+    if heading == 0 and not body.startswith("## "):
         return ""
-    start = body.find("\n", match.start())
+    start = body.find("\n", heading)
     if start < 0:
         return ""
     following = _NEXT_HEADING.search(body, start)

@@ -89,3 +89,42 @@ def test_the_issue_example_a_heading_after_mixed_fences_is_found() -> None:
 def test_a_fence_closes_only_with_its_own_character_and_length() -> None:
     body = "````\n```\n## not a heading\n````\n## heading\n"
     assert [s.title for s in sections(body)] == ["heading"]
+
+
+PROSE = st.one_of(
+    LINES,
+    st.sampled_from(["直觉理解的第一句。", "  indented two", "- item", "1. first", "![fig](a.png)"]),
+    st.sampled_from(["a < b", "x ~ y", "`code` first", "    code?", "\tcode?", "## h", "---", "==="]),
+)
+
+
+@settings(max_examples=int(os.environ.get("BLOCKS_EXAMPLES", "600")), deadline=None)
+@given(st.lists(PROSE, max_size=12), st.sampled_from(["\n", "\r\n"]))
+@example(["Intro", "---"], "\n")  # a setext heading: markdown-it-py's, a heading line
+@example(["- ```", "x", "prose"], "\n")
+def test_a_summary_found_without_the_blocks_is_the_one_the_blocks_give(
+    lines: list[str], newline: str
+) -> None:
+    """A new concept note's one-line summary is its first section's first line of prose. A
+    line-by-line look (no fence, HTML or indented code up to it) answers as the blocks do."""
+    from mllm_lab.core.markdown import first_prose, plain_first_prose
+
+    text = newline.join(lines)
+    fast = plain_first_prose(text)
+    assert fast is None or fast == first_prose(text)
+
+
+@given(st.lists(st.sampled_from(["## A", "# T", "x ## y", "##", "## ", "text", "", "\r"]), max_size=8))
+def test_the_first_section_is_found_as_its_pattern_finds_it(lines: list[str]) -> None:
+    import re
+
+    from mllm_lab import parse
+    from mllm_lab.core import markdown
+
+    body = "\n".join([*lines, "## S", "first line of S", "## T", "t"])
+    match = re.search(r"^## ", body, re.M)
+    assert match is not None
+    start = body.find("\n", match.start())
+    following = re.compile(r"^#{1,6} ", re.M).search(body, start)
+    expected = markdown.first_sentence(body[start : following.start() if following else None])
+    assert parse._summary(body) == expected

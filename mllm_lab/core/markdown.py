@@ -318,18 +318,45 @@ def strip_comments(text: str) -> str:
     return without_comments(text)
 
 
+_LIST_MARK = pattern(r"^[-*+]\s+|^\d+\.\s+")
+_NOT_PROSE = ("#", "|", ">", "---", "![", "<")
+
+
 def first_sentence(body: str, limit: int = 120) -> str:
     """A one-line summary: the first line of prose after the title, comments and code skipped."""
-    found = blocks(strip_comments(body))
-    for index, line in enumerate(found.lines):
-        text = line.strip()
-        if not found.is_text(index) or not text:
-            continue
-        if text.startswith(("#", "|", ">", "---", "![", "<")):
-            continue
-        text = re.sub(r"^[-*+]\s+|^\d+\.\s+", "", text).strip()
-        if text:
-            return text if len(text) <= limit else text[: limit - 1] + "…"
+    text = strip_comments(body)
+    found = plain_first_prose(text)
+    if found is None:
+        found = first_prose(text)
+    return found if len(found) <= limit else found[: limit - 1] + "…"
+
+
+def first_prose(text: str) -> str:
+    """The first line of prose outside code and HTML blocks, without a list marker."""
+    parsed = blocks(text)
+    prose = (_prose(line) for index, line in enumerate(parsed.lines) if parsed.is_text(index))
+    return next((line for line in prose if line), "")
+
+
+def _prose(line: str) -> str:
+    """The line as a summary takes it, without a list marker; "" for one it passes over
+    (empty, a heading, a table row, a quote, a rule, an image, HTML)."""
+    text = line.strip()
+    if not text or text.startswith(_NOT_PROSE):
+        return ""
+    return _LIST_MARK.sub("", text).strip()
+
+
+def plain_first_prose(text: str) -> str | None:
+    """What first_sentence finds when no line up to it can open or be a block (a fence, HTML,
+    indented code), found without working out the text's blocks (a third of the time a
+    first scan of a concept note took to parse it); None when a line could."""
+    for line in text.split("\n"):
+        if "`" in line or "~" in line or "<" in line or "\t" in line or line.startswith("    "):
+            return None
+        found = _prose(line)
+        if found:
+            return found
     return ""
 
 
