@@ -327,3 +327,66 @@ def test_a_lost_begin_of_a_notes_list_goes_back_above_the_list_lab_wrote(
     assert refreshed.ok and "edited" not in refreshed.out + refreshed.err
     assert read(note).count("- [BLIP-2") == 1
     assert "- [Q-Former 训练](../training/q-former-xun-lian.md)" in read(note)  # made since
+
+
+def test_a_link_written_above_a_list_that_lost_its_begin_stays_the_users(
+    in_lab: Run, lab: Path
+) -> None:
+    """A hostile review: the repair took any run of note links above the end marker as lab's
+    list, so a link the user wrote there went into the region and `lab related --write`
+    removed it. Only the list lab wrote is taken."""
+    assert in_lab("new", "concept", "Contrastive Loss", "-c", "training").ok
+    assert in_lab("new", "concept", "Attention", "-c", "fundamentals").ok
+    assert in_lab("new", "concept", "Contrastive Pretraining", "-c", "training").ok
+    note = lab / "notes/training/contrastive-loss.md"
+    assert in_lab("related", "contrastive-loss", "--write").ok
+    written = read(note)
+    assert "- [Contrastive Pretraining](contrastive-pretraining.md)" in written
+    mine = "- [Attention](../fundamentals/attention.md)"
+    lines = written.split("\n")
+    begin = at(lines, "<!-- lab:begin related")
+    note.write_text("\n".join([*lines[:begin], mine, *lines[begin + 1 :]]), "utf-8")
+    assert in_lab("sync", "--repair").ok
+    repaired = read(note).split("\n")
+    assert repaired[begin] == mine and repaired[begin + 1].startswith("<!-- lab:begin related sha=")
+    assert in_lab("related", "contrastive-loss", "--write").ok
+    after = read(note)
+    assert after.count(mine) == 1 and after.count("(contrastive-pretraining.md)") == 1
+
+
+def test_a_weekly_list_that_grew_since_lab_wrote_it_is_not_written_twice(
+    in_lab: Run, lab: Path
+) -> None:
+    """The list as lab last wrote it is known (.lab/lists/): the marker goes back above it,
+    and `lab weekly` brings it up to date. In a fresh clone, without .lab/, the list as
+    lab would write it now is the only one known."""
+    assert in_lab("new", "concept", "Attention", "-c", "fundamentals").ok
+    assert in_lab("weekly").ok
+    log = next((lab / "weekly-log").glob("*.md"))
+    assert in_lab("new", "concept", "LoRA", "-c", "training").ok  # the list is stale now
+    log.write_text(
+        "\n".join(line for line in read(log).split("\n") if "lab:begin done" not in line),
+        "utf-8",
+    )
+    assert in_lab("sync", "--repair").ok
+    assert in_lab("weekly").ok
+    text = read(log)
+    assert text.count("[Attention]") == 1 and text.count("[LoRA]") == 1
+    assert re.search(r"<!-- lab:begin done sha=\w+ [^\n]*\n- .*\[Attention\]", text)
+
+
+def test_in_a_fresh_clone_a_list_as_lab_makes_it_now_gets_its_begin_back_above_it(
+    in_lab: Run, lab: Path
+) -> None:
+    import shutil
+
+    assert in_lab("new", "concept", "Attention", "-c", "fundamentals").ok
+    assert in_lab("weekly").ok
+    log = next((lab / "weekly-log").glob("*.md"))
+    written = read(log)
+    log.write_text(
+        "\n".join(line for line in written.split("\n") if "lab:begin done" not in line), "utf-8"
+    )
+    shutil.rmtree(lab / ".lab")
+    assert in_lab("sync", "--repair").ok and in_lab("weekly").ok
+    assert read(log) == written

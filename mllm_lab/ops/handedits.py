@@ -12,7 +12,6 @@ import re
 from collections.abc import Callable
 from difflib import SequenceMatcher
 from functools import partial
-from itertools import takewhile
 from typing import TYPE_CHECKING, NamedTuple
 
 from mllm_lab import kinds
@@ -281,34 +280,43 @@ def take_in(tx: Transaction, as_written: set[str]) -> None:
 
 def _lists_of(ws: Workspace, data: LabData, note: Note, text: str) -> list[str]:
     """The list lab wrote in a weekly log ("done this week") or a concept note (its related
-    notes), found right above the list's end marker in `text`: what a lost begin marker goes
-    back above. (Put back right before the end, it left lab's list outside the region as the
-    user's, and `lab weekly` or `lab related --write` wrote the list a second time.) Only a
-    list exactly as lab writes it is taken: one nearly so would come back as edited by hand."""
+    notes) when it stands right above the list's end marker in `text`, as lab last wrote it
+    (ops.lists) or as lab would write it now: what a lost begin marker goes back above. (Put
+    back right before the end, it left lab's list outside the region as the user's, and
+    `lab weekly` or `lab related --write` wrote the list a second time.) Lines that are not
+    lab's list exactly are the user's: a link the user wrote above the list, even one to a
+    lab note, stays outside the region, where no refresh can take it away."""
+    from mllm_lab.ops import lists
+
+    text = text.replace("\r\n", "\n")
+    concept = note.kind is kinds.CONCEPT
+    end = f"<!-- lab:end {'related' if concept else 'done'} "
+    last = lists.kept(ws, note.path)
+    if last and f"{last}{end}" in text:
+        return [last]
+    now = _related_now(ws, data, note) if concept else _done_now(ws, data, note)
+    return [now] if now and f"{now}{end}" in text else []
+
+
+def _related_now(ws: Workspace, data: LabData, note: Note) -> str:
+    from mllm_lab.core.links import related_target
+    from mllm_lab.ops.related import find, items, region_body
+
+    known = {n.path for n in data.notes}
+    asked = [p for e in note.related if (p := related_target(note.path, e, known))]
+    found = find(ws, data, title=note.title, tags=note.tags, path=note.path)
+    return region_body(items(note.path, [*asked, *(r.path for r in found)], data))
+
+
+def _done_now(ws: Workspace, data: LabData, note: Note) -> str:
     from mllm_lab.core.weeks import parse_week
     from mllm_lab.errors import LabError
 
-    text = text.replace("\r\n", "\n")
-    if note.kind is kinds.CONCEPT:
-        from mllm_lab.ops.related import REGION, items, region_body, region_paths
-
-        end = text.find(f"<!-- lab:end {REGION} ")
-        if end < 0:  # the end marker lost: the repair does not look for a list above it
-            return []
-        lines = text[:end].split("\n")[:-1]  # the lines above the end marker, nearest last
-        listed = list(reversed([*takewhile(lambda line: line.startswith("- ["), reversed(lines))]))
-        # each line a link to a lab note, written as lab writes it: the list lab made
-        while listed:
-            body = "".join(f"{line}\n" for line in listed)
-            if region_body(items(note.path, region_paths(body, note.path), data)) == body:
-                return [body]
-            listed = listed[1:]
-        return []
     try:
         week = parse_week(posixpath.basename(note.path).removesuffix(".md"))
     except LabError:  # a log not named by its week: lab made no list for it
-        return []
-    done = views.done_this_week(
+        return ""
+    return views.done_this_week(
         week=week,
         papers=data.papers,
         notes=data.notes_created(week.monday, week.sunday),
@@ -316,7 +324,6 @@ def _lists_of(ws: Workspace, data: LabData, note: Note, text: str) -> list[str]:
         lang=ws.lang,
         log_path=note.path,
     )
-    return [done] if f"{done}<!-- lab:end done " in text else []
 
 
 # --- lab sync --check ------------------------------------------------------------------------

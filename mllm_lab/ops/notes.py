@@ -23,6 +23,7 @@ from mllm_lab.errors import (
 from mllm_lab.kinds import CATEGORIES
 from mllm_lab.messages import Msg, tr
 from mllm_lab.models import CATEGORY_STAGE, FACET_FIELDS, READING_LIST, Paper, Status
+from mllm_lab.ops import lists
 from mllm_lab.ops.experiments import one_line
 from mllm_lab.ops.lookup import Fetched
 from mllm_lab.ops.papers import (
@@ -34,7 +35,7 @@ from mllm_lab.ops.papers import (
     reading_list,
     resolve,
 )
-from mllm_lab.ops.related import Item, items, resolve_entries
+from mllm_lab.ops.related import Item, items, region_body, resolve_entries
 from mllm_lab.ops.related import find as find_related_notes
 from mllm_lab.ops.related import region as related_region
 from mllm_lab.ops.workspace import Created, Workspace
@@ -241,6 +242,8 @@ def new_concept(
         )
         text = ws.render(f"{ws.lang}/concept.md.j2", context)
         tx.create(path, text, force=force, rename="--slug")
+        if not dry_run:
+            lists.keep(ws, path, region_body(listed))
     return Created(path, text, tx.outcomes)
 
 

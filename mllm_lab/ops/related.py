@@ -16,6 +16,7 @@ from mllm_lab.core.related import Related, find_related
 from mllm_lab.errors import BadInput
 from mllm_lab.messages import tr
 from mllm_lab.models import Note
+from mllm_lab.ops import lists
 from mllm_lab.ops.workspace import Outcome, Workspace
 
 REGION = "related"
@@ -173,6 +174,8 @@ def refresh(ws: Workspace, target: str, *, limit: int, dry_run: bool) -> list[Ou
             text=text, name=REGION, body=body, notice=tr("notice.related", ws.lang), path=note.path
         )
         tx.write(note.path, new)
+        if not dry_run:
+            lists.keep(ws, note.path, body)
     return tx.outcomes
 
 

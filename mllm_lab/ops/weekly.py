@@ -59,6 +59,7 @@ def weekly(ws: Workspace, week: Week, *, dry_run: bool = False) -> Created:
         if old is None:
             text = ws.render(f"{ws.lang}/weekly.md.j2", weekly_context(ws, week, done))
             tx.create(path, text)
+            _keep(ws, path, done, dry_run)
             return Created(path, text, tx.outcomes)
         region = regions.parse(old, path).get("done")
         if region is None:
@@ -75,7 +76,15 @@ def weekly(ws: Workspace, week: Week, *, dry_run: bool = False) -> Created:
             text=old, name="done", body=done, notice=tr("notice.done", ws.lang), path=path
         )
         tx.write(path, new)
+        _keep(ws, path, done, dry_run)
     return Created(path, new, tx.outcomes)
+
+
+def _keep(ws: Workspace, path: str, done: str, dry_run: bool) -> None:
+    if not dry_run:
+        from mllm_lab.ops import lists
+
+        lists.keep(ws, path, done)
 
 
 def _first_changed(body: str) -> int:
