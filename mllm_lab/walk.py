@@ -196,15 +196,21 @@ def walk(lab: Lab) -> Walk:
     ignored = ignore_matcher(lab.config.ignore)
     stat = os.stat
     found = result.found.append
-    kind_folders: list[tuple[str, bool]] | None = None  # worked out at the first link met
+    kind_folders: list[KindFolder] | None = None  # worked out at the first link met
+    # the real paths of files found through a link: several links to one file or folder
+    # elsewhere in the lab find each file once
+    reached: set[str] = set()
     for kind in kinds.KINDS:
         parts = kind.folder.split("/")
         between = [os.path.join(root, *parts[:n]) for n in range(1, len(parts))]
-        stack = [(os.path.join(root, *parts), _folder_ids([root, *between]))]
+        # (folder, the folders it is inside, its real path when a link led to it)
+        stack: list[tuple[str, frozenset[FolderId], str | None]] = [
+            (os.path.join(root, *parts), _folder_ids([root, *between]), None)
+        ]
         suffix = kind.suffix
         name_of_kind = kind.name
         while stack:
-            folder, above = stack.pop()
+            folder, above, linked = stack.pop()
             # the folder opened once and each file stat-ed by its name in it: the kernel
             # resolves one name per file, not the whole path (a tenth of the walk at 50,000)
             fd = _open_folder(folder)
@@ -229,6 +235,7 @@ def walk(lab: Lab) -> Walk:
                         if _STRAY.match(name):
                             result.strays.append(here_relative + name)
                         continue
+                    real = f"{linked}{slash}{name}" if linked is not None else None
                     if entry.is_symlink():
                         path = f"{folder}{slash}{name}"
                         real = _real(path)
@@ -238,7 +245,7 @@ def walk(lab: Lab) -> Walk:
                             # twice, and named the link as an unknown category)
                             if kind_folders is None:
                                 kind_folders = _kind_folders(root)
-                            if _walked_at(real, kind_folders, slash):
+                            if _walked_at(real, os.path.isdir(real), kind_folders, ignored):
                                 continue
                         else:
                             # named when it would have been a note, or a folder of them (a
@@ -258,7 +265,7 @@ def walk(lab: Lab) -> Walk:
                         if kind.subfolders and not (
                             ignored and ignored(here_relative + name + "/")
                         ):
-                            stack.append((f"{folder}{slash}{name}", inside))
+                            stack.append((f"{folder}{slash}{name}", inside, real))
                         continue
                     if not name.endswith(suffix) or (
                         len(name) == 9 and name.lower() == "readme.md"
@@ -270,6 +277,10 @@ def walk(lab: Lab) -> Walk:
                     if not entry.is_file():  # a pipe or device named like a note
                         result.problems.append((relative, Msg.of("file.not_regular")))
                         continue
+                    if real is not None:  # found through a link
+                        if real in reached:
+                            continue
+                        reached.add(real)
                     try:
                         st = stat(f"{folder}{slash}{name}") if fd is None else stat(name, dir_fd=fd)
                     except OSError:
@@ -360,22 +371,48 @@ def _inside(real: str, root: str, slash: str) -> bool:
     return real == root or real.startswith(root + slash)
 
 
-def _kind_folders(root: str) -> list[tuple[str, bool]]:
-    """Where the walk looks for each kind's files, as real paths, and whether in subfolders."""
+KindFolder = tuple[str, str, bool, str]  # real path, lab-relative path, subfolders, suffix
+
+
+def _kind_folders(root: str) -> list[KindFolder]:
+    """Where the walk looks for each kind's files, as real paths."""
     return [
-        (os.path.realpath(os.path.join(root, *kind.folder.split("/"))), kind.subfolders)
+        (
+            os.path.realpath(os.path.join(root, *kind.folder.split("/"))),
+            kind.folder,
+            kind.subfolders,
+            kind.suffix,
+        )
         for kind in kinds.KINDS
     ]
 
 
-def _walked_at(real: str, folders: list[tuple[str, bool]], slash: str) -> bool:
-    """Whether the walk reaches `real` (a file or folder) by a path without links: it is in
-    a kind's folder (any depth where the kind has subfolders), or is that folder."""
-    for folder, deep in folders:
+def _walked_at(
+    real: str, is_folder: bool, folders: list[KindFolder], ignored: Callable[[str], bool] | None
+) -> bool:
+    """Whether the walk reaches `real` (a file or folder) by a path without links: in a kind's
+    folder (any depth where the kind has subfolders), in no hidden folder, not left out by
+    `ignore`, and, a file, named as the kind's files are."""
+    slash = os.sep
+    for folder, relative, deep, suffix in folders:
         if real == folder:
             return True
-        if real.startswith(folder + slash) and (deep or os.path.dirname(real) == folder):
-            return True
+        if not real.startswith(folder + slash):
+            continue
+        parts = real[len(folder) + 1 :].split(slash)
+        within = parts if is_folder else parts[:-1]  # the folders from the kind's down to it
+        if any(part.startswith(".") for part in parts) or (within and not deep):
+            continue
+        name = parts[-1]
+        if not is_folder and (not name.endswith(suffix) or name.lower() == "readme.md"):
+            continue
+        if ignored is not None:
+            steps = [relative + "/" + "/".join(within[: n + 1]) + "/" for n in range(len(within))]
+            if not is_folder:
+                steps.append(relative + "/" + "/".join(parts))
+            if any(ignored(step) for step in steps):
+                continue
+        return True
     return False
 
 

@@ -316,14 +316,25 @@ def test_a_link_to_a_folder_or_note_the_walk_finds_anyway_counts_each_note_once(
         "---\ntitle: Gamma\ncategory: training\n---\n\n# Gamma\n", "utf-8"
     )
     (en_lab / "notes/training/more").symlink_to("../../resources/more")  # found only so
+    (en_lab / "notes/fundamentals/also").symlink_to("../../resources/more")  # gamma again
+    (en_lab / "notes/gamma.md").symlink_to("../resources/more/gamma.md")  # and again
+    # notes the walk does not read where they are: found through the link, as before
+    for hidden, name in ((".drafts", "draft.md"), ("training/.wip", "wip.txt")):
+        (en_lab / "notes" / hidden).mkdir()
+        text = f"---\ntitle: {name}\ncategory: training\n---\n\n# {name}\n"
+        (en_lab / "notes" / hidden / name).write_text(text, "utf-8")
+    (en_lab / "notes/training/draft.md").symlink_to("../.drafts/draft.md")
+    (en_lab / "notes/training/wip.md").symlink_to(".wip/wip.txt")
     listed = run("list", "notes")
     assert listed.ok and listed.err == ""
     paths = [line.split()[0] for line in listed.out.splitlines()[1:]]
-    assert sorted(paths) == [
+    assert len(paths) == 5 and sum("gamma" in path for path in paths) == 1
+    assert {
         "notes/training/alpha-attention.md",
         "notes/training/beta.md",
-        "notes/training/more/gamma.md",
-    ]
+        "notes/training/draft.md",
+        "notes/training/wip.md",
+    } <= set(paths)
     report = json.loads(run("status", "--json").out)
     assert report["problems"] == [] and report["skipped"] == 0
     assert report["papers"] == before["papers"]
@@ -331,5 +342,5 @@ def test_a_link_to_a_folder_or_note_the_walk_finds_anyway_counts_each_note_once(
     assert {line.split(":")[0] for line in run("check").out.splitlines()[:-1]} == {
         "README.md",
         "notes/README.md",
-        "notes/training/more/gamma.md",
+        *(path for path in paths if "gamma" in path or "draft" in path or "wip" in path),
     }
