@@ -316,14 +316,9 @@ def _done_now(ws: Workspace, data: LabData, note: Note) -> str:
         week = parse_week(posixpath.basename(note.path).removesuffix(".md"))
     except LabError:  # a log not named by its week: lab made no list for it
         return ""
-    return views.done_this_week(
-        week=week,
-        papers=data.papers,
-        notes=data.notes_created(week.monday, week.sunday),
-        experiments=data.experiments,
-        lang=ws.lang,
-        log_path=note.path,
-    )
+    from mllm_lab.ops.weekly import done_list
+
+    return done_list(ws, data, week, note.path)
 
 
 # --- lab sync --check ------------------------------------------------------------------------

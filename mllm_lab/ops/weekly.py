@@ -23,17 +23,21 @@ def done_body(ws: Workspace, data: Callable[[], LabData], week: Week) -> str:
     were written does not build the lab's data (`data` is asked for only to make it)."""
 
     def compute() -> str:
-        lab = data()
-        return views.done_this_week(
-            week=week,
-            papers=lab.papers,
-            notes=lab.notes_created(week.monday, week.sunday),
-            experiments=lab.experiments,
-            lang=ws.lang,
-            log_path=week.log_path,
-        )
+        return done_list(ws, data(), week, week.log_path)
 
     return ws.cached("done", compute, week.name, ws.lang, records_only=True)
+
+
+def done_list(ws: Workspace, lab: LabData, week: Week, log_path: str) -> str:
+    """The week's "done" list made now, its links relative to `log_path`."""
+    return views.done_this_week(
+        week=week,
+        papers=lab.papers,
+        notes=lab.notes_created(week.monday, week.sunday),
+        experiments=lab.experiments,
+        lang=ws.lang,
+        log_path=log_path,
+    )
 
 
 def weekly_context(ws: Workspace, week: Week, done: str) -> dict[str, Any]:
