@@ -252,7 +252,7 @@ def walk(lab: Lab) -> Walk:
                             # figure linked from elsewhere is not), and `ignore` keeps it
                             relative = here_relative + name
                             folder_link = os.path.isdir(path)
-                            note = folder_link or (
+                            note = (folder_link and kind.subfolders) or (
                                 name.endswith(suffix) and name.lower() != "readme.md"
                             )
                             left_out = ignored and (

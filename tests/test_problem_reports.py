@@ -291,6 +291,7 @@ def test_ignore_and_non_notes_keep_skipped_files_quiet(en_lab: Path) -> None:
     (en_lab / "notes/linked").symlink_to(outside / "notes")  # a folder of notes: named
     (en_lab / "notes/training/gone").symlink_to(outside / "notes")  # unless ignored as a folder
     (en_lab / "notes/training/README.md").symlink_to(outside / "fig.png")  # never a note
+    (en_lab / "experiments/notebooks/data").symlink_to(outside)  # notebooks have no subfolders
     report = json.loads(run("status", "--json").out)
     assert report["problems"] == ["notes/linked:1: symlink points outside the lab"]
     assert report["skipped"] == 1

@@ -390,3 +390,59 @@ def test_in_a_fresh_clone_a_list_as_lab_makes_it_now_gets_its_begin_back_above_i
     shutil.rmtree(lab / ".lab")
     assert in_lab("sync", "--repair").ok and in_lab("weekly").ok
     assert read(log) == written
+
+
+def test_a_list_that_ends_a_line_of_the_users_does_not_get_a_marker_in_that_line(
+    in_lab: Run, lab: Path
+) -> None:
+    """A second hostile review: with the begin marker's line replaced by the user's words
+    (no line break), the list's first line began in the middle of theirs, and the repair put
+    the marker there, in a concept note as in notes/README.md (the latter before this round)."""
+    for title in ("Alpha Attention", "Beta Attention", "Gamma Attention"):
+        assert in_lab("new", "concept", title, "-c", "training", "--tags", "attention").ok
+    note = lab / "notes/training/gamma-attention.md"
+    index = lab / "notes/README.md"
+
+    def lose_begin(path: Path) -> None:
+        text = read(path)
+        path.write_text(
+            re.sub(r"<!-- lab:begin (related|notes-index)[^\n]*-->\n", "Read first: ", text),
+            "utf-8",
+        )
+
+    written = read(index)
+    lose_begin(index)
+    before = read(index)
+    refused = in_lab("sync", "--repair")  # the index's lines outside its markers: at its line
+    assert refused.code == 1 and "notes/README.md:7:" in refused.err
+    assert read(index) == before
+    index.write_text(written, "utf-8")  # put right by hand, as the message asks
+
+    lose_begin(note)
+    assert in_lab("sync", "--repair").ok
+    text = read(note)
+    assert "Read first: - [" in text and text.count("<!-- lab:begin related") == 1
+    assert not re.search(r"\S <!-- lab:begin", text)  # never inside a line
+
+
+def test_a_stale_list_left_outside_its_markers_in_a_fresh_clone_is_refused_at_its_line(
+    in_lab: Run, lab: Path
+) -> None:
+    import shutil
+
+    assert in_lab("new", "paper", "blip-2").ok
+    assert in_lab("new", "concept", "Attention", "-c", "fundamentals").ok
+    assert in_lab("new", "concept", "LoRA", "-c", "training").ok
+    assert in_lab("weekly").ok
+    assert in_lab("mark", "blip-2", "read").ok  # the log's list is stale now
+    log = next((lab / "weekly-log").glob("*.md"))
+    lines = read(log).split("\n")
+    begin = at(lines, "<!-- lab:begin done")
+    log.write_text("\n".join(lines[:begin] + lines[begin + 1 :]), "utf-8")
+    before = read(log)
+    shutil.rmtree(lab / ".lab")
+    refused = in_lab("sync", "--repair")
+    assert refused.code == 1
+    assert f"{log.relative_to(lab).as_posix()}:{begin + 1}:" in refused.err
+    assert "`done`" in refused.err and "lab sync" in refused.err
+    assert read(log) == before  # nothing written

@@ -105,8 +105,10 @@ def _fix_no_begin(text: str, marker: Marker, found: list[Marker], bodies: Sequen
     sha = ""  # of the body found: the region is as lab wrote it, or shows what was edited
     for body in bodies:
         wanted = body.replace("\r\n", "\n")
-        if wanted and before.endswith(wanted):
-            at, sha = offset_of(text, len(before) - len(wanted)), f" sha={body_sha(wanted)}"
+        first = len(before) - len(wanted)
+        # from the start of a line: a body that ends a line of the user's is theirs
+        if wanted and before.endswith(wanted) and (first == 0 or before[first - 1] == "\n"):
+            at, sha = offset_of(text, first), f" sha={body_sha(wanted)}"
             break
     else:  # a body edited since (a hand tick): where nearly all its lines end the text
         for body in bodies:

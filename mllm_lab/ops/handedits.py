@@ -166,10 +166,10 @@ def _regions_of(
     path: str,
     text: str,
     view: View | None = None,
-    generated: Callable[[str], list[str]] | None = None,
+    generated: Callable[[], Lists] | None = None,
 ) -> dict[str, regions.Region]:
     """The file's regions; with --repair, its damaged markers repaired first. A lost begin
-    marker goes back above a body lab made (a view's, or `generated(text)`: a note's list)."""
+    marker goes back above a body lab made (a view's, or `generated`: a note's list)."""
     try:
         return regions.parse(text, path)
     except DamagedRegion:
@@ -179,11 +179,17 @@ def _regions_of(
     made = {v.region: body(tx.ws, tx.ws.data(), v) for v in VIEWS if v.path == path} if view else {}
     from mllm_lab.core.repair import repair
 
-    known = (
-        [*made.values(), *stored_bodies(tx.ws)] if view else generated(text) if generated else []
-    )
+    lists = generated() if generated else None
+    if view:
+        known = [*made.values(), *stored_bodies(tx.ws)]
+    else:
+        known = lists.right_before_end(text) if lists else []
     fixed = repair(text, path, known)
     refuse_copies(path, fixed.text, made)
+    if lists:  # a list lab wrote left outside its markers would be written twice
+        for written in (lists.last, lists.now):
+            if written:
+                refuse_copies(path, fixed.text, {lists.name: written})
     done = "; ".join(msg.render(tx.ws.lang) for msg in fixed.done)
     for removed in fixed.removed:
         done += "; " + tx.keep(path, removed)
@@ -278,24 +284,35 @@ def take_in(tx: Transaction, as_written: set[str]) -> None:
                 _regions_of(tx, note.path, log, generated=partial(_lists_of, ws, data, note))
 
 
-def _lists_of(ws: Workspace, data: LabData, note: Note, text: str) -> list[str]:
-    """The list lab wrote in a weekly log ("done this week") or a concept note (its related
-    notes) when it stands right above the list's end marker in `text`, as lab last wrote it
-    (ops.lists) or as lab would write it now: what a lost begin marker goes back above. (Put
-    back right before the end, it left lab's list outside the region as the user's, and
-    `lab weekly` or `lab related --write` wrote the list a second time.) Lines that are not
-    lab's list exactly are the user's: a link the user wrote above the list, even one to a
-    lab note, stays outside the region, where no refresh can take it away."""
+class Lists(NamedTuple):
+    """A note's generated list: its region's name, the list lab last wrote in the note (see
+    ops.lists) and the one it would write now."""
+
+    name: str
+    last: str | None
+    now: str
+
+    def right_before_end(self, text: str) -> list[str]:
+        """Those of the two that stand right before the region's end marker in `text`, each
+        from the start of a line: what a lost begin marker goes back above."""
+        text = "\n" + text.replace("\r\n", "\n")
+        end = f"<!-- lab:end {self.name} "
+        return [body for body in (self.last, self.now) if body and f"\n{body}{end}" in text]
+
+
+def _lists_of(ws: Workspace, data: LabData, note: Note) -> Lists:
+    """The list of a weekly log ("done this week") or a concept note (its related notes).
+    Its lost begin marker goes back above the lines right before the end marker that are
+    that list as lab last wrote it or would write it now; else right before the end marker,
+    and the repair is refused while lab's list stays outside the markers. (Put back right
+    before the end, it left lab's list outside the region as the user's, and `lab weekly`
+    or `lab related --write` wrote the list a second time.) Any other line is the user's: a
+    link written above the list, even one to a lab note, stays outside the region."""
     from mllm_lab.ops import lists
 
-    text = text.replace("\r\n", "\n")
-    concept = note.kind is kinds.CONCEPT
-    end = f"<!-- lab:end {'related' if concept else 'done'} "
-    last = lists.kept(ws, note.path)
-    if last and f"{last}{end}" in text:
-        return [last]
-    now = _related_now(ws, data, note) if concept else _done_now(ws, data, note)
-    return [now] if now and f"{now}{end}" in text else []
+    if note.kind is kinds.CONCEPT:
+        return Lists("related", lists.kept(ws, note.path), _related_now(ws, data, note))
+    return Lists("done", lists.kept(ws, note.path), _done_now(ws, data, note))
 
 
 def _related_now(ws: Workspace, data: LabData, note: Note) -> str:
