@@ -446,3 +446,54 @@ def test_a_stale_list_left_outside_its_markers_in_a_fresh_clone_is_refused_at_it
     assert f"{log.relative_to(lab).as_posix()}:{begin + 1}:" in refused.err
     assert "`done`" in refused.err and "lab sync" in refused.err
     assert read(log) == before  # nothing written
+
+
+def test_a_list_under_a_marker_without_its_sha_is_lab_s_when_it_is_lab_s_list(
+    in_lab: Run, lab: Path
+) -> None:
+    """A third hostile review: after a git merge (the lists merged, the shas in conflict) or
+    a begin marker put back by hand as a refused repair asks, `lab weekly` said the list
+    was edited by hand and told the user to move text that was not there."""
+    assert in_lab("new", "paper", "blip-2").ok
+    assert in_lab("new", "concept", "Q-Former", "-c", "training").ok
+    assert in_lab("new", "concept", "Q-Former 训练", "-c", "training").ok
+    assert in_lab("weekly").ok
+    log = next((lab / "weekly-log").glob("*.md"))
+    note = lab / "notes/training/q-former.md"
+    assert in_lab("related", "notes/training/q-former.md", "--write").ok
+    written = {path: read(path) for path in (log, note)}
+    for path in (log, note):  # the marker as the refusal's message writes it: no sha
+        path.write_text(
+            re.sub(r"<!-- lab:begin (done|related) [^\n]*-->", r"<!-- lab:begin \1 -->", read(path)),
+            "utf-8",
+        )
+    assert in_lab("weekly").ok and read(log) == written[log]
+    refreshed = in_lab("related", "notes/training/q-former.md", "--write")
+    assert refreshed.ok and read(note) == written[note], refreshed.out
+    # the list lab last wrote, under a marker with another sha (a merge's), a note made since
+    stale = read(log)
+    assert in_lab("new", "concept", "LoRA", "-c", "training").ok
+    log.write_text(re.sub(r"sha=\w+", "sha=0123456789ab", stale), "utf-8")
+    assert in_lab("weekly").ok
+    assert read(log).count("[LoRA]") == 1 and read(log).count("[Q-Former]") == 1
+    # a list edited by hand is still refused at its line
+    lines = read(log).split("\n")
+    item = at(lines, "- ")
+    lines[item] += " (loved it)"
+    log.write_text("\n".join(lines), "utf-8")
+    refused = in_lab("weekly")
+    assert refused.code == 1 and f":{item + 1}:" in refused.err
+
+
+def test_the_refusals_other_way_out_empty_markers_gives_the_list_back(
+    in_lab: Run, lab: Path
+) -> None:
+    assert in_lab("new", "concept", "Attention", "-c", "fundamentals").ok
+    assert in_lab("weekly").ok
+    log = next((lab / "weekly-log").glob("*.md"))
+    written = read(log)
+    lines = written.split("\n")
+    begin, end = at(lines, "<!-- lab:begin done"), at(lines, "<!-- lab:end done")
+    empty = [*lines[:begin], "<!-- lab:begin done -->", *lines[end:]]
+    log.write_text("\n".join(empty), "utf-8")
+    assert in_lab("weekly").ok and read(log) == written

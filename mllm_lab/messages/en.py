@@ -5,7 +5,7 @@ from typing import Any
 
 MESSAGES: dict[str, Any] = {
     # --- errors ------------------------------------------------------------------------------
-    "error.unrepairable": "{path}:{line}: the markers cannot be repaired without a guess: {what}; put `<!-- lab:begin {name} -->` and `<!-- lab:end {name} -->` back around lab's lines by hand (or delete those lines and the stray markers), then run `lab sync`",
+    "error.unrepairable": "{path}:{line}: the markers cannot be repaired without a guess: {what}; put `<!-- lab:begin {name} -->` and `<!-- lab:end {name} -->` back around lab's lines by hand (or delete those lines and leave the two markers with nothing between them), then run `lab sync`",
     "error.at": "{path}:{line}: {what}",
     "error.not_a_lab": "{start}: not inside a lab (no lab.toml here or above); run `lab init` to create one, or pass --root / set LAB_ROOT",
     "error.invalid_value": "unknown {what} {value}; valid: {valid}",
@@ -173,7 +173,7 @@ MESSAGES: dict[str, Any] = {
     "check.duplicate_slug": "duplicate slug `{slug}` (also {other}); [[{slug}]] is ambiguous",
     "check.listed_with_note": "`{key}` also has a note ({note}), whose status counts; remove this entry",
     "check.listed_twice": "`{key}` is listed twice",
-    "check.unrepairable": "the markers cannot be repaired without a guess: {what}; put `<!-- lab:begin {name} -->` and `<!-- lab:end {name} -->` back around lab's lines by hand (or delete those lines and the stray markers), then run `lab sync`",
+    "check.unrepairable": "the markers cannot be repaired without a guess: {what}; put `<!-- lab:begin {name} -->` and `<!-- lab:end {name} -->` back around lab's lines by hand (or delete those lines and leave the two markers with nothing between them), then run `lab sync`",
     "check.damaged": "damaged generated region: {what}; run `lab sync --repair` to fix the markers (nothing outside them is changed), then `lab sync`",
     "check.hand_edited": "the generated region was edited by hand ({what}); {remedy}",
     "check.stale": "stale; run `lab sync`",

@@ -5,7 +5,7 @@ from typing import Any
 
 MESSAGES: dict[str, Any] = {
     # --- 错误 ------------------------------------------------------------------------------------
-    "error.unrepairable": "{path}:{line}: 无法在不猜测的情况下修复标记：{what}；请手动把 `<!-- lab:begin {name} -->` 和 `<!-- lab:end {name} -->` 放回 lab 生成的行的上下两侧（或删除这些行和多余的标记），再运行 `lab sync`",
+    "error.unrepairable": "{path}:{line}: 无法在不猜测的情况下修复标记：{what}；请手动把 `<!-- lab:begin {name} -->` 和 `<!-- lab:end {name} -->` 放回 lab 生成的行的上下两侧（或删除这些行，只留下中间什么都没有的这两个标记），再运行 `lab sync`",
     "error.at": "{path}:{line}: {what}",
     "error.not_a_lab": "{start}：不在任何 lab 里（这里及上级目录都没有 lab.toml）；用 `lab init` 新建一个，或用 --root / LAB_ROOT 指定",
     "error.invalid_value": "未知的{what} {value}；可选：{valid}",
@@ -172,7 +172,7 @@ MESSAGES: dict[str, Any] = {
     "check.duplicate_slug": "slug `{slug}` 重复（另见 {other}）；[[{slug}]] 有歧义",
     "check.listed_with_note": "`{key}` 已经有笔记（{note}），以笔记中的状态为准；请删除这个条目",
     "check.listed_twice": "`{key}` 出现了两次",
-    "check.unrepairable": "无法在不猜测的情况下修复标记：{what}；请手动把 `<!-- lab:begin {name} -->` 和 `<!-- lab:end {name} -->` 放回 lab 生成的行的上下两侧（或删除这些行和多余的标记），再运行 `lab sync`",
+    "check.unrepairable": "无法在不猜测的情况下修复标记：{what}；请手动把 `<!-- lab:begin {name} -->` 和 `<!-- lab:end {name} -->` 放回 lab 生成的行的上下两侧（或删除这些行，只留下中间什么都没有的这两个标记），再运行 `lab sync`",
     "check.damaged": "生成区域的标记已损坏：{what}；运行 `lab sync --repair` 修复标记（标记之外的内容不会改动），再运行 `lab sync`",
     "check.hand_edited": "生成区域被手动修改过（{what}）；{remedy}",
     "check.stale": "已过期；请运行 `lab sync`",

@@ -157,8 +157,6 @@ def refresh(ws: Workspace, target: str, *, limit: int, dry_run: bool) -> list[Ou
         found = regions.parse(text, note.path).get(REGION)
         if found is None:
             return [Outcome(note.path, "kept", tr("related.no_region", ws.lang))]
-        if found.hand_edited:
-            return [Outcome(note.path, "kept", tr("related.hand_edited", ws.lang))]
         known = {n.path for n in data.notes}
         asked = [p for e in note.related if (p := related_target(note.path, e, known))]
         written = set(linked(ws, data, note)) - set(asked)
@@ -170,6 +168,13 @@ def refresh(ws: Workspace, target: str, *, limit: int, dry_run: bool) -> list[Ou
             if r.path not in elsewhere
         ]
         body = region_body(items(note.path, [*asked, *more], data))
+        # a list under a begin marker whose sha is not its own (a git merge, a marker put back
+        # by hand) is still lab's when it is the list lab writes now or last wrote
+        if found.hand_edited and found.body.replace("\r\n", "\n") not in (
+            body,
+            lists.kept(ws, note.path),
+        ):
+            return [Outcome(note.path, "kept", tr("related.hand_edited", ws.lang))]
         new = regions.replace_region(
             text=text, name=REGION, body=body, notice=tr("notice.related", ws.lang), path=note.path
         )

@@ -69,7 +69,7 @@ def weekly(ws: Workspace, week: Week, *, dry_run: bool = False) -> Created:
         if region is None:
             tx.outcomes.append(Outcome(path, "kept", tr("tx.no_done_region", ws.lang)))
             return Created(path, old, tx.outcomes)
-        if region.hand_edited:
+        if region.hand_edited and not _lab_list(ws, path, region.body, done):
             raise HandEdited(
                 path=path,
                 line=region.line + 1 + _first_changed(region.body),
@@ -82,6 +82,16 @@ def weekly(ws: Workspace, week: Week, *, dry_run: bool = False) -> Created:
         tx.write(path, new)
         _keep(ws, path, done, dry_run)
     return Created(path, new, tx.outcomes)
+
+
+def _lab_list(ws: Workspace, path: str, body: str, now: str) -> bool:
+    """A list under a begin marker whose sha is not its own is still lab's when it is the
+    list lab would write now or the one it last wrote: after a git merge (the lists merged,
+    the shas in conflict) or a marker put back by hand, as a refused repair asks."""
+    from mllm_lab.ops import lists
+
+    body = body.replace("\r\n", "\n")
+    return body == now or body == lists.kept(ws, path)
 
 
 def _keep(ws: Workspace, path: str, done: str, dry_run: bool) -> None:
