@@ -375,15 +375,20 @@ def test_a_weekly_list_that_grew_since_lab_wrote_it_is_not_written_twice(
     assert re.search(r"<!-- lab:begin done sha=\w+ [^\n]*\n- .*\[Attention\]", text)
 
 
+def _a_week_with_a_note(in_lab: Run, lab: Path) -> tuple[Path, str]:
+    """This week's log, made after one concept note, and its text."""
+    assert in_lab("new", "concept", "Attention", "-c", "fundamentals").ok
+    assert in_lab("weekly").ok
+    log = next((lab / "weekly-log").glob("*.md"))
+    return log, read(log)
+
+
 def test_in_a_fresh_clone_a_list_as_lab_makes_it_now_gets_its_begin_back_above_it(
     in_lab: Run, lab: Path
 ) -> None:
     import shutil
 
-    assert in_lab("new", "concept", "Attention", "-c", "fundamentals").ok
-    assert in_lab("weekly").ok
-    log = next((lab / "weekly-log").glob("*.md"))
-    written = read(log)
+    log, written = _a_week_with_a_note(in_lab, lab)
     log.write_text(
         "\n".join(line for line in written.split("\n") if "lab:begin done" not in line), "utf-8"
     )
@@ -488,10 +493,7 @@ def test_a_list_under_a_marker_without_its_sha_is_lab_s_when_it_is_lab_s_list(
 def test_the_refusals_other_way_out_empty_markers_gives_the_list_back(
     in_lab: Run, lab: Path
 ) -> None:
-    assert in_lab("new", "concept", "Attention", "-c", "fundamentals").ok
-    assert in_lab("weekly").ok
-    log = next((lab / "weekly-log").glob("*.md"))
-    written = read(log)
+    log, written = _a_week_with_a_note(in_lab, lab)
     lines = written.split("\n")
     begin, end = at(lines, "<!-- lab:begin done"), at(lines, "<!-- lab:end done")
     empty = [*lines[:begin], "<!-- lab:begin done -->", *lines[end:]]
