@@ -499,3 +499,27 @@ def test_the_refusals_other_way_out_empty_markers_gives_the_list_back(
     empty = [*lines[:begin], "<!-- lab:begin done -->", *lines[end:]]
     log.write_text("\n".join(empty), "utf-8")
     assert in_lab("weekly").ok and read(log) == written
+
+
+def test_lines_deleted_from_a_weekly_list_are_told_as_such_and_emptying_it_gives_it_back(
+    in_lab: Run, lab: Path
+) -> None:
+    """The third review: a line deleted from the list was refused as "text was written
+    inside the generated list; move it below the lab:end marker", advice that cannot be
+    followed. It is told as a deletion, with the way out that works: the two markers with
+    nothing between them (the begin marker as lab wrote it, sha and all)."""
+    log, written = _a_week_with_a_note(in_lab, lab)
+    assert in_lab("new", "concept", "LoRA", "-c", "training").ok
+    assert in_lab("weekly").ok
+    full = read(log)
+    lines = full.split("\n")
+    begin = at(lines, "<!-- lab:begin done")
+    assert lines[begin + 1].startswith("- ") and lines[begin + 2].startswith("- ")
+    log.write_text("\n".join([*lines[: begin + 1], *lines[begin + 2 :]]), "utf-8")
+    refused = in_lab("weekly")
+    assert refused.code == 1
+    assert f"{log.relative_to(lab).as_posix()}:{begin + 2}:" in refused.err
+    assert "删掉" in refused.err and "lab:end 标记下面" not in refused.err
+    end = at(lines, "<!-- lab:end done")
+    log.write_text("\n".join([*lines[: begin + 1], *lines[end:]]), "utf-8")  # emptied
+    assert in_lab("weekly").ok and read(log) == full

@@ -70,11 +70,17 @@ def weekly(ws: Workspace, week: Week, *, dry_run: bool = False) -> Created:
             tx.outcomes.append(Outcome(path, "kept", tr("tx.no_done_region", ws.lang)))
             return Created(path, old, tx.outcomes)
         if region.hand_edited and not _lab_list(ws, path, region.body, done):
+            if _only_lines_of(region.body, done):  # some of lab's lines deleted, none written
+                line, problem = _first_missing(region.body, done), "weekly_deleted"
+            else:
+                line, problem = _first_changed(region.body), "weekly_text"
             raise HandEdited(
                 path=path,
-                line=region.line + 1 + _first_changed(region.body),
-                what=Msg.of("region.weekly_text"),
-                remedy=Msg.of("remedy.weekly"),
+                line=region.line + 1 + line,
+                what=Msg.of(f"region.{problem}"),
+                remedy=Msg.of(
+                    "remedy.weekly_deleted" if problem == "weekly_deleted" else "remedy.weekly"
+                ),
             )
         new = regions.replace_region(
             text=old, name="done", body=done, notice=tr("notice.done", ws.lang), path=path
@@ -87,11 +93,12 @@ def weekly(ws: Workspace, week: Week, *, dry_run: bool = False) -> Created:
 def _lab_list(ws: Workspace, path: str, body: str, now: str) -> bool:
     """A list under a begin marker whose sha is not its own is still lab's when it is the
     list lab would write now or the one it last wrote: after a git merge (the lists merged,
-    the shas in conflict) or a marker put back by hand, as a refused repair asks."""
+    the shas in conflict) or a marker put back by hand, as a refused repair asks. An empty
+    one holds nothing of the user's: lab's lines deleted, to have the list made again."""
     from mllm_lab.ops import lists
 
     body = body.replace("\r\n", "\n")
-    return body == now or body == lists.kept(ws, path)
+    return not body.strip() or body == now or body == lists.kept(ws, path)
 
 
 def _keep(ws: Workspace, path: str, done: str, dry_run: bool) -> None:
@@ -99,6 +106,20 @@ def _keep(ws: Workspace, path: str, done: str, dry_run: bool) -> None:
         from mllm_lab.ops import lists
 
         lists.keep(ws, path, done)
+
+
+def _only_lines_of(body: str, done: str) -> bool:
+    """The region holds lines of lab's list alone, fewer of them: lines were deleted."""
+    lab = set(done.split("\n"))
+    return all(line in lab for line in body.replace("\r\n", "\n").split("\n") if line.strip())
+
+
+def _first_missing(body: str, done: str) -> int:
+    """The line of the region where the first line of lab's list that is not there was."""
+    have, want = body.replace("\r\n", "\n").split("\n"), done.split("\n")
+    return next(
+        (n for n, (a, b) in enumerate(zip(have, want, strict=False)) if a != b), len(have) - 1
+    )
 
 
 def _first_changed(body: str) -> int:
