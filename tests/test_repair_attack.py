@@ -508,7 +508,7 @@ def test_lines_deleted_from_a_weekly_list_are_told_as_such_and_emptying_it_gives
     inside the generated list; move it below the lab:end marker", advice that cannot be
     followed. It is told as a deletion, with the way out that works: the two markers with
     nothing between them (the begin marker as lab wrote it, sha and all)."""
-    log, written = _a_week_with_a_note(in_lab, lab)
+    log, _ = _a_week_with_a_note(in_lab, lab)
     assert in_lab("new", "concept", "LoRA", "-c", "training").ok
     assert in_lab("weekly").ok
     full = read(log)
