@@ -24,3 +24,12 @@ def keep(ws: Workspace, path: str, body: str) -> None:
 def kept(ws: Workspace, path: str) -> str | None:
     raw = read_state(ws.lab.state, _name(path))
     return raw.decode("utf-8", "replace") if raw is not None else None
+
+
+def is_labs(ws: Workspace, path: str, body: str, now: str) -> bool:
+    """A list under a begin marker whose sha is not its own is still lab's when it is the
+    list lab would write now (`now`) or the one it last wrote: after a git merge (the lists
+    merged, the shas in conflict) or a marker put back by hand, as a refused repair asks. An
+    empty one holds nothing of the user's: lab's lines deleted, to have the list made again."""
+    body = body.replace("\r\n", "\n")
+    return not body.strip() or body == now or body == kept(ws, path)

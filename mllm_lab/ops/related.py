@@ -168,10 +168,7 @@ def refresh(ws: Workspace, target: str, *, limit: int, dry_run: bool) -> list[Ou
             if r.path not in elsewhere
         ]
         body = region_body(items(note.path, [*asked, *more], data))
-        # a list under a begin marker whose sha is not its own (a git merge, a marker put back
-        # by hand) is still lab's when it is the list lab writes now or last wrote, or empty
-        mine = found.body.replace("\r\n", "\n")
-        if found.hand_edited and mine.strip() and mine not in (body, lists.kept(ws, note.path)):
+        if found.hand_edited and not lists.is_labs(ws, note.path, found.body, body):
             return [Outcome(note.path, "kept", tr("related.hand_edited", ws.lang))]
         new = regions.replace_region(
             text=text, name=REGION, body=body, notice=tr("notice.related", ws.lang), path=note.path

@@ -11,6 +11,7 @@ from mllm_lab.core import fm, regions, views
 from mllm_lab.errors import HandEdited
 from mllm_lab.messages import Msg, tr
 from mllm_lab.models import Week
+from mllm_lab.ops import lists
 from mllm_lab.ops.workspace import Created, Outcome, Workspace
 
 if TYPE_CHECKING:
@@ -69,18 +70,20 @@ def weekly(ws: Workspace, week: Week, *, dry_run: bool = False) -> Created:
         if region is None:
             tx.outcomes.append(Outcome(path, "kept", tr("tx.no_done_region", ws.lang)))
             return Created(path, old, tx.outcomes)
-        if region.hand_edited and not _lab_list(ws, path, region.body, done):
+        if region.hand_edited and not lists.is_labs(ws, path, region.body, done):
             if _only_lines_of(region.body, done):  # some of lab's lines deleted, none written
-                line, problem = _first_missing(region.body, done), "weekly_deleted"
+                line, what, remedy = (
+                    _first_missing(region.body, done),
+                    "weekly_deleted",
+                    "weekly_deleted",
+                )
             else:
-                line, problem = _first_changed(region.body), "weekly_text"
+                line, what, remedy = _first_changed(region.body), "weekly_text", "weekly"
             raise HandEdited(
                 path=path,
                 line=region.line + 1 + line,
-                what=Msg.of(f"region.{problem}"),
-                remedy=Msg.of(
-                    "remedy.weekly_deleted" if problem == "weekly_deleted" else "remedy.weekly"
-                ),
+                what=Msg.of(f"region.{what}"),
+                remedy=Msg.of(f"remedy.{remedy}"),
             )
         new = regions.replace_region(
             text=old, name="done", body=done, notice=tr("notice.done", ws.lang), path=path
@@ -90,21 +93,8 @@ def weekly(ws: Workspace, week: Week, *, dry_run: bool = False) -> Created:
     return Created(path, new, tx.outcomes)
 
 
-def _lab_list(ws: Workspace, path: str, body: str, now: str) -> bool:
-    """A list under a begin marker whose sha is not its own is still lab's when it is the
-    list lab would write now or the one it last wrote: after a git merge (the lists merged,
-    the shas in conflict) or a marker put back by hand, as a refused repair asks. An empty
-    one holds nothing of the user's: lab's lines deleted, to have the list made again."""
-    from mllm_lab.ops import lists
-
-    body = body.replace("\r\n", "\n")
-    return not body.strip() or body == now or body == lists.kept(ws, path)
-
-
 def _keep(ws: Workspace, path: str, done: str, dry_run: bool) -> None:
     if not dry_run:
-        from mllm_lab.ops import lists
-
         lists.keep(ws, path, done)
 
 
