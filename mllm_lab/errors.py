@@ -101,6 +101,36 @@ class DamagedRegion(LabError):
         self.problem, self.outer = problem, outer
         super().__init__("error.damaged_region", path=path, line=line, what=what)
 
+    @property
+    def check(self) -> str:
+        """The message `lab check` gives it by (`what` as its parameter)."""
+        return "check.damaged"
+
+
+GENERATED_FILES = frozenset({"README.md", "papers/README.md", "notes/README.md"})  # the views'
+
+
+class MergeConflict(DamagedRegion):
+    """A line git writes for a merge conflict (`<<<<<<< HEAD`, `>>>>>>> branch`) left in a
+    file: which side to keep is the user's to say, so nothing is read from the file or written
+    to it until then (`lab sync --repair` does not guess either)."""
+
+    def __init__(self, path: str, line: int) -> None:
+        self.path, self.line, self.name = path, line, ""
+        self.problem, self.outer = "conflict", ""
+        self.generated = path in GENERATED_FILES
+        self.what = Msg.of("region.conflict")
+        LabError.__init__(
+            self,
+            "error.conflict_view" if self.generated else "error.conflict",
+            path=path,
+            line=line,
+        )
+
+    @property
+    def check(self) -> str:
+        return "check.conflict_view" if self.generated else "check.conflict"
+
 
 class Unrepairable(LabError):
     """Damaged markers `lab sync --repair` cannot put right without guessing."""

@@ -159,9 +159,11 @@ def test_an_extra_end_marker_inside_the_table_is_dropped_a_conflict_is_refused(
     repaired = in_lab("sync", "--repair")
     assert repaired.ok and "多余的 `lab:end papers`" in repaired.err
     assert rows_of(lab, "llava") == 1 and in_lab("sync", "--check").ok
-    # a merge conflict over the table's last lines: which end is right cannot be told
+    # a merge conflict over the table's last lines: which end is right cannot be told, and
+    # which side to keep is the user's to say
     lines = lines_of(lab)
     end = at(lines, "<!-- lab:end papers")
+    conflict = end - 2 + 1  # the `<<<<<<<` line, 1-based
     lines[end - 2 : end + 1] = [
         "<<<<<<< HEAD",
         *lines[end - 2 : end + 1],
@@ -177,7 +179,8 @@ def test_an_extra_end_marker_inside_the_table_is_dropped_a_conflict_is_refused(
         refused = in_lab(*args)
         assert refused.code == 1 and tree(lab) == before
         assert len(refused.err.strip().splitlines()) == 1
-        assert "两个 `lab:end papers`" in refused.err and "lab sync --repair" not in refused.err
+        assert refused.err.startswith(f"错误：{PAPERS}:{conflict}: 文件里留着 git 合并冲突")
+        assert "lab sync --repair" not in refused.err
 
 
 def test_a_begin_pasted_below_its_end_is_refused_not_a_second_table(in_lab: Run, lab: Path) -> None:

@@ -154,8 +154,10 @@ def note_problems(
     found += links(path=note.path, found=detail, wiki=wiki, exists=exists)
     found += _related(note, detail, exists)
     if detail.get("damaged"):
-        line, what = detail["damaged"]
-        found.append(Finding.of(note.path, line, "check.damaged", what=Msg.from_json(what)))
+        line, said = detail["damaged"]
+        what = Msg.from_json(said)
+        name = "check.conflict" if what.name == "region.conflict" else "check.damaged"
+        found.append(Finding.of(note.path, line, name, what=what))
     return found
 
 

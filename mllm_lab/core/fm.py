@@ -231,6 +231,9 @@ def parse(text: str, path: str) -> Parsed:
     if fast is not None:  # every key a plain word on a line of its own: their lines are known
         meta, lines = fast[0], {key: index + 2 for key, index in fast[1].items()}
         return Parsed(meta, split.body, split.body_line, lines, has_frontmatter=True)
+    for index, line in enumerate(split.fm_lines):  # a merge's, which YAML may even read
+        if line.startswith(("<<<<<<<", ">>>>>>>")) and line[7:8] in ("", " ", "\t", "\r"):
+            raise BrokenNote(path, index + 2, "fm.conflict")
     meta = load_yaml(
         text="\n".join(split.fm_lines) + "\n",
         path=path,

@@ -20,7 +20,7 @@ from mllm_lab.core.regions import (
     offset_of,
     parse,
 )
-from mllm_lab.errors import DamagedRegion, Unrepairable
+from mllm_lab.errors import DamagedRegion, MergeConflict, Unrepairable
 from mllm_lab.messages import Msg
 
 
@@ -46,6 +46,8 @@ def repair(text: str, path: str = "<text>", bodies: Sequence[str] = ()) -> Repai
         try:
             parse(text, path)
             return Repair(text, done, removed)
+        except MergeConflict:  # which side to keep is the user's to say
+            raise
         except DamagedRegion as damage:
             first = first or damage
             try:

@@ -349,7 +349,8 @@ def _view_problem(ws: Workspace, data: LabData, view: View) -> list[Finding]:
     try:
         region = regions.parse(text, view.path).get(view.region)
     except DamagedRegion as damage:
-        return [Finding.of(view.path, damage.line, "check.damaged", what=damage.what)]
+        check, what = damage.check, damage.what
+        return [Finding.of(view.path, damage.line, check, what=what, path=view.path)]
     made = body(ws, data, view)
     if region is None:  # both markers lost: what `lab sync` would make of the file
         adopted = regions.adopt(

@@ -1,0 +1,206 @@
+"""A git merge conflict left in a lab's files: two branches that each marked one paper leave
+`<<<<<<<`/`>>>>>>>` lines in the paper's note and in papers/README.md. `lab` names the line and
+says how to resolve it, and writes nothing until then; it does not read either side as the
+user's edit, nor offer `lab sync --repair`, which would have to guess."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+from conftest import Run, tree
+from hypothesis import given
+from hypothesis import strategies as st
+
+from mllm_lab.core import regions
+from mllm_lab.errors import MergeConflict
+
+GIT = [
+    "git",
+    "-c",
+    "user.name=t",
+    "-c",
+    "user.email=t@example.org",
+    "-c",
+    "init.defaultBranch=main",
+]
+
+
+def git(root: Path, *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run([*GIT, *args], cwd=root, capture_output=True, text=True)
+    assert not ok or done.returncode == 0, done.stderr
+    return done
+
+
+def conflicted(en_lab: Path, run: Run) -> Run:
+    """The lab after `git merge` of two branches that marked blip-2 read and unread."""
+    lab = Run(en_lab)
+    assert lab("new", "paper", "blip-2").ok
+    git(en_lab, "init", "-q")
+    git(en_lab, "add", "-A")
+    git(en_lab, "commit", "-qm", "start")
+    git(en_lab, "checkout", "-qb", "other")
+    assert lab("mark", "blip-2", "read").ok
+    git(en_lab, "commit", "-qam", "read")
+    git(en_lab, "checkout", "-q", "main")
+    assert lab("mark", "blip-2", "unread").ok
+    git(en_lab, "commit", "-qam", "unread")
+    merged = git(en_lab, "merge", "other", ok=False)
+    assert merged.returncode != 0 and "CONFLICT" in merged.stdout
+    return lab
+
+
+def line_of(path: Path, start: str) -> int:
+    return next(
+        n for n, line in enumerate(path.read_text().splitlines(), 1) if line.startswith(start)
+    )
+
+
+def test_check_names_each_conflict_and_how_to_resolve_it(en_lab: Path, run: Run) -> None:
+    lab = conflicted(en_lab, run)
+    table = line_of(en_lab / "papers/README.md", "<<<<<<<")
+    note = line_of(en_lab / "papers/blip-2.md", "<<<<<<<")
+    before = tree(en_lab)
+
+    checked = lab("check")
+    assert checked.code == 1
+    assert (
+        f"papers/README.md:{table}: a git merge conflict is left in this file, which `lab` "
+        "generates; take one side whole (`git checkout --ours -- papers/README.md`, or "
+        "`--theirs`), then run `lab sync`"
+    ) in checked.out
+    assert (
+        f"papers/blip-2.md:{note}: a git merge conflict is left in the frontmatter; keep the "
+        "lines you want and delete the `<<<<<<<`, `=======` and `>>>>>>>` lines"
+    ) in checked.out
+    assert "--repair" not in checked.out  # no repair of markers would be right here
+    hook = lab("sync", "--check")
+    assert hook.code == 1 and f"papers/README.md:{table}: a git merge conflict" in hook.out
+    assert tree(en_lab) == before
+
+
+def test_every_write_refuses_and_changes_nothing(en_lab: Path, run: Run) -> None:
+    lab = conflicted(en_lab, run)
+    table = line_of(en_lab / "papers/README.md", "<<<<<<<")
+    before = tree(en_lab)
+    for command in (
+        ["sync"],
+        ["sync", "--repair"],
+        ["sync", "--force"],
+        ["mark", "clip", "read"],
+        ["weekly"],
+        ["new", "concept", "Conflict day", "-c", "training"],
+    ):
+        refused = lab(*command)
+        assert refused.code == 1, command
+        assert refused.err.startswith(
+            f"error: papers/README.md:{table}: a git merge conflict is left in this file"
+        ), (command, refused.err)
+        assert "Traceback" not in refused.err
+        assert tree(en_lab) == before, command
+
+
+def test_taking_one_side_and_fixing_the_note_brings_the_lab_back(en_lab: Path, run: Run) -> None:
+    lab = conflicted(en_lab, run)
+    git(en_lab, "checkout", "--ours", "--", "papers/README.md")
+    synced = lab("sync")  # the note still has its conflict: its last row is kept, marked
+    assert synced.ok, synced
+    assert "papers/blip-2.md:" in synced.err and "merge conflict" in synced.err
+    note = en_lab / "papers/blip-2.md"
+    text = note.read_text()
+    ours, rest = text.split("=======\n", 1)
+    theirs = rest.split(">>>>>>> other\n", 1)[1]
+    note.write_text(ours.replace("<<<<<<< HEAD\n", "") + theirs)  # kept ours: unread
+    assert lab("sync").ok
+    assert lab("check").ok
+    row = next(
+        r for r in (en_lab / "papers/README.md").read_text().splitlines() if "| blip-2 |" in r
+    )
+    assert row.startswith("| ⬜ |")
+
+
+def test_a_conflict_in_a_weekly_log_or_a_concept_note_is_named_at_its_line(
+    en_lab: Path, run: Run
+) -> None:
+    lab = Run(en_lab)
+    assert lab("weekly").ok
+    assert lab("new", "concept", "Attention maps", "-c", "fundamentals").ok
+    log = en_lab / "weekly-log/2026-W48.md"
+    concept = en_lab / "notes/fundamentals/attention-maps.md"
+    for path in (log, concept):
+        lines = path.read_text().splitlines(keepends=True)
+        lines[-1:-1] = ["<<<<<<< HEAD\n", "mine\n", "=======\n", "theirs\n", ">>>>>>> other\n"]
+        path.write_text("".join(lines))
+    at = {path: line_of(path, "<<<<<<<") for path in (log, concept)}
+    checked = lab("check")
+    assert checked.code == 1
+    for path, line in at.items():
+        shown = path.relative_to(en_lab).as_posix()
+        assert (
+            f"{shown}:{line}: a git merge conflict is left in this file; keep the lines"
+            in checked.out
+        )
+    before = tree(en_lab)
+    refused = lab("weekly")
+    assert refused.code == 1
+    assert refused.err.startswith(f"error: weekly-log/2026-W48.md:{at[log]}: a git merge conflict")
+    written = lab("related", "notes/fundamentals/attention-maps.md", "--write")
+    assert written.code == 1 and f"attention-maps.md:{at[concept]}: a git merge" in written.err
+    assert tree(en_lab) == before
+
+
+def test_conflict_lines_shown_in_fenced_code_are_text(en_lab: Path, run: Run) -> None:
+    lab = Run(en_lab)
+    assert lab("new", "concept", "Git merges", "-c", "fundamentals").ok
+    note = en_lab / "notes/fundamentals/git-merges.md"
+    note.write_text(
+        note.read_text() + "\n```text\n<<<<<<< HEAD\nmine\n=======\ntheirs\n>>>>>>> other\n```\n"
+    )
+    checked = lab("check")
+    assert "merge conflict" not in checked.out
+    assert lab("related", "notes/fundamentals/git-merges.md", "--write").ok
+
+
+def test_conflict_line_follows_git_diff_check() -> None:
+    found = regions.conflict_line
+    assert found("a\n<<<<<<< HEAD\nb\n=======\nc\n>>>>>>> x\n") == 2
+    assert found("a\r\n<<<<<<<\r\nb\r\n") == 2  # no label, CRLF
+    assert found("a\n>>>>>>> theirs\n") == 2  # a `<<<<<<<` already deleted by hand
+    assert found("Title\n=======\n") is None  # a heading's underline
+    assert found("<<<<<<<< eight\n>>>>>>>>\n") is None
+    assert found("say <<<<<<< HEAD here\n") is None  # not at the start of a line
+    assert found("```\n<<<<<<< HEAD\n```\n>>>>>>> x\n") == 4
+
+
+LINE = st.text(st.characters(codec="utf-8", exclude_characters="\n\r"), max_size=30)
+
+
+@given(st.lists(LINE, max_size=12), st.integers(min_value=0), st.sampled_from("<>"))
+def test_a_conflict_line_is_found_where_it_is(lines: list[str], at: int, side: str) -> None:
+    plain = [line for line in lines if not line.startswith(("<<<<<<<", ">>>>>>>", "```", "~~~"))]
+    text = "\n".join(plain)
+    assert regions.conflict_line(text) is None
+    where = at % (len(plain) + 1)
+    plain.insert(where, side * 7 + " branch")
+    assert regions.conflict_line("\n".join(plain)) == where + 1
+
+
+def test_parse_raises_merge_conflict_with_the_files_path() -> None:
+    try:
+        regions.parse("x\n<<<<<<< HEAD\n", "notes/a.md")
+    except MergeConflict as conflict:
+        assert (conflict.path, conflict.line) == ("notes/a.md", 2)
+        assert conflict.check == "check.conflict"
+    else:
+        raise AssertionError("no MergeConflict")
+
+
+def test_the_installed_lab_refuses_with_a_one_line_error(
+    en_lab: Path, run: Run, sh: Callable[..., subprocess.CompletedProcess[str]]
+) -> None:
+    conflicted(en_lab, run)
+    done = sh("mark", "blip-2", "read", cwd=en_lab)
+    assert done.returncode == 1
+    assert done.stderr.count("\n") == 1 and "papers/README.md:" in done.stderr
+    assert "a git merge conflict is left in this file" in done.stderr
