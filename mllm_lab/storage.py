@@ -24,7 +24,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO, NamedTuple
 
-from mllm_lab.errors import BrokenNote, NoteExists, WriteFailed
+from mllm_lab.errors import BrokenNote, NoteExists, OutsideLab, WriteFailed
 
 MAX_READ_BYTES = 16 * 1024 * 1024
 STATE_DIR = ".lab"
@@ -238,10 +238,26 @@ def commit(root: Path, changes: Sequence[Change]) -> None:
     for change in changes:
         if change.exclusive and os.path.lexists(root / change.path):
             raise NoteExists(change.path)
+    changes = [_through_link(root, change) for change in changes]
     ops = _stage(root, sorted(changes, key=lambda change: not change.exclusive))
     write_point("journal written")
     _claim(root, ops)
     _apply(root, ops)
+
+
+def _through_link(root: Path, change: Change) -> Change:
+    """A file that is a symbolic link is written where the link leads, and the link stays, as
+    an editor keeps it (renamed over, the link would become a copy, and the file it led to
+    would keep the old text). Lab.path has refused a link that leads out of the lab."""
+    where = root / change.path
+    if change.exclusive or not os.path.islink(where):
+        return change
+    real = Path(os.path.realpath(where))
+    try:
+        inside = real.relative_to(os.path.realpath(root))
+    except ValueError:
+        raise OutsideLab(change.path) from None
+    return change._replace(path=inside.as_posix())
 
 
 def _stage(root: Path, ordered: Sequence[Change]) -> list[dict[str, object]]:

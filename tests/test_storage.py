@@ -89,6 +89,31 @@ def test_paths_cannot_leave_the_lab_even_through_symlinks(lab: Path, tmp_path: P
     assert opened.path("notes/training/x.md") == lab / "notes/training/x.md"
 
 
+def test_a_symlinked_note_inside_the_lab_is_written_through_and_stays_a_link(
+    in_lab: Run, lab: Path
+) -> None:
+    """A note kept elsewhere in the lab and linked into papers/: every write goes to the
+    file the link leads to, and the link stays (renamed over, it became a copy, and the
+    file it led to kept the old status)."""
+    assert in_lab("new", "paper", "clip").ok
+    shared = lab / "shared"
+    shared.mkdir()
+    (lab / "papers/clip.md").rename(shared / "clip.md")
+    (lab / "papers/clip.md").symlink_to("../shared/clip.md")
+    assert in_lab("mark", "clip", "read").ok
+    link = lab / "papers/clip.md"
+    assert link.is_symlink() and os.readlink(link) == "../shared/clip.md"
+    assert "\nstatus: read\n" in read(shared / "clip.md")
+    assert "| ✅ | clip |" in read(lab / "papers/README.md")
+    forced = in_lab("new", "paper", "clip", "--force")
+    assert forced.ok, forced
+    assert link.is_symlink() and "\nstatus: read\n" in read(shared / "clip.md")
+    kept = [p for p in (lab / ".lab-trash").rglob("clip.md")]
+    assert len(kept) == 1 and "\nstatus: read\n" in read(kept[0])
+    assert in_lab("mark", "clip", "unread").ok and in_lab("check").ok
+    assert link.is_symlink() and "\nstatus: unread\n" in read(shared / "clip.md")
+
+
 def test_symlinked_note_pointing_outside_is_never_written_through(
     in_lab: Run, lab: Path, tmp_path: Path
 ) -> None:
