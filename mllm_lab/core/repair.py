@@ -4,7 +4,7 @@ duplicate or nested region taken apart; what is taken out is given back to be ba
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import NamedTuple
 
 from mllm_lab.core.regions import (
@@ -34,10 +34,16 @@ def _line_at(text: str, offset: int) -> int:
     return text.count("\n", 0, offset) + 1
 
 
-def repair(text: str, path: str = "<text>", bodies: Sequence[str] = ()) -> Repair:
+def repair(
+    text: str,
+    path: str = "<text>",
+    bodies: Sequence[str] = (),
+    notices: Mapping[str, str] | None = None,
+) -> Repair:
     """Fix every damaged marker pair of `text` without touching a byte outside the markers.
     `bodies` are what a region's body may have been (lab's last one, what the data gives
-    now): a lost begin marker goes back where such a body starts."""
+    now): a lost begin marker goes back where such a body starts, with the notice `notices`
+    gives its region (in the lab's language) or NOTICE."""
     done: list[Msg] = []
     removed: list[str] = []
     seen = {text}
@@ -51,7 +57,7 @@ def repair(text: str, path: str = "<text>", bodies: Sequence[str] = ()) -> Repai
         except DamagedRegion as damage:
             first = first or damage
             try:
-                text, note, cut = _fix(text, damage, bodies)
+                text, note, cut = _fix(text, damage, bodies, notices or {})
             except _Guess as guess:
                 raise Unrepairable(path, first.line, damage.name, guess.what) from None
             if text in seen:  # one fix undoes another: no repair without a guess
@@ -66,7 +72,9 @@ def repair(text: str, path: str = "<text>", bodies: Sequence[str] = ()) -> Repai
 Fixed = tuple[str, Msg, list[str]]  # the new text, what was done, generated text removed
 
 
-def _fix(text: str, damage: DamagedRegion, bodies: Sequence[str]) -> Fixed:
+def _fix(
+    text: str, damage: DamagedRegion, bodies: Sequence[str], notices: Mapping[str, str]
+) -> Fixed:
     found = markers(text)
     marker = next(m for m in found if m.line == damage.line)
     end = next(
@@ -82,11 +90,14 @@ def _fix(text: str, damage: DamagedRegion, bodies: Sequence[str]) -> Fixed:
     if damage.problem == "duplicate":
         return _fix_duplicate(text, marker, end, found)
     if damage.problem == "no-begin":
-        return _fix_no_begin(text=text, marker=marker, found=found, bodies=bodies)
+        notice = notices.get(marker.name, NOTICE)
+        return _fix_no_begin(text=text, marker=marker, found=found, bodies=bodies, notice=notice)
     return _fix_no_end(text, marker, bodies)
 
 
-def _fix_no_begin(text: str, marker: Marker, found: list[Marker], bodies: Sequence[str]) -> Fixed:
+def _fix_no_begin(
+    text: str, marker: Marker, found: list[Marker], bodies: Sequence[str], notice: str = NOTICE
+) -> Fixed:
     """An end without its begin: begin and end swapped (the begin comes later, alone), or the
     begin lost (put it back where a known body starts, else right before the end)."""
     swapped_ends = _fix_swapped_ends(text, marker, found)
@@ -119,7 +130,7 @@ def _fix_no_begin(text: str, marker: Marker, found: list[Marker], bodies: Sequen
             if start is not None:
                 at, sha = offset_of(text, start), f" sha={body_sha(wanted)}"
                 break
-    begin_text = f"<!-- lab:begin {name}{sha} · {NOTICE} -->{newline}"
+    begin_text = f"<!-- lab:begin {name}{sha} · {notice} -->{newline}"
     note = "repair.begin_restored" if at != marker.start else "repair.no_begin"
     return text[:at] + begin_text + text[at:], Msg.of(note, name=name, line=_line_at(text, at)), []
 

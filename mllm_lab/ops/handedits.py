@@ -184,7 +184,9 @@ def _regions_of(
         known = [*made.values(), *stored_bodies(tx.ws)]
     else:
         known = lists.right_before_end(text) if lists else []
-    fixed = repair(text, path, known)
+    names = [*(v.region for v in VIEWS), "done", "related"]  # every region lab writes
+    notices = {name: tr(f"notice.{name}", tx.ws.lang) for name in names}
+    fixed = repair(text, path, known, notices)
     refuse_copies(path, fixed.text, made)
     if lists:  # a list lab wrote left outside its markers would be written twice
         for written in (lists.last, lists.now):
