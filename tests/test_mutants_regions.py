@@ -390,7 +390,7 @@ def test_repair_fixes_one_problem_after_another_and_leaves_good_text_alone() -> 
 def test_damage_repair_cannot_fix_is_refused_not_looped_on(monkeypatch: pytest.MonkeyPatch) -> None:
     text = "a\n" + end("r")
     # a fix that changes nothing: the same damage again is refused at once, at its line
-    monkeypatch.setattr(repair_module, "_fix", lambda text, damage, bodies: (text, damage.what, []))
+    monkeypatch.setattr(repair_module, "_fix", lambda text, damage, bodies, notices: (text, damage.what, []))
     with pytest.raises(Unrepairable) as caught:
         repair(text, "p.md")
     assert caught.value.line == 2
@@ -398,7 +398,7 @@ def test_damage_repair_cannot_fix_is_refused_not_looped_on(monkeypatch: pytest.M
     assert "lab sync --repair" not in str(caught.value)  # it would send the user round
     # fixes that never end: refused after 1000 passes
     monkeypatch.setattr(
-        repair_module, "_fix", lambda text, damage, bodies: (text + "x", damage.what, [])
+        repair_module, "_fix", lambda text, damage, bodies, notices: (text + "x", damage.what, [])
     )
     with pytest.raises(Unrepairable) as caught:
         repair(text, "p.md")
