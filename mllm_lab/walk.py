@@ -197,9 +197,10 @@ def walk(lab: Lab) -> Walk:
     stat = os.stat
     found = result.found.append
     kind_folders: list[KindFolder] | None = None  # worked out at the first link met
-    # the real paths of files found through a link: several links to one file or folder
-    # elsewhere in the lab find each file once
-    reached: set[str] = set()
+    # the real paths of files found through a link, and where in `found`: several links to
+    # one file or folder elsewhere in the lab find each file once, by its first path in
+    # sorted order (not the folders' order on disk, which differs between clones)
+    reached: dict[str, int] = {}
     for kind in kinds.KINDS:
         parts = kind.folder.split("/")
         between = [os.path.join(root, *parts[:n]) for n in range(1, len(parts))]
@@ -278,9 +279,13 @@ def walk(lab: Lab) -> Walk:
                         result.problems.append((relative, Msg.of("file.not_regular")))
                         continue
                     if real is not None:  # found through a link
-                        if real in reached:
+                        at = reached.get(real)
+                        if at is not None:
+                            first = result.found[at]
+                            if first[1] == name_of_kind and relative < first[0]:
+                                result.found[at] = (relative, *first[1:])
                             continue
-                        reached.add(real)
+                        reached[real] = len(result.found)
                     try:
                         st = stat(f"{folder}{slash}{name}") if fd is None else stat(name, dir_fd=fd)
                     except OSError:

@@ -345,3 +345,32 @@ def test_a_link_to_a_folder_or_note_the_walk_finds_anyway_counts_each_note_once(
         "notes/README.md",
         *(path for path in paths if "gamma" in path or "draft" in path or "wip" in path),
     }
+
+
+def test_several_links_to_one_note_keep_its_first_path_whatever_the_folders_order(
+    en_lab: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A note reached through three links is found once, by the first of its paths in sorted
+    order: which one was kept followed the order the folders list their entries on disk, which
+    can differ between two clones of one lab."""
+    from mllm_lab.lab import Lab
+    from mllm_lab.walk import walk
+
+    (en_lab / "resources/more").mkdir(parents=True)
+    (en_lab / "resources/more/gamma.md").write_text("---\ntitle: Gamma\n---\n\n# Gamma\n", "utf-8")
+    (en_lab / "notes/training/more").symlink_to("../../resources/more")
+    (en_lab / "notes/gamma.md").symlink_to("../resources/more/gamma.md")
+    (en_lab / "notes/fundamentals/also").symlink_to("../../resources/more")
+
+    def gamma() -> list[str]:
+        return [path for path, *_ in walk(Lab.find(str(en_lab))).found if "gamma" in path]
+
+    assert gamma() == ["notes/fundamentals/also/gamma.md"]
+    listing = os.scandir
+    for order in (lambda entries: entries[::-1], sorted_by_name, lambda e: sorted_by_name(e)[::-1]):
+        monkeypatch.setattr(os, "scandir", lambda where, order=order: order(list(listing(where))))
+        assert gamma() == ["notes/fundamentals/also/gamma.md"]
+
+
+def sorted_by_name(entries: list[os.DirEntry[str]]) -> list[os.DirEntry[str]]:
+    return sorted(entries, key=lambda entry: entry.name)
