@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from mllm_lab.messages import Msg
+from mllm_lab.models import LAB_README, NOTES_README, PAPERS_README
 
 
 class LabError(Exception):
@@ -62,6 +63,21 @@ class OutsideLab(LabError):
         super().__init__("error.outside_lab", path=path)
 
 
+class IntoState(OutsideLab):
+    """A lab file that is a symlink into .lab/, lab's cache, which lab empties and rebuilds."""
+
+    def __init__(self, path: str) -> None:
+        LabError.__init__(self, "error.into_state", path=path)
+
+
+class SameFile(LabError):
+    """Two files one command writes are one file (a symlink leads from one to the other):
+    the second write would undo the first."""
+
+    def __init__(self, path: str, other: str) -> None:
+        super().__init__("error.same_file", path=path, other=other)
+
+
 class PaperNotFound(LabError):
     def __init__(self, query: str, suggestions: str = "") -> None:
         self.query = query
@@ -107,7 +123,7 @@ class DamagedRegion(LabError):
         return "check.damaged"
 
 
-GENERATED_FILES = frozenset({"README.md", "papers/README.md", "notes/README.md"})  # the views'
+GENERATED_FILES = frozenset({LAB_README, PAPERS_README, NOTES_README})  # the views' files
 
 
 class MergeConflict(DamagedRegion):

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import NamedTuple
 
-from mllm_lab.errors import BadInput, NotALab, OutsideLab
+from mllm_lab.errors import BadInput, IntoState, NotALab, OutsideLab
 from mllm_lab.models import CONFIG_FILE, LANGS, STATE_DIR
 
 ROOT_ENV = "LAB_ROOT"
@@ -166,7 +166,15 @@ class Lab(NamedTuple):
             raise OutsideLab(relative) from None
         if resolved != self.root and self.root not in resolved.parents:
             raise OutsideLab(relative)
+        state = self.root / STATE_DIR
+        if (resolved == state or state in resolved.parents) and not _own(relative):
+            raise IntoState(relative)  # a note kept in lab's cache would go with it
         return candidate
 
     def relative(self, path: Path) -> str:
         return path.relative_to(self.root).as_posix()
+
+
+def _own(relative: str) -> bool:
+    """A path of lab's own cache, named as such (not a file led there by a symlink)."""
+    return relative == STATE_DIR or relative.startswith(STATE_DIR + "/")

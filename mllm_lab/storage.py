@@ -24,7 +24,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO, NamedTuple
 
-from mllm_lab.errors import BrokenNote, NoteExists, OutsideLab, WriteFailed
+from mllm_lab.errors import BrokenNote, NoteExists, OutsideLab, SameFile, WriteFailed
 
 MAX_READ_BYTES = 16 * 1024 * 1024
 STATE_DIR = ".lab"
@@ -238,7 +238,13 @@ def commit(root: Path, changes: Sequence[Change]) -> None:
     for change in changes:
         if change.exclusive and os.path.lexists(root / change.path):
             raise NoteExists(change.path)
-    changes = [_through_link(root, change) for change in changes]
+    written: dict[str, str] = {}  # where each change is written: by its real path
+    for change in changes:
+        real = _through_link(root, change).path
+        if real in written:
+            raise SameFile(change.path, written[real])
+        written[real] = change.path
+    changes = [change._replace(path=real) for real, change in zip(written, changes, strict=True)]
     ops = _stage(root, sorted(changes, key=lambda change: not change.exclusive))
     write_point("journal written")
     _claim(root, ops)
@@ -422,8 +428,9 @@ def recover(root: Path) -> list[str]:
     tmp_dir = root / TMP_DIR
     if tmp_dir.is_dir():
         for leftover in tmp_dir.iterdir():
-            with contextlib.suppress(OSError):
-                leftover.unlink()
+            if leftover.name.endswith(".tmp"):  # lab's own: nothing else is deleted there
+                with contextlib.suppress(OSError):
+                    leftover.unlink()
     return done
 
 

@@ -18,7 +18,7 @@ from typing import Any
 from mllm_lab import kinds
 from mllm_lab.lab import Lab
 from mllm_lab.messages import Msg
-from mllm_lab.models import READING_LIST
+from mllm_lab.models import READING_LIST, STATE_DIR
 from mllm_lab.patterns import pattern
 from mllm_lab.sha import expect, sha1
 from mllm_lab.state import read_state, write_state
@@ -193,6 +193,7 @@ def walk(lab: Lab) -> Walk:
     except OSError:
         pass
     slash = os.sep
+    state = os.path.join(root, STATE_DIR)  # lab's cache: a note linked into it is not read
     ignored = ignore_matcher(lab.config.ignore)
     stat = os.stat
     found = result.found.append
@@ -240,7 +241,8 @@ def walk(lab: Lab) -> Walk:
                     if entry.is_symlink():
                         path = f"{folder}{slash}{name}"
                         real = _real(path)
-                        if real is not None and _inside(real, root, slash):
+                        cache = real is not None and _inside(real, state, slash)
+                        if real is not None and _inside(real, root, slash) and not cache:
                             # a link to a file or folder the walk finds where it is: each
                             # note once (a linked folder counted its notes twice, each slug
                             # twice, and named the link as an unknown category)
@@ -260,7 +262,8 @@ def walk(lab: Lab) -> Walk:
                                 ignored(relative) or (folder_link and ignored(relative + "/"))
                             )
                             if note and not left_out:
-                                result.problems.append((relative, Msg.of(_link_problem(path))))
+                                why = "file.into_state" if cache else _link_problem(path)
+                                result.problems.append((relative, Msg.of(why)))
                             continue
                     if entry.is_dir():
                         if kind.subfolders and not (

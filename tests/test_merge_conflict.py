@@ -5,6 +5,7 @@ user's edit, nor offer `lab sync --repair`, which would have to guess."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -42,6 +43,8 @@ def conflicted(en_lab: Path, run: Run) -> Run:
     git(en_lab, "commit", "-qm", "start")
     git(en_lab, "checkout", "-qb", "other")
     assert lab("mark", "blip-2", "read").ok
+    with (en_lab / "papers/README.md").open("a") as readme:
+        readme.write("\nMy own line, below lab's regions.\n")  # merged by git without a word
     git(en_lab, "commit", "-qam", "read")
     git(en_lab, "checkout", "-q", "main")
     assert lab("mark", "blip-2", "unread").ok
@@ -67,9 +70,10 @@ def test_check_names_each_conflict_and_how_to_resolve_it(en_lab: Path, run: Run)
     assert checked.code == 1
     assert (
         f"papers/README.md:{table}: a git merge conflict is left in this file, which `lab` "
-        "generates; take one side whole (`git checkout --ours -- papers/README.md`, or "
-        "`--theirs`), then run `lab sync`"
+        "generates; keep the lines you want (inside lab's regions, one side's throughout), "
+        "delete the `<<<<<<<`, `=======` and `>>>>>>>` lines, then run `lab sync`"
     ) in checked.out
+    assert "git checkout" not in checked.out  # it would throw away what git merged
     assert (
         f"papers/blip-2.md:{note}: a git merge conflict is left in the frontmatter; keep the "
         "lines you want and delete the `<<<<<<<`, `=======` and `>>>>>>>` lines"
@@ -101,19 +105,24 @@ def test_every_write_refuses_and_changes_nothing(en_lab: Path, run: Run) -> None
         assert tree(en_lab) == before, command
 
 
-def test_taking_one_side_and_fixing_the_note_brings_the_lab_back(en_lab: Path, run: Run) -> None:
+def keep_ours(path: Path) -> None:
+    """Each conflict resolved as the message says: one side's lines throughout (ours)."""
+    hunk = re.compile(r"^<<<<<<< [^\n]*\n(.*?)^=======\n.*?^>>>>>>> [^\n]*\n", re.M | re.S)
+    path.write_text(hunk.sub(r"\1", path.read_text()))
+
+
+def test_doing_as_the_message_says_brings_the_lab_back_and_keeps_every_word(
+    en_lab: Path, run: Run
+) -> None:
     lab = conflicted(en_lab, run)
-    git(en_lab, "checkout", "--ours", "--", "papers/README.md")
+    keep_ours(en_lab / "papers/README.md")
     synced = lab("sync")  # the note still has its conflict: its last row is kept, marked
     assert synced.ok, synced
     assert "papers/blip-2.md:" in synced.err and "merge conflict" in synced.err
-    note = en_lab / "papers/blip-2.md"
-    text = note.read_text()
-    ours, rest = text.split("=======\n", 1)
-    theirs = rest.split(">>>>>>> other\n", 1)[1]
-    note.write_text(ours.replace("<<<<<<< HEAD\n", "") + theirs)  # kept ours: unread
+    keep_ours(en_lab / "papers/blip-2.md")  # unread, as on main
     assert lab("sync").ok
     assert lab("check").ok
+    assert "My own line, below lab's regions." in (en_lab / "papers/README.md").read_text()
     row = next(
         r for r in (en_lab / "papers/README.md").read_text().splitlines() if "| blip-2 |" in r
     )
@@ -204,3 +213,50 @@ def test_the_installed_lab_refuses_with_a_one_line_error(
     assert done.returncode == 1
     assert done.stderr.count("\n") == 1 and "papers/README.md:" in done.stderr
     assert "a git merge conflict is left in this file" in done.stderr
+
+
+def test_a_note_or_a_log_with_a_conflict_is_not_written_even_far_from_it(en_lab: Path) -> None:
+    """`lab mark` changes a note's frontmatter and `lab prompt` appends to Prompt_log.md: a
+    conflict left lower down is no less the user's to resolve first."""
+    lab = Run(en_lab)
+    assert lab("new", "paper", "clip").ok and lab("prompt", "weekly").ok
+    hunk = "<<<<<<< HEAD\nmine\n=======\ntheirs\n>>>>>>> other\n"
+    for name in ("papers/clip.md", "Prompt_log.md"):
+        with (en_lab / name).open("a") as file:
+            file.write("\n" + hunk)
+    at = {name: line_of(en_lab / name, "<<<<<<<") for name in ("papers/clip.md", "Prompt_log.md")}
+    before = tree(en_lab)
+    for command, name in (
+        (["mark", "clip", "read"], "papers/clip.md"),
+        (["prompt", "weekly"], "Prompt_log.md"),
+    ):
+        refused = lab(*command)
+        assert refused.code == 1
+        assert refused.err.startswith(f"error: {name}:{at[name]}: a git merge conflict"), refused
+    assert tree(en_lab) == before
+    checked = lab("check").out
+    for name, line in at.items():
+        assert f"{name}:{line}: a git merge conflict is left in this file" in checked
+
+
+def test_a_conflict_in_the_reading_list_or_above_the_frontmatter_is_named_as_one(
+    en_lab: Path,
+) -> None:
+    lab = Run(en_lab)
+    assert lab("new", "paper", "clip").ok
+    listed = en_lab / "papers/reading-list.yaml"
+    text = listed.read_text()
+    first = text.index("\n- ") + 1  # the first entry, as git would wrap it
+    listed.write_text(text[:first] + "<<<<<<< HEAD\n" + text[first:] + "=======\n>>>>>>> other\n")
+    note = en_lab / "papers/clip.md"
+    note.write_text("<<<<<<< HEAD\n" + note.read_text() + "=======\n>>>>>>> other\n")
+    listed_at = line_of(listed, "<<<<<<<")
+    checked = lab("check")
+    assert checked.code == 1
+    assert (
+        f"papers/reading-list.yaml:{listed_at}: a git merge conflict is left in this file; "
+        "keep the lines you want"
+    ) in checked.out
+    assert "papers/clip.md:1: a git merge conflict is left in the frontmatter" in checked.out
+    refused = lab("mark", "transformer", "read")
+    assert refused.code == 1 and f"reading-list.yaml:{listed_at}: a git merge" in refused.err

@@ -114,6 +114,54 @@ def test_a_symlinked_note_inside_the_lab_is_written_through_and_stays_a_link(
     assert link.is_symlink() and "\nstatus: unread\n" in read(shared / "clip.md")
 
 
+def test_two_files_one_command_writes_that_are_one_file_are_refused(in_lab: Run, lab: Path) -> None:
+    """README.md made a link to papers/README.md (which then holds both views): the second
+    write of one commit undid the first, and `lab sync --check` called the stale table
+    current."""
+    assert in_lab("new", "paper", "clip").ok
+    readme = read(lab / "README.md")
+    (lab / "README.md").unlink()
+    with (lab / "papers/README.md").open("a", encoding="utf-8") as papers:
+        papers.write(readme)
+    (lab / "README.md").symlink_to("papers/README.md")
+    before = tree(lab)
+    refused = in_lab("mark", "clip", "read")
+    assert refused.code == 1
+    assert refused.err.strip() == (
+        "错误：README.md：已拒绝，它和 papers/README.md 是同一个文件（一个是指向另一个的符号链接），"
+        "而 lab 两个都要写；请让它们各自成为独立的文件"
+    )
+    assert tree(lab) == before and (lab / "README.md").is_symlink()
+
+
+def test_a_note_or_view_kept_in_labs_cache_through_a_link_is_refused(
+    in_lab: Run, lab: Path
+) -> None:
+    """.lab/ is lab's cache, which it empties (.lab/tmp/) and rebuilds: a note linked there
+    was read as any other, then deleted by the next write, with nothing in .lab-trash/."""
+    assert in_lab("new", "paper", "clip").ok and in_lab("status").ok
+    kept = lab / ".lab/tmp"
+    kept.mkdir(exist_ok=True)
+    (lab / "papers/clip.md").rename(kept / "clip.md")
+    (lab / "papers/clip.md").symlink_to("../.lab/tmp/clip.md")
+    checked = in_lab("check")
+    assert (
+        "papers/clip.md:1: 指向 .lab/（lab 的缓存，会被清空重建）的符号链接（已跳过）"
+        in checked.out
+    )
+    assert "clip" not in in_lab("list", "papers").out.split()
+    (lab / "notes/README.md").rename(kept / "index.md")
+    (lab / "notes/README.md").symlink_to("../.lab/tmp/index.md")
+    index = read(kept / "index.md")
+    refused = in_lab("sync")
+    assert refused.code == 1
+    assert refused.err.strip() == (
+        "错误：notes/README.md：已拒绝，这是指向 .lab/ 的符号链接；.lab/ 是 lab 的缓存，会被清空重建；"
+        "请把文件放在 lab 的其他地方"
+    )
+    assert read(kept / "index.md") == index
+
+
 def test_symlinked_note_pointing_outside_is_never_written_through(
     in_lab: Run, lab: Path, tmp_path: Path
 ) -> None:
@@ -123,3 +171,15 @@ def test_symlinked_note_pointing_outside_is_never_written_through(
     result = in_lab("new", "paper", "blip-2", "--force")
     assert result.code == 1 and "这个路径会离开 lab" in result.err
     assert read(victim) == "outside the lab\n"
+
+
+def test_a_new_note_over_a_link_that_leads_nowhere_says_so_even_with_force(
+    in_lab: Run, lab: Path
+) -> None:
+    (lab / "papers/dang.md").symlink_to("nowhere.md")
+    before = tree(lab)
+    for force in ([], ["--force"]):  # it said "already exists; use --force", --force or not
+        refused = in_lab("new", "paper", "dang", *force)
+        assert refused.code == 1
+        assert refused.err.strip() == "错误：papers/dang.md:1: 符号链接指向的文件不存在"
+    assert tree(lab) == before and (lab / "papers/dang.md").is_symlink()

@@ -102,11 +102,24 @@ def line_of(text: str, mark: Any) -> int:
     return text.count("\n", 0, mark.index)
 
 
+def conflict_row(lines: list[str]) -> int | None:
+    """The index of the first line a git merge conflict left (`<<<<<<<`, `>>>>>>>`)."""
+    for index, line in enumerate(lines):
+        if line.startswith(("<<<<<<<", ">>>>>>>")) and line[7:8] in ("", " ", "\t", "\r"):
+            return index
+    return None
+
+
 def load_yaml(
     text: str, path: str = "<yaml>", first_line: int = 1, what: str = "yaml.invalid"
 ) -> Any:
     """Any YAML document, PyYAML-compatible, anchors/aliases and duplicate keys refused.
     Errors are BrokenNote with the line, counted from `first_line`."""
+    # a merge's conflict, named as such (YAML stumbles on the line after, or reads it)
+    if "<<<<<<<" in text or ">>>>>>>" in text:
+        conflict = conflict_row(text.split("\n"))
+        if conflict is not None:
+            raise BrokenNote(path, first_line + conflict, "yaml.conflict")
     yaml, loader, _ = yaml_kit()
     try:
         refuse_aliases(text, first_line, path)
@@ -225,15 +238,17 @@ def parse(text: str, path: str) -> Parsed:
     except ValueError:
         raise BrokenNote(path, 1, "fm.unclosed") from None
     if split is None:
+        if conflict_row(text.split("\n", 1)[:1]) == 0:  # the frontmatter's `---` in a conflict
+            raise BrokenNote(path, 1, "fm.conflict")
         body = text[1:] if text.startswith(BOM) else text
         return Parsed({}, body, 1, {})
     fast = fastyaml.load_with_lines(split.fm_lines)  # PyYAML only when it gives up
     if fast is not None:  # every key a plain word on a line of its own: their lines are known
         meta, lines = fast[0], {key: index + 2 for key, index in fast[1].items()}
         return Parsed(meta, split.body, split.body_line, lines, has_frontmatter=True)
-    for index, line in enumerate(split.fm_lines):  # a merge's, which YAML may even read
-        if line.startswith(("<<<<<<<", ">>>>>>>")) and line[7:8] in ("", " ", "\t", "\r"):
-            raise BrokenNote(path, index + 2, "fm.conflict")
+    conflict = conflict_row(split.fm_lines)  # a merge's, which YAML may even read
+    if conflict is not None:
+        raise BrokenNote(path, conflict + 2, "fm.conflict")
     meta = load_yaml(
         text="\n".join(split.fm_lines) + "\n",
         path=path,

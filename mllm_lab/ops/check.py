@@ -214,7 +214,8 @@ class _FileChecks:
         still there for a link to lead to.) Each file is stamped in `read`; one that cannot
         be read (not UTF-8, too big) is reported with its `path:line`."""
         from mllm_lab.core.check import links
-        from mllm_lab.errors import BrokenNote, LabError
+        from mllm_lab.core.regions import conflict_line
+        from mllm_lab.errors import GENERATED_FILES, BrokenNote, LabError
         from mllm_lab.models import Finding
         from mllm_lab.parse import links_of
         from mllm_lab.walk import ignore_matcher
@@ -229,13 +230,19 @@ class _FileChecks:
                 continue
             outside = self.outside
             try:
-                written = links_of(self.ws.read(path), path)
+                text = self.ws.read(path)
+                written = links_of(text, path)
             except BrokenNote as problem:
                 self.add(path, stamp, [Finding(path, problem.line, problem.detail)], outside)
                 continue
             except (LabError, OSError, ValueError):
                 continue
-            self.add(path, stamp, links(path, written, self.wiki, self.exists), outside)
+            found = links(path, written, self.wiki, self.exists)
+            # a view's own conflict is told with the view's problems
+            conflict = None if path in GENERATED_FILES else conflict_line(text)
+            if conflict is not None:
+                found.append(Finding.of(path, conflict, "check.conflict"))
+            self.add(path, stamp, found, outside)
 
 
 def _required(ws: Workspace) -> dict[NoteKind, list[tuple[int, str]]]:

@@ -19,7 +19,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from mllm_lab import storage
-from mllm_lab.errors import BadInput, NoteExists
+from mllm_lab.errors import BadInput, BrokenNote, MergeConflict, NoteExists
 from mllm_lab.messages import tr
 from mllm_lab.models import READING_LIST
 from mllm_lab.ops import views
@@ -165,6 +165,8 @@ class Transaction:
         """Replace (or create) a file; unchanged text is not written."""
         self.ws.lab.path(path)  # refuses a path that leaves the lab
         old = self.read(path)
+        if old is not None and path not in self.pending:
+            _refuse_conflict(path, old)
         existed = old is not None if path not in self.pending else self.pending[path].existed
         if old == text:
             return self._outcome(Outcome(path, "unchanged", detail))
@@ -195,9 +197,11 @@ class Transaction:
         its old text kept in .lab-trash/ (the outcome names the backup). A dry run says that
         the file exists instead of refusing: it shows what would be written all the same.
         `rename`: the option that gives the file another name, for the refusal."""
-        self.ws.lab.path(path)
+        where = self.ws.lab.path(path)
         _refuse_ignored(self.ws, path)
         old = self.read(path)
+        if old is None and where.is_symlink():  # --force or not, it leads nowhere
+            raise BrokenNote(path, 1, "file.dangling")
         if old is not None and not force:
             if self.dry_run:
                 return self._outcome(Outcome(path, "exists", tr("tx.needs_force", self.ws.lang)))
@@ -323,6 +327,18 @@ class Transaction:
         if self.ws._data is not None:
             self.ws._data = self.data
             self.ws.keep_keys()
+
+
+def _refuse_conflict(path: str, text: str) -> None:
+    """A file with a git merge conflict left in it is not written over, even where the change
+    is far from the conflict (a note's frontmatter, a log's last line): which side to keep is
+    the user's to say first (MergeConflict, with the line)."""
+    if "<<<<<<<" in text or ">>>>>>>" in text:  # at C speed: no parser for the usual file
+        from mllm_lab.core.regions import conflict_line
+
+        line = conflict_line(text)
+        if line is not None:
+            raise MergeConflict(path, line)
 
 
 def _refuse_ignored(ws: Workspace, path: str) -> None:
