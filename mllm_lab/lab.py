@@ -29,6 +29,11 @@ def parse_config(text: str, path: str) -> Config:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
+        from mllm_lab.core.fm import conflict_in
+
+        conflict = conflict_in(text)
+        if conflict is not None:
+            raise BadInput("error.conflict", path=CONFIG_FILE, line=conflict) from None
         raise BadInput("error.config_toml", path=path, problem=str(error)) from None
     lab = data.get("lab", {})
     if not isinstance(lab, dict):

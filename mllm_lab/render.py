@@ -135,6 +135,7 @@ def _shown(filename: str | None, name: str, lab_templates: Path | None) -> str:
 
 
 def render(lab_templates: Path | None, name: str, context: dict[str, Any]) -> str:
+    _refuse_conflict(lab_templates, name)
     plain = plain_render(lab_templates, name, context)
     if plain is not None:
         return plain
@@ -174,6 +175,18 @@ def render(lab_templates: Path | None, name: str, context: dict[str, Any]) -> st
         # many digits; TypeError: a filter given what it cannot take (`{{ x | mdlink }}`)
         problem = Msg.of("template.error", problem=_one_line(error))
         raise TemplateProblem(shown(), _template_line(error), problem) from None
+
+
+def _refuse_conflict(lab_templates: Path | None, name: str) -> None:
+    """A template with a git merge conflict left in it would copy the conflict into every
+    new note (which lab then refuses to write): refused, at the conflict's line."""
+    from mllm_lab.core.fm import conflict_in
+
+    source = _template_source(lab_templates, name)  # read again by the renderer: a few KB
+    line = conflict_in(source) if source is not None else None
+    if line is not None:
+        where = _shown(_template_path(folders(lab_templates), name), name, lab_templates)
+        raise TemplateProblem(where, line, Msg.of("template.conflict"))
 
 
 # --- templates of values, ifs and loops: rendered without Jinja --------------------------------

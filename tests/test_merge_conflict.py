@@ -71,7 +71,8 @@ def test_check_names_each_conflict_and_how_to_resolve_it(en_lab: Path, run: Run)
     assert (
         f"papers/README.md:{table}: a git merge conflict is left in this file, which `lab` "
         "generates; keep the lines you want (inside lab's regions, one side's throughout), "
-        "delete the `<<<<<<<`, `=======` and `>>>>>>>` lines, then run `lab sync`"
+        "delete the `<<<<<<<`, `=======` and `>>>>>>>` lines, then run `lab sync` (`--force` if it "
+        "calls a region edited by hand)"
     ) in checked.out
     assert "git checkout" not in checked.out  # it would throw away what git merged
     assert (
@@ -159,16 +160,53 @@ def test_a_conflict_in_a_weekly_log_or_a_concept_note_is_named_at_its_line(
     assert tree(en_lab) == before
 
 
-def test_conflict_lines_shown_in_fenced_code_are_text(en_lab: Path, run: Run) -> None:
+def test_a_conflict_line_shown_in_code_is_text_a_whole_conflict_there_is_not(
+    en_lab: Path, run: Run
+) -> None:
+    """A note may show a line of a conflict in a code block; a whole one in a diagram's block
+    (every paper note has a Mermaid diagram) is a merge's, and was let through."""
     lab = Run(en_lab)
     assert lab("new", "concept", "Git merges", "-c", "fundamentals").ok
     note = en_lab / "notes/fundamentals/git-merges.md"
-    note.write_text(
-        note.read_text() + "\n```text\n<<<<<<< HEAD\nmine\n=======\ntheirs\n>>>>>>> other\n```\n"
-    )
-    checked = lab("check")
-    assert "merge conflict" not in checked.out
+    shown = "\n```text\n<<<<<<< HEAD\n```\n\n~~~\n>>>>>>> other\n||||||| base\n~~~\n"
+    note.write_text(note.read_text() + shown)
+    assert "merge conflict" not in lab("check").out
     assert lab("related", "notes/fundamentals/git-merges.md", "--write").ok
+    assert lab("new", "paper", "clip").ok
+    paper = en_lab / "papers/clip.md"
+    text = paper.read_text()
+    assert "```mermaid\n" in text
+    head, tail = text.split("```mermaid\n", 1)
+    diagram = "<<<<<<< HEAD\n  a --> b\n=======\n  a --> c\n>>>>>>> other\n"
+    paper.write_text(head + "```mermaid\n" + diagram + tail)
+    at = line_of(paper, "<<<<<<<")
+    assert f"papers/clip.md:{at}: a git merge conflict" in lab("check").out
+    before = tree(en_lab)
+    refused = lab("mark", "clip", "read")
+    assert refused.code == 1 and f"papers/clip.md:{at}: a git merge conflict" in refused.err
+    assert tree(en_lab) == before
+
+
+def test_a_diff3_leftover_and_a_conflicted_template_are_named(en_lab: Path) -> None:
+    lab = Run(en_lab)
+    assert lab("new", "paper", "clip").ok
+    note = en_lab / "papers/clip.md"
+    note.write_text(note.read_text() + "\nmine\n||||||| 9de7d12\nthe old line\n")
+    leftover = line_of(note, "|||||||")
+    assert f"papers/clip.md:{leftover}: a git merge conflict" in lab("check").out
+    template = en_lab / "templates/en/paper.md.j2"
+    lines = template.read_text().splitlines(keepends=True)
+    lines[5:5] = ["<<<<<<< HEAD\n", "desktop\n", "=======\n", "laptop\n", ">>>>>>> other\n"]
+    template.write_text("".join(lines))
+    before = tree(en_lab)
+    expected = (
+        "error: template templates/en/paper.md.j2:6: a git merge conflict is left in this "
+        "template; keep the lines you want"
+    )
+    for command in (["new", "paper", "vit"], ["check"]):  # not copied into a new note
+        refused = lab(*command)
+        assert refused.code == 1 and refused.err.startswith(expected), refused
+    assert tree(en_lab) == before
 
 
 def test_conflict_line_follows_git_diff_check() -> None:
@@ -180,6 +218,10 @@ def test_conflict_line_follows_git_diff_check() -> None:
     assert found("<<<<<<<< eight\n>>>>>>>>\n") is None
     assert found("say <<<<<<< HEAD here\n") is None  # not at the start of a line
     assert found("```\n<<<<<<< HEAD\n```\n>>>>>>> x\n") == 4
+    assert found("a\n||||||| base\n") == 2  # diff3's, left when the others were deleted
+    assert found("```\n<<<<<<< a\n=======\n>>>>>>> b\n```\n") == 2  # a whole one, in code
+    assert found("```\n>>>>>>> a\n=======\n<<<<<<< b\n```\n") is None  # not in that order
+    assert found("```\n<<<<<<< a\n>>>>>>> b\n```\n") is None  # no =======: shown lines
 
 
 LINE = st.text(st.characters(codec="utf-8", exclude_characters="\n\r"), max_size=30)
@@ -187,7 +229,11 @@ LINE = st.text(st.characters(codec="utf-8", exclude_characters="\n\r"), max_size
 
 @given(st.lists(LINE, max_size=12), st.integers(min_value=0), st.sampled_from("<>"))
 def test_a_conflict_line_is_found_where_it_is(lines: list[str], at: int, side: str) -> None:
-    plain = [line for line in lines if not line.startswith(("<<<<<<<", ">>>>>>>", "```", "~~~"))]
+    plain = [
+        line
+        for line in lines
+        if not line.startswith(("<<<<<<<", ">>>>>>>", "|||||||", "```", "~~~"))
+    ]
     text = "\n".join(plain)
     assert regions.conflict_line(text) is None
     where = at % (len(plain) + 1)
@@ -260,3 +306,28 @@ def test_a_conflict_in_the_reading_list_or_above_the_frontmatter_is_named_as_one
     assert "papers/clip.md:1: a git merge conflict is left in the frontmatter" in checked.out
     refused = lab("mark", "transformer", "read")
     assert refused.code == 1 and f"reading-list.yaml:{listed_at}: a git merge" in refused.err
+
+
+def test_a_conflict_in_lab_toml_or_in_a_bib_file_to_import_is_named_at_its_line(
+    en_lab: Path, tmp_path: Path
+) -> None:
+    lab = Run(en_lab)
+    bib = tmp_path / "refs.bib"
+    bib.write_text(
+        "@article{li2023,\n  title={BLIP-2},\n<<<<<<< HEAD\n  year={2024},\n=======\n"
+        "  year={2023},\n>>>>>>> other\n}\n"
+    )
+    before = tree(en_lab)
+    refused = lab("import", "bibtex", str(bib))
+    assert refused.code == 1
+    assert refused.err.startswith(f"error: {bib}:3: a git merge conflict is left in this file")
+    config = en_lab / "lab.toml"
+    config.write_text(config.read_text() + "<<<<<<< HEAD\nname = 'a'\n=======\n>>>>>>> other\n")
+    at = line_of(config, "<<<<<<<")
+    refused = lab("status")
+    assert refused.code == 1
+    assert refused.err.startswith(
+        f"error: lab.toml:{at}: a git merge conflict is left in this file"
+    )
+    config.write_text(config.read_text().split("<<<<<<<")[0])
+    assert tree(en_lab) == before

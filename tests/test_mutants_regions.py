@@ -14,6 +14,7 @@ from mllm_lab.core.regions import (
     NOTICE,
     adopt,
     body_sha,
+    conflict_line,
     copy_outside,
     displaced,
     find_region,
@@ -26,11 +27,16 @@ from mllm_lab.core.regions import (
 from mllm_lab.core.repair import Repair, repair
 from mllm_lab.errors import DamagedRegion, Unrepairable
 
-# user text and bodies that hold no marker, fence or HTML comment of their own
-plain = st.text(alphabet=st.sampled_from("ab yz中文\n\t#|-*.1"), max_size=40)
-lines_of_text = st.lists(
-    st.text(alphabet=st.sampled_from("ab yz中文\t#|-*.1"), max_size=12), max_size=5
-).map(lambda lines: "".join(line + "\n" for line in lines))
+# user text and bodies that hold no marker, fence, HTML comment or merge conflict line
+# (`|||||||`, diff3's) of their own
+plain = st.text(alphabet=st.sampled_from("ab yz中文\n\t#|-*.1"), max_size=40).filter(
+    lambda text: conflict_line(text) is None
+)
+lines_of_text = (
+    st.lists(st.text(alphabet=st.sampled_from("ab yz中文\t#|-*.1"), max_size=12), max_size=5)
+    .map(lambda lines: "".join(line + "\n" for line in lines))
+    .filter(lambda text: conflict_line(text) is None)
+)
 
 
 def damage(text: str) -> DamagedRegion:

@@ -183,3 +183,22 @@ def test_a_new_note_over_a_link_that_leads_nowhere_says_so_even_with_force(
         assert refused.code == 1
         assert refused.err.strip() == "错误：papers/dang.md:1: 符号链接指向的文件不存在"
     assert tree(lab) == before and (lab / "papers/dang.md").is_symlink()
+
+
+def test_a_link_to_another_note_is_not_written_through(in_lab: Run, lab: Path) -> None:
+    """papers/clip.md linked to a concept note: the walk reads that note where it is, so the
+    lab has no paper clip, and `lab new paper clip --force` (as the refusals led) wrote the
+    paper template into the concept note."""
+    assert in_lab("new", "concept", "CLIP idea", "-c", "fundamentals").ok
+    concept = lab / "notes/fundamentals/clip-idea.md"
+    concept.write_text(read(concept) + "\nmy own words\n", "utf-8")
+    (lab / "papers/clip.md").symlink_to("../notes/fundamentals/clip-idea.md")
+    before = tree(lab)
+    for force in ([], ["--force"]):
+        refused = in_lab("new", "paper", "clip", *force)
+        assert refused.code == 1
+        assert refused.err.strip() == (
+            "错误：papers/clip.md:1: 指向 lab 里另一篇笔记 notes/fundamentals/clip-idea.md 的符号链接，"
+            "写入会把这个文件的内容写进那篇笔记；请让它成为独立的文件，或删掉这个链接"
+        )
+    assert tree(lab) == before and "my own words" in read(concept)

@@ -102,12 +102,24 @@ def line_of(text: str, mark: Any) -> int:
     return text.count("\n", 0, mark.index)
 
 
+_CONFLICT_LINES = ("<<<<<<<", "|||||||", ">>>>>>>")
+
+
 def conflict_row(lines: list[str]) -> int | None:
-    """The index of the first line a git merge conflict left (`<<<<<<<`, `>>>>>>>`)."""
+    """The index of the first line a git merge conflict left (`<<<<<<<`, `|||||||`, `>>>>>>>`)."""
     for index, line in enumerate(lines):
-        if line.startswith(("<<<<<<<", ">>>>>>>")) and line[7:8] in ("", " ", "\t", "\r"):
+        if line.startswith(_CONFLICT_LINES) and line[7:8] in ("", " ", "\t", "\r"):
             return index
     return None
+
+
+def conflict_in(text: str) -> int | None:
+    """The line (1-based) of the first line a git merge conflict left in `text` (a YAML, TOML
+    or BibTeX file, a template: no Markdown code blocks to tell apart)."""
+    if not any(mark in text for mark in _CONFLICT_LINES):  # at C speed, the usual answer
+        return None
+    row = conflict_row(text.split("\n"))
+    return None if row is None else row + 1
 
 
 def load_yaml(
@@ -116,10 +128,9 @@ def load_yaml(
     """Any YAML document, PyYAML-compatible, anchors/aliases and duplicate keys refused.
     Errors are BrokenNote with the line, counted from `first_line`."""
     # a merge's conflict, named as such (YAML stumbles on the line after, or reads it)
-    if "<<<<<<<" in text or ">>>>>>>" in text:
-        conflict = conflict_row(text.split("\n"))
-        if conflict is not None:
-            raise BrokenNote(path, first_line + conflict, "yaml.conflict")
+    conflict = conflict_in(text)
+    if conflict is not None:
+        raise BrokenNote(path, first_line + conflict - 1, "yaml.conflict")
     yaml, loader, _ = yaml_kit()
     try:
         refuse_aliases(text, first_line, path)

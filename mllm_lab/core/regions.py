@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left, bisect_right
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from difflib import SequenceMatcher
 from functools import lru_cache
 from typing import NamedTuple
@@ -35,9 +35,9 @@ _MARKER = pattern(
     r"^<!-- lab:(?P<what>begin|end) (?P<name>[\w.-]+)(?: sha=(?P<sha>[0-9a-f]+))?(?:[ \t][^\n]*)?-->[ \t]*\r?$"
 )
 _MARKER_AT = pattern(_MARKER.pattern[1:])  # for match(text, pos, endpos): `^` holds at 0 only
-# the lines git writes around a merge conflict, as `git diff --check` finds them; not its
-# `=======`, which in Markdown underlines a heading
-_CONFLICT = pattern(r"^(?:<{7}|>{7})(?:[ \t]|\r?$)", re.M)
+# the lines git writes around a merge conflict, as `git diff --check` finds them (diff3's
+# `|||||||` too); `=======` alone, which in Markdown underlines a heading, only between the two
+_CONFLICT = pattern(r"^(?:<{7}|\|{7}|={7}|>{7})(?:[ \t]|\r?$)", re.M)
 
 
 class Region(NamedTuple):
@@ -141,14 +141,7 @@ def _read(text: str) -> tuple[tuple[Marker, ...], int | None]:
             code = bytes(k == CODE for k in blocks(text).kinds) if fenced else b""
         return bool(code) and code[line] == 1
 
-    conflict = None
-    # (two searches at C speed, 2 ms each in a 9 MB index)
-    if "<<<<<<<" in text or ">>>>>>>" in text:
-        for found in _CONFLICT.finditer(text):
-            line = text.count("\n", 0, found.start())
-            if not in_code(line):
-                conflict = line + 1
-                break
+    conflict = _conflict(text, in_code)
     if "<!-- lab:" not in text:
         return (), conflict
     found_markers = []
@@ -174,6 +167,32 @@ def _read(text: str) -> tuple[tuple[Marker, ...], int | None]:
                 )
         offset = text.find("<!-- lab:", end)
     return tuple(found_markers), conflict
+
+
+def _conflict(text: str, in_code: Callable[[int], bool]) -> int | None:
+    """The 1-based line of the first conflict line: a `<<<<<<<`, `|||||||` or `>>>>>>>` line
+    outside fenced code (one left after the others were deleted), or the `<<<<<<<` of a whole
+    `<<<<<<<` … `=======` … `>>>>>>>` anywhere (a conflict in a diagram's code block is no
+    less one; an example of one in a note is rare)."""
+    # (three searches at C speed, 2 ms each in a 9 MB index)
+    if "<<<<<<<" not in text and ">>>>>>>" not in text and "|||||||" not in text:
+        return None
+    opened: int | None = None  # the line of a `<<<<<<<` in code, and whether `=======` came
+    parted = False
+    line, counted = 0, 0  # the 0-based line at offset `counted`
+    for found in _CONFLICT.finditer(text):
+        line += text.count("\n", counted, found.start())
+        counted = found.start()
+        mark = text[counted]
+        if mark == "=":
+            parted = opened is not None
+        elif mark == ">" and opened is not None and parted:
+            return opened + 1
+        elif not in_code(line):
+            return line + 1
+        elif mark == "<":
+            opened, parted = line, False
+    return None
 
 
 def parse(text: str, path: str) -> dict[str, Region]:

@@ -66,9 +66,14 @@ def import_bibtex(ws: Workspace, path: Path, shown: str, *, dry_run: bool) -> Im
     reason), then applied in one transaction; a dry run plans and writes nothing."""
     from mllm_lab.catalog import catalog  # parses the catalog's YAML: only when asked
     from mllm_lab.core.bibtex import parse_bibtex, plan_import
+    from mllm_lab.core.fm import conflict_in
     from mllm_lab.ops.papers import refuse_unreadable_list
 
-    entries, problems = parse_bibtex(read_input(path, shown))
+    text = read_input(path, shown)
+    conflict = conflict_in(text)
+    if conflict is not None:  # both sides' entries would be imported, or half of each
+        raise BrokenNote(shown, conflict, "yaml.conflict")
+    entries, problems = parse_bibtex(text)
     with ws.transaction(dry_run=dry_run) as tx:
         refuse_unreadable_list(tx.data)
         plan = plan_import(entries, tx.data.papers, today=ws.today, catalog=catalog())

@@ -13,8 +13,10 @@ repair replaces is kept in .lab-trash/ first."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -163,10 +165,11 @@ class Transaction:
 
     def write(self, path: str, text: str, *, detail: str = "") -> Outcome:
         """Replace (or create) a file; unchanged text is not written."""
-        self.ws.lab.path(path)  # refuses a path that leaves the lab
+        where = self.ws.lab.path(path)  # refuses a path that leaves the lab
         old = self.read(path)
         if old is not None and path not in self.pending:
             _refuse_conflict(path, old)
+            self._refuse_link_to_note(path, where)
         existed = old is not None if path not in self.pending else self.pending[path].existed
         if old == text:
             return self._outcome(Outcome(path, "unchanged", detail))
@@ -202,6 +205,8 @@ class Transaction:
         old = self.read(path)
         if old is None and where.is_symlink():  # --force or not, it leads nowhere
             raise BrokenNote(path, 1, "file.dangling")
+        if old is not None:
+            self._refuse_link_to_note(path, where)
         if old is not None and not force:
             if self.dry_run:
                 return self._outcome(Outcome(path, "exists", tr("tx.needs_force", self.ws.lang)))
@@ -210,6 +215,18 @@ class Transaction:
             detail = self.keep(path, old)
         self._stage(path, text, exclusive=old is None, existed=old is not None)
         return self._outcome(Outcome(path, self._verb(old is not None), detail))
+
+    def _refuse_link_to_note(self, path: str, where: Path) -> None:
+        """A file that is a symlink to another of the lab's notes (which the walk reads where
+        it is, passing the link over) is not written through: that note would be given this
+        file's text (`lab new paper clip --force` over a concept note)."""
+        if not where.is_symlink():
+            return
+        real = os.path.realpath(where)
+        root = os.path.realpath(self.ws.lab.root)
+        note = os.path.relpath(real, root).replace(os.sep, "/")
+        if note != path and note in self.ws.files():
+            raise BrokenNote(path, 1, "file.link_to_note", note=note)
 
     def keep(self, path: str, text: str) -> str:
         """Keep `text` (about to be replaced) in .lab-trash/ when the transaction commits,
@@ -333,7 +350,7 @@ def _refuse_conflict(path: str, text: str) -> None:
     """A file with a git merge conflict left in it is not written over, even where the change
     is far from the conflict (a note's frontmatter, a log's last line): which side to keep is
     the user's to say first (MergeConflict, with the line)."""
-    if "<<<<<<<" in text or ">>>>>>>" in text:  # at C speed: no parser for the usual file
+    if "<<<<<<<" in text or ">>>>>>>" in text or "|||||||" in text:  # no parser for most
         from mllm_lab.core.regions import conflict_line
 
         line = conflict_line(text)
