@@ -331,3 +331,25 @@ def test_a_conflict_in_lab_toml_or_in_a_bib_file_to_import_is_named_at_its_line(
     )
     config.write_text(config.read_text().split("<<<<<<<")[0])
     assert tree(en_lab) == before
+
+
+def test_two_clones_logging_prompts_and_answers_merge_without_a_conflict(en_lab: Path) -> None:
+    """`lab init` writes .gitattributes: lab's two append-only logs merge by keeping both
+    sides' lines, so they never hold a conflict that stops `lab prompt` or `lab quiz`."""
+    assert "Prompt_log.md merge=union" in (en_lab / ".gitattributes").read_text()
+    lab = Run(en_lab)
+    assert lab("prompt", "weekly").ok
+    git(en_lab, "init", "-q")
+    git(en_lab, "add", "-A")
+    git(en_lab, "commit", "-qm", "start")
+    git(en_lab, "checkout", "-qb", "other")
+    assert lab("prompt", "init").ok
+    git(en_lab, "commit", "-qam", "a prompt")
+    git(en_lab, "checkout", "-q", "main")
+    assert lab("prompt", "review").ok
+    git(en_lab, "commit", "-qam", "another")
+    merged = git(en_lab, "merge", "-q", "other", "-m", "merge")
+    assert merged.returncode == 0
+    log = (en_lab / "Prompt_log.md").read_text()
+    assert all(f"| {kind} |" in log for kind in ("weekly", "init", "review"))
+    assert lab("prompt", "weekly").ok and "merge conflict" not in lab("check").out

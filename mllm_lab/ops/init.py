@@ -34,6 +34,10 @@ GITIGNORE = (
     "# mllm-lab's index and lock (rebuilt on demand) and its backups: never committed\n"
     ".lab/\n.lab-trash/\n"
 )
+GITATTRIBUTES = (  # without it, two clones that each logged a prompt or an answer conflict
+    "# lab's logs, only ever appended to: two clones merge them by keeping both sides' lines\n"
+    "Prompt_log.md merge=union\nreviews/quiz-log.jsonl merge=union\n"
+)
 
 
 def _template_files(lang: str) -> list[tuple[Path, str]]:
@@ -107,6 +111,7 @@ def init_lab(
             if not lab.path(folder).exists():
                 tx.create(f"{folder}/.gitkeep", "")
         _create(tx, ".gitignore", GITIGNORE)
+        _create(tx, ".gitattributes", GITATTRIBUTES)
         for source, target in _template_files(lab.lang):
             _create(tx, target, source.read_text("utf-8"))
         _starter_reading_list(tx)
