@@ -171,6 +171,7 @@ class BrokenNote(LabError):
 
 class TemplateProblem(LabError):
     def __init__(self, name: str, line: int | None, problem: Msg) -> None:
+        self.name, self.line, self.problem = name, line, problem
         where = f"{name}:{line}" if line else name
         super().__init__("error.template", where=where, problem=problem)
 

@@ -238,17 +238,23 @@ def commit(root: Path, changes: Sequence[Change]) -> None:
     for change in changes:
         if change.exclusive and os.path.lexists(root / change.path):
             raise NoteExists(change.path)
-    written: dict[str, str] = {}  # where each change is written: by its real path
+    changes = through_links(root, changes)
+    ops = _stage(root, sorted(changes, key=lambda change: not change.exclusive))
+    write_point("journal written")
+    _claim(root, ops)
+    _apply(root, ops)
+
+
+def through_links(root: Path, changes: Sequence[Change]) -> list[Change]:
+    """The changes, each to the file it really writes (see _through_link); SameFile when two
+    of them write one file (one a symlink to the other): the second would undo the first."""
+    written: dict[str, str] = {}  # by the real path, the change's own
     for change in changes:
         real = _through_link(root, change).path
         if real in written:
             raise SameFile(change.path, written[real])
         written[real] = change.path
-    changes = [change._replace(path=real) for real, change in zip(written, changes, strict=True)]
-    ops = _stage(root, sorted(changes, key=lambda change: not change.exclusive))
-    write_point("journal written")
-    _claim(root, ops)
-    _apply(root, ops)
+    return [change._replace(path=real) for real, change in zip(written, changes, strict=True)]
 
 
 def _through_link(root: Path, change: Change) -> Change:

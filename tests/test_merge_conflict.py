@@ -198,14 +198,25 @@ def test_a_diff3_leftover_and_a_conflicted_template_are_named(en_lab: Path) -> N
     lines = template.read_text().splitlines(keepends=True)
     lines[5:5] = ["<<<<<<< HEAD\n", "desktop\n", "=======\n", "laptop\n", ">>>>>>> other\n"]
     template.write_text("".join(lines))
+    prompt = en_lab / "templates/prompts/en/weekly.md.j2"
+    prompt.write_text(prompt.read_text() + "<<<<<<< HEAD\n=======\n>>>>>>> other\n")
+    prompt_at = line_of(prompt, "<<<<<<<")
     before = tree(en_lab)
-    expected = (
+    refused = lab("new", "paper", "vit")  # the conflict is not copied into a new note
+    assert refused.code == 1
+    assert refused.err.startswith(
         "error: template templates/en/paper.md.j2:6: a git merge conflict is left in this "
         "template; keep the lines you want"
     )
-    for command in (["new", "paper", "vit"], ["check"]):  # not copied into a new note
-        refused = lab(*command)
-        assert refused.code == 1 and refused.err.startswith(expected), refused
+    checked = lab("check")  # every problem listed, not only the first template's
+    assert checked.code == 1
+    for where in (
+        "templates/en/paper.md.j2:6",
+        f"templates/prompts/en/weekly.md.j2:{prompt_at}",
+        f"papers/clip.md:{leftover}",
+    ):
+        assert f"{where}: a git merge conflict is left in this" in checked.out, where
+    assert "missing section" not in checked.out
     assert tree(en_lab) == before
 
 
@@ -219,7 +230,9 @@ def test_conflict_line_follows_git_diff_check() -> None:
     assert found("say <<<<<<< HEAD here\n") is None  # not at the start of a line
     assert found("```\n<<<<<<< HEAD\n```\n>>>>>>> x\n") == 4
     assert found("a\n||||||| base\n") == 2  # diff3's, left when the others were deleted
-    assert found("```\n<<<<<<< a\n=======\n>>>>>>> b\n```\n") == 2  # a whole one, in code
+    assert found("```mermaid\n<<<<<<< a\n=======\n>>>>>>> b\n```\n") == 2  # in a diagram
+    assert found("```diff\n<<<<<<< a\n=======\n>>>>>>> b\n```\n") is None  # an example
+    assert found("~~~ Mermaid\n<<<<<<< a\n~~~\n=======\n~~~mermaid\n>>>>>>> b\n~~~\n") is None
     assert found("```\n>>>>>>> a\n=======\n<<<<<<< b\n```\n") is None  # not in that order
     assert found("```\n<<<<<<< a\n>>>>>>> b\n```\n") is None  # no =======: shown lines
 
@@ -353,3 +366,20 @@ def test_two_clones_logging_prompts_and_answers_merge_without_a_conflict(en_lab:
     log = (en_lab / "Prompt_log.md").read_text()
     assert all(f"| {kind} |" in log for kind in ("weekly", "init", "review"))
     assert lab("prompt", "weekly").ok and "merge conflict" not in lab("check").out
+
+
+def test_an_example_in_a_code_block_or_a_line_begun_with_a_space_blocks_nothing(
+    en_lab: Path,
+) -> None:
+    """A whole conflict shown in a ```diff block of the README (outside lab's regions)
+    stopped every writing command; a quote seven levels deep is written with a space first,
+    as the message says."""
+    lab = Run(en_lab)
+    assert lab("new", "paper", "clip").ok
+    example = (
+        "\n```diff\n<<<<<<< HEAD\nstatus: read\n=======\nstatus: reading\n>>>>>>> laptop\n```\n"
+    )
+    with (en_lab / "README.md").open("a") as readme:
+        readme.write(example + "\n >>>>>>> a quote, seven levels deep\n")
+    assert lab("mark", "clip", "read").ok and lab("sync").ok
+    assert "merge conflict" not in lab("check").out

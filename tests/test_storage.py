@@ -117,7 +117,7 @@ def test_a_symlinked_note_inside_the_lab_is_written_through_and_stays_a_link(
 def test_two_files_one_command_writes_that_are_one_file_are_refused(in_lab: Run, lab: Path) -> None:
     """README.md made a link to papers/README.md (which then holds both views): the second
     write of one commit undid the first, and `lab sync --check` called the stale table
-    current."""
+    current. Both views linked to one file elsewhere: the same."""
     assert in_lab("new", "paper", "clip").ok
     readme = read(lab / "README.md")
     (lab / "README.md").unlink()
@@ -128,10 +128,23 @@ def test_two_files_one_command_writes_that_are_one_file_are_refused(in_lab: Run,
     refused = in_lab("mark", "clip", "read")
     assert refused.code == 1
     assert refused.err.strip() == (
+        "错误：README.md:1: 指向 lab 里另一个文件 papers/README.md 的符号链接，"
+        "写入会把这个文件的内容写进那个文件；请让它成为独立的文件，或删掉这个链接"
+    )
+    assert tree(lab) == before and (lab / "README.md").is_symlink()
+    (lab / "shared").mkdir()
+    (lab / "papers/README.md").rename(lab / "shared/views.md")
+    (lab / "papers/README.md").symlink_to("../shared/views.md")
+    (lab / "README.md").unlink()
+    (lab / "README.md").symlink_to("shared/views.md")
+    before = tree(lab)
+    refused = in_lab("mark", "clip", "read")
+    assert refused.code == 1
+    assert refused.err.strip() == (
         "错误：README.md：已拒绝，它和 papers/README.md 是同一个文件（一个是指向另一个的符号链接），"
         "而 lab 两个都要写；请让它们各自成为独立的文件"
     )
-    assert tree(lab) == before and (lab / "README.md").is_symlink()
+    assert tree(lab) == before and not (lab / ".lab-trash").exists()
 
 
 def test_a_note_or_view_kept_in_labs_cache_through_a_link_is_refused(
@@ -198,7 +211,21 @@ def test_a_link_to_another_note_is_not_written_through(in_lab: Run, lab: Path) -
         refused = in_lab("new", "paper", "clip", *force)
         assert refused.code == 1
         assert refused.err.strip() == (
-            "错误：papers/clip.md:1: 指向 lab 里另一篇笔记 notes/fundamentals/clip-idea.md 的符号链接，"
-            "写入会把这个文件的内容写进那篇笔记；请让它成为独立的文件，或删掉这个链接"
+            "错误：papers/clip.md:1: 指向 lab 里另一个文件 notes/fundamentals/clip-idea.md 的符号链接，"
+            "写入会把这个文件的内容写进那个文件；请让它成为独立的文件，或删掉这个链接"
         )
     assert tree(lab) == before and "my own words" in read(concept)
+
+
+def test_a_link_to_a_view_or_to_lab_toml_is_not_written_through(in_lab: Run, lab: Path) -> None:
+    """`lab new concept X --force` over a link to papers/README.md made the table a concept
+    note; over a link to lab.toml, every later command failed."""
+    for target in ("../../papers/README.md", "../../lab.toml"):
+        (lab / "notes/fundamentals/index.md").unlink(missing_ok=True)
+        (lab / "notes/fundamentals/index.md").symlink_to(target)
+        before = tree(lab)
+        refused = in_lab("new", "concept", "Index", "-c", "fundamentals", "--force")
+        assert refused.code == 1
+        assert refused.err.startswith("错误：notes/fundamentals/index.md:1: 指向 lab 里另一个文件 ")
+        assert tree(lab) == before
+    assert in_lab("status").ok

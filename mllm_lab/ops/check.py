@@ -99,6 +99,8 @@ def _lint(
     checks.others(read)
     checks.kept.save()
     found.update(checks.found)
+    found.update(checks.templates)
+    found.update(template_conflicts(ws))
     del checks  # its kept problems of every file
     found.update(ws.skipped_files())
     found.update(
@@ -126,7 +128,7 @@ class _FileChecks:
         from mllm_lab.core.links import WikiIndex
 
         self.ws, self.data, self.tree, self.looked = ws, data, tree, looked
-        self.required = _required(ws)
+        self.required, self.templates = _required(ws)
         # marshal's version 2: the same bytes for equal values, 6 times quicker than JSON
         names = marshal.dumps([[note.path, note.title] for note in data.notes], 2)
         made = results.key(
@@ -245,9 +247,13 @@ class _FileChecks:
             self.add(path, stamp, found, outside)
 
 
-def _required(ws: Workspace) -> dict[NoteKind, list[tuple[int, str]]]:
-    """The headings each kind's template renders, kept by the templates' stamps."""
+def _required(ws: Workspace) -> tuple[dict[NoteKind, list[tuple[int, str]]], list[Finding]]:
+    """The headings each kind's template renders, kept by the templates' stamps; and the
+    problems of the templates that do not render (their kinds require no heading meanwhile:
+    the lab's notes are checked all the same)."""
     from mllm_lab import kinds, results
+    from mllm_lab.errors import TemplateProblem
+    from mllm_lab.models import Finding
     from mllm_lab.ops.sections import headings
 
     wanted = [kind for kind in kinds.KINDS if kind.sections_required]
@@ -256,11 +262,36 @@ def _required(ws: Workspace) -> dict[NoteKind, list[tuple[int, str]]]:
     if hit and isinstance(kept, dict) and set(kept) == {kind.name for kind in wanted}:
         return {
             kind: [(int(level), str(title)) for level, title in kept[kind.name]] for kind in wanted
-        }
-    value = {kind: headings(ws, kind) for kind in wanted}
-    if ws.use_index:
+        }, []
+    value: dict[NoteKind, list[tuple[int, str]]] = {}
+    broken = []
+    for kind in wanted:
+        try:
+            value[kind] = headings(ws, kind)
+        except TemplateProblem as problem:
+            value[kind] = []
+            broken.append(Finding(problem.name, problem.line or 1, problem.problem))
+    if ws.use_index and not broken:
         results.save(ws.lab.state, "headings", made, {k.name: v for k, v in value.items()})
-    return value
+    return value, broken
+
+
+def template_conflicts(ws: Workspace) -> list[Finding]:
+    """A git merge conflict left in any of the lab's templates (a prompt's, a notebook's
+    skeleton too): each would be copied into what it makes, which is refused."""
+    from mllm_lab.core.fm import conflict_in
+    from mllm_lab.models import Finding
+
+    found = []
+    folder = ws.lab.root / "templates"
+    for path in sorted(folder.rglob("*")) if folder.is_dir() else []:
+        try:
+            line = conflict_in(path.read_text("utf-8")) if path.is_file() else None
+        except (OSError, UnicodeDecodeError):
+            continue
+        if line is not None:
+            found.append(Finding.of(ws.lab.relative(path), line, "template.conflict"))
+    return found
 
 
 def notebook_findings(

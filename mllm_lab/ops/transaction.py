@@ -21,9 +21,9 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from mllm_lab import storage
-from mllm_lab.errors import BadInput, BrokenNote, MergeConflict, NoteExists
+from mllm_lab.errors import GENERATED_FILES, BadInput, BrokenNote, MergeConflict, NoteExists
 from mllm_lab.messages import tr
-from mllm_lab.models import READING_LIST
+from mllm_lab.models import CONFIG_FILE, QUIZ_LOG, READING_LIST
 from mllm_lab.ops import views
 from mllm_lab.ops.views import Digests
 from mllm_lab.ops.workspace import Outcome, Workspace
@@ -217,16 +217,19 @@ class Transaction:
         return self._outcome(Outcome(path, self._verb(old is not None), detail))
 
     def _refuse_link_to_note(self, path: str, where: Path) -> None:
-        """A file that is a symlink to another of the lab's notes (which the walk reads where
-        it is, passing the link over) is not written through: that note would be given this
-        file's text (`lab new paper clip --force` over a concept note)."""
+        """A file that is a symlink to another file lab reads by its own name (a note the walk
+        reads where it is, passing the link over; a view, lab.toml, a log, a template) is not
+        written through: that file would be given this one's text (`lab new paper clip
+        --force` over a concept note, `lab new concept --force` over papers/README.md)."""
         if not where.is_symlink():
             return
         real = os.path.realpath(where)
         root = os.path.realpath(self.ws.lab.root)
-        note = os.path.relpath(real, root).replace(os.sep, "/")
-        if note != path and note in self.ws.files():
-            raise BrokenNote(path, 1, "file.link_to_note", note=note)
+        other = os.path.relpath(real, root).replace(os.sep, "/")
+        if other == path:
+            return
+        if other in LABS_OWN or other.startswith("templates/") or other in self.ws.files():
+            raise BrokenNote(path, 1, "file.link_to_note", note=other)
 
     def keep(self, path: str, text: str) -> str:
         """Keep `text` (about to be replaced) in .lab-trash/ when the transaction commits,
@@ -279,9 +282,10 @@ class Transaction:
                 views.remember(self)  # so the next command need not regenerate them to see
             return
         root = self.ws.lab.root
+        changes = [storage.Change(path, p.text, p.exclusive) for path, p in self.pending.items()]
+        storage.through_links(root, changes)  # two of them one file: refused before any backup
         for where, text in self.backups:
             storage.backup(root, where, text)
-        changes = [storage.Change(path, p.text, p.exclusive) for path, p in self.pending.items()]
         storage.commit(root, changes)
         self._after_commit()
 
@@ -344,6 +348,11 @@ class Transaction:
         if self.ws._data is not None:
             self.ws._data = self.data
             self.ws.keep_keys()
+
+
+LABS_OWN = frozenset(
+    {*GENERATED_FILES, CONFIG_FILE, READING_LIST, QUIZ_LOG, "Prompt_log.md", "CLAUDE.md"}
+)  # the files lab reads or writes by their own names, besides the notes and templates
 
 
 def _refuse_conflict(path: str, text: str) -> None:
