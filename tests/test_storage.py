@@ -124,27 +124,27 @@ def test_two_files_one_command_writes_that_are_one_file_are_refused(in_lab: Run,
     with (lab / "papers/README.md").open("a", encoding="utf-8") as papers:
         papers.write(readme)
     (lab / "README.md").symlink_to("papers/README.md")
-    before = tree(lab)
-    refused = in_lab("mark", "clip", "read")
-    assert refused.code == 1
-    assert refused.err.strip() == (
+
+    def refused_as(said: str) -> None:
+        before = tree(lab)
+        refused = in_lab("mark", "clip", "read")
+        assert refused.code == 1 and refused.err.strip() == said
+        assert tree(lab) == before and not (lab / ".lab-trash").exists()
+        assert (lab / "README.md").is_symlink()
+
+    refused_as(
         "错误：README.md:1: 指向 lab 里另一个文件 papers/README.md 的符号链接，"
         "写入会把这个文件的内容写进那个文件；请让它成为独立的文件，或删掉这个链接"
     )
-    assert tree(lab) == before and (lab / "README.md").is_symlink()
     (lab / "shared").mkdir()
     (lab / "papers/README.md").rename(lab / "shared/views.md")
     (lab / "papers/README.md").symlink_to("../shared/views.md")
     (lab / "README.md").unlink()
     (lab / "README.md").symlink_to("shared/views.md")
-    before = tree(lab)
-    refused = in_lab("mark", "clip", "read")
-    assert refused.code == 1
-    assert refused.err.strip() == (
+    refused_as(
         "错误：README.md：已拒绝，它和 papers/README.md 是同一个文件（一个是指向另一个的符号链接），"
         "而 lab 两个都要写；请让它们各自成为独立的文件"
     )
-    assert tree(lab) == before and not (lab / ".lab-trash").exists()
 
 
 def test_a_note_or_view_kept_in_labs_cache_through_a_link_is_refused(
