@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from mllm_lab.messages import Msg
-from mllm_lab.models import LAB_README, NOTES_README, PAPERS_README
+from mllm_lab.models import GENERATED_FILES
 
 
 class LabError(Exception):
@@ -121,9 +121,6 @@ class DamagedRegion(LabError):
     def check(self) -> str:
         """The message `lab check` gives it by (`what` as its parameter)."""
         return "check.damaged"
-
-
-GENERATED_FILES = frozenset({LAB_README, PAPERS_README, NOTES_README})  # the views' files
 
 
 class MergeConflict(DamagedRegion):

@@ -51,6 +51,9 @@ QUIZ_LOG = "reviews/quiz-log.jsonl"  # `lab quiz`'s review log, one JSON line pe
 PAPERS_README = "papers/README.md"
 NOTES_README = "notes/README.md"
 LAB_README = "README.md"
+GENERATED_FILES = frozenset({LAB_README, PAPERS_README, NOTES_README})  # the views' files
+# the lines git writes around a merge conflict (diff3's `|||||||` too), at a line's start
+CONFLICT_LINES = ("<<<<<<<", "|||||||", ">>>>>>>")
 STAGE_NUMBERS = (1, 2, 3, 4, 5)
 # The architecture facets a paper note's frontmatter holds (see core/facets.py), and the
 # reading-list topics whose papers are multimodal models that have them.

@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 
 from mllm_lab.core import fastyaml
 from mllm_lab.errors import BrokenNote
+from mllm_lab.models import CONFLICT_LINES
 from mllm_lab.patterns import pattern
 
 
@@ -102,13 +103,10 @@ def line_of(text: str, mark: Any) -> int:
     return text.count("\n", 0, mark.index)
 
 
-_CONFLICT_LINES = ("<<<<<<<", "|||||||", ">>>>>>>")
-
-
 def conflict_row(lines: list[str]) -> int | None:
     """The index of the first line a git merge conflict left (`<<<<<<<`, `|||||||`, `>>>>>>>`)."""
     for index, line in enumerate(lines):
-        if line.startswith(_CONFLICT_LINES) and line[7:8] in ("", " ", "\t", "\r"):
+        if line.startswith(CONFLICT_LINES) and line[7:8] in ("", " ", "\t", "\r"):
             return index
     return None
 
@@ -116,7 +114,7 @@ def conflict_row(lines: list[str]) -> int | None:
 def conflict_in(text: str) -> int | None:
     """The line (1-based) of the first line a git merge conflict left in `text` (a YAML, TOML
     or BibTeX file, a template: no Markdown code blocks to tell apart)."""
-    if not any(mark in text for mark in _CONFLICT_LINES):  # at C speed, the usual answer
+    if not any(mark in text for mark in CONFLICT_LINES):  # at C speed, the usual answer
         return None
     row = conflict_row(text.split("\n"))
     return None if row is None else row + 1

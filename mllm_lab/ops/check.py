@@ -217,8 +217,8 @@ class _FileChecks:
         be read (not UTF-8, too big) is reported with its `path:line`."""
         from mllm_lab.core.check import links
         from mllm_lab.core.regions import conflict_line
-        from mllm_lab.errors import GENERATED_FILES, BrokenNote, LabError
-        from mllm_lab.models import Finding
+        from mllm_lab.errors import BrokenNote, LabError
+        from mllm_lab.models import GENERATED_FILES, Finding
         from mllm_lab.parse import links_of
         from mllm_lab.walk import ignore_matcher
 

@@ -21,9 +21,15 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from mllm_lab import storage
-from mllm_lab.errors import GENERATED_FILES, BadInput, BrokenNote, MergeConflict, NoteExists
+from mllm_lab.errors import BadInput, BrokenNote, MergeConflict, NoteExists
 from mllm_lab.messages import tr
-from mllm_lab.models import CONFIG_FILE, QUIZ_LOG, READING_LIST
+from mllm_lab.models import (
+    CONFIG_FILE,
+    CONFLICT_LINES,
+    GENERATED_FILES,
+    QUIZ_LOG,
+    READING_LIST,
+)
 from mllm_lab.ops import views
 from mllm_lab.ops.views import Digests
 from mllm_lab.ops.workspace import Outcome, Workspace
@@ -169,7 +175,7 @@ class Transaction:
         old = self.read(path)
         if old is not None and path not in self.pending:
             _refuse_conflict(path, old)
-            self._refuse_link_to_note(path, where)
+            self._refuse_link_to_labs_file(path, where)
         existed = old is not None if path not in self.pending else self.pending[path].existed
         if old == text:
             return self._outcome(Outcome(path, "unchanged", detail))
@@ -206,7 +212,7 @@ class Transaction:
         if old is None and where.is_symlink():  # --force or not, it leads nowhere
             raise BrokenNote(path, 1, "file.dangling")
         if old is not None:
-            self._refuse_link_to_note(path, where)
+            self._refuse_link_to_labs_file(path, where)
         if old is not None and not force:
             if self.dry_run:
                 return self._outcome(Outcome(path, "exists", tr("tx.needs_force", self.ws.lang)))
@@ -216,7 +222,7 @@ class Transaction:
         self._stage(path, text, exclusive=old is None, existed=old is not None)
         return self._outcome(Outcome(path, self._verb(old is not None), detail))
 
-    def _refuse_link_to_note(self, path: str, where: Path) -> None:
+    def _refuse_link_to_labs_file(self, path: str, where: Path) -> None:
         """A file that is a symlink to another file lab reads by its own name (a note the walk
         reads where it is, passing the link over; a view, lab.toml, a log, a template) is not
         written through: that file would be given this one's text (`lab new paper clip
@@ -359,7 +365,7 @@ def _refuse_conflict(path: str, text: str) -> None:
     """A file with a git merge conflict left in it is not written over, even where the change
     is far from the conflict (a note's frontmatter, a log's last line): which side to keep is
     the user's to say first (MergeConflict, with the line)."""
-    if "<<<<<<<" in text or ">>>>>>>" in text or "|||||||" in text:  # no parser for most
+    if any(mark in text for mark in CONFLICT_LINES):  # at C speed: no parser for most files
         from mllm_lab.core.regions import conflict_line
 
         line = conflict_line(text)
