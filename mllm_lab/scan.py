@@ -18,7 +18,7 @@ from collections.abc import Callable, ItemsView, Iterator, Mapping, MutableMappi
 from dataclasses import dataclass
 from operator import itemgetter
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from mllm_lab.caches import (
     Buffer,
@@ -427,6 +427,17 @@ def _save_index(
     index: _Index | None = None,
     walked: Walk | None = None,
 ) -> str:
+    """Write the index (see _saved_index); its generation."""
+    return _saved_index(lab, files, content, index, walked).generation or ""
+
+
+def _saved_index(
+    lab: Lab,
+    files: Mapping[str, Any],
+    content: str | None = None,
+    index: _Index | None = None,
+    walked: Walk | None = None,
+) -> _Index:
     """The index: a header, the stamps of every file with where its record is, then the
     records, each marshalled apart. A command after a body edit reads the stamps alone and the
     record of the file it re-read. A stored file's record (an int in `files`: its place in
@@ -434,8 +445,10 @@ def _save_index(
     is, which is as JSON would give it back (tuples as lists), as the journal's records are.
     The stamps are lists (paths, kinds, six unsigned 64-bit numbers a file), read back in a
     seventh of the time a list per file takes; and when `files` are the files of `walked`,
-    stored in its order, the digests of its runs of stamps (see Walk.runs). Gives the new
-    index's generation: what the journal's content lines name (see `journal`)."""
+    stored in its order, the digests of its runs of stamps (see Walk.runs). A record packed
+    by a big scan (_Packed) is kept as its bytes are too. Gives the new index as written,
+    its records still in memory (see _Records.whole), with its generation: what the
+    journal's content lines name (see `journal`)."""
     paths: list[str] = []
     kinds_of: list[Any] = []
     numbers = array("Q")
@@ -453,6 +466,8 @@ def _save_index(
             if blob is None:  # bytes that do not read: the file is parsed again next time
                 continue
             stamp, said = index.stamp(entry)[1:], index.brief(entry)
+        elif entry.__class__ is _Packed:
+            blob, stamp, said = entry.blob, entry[:4], entry.brief
         else:  # as JSON gives it back already: make_record made it so, or it came from JSON
             blob = marshal.dumps(list(entry[4:7]))
             stamp, said = tuple(entry[:4]), brief(entry)
@@ -468,13 +483,14 @@ def _save_index(
     whole = walked is not None and len(paths) == len(walked.found) == len(files)
     runs = walked.runs() if whole and walked is not None else []
     head = marshal.dumps((paths, kinds_of, numbers.tobytes(), runs))
+    sums = _chunk_sums(body)
     header = header_line(
         lab,
         layout=INDEX_LAYOUT,
         stamps=len(head),
         sum=checksum(head),
         chunk=CHUNK,
-        records=_chunk_sums(body),
+        records=sums,
         size=len(head) + len(body),
         generation=(generation := os.urandom(8).hex()),  # what content lines are written for
         **({"content": content} if content else {}),
@@ -483,9 +499,20 @@ def _save_index(
     # stamps correct (the files it named are parsed again), never the new index under an old
     # journal whose content line would bring back a stamp of results since made stale.
     truncate_state(lab.state, JOURNAL_NAME)
+    where = lab.state / INDEX_NAME
     write_state(lab.state, INDEX_NAME, (header, head, body))
     drop_legacy(lab, INDEX_NAME)
-    return generation
+    try:
+        st = where.stat()  # a record read after `release` comes from the file, if it is this one
+        identity: tuple[int, int, int] | None = (st.st_ino, st.st_size, st.st_mtime_ns)
+    except OSError:
+        identity = None
+    records = _Records(where, identity, len(header) + len(head), len(body), sums)
+    records.whole = memoryview(body)
+    numbers_view = memoryview(numbers).cast("B").cast("Q")
+    return _Index(
+        paths, kinds_of, numbers_view, runs, {}, 0, content, False, records, generation
+    )
 
 
 def new_content(lab: Lab, generation: Any = _MISSING) -> str:
@@ -516,17 +543,45 @@ PARALLEL_FROM = 2000  # files to parse before worker processes pay for their sta
 WORKER_PIECE = 2500  # files a worker parses and sends back at a time
 
 
+class _Packed(NamedTuple):
+    """A file's record as the index stores it (see _saved_index): its stamp, the bytes of
+    what it holds, and its brief. A scan that parses many files keeps them so until the index
+    is written and read back from it after: at 50,000 notes, the records made as objects held
+    80 MB, a quarter of them as bytes 20 MB."""
+
+    kind: str
+    mtime_ns: int
+    size: int
+    inode: int
+    blob: bytes
+    brief: int
+
+
+def _packed(record: Record) -> _Packed:
+    return _Packed(*record[:4], marshal.dumps(list(record[4:7])), brief(record))
+
+
+def _unpacked(entry: _Packed) -> Record:
+    return Record(*entry[:4], *marshal.loads(entry.blob))
+
+
 def _parse_many(
-    root: Path, todo: list[Found], old: dict[str, Any], progress: Progress | None
-) -> list[Record]:
-    """Parse files; a big cold scan is shared with worker processes, one per usable core
-    beyond this process's own (up to 4 in all): this one parses a share too, not idling."""
+    root: Path,
+    todo: list[Found],
+    old: dict[str, Any],
+    progress: Progress | None,
+    packed: bool = False,
+) -> list[Any]:
+    """Parse files, each made a Record (`packed`: a _Packed); a big cold scan is shared with
+    worker processes, one per usable core beyond this process's own (up to 4 in all): this one
+    parses a share too, not idling."""
     cores = min(4, usable_cores())
+    pack = _packed if packed else _as_is
     if len(todo) < PARALLEL_FROM or cores < 2:
         records = []
         for number, found in enumerate(todo, start=1):
             parsed = parse_file(root, found[0], found[1])
-            records.append(make_record(found, parsed, _last_good(old.get(found[0]))))
+            records.append(pack(make_record(found, parsed, _last_good(old.get(found[0])))))
             if progress and number % 200 == 0:
                 progress(number, len(todo))
         return records
@@ -547,7 +602,7 @@ def _parse_many(
         for chunk in chunks[1:]
         for at in range(0, len(chunk), WORKER_PIECE)
     ]
-    mine: list[tuple[str, Record]] | None = None
+    mine: list[tuple[str, Any]] | None = None
     try:
         with ProcessPoolExecutor(
             cores - 1,
@@ -555,35 +610,50 @@ def _parse_many(
             initializer=end_with_parent,
             initargs=(os.getpid() if forked else 0,),
         ) as pool:
-            theirs = [pool.submit(_parse_marshalled, str(root), piece) for piece in pieces]
-            mine = parse_chunk(str(root), chunks[0])
-            parts = [mine, *(_unmarshalled(part.result()) for part in theirs)]
+            theirs = [
+                pool.submit(_parse_marshalled, str(root), piece, packed) for piece in pieces
+            ]
+            mine = parse_chunk(str(root), chunks[0], packed)
+            parts = [mine, *(_unmarshalled(part.result(), packed) for part in theirs)]
     except BrokenProcessPool:  # a worker killed (out of memory, a kill): this process parses it
-        parts = [mine or parse_chunk(str(root), chunks[0])]
-        parts += [parse_chunk(str(root), chunk) for chunk in chunks[1:]]
+        parts = [mine or parse_chunk(str(root), chunks[0], packed)]
+        parts += [parse_chunk(str(root), chunk, packed) for chunk in chunks[1:]]
     by_path = {relative: made for part in parts for relative, made in part}
     if progress:
         progress(len(todo), len(todo))
+    made = []
+    for found in todo:
+        entry = by_path[found[0]]
+        last_good = _last_good(old.get(found[0])) if old else None
+        if last_good is not None:  # what a file held before it broke: a worker cannot know it
+            record = _unpacked(entry) if packed else entry
+            if not good_digest(found[1], record.digest):
+                entry = pack(record._replace(last_good=last_good))
+        made.append(entry)
+    return made
+
+
+def _as_is(record: Record) -> Record:
+    return record
+
+
+def parse_chunk(root: str, chunk: list[Found], packed: bool = False) -> list[tuple[str, Any]]:
+    pack = _packed if packed else _as_is
     return [
-        by_path[found[0]]._replace(last_good=_last_good(old.get(found[0])))
-        if not good_digest(found[1], by_path[found[0]].digest)
-        else by_path[found[0]]
-        for found in todo
+        (found[0], pack(make_record(found, parse_file(root, found[0], found[1]))))
+        for found in chunk
     ]
 
 
-def parse_chunk(root: str, chunk: list[Found]) -> list[tuple[str, Record]]:
-    return [(found[0], make_record(found, parse_file(root, found[0], found[1]))) for found in chunk]
-
-
-def _parse_marshalled(root: str, chunk: list[Found]) -> bytes:
+def _parse_marshalled(root: str, chunk: list[Found], packed: bool = False) -> bytes:
     """A worker's share, parsed, as one marshal of [path, *record] lists: what pickle made of
     the records took a worker 15 ms per 1,000 notes, and the scan waited for it."""
-    return marshal.dumps([[path, *record] for path, record in parse_chunk(root, chunk)])
+    return marshal.dumps([[path, *record] for path, record in parse_chunk(root, chunk, packed)])
 
 
-def _unmarshalled(data: bytes) -> list[tuple[str, Record]]:
-    return [(item[0], _record(item[1:])) for item in marshal.loads(data)]
+def _unmarshalled(data: bytes, packed: bool = False) -> list[tuple[str, Any]]:
+    make = _Packed._make if packed else _record
+    return [(item[0], make(item[1:])) for item in marshal.loads(data)]
 
 
 _SIZE = len(Record._fields)
@@ -856,8 +926,13 @@ def scan(
                 files[path] = entry
     before = {item[0]: index.record(item[0], place) for place, item in todo}
     parsed = [item for _, item in todo]
+    # So many that the whole index is written below (see `few`), and no record is compared
+    # with the one before (SAME_CONTENT_LIMIT): the records are kept packed until then.
+    packed = use_index and len(todo) > max(SAME_CONTENT_LIMIT, 100, len(found) // 50)
     for item, made in zip(
-        parsed, _parse_many(root=lab.root, todo=parsed, old=before, progress=progress), strict=True
+        parsed,
+        _parse_many(root=lab.root, todo=parsed, old=before, progress=progress, packed=packed),
+        strict=True,
     ):
         files[item[0]] = made
     if seen == len(paths) and all(
@@ -888,7 +963,11 @@ def scan(
             changes = {**{item[0]: files[item[0]] for item in parsed}, **dict.fromkeys(gone)}
             journal(lab, changes, content, kept=kept, generation=index.generation)
         else:
-            index.generation = _save_index(lab, files, content, index, walked)
+            saved = _saved_index(lab, files, content, index, walked)
+            index.generation = saved.generation
+            if packed:
+                files = _read_back(files, saved, Files(files, lab.root, index))
+                index = saved
     elif not kept:  # an index without a content stamp (an earlier lab's): it has one now
         journal(lab, {}, content, generation=index.generation)
     return Snapshot(
@@ -900,6 +979,20 @@ def scan(
         root=lab.root,
         index=index,
     )
+
+
+def _read_back(files: dict[str, Any], saved: _Index, before: Files) -> dict[str, Any]:
+    """The files of a scan whose records were packed, each now a place in the index just
+    written (`saved`), read from it when asked for, as a later command's are. A file the
+    index left out (a stamp no file has, a stored record that no longer read) keeps its
+    record, read as `before` (the scan's files) reads it."""
+    placed: dict[str, Any] = dict(zip(saved.paths, range(len(saved.paths)), strict=True))
+    if len(placed) == len(files):
+        return placed
+    for path, entry in files.items():
+        if path not in placed:
+            placed[path] = _unpacked(entry) if entry.__class__ is _Packed else before.peek(path)
+    return placed
 
 
 def rebuild(lab: Lab, use_index: bool = True, progress: Progress | None = None) -> Snapshot:

@@ -716,11 +716,76 @@ def test_a_scan_shared_with_workers_gives_what_one_process_gives(
     monkeypatch.setattr(scanning, "WORKER_PIECE", 2)  # a worker's share sent back two at a time
     assert parsed(2) == alone and parsed(3) == alone
 
+    def packed(cores: int) -> list[object]:
+        monkeypatch.setattr(scanning, "usable_cores", lambda: cores)
+        return scanning._parse_many(lab, list(found), before, None, packed=True)  # type: ignore[arg-type]
+
+    # packed, as a big scan keeps them until the index is written: the same records, the
+    # broken paper's last good digest too (put back by this process: a worker cannot know it)
+    for cores in (1, 2):
+        made = packed(cores)
+        assert {entry.__class__ for entry in made} == {scanning._Packed}
+        assert [scanning._unpacked(entry) for entry in made] == alone  # type: ignore[arg-type]
+
     def no_pool(*args: object, **kwargs: object) -> None:
         raise AssertionError("a worker process on one usable core")
 
     monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", no_pool)
     assert parsed(1) == alone
+
+
+def _many_notes(lab: Path, count: int) -> None:
+    """`count` concept notes written as a user (or a clone) would, without lab."""
+    folder = lab / "notes" / "training"
+    folder.mkdir(parents=True, exist_ok=True)
+    for number in range(count):
+        (folder / f"note-{number}.md").write_text(
+            f"---\ntitle: Note {number}\ncategory: training\nstage: 2\ntags: [t{number % 7}]\n"
+            f"created: 2026-01-0{number % 9 + 1}\n---\n\n# Note {number}\n\nText {number}.\n",
+            "utf-8",
+        )
+
+
+def test_a_big_scan_reads_its_records_back_from_the_index_it_wrote(
+    in_lab: Run, lab: Path, tmp_path: Path
+) -> None:
+    """A scan that parses many files (a clone's first command) keeps their records packed
+    as the index stores them, and after writing the index reads them from it when asked
+    for, as a later command does: the same records as a scan without the index, before and
+    after the index's bytes are let go; every command says what it says on a copy that
+    never had an index; and a paper that broke keeps its last good digest and its row."""
+    from mllm_lab import scan as scanning
+    from mllm_lab.lab import Lab
+
+    for name in ("blip-2", "clip"):
+        assert in_lab("new", "paper", name).ok
+    _many_notes(lab, 230)  # more than the scan compares with the records before (200)
+    assert in_lab("status").ok
+    at = Lab.at(lab)
+    expected = dict(scanning.scan(at, use_index=False).files.items())
+    shutil.rmtree(lab / ".lab")
+    cold = scanning.scan(at)
+    assert cold.files._entries and all(  # every record a place in the index just written
+        entry.__class__ is int for entry in cold.files._entries.values()
+    )
+    assert cold.files["papers/clip.md"] == expected["papers/clip.md"]
+    cold.files.release()  # read from the file now
+    assert dict(cold.files.items()) == expected
+    assert dict(scanning.scan(at).files.items()) == expected  # the next command's, warm
+    for args in (("status",), ("list", "notes"), ("check",)):
+        done = in_lab(*args)
+        assert (done.code, done.out) == _cold(lab, tmp_path, *args)
+
+    good = expected["papers/clip.md"].digest
+    edit(lab / "papers/clip.md", "status:", "status: [unclosed\nstatus:")
+    for note in (lab / "notes" / "training").glob("*.md"):
+        touch_later(note)  # a checkout: every note parsed again
+    again = scanning.scan(at)
+    assert all(entry.__class__ is int for entry in again.files._entries.values())
+    clip = again.files["papers/clip.md"]
+    assert clip.error is not None and clip.last_good == good
+    listed = in_lab("list", "papers")
+    assert listed.code == 0 and "clip" in listed.out
 
 
 def test_a_scan_whose_worker_dies_is_finished_by_this_process(

@@ -389,6 +389,8 @@ def replace_region(
     rendered = render_region(name=name, body=body, newline=newline, notice=notice)
     if not text[region.body_end : region.end].endswith("\n"):  # end marker is the last line
         rendered = rendered[: -len(newline)]
+    if region.end - region.begin == len(rendered) and text.startswith(rendered, region.begin):
+        return text  # as it was (a view found current): not a copy of megabytes
     return "".join((text[: region.begin], rendered, text[region.end :]))  # one copy of megabytes
 
 
