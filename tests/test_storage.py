@@ -198,6 +198,29 @@ def test_a_new_note_over_a_link_that_leads_nowhere_says_so_even_with_force(
     assert tree(lab) == before and (lab / "papers/dang.md").is_symlink()
 
 
+def test_marking_a_paper_whose_note_is_a_link_lab_does_not_follow_names_the_link(
+    in_lab: Run, lab: Path, tmp_path: Path
+) -> None:
+    """A paper note that is a symlink leading nowhere, or out of the lab, is skipped. `lab
+    mark` named the paper "not in the lab yet" for the first, and for a paper on the reading
+    list marked its entry, as if the note were not there: it names the link and changes
+    nothing."""
+    outside = tmp_path / "vit.md"
+    outside.write_text("---\nkey: vit\n---\n# ViT\n", "utf-8")
+    (lab / "papers/clip.md").symlink_to("gone/clip.md")
+    (lab / "papers/vit.md").symlink_to(outside)
+    assert "vit:" in read(lab / "papers/reading-list.yaml").replace("key: vit", "vit:")
+    before = tree(lab)
+    for key, why in (("clip", "符号链接指向的文件不存在"), ("vit", "符号链接指向 lab 之外")):
+        refused = in_lab("mark", key, "read")
+        assert refused.code == 1, refused.out
+        assert refused.err.startswith(f"错误：papers/{key}.md:1: {why}：这是 `{key}` 的笔记")
+        assert len(refused.err.strip().splitlines()) == 1
+    assert tree(lab) == before
+    elsewhere = in_lab("mark", "bert", "read")  # a catalog paper, neither in the lab nor linked
+    assert elsewhere.code == 1 and "还不在 lab 里" in elsewhere.err
+
+
 def test_a_link_to_another_note_is_not_written_through(in_lab: Run, lab: Path) -> None:
     """papers/clip.md linked to a concept note: the walk reads that note where it is, so the
     lab has no paper clip, and `lab new paper clip --force` (as the refusals led) wrote the

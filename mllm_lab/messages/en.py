@@ -83,6 +83,7 @@ MESSAGES: dict[str, Any] = {
     "error.broken_entry": "{problem} (the reading-list entry of `{key}`; fix it first)",
     "error.broken_paper": "{problem} (the note of `{key}`; fix it first)",
     "error.key_twice": "{problem}: more than one note holds the key `{key}`; give all but one another key first",
+    "error.skipped_note": "{problem}: the note of `{key}`, which lab does not read; make it a file in the lab (or a symlink to one), or delete it",
     "error.gone": "the note is gone; run `lab sync`",
     "error.paper_template": "the paper template must write the paper's frontmatter ({{{{ frontmatter }}}}), its facts live there; the note it made has {found}; nothing was written",
     "error.prompt_paper": "`lab prompt paper` needs a paper: its key, arXiv id or title",

@@ -83,6 +83,7 @@ MESSAGES: dict[str, Any] = {
     "error.broken_entry": "{problem}（这是 `{key}` 在阅读清单里的条目；请先修好它）",
     "error.broken_paper": "{problem}（这是 `{key}` 的笔记；请先修好它）",
     "error.key_twice": "{problem}：不止一篇笔记用了 key `{key}`；请先只留一篇用它，其余换一个 key",
+    "error.skipped_note": "{problem}：这是 `{key}` 的笔记，lab 不读取它；请把它换成 lab 里的文件（或指向 lab 里文件的符号链接），或者删掉它",
     "error.gone": "笔记不见了；请运行 `lab sync`",
     "error.paper_template": "论文模板必须写出论文的 frontmatter（{{{{ frontmatter }}}}），论文的信息就保存在那里；生成的笔记{found}；没有写入任何文件",
     "error.prompt_paper": "`lab prompt paper` 需要一篇论文：key、arXiv 编号或标题",

@@ -3,7 +3,7 @@ papers/reading-list.yaml. `mark` and `add` change it, inside the one transaction
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from mllm_lab.core import fmedit, readinglist
@@ -33,6 +33,7 @@ from mllm_lab.models import READING_LIST, Paper, Status
 from mllm_lab.ops.workspace import Outcome, Workspace
 
 if TYPE_CHECKING:
+    from mllm_lab.messages import Msg
     from mllm_lab.ops.lookup import Fetched
     from mllm_lab.ops.transaction import Transaction
 
@@ -98,9 +99,13 @@ def refuse_unreadable_list(data: LabData) -> None:
         )
 
 
-def find_in_lab(query: str, papers: list[Paper]) -> Paper:
+def find_in_lab(
+    query: str, papers: list[Paper], skipped: Mapping[str, Msg] | None = None
+) -> Paper:
     """The lab's paper `query` names (see core/resolve.py); a paper only the catalog has is
-    named as such, with the command that adds it."""
+    named as such, with the command that adds it. `skipped`: the files the walk did not read
+    (a symlink that leads nowhere or out of the lab) and why: one where the paper's note
+    would be is named, not taken for a paper the lab lacks or has on its list alone."""
     refuse_broken(query, papers)
     try:
         paper = resolve_one(query, papers)
@@ -108,6 +113,7 @@ def find_in_lab(query: str, papers: list[Paper]) -> Paper:
         from mllm_lab.catalog import catalog
 
         known = definite(query, catalog())
+        _refuse_skipped_note(skipped, query.strip(), *([known.key] if known else []))
         if known is not None:
             raise BadInput(
                 "error.paper_not_in_lab", paper=described(known), key=known.key
@@ -115,7 +121,16 @@ def find_in_lab(query: str, papers: list[Paper]) -> Paper:
         raise
     if paper.problem:
         refuse_broken(paper.key, [paper])
+    if paper.note is None:
+        _refuse_skipped_note(skipped, paper.key)
     return paper
+
+
+def _refuse_skipped_note(skipped: Mapping[str, Msg] | None, *keys: str) -> None:
+    for key in keys:
+        path = f"papers/{key}.md"  # where `lab new paper KEY` puts its note
+        if skipped and path in skipped:
+            raise BrokenNote(path, 1, "error.skipped_note", problem=skipped[path], key=key)
 
 
 class Marked(NamedTuple):
@@ -128,7 +143,7 @@ def mark(ws: Workspace, query: str, status_text: str) -> Marked:
     status = parse_status(status_text)
     with ws.transaction() as tx:
         refuse_unreadable_list(tx.data)
-        paper = find_in_lab(query, tx.data.papers)
+        paper = find_in_lab(query, tx.data.papers, dict(ws.walked().problems))
         after = with_status(paper, status, ws.today)
         if after != paper:
             save_status(tx, after)
