@@ -77,8 +77,9 @@ def init(
     messages.use(lab.lang)
     if verbose:
         output.outcomes(outcomes)
-    else:  # files of the user's that lab changed are always named
-        output.outcomes([o for o in outcomes if o.action == "updated"])
+    else:  # files of the user's that lab changed, or kept though they lack something, are named
+        named = [o for o in outcomes if o.action == "updated" or (o.action == "kept" and o.detail)]
+        output.outcomes(named, quiet_unchanged=False)
     made = sum(o.action == "created" for o in outcomes)
     kept = sum(o.action == "kept" for o in outcomes)
     output.info(

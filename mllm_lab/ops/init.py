@@ -34,9 +34,10 @@ GITIGNORE = (
     "# mllm-lab's index and lock (rebuilt on demand) and its backups: never committed\n"
     ".lab/\n.lab-trash/\n"
 )
+UNION_MERGED = ("Prompt_log.md", "reviews/quiz-log.jsonl")  # lab's logs, only appended to
 GITATTRIBUTES = (  # without it, two clones that each logged a prompt or an answer conflict
     "# lab's logs, only ever appended to: two clones merge them by keeping both sides' lines\n"
-    "Prompt_log.md merge=union\nreviews/quiz-log.jsonl merge=union\n"
+    + "".join(f"{log} merge=union\n" for log in UNION_MERGED)
 )
 
 
@@ -56,6 +57,19 @@ def _create(tx: Transaction, path: str, text: str) -> None:
         tx.outcomes.append(Outcome(path, "kept"))
     else:
         tx.create(path, text)
+
+
+def _gitattributes(tx: Transaction) -> None:
+    """The .gitattributes that merges lab's logs; one the repository has is kept as it is
+    (a re-run changes no file), and the lines it lacks for lab's logs are named."""
+    text = tx.read(".gitattributes")
+    if text is None:
+        tx.create(".gitattributes", GITATTRIBUTES)
+        return
+    said = {tuple(line.split()[:1]) for line in text.splitlines() if "merge=union" in line.split()}
+    lacking = [f"{log} merge=union" for log in UNION_MERGED if (log,) not in said]
+    detail = tr("init.union_lacking", tx.ws.lang, lines=" · ".join(lacking)) if lacking else ""
+    tx.outcomes.append(Outcome(".gitattributes", "kept", detail))
 
 
 def _line_of(config: Path, key: str) -> str:
@@ -111,7 +125,7 @@ def init_lab(
             if not lab.path(folder).exists():
                 tx.create(f"{folder}/.gitkeep", "")
         _create(tx, ".gitignore", GITIGNORE)
-        _create(tx, ".gitattributes", GITATTRIBUTES)
+        _gitattributes(tx)
         for source, target in _template_files(lab.lang):
             _create(tx, target, source.read_text("utf-8"))
         _starter_reading_list(tx)
