@@ -426,17 +426,6 @@ def _save_index(
     content: str | None = None,
     index: _Index | None = None,
     walked: Walk | None = None,
-) -> str:
-    """Write the index (see _saved_index); its generation."""
-    return _saved_index(lab, files, content, index, walked).generation or ""
-
-
-def _saved_index(
-    lab: Lab,
-    files: Mapping[str, Any],
-    content: str | None = None,
-    index: _Index | None = None,
-    walked: Walk | None = None,
 ) -> _Index:
     """The index: a header, the stamps of every file with where its record is, then the
     records, each marshalled apart. A command after a body edit reads the stamps alone and the
@@ -544,7 +533,7 @@ WORKER_PIECE = 2500  # files a worker parses and sends back at a time
 
 
 class _Packed(NamedTuple):
-    """A file's record as the index stores it (see _saved_index): its stamp, the bytes of
+    """A file's record as the index stores it (see _save_index): its stamp, the bytes of
     what it holds, and its brief. A scan that parses many files keeps them so until the index
     is written and read back from it after: at 50,000 notes, the records made as objects held
     80 MB, a quarter of them as bytes 20 MB."""
@@ -963,7 +952,7 @@ def scan(
             changes = {**{item[0]: files[item[0]] for item in parsed}, **dict.fromkeys(gone)}
             journal(lab, changes, content, kept=kept, generation=index.generation)
         else:
-            saved = _saved_index(lab, files, content, index, walked)
+            saved = _save_index(lab, files, content, index, walked)
             index.generation = saved.generation
             if packed:
                 files = _read_back(files, saved, Files(files, lab.root, index))
@@ -999,7 +988,7 @@ def rebuild(lab: Lab, use_index: bool = True, progress: Progress | None = None) 
     """Parse every file again and replace the index (it could not be trusted)."""
     snapshot = scan(lab, use_index=False, progress=progress)
     if use_index:
-        snapshot.generation = _save_index(lab, snapshot.files)
+        snapshot.generation = _save_index(lab, snapshot.files).generation
     return snapshot
 
 
