@@ -368,35 +368,6 @@ def test_two_clones_logging_prompts_and_answers_merge_without_a_conflict(en_lab:
     assert lab("prompt", "weekly").ok and "merge conflict" not in lab("check").out
 
 
-def test_init_in_a_repository_with_its_own_gitattributes_keeps_it_and_names_what_it_lacks(
-    tmp_path: Path,
-) -> None:
-    """`lab init .` keeps a .gitattributes the repository has, byte for byte, as it keeps
-    every file it finds; it said nothing of the merge=union lines lab's logs need (noticed
-    last round), and now names those it lacks, once per run, until they are there."""
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    attributes = repo / ".gitattributes"
-    attributes.write_text("*.png binary\nPrompt_log.md   merge=union\n", "utf-8")
-    lab = Run(repo)
-    for _run in range(2):  # adopting the repository, then a re-run
-        done = lab("init", ".", "--lang", "en")
-        assert done.ok
-        named = [line for line in done.err.splitlines() if ".gitattributes" in line]
-        assert named == [
-            "        kept  .gitattributes  (does not merge lab's logs: add reviews/quiz-log.jsonl"
-            " merge=union, or two clones that each logged a prompt or a quiz answer conflict"
-            " when merged)"
-        ]
-        assert attributes.read_text("utf-8") == "*.png binary\nPrompt_log.md   merge=union\n"
-    attributes.write_text(attributes.read_text() + "reviews/quiz-log.jsonl merge=union\n")
-    assert ".gitattributes" not in lab("init", ".").err
-    attributes.write_text("# Prompt_log.md merge=union\n")  # a comment is no attribute
-    assert "add Prompt_log.md merge=union · reviews/quiz-log.jsonl merge=union," in lab(
-        "init", "."
-    ).err
-
-
 def test_an_example_in_a_code_block_or_a_line_begun_with_a_space_blocks_nothing(
     en_lab: Path,
 ) -> None:

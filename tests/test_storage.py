@@ -219,6 +219,24 @@ def test_marking_a_paper_whose_note_is_a_link_lab_does_not_follow_names_the_link
     assert tree(lab) == before
     elsewhere = in_lab("mark", "bert", "read")  # a catalog paper, neither in the lab nor linked
     assert elsewhere.code == 1 and "还不在 lab 里" in elsewhere.err
+    # named by a prefix of a listed paper (flash -> flashattention), or in a folder of papers/:
+    # the link is still the note the user meant (a review found both marked the list entry)
+    (lab / "papers/flash.md").symlink_to(outside)
+    (lab / "papers/vision").mkdir()
+    (lab / "papers/vision/vit.md").symlink_to(outside)
+    (lab / "papers/vit.md").unlink()
+    before = tree(lab)
+    for key, path in (("flash", "papers/flash.md"), ("vit", "papers/vision/vit.md")):
+        refused = in_lab("mark", key, "read")
+        assert refused.code == 1, refused.out
+        assert refused.err.startswith(f"错误：{path}:1: 符号链接指向 lab 之外：这是 `{key}` 的笔记")
+    assert tree(lab) == before
+    # a paper whose own note reads is marked, whatever link elsewhere bears its name
+    (lab / "papers/clip.md").unlink()
+    assert in_lab("new", "paper", "clip").ok
+    (lab / "papers/vision/clip.md").symlink_to("gone.md")
+    assert in_lab("mark", "clip", "read").ok
+    assert "status: read" in read(lab / "papers/clip.md")
 
 
 def test_a_link_to_another_note_is_not_written_through(in_lab: Run, lab: Path) -> None:

@@ -75,11 +75,16 @@ def init(
 
     lab, outcomes = init_lab(path, lang, name, nested=nested, at=at)
     messages.use(lab.lang)
-    if verbose:
-        output.outcomes(outcomes)
-    else:  # files of the user's that lab changed, or kept though they lack something, are named
-        named = [o for o in outcomes if o.action == "updated" or (o.action == "kept" and o.detail)]
-        output.outcomes(named, quiet_unchanged=False)
+    # every file with --verbose; else files of the user's that lab changed; and always one
+    # kept though it lacks something lab needs (a .gitattributes)
+    output.outcomes(
+        [
+            o
+            for o in outcomes
+            if (o.detail if o.action in ("kept", "unchanged") else verbose or o.action == "updated")
+        ],
+        quiet_unchanged=False,
+    )
     made = sum(o.action == "created" for o in outcomes)
     kept = sum(o.action == "kept" for o in outcomes)
     output.info(

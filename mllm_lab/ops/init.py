@@ -61,15 +61,46 @@ def _create(tx: Transaction, path: str, text: str) -> None:
 
 def _gitattributes(tx: Transaction) -> None:
     """The .gitattributes that merges lab's logs; one the repository has is kept as it is
-    (a re-run changes no file), and the lines it lacks for lab's logs are named."""
-    text = tx.read(".gitattributes")
-    if text is None:
+    (a re-run changes no file), and the logs git would not merge so are named."""
+    if not tx.exists(".gitattributes"):
         tx.create(".gitattributes", GITATTRIBUTES)
         return
-    said = {tuple(line.split()[:1]) for line in text.splitlines() if "merge=union" in line.split()}
-    lacking = [f"{log} merge=union" for log in UNION_MERGED if (log,) not in said]
+    lacking = [f"{log} merge=union" for log in _not_union_merged(tx.ws.lab.root)]
     detail = tr("init.union_lacking", tx.ws.lang, lines=" · ".join(lacking)) if lacking else ""
     tx.outcomes.append(Outcome(".gitattributes", "kept", detail))
+
+
+def _not_union_merged(root: Path) -> list[str]:
+    """lab's logs that git would not merge by keeping both sides' lines: git's own answer
+    (every attributes file it reads), else the lab's .gitattributes read as git reads it;
+    none when neither can tell (a folder or an unreadable file by that name)."""
+    import subprocess
+
+    try:
+        asked = subprocess.run(
+            ["git", "check-attr", "merge", "--", *UNION_MERGED],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=5,
+        )
+    except (OSError, subprocess.SubprocessError):
+        asked = None
+    if asked is not None and asked.returncode == 0:
+        said = dict(line.rpartition(": merge: ")[::2] for line in asked.stdout.splitlines())
+        return [log for log in UNION_MERGED if said.get(log) != "union"]
+    from mllm_lab.core.gitattributes import merge_attribute
+
+    where = root / ".gitattributes"
+    try:  # a file of the repository's own: read whatever its encoding, inside the lab only
+        if where.is_symlink() and not where.resolve().is_relative_to(root):
+            return []
+        text = where.read_bytes().decode("utf-8", "replace") if where.is_file() else None
+    except OSError:
+        text = None
+    if text is None:
+        return []
+    return [log for log in UNION_MERGED if merge_attribute(text, log) != "union"]
 
 
 def _line_of(config: Path, key: str) -> str:

@@ -3,6 +3,7 @@ papers/reading-list.yaml. `mark` and `add` change it, inside the one transaction
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -107,6 +108,9 @@ def find_in_lab(
     (a symlink that leads nowhere or out of the lab) and why: one where the paper's note
     would be is named, not taken for a paper the lab lacks or has on its list alone."""
     refuse_broken(query, papers)
+    named = " ".join(query.split())
+    if skipped and not any(paper.key == named and paper.note for paper in papers):
+        _refuse_skipped_note(skipped, named)  # before a prefix or a title finds another paper
     try:
         paper = resolve_one(query, papers)
     except PaperNotFound:
@@ -127,10 +131,11 @@ def find_in_lab(
 
 
 def _refuse_skipped_note(skipped: Mapping[str, Msg] | None, *keys: str) -> None:
+    """A skipped file named KEY.md in papers/ (or a folder of it) is the note of paper KEY."""
     for key in keys:
-        path = f"papers/{key}.md"  # where `lab new paper KEY` puts its note
-        if skipped and path in skipped:
-            raise BrokenNote(path, 1, "error.skipped_note", problem=skipped[path], key=key)
+        for path, why in (skipped or {}).items():
+            if path.startswith("papers/") and posixpath.basename(path) == f"{key}.md":
+                raise BrokenNote(path, 1, "error.skipped_note", problem=why, key=key)
 
 
 class Marked(NamedTuple):
