@@ -498,9 +498,8 @@ def _save_index(
         identity = None
     records = _Records(where, identity, len(header) + len(head), len(body), sums)
     records.whole = memoryview(body)
-    numbers_view = memoryview(numbers).cast("B").cast("Q")
     return _Index(
-        paths, kinds_of, numbers_view, runs, {}, 0, content, False, records, generation
+        paths, kinds_of, memoryview(numbers), runs, {}, 0, content, False, records, generation
     )
 
 

@@ -117,8 +117,8 @@ def find_in_lab(
         from mllm_lab.catalog import catalog
 
         known = definite(query, catalog())
-        _refuse_skipped_note(skipped, query.strip(), *([known.key] if known else []))
-        if known is not None:
+        if known is not None:  # the query itself was looked for above
+            _refuse_skipped_note(skipped, known.key)
             raise BadInput(
                 "error.paper_not_in_lab", paper=described(known), key=known.key
             ) from None
