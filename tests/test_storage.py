@@ -231,12 +231,22 @@ def test_marking_a_paper_whose_note_is_a_link_lab_does_not_follow_names_the_link
         assert refused.code == 1, refused.out
         assert refused.err.startswith(f"错误：{path}:1: 符号链接指向 lab 之外：这是 `{key}` 的笔记")
     assert tree(lab) == before
-    # a paper whose own note reads is marked, whatever link elsewhere bears its name
+    # a paper whose own note reads is marked, whatever link elsewhere bears its name, in
+    # whatever case the key is typed (a review: `mark CLIP` was refused, `mark clip` marked)
     (lab / "papers/clip.md").unlink()
     assert in_lab("new", "paper", "clip").ok
-    (lab / "papers/vision/clip.md").symlink_to("gone.md")
-    assert in_lab("mark", "clip", "read").ok
-    assert "status: read" in read(lab / "papers/clip.md")
+    (lab / "papers/vision/CLIP.md").symlink_to("gone.md")
+    for status, typed in (("read", "CLIP"), ("unread", "clip")):
+        assert in_lab("mark", typed, status).ok
+        assert f"status: {status}" in read(lab / "papers/clip.md")
+    # a paper on the list alone: refused however its key is typed, the link's case aside
+    (lab / "papers/vision/Flash.md").symlink_to("gone.md")
+    (lab / "papers/flash.md").unlink()
+    before = tree(lab)
+    for typed in ("flash", "FLASH"):
+        refused = in_lab("mark", typed, "read")
+        assert refused.code == 1 and refused.err.startswith("错误：papers/vision/Flash.md:1:")
+    assert tree(lab) == before
 
 
 def test_a_link_to_another_note_is_not_written_through(in_lab: Run, lab: Path) -> None:

@@ -224,7 +224,7 @@ MESSAGES: dict[str, Any] = {
     # --- what a transaction reports ---------------------------------------------------------
     "tx.kept": "the old version is kept in {where}",
     "init.region_placed": "lab's `{region}` block added",
-    "init.union_lacking": "does not merge lab's logs: add {lines}, or two clones that each logged a prompt or a quiz answer conflict when merged",
+    "init.union_lacking": "git would not merge lab's logs by keeping both sides' lines: {logs}; give them `merge=union` (as the line `Prompt_log.md merge=union`), or two clones that each logged a prompt or a quiz answer conflict when merged",
     "tx.needs_force": "without --dry-run this is refused unless --force",
     "tx.would_keep": "the old version would be kept in .lab-trash/",
     "tx.took_in": "took in the hand edit at {path}:{line}: {key} -> {status}",

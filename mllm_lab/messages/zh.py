@@ -223,7 +223,7 @@ MESSAGES: dict[str, Any] = {
     # --- 事务报告 ----------------------------------------------------------------------------------
     "tx.kept": "旧版本保存在 {where}",
     "init.region_placed": "加入了 lab 的 `{region}` 区块",
-    "init.union_lacking": "没有合并 lab 日志的设置：加上 {lines}，否则两个各自记过 prompt 或测验答案的克隆合并时会冲突",
+    "init.union_lacking": "git 合并 lab 的日志时不会保留两边的行：{logs}；给它们设上 `merge=union`（如 `Prompt_log.md merge=union` 这样一行），否则两个各自记过 prompt 或测验答案的克隆合并时会冲突",
     "tx.needs_force": "去掉 --dry-run 时，需要 --force 才会写入",
     "tx.would_keep": "旧版本会保存在 .lab-trash/",
     "tx.took_in": "采纳了 {path}:{line} 的手动修改：{key} -> {status}",

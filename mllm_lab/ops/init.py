@@ -65,15 +65,18 @@ def _gitattributes(tx: Transaction) -> None:
     if not tx.exists(".gitattributes"):
         tx.create(".gitattributes", GITATTRIBUTES)
         return
-    lacking = [f"{log} merge=union" for log in _not_union_merged(tx.ws.lab.root)]
-    detail = tr("init.union_lacking", tx.ws.lang, lines=" · ".join(lacking)) if lacking else ""
+    lacking = " · ".join(
+        f"{log} (merge: {said})" for log, said in _not_union_merged(tx.ws.lab.root)
+    )
+    detail = tr("init.union_lacking", tx.ws.lang, logs=lacking) if lacking else ""
     tx.outcomes.append(Outcome(".gitattributes", "kept", detail))
 
 
-def _not_union_merged(root: Path) -> list[str]:
-    """lab's logs that git would not merge by keeping both sides' lines: git's own answer
-    (every attributes file it reads), else the lab's .gitattributes read as git reads it;
-    none when neither can tell (a folder or an unreadable file by that name)."""
+def _not_union_merged(root: Path) -> list[tuple[str, str]]:
+    """lab's logs that git would not merge by keeping both sides' lines, with what `git
+    check-attr` says of them (every attributes file git reads, as git reads it). None
+    without git or outside a repository: no merge to go wrong yet (a re-run once there is
+    one says so), and a reading of the file that is not git's would mislead."""
     import subprocess
 
     try:
@@ -85,22 +88,11 @@ def _not_union_merged(root: Path) -> list[str]:
             timeout=5,
         )
     except (OSError, subprocess.SubprocessError):
-        asked = None
-    if asked is not None and asked.returncode == 0:
-        said = dict(line.rpartition(": merge: ")[::2] for line in asked.stdout.splitlines())
-        return [log for log in UNION_MERGED if said.get(log) != "union"]
-    from mllm_lab.core.gitattributes import merge_attribute
-
-    where = root / ".gitattributes"
-    try:  # a file of the repository's own: read whatever its encoding, inside the lab only
-        if where.is_symlink() and not where.resolve().is_relative_to(root):
-            return []
-        text = where.read_bytes().decode("utf-8", "replace") if where.is_file() else None
-    except OSError:
-        text = None
-    if text is None:
         return []
-    return [log for log in UNION_MERGED if merge_attribute(text, log) != "union"]
+    if asked.returncode != 0:
+        return []
+    said = dict(line.rpartition(": merge: ")[::2] for line in asked.stdout.splitlines())
+    return [(log, said.get(log, "?")) for log in UNION_MERGED if said.get(log) != "union"]
 
 
 def _line_of(config: Path, key: str) -> str:

@@ -100,16 +100,16 @@ def refuse_unreadable_list(data: LabData) -> None:
         )
 
 
-def find_in_lab(
-    query: str, papers: list[Paper], skipped: Mapping[str, Msg] | None = None
-) -> Paper:
+def find_in_lab(query: str, papers: list[Paper], skipped: Mapping[str, Msg] | None = None) -> Paper:
     """The lab's paper `query` names (see core/resolve.py); a paper only the catalog has is
     named as such, with the command that adds it. `skipped`: the files the walk did not read
     (a symlink that leads nowhere or out of the lab) and why: one where the paper's note
     would be is named, not taken for a paper the lab lacks or has on its list alone."""
     refuse_broken(query, papers)
     named = " ".join(query.split())
-    if skipped and not any(paper.key == named and paper.note for paper in papers):
+    if skipped and not any(
+        paper.key.casefold() == named.casefold() and paper.note for paper in papers
+    ):
         _refuse_skipped_note(skipped, named)  # before a prefix or a title finds another paper
     try:
         paper = resolve_one(query, papers)
@@ -134,7 +134,8 @@ def _refuse_skipped_note(skipped: Mapping[str, Msg] | None, *keys: str) -> None:
     """A skipped file named KEY.md in papers/ (or a folder of it) is the note of paper KEY."""
     for key in keys:
         for path, why in (skipped or {}).items():
-            if path.startswith("papers/") and posixpath.basename(path) == f"{key}.md":
+            name = posixpath.basename(path).casefold()  # keys are found whatever their case
+            if path.startswith("papers/") and name == f"{key}.md".casefold():
                 raise BrokenNote(path, 1, "error.skipped_note", problem=why, key=key)
 
 
