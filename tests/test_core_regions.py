@@ -8,19 +8,24 @@ from hypothesis import strategies as st
 from mllm_lab.core.regions import (
     body_sha,
     closing_fence,
+    conflict_line,
     find_region,
     render_region,
     replace_region,
 )
 
-# Text that cannot itself contain a marker line for region "r".
-outside = st.text().filter(lambda t: "lab:begin r" not in t and "lab:end r" not in t)
+# Text that cannot itself contain a marker line for region "r", nor a line git leaves from a
+# merge conflict (a text holding one is refused: tests/test_merge_conflict.py).
+outside = st.text().filter(
+    lambda t: "lab:begin r" not in t and "lab:end r" not in t and conflict_line(t) is None
+)
 # A body as lab writes one: no fence left open (a table, a list, a closed Mermaid block).
 body_text = st.text().filter(
     lambda t: (
         "lab:end r" not in t
         and "lab:begin r" not in t
         and closing_fence(t + ("\n" if t else "")) is None
+        and conflict_line(t) is None
     )
 )
 
