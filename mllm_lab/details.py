@@ -22,7 +22,7 @@ from mllm_lab.core.labdata import INDEX_VERSION
 from mllm_lab.cores import in_two_processes, usable_cores
 from mllm_lab.errors import BrokenNote
 from mllm_lab.lab import Lab
-from mllm_lab.parse import note_detail
+from mllm_lab.parse import check_detail, note_detail
 from mllm_lab.storage import read_text
 from mllm_lab.walk import READING_LIST_KIND
 
@@ -90,11 +90,16 @@ def each(
     paths: Collection[str],
     use_index: bool = True,
     every: bool = True,
+    checked: bool = False,
 ) -> Iterator[tuple[str, Detail]]:
     """(path, detail) for each of `paths` that is a readable note: those kept in the store
     first (in its order), then the others, read and parsed now (and stored, once the reader
     has had them all). A note that cannot be read is left out. `every`: the store is read
-    whole (and rows of files no longer in the lab dropped); else only `paths` are looked up."""
+    whole (and rows of files no longer in the lab dropped); else only `paths` are looked up.
+    `checked`: what `lab check` needs is enough (parse.check_detail, a third of the work):
+    notes kept in the store give their whole detail, the others are parsed for that alone,
+    which is not stored (check keeps its own problems of each note; review stores what it
+    needs, which is more)."""
     wanted = {}
     for path in paths:
         # the kind and stamp the index keeps beside each record: the record itself is not
@@ -103,7 +108,8 @@ def each(
             kind, mtime, size, inode = files.stamp(path)
             if kind not in _NOT_NOTES:
                 wanted[path] = [mtime, size, inode]
-    db = _open(lab) if use_index and wanted else None
+    there = not checked or (lab.state / STORE).exists()  # a check creates no store
+    db = _open(lab) if use_index and wanted and there else None
     done: set[str] = set()
     gone = False  # a row of a file no longer in the lab was seen
     if db is not None:
@@ -118,7 +124,10 @@ def each(
             pass
     new: list[tuple[Any, ...]] = []
     todo = [(path, stamp) for path, stamp in wanted.items() if path not in done]
-    for path, stamp, detail, text in _computed(str(lab.root), todo):
+    for path, stamp, detail, text in _computed(str(lab.root), todo, checked):
+        if checked:
+            yield path, detail
+            continue
         new.append((path, *stamp, text))
         if len(new) >= BATCH and db is not None:  # a first pass over a big lab: a batch at a time
             _store(db, new)
@@ -139,14 +148,16 @@ CHUNK = 250
 Computed = tuple[str, list[int], Detail, str]  # path, stamp, detail, the detail as JSON
 
 
-def _computed(root: str, todo: list[tuple[str, list[int]]]) -> Iterator[Computed]:
+def _computed(
+    root: str, todo: list[tuple[str, list[int]]], checked: bool = False
+) -> Iterator[Computed]:
     """The details of notes read now, in chunks: with many notes and a second core, a worker
     process reads chunks too (cores.in_two_processes; a first check of a big lab reads every
     body). This one also does what the caller does with each detail (`lab check` checks each
     note), so a fixed share left the worker idle; taking chunks as they come, this one waited
     for the worker 0.1 s of 3.1 s on 10,000 notes. A note that cannot be read is left out."""
     chunks = [todo[start : start + CHUNK] for start in range(0, len(todo), CHUNK)]
-    work = functools.partial(_chunk, root)
+    work = functools.partial(_chunk, root, checked=checked)
     if len(todo) < PARALLEL_FROM or usable_cores() < 2:
         for chunk in chunks:  # a chunk at a time: every note's detail at once held 117 MB of
             yield from work(chunk)  # a 10,000-note lab until the last was read
@@ -154,14 +165,18 @@ def _computed(root: str, todo: list[tuple[str, list[int]]]) -> Iterator[Computed
     yield from in_two_processes(work, chunks)
 
 
-def _chunk(root: str, todo: list[tuple[str, list[int]]]) -> list[Computed]:
+def _chunk(root: str, todo: list[tuple[str, list[int]]], checked: bool = False) -> list[Computed]:
+    """Each note's detail and, unless `checked` (not stored), its JSON for the store."""
+    parse = check_detail if checked else note_detail
     found = []
     for path, stamp in todo:
         try:
-            detail = note_detail(read_text(f"{root}/{path}", path), path)
+            detail = parse(read_text(f"{root}/{path}", path), path)
         except (BrokenNote, OSError, ValueError, RecursionError):
             continue
-        found.append((path, stamp, detail, json.dumps(detail, ensure_ascii=False)))
+        found.append(
+            (path, stamp, detail, "" if checked else json.dumps(detail, ensure_ascii=False))
+        )
     return found
 
 

@@ -143,9 +143,38 @@ def note_detail(text: str, relative: str) -> dict[str, Any]:
     h1 = next((s.title for s in found if s.level == 1), "")
     title = parsed.meta.get("title")
     title = title if isinstance(title, str) else h1
-    found_links, unrendered = markdown.scan_links(parsed.body)
-    from mllm_lab.core import regions  # only for the details: not when a scan parses a note
+    return {
+        **_checked(text, relative, parsed),
+        "headings": [
+            [s.level, s.title, s.line + offset, markdown.section_signature(s.content, title)]
+            for s in found
+        ],
+        "questions": [[line + offset, text] for line, text in markdown.open_questions(parsed.body)],
+        "sections": {s.title: s.content for s in found if s.title in QUESTION_SECTIONS},
+    }
 
+
+def check_detail(text: str, relative: str) -> dict[str, Any]:
+    """What `lab check` alone needs of a note's body, as note_detail gives it: its headings
+    without their fingerprints (level, title, line), its links, `related:` lines and damaged
+    markers; not its open questions or question sections. A third of note_detail's work."""
+    from mllm_lab.core import markdown
+
+    parsed = fm.parse(text, relative)
+    offset = parsed.body_line - 1
+    headings = markdown.headings(parsed.body)
+    return {
+        **_checked(text, relative, parsed),
+        "headings": [[h.level, h.title, h.line + 1 + offset] for h in headings],
+    }
+
+
+def _checked(text: str, relative: str, parsed: fm.Parsed) -> dict[str, Any]:
+    """The parts of a note's detail that `lab check` reads besides its headings."""
+    from mllm_lab.core import markdown, regions  # only for the details: not when a scan parses
+
+    offset = parsed.body_line - 1
+    found_links, unrendered = markdown.scan_links(parsed.body)
     damaged = None
     try:
         regions.parse(text, relative)
@@ -154,15 +183,9 @@ def note_detail(text: str, relative: str) -> dict[str, Any]:
     return {
         "damaged": damaged,
         "body_line": parsed.body_line,
-        "headings": [
-            [s.level, s.title, s.line + offset, markdown.section_signature(s.content, title)]
-            for s in found
-        ],
         "links": [[link.target, link.line + offset, link.wiki] for link in found_links],
-        "questions": [[line + offset, text] for line, text in markdown.open_questions(parsed.body)],
         "related": _related_lines(text, parsed),
         "unrendered": [[link.target, link.line + offset] for link in unrendered],
-        "sections": {s.title: s.content for s in found if s.title in QUESTION_SECTIONS},
     }
 
 

@@ -150,23 +150,45 @@ def test_a_damaged_details_store_is_rebuilt(in_lab: Run, lab: Path) -> None:
     note = lab / CONCEPT
     note.write_text(read(note) + "\n[gone](missing.md)\n", "utf-8")
     touch_later(note)
-    first = in_lab("check").out
+    first = in_lab("review", "--dry-run", "--seed", "1").out
+    checked = in_lab("check").out
     store = lab / ".lab" / "detail.sqlite"
     assert store.exists()
     store.write_bytes(b"this is not a database" * 100)
-    for entry in (lab / ".lab" / "results").glob("check*"):
+    for entry in (lab / ".lab" / "results").glob("*"):
         entry.unlink()
-    assert in_lab("check").out == first
+    assert in_lab("check").out == checked and "missing.md" in checked
+    assert in_lab("review", "--dry-run", "--seed", "1").out == first
     with sqlite3.connect(store) as db:
         assert db.execute("SELECT count(*) FROM detail").fetchone()[0] >= 1
+
+
+def test_a_check_stores_no_details(in_lab: Run, lab: Path) -> None:
+    """`lab check` parses only what it checks (not the sections' fingerprints, the open
+    questions or the question sections) and keeps its own problems per note: it makes no
+    details store, and its findings are the same when a review has filled one."""
+    assert in_lab("new", "concept", "Self-Attention", "-c", "fundamentals").ok
+    note = lab / CONCEPT
+    note.write_text(read(note).replace("## ", "## x", 1) + "\n[gone](missing.md)\n", "utf-8")
+    touch_later(note)
+    shutil.rmtree(lab / ".lab")
+    first = in_lab("check")
+    assert first.code == 1 and "missing.md" in first.out and "notes/fundamentals/" in first.out
+    assert not (lab / ".lab" / "detail.sqlite").exists()
+    assert in_lab("review", "--dry-run").ok
+    assert (lab / ".lab" / "detail.sqlite").exists()
+    for entry in (lab / ".lab" / "results").glob("check*"):
+        entry.unlink()
+    again = in_lab("check")
+    assert (again.code, again.out) == (first.code, first.out)
 
 
 def test_the_details_of_a_deleted_note_are_dropped(in_lab: Run, lab: Path) -> None:
     assert in_lab("new", "concept", "Self-Attention", "-c", "fundamentals").ok
     assert in_lab("new", "concept", "Cross-Attention", "-c", "fundamentals").ok
-    in_lab("check")
+    in_lab("review", "--dry-run")
     (lab / "notes/fundamentals/cross-attention.md").unlink()
-    in_lab("check")
+    in_lab("review", "--dry-run")
     with sqlite3.connect(lab / ".lab" / "detail.sqlite") as db:
         paths = [path for (path,) in db.execute("SELECT path FROM detail")]
     assert CONCEPT in paths and "notes/fundamentals/cross-attention.md" not in paths
@@ -418,19 +440,23 @@ def _notes_and_a_cold_copy(in_lab: Run, lab: Path, tmp_path: Path, count: int, e
 def test_details_read_by_two_processes_are_the_details_read_by_one(
     in_lab: Run, lab: Path, tmp_path: Path, monkeypatch
 ) -> None:
-    """A first check of a big lab reads every other chunk of notes in a worker process; what
-    it finds is what one process finds (small chunks here, to go that way on a small lab)."""
+    """A first check or review of a big lab reads every other chunk of notes in a worker
+    process; what it finds is what one process finds (small chunks here, to go that way on a
+    small lab)."""
     from mllm_lab import details
 
     copy = _notes_and_a_cold_copy(
         in_lab, lab, tmp_path, 7, "\n[gone](missing-{n}.md)\n[[Note {next}]]\n"
     )
     one = in_lab("check")
+    reviewed = in_lab("review", "--dry-run", "--seed", "1")
     monkeypatch.setattr(details, "PARALLEL_FROM", 3)
     monkeypatch.setattr(details, "CHUNK", 2)
     monkeypatch.setattr(details, "usable_cores", lambda: 2)
     two = in_lab("check", cwd=copy)
     assert (two.code, two.out) == (one.code, one.out) and "missing-6.md" in one.out
+    again = in_lab("review", "--dry-run", "--seed", "1", cwd=copy)
+    assert (again.code, again.out) == (reviewed.code, reviewed.out) and "Note 6" in again.out
     with sqlite3.connect(copy / ".lab" / "detail.sqlite") as db:
         assert db.execute("SELECT count(*) FROM detail").fetchone()[0] >= 7
 
@@ -841,31 +867,30 @@ def test_a_file_kept_without_problems_is_taken_as_it_was_only_at_its_stamp(
     assert PerFile(state, "facts", "key-1").kept == {"clean.md": [[[1, 2, 3], False], []]}
 
 
-def test_a_check_after_one_edit_stores_that_note_and_sweeps_nothing(
+def test_a_review_after_one_edit_stores_that_note_and_sweeps_nothing(
     in_lab: Run, lab: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The details store is swept of deleted notes' rows when it is read whole (a deletion
-    changes the names a check depends on: it reads it whole); after one note's edit the
-    check stores that note's details and does not go through 50,000 rows to sweep."""
+    changes the names a review depends on: it reads it whole); after one note's edit the
+    review stores that note's details and does not go through 50,000 rows to sweep."""
     from mllm_lab import details
 
     assert in_lab("new", "concept", "Self-Attention", "-c", "fundamentals").ok
     assert in_lab("new", "concept", "Cross-Attention", "-c", "fundamentals").ok
-    assert in_lab("check").code in (0, 1)
+    assert in_lab("review", "--dry-run").ok
     swept: list[int] = []
     real = details._forget_gone
     monkeypatch.setattr(details, "_forget_gone", lambda db, keep: swept.append(1) or real(db, keep))
     note = lab / CONCEPT
-    note.write_text(read(note) + "\n[gone](missing.md)\n", "utf-8")
+    note.write_text(read(note) + "\n- [ ] why the scale?\n", "utf-8")
     touch_later(note)
-    found = in_lab("check")
-    assert found.code == 1 and "missing.md" in found.out and swept == []
+    assert in_lab("review", "--dry-run").ok and swept == []
     st = note.stat()
     with sqlite3.connect(lab / ".lab" / "detail.sqlite") as db:
         row = db.execute("SELECT mtime, size FROM detail WHERE path = ?", (CONCEPT,)).fetchone()
     assert list(row) == [st.st_mtime_ns, st.st_size]
     (lab / "notes/fundamentals/cross-attention.md").unlink()
-    assert in_lab("check").code == 1 and swept == [1]
+    assert in_lab("review", "--dry-run").ok and swept == [1]
 
 
 def test_facts_put_again_as_they_were_leave_the_entry_unwritten_up_to_a_count(

@@ -2214,3 +2214,73 @@ def test_twenty_thousand_related_entries_are_each_found_once() -> None:
     entries = [f"../training/n{i}.md" for i in range(20000)]
     found = _related("related:\n" + "".join(f"- {entry}\n" for entry in entries))
     assert found == [[entry, 4 + i] for i, entry in enumerate(entries)]
+
+
+# --- what `lab check` parses of a note -------------------------------------------------------
+
+_BODY_LINES = st.sampled_from(
+    [
+        "# Title",
+        "## 核心思想",
+        "### Deep ###",
+        "##   spaced   ##",
+        "  ## indented",
+        "####### not a heading",
+        "Setext",
+        "===",
+        "---",
+        "```python",
+        "```",
+        "~~~",
+        "    ## indented code",
+        "<!-- a comment",
+        "-->",
+        "<!-- ## hidden --> text",
+        "<details>",
+        "</details>",
+        "[a link](../papers/clip.md)",
+        "[spaced](a b.md)",
+        "[[Wiki Note]]",
+        "[ref]: notes/x.md",
+        "`[code](x.md)`",
+        "$[math](y.md)$",
+        "- [ ] an open question",
+        "TODO: read the appendix",
+        "| a | b |",
+        "<!-- lab:begin papers -->",
+        "<!-- lab:end papers -->",
+        "<<<<<<< HEAD",
+        "",
+        "plain text",
+    ]
+)
+
+
+@settings(max_examples=400)
+@given(
+    lines=st.lists(st.one_of(_BODY_LINES, st.text(max_size=12)), max_size=16),
+    related=st.lists(st.sampled_from(["notes/a.md", "'notes/b c.md'", "x"]), max_size=3),
+    newline=st.sampled_from(["\n", "\r\n"]),
+)
+def test_what_check_parses_of_a_note_is_what_the_whole_detail_says(
+    lines: list[str], related: list[str], newline: str
+) -> None:
+    """`lab check` parses a note for its headings, links, `related:` lines and damaged
+    markers only (parse.check_detail): each is what note_detail, which `lab review` stores,
+    gives for the same text, the headings without their fingerprints; or both refuse it."""
+    listed = "".join(f"- {entry}\n" for entry in related)
+    front = f"---\ntitle: T\nrelated:\n{listed}---\n" if related else "---\ntitle: T\n---\n"
+    text = front + newline.join(lines) + newline
+    try:
+        whole = parse.note_detail(text, "notes/t/x.md")
+    except BrokenNote as refused:
+        with pytest.raises(BrokenNote) as again:
+            parse.check_detail(text, "notes/t/x.md")
+        assert (again.value.line, str(again.value)) == (refused.line, str(refused))
+        return
+    checked = parse.check_detail(text, "notes/t/x.md")
+    assert checked["headings"] == [heading[:3] for heading in whole["headings"]]
+    assert {key: value for key, value in checked.items() if key != "headings"} == {
+        key: whole[key] for key in ("damaged", "body_line", "links", "related", "unrendered")
+    }
+    event(f"headings: {min(len(checked['headings']), 3)}")

@@ -9,7 +9,7 @@ from itertools import accumulate
 from typing import NamedTuple
 from urllib.parse import quote
 
-from mllm_lab.core.blocks import Blocks, blocks
+from mllm_lab.core.blocks import Blocks, Heading, blocks
 from mllm_lab.patterns import pattern
 from mllm_lab.sha import sha1
 
@@ -312,6 +312,11 @@ def sections(body: str) -> list[Section]:
             )
         )
     return result
+
+
+def headings(body: str) -> list[Heading]:
+    """The top-level headings `sections` finds, without the text under each (line: 0-based)."""
+    return _blocks(body).headings
 
 
 def strip_comments(text: str) -> str:

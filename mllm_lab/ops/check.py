@@ -204,7 +204,7 @@ class _FileChecks:
         if todo:
             # the whole store is read (and rows of deleted notes dropped) unless few notes changed
             every = not self.kept.kept or len(todo) > FEW
-            for path, detail in self.ws.each_detail(list(todo), every=every):
+            for path, detail in self.ws.each_detail(list(todo), every=every, checked=True):
                 if path in todo:
                     one(path, detail)
             for path in list(todo):  # could not be read: checked as having no body

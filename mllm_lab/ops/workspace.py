@@ -360,14 +360,20 @@ class Workspace:
         return some(self.lab, files=self.files(), paths=list(paths), use_index=self.use_index)
 
     def each_detail(
-        self, paths: Iterable[str], every: bool = True
+        self, paths: Iterable[str], every: bool = True, checked: bool = False
     ) -> Iterator[tuple[str, dict[str, Any]]]:
         """The same for many notes, as a stream: (path, detail), each decoded when reached
-        (`every`: the whole store is read, see details.each)."""
+        (`every`: the whole store is read; `checked`: what `lab check` needs is enough; see
+        details.each)."""
         from mllm_lab.details import each
 
         return each(
-            self.lab, files=self.files(), paths=list(paths), use_index=self.use_index, every=every
+            self.lab,
+            files=self.files(),
+            paths=list(paths),
+            use_index=self.use_index,
+            every=every,
+            checked=checked,
         )
 
     def render(self, name: str, context: dict[str, Any]) -> str:
