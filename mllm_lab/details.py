@@ -1,6 +1,7 @@
-"""What `lab check`, `lab review` and the prompts need from notes' bodies (headings, links,
-open questions, the sections the self-test questions come from), computed on demand and kept
-in .lab/detail.sqlite, one row per note, keyed by the file's stamp.
+"""What `lab review` and the prompts need from notes' bodies (headings, links, open
+questions, the sections the self-test questions come from), computed on demand and kept in
+.lab/detail.sqlite, one row per note, keyed by the file's stamp. `lab check` reads the rows
+there and parses the other notes for the part it checks alone, which it does not store.
 
 Read as a stream: each note's detail is decoded when the reader reaches it and can be dropped
 after, so a check of 50,000 notes does not hold 50,000 details at once; only rows that changed
@@ -108,7 +109,8 @@ def each(
             kind, mtime, size, inode = files.stamp(path)
             if kind not in _NOT_NOTES:
                 wanted[path] = [mtime, size, inode]
-    there = not checked or (lab.state / STORE).exists()  # a check creates no store
+    # a check makes no store where there is none (one it finds damaged is made anew, empty)
+    there = not checked or (lab.state / STORE).exists()
     db = _open(lab) if use_index and wanted and there else None
     done: set[str] = set()
     gone = False  # a row of a file no longer in the lab was seen
