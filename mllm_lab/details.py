@@ -92,6 +92,7 @@ def each(
     use_index: bool = True,
     every: bool = True,
     checked: bool = False,
+    questions: bool = True,
 ) -> Iterator[tuple[str, Detail]]:
     """(path, detail) for each of `paths` that is a readable note: those kept in the store
     first (in its order), then the others, read and parsed now (and stored, once the reader
@@ -100,7 +101,9 @@ def each(
     `checked`: what `lab check` needs is enough (parse.check_detail, a third of the work):
     notes kept in the store give their whole detail, the others are parsed for that alone,
     which is not stored (check keeps its own problems of each note; review stores what it
-    needs, which is more)."""
+    needs, which is more). Without `questions` (`lab review`), notes parsed now are stored
+    without their open questions, and a row without them is taken; with them (the prompts),
+    such a row is made again, whole."""
     wanted = {}
     for path in paths:
         # the kind and stamp the index keeps beside each record: the record itself is not
@@ -118,15 +121,18 @@ def each(
         try:
             for path, mtime, size, inode, text in _rows(db, wanted, every):
                 if wanted.get(path) == [mtime, size, inode] and path not in done:
+                    detail = json.loads(text)
+                    if questions and "questions" not in detail:
+                        continue
                     done.add(path)
-                    yield path, json.loads(text)
+                    yield path, detail
                 elif path not in files:
                     gone = True
         except (sqlite3.Error, ValueError):
             pass
     new: list[tuple[Any, ...]] = []
     todo = [(path, stamp) for path, stamp in wanted.items() if path not in done]
-    for path, stamp, detail, text in _computed(str(lab.root), todo, checked):
+    for path, stamp, detail, text in _computed(str(lab.root), todo, checked, questions):
         if checked:
             yield path, detail
             continue
@@ -151,7 +157,7 @@ Computed = tuple[str, list[int], Detail, str]  # path, stamp, detail, the detail
 
 
 def _computed(
-    root: str, todo: list[tuple[str, list[int]]], checked: bool = False
+    root: str, todo: list[tuple[str, list[int]]], checked: bool = False, questions: bool = True
 ) -> Iterator[Computed]:
     """The details of notes read now, in chunks: with many notes and a second core, a worker
     process reads chunks too (cores.in_two_processes; a first check of a big lab reads every
@@ -159,7 +165,7 @@ def _computed(
     note), so a fixed share left the worker idle; taking chunks as they come, this one waited
     for the worker 0.1 s of 3.1 s on 10,000 notes. A note that cannot be read is left out."""
     chunks = [todo[start : start + CHUNK] for start in range(0, len(todo), CHUNK)]
-    work = functools.partial(_chunk, root, checked=checked)
+    work = functools.partial(_chunk, root, checked=checked, questions=questions)
     if len(todo) < PARALLEL_FROM or usable_cores() < 2:
         for chunk in chunks:  # a chunk at a time: every note's detail at once held 117 MB of
             yield from work(chunk)  # a 10,000-note lab until the last was read
@@ -167,9 +173,11 @@ def _computed(
     yield from in_two_processes(work, chunks)
 
 
-def _chunk(root: str, todo: list[tuple[str, list[int]]], checked: bool = False) -> list[Computed]:
+def _chunk(
+    root: str, todo: list[tuple[str, list[int]]], checked: bool = False, questions: bool = True
+) -> list[Computed]:
     """Each note's detail and, unless `checked` (not stored), its JSON for the store."""
-    parse = check_detail if checked else note_detail
+    parse = check_detail if checked else functools.partial(note_detail, questions=questions)
     found = []
     for path, stamp in todo:
         try:

@@ -131,10 +131,11 @@ QUESTION_SECTIONS = frozenset(
 )
 
 
-def note_detail(text: str, relative: str) -> dict[str, Any]:
+def note_detail(text: str, relative: str, questions: bool = True) -> dict[str, Any]:
     """What `lab check`, `lab review` and the weekly prompt need from a note's body, with the
     file's line numbers: headings (with a fingerprint of what is written under each), links,
-    open questions, and the text of the sections self-test questions are drawn from."""
+    open questions (unless not `questions`: `lab review` reads none, and looking for them is
+    a quarter of the work), and the text of the sections self-test questions are drawn from."""
     from mllm_lab.core import markdown  # not when a scan parses a note again after an edit
 
     parsed = fm.parse(text, relative)
@@ -143,15 +144,18 @@ def note_detail(text: str, relative: str) -> dict[str, Any]:
     h1 = next((s.title for s in found if s.level == 1), "")
     title = parsed.meta.get("title")
     title = title if isinstance(title, str) else h1
-    return {
+    detail = {
         **_checked(text, relative, parsed),
         "headings": [
             [s.level, s.title, s.line + offset, markdown.section_signature(s.content, title)]
             for s in found
         ],
-        "questions": [[line + offset, text] for line, text in markdown.open_questions(parsed.body)],
         "sections": {s.title: s.content for s in found if s.title in QUESTION_SECTIONS},
     }
+    if questions:
+        found_questions = markdown.open_questions(parsed.body)
+        detail["questions"] = [[line + offset, text] for line, text in found_questions]
+    return detail
 
 
 def check_detail(text: str, relative: str) -> dict[str, Any]:

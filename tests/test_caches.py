@@ -183,6 +183,35 @@ def test_a_check_stores_no_details(in_lab: Run, lab: Path) -> None:
     assert (again.code, again.out) == (first.code, first.out)
 
 
+def test_a_review_stores_no_open_questions_and_a_prompt_reads_them(in_lab: Run, lab: Path) -> None:
+    """`lab review` reads no open questions: it stores each note's detail without them. A
+    prompt that shows them does not take such a row: it parses the note again, whole, and
+    stores that; a check takes the review's rows as they are."""
+    assert in_lab("new", "concept", "Self-Attention", "-c", "fundamentals").ok
+    note = lab / CONCEPT
+    note.write_text(read(note) + "\n- [ ] 为什么要除以根号 d？\n[gone](missing.md)\n", "utf-8")
+    touch_later(note)
+    shutil.rmtree(lab / ".lab")
+    checked = in_lab("check")
+    assert in_lab("review", "--dry-run").ok
+    store = lab / ".lab" / "detail.sqlite"
+
+    def stored() -> dict[str, Any]:
+        with sqlite3.connect(store) as db:
+            (text,) = db.execute("SELECT detail FROM detail WHERE path = ?", (CONCEPT,)).fetchone()
+        return json.loads(text)  # type: ignore[no-any-return]
+
+    assert "questions" not in stored() and stored()["headings"]
+    for entry in (lab / ".lab" / "results").glob("check*"):
+        entry.unlink()
+    again = in_lab("check")
+    assert (again.code, again.out) == (checked.code, checked.out) and "missing.md" in again.out
+    prompt = in_lab("prompt", "concept", CONCEPT)
+    assert prompt.ok and "为什么要除以根号 d？" in prompt.out
+    assert stored()["questions"] == [[len(read(note).split("\n")) - 2, "为什么要除以根号 d？"]]
+    assert in_lab("review", "--dry-run").ok and "questions" in stored()
+
+
 def test_the_details_of_a_deleted_note_are_dropped(in_lab: Run, lab: Path) -> None:
     assert in_lab("new", "concept", "Self-Attention", "-c", "fundamentals").ok
     assert in_lab("new", "concept", "Cross-Attention", "-c", "fundamentals").ok

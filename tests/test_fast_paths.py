@@ -2266,8 +2266,9 @@ def test_what_check_parses_of_a_note_is_what_the_whole_detail_says(
     lines: list[str], related: list[str], newline: str
 ) -> None:
     """`lab check` parses a note for its headings, links, `related:` lines and damaged
-    markers only (parse.check_detail): each is what note_detail, which `lab review` stores,
-    gives for the same text, the headings without their fingerprints; or both refuse it."""
+    markers only (parse.check_detail): each is what note_detail gives for the same text, the
+    headings without their fingerprints; or both refuse it. What `lab review` stores is the
+    whole detail less its open questions."""
     listed = "".join(f"- {entry}\n" for entry in related)
     front = f"---\ntitle: T\nrelated:\n{listed}---\n" if related else "---\ntitle: T\n---\n"
     text = front + newline.join(lines) + newline
@@ -2279,6 +2280,8 @@ def test_what_check_parses_of_a_note_is_what_the_whole_detail_says(
         assert (again.value.line, str(again.value)) == (refused.line, str(refused))
         return
     checked = parse.check_detail(text, "notes/t/x.md")
+    reviewed = parse.note_detail(text, "notes/t/x.md", questions=False)  # what review stores
+    assert reviewed == {key: value for key, value in whole.items() if key != "questions"}
     assert checked["headings"] == [heading[:3] for heading in whole["headings"]]
     assert {key: value for key, value in checked.items() if key != "headings"} == {
         key: whole[key] for key in ("damaged", "body_line", "links", "related", "unrendered")

@@ -120,7 +120,7 @@ def read_bodies(ws: Workspace, data: LabData, shown: list[Note]) -> Bodies:
 
         # each detail taken as it comes and let go: a first review of 50,000 notes held
         # every one of them at once (586 MB)
-        for path, detail in ws.each_detail(list(todo), every=every):
+        for path, detail in ws.each_detail(list(todo), every=every, questions=False):
             if path in todo and path not in facts:
                 take(path, detail)
         for path in todo:  # could not be read: taken as having no body

@@ -360,11 +360,15 @@ class Workspace:
         return some(self.lab, files=self.files(), paths=list(paths), use_index=self.use_index)
 
     def each_detail(
-        self, paths: Iterable[str], every: bool = True, checked: bool = False
+        self,
+        paths: Iterable[str],
+        every: bool = True,
+        checked: bool = False,
+        questions: bool = True,
     ) -> Iterator[tuple[str, dict[str, Any]]]:
         """The same for many notes, as a stream: (path, detail), each decoded when reached
-        (`every`: the whole store is read; `checked`: what `lab check` needs is enough; see
-        details.each)."""
+        (`every`: the whole store is read; `checked`: what `lab check` needs is enough;
+        `questions`: the open questions are wanted too; see details.each)."""
         from mllm_lab.details import each
 
         return each(
@@ -374,6 +378,7 @@ class Workspace:
             use_index=self.use_index,
             every=every,
             checked=checked,
+            questions=questions,
         )
 
     def render(self, name: str, context: dict[str, Any]) -> str:
