@@ -31,6 +31,9 @@ if TYPE_CHECKING:
     from mllm_lab.scan import Files
 
 STORE = "detail.sqlite"
+# what a row may be: an older lab, which takes every row as whole, empties a store that says
+# so, and this one empties a store that does not (a row of a review lacks the questions)
+ROWS = "a row may lack its open questions"
 FEW = 500  # up to this many notes are looked up one by one; more are read in one pass
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
@@ -54,7 +57,7 @@ def _open(lab: Lab, again: bool = True) -> sqlite3.Connection | None:
         for statement in _SCHEMA:
             db.execute(statement)
         meta = dict(db.execute("SELECT name, value FROM meta").fetchall())
-        wanted = {"version": str(INDEX_VERSION), "root": str(lab.root)}
+        wanted = {"version": str(INDEX_VERSION), "root": str(lab.root), "rows": ROWS}
         if meta != wanted:
             db.execute("BEGIN IMMEDIATE")
             db.execute("DELETE FROM detail")
@@ -122,7 +125,7 @@ def each(
             for path, mtime, size, inode, text in _rows(db, wanted, every):
                 if wanted.get(path) == [mtime, size, inode] and path not in done:
                     detail = json.loads(text)
-                    if questions and "questions" not in detail:
+                    if questions and not checked and "questions" not in detail:
                         continue
                     done.add(path)
                     yield path, detail

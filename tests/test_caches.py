@@ -183,10 +183,13 @@ def test_a_check_stores_no_details(in_lab: Run, lab: Path) -> None:
     assert (again.code, again.out) == (first.code, first.out)
 
 
-def test_a_review_stores_no_open_questions_and_a_prompt_reads_them(in_lab: Run, lab: Path) -> None:
+def test_a_review_stores_no_open_questions_and_a_prompt_reads_them(
+    in_lab: Run, lab: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """`lab review` reads no open questions: it stores each note's detail without them. A
     prompt that shows them does not take such a row: it parses the note again, whole, and
-    stores that; a check takes the review's rows as they are."""
+    stores that; a check takes the review's rows as they are, parsing no note."""
+    from mllm_lab import details
     assert in_lab("new", "concept", "Self-Attention", "-c", "fundamentals").ok
     note = lab / CONCEPT
     note.write_text(read(note) + "\n- [ ] 为什么要除以根号 d？\n[gone](missing.md)\n", "utf-8")
@@ -204,12 +207,41 @@ def test_a_review_stores_no_open_questions_and_a_prompt_reads_them(in_lab: Run, 
     assert "questions" not in stored() and stored()["headings"]
     for entry in (lab / ".lab" / "results").glob("check*"):
         entry.unlink()
+    parsed: list[str] = []
+    real = details.check_detail
+    monkeypatch.setattr(
+        details, "check_detail", lambda text, path: parsed.append(path) or real(text, path)
+    )
     again = in_lab("check")
     assert (again.code, again.out) == (checked.code, checked.out) and "missing.md" in again.out
+    assert parsed == []
     prompt = in_lab("prompt", "concept", CONCEPT)
     assert prompt.ok and "为什么要除以根号 d？" in prompt.out
     assert stored()["questions"] == [[len(read(note).split("\n")) - 2, "为什么要除以根号 d？"]]
     assert in_lab("review", "--dry-run").ok and "questions" in stored()
+
+
+def test_a_details_store_of_another_layout_is_emptied(in_lab: Run, lab: Path) -> None:
+    """A store an older lab wrote, or would read (it takes every row as whole, and a review's
+    row lacks the open questions), is emptied by the other: its `meta` says what a row may
+    be. Here a row that would show no question, in a store whose meta says nothing of rows
+    (as an older lab leaves it), is dropped and the note parsed again."""
+    assert in_lab("new", "concept", "Self-Attention", "-c", "fundamentals").ok
+    note = lab / CONCEPT
+    note.write_text(read(note) + "\n- [ ] 为什么要除以根号 d？\n", "utf-8")
+    touch_later(note)
+    assert in_lab("review", "--dry-run").ok
+    store = lab / ".lab" / "detail.sqlite"
+    with sqlite3.connect(store) as db:
+        assert dict(db.execute("SELECT name, value FROM meta"))["rows"]
+        assert db.execute("SELECT count(*) FROM detail").fetchone()[0] == 1
+        db.execute("DELETE FROM meta WHERE name = 'rows'")
+        db.execute("""UPDATE detail SET detail = '{"questions": []}'""")
+    assert "为什么要除以根号 d？" in in_lab("prompt", "concept", CONCEPT).out
+    with sqlite3.connect(store) as db:
+        assert dict(db.execute("SELECT name, value FROM meta"))["rows"]
+        (text,) = db.execute("SELECT detail FROM detail").fetchone()
+    assert json.loads(text)["questions"][0][1] == "为什么要除以根号 d？"
 
 
 def test_the_details_of_a_deleted_note_are_dropped(in_lab: Run, lab: Path) -> None:
