@@ -5,6 +5,8 @@ titles that look like the table's own headings or hold line breaks."""
 from __future__ import annotations
 
 import json
+import marshal
+import shutil
 from datetime import date
 from pathlib import Path
 
@@ -22,7 +24,7 @@ from mllm_lab.kinds import CONCEPT, PAPER
 from mllm_lab.models import CONNECTORS, Note, Paper, Status
 from mllm_lab.ops import views as ops_views
 from mllm_lab.ops.views import Pieces
-from mllm_lab.scan import Files, _empty_index
+from mllm_lab.scan import Files, _empty_index, record_bytes
 
 TOPICS = ["foundation", "multimodal", "vla", "training", "not-a-topic", "other"]
 TITLES = st.one_of(
@@ -288,6 +290,63 @@ def test_a_kinds_records_digest_from_kept_pieces_is_the_digest_made_afresh(
     )
     fresh = {key for key in kept.used if key not in earlier.used}
     assert len(fresh) <= 2 * len(changes) + 1
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4)
+    ),
+    max_leaves=24,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(digest=_JSON, error=_JSON, last_good=_JSON)
+def test_a_record_is_the_same_bytes_however_it_was_made(
+    digest: object, error: object, last_good: object
+) -> None:
+    """The views' records digests hash each record as the index stores it: one record gives
+    the same bytes whether it was just parsed, read back from the journal's JSON or from the
+    index's own bytes, so a view found current by them is found so by any later command."""
+    stored = record_bytes(Record("concept", 1, 2, 3, digest, error, last_good))
+    journaled = json.loads(json.dumps([digest, error, last_good], ensure_ascii=False))
+    assert record_bytes(Record("concept", 4, 5, 6, *journaled)) == stored
+    assert record_bytes(Record("concept", 1, 2, 3, *marshal.loads(stored))) == stored
+
+
+def test_the_views_records_digests_are_the_same_from_a_big_scan_the_index_and_memory(
+    in_lab: Run, lab: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cold command whose scan is shared with a worker keeps the records as bytes and digests
+    them from the index it has just written; a later command digests them from the index
+    file, and one holding every record in memory from the records: all give what the
+    command noted, so none of them makes a view again for nothing."""
+    from mllm_lab import scan as scanning
+    from mllm_lab.ops.workspace import Workspace
+
+    assert in_lab("new", "paper", "blip-2").ok
+    for number in range(12):
+        assert in_lab("new", "concept", f"Note {number}", "-c", "training").ok
+    monkeypatch.setattr(scanning, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(scanning, "WORKER_PIECE", 4)
+    monkeypatch.setattr(scanning, "usable_cores", lambda: 2)
+    shutil.rmtree(lab / ".lab")
+    assert in_lab("mark", "blip-2", "read").ok
+    noted = json.loads((lab / ".lab/views.json").read_text("utf-8"))["views"]
+    from_index = Workspace.open(str(lab))
+    in_memory = Workspace.open(str(lab))
+    in_memory.files().read_all()
+    for view in ops_views.VIEWS:
+        for ws in (from_index, in_memory):
+            assert ops_views.records_of(ws, view, {}, Pieces()) == noted[view.region]["records"]
+    touched = sorted((lab / "notes" / "training").glob("*.md"))
+    for note in touched:  # a checkout that writes the same bytes: new stamps, same records
+        note.write_bytes(note.read_bytes())
+    before = read(lab / "notes/README.md")
+    found = in_lab("sync", "--check")
+    assert found.ok, found.out
+    assert read(lab / "notes/README.md") == before
 
 
 def test_a_record_made_before_its_file_had_a_stamp_is_never_taken_from_the_pieces() -> None:

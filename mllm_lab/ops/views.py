@@ -302,11 +302,7 @@ def _piece_digest(
     if key is not None and key in pieces.known:
         pieces.used[key] = pieces.known[key]
         return bytes.fromhex(pieces.known[key])
-    chunk = [
-        [path, *(_plain(v) if isinstance(v, tuple) else v for v in files.peek(path)[4:])]
-        for path in paths
-    ]
-    made = sha1(marshal.dumps(chunk, 2)).hexdigest()
+    made = sha1(marshal.dumps(paths, 2) + files.blobs(paths)).hexdigest()
     if key is not None:
         pieces.used[key] = made
     return bytes.fromhex(made)
