@@ -554,6 +554,10 @@ def record_bytes(record: Record) -> bytes:
     return marshal.dumps(list(record[4:7]), 2)
 
 
+def _bytes_of(entry: Record | _Packed) -> bytes:
+    return entry.blob if entry.__class__ is _Packed else record_bytes(entry)  # type: ignore[arg-type]
+
+
 def _packed(record: Record) -> _Packed:
     return _Packed(*record[:4], record_bytes(record), brief(record))
 
@@ -773,13 +777,14 @@ class Files(MutableMapping[str, Record]):
         50,000 notes digests every record for the views (see views._piece_digest): made into
         records and marshalled again, they took 0.35 s."""
         index, entries = self._index, self._entries
-        whole = index.records.whole if index is not None else None
+        if index is None:
+            return b"".join(map(_bytes_of, map(entries.__getitem__, paths)))
+        numbers, records = index.numbers, index.records
+        whole = records.whole
         out: list[Buffer] = []
         for path in paths:
             entry = entries[path]
             if entry.__class__ is int:
-                assert index is not None  # a place in the index: there is one
-                numbers, records = index.numbers, index.records
                 at = entry * _NUMBERS
                 start, length = numbers[at + 3], numbers[at + 4]
                 if whole is not None and length > 0 and start + length <= len(whole):
@@ -787,10 +792,8 @@ class Files(MutableMapping[str, Record]):
                     continue
                 blob = records.get(start, length)
                 out.append(blob if blob is not None else record_bytes(self.peek(path)))
-            elif entry.__class__ is _Packed:
-                out.append(entry.blob)
             else:
-                out.append(record_bytes(entry))
+                out.append(_bytes_of(entry))
         return b"".join(out)
 
     def broken(self, path: str) -> bool:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import marshal
+import re
 import shutil
 from datetime import date
 from pathlib import Path
@@ -334,6 +335,9 @@ def test_the_views_records_digests_are_the_same_from_a_big_scan_the_index_and_me
     shutil.rmtree(lab / ".lab")
     assert in_lab("mark", "blip-2", "read").ok
     noted = json.loads((lab / ".lab/views.json").read_text("utf-8"))["views"]
+    for view in ops_views.VIEWS:  # made again from nothing, written or found so: not re-read
+        marker = re.search(rf"<!-- lab:begin {view.region} sha=(\w+) ", read(lab / view.path))
+        assert marker is not None and noted[view.region]["region"] == marker[1], view.region
     from_index = Workspace.open(str(lab))
     in_memory = Workspace.open(str(lab))
     in_memory.files().read_all()

@@ -136,6 +136,11 @@ class Transaction:
             self._disk[path] = self.ws.read(path) if self.ws.exists(path) else None
         return self._disk[path]
 
+    def forget(self, path: str) -> None:
+        """The file's text as read for this transaction let go (a view's: megabytes at 50,000
+        notes); read again if it is asked for."""
+        self._disk.pop(path, None)
+
     def exists(self, path: str) -> bool:
         return path in self.pending or self.ws.exists(path)
 

@@ -467,6 +467,9 @@ def regenerate(tx: Transaction) -> None:
         tx.views_shas[view.region] = regions.region_sha(made)
         if not tx.dry_run:
             keep_body(ws, made)
+        if not any(later.path == view.path for later in todo[todo.index(view) + 1 :]):
+            tx.forget(view.path)  # nothing reads it again: the views are made
+        text = new = made = ""  # megabytes each, not kept while the next view is made
     regions.forget_region_sha()
 
 
@@ -581,13 +584,11 @@ def _region_sha(tx: Transaction, view: View) -> str:
     or the file does not read): the body lab keeps for it is not pruned."""
     from mllm_lab.core import regions
 
+    written = tx.pending.get(view.path)
+    sha = tx.views_shas.get(view.region)
+    if sha is not None and (written is None or not tx.dry_run):
+        return sha  # regenerate made the region so, and wrote it or found it so already
     with contextlib.suppress(OSError, LabError):
-        written = tx.pending.get(view.path)
-        sha = tx.views_shas.get(view.region)
-        # regenerate wrote it so: its begin marker is looked for, the megabytes not parsed again
-        mark = f"<!-- lab:begin {view.region} sha={sha} "
-        if written is not None and not tx.dry_run and sha is not None and mark in written.text:
-            return sha
         text = written.text if written is not None and not tx.dry_run else tx.ws.read(view.path)
         region = regions.find_region(text, view.region, view.path)
         if region is not None and region.sha:
