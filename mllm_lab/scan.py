@@ -47,9 +47,8 @@ __all__ = ["Walk", "kind_of", "make_record", "parse_file", "walk"]  # used throu
 # --- the index files -----------------------------------------------------------------------
 
 
-INDEX_LAYOUT = 7  # the stamps first, then the records each marshalled apart: see _save_index
-# (6: a paper note's brief is a digest of what status reads of it, labdata._paper_brief;
-# 7: the records marshalled in version 2, see record_bytes)
+INDEX_LAYOUT = 6  # the stamps first, then the records each marshalled apart: see _save_index
+# (6: a paper note's brief is a digest of what status reads of it, labdata._paper_brief)
 _NUMBERS = 6  # per file in the stamps: mtime_ns, size, inode, its record's offset and length,
 # and the record's brief (labdata.brief)
 CHUNK = 1 << 20  # the records are checksummed a mebibyte at a time: see _Records
@@ -99,6 +98,25 @@ class _Records:
         if first == last:
             return chunks[0][offset : offset + length]  # type: ignore[index]
         return b"".join(chunks)[offset : offset + length]  # type: ignore[arg-type]
+
+    def each(self, spans: list[tuple[int, int]]) -> list[Buffer | None]:
+        """`get` of each (at, length), the usual one (in a chunk read already) taken here."""
+        got: list[Buffer | None] = []
+        whole, chunks = self.whole, self._chunks
+        for at, length in spans:
+            first = at // CHUNK
+            if (
+                whole is None
+                and 0 < length <= self.size - at
+                and first == (at + length - 1) // CHUNK
+            ):
+                chunk = chunks.get(first)
+                if chunk is not None:
+                    offset = at - first * CHUNK
+                    got.append(chunk[offset : offset + length])
+                    continue
+            got.append(self.get(at, length))
+        return got
 
     def release(self) -> None:
         """The chunks read so far let go (megabytes at 50,000 notes, whose records are made
@@ -459,7 +477,7 @@ def _save_index(
         elif entry.__class__ is _Packed:
             blob, stamp, said = entry.blob, entry[:4], entry.brief
         else:  # as JSON gives it back already: make_record made it so, or it came from JSON
-            blob = record_bytes(entry)
+            blob = marshal.dumps(list(entry[4:7]))
             stamp, said = tuple(entry[:4]), brief(entry)
         size = len(numbers)
         try:
@@ -546,20 +564,8 @@ class _Packed(NamedTuple):
     brief: int
 
 
-def record_bytes(record: Record) -> bytes:
-    """What a record holds (digest, error, last good digest) as the index stores it: marshal's
-    version 2, which has no references and no interned strings, so one record always gives
-    the same bytes (a record is as JSON gives it back: lists, dicts, strings, numbers). The
-    views' records digests hash these bytes, not records made of them (see Files.blobs)."""
-    return marshal.dumps(list(record[4:7]), 2)
-
-
-def _bytes_of(entry: Record | _Packed) -> bytes:
-    return entry.blob if entry.__class__ is _Packed else record_bytes(entry)  # type: ignore[arg-type]
-
-
 def _packed(record: Record) -> _Packed:
-    return _Packed(*record[:4], record_bytes(record), brief(record))
+    return _Packed(*record[:4], marshal.dumps(list(record[4:7])), brief(record))
 
 
 def _unpacked(entry: _Packed) -> Record:
@@ -771,30 +777,36 @@ class Files(MutableMapping[str, Record]):
             said[at] = brief(record)
         return said
 
-    def blobs(self, paths: list[str]) -> bytes:
-        """The records of `paths` as the index stores them (record_bytes), one after another:
-        a stored one as its bytes are, without a record made of it. A cold `lab mark` at
-        50,000 notes digests every record for the views (see views._piece_digest): made into
-        records and marshalled again, they took 0.35 s."""
+    def held(self, paths: list[str]) -> bytes:
+        """What the records of `paths` hold (digest, error, last good digest), one list each,
+        marshalled in version 2: the same records give the same bytes however they were made
+        (parsed, read back from the journal's JSON or from the index, whose bytes, marshal's
+        version 4, vary with references and interned strings), as a record is as JSON gives
+        it back. A stored record is read from its bytes, not made a Record: the views' records
+        digests go over every file of a kind (see views._piece_digest), 0.35 s at 50,000
+        notes when each was made a Record and marshalled again."""
         index, entries = self._index, self._entries
-        if index is None:
-            return b"".join(map(_bytes_of, map(entries.__getitem__, paths)))
-        numbers, records = index.numbers, index.records
-        whole = records.whole
-        out: list[Buffer] = []
-        for path in paths:
-            entry = entries[path]
-            if entry.__class__ is int:
-                at = entry * _NUMBERS
-                start, length = numbers[at + 3], numbers[at + 4]
-                if whole is not None and length > 0 and start + length <= len(whole):
-                    out.append(whole[start : start + length])
-                    continue
-                blob = records.get(start, length)
-                out.append(blob if blob is not None else record_bytes(self.peek(path)))
-            else:
-                out.append(_bytes_of(entry))
-        return b"".join(out)
+        got = [entries[path] for path in paths]
+        stored = [at for at, entry in enumerate(got) if entry.__class__ is int]
+        if stored:
+            assert index is not None  # a place in the index: there is one
+            numbers, loads = index.numbers, marshal.loads
+            places = [got[at] * _NUMBERS for at in stored]
+            spans = [(numbers[place + 3], numbers[place + 4]) for place in places]
+            for at, blob in zip(stored, index.records.each(spans), strict=True):
+                try:
+                    held = loads(blob) if blob is not None else None
+                except (ValueError, EOFError, TypeError):
+                    held = None
+                # as _Index.stored takes it; bytes that do not read: the file parsed again
+                ok = held.__class__ is list and len(held) == 3
+                got[at] = held if ok else self.peek(paths[at])
+        said: list[Any] = []
+        for entry in got:
+            if entry.__class__ is _Packed:
+                entry = _unpacked(entry)
+            said.append(entry if entry.__class__ is list else list(entry[4:7]))
+        return marshal.dumps(said, 2)
 
     def broken(self, path: str) -> bool:
         """The file does not read (its record keeps why, and what it held before)."""

@@ -639,7 +639,7 @@ def test_a_brief_names_every_kind_kept_for_later_by_a_number_of_its_own() -> Non
     from mllm_lab.scan import INDEX_LAYOUT
 
     assert set(labdata._BRIEF_KINDS) == labdata.NOTES_ONLY
-    assert labdata._BRIEF_KINDS == ("concept", "review", "weekly") and INDEX_LAYOUT == 7
+    assert labdata._BRIEF_KINDS == ("concept", "review", "weekly") and INDEX_LAYOUT == 6
 
 
 def test_a_paper_notes_brief_is_what_status_reads_of_its_record(lab: Path) -> None:

@@ -302,7 +302,7 @@ def _piece_digest(
     if key is not None and key in pieces.known:
         pieces.used[key] = pieces.known[key]
         return bytes.fromhex(pieces.known[key])
-    made = sha1(marshal.dumps(paths, 2) + files.blobs(paths)).hexdigest()
+    made = sha1(marshal.dumps(paths, 2) + files.held(paths)).hexdigest()
     if key is not None:
         pieces.used[key] = made
     return bytes.fromhex(made)
