@@ -40,7 +40,9 @@ How it keeps honest:
   gave the views new stamps, when lab checks them against what the index holds.
 - Peak memory: one extra run of each command with the process tree sampled every 2 ms; the
   table shows RSS summed over `lab` and all its worker processes (an upper bound: shared pages
-  count once per process), PSS summed in parentheses; judged on the RSS sum, < 200 MB.
+  count once per process; but a child between vfork and exec, which shares its parent's
+  address space, is not counted again), PSS summed in parentheses; judged on the RSS sum,
+  < 200 MB.
 - A command must also give the right output: a regex per row (completion must offer a paper
   key, `sync` must find nothing to do, ...). A row that exits with an unexpected code is an
   ERROR.

@@ -140,3 +140,30 @@ def test_every_command_every_prompt_and_every_list_is_timed() -> None:
     missing = [name for name in wanted if not any(args.startswith(name) for args in timed)]
     assert not missing, missing
     assert any(case.env for case in cases)  # shell completion, which has no arguments
+
+
+def test_the_memory_of_a_forked_worker_is_counted_and_a_shared_address_space_once() -> None:
+    """A worker forked by the command has its own address space: what it allocates is counted
+    in the tree's peak. A process sharing the address space of one counted already (a child
+    between vfork and exec, as Python starts a spawned worker) is not counted twice."""
+    runner = bench_module("runner")
+    if runner._KCMP is None:
+        pytest.skip("kcmp(2) is known here for x86_64 and aarch64 only")
+    assert runner._same_memory(os.getpid(), os.getpid())
+    code = (
+        "import os, time\n"
+        "if os.fork() == 0:\n"
+        "    held = bytearray(120 * 2**20)\n"
+        "    time.sleep(1.0)\n"
+        "    os._exit(0)\n"
+        "os.wait()\n"
+    )
+    done = runner.run([sys.executable, "-c", code], HERE, dict(os.environ), sample=True)
+    assert done.code == 0
+    assert done.tree_rss_mb >= 120 and done.processes == 2
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        assert not runner._same_memory(os.getpid(), child.pid)
+    finally:
+        child.kill()
+        child.wait()
