@@ -472,3 +472,28 @@ def test_the_briefs_taken_together_are_those_of_each_record(
     records = {path: files[path] for path in every}  # every one read: no index, or an empty one
     assert Files(records).briefs(asked) == [expected[path] for path in asked]
     assert Files(records, index=_empty_index()).briefs(asked) == [expected[p] for p in asked]
+
+
+@pytest.mark.parametrize(
+    "table", ["", "```\n{{ table }}\n```"], ids=["left-out", "in-a-code-block"]
+)
+def test_a_view_file_made_from_a_template_without_its_region_still_holds_the_view(
+    in_lab: Run, lab: Path, table: str
+) -> None:
+    """The lab's own template of papers/README.md that leaves `{{ table }}` out, or puts it in
+    a code block: the file made from it still holds the papers table (where a file's own would
+    go once its markers are gone), and `lab sync --check` says current only then."""
+    from mllm_lab.core import regions
+
+    assert in_lab("new", "paper", "clip").ok
+    template = lab / "templates/zh/lab/papers-README.md.j2"
+    template.write_text(read(template).replace("{{ table }}", table), "utf-8")
+    (lab / "papers/README.md").unlink()
+    assert in_lab("sync").ok
+    made = read(lab / "papers/README.md")
+    region = regions.find_region(made, "papers", "papers/README.md")
+    assert region is not None and "clip" in region.body
+    assert made.startswith("# 论文阅读清单")  # the template's own text is all there
+    found = in_lab("sync", "--check")
+    assert found.ok, found.out
+    assert in_lab("sync").ok and read(lab / "papers/README.md") == made

@@ -449,6 +449,12 @@ def regenerate(tx: Transaction) -> None:
         if text is None:
             context = context or lab_context(ws, data)
             new = ws.render(f"{ws.lang}/{view.template}", context)
+            if regions.find_region(new, view.region, view.path) is None:
+                # a template of the lab's own without the view (or with it in a code block):
+                # the region goes where a file's own would when its markers are gone
+                new = regions.replace_region(
+                    text=new, name=view.region, body=made, notice=view.notice(ws.lang)
+                )
         else:
             if regions.find_region(text, view.region, view.path) is None:
                 known = [body(ws, ws.data(), view), *stored_bodies(ws)]
